@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# deps.sh - install the Debian 12 packages tee-worker needs to build, test and run.
+# Idempotent: checks each package first and does nothing when all are present.
+# Usage: scripts/deps.sh [build|test]   (test adds the tools the test suite and CI use)
+set -euo pipefail
+
+build_pkgs=(gcc pkg-config meson ninja-build libmicrohttpd-dev libjansson-dev libssl-dev uuid-dev)
+test_pkgs=(libcmocka-dev python3 valgrind)
+
+want=("${build_pkgs[@]}")
+[ "${1:-build}" = "test" ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps.sh: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "deps.sh: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

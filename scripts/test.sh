@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# test.sh - build and run the whole test suite: every unit and end-to-end test under ASan+UBSan,
+# then the unit tests again under valgrind (memcheck, leaks are errors). Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh test || exit 1
+
+fail_setup() { echo "$1"; echo "0 passed, 1 failed"; exit 1; }
+
+asan=build-test-asan
+vg=build-test-valgrind
+[ -d "$asan" ] || meson setup "$asan" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || fail_setup "meson setup failed"
+[ -d "$vg" ] || meson setup "$vg" >/dev/null || fail_setup "meson setup failed"
+ninja -C "$asan" >/dev/null || { ninja -C "$asan" | tail -30; fail_setup "build failed (sanitizers)"; }
+ninja -C "$vg" >/dev/null || { ninja -C "$vg" | tail -30; fail_setup "build failed"; }
+
+meson test -C "$asan" --print-errorlogs --num-processes 2
+meson test -C "$vg" --suite unit --print-errorlogs --num-processes 2 \
+    --wrap='valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-origins=no' \
+    --test-args='' --timeout-multiplier 4
+python3 scripts/test_summary.py "$asan/meson-logs/testlog.json" "$vg/meson-logs/testlog.json"

@@ -1,0 +1,80 @@
+/* admin_api.c - PUT /debug/loglevel and POST /setkey.
+ *
+ * /debug/loglevel?level=L sets the level (debug, info, warn/warning, error; any case); without
+ * a level it goes back to the start-up level; anything else is 400 and changes nothing.
+ * /setkey (served when KEY_DISTRIBUTOR_PUBKEY is set) takes {"key","signature"}: the signature is
+ * checked before the length (core-protocol.md 4.3), the key joins the ring. Errors carry both
+ * "error" and Go's "status" member, since Go's key broker reads "status". */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "log.h"
+#include "tee/keydist.h"
+#include "tee/keyring.h"
+
+void api_loglevel(struct app *app, const struct http_request *req, struct http_response *resp)
+{
+    const char *requested = http_query(req, "level");
+    int level = (requested && *requested) ? log_level_parse(requested) : app->startup_log_level;
+    if (level < 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "invalid log level \"%.64s\" (expected debug, info, warn or error)",
+                 requested);
+        http_reply_error(resp, 400, msg);
+        return;
+    }
+    log_set_level(level);
+    log_info("log level set to %s", log_level_name(level));
+    char *body = NULL;
+    int n = asprintf(&body, "log level set to %s", log_level_name(level));
+    if (n < 0) {
+        http_reply_error(resp, 500, "out of memory");
+        return;
+    }
+    http_reply_text(resp, 200, body, (size_t)n);
+}
+
+static void setkey_error(struct http_response *resp, unsigned status, const char *msg)
+{
+    http_reply_json(resp, status, json_pack("{s:s,s:s}", "error", msg, "status", msg));
+}
+
+void api_setkey(struct app *app, const struct http_request *req, struct http_response *resp)
+{
+    static const char *const members[] = { "key", "signature", NULL };
+    json_t *body = api_parse_body(req, resp, members);
+    if (!body)
+        return;
+    size_t key_len = 0, sig_len = 0;
+    const char *key = api_string_member(body, "key", &key_len, resp);
+    const char *sig = key ? api_string_member(body, "signature", &sig_len, resp) : NULL;
+    if (!key || !sig) {
+        json_decref(body);
+        return;
+    }
+    char msg[256];
+    if (keydist_verify(app->keydist, (const uint8_t *)key, key_len, sig, sig_len, msg,
+                       sizeof msg) < 0) {
+        log_warn("/setkey refused: %s", msg);
+        setkey_error(resp, 403, msg);
+    } else if (key_len != SEAL_KEY_LEN) {
+        snprintf(msg, sizeof msg,
+                 "invalid key length: got %zu bytes, expected 32 bytes for AES-256 encryption",
+                 key_len);
+        setkey_error(resp, 400, msg);
+    } else {
+        struct err e = { 0 };
+        int rc = keyring_add(app->keyring, (const uint8_t *)key, &e);
+        if (rc < 0) {
+            setkey_error(resp, 500, e.msg);
+        } else if (rc == KEYRING_RETIRED) {
+            log_warn("/setkey refused a retired key");
+            setkey_error(resp, 409, "key was retired from the key ring and cannot be set again");
+        } else {
+            log_info("/setkey: %s", rc == KEYRING_ADDED ? "new sealing key" : "key already present");
+            http_reply_json(resp, 200, json_pack("{s:s}", "status", "Key set"));
+        }
+    }
+    json_decref(body);
+}

@@ -1,0 +1,228 @@
+/* job_api.c - the four job routes (core-protocol.md 1.5.5-1.5.8, DECISIONS.md).
+ *
+ *   POST /job/generate  Job -> stamp worker_id, quote, issued_at -> seal(salt "") -> text
+ *   POST /job/add       {"encrypted_job"} -> open -> Job -> admission -> {"uid"}
+ *   GET  /job/status/ID 404 + "status" while pending; 500 + error when failed; else
+ *                       seal(data, salt = quote) as text, X-Next-Cursor sealed the same way
+ *   POST /job/result    {"encrypted_result","encrypted_request"} -> clear text
+ *
+ * Opening failures are the client's (400) except "no keys available in key ring" (500, ours). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "jobs/job.h"
+#include "jobs/nonce.h"
+#include "jobs/registry.h"
+#include "jobs/results.h"
+#include "jobs/server.h"
+#include "log.h"
+#include "tee/keyring.h"
+#include "util/uuid_util.h"
+
+static const char *const job_body_members[] = {
+    "type", "arguments", "quote", "worker_id", "target_worker", "timeout", "issued_at", NULL,
+};
+
+static void reply_err(struct http_response *resp, const struct err *e)
+{
+    http_reply_error(resp, e->http ? (unsigned)e->http : 500, e->msg);
+    if (e->http == 503)
+        http_add_header(resp, "Retry-After", "5");
+}
+
+/* open_cause_status: the ring being empty is the worker's state; any other failure is the
+ * client's input. */
+static unsigned open_cause_status(const char *cause)
+{
+    return strcmp(cause, "no keys available in key ring") == 0 ? 500 : 400;
+}
+
+/* stamp_job sets worker_id, quote and issued_at the way /job/generate does. */
+static int stamp_job(struct app *app, struct job *job, struct err *e)
+{
+    free(job->worker_id);
+    job->worker_id = strdup(app->worker_id);
+    size_t len = 0;
+    char *before = job->worker_id ? job_serialize(job, &len) : NULL;
+    if (!before)
+        return err_set(e, 500, "out of memory");
+    char quote[NONCE_LEN + 1];
+    int rc = nonce_make(before, len, quote);
+    free(before);
+    if (rc < 0)
+        return err_set(e, 500, "random number generator failed");
+    free(job->quote);
+    job->quote = strdup(quote);
+    job->quote_len = NONCE_LEN;
+    job->issued_at = (int64_t)time(NULL);
+    return job->quote ? 0 : err_set(e, 500, "out of memory");
+}
+
+void api_job_generate(struct app *app, const struct http_request *req, struct http_response *resp)
+{
+    json_t *body = api_parse_body(req, resp, job_body_members);
+    if (!body)
+        return;
+    struct job job;
+    struct err e = { 0 };
+    int rc = job_from_json(body, &job, &e);
+    json_decref(body);
+    if (rc < 0) {
+        reply_err(resp, &e);
+        return;
+    }
+    if (!registry_check(&app->cfg, &job, &e) || stamp_job(app, &job, &e) < 0) {
+        reply_err(resp, &e);
+        job_clear(&job);
+        return;
+    }
+    size_t len = 0;
+    char *text = job_serialize(&job, &len);
+    job_clear(&job);
+    char *sealed = text ? keyring_seal(app->keyring, NULL, 0, (const uint8_t *)text, len, &e) : NULL;
+    free(text);
+    if (!sealed) {
+        if (!e.http)
+            err_set(&e, 500, "out of memory");
+        reply_err(resp, &e);
+        return;
+    }
+    http_reply_text(resp, 200, sealed, strlen(sealed));
+}
+
+/* open_job opens a sealed job signature and parses it; on failure answers with prefix + cause. */
+static int open_job(struct app *app, const char *sealed, size_t sealed_len, struct job *job,
+                    const char *open_prefix, const char *parse_prefix, struct http_response *resp)
+{
+    uint8_t *plain = NULL;
+    size_t plain_len = 0;
+    char cause[512];
+    char msg[700];
+    if (keyring_open_sealed(app->keyring, NULL, 0, sealed, sealed_len, &plain, &plain_len, cause,
+                            sizeof cause) < 0) {
+        snprintf(msg, sizeof msg, "%s: %s", open_prefix, cause);
+        http_reply_error(resp, open_cause_status(cause), msg);
+        return -1;
+    }
+    struct err e = { 0 };
+    int rc = job_parse((const char *)plain, plain_len, job, &e);
+    free(plain);
+    if (rc < 0) {
+        snprintf(msg, sizeof msg, "%s: %s", parse_prefix, e.msg);
+        http_reply_error(resp, 400, msg);
+        return -1;
+    }
+    return 0;
+}
+
+void api_job_add(struct app *app, const struct http_request *req, struct http_response *resp)
+{
+    static const char *const members[] = { "encrypted_job", NULL };
+    json_t *body = api_parse_body(req, resp, members);
+    if (!body)
+        return;
+    size_t len = 0;
+    const char *sealed = api_string_member(body, "encrypted_job", &len, resp);
+    struct job job;
+    if (!sealed || open_job(app, sealed, len, &job, "Error while decrypting job",
+                            "Error while decrypting job", resp) < 0) {
+        json_decref(body);
+        return;
+    }
+    json_decref(body);
+    char uid[37];
+    struct err e = { 0 };
+    if (jobserver_admit(app->jobs, &job, uid, &e) < 0) {
+        log_debug("/job/add refused (%d): %s", e.http, e.msg);
+        reply_err(resp, &e);
+        job_clear(&job);
+        return;
+    }
+    http_reply_json(resp, 200, json_pack("{s:s}", "uid", uid));
+}
+
+static const char *state_name(enum result_state s)
+{
+    switch (s) {
+    case RESULT_QUEUED: return "queued";
+    case RESULT_RUNNING: return "running";
+    default: return "unknown";
+    }
+}
+
+static void reply_done(struct app *app, const struct result_view *v, struct http_response *resp)
+{
+    struct err e = { 0 };
+    char *sealed = keyring_seal(app->keyring, (const uint8_t *)v->quote, v->quote_len,
+                                (const uint8_t *)v->data, v->data_len, &e);
+    if (!sealed) {
+        reply_err(resp, &e);
+        return;
+    }
+    http_reply_text(resp, 200, sealed, strlen(sealed));
+    if (v->next_cursor && *v->next_cursor) {
+        char *cursor = keyring_seal(app->keyring, (const uint8_t *)v->quote, v->quote_len,
+                                    (const uint8_t *)v->next_cursor, strlen(v->next_cursor), &e);
+        if (cursor) {
+            http_add_header(resp, "X-Next-Cursor", cursor);
+            free(cursor);
+        }
+    }
+}
+
+void api_job_status(struct app *app, const struct http_request *req, struct http_response *resp)
+{
+    const char *id = req->path + strlen("/job/status/");
+    struct result_view v = { 0 };
+    enum result_state state = uuid_text_valid(id) ? results_get(app->results, id, &v)
+                                                  : RESULT_UNKNOWN;
+    switch (state) {
+    case RESULT_DONE:
+        reply_done(app, &v, resp);
+        break;
+    case RESULT_FAILED:
+        /* The job failed, not the worker: keep it out of the readiness error rate. */
+        http_reply_error(resp, 500, v.error ? v.error : "job failed");
+        resp->count = HTTP_COUNT_SKIP;
+        break;
+    default:
+        http_reply_json(resp, 404, json_pack("{s:s,s:s}", "error", "Job not found", "status",
+                                             state_name(state)));
+        break;
+    }
+    result_view_free(&v);
+}
+
+void api_job_result(struct app *app, const struct http_request *req, struct http_response *resp)
+{
+    static const char *const members[] = { "encrypted_result", "encrypted_request", NULL };
+    json_t *body = api_parse_body(req, resp, members);
+    if (!body)
+        return;
+    size_t result_len = 0, request_len = 0;
+    const char *result = api_string_member(body, "encrypted_result", &result_len, resp);
+    const char *request = result ? api_string_member(body, "encrypted_request", &request_len, resp)
+                                 : NULL;
+    struct job job;
+    if (!request || open_job(app, request, request_len, &job,
+                             "error while unsealing the encrypted request",
+                             "error while unmarshalling the job request", resp) < 0) {
+        json_decref(body);
+        return;
+    }
+    uint8_t *plain = NULL;
+    size_t plain_len = 0;
+    char cause[512];
+    if (keyring_open_sealed(app->keyring, (const uint8_t *)job.quote, job.quote_len, result,
+                            result_len, &plain, &plain_len, cause, sizeof cause) < 0) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "error while unsealing the job result: %s", cause);
+        http_reply_error(resp, open_cause_status(cause), msg);
+    } else {
+        http_reply_text(resp, 200, (char *)plain, plain_len);
+    }
+    job_clear(&job);
+    json_decref(body);
+}

@@ -1,0 +1,54 @@
+/* app.h - the running worker: every long-lived part, created in order by app_open and torn
+ * down in reverse by app_close. Handlers receive a struct app; nothing else is global except the
+ * configuration inside it and the logger. */
+#ifndef TW_APP_H
+#define TW_APP_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "tee/platform.h"
+
+struct keyring;
+struct keydist;
+struct results;
+struct replay;
+struct stats;
+struct readiness;
+struct job_server;
+struct http_server;
+
+struct app {
+    struct config cfg;
+    struct platform platform;
+    struct keyring *keyring;
+    struct keydist *keydist;        /* NULL: no KEY_DISTRIBUTOR_PUBKEY, /setkey not served */
+    struct results *results;
+    struct replay *replay;
+    struct stats *stats;
+    struct readiness *readiness;
+    struct job_server *jobs;
+    json_t *capabilities;
+    char worker_id[37];
+    int startup_log_level;
+    /* API key digests: SHA-256("Bearer " + key) and SHA-256(key); has_api_key false = open */
+    bool has_api_key;
+    unsigned char bearer_digest[32];
+    unsigned char key_digest[32];
+    struct http_server *http;
+    void *periodic;                 /* the maintenance thread (app.c) */
+};
+
+/* app_open builds everything from app->cfg (already loaded) and starts the job server and the
+ * HTTP listener. Returns 0, or -1 with err (and everything already built torn down). */
+int app_open(struct app *app, char *err, size_t errlen);
+
+/* app_close stops the listener, then the job server, and frees everything (cfg included). */
+void app_close(struct app *app);
+
+/* app_dispatch is the HTTP entry point (routes.c). */
+struct http_request;
+struct http_response;
+void app_dispatch(void *app, const struct http_request *req, struct http_response *resp);
+
+#endif

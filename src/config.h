@@ -1,0 +1,90 @@
+/* config.h - every setting of the worker, typed; the one place defaults live.
+ *
+ * Sources, strongest first: the process environment, then .env files ($DATA_DIR/.env, then ./.env;
+ * a file never overrides a variable already set, a missing file is fine), then the defaults below.
+ * DATA_DIR itself comes from the environment only (it says where .env lives). A value that does not
+ * parse is a start-up error naming the variable; an empty value means the default. Base URLs
+ * (http:// or https://) are stored without a trailing '/'. The README's configuration table and
+ * deploy/.env.example list the same variables; keep the three in step. */
+#ifndef TW_CONFIG_H
+#define TW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A comma-separated list, each element trimmed; empty elements dropped. */
+struct str_list {
+    char **items;
+    size_t count;
+};
+
+struct config {
+    /* logging */
+    int log_level;                 /* LOG_LEVEL: enum log_level, default info */
+    bool log_json;                 /* LOG_FORMAT: "text" (default) or "json" */
+
+    /* where state lives */
+    char *data_dir;                /* DATA_DIR, default "/home/masa" */
+
+    /* mode and listener */
+    bool standalone;               /* STANDALONE: "true"/"false", default false */
+    char *listen_address;          /* LISTEN_ADDRESS, default ":8080" */
+    char *api_key;                 /* API_KEY, default "" (no auth) */
+    size_t http_max_body;          /* HTTP_MAX_BODY_BYTES, default 1048576 */
+    unsigned http_timeout_s;       /* HTTP_TIMEOUT_SECONDS (idle connection timeout), default 30 */
+    unsigned http_threads;         /* HTTP_THREADS, default 1 (epoll thread per core is the max) */
+    unsigned http_max_connections; /* HTTP_MAX_CONNECTIONS, default 1024 */
+
+    /* keys */
+    char *key_distributor_pubkey;  /* KEY_DISTRIBUTOR_PUBKEY: PEM path or base64 of PEM; "" = no /setkey */
+    struct str_list miners_white_list; /* MINERS_WHITE_LIST, default empty = no check */
+
+    /* job server */
+    unsigned max_jobs;             /* MAX_JOBS: worker threads, default 10 */
+    unsigned job_queue_max;        /* JOB_QUEUE_MAX, default 10000 */
+    unsigned job_timeout_s;        /* JOB_TIMEOUT_SECONDS, default 300 */
+    unsigned job_signature_max_age_s; /* JOB_SIGNATURE_MAX_AGE_SECONDS, default 86400 */
+    unsigned result_cache_max_size;   /* RESULT_CACHE_MAX_SIZE, default 1000 */
+    unsigned result_cache_max_age_s;  /* RESULT_CACHE_MAX_AGE_SECONDS, default 600 */
+    unsigned stats_buf_size;       /* STATS_BUF_SIZE, default 128 (accepted for compatibility; unused) */
+
+    /* readiness */
+    unsigned readyz_min_samples;   /* READYZ_MIN_SAMPLES, default 20 */
+    double readyz_error_threshold; /* READYZ_ERROR_THRESHOLD (0..1], default 0.95 */
+
+    /* diagnostics */
+    bool enable_pprof;             /* ENABLE_PPROF, default false */
+    bool oe_simulation;            /* OE_SIMULATION: non-empty = true */
+
+    /* job kinds (read here, used by their issues) */
+    struct str_list webscraper_blacklist; /* WEBSCRAPER_BLACKLIST */
+    unsigned webscraper_max_depth;        /* WEBSCRAPER_MAX_DEPTH: cap on a job's depth, default 5 */
+    bool webscraper_allow_private;        /* WEBSCRAPER_ALLOW_PRIVATE: fetch private/loopback, default false */
+    struct str_list twitter_accounts;     /* TWITTER_ACCOUNTS (user:pass) */
+    struct str_list twitter_api_keys;     /* TWITTER_API_KEYS */
+    bool twitter_skip_login_verification; /* TWITTER_SKIP_LOGIN_VERIFICATION */
+    char *twitter_x_api_base;             /* TWITTER_X_API_BASE, default "https://api.x.com/2" */
+    char *apify_api_key;                  /* APIFY_API_KEY */
+    char *apify_base_url;                 /* APIFY_BASE_URL, default "https://api.apify.com/v2" */
+    char *tiktok_default_language;        /* TIKTOK_DEFAULT_LANGUAGE, default "eng-US" */
+    char *tiktok_api_user_agent;          /* TIKTOK_API_USER_AGENT, default "" */
+    char *tiktok_transcription_endpoint;  /* TIKTOK_TRANSCRIPTION_ENDPOINT, default the submagic URL */
+};
+
+/* config_load fills cfg from the environment, .env files and defaults. Returns 0, or -1 with a
+ * message naming the variable in err (e.g. "MAX_JOBS: expected an integer from 1 to 4096, got
+ * \"abc\""). On failure cfg holds nothing that needs freeing. Free with config_free. */
+int config_load(struct config *cfg, char *err, size_t errlen);
+
+/* config_load_from is config_load with an explicit variable lookup (tests): get(name, ctx) returns
+ * the value or NULL when unset. .env files are read through the same lookup rules. */
+typedef const char *(*config_getenv_fn)(const char *name, void *ctx);
+int config_load_from(struct config *cfg, config_getenv_fn get, void *ctx, char *err, size_t errlen);
+
+void config_free(struct config *cfg);
+
+/* str_list_contains is true when s equals one element exactly. */
+bool str_list_contains(const struct str_list *l, const char *s);
+
+#endif

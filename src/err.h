@@ -1,0 +1,36 @@
+/* err.h - the one error carrier of the service.
+ *
+ * A failure that a client may see travels as a struct err: the HTTP status it maps to and a
+ * human-readable message that becomes {"error": msg}. 4xx means the client's fault, 5xx ours.
+ * Functions that can fail take a `struct err *` (never NULL) and return 0 or a negative value. */
+#ifndef TW_ERR_H
+#define TW_ERR_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+struct err {
+    int http;       /* HTTP status to answer with; 0 while no error */
+    char msg[256];  /* message for {"error": ...}; NUL-terminated */
+};
+
+/* err_set fills e with status and a printf-formatted message; returns -1 so callers can
+ * write `return err_set(e, 400, "...")`. */
+__attribute__((format(printf, 3, 4)))
+static inline int err_set(struct err *e, int http, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    e->http = http;
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static inline void err_clear(struct err *e)
+{
+    e->http = 0;
+    e->msg[0] = '\0';
+}
+
+#endif

@@ -1,0 +1,85 @@
+/* http.h - the HTTP layer's face: a request as handlers see it, a response as they fill it.
+ *
+ * Handlers never touch libmicrohttpd directly except through the small accessors below, so the
+ * server glue (server.c) owns every MHD detail: body collection and limits, timeouts, and turning
+ * a struct http_response into an MHD response. */
+#ifndef TW_HTTP_H
+#define TW_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct MHD_Connection;
+struct MHD_Response;
+
+struct http_request {
+    const char *method;
+    const char *path;               /* decoded path, no query string */
+    struct MHD_Connection *conn;
+    const char *body;               /* NULL when the request had no body; NUL-terminated otherwise */
+    size_t body_len;
+};
+
+#define HTTP_MAX_HEADERS 4
+
+enum http_count { HTTP_COUNT_AUTO = 0, HTTP_COUNT_SKIP };
+
+struct http_response {
+    unsigned status;
+    const char *content_type;       /* static string */
+    char *body;                     /* owned (malloc), may be NULL */
+    size_t body_len;
+    struct MHD_Response *shared;    /* a prebuilt response to send instead (not owned) */
+    const char *header_names[HTTP_MAX_HEADERS];   /* static strings */
+    char *header_values[HTTP_MAX_HEADERS];        /* owned */
+    size_t header_count;
+    enum http_count count;          /* readiness: HTTP_COUNT_SKIP keeps this answer out of it */
+};
+
+#define HTTP_CT_JSON "application/json"
+#define HTTP_CT_TEXT "text/plain; charset=UTF-8"
+
+/* http_header returns the first value of request header name (case-insensitive), or NULL. */
+const char *http_header(const struct http_request *req, const char *name);
+
+/* http_query returns the first value of query parameter key, or NULL. */
+const char *http_query(const struct http_request *req, const char *key);
+
+/* http_reply_json answers status with compact JSON + "\n"; takes the reference to value. */
+void http_reply_json(struct http_response *resp, unsigned status, json_t *value);
+
+/* http_reply_error answers status with {"error": msg}. */
+void http_reply_error(struct http_response *resp, unsigned status, const char *msg);
+
+/* http_reply_text answers status with text/plain; takes ownership of body (malloc'd). */
+void http_reply_text(struct http_response *resp, unsigned status, char *body, size_t len);
+
+/* http_add_header adds a response header (value copied). */
+void http_add_header(struct http_response *resp, const char *name, const char *value);
+
+/* http_response_clear frees what resp owns. */
+void http_response_clear(struct http_response *resp);
+
+/* The server: one dispatch function receives every complete request. */
+typedef void (*http_dispatch_fn)(void *ctx, const struct http_request *req,
+                                 struct http_response *resp);
+
+struct config;
+struct http_server;
+
+/* http_start listens on cfg->listen_address and serves until http_stop. Returns NULL with err when
+ * the address is invalid or cannot be bound. */
+struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispatch, void *ctx,
+                               char *err, size_t errlen);
+void http_stop(struct http_server *srv);
+
+/* http_bound_port returns the port actually listened on (useful with port 0). */
+unsigned http_bound_port(struct http_server *srv);
+
+/* http_parse_listen_address splits ":8080", "host:8080", "[::1]:8080" into host (may be "") and
+ * port. Returns 0 or -1. host receives at most hostlen-1 characters. */
+int http_parse_listen_address(const char *addr, char *host, size_t hostlen, unsigned *port);
+
+#endif

@@ -1,0 +1,144 @@
+/* routes.c - the route table and what runs around every handler: routing (404/405/OPTIONS),
+ * the API-key check, and readiness accounting.
+ *
+ * One line per route: method, path (or path prefix for /job/status/:id), whether it is open
+ * without the API key, whether its answers feed the readiness window, whether it is served in
+ * this configuration, and the handler. */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "api/api.h"
+#include "api/readiness.h"
+#include "app.h"
+#include "http/http.h"
+
+struct route {
+    const char *method;
+    const char *path;
+    bool prefix;          /* path is a prefix and the rest must be non-empty */
+    bool open;            /* served without the API key */
+    bool counted;         /* answers feed /readyz */
+    bool (*served)(const struct app *app);
+    api_handler handler;
+};
+
+static bool setkey_served(const struct app *app)
+{
+    return app->keydist != NULL;
+}
+
+static const struct route routes[] = {
+    { "GET",  "/healthz",        false, true,  false, NULL,          api_healthz },
+    { "GET",  "/readyz",         false, true,  false, NULL,          api_readyz },
+    { "PUT",  "/debug/loglevel", false, false, false, NULL,          api_loglevel },
+    { "POST", "/job/generate",   false, false, true,  NULL,          api_job_generate },
+    { "POST", "/job/add",        false, false, true,  NULL,          api_job_add },
+    { "GET",  "/job/status/",    true,  false, true,  NULL,          api_job_status },
+    { "POST", "/job/result",     false, false, true,  NULL,          api_job_result },
+    { "POST", "/setkey",         false, false, true,  setkey_served, api_setkey },
+};
+
+#define ROUTE_COUNT (sizeof routes / sizeof routes[0])
+
+static bool path_matches(const struct route *r, const char *path)
+{
+    if (!r->prefix)
+        return strcmp(r->path, path) == 0;
+    size_t n = strlen(r->path);
+    return strncmp(r->path, path, n) == 0 && path[n] != '\0';
+}
+
+static bool route_served(const struct app *app, const struct route *r)
+{
+    return !r->served || r->served(app);
+}
+
+/* authorized checks Authorization: Bearer <key> or X-API-Key: <key> in constant time (digests of
+ * equal length are compared, so not even the key's length leaks). */
+static bool authorized(const struct app *app, const struct http_request *req)
+{
+    if (!app->has_api_key)
+        return true;
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    bool ok = false;
+    const char *auth = http_header(req, "Authorization");
+    if (auth) {
+        SHA256((const unsigned char *)auth, strlen(auth), d);
+        ok |= CRYPTO_memcmp(d, app->bearer_digest, sizeof d) == 0;
+    }
+    const char *key = http_header(req, "X-API-Key");
+    if (key) {
+        SHA256((const unsigned char *)key, strlen(key), d);
+        ok |= CRYPTO_memcmp(d, app->key_digest, sizeof d) == 0;
+    }
+    return ok;
+}
+
+static void reply_unauthorized(struct http_response *resp)
+{
+    http_reply_json(resp, 401, json_pack("{s:s,s:s}", "error", "missing or invalid API key",
+                                         "message", "missing or invalid API key"));
+}
+
+/* allow_header writes "OPTIONS, <methods>" for the routes matching path. */
+static void allow_header(const struct app *app, const char *path, char *out, size_t outlen)
+{
+    size_t n = (size_t)snprintf(out, outlen, "OPTIONS");
+    for (size_t i = 0; i < ROUTE_COUNT; i++)
+        if (route_served(app, &routes[i]) && path_matches(&routes[i], path) && n < outlen)
+            n += (size_t)snprintf(out + n, outlen - n, ", %s", routes[i].method);
+}
+
+static void record_readiness(struct app *app, const struct http_response *resp)
+{
+    if (resp->count == HTTP_COUNT_SKIP)
+        return;
+    if (resp->status >= 500)
+        readiness_record(app->readiness, true);
+    else if (resp->status >= 200 && resp->status < 400)
+        readiness_record(app->readiness, false);
+}
+
+void app_dispatch(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct app *app = ctx;
+    const struct route *path_match = NULL;
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        const struct route *r = &routes[i];
+        if (!route_served(app, r) || !path_matches(r, req->path))
+            continue;
+        path_match = r;
+        if (strcmp(r->method, req->method) != 0)
+            continue;
+        if (!r->open && !authorized(app, req)) {
+            reply_unauthorized(resp);
+            return;
+        }
+        r->handler(app, req, resp);
+        if (r->counted)
+            record_readiness(app, resp);
+        return;
+    }
+    if (!path_match || !path_match->open) {
+        if (!authorized(app, req)) {
+            reply_unauthorized(resp);
+            return;
+        }
+    }
+    if (!path_match) {
+        http_reply_error(resp, 404, "Not Found");
+        return;
+    }
+    char allow[128];
+    allow_header(app, req->path, allow, sizeof allow);
+    if (strcmp(req->method, "OPTIONS") == 0) {
+        resp->status = 204;
+        resp->content_type = NULL;
+        http_add_header(resp, "Allow", allow);
+        return;
+    }
+    http_reply_error(resp, 405, "Method Not Allowed");
+    http_add_header(resp, "Allow", allow);
+}

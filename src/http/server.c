@@ -1,0 +1,379 @@
+/* server.c - libmicrohttpd glue: listener, request bodies and limits, responses.
+ *
+ * MHD runs its own epoll thread(s) (HTTP_THREADS). Each request gets a small state object on the
+ * first call of the access handler; body chunks are appended up to HTTP_MAX_BODY_BYTES (beyond it
+ * the rest is read and dropped, and the answer is 413); the response is queued on the final call,
+ * after the request is fully read. Queuing then, and not on the first call, is what keeps
+ * connections alive (see DESIGN.md: about 7x the throughput). A declared Content-Length far above
+ * the limit is answered 413 at once and the connection closed, so nobody streams gigabytes in. */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "config.h"
+#include "log.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    http_dispatch_fn dispatch;
+    void *ctx;
+    size_t max_body;
+};
+
+struct req_state {
+    char *body;
+    size_t len;
+    size_t cap;
+    bool has_body;
+    bool too_large;
+};
+
+/* Requests declaring more than this many times the limit are refused before reading. */
+#define HTTP_DRAIN_FACTOR 16
+
+const char *http_header(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(const struct http_request *req, const char *key)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+void http_reply_json(struct http_response *resp, unsigned status, json_t *value)
+{
+    resp->status = status;
+    resp->content_type = HTTP_CT_JSON;
+    free(resp->body);
+    resp->body = NULL;
+    resp->body_len = 0;
+    char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    json_decref(value);
+    if (!text) {
+        static const char oom[] = "{\"error\":\"out of memory\"}\n";
+        resp->status = 500;
+        resp->body = strdup(oom);
+        resp->body_len = resp->body ? sizeof oom - 1 : 0;
+        return;
+    }
+    size_t n = strlen(text);
+    char *with_newline = realloc(text, n + 2);
+    if (!with_newline) {
+        resp->body = text;
+        resp->body_len = n;
+        return;
+    }
+    with_newline[n] = '\n';
+    with_newline[n + 1] = '\0';
+    resp->body = with_newline;
+    resp->body_len = n + 1;
+}
+
+void http_reply_error(struct http_response *resp, unsigned status, const char *msg)
+{
+    http_reply_json(resp, status, json_pack("{s:s}", "error", msg));
+}
+
+void http_reply_text(struct http_response *resp, unsigned status, char *body, size_t len)
+{
+    free(resp->body);
+    resp->status = status;
+    resp->content_type = HTTP_CT_TEXT;
+    resp->body = body;
+    resp->body_len = body ? len : 0;
+}
+
+void http_add_header(struct http_response *resp, const char *name, const char *value)
+{
+    if (resp->header_count >= HTTP_MAX_HEADERS)
+        return;
+    char *copy = strdup(value);
+    if (!copy)
+        return;
+    resp->header_names[resp->header_count] = name;
+    resp->header_values[resp->header_count++] = copy;
+}
+
+void http_response_clear(struct http_response *resp)
+{
+    free(resp->body);
+    for (size_t i = 0; i < resp->header_count; i++)
+        free(resp->header_values[i]);
+    memset(resp, 0, sizeof *resp);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_response *resp)
+{
+    if (resp->shared) {
+        enum MHD_Result rc = MHD_queue_response(conn, resp->status, resp->shared);
+        http_response_clear(resp);
+        return rc;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(resp->body_len, resp->body,
+                                                             MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        http_response_clear(resp);
+        return MHD_NO;
+    }
+    resp->body = NULL;  /* MHD owns it now */
+    if (resp->content_type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    for (size_t i = 0; i < resp->header_count; i++)
+        MHD_add_response_header(r, resp->header_names[i], resp->header_values[i]);
+    enum MHD_Result rc = MHD_queue_response(conn, resp->status ? resp->status : 500, r);
+    MHD_destroy_response(r);
+    http_response_clear(resp);
+    return rc;
+}
+
+static enum MHD_Result reply_too_large(struct http_server *srv, struct MHD_Connection *conn)
+{
+    struct http_response resp = { 0 };
+    char msg[96];
+    snprintf(msg, sizeof msg, "request body too large (limit %zu bytes)", srv->max_body);
+    http_reply_error(&resp, 413, msg);
+    return send_response(conn, &resp);
+}
+
+/* first_call sets up the request state; refuses outright a declared body far above the limit. */
+static enum MHD_Result first_call(struct http_server *srv, struct MHD_Connection *conn,
+                                  void **con_cls)
+{
+    struct req_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return MHD_NO;
+    *con_cls = st;
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        errno = 0;
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno || *end || n > srv->max_body) {
+            st->too_large = true;
+            if (errno || *end || n / HTTP_DRAIN_FACTOR > srv->max_body)
+                return reply_too_large(srv, conn);
+        }
+    }
+    return MHD_YES;
+}
+
+static void append_body(struct http_server *srv, struct req_state *st, const char *data, size_t n)
+{
+    st->has_body = true;
+    if (st->too_large)
+        return;
+    if (n > srv->max_body - st->len) {
+        st->too_large = true;
+        free(st->body);
+        st->body = NULL;
+        st->len = st->cap = 0;
+        return;
+    }
+    if (st->len + n + 1 > st->cap) {
+        size_t cap = st->cap ? st->cap : 1024;
+        while (cap < st->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(st->body, cap);
+        if (!grown) {
+            st->too_large = true;
+            return;
+        }
+        st->body = grown;
+        st->cap = cap;
+    }
+    memcpy(st->body + st->len, data, n);
+    st->len += n;
+    st->body[st->len] = '\0';
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct http_server *srv = cls;
+    struct req_state *st = *con_cls;
+    if (!st)
+        return first_call(srv, conn, con_cls);
+    if (*upload_data_size) {
+        append_body(srv, st, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (st->too_large)
+        return reply_too_large(srv, conn);
+    struct http_request req = {
+        .method = method,
+        .path = url,
+        .conn = conn,
+        .body = st->has_body ? (st->body ? st->body : "") : NULL,
+        .body_len = st->len,
+    };
+    struct http_response resp = { 0 };
+    srv->dispatch(srv->ctx, &req, &resp);
+    return send_response(conn, &resp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct req_state *st = *con_cls;
+    if (st) {
+        free(st->body);
+        free(st);
+        *con_cls = NULL;
+    }
+}
+
+int http_parse_listen_address(const char *addr, char *host, size_t hostlen, unsigned *port)
+{
+    const char *colon;
+    const char *h = addr;
+    size_t hl;
+    if (addr[0] == '[') {
+        const char *close = strchr(addr, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        h = addr + 1;
+        hl = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon || memchr(addr, ':', (size_t)(colon - addr)))
+            return -1;
+        hl = (size_t)(colon - addr);
+    }
+    if (hl >= hostlen)
+        return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || p > 65535)
+        return -1;
+    *port = (unsigned)p;
+    return 0;
+}
+
+/* resolve turns host into a socket address (numeric or by name). */
+static int resolve(const char *host, unsigned port, struct sockaddr_storage *ss)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE };
+    struct addrinfo *res = NULL;
+    char service[8];
+    snprintf(service, sizeof service, "%u", port);
+    if (getaddrinfo(host, service, &hints, &res) != 0 || !res)
+        return -1;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    size_t n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    log_debug("http: %s", buf);
+}
+
+static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct config *cfg,
+                                       unsigned flags, unsigned port,
+                                       const struct sockaddr *sa)
+{
+    unsigned threads = cfg->http_threads > 1 ? cfg->http_threads : 0;
+    struct MHD_OptionItem opts[] = {
+        { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, NULL },
+        { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->http_timeout_s, NULL },
+        { MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->http_max_connections, NULL },
+        { MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL },
+        { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL },
+        { MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL },
+        { sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, (intptr_t)0, (void *)sa },
+        { threads ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL },
+        { MHD_OPTION_END, 0, NULL },
+    };
+    /* Options after an END entry are ignored by MHD: move the optional ones up front. */
+    struct MHD_OptionItem packed[sizeof opts / sizeof opts[0]];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        if (opts[i].option != MHD_OPTION_END)
+            packed[n++] = opts[i];
+    packed[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, srv,
+                            MHD_OPTION_ARRAY, packed, MHD_OPTION_END);
+}
+
+struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispatch, void *ctx,
+                               char *err, size_t errlen)
+{
+    char host[256];
+    unsigned port;
+    if (http_parse_listen_address(cfg->listen_address, host, sizeof host, &port) < 0) {
+        snprintf(err, errlen, "LISTEN_ADDRESS: cannot parse \"%s\" (expected :port, host:port or "
+                 "[v6]:port)", cfg->listen_address);
+        return NULL;
+    }
+    struct http_server *srv = calloc(1, sizeof *srv);
+    if (!srv) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    srv->dispatch = dispatch;
+    srv->ctx = ctx;
+    srv->max_body = cfg->http_max_body;
+    unsigned base = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    bool any = host[0] == '\0' || strcmp(host, "::") == 0;
+    if (any) {
+        srv->daemon = start_daemon(srv, cfg, base | MHD_USE_DUAL_STACK, port, NULL);
+        if (!srv->daemon && host[0] == '\0')   /* no IPv6 on this host: IPv4 only */
+            srv->daemon = start_daemon(srv, cfg, base, port, NULL);
+    } else {
+        struct sockaddr_storage ss = { 0 };
+        if (resolve(host, port, &ss) < 0) {
+            snprintf(err, errlen, "LISTEN_ADDRESS: cannot resolve host \"%s\"", host);
+            free(srv);
+            return NULL;
+        }
+        unsigned flags = base | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+        srv->daemon = start_daemon(srv, cfg, flags, port, (const struct sockaddr *)&ss);
+    }
+    if (!srv->daemon) {
+        snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen_address,
+                 errno ? strerror(errno) : "bind failed");
+        free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+unsigned http_bound_port(struct http_server *srv)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? info->port : 0;
+}
+
+void http_stop(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    MHD_stop_daemon(srv->daemon);
+    free(srv);
+}

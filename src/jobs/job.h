@@ -1,0 +1,46 @@
+/* job.h - the Job object as it travels sealed between clients and workers (core-protocol.md 2.1).
+ *
+ * Parsing is strict (DECISIONS.md): one JSON object and nothing after it, exact member names,
+ * unknown members refused, duplicate members refused, integers kept exact (no trip through a
+ * double). Serialising writes the members in Go's order (type, arguments, quote, worker_id,
+ * target_worker, timeout) plus our additive issued_at when set. */
+#ifndef TW_JOB_H
+#define TW_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+/* Upper bounds on what a job may carry; anything larger is refused with 400/413. */
+#define JOB_MAX_STRING 4096     /* type, worker_id, target_worker */
+#define JOB_MAX_QUOTE  1024
+
+struct job {
+    char *type;
+    json_t *arguments;      /* always an object; {} when absent or null */
+    char *quote;            /* the nonce; "" when absent; quote_len bytes (valid UTF-8) */
+    size_t quote_len;
+    char *worker_id;        /* "" when absent */
+    char *target_worker;    /* "" when absent */
+    int64_t timeout_ns;     /* Go duration in nanoseconds */
+    int64_t issued_at;      /* Unix seconds; 0 when absent (signature made elsewhere) */
+};
+
+/* job_parse parses text[0..len) into *out (zeroed first). Returns 0, or -1 with e = 400 and a
+ * message naming the problem. On failure *out holds nothing to free. */
+int job_parse(const char *text, size_t len, struct job *out, struct err *e);
+
+/* job_from_json is job_parse on an already parsed value (the member rules are the same). */
+int job_from_json(const json_t *root, struct job *out, struct err *e);
+
+/* job_serialize returns the compact JSON text of j (new, NUL-terminated, *len bytes; caller
+ * frees), or NULL on OOM. */
+char *job_serialize(const struct job *j, size_t *len);
+
+/* job_clear frees what j holds and zeroes it. */
+void job_clear(struct job *j);
+
+#endif

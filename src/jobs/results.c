@@ -1,0 +1,500 @@
+/* results.c - job states, and finished results kept until too old or pushed out (see results.h).
+ *
+ * Every entry lives in a chained hash table keyed by the 16 bytes of its uid (the 36-character
+ * text is parsed once; either hex case names the same job). The table doubles when it holds more
+ * entries than buckets, so chains stay short whatever the number of pending jobs; it never
+ * shrinks (its size follows the peak of pending + finished entries, both bounded).
+ *
+ * Finished entries (done or failed) are also on a doubly linked LRU list, most recent first: a
+ * finish or a read moves the entry to the front, and when more than max_size are finished the
+ * back of the list goes. Age is counted from the finish, not the last read, so a result polled
+ * constantly still expires max_age_s seconds after its job ended; an entry is expired when it is
+ * more than max_age_s seconds old. Expired entries are deleted when read (results_get) or swept
+ * (results_sweep, which walks the finished list only). Queued and running entries are never on
+ * the list and never evicted.
+ *
+ * An entry and its quote are one allocation; the outcome strings are copied in by results_finish
+ * before the lock is taken, so the lock covers only pointer moves. results_get copies under the
+ * lock (the caller may outlive the entry). Every operation but results_sweep is O(1) expected. */
+#include "jobs/results.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define UID_TEXT_LEN 36
+#define UID_BYTES 16
+#define MIN_BUCKETS 16
+
+struct result_entry {
+    struct result_entry *chain;         /* next in the hash bucket */
+    struct result_entry *newer, *older; /* LRU neighbours (finished entries only) */
+    uint8_t uid[UID_BYTES];
+    enum result_state state;
+    time_t finished_at;
+    char *data;                         /* DONE */
+    size_t data_len;
+    char *error;                        /* FAILED */
+    char *next_cursor;                  /* DONE, optional */
+    size_t quote_len;
+    char quote[];                       /* quote_len bytes + NUL */
+};
+
+struct results {
+    pthread_mutex_t lock;
+    struct result_entry **buckets;
+    size_t bucket_count;                /* a power of two */
+    size_t entry_count;
+    size_t finished_count;
+    struct result_entry *newest, *oldest;   /* the LRU list of finished entries */
+    size_t max_size;
+    time_t max_age_s;
+    time_t (*now_fn)(void);
+};
+
+/* ---- uid text -> bytes ------------------------------------------------------------------- */
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool is_hyphen_position(size_t i)
+{
+    return i == 8 || i == 13 || i == 18 || i == 23;
+}
+
+/* parse_uid reads canonical 8-4-4-4-12 text into 16 bytes; false for anything else. */
+static bool parse_uid(const char *text, uint8_t out[UID_BYTES])
+{
+    if (!text)
+        return false;
+    size_t nibbles = 0;
+    for (size_t i = 0; i < UID_TEXT_LEN; i++) {
+        if (is_hyphen_position(i)) {
+            if (text[i] != '-')
+                return false;
+            continue;
+        }
+        int v = hex_value(text[i]);   /* also stops at a NUL before 36 characters */
+        if (v < 0)
+            return false;
+        if (nibbles % 2 == 0)
+            out[nibbles / 2] = (uint8_t)(v << 4);
+        else
+            out[nibbles / 2] |= (uint8_t)v;
+        nibbles++;
+    }
+    return text[UID_TEXT_LEN] == '\0';
+}
+
+/* ---- hash table -------------------------------------------------------------------------- */
+
+static size_t bucket_of(const uint8_t uid[UID_BYTES], size_t bucket_count)
+{
+    uint64_t a, b;
+    memcpy(&a, uid, 8);
+    memcpy(&b, uid + 8, 8);
+    uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+    return (size_t)(h >> 32) & (bucket_count - 1);
+}
+
+static struct result_entry **slot_of(struct results *r, const uint8_t uid[UID_BYTES])
+{
+    struct result_entry **link = &r->buckets[bucket_of(uid, r->bucket_count)];
+    while (*link && memcmp((*link)->uid, uid, UID_BYTES) != 0)
+        link = &(*link)->chain;
+    return link;
+}
+
+static struct result_entry *find(struct results *r, const uint8_t uid[UID_BYTES])
+{
+    return *slot_of(r, uid);
+}
+
+/* grow_table doubles the bucket array; on OOM the table keeps working with longer chains. */
+static void grow_table(struct results *r)
+{
+    size_t count = r->bucket_count * 2;
+    struct result_entry **buckets = calloc(count, sizeof *buckets);
+    if (!buckets)
+        return;
+    for (size_t i = 0; i < r->bucket_count; i++) {
+        struct result_entry *e = r->buckets[i];
+        while (e) {
+            struct result_entry *next = e->chain;
+            size_t b = bucket_of(e->uid, count);
+            e->chain = buckets[b];
+            buckets[b] = e;
+            e = next;
+        }
+    }
+    free(r->buckets);
+    r->buckets = buckets;
+    r->bucket_count = count;
+}
+
+static void table_insert(struct results *r, struct result_entry *e)
+{
+    if (r->entry_count >= r->bucket_count)
+        grow_table(r);
+    size_t b = bucket_of(e->uid, r->bucket_count);
+    e->chain = r->buckets[b];
+    r->buckets[b] = e;
+    r->entry_count++;
+}
+
+static void table_unlink(struct results *r, struct result_entry *e)
+{
+    struct result_entry **link = slot_of(r, e->uid);
+    *link = e->chain;
+    r->entry_count--;
+}
+
+/* ---- LRU list of finished entries -------------------------------------------------------- */
+
+static bool is_finished(const struct result_entry *e)
+{
+    return e->state == RESULT_DONE || e->state == RESULT_FAILED;
+}
+
+static void lru_unlink(struct results *r, struct result_entry *e)
+{
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        r->newest = e->older;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        r->oldest = e->newer;
+    e->newer = e->older = NULL;
+}
+
+static void lru_push_newest(struct results *r, struct result_entry *e)
+{
+    e->newer = NULL;
+    e->older = r->newest;
+    if (r->newest)
+        r->newest->newer = e;
+    else
+        r->oldest = e;
+    r->newest = e;
+}
+
+/* ---- entries ----------------------------------------------------------------------------- */
+
+static void free_outcome(struct result_entry *e)
+{
+    free(e->data);
+    free(e->error);
+    free(e->next_cursor);
+    e->data = e->error = e->next_cursor = NULL;
+    e->data_len = 0;
+}
+
+/* delete_entry takes e out of the table (and the LRU list when finished) and frees it. */
+static void delete_entry(struct results *r, struct result_entry *e)
+{
+    table_unlink(r, e);
+    if (is_finished(e)) {
+        lru_unlink(r, e);
+        r->finished_count--;
+    }
+    free_outcome(e);
+    free(e);
+}
+
+static time_t now(const struct results *r)
+{
+    return r->now_fn ? r->now_fn() : time(NULL);
+}
+
+static bool is_expired(const struct results *r, const struct result_entry *e, time_t t)
+{
+    return is_finished(e) && t - e->finished_at > r->max_age_s;
+}
+
+static void evict_beyond_max_size(struct results *r)
+{
+    while (r->finished_count > r->max_size)
+        delete_entry(r, r->oldest);
+}
+
+/* ---- public API -------------------------------------------------------------------------- */
+
+struct results *results_new(size_t max_size, unsigned max_age_s, time_t (*now_fn)(void))
+{
+    struct results *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->buckets = calloc(MIN_BUCKETS, sizeof *r->buckets);
+    if (!r->buckets) {
+        free(r);
+        return NULL;
+    }
+    r->bucket_count = MIN_BUCKETS;
+    r->max_size = max_size ? max_size : 1;
+    r->max_age_s = (time_t)max_age_s;
+    r->now_fn = now_fn;
+    pthread_mutex_init(&r->lock, NULL);
+    return r;
+}
+
+void results_free(struct results *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->bucket_count; i++) {
+        struct result_entry *e = r->buckets[i];
+        while (e) {
+            struct result_entry *next = e->chain;
+            free_outcome(e);
+            free(e);
+            e = next;
+        }
+    }
+    free(r->buckets);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+/* results_add_queued: an uid already present is replaced (its old state and outcome dropped).
+ * Text that is not a canonical uid cannot be stored and also returns -1. */
+int results_add_queued(struct results *r, const char *uid, const char *quote, size_t quote_len)
+{
+    uint8_t key[UID_BYTES];
+    if (!parse_uid(uid, key) || quote_len > SIZE_MAX - sizeof(struct result_entry) - 1)
+        return -1;
+    struct result_entry *e = calloc(1, sizeof *e + quote_len + 1);
+    if (!e)
+        return -1;
+    memcpy(e->uid, key, UID_BYTES);
+    e->state = RESULT_QUEUED;
+    e->quote_len = quote_len;
+    if (quote_len)
+        memcpy(e->quote, quote, quote_len);
+
+    pthread_mutex_lock(&r->lock);
+    struct result_entry *old = find(r, key);
+    if (old)
+        delete_entry(r, old);
+    table_insert(r, e);
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+void results_remove(struct results *r, const char *uid)
+{
+    uint8_t key[UID_BYTES];
+    if (!parse_uid(uid, key))
+        return;
+    pthread_mutex_lock(&r->lock);
+    struct result_entry *e = find(r, key);
+    if (e)
+        delete_entry(r, e);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* results_set_running: only a queued entry moves; a finished one keeps its outcome. */
+void results_set_running(struct results *r, const char *uid)
+{
+    uint8_t key[UID_BYTES];
+    if (!parse_uid(uid, key))
+        return;
+    pthread_mutex_lock(&r->lock);
+    struct result_entry *e = find(r, key);
+    if (e && e->state == RESULT_QUEUED)
+        e->state = RESULT_RUNNING;
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* An outcome copied outside the lock, ready to be moved into an entry. */
+struct outcome {
+    enum result_state state;
+    char *data;
+    size_t data_len;
+    char *error;
+    char *next_cursor;
+};
+
+static char *copy_bytes(const char *src, size_t len)
+{
+    if (len == SIZE_MAX)
+        return NULL;
+    char *dst = malloc(len + 1);
+    if (!dst)
+        return NULL;
+    if (len)
+        memcpy(dst, src, len);
+    dst[len] = '\0';
+    return dst;
+}
+
+static int outcome_copy(struct outcome *o, const char *data, size_t data_len,
+                        const char *next_cursor, const char *error)
+{
+    memset(o, 0, sizeof *o);
+    if (error) {
+        o->state = RESULT_FAILED;
+        o->error = strdup(error);
+        return o->error ? 0 : -1;
+    }
+    o->state = RESULT_DONE;
+    o->data = copy_bytes(data, data ? data_len : 0);
+    o->data_len = data ? data_len : 0;
+    if (next_cursor)
+        o->next_cursor = strdup(next_cursor);
+    if (!o->data || (next_cursor && !o->next_cursor)) {
+        free(o->data);
+        free(o->next_cursor);
+        return -1;
+    }
+    return 0;
+}
+
+/* move_outcome_in makes e finished with o's strings (now owned by e), newest in the LRU list. */
+static void move_outcome_in(struct results *r, struct result_entry *e, struct outcome *o)
+{
+    if (is_finished(e)) {
+        lru_unlink(r, e);
+        r->finished_count--;
+    }
+    free_outcome(e);
+    e->state = o->state;
+    e->data = o->data;
+    e->data_len = o->data_len;
+    e->error = o->error;
+    e->next_cursor = o->next_cursor;
+    e->finished_at = now(r);
+    lru_push_newest(r, e);
+    r->finished_count++;
+}
+
+/* results_finish: an unknown uid (never added, removed, evicted) stores nothing and returns 0,
+ * since the quote that salts a result is gone with the entry. A finished uid is overwritten and
+ * becomes the newest. */
+int results_finish(struct results *r, const char *uid, const char *data, size_t data_len,
+                   const char *next_cursor, const char *error)
+{
+    uint8_t key[UID_BYTES];
+    if (!parse_uid(uid, key))
+        return 0;
+    struct outcome o;
+    if (outcome_copy(&o, data, data_len, next_cursor, error) < 0)
+        return -1;
+    pthread_mutex_lock(&r->lock);
+    struct result_entry *e = find(r, key);
+    if (e) {
+        move_outcome_in(r, e, &o);
+        evict_beyond_max_size(r);
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (!e) {
+        free(o.data);
+        free(o.error);
+        free(o.next_cursor);
+    }
+    return 0;
+}
+
+static char *copy_string_or_null(const char *s, bool *failed)
+{
+    if (!s)
+        return NULL;
+    char *c = strdup(s);
+    if (!c)
+        *failed = true;
+    return c;
+}
+
+/* fill_view copies e into out; false on OOM (out is then cleared). */
+static bool fill_view(const struct result_entry *e, struct result_view *out)
+{
+    out->state = e->state;
+    out->quote = copy_bytes(e->quote, e->quote_len);
+    out->quote_len = e->quote_len;
+    bool failed = out->quote == NULL;
+    if (e->data) {
+        out->data = copy_bytes(e->data, e->data_len);
+        out->data_len = e->data_len;
+        failed |= out->data == NULL;
+    }
+    out->error = copy_string_or_null(e->error, &failed);
+    out->next_cursor = copy_string_or_null(e->next_cursor, &failed);
+    if (failed)
+        result_view_free(out);
+    return !failed;
+}
+
+/* results_get: out may be NULL to ask for the state only. When copying runs out of memory the
+ * entry is left as it was and RESULT_UNKNOWN is returned with *out cleared. */
+enum result_state results_get(struct results *r, const char *uid, struct result_view *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    uint8_t key[UID_BYTES];
+    if (!parse_uid(uid, key))
+        return RESULT_UNKNOWN;
+    enum result_state state = RESULT_UNKNOWN;
+    pthread_mutex_lock(&r->lock);
+    struct result_entry *e = find(r, key);
+    if (e && is_expired(r, e, now(r))) {
+        delete_entry(r, e);
+        e = NULL;
+    }
+    if (e && is_finished(e)) {
+        lru_unlink(r, e);
+        lru_push_newest(r, e);
+    }
+    if (e && (!out || fill_view(e, out)))
+        state = e->state;
+    pthread_mutex_unlock(&r->lock);
+    return state;
+}
+
+void result_view_free(struct result_view *v)
+{
+    if (!v)
+        return;
+    free(v->quote);
+    free(v->data);
+    free(v->error);
+    free(v->next_cursor);
+    memset(v, 0, sizeof *v);
+}
+
+size_t results_sweep(struct results *r)
+{
+    size_t swept = 0;
+    pthread_mutex_lock(&r->lock);
+    time_t t = now(r);
+    struct result_entry *e = r->oldest;
+    while (e) {
+        struct result_entry *newer = e->newer;
+        if (is_expired(r, e, t)) {
+            delete_entry(r, e);
+            swept++;
+        }
+        e = newer;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return swept;
+}
+
+void results_counts(struct results *r, size_t *finished, size_t *pending)
+{
+    pthread_mutex_lock(&r->lock);
+    if (finished)
+        *finished = r->finished_count;
+    if (pending)
+        *pending = r->entry_count - r->finished_count;
+    pthread_mutex_unlock(&r->lock);
+}

@@ -1,0 +1,71 @@
+/* results.h - the state of every job this worker accepted, and the results of finished ones.
+ *
+ * One hash table keyed by job uid. An entry is created "queued" at admission, becomes "running"
+ * when a worker takes it and "done"/"failed" when it finishes. Finished entries are kept in LRU
+ * order (a read refreshes), bounded by RESULT_CACHE_MAX_SIZE entries and RESULT_CACHE_MAX_AGE_SECONDS
+ * since they finished; the oldest finished entries go first. Queued/running entries are never
+ * evicted (the queue bound limits them). Results are kept in clear inside the worker's memory and
+ * sealed at read time, so each poll uses a fresh IV and the current newest key.
+ * Thread-safe: one mutex, held only for the table operation. */
+#ifndef TW_RESULTS_H
+#define TW_RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct results;
+
+enum result_state {
+    RESULT_UNKNOWN = 0,  /* never seen, expired or evicted */
+    RESULT_QUEUED,
+    RESULT_RUNNING,
+    RESULT_DONE,         /* finished with data */
+    RESULT_FAILED,       /* finished with an error text */
+};
+
+/* What results_get hands out: copies the caller owns (free with result_view_free). */
+struct result_view {
+    enum result_state state;
+    char *quote;        /* the job's quote (salt of the result), quote_len bytes + NUL */
+    size_t quote_len;
+    char *data;         /* DONE: the job's data bytes (+ NUL), data_len bytes */
+    size_t data_len;
+    char *error;        /* FAILED: the job error text */
+    char *next_cursor;  /* DONE: may be NULL when the job has none */
+};
+
+/* results_new: max_size >= 1 finished entries, each kept max_age_s seconds. now_fn returns the
+ * current time in seconds (tests pass a fake clock; NULL = time(NULL)). */
+struct results *results_new(size_t max_size, unsigned max_age_s, time_t (*now_fn)(void));
+void results_free(struct results *r);
+
+/* results_add_queued records uid (36-char text) as queued with its quote. Returns 0 or -1 on OOM. */
+int results_add_queued(struct results *r, const char *uid, const char *quote, size_t quote_len);
+
+/* results_remove drops uid whatever its state (used when admission is rolled back). */
+void results_remove(struct results *r, const char *uid);
+
+/* results_set_running marks uid running (no-op when unknown). */
+void results_set_running(struct results *r, const char *uid);
+
+/* results_finish stores the outcome of uid: on success data (data_len bytes, may be empty) and an
+ * optional next_cursor; on failure error != NULL. The strings are copied. Evicts the oldest
+ * finished entries beyond max_size. An unknown uid (removed, evicted) stores nothing: its quote is
+ * gone. Returns 0 or -1 on OOM. */
+int results_finish(struct results *r, const char *uid, const char *data, size_t data_len,
+                   const char *next_cursor, const char *error);
+
+/* results_get fills *out with copies for uid and returns its state (RESULT_UNKNOWN when absent or
+ * expired; an expired entry is deleted). A read of a finished entry refreshes its LRU position.
+ * out may be NULL to ask for the state only. */
+enum result_state results_get(struct results *r, const char *uid, struct result_view *out);
+void result_view_free(struct result_view *v);
+
+/* results_sweep deletes every expired finished entry; returns how many. */
+size_t results_sweep(struct results *r);
+
+/* Counts for metrics: finished entries and queued+running entries. */
+void results_counts(struct results *r, size_t *finished, size_t *pending);
+
+#endif

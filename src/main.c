@@ -1,0 +1,48 @@
+/* main.c - tee-worker: load configuration, build the app, serve until SIGINT/SIGTERM.
+ *
+ * Exit status: 0 after a clean shutdown, 2 for a configuration error, 1 when start-up fails
+ * (unwritable DATA_DIR, bad key file, address in use, ...). Signals are blocked in every thread
+ * and taken synchronously here with sigwait, so no handler runs inside library code. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "http/http.h"
+#include "log.h"
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {
+        printf("tee-worker %s\n", TW_VERSION);
+        return 0;
+    }
+    static struct app app;
+    char err[512];
+    if (config_load(&app.cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "tee-worker: configuration error: %s\n", err);
+        return 2;
+    }
+    log_init(app.cfg.log_level, app.cfg.log_json);
+
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (app_open(&app, err, sizeof err) < 0) {
+        log_error("start-up failed: %s", err);
+        return 1;
+    }
+    log_info("tee-worker %s listening on %s (port %u), %s mode, worker id %s, %u job threads",
+             TW_VERSION, app.cfg.listen_address, http_bound_port(app.http),
+             app.cfg.standalone ? "standalone" : "enclave", app.worker_id, app.cfg.max_jobs);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_info("signal %d: shutting down", sig);
+    app_close(&app);
+    return 0;
+}

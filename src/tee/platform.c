@@ -1,0 +1,459 @@
+/* platform.c - the platform root key, the keys derived from it, and sealed files in DATA_DIR.
+ *
+ * A backend (platform_standalone.c or platform_gramine.c, chosen from STANDALONE) fills the 32-byte
+ * root key. Nothing uses that key directly: platform_derive runs HKDF-SHA256 over it with a label
+ * per purpose (local sealing key, worker_id file, key ring file, store secrets), so one purpose
+ * never shares a key with another.
+ *
+ * A sealed file is "TWS1" || IV (12 random bytes) || AES-256-GCM ciphertext || tag (16), under
+ * platform_derive(label) with the label as additional data, so a file cannot be replayed under
+ * another purpose. Files are written atomically: a temporary file in DATA_DIR (mode 0600), fsync,
+ * rename (or link, for create-once files), then fsync of the directory. Reading is bounded
+ * (SEALED_FILE_MAX) and a file that does not open is an error, never silently replaced: data
+ * sealed under another root key means the wrong DATA_DIR or the wrong enclave signer, which an
+ * operator must see.
+ *
+ * The worker id (core-protocol.md section 6) is such a file: created once, sealed, and from then
+ * on any failure to open it is fatal, since a new id would silently change who this worker is. */
+#include "tee/platform.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "config.h"
+#include "tee/platform_backends.h"
+#include "util/uuid_util.h"
+
+#define SEALED_MAGIC "TWS1"
+#define SEALED_MAGIC_LEN 4
+#define SEALED_IV_LEN 12
+#define SEALED_TAG_LEN 16
+#define SEALED_OVERHEAD (SEALED_MAGIC_LEN + SEALED_IV_LEN + SEALED_TAG_LEN)
+#define SEALED_FILE_MAX (1024 * 1024)
+#define FILE_NAME_MAX 64
+#define WORKER_ID_FILE "worker_id"
+#define WORKER_ID_LEN 36
+
+/* ------------------------------------------------------------------------------------------ */
+/* Shared helpers (platform_backends.h)                                                        */
+
+int platform_hkdf(const uint8_t *ikm, size_t ikmlen, const char *info, uint8_t out[32])
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[4];
+    int rc = -1;
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
+    params[3] = OSSL_PARAM_construct_end();
+    if (ctx != NULL && EVP_KDF_derive(ctx, out, 32, params) == 1)
+        rc = 0;
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    return rc;
+}
+
+int platform_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc;
+
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int platform_path(char *out, size_t outlen, const char *dir, const char *name)
+{
+    int n = snprintf(out, outlen, "%s/%s", dir, name);
+
+    return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+static int write_all(int fd, const uint8_t *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Opening and closing                                                                          */
+
+/* make_dirs creates path and its missing parents (mode 0700), like mkdir -p. */
+static int make_dirs(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+    struct stat st;
+
+    if (n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (char *s = buf + 1; *s != '\0'; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *s = '/';
+    }
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+        return -1;
+    if (stat(buf, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+int platform_open(struct platform *p, const struct config *cfg, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    if (cfg->data_dir == NULL || cfg->data_dir[0] == '\0') {
+        snprintf(err, errlen, "DATA_DIR is empty");
+        return -1;
+    }
+    p->ops = cfg->standalone ? &platform_standalone_ops : &platform_gramine_ops;
+    p->enclave = !cfg->standalone;
+    p->data_dir = strdup(cfg->data_dir);
+    if (p->data_dir == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (make_dirs(p->data_dir) != 0) {
+        snprintf(err, errlen, "DATA_DIR %s: cannot create it: %s", p->data_dir, strerror(errno));
+        platform_close(p);
+        return -1;
+    }
+    if (p->ops->open(p, cfg, err, errlen) != 0) {
+        platform_close(p);
+        return -1;
+    }
+    return 0;
+}
+
+void platform_close(struct platform *p)
+{
+    OPENSSL_cleanse(p->root_key, sizeof p->root_key);
+    free(p->data_dir);
+    memset(p, 0, sizeof *p);
+}
+
+void platform_derive(const struct platform *p, const char *label, uint8_t out[32])
+{
+    if (platform_hkdf(p->root_key, sizeof p->root_key, label, out) != 0) {
+        /* Only a broken libcrypto gets here; returning an unset key would be worse. */
+        fprintf(stderr, "fatal: HKDF-SHA256 is not available from libcrypto\n");
+        abort();
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The sealed-file format                                                                       */
+
+/* seal_blob writes "TWS1" || IV || ct || tag for pt into out (ptlen + SEALED_OVERHEAD bytes). */
+static int seal_blob(const uint8_t key[32], const char *label, const uint8_t *pt, size_t ptlen,
+                     uint8_t *out)
+{
+    uint8_t *iv = out + SEALED_MAGIC_LEN, *ct = iv + SEALED_IV_LEN, *tag = ct + ptlen;
+    EVP_CIPHER_CTX *c;
+    int n, ok;
+
+    memcpy(out, SEALED_MAGIC, SEALED_MAGIC_LEN);
+    if (RAND_bytes(iv, SEALED_IV_LEN) != 1)
+        return -1;
+    c = EVP_CIPHER_CTX_new();
+    ok = c != NULL && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv) == 1 &&
+         EVP_EncryptUpdate(c, NULL, &n, (const uint8_t *)label, (int)strlen(label)) == 1 &&
+         EVP_EncryptUpdate(c, ct, &n, pt, (int)ptlen) == 1 &&
+         EVP_EncryptFinal_ex(c, ct + n, &n) == 1 &&
+         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEALED_TAG_LEN, tag) == 1;
+    EVP_CIPHER_CTX_free(c);
+    return ok ? 0 : -1;
+}
+
+/* open_blob checks the magic and opens blob into out (bloblen - SEALED_OVERHEAD bytes).
+ * Returns 0, -1 for a bad magic or length, -2 when authentication fails. */
+static int open_blob(const uint8_t key[32], const char *label, const uint8_t *blob,
+                     size_t bloblen, uint8_t *out)
+{
+    const uint8_t *iv = blob + SEALED_MAGIC_LEN, *ct = iv + SEALED_IV_LEN;
+    size_t ctlen;
+    EVP_CIPHER_CTX *c;
+    int n, ok;
+
+    if (bloblen < SEALED_OVERHEAD || memcmp(blob, SEALED_MAGIC, SEALED_MAGIC_LEN) != 0)
+        return -1;
+    ctlen = bloblen - SEALED_OVERHEAD;
+    c = EVP_CIPHER_CTX_new();
+    ok = c != NULL && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv) == 1 &&
+         EVP_DecryptUpdate(c, NULL, &n, (const uint8_t *)label, (int)strlen(label)) == 1 &&
+         EVP_DecryptUpdate(c, out, &n, ct, (int)ctlen) == 1 &&
+         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEALED_TAG_LEN, (void *)(ct + ctlen)) == 1 &&
+         EVP_DecryptFinal_ex(c, out + n, &n) == 1;
+    EVP_CIPHER_CTX_free(c);
+    return ok ? 0 : -2;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Files                                                                                        */
+
+static bool file_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n > 0 && n <= FILE_NAME_MAX && strchr(name, '/') == NULL && strcmp(name, ".") != 0 &&
+           strcmp(name, "..") != 0;
+}
+
+/* write_temp creates DATA_DIR/.name.XXXXXX (mode 0600) holding buf, synced to disk. tmp
+ * receives its path. Returns 0 or -1 with err. */
+static int write_temp(const char *dir, const char *name, const uint8_t *buf, size_t len,
+                      char *tmp, size_t tmplen, char *err, size_t errlen)
+{
+    int fd, n = snprintf(tmp, tmplen, "%s/.%s.XXXXXX", dir, name);
+
+    if (n < 0 || (size_t)n >= tmplen) {
+        snprintf(err, errlen, "%s/%s: path too long", dir, name);
+        return -1;
+    }
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s/%s: cannot create a temporary file: %s", dir, name, strerror(errno));
+        return -1;
+    }
+    if (fchmod(fd, 0600) != 0 || write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
+        snprintf(err, errlen, "%s/%s: cannot write: %s", dir, name, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    if (close(fd) != 0) {
+        snprintf(err, errlen, "%s/%s: cannot write: %s", dir, name, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* install_file moves tmp to path: rename when replace, else link (which fails when path exists).
+ * Returns 0, 1 when !replace and path already exists, or -1 with err. tmp is gone afterwards. */
+static int install_file(const char *dir, const char *tmp, const char *path, bool replace,
+                        char *err, size_t errlen)
+{
+    int rc = replace ? rename(tmp, path) : link(tmp, path);
+    int saved = errno;
+
+    if (!replace || rc != 0)
+        unlink(tmp);
+    if (rc != 0 && !replace && saved == EEXIST)
+        return 1;
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: cannot install: %s", path, strerror(saved));
+        return -1;
+    }
+    if (platform_fsync_dir(dir) != 0) {
+        snprintf(err, errlen, "%s: cannot sync the directory: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* write_sealed seals data and installs it as DATA_DIR/name. Returns 0, 1 when !replace and the
+ * file already exists, or -1 with err. */
+static int write_sealed(const struct platform *p, const char *name, const char *label,
+                        const uint8_t *data, size_t len, bool replace, char *err, size_t errlen)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    uint8_t key[32], *blob;
+    int rc = -1;
+
+    if (!file_name_ok(name) || platform_path(path, sizeof path, p->data_dir, name) != 0) {
+        snprintf(err, errlen, "invalid sealed file name or path too long: %s", name);
+        return -1;
+    }
+    if (len > SEALED_FILE_MAX - SEALED_OVERHEAD) {
+        snprintf(err, errlen, "%s: %zu bytes is too much to seal", path, len);
+        return -1;
+    }
+    blob = malloc(len + SEALED_OVERHEAD);
+    if (blob == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    platform_derive(p, label, key);
+    if (seal_blob(key, label, data, len, blob) != 0)
+        snprintf(err, errlen, "%s: sealing failed (libcrypto)", path);
+    else if (write_temp(p->data_dir, name, blob, len + SEALED_OVERHEAD, tmp, sizeof tmp, err,
+                        errlen) == 0)
+        rc = install_file(p->data_dir, tmp, path, replace, err, errlen);
+    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(blob, len + SEALED_OVERHEAD);
+    free(blob);
+    return rc;
+}
+
+int platform_write_sealed(const struct platform *p, const char *name, const char *label,
+                          const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+    return write_sealed(p, name, label, data, len, true, err, errlen);
+}
+
+/* read_bounded reads a regular file of at most max bytes. Returns 1 with *buf and *len (caller
+ * frees), 0 when the file does not exist, -1 with err. */
+static int read_bounded(const char *path, size_t max, uint8_t **buf, size_t *len, char *err,
+                        size_t errlen)
+{
+    struct stat st;
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size < 0 || (uint64_t)st.st_size > max) {
+        snprintf(err, errlen, "%s: not a regular file of at most %zu bytes", path, max);
+        close(fd);
+        return -1;
+    }
+    *buf = malloc((size_t)st.st_size + 1);
+    while (*buf != NULL && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, *buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (*buf == NULL || got != (size_t)st.st_size) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, *buf ? "short read" : "out of memory");
+        free(*buf);
+        *buf = NULL;
+        return -1;
+    }
+    *len = got;
+    return 1;
+}
+
+int platform_read_sealed(const struct platform *p, const char *name, const char *label,
+                         uint8_t **data, size_t *len, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    uint8_t key[32], *blob = NULL, *out;
+    size_t bloblen = 0;
+    int rc;
+
+    if (!file_name_ok(name) || platform_path(path, sizeof path, p->data_dir, name) != 0) {
+        snprintf(err, errlen, "invalid sealed file name or path too long: %s", name);
+        return -1;
+    }
+    rc = read_bounded(path, SEALED_FILE_MAX, &blob, &bloblen, err, errlen);
+    if (rc <= 0)
+        return rc;
+    out = malloc(bloblen + 1); /* >= the plaintext length plus its NUL */
+    if (out == NULL) {
+        free(blob);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    platform_derive(p, label, key);
+    rc = open_blob(key, label, blob, bloblen, out);
+    OPENSSL_cleanse(key, sizeof key);
+    free(blob);
+    if (rc != 0) {
+        snprintf(err, errlen, rc == -1 ? "%s: not a tee-worker sealed file (bad header or too short)"
+                                       : "%s: cannot be opened: the file is corrupt or was sealed "
+                                         "under another platform key (other DATA_DIR or signer)",
+                 path);
+        OPENSSL_cleanse(out, bloblen + 1);
+        free(out);
+        return -1;
+    }
+    *len = bloblen - SEALED_OVERHEAD;
+    out[*len] = '\0';
+    *data = out;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Worker id                                                                                    */
+
+/* load_worker_id returns 1 with out filled, 0 when there is no file, -1 with err. */
+static int load_worker_id(const struct platform *p, char out[37], char *err, size_t errlen)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = platform_read_sealed(p, WORKER_ID_FILE, PLATFORM_LABEL_WORKER_ID, &data, &len, err,
+                                  errlen);
+
+    if (rc <= 0)
+        return rc;
+    if (len != WORKER_ID_LEN || !uuid_text_valid((const char *)data)) {
+        snprintf(err, errlen, "%s/%s: the sealed content is not a worker id", p->data_dir,
+                 WORKER_ID_FILE);
+        free(data);
+        return -1;
+    }
+    memcpy(out, data, WORKER_ID_LEN + 1);
+    free(data);
+    return 1;
+}
+
+int platform_worker_id(const struct platform *p, char out[37], char *err, size_t errlen)
+{
+    char fresh[37];
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int rc = load_worker_id(p, out, err, errlen);
+        if (rc != 0)
+            return rc > 0 ? 0 : -1;
+        uuid_v4(fresh);
+        rc = write_sealed(p, WORKER_ID_FILE, PLATFORM_LABEL_WORKER_ID, (const uint8_t *)fresh,
+                          WORKER_ID_LEN, false, err, errlen);
+        if (rc < 0)
+            return -1;
+        if (rc == 0) {
+            memcpy(out, fresh, sizeof fresh);
+            return 0;
+        }
+        /* rc == 1: another process created it meanwhile; read theirs. */
+    }
+    snprintf(err, errlen, "%s/%s: appeared and vanished while being created", p->data_dir,
+             WORKER_ID_FILE);
+    return -1;
+}

@@ -1,0 +1,64 @@
+/* platform.h - what the trusted platform gives the worker: a root sealing key and a place for
+ * sealed files. Backends are a table of function pointers chosen at start-up (curl vtls style):
+ * standalone (a random 32-byte root key in DATA_DIR, mode 0600) now, Gramine-SGX later.
+ *
+ * The root key is never used directly: every use gets its own key through HKDF-SHA256 with a
+ * distinct label (platform_derive). Sealed files are AES-256-GCM under such a derived key with
+ * the label as AAD: magic "TWS1" || IV12 || ct || tag16. */
+#ifndef TW_PLATFORM_H
+#define TW_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+
+/* Labels of the derived keys; one per purpose. */
+#define PLATFORM_LABEL_LOCAL_SEAL "tee-worker local sealing key v1"
+#define PLATFORM_LABEL_WORKER_ID  "tee-worker worker_id file v1"
+#define PLATFORM_LABEL_KEYRING    "tee-worker key ring file v1"
+#define PLATFORM_LABEL_STORE      "tee-worker store secrets v1"
+
+struct platform;
+
+struct platform_ops {
+    const char *name;                       /* "standalone", "gramine-sgx" */
+    /* open fills p->root_key; returns 0 or -1 with err */
+    int (*open)(struct platform *p, const struct config *cfg, char *err, size_t errlen);
+};
+
+struct platform {
+    const struct platform_ops *ops;
+    char *data_dir;                         /* owned copy of cfg->data_dir */
+    bool enclave;                           /* true under an enclave backend */
+    uint8_t root_key[32];
+};
+
+/* platform_open picks the backend from cfg (standalone when cfg->standalone, else the enclave
+ * backend, which fails clearly when no enclave runtime is present), creates DATA_DIR when missing
+ * (mode 0700) and loads or creates the root key. Returns 0 or -1 with err. */
+int platform_open(struct platform *p, const struct config *cfg, char *err, size_t errlen);
+
+/* platform_close zeroes the keys and frees what platform_open allocated. */
+void platform_close(struct platform *p);
+
+/* platform_derive = HKDF-SHA256(ikm = root key, salt = none, info = label), 32 bytes. */
+void platform_derive(const struct platform *p, const char *label, uint8_t out[32]);
+
+/* platform_write_sealed seals data under the key for label and writes DATA_DIR/name atomically
+ * (temp file, fsync, rename; mode 0600). Returns 0 or -1 with err. */
+int platform_write_sealed(const struct platform *p, const char *name, const char *label,
+                          const uint8_t *data, size_t len, char *err, size_t errlen);
+
+/* platform_read_sealed reads and opens DATA_DIR/name. Returns 1 with *data and *len (new buffer,
+ * NUL-terminated, caller frees) when the file exists and opens; 0 when it does not exist; -1 with
+ * err when it exists but cannot be read or opened (corrupt, other key). */
+int platform_read_sealed(const struct platform *p, const char *name, const char *label,
+                         uint8_t **data, size_t *len, char *err, size_t errlen);
+
+/* platform_worker_id loads the worker id from DATA_DIR/worker_id (sealed) or creates a new UUIDv4
+ * there. out receives 36 characters and a NUL. Returns 0 or -1 with err. */
+int platform_worker_id(const struct platform *p, char out[37], char *err, size_t errlen);
+
+#endif

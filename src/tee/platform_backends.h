@@ -1,0 +1,26 @@
+/* platform_backends.h - the backends behind platform.h and the few helpers they share with
+ * platform.c. Internal to src/tee/: the rest of the worker goes through platform_open. */
+#ifndef TW_PLATFORM_BACKENDS_H
+#define TW_PLATFORM_BACKENDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tee/platform.h"
+
+/* Standalone: a random 32-byte root key in DATA_DIR/platform.key (mode 0600). */
+extern const struct platform_ops platform_standalone_ops;
+
+/* Gramine-SGX: root key expanded from /dev/attestation/keys/_sgx_mrsigner. */
+extern const struct platform_ops platform_gramine_ops;
+
+/* platform_hkdf = HKDF-SHA256(ikm, salt = none, info) into 32 bytes. Returns 0 or -1. */
+int platform_hkdf(const uint8_t *ikm, size_t ikmlen, const char *info, uint8_t out[32]);
+
+/* platform_fsync_dir makes a rename or creation inside dir durable. Returns 0 or -1 (errno). */
+int platform_fsync_dir(const char *dir);
+
+/* platform_path writes dir + "/" + name into out. Returns 0, or -1 when it does not fit. */
+int platform_path(char *out, size_t outlen, const char *dir, const char *name);
+
+#endif

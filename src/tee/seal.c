@@ -1,0 +1,233 @@
+/* seal.c - the Go-compatible sealing envelope: B64(B64(IV || AES-256-GCM(K', IV, P) || tag)).
+ *
+ * AES-256-GCM and HMAC-SHA256 come from OpenSSL 3 (EVP cipher, EVP_Q_mac); the IV from RAND_bytes.
+ * EVP takes int lengths, so data is fed to the cipher in chunks of at most 1 GiB. The working key
+ * (raw or derived) lives in a stack buffer that is cleansed before every return, and a plaintext
+ * whose tag did not verify is cleansed before it is freed, so it never reaches the caller. */
+#include "tee/seal.h"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/b64.h"
+
+#define SEAL_IV_LEN 12
+#define SEAL_TAG_LEN 16
+#define SEAL_CHUNK ((size_t)1 << 30)
+#define SEAL_MAC_LEN 32
+
+static const char msg_bad_length[] = "invalid cipher text length";
+static const char msg_auth_failed[] = "cipher: message authentication failed";
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+}
+
+/* Lowercase hex of the first SEAL_KEY_LEN / 2 bytes of mac, as SEAL_KEY_LEN ASCII bytes. */
+static void hex_prefix(const uint8_t *mac, uint8_t out[SEAL_KEY_LEN])
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < SEAL_KEY_LEN / 2; i++) {
+        out[2 * i] = (uint8_t)digits[mac[i] >> 4];
+        out[2 * i + 1] = (uint8_t)digits[mac[i] & 15];
+    }
+}
+
+int seal_derive(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
+                uint8_t out[SEAL_KEY_LEN])
+{
+    uint8_t mac[SEAL_MAC_LEN];
+    size_t maclen = 0;
+
+    if (saltlen == 0) {
+        memcpy(out, key, SEAL_KEY_LEN);
+        return 0;
+    }
+    /* The salt is the HMAC key and the ring key the message (core-protocol.md 3.2). */
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, salt, saltlen, key, SEAL_KEY_LEN, mac,
+                   sizeof mac, &maclen) || maclen != sizeof mac) {
+        OPENSSL_cleanse(mac, sizeof mac);
+        OPENSSL_cleanse(out, SEAL_KEY_LEN);
+        ERR_clear_error();
+        return -1;
+    }
+    hex_prefix(mac, out);
+    OPENSSL_cleanse(mac, sizeof mac);
+    return 0;
+}
+
+/* Runs the cipher in ctx over in[0..n) into out (GCM writes exactly n bytes). Returns 0 or -1. */
+static int gcm_update(EVP_CIPHER_CTX *ctx, int encrypt, const uint8_t *in, size_t n, uint8_t *out)
+{
+    size_t done = 0;
+
+    while (done < n) {
+        size_t chunk = n - done < SEAL_CHUNK ? n - done : SEAL_CHUNK;
+        int outl = 0;
+        int ok = encrypt ? EVP_EncryptUpdate(ctx, out + done, &outl, in + done, (int)chunk)
+                         : EVP_DecryptUpdate(ctx, out + done, &outl, in + done, (int)chunk);
+        if (ok != 1 || (size_t)outl != chunk)
+            return -1;
+        done += chunk;
+    }
+    return 0;
+}
+
+/* Encrypts pt into out (ptlen bytes of ciphertext, then the 16-byte tag). Returns 0 or -1. */
+static int gcm_seal(const uint8_t key[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_LEN],
+                    const uint8_t *pt, size_t ptlen, uint8_t *out)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int outl = 0;
+    int ok = ctx && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, iv) == 1
+             && gcm_update(ctx, 1, pt, ptlen, out) == 0
+             && EVP_EncryptFinal_ex(ctx, out + ptlen, &outl) == 1 && outl == 0
+             && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN, out + ptlen) == 1;
+
+    EVP_CIPHER_CTX_free(ctx);
+    if (!ok)
+        ERR_clear_error();
+    return ok ? 0 : -1;
+}
+
+enum gcm_open_result { GCM_OPENED = 0, GCM_AUTH_FAILED = -1, GCM_INTERNAL = -2 };
+
+/* Decrypts ct with tag into out (ctlen bytes). On GCM_AUTH_FAILED out holds unauthenticated
+ * bytes, which the caller must cleanse. */
+static enum gcm_open_result gcm_open(const uint8_t key[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_LEN],
+                                     const uint8_t *ct, size_t ctlen, const uint8_t tag[SEAL_TAG_LEN],
+                                     uint8_t *out)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    enum gcm_open_result res = GCM_INTERNAL;
+    uint8_t expected[SEAL_TAG_LEN];     /* the ctrl API takes a non-const pointer */
+    int outl = 0;
+
+    memcpy(expected, tag, SEAL_TAG_LEN);
+    if (ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, iv) == 1
+        && gcm_update(ctx, 0, ct, ctlen, out) == 0
+        && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN, expected) == 1)
+        res = EVP_DecryptFinal_ex(ctx, out + ctlen, &outl) == 1 ? GCM_OPENED : GCM_AUTH_FAILED;
+    EVP_CIPHER_CTX_free(ctx);
+    ERR_clear_error();
+    return res;
+}
+
+/* Base64 of base64 of x[0..xlen); NULL on OOM or overflow. */
+static char *double_b64(const uint8_t *x, size_t xlen)
+{
+    char *inner = b64_encode_alloc(x, xlen);
+    if (!inner)
+        return NULL;
+    char *outer = b64_encode_alloc((const uint8_t *)inner, strlen(inner));
+    free(inner);
+    return outer;
+}
+
+char *seal_encrypt_iv(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
+                      const uint8_t iv[12], const uint8_t *pt, size_t ptlen)
+{
+    uint8_t k[SEAL_KEY_LEN];
+    char *text = NULL;
+
+    if (ptlen > SIZE_MAX - SEAL_IV_LEN - SEAL_TAG_LEN)
+        return NULL;
+    size_t xlen = SEAL_IV_LEN + ptlen + SEAL_TAG_LEN;
+    uint8_t *x = malloc(xlen);
+    if (!x)
+        return NULL;
+    memcpy(x, iv, SEAL_IV_LEN);
+    if (seal_derive(key, salt, saltlen, k) == 0 && gcm_seal(k, iv, pt, ptlen, x + SEAL_IV_LEN) == 0)
+        text = double_b64(x, xlen);
+    OPENSSL_cleanse(k, sizeof k);
+    free(x);
+    return text;
+}
+
+char *seal_encrypt(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
+                   const uint8_t *pt, size_t ptlen)
+{
+    uint8_t iv[SEAL_IV_LEN];
+
+    if (RAND_bytes(iv, sizeof iv) != 1) {
+        ERR_clear_error();
+        return NULL;
+    }
+    return seal_encrypt_iv(key, salt, saltlen, iv, pt, ptlen);
+}
+
+int seal_open_outer(const char *text, size_t len, uint8_t **inner, size_t *innerlen,
+                    char *err, size_t errlen)
+{
+    return b64_decode(text, len, inner, innerlen, err, errlen);
+}
+
+/* Opens x = IV || ct || tag (xlen >= IV + tag) with key k into a new NUL-terminated buffer. */
+static int open_envelope(const uint8_t k[SEAL_KEY_LEN], const uint8_t *x, size_t xlen,
+                         uint8_t **pt, size_t *ptlen, char *err, size_t errlen)
+{
+    size_t ctlen = xlen - SEAL_IV_LEN - SEAL_TAG_LEN;
+    uint8_t *out = malloc(ctlen + 1);
+
+    if (!out) {
+        set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    enum gcm_open_result res = gcm_open(k, x, x + SEAL_IV_LEN, ctlen, x + xlen - SEAL_TAG_LEN, out);
+    if (res != GCM_OPENED) {
+        OPENSSL_cleanse(out, ctlen);
+        free(out);
+        set_err(err, errlen,
+                res == GCM_AUTH_FAILED ? msg_auth_failed : "internal error: AES-GCM failed");
+        return -1;
+    }
+    out[ctlen] = '\0';
+    *pt = out;
+    *ptlen = ctlen;
+    return 0;
+}
+
+int seal_open_inner(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
+                    const uint8_t *inner, size_t innerlen, uint8_t **pt, size_t *ptlen,
+                    char *err, size_t errlen)
+{
+    uint8_t *x = NULL;
+    size_t xlen = 0;
+    uint8_t k[SEAL_KEY_LEN];
+    int rc = -1;
+
+    if (b64_decode((const char *)inner, innerlen, &x, &xlen, err, errlen) != 0)
+        return -1;
+    if (xlen < SEAL_IV_LEN)
+        set_err(err, errlen, msg_bad_length);
+    else if (xlen < SEAL_IV_LEN + SEAL_TAG_LEN)
+        set_err(err, errlen, msg_auth_failed);      /* Go's gcm.Open: shorter than a tag */
+    else if (seal_derive(key, salt, saltlen, k) != 0)
+        set_err(err, errlen, "internal error: key derivation failed");
+    else
+        rc = open_envelope(k, x, xlen, pt, ptlen, err, errlen);
+    OPENSSL_cleanse(k, sizeof k);
+    free(x);
+    return rc;
+}
+
+int seal_open(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
+              const char *text, size_t len, uint8_t **pt, size_t *ptlen, char *err, size_t errlen)
+{
+    uint8_t *inner = NULL;
+    size_t innerlen = 0;
+
+    if (seal_open_outer(text, len, &inner, &innerlen, err, errlen) != 0)
+        return -1;
+    int rc = seal_open_inner(key, salt, saltlen, inner, innerlen, pt, ptlen, err, errlen);
+    free(inner);
+    return rc;
+}

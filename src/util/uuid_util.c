@@ -1,0 +1,40 @@
+/* uuid_util.c - UUIDv4 text ids for jobs and workers.
+ *
+ * Generation is libuuid's uuid_generate_random, which draws from the kernel CSPRNG (getrandom),
+ * printed in canonical lowercase form. Validation is a plain character-class check of the
+ * 8-4-4-4-12 layout; it accepts any version and either case, since ids may come from elsewhere. */
+#include "util/uuid_util.h"
+
+#include <string.h>
+#include <uuid/uuid.h>
+
+void uuid_v4(char out[37])
+{
+    uuid_t raw;
+
+    uuid_generate_random(raw);
+    uuid_unparse_lower(raw, out);
+}
+
+static bool is_hex_digit(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool is_hyphen_position(size_t i)
+{
+    return i == 8 || i == 13 || i == 18 || i == 23;
+}
+
+bool uuid_text_valid(const char *s)
+{
+    if (s == NULL)
+        return false;
+    for (size_t i = 0; i < 36; i++) {
+        if (s[i] == '\0')
+            return false;
+        if (is_hyphen_position(i) ? s[i] != '-' : !is_hex_digit(s[i]))
+            return false;
+    }
+    return s[36] == '\0';
+}

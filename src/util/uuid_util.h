@@ -1,0 +1,15 @@
+/* uuid_util.h - UUIDv4 text ids (lowercase, 36 characters with hyphens) for jobs and workers. */
+#ifndef TW_UUID_UTIL_H
+#define TW_UUID_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* uuid_v4 writes a fresh random UUIDv4 (from the OS CSPRNG) as 36 characters and a NUL. */
+void uuid_v4(char out[37]);
+
+/* uuid_text_valid is true when s is exactly 36 characters of canonical UUID text (any version,
+ * lower or upper case hex). */
+bool uuid_text_valid(const char *s);
+
+#endif

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""test_auth.py - the API-key middleware (core-protocol.md 8, DECISIONS.md "Errors"):
+Authorization: Bearer <key> (exact, case-sensitive scheme, one space) or X-API-Key: <key>;
+/healthz and /readyz open; everything else, unknown paths included, 401 without the key, with a
+body carrying both "error" and Go's "message"."""
+import harness
+from harness import Worker, check, check_eq, expect_json_error, expect_status
+
+KEY = "secret"
+JOB = {"type": "telemetry", "arguments": {}}
+MESSAGE = "missing or invalid API key"
+
+
+def expect_401(resp, what):
+    doc = expect_json_error(resp, 401, what, message=MESSAGE)
+    check_eq(doc.get("message"), MESSAGE, what + ": \"message\" member")
+
+
+def test_generate_needs_the_key():
+    with Worker(api_key=KEY) as w:
+        expect_401(w.post("/job/generate", json_body=JOB), "/job/generate without credentials")
+        for name, headers in [
+            ("wrong bearer key", {"Authorization": "Bearer wrong"}),
+            ("wrong X-API-Key", {"X-API-Key": "wrong"}),
+            ("key as a prefix", {"Authorization": "Bearer secretX"}),
+            ("key truncated", {"X-API-Key": "secre"}),
+            ("two spaces", {"Authorization": "Bearer  secret"}),
+            ("lower-case scheme", {"Authorization": "bearer secret"}),
+            ("no scheme", {"Authorization": "secret"}),
+            ("X-API-Key with Bearer", {"X-API-Key": "Bearer secret"}),
+            ("empty X-API-Key", {"X-API-Key": ""}),
+        ]:
+            expect_401(w.post("/job/generate", json_body=JOB, headers=headers),
+                       "/job/generate with " + name)
+
+        r = w.post("/job/generate", json_body=JOB, headers={"Authorization": "Bearer " + KEY})
+        expect_status(r, 200, "/job/generate with Authorization: Bearer secret")
+        r = w.post("/job/generate", json_body=JOB, headers={"X-API-Key": KEY})
+        expect_status(r, 200, "/job/generate with X-API-Key: secret")
+        r = w.post("/job/generate", json_body=JOB, headers={"x-api-key": KEY})
+        expect_status(r, 200, "/job/generate with x-api-key (header names are case-insensitive)")
+        # one good credential is enough even when the other header is wrong
+        r = w.post("/job/generate", json_body=JOB,
+                   headers={"Authorization": "Bearer wrong", "X-API-Key": KEY})
+        expect_status(r, 200, "/job/generate with a wrong bearer but a good X-API-Key")
+
+
+def test_open_and_closed_routes():
+    with Worker(api_key=KEY) as w:
+        r = w.get("/healthz")
+        expect_status(r, 200, "/healthz without credentials")
+        check_eq(r.json(), {"status": "ok", "service": "tee-worker"}, "/healthz body")
+        r = w.get("/readyz")
+        expect_status(r, 200, "/readyz without credentials")
+        check_eq(r.json().get("ready"), True, "/readyz ready")
+        expect_status(w.get("/healthz?x=1"), 200, "/healthz with a query string")
+
+        expect_401(w.get("/no/such/path"), "unknown path without credentials")
+        expect_401(w.get("/healthz/"), "/healthz/ (trailing slash) without credentials")
+        expect_401(w.get("/job/status/" + harness.random_uuid()), "/job/status without credentials")
+        expect_401(w.post("/job/add", json_body={"encrypted_job": "x"}), "/job/add without credentials")
+        expect_401(w.post("/job/result", json_body={"encrypted_result": "x", "encrypted_request": "y"}),
+                   "/job/result without credentials")
+        expect_401(w.request("PUT", "/debug/loglevel?level=debug"), "/debug/loglevel without credentials")
+        expect_401(w.get("/job/add"), "wrong method without credentials")
+
+        auth = {"Authorization": "Bearer " + KEY}
+        expect_json_error(w.get("/no/such/path", headers=auth), 404, "unknown path with the key")
+        r = w.request("PUT", "/debug/loglevel?level=debug", headers=auth)
+        expect_status(r, 200, "/debug/loglevel with the key")
+        # the whole flow with the key
+        _, _, _, body = w.run_job(JOB, headers=auth)
+        check(body.startswith(b"{\"boot_time\""), "telemetry result: %r" % body[:100])
+
+
+if __name__ == "__main__":
+    harness.main(globals())

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""test_config_errors.py - bad configuration makes the worker refuse to start: a non-zero exit
+(never a crash or a sanitizer report) and a message on stderr naming what is wrong.
+
+DECISIONS.md / config.h: "A value that does not parse is a start-up error naming the variable";
+core-protocol.md 10 #30 (a listen failure must not exit 0)."""
+import os
+import socket
+
+import harness
+from harness import check, run_binary
+
+
+def env_for(data_dir=None, **overrides):
+    env = {
+        "DATA_DIR": data_dir or harness.mkdtemp("tw-data-"),
+        "LISTEN_ADDRESS": "%s:%d" % (harness.HOST, harness.free_port()),
+        "LOG_LEVEL": "debug",
+        "STANDALONE": "true",
+    }
+    env.update(overrides)
+    return env
+
+
+def expect_refusal(env, must_mention, what):
+    rc, out = run_binary(env)
+    check(rc != 0, "%s: expected a non-zero exit, got 0; output:\n%s" % (what, out))
+    check(rc > 0, "%s: the worker died of signal %d instead of exiting with an error; output:\n%s"
+          % (what, -rc, out))
+    check(not harness.sanitizer_report(out), "%s: sanitizer report:\n%s" % (what, out))
+    for word in must_mention:
+        check(word in out, "%s: stderr should mention %r; output:\n%s" % (what, word, out))
+    return rc, out
+
+
+def test_bad_values_name_the_variable():
+    cases = [
+        ("MAX_JOBS", "abc"),
+        ("MAX_JOBS", "0"),
+        ("LISTEN_ADDRESS", "nonsense"),
+        ("STANDALONE", "maybe"),
+        ("JOB_TIMEOUT_SECONDS", "-1"),
+        ("JOB_TIMEOUT_SECONDS", "10s"),
+    ]
+    for name, value in cases:
+        expect_refusal(env_for(**{name: value}), [name], "%s=%r" % (name, value))
+
+
+def test_enclave_mode_without_gramine():
+    if os.path.exists("/dev/attestation/attestation_type"):
+        print("  (skipped: this machine runs under Gramine)")
+        return
+    expect_refusal(env_for(STANDALONE="false"), ["STANDALONE"], "STANDALONE=false without Gramine")
+    env = env_for()
+    del env["STANDALONE"]
+    expect_refusal(env, ["STANDALONE"], "STANDALONE unset (enclave mode) without Gramine")
+
+
+def test_address_in_use():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((harness.HOST, 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        addr = "%s:%d" % (harness.HOST, port)
+        expect_refusal(env_for(LISTEN_ADDRESS=addr), [str(port)], "LISTEN_ADDRESS %s already in use" % addr)
+    finally:
+        s.close()
+
+
+def test_data_dir_is_a_regular_file():
+    d = harness.mkdtemp("tw-file-")
+    path = os.path.join(d, "not-a-dir")
+    with open(path, "w") as f:
+        f.write("x")
+    expect_refusal(env_for(data_dir=path), ["DATA_DIR"], "DATA_DIR is a regular file")
+    with open(path) as f:
+        check(f.read() == "x", "the regular file given as DATA_DIR was modified")
+
+
+def test_unreadable_distributor_key():
+    d = harness.mkdtemp("tw-kd-")
+    path = os.path.join(d, "missing.pub")
+    expect_refusal(env_for(KEY_DISTRIBUTOR_PUBKEY=path), ["KEY_DISTRIBUTOR_PUBKEY"],
+                   "KEY_DISTRIBUTOR_PUBKEY pointing to a missing file")
+
+
+def test_corrupt_worker_id_file():
+    d = harness.mkdtemp("tw-data-")
+    with harness.Worker(data_dir=d):
+        pass
+    with open(os.path.join(d, "worker_id"), "r+b") as f:
+        data = bytearray(f.read())
+        data[-1] ^= 0xFF
+        f.seek(0)
+        f.write(bytes(data))
+    expect_refusal(env_for(data_dir=d), ["worker_id"], "corrupt DATA_DIR/worker_id")
+
+
+if __name__ == "__main__":
+    harness.main(globals())

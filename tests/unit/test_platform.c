@@ -1,0 +1,444 @@
+/* test_platform.c - the platform layer: root key file, derived keys, sealed files, worker id,
+ * and the enclave backend's refusal to start without Gramine. Each test works in its own
+ * temporary DATA_DIR (mkdtemp), removed afterwards. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "tee/platform.h"
+#include "util/uuid_util.h"
+
+struct fixture {
+    char dir[64];    /* the mkdtemp directory */
+    char data[96];   /* DATA_DIR inside it (not created in advance) */
+    struct config cfg;
+};
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+
+    assert_non_null(f);
+    strcpy(f->dir, "/tmp/tw-platform-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->data, sizeof f->data, "%s/data", f->dir);
+    f->cfg.data_dir = f->data;
+    f->cfg.standalone = true;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static void path_in(const struct fixture *f, const char *name, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/%s", f->data, name);
+}
+
+static void write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    assert_int_equal(fchmod(fd, mode), 0);
+    close(fd);
+}
+
+/* read_file returns the file's bytes (caller frees) and their count in *len. */
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    struct stat st;
+    uint8_t *buf;
+    int fd = open(path, O_RDONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    buf = malloc((size_t)st.st_size + 1);
+    assert_non_null(buf);
+    assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+    close(fd);
+    *len = (size_t)st.st_size;
+    return buf;
+}
+
+static void open_ok(struct fixture *f, struct platform *p)
+{
+    char err[512] = "";
+
+    if (platform_open(p, &f->cfg, err, sizeof err) != 0)
+        fail_msg("platform_open: %s", err);
+}
+
+static void open_fails(struct fixture *f, const char *needle)
+{
+    struct platform p;
+    char err[512] = "";
+
+    assert_int_equal(platform_open(&p, &f->cfg, err, sizeof err), -1);
+    if (strstr(err, needle) == NULL)
+        fail_msg("error \"%s\" lacks \"%s\"", err, needle);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void test_root_key_created_private_and_reused(void **state)
+{
+    struct fixture *f = *state;
+    struct platform p;
+    struct stat st;
+    char path[PATH_MAX];
+    uint8_t first[32];
+
+    open_ok(f, &p);
+    assert_string_equal(p.ops->name, "standalone");
+    assert_false(p.enclave);
+    memcpy(first, p.root_key, 32);
+    platform_close(&p);
+
+    assert_int_equal(stat(f->data, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    path_in(f, "platform.key", path, sizeof path);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, 32);
+
+    open_ok(f, &p);
+    assert_memory_equal(p.root_key, first, 32);
+    platform_close(&p);
+}
+
+static void test_key_file_with_group_access_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct platform p;
+    char path[PATH_MAX];
+    size_t len;
+    uint8_t *before, *after;
+
+    open_ok(f, &p);
+    platform_close(&p);
+    path_in(f, "platform.key", path, sizeof path);
+    before = read_file(path, &len);
+    assert_int_equal(chmod(path, 0640), 0);
+    open_fails(f, "lets group or other users read the root key");
+    open_fails(f, "chmod 600");
+    assert_int_equal(chmod(path, 0604), 0);
+    open_fails(f, "mode 0604");
+    after = read_file(path, &len);
+    assert_memory_equal(before, after, 32); /* refused, not replaced */
+    free(before);
+    free(after);
+}
+
+static void test_key_file_wrong_size_refused(void **state)
+{
+    struct fixture *f = *state;
+    char path[PATH_MAX];
+    uint8_t bytes[33], zero[32] = {0};
+
+    memset(bytes, 0x5a, sizeof bytes);
+    assert_int_equal(mkdir(f->data, 0700), 0);
+    path_in(f, "platform.key", path, sizeof path);
+    write_file(path, bytes, 31, 0600);
+    open_fails(f, "has 31 bytes, expected 32");
+    write_file(path, bytes, 33, 0600);
+    open_fails(f, "has 33 bytes, expected 32");
+    write_file(path, bytes, 0, 0600);
+    open_fails(f, "has 0 bytes, expected 32");
+    write_file(path, zero, 32, 0600);
+    open_fails(f, "all zeros");
+}
+
+static void test_derived_keys_are_distinct(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const labels[] = {PLATFORM_LABEL_LOCAL_SEAL, PLATFORM_LABEL_WORKER_ID,
+                                         PLATFORM_LABEL_KEYRING, PLATFORM_LABEL_STORE};
+    uint8_t keys[4][32], again[32];
+    struct platform p;
+
+    open_ok(f, &p);
+    for (size_t i = 0; i < 4; i++) {
+        platform_derive(&p, labels[i], keys[i]);
+        assert_memory_not_equal(keys[i], p.root_key, 32);
+        for (size_t j = 0; j < i; j++)
+            assert_memory_not_equal(keys[i], keys[j], 32);
+    }
+    platform_derive(&p, PLATFORM_LABEL_KEYRING, again);
+    assert_memory_equal(again, keys[2], 32);
+    platform_close(&p);
+}
+
+static void test_sealed_file_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    static const uint8_t msg[] = "the quick brown fox";
+    struct platform p;
+    struct stat st;
+    char err[512], path[PATH_MAX];
+    uint8_t *data = NULL;
+    size_t len = 0;
+
+    open_ok(f, &p);
+    assert_int_equal(platform_read_sealed(&p, "blob", PLATFORM_LABEL_STORE, &data, &len, err,
+                                          sizeof err), 0);
+    assert_int_equal(platform_write_sealed(&p, "blob", PLATFORM_LABEL_STORE, msg, sizeof msg - 1,
+                                           err, sizeof err), 0);
+    path_in(f, "blob", path, sizeof path);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, (off_t)(sizeof msg - 1 + 32));
+    assert_int_equal(platform_read_sealed(&p, "blob", PLATFORM_LABEL_STORE, &data, &len, err,
+                                          sizeof err), 1);
+    assert_int_equal(len, sizeof msg - 1);
+    assert_string_equal((char *)data, (const char *)msg);
+    free(data);
+
+    /* overwrite with empty content */
+    assert_int_equal(platform_write_sealed(&p, "blob", PLATFORM_LABEL_STORE, NULL, 0, err,
+                                           sizeof err), 0);
+    assert_int_equal(platform_read_sealed(&p, "blob", PLATFORM_LABEL_STORE, &data, &len, err,
+                                          sizeof err), 1);
+    assert_int_equal(len, 0);
+    assert_int_equal(data[0], 0);
+    free(data);
+
+    /* another label (key and AAD) does not open it */
+    assert_int_equal(platform_read_sealed(&p, "blob", PLATFORM_LABEL_KEYRING, &data, &len, err,
+                                          sizeof err), -1);
+    assert_non_null(strstr(err, "cannot be opened"));
+
+    /* names must stay inside DATA_DIR */
+    assert_int_equal(platform_write_sealed(&p, "../x", PLATFORM_LABEL_STORE, msg, 1, err,
+                                           sizeof err), -1);
+    assert_int_equal(platform_read_sealed(&p, "..", PLATFORM_LABEL_STORE, &data, &len, err,
+                                          sizeof err), -1);
+    platform_close(&p);
+}
+
+static void expect_unreadable(struct platform *p, const char *name, const char *needle)
+{
+    char err[512] = "";
+    uint8_t *data = NULL;
+    size_t len = 0;
+
+    assert_int_equal(platform_read_sealed(p, name, PLATFORM_LABEL_STORE, &data, &len, err,
+                                          sizeof err), -1);
+    assert_null(data);
+    if (strstr(err, needle) == NULL)
+        fail_msg("error \"%s\" lacks \"%s\"", err, needle);
+}
+
+static void test_tampered_file_refused_not_replaced(void **state)
+{
+    struct fixture *f = *state;
+    struct platform p;
+    char err[512], path[PATH_MAX];
+    uint8_t *blob, *after;
+    size_t len, len2;
+
+    open_ok(f, &p);
+    assert_int_equal(platform_write_sealed(&p, "blob", PLATFORM_LABEL_STORE,
+                                           (const uint8_t *)"secret", 6, err, sizeof err), 0);
+    path_in(f, "blob", path, sizeof path);
+    blob = read_file(path, &len);
+
+    blob[20] ^= 1; /* a ciphertext byte */
+    write_file(path, blob, len, 0600);
+    expect_unreadable(&p, "blob", "cannot be opened");
+    after = read_file(path, &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(after, blob, len);
+    free(after);
+
+    blob[20] ^= 1;
+    blob[len - 1] ^= 0x80; /* the tag */
+    write_file(path, blob, len, 0600);
+    expect_unreadable(&p, "blob", "cannot be opened");
+
+    write_file(path, "TWS2", 4, 0600);
+    expect_unreadable(&p, "blob", "not a tee-worker sealed file");
+    memcpy(blob, "XXXX", 4);
+    write_file(path, blob, len, 0600);
+    expect_unreadable(&p, "blob", "not a tee-worker sealed file");
+    free(blob);
+    platform_close(&p);
+}
+
+static void test_file_from_other_root_key_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct fixture other = *f;
+    struct platform a, b;
+    char err[512], from[PATH_MAX], to[PATH_MAX], id[37];
+    uint8_t *blob;
+    size_t len;
+
+    snprintf(other.data, sizeof other.data, "%s/other", f->dir);
+    other.cfg.data_dir = other.data;
+    open_ok(f, &a);
+    open_ok(&other, &b);
+    assert_memory_not_equal(a.root_key, b.root_key, 32);
+
+    assert_int_equal(platform_write_sealed(&a, "blob", PLATFORM_LABEL_STORE,
+                                           (const uint8_t *)"x", 1, err, sizeof err), 0);
+    assert_int_equal(platform_worker_id(&a, id, err, sizeof err), 0);
+    path_in(f, "blob", from, sizeof from);
+    path_in(&other, "blob", to, sizeof to);
+    blob = read_file(from, &len);
+    write_file(to, blob, len, 0600);
+    free(blob);
+    expect_unreadable(&b, "blob", "sealed under another platform key");
+
+    path_in(f, "worker_id", from, sizeof from);
+    path_in(&other, "worker_id", to, sizeof to);
+    blob = read_file(from, &len);
+    write_file(to, blob, len, 0600);
+    assert_int_equal(platform_worker_id(&b, id, err, sizeof err), -1);
+    assert_non_null(strstr(err, "worker_id"));
+    free(blob);
+    blob = read_file(to, &len); /* still the foreign file: not replaced */
+    assert_int_equal(len, 36 + 32);
+    free(blob);
+    platform_close(&a);
+    platform_close(&b);
+}
+
+static void assert_uuid_v4(const char *id)
+{
+    assert_int_equal(strlen(id), 36);
+    assert_true(uuid_text_valid(id));
+    for (const char *c = id; *c; c++)
+        assert_false(*c >= 'A' && *c <= 'F');
+    assert_int_equal(id[14], '4');
+    assert_non_null(strchr("89ab", id[19]));
+}
+
+static void test_worker_id_stable_and_v4(void **state)
+{
+    struct fixture *f = *state;
+    struct platform p;
+    struct stat st;
+    char err[512], first[37], second[37], path[PATH_MAX];
+
+    open_ok(f, &p);
+    assert_int_equal(platform_worker_id(&p, first, err, sizeof err), 0);
+    assert_uuid_v4(first);
+    assert_int_equal(platform_worker_id(&p, second, err, sizeof err), 0);
+    assert_string_equal(first, second);
+    platform_close(&p);
+
+    path_in(f, "worker_id", path, sizeof path);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    open_ok(f, &p);
+    assert_int_equal(platform_worker_id(&p, second, err, sizeof err), 0);
+    assert_string_equal(first, second);
+    platform_close(&p);
+}
+
+static void test_worker_id_not_a_uuid_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct platform p;
+    char err[512], id[37];
+
+    open_ok(f, &p);
+    assert_int_equal(platform_write_sealed(&p, "worker_id", PLATFORM_LABEL_WORKER_ID,
+                                           (const uint8_t *)"not-a-uuid", 10, err, sizeof err), 0);
+    assert_int_equal(platform_worker_id(&p, id, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a worker id"));
+    /* sealed under the wrong label: refused as well */
+    assert_int_equal(platform_write_sealed(&p, "worker_id", PLATFORM_LABEL_STORE,
+                                           (const uint8_t *)"00000000-0000-4000-8000-000000000000",
+                                           36, err, sizeof err), 0);
+    assert_int_equal(platform_worker_id(&p, id, err, sizeof err), -1);
+    platform_close(&p);
+}
+
+static void test_gramine_fails_without_attestation(void **state)
+{
+    struct fixture *f = *state;
+    struct platform p;
+    char err[512] = "";
+
+    if (access("/dev/attestation", F_OK) == 0)
+        skip();
+    f->cfg.standalone = false;
+    assert_int_equal(platform_open(&p, &f->cfg, err, sizeof err), -1);
+    assert_string_equal(err, "enclave mode needs Gramine-SGX (/dev/attestation is missing); "
+                             "set STANDALONE=true to run without an enclave");
+}
+
+static void test_empty_data_dir_refused(void **state)
+{
+    struct fixture *f = *state;
+
+    f->cfg.data_dir = (char *)"";
+    open_fails(f, "DATA_DIR is empty");
+}
+
+static void test_uuid_text(void **state)
+{
+    char id[37], other[37];
+
+    (void)state;
+    uuid_v4(id);
+    uuid_v4(other);
+    assert_uuid_v4(id);
+    assert_string_not_equal(id, other);
+    assert_true(uuid_text_valid("123E4567-E89B-12D3-A456-426614174000"));
+    assert_false(uuid_text_valid("123e4567-e89b-12d3-a456-42661417400"));
+    assert_false(uuid_text_valid("123e4567-e89b-12d3-a456-4266141740000"));
+    assert_false(uuid_text_valid("123e4567xe89b-12d3-a456-426614174000"));
+    assert_false(uuid_text_valid("123e4567-e89b-12d3-a456-42661417400g"));
+    assert_false(uuid_text_valid(""));
+    assert_false(uuid_text_valid(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_root_key_created_private_and_reused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_file_with_group_access_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_file_wrong_size_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_derived_keys_are_distinct, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_file_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tampered_file_refused_not_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_from_other_root_key_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_id_stable_and_v4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_id_not_a_uuid_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gramine_fails_without_attestation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_data_dir_refused, setup, teardown),
+        cmocka_unit_test(test_uuid_text),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,475 @@
+/* test_results.c - job states, LRU eviction, expiry with a fake clock, sweep, counts, threads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jobs/results.h"
+
+static time_t fake_now = 1000;
+
+static time_t fake_clock(void)
+{
+    return fake_now;
+}
+
+/* uid_of writes a canonical uid text that encodes n. */
+static void uid_of(unsigned n, char out[37])
+{
+    snprintf(out, 37, "%08x-0000-4000-8000-%012x", n, n * 7u);
+}
+
+static void add(struct results *r, unsigned n)
+{
+    char uid[37], quote[32];
+    uid_of(n, uid);
+    int len = snprintf(quote, sizeof quote, "quote-%u", n);
+    assert_int_equal(results_add_queued(r, uid, quote, (size_t)len), 0);
+}
+
+static void finish_ok(struct results *r, unsigned n)
+{
+    char uid[37], data[32];
+    uid_of(n, uid);
+    int len = snprintf(data, sizeof data, "data-%u", n);
+    assert_int_equal(results_finish(r, uid, data, (size_t)len, NULL, NULL), 0);
+}
+
+static enum result_state state_of(struct results *r, unsigned n)
+{
+    char uid[37];
+    uid_of(n, uid);
+    return results_get(r, uid, NULL);
+}
+
+static void assert_counts(struct results *r, size_t finished, size_t pending)
+{
+    size_t f = 99, p = 99;
+    results_counts(r, &f, &p);
+    assert_int_equal(f, finished);
+    assert_int_equal(p, pending);
+}
+
+static int reset_clock(void **state)
+{
+    (void)state;
+    fake_now = 1000;
+    return 0;
+}
+
+static void test_lifecycle_done(void **state)
+{
+    (void)state;
+    struct results *r = results_new(10, 60, fake_clock);
+    char uid[37];
+    uid_of(1, uid);
+    assert_int_equal(results_add_queued(r, uid, "the-quote", 9), 0);
+    assert_counts(r, 0, 1);
+
+    struct result_view v;
+    assert_int_equal(results_get(r, uid, &v), RESULT_QUEUED);
+    assert_int_equal(v.state, RESULT_QUEUED);
+    assert_int_equal(v.quote_len, 9);
+    assert_string_equal(v.quote, "the-quote");
+    assert_null(v.data);
+    assert_null(v.error);
+    result_view_free(&v);
+
+    results_set_running(r, uid);
+    assert_int_equal(results_get(r, uid, NULL), RESULT_RUNNING);
+    assert_counts(r, 0, 1);
+
+    assert_int_equal(results_finish(r, uid, "{\"a\":1}", 7, "cursor-2", NULL), 0);
+    assert_counts(r, 1, 0);
+    assert_int_equal(results_get(r, uid, &v), RESULT_DONE);
+    assert_int_equal(v.data_len, 7);
+    assert_memory_equal(v.data, "{\"a\":1}", 8);      /* NUL-terminated too */
+    assert_string_equal(v.next_cursor, "cursor-2");
+    assert_string_equal(v.quote, "the-quote");
+    assert_null(v.error);
+    result_view_free(&v);
+    assert_null(v.quote);
+
+    results_set_running(r, uid);                  /* a finished job stays finished */
+    assert_int_equal(results_get(r, uid, NULL), RESULT_DONE);
+    results_free(r);
+}
+
+static void test_lifecycle_failed(void **state)
+{
+    (void)state;
+    struct results *r = results_new(10, 60, fake_clock);
+    char uid[37];
+    uid_of(2, uid);
+    assert_int_equal(results_add_queued(r, uid, "q", 1), 0);
+    assert_int_equal(results_finish(r, uid, "ignored", 7, "ignored", "unknown job type: x"), 0);
+    struct result_view v;
+    assert_int_equal(results_get(r, uid, &v), RESULT_FAILED);
+    assert_string_equal(v.error, "unknown job type: x");
+    assert_null(v.data);
+    assert_null(v.next_cursor);
+    assert_string_equal(v.quote, "q");
+    result_view_free(&v);
+    assert_counts(r, 1, 0);
+    results_free(r);
+}
+
+static void test_binary_and_empty_data(void **state)
+{
+    (void)state;
+    struct results *r = results_new(10, 60, fake_clock);
+    char a[37], b[37];
+    uid_of(3, a);
+    uid_of(4, b);
+    static const char bytes[] = { 'x', '\0', 'y', '\0', 'z' };
+    assert_int_equal(results_add_queued(r, a, "", 0), 0);
+    assert_int_equal(results_add_queued(r, b, "q\0q", 3), 0);
+    assert_int_equal(results_finish(r, a, "", 0, NULL, NULL), 0);
+    assert_int_equal(results_finish(r, b, bytes, sizeof bytes, NULL, NULL), 0);
+
+    struct result_view v;
+    assert_int_equal(results_get(r, a, &v), RESULT_DONE);
+    assert_non_null(v.data);
+    assert_int_equal(v.data_len, 0);
+    assert_string_equal(v.data, "");
+    assert_int_equal(v.quote_len, 0);
+    assert_null(v.next_cursor);
+    result_view_free(&v);
+
+    assert_int_equal(results_get(r, b, &v), RESULT_DONE);
+    assert_int_equal(v.data_len, sizeof bytes);
+    assert_memory_equal(v.data, bytes, sizeof bytes);
+    assert_int_equal(v.quote_len, 3);
+    assert_memory_equal(v.quote, "q\0q", 3);
+    result_view_free(&v);
+    results_free(r);
+}
+
+static void test_unknown_and_malformed_uids(void **state)
+{
+    (void)state;
+    struct results *r = results_new(10, 60, fake_clock);
+    struct result_view v;
+    memset(&v, 0x5a, sizeof v);
+    assert_int_equal(results_get(r, "00000000-0000-4000-8000-000000000000", &v), RESULT_UNKNOWN);
+    assert_int_equal(v.state, RESULT_UNKNOWN);
+    assert_null(v.quote);
+    assert_null(v.data);
+    result_view_free(&v);
+
+    assert_int_equal(results_get(r, "not-a-uid", &v), RESULT_UNKNOWN);
+    assert_int_equal(results_get(r, "", NULL), RESULT_UNKNOWN);
+    assert_int_equal(results_get(r, NULL, NULL), RESULT_UNKNOWN);
+    assert_int_equal(results_get(r, "00000000-0000-4000-8000-0000000000000", NULL), RESULT_UNKNOWN);
+    assert_int_equal(results_get(r, "00000000x0000-4000-8000-000000000000", NULL), RESULT_UNKNOWN);
+    assert_int_equal(results_add_queued(r, "../../etc/passwd", "q", 1), -1);
+    assert_int_equal(results_add_queued(r, "00000000-0000-4000-8000-00000000000g", "q", 1), -1);
+    results_remove(r, "junk");
+    results_set_running(r, "junk");
+    assert_int_equal(results_finish(r, "junk", "d", 1, NULL, NULL), 0);
+    assert_counts(r, 0, 0);
+    results_free(r);
+}
+
+static void test_uid_case_does_not_matter(void **state)
+{
+    (void)state;
+    struct results *r = results_new(10, 60, fake_clock);
+    assert_int_equal(results_add_queued(r, "abcdef01-2345-4678-9abc-def012345678", "q", 1), 0);
+    assert_int_equal(results_get(r, "ABCDEF01-2345-4678-9ABC-DEF012345678", NULL), RESULT_QUEUED);
+    assert_int_equal(results_get(r, "abcdef01-2345-4678-9abc-def012345679", NULL), RESULT_UNKNOWN);
+    results_free(r);
+}
+
+static void test_finish_of_unknown_uid_stores_nothing(void **state)
+{
+    (void)state;
+    struct results *r = results_new(10, 60, fake_clock);
+    finish_ok(r, 7);
+    assert_int_equal(state_of(r, 7), RESULT_UNKNOWN);
+    assert_counts(r, 0, 0);
+    results_free(r);
+}
+
+static void test_lru_eviction_order_read_refreshes(void **state)
+{
+    (void)state;
+    struct results *r = results_new(3, 600, fake_clock);
+    for (unsigned n = 1; n <= 5; n++)
+        add(r, n);
+    finish_ok(r, 1);
+    finish_ok(r, 2);
+    finish_ok(r, 3);
+    assert_counts(r, 3, 2);
+
+    /* newest first: 3 2 1 */
+    assert_int_equal(state_of(r, 1), RESULT_DONE);     /* 1 3 2 */
+    finish_ok(r, 4);                                   /* 4 1 3, evicting 2 */
+    assert_int_equal(state_of(r, 2), RESULT_UNKNOWN);
+    assert_int_equal(state_of(r, 3), RESULT_DONE);     /* 3 4 1 */
+    finish_ok(r, 5);                                   /* 5 3 4, evicting 1 */
+    assert_int_equal(state_of(r, 1), RESULT_UNKNOWN);
+    assert_int_equal(state_of(r, 3), RESULT_DONE);
+    assert_int_equal(state_of(r, 4), RESULT_DONE);
+    assert_int_equal(state_of(r, 5), RESULT_DONE);
+    assert_counts(r, 3, 0);
+    results_free(r);
+}
+
+static void test_refinish_replaces_and_refreshes(void **state)
+{
+    (void)state;
+    struct results *r = results_new(2, 600, fake_clock);
+    add(r, 1);
+    add(r, 2);
+    add(r, 3);
+    finish_ok(r, 1);
+    finish_ok(r, 2);
+    char uid[37];
+    uid_of(1, uid);
+    assert_int_equal(results_finish(r, uid, NULL, 0, NULL, "second outcome"), 0);
+    assert_counts(r, 2, 1);
+    finish_ok(r, 3);                                   /* 2 is now the oldest */
+    assert_int_equal(state_of(r, 2), RESULT_UNKNOWN);
+    struct result_view v;
+    assert_int_equal(results_get(r, uid, &v), RESULT_FAILED);
+    assert_string_equal(v.error, "second outcome");
+    assert_null(v.data);
+    result_view_free(&v);
+    results_free(r);
+}
+
+static void test_pending_never_evicted(void **state)
+{
+    (void)state;
+    struct results *r = results_new(2, 10, fake_clock);
+    for (unsigned n = 1; n <= 10; n++)
+        add(r, n);
+    char uid[37];
+    uid_of(6, uid);
+    results_set_running(r, uid);
+    for (unsigned n = 1; n <= 5; n++)
+        finish_ok(r, n);
+    assert_counts(r, 2, 5);
+    assert_int_equal(state_of(r, 4), RESULT_DONE);
+    assert_int_equal(state_of(r, 5), RESULT_DONE);
+    assert_int_equal(state_of(r, 6), RESULT_RUNNING);
+    fake_now += 100000;                                /* age does not touch pending entries */
+    assert_int_equal(results_sweep(r), 2);
+    for (unsigned n = 7; n <= 10; n++)
+        assert_int_equal(state_of(r, n), RESULT_QUEUED);
+    assert_int_equal(state_of(r, 6), RESULT_RUNNING);
+    assert_counts(r, 0, 5);
+    results_free(r);
+}
+
+static void test_max_age_since_finish(void **state)
+{
+    (void)state;
+    struct results *r = results_new(10, 10, fake_clock);
+    add(r, 1);
+    add(r, 2);
+    fake_now = 100;
+    finish_ok(r, 1);
+    fake_now = 105;
+    finish_ok(r, 2);
+    assert_int_equal(state_of(r, 1), RESULT_DONE);     /* a read does not extend the age */
+    fake_now = 110;
+    assert_int_equal(state_of(r, 1), RESULT_DONE);     /* exactly max age: still there */
+    fake_now = 111;
+    assert_int_equal(state_of(r, 1), RESULT_UNKNOWN);  /* older than max age: gone */
+    assert_counts(r, 1, 0);                            /* and deleted by that read */
+    assert_int_equal(state_of(r, 2), RESULT_DONE);
+    fake_now = 116;
+    struct result_view v;
+    assert_int_equal(results_get(r, "00000002-0000-4000-8000-00000000000e", &v), RESULT_UNKNOWN);
+    assert_null(v.data);
+    assert_counts(r, 0, 0);
+    results_free(r);
+}
+
+static void test_sweep_removes_only_expired(void **state)
+{
+    (void)state;
+    struct results *r = results_new(100, 50, fake_clock);
+    for (unsigned n = 0; n < 20; n++) {
+        add(r, n);
+        fake_now = 1000 + n * 10;
+        finish_ok(r, n);
+    }
+    add(r, 100);
+    fake_now = 1000 + 95;                              /* finished at <= 1040 are > 50 s old */
+    assert_int_equal(results_sweep(r), 5);
+    assert_counts(r, 15, 1);
+    assert_int_equal(results_sweep(r), 0);
+    for (unsigned n = 0; n < 5; n++)
+        assert_int_equal(state_of(r, n), RESULT_UNKNOWN);
+    for (unsigned n = 5; n < 20; n++)
+        assert_int_equal(state_of(r, n), RESULT_DONE);
+    fake_now = 1000 + 190 + 51;
+    assert_int_equal(results_sweep(r), 15);
+    assert_counts(r, 0, 1);
+    assert_int_equal(state_of(r, 100), RESULT_QUEUED);
+    results_free(r);
+}
+
+static void test_remove_any_state(void **state)
+{
+    (void)state;
+    struct results *r = results_new(10, 60, fake_clock);
+    for (unsigned n = 1; n <= 4; n++)
+        add(r, n);
+    char uid[37];
+    uid_of(2, uid);
+    results_set_running(r, uid);
+    finish_ok(r, 3);
+    finish_ok(r, 4);
+    assert_counts(r, 2, 2);
+    for (unsigned n = 1; n <= 3; n++) {
+        uid_of(n, uid);
+        results_remove(r, uid);
+        assert_int_equal(state_of(r, n), RESULT_UNKNOWN);
+    }
+    assert_counts(r, 1, 0);
+    results_remove(r, uid);                            /* twice: no-op */
+    assert_int_equal(state_of(r, 4), RESULT_DONE);
+    uid_of(4, uid);
+    results_remove(r, uid);
+    assert_counts(r, 0, 0);
+    add(r, 4);                                         /* the uid can come back */
+    assert_int_equal(state_of(r, 4), RESULT_QUEUED);
+    results_free(r);
+}
+
+static void test_add_existing_uid_replaces(void **state)
+{
+    (void)state;
+    struct results *r = results_new(10, 60, fake_clock);
+    add(r, 1);
+    finish_ok(r, 1);
+    char uid[37];
+    uid_of(1, uid);
+    assert_int_equal(results_add_queued(r, uid, "new", 3), 0);
+    assert_counts(r, 0, 1);
+    struct result_view v;
+    assert_int_equal(results_get(r, uid, &v), RESULT_QUEUED);
+    assert_string_equal(v.quote, "new");
+    assert_null(v.data);
+    result_view_free(&v);
+    results_free(r);
+}
+
+static void test_many_entries_grow_the_table(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    struct results *r = results_new(N / 2, 60, fake_clock);
+    for (unsigned n = 0; n < N; n++)
+        add(r, n);
+    for (unsigned n = 0; n < N; n += 2)
+        finish_ok(r, n);
+    assert_counts(r, N / 2, N / 2);
+    for (unsigned n = 0; n < N; n++)
+        assert_int_equal(state_of(r, n), n % 2 ? RESULT_QUEUED : RESULT_DONE);
+    for (unsigned n = 1; n < N; n += 2)
+        finish_ok(r, n);                               /* pushes out the first half */
+    assert_counts(r, N / 2, 0);
+    for (unsigned n = 0; n < N; n++)
+        assert_int_equal(state_of(r, n), n % 2 ? RESULT_DONE : RESULT_UNKNOWN);
+    results_free(r);
+}
+
+static void test_zero_max_size_means_one(void **state)
+{
+    (void)state;
+    struct results *r = results_new(0, 60, NULL);       /* real clock */
+    add(r, 1);
+    add(r, 2);
+    finish_ok(r, 1);
+    finish_ok(r, 2);
+    assert_counts(r, 1, 0);
+    assert_int_equal(state_of(r, 2), RESULT_DONE);
+    results_free(r);
+}
+
+/* ---- threads ----------------------------------------------------------------------------- */
+
+#define THREADS 3
+#define JOBS_PER_THREAD 2000
+
+struct worker_arg {
+    struct results *r;
+    unsigned first;
+    int failures;
+};
+
+static void *job_cycle(void *arg)
+{
+    struct worker_arg *w = arg;
+    for (unsigned n = w->first; n < w->first + JOBS_PER_THREAD; n++) {
+        char uid[37];
+        uid_of(n, uid);
+        if (results_add_queued(w->r, uid, "q", 1) != 0)
+            w->failures++;
+        results_set_running(w->r, uid);
+        if (results_get(w->r, uid, NULL) != RESULT_RUNNING)
+            w->failures++;
+        if (results_finish(w->r, uid, "d", 1, NULL, NULL) != 0)
+            w->failures++;
+        struct result_view v;
+        enum result_state s = results_get(w->r, uid, &v);
+        if (s != RESULT_DONE && s != RESULT_UNKNOWN)   /* another thread may have evicted it */
+            w->failures++;
+        result_view_free(&v);
+        if (n % 100 == 0)
+            results_sweep(w->r);
+    }
+    return NULL;
+}
+
+static void test_concurrent_use(void **state)
+{
+    (void)state;
+    struct results *r = results_new(50, 600, NULL);
+    pthread_t t[THREADS];
+    struct worker_arg args[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        args[i] = (struct worker_arg){ .r = r, .first = (unsigned)i * JOBS_PER_THREAD };
+        assert_int_equal(pthread_create(&t[i], NULL, job_cycle, &args[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+    }
+    assert_counts(r, 50, 0);
+    results_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_lifecycle_done, reset_clock),
+        cmocka_unit_test_setup(test_lifecycle_failed, reset_clock),
+        cmocka_unit_test_setup(test_binary_and_empty_data, reset_clock),
+        cmocka_unit_test_setup(test_unknown_and_malformed_uids, reset_clock),
+        cmocka_unit_test_setup(test_uid_case_does_not_matter, reset_clock),
+        cmocka_unit_test_setup(test_finish_of_unknown_uid_stores_nothing, reset_clock),
+        cmocka_unit_test_setup(test_lru_eviction_order_read_refreshes, reset_clock),
+        cmocka_unit_test_setup(test_refinish_replaces_and_refreshes, reset_clock),
+        cmocka_unit_test_setup(test_pending_never_evicted, reset_clock),
+        cmocka_unit_test_setup(test_max_age_since_finish, reset_clock),
+        cmocka_unit_test_setup(test_sweep_removes_only_expired, reset_clock),
+        cmocka_unit_test_setup(test_remove_any_state, reset_clock),
+        cmocka_unit_test_setup(test_add_existing_uid_replaces, reset_clock),
+        cmocka_unit_test_setup(test_many_entries_grow_the_table, reset_clock),
+        cmocka_unit_test_setup(test_zero_max_size_means_one, reset_clock),
+        cmocka_unit_test_setup(test_concurrent_use, reset_clock),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

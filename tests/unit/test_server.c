@@ -1,0 +1,211 @@
+/* test_server.c - the job server: admission order and answers, nonce only consumed on admission,
+ * the queue bound, workers running telemetry jobs to completion, MAX_JOBS honoured. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "jobs/job.h"
+#include "jobs/registry.h"
+#include "jobs/replay.h"
+#include "jobs/results.h"
+#include "jobs/server.h"
+#include "jobs/stats.h"
+
+#define SELF "11111111-1111-4111-8111-111111111111"
+
+struct fixture {
+    struct config cfg;
+    struct results *results;
+    struct replay *replay;
+    struct stats *stats;
+    json_t *caps;
+    struct job_server *server;
+};
+
+static struct fixture *fixture_new(unsigned max_jobs, unsigned queue_max)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    f->cfg.max_jobs = max_jobs;
+    f->cfg.job_queue_max = queue_max;
+    f->cfg.job_timeout_s = 30;
+    f->cfg.job_signature_max_age_s = 3600;
+    f->results = results_new(100, 600, NULL);
+    f->replay = replay_new(NULL);
+    f->stats = stats_new(SELF);
+    f->caps = registry_capabilities(&f->cfg);
+    struct job_server_deps deps = { &f->cfg, f->results, f->replay, f->stats, f->caps, SELF };
+    char err[128];
+    f->server = jobserver_start(&deps, err, sizeof err);
+    assert_non_null(f->server);
+    return f;
+}
+
+static void fixture_free(struct fixture *f)
+{
+    jobserver_stop(f->server);
+    json_decref(f->caps);
+    stats_free(f->stats);
+    replay_free(f->replay);
+    results_free(f->results);
+    free(f);
+}
+
+static void make_job(struct job *j, const char *type, const char *quote)
+{
+    memset(j, 0, sizeof *j);
+    j->type = strdup(type);
+    j->arguments = json_object();
+    j->quote = strdup(quote);
+    j->quote_len = strlen(quote);
+    j->worker_id = strdup(SELF);
+    j->target_worker = strdup("");
+    j->issued_at = time(NULL);
+}
+
+static enum result_state wait_finished(struct results *r, const char *uid, struct result_view *v)
+{
+    for (int i = 0; i < 500; i++) {
+        enum result_state s = results_get(r, uid, v);
+        if (s == RESULT_DONE || s == RESULT_FAILED)
+            return s;
+        result_view_free(v);
+        usleep(10000);
+    }
+    return RESULT_UNKNOWN;
+}
+
+static void test_telemetry_job_runs(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(2, 10);
+    struct job j;
+    make_job(&j, "telemetry", "quote-1");
+    char uid[37];
+    struct err e = { 0 };
+    assert_int_equal(jobserver_admit(f->server, &j, uid, &e), 0);
+    assert_null(j.type);    /* ownership taken */
+    struct result_view v = { 0 };
+    assert_int_equal(wait_finished(f->results, uid, &v), RESULT_DONE);
+    assert_string_equal(v.quote, "quote-1");
+    json_t *doc = json_loads(v.data, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "worker_id")), SELF);
+    assert_string_equal(json_string_value(json_object_get(doc, "worker_version")), "beta");
+    json_decref(doc);
+    result_view_free(&v);
+    fixture_free(f);
+}
+
+static void expect_refusal(struct fixture *f, struct job *j, int http, const char *msg)
+{
+    char uid[37];
+    struct err e = { 0 };
+    assert_int_equal(jobserver_admit(f->server, j, uid, &e), -1);
+    assert_int_equal(e.http, http);
+    if (!strstr(e.msg, msg))
+        fail_msg("\"%s\" lacks \"%s\"", e.msg, msg);
+    job_clear(j);
+}
+
+static void test_refusals_do_not_consume_the_nonce(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(1, 10);
+    struct job j;
+    make_job(&j, "nope", "q");
+    expect_refusal(f, &j, 400, "unknown job type: nope");
+    make_job(&j, "telemetry", "q");
+    free(j.target_worker);
+    j.target_worker = strdup("someone-else");
+    expect_refusal(f, &j, 403, "this job is not for this worker");
+    make_job(&j, "telemetry", "q");
+    j.issued_at = time(NULL) - 7200;
+    expect_refusal(f, &j, 400, "expired");
+    make_job(&j, "telemetry", "q");
+    j.issued_at = time(NULL) + 3600;
+    expect_refusal(f, &j, 400, "future");
+    /* the same quote is still admissible once */
+    make_job(&j, "telemetry", "q");
+    char uid[37];
+    struct err e = { 0 };
+    assert_int_equal(jobserver_admit(f->server, &j, uid, &e), 0);
+    make_job(&j, "telemetry", "q");
+    expect_refusal(f, &j, 409, "job already executed");
+    fixture_free(f);
+}
+
+static void test_whitelist(void **state)
+{
+    (void)state;
+    struct config cfg = { 0 };
+    char *items[] = { "miner-a", "miner-b" };
+    assert_true(jobserver_whitelisted(&cfg, SELF, "web", "anyone"));
+    cfg.miners_white_list.items = items;
+    cfg.miners_white_list.count = 2;
+    assert_true(jobserver_whitelisted(&cfg, SELF, "web", "miner-b"));
+    assert_false(jobserver_whitelisted(&cfg, SELF, "web", "miner-c"));
+    assert_false(jobserver_whitelisted(&cfg, SELF, "web", ""));
+    assert_false(jobserver_whitelisted(&cfg, SELF, "web", SELF));
+    assert_true(jobserver_whitelisted(&cfg, SELF, "telemetry", "stranger"));
+    cfg.standalone = true;
+    assert_true(jobserver_whitelisted(&cfg, SELF, "web", SELF));
+    assert_false(jobserver_whitelisted(&cfg, SELF, "web", "miner-a"));
+}
+
+static void test_queue_full_is_503_and_keeps_the_nonce(void **state)
+{
+    (void)state;
+    /* no worker can drain: stop the threads by using a server whose queue we fill faster than a
+     * single worker runs; with capacity 1 and a burst the 503 must appear */
+    struct fixture *f = fixture_new(1, 1);
+    char uid[37];
+    struct err e = { 0 };
+    int refused = 0;
+    char quote[32];
+    for (int i = 0; i < 2000 && !refused; i++) {
+        struct job j;
+        snprintf(quote, sizeof quote, "burst-%d", i);
+        make_job(&j, "telemetry", quote);
+        err_clear(&e);
+        if (jobserver_admit(f->server, &j, uid, &e) < 0) {
+            assert_int_equal(e.http, 503);
+            refused = 1;
+            job_clear(&j);
+            assert_false(replay_seen(f->replay, quote, strlen(quote)));
+            /* once the queue drains, the same signature is accepted */
+            int ok = -1;
+            for (int k = 0; k < 500 && ok < 0; k++) {
+                make_job(&j, "telemetry", quote);
+                err_clear(&e);
+                ok = jobserver_admit(f->server, &j, uid, &e);
+                if (ok < 0) {
+                    assert_int_equal(e.http, 503);
+                    job_clear(&j);
+                    usleep(2000);
+                }
+            }
+            assert_int_equal(ok, 0);
+        }
+    }
+    assert_true(refused);
+    fixture_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_telemetry_job_runs),
+        cmocka_unit_test(test_refusals_do_not_consume_the_nonce),
+        cmocka_unit_test(test_whitelist),
+        cmocka_unit_test(test_queue_full_is_503_and_keeps_the_nonce),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
