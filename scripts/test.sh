@@ -18,4 +18,4 @@ meson test -C "$asan" --print-errorlogs --num-processes 2
 meson test -C "$vg" --suite unit --print-errorlogs --num-processes 2 \
     --wrap='valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-origins=no' \
     --test-args='' --timeout-multiplier 4
-python3 scripts/test_summary.py "$asan/meson-logs/testlog.json" "$vg/meson-logs/testlog.json"
+python3 scripts/test_summary.py "$asan/meson-logs/testlog.json" "$vg/meson-logs/testlog-valgrind.json"

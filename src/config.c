@@ -469,6 +469,8 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
         problem = read_all(fd, buf, len);
     close(fd);
     if (problem) {
+        if (buf)
+            explicit_bzero(buf, DOTENV_MAX_FILE + 1);
         free(buf);
         return set_err(err, errlen, "%s: cannot read: %s", path, problem);
     }

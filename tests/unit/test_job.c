@@ -110,13 +110,14 @@ static void test_refusals(void **state)
 static void test_oversized_strings(void **state)
 {
     (void)state;
-    size_t n = JOB_MAX_QUOTE + 1;
-    char *text = malloc(n + 64);
-    int off = sprintf(text, "{\"type\":\"x\",\"quote\":\"");
-    memset(text + off, 'a', n);
-    strcpy(text + off + n, "\"}");
+    static char text[JOB_MAX_QUOTE + 64];
+    static const char head[] = "{\"type\":\"x\",\"quote\":\"";
+    size_t off = sizeof head - 1;
+    memcpy(text, head, off);
+    for (size_t i = 0; i <= JOB_MAX_QUOTE; i++)
+        text[off + i] = 'a';
+    memcpy(text + off + JOB_MAX_QUOTE + 1, "\"}", 3);
     expect_refused(text, "longer than");
-    free(text);
 }
 
 int main(void)

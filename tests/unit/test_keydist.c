@@ -334,7 +334,8 @@ static void test_garbage_and_empty_refused(void **state)
     for (size_t i = 0; i < sizeof no_pem / sizeof no_pem[0]; i++)
         assert_pem_refused(no_pem[i], strlen(no_pem[i]), "failed to decode PEM block containing public key");
     assert_load_fails("not base64!", "failed to decode key distributor public key: illegal base64 data at input byte 3");
-    assert_load_fails("/nonexistent/kb.pub", "failed to decode key distributor public key: illegal base64 data at input byte 15");
+    assert_load_fails("/nonexistent/kb.pub", "failed to decode key distributor public key: cannot read file /nonexistent/kb.pub: No such file or directory");
+    assert_load_fails("not/a/path!", "failed to decode key distributor public key: illegal base64 data at input byte 10");
     assert_load_fails("\r\n", "failed to decode PEM block containing public key");
     assert_load_fails("", "failed to decode key distributor public key: no key provided");
     assert_load_fails(NULL, "failed to decode key distributor public key: no key provided");

@@ -1,0 +1,158 @@
+# bench/common.sh - shared helpers for the bench scripts (sourced, not run).
+#
+# Builds the release tree, finds free loopback ports, starts a tee-worker in a clean environment
+# (only the variables a script passes, a fresh DATA_DIR, run from that directory so no stray .env
+# is read), waits for it, and cleans up on exit: only the processes these scripts started are
+# stopped, by their pid. Everything temporary lives under one mktemp directory.
+
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-/tmp/bench-build}
+BENCH_TMP=$(mktemp -d /tmp/tw-bench.XXXXXX)
+BENCH_PIDS=()
+
+bench_cleanup() {
+    local pid
+    for pid in "${BENCH_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${BENCH_PIDS[@]}"; do
+        for _ in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$BENCH_TMP"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# bench_build: release build in $BUILD_DIR (reused when present); tee-worker and pipeline-bench.
+# Reconfigures once when the first try fails: the top-level meson.build lists the sources that
+# exist at configure time, so files added since need a reconfigure.
+bench_build() {
+    if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+        (cd "$REPO_DIR" && meson setup "$BUILD_DIR" --buildtype=release -Dtests=false) \
+            > "$BENCH_TMP/meson-setup.log" 2>&1 || { cat "$BENCH_TMP/meson-setup.log" >&2; die "meson setup failed"; }
+    fi
+    if ! ninja -C "$BUILD_DIR" > "$BENCH_TMP/ninja.log" 2>&1; then
+        (cd "$REPO_DIR" && meson setup --reconfigure "$BUILD_DIR" --buildtype=release -Dtests=false) \
+            > "$BENCH_TMP/meson-setup.log" 2>&1 || { cat "$BENCH_TMP/meson-setup.log" >&2; die "meson reconfigure failed"; }
+        ninja -C "$BUILD_DIR" > "$BENCH_TMP/ninja.log" 2>&1 || { tail -30 "$BENCH_TMP/ninja.log" >&2; die "build failed"; }
+    fi
+    local bt
+    bt=$(meson introspect --buildoptions "$BUILD_DIR" 2>/dev/null |
+         python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))' 2>/dev/null || echo unknown)
+    [ "$bt" = release ] || say "warning: $BUILD_DIR has buildtype=$bt, not release"
+    WORKER_BIN="$BUILD_DIR/tee-worker"
+    PIPELINE_BIN="$BUILD_DIR/bench/pipeline-bench"
+    [ -x "$WORKER_BIN" ] || die "no $WORKER_BIN after the build"
+}
+
+# free_port: prints a TCP port free on 127.0.0.1 right now.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# need_cmd CMD PACKAGE...: installs the first Debian package that provides CMD when it is missing.
+need_cmd() {
+    local cmd=$1; shift
+    command -v "$cmd" > /dev/null 2>&1 && return 0
+    say "installing $* for $cmd"
+    local pkg
+    for pkg in "$@"; do
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" > "$BENCH_TMP/apt.log" 2>&1 ||
+            { apt-get update -q > /dev/null 2>&1 &&
+              DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" > "$BENCH_TMP/apt.log" 2>&1; } || true
+        command -v "$cmd" > /dev/null 2>&1 && return 0
+    done
+    die "cannot install $cmd (tried: $*)"
+}
+
+# wait_http URL [SECONDS]: waits until URL answers 200.
+wait_http() {
+    local url=$1 secs=${2:-10} i
+    for i in $(seq $((secs * 20))); do
+        curl -fsS -o /dev/null "$url" 2> /dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# start_worker PORT [CPU_LIST] [VAR=VALUE...]: starts tee-worker on 127.0.0.1:PORT with a fresh
+# DATA_DIR, STANDALONE=true, LOG_LEVEL=error and nothing else from the caller's environment
+# except the extra VAR=VALUE pairs. Sets WORKER_PID. CPU_LIST ("" for none) pins it with taskset.
+start_worker() {
+    local port=$1 cpus=${2:-}
+    shift 2 || shift $#
+    local dir="$BENCH_TMP/worker-$port"
+    mkdir -p "$dir/data"
+    local pin=()
+    [ -n "$cpus" ] && pin=(taskset -c "$cpus")
+    (cd "$dir" && exec env -i PATH="$PATH" HOME="$dir" STANDALONE=true DATA_DIR="$dir/data" \
+        LISTEN_ADDRESS="127.0.0.1:$port" LOG_LEVEL=error "$@" ${pin[@]+"${pin[@]}"} "$WORKER_BIN") \
+        > "$dir/stdout.log" 2> "$dir/stderr.log" &
+    WORKER_PID=$!
+    BENCH_PIDS+=("$WORKER_PID")
+    if ! wait_http "http://127.0.0.1:$port/healthz" 10; then
+        cat "$dir/stderr.log" >&2 || true
+        die "tee-worker did not answer /healthz on port $port"
+    fi
+}
+
+# rss_kb PID: VmRSS in kB.
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# median: median of the numbers on stdin (one a line).
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# mem_line PID: "VmRSS N kB (anonymous A kB, file-backed F kB)" from /proc/PID/status.
+mem_line() {
+    awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 }
+         END { printf "VmRSS %s kB (anonymous %s kB, file-backed %s kB)", r, a, f }' "/proc/$1/status"
+}
+
+# busy_ticks: clock ticks all CPUs have spent busy since boot (user, nice, system, irq, softirq,
+# steal).
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+
+# busy_percent_1s: how busy the CPUs are over the next second, in % of all cores.
+busy_percent_1s() {
+    local a b
+    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+    sleep 1
+    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[2] - x[2]
+        printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }'
+}
+
+# wait_quiet: waits (up to QUIET_WAIT seconds, default 120) until the machine's CPUs are less than
+# QUIET_BUSY % busy (default 10) over one second, so other work on a shared machine disturbs a
+# measurement less. Says so when it gives up; the measurement then goes on anyway.
+wait_quiet() {
+    local limit=${QUIET_WAIT:-120} max=${QUIET_BUSY:-10} start=$SECONDS p
+    while :; do
+        p=$(busy_percent_1s)
+        [ "$p" -lt "$max" ] && return 0
+        if [ $((SECONDS - start)) -ge "$limit" ]; then
+            say "  (machine still ${p}% busy after ${limit} s of waiting for quiet; measuring anyway)" >&2
+            return 0
+        fi
+    done
+}
+
+# machine_note: cores, load, and how busy the CPUs were over one second, so a reader can tell a
+# machine shared with other work from a slow server.
+machine_note() {
+    printf 'machine: %s cores, load average %s, CPUs %s%% busy (of all cores) over one second\n' \
+        "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(busy_percent_1s)"
+}
