@@ -4,8 +4,9 @@
 # Usage: scripts/deps.sh [build|test]   (test adds the tools the test suite and CI use)
 set -euo pipefail
 
-build_pkgs=(gcc pkg-config meson ninja-build libmicrohttpd-dev libjansson-dev libssl-dev uuid-dev)
-test_pkgs=(libcmocka-dev python3 valgrind)
+build_pkgs=(gcc pkg-config meson ninja-build libmicrohttpd-dev libjansson-dev libssl-dev uuid-dev
+            libcurl4-openssl-dev libxml2-dev libsqlite3-dev)
+test_pkgs=(libcmocka-dev python3 valgrind clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = "test" ] && want+=("${test_pkgs[@]}")

@@ -1,7 +1,7 @@
 /* app.c - builds the worker in dependency order and tears it down in reverse.
  *
  *   platform (root key, DATA_DIR) -> worker id -> key ring (+ distributor key) -> result table,
- *   replay memory, stats, readiness -> capability report -> job server -> maintenance thread ->
+ *   store (jobs, results, nonces), stats, readiness -> capability report -> job server -> maintenance thread ->
  *   HTTP listener (last: nothing is served before everything behind it exists).
  *
  * The maintenance thread sweeps expired results and nonces on a timer, so memory is returned
@@ -19,11 +19,11 @@
 #include "api/readiness.h"
 #include "http/http.h"
 #include "jobs/registry.h"
-#include "jobs/replay.h"
 #include "jobs/results.h"
 #include "jobs/server.h"
 #include "jobs/stats.h"
 #include "log.h"
+#include "store/store.h"
 #include "tee/keydist.h"
 #include "tee/keyring.h"
 
@@ -52,11 +52,14 @@ static void *maintenance_main(void *arg)
         if (m->stop)
             break;
         pthread_mutex_unlock(&m->lock);
+        const struct config *cfg = &m->app->cfg;
+        time_t now = time(NULL);
         size_t results = results_sweep(m->app->results);
-        size_t nonces = replay_prune(m->app->replay);
-        if (results || nonces)
-            log_debug("maintenance: %zu expired results, %zu expired nonces dropped", results,
-                      nonces);
+        long rows = store_prune(m->app->store, now, now - (time_t)cfg->result_cache_max_age_s,
+                                cfg->result_cache_max_size);
+        if (results || rows)
+            log_debug("maintenance: %zu expired results in memory, %ld store rows pruned",
+                      results, rows);
         pthread_mutex_lock(&m->lock);
     }
     pthread_mutex_unlock(&m->lock);
@@ -137,11 +140,19 @@ static int open_tables(struct app *app, char *err, size_t errlen)
 {
     const struct config *cfg = &app->cfg;
     app->results = results_new(cfg->result_cache_max_size, cfg->result_cache_max_age_s, NULL);
-    app->replay = replay_new(NULL);
+    const char *durability = cfg->durability ? cfg->durability : "normal";
+    if (strcmp(durability, "normal") != 0 && strcmp(durability, "full") != 0) {
+        snprintf(err, errlen, "DURABILITY: expected \"normal\" or \"full\", got \"%.64s\"",
+                 durability);
+        return -1;
+    }
+    app->store = store_open(&app->platform, strcmp(durability, "full") == 0, err, errlen);
+    if (!app->store)
+        return -1;
     app->stats = stats_new(app->worker_id);
     app->readiness = readiness_new(cfg->readyz_min_samples, cfg->readyz_error_threshold, NULL);
     app->capabilities = registry_capabilities(cfg);
-    if (!app->results || !app->replay || !app->stats || !app->readiness || !app->capabilities) {
+    if (!app->results || !app->stats || !app->readiness || !app->capabilities) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -161,13 +172,14 @@ int app_open(struct app *app, char *err, size_t errlen)
     struct job_server_deps deps = {
         .cfg = &app->cfg,
         .results = app->results,
-        .replay = app->replay,
+        .store = app->store,
         .stats = app->stats,
         .capabilities = app->capabilities,
         .worker_id = app->worker_id,
     };
     app->jobs = jobserver_start(&deps, err, errlen);
-    if (!app->jobs || maintenance_start(app, err, errlen) < 0)
+    if (!app->jobs || jobserver_recover(app->jobs, err, errlen) < 0 ||
+        maintenance_start(app, err, errlen) < 0)
         goto fail;
     app->http = http_start(&app->cfg, app_dispatch, app, err, errlen);
     if (!app->http)
@@ -186,7 +198,7 @@ void app_close(struct app *app)
     json_decref(app->capabilities);
     readiness_free(app->readiness);
     stats_free(app->stats);
-    replay_free(app->replay);
+    store_close(app->store);
     results_free(app->results);
     keydist_free(app->keydist);
     keyring_free(app->keyring);

@@ -12,7 +12,7 @@
 struct keyring;
 struct keydist;
 struct results;
-struct replay;
+struct store;
 struct stats;
 struct readiness;
 struct job_server;
@@ -24,7 +24,7 @@ struct app {
     struct keyring *keyring;
     struct keydist *keydist;        /* NULL: no KEY_DISTRIBUTOR_PUBKEY, /setkey not served */
     struct results *results;
-    struct replay *replay;
+    struct store *store;
     struct stats *stats;
     struct readiness *readiness;
     struct job_server *jobs;

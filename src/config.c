@@ -69,6 +69,7 @@ static const struct var_spec vars[] = {
     { "KEY_DISTRIBUTOR_PUBKEY", VK_STRING, AT(key_distributor_pubkey), "", 0, 0, false },
     { "MINERS_WHITE_LIST", VK_LIST, AT(miners_white_list), "", 0, 0, false },
     { "MAX_JOBS", VK_UINT, AT(max_jobs), "10", 1, 4096, false },
+    { "DURABILITY", VK_STRING, AT(durability), "normal", 0, 0, false },
     { "JOB_QUEUE_MAX", VK_UINT, AT(job_queue_max), "10000", 1, 10000000, false },
     { "JOB_TIMEOUT_SECONDS", VK_UINT, AT(job_timeout_s), "300", 1, DAY, false },
     { "JOB_SIGNATURE_MAX_AGE_SECONDS", VK_UINT, AT(job_signature_max_age_s), "86400", 1, YEAR,
@@ -83,6 +84,11 @@ static const struct var_spec vars[] = {
     { "WEBSCRAPER_BLACKLIST", VK_LIST, AT(webscraper_blacklist), "", 0, 0, false },
     { "WEBSCRAPER_MAX_DEPTH", VK_UINT, AT(webscraper_max_depth), "5", 1, 32, false },
     { "WEBSCRAPER_ALLOW_PRIVATE", VK_BOOL, AT(webscraper_allow_private), "false", 0, 0, false },
+    { "WEBSCRAPER_HOST_CONCURRENCY", VK_UINT, AT(webscraper_host_concurrency), "4", 1, 64, false },
+    { "WEBSCRAPER_DELAY_MS", VK_UINT, AT(webscraper_delay_ms), "0", 0, 60000, false },
+    { "WEBSCRAPER_MAX_PAGES", VK_UINT, AT(webscraper_max_pages), "100", 1, 100000, false },
+    { "WEBSCRAPER_MAX_PAGE_BYTES", VK_SIZE, AT(webscraper_max_page_bytes), "5242880", 1024,
+      256ull << 20, false },
     { "TWITTER_ACCOUNTS", VK_LIST, AT(twitter_accounts), "", 0, 0, false },
     { "TWITTER_API_KEYS", VK_LIST, AT(twitter_api_keys), "", 0, 0, false },
     { "TWITTER_SKIP_LOGIN_VERIFICATION", VK_BOOL, AT(twitter_skip_login_verification), "false",
@@ -90,11 +96,17 @@ static const struct var_spec vars[] = {
     { "TWITTER_X_API_BASE", VK_URL, AT(twitter_x_api_base), "https://api.x.com/2", 0, 0, false },
     { "APIFY_API_KEY", VK_STRING, AT(apify_api_key), "", 0, 0, false },
     { "APIFY_BASE_URL", VK_URL, AT(apify_base_url), "https://api.apify.com/v2", 0, 0, false },
+    { "APIFY_POLL_INTERVAL_MS", VK_UINT, AT(apify_poll_interval_ms), "5000", 10, 60000, false },
     { "TIKTOK_DEFAULT_LANGUAGE", VK_STRING, AT(tiktok_default_language), "eng-US", 0, 0, false },
     { "TIKTOK_API_USER_AGENT", VK_STRING, AT(tiktok_api_user_agent), "", 0, 0, false },
     { "TIKTOK_TRANSCRIPTION_ENDPOINT", VK_URL, AT(tiktok_transcription_endpoint),
       "https://submagic-free-tools.fly.dev/api/tiktok-transcription", 0, 0, false },
 };
+
+const char *config_variable_name(size_t i)
+{
+    return i < sizeof vars / sizeof vars[0] ? vars[i].name : NULL;
+}
 
 #define NVARS (sizeof vars / sizeof vars[0])
 

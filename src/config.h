@@ -43,6 +43,7 @@ struct config {
     /* job server */
     unsigned max_jobs;             /* MAX_JOBS: worker threads, default 10 */
     unsigned job_queue_max;        /* JOB_QUEUE_MAX, default 10000 */
+    char *durability;              /* DURABILITY: "normal" (survives a crash) or "full" (also power loss) */
     unsigned job_timeout_s;        /* JOB_TIMEOUT_SECONDS, default 300 */
     unsigned job_signature_max_age_s; /* JOB_SIGNATURE_MAX_AGE_SECONDS, default 86400 */
     unsigned result_cache_max_size;   /* RESULT_CACHE_MAX_SIZE, default 1000 */
@@ -61,12 +62,17 @@ struct config {
     struct str_list webscraper_blacklist; /* WEBSCRAPER_BLACKLIST */
     unsigned webscraper_max_depth;        /* WEBSCRAPER_MAX_DEPTH: cap on a job's depth, default 5 */
     bool webscraper_allow_private;        /* WEBSCRAPER_ALLOW_PRIVATE: fetch private/loopback, default false */
+    unsigned webscraper_host_concurrency; /* WEBSCRAPER_HOST_CONCURRENCY: fetches in flight per host, default 4 */
+    unsigned webscraper_delay_ms;         /* WEBSCRAPER_DELAY_MS: pause between starts per host, default 0 */
+    unsigned webscraper_max_pages;        /* WEBSCRAPER_MAX_PAGES: pages fetched per job, default 100 */
+    size_t webscraper_max_page_bytes;     /* WEBSCRAPER_MAX_PAGE_BYTES: body cap per page, default 5 MiB */
     struct str_list twitter_accounts;     /* TWITTER_ACCOUNTS (user:pass) */
     struct str_list twitter_api_keys;     /* TWITTER_API_KEYS */
     bool twitter_skip_login_verification; /* TWITTER_SKIP_LOGIN_VERIFICATION */
     char *twitter_x_api_base;             /* TWITTER_X_API_BASE, default "https://api.x.com/2" */
     char *apify_api_key;                  /* APIFY_API_KEY */
     char *apify_base_url;                 /* APIFY_BASE_URL, default "https://api.apify.com/v2" */
+    unsigned apify_poll_interval_ms;      /* APIFY_POLL_INTERVAL_MS: actor run status polls, default 5000 */
     char *tiktok_default_language;        /* TIKTOK_DEFAULT_LANGUAGE, default "eng-US" */
     char *tiktok_api_user_agent;          /* TIKTOK_API_USER_AGENT, default "" */
     char *tiktok_transcription_endpoint;  /* TIKTOK_TRANSCRIPTION_ENDPOINT, default the submagic URL */
@@ -83,6 +89,10 @@ typedef const char *(*config_getenv_fn)(const char *name, void *ctx);
 int config_load_from(struct config *cfg, config_getenv_fn get, void *ctx, char *err, size_t errlen);
 
 void config_free(struct config *cfg);
+
+/* config_variable_name returns the name of the i-th variable of the configuration table, or NULL
+ * past the end (docs checks, diagnostics). */
+const char *config_variable_name(size_t i);
 
 /* str_list_contains is true when s equals one element exactly. */
 bool str_list_contains(const struct str_list *l, const char *s);

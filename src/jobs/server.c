@@ -15,9 +15,9 @@
 #include "jobs/kind.h"
 #include "jobs/queue.h"
 #include "jobs/registry.h"
-#include "jobs/replay.h"
 #include "jobs/results.h"
 #include "log.h"
+#include "store/store.h"
 #include "util/uuid_util.h"
 
 struct queued_job {
@@ -61,14 +61,17 @@ static void run_one(struct job_server *s, struct queued_job *q)
     if (!out.err.http && job_ctx_remaining_ms(&ctx) == 0)
         err_set(&out.err, 504, "job timed out after %u seconds", cfg->job_timeout_s);
 
-    if (out.err.http) {
-        log_info("job %s (%s) failed: %s", q->uid, q->job.type, out.err.msg);
-        results_finish(s->deps.results, q->uid, NULL, 0, NULL, out.err.msg);
-    } else {
+    const char *data = out.err.http ? NULL : (out.data ? out.data : "");
+    const char *error = out.err.http ? out.err.msg : NULL;
+    if (error)
+        log_info("job %s (%s) failed: %s", q->uid, q->job.type, error);
+    else
         log_debug("job %s (%s) done, %zu bytes", q->uid, q->job.type, out.data_len);
-        results_finish(s->deps.results, q->uid, out.data ? out.data : "", out.data_len,
-                       out.next_cursor, NULL);
-    }
+    if (store_finish(s->deps.store, q->uid, q->job.quote, q->job.quote_len, data, out.data_len,
+                     out.next_cursor, error, time(NULL)) < 0)
+        log_error("job %s: the result could not be stored durably; it is served from memory",
+                  q->uid);
+    results_finish(s->deps.results, q->uid, data, error ? 0 : out.data_len, out.next_cursor, error);
     job_result_clear(&out);
 }
 
@@ -165,7 +168,7 @@ int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct 
         return err_set(e, 403, "this job is not for this worker");
     if (!jobserver_whitelisted(s->deps.cfg, s->deps.worker_id, job->type, job->worker_id))
         return err_set(e, 403, "this job is not from a whitelisted miner");
-    if (replay_seen(s->deps.replay, job->quote, job->quote_len))
+    if (store_nonce_seen(s->deps.store, job->quote, job->quote_len, now) == 1)
         return err_set(e, 409, "job already executed");
 
     struct queued_job *q = calloc(1, sizeof *q);
@@ -178,21 +181,26 @@ int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct 
     }
     time_t expires = (job->issued_at ? (time_t)job->issued_at : now) +
                      (time_t)s->deps.cfg->job_signature_max_age_s;
-    int recorded = replay_record(s->deps.replay, job->quote, job->quote_len, expires);
-    if (recorded <= 0) {
+    uuid_v4(q->uid);
+    job->timeout_ns = (int64_t)s->deps.cfg->job_timeout_s * 1000000000LL;
+    size_t json_len = 0;
+    char *json = job_serialize(job, &json_len);
+    int admitted = json ? store_admit(s->deps.store, job->quote, job->quote_len, expires, q->uid,
+                                      json, json_len)
+                        : -1;
+    free(json);
+    if (admitted <= 0) {
         queue_unreserve(s->queue);
         free(q);
-        return recorded == 0 ? err_set(e, 409, "job already executed")
-                             : err_set(e, 500, "out of memory");
+        return admitted == 0 ? err_set(e, 409, "job already executed")
+                             : err_set(e, 500, "cannot record the job durably (storage error)");
     }
-    uuid_v4(q->uid);
     if (results_add_queued(s->deps.results, q->uid, job->quote, job->quote_len) < 0) {
-        replay_forget(s->deps.replay, job->quote, job->quote_len);
+        store_drop_job(s->deps.store, q->uid);
         queue_unreserve(s->queue);
         free(q);
         return err_set(e, 500, "out of memory");
     }
-    job->timeout_ns = (int64_t)s->deps.cfg->job_timeout_s * 1000000000LL;
     q->job = *job;
     memset(job, 0, sizeof *job);
     memcpy(uid, q->uid, 37);
@@ -208,4 +216,83 @@ size_t jobserver_queue_length(struct job_server *s)
 size_t jobserver_queue_capacity(struct job_server *s)
 {
     return queue_capacity(s->queue);
+}
+
+/* ---- recovery after a restart ----------------------------------------------------------- */
+
+struct recovered {
+    struct queued_job **items;
+    size_t count, cap;
+};
+
+static int collect_job(void *ctx, const char *uid, const char *json, size_t len)
+{
+    struct recovered *r = ctx;
+    struct err e = { 0 };
+    struct queued_job *q = calloc(1, sizeof *q);
+    if (!q)
+        return 1;
+    if (strlen(uid) != 36 || job_parse(json, len, &q->job, &e) < 0) {
+        log_error("recovery: job %s is unreadable (%s); dropped", uid, e.msg);
+        free(q);
+        return 0;
+    }
+    memcpy(q->uid, uid, 37);
+    if (r->count == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        struct queued_job **grown = realloc(r->items, cap * sizeof *grown);
+        if (!grown) {
+            queued_job_free(q);
+            return 1;
+        }
+        r->items = grown;
+        r->cap = cap;
+    }
+    r->items[r->count++] = q;
+    return 0;
+}
+
+static int restore_result(void *ctx, const char *uid, const char *quote, size_t quote_len,
+                          const char *data, size_t data_len, const char *next_cursor,
+                          const char *error, time_t finished_at)
+{
+    (void)finished_at;
+    struct results *results = ctx;
+    if (results_add_queued(results, uid, quote, quote_len) == 0)
+        results_finish(results, uid, data, data_len, next_cursor, error);
+    return 0;
+}
+
+/* requeue pushes a recovered job, waiting for room: workers are already draining the queue. */
+static void requeue(struct job_server *s, struct queued_job *q)
+{
+    results_add_queued(s->deps.results, q->uid, q->job.quote, q->job.quote_len);
+    while (queue_push(s->queue, q) < 0) {
+        struct timespec pause = { 0, 10 * 1000 * 1000 };
+        nanosleep(&pause, NULL);
+    }
+}
+
+long jobserver_recover(struct job_server *s, char *err, size_t errlen)
+{
+    const struct config *cfg = s->deps.cfg;
+    time_t since = time(NULL) - (time_t)cfg->result_cache_max_age_s;
+    long results = store_each_result(s->deps.store, since, cfg->result_cache_max_size,
+                                     restore_result, s->deps.results);
+    struct recovered r = { 0 };
+    long jobs = store_each_job(s->deps.store, collect_job, &r);
+    if (results < 0 || jobs < 0) {
+        for (size_t i = 0; i < r.count; i++)
+            queued_job_free(r.items[i]);
+        free(r.items);
+        snprintf(err, errlen, "cannot read the store for recovery (see the log)");
+        return -1;
+    }
+    for (size_t i = 0; i < r.count; i++)
+        requeue(s, r.items[i]);
+    free(r.items);
+    if (results || r.count)
+        log_info("recovery: %ld results restored, %zu unfinished jobs queued again", results,
+                 r.count);
+    return (long)r.count;
 }

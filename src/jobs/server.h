@@ -18,14 +18,14 @@
 struct config;
 struct job;
 struct results;
-struct replay;
+struct store;
 struct stats;
 struct job_server;
 
 struct job_server_deps {
     const struct config *cfg;
     struct results *results;
-    struct replay *replay;
+    struct store *store;        /* durable jobs, results and nonces */
     struct stats *stats;
     json_t *capabilities;       /* borrowed; lives as long as the server */
     const char *worker_id;      /* this worker */
@@ -33,6 +33,12 @@ struct job_server_deps {
 
 /* jobserver_start starts cfg->max_jobs worker threads. Returns NULL with err on failure. */
 struct job_server *jobserver_start(const struct job_server_deps *deps, char *err, size_t errlen);
+
+/* jobserver_recover re-queues every job the store holds unfinished (accepted before a crash or
+ * restart; a job that was running runs again) under its uid, and loads the results still inside
+ * RESULT_CACHE_MAX_AGE_SECONDS. Call once after jobserver_start. Returns the number of jobs
+ * re-queued, or -1 with err. */
+long jobserver_recover(struct job_server *s, char *err, size_t errlen);
 
 /* jobserver_stop closes the queue, lets running jobs finish, joins the threads and frees the
  * server; jobs still queued are dropped (they are marked failed "worker shutting down"). */

@@ -180,8 +180,8 @@ void platform_derive(const struct platform *p, const char *label, uint8_t out[32
 /* ------------------------------------------------------------------------------------------ */
 /* The sealed-file format                                                                       */
 
-/* seal_blob writes "TWS1" || IV || ct || tag for pt into out (ptlen + SEALED_OVERHEAD bytes). */
-static int seal_blob(const uint8_t key[32], const char *label, const uint8_t *pt, size_t ptlen,
+/* platform_seal_bytes writes "TWS1" || IV || ct || tag for pt into out (ptlen + SEALED_OVERHEAD bytes). */
+int platform_seal_bytes(const uint8_t key[32], const char *label, const uint8_t *pt, size_t ptlen,
                      uint8_t *out)
 {
     uint8_t *iv = out + SEALED_MAGIC_LEN, *ct = iv + SEALED_IV_LEN, *tag = ct + ptlen;
@@ -201,9 +201,9 @@ static int seal_blob(const uint8_t key[32], const char *label, const uint8_t *pt
     return ok ? 0 : -1;
 }
 
-/* open_blob checks the magic and opens blob into out (bloblen - SEALED_OVERHEAD bytes).
+/* platform_open_bytes checks the magic and opens blob into out (bloblen - SEALED_OVERHEAD bytes).
  * Returns 0, -1 for a bad magic or length, -2 when authentication fails. */
-static int open_blob(const uint8_t key[32], const char *label, const uint8_t *blob,
+int platform_open_bytes(const uint8_t key[32], const char *label, const uint8_t *blob,
                      size_t bloblen, uint8_t *out)
 {
     const uint8_t *iv = blob + SEALED_MAGIC_LEN, *ct = iv + SEALED_IV_LEN;
@@ -311,7 +311,7 @@ static int write_sealed(const struct platform *p, const char *name, const char *
         return -1;
     }
     platform_derive(p, label, key);
-    if (seal_blob(key, label, data, len, blob) != 0)
+    if (platform_seal_bytes(key, label, data, len, blob) != 0)
         snprintf(err, errlen, "%s: sealing failed (libcrypto)", path);
     else if (write_temp(p->data_dir, name, blob, len + SEALED_OVERHEAD, tmp, sizeof tmp, err,
                         errlen) == 0)
@@ -392,7 +392,7 @@ int platform_read_sealed(const struct platform *p, const char *name, const char 
         return -1;
     }
     platform_derive(p, label, key);
-    rc = open_blob(key, label, blob, bloblen, out);
+    rc = platform_open_bytes(key, label, blob, bloblen, out);
     OPENSSL_cleanse(key, sizeof key);
     free(blob);
     if (rc != 0) {

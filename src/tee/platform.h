@@ -57,6 +57,16 @@ int platform_write_sealed(const struct platform *p, const char *name, const char
 int platform_read_sealed(const struct platform *p, const char *name, const char *label,
                          uint8_t **data, size_t *len, char *err, size_t errlen);
 
+/* In-memory sealing in the same format as the sealed files, under a key the caller derived with
+ * platform_derive: out receives "TWS1" || IV || ct || tag, ptlen + PLATFORM_SEALED_OVERHEAD bytes;
+ * label is the AAD. platform_open_bytes writes bloblen - PLATFORM_SEALED_OVERHEAD bytes to out and
+ * returns 0, -1 for a bad magic or length, -2 when authentication fails. */
+#define PLATFORM_SEALED_OVERHEAD (4 + 12 + 16)
+int platform_seal_bytes(const uint8_t key[32], const char *label, const uint8_t *pt, size_t ptlen,
+                        uint8_t *out);
+int platform_open_bytes(const uint8_t key[32], const char *label, const uint8_t *blob,
+                        size_t bloblen, uint8_t *out);
+
 /* platform_worker_id loads the worker id from DATA_DIR/worker_id (sealed) or creates a new UUIDv4
  * there. out receives 36 characters and a NUL. Returns 0 or -1 with err. */
 int platform_worker_id(const struct platform *p, char out[37], char *err, size_t errlen);

@@ -14,17 +14,20 @@
 #include "config.h"
 #include "jobs/job.h"
 #include "jobs/registry.h"
-#include "jobs/replay.h"
 #include "jobs/results.h"
 #include "jobs/server.h"
 #include "jobs/stats.h"
+#include "store/store.h"
+#include "tee/platform.h"
 
 #define SELF "11111111-1111-4111-8111-111111111111"
 
 struct fixture {
     struct config cfg;
     struct results *results;
-    struct replay *replay;
+    struct platform platform;
+    struct store *store;
+    char dir[64];
     struct stats *stats;
     json_t *caps;
     struct job_server *server;
@@ -38,10 +41,19 @@ static struct fixture *fixture_new(unsigned max_jobs, unsigned queue_max)
     f->cfg.job_timeout_s = 30;
     f->cfg.job_signature_max_age_s = 3600;
     f->results = results_new(100, 600, NULL);
-    f->replay = replay_new(NULL);
+    strcpy(f->dir, "/tmp/tw-server-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->cfg.data_dir = f->dir;
+    f->cfg.standalone = true;
+    f->cfg.result_cache_max_size = 100;
+    f->cfg.result_cache_max_age_s = 600;
+    char perr[256];
+    assert_int_equal(platform_open(&f->platform, &f->cfg, perr, sizeof perr), 0);
+    f->store = store_open(&f->platform, false, perr, sizeof perr);
+    assert_non_null(f->store);
     f->stats = stats_new(SELF);
     f->caps = registry_capabilities(&f->cfg);
-    struct job_server_deps deps = { &f->cfg, f->results, f->replay, f->stats, f->caps, SELF };
+    struct job_server_deps deps = { &f->cfg, f->results, f->store, f->stats, f->caps, SELF };
     char err[128];
     f->server = jobserver_start(&deps, err, sizeof err);
     assert_non_null(f->server);
@@ -53,7 +65,11 @@ static void fixture_free(struct fixture *f)
     jobserver_stop(f->server);
     json_decref(f->caps);
     stats_free(f->stats);
-    replay_free(f->replay);
+    store_close(f->store);
+    platform_close(&f->platform);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
     results_free(f->results);
     free(f);
 }
@@ -179,7 +195,7 @@ static void test_queue_full_is_503_and_keeps_the_nonce(void **state)
             assert_int_equal(e.http, 503);
             refused = 1;
             job_clear(&j);
-            assert_false(replay_seen(f->replay, quote, strlen(quote)));
+            assert_int_equal(store_nonce_seen(f->store, quote, strlen(quote), time(NULL)), 0);
             /* once the queue drains, the same signature is accepted */
             int ok = -1;
             for (int k = 0; k < 500 && ok < 0; k++) {

@@ -1,0 +1,280 @@
+/* test_store.c - the SQLite store: schema, admission and replay, completion, recovery scans,
+ * pruning, sealing of rows, and refusal of corrupt, foreign or newer databases. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "config.h"
+#include "store/store.h"
+#include "tee/platform.h"
+
+#define UID1 "11111111-1111-4111-8111-111111111111"
+#define UID2 "22222222-2222-4222-8222-222222222222"
+#define UID3 "33333333-3333-4333-8333-333333333333"
+
+struct fx {
+    char dir[64];
+    struct config cfg;
+    struct platform platform;
+    struct store *store;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/tw-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    f->cfg.data_dir = f->dir;
+    f->cfg.standalone = true;
+    char err[256];
+    assert_int_equal(platform_open(&f->platform, &f->cfg, err, sizeof err), 0);
+    f->store = store_open(&f->platform, false, err, sizeof err);
+    if (!f->store)
+        fail_msg("store_open: %s", err);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    store_close(f->store);
+    platform_close(&f->platform);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void reopen(struct fx *f)
+{
+    store_close(f->store);
+    char err[256];
+    f->store = store_open(&f->platform, true, err, sizeof err);
+    if (!f->store)
+        fail_msg("reopen: %s", err);
+}
+
+static int count_jobs(void *ctx, const char *uid, const char *json, size_t len)
+{
+    char *seen = ctx;
+    strcat(seen, uid[0] == '1' ? "1" : uid[0] == '2' ? "2" : "3");
+    assert_int_equal(strlen(json), len);
+    assert_non_null(strstr(json, "\"type\""));
+    return 0;
+}
+
+static void test_admit_replay_and_expiry(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    const char *job = "{\"type\":\"telemetry\"}";
+    assert_int_equal(store_admit(f->store, "q1", 2, now + 100, UID1, job, strlen(job)), 1);
+    assert_int_equal(store_admit(f->store, "q1", 2, now + 100, UID2, job, strlen(job)), 0);
+    assert_int_equal(store_nonce_seen(f->store, "q1", 2, now), 1);
+    assert_int_equal(store_nonce_seen(f->store, "q2", 2, now), 0);
+    /* an expired nonce may be admitted again */
+    assert_int_equal(store_admit(f->store, "old", 3, now - 1, UID2, job, strlen(job)), 1);
+    assert_int_equal(store_nonce_seen(f->store, "old", 3, now), 0);
+    assert_int_equal(store_admit(f->store, "old", 3, now + 100, UID3, job, strlen(job)), 1);
+    struct store_counts c;
+    assert_int_equal(store_counts(f->store, &c), 0);
+    assert_int_equal(c.jobs, 3);
+    assert_int_equal(c.nonces, 2);
+    /* survives a reopen, in admission order */
+    reopen(f);
+    char seen[8] = "";
+    assert_int_equal(store_each_job(f->store, count_jobs, seen), 3);
+    assert_string_equal(seen, "123");
+    assert_int_equal(store_nonce_seen(f->store, "q1", 2, now), 1);
+}
+
+struct collected {
+    int n;
+    char uids[4][37];
+    char data[4][64];
+    char error[4][64];
+    char cursor[4][64];
+};
+
+static int collect(void *ctx, const char *uid, const char *quote, size_t quote_len,
+                   const char *data, size_t data_len, const char *next_cursor, const char *error,
+                   time_t finished_at)
+{
+    (void)finished_at;
+    struct collected *c = ctx;
+    assert_true(c->n < 4);
+    assert_int_equal(quote_len, strlen(quote));
+    strcpy(c->uids[c->n], uid);
+    snprintf(c->data[c->n], 64, "%.*s", (int)data_len, data ? data : "-");
+    snprintf(c->error[c->n], 64, "%s", error ? error : "-");
+    snprintf(c->cursor[c->n], 64, "%s", next_cursor ? next_cursor : "-");
+    c->n++;
+    return 0;
+}
+
+static void test_finish_moves_job_to_results(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    const char *job = "{\"type\":\"telemetry\"}";
+    assert_int_equal(store_admit(f->store, "a", 1, now + 100, UID1, job, strlen(job)), 1);
+    assert_int_equal(store_admit(f->store, "b", 1, now + 100, UID2, job, strlen(job)), 1);
+    assert_int_equal(store_finish(f->store, UID1, "a", 1, "{\"ok\":1}", 8, "cur", NULL, now - 5), 0);
+    assert_int_equal(store_finish(f->store, UID2, "b", 1, NULL, 0, NULL, "boom", now), 0);
+    struct store_counts c;
+    store_counts(f->store, &c);
+    assert_int_equal(c.jobs, 0);
+    assert_int_equal(c.results, 2);
+    reopen(f);
+    struct collected got = { 0 };
+    assert_int_equal(store_each_result(f->store, now - 60, 10, collect, &got), 2);
+    assert_string_equal(got.uids[0], UID1);     /* oldest first */
+    assert_string_equal(got.data[0], "{\"ok\":1}");
+    assert_string_equal(got.cursor[0], "cur");
+    assert_string_equal(got.error[0], "-");
+    assert_string_equal(got.uids[1], UID2);
+    assert_string_equal(got.error[1], "boom");
+    /* since and limit */
+    struct collected newest = { 0 };
+    assert_int_equal(store_each_result(f->store, now - 60, 1, collect, &newest), 1);
+    assert_string_equal(newest.uids[0], UID2);
+    struct collected recent = { 0 };
+    assert_int_equal(store_each_result(f->store, now - 1, 10, collect, &recent), 1);
+}
+
+static void test_prune_bounds_rows(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    char uid[37], quote[16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(uid, sizeof uid, "%08d-1111-4111-8111-111111111111", i);
+        snprintf(quote, sizeof quote, "n%d", i);
+        time_t expires = i < 30 ? now - 10 : now + 100;
+        assert_int_equal(store_admit(f->store, quote, strlen(quote), expires, uid, "{}", 2), 1);
+        assert_int_equal(store_finish(f->store, uid, quote, strlen(quote), "x", 1, NULL, NULL,
+                                      now - 50 + i), 0);
+    }
+    /* results older than now-20 go (30 of them), then at most 10 newest are kept */
+    long deleted = store_prune(f->store, now, now - 20, 10);
+    struct store_counts c;
+    store_counts(f->store, &c);
+    assert_int_equal(c.nonces, 20);
+    assert_int_equal(c.results, 10);
+    assert_int_equal(deleted, 30 + 30 + 10);
+}
+
+static void test_rows_are_sealed(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    const char *secret = "{\"type\":\"telemetry\",\"arguments\":{\"needle\":\"SECRET-ARG\"}}";
+    assert_int_equal(store_admit(f->store, "quote-needle", 12, now + 9, UID1, secret,
+                                 strlen(secret)), 1);
+    assert_int_equal(store_finish(f->store, UID1, "quote-needle", 12, "RESULT-NEEDLE", 13, NULL,
+                                  NULL, now), 0);
+    store_close(f->store);
+    f->store = NULL;
+    char path[128], cmd[512];
+    snprintf(path, sizeof path, "%s/%s", f->dir, STORE_FILE);
+    snprintf(cmd, sizeof cmd, "cat %s %s-wal 2>/dev/null | grep -a -c -e SECRET-ARG -e "
+             "RESULT-NEEDLE -e quote-needle", path, path);
+    FILE *p = popen(cmd, "r");
+    int hits = -1;
+    assert_int_equal(fscanf(p, "%d", &hits), 1);
+    pclose(p);
+    assert_int_equal(hits, 0);
+    /* another root key cannot read the rows */
+    char other_dir[64];
+    strcpy(other_dir, "/tmp/tw-store-other-XXXXXX");
+    assert_non_null(mkdtemp(other_dir));
+    struct config cfg = { .data_dir = other_dir, .standalone = true };
+    struct platform other;
+    char err[256];
+    assert_int_equal(platform_open(&other, &cfg, err, sizeof err), 0);
+    snprintf(cmd, sizeof cmd, "cp %s %s/", path, other_dir);
+    assert_int_equal(system(cmd), 0);
+    struct store *foreign = store_open(&other, false, err, sizeof err);
+    assert_non_null(foreign);
+    char seen[8] = "";
+    assert_int_equal(store_each_job(foreign, count_jobs, seen), 0);
+    struct collected got = { 0 };
+    assert_int_equal(store_each_result(foreign, 0, 10, collect, &got), 0);
+    store_close(foreign);
+    platform_close(&other);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", other_dir);
+    assert_int_equal(system(cmd), 0);
+    reopen(f);
+}
+
+static void expect_open_fails(struct fx *f, const char *fragment)
+{
+    char err[512] = "";
+    struct store *s = store_open(&f->platform, false, err, sizeof err);
+    if (s) {
+        store_close(s);
+        fail_msg("store_open succeeded; expected \"%s\"", fragment);
+    }
+    if (!strstr(err, fragment))
+        fail_msg("\"%s\" lacks \"%s\"", err, fragment);
+}
+
+static void test_refuses_bad_databases(void **state)
+{
+    struct fx *f = *state;
+    store_close(f->store);
+    f->store = NULL;
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", f->dir, STORE_FILE);
+    /* newer schema */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    expect_open_fails(f, "newer than this worker");
+    /* foreign database */
+    unlink(path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE other(x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    expect_open_fails(f, "not a tee-worker store");
+    /* garbage */
+    FILE *g = fopen(path, "w");
+    for (int i = 0; i < 4096; i++)
+        fputc('x', g);
+    fclose(g);
+    char wal[140];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    expect_open_fails(f, "not a database");
+    /* unusable path: a directory where the file should be */
+    unlink(path);
+    assert_int_equal(mkdir(path, 0700), 0);
+    expect_open_fails(f, STORE_FILE);
+    rmdir(path);
+    reopen(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_admit_replay_and_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finish_moves_job_to_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_bounds_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_are_sealed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_bad_databases, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
