@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""test_durability.py - nothing accepted is lost: kill -9 while jobs are queued and running, then a
+restart runs them under the same uids; results and replay memory survive a restart; a signature past
+its max age is refused; a full queue answers 503 without consuming the nonce; a corrupt or unusable
+store stops start-up with a clear message and a non-zero exit."""
+import os
+import sqlite3
+import threading
+import time
+
+import harness as h
+
+TELEMETRY = {"type": "telemetry", "arguments": {}}
+
+
+def pending_rows(data_dir):
+    db = sqlite3.connect(os.path.join(data_dir, "tee-worker.db"))
+    try:
+        return db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+    finally:
+        db.close()
+
+
+def add_all(w, sigs, uids, lock, stop):
+    for sig in sigs:
+        if stop.is_set():
+            return
+        try:
+            r = w.post("/job/add", json_body={"encrypted_job": sig}, timeout=5.0)
+        except OSError:
+            return   # the worker was killed mid-request: not accepted, not counted
+        if r.status == 200:
+            with lock:
+                uids.append((r.json()["uid"], sig))
+
+
+def burst_then_kill(w, count):
+    """Adds `count` signatures from 8 threads and kills the worker with SIGKILL after half of them
+    were accepted. Returns the (uid, signature) pairs answered 200 and the pending rows left."""
+    sigs = [w.generate(TELEMETRY) for _ in range(count)]
+    uids, lock, stop = [], threading.Lock(), threading.Event()
+    threads = [threading.Thread(target=add_all, args=(w, sigs[i::8], uids, lock, stop))
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    while True:
+        with lock:
+            if len(uids) >= count // 2:
+                break
+        time.sleep(0.001)
+    w.kill()
+    stop.set()
+    for t in threads:
+        t.join()
+    return uids, pending_rows(w.data_dir)
+
+
+def test_kill9_with_jobs_queued_and_running_loses_nothing():
+    # One worker thread and slow-ish polling of nothing: a burst of adds builds a backlog.
+    w = h.Worker(env={"MAX_JOBS": "1"})
+    w.start()
+    accepted, pending = [], 0
+    for _ in range(6):
+        uids, left = burst_then_kill(w, 400)
+        accepted += uids
+        pending = max(pending, left)
+        w.start()
+        if pending:
+            break
+    h.check(pending > 0, "never caught the worker with unfinished jobs in the store")
+    for uid, sig in accepted:
+        st = w.wait_status(uid, timeout=30)
+        h.expect_status(st, 200, "status of %s after the restart" % uid)
+        r = w.result(st.text, sig)
+        h.expect_status(r, 200, "result of %s after the restart" % uid)
+        h.check(b'"worker_version":"beta"' in r.body, "not a telemetry document: %r" % r.body[:80])
+    h.check_eq(pending_rows(w.data_dir), 0, "unfinished jobs left after recovery")
+    w.stop()
+
+
+def test_results_and_replay_memory_survive_a_restart():
+    with h.Worker() as w:
+        sig, uid, _, clear = w.run_job(TELEMETRY)
+        w.restart()
+        st = w.get("/job/status/" + uid)
+        h.expect_status(st, 200, "finished result after a restart")
+        r = w.result(st.text, sig)
+        h.check_eq(r.body, clear, "result after a restart")
+        again = w.post("/job/add", json_body={"encrypted_job": sig})
+        h.expect_json_error(again, 409, "replay after a restart", message="job already executed")
+
+
+def test_signature_past_its_max_age_is_refused():
+    with h.Worker(env={"JOB_SIGNATURE_MAX_AGE_SECONDS": "1"}) as w:
+        sig = w.generate(TELEMETRY)
+        time.sleep(2.2)
+        r = w.post("/job/add", json_body={"encrypted_job": sig})
+        h.expect_json_error(r, 400, "expired signature", prefix="job signature expired")
+
+
+def test_full_queue_is_503_and_keeps_the_nonce():
+    with h.Worker(env={"MAX_JOBS": "1", "JOB_QUEUE_MAX": "1"}) as w:
+        sigs = [w.generate(TELEMETRY) for _ in range(300)]
+        refused = []
+        lock = threading.Lock()
+
+        def add(batch):
+            for s in batch:
+                r = w.post("/job/add", json_body={"encrypted_job": s})
+                if r.status == 503:
+                    h.check(r.header("Retry-After") is not None, "503 without Retry-After")
+                    h.check("error" in r.json(), "503 without a JSON error: %r" % r.body)
+                    with lock:
+                        refused.append(s)
+                else:
+                    h.expect_status(r, 200, "add under load")
+        threads = [threading.Thread(target=add, args=(sigs[i::6],)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        h.check(refused, "the queue of 1 never filled under a burst of 300 adds")
+        uid = w.add(refused[0])   # the refused signature is still good
+        h.expect_status(w.wait_status(uid), 200, "a once-refused signature runs later")
+
+
+def test_corrupt_store_stops_start_up():
+    d = h.mkdtemp("tw-data-")
+    with h.Worker(data_dir=d) as w:
+        w.run_job(TELEMETRY)
+    path = os.path.join(d, "tee-worker.db")
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.unlink(path + suffix)
+    with open(path, "r+b") as f:
+        f.seek(0)
+        f.write(b"this is not a database" * 100)
+    env = dict(h.Worker(data_dir=d).environment())
+    rc, out = h.run_binary(env, cwd=d)
+    h.check(rc not in (0, None) and rc > 0, "start-up on a corrupt store exited with %r" % rc)
+    h.check("tee-worker.db" in out and "not a database" in out,
+            "no clear message about the corrupt store:\n%s" % out)
+    with open(path, "rb") as f:
+        h.check(f.read(22) == b"this is not a database", "the corrupt store was replaced")
+
+
+def test_unusable_store_path_stops_start_up():
+    d = h.mkdtemp("tw-data-")
+    os.mkdir(os.path.join(d, "tee-worker.db"))
+    env = dict(h.Worker(data_dir=d).environment())
+    rc, out = h.run_binary(env, cwd=d)
+    h.check(rc not in (0, None) and rc > 0, "start-up with a directory as store exited with %r" % rc)
+    h.check("tee-worker.db" in out, "no message naming the store:\n%s" % out)
+
+
+if __name__ == "__main__":
+    h.main(globals())
