@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test.sh - build and run the whole test suite: every unit and end-to-end test under ASan+UBSan,
-# then the unit tests again under valgrind (memcheck, leaks are errors). Ends with "N passed, N failed".
+# then the unit tests and three end-to-end tests again under valgrind (memcheck, leaks are errors). Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || exit 1
@@ -18,4 +18,7 @@ meson test -C "$asan" --print-errorlogs --num-processes 2
 meson test -C "$vg" --suite unit --print-errorlogs --num-processes 2 \
     --wrap='valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-origins=no' \
     --test-args='' --timeout-multiplier 4
-python3 scripts/test_summary.py "$asan/meson-logs/testlog.json" "$vg/meson-logs/testlog-valgrind.json"
+TW_VALGRIND=1 meson test -C "$vg" e2e_flow e2e_ring e2e_bad_input --logbase e2e-valgrind \
+    --print-errorlogs --num-processes 2 --timeout-multiplier 3
+python3 scripts/test_summary.py "$asan/meson-logs/testlog.json" "$vg/meson-logs/testlog-valgrind.json" \
+    "$vg/meson-logs/e2e-valgrind.json"
