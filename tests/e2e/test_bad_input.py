@@ -19,6 +19,26 @@ def raw(w, method, path, body, headers=None):
     return w.request(method, path, body=body, headers=dict(JSON_CT, **(headers or {})))
 
 
+def test_idle_and_slow_connections_are_closed():
+    """HTTP_TIMEOUT_SECONDS bounds a connection that stops sending (slowloris) or sits idle."""
+    with Worker(env={"HTTP_TIMEOUT_SECONDS": "1"}) as w:
+        for opening in (b"", b"POST /job/add HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{",
+                        b"GET /healthz HTTP/1.1\r\nHost: x\r\n"):
+            s = socket.create_connection((harness.HOST, w.port), timeout=10)
+            t0 = time.monotonic()
+            s.sendall(opening)
+            try:
+                data = s.recv(4096)
+                while data:
+                    data = s.recv(4096)
+            except ConnectionResetError:
+                pass
+            elapsed = time.monotonic() - t0
+            s.close()
+            check(elapsed < 5, "connection after %r stayed open %.1f s" % (opening[:20], elapsed))
+        w.healthy("after timed-out connections")
+
+
 def test_malformed_bodies():
     with Worker() as w:
         cases = [
