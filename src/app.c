@@ -1,8 +1,9 @@
 /* app.c - builds the worker in dependency order and tears it down in reverse.
  *
- *   platform (root key, DATA_DIR) -> worker id -> key ring (+ distributor key) -> result table,
- *   store (jobs, results, nonces), stats, readiness -> capability report -> job server -> maintenance thread ->
- *   HTTP listener (last: nothing is served before everything behind it exists).
+ *   platform (root key, DATA_DIR) -> store (jobs, results, nonces, secrets) -> worker id ->
+ *   key ring (+ distributor key) -> result table, stats, readiness -> capability report ->
+ *   job server (+ recovery) -> maintenance thread -> HTTP listener (last: nothing is served
+ *   before everything behind it exists).
  *
  * The maintenance thread sweeps expired results and nonces on a timer, so memory is returned
  * even when nobody reads. */
@@ -117,11 +118,25 @@ static void set_api_key(struct app *app)
     }
 }
 
+static int open_store(struct app *app, char *err, size_t errlen)
+{
+    const char *durability = app->cfg.durability ? app->cfg.durability : "normal";
+    if (strcmp(durability, "normal") != 0 && strcmp(durability, "full") != 0) {
+        snprintf(err, errlen, "DURABILITY: expected \"normal\" or \"full\", got \"%.64s\"",
+                 durability);
+        return -1;
+    }
+    app->store = store_open(&app->platform, strcmp(durability, "full") == 0, err, errlen);
+    return app->store ? 0 : -1;
+}
+
 static int open_keys(struct app *app, char *err, size_t errlen)
 {
-    if (platform_worker_id(&app->platform, app->worker_id, err, errlen) < 0)
+    struct secret_store secrets;
+    store_secrets(app->store, &secrets);
+    if (secrets_worker_id(&secrets, app->worker_id, err, errlen) < 0)
         return -1;
-    app->keyring = keyring_open(&app->platform, app->cfg.standalone, err, errlen);
+    app->keyring = keyring_open(&app->platform, app->cfg.standalone, &secrets, err, errlen);
     if (!app->keyring)
         return -1;
     const char *pub = app->cfg.key_distributor_pubkey;
@@ -140,15 +155,6 @@ static int open_tables(struct app *app, char *err, size_t errlen)
 {
     const struct config *cfg = &app->cfg;
     app->results = results_new(cfg->result_cache_max_size, cfg->result_cache_max_age_s, NULL);
-    const char *durability = cfg->durability ? cfg->durability : "normal";
-    if (strcmp(durability, "normal") != 0 && strcmp(durability, "full") != 0) {
-        snprintf(err, errlen, "DURABILITY: expected \"normal\" or \"full\", got \"%.64s\"",
-                 durability);
-        return -1;
-    }
-    app->store = store_open(&app->platform, strcmp(durability, "full") == 0, err, errlen);
-    if (!app->store)
-        return -1;
     app->stats = stats_new(app->worker_id);
     app->readiness = readiness_new(cfg->readyz_min_samples, cfg->readyz_error_threshold, NULL);
     app->capabilities = registry_capabilities(cfg);
@@ -167,7 +173,8 @@ int app_open(struct app *app, char *err, size_t errlen)
         config_free(&app->cfg);
         return -1;
     }
-    if (open_keys(app, err, errlen) < 0 || open_tables(app, err, errlen) < 0)
+    if (open_store(app, err, errlen) < 0 || open_keys(app, err, errlen) < 0 ||
+        open_tables(app, err, errlen) < 0)
         goto fail;
     struct job_server_deps deps = {
         .cfg = &app->cfg,

@@ -5,6 +5,8 @@
  *   jobs(seq INTEGER PRIMARY KEY, uid UNIQUE, blob)   accepted, unfinished; seq = admission order
  *   results(uid PRIMARY KEY, finished, blob)          finished jobs, newest kept
  *   nonces(digest PRIMARY KEY, expires) WITHOUT ROWID seen quotes (16-byte SHA-256 prefix)
+ * Schema version 2 adds:
+ *   secrets(name PRIMARY KEY, blob)                   the key ring, the worker id
  * Blobs are sealed with platform_seal_bytes under the store key, one AAD label per table.
  * Migrations are an array of SQL scripts: version N runs scripts[N-1] inside one transaction. */
 #include "store/store.h"
@@ -35,6 +37,8 @@ static const char *const migrations[] = {
     "CREATE INDEX results_finished ON results(finished);"
     "CREATE TABLE nonces(digest BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX nonces_expires ON nonces(expires);",
+    /* 2 */
+    "CREATE TABLE secrets(name TEXT PRIMARY KEY, blob BLOB NOT NULL);",
 };
 #define MIGRATION_COUNT (sizeof migrations / sizeof migrations[0])
 
@@ -49,6 +53,9 @@ enum stmt_id {
     ST_PRUNE_NONCES,
     ST_PRUNE_RESULTS_AGE,
     ST_PRUNE_RESULTS_COUNT,
+    ST_SECRET_GET,
+    ST_SECRET_PUT,
+    ST_SECRET_ADD,
     ST_COUNT
 };
 
@@ -67,6 +74,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PRUNE_RESULTS_AGE] = "DELETE FROM results WHERE finished < ?1",
     [ST_PRUNE_RESULTS_COUNT] = "DELETE FROM results WHERE uid IN (SELECT uid FROM results "
                                "ORDER BY finished DESC LIMIT -1 OFFSET ?1)",
+    [ST_SECRET_GET] = "SELECT blob FROM secrets WHERE name = ?1",
+    [ST_SECRET_PUT] = "INSERT OR REPLACE INTO secrets(name, blob) VALUES(?1, ?2)",
+    [ST_SECRET_ADD] = "INSERT OR IGNORE INTO secrets(name, blob) VALUES(?1, ?2)",
 };
 
 struct store {
@@ -571,4 +581,73 @@ int store_counts(struct store *s, struct store_counts *out)
     out->results = (long)v[1];
     out->nonces = (long)v[2];
     return rc;
+}
+
+/* ---- secrets --------------------------------------------------------------------------- */
+
+/* The AAD of a secret binds its purpose and name: a row copied under another name fails to open. */
+static void secret_aad(char *out, size_t outlen, const char *name, const char *label)
+{
+    snprintf(out, outlen, "tee-worker store secret v1|%s|%s", label, name);
+}
+
+static int secret_get(void *ctx, const char *name, const char *label, uint8_t **data, size_t *len,
+                      char *err, size_t errlen)
+{
+    struct store *s = ctx;
+    char aad[256];
+    secret_aad(aad, sizeof aad, name, label);
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s->stmt[ST_SECRET_GET];
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int found = 0;
+    if (rc == SQLITE_ROW) {
+        *data = open_row(s, aad, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                         len);
+        found = *data ? 1 : -1;
+        if (!*data)
+            snprintf(err, errlen, "store secret %s cannot be opened (corrupt or another key)", name);
+    } else if (rc != SQLITE_DONE) {
+        found = -1;
+        snprintf(err, errlen, "store secret %s: %s", name, sqlite3_errmsg(s->db));
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+static int secret_put(void *ctx, const char *name, const char *label, const uint8_t *data,
+                      size_t len, bool replace, char *err, size_t errlen)
+{
+    struct store *s = ctx;
+    char aad[256];
+    secret_aad(aad, sizeof aad, name, label);
+    uint8_t *blob = seal_row(s, aad, data, len);
+    if (!blob) {
+        snprintf(err, errlen, "store secret %s: sealing failed", name);
+        return -1;
+    }
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s->stmt[replace ? ST_SECRET_PUT : ST_SECRET_ADD];
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, blob, (int)(len + PLATFORM_SEALED_OVERHEAD), SQLITE_STATIC);
+    int rc = step_done(s, st);
+    int changed = sqlite3_changes(s->db);
+    if (rc < 0)
+        snprintf(err, errlen, "store secret %s: %s", name, sqlite3_errmsg(s->db));
+    pthread_mutex_unlock(&s->lock);
+    OPENSSL_cleanse(blob, len + PLATFORM_SEALED_OVERHEAD);
+    free(blob);
+    if (rc < 0)
+        return -1;
+    return changed ? 0 : 1;
+}
+
+void store_secrets(struct store *s, struct secret_store *out)
+{
+    out->get = secret_get;
+    out->put = secret_put;
+    out->ctx = s;
 }

@@ -1,7 +1,7 @@
 /* store.h - the worker's durable state in one SQLite database (DATA_DIR/tee-worker.db, WAL).
  *
  * Tables: accepted jobs not yet finished (sealed), finished results (sealed), seen nonces with
- * their expiry, and a schema version. Nothing else in the worker speaks SQL. Sealing uses a key
+ * their expiry, the worker's secrets (key ring, worker id; sealed), and a schema version. Nothing else in the worker speaks SQL. Sealing uses a key
  * derived from the platform root key (PLATFORM_LABEL_STORE), so the database file reveals no job,
  * result or nonce (nonces are kept as truncated SHA-256 digests).
  *
@@ -22,7 +22,7 @@ struct platform;
 struct store;
 
 #define STORE_FILE "tee-worker.db"
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* store_open opens (creating or migrating) DATA_DIR/tee-worker.db. A corrupt, foreign or
  * unwritable database is an error with a clear message, never replaced. */
@@ -63,6 +63,11 @@ long store_each_result(struct store *s, time_t since, size_t limit, store_result
 /* store_prune deletes expired nonces (expiry < now), results finished before result_since, and
  * results beyond the newest max_results. Returns rows deleted or -1. */
 long store_prune(struct store *s, time_t now, time_t result_since, size_t max_results);
+
+/* store_secrets fills out with the store's secrets table (the key ring, the worker id), sealed
+ * under the store key with the secret's purpose and name as AAD. */
+struct secret_store;
+void store_secrets(struct store *s, struct secret_store *out);
 
 /* Row counts (metrics, tests). */
 struct store_counts {

@@ -7,7 +7,7 @@
  * cannot make it the sealing key again. In standalone mode a local key derived from the platform
  * root key seals while the ring is empty and is tried last when opening.
  *
- * The ring survives restarts: every change is written to DATA_DIR/keyring, sealed by the platform,
+ * The ring survives restarts: every change is written to the secret store ("keyring"), sealed,
  * before it takes effect (a failed write leaves the ring as it was). File layout:
  *   "TWKR" | version (1) | key count | retired count | keys (32 bytes each, newest first)
  *   | retired digests (32 bytes each, oldest first)
@@ -48,6 +48,7 @@ struct ring_state {
 struct keyring {
     pthread_rwlock_t lock;
     const struct platform *platform;
+    struct secret_store secrets;    /* where the ring is persisted */
     struct ring_state state;
     bool has_local;
     uint8_t local_key[SEAL_KEY_LEN];
@@ -96,25 +97,28 @@ static int ring_decode(const uint8_t *buf, size_t len, struct ring_state *s)
     return 0;
 }
 
-/* load_ring fills s from DATA_DIR/keyring, or leaves it empty when there is no such file. */
-static int load_ring(const struct platform *p, struct ring_state *s, char *err, size_t errlen)
+/* load_ring fills s from the secret store, or leaves it empty when it holds no ring. */
+static int load_ring(const struct secret_store *secrets, struct ring_state *s, char *err,
+                     size_t errlen)
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    int rc = platform_read_sealed(p, KEYRING_FILE, PLATFORM_LABEL_KEYRING, &data, &len, err, errlen);
+    int rc = secrets->get(secrets->ctx, KEYRING_FILE, PLATFORM_LABEL_KEYRING, &data, &len, err,
+                          errlen);
 
     memset(s, 0, sizeof *s);
     if (rc <= 0)
         return rc;
     rc = ring_decode(data, len, s);
     if (rc != 0)
-        snprintf(err, errlen, "%s/%s: malformed key ring file", p->data_dir, KEYRING_FILE);
+        snprintf(err, errlen, "%s: malformed key ring", KEYRING_FILE);
     OPENSSL_cleanse(data, len);
     free(data);
     return rc;
 }
 
-static int persist_ring(const struct platform *p, const struct ring_state *s, struct err *e)
+static int persist_ring(const struct secret_store *secrets, const struct ring_state *s,
+                        struct err *e)
 {
     uint8_t buf[RING_FILE_MAX];
     char msg[sizeof e->msg];
@@ -122,7 +126,8 @@ static int persist_ring(const struct platform *p, const struct ring_state *s, st
     int rc;
 
     ring_encode(s, buf);
-    rc = platform_write_sealed(p, KEYRING_FILE, PLATFORM_LABEL_KEYRING, buf, len, msg, sizeof msg);
+    rc = secrets->put(secrets->ctx, KEYRING_FILE, PLATFORM_LABEL_KEYRING, buf, len, true, msg,
+                      sizeof msg);
     OPENSSL_cleanse(buf, sizeof buf);
     if (rc != 0)
         return err_set(e, 500, "failed to persist the key ring: %s", msg);
@@ -175,7 +180,8 @@ static void ring_insert_front(struct ring_state *s, const uint8_t key[SEAL_KEY_L
 /* ------------------------------------------------------------------------------------------ */
 /* Public face                                                                                  */
 
-struct keyring *keyring_open(const struct platform *p, bool with_local_key, char *err, size_t errlen)
+struct keyring *keyring_open(const struct platform *p, bool with_local_key,
+                             const struct secret_store *secrets, char *err, size_t errlen)
 {
     struct keyring *kr = calloc(1, sizeof *kr);
 
@@ -184,7 +190,8 @@ struct keyring *keyring_open(const struct platform *p, bool with_local_key, char
         return NULL;
     }
     kr->platform = p;
-    if (load_ring(p, &kr->state, err, errlen) != 0) {
+    kr->secrets = *secrets;
+    if (load_ring(secrets, &kr->state, err, errlen) != 0) {
         free(kr);
         return NULL;
     }
@@ -223,7 +230,7 @@ int keyring_add(struct keyring *kr, const uint8_t key[SEAL_KEY_LEN], struct err 
     } else {
         next = kr->state;
         ring_insert_front(&next, key);
-        if (persist_ring(kr->platform, &next, e) == 0)
+        if (persist_ring(&kr->secrets, &next, e) == 0)
             kr->state = next;
         else
             rc = -1;

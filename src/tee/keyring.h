@@ -4,8 +4,8 @@
  * Which key seals: the newest ring key whenever the ring has one; else the local key in standalone
  * mode; else (enclave, empty ring) 500 "no keys available in key ring". Opening tries the ring keys
  * newest first, then the local key. Keys retired from the ring are remembered (by SHA-256) so a
- * re-sent retired key does not become the sealing key again. The ring is persisted sealed under the
- * platform (DATA_DIR/keyring), so a restart needs no key broker. Thread-safe (one rwlock). */
+ * re-sent retired key does not become the sealing key again. The ring is persisted sealed through a
+ * secret_store (the store in the worker, sealed files in tests), so a restart needs no key broker. Thread-safe (one rwlock). */
 #ifndef TW_KEYRING_H
 #define TW_KEYRING_H
 
@@ -21,9 +21,12 @@ struct keyring;
 
 #define KEYRING_CAPACITY 2
 
-/* keyring_open loads DATA_DIR/keyring when present. with_local_key: standalone mode (the local key
- * seals when the ring is empty). Returns a new ring (keyring_free) or NULL with err. */
-struct keyring *keyring_open(const struct platform *p, bool with_local_key, char *err, size_t errlen);
+/* keyring_open loads the ring ("keyring") from secrets when present; changes are persisted there.
+ * with_local_key: standalone mode (the local key, derived from p, seals when the ring is empty).
+ * secrets is copied. Returns a new ring (keyring_free) or NULL with err. */
+struct secret_store;
+struct keyring *keyring_open(const struct platform *p, bool with_local_key,
+                             const struct secret_store *secrets, char *err, size_t errlen);
 
 void keyring_free(struct keyring *kr);
 

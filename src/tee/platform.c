@@ -414,18 +414,37 @@ int platform_read_sealed(const struct platform *p, const char *name, const char 
 /* Worker id                                                                                    */
 
 /* load_worker_id returns 1 with out filled, 0 when there is no file, -1 with err. */
-static int load_worker_id(const struct platform *p, char out[37], char *err, size_t errlen)
+static int file_get(void *ctx, const char *name, const char *label, uint8_t **data, size_t *len,
+                    char *err, size_t errlen)
+{
+    return platform_read_sealed(ctx, name, label, data, len, err, errlen);
+}
+
+static int file_put(void *ctx, const char *name, const char *label, const uint8_t *data,
+                    size_t len, bool replace, char *err, size_t errlen)
+{
+    return write_sealed(ctx, name, label, data, len, replace, err, errlen);
+}
+
+void platform_file_secrets(const struct platform *p, struct secret_store *out)
+{
+    out->get = file_get;
+    out->put = file_put;
+    out->ctx = (void *)p;
+}
+
+static int load_worker_id(const struct secret_store *secrets, char out[37], char *err,
+                          size_t errlen)
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    int rc = platform_read_sealed(p, WORKER_ID_FILE, PLATFORM_LABEL_WORKER_ID, &data, &len, err,
-                                  errlen);
+    int rc = secrets->get(secrets->ctx, WORKER_ID_FILE, PLATFORM_LABEL_WORKER_ID, &data, &len, err,
+                          errlen);
 
     if (rc <= 0)
         return rc;
     if (len != WORKER_ID_LEN || !uuid_text_valid((const char *)data)) {
-        snprintf(err, errlen, "%s/%s: the sealed content is not a worker id", p->data_dir,
-                 WORKER_ID_FILE);
+        snprintf(err, errlen, "%s: the sealed content is not a worker id", WORKER_ID_FILE);
         free(data);
         return -1;
     }
@@ -434,17 +453,17 @@ static int load_worker_id(const struct platform *p, char out[37], char *err, siz
     return 1;
 }
 
-int platform_worker_id(const struct platform *p, char out[37], char *err, size_t errlen)
+int secrets_worker_id(const struct secret_store *secrets, char out[37], char *err, size_t errlen)
 {
     char fresh[37];
 
     for (int attempt = 0; attempt < 2; attempt++) {
-        int rc = load_worker_id(p, out, err, errlen);
+        int rc = load_worker_id(secrets, out, err, errlen);
         if (rc != 0)
             return rc > 0 ? 0 : -1;
         uuid_v4(fresh);
-        rc = write_sealed(p, WORKER_ID_FILE, PLATFORM_LABEL_WORKER_ID, (const uint8_t *)fresh,
-                          WORKER_ID_LEN, false, err, errlen);
+        rc = secrets->put(secrets->ctx, WORKER_ID_FILE, PLATFORM_LABEL_WORKER_ID,
+                          (const uint8_t *)fresh, WORKER_ID_LEN, false, err, errlen);
         if (rc < 0)
             return -1;
         if (rc == 0) {
@@ -453,7 +472,13 @@ int platform_worker_id(const struct platform *p, char out[37], char *err, size_t
         }
         /* rc == 1: another process created it meanwhile; read theirs. */
     }
-    snprintf(err, errlen, "%s/%s: appeared and vanished while being created", p->data_dir,
-             WORKER_ID_FILE);
+    snprintf(err, errlen, "%s: appeared and vanished while being created", WORKER_ID_FILE);
     return -1;
+}
+
+int platform_worker_id(const struct platform *p, char out[37], char *err, size_t errlen)
+{
+    struct secret_store files;
+    platform_file_secrets(p, &files);
+    return secrets_worker_id(&files, out, err, errlen);
 }

@@ -67,6 +67,27 @@ int platform_seal_bytes(const uint8_t key[32], const char *label, const uint8_t 
 int platform_open_bytes(const uint8_t key[32], const char *label, const uint8_t *blob,
                         size_t bloblen, uint8_t *out);
 
+/* A place for the worker's small long-lived secrets (the key ring, the worker id), by name.
+ * Two implementations: sealed files in DATA_DIR (platform_file_secrets, used before a store exists
+ * and by tests) and the store's secrets table (store_secrets). label names the purpose; the file
+ * backend derives its key from it, the store binds it as AAD.
+ *   get: 1 found (*data new buffer, NUL-terminated, caller frees), 0 absent, -1 error (err)
+ *   put: 0 written, 1 not written because it exists and replace is false, -1 error (err) */
+struct secret_store {
+    int (*get)(void *ctx, const char *name, const char *label, uint8_t **data, size_t *len,
+               char *err, size_t errlen);
+    int (*put)(void *ctx, const char *name, const char *label, const uint8_t *data, size_t len,
+               bool replace, char *err, size_t errlen);
+    void *ctx;
+};
+
+/* platform_file_secrets fills out with the sealed-file backend of p (p must outlive it). */
+void platform_file_secrets(const struct platform *p, struct secret_store *out);
+
+/* secrets_worker_id loads the worker id from secrets ("worker_id") or creates a new UUIDv4 there
+ * (first writer wins). out receives 36 characters and a NUL. Returns 0 or -1 with err. */
+int secrets_worker_id(const struct secret_store *secrets, char out[37], char *err, size_t errlen);
+
 /* platform_worker_id loads the worker id from DATA_DIR/worker_id (sealed) or creates a new UUIDv4
  * there. out receives 36 characters and a NUL. Returns 0 or -1 with err. */
 int platform_worker_id(const struct platform *p, char out[37], char *err, size_t errlen);

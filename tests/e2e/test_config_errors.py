@@ -85,16 +85,23 @@ def test_unreadable_distributor_key():
                    "KEY_DISTRIBUTOR_PUBKEY pointing to a missing file")
 
 
-def test_corrupt_worker_id_file():
+def test_corrupt_worker_id_secret():
+    """The worker id lives sealed in the store; a tampered row stops start-up, it is not replaced."""
+    import sqlite3
     d = harness.mkdtemp("tw-data-")
     with harness.Worker(data_dir=d):
         pass
-    with open(os.path.join(d, "worker_id"), "r+b") as f:
-        data = bytearray(f.read())
-        data[-1] ^= 0xFF
-        f.seek(0)
-        f.write(bytes(data))
-    expect_refusal(env_for(data_dir=d), ["worker_id"], "corrupt DATA_DIR/worker_id")
+    db = sqlite3.connect(os.path.join(d, "tee-worker.db"))
+    blob = bytearray(db.execute("SELECT blob FROM secrets WHERE name = 'worker_id'").fetchone()[0])
+    blob[-1] ^= 0xFF
+    db.execute("UPDATE secrets SET blob = ? WHERE name = 'worker_id'", (bytes(blob),))
+    db.commit()
+    db.close()
+    expect_refusal(env_for(data_dir=d), ["worker_id"], "corrupt worker id in the store")
+    db = sqlite3.connect(os.path.join(d, "tee-worker.db"))
+    kept = db.execute("SELECT blob FROM secrets WHERE name = 'worker_id'").fetchone()[0]
+    db.close()
+    check(bytes(kept) == bytes(blob), "the corrupt worker id was replaced")
 
 
 if __name__ == "__main__":

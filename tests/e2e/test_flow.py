@@ -60,8 +60,8 @@ def test_four_step_flow_and_identity_across_restart():
     with Worker() as w:
         wid = w.worker_id()
         check(harness.UUID_RE.match(wid), "worker id is not a UUIDv4: %r" % wid)
-        check(os.path.isfile(os.path.join(w.data_dir, "worker_id")),
-              "no worker_id file in DATA_DIR: %r" % os.listdir(w.data_dir))
+        check(os.path.isfile(os.path.join(w.data_dir, "tee-worker.db")),
+              "no store (which holds the worker id) in DATA_DIR: %r" % os.listdir(w.data_dir))
 
         # 1. generate
         r = w.post("/job/generate", json_body=TELEMETRY_JOB)

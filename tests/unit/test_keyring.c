@@ -34,6 +34,7 @@ struct fixture {
     char dir[64];
     struct config cfg;
     struct platform platform;
+    struct secret_store secrets;    /* the sealed-file backend of platform */
 };
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -54,6 +55,7 @@ static int setup(void **state)
     f->cfg.standalone = true; /* the enclave backend needs Gramine; the ring mode is separate */
     if (platform_open(&f->platform, &f->cfg, err, sizeof err) != 0)
         fail_msg("platform_open: %s", err);
+    platform_file_secrets(&f->platform, &f->secrets);
     *state = f;
     return 0;
 }
@@ -71,7 +73,7 @@ static int teardown(void **state)
 static struct keyring *ring_open(struct fixture *f, bool with_local_key)
 {
     char err[512] = "";
-    struct keyring *kr = keyring_open(&f->platform, with_local_key, err, sizeof err);
+    struct keyring *kr = keyring_open(&f->platform, with_local_key, &f->secrets, err, sizeof err);
 
     if (kr == NULL)
         fail_msg("keyring_open: %s", err);
@@ -367,15 +369,15 @@ static void test_corrupt_ring_file_refused(void **state)
     byte ^= 0x10;
     assert_int_equal(pwrite(fd, &byte, 1, 30), 1);
     close(fd);
-    assert_null(keyring_open(&f->platform, false, err, sizeof err));
+    assert_null(keyring_open(&f->platform, false, &f->secrets, err, sizeof err));
     assert_non_null(strstr(err, "keyring"));
 
     /* well sealed but not a ring */
     assert_int_equal(platform_write_sealed(&f->platform, "keyring", PLATFORM_LABEL_KEYRING,
                                            (const uint8_t *)"TWKR\001\003\000", 7, err,
                                            sizeof err), 0);
-    assert_null(keyring_open(&f->platform, false, err, sizeof err));
-    assert_non_null(strstr(err, "malformed key ring file"));
+    assert_null(keyring_open(&f->platform, false, &f->secrets, err, sizeof err));
+    assert_non_null(strstr(err, "malformed key ring"));
 }
 
 /* ------------------------------------------------------------------------------------------ */
