@@ -7,10 +7,12 @@
 #include "jobs/job.h"
 
 extern const struct job_kind telemetry_kind;
+extern const struct job_kind web_kind;
 
 /* Sorted by type, so the capability report comes out with sorted keys. */
 static const struct job_kind *const kinds[] = {
     &telemetry_kind,
+    &web_kind,
 };
 
 #define KIND_COUNT (sizeof kinds / sizeof kinds[0])

@@ -1,0 +1,309 @@
+/* web.c - the `web` job kind: crawl a site from a start URL and return its sections and links
+ * (jobs-and-capabilities.md 2.1, 3.1, 5; DECISIONS.md "Web").
+ *
+ * Arguments are read the way Go decodes them: keys match case-insensitively (among several
+ * spellings the byte-wise greatest, i.e. the most lower-case one, wins), null is absent, unknown
+ * keys (`selector`, `type`, ...) are ignored, integers may be written 2.0 but not 2.5 or "2".
+ * `url` is required and must be an absolute http(s) URL with a host. Depth: `max_depth` wins when
+ * it is > 0, else `depth` when > 0, else 1 (the start page only); values above
+ * WEBSCRAPER_MAX_DEPTH are clamped to it (validate cannot see the configuration, so this is not
+ * a 400). Invalid arguments are refused by validate (400 at /job/generate and /job/add) with
+ * Go's message chain; a job that still reaches run with bad arguments fails the same way.
+ *
+ * Stats: web_invalid +1 for bad arguments or a blacklisted start URL; web_errors +1 when the
+ * start page fails (refused address, transport error, HTTP error, not HTML, deadline);
+ * web_success +1 otherwise. Deeper pages that fail are skipped and counted in the log line. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "jobs/job.h"
+#include "jobs/kind.h"
+#include "jobs/stats.h"
+#include "kinds/web_crawl.h"
+#include "log.h"
+#include "net/addr_policy.h"
+
+#ifndef TW_VERSION
+#define TW_VERSION ""
+#endif
+
+#define WEB_ARG_PREFIX "Invalid arguments: failed to unmarshal web job arguments: " \
+                       "failed to unmarshal arguments: "
+#define WEB_DECODE_PREFIX WEB_ARG_PREFIX "failed to unmarshal Web arguments: "
+#define WEB_USER_AGENT "Mozilla/5.0 (compatible; tee-worker/" TW_VERSION "; web scraper)"
+
+static const char *const web_capabilities[] = { "scraper", NULL };
+
+struct web_args {
+    const char *url;        /* borrowed from the arguments object */
+    long long max_depth;
+    long long depth;
+};
+
+/* The value of the key matching name case-insensitively (Go's rule), or NULL (absent or null). */
+static const json_t *arg_lookup(const json_t *args, const char *name)
+{
+    const char *key, *best = NULL;
+    const json_t *value, *found = NULL;
+    json_object_foreach((json_t *)args, key, value) {
+        if (strcasecmp(key, name) == 0 && (!best || strcmp(key, best) > 0)) {
+            best = key;
+            found = value;
+        }
+    }
+    return json_is_null(found) ? NULL : found;
+}
+
+static const char *json_kind_name(const json_t *v)
+{
+    if (json_is_string(v))
+        return "string";
+    if (json_is_boolean(v))
+        return "bool";
+    if (json_is_array(v))
+        return "array";
+    if (json_is_object(v))
+        return "object";
+    return "number";
+}
+
+static int read_int(const json_t *args, const char *name, long long *out, struct err *e)
+{
+    const json_t *v = arg_lookup(args, name);
+    *out = 0;
+    if (!v)
+        return 0;
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return 0;
+    }
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        if (d == floor(d) && d >= -9.2e18 && d <= 9.2e18) {
+            *out = (long long)d;
+            return 0;
+        }
+        return err_set(e, 400, WEB_DECODE_PREFIX "json: cannot unmarshal number %g into Go struct "
+                       "field .%s of type int", d, name);
+    }
+    return err_set(e, 400, WEB_DECODE_PREFIX "json: cannot unmarshal %s into Go struct field .%s "
+                   "of type int", json_kind_name(v), name);
+}
+
+/* Length of the scheme at the start of url (without ':'), 0 when there is none. */
+static size_t url_scheme_len(const char *url)
+{
+    if (!isalpha((unsigned char)url[0]))
+        return 0;
+    size_t i = 1;
+    while (isalnum((unsigned char)url[i]) || url[i] == '+' || url[i] == '-' || url[i] == '.')
+        i++;
+    return url[i] == ':' ? i : 0;
+}
+
+static int check_url(const char *url, struct err *e)
+{
+    size_t sl = url_scheme_len(url);
+    if (!sl)
+        return err_set(e, 400, WEB_ARG_PREFIX "URL must include a scheme (http:// or https://)");
+    if (!((sl == 4 && strncasecmp(url, "http", 4) == 0) ||
+          (sl == 5 && strncasecmp(url, "https", 5) == 0)))
+        return err_set(e, 400, WEB_ARG_PREFIX "URL scheme must be http or https, got \"%.*s\"",
+                       (int)(sl < 32 ? sl : 32), url);
+    CURLU *u = curl_url();
+    if (!u)
+        return err_set(e, 500, "out of memory");
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+    char *host = NULL;
+    if (uc == CURLUE_OK)
+        uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+    curl_url_cleanup(u);
+    bool has_host = host && *host;
+    curl_free(host);
+    if (uc != CURLUE_OK || !has_host)
+        return err_set(e, 400, WEB_ARG_PREFIX "invalid URL format: parse \"%.120s\": %s", url,
+                       uc != CURLUE_OK ? curl_url_strerror(uc) : "missing host");
+    return 0;
+}
+
+static int web_args_parse(const json_t *args, struct web_args *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (args && !json_is_object(args))
+        return err_set(e, 400, WEB_DECODE_PREFIX "json: cannot unmarshal %s into Go value of "
+                       "type map[string]interface {}", json_kind_name(args));
+    const json_t *url = args ? arg_lookup(args, "url") : NULL;
+    if (url && !json_is_string(url))
+        return err_set(e, 400, WEB_DECODE_PREFIX "json: cannot unmarshal %s into Go struct field "
+                       ".url of type string", json_kind_name(url));
+    if (args && (read_int(args, "max_depth", &out->max_depth, e) < 0 ||
+                 read_int(args, "depth", &out->depth, e) < 0))
+        return -1;
+    out->url = url ? json_string_value(url) : "";
+    if (!*out->url)
+        return err_set(e, 400, WEB_ARG_PREFIX "url is required");
+    if (strlen(out->url) != json_string_length(url))
+        return err_set(e, 400, WEB_ARG_PREFIX "invalid URL format: the URL contains a NUL byte");
+    if (check_url(out->url, e) < 0)
+        return -1;
+    if (out->max_depth < 0)
+        return err_set(e, 400, WEB_ARG_PREFIX "max_depth must be non-negative, got: %lld",
+                       out->max_depth);
+    if (out->depth < 0)
+        return err_set(e, 400, WEB_ARG_PREFIX "depth must be non-negative, got: %lld", out->depth);
+    return 0;
+}
+
+static int web_validate(const json_t *arguments, struct err *e)
+{
+    struct web_args a;
+    return web_args_parse(arguments, &a, e);
+}
+
+static unsigned effective_depth(const struct web_args *a, unsigned cap)
+{
+    long long d = a->max_depth > 0 ? a->max_depth : a->depth > 0 ? a->depth : 1;
+    return d > (long long)cap ? cap : (unsigned)d;
+}
+
+/* ---- result ------------------------------------------------------------------------------- */
+
+/* A JSON array of the strings of v, or null when v is empty. NULL on OOM. */
+static json_t *string_array_or_null(const struct strvec *v)
+{
+    if (v->count == 0)
+        return json_null();
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < v->count; i++) {
+        if (json_array_append_new(a, json_string(v->items[i])) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static json_t *section_json(const struct web_section *s)
+{
+    json_t *o = json_object();
+    if (o && json_object_set_new(o, "title", json_string(s->title)) == 0 &&
+        json_object_set_new(o, "paragraphs", string_array_or_null(&s->paragraphs)) == 0 &&
+        json_object_set_new(o, "images", string_array_or_null(&s->images)) == 0)
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
+/* CollectedData (jobs-and-capabilities.md 3.1) from the crawled pages, in crawl order. Each page
+ * is freed once converted, so the pages and their JSON are not both held in full. */
+static json_t *collected_data(struct crawl_result *r)
+{
+    json_t *sections = json_array(), *pages = json_array(), *doc = json_object();
+    bool ok = sections && pages && doc;
+    for (size_t p = 0; ok && p < r->page_count; p++) {
+        struct web_page *page = &r->pages[p];
+        for (size_t i = 0; ok && i < page->section_count; i++)
+            ok = json_array_append_new(sections, section_json(&page->sections[i])) == 0;
+        for (size_t i = 0; ok && i < page->links.count; i++)
+            ok = json_array_append_new(pages, json_string(page->links.items[i])) == 0;
+        web_page_clear(page);
+    }
+    if (ok)
+        ok = json_object_set_new(doc, "sections", json_array_size(sections) ? json_incref(sections)
+                                                                             : json_null()) == 0 &&
+             json_object_set_new(doc, "pages", json_array_size(pages) ? json_incref(pages)
+                                                                      : json_null()) == 0;
+    json_decref(sections);
+    json_decref(pages);
+    if (!ok) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* ---- run ---------------------------------------------------------------------------------- */
+
+static void crawl_deadline(const struct job_ctx *ctx, struct timespec *out)
+{
+    long remaining = job_ctx_remaining_ms(ctx);
+    long margin = remaining / 10 < 1000 ? remaining / 10 : 1000;   /* time to build the result */
+    long ms = remaining - margin;
+    clock_gettime(CLOCK_MONOTONIC, out);
+    out->tv_sec += ms / 1000;
+    out->tv_nsec += (ms % 1000) * 1000000L;
+    if (out->tv_nsec >= 1000000000L) {
+        out->tv_sec++;
+        out->tv_nsec -= 1000000000L;
+    }
+}
+
+static bool start_url_blacklisted(const struct config *cfg, const char *url)
+{
+    CURLU *u = curl_url();
+    char *host = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK)
+        curl_url_get(u, CURLUPART_HOST, &host, 0);
+    curl_url_cleanup(u);
+    bool hit = host && addr_policy_host_blacklisted(&cfg->webscraper_blacklist, host, NULL);
+    curl_free(host);
+    return hit;
+}
+
+static int web_run(const struct job *job, struct job_ctx *ctx, struct job_result *out)
+{
+    const struct config *cfg = ctx->cfg;
+    struct web_args a;
+    if (web_args_parse(job->arguments, &a, &out->err) < 0) {
+        stats_add(ctx->stats, job->worker_id, "web_invalid", 1);
+        return -1;
+    }
+    if (start_url_blacklisted(cfg, a.url)) {
+        stats_add(ctx->stats, job->worker_id, "web_invalid", 1);
+        return err_set(&out->err, 400, "URL blacklisted: %.200s", a.url);
+    }
+    struct crawl_options o = {
+        .start_url = a.url,
+        .max_depth = effective_depth(&a, cfg->webscraper_max_depth),
+        .max_pages = cfg->webscraper_max_pages,
+        .host_concurrency = cfg->webscraper_host_concurrency,
+        .delay_ms = cfg->webscraper_delay_ms,
+        .max_page_bytes = cfg->webscraper_max_page_bytes,
+        .allow_private = cfg->webscraper_allow_private,
+        .blacklist = &cfg->webscraper_blacklist,
+        .user_agent = WEB_USER_AGENT,
+    };
+    crawl_deadline(ctx, &o.deadline);
+    struct crawl_result r = { 0 };
+    if (crawl_run(&o, &r, &out->err) < 0) {
+        stats_add(ctx->stats, job->worker_id, "web_errors", 1);
+        crawl_result_clear(&r);
+        return -1;
+    }
+    log_info("web job %s: depth %u, %zu pages parsed, %zu failed, %zu not HTML%s", a.url,
+             o.max_depth, r.fetched, r.failed, r.skipped, r.timed_out ? ", cut by the deadline" : "");
+    json_t *doc = collected_data(&r);
+    crawl_result_clear(&r);
+    if (!doc)
+        return err_set(&out->err, 500, "out of memory while building the web result");
+    int rc = job_result_set_json(out, doc);
+    json_decref(doc);
+    if (rc == 0)
+        stats_add(ctx->stats, job->worker_id, "web_success", 1);
+    return rc;
+}
+
+const struct job_kind web_kind = {
+    .type = "web",
+    .capabilities = web_capabilities,
+    .available = NULL,
+    .validate = web_validate,
+    .run = web_run,
+};

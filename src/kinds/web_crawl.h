@@ -1,0 +1,71 @@
+/* web_crawl.h - the crawler behind the `web` job: concurrent fetches on one libcurl multi handle.
+ *
+ * Breadth-first, level by level: the start page is depth 1, the http(s) links of depth-d pages
+ * are fetched at depth d+1 while d+1 <= max_depth. Each URL is fetched at most once per job (the
+ * visited set holds normalised URLs, redirect targets included), which also makes the page set
+ * deterministic: a page's depth is its shortest distance from the start. Results come back in
+ * that order (level by level, then discovery order within a level), whatever order the
+ * responses arrived in.
+ *
+ * Limits: max_pages fetches per job; host_concurrency transfers in flight per host (and
+ * CRAWL_MAX_INFLIGHT overall); delay_ms between two starts on one host; max_page_bytes of
+ * decoded body per page (the transfer is cut there and the prefix is parsed); the deadline cuts
+ * everything still running. Redirects are followed by hand (at most CRAWL_MAX_REDIRECTS), each
+ * target checked like a fresh URL: http(s) only, host not blacklisted, address public (unless
+ * allow_private; see net/addr_policy.h). HTTP 429 is retried after Retry-After (seconds or HTTP
+ * date; an exponential back-off when absent) when that is still before the deadline. Only 2xx
+ * responses whose Content-Type mentions "html" and whose first bytes are not binary are parsed.
+ *
+ * The start page decides the outcome: if it fails (refused, transport error, non-2xx, not HTML,
+ * deadline) the crawl returns an error naming the reason; failures of deeper pages are only
+ * counted. */
+#ifndef TW_WEB_CRAWL_H
+#define TW_WEB_CRAWL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "err.h"
+#include "kinds/web_extract.h"
+
+#define CRAWL_MAX_INFLIGHT 16
+#define CRAWL_MAX_REDIRECTS 5
+#define CRAWL_MAX_429_RETRIES 8
+
+struct str_list;
+
+struct crawl_options {
+    const char *start_url;            /* absolute http(s) URL */
+    unsigned max_depth;               /* >= 1 */
+    unsigned max_pages;               /* >= 1 */
+    unsigned host_concurrency;        /* >= 1 */
+    unsigned delay_ms;
+    size_t max_page_bytes;
+    bool allow_private;
+    const struct str_list *blacklist; /* may be NULL */
+    struct timespec deadline;         /* CLOCK_MONOTONIC */
+    const char *user_agent;           /* may be NULL */
+};
+
+struct crawl_result {
+    struct web_page *pages;           /* page_count entries, crawl order; failed pages are empty */
+    size_t page_count;
+    size_t fetched;                   /* pages parsed */
+    size_t failed;                    /* pages refused or failed (after the start page) */
+    size_t skipped;                   /* pages that were not HTML */
+    bool timed_out;                   /* the deadline cut the crawl */
+};
+
+/* crawl_run crawls from o->start_url. Returns 0 (the start page was parsed; *r holds the pages),
+ * or -1 with e set (start page failed: 400 when refused by policy, 502 upstream failure, 504
+ * deadline, 500 OOM). *r must be zeroed first and is always safe to clear. */
+int crawl_run(const struct crawl_options *o, struct crawl_result *r, struct err *e);
+
+void crawl_result_clear(struct crawl_result *r);
+
+/* crawl_retry_after_ms parses a Retry-After value (delta seconds or HTTP date) relative to now
+ * (Unix seconds). Returns milliseconds to wait (>= 0), or -1 when absent or unparsable. */
+long long crawl_retry_after_ms(const char *value, long long now);
+
+#endif

@@ -1,0 +1,437 @@
+/* web_extract.c - HTML page -> sections, paragraphs, images and links (see web_extract.h).
+ *
+ * Parsing is libxml2's HTML parser in recovery mode with network access off; the walk over the
+ * tree is iterative (no recursion, so hostile nesting depth cannot exhaust the stack). URL
+ * resolution uses libcurl's URL API (RFC 3986 reference resolution, normalised output); values
+ * with a non-http(s) scheme are kept as written (minus the fragment), as Go's net/url does. */
+#include "kinds/web_extract.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+
+/* ---- string lists ------------------------------------------------------------------------- */
+
+int strvec_push(struct strvec *v, char *s)
+{
+    if (!s)
+        return -1;
+    if (v->count == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 4;
+        char **items = realloc(v->items, cap * sizeof *items);
+        if (!items) {
+            free(s);
+            return -1;
+        }
+        v->items = items;
+        v->cap = cap;
+    }
+    v->items[v->count++] = s;
+    return 0;
+}
+
+bool strvec_contains(const struct strvec *v, const char *s)
+{
+    for (size_t i = 0; i < v->count; i++)
+        if (strcmp(v->items[i], s) == 0)
+            return true;
+    return false;
+}
+
+void strvec_clear(struct strvec *v)
+{
+    for (size_t i = 0; i < v->count; i++)
+        free(v->items[i]);
+    free(v->items);
+    memset(v, 0, sizeof *v);
+}
+
+void web_page_clear(struct web_page *p)
+{
+    for (size_t i = 0; i < p->section_count; i++) {
+        free(p->sections[i].title);
+        strvec_clear(&p->sections[i].paragraphs);
+        strvec_clear(&p->sections[i].images);
+    }
+    free(p->sections);
+    strvec_clear(&p->links);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- UTF-8 -------------------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 when invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c >= 0x01 && c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+    else return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+char *web_utf8_dup(const char *s, size_t len)
+{
+    char *out = malloc(len * 3 + 1);   /* worst case: every byte becomes U+FFFD */
+    if (!out)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_seq_len(p + i, len - i);
+        if (n) {
+            memcpy(out + o, p + i, n);
+            o += n;
+            i += n;
+        } else {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        }
+    }
+    out[o] = '\0';
+    char *shrunk = realloc(out, o + 1);
+    return shrunk ? shrunk : out;
+}
+
+/* ---- URLs --------------------------------------------------------------------------------- */
+
+bool web_is_http_url(const char *s)
+{
+    return s && (strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0);
+}
+
+static bool is_html_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/* A copy of v without leading/trailing HTML whitespace and without tabs and newlines inside
+ * (what browsers do with URL attributes). */
+static char *clean_attr(const char *v)
+{
+    while (is_html_space(*v))
+        v++;
+    size_t n = strlen(v);
+    while (n > 0 && is_html_space(v[n - 1]))
+        n--;
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] != '\t' && v[i] != '\n' && v[i] != '\r')
+            out[o++] = v[i];
+    out[o] = '\0';
+    return out;
+}
+
+/* Length of the scheme of v including ':' when v starts with one, else 0. */
+static size_t scheme_len(const char *v)
+{
+    if (!isalpha((unsigned char)v[0]))
+        return 0;
+    size_t i = 1;
+    while (isalnum((unsigned char)v[i]) || v[i] == '+' || v[i] == '-' || v[i] == '.')
+        i++;
+    return v[i] == ':' ? i + 1 : 0;
+}
+
+static char *strip_fragment(char *v)
+{
+    char *hash = strchr(v, '#');
+    if (hash)
+        *hash = '\0';
+    return v;
+}
+
+/* Resolve the cleaned value v against the parsed base (NULL when the base is unusable). */
+static char *resolve_clean(CURLU *base, const char *v)
+{
+    size_t sl = scheme_len(v);
+    if (sl && !(sl == 5 && strncasecmp(v, "http:", 5) == 0) &&
+        !(sl == 6 && strncasecmp(v, "https:", 6) == 0))
+    {
+        char *copy = strdup(v);
+        return copy ? strip_fragment(copy) : NULL;
+    }
+    CURLU *h = base ? curl_url_dup(base) : curl_url();
+    if (!h)
+        return NULL;
+    char *out = NULL;
+    if (curl_url_set(h, CURLUPART_URL, v, CURLU_URLENCODE) == CURLUE_OK &&
+        curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK &&
+        curl_url_get(h, CURLUPART_URL, &out, 0) == CURLUE_OK) {
+        char *copy = strdup(out);
+        curl_free(out);
+        curl_url_cleanup(h);
+        return copy;
+    }
+    curl_free(out);
+    curl_url_cleanup(h);
+    return strdup("");
+}
+
+static CURLU *parse_base(const char *base)
+{
+    CURLU *h = curl_url();
+    if (h && (!base || curl_url_set(h, CURLUPART_URL, base, CURLU_URLENCODE) != CURLUE_OK)) {
+        curl_url_cleanup(h);
+        return NULL;
+    }
+    return h;
+}
+
+static char *base_copy(CURLU *base)
+{
+    char *text = NULL;
+    if (!base || curl_url_get(base, CURLUPART_URL, &text, 0) != CURLUE_OK) {
+        curl_free(text);
+        return strdup("");
+    }
+    char *copy = strdup(text);
+    curl_free(text);
+    return copy ? strip_fragment(copy) : NULL;
+}
+
+static char *resolve_with(CURLU *base, const char *value)
+{
+    char *v = clean_attr(value ? value : "");
+    if (!v)
+        return NULL;
+    char *out;
+    if (v[0] == '#')
+        out = strdup("");
+    else if (v[0] == '\0')
+        out = base_copy(base);          /* "" is the base itself (as Go's URL.Parse("")) */
+    else
+        out = resolve_clean(base, v);
+    free(v);
+    return out;
+}
+
+char *web_resolve_url(const char *base, const char *value)
+{
+    CURLU *b = parse_base(base);
+    char *out = resolve_with(b, value);
+    curl_url_cleanup(b);
+    return out;
+}
+
+/* ---- the walk ----------------------------------------------------------------------------- */
+
+struct walk {
+    struct web_page *page;
+    CURLU *base;
+    const char *base_text;          /* base URL as text: what an absent attribute resolves to */
+    size_t first_section;           /* sections before this index belong to earlier pages */
+    bool failed;                    /* OOM */
+};
+
+static bool is_element(const xmlNode *n, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && n->name && strcmp((const char *)n->name, name) == 0;
+}
+
+static char *node_text(const xmlNode *n)
+{
+    xmlChar *raw = xmlNodeGetContent(n);
+    char *out = web_utf8_dup(raw ? (const char *)raw : "", raw ? strlen((const char *)raw) : 0);
+    xmlFree(raw);
+    return out;
+}
+
+/* The resolved value of attribute attr of n, or NULL on OOM. */
+static char *resolved_attr(struct walk *w, const xmlNode *n, const char *attr)
+{
+    xmlChar *raw = xmlGetProp(n, (const xmlChar *)attr);
+    char *value = NULL;
+    if (raw) {
+        value = web_utf8_dup((const char *)raw, strlen((const char *)raw));
+        xmlFree(raw);
+        if (!value)
+            return NULL;
+    }
+    char *out = resolve_with(w->base, value ? value : w->base_text);
+    free(value);
+    return out;
+}
+
+static struct web_section *current_section(struct walk *w)
+{
+    struct web_page *p = w->page;
+    return p->section_count > w->first_section ? &p->sections[p->section_count - 1] : NULL;
+}
+
+static void on_heading(struct walk *w, const xmlNode *n)
+{
+    struct web_page *p = w->page;
+    if (p->section_count - w->first_section >= WEB_MAX_SECTIONS_PER_PAGE)
+        return;
+    if (p->section_count == p->section_cap) {
+        size_t cap = p->section_cap ? p->section_cap * 2 : 4;
+        struct web_section *s = realloc(p->sections, cap * sizeof *s);
+        if (!s) {
+            w->failed = true;
+            return;
+        }
+        p->sections = s;
+        p->section_cap = cap;
+    }
+    char *title = node_text(n);
+    if (!title) {
+        w->failed = true;
+        return;
+    }
+    p->sections[p->section_count++] = (struct web_section){ .title = title };
+}
+
+static void on_paragraph(struct walk *w, const xmlNode *n)
+{
+    struct web_section *s = current_section(w);
+    if (!s || s->paragraphs.count >= WEB_MAX_ITEMS_PER_SECTION)
+        return;
+    char *text = node_text(n);
+    if (!text) {
+        w->failed = true;
+    } else if (strvec_contains(&s->paragraphs, text)) {
+        free(text);
+    } else if (strvec_push(&s->paragraphs, text) < 0) {
+        w->failed = true;
+    }
+}
+
+static void on_image(struct walk *w, const xmlNode *n)
+{
+    struct web_section *s = current_section(w);
+    if (!s || s->images.count >= WEB_MAX_ITEMS_PER_SECTION)
+        return;
+    if (strvec_push(&s->images, resolved_attr(w, n, "src")) < 0)
+        w->failed = true;
+}
+
+static void on_link(struct walk *w, const xmlNode *n)
+{
+    if (w->page->links.count >= WEB_MAX_LINKS_PER_PAGE)
+        return;
+    char *url = resolved_attr(w, n, "href");
+    if (!url) {
+        w->failed = true;
+    } else if (!web_is_http_url(url)) {
+        free(url);
+    } else if (strvec_push(&w->page->links, url) < 0) {
+        w->failed = true;
+    }
+}
+
+static void visit(struct walk *w, const xmlNode *n)
+{
+    if (n->type != XML_ELEMENT_NODE)
+        return;
+    if (is_element(n, "h1") || is_element(n, "h2"))
+        on_heading(w, n);
+    else if (is_element(n, "p"))
+        on_paragraph(w, n);
+    else if (is_element(n, "img"))
+        on_image(w, n);
+    else if (is_element(n, "a"))
+        on_link(w, n);
+}
+
+/* Next node in document order after n (children first), or NULL at the end of the document. */
+static xmlNode *next_in_order(xmlNode *n, const xmlNode *top)
+{
+    if (n->type == XML_ELEMENT_NODE && n->children)
+        return n->children;
+    while (n && n != top && !n->next)
+        n = n->parent;
+    return (n && n != top) ? n->next : NULL;
+}
+
+static const xmlNode *find_base(xmlDoc *doc)
+{
+    for (xmlNode *n = doc->children; n; n = next_in_order(n, (xmlNode *)doc))
+        if (is_element(n, "base") && xmlHasProp(n, (const xmlChar *)"href"))
+            return n;
+    return NULL;
+}
+
+/* Parses the document, trying the header charset first and falling back to detection. */
+static xmlDoc *parse_html(const char *html, size_t len, const char *charset, const char *url)
+{
+    const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                     HTML_PARSE_NONET | HTML_PARSE_COMPACT;
+    static pthread_once_t libxml_once = PTHREAD_ONCE_INIT;
+    pthread_once(&libxml_once, xmlInitParser);
+    if (len > INT32_MAX)
+        len = INT32_MAX;
+    xmlDoc *doc = NULL;
+    if (charset && *charset)
+        doc = htmlReadMemory(html, (int)len, url, charset, opts);
+    if (!doc)
+        doc = htmlReadMemory(html, (int)len, url, NULL, opts);
+    return doc;
+}
+
+/* Sets w->base / w->base_text from <base href> or the page URL. Returns 0 or -1 (OOM). */
+static int setup_base(struct walk *w, xmlDoc *doc, const char *page_url, char **owned)
+{
+    *owned = NULL;
+    w->base_text = page_url;
+    const xmlNode *b = find_base(doc);
+    if (b) {
+        CURLU *page = parse_base(page_url);
+        *owned = resolved_attr(&(struct walk){ .base = page, .base_text = page_url }, b, "href");
+        curl_url_cleanup(page);
+        if (!*owned)
+            return -1;
+        if (web_is_http_url(*owned))
+            w->base_text = *owned;
+    }
+    w->base = parse_base(w->base_text);
+    return 0;
+}
+
+int web_extract(const char *html, size_t len, const char *charset, const char *page_url,
+                struct web_page *out)
+{
+    if (!page_url || !html)
+        return -1;
+    xmlDoc *doc = parse_html(html, len, charset, page_url);
+    if (!doc)
+        return 0;               /* nothing parsable: an empty page */
+    struct walk w = { .page = out, .first_section = out->section_count };
+    char *base_owned = NULL;
+    if (setup_base(&w, doc, page_url, &base_owned) < 0) {
+        xmlFreeDoc(doc);
+        return -1;
+    }
+    for (xmlNode *n = doc->children; n && !w.failed; n = next_in_order(n, (xmlNode *)doc))
+        visit(&w, n);
+    curl_url_cleanup(w.base);
+    free(base_owned);
+    xmlFreeDoc(doc);
+    return w.failed ? -1 : 0;
+}

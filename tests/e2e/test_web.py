@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""test_web.py - the `web` job kind against a local site served by the test itself.
+
+jobs-and-capabilities.md 2.1, 3.1, 5; DECISIONS.md (Web): depth sets and one fetch per URL,
+extraction on tricky HTML (nested sections, relative links, <base>, entities, non-UTF-8
+charsets, malformed markup, a page over the size cap, binary content behind an .html name,
+gzip), the blacklist (start URL, deeper links, redirects), refusal of private addresses,
+HTTP 429 with Retry-After (seconds and HTTP date), the job deadline cutting a slow site,
+argument validation at /job/generate, and the web_* counters.
+
+The site is on 127.0.0.1, so every worker here runs with WEBSCRAPER_ALLOW_PRIVATE=true except
+the one that checks the refusal."""
+import email.utils
+import json
+import time
+
+import harness
+from harness import Worker, check, check_eq, expect_json_error, expect_status, fail
+from fakes.site import Site
+
+ALLOW = {"WEBSCRAPER_ALLOW_PRIVATE": "true"}
+
+
+def web_job(url, **args):
+    a = {"url": url}
+    a.update(args)
+    return {"type": "web", "arguments": a}
+
+
+def run_web(w, job):
+    """Runs a job that must succeed; returns the parsed CollectedData."""
+    _, _, _, body = w.run_job(job)
+    try:
+        doc = json.loads(body.decode("utf-8"))
+    except ValueError as e:
+        fail("web result is not JSON (%s): %r" % (e, body[:300]))
+    check(isinstance(doc, dict) and list(doc) == ["sections", "pages"],
+          "web result should be {sections, pages} in that order: %r" % body[:300])
+    return doc
+
+
+def run_web_failing(w, job, timeout=15.0):
+    """Runs a job that must fail; returns its error text."""
+    sig = w.generate(job)
+    uid = w.add(sig)
+    st = w.wait_status(uid, timeout=timeout)
+    doc = expect_json_error(st, 500, "status of a failing web job")
+    return doc["error"]
+
+
+def titles(doc):
+    return [s["title"] for s in doc["sections"] or []]
+
+
+def reset(site):
+    with site.lock:
+        site.hits.clear()
+        site.hit_times.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def depth_site():
+    s = Site()
+    s.page("/", '<h1>Home</h1><p>welcome</p><a href="/a">a</a><a href="b">b</a>'
+                '<a href="/a#again">a again</a><a href="#top">top</a><a href="/">self</a>'
+                '<a href="mailto:x@y.z">mail</a>')
+    s.page("/a", '<h1>A</h1><p>in a</p><a href="/c">c</a><a href="/b">b</a>')
+    s.page("/b", '<h1>B</h1><a href="/a">a</a><a href="/">home</a>')
+    s.page("/c", '<h1>C</h1><a href="/d">d</a>')
+    s.page("/d", '<h1>D</h1>')
+    return s
+
+
+def test_depth_sets_and_one_fetch_per_url():
+    site = depth_site()
+    with site, Worker(env=ALLOW) as w:
+        u = site.url
+        home_links = [u("/a"), u("/b"), u("/a"), u("/")]
+        # depth 1 (the default): the start page only; its links are listed, not fetched
+        doc = run_web(w, web_job(u("/")))
+        check_eq(doc["sections"], [{"title": "Home", "paragraphs": ["welcome"], "images": None}],
+                 "depth 1 sections")
+        check_eq(doc["pages"], home_links, "depth 1 pages (duplicates kept, #top and mailto: left out)")
+        check_eq(site.hits, {"/": 1}, "depth 1 fetches")
+
+        reset(site)
+        doc = run_web(w, web_job(u("/"), max_depth=2))
+        check_eq(titles(doc), ["Home", "A", "B"], "depth 2 sections, in crawl order")
+        check_eq(doc["pages"], home_links + [u("/c"), u("/b"), u("/a"), u("/")], "depth 2 pages")
+        check_eq(site.hits, {"/": 1, "/a": 1, "/b": 1}, "depth 2: each page fetched once")
+
+        reset(site)
+        doc = run_web(w, web_job(u("/"), max_depth=3))
+        check_eq(titles(doc), ["Home", "A", "B", "C"], "depth 3 sections")
+        check_eq(doc["pages"][-1], u("/d"), "depth 3 lists /d (found on /c) without fetching it")
+        check_eq(site.hits, {"/": 1, "/a": 1, "/b": 1, "/c": 1}, "depth 3 fetches")
+
+        # `depth` alone is honoured; `max_depth` wins over it; 2.0 is an integer
+        reset(site)
+        check_eq(titles(run_web(w, web_job(u("/"), depth=2))), ["Home", "A", "B"], "depth=2")
+        reset(site)
+        check_eq(titles(run_web(w, web_job(u("/"), depth=3, max_depth=1))), ["Home"],
+                 "max_depth wins over depth")
+        reset(site)
+        check_eq(titles(run_web(w, web_job(u("/"), max_depth=2.0, selector="p", type="foo"))),
+                 ["Home", "A", "B"], "max_depth 2.0 with ignored selector/type")
+
+    # WEBSCRAPER_MAX_DEPTH clamps; WEBSCRAPER_MAX_PAGES bounds the fetches
+    site = depth_site()
+    with site, Worker(env=dict(ALLOW, WEBSCRAPER_MAX_DEPTH="2")) as w:
+        check_eq(titles(run_web(w, web_job(site.url("/"), max_depth=5))), ["Home", "A", "B"],
+                 "max_depth 5 clamped to WEBSCRAPER_MAX_DEPTH=2")
+    site = depth_site()
+    with site, Worker(env=dict(ALLOW, WEBSCRAPER_MAX_PAGES="2")) as w:
+        check_eq(titles(run_web(w, web_job(site.url("/"), max_depth=4))), ["Home", "A"],
+                 "WEBSCRAPER_MAX_PAGES=2: the start page and the first link only")
+        check_eq(site.total_hits(), 2, "WEBSCRAPER_MAX_PAGES=2 fetches")
+
+
+# ---------------------------------------------------------------------------------------------
+
+TRICKY = (
+    '<!DOCTYPE html><html><head><title>ignored</title><base href="/base/"></head><body>'
+    '<p>orphan before any heading</p>'
+    '<section><h1>Caf&eacute; &amp; <em>Bar</em></h1>'
+    '<p>one &lt;tag&gt;</p><img src="pic.png"><p>one &lt;tag&gt;</p>'
+    '<section><h2>\n  Inner\n</h2><p>inner text</p><img src="//cdn.example.test/x.png"><img>'
+    '</section><p>after inner</p></section>'
+    '<h3>h3 is ignored</h3><ul><li><a href="rel/page">rel</a></li></ul>'
+    '<a href="../up">up</a><a href="javascript:void(0)">js</a>'
+    '<h2>Malformed<p>para in h2?</h2><p>unclosed <b>bold <i>both</p>'
+    '<a href="/latin1">l</a><a href="/cyr.html">c</a><a href="/big">b</a>'
+    '<a href="/bin.html">x</a><a href="/gz">g</a><a href="/image.png">i</a>'
+    '</body></html>')
+
+
+def tricky_site():
+    s = Site()
+    s.page("/tricky", TRICKY)
+    s.page("/latin1", "<h1>Caf\xe9</h1><p>na\xefve \xa9</p>".encode("latin-1"),
+           content_type="text/html; charset=ISO-8859-1")
+    s.page("/cyr.html", '<html><head><meta charset="windows-1251"></head><body><h1>'.encode()
+           + "Привет".encode("cp1251") + b"</h1></body></html>", content_type="text/html")
+    big = (b"<h1>Big</h1><p>first</p>" + b"<p>filler</p>" * (6 * 1024 * 1024 // 13)
+           + b"<h2>Tail</h2><p>past the cap</p>")
+    check(len(big) > 6 * 1024 * 1024, "big page is over 6 MiB")
+    s.page("/big", big)
+    s.page("/bin.html", bytes(range(256)) * 64 + b"<h1>Hidden</h1>", content_type="text/html")
+    s.page("/gz", "<h1>Gzipped</h1><p>" + "z" * 5000 + "</p>", gzip=True)
+    s.page("/image.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, content_type="image/png")
+    return s
+
+
+def test_tricky_html_extraction():
+    site = tricky_site()
+    with site, Worker(env=ALLOW) as w:
+        u = site.url
+        doc = run_web(w, web_job(u("/tricky")))
+        check_eq(doc["sections"], [
+            {"title": "Café & Bar", "paragraphs": ["one <tag>"],
+             "images": [u("/base/pic.png")]},
+            {"title": "\n  Inner\n", "paragraphs": ["inner text", "after inner"],
+             "images": ["http://cdn.example.test/x.png", u("/base/")]},
+            {"title": "Malformed", "paragraphs": ["para in h2?", "unclosed bold both"],
+             "images": None},
+        ], "sections of the tricky page (document order, <base>, entities, duplicates)")
+        check_eq(doc["pages"], [u("/base/rel/page"), u("/up"), u("/latin1"), u("/cyr.html"),
+                                u("/big"), u("/bin.html"), u("/gz"), u("/image.png")],
+                 "links resolved against <base>")
+
+        reset(site)
+        doc = run_web(w, web_job(u("/tricky"), max_depth=2))
+        by_title = {s["title"]: s for s in doc["sections"]}
+        check_eq(titles(doc)[:3], ["Café & Bar", "\n  Inner\n", "Malformed"], "start page first")
+        check_eq(titles(doc)[3:], ["Café", "Привет", "Big", "Gzipped"],
+                 "deeper pages in link order; binary and image skipped")
+        check_eq(by_title["Café"]["paragraphs"], ["naïve ©"], "ISO-8859-1 header charset")
+        big = by_title["Big"]["paragraphs"]
+        check(big[:2] == ["first", "filler"] and len(big) <= 3 and "past the cap" not in big,
+              "page over the 5 MiB cap: the prefix is parsed (the last paragraph may be cut), "
+              "repeated paragraphs merged: %r" % big)
+        check("Tail" not in by_title, "content past WEBSCRAPER_MAX_PAGE_BYTES must not appear")
+        check("Hidden" not in by_title, "binary content behind .html must not be parsed")
+        check_eq(by_title["Gzipped"]["paragraphs"], ["z" * 5000], "gzip body decoded")
+        gz_headers = site.request_headers.get("/gz", {})
+        check("gzip" in gz_headers.get("Accept-Encoding", ""),
+              "the crawler should offer gzip: %r" % gz_headers)
+        check_eq(site.count("/image.png"), 1, "image fetched once (then skipped as non-HTML)")
+
+        # a binary or non-HTML start page is a job error, not an empty success
+        err = run_web_failing(w, web_job(u("/bin.html")))
+        check("not an HTML page" in err, "binary start page error: %r" % err)
+        err = run_web_failing(w, web_job(u("/image.png")))
+        check("not an HTML page" in err and "image/png" in err, "image start page error: %r" % err)
+        err = run_web_failing(w, web_job(u("/missing")))
+        check("HTTP 404" in err, "404 start page error: %r" % err)
+        w.healthy("tricky pages")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_blacklist_redirects_and_counters():
+    site = Site()
+    env = dict(ALLOW, WEBSCRAPER_BLACKLIST=" localhost , ,evil.test")
+    with site, Worker(env=env) as w:
+        u = site.url
+        lh = lambda p: site.url(p, host="localhost")  # noqa: E731
+        site.page("/", '<h1>Start</h1><a href="%s">blocked</a><a href="/ok">ok</a>'
+                       '<a href="/hop">hop</a>' % lh("/secret"))
+        site.page("/ok", "<h1>OK</h1>")
+        site.redirect("/hop", lh("/secret2"))
+        site.redirect("/go", lh("/final"))
+        site.redirect("/moved", "/ok")
+        site.page("/secret", "<h1>Secret</h1>")
+        site.page("/secret2", "<h1>Secret2</h1>")
+        site.page("/final", "<h1>Final</h1>")
+
+        doc = run_web(w, web_job(u("/"), max_depth=2))
+        check_eq(titles(doc), ["Start", "OK"], "blacklisted link and redirect are skipped")
+        check_eq(doc["pages"], [lh("/secret"), u("/ok"), u("/hop")],
+                 "a blacklisted link is still listed")
+        check_eq(site.count("/secret") + site.count("/secret2"), 0,
+                 "nothing fetched from the blacklisted host")
+        check_eq(site.count("/hop"), 1, "the redirecting page was fetched")
+
+        err = run_web_failing(w, web_job(lh("/")))
+        check_eq(err, "URL blacklisted: %s" % lh("/"), "blacklisted start URL")
+        err = run_web_failing(w, web_job(site.url("/x", host="a.b.evil.test")))
+        check(err.startswith("URL blacklisted:"), "subdomain of a blacklisted host: %r" % err)
+
+        err = run_web_failing(w, web_job(u("/go")))
+        check("URL blacklisted: %s" % lh("/final") in err and "redirect" in err,
+              "start URL redirecting to a blacklisted host: %r" % err)
+        check_eq(site.count("/final"), 0, "the blocked redirect target was not fetched")
+
+        reset(site)
+        doc = run_web(w, web_job(u("/moved")))
+        check_eq(titles(doc), ["OK"], "an allowed redirect is followed")
+        check_eq(site.hits, {"/moved": 1, "/ok": 1}, "redirect fetches")
+
+        # counters: 3 blacklisted (invalid), 1 failed start (error), 2 successes
+        tel = json.loads(w.run_job({"type": "telemetry", "arguments": {}})[3])
+        counters = tel["stats"].get(w.worker_id(), {})
+        check_eq((counters.get("web_success"), counters.get("web_invalid"),
+                  counters.get("web_errors")), (2, 2, 1),
+                 "web_success/web_invalid/web_errors in %r" % counters)
+
+
+def test_private_addresses_refused_without_allow_private():
+    site = Site()
+    site.page("/", "<h1>Private</h1>")
+    with site, Worker(env={"WEBSCRAPER_ALLOW_PRIVATE": None}) as w:
+        for url in (site.url("/"), site.url("/", host="localhost")):
+            err = run_web_failing(w, web_job(url))
+            check("private" in err and "refused" in err, "refusal message for %s: %r" % (url, err))
+        check_eq(site.total_hits(), 0, "no request may reach a loopback site")
+        tel = json.loads(w.run_job({"type": "telemetry", "arguments": {}})[3])
+        check_eq(tel["stats"].get(w.worker_id(), {}).get("web_errors"), 2, "web_errors")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_429_retried_after_retry_after():
+    site = Site()
+
+    def limited(handler, n):
+        if n == 1:
+            return 429, {"Retry-After": "1", "Content-Type": "text/html"}, b"slow down"
+        return 200, {"Content-Type": "text/html"}, b'<h1>Limited</h1><a href="/dated">d</a>'
+
+    def dated(handler, n):
+        if n == 1:
+            when = email.utils.formatdate(time.time() + 2, usegmt=True)
+            return 429, {"Retry-After": when, "Content-Type": "text/plain"}, b"later"
+        return 200, {"Content-Type": "text/html"}, b"<h1>Dated</h1>"
+
+    def forever(handler, n):
+        return 429, {"Retry-After": "3600", "Content-Type": "text/plain"}, b"go away"
+
+    site.handler("/", limited)
+    site.handler("/dated", dated)
+    site.handler("/forever", forever)
+    with site, Worker(env=ALLOW) as w:
+        doc = run_web(w, web_job(site.url("/"), max_depth=2))
+        check_eq(titles(doc), ["Limited", "Dated"], "both pages after their 429s")
+        check_eq((site.count("/"), site.count("/dated")), (2, 2), "one retry each")
+        t = site.hit_times
+        gap = t["/"][1] - t["/"][0]
+        check(0.9 <= gap < 5, "Retry-After: 1 honoured (gap %.2f s)" % gap)
+        gap = t["/dated"][1] - t["/dated"][0]
+        check(0.9 <= gap < 5, "Retry-After as an HTTP date honoured (gap %.2f s)" % gap)
+
+        t0 = time.monotonic()
+        err = run_web_failing(w, web_job(site.url("/forever")))
+        check("429" in err and "deadline" in err, "Retry-After past the deadline: %r" % err)
+        check(time.monotonic() - t0 < 5, "a retry past the deadline fails at once")
+        check_eq(site.count("/forever"), 1, "no retry when it cannot happen in time")
+
+
+def test_job_deadline_cuts_a_slow_site():
+    site = Site()
+    links = "".join('<a href="/slow%d">s</a>' % i for i in range(6))
+    site.page("/", "<h1>Fast</h1>" + links)
+    for i in range(6):
+        site.page("/slow%d" % i, "<h1>Slow</h1>", delay=8)
+    site.page("/slowstart", "<h1>never</h1>", delay=8)
+    with site, Worker(env=dict(ALLOW, JOB_TIMEOUT_SECONDS="2")) as w:
+        t0 = time.monotonic()
+        doc = run_web(w, web_job(site.url("/"), max_depth=2))
+        elapsed = time.monotonic() - t0
+        check(elapsed < 3.5, "the job should end at its 2 s deadline, took %.1f s" % elapsed)
+        check_eq(titles(doc), ["Fast"], "what was fetched before the deadline is returned")
+        check_eq(len(doc["pages"]), 6, "links of the start page")
+        check(site.count("/slow0") == 1, "slow pages were requested: %r" % site.hits)
+
+        t0 = time.monotonic()
+        err = run_web_failing(w, web_job(site.url("/slowstart")))
+        elapsed = time.monotonic() - t0
+        check(elapsed < 3.5, "a slow start page fails at the deadline, took %.1f s" % elapsed)
+        check("deadline" in err or "timed out" in err, "slow start page error: %r" % err)
+
+
+# ---------------------------------------------------------------------------------------------
+
+PREFIX = "Invalid arguments: failed to unmarshal web job arguments: failed to unmarshal arguments: "
+
+
+def test_argument_validation():
+    with Worker(env=ALLOW) as w:
+        cases = [
+            ({}, PREFIX + "url is required"),
+            ({"url": ""}, PREFIX + "url is required"),
+            ({"url": None}, PREFIX + "url is required"),
+            ({"url": "google"}, PREFIX + "URL must include a scheme (http:// or https://)"),
+            ({"url": "www.x.com/a"}, PREFIX + "URL must include a scheme (http:// or https://)"),
+            ({"url": "ftp://x.test/"}, PREFIX + 'URL scheme must be http or https, got "ftp"'),
+            ({"url": "http://x.test/", "max_depth": -1},
+             PREFIX + "max_depth must be non-negative, got: -1"),
+            ({"url": "http://x.test/", "depth": -2}, PREFIX + "depth must be non-negative, got: -2"),
+            ({"url": "http://x.test/", "max_depth": "2"}, PREFIX + "failed to unmarshal Web "
+             "arguments: json: cannot unmarshal string into Go struct field .max_depth of type int"),
+            ({"url": "http://x.test/", "max_depth": 2.5}, PREFIX + "failed to unmarshal Web "
+             "arguments: json: cannot unmarshal number 2.5 into Go struct field .max_depth of type int"),
+            ({"url": 5}, PREFIX + "failed to unmarshal Web arguments: json: cannot unmarshal "
+             "number into Go struct field .url of type string"),
+        ]
+        for args, message in cases:
+            r = w.post("/job/generate", json_body={"type": "web", "arguments": args})
+            expect_json_error(r, 400, "generate web %r" % args, message=message)
+        r = w.post("/job/generate", json_body={"type": "web", "arguments": {"url": "http://[::1"}})
+        expect_json_error(r, 400, "unparsable URL", prefix=PREFIX + 'invalid URL format: parse "http://[::1": ')
+        # accepted: case-insensitive key, unknown keys, null depth
+        for args in ({"URL": "https://x.test/"}, {"url": "http://x.test", "selector": "p",
+                                                  "type": "foo", "depth": None, "extra": [1]}):
+            r = w.post("/job/generate", json_body={"type": "web", "arguments": args})
+            expect_status(r, 200, "generate web %r" % args)
+
+
+if __name__ == "__main__":
+    harness.main(globals())

@@ -1,0 +1,277 @@
+/* test_web_extract.c - HTML extraction (sections, paragraphs, images, links), URL resolution,
+ * charsets, UTF-8 repair, and the Retry-After parser of the crawler. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "kinds/web_crawl.h"
+#include "kinds/web_extract.h"
+
+#define PAGE "http://site.test/dir/page.html"
+
+static void extract(const char *html, const char *charset, struct web_page *p)
+{
+    memset(p, 0, sizeof *p);
+    assert_int_equal(web_extract(html, strlen(html), charset, PAGE, p), 0);
+}
+
+static void assert_resolves(const char *base, const char *value, const char *want)
+{
+    char *got = web_resolve_url(base, value);
+    assert_non_null(got);
+    if (strcmp(got, want) != 0)
+        fail_msg("resolve(%s, %s): want \"%s\", got \"%s\"", base, value ? value : "(absent)",
+                 want, got);
+    free(got);
+}
+
+static void test_worked_example_with_document_order(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<h1>Alpha</h1><p>one</p><img src=\"/a.png\">\n"
+            "<h2>Beta</h2><p>two</p><p>one</p><a href=\"/next\">n</a><a href=\"#top\">t</a>",
+            NULL, &p);
+    assert_int_equal(p.section_count, 2);
+    assert_string_equal(p.sections[0].title, "Alpha");
+    assert_int_equal(p.sections[0].paragraphs.count, 1);
+    assert_string_equal(p.sections[0].paragraphs.items[0], "one");
+    assert_int_equal(p.sections[0].images.count, 1);
+    assert_string_equal(p.sections[0].images.items[0], "http://site.test/a.png");
+    assert_string_equal(p.sections[1].title, "Beta");
+    assert_int_equal(p.sections[1].paragraphs.count, 2);
+    assert_string_equal(p.sections[1].paragraphs.items[0], "two");
+    assert_string_equal(p.sections[1].paragraphs.items[1], "one");   /* other section: kept */
+    assert_int_equal(p.sections[1].images.count, 0);
+    assert_int_equal(p.links.count, 1);
+    assert_string_equal(p.links.items[0], "http://site.test/next");
+    web_page_clear(&p);
+}
+
+static void test_nested_sections_and_duplicates(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<p>before any heading</p><img src=x.png>"
+            "<section><h1>A</h1><div><p>a1</p><p>a1</p>"
+            "<section><h2>B</h2><p>b1</p><img src=b.png><img src=b.png></section>"
+            "<p>after B</p></div></section><h3>not a section</h3><p>still B</p>",
+            NULL, &p);
+    assert_int_equal(p.section_count, 2);
+    assert_string_equal(p.sections[0].title, "A");
+    assert_int_equal(p.sections[0].paragraphs.count, 1);      /* duplicate a1 removed */
+    assert_int_equal(p.sections[0].images.count, 0);
+    assert_string_equal(p.sections[1].title, "B");
+    assert_int_equal(p.sections[1].paragraphs.count, 3);
+    assert_string_equal(p.sections[1].paragraphs.items[0], "b1");
+    assert_string_equal(p.sections[1].paragraphs.items[1], "after B");
+    assert_string_equal(p.sections[1].paragraphs.items[2], "still B");
+    assert_int_equal(p.sections[1].images.count, 2);          /* images are not de-duplicated */
+    assert_string_equal(p.sections[1].images.items[1], "http://site.test/dir/b.png");
+    web_page_clear(&p);
+}
+
+static void test_titles_are_untrimmed_full_text_and_entities_decoded(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<h1>\n  Caf&eacute; <b>&amp;</b> &lt;Bar&gt; &#x1F600;\n</h1>"
+            "<p>x&nbsp;y</p>", NULL, &p);
+    assert_int_equal(p.section_count, 1);
+    assert_string_equal(p.sections[0].title, "\n  Caf\xc3\xa9 & <Bar> \xf0\x9f\x98\x80\n");
+    assert_string_equal(p.sections[0].paragraphs.items[0], "x\xc2\xa0y");
+    web_page_clear(&p);
+}
+
+static void test_base_href_and_link_filtering(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<html><head><base href=\"/other/\"></head><body><h1>T</h1>"
+            "<img src=\"i.png\"><img><img src=\"#x\">"
+            "<a href=\"rel\">1</a><a href=\"../up?q=1#frag\">2</a><a href=\"//cdn.test/z\">3</a>"
+            "<a href=\"mailto:a@b.c\">4</a><a href=\"javascript:void(0)\">5</a><a href=\"#top\">6</a>"
+            "<a href=\"https://x.test/a\">7</a><a>8</a><a href=\"ftp://f.test/\">9</a>"
+            "</body></html>", NULL, &p);
+    assert_int_equal(p.section_count, 1);
+    assert_int_equal(p.sections[0].images.count, 3);
+    assert_string_equal(p.sections[0].images.items[0], "http://site.test/other/i.png");
+    assert_string_equal(p.sections[0].images.items[1], "http://site.test/other/");  /* absent */
+    assert_string_equal(p.sections[0].images.items[2], "");                         /* "#x" */
+    const char *want[] = { "http://site.test/other/rel", "http://site.test/up?q=1",
+                           "http://cdn.test/z", "https://x.test/a", "http://site.test/other/" };
+    assert_int_equal(p.links.count, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(p.links.items[i], want[i]);
+    web_page_clear(&p);
+}
+
+static void test_header_charset_converts_to_utf8(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<h1>Caf\xe9</h1><p>na\xefve</p>", "ISO-8859-1", &p);
+    assert_string_equal(p.sections[0].title, "Caf\xc3\xa9");
+    assert_string_equal(p.sections[0].paragraphs.items[0], "na\xc3\xafve");
+    web_page_clear(&p);
+    /* windows-1251 declared in a meta element */
+    extract("<html><head><meta charset=\"windows-1251\"></head><body>"
+            "<h1>\xcf\xf0\xe8\xe2\xe5\xf2</h1></body></html>", NULL, &p);
+    assert_string_equal(p.sections[0].title, "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82");
+    web_page_clear(&p);
+    /* an unknown charset name falls back to detection instead of failing */
+    extract("<h1>plain</h1>", "x-no-such-charset", &p);
+    assert_string_equal(p.sections[0].title, "plain");
+    web_page_clear(&p);
+}
+
+static int valid_utf8(const char *s)
+{
+    char *copy = web_utf8_dup(s, strlen(s));
+    int same = strcmp(copy, s) == 0;
+    free(copy);
+    return same;
+}
+
+static void test_invalid_utf8_never_escapes(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<h1>bad \xff\xfe bytes \xc3</h1><p>\xed\xa0\x80 surrogate</p>", "utf-8", &p);
+    assert_true(p.section_count >= 1);
+    for (size_t i = 0; i < p.section_count; i++) {
+        assert_true(valid_utf8(p.sections[i].title));
+        for (size_t j = 0; j < p.sections[i].paragraphs.count; j++)
+            assert_true(valid_utf8(p.sections[i].paragraphs.items[j]));
+    }
+    web_page_clear(&p);
+    char *s = web_utf8_dup("a\xff" "b\xc0\xaf" "c\xf4\x90\x80\x80" "d\xe2\x82", 13);
+    assert_string_equal(s, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd"
+                           "\xef\xbf\xbd\xef\xbf\xbd" "d\xef\xbf\xbd\xef\xbf\xbd");
+    free(s);
+    s = web_utf8_dup("ok \xc3\xa9 \xf0\x9f\x98\x80", 10);
+    assert_string_equal(s, "ok \xc3\xa9 \xf0\x9f\x98\x80");
+    free(s);
+}
+
+static void test_malformed_markup_is_recovered(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<h1>One<p>para one<p>para two</h1><h2>Two</b></i><p>unclosed <a href=/a>link"
+            "<h2>Three<img src=t.png</h2><p><<<>>>&bogus; <!-- c --><script>x<y</script>", NULL,
+            &p);
+    assert_true(p.section_count >= 2);
+    assert_string_equal(p.sections[0].title, "One");   /* the parser closes h1 at <p> */
+    assert_true(p.links.count >= 1);
+    assert_string_equal(p.links.items[0], "http://site.test/a");
+    web_page_clear(&p);
+    /* no markup at all, and an empty document */
+    extract("just text", NULL, &p);
+    assert_int_equal(p.section_count, 0);
+    web_page_clear(&p);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(web_extract("", 0, NULL, PAGE, &p), 0);
+    assert_int_equal(p.section_count, 0);
+    web_page_clear(&p);
+}
+
+static void test_deep_nesting_does_not_recurse(void **state)
+{
+    (void)state;
+    size_t depth = 100000;
+    char *html = malloc(depth * 5 + 64);
+    size_t n = 0;
+    n += (size_t)sprintf(html + n, "<h1>deep</h1>");
+    for (size_t i = 0; i < depth; i++)
+        n += (size_t)sprintf(html + n, "<div>");
+    n += (size_t)sprintf(html + n, "<p>inside</p>");
+    struct web_page p = { 0 };
+    assert_int_equal(web_extract(html, n, NULL, PAGE, &p), 0);
+    assert_int_equal(p.section_count, 1);
+    web_page_clear(&p);
+    free(html);
+}
+
+static void test_link_count_is_bounded(void **state)
+{
+    (void)state;
+    size_t links = WEB_MAX_LINKS_PER_PAGE + 500;
+    char *html = malloc(links * 24 + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < links; i++)
+        n += (size_t)sprintf(html + n, "<a href=/%zu>x</a>", i % 1000);
+    struct web_page p = { 0 };
+    assert_int_equal(web_extract(html, n, NULL, PAGE, &p), 0);
+    assert_int_equal(p.links.count, WEB_MAX_LINKS_PER_PAGE);
+    web_page_clear(&p);
+    free(html);
+}
+
+static void test_url_resolution(void **state)
+{
+    (void)state;
+    const char *b = "http://h.test/a/b";
+    assert_resolves(b, "c", "http://h.test/a/c");
+    assert_resolves(b, "../c?x=1#f", "http://h.test/c?x=1");
+    assert_resolves(b, "//o.test/p", "http://o.test/p");
+    assert_resolves("https://h.test/a/b", "//o.test/p", "https://o.test/p");
+    assert_resolves(b, "#top", "");
+    assert_resolves(b, "  #top", "");
+    assert_resolves(b, NULL, "http://h.test/a/b");
+    assert_resolves(b, "?q=1", "http://h.test/a/b?q=1");
+    assert_resolves(b, " /x\ny ", "http://h.test/xy");
+    assert_resolves(b, "/a b", "http://h.test/a%20b");
+    assert_resolves(b, "mailto:a@b.c#x", "mailto:a@b.c");
+    assert_resolves(b, "data:image/png;base64,AAAA", "data:image/png;base64,AAAA");
+    assert_resolves(b, "http://[::1", "");
+    assert_resolves(b, "HTTPS://o.test/Z", "https://o.test/Z");
+    assert_resolves("not a url", "/x", "");
+    assert_resolves("not a url", "http://o.test/x", "http://o.test/x");
+    assert_true(web_is_http_url("HTTP://x"));
+    assert_false(web_is_http_url("ftp://x"));
+    assert_false(web_is_http_url(NULL));
+}
+
+static void test_retry_after_parsing(void **state)
+{
+    (void)state;
+    assert_int_equal(crawl_retry_after_ms("5", 0), 5000);
+    assert_int_equal(crawl_retry_after_ms(" 2 ", 0), 2000);
+    assert_int_equal(crawl_retry_after_ms("0", 0), 0);
+    assert_int_equal(crawl_retry_after_ms(NULL, 0), -1);
+    assert_int_equal(crawl_retry_after_ms("soon", 0), -1);
+    assert_int_equal(crawl_retry_after_ms("-1", 0), -1);
+    assert_int_equal(crawl_retry_after_ms("3x", 0), -1);
+    long long when = 1445412480;   /* Wed, 21 Oct 2015 07:28:00 GMT */
+    assert_int_equal(crawl_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", when - 3), 3000);
+    assert_int_equal(crawl_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", when + 10), 0);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_worked_example_with_document_order),
+        cmocka_unit_test(test_nested_sections_and_duplicates),
+        cmocka_unit_test(test_titles_are_untrimmed_full_text_and_entities_decoded),
+        cmocka_unit_test(test_base_href_and_link_filtering),
+        cmocka_unit_test(test_header_charset_converts_to_utf8),
+        cmocka_unit_test(test_invalid_utf8_never_escapes),
+        cmocka_unit_test(test_malformed_markup_is_recovered),
+        cmocka_unit_test(test_deep_nesting_does_not_recurse),
+        cmocka_unit_test(test_link_count_is_bounded),
+        cmocka_unit_test(test_url_resolution),
+        cmocka_unit_test(test_retry_after_parsing),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
