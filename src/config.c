@@ -63,6 +63,8 @@ static const struct var_spec vars[] = {
     { "LISTEN_ADDRESS", VK_LISTEN, AT(listen_address), ":8080", 0, 0, false },
     { "API_KEY", VK_STRING, AT(api_key), "", 0, 0, false },
     { "HTTP_MAX_BODY_BYTES", VK_SIZE, AT(http_max_body), "1048576", 1024, 64ull << 20, false },
+    { "HTTP_MAX_RESULT_BODY_BYTES", VK_SIZE, AT(http_max_result_body), "67108864", 1024,
+      1024ull << 20, false },
     { "HTTP_TIMEOUT_SECONDS", VK_UINT, AT(http_timeout_s), "30", 1, 3600, false },
     { "HTTP_THREADS", VK_UINT, AT(http_threads), "1", 1, 256, false },
     { "HTTP_MAX_CONNECTIONS", VK_UINT, AT(http_max_connections), "1024", 1, 65536, false },

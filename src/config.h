@@ -32,6 +32,7 @@ struct config {
     char *listen_address;          /* LISTEN_ADDRESS, default ":8080" */
     char *api_key;                 /* API_KEY, default "" (no auth) */
     size_t http_max_body;          /* HTTP_MAX_BODY_BYTES, default 1048576 */
+    size_t http_max_result_body;   /* HTTP_MAX_RESULT_BODY_BYTES (POST /job/result), default 64 MiB */
     unsigned http_timeout_s;       /* HTTP_TIMEOUT_SECONDS (idle connection timeout), default 30 */
     unsigned http_threads;         /* HTTP_THREADS, default 1 (epoll thread per core is the max) */
     unsigned http_max_connections; /* HTTP_MAX_CONNECTIONS, default 1024 */

@@ -1,7 +1,8 @@
 /* server.c - libmicrohttpd glue: listener, request bodies and limits, responses.
  *
  * MHD runs its own epoll thread(s) (HTTP_THREADS). Each request gets a small state object on the
- * first call of the access handler; body chunks are appended up to HTTP_MAX_BODY_BYTES (beyond it
+ * first call of the access handler; body chunks are appended up to HTTP_MAX_BODY_BYTES
+ * (HTTP_MAX_RESULT_BODY_BYTES for /job/result, which carries a sealed result back; beyond it
  * the rest is read and dropped, and the answer is 413); the response is queued on the final call,
  * after the request is fully read. Queuing then, and not on the first call, is what keeps
  * connections alive (see DESIGN.md: about 7x the throughput). A declared Content-Length far above
@@ -23,10 +24,12 @@ struct http_server {
     struct MHD_Daemon *daemon;
     http_dispatch_fn dispatch;
     void *ctx;
-    size_t max_body;
+    size_t max_body;           /* HTTP_MAX_BODY_BYTES */
+    size_t max_result_body;    /* HTTP_MAX_RESULT_BODY_BYTES, for POST /job/result */
 };
 
 struct req_state {
+    size_t limit;       /* body limit of this request */
     char *body;
     size_t len;
     size_t cap;
@@ -133,44 +136,46 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
     return rc;
 }
 
-static enum MHD_Result reply_too_large(struct http_server *srv, struct MHD_Connection *conn)
+static enum MHD_Result reply_too_large(size_t limit, struct MHD_Connection *conn)
 {
     struct http_response resp = { 0 };
     char msg[96];
-    snprintf(msg, sizeof msg, "request body too large (limit %zu bytes)", srv->max_body);
+    snprintf(msg, sizeof msg, "request body too large (limit %zu bytes)", limit);
     http_reply_error(&resp, 413, msg);
     return send_response(conn, &resp);
 }
 
 /* first_call sets up the request state; refuses outright a declared body far above the limit. */
 static enum MHD_Result first_call(struct http_server *srv, struct MHD_Connection *conn,
-                                  void **con_cls)
+                                  const char *url, void **con_cls)
 {
     struct req_state *st = calloc(1, sizeof *st);
     if (!st)
         return MHD_NO;
     *con_cls = st;
+    /* A sealed result travels back in /job/result: it may be far larger than any other request. */
+    st->limit = strcmp(url, "/job/result") == 0 ? srv->max_result_body : srv->max_body;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         errno = 0;
         char *end;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (errno || *end || n > srv->max_body) {
+        if (errno || *end || n > st->limit) {
             st->too_large = true;
-            if (errno || *end || n / HTTP_DRAIN_FACTOR > srv->max_body)
-                return reply_too_large(srv, conn);
+            if (errno || *end || n / HTTP_DRAIN_FACTOR > st->limit)
+                return reply_too_large(st->limit, conn);
         }
     }
     return MHD_YES;
 }
 
-static void append_body(struct http_server *srv, struct req_state *st, const char *data, size_t n)
+static void append_body(struct req_state *st, const char *data, size_t n)
 {
     st->has_body = true;
     if (st->too_large)
         return;
-    if (n > srv->max_body - st->len) {
+    if (n > st->limit - st->len) {
         st->too_large = true;
         free(st->body);
         st->body = NULL;
@@ -203,14 +208,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct http_server *srv = cls;
     struct req_state *st = *con_cls;
     if (!st)
-        return first_call(srv, conn, con_cls);
+        return first_call(srv, conn, url, con_cls);
     if (*upload_data_size) {
-        append_body(srv, st, upload_data, *upload_data_size);
+        append_body(st, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
     if (st->too_large)
-        return reply_too_large(srv, conn);
+        return reply_too_large(st->limit, conn);
     struct http_request req = {
         .method = method,
         .path = url,
@@ -339,6 +344,8 @@ struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispat
     srv->dispatch = dispatch;
     srv->ctx = ctx;
     srv->max_body = cfg->http_max_body;
+    srv->max_result_body = cfg->http_max_result_body > cfg->http_max_body ? cfg->http_max_result_body
+                                                                          : cfg->http_max_body;
     unsigned base = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
     bool any = host[0] == '\0' || strcmp(host, "::") == 0;
     if (any) {

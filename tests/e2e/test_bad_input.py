@@ -39,6 +39,21 @@ def test_idle_and_slow_connections_are_closed():
         w.healthy("after timed-out connections")
 
 
+def test_job_result_takes_large_sealed_results():
+    """/job/result carries a sealed result back: its own, larger limit (HTTP_MAX_RESULT_BODY_BYTES)."""
+    with Worker(env={"HTTP_MAX_BODY_BYTES": "65536", "HTTP_MAX_RESULT_BODY_BYTES": "4194304"}) as w:
+        r = w.post("/job/add", json_body={"encrypted_job": "A" * (512 * 1024)})
+        expect_json_error(r, 413, "512 KiB /job/add over HTTP_MAX_BODY_BYTES")
+        big = "A" * (2 * 1024 * 1024)
+        sig = w.generate({"type": "telemetry", "arguments": {}})
+        r = w.result(big, sig)
+        expect_json_error(r, 400, "2 MiB /job/result under HTTP_MAX_RESULT_BODY_BYTES",
+                          prefix="error while unsealing the job result")
+        r = w.result("A" * (5 * 1024 * 1024), sig)
+        expect_json_error(r, 413, "5 MiB /job/result over HTTP_MAX_RESULT_BODY_BYTES")
+        w.healthy("after large bodies")
+
+
 def test_malformed_bodies():
     with Worker() as w:
         cases = [
