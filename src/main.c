@@ -10,6 +10,7 @@
 #include "app.h"
 #include "http/http.h"
 #include "log.h"
+#include "net/fetch.h"
 
 int main(int argc, char **argv)
 {
@@ -24,6 +25,10 @@ int main(int argc, char **argv)
         return 2;
     }
     log_init(app.cfg.log_level, app.cfg.log_json);
+    if (fetch_global_init() < 0) {
+        log_error("start-up failed: libcurl cannot be initialised");
+        return 1;
+    }
 
     sigset_t stop;
     sigemptyset(&stop);

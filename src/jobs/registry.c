@@ -6,12 +6,16 @@
 #include "config.h"
 #include "jobs/job.h"
 
+extern const struct job_kind reddit_kind;
 extern const struct job_kind telemetry_kind;
+extern const struct job_kind twitter_apify_kind;
 extern const struct job_kind web_kind;
 
 /* Sorted by type, so the capability report comes out with sorted keys. */
 static const struct job_kind *const kinds[] = {
+    &reddit_kind,
     &telemetry_kind,
+    &twitter_apify_kind,
     &web_kind,
 };
 

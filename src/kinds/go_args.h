@@ -1,0 +1,31 @@
+/* go_args.h - read job arguments the way the Go service's typed records do.
+ *
+ * jobs-and-capabilities.md 0.2: keys match case-insensitively, null is the same as absent, numbers
+ * travel through a double (2.0 is a fine int, 2.5 is not), unsigned fields refuse negatives with the
+ * decoder's wording, and a wrong JSON type is an error quoting Go's text
+ * ("json: cannot unmarshal string into Go struct field .max_items of type uint"). Each getter
+ * leaves *out untouched when the key is absent or null, and returns 0, or -1 with msg filled. */
+#ifndef TW_GO_ARGS_H
+#define TW_GO_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define GO_ARGS_MSG 200
+
+int go_arg_string(const json_t *args, const char *name, const char **out, char *msg);
+int go_arg_bool(const json_t *args, const char *name, bool *out, char *msg);
+int go_arg_uint(const json_t *args, const char *name, uint64_t *out, char *msg);
+int go_arg_int(const json_t *args, const char *name, int64_t *out, char *msg);
+
+/* go_arg_strings: a JSON array of strings (null elements read as ""). *out is a borrowed array
+ * reference, or untouched when absent/null. */
+int go_arg_strings(const json_t *args, const char *name, const json_t **out, char *msg);
+
+/* go_lower returns a new lower-cased (ASCII) copy of s (caller frees), NULL on OOM. */
+char *go_lower(const char *s);
+
+#endif

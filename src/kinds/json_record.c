@@ -1,0 +1,276 @@
+/* json_record.c - Go-style decoding of a JSON object into a fixed record (see json_record.h).
+ *
+ * One pass per field: find the field's value in the input (case-insensitive key, last match wins,
+ * every matching key must have an acceptable type), convert it, append it to the output object.
+ * Nesting is bounded by the record tables themselves (no recursion on input shape except through
+ * RT_ANY_ARRAY, which is a plain jansson deep copy of an already parsed, depth-limited value). */
+#include "kinds/json_record.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define ZERO_TIME "0001-01-01T00:00:00Z"
+
+static void why_set(char *why, size_t whylen, const char *name, const char *what)
+{
+    if (why && whylen)
+        snprintf(why, whylen, "field %s: %s", name, what);
+}
+
+json_t *record_get_ci(const json_t *obj, const char *name)
+{
+    const char *key;
+    json_t *value, *found = NULL;
+    if (!json_is_object(obj))
+        return NULL;
+    json_object_foreach((json_t *)obj, key, value)
+        if (strcasecmp(key, name) == 0)
+            found = value;
+    return found;
+}
+
+/* ---- RFC 3339 ---- */
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* days_from_civil: days since 1970-01-01 of a proleptic Gregorian date. */
+static long long days_from_civil(long long y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int rfc3339_normalise(const char *s, char *out, size_t outlen, long long *epoch)
+{
+    int y, mo, d, h, mi, se, oh = 0, om = 0;
+    size_t n = strlen(s);
+    if (n < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
+        digits(s + 8, 2, &d) || s[10] != 'T' || digits(s + 11, 2, &h) || s[13] != ':' ||
+        digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59)
+        return -1;
+    const char *p = s + 19;
+    char frac[10] = "";
+    if (*p == '.') {
+        size_t k = 0;
+        for (p++; isdigit((unsigned char)*p); p++)
+            if (k < 9)
+                frac[k++] = *p;
+        if (k == 0)
+            return -1;
+        frac[k] = '\0';
+        while (k > 0 && frac[k - 1] == '0')
+            frac[--k] = '\0';
+    }
+    int sign = 0;
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        sign = *p == '+' ? 1 : -1;
+        if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p)
+        return -1;
+    char zone[16] = "Z";
+    if (sign && (oh || om))
+        snprintf(zone, sizeof zone, "%c%02d:%02d", sign > 0 ? '+' : '-', oh, om);
+    int w = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d%s%s%s", y, mo, d, h, mi, se,
+                     frac[0] ? "." : "", frac, zone);
+    if (w < 0 || (size_t)w >= outlen)
+        return -1;
+    if (epoch)
+        *epoch = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
+                 (long long)sign * (oh * 3600 + om * 60);
+    return 0;
+}
+
+/* ---- one value ---- */
+
+static json_t *zero_value(const struct record_field *f);
+static json_t *decode_value(const struct record_field *f, const json_t *v, char *why, size_t wl);
+
+static json_t *zero_record(const struct record *r)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < r->count; i++) {
+        const struct record_field *f = &r->fields[i];
+        if (f->type == RT_OBJECT_PTR || f->omit_empty)
+            continue;
+        if (json_object_set_new(o, f->name, zero_value(f)) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+static json_t *zero_value(const struct record_field *f)
+{
+    switch (f->type) {
+    case RT_STRING: return json_string("");
+    case RT_INT: return json_integer(0);
+    case RT_FLOAT: return json_real(0.0);
+    case RT_BOOL: return json_false();
+    case RT_TIME: return json_string(ZERO_TIME);
+    case RT_OBJECT: return zero_record(f->sub);
+    default: return json_null();
+    }
+}
+
+static json_t *decode_array(const struct record_field *f, const json_t *v, char *why, size_t wl)
+{
+    if (!json_is_array(v)) {
+        why_set(why, wl, f->name, "expected an array");
+        return NULL;
+    }
+    json_t *out = json_array();
+    size_t i;
+    json_t *el;
+    json_array_foreach(v, i, el) {
+        json_t *item = NULL;
+        if (f->type == RT_OBJECT_ARRAY)
+            item = json_is_null(el) ? zero_record(f->sub) : record_decode(f->sub, el, why, wl);
+        else if (json_is_null(el))
+            item = f->type == RT_STRING_ARRAY ? json_string("") : json_integer(0);
+        else if ((f->type == RT_STRING_ARRAY && json_is_string(el)) ||
+                 (f->type == RT_INT_ARRAY && json_is_integer(el)))
+            item = json_copy(el);
+        else
+            why_set(why, wl, f->name, "array element of the wrong type");
+        if (!item || json_array_append_new(out, item) < 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static json_t *decode_value(const struct record_field *f, const json_t *v, char *why, size_t wl)
+{
+    char buf[64];
+    switch (f->type) {
+    case RT_STRING:
+    case RT_STRING_NULL:
+        if (json_is_string(v))
+            return json_copy((json_t *)v);
+        why_set(why, wl, f->name, "expected a string");
+        return NULL;
+    case RT_INT:
+    case RT_INT_NULL:
+        if (json_is_integer(v))
+            return json_copy((json_t *)v);
+        why_set(why, wl, f->name, "expected an integer");
+        return NULL;
+    case RT_FLOAT:
+        if (json_is_number(v))
+            return json_real(json_number_value(v));
+        why_set(why, wl, f->name, "expected a number");
+        return NULL;
+    case RT_BOOL:
+        if (json_is_boolean(v))
+            return json_copy((json_t *)v);
+        why_set(why, wl, f->name, "expected a boolean");
+        return NULL;
+    case RT_TIME:
+        if (json_is_string(v) && rfc3339_normalise(json_string_value(v), buf, sizeof buf, NULL) == 0)
+            return json_string(buf);
+        why_set(why, wl, f->name, "expected an RFC 3339 time");
+        return NULL;
+    case RT_ANY_ARRAY:
+        if (json_is_array(v))
+            return json_deep_copy(v);
+        why_set(why, wl, f->name, "expected an array");
+        return NULL;
+    case RT_STRING_ARRAY:
+    case RT_INT_ARRAY:
+    case RT_OBJECT_ARRAY:
+        return decode_array(f, v, why, wl);
+    case RT_OBJECT:
+    case RT_OBJECT_PTR:
+        return record_decode(f->sub, v, why, wl);
+    }
+    return NULL;
+}
+
+/* find_value: the last non-null match of f in in (NULL when none); -1 when any match has a type
+ * that cannot decode (checked by decoding every match, as Go does). */
+static int find_value(const struct record_field *f, const json_t *in, json_t **found, char *why,
+                      size_t wl)
+{
+    const char *key;
+    json_t *v;
+    *found = NULL;
+    json_object_foreach((json_t *)in, key, v) {
+        if (strcasecmp(key, f->name) != 0 || json_is_null(v))
+            continue;
+        json_t *decoded = decode_value(f, v, why, wl);
+        if (!decoded) {
+            json_decref(*found);
+            *found = NULL;
+            return -1;
+        }
+        json_decref(*found);
+        *found = decoded;
+    }
+    return 0;
+}
+
+json_t *record_decode(const struct record *r, const json_t *in, char *why, size_t whylen)
+{
+    if (!json_is_object(in)) {
+        if (why && whylen)
+            snprintf(why, whylen, "expected an object");
+        return NULL;
+    }
+    json_t *out = json_object();
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < r->count; i++) {
+        const struct record_field *f = &r->fields[i];
+        json_t *v;
+        if (find_value(f, in, &v, why, whylen) < 0)
+            goto fail;
+        if (!v && (f->type == RT_OBJECT_PTR || f->omit_empty))
+            continue;
+        if (v && f->omit_empty && json_is_array(v) && json_array_size(v) == 0) {
+            json_decref(v);
+            continue;
+        }
+        if (!v)
+            v = zero_value(f);
+        if (!v || json_object_set_new(out, f->name, v) < 0)
+            goto fail;
+    }
+    return out;
+fail:
+    json_decref(out);
+    return NULL;
+}

@@ -1,0 +1,209 @@
+/* test_fetch.c - fetch_do against a tiny HTTP server in a thread: status, body and headers,
+ * POST bodies, the size cap, the timeout, unreachable hosts, refused schemes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/fetch.h"
+
+static int listen_fd;
+static int port;
+static char last_request[8192];
+
+static void answer(int fd, const char *req)
+{
+    char big[2100];
+    const char *reply;
+    char buf[4096];
+    if (strstr(req, "GET /ok ")) {
+        reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello";
+    } else if (strstr(req, "GET /retry ")) {
+        reply = "HTTP/1.1 429 Too Many\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n";
+    } else if (strstr(req, "GET /big ")) {
+        memset(big, 'x', 2000);
+        big[2000] = '\0';
+        snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n%s", big);
+        reply = buf;
+    } else if (strstr(req, "GET /slow ")) {
+        sleep(2);
+        reply = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    } else if (strstr(req, "POST /echo ")) {
+        const char *body = strstr(req, "\r\n\r\n");
+        snprintf(buf, sizeof buf, "HTTP/1.1 201 Created\r\nContent-Length: %zu\r\n\r\n%.1000s",
+                 strlen(body + 4) > 1000 ? (size_t)1000 : strlen(body + 4), body + 4);
+        reply = buf;
+    } else {
+        reply = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+    }
+    ssize_t n = write(fd, reply, strlen(reply));
+    (void)n;
+}
+
+static void *serve(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int fd = accept(listen_fd, NULL, NULL);
+        if (fd < 0)
+            return NULL;
+        ssize_t n = read(fd, last_request, sizeof last_request - 1);
+        if (n > 0) {
+            last_request[n] = '\0';
+            /* a POST body may arrive in a second segment */
+            if (strncmp(last_request, "POST", 4) == 0 && strstr(last_request, "\r\n\r\n") &&
+                strstr(last_request, "\r\n\r\n")[4] == '\0') {
+                ssize_t more = read(fd, last_request + n, sizeof last_request - 1 - (size_t)n);
+                if (more > 0)
+                    last_request[n + more] = '\0';
+            }
+            answer(fd, last_request);
+        }
+        close(fd);
+    }
+}
+
+static int start_server(void **state)
+{
+    (void)state;
+    listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof a;
+    if (bind(listen_fd, (struct sockaddr *)&a, sizeof a) || listen(listen_fd, 16) ||
+        getsockname(listen_fd, (struct sockaddr *)&a, &len))
+        return -1;
+    port = ntohs(a.sin_port);
+    pthread_t t;
+    pthread_create(&t, NULL, serve, NULL);
+    pthread_detach(t);
+    return fetch_global_init();
+}
+
+static int fetch_path(const char *method, const char *path, const char *body, size_t max,
+                      long timeout_ms, struct fetch_response *resp, struct err *e)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    static const char *const headers[] = { "X-Test: yes", NULL };
+    struct fetch_request req = { .method = method, .url = url, .headers = headers, .body = body,
+                                 .body_len = body ? strlen(body) : 0, .max_response_bytes = max,
+                                 .timeout_ms = timeout_ms };
+    err_clear(e);
+    return fetch_do(&req, resp, e);
+}
+
+static void test_ok_body_and_headers(void **state)
+{
+    (void)state;
+    struct fetch_response r;
+    struct err e;
+    assert_int_equal(fetch_path(NULL, "/ok", NULL, 0, 2000, &r, &e), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "hello");
+    assert_int_equal(r.body_len, 5);
+    assert_string_equal(r.content_type, "text/plain");
+    assert_non_null(strstr(last_request, "X-Test: yes"));
+    assert_non_null(strstr(last_request, "User-Agent: tee-worker/"));
+    fetch_response_clear(&r);
+}
+
+static void test_status_is_the_callers_to_judge(void **state)
+{
+    (void)state;
+    struct fetch_response r;
+    struct err e;
+    assert_int_equal(fetch_path(NULL, "/retry", NULL, 0, 2000, &r, &e), 0);
+    assert_int_equal(r.status, 429);
+    assert_string_equal(r.retry_after, "7");
+    assert_string_equal(r.body, "");
+    fetch_response_clear(&r);
+    assert_int_equal(fetch_path(NULL, "/nope", NULL, 0, 2000, &r, &e), 0);
+    assert_int_equal(r.status, 404);
+    fetch_response_clear(&r);
+}
+
+static void test_post_body(void **state)
+{
+    (void)state;
+    struct fetch_response r;
+    struct err e;
+    assert_int_equal(fetch_path(NULL, "/echo", "{\"a\":1}", 0, 2000, &r, &e), 0);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(r.body, "{\"a\":1}");
+    fetch_response_clear(&r);
+}
+
+static void test_size_cap_fails_instead_of_cutting(void **state)
+{
+    (void)state;
+    struct fetch_response r;
+    struct err e;
+    assert_int_equal(fetch_path(NULL, "/big", NULL, 1000, 2000, &r, &e), -1);
+    assert_int_equal(e.http, 502);
+    assert_string_equal(e.msg, "response larger than 1000 bytes");
+    assert_null(r.body);
+    assert_int_equal(fetch_path(NULL, "/big", NULL, 2000, 2000, &r, &e), 0);
+    assert_int_equal(r.body_len, 2000);
+    fetch_response_clear(&r);
+}
+
+static void test_timeout_is_504(void **state)
+{
+    (void)state;
+    struct fetch_response r;
+    struct err e;
+    assert_int_equal(fetch_path(NULL, "/slow", NULL, 0, 300, &r, &e), -1);
+    assert_int_equal(e.http, 504);
+    assert_non_null(strstr(e.msg, "timed out after 300 ms"));
+    assert_int_equal(fetch_path(NULL, "/ok", NULL, 0, 0, &r, &e), -1);
+    assert_int_equal(e.http, 504);
+}
+
+static void test_unreachable_and_refused_schemes(void **state)
+{
+    (void)state;
+    struct fetch_response r;
+    struct err e = { 0 };
+    struct fetch_request req = { .url = "http://127.0.0.1:1/", .timeout_ms = 2000 };
+    assert_int_equal(fetch_do(&req, &r, &e), -1);
+    assert_int_equal(e.http, 502);
+    assert_non_null(strstr(e.msg, "127.0.0.1"));
+    req.url = "file:///etc/passwd";
+    err_clear(&e);
+    assert_int_equal(fetch_do(&req, &r, &e), -1);
+    assert_int_equal(e.http, 502);
+    assert_null(r.body);
+}
+
+static void test_url_escape(void **state)
+{
+    (void)state;
+    char *s = fetch_url_escape("a b/c?d=é");
+    assert_string_equal(s, "a%20b%2Fc%3Fd%3D%C3%A9");
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ok_body_and_headers),
+        cmocka_unit_test(test_status_is_the_callers_to_judge),
+        cmocka_unit_test(test_post_body),
+        cmocka_unit_test(test_size_cap_fails_instead_of_cutting),
+        cmocka_unit_test(test_timeout_is_504),
+        cmocka_unit_test(test_unreachable_and_refused_schemes),
+        cmocka_unit_test(test_url_escape),
+    };
+    return cmocka_run_group_tests(tests, start_server, NULL);
+}
