@@ -36,8 +36,16 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
 # bench_build: release build in $BUILD_DIR (reused when present); tee-worker and pipeline-bench.
 # Reconfigures once when the first try fails: the top-level meson.build lists the sources that
-# exist at configure time, so files added since need a reconfigure.
+# exist at configure time, so files added since need a reconfigure. NO_BUILD=1 skips building and
+# uses the binaries already in $BUILD_DIR (say, while the tree is mid-edit and does not compile).
 bench_build() {
+    WORKER_BIN="$BUILD_DIR/tee-worker"
+    PIPELINE_BIN="$BUILD_DIR/bench/pipeline-bench"
+    if [ "${NO_BUILD:-0}" = 1 ]; then
+        [ -x "$WORKER_BIN" ] || die "NO_BUILD=1 but no $WORKER_BIN"
+        say "NO_BUILD=1: using $WORKER_BIN as built $(date -u -r "$WORKER_BIN" +%Y-%m-%dT%H:%MZ)"
+        return 0
+    fi
     if [ ! -f "$BUILD_DIR/build.ninja" ]; then
         (cd "$REPO_DIR" && meson setup "$BUILD_DIR" --buildtype=release -Dtests=false) \
             > "$BENCH_TMP/meson-setup.log" 2>&1 || { cat "$BENCH_TMP/meson-setup.log" >&2; die "meson setup failed"; }
@@ -51,8 +59,6 @@ bench_build() {
     bt=$(meson introspect --buildoptions "$BUILD_DIR" 2>/dev/null |
          python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))' 2>/dev/null || echo unknown)
     [ "$bt" = release ] || say "warning: $BUILD_DIR has buildtype=$bt, not release"
-    WORKER_BIN="$BUILD_DIR/tee-worker"
-    PIPELINE_BIN="$BUILD_DIR/bench/pipeline-bench"
     [ -x "$WORKER_BIN" ] || die "no $WORKER_BIN after the build"
 }
 

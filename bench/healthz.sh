@@ -9,7 +9,8 @@
 # CPU time per request (from /proc/PID/stat) and the CPU used meanwhile by neither server nor wrk
 # ("other", % of one core): the machine is shared, so a disturbed round shows as such. Before each
 # round the script waits (up to QUIET_WAIT s, default 120) for the CPUs to be under QUIET_BUSY %
-# busy (default 10).
+# busy (default 10), and a round during which other work took more than DISTURBED % (default 20)
+# of a core is run again (up to RETRIES times, default 3).
 #
 # Fairness: the same number of server threads on both sides. THREADS=1 (default): the worker's
 # single MHD epoll thread (HTTP_THREADS=1, its default) against nginx worker_processes 1, each
@@ -20,7 +21,8 @@
 # access log off, keepalive_requests raised so that, like MHD, it never closes a busy connection.
 #
 # Environment: THREADS (1), ROUNDS (3), DURATION (10s), CONNECTIONS (64), PIN (1 = pin when
-# THREADS=1), QUIET_WAIT (120), QUIET_BUSY (10), BUILD_DIR (/tmp/bench-build).
+# THREADS=1), QUIET_WAIT (120), QUIET_BUSY (10), DISTURBED (20), RETRIES (3),
+# BUILD_DIR (/tmp/bench-build), NO_BUILD (1 = use the binaries already built).
 source "$(dirname "$0")/common.sh"
 
 THREADS=${THREADS:-1}
@@ -146,18 +148,34 @@ run_wrk nginx "$NURL" $NGINX_PIDS > /dev/null
 DURATION=$DURATION_SAVED
 
 W_ALL=() N_ALL=() WCPU_ALL=() NCPU_ALL=()
+# A round in which other work took more than DISTURBED % of a core during either half is run
+# again, up to RETRIES times; the last try counts, marked "(disturbed)" if it still was.
+DISTURBED=${DISTURBED:-20}
+RETRIES=${RETRIES:-3}
 for r in $(seq "$ROUNDS"); do
-    wait_quiet
-    if [ $((r % 2)) = 1 ]; then
-        wo=$(run_wrk tee-worker "$WURL" "$WORKER_PID"); no=$(run_wrk nginx "$NURL" $NGINX_PIDS)
-    else
-        no=$(run_wrk nginx "$NURL" $NGINX_PIDS); wo=$(run_wrk tee-worker "$WURL" "$WORKER_PID")
-    fi
-    read -r w wother wcpu <<< "$wo"
-    read -r n nother ncpu <<< "$no"
+    for try in $(seq 0 "$RETRIES"); do
+        wait_quiet
+        if [ $((r % 2)) = 1 ]; then
+            wo=$(run_wrk tee-worker "$WURL" "$WORKER_PID"); no=$(run_wrk nginx "$NURL" $NGINX_PIDS)
+        else
+            no=$(run_wrk nginx "$NURL" $NGINX_PIDS); wo=$(run_wrk tee-worker "$WURL" "$WORKER_PID")
+        fi
+        read -r w wother wcpu <<< "$wo"
+        read -r n nother ncpu <<< "$no"
+        note=""
+        if [ "$wother" -gt "$DISTURBED" ] || [ "$nother" -gt "$DISTURBED" ]; then
+            note=" (disturbed)"
+            if [ "$try" -lt "$RETRIES" ]; then
+                printf '  round %d: disturbed by other work (other CPU %s%% / %s%%), running it again\n' \
+                    "$r" "$wother" "$nother"
+                continue
+            fi
+        fi
+        break
+    done
     W_ALL+=("$w") N_ALL+=("$n") WCPU_ALL+=("$wcpu") NCPU_ALL+=("$ncpu")
-    printf '  round %d: tee-worker %7.0f req/s %5.2f us/req (other %3s%%) | nginx %7.0f req/s %5.2f us/req (other %3s%%) | ratio %.3f\n' \
-        "$r" "$w" "$wcpu" "$wother" "$n" "$ncpu" "$nother" "$(awk -v a="$w" -v b="$n" 'BEGIN { print a / b }')"
+    printf '  round %d: tee-worker %7.0f req/s %5.2f us/req (other %3s%%) | nginx %7.0f req/s %5.2f us/req (other %3s%%) | ratio %.3f%s\n' \
+        "$r" "$w" "$wcpu" "$wother" "$n" "$ncpu" "$nother" "$(awk -v a="$w" -v b="$n" 'BEGIN { print a / b }')" "$note"
 done
 WMED=$(printf '%s\n' "${W_ALL[@]}" | median)
 NMED=$(printf '%s\n' "${N_ALL[@]}" | median)

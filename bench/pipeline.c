@@ -802,6 +802,10 @@ int main(int argc, char **argv)
         if (conn_open(&clients[i].conn) < 0) {
             fprintf(stderr, "pipeline-bench: %s:%u: %s\n", opt.host, opt.port,
                     clients[i].conn.err);
+            for (unsigned j = 0; j < i; j++)
+                conn_close(&clients[j].conn);
+            free(clients);
+            free(sh.latency_ns);
             return 1;
         }
     }
@@ -813,6 +817,10 @@ int main(int argc, char **argv)
         anon0 = proc_status_kb(opt.pid, "RssAnon:");
         if (proc_cpu_ticks(opt.pid, &u0, &s0) < 0 || rss0 < 0) {
             fprintf(stderr, "pipeline-bench: cannot read /proc/%ld (is --pid right?)\n", opt.pid);
+            for (unsigned j = 0; j < opt.clients; j++)
+                conn_close(&clients[j].conn);
+            free(clients);
+            free(sh.latency_ns);
             return 1;
         }
     }

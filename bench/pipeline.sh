@@ -15,7 +15,8 @@
 # quiet, and it reports the CPU that other processes used during the measured run.
 #
 # Environment: CLIENTS (16), WARMUP (2000), JOBS (100000), POLL_DELAY_US (0), QUIET_WAIT (120),
-# QUIET_BUSY (10), BUILD_DIR (/tmp/bench-build). STRICT=1 makes a missed target exit 1.
+# QUIET_BUSY (10), BUILD_DIR (/tmp/bench-build), NO_BUILD (1 = use the binaries already built).
+# STRICT=1 makes a missed target exit 1.
 source "$(dirname "$0")/common.sh"
 
 CLIENTS=${CLIENTS:-16}
