@@ -20,5 +20,9 @@ meson test -C "$vg" --suite unit --print-errorlogs --num-processes 2 \
     --test-args='' --timeout-multiplier 4
 TW_VALGRIND=1 meson test -C "$vg" e2e_flow e2e_ring e2e_bad_input --logbase e2e-valgrind \
     --print-errorlogs --num-processes 2 --timeout-multiplier 3
-python3 scripts/test_summary.py "$asan/meson-logs/testlog.json" "$vg/meson-logs/testlog-valgrind.json" \
+# The release build (what scripts/run.sh runs) must compile warning-free at -O3 too.
+rel=build-test-release
+[ -d "$rel" ] || meson setup "$rel" --buildtype=release -Dtests=false >/dev/null
+if ninja -C "$rel" >/dev/null; then release_ok=1; else ninja -C "$rel" | tail -20; release_ok=0; fi
+python3 scripts/test_summary.py --extra "release build" "$release_ok" "$asan/meson-logs/testlog.json" "$vg/meson-logs/testlog-valgrind.json" \
     "$vg/meson-logs/e2e-valgrind.json"

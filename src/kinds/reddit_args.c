@@ -54,8 +54,9 @@ static void lower_into(char *dst, size_t len, const char *src)
         snprintf(dst, len, "?");
         return;
     }
-    for (size_t i = 0; i <= n; i++)
+    for (size_t i = 0; i < n && i + 1 < len; i++)
         dst[i] = (char)tolower((unsigned char)src[i]);
+    dst[n] = '\0';
 }
 
 /* ---- decoding ---- */

@@ -183,7 +183,7 @@ static int schema_version(sqlite3 *db, long long *version, char *err, size_t err
 
 static int migrate(struct store *s, char *err, size_t errlen)
 {
-    long long version;
+    long long version = 0;
     if (schema_version(s->db, &version, err, errlen) < 0)
         return -1;
     if (version > (long long)MIGRATION_COUNT) {
