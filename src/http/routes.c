@@ -9,6 +9,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "util/crypto_cache.h"
+
 #include "api/api.h"
 #include "api/readiness.h"
 #include "app.h"
@@ -65,12 +67,12 @@ static bool authorized(const struct app *app, const struct http_request *req)
     bool ok = false;
     const char *auth = http_header(req, "Authorization");
     if (auth) {
-        SHA256((const unsigned char *)auth, strlen(auth), d);
+        crypto_sha256(auth, strlen(auth), d);
         ok |= CRYPTO_memcmp(d, app->bearer_digest, sizeof d) == 0;
     }
     const char *key = http_header(req, "X-API-Key");
     if (key) {
-        SHA256((const unsigned char *)key, strlen(key), d);
+        crypto_sha256(key, strlen(key), d);
         ok |= CRYPTO_memcmp(d, app->key_digest, sizeof d) == 0;
     }
     return ok;

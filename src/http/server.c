@@ -308,7 +308,7 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct con
         { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, NULL },
         { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->http_timeout_s, NULL },
         { MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->http_max_connections, NULL },
-        { MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL },
+        { MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, NULL },
         { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL },
         { MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL },
         { sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, (intptr_t)0, (void *)sa },

@@ -4,6 +4,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "util/crypto_cache.h"
+
 static const char alphabet[] =
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!@#$%^&*()_+";
 #define ALPHABET_LEN 74
@@ -14,7 +16,7 @@ int nonce_make(const char *job_json, size_t len, char out[NONCE_LEN + 1])
 {
     _Static_assert(sizeof alphabet - 1 == ALPHABET_LEN, "alphabet size");
     unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)job_json, len, digest);
+    crypto_sha256(job_json, len, digest);
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < sizeof digest; i++) {
         out[2 * i] = hex[digest[i] >> 4];

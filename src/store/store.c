@@ -19,6 +19,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+
+#include "util/crypto_cache.h"
 #include <sqlite3.h>
 
 #include "log.h"
@@ -89,7 +91,7 @@ struct store {
 static void nonce_digest(const char *quote, size_t len, uint8_t out[NONCE_DIGEST_LEN])
 {
     uint8_t full[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)quote, len, full);
+    crypto_sha256(quote, len, full);
     memcpy(out, full, NONCE_DIGEST_LEN);
 }
 
@@ -211,6 +213,13 @@ static int migrate(struct store *s, char *err, size_t errlen)
 static int configure(struct store *s, bool full, char *err, size_t errlen)
 {
     sqlite3_busy_timeout(s->db, 5000);
+    /* One process owns the database: an exclusive lock taken once saves the file locking of every
+     * transaction (and the WAL index lives in heap memory, not a shared file). A second worker on
+     * the same DATA_DIR then fails at start-up with "database is locked". */
+    if (exec(s, "PRAGMA locking_mode=EXCLUSIVE") < 0) {
+        snprintf(err, errlen, "cannot lock the database: %s", sqlite3_errmsg(s->db));
+        return -1;
+    }
     sqlite3_stmt *st = NULL;
     const char *mode = NULL;
     if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
@@ -224,7 +233,8 @@ static int configure(struct store *s, bool full, char *err, size_t errlen)
     }
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
-             "PRAGMA synchronous=%s; PRAGMA cache_size=-2048; PRAGMA journal_size_limit=8388608;"
+             "PRAGMA synchronous=%s; PRAGMA cache_size=-2048;"
+             "PRAGMA journal_size_limit=8388608;"
              "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=1000;",
              full ? "FULL" : "NORMAL");
     if (exec(s, pragmas) < 0) {

@@ -16,6 +16,7 @@
  * The worker id (core-protocol.md section 6) is such a file: created once, sealed, and from then
  * on any failure to open it is fatal, since a new id would silently change who this worker is. */
 #include "tee/platform.h"
+#include "util/crypto_cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -192,7 +193,7 @@ int platform_seal_bytes(const uint8_t key[32], const char *label, const uint8_t 
     if (RAND_bytes(iv, SEALED_IV_LEN) != 1)
         return -1;
     c = EVP_CIPHER_CTX_new();
-    ok = c != NULL && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv) == 1 &&
+    ok = c != NULL && EVP_EncryptInit_ex(c, crypto_aes256gcm(), NULL, key, iv) == 1 &&
          EVP_EncryptUpdate(c, NULL, &n, (const uint8_t *)label, (int)strlen(label)) == 1 &&
          EVP_EncryptUpdate(c, ct, &n, pt, (int)ptlen) == 1 &&
          EVP_EncryptFinal_ex(c, ct + n, &n) == 1 &&
@@ -215,7 +216,7 @@ int platform_open_bytes(const uint8_t key[32], const char *label, const uint8_t 
         return -1;
     ctlen = bloblen - SEALED_OVERHEAD;
     c = EVP_CIPHER_CTX_new();
-    ok = c != NULL && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv) == 1 &&
+    ok = c != NULL && EVP_DecryptInit_ex(c, crypto_aes256gcm(), NULL, key, iv) == 1 &&
          EVP_DecryptUpdate(c, NULL, &n, (const uint8_t *)label, (int)strlen(label)) == 1 &&
          EVP_DecryptUpdate(c, out, &n, ct, (int)ctlen) == 1 &&
          EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEALED_TAG_LEN, (void *)(ct + ctlen)) == 1 &&

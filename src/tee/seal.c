@@ -1,10 +1,11 @@
 /* seal.c - the Go-compatible sealing envelope: B64(B64(IV || AES-256-GCM(K', IV, P) || tag)).
  *
- * AES-256-GCM and HMAC-SHA256 come from OpenSSL 3 (EVP cipher, EVP_Q_mac); the IV from RAND_bytes.
+ * AES-256-GCM and HMAC-SHA256 come from OpenSSL 3 (EVP cipher and MAC, fetched once in util/crypto_cache.c); the IV from RAND_bytes.
  * EVP takes int lengths, so data is fed to the cipher in chunks of at most 1 GiB. The working key
  * (raw or derived) lives in a stack buffer that is cleansed before every return, and a plaintext
  * whose tag did not verify is cleansed before it is freed, so it never reaches the caller. */
 #include "tee/seal.h"
+#include "util/crypto_cache.h"
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -45,15 +46,13 @@ int seal_derive(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t sal
                 uint8_t out[SEAL_KEY_LEN])
 {
     uint8_t mac[SEAL_MAC_LEN];
-    size_t maclen = 0;
 
     if (saltlen == 0) {
         memcpy(out, key, SEAL_KEY_LEN);
         return 0;
     }
     /* The salt is the HMAC key and the ring key the message (core-protocol.md 3.2). */
-    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, salt, saltlen, key, SEAL_KEY_LEN, mac,
-                   sizeof mac, &maclen) || maclen != sizeof mac) {
+    if (crypto_hmac_sha256(salt, saltlen, key, SEAL_KEY_LEN, mac) != 0) {
         OPENSSL_cleanse(mac, sizeof mac);
         OPENSSL_cleanse(out, SEAL_KEY_LEN);
         ERR_clear_error();
@@ -87,7 +86,7 @@ static int gcm_seal(const uint8_t key[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_LE
 {
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int outl = 0;
-    int ok = ctx && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, iv) == 1
+    int ok = ctx && EVP_EncryptInit_ex(ctx, crypto_aes256gcm(), NULL, key, iv) == 1
              && gcm_update(ctx, 1, pt, ptlen, out) == 0
              && EVP_EncryptFinal_ex(ctx, out + ptlen, &outl) == 1 && outl == 0
              && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN, out + ptlen) == 1;
@@ -112,7 +111,7 @@ static enum gcm_open_result gcm_open(const uint8_t key[SEAL_KEY_LEN], const uint
     int outl = 0;
 
     memcpy(expected, tag, SEAL_TAG_LEN);
-    if (ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, iv) == 1
+    if (ctx && EVP_DecryptInit_ex(ctx, crypto_aes256gcm(), NULL, key, iv) == 1
         && gcm_update(ctx, 0, ct, ctlen, out) == 0
         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN, expected) == 1)
         res = EVP_DecryptFinal_ex(ctx, out + ctlen, &outl) == 1 ? GCM_OPENED : GCM_AUTH_FAILED;

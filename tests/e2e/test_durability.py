@@ -74,8 +74,8 @@ def test_kill9_with_jobs_queued_and_running_loses_nothing():
         r = w.result(st.text, sig)
         h.expect_status(r, 200, "result of %s after the restart" % uid)
         h.check(b'"worker_version":"beta"' in r.body, "not a telemetry document: %r" % r.body[:80])
+    w.stop()    # the worker holds the database exclusively while it runs
     h.check_eq(pending_rows(w.data_dir), 0, "unfinished jobs left after recovery")
-    w.stop()
 
 
 def test_results_and_replay_memory_survive_a_restart():
@@ -122,6 +122,15 @@ def test_full_queue_is_503_and_keeps_the_nonce():
         h.check(refused, "the queue of 1 never filled under a burst of 300 adds")
         uid = w.add(refused[0])   # the refused signature is still good
         h.expect_status(w.wait_status(uid), 200, "a once-refused signature runs later")
+
+
+def test_a_second_worker_on_the_same_data_dir_is_refused():
+    with h.Worker() as w:
+        env = dict(h.Worker(data_dir=w.data_dir).environment())
+        rc, out = h.run_binary(env, cwd=w.data_dir, timeout=30)
+        h.check(rc not in (0, None) and rc > 0, "a second worker on one DATA_DIR exited with %r" % rc)
+        h.check("locked" in out, "no clear message for a DATA_DIR in use:\n%s" % out)
+        w.healthy("the first worker after the second was refused")
 
 
 def test_corrupt_store_stops_start_up():

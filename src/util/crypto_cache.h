@@ -1,0 +1,25 @@
+/* crypto_cache.h - OpenSSL algorithms fetched once per process.
+ *
+ * OpenSSL 3 looks an algorithm up in its provider tables on every implicit use (EVP_aes_256_gcm()
+ * passed to an init call, SHA256(), EVP_Q_mac): a lock and a hash lookup per call, which showed
+ * up at about a tenth of the worker's CPU per job. These accessors fetch once and hand out the
+ * same object (never freed: it lives as long as the process). */
+#ifndef TW_CRYPTO_CACHE_H
+#define TW_CRYPTO_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+/* AES-256-GCM cipher, for EVP_{En,De}cryptInit_ex. */
+const EVP_CIPHER *crypto_aes256gcm(void);
+
+/* crypto_sha256 = SHA-256(data) into out (32 bytes). */
+void crypto_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* crypto_hmac_sha256 = HMAC-SHA256(key, msg) into out (32 bytes). Returns 0 or -1. */
+int crypto_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen,
+                       uint8_t out[32]);
+
+#endif
