@@ -2,7 +2,8 @@
  *
  * One atomic level read on every call site (log_enabled), so a disabled debug line costs a load
  * and a compare. Each line is formatted into a stack buffer and written with one write(2): lines
- * from different threads never interleave. JSON mode writes {"time","level","msg"} objects. */
+ * from different threads never interleave. JSON mode writes {"time","level","msg"} objects, plus
+ * "job_uid" and "kind" for lines about one job (log_job). */
 #include "log.h"
 
 #include <stdarg.h>
@@ -74,15 +75,11 @@ static size_t json_escape_into(char *buf, size_t len, size_t cap, const char *s)
     return len;
 }
 
-void log_msg(int level, const char *fmt, ...)
+/* log_write formats one line (with the job's uid and kind when given) and writes it. */
+static void log_write(int level, const char *uid, const char *kind, const char *fmt, va_list ap)
 {
-    if (!log_enabled(level))
-        return;
     char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -97,10 +94,23 @@ void log_msg(int level, const char *fmt, ...)
     if (json_lines) {
         len = (size_t)snprintf(line, sizeof line, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", when,
                                log_level_name(level));
-        len = json_escape_into(line, len, sizeof line - 4, msg);
+        len = json_escape_into(line, len, sizeof line - 300, msg);
+        if (uid) {
+            len += (size_t)snprintf(line + len, sizeof line - len, "\",\"job_uid\":\"");
+            len = json_escape_into(line, len, sizeof line - 200, uid);
+        }
+        if (kind) {
+            len += (size_t)snprintf(line + len, sizeof line - len, "\",\"kind\":\"");
+            len = json_escape_into(line, len, sizeof line - 100, kind);
+        }
         len += (size_t)snprintf(line + len, sizeof line - len, "\"}\n");
     } else {
-        len = (size_t)snprintf(line, sizeof line, "%s %-5s %s\n", when, log_level_name(level), msg);
+        if (uid || kind)
+            len = (size_t)snprintf(line, sizeof line, "%s %-5s job %.64s (%.64s) %s\n", when,
+                                   log_level_name(level), uid ? uid : "-", kind ? kind : "-", msg);
+        else
+            len = (size_t)snprintf(line, sizeof line, "%s %-5s %s\n", when, log_level_name(level),
+                                   msg);
         if (len >= sizeof line) {
             len = sizeof line - 1;
             line[len - 1] = '\n';
@@ -108,4 +118,24 @@ void log_msg(int level, const char *fmt, ...)
     }
     ssize_t n = write(STDERR_FILENO, line, len);
     (void)n;
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+    if (!log_enabled(level))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_write(level, NULL, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void log_job(int level, const char *uid, const char *kind, const char *fmt, ...)
+{
+    if (!log_enabled(level))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_write(level, uid, kind, fmt, ap);
+    va_end(ap);
 }

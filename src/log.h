@@ -21,6 +21,11 @@ bool log_enabled(int level);
 __attribute__((format(printf, 2, 3)))
 void log_msg(int level, const char *fmt, ...);
 
+/* log_job writes a line about one job: in JSON mode with members "job_uid" and "kind" after "msg";
+ * in text mode prefixed "job <uid> (<kind>) ". uid and kind may be NULL. */
+__attribute__((format(printf, 4, 5)))
+void log_job(int level, const char *uid, const char *kind, const char *fmt, ...);
+
 #define log_debug(...) do { if (log_enabled(LOG_DEBUG)) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

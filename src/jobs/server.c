@@ -17,6 +17,7 @@
 #include "jobs/registry.h"
 #include "jobs/results.h"
 #include "log.h"
+#include "metrics.h"
 #include "store/store.h"
 #include "util/uuid_util.h"
 
@@ -64,14 +65,15 @@ static void run_one(struct job_server *s, struct queued_job *q)
     const char *data = out.err.http ? NULL : (out.data ? out.data : "");
     const char *error = out.err.http ? out.err.msg : NULL;
     if (error)
-        log_info("job %s (%s) failed: %s", q->uid, q->job.type, error);
+        log_job(LOG_INFO, q->uid, q->job.type, "failed: %s", error);
     else
-        log_debug("job %s (%s) done, %zu bytes", q->uid, q->job.type, out.data_len);
+        log_job(LOG_DEBUG, q->uid, q->job.type, "done, %zu bytes", out.data_len);
     if (store_finish(s->deps.store, q->uid, q->job.quote, q->job.quote_len, data, out.data_len,
                      out.next_cursor, error, time(NULL)) < 0)
         log_error("job %s: the result could not be stored durably; it is served from memory",
                   q->uid);
     results_finish(s->deps.results, q->uid, data, error ? 0 : out.data_len, out.next_cursor, error);
+    metrics_job_finished(q->job.type, out.err.http, &ctx.deadline, cfg->job_timeout_s);
     job_result_clear(&out);
 }
 

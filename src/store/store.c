@@ -81,9 +81,28 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SECRET_ADD] = "INSERT OR IGNORE INTO secrets(name, blob) VALUES(?1, ?2)",
 };
 
+/* A finished job waiting for the batch writer. */
+struct finished {
+    struct finished *next;
+    char uid[40];
+    time_t finished_at;
+    uint8_t *blob;
+    size_t blob_len;
+};
+
+#define STORE_BATCH_MAX 256       /* commit at once when this many results wait */
+#define STORE_BATCH_DELAY_MS 5    /* else at least this often */
+
 struct store {
     sqlite3 *db;
     pthread_mutex_t lock;
+    /* results of finished jobs, committed in batches by the writer thread */
+    pthread_mutex_t batch_lock;
+    pthread_cond_t batch_wake;
+    pthread_t batch_thread;
+    bool batch_started, batch_stop;
+    struct finished *batch_head, *batch_tail;
+    size_t batch_count;
     sqlite3_stmt *stmt[ST_COUNT];
     uint8_t key[32];
 };
@@ -119,6 +138,8 @@ static int step_done(struct store *s, sqlite3_stmt *st)
     }
     return 0;
 }
+
+static void *batch_writer(void *arg);
 
 /* ---- opening, checking, migrating ----------------------------------------------------- */
 
@@ -268,6 +289,8 @@ struct store *store_open(const struct platform *p, bool full_durability, char *e
         return NULL;
     }
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->batch_lock, NULL);
+    pthread_cond_init(&s->batch_wake, NULL);
     platform_derive(p, PLATFORM_LABEL_STORE, s->key);
     char why[400] = "";
     int rc = sqlite3_open_v2(path, &s->db,
@@ -276,8 +299,13 @@ struct store *store_open(const struct platform *p, bool full_durability, char *e
         snprintf(why, sizeof why, "%s", s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     else if (check_integrity(s->db, why, sizeof why) == 0 &&
              configure(s, full_durability, why, sizeof why) == 0 &&
-             migrate(s, why, sizeof why) == 0 && prepare_all(s, why, sizeof why) == 0)
-        return s;
+             migrate(s, why, sizeof why) == 0 && prepare_all(s, why, sizeof why) == 0) {
+        if (pthread_create(&s->batch_thread, NULL, batch_writer, s) == 0) {
+            s->batch_started = true;
+            return s;
+        }
+        snprintf(why, sizeof why, "cannot start the store writer thread");
+    }
     snprintf(err, errlen, "store %s: %s", path, why);
     store_close(s);
     return NULL;
@@ -287,11 +315,21 @@ void store_close(struct store *s)
 {
     if (!s)
         return;
+    if (s->batch_started) {
+        pthread_mutex_lock(&s->batch_lock);
+        s->batch_stop = true;
+        pthread_cond_signal(&s->batch_wake);
+        pthread_mutex_unlock(&s->batch_lock);
+        pthread_join(s->batch_thread, NULL);
+        store_flush(s);
+    }
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     if (s->db)
         sqlite3_close_v2(s->db);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->batch_lock);
+    pthread_cond_destroy(&s->batch_wake);
     OPENSSL_cleanse(s->key, sizeof s->key);
     free(s);
 }
@@ -417,26 +455,100 @@ int store_finish(struct store *s, const char *uid, const char *quote, size_t quo
     put_bytes(&p, next_cursor, cursor_len);
     uint8_t *blob = seal_row(s, LABEL_RESULT, row, len);
     free(row);
-    if (!blob)
+    struct finished *f = blob ? calloc(1, sizeof *f) : NULL;
+    if (!f) {
+        free(blob);
         return -1;
+    }
+    snprintf(f->uid, sizeof f->uid, "%s", uid);
+    f->finished_at = finished_at;
+    f->blob = blob;
+    f->blob_len = len + PLATFORM_SEALED_OVERHEAD;
+    pthread_mutex_lock(&s->batch_lock);
+    if (s->batch_tail)
+        s->batch_tail->next = f;
+    else
+        s->batch_head = f;
+    s->batch_tail = f;
+    if (++s->batch_count >= STORE_BATCH_MAX)
+        pthread_cond_signal(&s->batch_wake);
+    pthread_mutex_unlock(&s->batch_lock);
+    return 0;
+}
+
+/* write_batch stores a list of finished jobs in one transaction and frees it. */
+static int write_batch(struct store *s, struct finished *list)
+{
     int rc = -1;
     pthread_mutex_lock(&s->lock);
-    if (exec(s, "BEGIN IMMEDIATE") == 0) {
-        sqlite3_stmt *r = s->stmt[ST_RESULT_PUT];
-        sqlite3_bind_text(r, 1, uid, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(r, 2, (sqlite3_int64)finished_at);
-        sqlite3_bind_blob(r, 3, blob, (int)(len + PLATFORM_SEALED_OVERHEAD), SQLITE_STATIC);
-        sqlite3_stmt *d = s->stmt[ST_JOB_DELETE];
-        sqlite3_bind_text(d, 1, uid, -1, SQLITE_STATIC);
-        rc = (step_done(s, r) == 0 && step_done(s, d) == 0) ? 0 : -1;
+    if (list && exec(s, "BEGIN IMMEDIATE") == 0) {
+        rc = 0;
+        for (struct finished *f = list; f && rc == 0; f = f->next) {
+            sqlite3_stmt *r = s->stmt[ST_RESULT_PUT];
+            sqlite3_bind_text(r, 1, f->uid, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(r, 2, (sqlite3_int64)f->finished_at);
+            sqlite3_bind_blob(r, 3, f->blob, (int)f->blob_len, SQLITE_STATIC);
+            sqlite3_stmt *d = s->stmt[ST_JOB_DELETE];
+            sqlite3_bind_text(d, 1, f->uid, -1, SQLITE_STATIC);
+            rc = (step_done(s, r) == 0 && step_done(s, d) == 0) ? 0 : -1;
+        }
         if (exec(s, rc == 0 ? "COMMIT" : "ROLLBACK") < 0) {
             exec(s, "ROLLBACK");
             rc = -1;
         }
     }
     pthread_mutex_unlock(&s->lock);
-    free(blob);
+    while (list) {
+        struct finished *next = list->next;
+        free(list->blob);
+        free(list);
+        list = next;
+    }
+    if (rc < 0)
+        log_error("store: finished jobs could not be written; they will run again after a restart");
     return rc;
+}
+
+/* take_batch detaches the pending list (caller holds batch_lock). */
+static struct finished *take_batch(struct store *s)
+{
+    struct finished *list = s->batch_head;
+    s->batch_head = s->batch_tail = NULL;
+    s->batch_count = 0;
+    return list;
+}
+
+int store_flush(struct store *s)
+{
+    pthread_mutex_lock(&s->batch_lock);
+    struct finished *list = take_batch(s);
+    pthread_mutex_unlock(&s->batch_lock);
+    return list ? write_batch(s, list) : 0;
+}
+
+static void *batch_writer(void *arg)
+{
+    struct store *s = arg;
+    pthread_mutex_lock(&s->batch_lock);
+    while (!s->batch_stop) {
+        if (s->batch_count < STORE_BATCH_MAX) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += STORE_BATCH_DELAY_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s->batch_wake, &s->batch_lock, &until);
+        }
+        struct finished *list = take_batch(s);
+        pthread_mutex_unlock(&s->batch_lock);
+        if (list)
+            write_batch(s, list);
+        pthread_mutex_lock(&s->batch_lock);
+    }
+    pthread_mutex_unlock(&s->batch_lock);
+    return NULL;
 }
 
 void store_drop_job(struct store *s, const char *uid)
@@ -452,6 +564,7 @@ void store_drop_job(struct store *s, const char *uid)
 
 long store_each_job(struct store *s, store_job_fn fn, void *ctx)
 {
+    store_flush(s);
     long count = 0;
     pthread_mutex_lock(&s->lock);
     sqlite3_stmt *st = s->stmt[ST_JOBS_ALL];
@@ -524,6 +637,7 @@ static int deliver_result(const char *uid, time_t finished, const uint8_t *row, 
 
 long store_each_result(struct store *s, time_t since, size_t limit, store_result_fn fn, void *ctx)
 {
+    store_flush(s);
     long count = 0;
     pthread_mutex_lock(&s->lock);
     sqlite3_stmt *st = s->stmt[ST_RESULTS_RECENT];
@@ -567,6 +681,7 @@ static long run_delete(struct store *s, enum stmt_id id, sqlite3_int64 arg)
 
 long store_prune(struct store *s, time_t now, time_t result_since, size_t max_results)
 {
+    store_flush(s);
     pthread_mutex_lock(&s->lock);
     long a = run_delete(s, ST_PRUNE_NONCES, (sqlite3_int64)now);
     long b = run_delete(s, ST_PRUNE_RESULTS_AGE, (sqlite3_int64)result_since);
@@ -577,6 +692,7 @@ long store_prune(struct store *s, time_t now, time_t result_since, size_t max_re
 
 int store_counts(struct store *s, struct store_counts *out)
 {
+    store_flush(s);
     long long v[3];
     static const char *const sql[3] = {
         "SELECT count(*) FROM jobs", "SELECT count(*) FROM results", "SELECT count(*) FROM nonces",

@@ -6,7 +6,7 @@
  * result or nonce (nonces are kept as truncated SHA-256 digests).
  *
  * Guarantees: a job is in the database before /job/add answers 200 (store_admit commits), and it
- * leaves only in the same transaction that stores its result (store_finish). With DURABILITY=normal
+ * leaves only in the same transaction that stores its result (store_finish, batched). With DURABILITY=normal
  * (WAL, synchronous=NORMAL) a committed transaction survives a crash or kill -9 of the process;
  * DURABILITY=full (synchronous=FULL) also survives power loss, at the cost of an fsync per commit.
  * Thread-safe: one connection behind one mutex; statements are prepared once. */
@@ -38,11 +38,17 @@ int store_admit(struct store *s, const char *quote, size_t quote_len, time_t non
 /* store_nonce_seen: 1 when quote is recorded and not expired at now, 0 when not, -1 on error. */
 int store_nonce_seen(struct store *s, const char *quote, size_t quote_len, time_t now);
 
-/* store_finish stores the outcome of uid and removes its job row, in one transaction.
- * data/next_cursor on success, error on failure (exactly one of data or error non-NULL). */
+/* store_finish queues the outcome of uid for the batch writer, which stores it and removes the
+ * job row in one transaction, together with the other results finished in the same few
+ * milliseconds (one commit per batch, not per job). Until that commit the job row is still there:
+ * a crash in between runs the job again after the restart, nothing is lost. data/next_cursor on
+ * success, error on failure (exactly one of data or error non-NULL). Returns 0, or -1 on OOM. */
 int store_finish(struct store *s, const char *uid, const char *quote, size_t quote_len,
                  const char *data, size_t data_len, const char *next_cursor, const char *error,
                  time_t finished_at);
+
+/* store_flush commits the queued results now (tests, shutdown). Returns 0 or -1. */
+int store_flush(struct store *s);
 
 /* store_drop_job removes a job row (admission rolled back). */
 void store_drop_job(struct store *s, const char *uid);
