@@ -2,6 +2,7 @@
  *
  * The media type must be application/json (parameters such as charset allowed), the body present,
  * one JSON object with nothing after it, exact member names from an allowed list, no duplicates. */
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,6 +21,85 @@ static bool is_json_media_type(const char *ct)
     return next == '\0' || next == ';' || next == ' ' || next == '\t';
 }
 
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* scan_plain_string reads a string of printable ASCII without escapes starting after its opening
+ * quote; returns the closing quote, or NULL when the string is anything else. */
+static const char *scan_plain_string(const char *p, const char *end)
+{
+    for (; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            return p;
+        if (c < 0x20 || c > 0x7e || c == '\\')
+            return NULL;
+    }
+    return NULL;
+}
+
+/* parse_flat_strings is the fast path for the common body: one object whose members are allowed
+ * names with plain ASCII string values (the sealed texts are base64). It gives up (NULL) on
+ * anything else, duplicates and unknown names included, and the full parser then answers. */
+static json_t *parse_flat_strings(const char *body, size_t len, const char *const *allowed)
+{
+    const char *p = body, *end = body + len;
+    p = skip_ws(p, end);
+    if (p == end || *p++ != '{')
+        return NULL;
+    json_t *obj = json_object();
+    for (bool first = true; obj; first = false) {
+        p = skip_ws(p, end);
+        if (first && p < end && *p == '}') {
+            p++;
+            break;
+        }
+        if (p == end || *p++ != '"')
+            break;
+        const char *key = p, *key_end = scan_plain_string(p, end);
+        if (!key_end)
+            break;
+        bool known = false;
+        for (const char *const *a = allowed; *a && !known; a++)
+            known = strlen(*a) == (size_t)(key_end - key) && memcmp(*a, key, (size_t)(key_end - key)) == 0;
+        char name[64];
+        if (!known || (size_t)(key_end - key) >= sizeof name)
+            break;
+        memcpy(name, key, (size_t)(key_end - key));
+        name[key_end - key] = '\0';
+        p = skip_ws(key_end + 1, end);
+        if (p == end || *p++ != ':')
+            break;
+        p = skip_ws(p, end);
+        if (p == end || *p++ != '"')
+            break;
+        const char *val = p, *val_end = scan_plain_string(p, end);
+        if (!val_end || json_object_get(obj, name))
+            break;
+        json_object_set_new_nocheck(obj, name, json_stringn_nocheck(val, (size_t)(val_end - val)));
+        p = skip_ws(val_end + 1, end);
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < end && *p == '}') {
+            p++;
+            if (skip_ws(p, end) == end)
+                return obj;
+        }
+        break;
+    }
+    if (obj && p <= end && skip_ws(p, end) == end && json_object_size(obj) == 0 && p > body &&
+        p[-1] == '}')
+        return obj;
+    json_decref(obj);
+    return NULL;
+}
+
 json_t *api_parse_body(const struct http_request *req, struct http_response *resp,
                        const char *const *allowed)
 {
@@ -31,6 +111,9 @@ json_t *api_parse_body(const struct http_request *req, struct http_response *res
         http_reply_error(resp, 415, "Content-Type must be application/json");
         return NULL;
     }
+    json_t *fast = parse_flat_strings(req->body, req->body_len, allowed);
+    if (fast)
+        return fast;
     json_error_t jerr;
     json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     char msg[256];
