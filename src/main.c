@@ -3,6 +3,7 @@
  * Exit status: 0 after a clean shutdown, 2 for a configuration error, 1 when start-up fails
  * (unwritable DATA_DIR, bad key file, address in use, ...). Signals are blocked in every thread
  * and taken synchronously here with sigwait, so no handler runs inside library code. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,10 @@ int main(int argc, char **argv)
         printf("tee-worker %s\n", TW_VERSION);
         return 0;
     }
+    /* Job and HTTP threads each got a malloc arena of their own (up to 8 per core): memory freed
+     * in one was not reused by another, and RSS crept up with the thread count. Two arenas keep
+     * contention low on this workload and RSS flat. */
+    mallopt(M_ARENA_MAX, 2);
     static struct app app;
     char err[512];
     if (config_load(&app.cfg, err, sizeof err) < 0) {
