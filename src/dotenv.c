@@ -25,6 +25,7 @@
  * choice of names makes lookups slow. Assignments are collected first and delivered only after
  * the whole text parsed. */
 #include "dotenv.h"
+#include "util/growbuf.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -46,19 +47,12 @@ static int buf_put(struct buf *b, const char *s, size_t n)
 {
     if (n > b->limit - b->len)
         return BUF_LIMIT;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return BUF_NOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    struct growbuf g = { b->p, b->len, b->cap };
+    if (growbuf_append(&g, s, n, 64) < 0)
+        return BUF_NOMEM;
+    b->p = g.data;
+    b->len = g.len;
+    b->cap = g.cap;
     return BUF_OK;
 }
 

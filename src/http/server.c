@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "util/growbuf.h"
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -30,9 +31,7 @@ struct http_server {
 
 struct req_state {
     size_t limit;       /* body limit of this request */
-    char *body;
-    size_t len;
-    size_t cap;
+    struct growbuf body;
     bool has_body;
     bool too_large;
 };
@@ -175,28 +174,11 @@ static void append_body(struct req_state *st, const char *data, size_t n)
     st->has_body = true;
     if (st->too_large)
         return;
-    if (n > st->limit - st->len) {
+    if (n > st->limit - st->body.len || growbuf_append(&st->body, data, n, 1024) < 0) {
         st->too_large = true;
-        free(st->body);
-        st->body = NULL;
-        st->len = st->cap = 0;
-        return;
+        free(st->body.data);
+        st->body = (struct growbuf){ 0 };
     }
-    if (st->len + n + 1 > st->cap) {
-        size_t cap = st->cap ? st->cap : 1024;
-        while (cap < st->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(st->body, cap);
-        if (!grown) {
-            st->too_large = true;
-            return;
-        }
-        st->body = grown;
-        st->cap = cap;
-    }
-    memcpy(st->body + st->len, data, n);
-    st->len += n;
-    st->body[st->len] = '\0';
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -220,8 +202,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         .method = method,
         .path = url,
         .conn = conn,
-        .body = st->has_body ? (st->body ? st->body : "") : NULL,
-        .body_len = st->len,
+        .body = st->has_body ? (st->body.data ? st->body.data : "") : NULL,
+        .body_len = st->body.len,
     };
     struct http_response resp = { 0 };
     srv->dispatch(srv->ctx, &req, &resp);
@@ -236,7 +218,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     struct req_state *st = *con_cls;
     if (st) {
-        free(st->body);
+        free(st->body.data);
         free(st);
         *con_cls = NULL;
     }

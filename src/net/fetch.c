@@ -5,6 +5,7 @@
  * (write callback returns short) and the call fails with 502 instead of returning a cut body.
  * Only http and https are allowed, for the request and for redirects. */
 #include "net/fetch.h"
+#include "util/growbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,8 @@
 #endif
 
 struct sink {
-    char *buf;
-    size_t len, cap, max;
+    struct growbuf buf;
+    size_t max;
     bool overflow;
 };
 
@@ -36,24 +37,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
     struct sink *s = userdata;
     size_t n = size * nmemb;
-    if (n > s->max - s->len) {
+    if (n > s->max - s->buf.len) {
         s->overflow = true;
         return 0;
     }
-    if (s->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap < s->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(s->buf, cap);
-        if (!grown)
-            return 0;
-        s->buf = grown;
-        s->cap = cap;
-    }
-    memcpy(s->buf + s->len, data, n);
-    s->len += n;
-    s->buf[s->len] = '\0';
-    return n;
+    return growbuf_append(&s->buf, data, n, 4096) == 0 ? n : 0;
 }
 
 /* header_value returns a new copy of the value of line if it is header `name`, else NULL. */
@@ -81,6 +69,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     } else if ((v = header_value(data, n, "Retry-After"))) {
         free(resp->retry_after);
         resp->retry_after = v;
+    } else if ((v = header_value(data, n, "x-rate-limit-reset"))) {
+        free(resp->rate_limit_reset);
+        resp->rate_limit_reset = v;
     }
     return n;
 }
@@ -179,13 +170,13 @@ int fetch_do(const struct fetch_request *req, struct fetch_response *resp, struc
         result = err_set(e, 502, "%s: %s", host, curl_easy_strerror(rc));
     }
     if (result < 0) {
-        free(body.buf);
+        free(body.buf.data);
         fetch_response_clear(resp);
         resp->status = 0;
         return -1;
     }
-    resp->body = body.buf ? body.buf : strdup("");
-    resp->body_len = body.len;
+    resp->body = body.buf.data ? body.buf.data : strdup("");
+    resp->body_len = body.buf.len;
     if (!resp->body)
         return err_set(e, 500, "out of memory");
     return 0;
@@ -196,6 +187,7 @@ void fetch_response_clear(struct fetch_response *resp)
     free(resp->body);
     free(resp->content_type);
     free(resp->retry_after);
+    free(resp->rate_limit_reset);
     memset(resp, 0, sizeof *resp);
 }
 

@@ -33,6 +33,7 @@ struct fetch_response {
     size_t body_len;
     char *content_type;              /* owned, may be NULL */
     char *retry_after;               /* the Retry-After header, owned, may be NULL */
+    char *rate_limit_reset;          /* the x-rate-limit-reset header (X API), owned, may be NULL */
 };
 
 /* fetch_global_init must be called once before any thread uses fetch (app start-up). */
