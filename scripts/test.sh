@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - build and run the whole test suite: every unit and end-to-end test under ASan+UBSan,
-# then the unit tests and three end-to-end tests again under valgrind (memcheck, leaks are errors). Ends with "N passed, N failed".
+# then the unit tests and three end-to-end tests again under valgrind (memcheck, leaks are errors),
+# then every libFuzzer target for 15 s (clang; see README "Fuzzing"). Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || exit 1
@@ -20,9 +21,23 @@ meson test -C "$vg" --suite unit --print-errorlogs --num-processes 2 \
     --test-args='' --timeout-multiplier 4
 TW_VALGRIND=1 meson test -C "$vg" e2e_flow e2e_ring e2e_bad_input --logbase e2e-valgrind \
     --print-errorlogs --num-processes 2 --timeout-multiplier 3
+# The libFuzzer targets (clang, tests/fuzz): each fuzzes 15 s from its seeds, one test each.
+fz=build-test-fuzz
+fuzz_logs=()
+[ -d "$fz" ] || CC=clang meson setup "$fz" -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
+    -Db_lundef=false >/dev/null
+if ninja -C "$fz" >/dev/null; then
+    fuzz_build_ok=1
+    meson test -C "$fz" --suite fuzz --print-errorlogs --num-processes 2
+    fuzz_logs=("$fz/meson-logs/testlog.json")
+else
+    ninja -C "$fz" | tail -20
+    fuzz_build_ok=0
+fi
 # The release build (what scripts/run.sh runs) must compile warning-free at -O3 too.
 rel=build-test-release
 [ -d "$rel" ] || meson setup "$rel" --buildtype=release -Dtests=false >/dev/null
 if ninja -C "$rel" >/dev/null; then release_ok=1; else ninja -C "$rel" | tail -20; release_ok=0; fi
-python3 scripts/test_summary.py --extra "release build" "$release_ok" "$asan/meson-logs/testlog.json" "$vg/meson-logs/testlog-valgrind.json" \
-    "$vg/meson-logs/e2e-valgrind.json"
+python3 scripts/test_summary.py --extra "release build" "$release_ok" --extra "fuzz build" "$fuzz_build_ok" \
+    "$asan/meson-logs/testlog.json" "$vg/meson-logs/testlog-valgrind.json" "$vg/meson-logs/e2e-valgrind.json" \
+    "${fuzz_logs[@]}"

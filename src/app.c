@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "api/ops_api.h"
 #include "api/readiness.h"
 #include "http/http.h"
 #include "jobs/registry.h"
@@ -191,6 +192,7 @@ int app_open(struct app *app, char *err, size_t errlen)
     if (!app->jobs || jobserver_recover(app->jobs, err, errlen) < 0 ||
         maintenance_start(app, err, errlen) < 0)
         goto fail;
+    app->pprof = pprof_open(&app->cfg);
     app->http = http_start(&app->cfg, app_dispatch, app, err, errlen);
     if (!app->http)
         goto fail;
@@ -203,6 +205,7 @@ fail:
 void app_close(struct app *app)
 {
     http_stop(app->http);
+    pprof_close(app->pprof);
     maintenance_stop(app);
     jobserver_stop(app->jobs);
     json_decref(app->capabilities);

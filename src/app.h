@@ -17,6 +17,7 @@ struct stats;
 struct readiness;
 struct job_server;
 struct http_server;
+struct pprof;
 
 struct app {
     struct config cfg;
@@ -37,6 +38,7 @@ struct app {
     unsigned char key_digest[32];
     struct http_server *http;
     void *periodic;                 /* the maintenance thread (app.c) */
+    struct pprof *pprof;            /* profiling switch (api/pprof_api.c) */
 };
 
 /* app_open builds everything from app->cfg (already loaded) and starts the job server and the

@@ -24,6 +24,11 @@ void api_job_result(struct app *app, const struct http_request *req, struct http
 json_t *api_parse_body(const struct http_request *req, struct http_response *resp,
                        const char *const *allowed);
 
+/* api_parse_json_text is api_parse_body given the Content-Type value (NULL when absent) and the
+ * body (NULL or empty when absent): the part that needs no connection (fuzzed on its own). */
+json_t *api_parse_json_text(const char *content_type, const char *body, size_t body_len,
+                            struct http_response *resp, const char *const *allowed);
+
 /* api_string_member returns the string member name of obj, or NULL after answering 400 (missing,
  * not a string, or empty). */
 const char *api_string_member(const json_t *obj, const char *name, size_t *len,

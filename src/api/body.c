@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "util/utf8.h"
 
 static bool is_json_media_type(const char *ct)
 {
@@ -20,6 +21,7 @@ static bool is_json_media_type(const char *ct)
     char next = ct[sizeof want - 1];
     return next == '\0' || next == ';' || next == ' ' || next == '\t';
 }
+
 
 static const char *skip_ws(const char *p, const char *end)
 {
@@ -55,7 +57,8 @@ static json_t *parse_flat_strings(const char *body, size_t len, const char *cons
     for (bool first = true; obj; first = false) {
         p = skip_ws(p, end);
         if (first && p < end && *p == '}') {
-            p++;
+            if (skip_ws(p + 1, end) == end)
+                return obj;     /* {} */
             break;
         }
         if (p == end || *p++ != '"')
@@ -93,9 +96,6 @@ static json_t *parse_flat_strings(const char *body, size_t len, const char *cons
         }
         break;
     }
-    if (obj && p <= end && skip_ws(p, end) == end && json_object_size(obj) == 0 && p > body &&
-        p[-1] == '}')
-        return obj;
     json_decref(obj);
     return NULL;
 }
@@ -103,22 +103,31 @@ static json_t *parse_flat_strings(const char *body, size_t len, const char *cons
 json_t *api_parse_body(const struct http_request *req, struct http_response *resp,
                        const char *const *allowed)
 {
-    if (!req->body || req->body_len == 0) {
+    bool has_body = req->body && req->body_len > 0;
+    const char *content_type = has_body ? http_header(req, "Content-Type") : NULL;
+    return api_parse_json_text(content_type, req->body, req->body_len, resp, allowed);
+}
+
+json_t *api_parse_json_text(const char *content_type, const char *body, size_t body_len,
+                            struct http_response *resp, const char *const *allowed)
+{
+    if (!body || body_len == 0) {
         http_reply_error(resp, 400, "request body is empty; expected a JSON object");
         return NULL;
     }
-    if (!is_json_media_type(http_header(req, "Content-Type"))) {
+    if (!is_json_media_type(content_type)) {
         http_reply_error(resp, 415, "Content-Type must be application/json");
         return NULL;
     }
-    json_t *fast = parse_flat_strings(req->body, req->body_len, allowed);
+    json_t *fast = parse_flat_strings(body, body_len, allowed);
     if (fast)
         return fast;
     json_error_t jerr;
-    json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr);
     char msg[256];
     if (!root) {
-        snprintf(msg, sizeof msg, "invalid JSON: %s at offset %d", jerr.text, jerr.position);
+        snprintf(msg, sizeof msg, "invalid JSON: %.*s at offset %d",
+                 utf8_print_len(jerr.text, sizeof jerr.text), jerr.text, jerr.position);
         http_reply_error(resp, 400, msg);
         return NULL;
     }
@@ -134,7 +143,8 @@ json_t *api_parse_body(const struct http_request *req, struct http_response *res
         for (const char *const *a = allowed; *a && !known; a++)
             known = strcmp(*a, name) == 0;
         if (!known) {
-            snprintf(msg, sizeof msg, "invalid request: unknown member \"%.64s\"", name);
+            snprintf(msg, sizeof msg, "invalid request: unknown member \"%.*s\"",
+                     utf8_print_len(name, 64), name);
             json_decref(root);
             http_reply_error(resp, 400, msg);
             return NULL;

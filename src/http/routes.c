@@ -12,9 +12,11 @@
 #include "util/crypto_cache.h"
 
 #include "api/api.h"
+#include "api/ops_api.h"
 #include "api/readiness.h"
 #include "app.h"
 #include "http/http.h"
+#include "metrics.h"
 
 struct route {
     const char *method;
@@ -40,6 +42,13 @@ static const struct route routes[] = {
     { "GET",  "/job/status/",    true,  false, true,  NULL,          api_job_status },
     { "POST", "/job/result",     false, false, true,  NULL,          api_job_result },
     { "POST", "/setkey",         false, false, true,  setkey_served, api_setkey },
+    { "GET",  "/metrics",        false, false, false, NULL,          api_metrics },
+    { "POST", "/debug/pprof/enable",  false, false, false, NULL,     api_pprof_enable },
+    { "POST", "/debug/pprof/disable", false, false, false, NULL,     api_pprof_disable },
+    { "GET",  "/debug/pprof/",        false, false, false, pprof_served, api_pprof_index },
+    { "GET",  "/debug/pprof/profile", false, false, false, pprof_served, api_pprof_profile },
+    { "GET",  "/debug/pprof/heap",    false, false, false, pprof_served, api_pprof_heap },
+    { "GET",  "/debug/pprof/allocs",  false, false, false, pprof_served, api_pprof_heap },
 };
 
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
@@ -103,9 +112,8 @@ static void record_readiness(struct app *app, const struct http_response *resp)
         readiness_record(app->readiness, false);
 }
 
-void app_dispatch(void *ctx, const struct http_request *req, struct http_response *resp)
+static void dispatch(struct app *app, const struct http_request *req, struct http_response *resp)
 {
-    struct app *app = ctx;
     const struct route *path_match = NULL;
     for (size_t i = 0; i < ROUTE_COUNT; i++) {
         const struct route *r = &routes[i];
@@ -143,4 +151,21 @@ void app_dispatch(void *ctx, const struct http_request *req, struct http_respons
     }
     http_reply_error(resp, 405, "Method Not Allowed");
     http_add_header(resp, "Allow", allow);
+}
+
+/* metrics_route names the route of path for /metrics: the path of the first served line that
+ * matches it (any method), or "other", so the label set stays as small as the table. */
+static const char *metrics_route(const struct app *app, const char *path)
+{
+    for (size_t i = 0; i < ROUTE_COUNT; i++)
+        if (route_served(app, &routes[i]) && path_matches(&routes[i], path))
+            return routes[i].path;
+    return "other";
+}
+
+void app_dispatch(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct app *app = ctx;
+    dispatch(app, req, resp);
+    metrics_count_request(metrics_route(app, req->path), resp->status);
 }

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@
 #include "config.h"
 #include "log.h"
 #include "util/growbuf.h"
+#include "util/utf8.h"
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -80,7 +82,8 @@ void http_reply_json(struct http_response *resp, unsigned status, json_t *value)
 
 void http_reply_error(struct http_response *resp, unsigned status, const char *msg)
 {
-    http_reply_json(resp, status, json_pack("{s:s}", "error", msg));
+    /* Messages quote client bytes; cut at the first invalid UTF-8 rather than fail to encode. */
+    http_reply_json(resp, status, json_pack("{s:s#}", "error", msg, utf8_print_len(msg, SIZE_MAX)));
 }
 
 void http_reply_text(struct http_response *resp, unsigned status, char *body, size_t len)

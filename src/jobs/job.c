@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 static const char *const job_members[] = {
     "type", "arguments", "quote", "worker_id", "target_worker", "timeout", "issued_at", NULL,
 };
+
 
 static int check_member_names(const json_t *root, struct err *e)
 {
@@ -22,7 +25,8 @@ static int check_member_names(const json_t *root, struct err *e)
             if (strcmp(name, *m) == 0)
                 known = true;
         if (!known)
-            return err_set(e, 400, "invalid job: unknown member \"%.64s\"", name);
+            return err_set(e, 400, "invalid job: unknown member \"%.*s\"", utf8_print_len(name, 64),
+                           name);
     }
     return 0;
 }
@@ -100,7 +104,8 @@ int job_parse(const char *text, size_t len, struct job *out, struct err *e)
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
-        return err_set(e, 400, "invalid job JSON: %s at offset %d", jerr.text, jerr.position);
+        return err_set(e, 400, "invalid job JSON: %.*s at offset %d",
+                       utf8_print_len(jerr.text, sizeof jerr.text), jerr.text, jerr.position);
     int rc = job_from_json(root, out, e);
     json_decref(root);
     return rc;

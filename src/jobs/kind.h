@@ -43,6 +43,11 @@ struct job_kind {
     bool (*available)(const struct config *cfg);
     int (*validate)(const json_t *arguments, struct err *e);   /* NULL: any arguments */
     int (*run)(const struct job *job, struct job_ctx *ctx, struct job_result *out);
+    /* Optional, for kinds whose offer depends on configuration (NULL: use the fields above):
+     * the capabilities offered under cfg (NULL-terminated), and a validation that sees cfg, used
+     * instead of validate so that what is advertised is exactly what is accepted. */
+    const char *const *(*capabilities_for)(const struct config *cfg);
+    int (*validate_for)(const struct config *cfg, const json_t *arguments, struct err *e);
 };
 
 /* job_ctx_remaining_ms: milliseconds left before the deadline (0 when passed). */

@@ -8,6 +8,9 @@
 
 extern const struct job_kind reddit_kind;
 extern const struct job_kind telemetry_kind;
+extern const struct job_kind tiktok_kind;
+extern const struct job_kind twitter_kind;
+extern const struct job_kind twitter_api_kind;
 extern const struct job_kind twitter_apify_kind;
 extern const struct job_kind web_kind;
 
@@ -15,6 +18,9 @@ extern const struct job_kind web_kind;
 static const struct job_kind *const kinds[] = {
     &reddit_kind,
     &telemetry_kind,
+    &tiktok_kind,
+    &twitter_kind,
+    &twitter_api_kind,
     &twitter_apify_kind,
     &web_kind,
 };
@@ -42,7 +48,8 @@ const struct job_kind *registry_check(const struct config *cfg, const struct job
         err_set(e, 400, "unknown job type: %.64s", job->type);
         return NULL;
     }
-    if (kind->validate && kind->validate(job->arguments, e) < 0) {
+    if (kind->validate_for ? kind->validate_for(cfg, job->arguments, e) < 0
+                           : kind->validate && kind->validate(job->arguments, e) < 0) {
         if (!e->http)
             err_set(e, 400, "invalid arguments for job type %s", kind->type);
         return NULL;
@@ -58,7 +65,8 @@ json_t *registry_capabilities(const struct config *cfg)
         if (k->available && !k->available(cfg))
             continue;
         json_t *list = json_array();
-        for (const char *const *c = k->capabilities; list && *c; c++)
+        const char *const *caps = k->capabilities_for ? k->capabilities_for(cfg) : k->capabilities;
+        for (const char *const *c = caps; list && *c; c++)
             if (**c)
                 json_array_append_new(list, json_string(*c));
         json_object_set_new(report, k->type, list);

@@ -48,7 +48,7 @@ def check_telemetry(body, worker_id):
         check(isinstance(counters, dict), "stats[%r] should be an object: %r" % (wid, counters))
         for name, n in counters.items():
             check(isinstance(n, int) and n >= 0, "stats[%r][%r] = %r" % (wid, name, n))
-    check_eq(doc["reported_capabilities"], {"telemetry": ["telemetry"], "web": ["scraper"]}, "reported_capabilities")
+    check_eq(doc["reported_capabilities"], {"telemetry": ["telemetry"], "tiktok": ["transcription"], "web": ["scraper"]}, "reported_capabilities")
     for kind, caps in doc["reported_capabilities"].items():
         check(all(isinstance(c, str) and c for c in caps), "empty capability name in %r" % caps)
     check_eq(doc["worker_version"], "beta", "worker_version")

@@ -18,7 +18,8 @@ static void test_capability_report_has_no_empty_names(void **state)
     struct config cfg = { 0 };
     json_t *caps = registry_capabilities(&cfg);
     char *text = json_dumps(caps, JSON_COMPACT);
-    assert_string_equal(text, "{\"telemetry\":[\"telemetry\"],\"web\":[\"scraper\"]}");
+    assert_string_equal(text, "{\"telemetry\":[\"telemetry\"],\"tiktok\":[\"transcription\"],"
+                             "\"web\":[\"scraper\"]}");
     free(text);
     json_decref(caps);
 }

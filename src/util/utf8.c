@@ -1,0 +1,52 @@
+/* utf8.c - the longest printable UTF-8 prefix of a string (see utf8.h). */
+#include "util/utf8.h"
+
+#include <limits.h>
+#include <stdint.h>
+
+/* sequence_len is the length a sequence starting with byte c has, 0 when c cannot start one. */
+static size_t sequence_len(unsigned char c)
+{
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        return 2;
+    if (c >= 0xe0 && c <= 0xef)
+        return 3;
+    if (c >= 0xf0 && c <= 0xf4)
+        return 4;
+    return 0;
+}
+
+/* char_len returns the length of the valid character at p, or 0 when p holds none. */
+static size_t char_len(const unsigned char *p)
+{
+    size_t len = sequence_len(p[0]);
+    if (len <= 1)
+        return len;
+    uint32_t cp = p[0] & (0x7fu >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;       /* also stops at the NUL */
+        cp = cp << 6 | (p[i] & 0x3fu);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+int utf8_print_len(const char *s, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0;
+    if (max > INT_MAX)
+        max = INT_MAX;
+    while (p[n]) {
+        size_t len = char_len(p + n);
+        if (len == 0 || len > max - n)
+            break;
+        n += len;
+    }
+    return (int)n;
+}

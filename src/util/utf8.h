@@ -1,0 +1,16 @@
+/* utf8.h - printing untrusted text into messages that become JSON.
+ *
+ * A JSON reply must be valid UTF-8 (jansson refuses anything else), so a message built from a
+ * client's bytes or from a parser's error text must neither cut a character in two nor carry an
+ * invalid sequence. Use: snprintf(buf, n, "... %.*s ...", utf8_print_len(s, 64), s). */
+#ifndef TW_UTF8_H
+#define TW_UTF8_H
+
+#include <stddef.h>
+
+/* utf8_print_len returns the length of the longest prefix of the NUL-terminated s that is at
+ * most max bytes, is valid UTF-8 (as jansson checks it: no overlong forms, no surrogates, nothing
+ * above U+10FFFF) and ends on a character boundary. It stops at the first invalid sequence. */
+int utf8_print_len(const char *s, size_t max);
+
+#endif

@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""test_cli.py - tee-worker-cli (on libteeworker) against the real worker.
+
+Success (run; the four steps one by one; the sealed result opened later), flags over environment
+(TEE_WORKER_URL, TEE_WORKER_API_KEY), the server's own error text and a non-zero exit (bad
+arguments at /job/generate, a failing job, a bad API key), an unreachable server, progress on a
+terminal and silence when piped, TLS (a self-signed certificate refused by default, accepted with
+--insecure or a pin of its key, refused with a wrong pin), --next following X-Next-Cursor (opened through /job/result)
+against the local Apify fake, and a --help that names every long option in the source."""
+import json
+import os
+import pty
+import re
+import socket
+import subprocess
+import time
+
+import harness
+from harness import UUID_RE, Worker, check, check_eq, fail
+from fakes.apify_fake import ApifyFake
+from fakes.tls_worker import TlsWorker
+
+KEY = "cli-api-key-42"
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.join(HERE, "..", "..", "tools", "tee-worker-cli.c")
+
+
+def cli_path():
+    path = os.environ.get("TW_CLI") or os.path.join(os.path.dirname(harness.binary()), "tools",
+                                                    "tee-worker-cli")
+    check(os.access(path, os.X_OK), "tee-worker-cli not found at %s (set TW_CLI)" % path)
+    return path
+
+
+def cli(args, env=None, stdin=None, timeout=30):
+    """Runs the CLI; returns (exit status, stdout text, stderr text)."""
+    full = harness.base_env()
+    full.update(env or {})
+    p = subprocess.run([cli_path()] + args, env=full, input=(stdin or "").encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    check(not harness.sanitizer_report(err), "sanitizer report from the CLI:\n%s" % err)
+    return p.returncode, out, err
+
+
+def env_for(w, key=KEY):
+    return {"TEE_WORKER_URL": "http://127.0.0.1:%d" % w.port, "TEE_WORKER_API_KEY": key}
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_help_covers_every_flag():
+    rc, out, _ = cli(["--help"])
+    check_eq(rc, 0, "--help exit status")
+    with open(SOURCE, "r", encoding="utf-8") as f:
+        names = re.findall(r'\{ "([a-z-]+)", (?:no|required)_argument', f.read())
+    check(len(names) >= 15, "could not read the option table: %r" % names)
+    for name in names:
+        check("--" + name in out, "--help does not mention --%s" % name)
+    for command in ("generate", "add", "status", "result", "run", "TEE_WORKER_URL",
+                    "TEE_WORKER_API_KEY"):
+        check(command in out, "--help does not mention %s" % command)
+    rc, _, err = cli(["--no-such-flag", "run", "telemetry"])
+    check_eq(rc, 2, "unknown flag exit status")
+    rc, _, err = cli(["frobnicate"])
+    check_eq(rc, 2, "unknown command exit status")
+    check("frobnicate" in err, "unknown command not named: %r" % err)
+
+
+def test_run_prints_the_result_quietly_when_piped():
+    with Worker(api_key=KEY) as w:
+        rc, out, err = cli(["run", "telemetry", "--delay", "50"], env=env_for(w))
+        check_eq(rc, 0, "run exit status (stderr %r)" % err)
+        check_eq(err, "", "stderr when piped (no progress)")
+        check(out.endswith("\n") and out.count("\n") == 1, "one line of output: %r" % out)
+        doc = json.loads(out)
+        check_eq(doc.get("worker_id"), w.worker_id(), "telemetry worker_id")
+
+
+def test_four_steps_and_opening_later():
+    with Worker(api_key=KEY) as w:
+        env = env_for(w)
+        rc, sig, err = cli(["generate", "telemetry"], env=env)
+        check_eq(rc, 0, "generate (%r)" % err)
+        sig = sig.strip()
+        rc, uid, err = cli(["add", "-"], env=env, stdin=sig + "\n")
+        check_eq(rc, 0, "add (%r)" % err)
+        uid = uid.strip()
+        check(UUID_RE.match(uid), "add printed %r" % uid)
+        deadline = time.monotonic() + 15
+        while True:
+            rc, sealed, err = cli(["status", uid], env=env)
+            if rc != 3:
+                break
+            check(re.search(r"is (queued|running)", err), "pending message: %r" % err)
+            check(time.monotonic() < deadline, "job still pending")
+            time.sleep(0.05)
+        check_eq(rc, 0, "status (%r)" % err)
+        rc, clear, err = cli(["result", sig, "-"], env=env, stdin=sealed)
+        check_eq(rc, 0, "result (%r)" % err)
+        check_eq(json.loads(clear).get("worker_id"), w.worker_id(), "opened result")
+
+        rc, sealed2, err = cli(["run", "--sealed", "-d", "50", "--job",
+                                '{"type":"telemetry","arguments":{}}'], env=env)
+        check_eq(rc, 0, "run --sealed (%r)" % err)
+        check(not sealed2.lstrip().startswith("{"), "--sealed printed clear text: %r" % sealed2)
+        rc, _, err = cli(["result", sig, sealed2.strip()], env=env)
+        check_eq(rc, 1, "a result opened with another job's signature fails")
+        check(err.startswith("tee-worker-cli: ") and "HTTP" in err, "error line: %r" % err)
+
+        rc, _, err = cli(["status", harness.random_uuid()], env=env)
+        check_eq(rc, 1, "status of an unknown uid")
+
+
+def test_flags_win_over_environment():
+    with Worker(api_key=KEY) as w:
+        bad_env = {"TEE_WORKER_URL": "http://127.0.0.1:%d" % closed_port(),
+                   "TEE_WORKER_API_KEY": "wrong"}
+        rc, out, err = cli(["--url", "http://127.0.0.1:%d" % w.port, "--api-key", KEY, "run",
+                            "telemetry", "--delay", "50", "--quiet"], env=bad_env)
+        check_eq(rc, 0, "flags over env (%r)" % err)
+        check("worker_id" in out, "result: %r" % out)
+
+
+def test_server_errors_reach_the_user():
+    with Worker(api_key=KEY, env={"WEBSCRAPER_ALLOW_PRIVATE": "true"}) as w:
+        env = env_for(w)
+        direct = w.post("/job/generate", json_body={"type": "web", "arguments": {}},
+                        headers={"X-API-Key": KEY})
+        message = direct.json()["error"]
+        rc, out, err = cli(["run", "web"], env=env)
+        check_eq(rc, 1, "run web without url")
+        check_eq(out, "", "no stdout on failure")
+        check_eq(err.strip(), "tee-worker-cli: %s (HTTP 400)" % message, "the server's message")
+
+        rc, out, err = cli(["run", "web", "url=http://127.0.0.1:%d/" % closed_port(),
+                            "--delay", "50"], env=env)
+        check_eq(rc, 1, "a failing job")
+        check("(HTTP 500)" in err and "127.0.0.1" in err, "the job's own error: %r" % err)
+
+        rc, out, err = cli(["run", "telemetry"], env=env_for(w, key="not-the-key"))
+        check_eq(rc, 1, "bad API key")
+        check_eq(err.strip(), "tee-worker-cli: missing or invalid API key (HTTP 401)", "401 text")
+        rc, _, err = cli(["run", "telemetry"], env={"TEE_WORKER_URL": env["TEE_WORKER_URL"]})
+        check_eq(rc, 1, "no API key")
+
+
+def test_unreachable_server():
+    url = "http://127.0.0.1:%d" % closed_port()
+    t0 = time.monotonic()
+    rc, out, err = cli(["--url", url, "run", "telemetry"])
+    check_eq(rc, 1, "unreachable exit status")
+    check(time.monotonic() - t0 < 10, "giving up took too long")
+    check("cannot reach " + url in err, "the message names the URL: %r" % err)
+    rc, _, err = cli(["--url", "ftp://x", "run", "telemetry"])
+    check_eq(rc, 1, "a non-HTTP URL")
+
+
+def test_progress_on_a_terminal():
+    with Worker(api_key=KEY, env={"MAX_JOBS": "1"}) as w:
+        master, slave = pty.openpty()
+        full = harness.base_env()
+        full.update(env_for(w))
+        p = subprocess.Popen([cli_path(), "run", "web", "url=http://127.0.0.1:%d/" % closed_port(),
+                              "--delay", "50"],
+                             env=full, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        out, _ = p.communicate(timeout=30)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(master)
+        tty = b"".join(chunks).decode("utf-8", "replace")
+        check_eq(p.returncode, 1, "the failing job's exit status")
+        check("\x1b[K" in tty and "failed" in tty, "progress line on the terminal: %r" % tty)
+        check_eq(out, b"", "nothing on stdout")
+
+
+def test_tls_verification_skip_and_pinning():
+    with TlsWorker() as t:
+        gen = ["--url", t.url, "--timeout", "10", "generate", "telemetry"]
+        rc, out, err = cli(gen)
+        check_eq(rc, 1, "a self-signed certificate is refused by default")
+        check("cannot reach" in err, "TLS failure message: %r" % err)
+        rc, out, err = cli(["--insecure"] + gen)
+        check_eq((rc, out), (0, "tls-signature\n"), "--insecure (%r)" % err)
+        rc, out, err = cli(["--pin-pubkey", t.pin] + gen)
+        check_eq((rc, out), (0, "tls-signature\n"), "--pin-pubkey with the server's key (%r)" % err)
+        rc, out, err = cli(["--pin-pubkey", t.pubkey_path] + gen)
+        check_eq((rc, out), (0, "tls-signature\n"), "--pin-pubkey with a key file (%r)" % err)
+        wrong = "sha256//" + "A" * 43 + "="
+        rc, out, err = cli(["--pin-pubkey", wrong] + gen)
+        check_eq(rc, 1, "a wrong pin is refused")
+        check_eq(out, "", "no output with a wrong pin")
+        rc, out, err = cli(["--cacert", t.cert_path] + gen)
+        check_eq(rc, 1, "CN=EGo does not match 127.0.0.1 even with the certificate as CA")
+
+
+def test_next_follows_cursors():
+    from test_reddit import ACTOR, FIXTURE
+    with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
+        fake.datasets[ACTOR] = FIXTURE[:4] * 2
+        env = {"TEE_WORKER_URL": "http://127.0.0.1:%d" % w.port}
+        args = ["run", "reddit", "type=searchposts", 'queries=["NASA"]', "max_results=3",
+                "--delay", "50", "--next"]
+        rc, out, err = cli(args, env=env)
+        check_eq(rc, 0, "run --next (%r)" % err)
+        pages = [json.loads(l) for l in out.splitlines()]
+        check_eq([len(p) for p in pages], [3, 3, 2], "items per page")
+        check_eq([r["offset"] for r in fake.dataset_reads], ["0", "3", "6"], "dataset offsets")
+        rc, out, err = cli(args + ["--max-pages", "2"], env=env)
+        check_eq(rc, 0, "run --next --max-pages 2 (%r)" % err)
+        check_eq(len(out.splitlines()), 2, "pages with --max-pages 2")
+        rc, out, err = cli(args[:-1], env=env)
+        check_eq(len(out.splitlines()), 1, "without --next, one page")
+
+
+if __name__ == "__main__":
+    harness.main(globals())

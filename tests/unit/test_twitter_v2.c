@@ -1,0 +1,271 @@
+/* test_twitter_v2.c - the pure parts of the Twitter API-key backend: the X API v2 decoders
+ * (TweetResult, the API profile, exact 64-bit ids, Go-typed failures), tweet id parsing, search
+ * cursors, the cool-down arithmetic, the argument record, and the offers of `twitter` and
+ * `twitter-api` (twitter.md 2.1, 3.1, 6, 8.1, 8.4, 9). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "jobs/job.h"
+#include "jobs/registry.h"
+#include "kinds/twitter_backend.h"
+#include "kinds/twitter_keys.h"
+#include "kinds/twitter_v2.h"
+
+#define BIG "1900000000000000001"
+
+static void assert_json_text(json_t *value, const char *want)
+{
+    assert_non_null(value);
+    char *got = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (strcmp(got, want) != 0)
+        fail_msg("JSON mismatch\n got: %s\nwant: %s", got, want);
+    free(got);
+    json_decref(value);
+}
+
+#define TWEET_TAIL(username, lang, newest, oldest, count)                                       \
+    "\"timestamp\":0,\"ThreadCursor\":{\"focal_tweet_id\":\"\",\"thread_id\":\"\",\"cursor\":\"\"," \
+    "\"cursor_type\":\"\"},\"is_quoted\":false,\"is_pin\":false,\"is_reply\":false,"            \
+    "\"is_retweet\":false,\"is_self_thread\":false,\"likes\":0,\"hashtags\":null,\"html\":\"\","  \
+    "\"replies\":0,\"retweets\":0,\"urls\":null,\"username\":\"" username "\",\"photos\":null,"   \
+    "\"videos\":null,\"retweeted_status_id\":\"\",\"views\":0,\"sensitive_content\":false,"       \
+    "\"author_id\":\"42\",\"public_metrics\":{\"retweet_count\":1,\"reply_count\":2,"            \
+    "\"like_count\":3,\"quote_count\":4,\"bookmark_count\":5,\"impression_count\":0},"           \
+    "\"possibly_sensitive\":false,\"lang\":\"" lang "\",\"newest_id\":\"" newest "\","          \
+    "\"oldest_id\":\"" oldest "\",\"result_count\":" count ",\"error\":null}"
+
+static const char *const page_body =
+    "{\"data\":[{\"id\":\"" BIG "\",\"author_id\":\"42\",\"text\":\"hi <b>\","
+    "\"created_at\":\"2025-01-01T12:00:00.000Z\",\"conversation_id\":\"7\",\"lang\":\"en\","
+    "\"public_metrics\":{\"retweet_count\":1,\"reply_count\":2,\"like_count\":3,\"quote_count\":4,"
+    "\"bookmark_count\":5,\"impression_count\":6},\"edit_history_tweet_ids\":[\"1\"]}],"
+    "\"includes\":{\"users\":[{\"id\":\"42\",\"username\":\"alice\",\"name\":\"A\"}]},"
+    "\"meta\":{\"newest_id\":\"9\",\"oldest_id\":\"8\",\"result_count\":1,\"next_token\":\"p2\"}}";
+
+static void test_page_decodes_tweet_result(void **state)
+{
+    (void)state;
+    struct twitter_v2_page page;
+    char why[TWITTER_V2_WHY] = "";
+    assert_int_equal(twitter_v2_decode_page(page_body, strlen(page_body), &page, why,
+                                            sizeof why), 0);
+    assert_string_equal(page.next_token, "p2");
+    assert_int_equal(json_array_size(page.tweets), 1);
+    json_t *t = json_incref(json_array_get(page.tweets, 0));
+    assert_true(json_integer_value(json_object_get(t, "id")) == 1900000000000000001LL);
+    assert_json_text(t, "{\"id\":" BIG ",\"tweet_id\":\"" BIG "\",\"conversation_id\":\"7\","
+                     "\"user_id\":\"42\",\"text\":\"hi <b>\",\"created_at\":\"2025-01-01T12:00:00Z\","
+                     TWEET_TAIL("alice", "en", "9", "8", "1"));
+    twitter_v2_page_clear(&page);
+}
+
+static void test_page_failures_are_typed(void **state)
+{
+    (void)state;
+    static const struct { const char *body, *why; } cases[] = {
+        { "", "failed to unmarshal response: " },
+        { "[1]", "failed to unmarshal response: not a JSON object" },
+        { "{\"data\":[{\"id\":\"1\",\"text\":5}]}", "failed to unmarshal response: " },
+        { "{\"data\":[{\"id\":\"1\",\"created_at\":\"2025-01-01\"}]}", "failed to unmarshal" },
+        { "{\"data\":[{\"id\":\"1\",\"public_metrics\":{\"like_count\":1.5}}]}", "failed to unm" },
+        { "{\"data\":[{\"id\":\"x1\"}]}", "failed to parse tweet ID 'x1' from twitterx: "
+          "strconv.ParseInt: parsing \"x1\": invalid syntax" },
+        { "{\"data\":[{\"id\":\"99999999999999999999\"}]}", "failed to parse tweet ID "
+          "'99999999999999999999' from twitterx: strconv.ParseInt: parsing "
+          "\"99999999999999999999\": value out of range" },
+        { "{\"data\":[null]}", "failed to parse tweet ID '' from twitterx" },
+        { "{\"data\":{}}", "failed to unmarshal response: field data: expected an array" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct twitter_v2_page page;
+        char why[TWITTER_V2_WHY] = "";
+        assert_int_equal(twitter_v2_decode_page(cases[i].body, strlen(cases[i].body), &page, why,
+                                                sizeof why), -1);
+        if (strncmp(why, cases[i].why, strlen(cases[i].why)) != 0)
+            fail_msg("case %zu: got \"%s\", want prefix \"%s\"", i, why, cases[i].why);
+        assert_null(page.tweets);
+    }
+}
+
+static void test_page_without_data_or_token(void **state)
+{
+    (void)state;
+    const char *body = "{\"meta\":{\"result_count\":0},\"errors\":[{\"title\":\"x\"}]}";
+    struct twitter_v2_page page;
+    char why[TWITTER_V2_WHY];
+    assert_int_equal(twitter_v2_decode_page(body, strlen(body), &page, why, sizeof why), 0);
+    assert_int_equal(json_array_size(page.tweets), 0);
+    assert_null(page.next_token);
+    twitter_v2_page_clear(&page);
+}
+
+static void test_tweet_lookup(void **state)
+{
+    (void)state;
+    const char *body = "{\"data\":{\"id\":\"" BIG "\",\"author_id\":\"42\",\"text\":\"t\","
+                       "\"created_at\":\"not a time\",\"conversation_id\":\"7\",\"lang\":\"fr\","
+                       "\"public_metrics\":{\"retweet_count\":1,\"reply_count\":2,\"like_count\":3,"
+                       "\"quote_count\":4,\"bookmark_count\":5}},"
+                       "\"includes\":{\"users\":[{\"id\":\"41\",\"username\":\"x\"},"
+                       "{\"id\":\"42\",\"username\":\"bob\"}]}}";
+    char why[TWITTER_V2_WHY];
+    json_t *t = twitter_v2_decode_tweet(body, strlen(body), 86400, why, sizeof why);
+    assert_json_text(t, "{\"id\":" BIG ",\"tweet_id\":\"" BIG "\",\"conversation_id\":\"7\","
+                     "\"user_id\":\"42\",\"text\":\"t\",\"created_at\":\"1970-01-02T00:00:00Z\","
+                     TWEET_TAIL("bob", "fr", "", "", "0"));
+    const char *errs = "{\"errors\":[{\"title\":\"Not Found Error\",\"detail\":\"gone\"}]}";
+    assert_null(twitter_v2_decode_tweet(errs, strlen(errs), 0, why, sizeof why));
+    assert_string_equal(why, "API error: gone");
+}
+
+static void test_profile_lookup(void **state)
+{
+    (void)state;
+    const char *body = "{\"data\":{\"public_metrics\":{\"followers_count\":10,\"tweet_count\":7},"
+                       "\"username\":\"alice\",\"id\":\"42\",\"name\":\"A\",\"url\":\"\","
+                       "\"location\":\"Moon\",\"verified\":true,\"extra\":1}}";
+    char why[TWITTER_V2_WHY];
+    assert_json_text(twitter_v2_decode_profile(body, strlen(body), why, sizeof why),
+                     "{\"data\":{\"id\":\"42\",\"name\":\"A\",\"username\":\"alice\","
+                     "\"description\":\"\",\"created_at\":\"\",\"profile_banner_url\":\"\","
+                     "\"profile_image_url\":\"\",\"protected\":false,\"verified\":true,"
+                     "\"location\":\"Moon\",\"public_metrics\":{\"followers_count\":10,"
+                     "\"following_count\":0,\"like_count\":0,\"listed_count\":0,"
+                     "\"media_count\":0,\"tweet_count\":7}}}");
+    const char *errs = "{\"errors\":[{\"message\":\"x\"}]}";
+    assert_null(twitter_v2_decode_profile(errs, strlen(errs), why, sizeof why));
+    assert_string_equal(why, "API error: x");
+    const char *bad = "{\"data\":{\"verified\":\"yes\"}}";
+    assert_null(twitter_v2_decode_profile(bad, strlen(bad), why, sizeof why));
+    assert_string_equal(why, "failed to unmarshal response: data: field verified: expected a "
+                             "boolean");
+    const char *plain = "{\"data\":{\"id\":\"1\",\"username\":\"u\"}}";
+    char *name = twitter_v2_decode_username(plain, strlen(plain));
+    assert_non_null(name);
+    assert_string_equal(name, "u");
+    free(name);
+    assert_null(twitter_v2_decode_username("{\"data\":null}", 13));
+}
+
+static void test_parse_id_and_cursors(void **state)
+{
+    (void)state;
+    long long id;
+    char why[120], tok[16];
+    unsigned skip;
+    assert_int_equal(twitter_v2_parse_id("9223372036854775807", &id, why, sizeof why), 0);
+    assert_true(id == 9223372036854775807LL);
+    assert_int_equal(twitter_v2_parse_id("-5", &id, why, sizeof why), 0);
+    assert_int_equal(twitter_v2_parse_id("", &id, why, sizeof why), -1);
+    assert_int_equal(twitter_v2_parse_id("1 ", &id, why, sizeof why), -1);
+    assert_int_equal(twitter_v2_cursor_parse("abc~7", tok, sizeof tok, &skip), 0);
+    assert_string_equal(tok, "abc");
+    assert_int_equal(skip, 7);
+    assert_int_equal(twitter_v2_cursor_parse("~3", tok, sizeof tok, &skip), 0);
+    assert_string_equal(tok, "");
+    assert_int_equal(skip, 3);
+    assert_int_equal(twitter_v2_cursor_parse("a~b", tok, sizeof tok, &skip), 0);
+    assert_string_equal(tok, "a~b");
+    assert_int_equal(skip, 0);
+    assert_int_equal(twitter_v2_cursor_parse("0123456789abcdefg", tok, sizeof tok, &skip), -1);
+    char *c = twitter_v2_cursor_make("p2", 4);
+    assert_string_equal(c, "p2~4");
+    free(c);
+    c = twitter_v2_cursor_make("p2", 0);
+    assert_string_equal(c, "p2");
+    free(c);
+}
+
+static void test_cooldown_seconds(void **state)
+{
+    (void)state;
+    assert_int_equal(twitter_keys_parse_cooldown("1060", NULL, 1000), 60);
+    assert_int_equal(twitter_keys_parse_cooldown("999", "30", 1000), 30);
+    assert_int_equal(twitter_keys_parse_cooldown(NULL, NULL, 1000), 15 * 60);
+    assert_int_equal(twitter_keys_parse_cooldown("junk", "-1", 1000), 15 * 60);
+    assert_int_equal(twitter_keys_parse_cooldown("99999999", NULL, 1000), 24 * 3600);
+}
+
+static void test_arguments(void **state)
+{
+    (void)state;
+    struct twitter_request req;
+    struct err e = { 0 };
+    json_t *a = json_pack("{s:s, s:s, s:i}", "type", "GetByID", "query", BIG, "max_results", 3);
+    assert_int_equal(twitter_args_parse(a, "twitter-api", &req, &e), 0);
+    assert_int_equal(req.op, TW_OP_GETBYID);
+    json_decref(a);
+    a = json_pack("{s:s}", "query", "x");
+    assert_int_equal(twitter_args_parse(a, "twitter", &req, &e), 0);
+    assert_int_equal(req.op, TW_OP_SEARCHBYQUERY);
+    json_decref(a);
+    a = json_pack("{s:s, s:s}", "type", "getspace", "query", "1");
+    assert_int_equal(twitter_args_parse(a, "twitter-api", &req, &e), -1);
+    assert_int_equal(e.http, 400);
+    assert_string_equal(e.msg, "error unmarshalling job arguments: capability 'getspace' is not "
+                        "valid for job type 'twitter-api'. Valid capabilities: [searchbyquery "
+                        "searchbyfullarchive getbyid getprofilebyid]");
+    json_decref(a);
+    a = json_pack("{s:s, s:i}", "query", "x", "count", -5);
+    assert_int_equal(twitter_args_parse(a, "twitter", &req, &e), -1);
+    assert_string_equal(e.msg, "error unmarshalling job arguments: count must be non-negative, "
+                        "got: -5");
+    json_decref(a);
+    a = json_pack("{s:s, s:s}", "type", "getprofilebyid", "query", "../x");
+    assert_int_equal(twitter_args_parse(a, "twitter", &req, &e), -1);
+    json_decref(a);
+    a = json_pack("{s:s, s:i}", "query", "x", "max_results", 0);
+    json_object_set_new(a, "next_cursor", json_integer(1));
+    assert_int_equal(twitter_args_parse(a, "twitter", &req, &e), -1);
+    assert_string_equal(e.msg, "error unmarshalling job arguments: failed to unmarshal Twitter "
+                        "arguments: json: cannot unmarshal number into Go struct field "
+                        ".next_cursor of type string");
+    json_decref(a);
+}
+
+/* With Apify alone, `twitter` offers exactly followers/following; twitter-api is absent. */
+static void test_offers_follow_configuration(void **state)
+{
+    (void)state;
+    twitter_kinds_reset();
+    struct config cfg = { .apify_api_key = "k" };
+    json_t *caps = registry_capabilities(&cfg);
+    assert_json_text(json_incref(json_object_get(caps, "twitter")),
+                     "[\"getfollowing\",\"getfollowers\"]");
+    assert_null(json_object_get(caps, "twitter-api"));
+    json_decref(caps);
+    struct job j = { .type = "twitter", .arguments = json_pack("{s:s, s:s}", "type",
+                                                                "searchbyquery", "query", "x") };
+    struct err e = { 0 };
+    assert_null(registry_check(&cfg, &j, &e));
+    assert_int_equal(e.http, 400);
+    assert_string_equal(e.msg, "capability 'searchbyquery' is not available on this worker: it "
+                        "needs Twitter accounts (TWITTER_ACCOUNTS; the credential backend is not "
+                        "in this build yet) or X API keys (TWITTER_API_KEYS)");
+    json_decref(j.arguments);
+    twitter_kinds_reset();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_page_decodes_tweet_result),
+        cmocka_unit_test(test_page_failures_are_typed),
+        cmocka_unit_test(test_page_without_data_or_token),
+        cmocka_unit_test(test_tweet_lookup),
+        cmocka_unit_test(test_profile_lookup),
+        cmocka_unit_test(test_parse_id_and_cursors),
+        cmocka_unit_test(test_cooldown_seconds),
+        cmocka_unit_test(test_arguments),
+        cmocka_unit_test(test_offers_follow_configuration),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
