@@ -5,6 +5,7 @@
  * /setkey (served when KEY_DISTRIBUTOR_PUBKEY is set) takes {"key","signature"}: the signature is
  * checked before the length (core-protocol.md 4.3), the key joins the ring. Errors carry both
  * "error" and Go's "status" member, since Go's key broker reads "status". */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "tee/keydist.h"
 #include "tee/keyring.h"
+#include "util/utf8.h"
 
 void api_loglevel(struct app *app, const struct http_request *req, struct http_response *resp)
 {
@@ -37,7 +39,8 @@ void api_loglevel(struct app *app, const struct http_request *req, struct http_r
 
 static void setkey_error(struct http_response *resp, unsigned status, const char *msg)
 {
-    http_reply_json(resp, status, json_pack("{s:s,s:s}", "error", msg, "status", msg));
+    size_t n = utf8_print_len(msg, SIZE_MAX);   /* never fail to encode: cut at bad UTF-8 */
+    http_reply_json(resp, status, json_pack("{s:s#,s:s#}", "error", msg, n, "status", msg, n));
 }
 
 void api_setkey(struct app *app, const struct http_request *req, struct http_response *resp)
