@@ -114,12 +114,27 @@ def test_full_queue_is_503_and_keeps_the_nonce():
                         refused.append(s)
                 else:
                     h.expect_status(r, 200, "add under load")
+        saw_full = []
+        done = threading.Event()
+
+        def watch_readiness():
+            while not done.is_set() and not saw_full:
+                r = w.get("/readyz")
+                doc = r.json()
+                if r.status == 503 and doc["checks"]["queue"] == "full" and not doc["ready"]:
+                    saw_full.append(doc["checks"]["queue_stats"])
+        watcher = threading.Thread(target=watch_readiness)
+        watcher.start()
         threads = [threading.Thread(target=add, args=(sigs[i::6],)) for i in range(6)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        done.set()
+        watcher.join()
         h.check(refused, "the queue of 1 never filled under a burst of 300 adds")
+        h.check(saw_full, "/readyz never reported the full queue (503, checks.queue \"full\")")
+        h.check_eq(saw_full[0], {"length": 1, "capacity": 1}, "/readyz queue_stats when full")
         deadline = time.monotonic() + 20    # the refused signature is still good, once there is room
         while True:
             r = w.post("/job/add", json_body={"encrypted_job": refused[0]})
