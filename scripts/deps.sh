@@ -7,7 +7,8 @@ set -euo pipefail
 build_pkgs=(gcc pkg-config meson ninja-build libmicrohttpd-dev libjansson-dev libssl-dev uuid-dev
             libcurl4-openssl-dev libxml2-dev libsqlite3-dev)
 test_pkgs=(libcmocka-dev python3 valgrind clang libclang-rt-14-dev
-           libgoogle-perftools4)   # libprofiler, dlopened by /debug/pprof/profile (optional at run time)
+           libgoogle-perftools4    # libprofiler, dlopened by /debug/pprof/profile (optional at run time)
+           openssl)                # the command: test key pairs and TLS certificates
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = "test" ] && want+=("${test_pkgs[@]}")
