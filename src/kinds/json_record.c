@@ -274,3 +274,13 @@ fail:
     json_decref(out);
     return NULL;
 }
+
+json_t *record_strings_copy(const json_t *list)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *el;
+    json_array_foreach(list, i, el)
+        json_array_append_new(out, json_string(json_is_string(el) ? json_string_value(el) : ""));
+    return out;
+}

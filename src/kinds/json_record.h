@@ -59,6 +59,10 @@ json_t *record_decode(const struct record *r, const json_t *in, char *why, size_
  * case, or NULL (borrowed reference). */
 json_t *record_get_ci(const json_t *obj, const char *name);
 
+/* record_strings_copy returns a new array with the strings of list, any non-string element as ""
+ * (actor inputs take string lists as given). */
+json_t *record_strings_copy(const json_t *list);
+
 /* rfc3339_normalise parses s as strict RFC 3339 (T separator, optional fraction, Z or +hh:mm) and
  * writes Go's RFC3339Nano form (fraction without trailing zeros, offset kept, Z for +00:00) to out.
  * Returns 0, or -1 when s is not such a time. *epoch (may be NULL) gets the Unix time in seconds. */

@@ -256,16 +256,6 @@ int reddit_args_parse(const json_t *args, struct reddit_args *a, struct err *e)
 
 /* ---- actor input ---- */
 
-static json_t *strings_copy(const json_t *list)
-{
-    json_t *out = json_array();
-    size_t i;
-    json_t *el;
-    json_array_foreach(list, i, el)
-        json_array_append_new(out, json_string(json_is_string(el) ? json_string_value(el) : ""));
-    return out;
-}
-
 static json_t *start_urls(const json_t *urls)
 {
     json_t *out = json_array();
@@ -289,7 +279,7 @@ json_t *reddit_actor_input(const struct reddit_args *a)
     if (!urls) {
         json_object_set_new(in, "type",
                             json_string(posts ? "posts" : users ? "users" : "community"));
-        json_object_set_new(in, "searches", strings_copy(a->queries));
+        json_object_set_new(in, "searches", record_strings_copy(a->queries));
     } else {
         json_object_set_new(in, "startUrls", start_urls(a->urls));
     }

@@ -6,6 +6,7 @@
  * keys go out in Go's (alphabetical) order. Errors: "apify run (search): <reason>" and
  * "apify run (trending): <reason>", as Go, with Apify's real reason. */
 #include "kinds/tiktok_search.h"
+#include "kinds/json_record.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -123,16 +124,6 @@ int tiktok_search_validate(const char *type, const json_t *arguments, struct err
     return parse_args(type, arguments, &a, e);
 }
 
-static json_t *plain_strings(const json_t *list)
-{
-    json_t *out = json_array();
-    size_t i;
-    json_t *el;
-    json_array_foreach(list, i, el)
-        json_array_append_new(out, json_string(json_is_string(el) ? json_string_value(el) : ""));
-    return out;
-}
-
 static json_t *actor_input(const struct search_args *a)
 {
     if (a->trending)
@@ -140,8 +131,8 @@ static json_t *actor_input(const struct search_args *a)
                          (json_int_t)a->max_items, "period", a->period, "sortBy", a->sort_by);
     return json_pack("{s:I, s:I, s:{s:b}, s:o, s:o}", "endPage", (json_int_t)a->end_page,
                      "maxItems", (json_int_t)a->max_items, "proxy", "useApifyProxy", 1,
-                     "search", plain_strings(a->search), "startUrls",
-                     plain_strings(a->start_urls));
+                     "search", record_strings_copy(a->search), "startUrls",
+                     record_strings_copy(a->start_urls));
 }
 
 static json_t *decode_items(const struct search_args *a, const json_t *raw)
