@@ -431,7 +431,9 @@ int twitter_v2_cursor_parse(const char *cursor, char *tok, size_t toklen, unsign
             toklen_used = (size_t)(tilde - cursor);
         }
     }
-    if (toklen_used >= toklen)
+    /* X's next_token never holds '~' (it is alphanumeric): one left in the token means a cursor
+     * that twitter_v2_cursor_make did not produce. */
+    if (toklen_used >= toklen || memchr(cursor, '~', toklen_used))
         return -1;
     memcpy(tok, cursor, toklen_used);
     tok[toklen_used] = '\0';

@@ -172,9 +172,10 @@ static void test_parse_id_and_cursors(void **state)
     assert_int_equal(twitter_v2_cursor_parse("~3", tok, sizeof tok, &skip), 0);
     assert_string_equal(tok, "");
     assert_int_equal(skip, 3);
-    assert_int_equal(twitter_v2_cursor_parse("a~b", tok, sizeof tok, &skip), 0);
-    assert_string_equal(tok, "a~b");
-    assert_int_equal(skip, 0);
+    /* '~' is only ours, before the skip; a token holding one was not made here (and would not
+     * survive a round trip: "a~1" with skip 0 reads back as "a" with skip 1) */
+    assert_int_equal(twitter_v2_cursor_parse("a~b", tok, sizeof tok, &skip), -1);
+    assert_int_equal(twitter_v2_cursor_parse("~1~0", tok, sizeof tok, &skip), -1);
     assert_int_equal(twitter_v2_cursor_parse("0123456789abcdefg", tok, sizeof tok, &skip), -1);
     char *c = twitter_v2_cursor_make("p2", 4);
     assert_string_equal(c, "p2~4");
