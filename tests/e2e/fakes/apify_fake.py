@@ -22,7 +22,9 @@ import json
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fakes.base import LocalServer, loopback_server
 
 GOOD_TOKEN = "apify-good-token"
 
@@ -172,7 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(200, json.dumps(items).encode("utf-8"))
 
 
-class ApifyFake:
+class ApifyFake(LocalServer):
     def __init__(self, token=GOOD_TOKEN):
         self.token = token
         self.lock = threading.Lock()
@@ -192,8 +194,6 @@ class ApifyFake:
         self.dataset_reads = []
         self.requests = []
         self.token_places = []
-        self.server = None
-        self.thread = None
 
     @property
     def base_url(self):
@@ -214,22 +214,4 @@ class ApifyFake:
             self.poll_delay_s = 0.0
 
     def start(self):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.fake = self
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
+        return self.serve(loopback_server(_Handler))

@@ -15,6 +15,8 @@ import http.server
 import threading
 import time
 
+from fakes.base import LocalServer
+
 
 class Route:
     def __init__(self, body=b"", status=200, content_type="text/html; charset=utf-8",
@@ -27,7 +29,7 @@ class Route:
         self.gzip = gzip
 
 
-class Site:
+class Site(LocalServer):
     def __init__(self, host="127.0.0.1"):
         self.host = host
         self.routes = {}
@@ -78,10 +80,6 @@ class Site:
     def url(self, path="/", host=None):
         return "http://%s:%d%s" % (host or self.host, self.port, path)
 
-    @property
-    def port(self):
-        return self.server.server_address[1]
-
     def start(self):
         site = self
 
@@ -131,20 +129,4 @@ class Site:
             def handle_error(self, request, client_address):
                 pass    # clients hanging up (the crawler cutting a transfer) are expected
 
-        self.server = Server((self.host, 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
+        return self.serve(Server((self.host, 0), Handler))

@@ -22,7 +22,9 @@ Usage: with TikTokFake() as fake: env = fake.worker_env(); ... fake.requests
 """
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fakes.base import LocalServer, loopback_server
 
 PATH = "/api/tiktok-transcription"
 HELLO_VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nHello"
@@ -98,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(200, "application/json", json.dumps(reply).encode("utf-8"))
 
 
-class TikTokFake:
+class TikTokFake(LocalServer):
     def __init__(self):
         self.lock = threading.Lock()
         self.requests = []
@@ -116,22 +118,8 @@ class TikTokFake:
         return env
 
     def start(self):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.fake = self
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
+        return self.serve(loopback_server(_Handler))
 
     def stop(self):
-        if self.server:
-            self.stopping.set()
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
+        self.stopping.set()
+        super().stop()

@@ -31,7 +31,9 @@ import json
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fakes.base import LocalServer, loopback_server
 
 BIG_BASE = 1900000000000000001          # > 2^53: ids must stay exact
 
@@ -182,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(200, {"data": user})
 
 
-class XApiFake:
+class XApiFake(LocalServer):
     def __init__(self):
         self.lock = threading.Lock()
         self.requests = []
@@ -194,10 +196,9 @@ class XApiFake:
         self.fail_at_offset = {}
         self.tweet_reply = None
         self.user_reply = None
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.fake = self
-        self.thread = None
+
+    def start(self):
+        return self.serve(loopback_server(_Handler))
 
     @property
     def base(self):
@@ -214,13 +215,3 @@ class XApiFake:
     def clear(self):
         with self.lock:
             self.requests = []
-
-    def __enter__(self):
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        return False
