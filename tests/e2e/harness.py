@@ -439,6 +439,22 @@ class Worker:
         expect_status(r, 200, "POST /job/result")
         return sig, uid, sealed, r.body
 
+    def run_paged_job(self, job, timeout=20.0):
+        """The four-step flow for a job that may page. Returns (clear result bytes, the opened
+        X-Next-Cursor text or None when the status carried no cursor)."""
+        sig = self.generate(job)
+        uid = self.add(sig)
+        st = self.wait_status(uid, timeout=timeout)
+        expect_status(st, 200, "job status for %s" % json.dumps(job))
+        r = self.result(st.text, sig)
+        expect_status(r, 200, "/job/result")
+        cursor = None
+        if st.header("X-Next-Cursor"):
+            c = self.result(st.header("X-Next-Cursor"), sig)
+            expect_status(c, 200, "/job/result on X-Next-Cursor")
+            cursor = c.text
+        return r.body, cursor
+
 
 def run_binary(env, timeout=15.0, cwd=None):
     """Run the binary to completion with exactly env (plus passthrough vars); returns

@@ -33,18 +33,7 @@ TRENDING_ITEMS = [{"country_code": "US", "cover": "c", "duration": 15, "id": "1"
 
 
 def run(w, job):
-    sig = w.generate(job)
-    uid = w.add(sig)
-    st = w.wait_status(uid, timeout=20)
-    expect_status(st, 200, "tiktok search status")
-    r = w.result(st.text, sig)
-    expect_status(r, 200, "/job/result")
-    cursor = None
-    if st.header("X-Next-Cursor"):
-        c = w.result(st.header("X-Next-Cursor"), sig)
-        expect_status(c, 200, "/job/result on X-Next-Cursor")
-        cursor = c.text
-    return r.body, cursor
+    return w.run_paged_job(job)
 
 
 def capabilities(w):

@@ -26,18 +26,8 @@ TWEET_KEYS = [
 
 def run(w, job):
     """The four-step flow; returns (decoded data, next cursor text or None)."""
-    sig = w.generate(job)
-    uid = w.add(sig)
-    st = w.wait_status(uid, timeout=20)
-    expect_status(st, 200, "job status for %s" % json.dumps(job))
-    r = w.result(st.text, sig)
-    expect_status(r, 200, "/job/result")
-    cursor = None
-    if st.header("X-Next-Cursor"):
-        c = w.result(st.header("X-Next-Cursor"), sig)
-        expect_status(c, 200, "/job/result on X-Next-Cursor")
-        cursor = c.text
-    return json.loads(r.body.decode("utf-8")), cursor
+    body, cursor = w.run_paged_job(job)
+    return json.loads(body.decode("utf-8")), cursor
 
 
 def run_fails(w, job):

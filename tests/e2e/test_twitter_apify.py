@@ -8,7 +8,7 @@ skipped), paging through X-Next-Cursor, argument validation at /job/generate, an
 reaching the user with its reason, and the twitter_scrapes / twitter_returned_followers counters."""
 import json
 
-from harness import Worker, check, check_eq, expect_json_error, expect_status
+from harness import Worker, check, check_eq, expect_json_error
 from fakes.apify_fake import ApifyFake
 
 ACTOR = "kaitoeasyapi~premium-x-follower-scraper-following-data"
@@ -45,18 +45,7 @@ FIXTURE = [
 
 
 def run(w, job):
-    sig = w.generate(job)
-    uid = w.add(sig)
-    st = w.wait_status(uid, timeout=20)
-    expect_status(st, 200, "twitter-apify job status")
-    r = w.result(st.text, sig)
-    expect_status(r, 200, "/job/result")
-    cursor = None
-    if st.header("X-Next-Cursor"):
-        c = w.result(st.header("X-Next-Cursor"), sig)
-        expect_status(c, 200, "/job/result on X-Next-Cursor")
-        cursor = c.text
-    return r.body, cursor
+    return w.run_paged_job(job)
 
 
 def stats_of(w):
