@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "log.h"
+
 #define ZERO_TIME "0001-01-01T00:00:00Z"
 
 static void why_set(char *why, size_t whylen, const char *name, const char *what)
@@ -282,5 +284,28 @@ json_t *record_strings_copy(const json_t *list)
     json_t *el;
     json_array_foreach(list, i, el)
         json_array_append_new(out, json_string(json_is_string(el) ? json_string_value(el) : ""));
+    return out;
+}
+
+json_t *record_decode_items(const json_t *raw, record_item_decoder decode, const char *what)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *item;
+    char why[128];
+
+    if (!out)
+        return NULL;
+    json_array_foreach(raw, i, item) {
+        json_t *rec = decode(item, why, sizeof why);
+        if (!rec) {
+            log_warn("%s: skipping dataset item %zu: %s", what, i, why);
+            continue;
+        }
+        if (json_array_append_new(out, rec) < 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
     return out;
 }

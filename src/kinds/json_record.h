@@ -55,6 +55,14 @@ struct record {
  * a field has the wrong type, or memory ran out. why (may be NULL) receives a short reason. */
 json_t *record_decode(const struct record *r, const json_t *in, char *why, size_t whylen);
 
+/* record_item_decoder decodes one hostile item into a new object, or returns NULL with why set. */
+typedef json_t *(*record_item_decoder)(const json_t *item, char *why, size_t whylen);
+
+/* record_decode_items returns a new array of the items of raw (an array) that decode, in order;
+ * an item that does not decode is skipped with a warning naming `what` (the job type), its index
+ * and the reason. NULL on OOM. */
+json_t *record_decode_items(const json_t *raw, record_item_decoder decode, const char *what);
+
 /* record_get_ci returns the value of the last member of obj whose key equals name ignoring ASCII
  * case, or NULL (borrowed reference). */
 json_t *record_get_ci(const json_t *obj, const char *name);

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "kinds/json_record.h"
-#include "log.h"
 
 static const struct record_field user_fields[] = {
     { "id", RT_STRING, NULL, false },          { "url", RT_STRING, NULL, false },
@@ -85,20 +84,5 @@ json_t *reddit_item_decode(const json_t *raw, char *why, size_t whylen)
 
 json_t *reddit_items_decode(const json_t *raw)
 {
-    json_t *out = json_array();
-    size_t i;
-    json_t *item;
-    char why[128];
-    json_array_foreach(raw, i, item) {
-        json_t *rec = reddit_item_decode(item, why, sizeof why);
-        if (!rec) {
-            log_warn("reddit: skipping dataset item %zu: %s", i, why);
-            continue;
-        }
-        if (json_array_append_new(out, rec) < 0) {
-            json_decref(out);
-            return NULL;
-        }
-    }
-    return out;
+    return record_decode_items(raw, reddit_item_decode, "reddit");
 }

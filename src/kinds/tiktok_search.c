@@ -18,7 +18,6 @@
 #include "jobs/job.h"
 #include "jobs/stats.h"
 #include "kinds/go_args.h"
-#include "log.h"
 #include "net/apify.h"
 
 #define QUERY_ACTOR "epctex~tiktok-search-scraper"
@@ -137,23 +136,8 @@ static json_t *actor_input(const struct search_args *a)
 
 static json_t *decode_items(const struct search_args *a, const json_t *raw)
 {
-    json_t *out = json_array();
-    size_t i;
-    json_t *item;
-    char why[128];
-    json_array_foreach(raw, i, item) {
-        json_t *rec = a->trending ? tiktok_trending_item_decode(item, why, sizeof why)
-                                  : tiktok_query_item_decode(item, why, sizeof why);
-        if (!rec) {
-            log_warn("tiktok: skipping dataset item %zu: %s", i, why);
-            continue;
-        }
-        if (json_array_append_new(out, rec) < 0) {
-            json_decref(out);
-            return NULL;
-        }
-    }
-    return out;
+    return record_decode_items(raw, a->trending ? tiktok_trending_item_decode : tiktok_query_item_decode,
+                               "tiktok");
 }
 
 static int fetch(const struct search_args *a, struct job_ctx *ctx, struct apify_page *page,

@@ -5,7 +5,6 @@
 #include <stdio.h>
 
 #include "kinds/json_record.h"
-#include "log.h"
 
 static const struct record_field url_fields[] = {
     { "url", RT_STRING, NULL, false },
@@ -63,20 +62,5 @@ json_t *twitter_apify_profile_decode(const json_t *raw, char *why, size_t whylen
 
 json_t *twitter_apify_profiles_decode(const json_t *raw)
 {
-    json_t *out = json_array();
-    size_t i;
-    json_t *item;
-    char why[128];
-    json_array_foreach(raw, i, item) {
-        json_t *rec = twitter_apify_profile_decode(item, why, sizeof why);
-        if (!rec) {
-            log_warn("twitter-apify: skipping dataset item %zu: %s", i, why);
-            continue;
-        }
-        if (json_array_append_new(out, rec) < 0) {
-            json_decref(out);
-            return NULL;
-        }
-    }
-    return out;
+    return record_decode_items(raw, twitter_apify_profile_decode, "twitter-apify");
 }
