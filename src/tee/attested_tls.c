@@ -83,8 +83,12 @@ static int renew(struct attested_tls *at)
     at->renew_at = renewal_time(fresh, at->validity_s);
     pthread_mutex_unlock(&at->lock);
     ratls_free(old);
-    log_info("TLS certificate renewed (new key%s), valid until %lld", fresh->quote ? " and quote" : "",
-             (long long)fresh->not_after);
+    char until[32];
+    struct tm tm;
+    gmtime_r(&fresh->not_after, &tm);
+    strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    log_info("TLS certificate renewed (new key%s), valid until %s", fresh->quote ? " and quote" : "",
+             until);
     return 0;
 }
 
