@@ -222,6 +222,9 @@ static int start_listener(struct app *app, char *err, size_t errlen)
     free(copy.cert_pem);
     if (!app->http)
         return -1;
+    log_info("enclave mode: %s platform, attestation %s, HTTPS with an attested certificate "
+             "renewed every %u s", app->platform.ops->name, app->platform.attestation_type,
+             app->cfg.tls_cert_validity_s * 2 / 3 ? app->cfg.tls_cert_validity_s * 2 / 3 : 1);
     struct tls_installer installer = { install_certificate, reap_listeners, app };
     return attested_tls_start(app->tls, &installer, err, errlen);
 }

@@ -3,6 +3,7 @@
  * Order matters: the key comes first, its SubjectPublicKeyInfo is hashed into the report data,
  * the platform produces the quote over that, and only then is the certificate assembled around
  * the same key, so the quote in the certificate always names the key that signs the handshake.
+ * The TCG DICE evidence needs a second quote, over the hash of the claims that name the key.
  * Subject and issuer are CN=tee-worker; the serial is 127 random bits; basicConstraints CA:FALSE. */
 #include "tee/ratls.h"
 
@@ -58,6 +59,85 @@ static int report_data_of(EVP_PKEY *key, uint8_t rd[64])
     return 0;
 }
 
+/* ---- TCG DICE tagged evidence (a few fixed CBOR shapes, written by hand) ---- */
+
+#define CBOR_MAX_HEADER 9
+#define CLAIMS_LEN (1 + 1 + 11 + 2 + 36)     /* map(1) "pubkey-hash" bstr(36) */
+
+/* cbor_head writes the head of a major type with argument n; returns its length. */
+static size_t cbor_head(uint8_t *out, uint8_t major, uint64_t n)
+{
+    uint8_t m = (uint8_t)(major << 5);
+    size_t len, i;
+
+    if (n < 24) {
+        out[0] = m | (uint8_t)n;
+        return 1;
+    }
+    len = n <= 0xff ? 1 : n <= 0xffff ? 2 : n <= 0xffffffffu ? 4 : 8;
+    out[0] = m | (uint8_t)(len == 1 ? 24 : len == 2 ? 25 : len == 4 ? 26 : 27);
+    for (i = 0; i < len; i++)
+        out[1 + i] = (uint8_t)(n >> (8 * (len - 1 - i)));
+    return 1 + len;
+}
+
+/* claims_of writes {"pubkey-hash": bstr([1, bstr(spki_hash)])} into out (CLAIMS_LEN bytes). */
+static void claims_of(const uint8_t spki_hash[32], uint8_t out[CLAIMS_LEN])
+{
+    size_t n = 0;
+
+    n += cbor_head(out + n, 5, 1);                     /* map, one pair */
+    n += cbor_head(out + n, 3, 11);                    /* text "pubkey-hash" */
+    memcpy(out + n, "pubkey-hash", 11);
+    n += 11;
+    n += cbor_head(out + n, 2, 36);                    /* bstr: the serialized hash-entry */
+    n += cbor_head(out + n, 4, 2);                     /* [ */
+    n += cbor_head(out + n, 0, 1);                     /*   1 (IANA named information: SHA-256) */
+    n += cbor_head(out + n, 2, 32);                    /*   bstr(hash) */
+    memcpy(out + n, spki_hash, 32);                    /* ] */
+}
+
+/* evidence_of wraps quote and claims as tag(60000, [bstr(quote), bstr(claims)]). Returns a new
+ * buffer (caller frees) or NULL. */
+static uint8_t *evidence_of(const uint8_t *quote, size_t quote_len, const uint8_t *claims,
+                            size_t claims_len, size_t *len)
+{
+    uint8_t *out = malloc(4 * CBOR_MAX_HEADER + quote_len + claims_len);
+    size_t n = 0;
+
+    if (out == NULL)
+        return NULL;
+    n += cbor_head(out + n, 6, RATLS_EVIDENCE_CBOR_TAG);
+    n += cbor_head(out + n, 4, 2);
+    n += cbor_head(out + n, 2, quote_len);
+    memcpy(out + n, quote, quote_len);
+    n += quote_len;
+    n += cbor_head(out + n, 2, claims_len);
+    memcpy(out + n, claims, claims_len);
+    *len = n + claims_len;
+    return out;
+}
+
+/* add_evidence asks for the second quote (over SHA-256 of the claims) and fills c->evidence.
+ * Returns 0 or -1 with err. */
+static int add_evidence(const struct platform *p, struct ratls_cert *c, char *err, size_t errlen)
+{
+    uint8_t claims[CLAIMS_LEN], rd[64] = { 0 }, *quote = NULL;
+    size_t quote_len = 0;
+
+    claims_of(c->report_data, claims);
+    SHA256(claims, sizeof claims, rd);
+    if (platform_quote(p, rd, &quote, &quote_len, err, errlen) != 0)
+        return -1;
+    c->evidence = evidence_of(quote, quote_len, claims, sizeof claims, &c->evidence_len);
+    free(quote);
+    if (c->evidence == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 static int set_serial(X509 *x)
 {
     unsigned char raw[16];
@@ -74,9 +154,10 @@ static int set_serial(X509 *x)
     return ok ? 0 : -1;
 }
 
-static int add_quote_extension(X509 *x, const uint8_t *quote, size_t len)
+/* add_raw_extension adds a non-critical extension oid whose value is the given bytes. */
+static int add_raw_extension(X509 *x, const char *oid_text, const uint8_t *quote, size_t len)
 {
-    ASN1_OBJECT *oid = OBJ_txt2obj(RATLS_QUOTE_OID, 1);
+    ASN1_OBJECT *oid = OBJ_txt2obj(oid_text, 1);
     ASN1_OCTET_STRING *value = ASN1_OCTET_STRING_new();
     X509_EXTENSION *ext = NULL;
     int ok = oid != NULL && value != NULL && len <= INT32_MAX &&
@@ -111,7 +192,10 @@ static X509 *build_cert(EVP_PKEY *key, const struct ratls_cert *c)
              ASN1_TIME_set(X509_getm_notBefore(x), c->not_before) != NULL &&
              ASN1_TIME_set(X509_getm_notAfter(x), c->not_after) != NULL &&
              X509_set_pubkey(x, key) == 1 && add_basic_constraints(x) == 0 &&
-             (c->quote == NULL || add_quote_extension(x, c->quote, c->quote_len) == 0) &&
+             (c->quote == NULL ||
+              add_raw_extension(x, RATLS_QUOTE_OID, c->quote, c->quote_len) == 0) &&
+             (c->evidence == NULL ||
+              add_raw_extension(x, RATLS_EVIDENCE_OID, c->evidence, c->evidence_len) == 0) &&
              X509_sign(x, key, EVP_sha256()) > 0;
 
     X509_NAME_free(name);
@@ -176,6 +260,8 @@ struct ratls_cert *ratls_create(const struct platform *p, unsigned validity_s, c
     if (rc > 0) {           /* this platform cannot attest: a plain self-signed certificate */
         c->quote = NULL;
         c->quote_len = 0;
+    } else if (add_evidence(p, c, err, errlen) != 0) {
+        goto fail;
     }
     c->not_before = time(NULL) - NOT_BEFORE_SLACK_S;
     c->not_after = time(NULL) + (time_t)validity_s;
@@ -205,5 +291,6 @@ void ratls_free(struct ratls_cert *c)
     free(c->cert_pem);
     free(c->cert_der);
     free(c->quote);
+    free(c->evidence);
     free(c);
 }

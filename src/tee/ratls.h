@@ -3,9 +3,14 @@
  *
  * The report data of the quote is SHA-256 of the certificate's DER SubjectPublicKeyInfo in its
  * first 32 bytes, zeros in the other 32; the quote travels raw in the non-critical extension
- * RATLS_QUOTE_OID (Gramine's RA-TLS quote OID, which its verifiers read). A verifier checks the
- * quote (Intel's chain, MRENCLAVE/MRSIGNER) and that its report data is the hash of the key the
- * TLS handshake proved possession of. */
+ * RATLS_QUOTE_OID (Gramine's RA-TLS quote OID, which its verifiers of every version read). A
+ * verifier checks the quote (Intel's chain, MRENCLAVE/MRSIGNER) and that its report data is the
+ * hash of the key the TLS handshake proved possession of.
+ *
+ * Like Gramine 1.8 and later, the certificate also carries the same attestation in the TCG DICE
+ * "tagged evidence" extension RATLS_EVIDENCE_OID: CBOR tag 60000 over [quote2, claims], where
+ * claims = {"pubkey-hash": bstr([1 (SHA-256), bstr(SHA-256(SPKI))])} (serialized CBOR) and quote2
+ * is a second quote whose report data is SHA-256(claims) followed by 32 zero bytes. */
 #ifndef TW_RATLS_H
 #define TW_RATLS_H
 
@@ -17,6 +22,9 @@ struct platform;
 
 /* Gramine RA-TLS: 1.2.840.113741.1337.6 (Intel's arc + 1337.6), raw quote as the value. */
 #define RATLS_QUOTE_OID "1.2.840.113741.1337.6"
+/* TCG DICE tagged evidence: 2.23.133.5.4.9, CBOR as above. */
+#define RATLS_EVIDENCE_OID "2.23.133.5.4.9"
+#define RATLS_EVIDENCE_CBOR_TAG 60000
 
 struct ratls_cert {
     char *key_pem;              /* PKCS#8 private key, PEM */
@@ -25,6 +33,8 @@ struct ratls_cert {
     size_t cert_der_len;
     uint8_t *quote;             /* the quote in the certificate; NULL when the platform cannot attest */
     size_t quote_len;
+    uint8_t *evidence;          /* the TCG DICE tagged evidence (CBOR); NULL with quote */
+    size_t evidence_len;
     uint8_t report_data[64];    /* SHA-256(SPKI DER) || 32 zero bytes */
     time_t not_before, not_after;
 };

@@ -5,7 +5,8 @@ Gramine's attestation directory (fakes/attestation_fake.py, named by GRAMINE_ATT
 What is checked (core-protocol.md 1.1, 3, 6; DECISIONS.md "Platform keys"):
   * HTTPS only; the certificate carries the RA-TLS quote extension (1.2.840.113741.1337.6) whose
     quote has SHA-256 of the certificate's own SubjectPublicKeyInfo as report data, which this
-    client checks itself from the DER the handshake delivered (a small DER walker below);
+    client checks itself from the DER the handshake delivered (a small DER walker below), and the
+    TCG DICE tagged evidence (2.23.133.5.4.9) with a second quote over claims naming that key;
   * GET /attestation returns that same quote and certificate;
   * /setkey and the job flow work over HTTPS; the worker id and the key ring are sealed under the
     signer key and survive a restart; under another signer key the worker refuses to start with
@@ -27,6 +28,7 @@ from harness import Worker, check, check_eq, expect_json_error, expect_status
 from fakes.attestation_fake import REPORT_DATA_OFFSET, AttestationFake
 
 RATLS_QUOTE_OID = "1.2.840.113741.1337.6"
+RATLS_EVIDENCE_OID = "2.23.133.5.4.9"
 TELEMETRY_JOB = {"type": "telemetry", "arguments": {}}
 SK = harness.vectors()["setkey"]
 
@@ -97,10 +99,42 @@ def parse_certificate(der):
     return spki_der, extensions
 
 
+def cbor_bstr(buf, pos):
+    """(bytes, next position) of the CBOR byte string at pos."""
+    head = buf[pos]
+    check(head >> 5 == 2, "CBOR: expected a byte string at %d" % pos)
+    ai = head & 31
+    if ai < 24:
+        n, pos = ai, pos + 1
+    else:
+        size = {24: 1, 25: 2, 26: 4}.get(ai)
+        check(size is not None, "CBOR: unsupported length form")
+        n, pos = int.from_bytes(buf[pos + 1:pos + 1 + size], "big"), pos + 1 + size
+    check(pos + n <= len(buf), "CBOR: byte string runs past the end")
+    return buf[pos:pos + n], pos + n
+
+
+def check_tagged_evidence(evidence, spki, what):
+    """TCG DICE tagged evidence (Gramine 1.8): tag 60000 over [bstr(quote2), bstr(claims)], claims
+    = {"pubkey-hash": bstr([1, bstr(SHA-256(SPKI))])}, quote2's report data = SHA-256(claims)."""
+    check_eq(evidence[:4], b"\xd9\xea\x60\x82", what + ": CBOR tag 60000 and a 2-array")
+    quote2, pos = cbor_bstr(evidence, 4)
+    claims, pos = cbor_bstr(evidence, pos)
+    check_eq(pos, len(evidence), what + ": bytes after the evidence array")
+    want = (b"\xa1\x6bpubkey-hash\x58\x24\x82\x01\x58\x20" + hashlib.sha256(spki).digest())
+    check_eq(claims.hex(), want.hex(), what + ": claims naming the certificate's key")
+    rd = quote2[REPORT_DATA_OFFSET:REPORT_DATA_OFFSET + 64]
+    check_eq(rd.hex(), (hashlib.sha256(claims).digest() + b"\0" * 32).hex(),
+             what + ": report data of the evidence quote = SHA-256(claims)")
+
+
 def check_attested(der, what):
-    """The certificate carries a quote whose report data is SHA-256(its SPKI) || 32 zeros.
-    Returns (quote, SPKI DER)."""
+    """The certificate carries a quote whose report data is SHA-256(its SPKI) || 32 zeros, and the
+    same attestation as TCG DICE tagged evidence. Returns (quote, SPKI DER)."""
     spki, exts = parse_certificate(der)
+    check(RATLS_EVIDENCE_OID in exts, "%s: no TCG DICE evidence extension" % what)
+    check(not exts[RATLS_EVIDENCE_OID][0], "%s: the evidence extension must not be critical" % what)
+    check_tagged_evidence(exts[RATLS_EVIDENCE_OID][1], spki, what)
     check(RATLS_QUOTE_OID in exts, "%s: no RA-TLS quote extension; extensions %r"
           % (what, sorted(exts)))
     critical, quote = exts[RATLS_QUOTE_OID]
@@ -320,7 +354,8 @@ def test_attestation_type_none():
             r, der = https_request(w.port, "GET", "/healthz")
             expect_status(r, 200, "/healthz under OE_SIMULATION")
             _, exts = parse_certificate(der)
-            check(RATLS_QUOTE_OID not in exts, "no quote extension without attestation")
+            check(RATLS_QUOTE_OID not in exts and RATLS_EVIDENCE_OID not in exts,
+                  "no quote or evidence extension without attestation: %r" % sorted(exts))
             expect_json_error(w.get("/attestation"), 503, "/attestation without attestation",
                               prefix="attestation unavailable")
 

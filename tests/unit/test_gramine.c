@@ -5,7 +5,8 @@
  * The quote is either a regular file the test prepares for a report data it chose, or a FIFO
  * answered by a thread that reads user_report_data and builds a quote around it, as Gramine
  * does; the certificate test then checks that the quote in the certificate carries SHA-256 of the
- * certificate's own public key. */
+ * certificate's own public key, and that the TCG DICE evidence carries a second quote over the
+ * claims naming that key. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -240,6 +241,10 @@ static void test_no_attestation_under_oe_simulation(void **state)
     ASN1_OBJECT *oid = OBJ_txt2obj(RATLS_QUOTE_OID, 1);
     assert_int_equal(X509_get_ext_by_OBJ(x, oid, -1), -1);
     ASN1_OBJECT_free(oid);
+    oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
+    assert_int_equal(X509_get_ext_by_OBJ(x, oid, -1), -1);
+    ASN1_OBJECT_free(oid);
+    assert_null(c->evidence);
     X509_free(x);
     ratls_free(c);
     platform_close(&p);
@@ -292,32 +297,85 @@ static void test_quote_checks_report_data(void **state)
 struct quoter {
     const struct fixture *f;
     pthread_t thread;
+    int rounds;                  /* quotes to give */
     int answered;
 };
 
+/* quoter_main answers each new report data once, like Gramine: waits until user_report_data
+ * changes (so it never writes twice into one read of the FIFO), then writes a quote around it. */
 static void *quoter_main(void *arg)
 {
     struct quoter *q = arg;
     char path[256];
-    uint8_t rd[64], quote[QUOTE_LEN];
+    uint8_t last[64] = { 0 }, rd[64], quote[QUOTE_LEN];
 
     snprintf(path, sizeof path, "%s/quote", q->f->attest);
-    int fd = open(path, O_WRONLY);         /* until the worker opens it for reading */
-    if (fd < 0)
-        return NULL;
-    read_at(q->f, "user_report_data", rd, sizeof rd);
-    make_quote(rd, quote);
-    if (write(fd, quote, sizeof quote) == (ssize_t)sizeof quote)
-        q->answered++;
-    close(fd);
+    for (int round = 0; round < q->rounds; round++) {
+        for (int wait = 0;; wait++) {
+            read_at(q->f, "user_report_data", rd, sizeof rd);
+            if (memcmp(rd, last, sizeof rd) != 0)
+                break;
+            if (wait > 5000)
+                return NULL;
+            usleep(1000);
+        }
+        int fd = open(path, O_WRONLY);     /* until the worker opens it for reading */
+        if (fd < 0)
+            return NULL;
+        read_at(q->f, "user_report_data", rd, sizeof rd);
+        memcpy(last, rd, sizeof rd);
+        make_quote(rd, quote);
+        if (write(fd, quote, sizeof quote) == (ssize_t)sizeof quote)
+            q->answered++;
+        close(fd);
+    }
     return NULL;
+}
+
+/* check_evidence: the TCG DICE extension is tag(60000, [bstr(quote2), bstr(claims)]) with the
+ * claims naming spki_hash and quote2 carrying SHA-256(claims). */
+static void check_evidence(X509 *x, const uint8_t spki_hash[32])
+{
+    uint8_t claims[51], claims_hash[32];
+    size_t n = 0;
+
+    claims[n++] = 0xa1;                                  /* map(1) */
+    claims[n++] = 0x6b;                                  /* text(11) */
+    memcpy(claims + n, "pubkey-hash", 11);
+    n += 11;
+    claims[n++] = 0x58, claims[n++] = 36;                /* bstr(36) */
+    claims[n++] = 0x82, claims[n++] = 0x01;              /* [1, */
+    claims[n++] = 0x58, claims[n++] = 32;                /*  bstr(32) */
+    memcpy(claims + n, spki_hash, 32);                   /* ] */
+    SHA256(claims, sizeof claims, claims_hash);
+
+    ASN1_OBJECT *oid = OBJ_txt2obj(RATLS_EVIDENCE_OID, 1);
+    int at = X509_get_ext_by_OBJ(x, oid, -1);
+    ASN1_OBJECT_free(oid);
+    assert_true(at >= 0);
+    X509_EXTENSION *ext = X509_get_ext(x, at);
+    assert_int_equal(X509_EXTENSION_get_critical(ext), 0);
+    const ASN1_OCTET_STRING *value = X509_EXTENSION_get_data(ext);
+    const uint8_t *e = ASN1_STRING_get0_data(value);
+    static const uint8_t head[] = { 0xd9, 0xea, 0x60,    /* tag 60000 */
+                                    0x82,                /* array(2) */
+                                    0x59, 0x01, 0xb4 };  /* bstr(436): the quote */
+    assert_int_equal(ASN1_STRING_length(value), (int)(sizeof head + QUOTE_LEN + 2 + sizeof claims));
+    assert_memory_equal(e, head, sizeof head);
+    const uint8_t *quote2 = e + sizeof head;
+    assert_memory_equal(quote2 + REPORT_DATA_AT, claims_hash, 32);
+    assert_memory_equal(quote2 + REPORT_DATA_AT + 32, (uint8_t[32]){ 0 }, 32);
+    const uint8_t *tail = quote2 + QUOTE_LEN;
+    assert_int_equal(tail[0], 0x58);
+    assert_int_equal(tail[1], sizeof claims);
+    assert_memory_equal(tail + 2, claims, sizeof claims);
 }
 
 static void test_certificate_carries_quote_over_its_key(void **state)
 {
     struct fixture *f = *state;
     struct platform p;
-    struct quoter q = { .f = f };
+    struct quoter q = { .f = f, .rounds = 2 };
     char path[256], err[512] = "";
     uint8_t spki_hash[32], written[64];
 
@@ -330,7 +388,7 @@ static void test_certificate_carries_quote_over_its_key(void **state)
     pthread_join(q.thread, NULL);
     if (!c)
         fail_msg("ratls_create: %s", err);
-    assert_int_equal(q.answered, 1);
+    assert_int_equal(q.answered, 2);    /* the quote over the key, the quote over the claims */
 
     /* the certificate, its key and validity */
     const unsigned char *der = c->cert_der;
@@ -368,7 +426,8 @@ static void test_certificate_carries_quote_over_its_key(void **state)
     assert_memory_equal(quote + REPORT_DATA_AT + 32, (uint8_t[32]){ 0 }, 32);
     assert_memory_equal(c->report_data, quote + REPORT_DATA_AT, 64);
     read_at(f, "user_report_data", written, sizeof written);
-    assert_memory_equal(written, c->report_data, 64);
+    assert_memory_not_equal(written, c->report_data, 64);   /* the claims' hash came last */
+    check_evidence(x, spki_hash);
 
     ASN1_OBJECT_free(oid);
     EVP_PKEY_free(key);
