@@ -314,7 +314,9 @@ def test_setkey_jobs_restart_and_another_signer():
 
 
 def test_certificate_renewed_before_expiry():
-    with AttestationFake() as fake, EnclaveWorker(fake, env={"TLS_CERT_VALIDITY_SECONDS": "3"}) as w:
+    # two event-loop threads: the replacement listener and the quiesced one are thread pools
+    env = {"TLS_CERT_VALIDITY_SECONDS": "3", "HTTP_THREADS": "2"}
+    with AttestationFake() as fake, EnclaveWorker(fake, env=env) as w:
         old_conn = http.client.HTTPSConnection(harness.HOST, w.port, timeout=10,
                                                context=tls_context())
         try:
