@@ -3,8 +3,9 @@
 
 deploy/tee-worker.manifest.template is rendered the way gramine-manifest would (its Jinja
 expressions replaced by sample values) and parsed as TOML; then: the variables that decide what
-is trusted are fixed (STANDALONE=false, GRAMINE_ATTESTATION_DIR=/dev/attestation, DATA_DIR), every
-other worker variable is a passthrough, remote attestation is DCAP, DATA_DIR is mounted and
+is trusted are fixed (STANDALONE=false, GRAMINE_ATTESTATION_DIR=/dev/attestation, DATA_DIR, and the
+key distributor's public key and miners whitelist, rendered in at build time), every other worker
+variable is a passthrough, remote attestation is DCAP, DATA_DIR is mounted and
 allowed, the binary is trusted, debug is off. That every variable the worker reads appears at all
 is checked by tests/unit/test_config.c. The Dockerfile has a build and a non-root runtime stage
 on Debian 12, and docker-compose.yml mounts .masa as the data directory."""
@@ -17,10 +18,15 @@ from harness import check, check_eq
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 FIXED = {"STANDALONE": "false", "GRAMINE_ATTESTATION_DIR": "/dev/attestation",
-         "DATA_DIR": "/home/masa", "TMPDIR": "/tmp"}
+         "DATA_DIR": "/home/masa", "TMPDIR": "/tmp",
+         # rendered into the manifest (measured), never taken from the host
+         "KEY_DISTRIBUTOR_PUBKEY": "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0K",
+         "MINERS_WHITE_LIST": "11111111-2222-4333-8444-555555555555"}
 SAMPLE = {"entrypoint": "/usr/local/bin/tee-worker", "gramine.libos": "/usr/lib/x86_64-linux-gnu/gramine/libsysdb.so",
           "log_level": "error", "arch_libdir": "/lib/x86_64-linux-gnu",
-          "gramine.runtimedir()": "/usr/lib/x86_64-linux-gnu/gramine/runtime/glibc"}
+          "gramine.runtimedir()": "/usr/lib/x86_64-linux-gnu/gramine/runtime/glibc",
+          "key_distributor_pubkey": FIXED["KEY_DISTRIBUTOR_PUBKEY"],
+          "miners_white_list": FIXED["MINERS_WHITE_LIST"]}
 
 
 def read(rel):
