@@ -2,8 +2,9 @@
  *
  *   platform (root key, DATA_DIR) -> store (jobs, results, nonces, secrets) -> worker id ->
  *   key ring (+ distributor key) -> result table, stats, readiness -> capability report ->
- *   job server (+ recovery) -> maintenance thread -> HTTP listener (last: nothing is served
- *   before everything behind it exists).
+ *   job server (+ recovery) -> maintenance thread -> [enclave: attested TLS identity] -> HTTP
+ *   listener (last: nothing is served before everything behind it exists; HTTPS with the attested
+ *   certificate in enclave mode, plain HTTP standalone) -> [enclave: certificate renewal thread].
  *
  * The maintenance thread sweeps expired results and nonces on a timer, so memory is returned
  * even when nobody reads. */
@@ -27,8 +28,10 @@
 #include "log.h"
 #include "net/apify.h"
 #include "store/store.h"
+#include "tee/attested_tls.h"
 #include "tee/keydist.h"
 #include "tee/keyring.h"
+#include "tee/ratls.h"
 
 struct maintenance {
     pthread_t thread;
@@ -169,6 +172,63 @@ static int open_tables(struct app *app, char *err, size_t errlen)
     return 0;
 }
 
+static int install_certificate(void *ctx, const char *key_pem, const char *cert_pem, char *err,
+                               size_t errlen)
+{
+    struct app *app = ctx;
+    struct http_tls tls = { .key_pem = key_pem, .cert_pem = cert_pem };
+    return http_replace_tls(app->http, &tls, err, errlen);
+}
+
+static void reap_listeners(void *ctx)
+{
+    struct app *app = ctx;
+    http_reap(app->http);
+}
+
+struct tls_copy {
+    char *key_pem, *cert_pem;
+};
+
+static void copy_identity(const struct ratls_cert *c, void *arg)
+{
+    struct tls_copy *copy = arg;
+    copy->key_pem = strdup(c->key_pem);
+    copy->cert_pem = strdup(c->cert_pem);
+}
+
+/* start_listener serves plain HTTP standalone; in enclave mode HTTPS only, with an attested
+ * certificate renewed before it expires. */
+static int start_listener(struct app *app, char *err, size_t errlen)
+{
+    if (!app->platform.enclave) {
+        app->http = http_start(&app->cfg, app_dispatch, app, err, errlen);
+        return app->http ? 0 : -1;
+    }
+    app->tls = attested_tls_open(&app->platform, app->cfg.tls_cert_validity_s, err, errlen);
+    if (!app->tls)
+        return -1;
+    struct tls_copy copy = { 0 };
+    attested_tls_read(app->tls, copy_identity, &copy);
+    if (copy.key_pem && copy.cert_pem) {
+        struct http_tls tls = { .key_pem = copy.key_pem, .cert_pem = copy.cert_pem };
+        app->http = http_start_tls(&app->cfg, &tls, app_dispatch, app, err, errlen);
+    } else {
+        snprintf(err, errlen, "out of memory");
+    }
+    if (copy.key_pem)
+        OPENSSL_cleanse(copy.key_pem, strlen(copy.key_pem));
+    free(copy.key_pem);
+    free(copy.cert_pem);
+    if (!app->http)
+        return -1;
+    log_info("enclave mode: %s platform, attestation %s, HTTPS with an attested certificate "
+             "renewed every %u s", app->platform.ops->name, app->platform.attestation_type,
+             app->cfg.tls_cert_validity_s * 2 / 3 ? app->cfg.tls_cert_validity_s * 2 / 3 : 1);
+    struct tls_installer installer = { install_certificate, reap_listeners, app };
+    return attested_tls_start(app->tls, &installer, err, errlen);
+}
+
 int app_open(struct app *app, char *err, size_t errlen)
 {
     app->startup_log_level = app->cfg.log_level;
@@ -193,8 +253,7 @@ int app_open(struct app *app, char *err, size_t errlen)
         maintenance_start(app, err, errlen) < 0)
         goto fail;
     app->pprof = pprof_open(&app->cfg);
-    app->http = http_start(&app->cfg, app_dispatch, app, err, errlen);
-    if (!app->http)
+    if (start_listener(app, err, errlen) < 0)
         goto fail;
     return 0;
 fail:
@@ -204,7 +263,9 @@ fail:
 
 void app_close(struct app *app)
 {
+    attested_tls_stop(app->tls);    /* the renewal thread uses the listener: stopped first */
     http_stop(app->http);
+    attested_tls_free(app->tls);
     pprof_close(app->pprof);
     maintenance_stop(app);
     jobserver_stop(app->jobs);

@@ -18,6 +18,7 @@ struct readiness;
 struct job_server;
 struct http_server;
 struct pprof;
+struct attested_tls;
 
 struct app {
     struct config cfg;
@@ -37,6 +38,7 @@ struct app {
     unsigned char bearer_digest[32];
     unsigned char key_digest[32];
     struct http_server *http;
+    struct attested_tls *tls;       /* enclave mode: the attested HTTPS identity; NULL standalone */
     void *periodic;                 /* the maintenance thread (app.c) */
     struct pprof *pprof;            /* profiling switch (api/pprof_api.c) */
 };

@@ -83,6 +83,9 @@ static const struct var_spec vars[] = {
     { "READYZ_ERROR_THRESHOLD", VK_RATIO, AT(readyz_error_threshold), "0.95", 0, 0, false },
     { "ENABLE_PPROF", VK_BOOL, AT(enable_pprof), "false", 0, 0, false },
     { "OE_SIMULATION", VK_NONEMPTY, AT(oe_simulation), "", 0, 0, false },
+    { "GRAMINE_ATTESTATION_DIR", VK_STRING, AT(gramine_attestation_dir), "/dev/attestation", 0, 0,
+      true },
+    { "TLS_CERT_VALIDITY_SECONDS", VK_UINT, AT(tls_cert_validity_s), "2592000", 3, YEAR, false },
     { "WEBSCRAPER_BLACKLIST", VK_LIST, AT(webscraper_blacklist), "", 0, 0, false },
     { "WEBSCRAPER_MAX_DEPTH", VK_UINT, AT(webscraper_max_depth), "5", 1, 32, false },
     { "WEBSCRAPER_ALLOW_PRIVATE", VK_BOOL, AT(webscraper_allow_private), "false", 0, 0, false },
@@ -111,6 +114,11 @@ const char *config_variable_name(size_t i)
 }
 
 #define NVARS (sizeof vars / sizeof vars[0])
+
+bool config_variable_env_only(size_t i)
+{
+    return i < NVARS && vars[i].env_only;
+}
 
 /* Where a raw value came from: unset, the environment, or file number (origin - ORIGIN_FILE). */
 enum { ORIGIN_UNSET = 0, ORIGIN_ENV = 1, ORIGIN_FILE = 2 };

@@ -59,6 +59,10 @@ struct config {
     bool enable_pprof;             /* ENABLE_PPROF, default false */
     bool oe_simulation;            /* OE_SIMULATION: non-empty = true */
 
+    /* enclave mode (gramine-sgx backend) */
+    char *gramine_attestation_dir;  /* GRAMINE_ATTESTATION_DIR, default "/dev/attestation" */
+    unsigned tls_cert_validity_s;   /* TLS_CERT_VALIDITY_SECONDS, default 30 days; renewed at 2/3 */
+
     /* job kinds (read here, used by their issues) */
     struct str_list webscraper_blacklist; /* WEBSCRAPER_BLACKLIST */
     unsigned webscraper_max_depth;        /* WEBSCRAPER_MAX_DEPTH: cap on a job's depth, default 5 */
@@ -94,6 +98,10 @@ void config_free(struct config *cfg);
 /* config_variable_name returns the name of the i-th variable of the configuration table, or NULL
  * past the end (docs checks, diagnostics). */
 const char *config_variable_name(size_t i);
+
+/* config_variable_env_only is true for the i-th variable when .env files cannot set it (DATA_DIR,
+ * GRAMINE_ATTESTATION_DIR): the environment only. */
+bool config_variable_env_only(size_t i);
 
 /* str_list_contains is true when s equals one element exactly. */
 bool str_list_contains(const struct str_list *l, const char *s);

@@ -16,6 +16,7 @@ void api_job_generate(struct app *app, const struct http_request *req, struct ht
 void api_job_add(struct app *app, const struct http_request *req, struct http_response *resp);
 void api_job_status(struct app *app, const struct http_request *req, struct http_response *resp);
 void api_job_result(struct app *app, const struct http_request *req, struct http_response *resp);
+void api_attestation(struct app *app, const struct http_request *req, struct http_response *resp);
 
 /* api_parse_body parses a JSON request body strictly: Content-Type must be application/json
  * (415 otherwise), the body must be present and one JSON object with nothing after it (400),

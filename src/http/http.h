@@ -75,6 +75,25 @@ struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispat
                                char *err, size_t errlen);
 void http_stop(struct http_server *srv);
 
+/* HTTPS: a private key and its certificate, both PEM (copied by the server). */
+struct http_tls {
+    const char *key_pem;
+    const char *cert_pem;
+};
+
+/* http_start_tls is http_start serving HTTPS with tls (NULL: plain HTTP, as http_start). */
+struct http_server *http_start_tls(const struct config *cfg, const struct http_tls *tls,
+                                   http_dispatch_fn dispatch, void *ctx, char *err, size_t errlen);
+
+/* http_replace_tls serves new connections with tls from now on, on the same listening socket;
+ * connections already open finish on the old certificate (see http_reap). Only for a server
+ * started with TLS. Returns 0, or -1 with err (the old certificate stays in service). */
+int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *err, size_t errlen);
+
+/* http_reap stops the replaced servers whose connections have all ended or whose idle timeout
+ * (HTTP_TIMEOUT_SECONDS) has passed since the replacement. Returns how many are still draining. */
+size_t http_reap(struct http_server *srv);
+
 /* http_bound_port returns the port actually listened on (useful with port 0). */
 unsigned http_bound_port(struct http_server *srv);
 

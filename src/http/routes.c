@@ -33,6 +33,11 @@ static bool setkey_served(const struct app *app)
     return app->keydist != NULL;
 }
 
+static bool attestation_served(const struct app *app)
+{
+    return app->tls != NULL;
+}
+
 static const struct route routes[] = {
     { "GET",  "/healthz",        false, true,  false, NULL,          api_healthz },
     { "GET",  "/readyz",         false, true,  false, NULL,          api_readyz },
@@ -42,6 +47,7 @@ static const struct route routes[] = {
     { "GET",  "/job/status/",    true,  false, true,  NULL,          api_job_status },
     { "POST", "/job/result",     false, false, true,  NULL,          api_job_result },
     { "POST", "/setkey",         false, false, true,  setkey_served, api_setkey },
+    { "GET",  "/attestation",    false, true,  false, attestation_served, api_attestation },
     { "GET",  "/metrics",        false, false, false, NULL,          api_metrics },
     { "POST", "/debug/pprof/enable",  false, false, false, NULL,     api_pprof_enable },
     { "POST", "/debug/pprof/disable", false, false, false, NULL,     api_pprof_disable },

@@ -6,15 +6,27 @@
  * the rest is read and dropped, and the answer is 413); the response is queued on the final call,
  * after the request is fully read. Queuing then, and not on the first call, is what keeps
  * connections alive (see DESIGN.md: about 7x the throughput). A declared Content-Length far above
- * the limit is answered 413 at once and the connection closed, so nobody streams gigabytes in. */
+ * the limit is answered 413 at once and the connection closed, so nobody streams gigabytes in.
+ *
+ * HTTPS (enclave mode): the same daemon with MHD_USE_TLS and the key and certificate in memory
+ * (libmicrohttpd's GnuTLS). A certificate is replaced without dropping the listener: a second
+ * daemon starts on a duplicate of the listening socket with the new certificate, the old one is
+ * quiesced (stops accepting) and keeps serving its open connections until they end or the idle
+ * timeout passes, when http_reap stops it. */
 #include "http/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include <microhttpd.h>
 
@@ -23,8 +35,21 @@
 #include "util/growbuf.h"
 #include "util/utf8.h"
 
-struct http_server {
+/* A daemon and the TLS key and certificate it was started with (owned; NULL for plain HTTP). */
+struct daemon_slot {
     struct MHD_Daemon *daemon;
+    char *key_pem, *cert_pem;
+    time_t stop_by;            /* retired daemons: stopped at the latest then */
+};
+
+#define HTTP_MAX_RETIRED 4
+
+struct http_server {
+    pthread_mutex_t lock;      /* guards current and retired (replacement vs. reaping) */
+    struct daemon_slot current;
+    struct daemon_slot retired[HTTP_MAX_RETIRED];
+    const struct config *cfg;
+    unsigned flags;            /* MHD flags the current daemon was started with */
     http_dispatch_fn dispatch;
     void *ctx;
     size_t max_body;           /* HTTP_MAX_BODY_BYTES */
@@ -285,10 +310,11 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 }
 
 static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct config *cfg,
-                                       unsigned flags, unsigned port,
-                                       const struct sockaddr *sa)
+                                       unsigned flags, unsigned port, const struct sockaddr *sa,
+                                       const struct daemon_slot *tls, int listen_fd)
 {
     unsigned threads = cfg->http_threads > 1 ? cfg->http_threads : 0;
+    bool https = tls && tls->key_pem;
     struct MHD_OptionItem opts[] = {
         { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, NULL },
         { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->http_timeout_s, NULL },
@@ -298,6 +324,9 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct con
         { MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL },
         { sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, (intptr_t)0, (void *)sa },
         { threads ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL },
+        { https ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, https ? tls->key_pem : NULL },
+        { https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, https ? tls->cert_pem : NULL },
+        { listen_fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END, (intptr_t)listen_fd, NULL },
         { MHD_OPTION_END, 0, NULL },
     };
     /* Options after an END entry are ignored by MHD: move the optional ones up front. */
@@ -307,12 +336,45 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct con
         if (opts[i].option != MHD_OPTION_END)
             packed[n++] = opts[i];
     packed[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+    if (https)
+        flags |= MHD_USE_TLS | MHD_USE_ITC;   /* ITC: needed by MHD_quiesce_daemon */
     return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, srv,
                             MHD_OPTION_ARRAY, packed, MHD_OPTION_END);
 }
 
-struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispatch, void *ctx,
-                               char *err, size_t errlen)
+static void slot_free(struct daemon_slot *slot)
+{
+    if (slot->daemon)
+        MHD_stop_daemon(slot->daemon);
+    if (slot->key_pem) {
+        OPENSSL_cleanse(slot->key_pem, strlen(slot->key_pem));
+        free(slot->key_pem);
+    }
+    free(slot->cert_pem);
+    memset(slot, 0, sizeof *slot);
+}
+
+/* slot_set_tls copies the PEM texts into slot (both NULL = plain HTTP). Returns 0 or -1. */
+static int slot_set_tls(struct daemon_slot *slot, const struct http_tls *tls)
+{
+    if (!tls)
+        return 0;
+    slot->key_pem = strdup(tls->key_pem);
+    slot->cert_pem = strdup(tls->cert_pem);
+    return slot->key_pem && slot->cert_pem ? 0 : -1;
+}
+
+static void server_free(struct http_server *srv)
+{
+    slot_free(&srv->current);
+    for (size_t i = 0; i < HTTP_MAX_RETIRED; i++)
+        slot_free(&srv->retired[i]);
+    pthread_mutex_destroy(&srv->lock);
+    free(srv);
+}
+
+struct http_server *http_start_tls(const struct config *cfg, const struct http_tls *tls,
+                                   http_dispatch_fn dispatch, void *ctx, char *err, size_t errlen)
 {
     char host[256];
     unsigned port;
@@ -326,46 +388,134 @@ struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispat
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&srv->lock, NULL);
+    srv->cfg = cfg;
     srv->dispatch = dispatch;
     srv->ctx = ctx;
     srv->max_body = cfg->http_max_body;
     srv->max_result_body = cfg->http_max_result_body > cfg->http_max_body ? cfg->http_max_result_body
                                                                           : cfg->http_max_body;
+    if (slot_set_tls(&srv->current, tls) < 0) {
+        snprintf(err, errlen, "out of memory");
+        server_free(srv);
+        return NULL;
+    }
+    const struct daemon_slot *t = &srv->current;
     unsigned base = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
     bool any = host[0] == '\0' || strcmp(host, "::") == 0;
+    errno = 0;
     if (any) {
-        srv->daemon = start_daemon(srv, cfg, base | MHD_USE_DUAL_STACK, port, NULL);
-        if (!srv->daemon && host[0] == '\0')   /* no IPv6 on this host: IPv4 only */
-            srv->daemon = start_daemon(srv, cfg, base, port, NULL);
+        srv->flags = base | MHD_USE_DUAL_STACK;
+        srv->current.daemon = start_daemon(srv, cfg, srv->flags, port, NULL, t, -1);
+        if (!srv->current.daemon && host[0] == '\0') {   /* no IPv6 on this host: IPv4 only */
+            srv->flags = base;
+            srv->current.daemon = start_daemon(srv, cfg, srv->flags, port, NULL, t, -1);
+        }
     } else {
         struct sockaddr_storage ss = { 0 };
         if (resolve(host, port, &ss) < 0) {
             snprintf(err, errlen, "LISTEN_ADDRESS: cannot resolve host \"%s\"", host);
-            free(srv);
+            server_free(srv);
             return NULL;
         }
-        unsigned flags = base | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-        srv->daemon = start_daemon(srv, cfg, flags, port, (const struct sockaddr *)&ss);
+        srv->flags = base | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+        srv->current.daemon = start_daemon(srv, cfg, srv->flags, port,
+                                           (const struct sockaddr *)&ss, t, -1);
     }
-    if (!srv->daemon) {
-        snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen_address,
-                 errno ? strerror(errno) : "bind failed");
-        free(srv);
+    if (!srv->current.daemon) {
+        snprintf(err, errlen, "cannot listen on %s: %s%s", cfg->listen_address,
+                 errno ? strerror(errno) : "bind failed",
+                 tls ? " (or the TLS key and certificate were refused)" : "");
+        server_free(srv);
         return NULL;
     }
     return srv;
 }
 
+struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispatch, void *ctx,
+                               char *err, size_t errlen)
+{
+    return http_start_tls(cfg, NULL, dispatch, ctx, err, errlen);
+}
+
+int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *err, size_t errlen)
+{
+    struct daemon_slot fresh = { 0 };
+    pthread_mutex_lock(&srv->lock);
+    const union MHD_DaemonInfo *info = srv->current.key_pem
+        ? MHD_get_daemon_info(srv->current.daemon, MHD_DAEMON_INFO_LISTEN_FD) : NULL;
+    int fd = info ? fcntl(info->listen_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (fd < 0 || slot_set_tls(&fresh, tls) < 0) {
+        snprintf(err, errlen, "%s", !info ? "the server does not run HTTPS"
+                                          : fd < 0 ? strerror(errno) : "out of memory");
+        goto fail;
+    }
+    fresh.daemon = start_daemon(srv, srv->cfg, srv->flags, 0, NULL, &fresh, fd);
+    if (!fresh.daemon) {
+        /* fd is not closed here: whether MHD closed a listen socket it was given on a failed
+         * start differs between versions, and a double close could hit a reused descriptor. */
+        fd = -1;
+        snprintf(err, errlen, "cannot start a server with the new TLS certificate");
+        goto fail;
+    }
+    /* From here the new daemon owns fd; the old one stops accepting and drains. */
+    MHD_socket old_fd = MHD_quiesce_daemon(srv->current.daemon);
+    if (old_fd != MHD_INVALID_SOCKET)
+        close(old_fd);
+    size_t slot = 0;
+    for (size_t i = 0; i < HTTP_MAX_RETIRED; i++)
+        if (!srv->retired[i].daemon || srv->retired[i].stop_by < srv->retired[slot].stop_by) {
+            slot = i;
+            if (!srv->retired[i].daemon)
+                break;
+        }
+    slot_free(&srv->retired[slot]);   /* all slots busy: the oldest goes now */
+    srv->retired[slot] = srv->current;
+    srv->retired[slot].stop_by = time(NULL) + (time_t)srv->cfg->http_timeout_s + 1;
+    srv->current = fresh;
+    pthread_mutex_unlock(&srv->lock);
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    slot_free(&fresh);
+    pthread_mutex_unlock(&srv->lock);
+    return -1;
+}
+
+size_t http_reap(struct http_server *srv)
+{
+    size_t left = 0;
+    time_t now = time(NULL);
+    pthread_mutex_lock(&srv->lock);
+    for (size_t i = 0; i < HTTP_MAX_RETIRED; i++) {
+        struct daemon_slot *r = &srv->retired[i];
+        if (!r->daemon)
+            continue;
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (now >= r->stop_by || (info && info->num_connections == 0))
+            slot_free(r);
+        else
+            left++;
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return left;
+}
+
 unsigned http_bound_port(struct http_server *srv)
 {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    return info ? info->port : 0;
+    pthread_mutex_lock(&srv->lock);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->current.daemon,
+                                                           MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = info ? info->port : 0;
+    pthread_mutex_unlock(&srv->lock);
+    return port;
 }
 
 void http_stop(struct http_server *srv)
 {
     if (!srv)
         return;
-    MHD_stop_daemon(srv->daemon);
-    free(srv);
+    server_free(srv);
 }

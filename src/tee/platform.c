@@ -1,7 +1,7 @@
 /* platform.c - the platform root key, the keys derived from it, and sealed files in DATA_DIR.
  *
  * A backend (platform_standalone.c or platform_gramine.c, chosen from STANDALONE) fills the 32-byte
- * root key. Nothing uses that key directly: platform_derive runs HKDF-SHA256 over it with a label
+ * root key and, in an enclave, produces attestation quotes (platform_quote). Nothing uses that key directly: platform_derive runs HKDF-SHA256 over it with a label
  * per purpose (local sealing key, worker_id file, key ring file, store secrets), so one purpose
  * never shares a key with another.
  *
@@ -162,9 +162,21 @@ int platform_open(struct platform *p, const struct config *cfg, char *err, size_
     return 0;
 }
 
+int platform_quote(const struct platform *p, const uint8_t report_data[PLATFORM_REPORT_DATA_LEN],
+                   uint8_t **quote, size_t *len, char *err, size_t errlen)
+{
+    if (p->ops == NULL || p->ops->quote == NULL) {
+        snprintf(err, errlen, "the %s platform cannot produce attestation quotes",
+                 p->ops ? p->ops->name : "unopened");
+        return 1;
+    }
+    return p->ops->quote(p, report_data, quote, len, err, errlen);
+}
+
 void platform_close(struct platform *p)
 {
     OPENSSL_cleanse(p->root_key, sizeof p->root_key);
+    free(p->attestation_dir);
     free(p->data_dir);
     memset(p, 0, sizeof *p);
 }

@@ -1,6 +1,8 @@
-/* platform.h - what the trusted platform gives the worker: a root sealing key and a place for
- * sealed files. Backends are a table of function pointers chosen at start-up (curl vtls style):
- * standalone (a random 32-byte root key in DATA_DIR, mode 0600) now, Gramine-SGX later.
+/* platform.h - what the trusted platform gives the worker: a root sealing key, a place for
+ * sealed files and (in an enclave) attestation quotes. Backends are a table of function pointers
+ * chosen at start-up (curl vtls style): standalone (STANDALONE=true: a random 32-byte root key in
+ * DATA_DIR, mode 0600, no quotes) and gramine-sgx (otherwise: the root key from the enclave's
+ * signer-bound sealing key, quotes over 64 bytes of report data; platform_gramine.c).
  *
  * The root key is never used directly: every use gets its own key through HKDF-SHA256 with a
  * distinct label (platform_derive). Sealed files are AES-256-GCM under such a derived key with
@@ -22,15 +24,23 @@ struct config;
 
 struct platform;
 
+#define PLATFORM_REPORT_DATA_LEN 64
+#define PLATFORM_QUOTE_MAX (64 * 1024)
+
 struct platform_ops {
     const char *name;                       /* "standalone", "gramine-sgx" */
-    /* open fills p->root_key; returns 0 or -1 with err */
+    /* open fills p->root_key (and p->attestation_type); returns 0 or -1 with err */
     int (*open)(struct platform *p, const struct config *cfg, char *err, size_t errlen);
+    /* quote: see platform_quote; NULL when the backend has no attestation */
+    int (*quote)(const struct platform *p, const uint8_t report_data[PLATFORM_REPORT_DATA_LEN],
+                 uint8_t **quote, size_t *len, char *err, size_t errlen);
 };
 
 struct platform {
     const struct platform_ops *ops;
     char *data_dir;                         /* owned copy of cfg->data_dir */
+    char *attestation_dir;                  /* gramine-sgx: owned copy of GRAMINE_ATTESTATION_DIR */
+    char attestation_type[16];              /* gramine-sgx: "dcap", "epid" or "none"; "" standalone */
     bool enclave;                           /* true under an enclave backend */
     uint8_t root_key[32];
 };
@@ -39,6 +49,14 @@ struct platform {
  * backend, which fails clearly when no enclave runtime is present), creates DATA_DIR when missing
  * (mode 0700) and loads or creates the root key. Returns 0 or -1 with err. */
 int platform_open(struct platform *p, const struct config *cfg, char *err, size_t errlen);
+
+/* platform_quote asks the platform for an attestation quote whose report data is report_data
+ * (64 bytes; RA-TLS puts SHA-256 of the TLS public key in the first 32 and zeros after). Returns 0
+ * with *quote (new buffer, caller frees) and *len; 1 when this platform cannot attest (standalone,
+ * or Gramine with attestation_type "none"); -1 with err. Not thread-safe: the Gramine files are
+ * one per process, so callers serialise (the certificate rotation is the only caller). */
+int platform_quote(const struct platform *p, const uint8_t report_data[PLATFORM_REPORT_DATA_LEN],
+                   uint8_t **quote, size_t *len, char *err, size_t errlen);
 
 /* platform_close zeroes the keys and frees what platform_open allocated. */
 void platform_close(struct platform *p);

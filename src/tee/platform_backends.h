@@ -11,7 +11,8 @@
 /* Standalone: a random 32-byte root key in DATA_DIR/platform.key (mode 0600). */
 extern const struct platform_ops platform_standalone_ops;
 
-/* Gramine-SGX: root key expanded from /dev/attestation/keys/_sgx_mrsigner. */
+/* Gramine-SGX: root key expanded from <GRAMINE_ATTESTATION_DIR>/keys/_sgx_mrsigner; quotes from
+ * user_report_data and quote in the same directory. */
 extern const struct platform_ops platform_gramine_ops;
 
 /* platform_hkdf = HKDF-SHA256(ikm, salt = none, info) into 32 bytes. Returns 0 or -1. */

@@ -163,6 +163,8 @@ static void assert_defaults(const struct config *c)
     assert_true(c->readyz_error_threshold == 0.95);
     assert_false(c->enable_pprof);
     assert_false(c->oe_simulation);
+    assert_string_equal(c->gramine_attestation_dir, "/dev/attestation");
+    assert_int_equal(c->tls_cert_validity_s, 2592000);
     assert_list(&c->webscraper_blacklist, 0);
     assert_int_equal(c->webscraper_max_depth, 5);
     assert_false(c->webscraper_allow_private);
@@ -754,34 +756,118 @@ static int count_known(const char *key, const char *value, void *ctx)
     return 1;
 }
 
+/* The Gramine manifest must hand every variable into the enclave: passed through from the host
+ * (loader.env.X = { passthrough = true }) or fixed there (loader.env.X = "..."). */
+static bool manifest_has(const char *manifest, const char *name)
+{
+    char needle[160];
+    snprintf(needle, sizeof needle, "\nloader.env.%s = ", name);
+    return strstr(manifest, needle) != NULL;
+}
+
+/* Variables the worker reads with getenv() outside the configuration table, which are not
+ * settings (so not in README's table or .env.example) but must still reach it in the enclave. */
+static const char *const system_variables[] = { "TMPDIR" };
+
+static bool is_system_variable(const char *name)
+{
+    for (size_t i = 0; i < sizeof system_variables / sizeof system_variables[0]; i++)
+        if (strcmp(system_variables[i], name) == 0)
+            return true;
+    return false;
+}
+
+static bool is_table_variable(const char *name)
+{
+    for (size_t i = 0; i < NUM_VARIABLES; i++)
+        if (strcmp(name, all_variables_at(i)) == 0)
+            return true;
+    return false;
+}
+
+static const char *scan_manifest;
+static int scan_failures;
+
+/* check_getenv_calls: every getenv("NAME") in one source file names a table variable or a listed
+ * system variable, and the manifest carries it. */
+static int check_getenv_calls(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    size_t n = strlen(path);
+    if (type != FTW_F || n < 2 || (strcmp(path + n - 2, ".c") != 0 && strcmp(path + n - 2, ".h") != 0))
+        return 0;
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    char line[4096];
+    while (fgets(line, sizeof line, fp)) {
+        for (const char *p = strstr(line, "getenv(\""); p; p = strstr(p + 1, "getenv(\"")) {
+            char name[128];
+            const char *start = p + strlen("getenv(\""), *end = strchr(start, '"');
+            if (!end || (size_t)(end - start) >= sizeof name)
+                continue;
+            memcpy(name, start, (size_t)(end - start));
+            name[end - start] = '\0';
+            if (!is_table_variable(name) && !is_system_variable(name)) {
+                print_error("%s reads %s, which is neither in the configuration table (README, "
+                            ".env.example) nor a listed system variable\n", path, name);
+                scan_failures++;
+            }
+            if (!manifest_has(scan_manifest, name)) {
+                print_error("%s reads %s, which deploy/tee-worker.manifest.template does not pass "
+                            "into the enclave\n", path, name);
+                scan_failures++;
+            }
+        }
+    }
+    fclose(fp);
+    return 0;
+}
+
 static void test_env_example_and_readme_list_every_variable(void **state)
 {
     struct fixture *f = *state;
     char *example = slurp("deploy/.env.example"), *readme = slurp("README.md");
-    if (!example || !readme) {
+    char *manifest = slurp("deploy/tee-worker.manifest.template");
+    if (!example || !readme || !manifest) {
         free(example);
         free(readme);
+        free(manifest);
         skip(); /* run outside the source tree */
     }
-    size_t known = 0;
+    size_t known = 0, env_only = 0;
     char err[128], needle[128];
+    for (size_t i = 0; i < NUM_VARIABLES; i++)
+        env_only += config_variable_env_only(i);
     assert_int_equal(dotenv_parse(example, strlen(example), count_known, &known, err, sizeof err), 0);
-    assert_int_equal(known, NUM_VARIABLES - 1); /* all but DATA_DIR, environment only */
+    assert_int_equal(known, NUM_VARIABLES - env_only); /* environment-only ones are comments */
     for (size_t i = 0; i < NUM_VARIABLES; i++) {
         snprintf(needle, sizeof needle, "| `%s` |", all_variables_at(i));
         if (!strstr(readme, needle))
             fail_msg("README.md has no row for %s", all_variables_at(i));
-        snprintf(needle, sizeof needle, "\n%s%s=", strcmp(all_variables_at(i), "DATA_DIR") ? "" : "# ",
+        snprintf(needle, sizeof needle, "\n%s%s=", config_variable_env_only(i) ? "# " : "",
                  all_variables_at(i));
         if (!strstr(example, needle))
             fail_msg("deploy/.env.example has no line for %s", all_variables_at(i));
+        if (!manifest_has(manifest, all_variables_at(i)))
+            fail_msg("deploy/tee-worker.manifest.template does not pass %s into the enclave",
+                     all_variables_at(i));
     }
+    /* every getenv() in src/ is covered too */
+    char src[4200];
+    snprintf(src, sizeof src, "%s/src", source_root);
+    scan_manifest = manifest;
+    scan_failures = 0;
+    assert_int_equal(nftw(src, check_getenv_calls, 16, FTW_PHYS), 0);
+    assert_int_equal(scan_failures, 0);
     /* the example's values are exactly the defaults */
     write_file(f->data, ".env", example);
     load_ok(f);
     assert_defaults(&f->cfg);
     free(example);
     free(readme);
+    free(manifest);
 }
 
 /* find_source_root locates the tree from this file's path (relative to the build directory). */

@@ -394,8 +394,9 @@ static void test_gramine_fails_without_attestation(void **state)
         skip();
     f->cfg.standalone = false;
     assert_int_equal(platform_open(&p, &f->cfg, err, sizeof err), -1);
-    assert_string_equal(err, "enclave mode needs Gramine-SGX (/dev/attestation is missing); "
-                             "set STANDALONE=true to run without an enclave");
+    assert_string_equal(err, "enclave mode needs Gramine-SGX (/dev/attestation/attestation_type: "
+                             "No such file or directory); set STANDALONE=true to run without an "
+                             "enclave");
 }
 
 static void test_empty_data_dir_refused(void **state)
