@@ -88,6 +88,7 @@ struct redis_store {
     struct inflight *inflight;
     bool group_ready;
     bool own_pending_read;             /* the entries given to this consumer before a restart */
+    char own_cursor[REDIS_ENTRY_ID_MAX + 1];  /* ... read up to this id */
     long long next_claim_ms;
     char claim_cursor[REDIS_ENTRY_ID_MAX + 1];
 
@@ -509,6 +510,12 @@ static int read_entries(struct redis_store *s, int argc, const char **argv, bool
             s->group_ready = false;   /* the server lost the group (restarted without AOF?) */
         log_error("store: %s: %s", argv[0], err);
     } else {
+        if (!autoclaim && !s->own_pending_read && strcmp(argv[argc - 1], ">") != 0) {
+            if (n > 0)
+                memcpy(s->own_cursor, entries[n - 1].id, sizeof s->own_cursor);
+            else
+                s->own_pending_read = true;   /* every entry given before a restart was read */
+        }
         if (autoclaim) {
             memcpy(s->claim_cursor, next, sizeof s->claim_cursor);
             if (n > 0)
@@ -548,15 +555,16 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
     snprintf(idle, sizeof idle, "%llu", (unsigned long long)s->claim_after_s * 1000ull);
     int n;
     if (!s->own_pending_read) {
+        /* Pending entries of this consumer with ids above the cursor: each is read once. */
         const char *argv[] = { "XREADGROUP", "GROUP", REDIS_GROUP, consumer, "COUNT", count,
-                               "STREAMS", s->stream, "0" };
+                               "STREAMS", s->stream, s->own_cursor };
         n = read_entries(s, 9, argv, false, max, fn, ctx);
-        if (n == 0)
-            s->own_pending_read = true;
-        else if (n > 0)
+        if (n > 0)
             log_info("store: %d job(s) given to this worker before a restart run again", n);
-        if (n != 0)
-            return n < 0 ? (sleep_ms(200), -1) : n;
+        if (n < 0)
+            sleep_ms(200);
+        if (!s->own_pending_read)
+            return n;
     }
     long long now = mono_ms();
     if (now >= s->next_claim_ms) {
@@ -731,6 +739,7 @@ struct store *store_redis_open(const struct store_params *params, char *err, siz
     s->queue_max = params->queue_max ? params->queue_max : 10000;
     s->max_jobs = params->max_jobs ? params->max_jobs : 10;
     snprintf(s->claim_cursor, sizeof s->claim_cursor, "0-0");
+    snprintf(s->own_cursor, sizeof s->own_cursor, "0-0");
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->write_lock, NULL);
     pthread_cond_init(&s->write_wake, NULL);

@@ -273,6 +273,32 @@ def test_worker_killed_mid_job_is_finished_by_another():
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length after the take-over")
 
 
+def test_worker_restarted_runs_its_pending_job_again():
+    """A worker killed mid-job and restarted (same DATA_DIR, so the same consumer) runs the job it
+    had been given at once, long before another worker could take it over."""
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=1.5)
+    with site, Fleet(n=1, JOB_TIMEOUT_SECONDS="5", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        w = f.workers[0]
+        sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+        uid = w.add(sig)
+        deadline = time.monotonic() + 10
+        while w.get("/job/status/" + uid).json().get("status") != "running":
+            h.check(time.monotonic() < deadline, "the job never ran")
+            time.sleep(0.02)
+        w.kill()
+        w.stop(check_exit=False)
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 1, "the job is still in the stream")
+        w.start()
+        st = status_until_done(w, uid, timeout=15)
+        r = w.result(st.text, sig)
+        h.expect_status(r, 200, "result of the job run again after the restart")
+        h.check(b"Slow page" in r.body, "unexpected result: %r" % r.body[:200])
+        h.check(site.count("/slow") == 2, "fetched %d times" % site.count("/slow"))
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+
+
 def adder(w, sigs, accepted, refused, lock, stop):
     for sig in sigs:
         if stop.is_set():
