@@ -13,25 +13,30 @@
 # Redis is flushed between configurations. Nothing is pinned: on a 2-core machine the load
 # generator, the workers and redis-server share the cores (see bench/README.md for what that means).
 #
-# Environment: CLIENTS (16), WARMUP (1000), JOBS (10000), BUILD_DIR (/tmp/bench-build),
-# NO_BUILD (1 = use the binaries already built), QUIET_WAIT (60), QUIET_BUSY (10).
+# Two durability levels, each against its peer: SQLite DURABILITY=normal (no fsync per commit;
+# survives a crash of the process) against Redis appendfsync everysec (the same: a Redis crash
+# loses nothing written, a power loss up to ~1 s), then SQLite DURABILITY=full (fsync per commit)
+# against Redis appendfsync always (fsync before every reply; CONFIG SET between the two halves).
+#
+# Environment: CLIENTS (16), WARMUP (500), JOBS (3000), BUILD_DIR (/tmp/bench-build),
+# NO_BUILD (1 = use the binaries already built), QUIET_WAIT (5), QUIET_BUSY (10).
 source "$(dirname "$0")/common.sh"
 
 CLIENTS=${CLIENTS:-16}
-WARMUP=${WARMUP:-1000}
-JOBS=${JOBS:-10000}
-QUIET_WAIT=${QUIET_WAIT:-60}
+WARMUP=${WARMUP:-500}
+JOBS=${JOBS:-3000}
+QUIET_WAIT=${QUIET_WAIT:-5}
 
 need_cmd curl curl
 need_cmd redis-server redis-server
 bench_build
 [ -x "$PIPELINE_BIN" ] || die "no $PIPELINE_BIN after the build"
 
-# ---- redis-server ---------------------------------------------------------------------------
+# ---- redis-server (appendonly yes; appendfsync set per half below) ---------------------------------------------------------------------------
 REDIS_PORT=$(free_port)
 mkdir -p "$BENCH_TMP/redis"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$BENCH_TMP/redis" --appendonly yes \
-    --appendfsync always --save "" --daemonize no --logfile "$BENCH_TMP/redis/log" &
+    --appendfsync everysec --save "" --daemonize no --logfile "$BENCH_TMP/redis/log" &
 REDIS_PID=$!
 BENCH_PIDS+=("$REDIS_PID")
 redis_cmd() { python3 - "$REDIS_PORT" "$@" <<'PY'
@@ -73,10 +78,12 @@ stop_pid() {
 }
 
 HZ=$(getconf CLK_TCK)
-declare -A JPS P50 P99 WCPU RCPU
-run_config() {   # NAME STORE(sqlite|redis) WORKERS
+declare -A JPS P50 P99 WCPU RCPU POLLS
+run_config() {   # NAME STORE(sqlite|redis) WORKERS [VAR=VALUE...]
     local name=$1 store=$2 n=$3 ports=() pids=() i port extra=()
-    [ "$store" = redis ] && { redis_cmd FLUSHALL > /dev/null; extra=(STORE_URL="redis://127.0.0.1:$REDIS_PORT/0" SEALING_KEYS_FILE="$KEYS_FILE"); }
+    shift 3
+    extra=("$@")
+    [ "$store" = redis ] && { redis_cmd FLUSHALL > /dev/null; extra+=(STORE_URL="redis://127.0.0.1:$REDIS_PORT/0" SEALING_KEYS_FILE="$KEYS_FILE"); }
     for i in $(seq "$n"); do
         port=$(free_port)
         start_worker "$port" "" "${extra[@]+"${extra[@]}"}"
@@ -97,30 +104,46 @@ run_config() {   # NAME STORE(sqlite|redis) WORKERS
     r1=$(cpu_ticks "$REDIS_PID")
     field() { tr ' ' '\n' <<< "$out" | awk -F= -v k="$1" '$1 == k { print $2 }'; }
     JPS[$name]=$(field jobs_per_s)
+    POLLS[$name]=$(field polls_per_job)
     P50[$name]=$(field p50_ms)
     P99[$name]=$(field p99_ms)
     WCPU[$name]=$(awk -v d=$((w1 - w0)) -v hz="$HZ" -v n="$JOBS" 'BEGIN { printf "%.0f", d * 1e6 / hz / n }')
     RCPU[$name]=0
     [ "$store" = redis ] && RCPU[$name]=$(awk -v d=$((r1 - r0)) -v hz="$HZ" -v n="$JOBS" 'BEGIN { printf "%.0f", d * 1e6 / hz / n }')
-    printf '  %-10s %2d worker(s)  %7.0f jobs/s  p50 %6.2f ms  p99 %7.2f ms  CPU/job: workers %4d us + redis %3d us = %4d us\n' \
-        "$name" "$n" "${JPS[$name]}" "${P50[$name]}" "${P99[$name]}" "${WCPU[$name]}" "${RCPU[$name]}" \
-        $((WCPU[$name] + RCPU[$name]))
+    printf '  %-16s %d worker(s) %6.0f jobs/s  p50 %6.2f ms  p99 %7.2f ms  %5.1f polls/job  CPU/job: workers %4d us + redis %3d us = %4d us\n' \
+        "$name" "$n" "${JPS[$name]}" "${P50[$name]}" "${P99[$name]}" "${POLLS[$name]}" "${WCPU[$name]}" \
+        "${RCPU[$name]}" "$(( ${WCPU[$name]} + ${RCPU[$name]} ))"
     for i in "${pids[@]}"; do stop_pid "$i"; done
 }
 
 say "fleet bench: tee-worker $("$WORKER_BIN" --version 2>/dev/null | awk '{print $2}') (release)," \
-    "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') (appendfsync always)," \
+    "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')," \
     "$CLIENTS clients, $WARMUP warm-up + $JOBS measured jobs per configuration, $(nproc) cores," \
     "$(date -u +%Y-%m-%dT%H:%MZ)"
 machine_note
-run_config sqlite-1 sqlite 1
-run_config redis-1 redis 1
-run_config redis-2 redis 2
-run_config redis-3 redis 3
+ratios() {   # SQLITE REDIS1 REDIS...
+    local sq=$1 r1=$2 c
+    shift 2
+    for c in "$r1" "$@"; do
+        awk -v c="$c" -v j="${JPS[$c]}" -v s="${JPS[$sq]}" -v r="${JPS[$r1]}" \
+            -v cw="$(( ${WCPU[$c]} + ${RCPU[$c]} ))" -v cs="${WCPU[$sq]}" -v sq="$sq" -v r1="$r1" \
+            'BEGIN { printf "  %-16s jobs/s %.2fx %s, %.2fx %s; CPU/job %.2fx %s\n", c, j / s, sq, j / r, r1, cw / cs, sq }'
+    done
+}
+
+say "--- no fsync per write: SQLite DURABILITY=normal, Redis appendfsync everysec"
+redis_cmd CONFIG SET appendfsync everysec > /dev/null
+run_config sqlite-normal sqlite 1
+run_config redis-everysec-1 redis 1
+run_config redis-everysec-2 redis 2
+run_config redis-everysec-3 redis 3
+say "--- fsync before every answer: SQLite DURABILITY=full, Redis appendfsync always"
+redis_cmd CONFIG SET appendfsync always > /dev/null
+run_config sqlite-full sqlite 1 DURABILITY=full
+run_config redis-always-1 redis 1
+run_config redis-always-2 redis 2
+run_config redis-always-3 redis 3
 
 say "--- ratios"
-for c in redis-1 redis-2 redis-3; do
-    awk -v c="$c" -v j="${JPS[$c]}" -v s="${JPS[sqlite-1]}" -v r="${JPS[redis-1]}" \
-        -v cw="$((WCPU[$c] + RCPU[$c]))" -v cs="${WCPU[sqlite-1]}" \
-        'BEGIN { printf "  %-8s jobs/s %.2fx sqlite-1, %.2fx redis-1; CPU/job %.2fx sqlite-1\n", c, j / s, j / r, cw / cs }'
-done
+ratios sqlite-normal redis-everysec-1 redis-everysec-2 redis-everysec-3
+ratios sqlite-full redis-always-1 redis-always-2 redis-always-3
