@@ -100,6 +100,8 @@ struct sqlite_store {
     /* results of finished jobs, committed in batches by the writer thread */
     pthread_mutex_t batch_lock;
     pthread_cond_t batch_wake;
+    pthread_cond_t batch_done;      /* the writer finished a batch */
+    bool batch_writing;             /* the writer holds a batch it has not committed yet */
     pthread_t batch_thread;
     bool batch_started, batch_stop;
     struct finished *batch_head, *batch_tail;
@@ -300,6 +302,7 @@ struct store *store_sqlite_open(const struct platform *p, const char *file, bool
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->batch_lock, NULL);
     pthread_cond_init(&s->batch_wake, NULL);
+    pthread_cond_init(&s->batch_done, NULL);
     platform_derive(p, PLATFORM_LABEL_STORE, s->key);
     char why[400] = "";
     int rc = sqlite3_open_v2(path, &s->db,
@@ -340,6 +343,7 @@ static void sq_close(struct store *base)
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->batch_lock);
     pthread_cond_destroy(&s->batch_wake);
+    pthread_cond_destroy(&s->batch_done);
     OPENSSL_cleanse(s->key, sizeof s->key);
     free(s);
 }
@@ -508,6 +512,8 @@ static int sq_flush(struct store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
     pthread_mutex_lock(&s->batch_lock);
+    while (s->batch_writing)    /* a batch taken by the writer is committed before we return */
+        pthread_cond_wait(&s->batch_done, &s->batch_lock);
     struct finished *list = take_batch(s);
     pthread_mutex_unlock(&s->batch_lock);
     return list ? write_batch(s, list) : 0;
@@ -529,10 +535,13 @@ static void *batch_writer(void *arg)
             pthread_cond_timedwait(&s->batch_wake, &s->batch_lock, &until);
         }
         struct finished *list = take_batch(s);
+        s->batch_writing = list != NULL;
         pthread_mutex_unlock(&s->batch_lock);
         if (list)
             write_batch(s, list);
         pthread_mutex_lock(&s->batch_lock);
+        s->batch_writing = false;
+        pthread_cond_broadcast(&s->batch_done);
     }
     pthread_mutex_unlock(&s->batch_lock);
     return NULL;
