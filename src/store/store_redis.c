@@ -724,6 +724,10 @@ struct store *store_redis_open(const struct store_params *params, char *err, siz
     struct redis_store *s = calloc(1, sizeof *s);
     if (s)
         s->pool = redis_pool_new(&url, 3000 + 1000);
+    char url_host[sizeof url.host];
+    memcpy(url_host, url.host, sizeof url_host);
+    int url_port = url.port, url_db = url.db;
+    bool has_password = url.password[0] != '\0';
     OPENSSL_cleanse(&url, sizeof url);
     if (!s || !s->pool) {
         free(s);
@@ -750,6 +754,8 @@ struct store *store_redis_open(const struct store_params *params, char *err, siz
         return NULL;
     }
     s->writer_started = true;
+    log_info("store: redis %s:%d db %d%s, keys prefixed \"%s\", jobs taken over after %u s idle",
+             url_host, url_port, url_db, has_password ? " (AUTH)" : "", s->prefix, s->claim_after_s);
     char reason[256];
     if (ensure_group(s, reason, sizeof reason) < 0)
         log_warn("store: %s; the worker starts not ready and keeps trying", reason);

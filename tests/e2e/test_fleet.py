@@ -351,6 +351,9 @@ def test_redis_restart_loses_no_acknowledged_job():
         r = ws[1].post("/job/add", json_body={"encrypted_job": ws[1].generate(TELEMETRY)})
         h.expect_json_error(r, 503, "/job/add with redis down")
         h.check(r.header("Retry-After"), "/job/add 503 without Retry-After")
+        r = ws[2].get("/job/status/" + h.random_uuid())   # not in this worker's memory
+        h.expect_json_error(r, 503, "/job/status needing redis while it is down")
+        h.check(r.header("Retry-After"), "/job/status 503 without Retry-After")
         time.sleep(1.0)
         f.redis.start()         # same port, same dir: the AOF is replayed
         deadline = time.monotonic() + 30
