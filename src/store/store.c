@@ -17,8 +17,9 @@ struct store *store_connect(const struct store_params *params, char *err, size_t
         return store_sqlite_open(params->platform, url + 7, params->full_durability, err, errlen);
     if (strncmp(url, "redis://", 8) == 0 || strncmp(url, "rediss://", 9) == 0)
         return store_redis_open(params, err, errlen);
-    snprintf(err, errlen, "STORE_URL: expected \"sqlite:[PATH]\" or \"redis://[:PASSWORD@]HOST[:PORT]"
-             "[/DB]\", got a value starting with \"%.12s\"", url);
+    /* The value is not quoted: it may hold a password. */
+    snprintf(err, errlen, "STORE_URL: expected \"sqlite:[PATH]\" or \"redis://[[USER]:PASSWORD@]HOST"
+             "[:PORT][/DB]\" (the value is not shown: it may hold a password)");
     return NULL;
 }
 

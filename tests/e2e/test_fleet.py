@@ -41,15 +41,18 @@ def redis_binary():
 
 
 class Redis:
-    def __init__(self):
+    def __init__(self, password=None):
         self.dir = h.mkdtemp("tw-redis-")
         self.port = h.free_port()
         self.proc = None
+        self.password = password
 
     def start(self):
         args = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
                 "--dir", self.dir, "--appendonly", "yes", "--appendfsync", "always",
                 "--save", "", "--daemonize", "no", "--logfile", os.path.join(self.dir, "log")]
+        if self.password:
+            args += ["--requirepass", self.password]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, preexec_fn=h._die_with_parent)
         deadline = time.monotonic() + 10
@@ -79,15 +82,25 @@ class Redis:
     def url(self):
         return "redis://127.0.0.1:%d/0" % self.port
 
-    def cmd(self, *args):
-        """One command on a fresh connection; returns the decoded reply (bytes as str when UTF-8)."""
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
+    def cmd(self, *args, db=None):
+        """One command on a fresh connection (AUTH and SELECT first when needed); returns the
+        decoded reply (bytes as str when UTF-8)."""
+        pre = []
+        if self.password:
+            pre.append(("AUTH", self.password))
+        if db is not None:
+            pre.append(("SELECT", db))
+        out = b""
+        for c in pre + [args]:
+            out += b"*%d\r\n" % len(c)
+            for a in c:
+                a = a if isinstance(a, bytes) else str(a).encode()
+                out += b"$%d\r\n%s\r\n" % (len(a), a)
         with socket.create_connection((h.HOST, self.port), timeout=5) as s:
             s.sendall(out)
             f = s.makefile("rb")
+            for _ in pre:
+                _read_reply(f)
             return _read_reply(f)
 
     def dump_everything(self):
@@ -387,6 +400,35 @@ def test_redis_restart_loses_no_acknowledged_job():
             r = ws[(i + 1) % 3].result(st.text, sig)
             h.expect_status(r, 200, "result of acknowledged job %s" % uid)
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+
+
+def test_password_and_database():
+    """AUTH with a password from the URL (percent-encoded '@'), SELECT of database 3, a custom key
+    prefix; a wrong password leaves the worker not ready, naming AUTH."""
+    redis = Redis(password="s3cret@x").start()
+    try:
+        keys = keys_file()
+        env = {"STORE_URL": "redis://:s3cret%%40x@127.0.0.1:%d/3" % redis.port,
+               "SEALING_KEYS_FILE": keys, "STORE_REDIS_PREFIX": "fleet-a:"}
+        with h.Worker(env=env) as w:
+            sig, uid, sealed, body = w.run_job(TELEMETRY)
+            h.check(b"worker_version" in body, "not a telemetry document: %r" % body[:100])
+            h.check(redis.cmd("EXISTS", "fleet-a:result:" + uid, db=3) == 1,
+                    "no result key in database 3 under the prefix")
+            h.check(redis.cmd("EXISTS", "fleet-a:result:" + uid) == 0, "result key in database 0")
+            h.check("s3cret" not in w.stderr(), "the password appears in the log")
+            r = w.get("/readyz")
+            h.expect_status(r, 200, "/readyz with the right password")
+        env["STORE_URL"] = "redis://:wrong@127.0.0.1:%d/3" % redis.port
+        with h.Worker(env=env) as w:
+            r = w.get("/readyz")
+            doc = r.json()
+            h.check(r.status == 503 and "AUTH" in doc["checks"]["store"],
+                    "/readyz with a wrong password: %s" % r.describe())
+            r = w.post("/job/add", json_body={"encrypted_job": w.generate(TELEMETRY)})
+            h.expect_json_error(r, 503, "/job/add with a wrong password")
+    finally:
+        redis.stop()
 
 
 def test_sealing_keys_file_checks():
