@@ -345,10 +345,14 @@ def test_redis_restart_loses_no_acknowledged_job():
                                                          lock, stop)) for i in range(3)]
         for t in threads:
             t.start()
+        deadline = time.monotonic() + 60
         while True:
             with lock:
                 if len(accepted) >= 36 + 30:
                     break
+            if time.monotonic() > deadline:
+                stop.set()
+                h.fail("only %d jobs accepted in 60 s; refusals: %r" % (len(accepted), refused[:3]))
             time.sleep(0.01)
         backlog = f.redis.cmd("XLEN", "tee-worker:jobs")
         f.redis.kill()          # SIGKILL: only what was fsynced to the AOF survives
