@@ -15,7 +15,9 @@
  * thread; an entry is acknowledged (XACK + XDEL, in the MULTI/EXEC that stores the result) only
  * once its result is stored. Entries of a worker that died are taken over with XAUTOCLAIM once idle
  * longer than JOB_TIMEOUT_SECONDS + STORE_REDIS_CLAIM_MARGIN_SECONDS; a worker that restarts
- * first re-reads the entries it had been given (XREADGROUP ... 0). So a job may run twice (a worker
+ * first re-reads the entries it had been given (XREADGROUP ... 0). An entry given out more than
+ * MAX_DELIVERIES times is failed instead of run again (whatever stops every worker that runs it).
+ * So a job may run twice (a worker
  * dies after the job ran but before its result was stored); it is never lost once /job/add said
  * 200 - as far as the Redis server keeps what it acknowledged (appendonly yes, appendfsync always).
  * Results are written by one writer thread in MULTI/EXEC batches; while Redis is unreachable they
@@ -43,6 +45,7 @@
 #define JOB_KEY_TTL_S (7 * 86400)              /* job:<uid> outlives any sane wait in the queue */
 #define WRITE_BATCH_MAX 64
 #define TAKE_MAX 64
+#define MAX_DELIVERIES 5     /* a job given out more often than this is failed, not run again */
 
 static const char admit_script[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
@@ -448,15 +451,84 @@ static void ack_away(struct redis_store *s, const char *id)
     }
 }
 
-/* deliver opens each entry and hands it to fn. Returns the number handed over. */
-static int deliver(struct redis_store *s, const struct redis_entry *e, int n, store_job_fn fn,
-                   void *ctx)
+/* delivery_counts asks how often each entry has been given out (one XPENDING per entry, in one
+ * round trip); counts[i] stays 0 when the answer is missing or malformed. */
+static void delivery_counts(struct redis_store *s, const struct redis_entry *e, int n,
+                            long long *counts)
 {
+    struct redis_cmd cmds[TAKE_MAX];
+    const char *argv[TAKE_MAX][6];
+    size_t lens[TAKE_MAX][6];
+    redisReply *replies[TAKE_MAX];
+    for (int i = 0; i < n; i++) {
+        counts[i] = 0;
+        const char *a[6] = { "XPENDING", s->stream, REDIS_GROUP, e[i].id, e[i].id, "1" };
+        for (int j = 0; j < 6; j++) {
+            argv[i][j] = a[j];
+            lens[i][j] = strlen(a[j]);
+        }
+        cmds[i] = (struct redis_cmd){ 6, argv[i], lens[i] };
+    }
+    char reason[256];
+    if (redis_pool_run(s->pool, REDIS_SLOT_FEEDER, (size_t)n, cmds, replies, reason,
+                       sizeof reason) < 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        const redisReply *r = replies[i];
+        if (redis_reply_ok(r, REDIS_REPLY_ARRAY) && r->elements == 1 && r->element[0] &&
+            r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 4 &&
+            r->element[0]->element[3] && r->element[0]->element[3]->type == REDIS_REPLY_INTEGER)
+            counts[i] = r->element[0]->element[3]->integer;
+        freeReplyObject(replies[i]);
+    }
+}
+
+static void add_inflight(struct redis_store *s, struct inflight *f, const struct redis_entry *e)
+{
+    memcpy(f->uid, e->uid, sizeof f->uid);
+    memcpy(f->id, e->id, sizeof f->id);
+    pthread_mutex_lock(&s->lock);
+    f->next = s->inflight;
+    s->inflight = f;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* abandon fails a job given out more than MAX_DELIVERIES times: every worker that took it stopped
+ * before finishing it, so running it again would likely stop the next one too. */
+static void abandon(struct redis_store *s, const struct redis_entry *e, long long count)
+{
+    struct inflight *f = calloc(1, sizeof *f);
+    if (!f)
+        return;
+    add_inflight(s, f, e);
+    char msg[200];
+    snprintf(msg, sizeof msg, "job abandoned: given to workers %lld times and none finished it "
+             "(each stopped while running it)", count);
+    log_error("job %s: %s", e->uid, msg);
+    if (rs_finish(&s->base, e->uid, "", 0, NULL, 0, NULL, msg, time(NULL)) < 0) {
+        char id[REDIS_ENTRY_ID_MAX + 1];
+        take_inflight(s, e->uid, id);
+    }
+}
+
+/* deliver opens each entry and hands it to fn. redelivered: the entries were given out before
+ * (taken over, or re-read after a restart), so their delivery counts are checked first. Returns
+ * the number handed over. */
+static int deliver(struct redis_store *s, const struct redis_entry *e, int n, bool redelivered,
+                   store_job_fn fn, void *ctx)
+{
+    long long counts[TAKE_MAX] = { 0 };
+    if (redelivered && n > 0)
+        delivery_counts(s, e, n, counts);
     int given = 0;
     for (int i = 0; i < n; i++) {
         if (!e[i].job) {
             log_warn("store: stream entry %s holds no readable job; acknowledged away", e[i].id);
             ack_away(s, e[i].id);
+            continue;
+        }
+        if (counts[i] > MAX_DELIVERIES) {
+            abandon(s, &e[i], counts[i]);
             continue;
         }
         char label[96];
@@ -470,12 +542,7 @@ static int deliver(struct redis_store *s, const struct redis_entry *e, int n, st
         }
         struct inflight *f = calloc(1, sizeof *f);
         if (f) {
-            memcpy(f->uid, e[i].uid, sizeof f->uid);
-            memcpy(f->id, e[i].id, sizeof f->id);
-            pthread_mutex_lock(&s->lock);
-            f->next = s->inflight;
-            s->inflight = f;
-            pthread_mutex_unlock(&s->lock);
+            add_inflight(s, f, &e[i]);
             if (fn(ctx, e[i].uid, (const char *)plain, plain_len) == 0) {
                 given++;
             } else {
@@ -505,6 +572,7 @@ static int read_entries(struct redis_store *s, int argc, const char **argv, bool
     char err[256], next[REDIS_ENTRY_ID_MAX + 1];
     int n = autoclaim ? redis_parse_autoclaim(r, entries, max, REDIS_MAX_TEXT, next, err, sizeof err)
                       : redis_parse_read(r, entries, max, REDIS_MAX_TEXT, err, sizeof err);
+    bool redelivered = autoclaim || strcmp(argv[argc - 1], ">") != 0;
     if (n < 0) {
         if (strncmp(err, "NOGROUP", 7) == 0)
             s->group_ready = false;   /* the server lost the group (restarted without AOF?) */
@@ -521,7 +589,7 @@ static int read_entries(struct redis_store *s, int argc, const char **argv, bool
             if (n > 0)
                 log_info("store: took over %d job(s) left pending by a worker that stopped", n);
         }
-        n = deliver(s, entries, n, fn, ctx);
+        n = deliver(s, entries, n, redelivered, fn, ctx);
     }
     freeReplyObject(r);
     return n;

@@ -316,6 +316,32 @@ def test_worker_restarted_runs_its_pending_job_again():
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
 
 
+def test_job_killing_every_worker_is_abandoned():
+    """A job whose worker is killed mid-job every time is given out at most 5 times (first
+    delivery, then re-reads after restarts), then finishes failed instead of running again."""
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=5.0)
+    with site, Fleet(n=1, JOB_TIMEOUT_SECONDS="10", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        w = f.workers[0]
+        sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+        uid = w.add(sig)
+        for kill in range(1, 6):
+            deadline = time.monotonic() + 20
+            while site.count("/slow") < kill:      # this delivery is fetching the page
+                h.check(time.monotonic() < deadline, "delivery %d never fetched the page" % kill)
+                time.sleep(0.02)
+            w.kill()
+            w.stop(check_exit=False)
+            w.start()
+        st = w.wait_status(uid, timeout=15)
+        doc = h.expect_json_error(st, 500, "status of the abandoned job")
+        h.check("abandoned" in doc["error"] and "6 times" in doc["error"],
+                "unexpected error: %r" % doc["error"])
+        h.check_eq(site.count("/slow"), 5, "fetches: one per delivery that ran")
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+
+
 def adder(w, sigs, accepted, refused, lock, stop):
     for sig in sigs:
         if stop.is_set():
