@@ -213,13 +213,14 @@ static bool take_inflight(struct redis_store *s, const char *uid, char id[REDIS_
     while (*link && strcmp((*link)->uid, uid) != 0)
         link = &(*link)->next;
     struct inflight *f = *link;
+    bool found = f != NULL;
     if (f) {
         *link = f->next;
         memcpy(id, f->id, REDIS_ENTRY_ID_MAX + 1);
     }
     pthread_mutex_unlock(&s->lock);
     free(f);
-    return f != NULL;
+    return found;
 }
 
 static int rs_finish(struct store *base, const char *uid, const char *quote, size_t quote_len,
