@@ -48,13 +48,16 @@
 #define POLL_DEADLINE_NS (30LL * 1000000000LL)  /* a job must finish within this */
 #define MAX_ERRORS_SHOWN 5
 #define MAX_ERRORS_BEFORE_STOP 100
+#define MAX_PORTS 16
 
 /* ---------------------------------------------------------------------------------------------
  * Options and shared state */
 
 struct options {
     const char *host;
-    unsigned port;
+    unsigned port;                 /* the first of ports[] */
+    unsigned ports[MAX_PORTS];     /* --port 8081,8082,...: client i talks to ports[i % nports] */
+    unsigned nports;
     long jobs;
     unsigned clients;
     long pid;                      /* 0: no server figures */
@@ -66,9 +69,9 @@ struct options {
 
 struct shared {
     const struct options *opt;
-    struct sockaddr_storage addr;
+    struct sockaddr_storage addr[MAX_PORTS];
     socklen_t addrlen;
-    char host_header[128];
+    char host_header[MAX_PORTS][128];
     char generate_body[256];
     size_t generate_len;
     atomic_long next_job;
@@ -179,6 +182,7 @@ static int buf_json_string(struct buf *b, const char *s, size_t n)
 struct conn {
     struct shared *sh;
     int fd;                         /* -1 when not connected */
+    unsigned target;                /* index into opt->ports */
     bool used;                      /* has carried a complete exchange since it was opened */
     struct buf in;                  /* bytes received; in.p[start..len) not yet consumed */
     size_t start;
@@ -205,7 +209,7 @@ static void conn_close(struct conn *c)
 static int conn_open(struct conn *c)
 {
     conn_close(c);
-    int fd = socket(c->sh->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(c->sh->addr[c->target].ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(c->err, sizeof c->err, "socket: %s", strerror(errno));
         return -1;
@@ -215,7 +219,7 @@ static int conn_open(struct conn *c)
     struct timeval tv = { .tv_sec = RECV_TIMEOUT_S };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (connect(fd, (const struct sockaddr *)&c->sh->addr, c->sh->addrlen) < 0) {
+    if (connect(fd, (const struct sockaddr *)&c->sh->addr[c->target], c->sh->addrlen) < 0) {
         snprintf(c->err, sizeof c->err, "connect: %s", strerror(errno));
         close(fd);
         return -1;
@@ -354,12 +358,12 @@ static int exchange(struct conn *c, const char *method, const char *path, const 
     if (body)
         hn = snprintf(head, sizeof head,
                       "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%sContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\n\r\n", method, path, sh->host_header,
+                      "Content-Length: %zu\r\n\r\n", method, path, sh->host_header[c->target],
                       key ? "Authorization: Bearer " : "", key ? key : "", key ? "\r\n" : "",
                       body_len);
     else
         hn = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n", method, path,
-                      sh->host_header, key ? "Authorization: Bearer " : "", key ? key : "",
+                      sh->host_header[c->target], key ? "Authorization: Bearer " : "", key ? key : "",
                       key ? "\r\n" : "");
     if (hn < 0 || (size_t)hn >= sizeof head) {
         snprintf(c->err, sizeof c->err, "request head too long");
@@ -683,12 +687,13 @@ static int64_t percentile(const int64_t *v, size_t n, double p)
 
 static void usage(FILE *f)
 {
-    fputs("usage: pipeline-bench --port P [--host 127.0.0.1] [--jobs 10000] [--clients 16]\n"
+    fputs("usage: pipeline-bench --port P[,P2,...] [--host 127.0.0.1] [--jobs 10000] [--clients 16]\n"
           "                      [--pid SERVER_PID] [--poll-delay-us 0] [--type telemetry]\n"
           "                      [--api-key KEY] [--quiet]\n"
           "Runs the four-step job flow (generate, add, poll status, result) against a running\n"
           "tee-worker over keep-alive HTTP/1.1 and prints jobs/s, latency p50/p99, status polls\n"
-          "per job and, with --pid, the server's CPU time per job and its VmRSS.\n", f);
+          "per job and, with --pid, the server's CPU time per job and its VmRSS. With several\n"
+          "ports (a fleet), client i keeps its connection to the (i mod n)-th port.\n", f);
 }
 
 static long parse_long(const char *name, const char *s, long min, long max)
@@ -707,27 +712,48 @@ static long parse_long(const char *name, const char *s, long min, long max)
 static int resolve_target(struct shared *sh)
 {
     const struct options *o = sh->opt;
-    memset(&sh->addr, 0, sizeof sh->addr);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&sh->addr;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&sh->addr;
     const char *host = strcmp(o->host, "localhost") == 0 ? "127.0.0.1" : o->host;
-    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)o->port);
-        sh->addrlen = sizeof *v4;
-        snprintf(sh->host_header, sizeof sh->host_header, "%s:%u", host, o->port);
-        return 0;
+    for (unsigned i = 0; i < o->nports; i++) {
+        memset(&sh->addr[i], 0, sizeof sh->addr[i]);
+        struct sockaddr_in *v4 = (struct sockaddr_in *)&sh->addr[i];
+        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&sh->addr[i];
+        if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+            v4->sin_family = AF_INET;
+            v4->sin_port = htons((uint16_t)o->ports[i]);
+            sh->addrlen = sizeof *v4;
+            snprintf(sh->host_header[i], sizeof sh->host_header[i], "%s:%u", host, o->ports[i]);
+        } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+            v6->sin6_family = AF_INET6;
+            v6->sin6_port = htons((uint16_t)o->ports[i]);
+            sh->addrlen = sizeof *v6;
+            snprintf(sh->host_header[i], sizeof sh->host_header[i], "[%s]:%u", host, o->ports[i]);
+        } else {
+            fprintf(stderr, "pipeline-bench: --host must be a numeric IPv4 or IPv6 address (or "
+                    "localhost), got \"%s\"\n", o->host);
+            return -1;
+        }
     }
-    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)o->port);
-        sh->addrlen = sizeof *v6;
-        snprintf(sh->host_header, sizeof sh->host_header, "[%s]:%u", host, o->port);
-        return 0;
+    return 0;
+}
+
+/* parse_ports reads "P" or "P1,P2,..." into o->ports. */
+static void parse_ports(struct options *o, const char *arg)
+{
+    char copy[256];
+    if (snprintf(copy, sizeof copy, "%s", arg) >= (int)sizeof copy) {
+        fprintf(stderr, "pipeline-bench: --port list too long\n");
+        exit(2);
     }
-    fprintf(stderr, "pipeline-bench: --host must be a numeric IPv4 or IPv6 address (or "
-            "localhost), got \"%s\"\n", o->host);
-    return -1;
+    o->nports = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (o->nports == MAX_PORTS) {
+            fprintf(stderr, "pipeline-bench: at most %d ports\n", MAX_PORTS);
+            exit(2);
+        }
+        o->ports[o->nports++] = (unsigned)parse_long("--port", tok, 1, 65535);
+    }
+    o->port = o->nports ? o->ports[0] : 0;
 }
 
 int main(int argc, char **argv)
@@ -751,7 +777,7 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "H:p:n:c:P:d:t:k:qh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'H': opt.host = optarg; break;
-        case 'p': opt.port = (unsigned)parse_long("--port", optarg, 1, 65535); break;
+        case 'p': parse_ports(&opt, optarg); break;
         case 'n': opt.jobs = parse_long("--jobs", optarg, 1, 100000000); break;
         case 'c': opt.clients = (unsigned)parse_long("--clients", optarg, 1, 4096); break;
         case 'P': opt.pid = parse_long("--pid", optarg, 1, 1L << 30); break;
@@ -799,9 +825,10 @@ int main(int argc, char **argv)
         clients[i].sh = &sh;
         clients[i].conn.sh = &sh;
         clients[i].conn.fd = -1;
+        clients[i].conn.target = i % opt.nports;
         if (conn_open(&clients[i].conn) < 0) {
-            fprintf(stderr, "pipeline-bench: %s:%u: %s\n", opt.host, opt.port,
-                    clients[i].conn.err);
+            fprintf(stderr, "pipeline-bench: %s:%u: %s\n", opt.host,
+                    opt.ports[clients[i].conn.target], clients[i].conn.err);
             for (unsigned j = 0; j < i; j++)
                 conn_close(&clients[j].conn);
             free(clients);
@@ -879,7 +906,7 @@ int main(int argc, char **argv)
 
     if (!opt.quiet) {
         printf("pipeline-bench: %ld jobs (%s), %u clients, %s, poll delay %u us\n", opt.jobs,
-               opt.job_type, opt.clients, sh.host_header, opt.poll_delay_us);
+               opt.job_type, opt.clients, sh.host_header[0], opt.poll_delay_us);
         printf("  completed          %ld ok, %ld failed, %ld reconnects\n", done, failed,
                atomic_load(&sh.reconnects));
         printf("  elapsed            %.3f s\n", secs);

@@ -5,10 +5,12 @@
 set -euo pipefail
 
 build_pkgs=(gcc pkg-config meson ninja-build libmicrohttpd-dev libjansson-dev libssl-dev uuid-dev
-            libcurl4-openssl-dev libxml2-dev libsqlite3-dev)
+            libcurl4-openssl-dev libxml2-dev libsqlite3-dev
+            libhiredis-dev)         # the Redis store (fleet mode); 0.14 in Debian 12: no TLS
 test_pkgs=(libcmocka-dev python3 valgrind clang libclang-rt-14-dev
            libgoogle-perftools4    # libprofiler, dlopened by /debug/pprof/profile (optional at run time)
-           openssl)                # the command: test key pairs and TLS certificates
+           openssl                 # the command: test key pairs and TLS certificates
+           redis-server)           # tests/e2e/test_fleet.py starts one on loopback
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = "test" ] && want+=("${test_pkgs[@]}")

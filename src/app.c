@@ -1,10 +1,11 @@
 /* app.c - builds the worker in dependency order and tears it down in reverse.
  *
- *   platform (root key, DATA_DIR) -> store (jobs, results, nonces, secrets) -> worker id ->
- *   key ring (+ distributor key) -> result table, stats, readiness -> capability report ->
- *   job server (+ recovery) -> maintenance thread -> [enclave: attested TLS identity] -> HTTP
- *   listener (last: nothing is served before everything behind it exists; HTTPS with the attested
- *   certificate in enclave mode, plain HTTP standalone) -> [enclave: certificate renewal thread].
+ *   platform (root key, DATA_DIR) -> store (jobs, results, nonces; secrets unless shared) ->
+ *   worker id -> key ring (SEALING_KEYS_FILE, or persisted + distributor key) -> result table,
+ *   stats, readiness -> capability report -> job server (+ recovery) -> maintenance thread ->
+ *   [enclave: attested TLS identity] -> HTTP listener (last: nothing is served before everything
+ *   behind it exists; HTTPS with the attested certificate in enclave mode, plain HTTP standalone)
+ *   -> [enclave: certificate renewal thread].
  *
  * The maintenance thread sweeps expired results and nonces on a timer, so memory is returned
  * even when nobody reads. */
@@ -31,6 +32,8 @@
 #include "tee/attested_tls.h"
 #include "tee/keydist.h"
 #include "tee/keyring.h"
+#include "tee/keys_file.h"
+#include "tee/platform.h"
 #include "tee/ratls.h"
 
 struct maintenance {
@@ -123,26 +126,103 @@ static void set_api_key(struct app *app)
     }
 }
 
+/* A shared store seals what it writes with the key ring (keys every worker of the fleet holds),
+ * the purpose and job uid as the salt. The ring is opened after the store (its secrets may live in
+ * the store) but before anything is sealed. */
+static char *sealer_seal(void *ctx, const char *label, const uint8_t *pt, size_t len)
+{
+    struct app *app = ctx;
+    struct err e = { 0 };
+    return keyring_seal(app->keyring, (const uint8_t *)label, strlen(label), pt, len, &e);
+}
+
+static int sealer_open(void *ctx, const char *label, const char *text, size_t len, uint8_t **pt,
+                       size_t *ptlen)
+{
+    struct app *app = ctx;
+    char cause[512];
+    return keyring_open_sealed(app->keyring, (const uint8_t *)label, strlen(label), text, len, pt,
+                               ptlen, cause, sizeof cause);
+}
+
+static bool sealer_ready(void *ctx)
+{
+    struct app *app = ctx;
+    return app->keyring && keyring_count(app->keyring) > 0;
+}
+
 static int open_store(struct app *app, char *err, size_t errlen)
 {
-    const char *durability = app->cfg.durability ? app->cfg.durability : "normal";
+    const struct config *cfg = &app->cfg;
+    const char *durability = cfg->durability ? cfg->durability : "normal";
     if (strcmp(durability, "normal") != 0 && strcmp(durability, "full") != 0) {
         snprintf(err, errlen, "DURABILITY: expected \"normal\" or \"full\", got \"%.64s\"",
                  durability);
         return -1;
     }
-    app->store = store_open(&app->platform, strcmp(durability, "full") == 0, err, errlen);
+    const struct store_sealer sealer = {
+        .seal = sealer_seal, .open = sealer_open, .ready = sealer_ready, .ctx = app,
+    };
+    unsigned claim_after = cfg->job_timeout_s + cfg->store_redis_claim_margin_s;
+    const struct store_params params = {
+        .url = cfg->store_url,
+        .platform = &app->platform,
+        .full_durability = strcmp(durability, "full") == 0,
+        .redis_prefix = cfg->store_redis_prefix,
+        .claim_after_s = claim_after,
+        .result_ttl_s = cfg->result_cache_max_age_s,
+        .queue_max = cfg->job_queue_max,
+        .max_jobs = cfg->max_jobs,
+        .sealer = &sealer,
+    };
+    app->store = store_connect(&params, err, errlen);
     return app->store ? 0 : -1;
+}
+
+/* open_ring: the ring from SEALING_KEYS_FILE (standalone fleets), else the persisted one. */
+static int open_ring(struct app *app, const struct secret_store *secrets, char *err, size_t errlen)
+{
+    const struct config *cfg = &app->cfg;
+    const char *file = cfg->sealing_keys_file;
+    if (!file || !*file) {
+        if (store_shared(app->store) && cfg->standalone) {
+            snprintf(err, errlen, "STORE_URL: a shared store in standalone mode needs "
+                     "SEALING_KEYS_FILE, so every worker of the fleet seals with the same keys");
+            return -1;
+        }
+        app->keyring = keyring_open(&app->platform, cfg->standalone, secrets, err, errlen);
+        return app->keyring ? 0 : -1;
+    }
+    if (!cfg->standalone) {
+        snprintf(err, errlen, "SEALING_KEYS_FILE: only in standalone mode (in enclave mode the key "
+                 "broker's /setkey gives every worker the keys)");
+        return -1;
+    }
+    if (cfg->key_distributor_pubkey && *cfg->key_distributor_pubkey) {
+        snprintf(err, errlen, "SEALING_KEYS_FILE and KEY_DISTRIBUTOR_PUBKEY: set one, not both "
+                 "(the file fixes the ring; /setkey would change it)");
+        return -1;
+    }
+    uint8_t keys[KEYRING_CAPACITY][SEAL_KEY_LEN];
+    int n = keys_file_load(file, keys, KEYRING_CAPACITY, err, errlen);
+    if (n < 0)
+        return -1;
+    app->keyring = keyring_open_fixed(&app->platform, (const uint8_t (*)[SEAL_KEY_LEN])keys,
+                                      (size_t)n, err, errlen);
+    OPENSSL_cleanse(keys, sizeof keys);
+    if (app->keyring)
+        log_info("key ring: %d shared key(s) from SEALING_KEYS_FILE", n);
+    return app->keyring ? 0 : -1;
 }
 
 static int open_keys(struct app *app, char *err, size_t errlen)
 {
     struct secret_store secrets;
-    store_secrets(app->store, &secrets);
+    if (!store_secrets(app->store, &secrets))
+        platform_file_secrets(&app->platform, &secrets);   /* a shared store keeps no secrets */
     if (secrets_worker_id(&secrets, app->worker_id, err, errlen) < 0)
         return -1;
-    app->keyring = keyring_open(&app->platform, app->cfg.standalone, &secrets, err, errlen);
-    if (!app->keyring)
+    if (open_ring(app, &secrets, err, errlen) < 0)
         return -1;
     const char *pub = app->cfg.key_distributor_pubkey;
     if (pub && *pub) {

@@ -45,6 +45,11 @@ struct config {
     unsigned max_jobs;             /* MAX_JOBS: worker threads, default 10 */
     unsigned job_queue_max;        /* JOB_QUEUE_MAX, default 10000 */
     char *durability;              /* DURABILITY: "normal" (survives a crash) or "full" (also power loss) */
+    char *store_url;               /* STORE_URL: "" / "sqlite:[PATH]" (default) or "redis://..." (fleet) */
+    char *store_redis_prefix;      /* STORE_REDIS_PREFIX: prefix of every Redis key, "tee-worker:" */
+    unsigned store_redis_claim_margin_s; /* STORE_REDIS_CLAIM_MARGIN_SECONDS: a job pending on a
+                                          * worker JOB_TIMEOUT + this long is taken over, default 30 */
+    char *sealing_keys_file;       /* SEALING_KEYS_FILE: shared ring keys of a standalone fleet */
     unsigned job_timeout_s;        /* JOB_TIMEOUT_SECONDS, default 300 */
     unsigned job_signature_max_age_s; /* JOB_SIGNATURE_MAX_AGE_SECONDS, default 86400 */
     unsigned result_cache_max_size;   /* RESULT_CACHE_MAX_SIZE, default 1000 */

@@ -1,8 +1,9 @@
 /* health_api.c - GET /healthz and GET /readyz (core-protocol.md 1.5.1, 1.5.2; DECISIONS.md).
  *
  * /healthz is a prebuilt response sent as is: no allocation per request. /readyz reports the job
- * server, the sliding-window error rate and the queue fill; it is 503 when the error rate is
- * unhealthy or the queue is full. */
+ * server, the sliding-window error rate, the queue fill and the store (a shared Redis store that
+ * does not answer is named with the reason); it is 503 when the error rate is unhealthy, the queue
+ * is full or the store is unreachable. */
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +13,7 @@
 #include "api/api.h"
 #include "api/readiness.h"
 #include "jobs/server.h"
+#include "store/store.h"
 
 static const char healthz_body[] = "{\"status\":\"ok\",\"service\":\"tee-worker\"}\n";
 static struct MHD_Response *healthz_response;
@@ -55,7 +57,12 @@ void api_readyz(struct app *app, const struct http_request *req, struct http_res
     size_t queued = jobserver_queue_length(app->jobs);
     size_t capacity = jobserver_queue_capacity(app->jobs);
     bool queue_full = queued >= capacity;
-    bool ready = snap.healthy && !queue_full;
+    char store_reason[256];
+    bool store_ok = store_health(app->store, store_reason, sizeof store_reason) == 0;
+    for (char *c = store_reason; *c; c++)   /* the reason may quote the server: keep it ASCII */
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+            *c = '?';
+    bool ready = snap.healthy && !queue_full && store_ok;
 
     json_t *stats = json_object();
     json_object_set_new(stats, "error_count", json_integer((json_int_t)snap.errors));
@@ -67,9 +74,10 @@ void api_readyz(struct app *app, const struct http_request *req, struct http_res
 
     json_t *queue = json_pack("{s:I,s:I}", "length", (json_int_t)queued, "capacity",
                               (json_int_t)capacity);
-    json_t *checks = json_pack("{s:s,s:s,s:s,s:o,s:o}", "job_server", "ok",
+    json_t *checks = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "job_server", "ok",
                                "error_rate", snap.healthy ? "healthy" : "unhealthy",
                                "queue", queue_full ? "full" : "ok",
+                               "store", store_ok ? "ok" : store_reason,
                                "stats", stats, "queue_stats", queue);
     http_reply_json(resp, ready ? 200 : 503,
                     json_pack("{s:s,s:b,s:o}", "service", "tee-worker", "ready", ready,

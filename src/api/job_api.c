@@ -143,7 +143,7 @@ void api_job_add(struct app *app, const struct http_request *req, struct http_re
     http_reply_json(resp, 200, json_pack("{s:s}", "uid", uid));
 }
 
-static const char *state_name(enum result_state s)
+static const char *state_name(int s)
 {
     switch (s) {
     case RESULT_QUEUED: return "queued";
@@ -176,9 +176,14 @@ void api_job_status(struct app *app, const struct http_request *req, struct http
 {
     const char *id = req->path + strlen("/job/status/");
     struct result_view v = { 0 };
-    enum result_state state = uuid_text_valid(id) ? results_get(app->results, id, &v)
-                                                  : RESULT_UNKNOWN;
+    int state = uuid_text_valid(id) ? jobserver_lookup(app->jobs, id, &v) : (int)RESULT_UNKNOWN;
     switch (state) {
+    case -1: {
+        struct err e = { 0 };
+        err_set(&e, 503, "job store unavailable; retry later");
+        reply_err(resp, &e);
+        break;
+    }
     case RESULT_DONE:
         reply_done(app, &v, resp);
         break;

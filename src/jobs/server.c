@@ -2,13 +2,20 @@
  *
  * A queued item is a heap `struct queued_job` holding the job and its uid. Workers pop, mark the
  * job running, run its kind with a deadline, and store the outcome in the result table. The only
- * shared locks are the queue's and the result table's; kinds run without any. */
+ * shared locks are the queue's and the result table's; kinds run without any.
+ *
+ * With a local store (SQLite) /job/add queues the job here. With a shared store (Redis, a fleet)
+ * /job/add only stores it; a feeder thread takes jobs from the store (store_take) whenever a job
+ * thread is free - never more than MAX_JOBS at once, so no worker hoards jobs the others could
+ * run - and queues them here; the result goes back to the store for every worker to answer. */
 #include "jobs/server.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/crypto.h>
 
 #include "config.h"
 #include "jobs/job.h"
@@ -31,7 +38,17 @@ struct job_server {
     struct queue *queue;
     pthread_t *threads;
     size_t thread_count;
+    /* shared store only: the feeder and the count of jobs taken and not finished */
+    bool shared;
+    pthread_t feeder;
+    bool feeder_started;
+    pthread_mutex_t slots_lock;
+    pthread_cond_t slot_free;
+    size_t in_flight;
+    bool stopping;
 };
+
+#define FEED_WAIT_MS 1000
 
 static void queued_job_free(void *item)
 {
@@ -84,7 +101,68 @@ static void *worker_main(void *arg)
     while ((q = queue_pop(s->queue)) != NULL) {
         run_one(s, q);
         queued_job_free(q);
+        if (s->shared) {
+            pthread_mutex_lock(&s->slots_lock);
+            s->in_flight--;
+            pthread_cond_signal(&s->slot_free);
+            pthread_mutex_unlock(&s->slots_lock);
+        }
     }
+    return NULL;
+}
+
+/* take_job receives one job from the shared store (feeder thread). Returns 0 when queued here. */
+static int take_job(void *ctx, const char *uid, const char *json, size_t len)
+{
+    struct job_server *s = ctx;
+    struct err e = { 0 };
+    struct queued_job *q = calloc(1, sizeof *q);
+    if (!q)
+        return 1;
+    if (strlen(uid) != 36 || job_parse(json, len, &q->job, &e) < 0) {
+        /* Authentic (it opened) but unreadable: finish it as failed rather than let it circle. */
+        log_error("job %s from the store is unreadable (%s); failed", uid, e.msg);
+        char msg[sizeof e.msg + 40];
+        snprintf(msg, sizeof msg, "job cannot be read: %s", e.msg);
+        store_finish(s->deps.store, uid, "", 0, NULL, 0, NULL, msg, time(NULL));
+        free(q);
+        return 0;
+    }
+    memcpy(q->uid, uid, 37);
+    if (results_add_queued(s->deps.results, q->uid, q->job.quote, q->job.quote_len) < 0) {
+        queued_job_free(q);
+        return 1;
+    }
+    pthread_mutex_lock(&s->slots_lock);
+    s->in_flight++;
+    pthread_mutex_unlock(&s->slots_lock);
+    if (queue_push(s->queue, q) < 0) {
+        results_remove(s->deps.results, q->uid);
+        queued_job_free(q);
+        pthread_mutex_lock(&s->slots_lock);
+        s->in_flight--;
+        pthread_mutex_unlock(&s->slots_lock);
+        return 1;
+    }
+    return 0;
+}
+
+static void *feeder_main(void *arg)
+{
+    struct job_server *s = arg;
+    size_t max = s->deps.cfg->max_jobs;
+    pthread_mutex_lock(&s->slots_lock);
+    while (!s->stopping) {
+        if (s->in_flight >= max) {
+            pthread_cond_wait(&s->slot_free, &s->slots_lock);
+            continue;
+        }
+        size_t free_slots = max - s->in_flight;
+        pthread_mutex_unlock(&s->slots_lock);
+        store_take(s->deps.store, s->deps.worker_id, free_slots, FEED_WAIT_MS, take_job, s);
+        pthread_mutex_lock(&s->slots_lock);
+    }
+    pthread_mutex_unlock(&s->slots_lock);
     return NULL;
 }
 
@@ -94,7 +172,13 @@ struct job_server *jobserver_start(const struct job_server_deps *deps, char *err
     if (!s)
         goto oom;
     s->deps = *deps;
-    s->queue = queue_new(deps->cfg->job_queue_max);
+    s->shared = store_shared(deps->store);
+    pthread_mutex_init(&s->slots_lock, NULL);
+    pthread_cond_init(&s->slot_free, NULL);
+    size_t capacity = deps->cfg->job_queue_max;
+    if (s->shared && capacity < deps->cfg->max_jobs)
+        capacity = deps->cfg->max_jobs;   /* the fleet-wide bound is the store's */
+    s->queue = queue_new(capacity);
     s->threads = calloc(deps->cfg->max_jobs, sizeof *s->threads);
     if (!s->queue || !s->threads)
         goto oom;
@@ -109,6 +193,15 @@ struct job_server *jobserver_start(const struct job_server_deps *deps, char *err
             return NULL;
         }
         s->thread_count++;
+    }
+    if (s->shared) {
+        if (pthread_create(&s->feeder, &attr, feeder_main, s) != 0) {
+            pthread_attr_destroy(&attr);
+            snprintf(err, errlen, "cannot start the job feeder thread");
+            jobserver_stop(s);
+            return NULL;
+        }
+        s->feeder_started = true;
     }
     pthread_attr_destroy(&attr);
     return s;
@@ -127,6 +220,13 @@ void jobserver_stop(struct job_server *s)
 {
     if (!s)
         return;
+    if (s->feeder_started) {
+        pthread_mutex_lock(&s->slots_lock);
+        s->stopping = true;
+        pthread_cond_signal(&s->slot_free);
+        pthread_mutex_unlock(&s->slots_lock);
+        pthread_join(s->feeder, NULL);
+    }
     if (s->queue)
         queue_close(s->queue);
     for (size_t i = 0; i < s->thread_count; i++)
@@ -134,6 +234,8 @@ void jobserver_stop(struct job_server *s)
     if (s->queue)
         queue_free(s->queue, drop_queued);
     free(s->threads);
+    pthread_mutex_destroy(&s->slots_lock);
+    pthread_cond_destroy(&s->slot_free);
     free(s);
 }
 
@@ -159,6 +261,45 @@ static int check_age(const struct job_server *s, const struct job *job, time_t n
     return 0;
 }
 
+static time_t nonce_expiry(const struct job_server *s, const struct job *job, time_t now)
+{
+    return (job->issued_at ? (time_t)job->issued_at : now) +
+           (time_t)s->deps.cfg->job_signature_max_age_s;
+}
+
+/* admit_shared stores the job for any worker of the fleet to take: the store checks the nonce
+ * and the fleet-wide queue bound in the same step. */
+static int admit_shared(struct job_server *s, struct job *job, time_t now, char uid[37],
+                        struct err *e)
+{
+    char id[37];
+    uuid_v4(id);
+    job->timeout_ns = (int64_t)s->deps.cfg->job_timeout_s * 1000000000LL;
+    size_t json_len = 0;
+    char *json = job_serialize(job, &json_len);
+    if (!json)
+        return err_set(e, 500, "out of memory");
+    int rc = store_admit(s->deps.store, job->quote, job->quote_len, nonce_expiry(s, job, now), id,
+                         json, json_len);
+    OPENSSL_cleanse(json, json_len);
+    free(json);
+    switch (rc) {
+    case STORE_ADMITTED:
+        memcpy(uid, id, 37);
+        job_clear(job);
+        return 0;
+    case STORE_REPLAY:
+        return err_set(e, 409, "job already executed");
+    case STORE_FULL:
+        return err_set(e, 503, "job queue is full (%u jobs across the fleet); retry later",
+                       s->deps.cfg->job_queue_max);
+    case STORE_UNAVAILABLE:
+        return err_set(e, 503, "job store unavailable; retry later");
+    default:
+        return err_set(e, 500, "cannot record the job durably (storage error)");
+    }
+}
+
 int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct err *e)
 {
     if (!registry_check(s->deps.cfg, job, e))
@@ -170,6 +311,8 @@ int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct 
         return err_set(e, 403, "this job is not for this worker");
     if (!jobserver_whitelisted(s->deps.cfg, s->deps.worker_id, job->type, job->worker_id))
         return err_set(e, 403, "this job is not from a whitelisted miner");
+    if (s->shared)
+        return admit_shared(s, job, now, uid, e);
     if (store_nonce_seen(s->deps.store, job->quote, job->quote_len, now) == 1)
         return err_set(e, 409, "job already executed");
 
@@ -181,8 +324,7 @@ int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct 
         return err_set(e, 503, "job queue is full (%zu jobs); retry later",
                        queue_capacity(s->queue));
     }
-    time_t expires = (job->issued_at ? (time_t)job->issued_at : now) +
-                     (time_t)s->deps.cfg->job_signature_max_age_s;
+    time_t expires = nonce_expiry(s, job, now);
     uuid_v4(q->uid);
     job->timeout_ns = (int64_t)s->deps.cfg->job_timeout_s * 1000000000LL;
     size_t json_len = 0;
@@ -208,6 +350,46 @@ int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct 
     memcpy(uid, q->uid, 37);
     queue_push_reserved(s->queue, q);
     return 0;
+}
+
+/* fill_view copies a result the store found into a result_view. */
+static int fill_view(void *ctx, const char *uid, const char *quote, size_t quote_len,
+                     const char *data, size_t data_len, const char *next_cursor, const char *error,
+                     time_t finished_at)
+{
+    (void)uid, (void)finished_at;
+    struct result_view *v = ctx;
+    v->quote = strndup(quote, quote_len);
+    v->quote_len = quote_len;
+    if (error) {
+        v->state = RESULT_FAILED;
+        v->error = strdup(error);
+    } else {
+        v->state = RESULT_DONE;
+        v->data = malloc(data_len + 1);
+        if (v->data) {
+            memcpy(v->data, data, data_len);
+            v->data[data_len] = '\0';
+        }
+        v->data_len = data_len;
+        v->next_cursor = next_cursor ? strdup(next_cursor) : NULL;
+    }
+    bool ok = v->quote && (error ? v->error != NULL : v->data != NULL) &&
+              (!next_cursor || error || v->next_cursor);
+    return ok ? 0 : -1;
+}
+
+int jobserver_lookup(struct job_server *s, const char *uid, struct result_view *out)
+{
+    enum result_state state = results_get(s->deps.results, uid, out);
+    if (state != RESULT_UNKNOWN || !s->shared)
+        return (int)state;
+    memset(out, 0, sizeof *out);
+    int rc = store_lookup(s->deps.store, uid, fill_view, out);
+    if (rc == 2 && out->state != RESULT_UNKNOWN && out->quote)
+        return (int)out->state;
+    result_view_free(out);   /* a copy that ran out of memory, or nothing */
+    return rc < 0 ? -1 : rc == 1 ? RESULT_QUEUED : RESULT_UNKNOWN;
 }
 
 size_t jobserver_queue_length(struct job_server *s)

@@ -55,6 +55,12 @@ int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct 
 bool jobserver_whitelisted(const struct config *cfg, const char *self, const char *type,
                            const char *worker_id);
 
+/* jobserver_lookup answers /job/status: this worker's result table first, then (shared store) the
+ * fleet's store. Fills *out (free with result_view_free) and returns an enum result_state, or -1
+ * when the store cannot be reached (answer 503). */
+struct result_view;
+int jobserver_lookup(struct job_server *s, const char *uid, struct result_view *out);
+
 /* Queue fill, for /readyz and metrics. */
 size_t jobserver_queue_length(struct job_server *s);
 size_t jobserver_queue_capacity(struct job_server *s);

@@ -1,15 +1,25 @@
-/* store.h - the worker's durable state in one SQLite database (DATA_DIR/tee-worker.db, WAL).
+/* store.h - the worker's durable state, behind one interface with two backends.
  *
- * Tables: accepted jobs not yet finished (sealed), finished results (sealed), seen nonces with
- * their expiry, the worker's secrets (key ring, worker id; sealed), and a schema version. Nothing else in the worker speaks SQL. Sealing uses a key
- * derived from the platform root key (PLATFORM_LABEL_STORE), so the database file reveals no job,
- * result or nonce (nonces are kept as truncated SHA-256 digests).
+ *   sqlite: (default)  DATA_DIR/tee-worker.db, one worker (store_sqlite.c)
+ *   redis://host:port/db  a fleet of workers sharing queue, results and replay memory (store_redis.c)
  *
- * Guarantees: a job is in the database before /job/add answers 200 (store_admit commits), and it
- * leaves only in the same transaction that stores its result (store_finish, batched). With DURABILITY=normal
- * (WAL, synchronous=NORMAL) a committed transaction survives a crash or kill -9 of the process;
- * DURABILITY=full (synchronous=FULL) also survives power loss, at the cost of an fsync per commit.
- * Thread-safe: one connection behind one mutex; statements are prepared once. */
+ * store_connect picks the backend from STORE_URL; the job server and the API speak only to the
+ * functions below. What the backends keep:
+ *   - accepted jobs not yet finished (sealed), in admission order;
+ *   - results of finished jobs (sealed), for RESULT_CACHE_MAX_AGE_SECONDS;
+ *   - seen nonces until their signature expires (as truncated SHA-256 digests);
+ *   - sqlite only: the worker's secrets (key ring, worker id). A shared store keeps no secrets:
+ *     each worker's stay sealed in its own DATA_DIR (store_secrets returns false).
+ *
+ * Guarantees: a job is stored before /job/add answers 200 (store_admit commits), and it leaves only
+ * together with its result (store_finish). SQLite: with DURABILITY=normal a committed transaction
+ * survives a crash or kill -9; DURABILITY=full also survives power loss. Redis: as durable as the
+ * server's persistence (appendonly yes + appendfsync always for the same guarantee, README).
+ *
+ * Jobs of a local store (sqlite) are run by the worker that admitted them: the job server queues
+ * them itself. Jobs of a shared store (store_shared) may run on any worker: the job server takes
+ * them with store_take when it has a free thread.
+ * Thread-safe. */
 #ifndef TW_STORE_H
 #define TW_STORE_H
 
@@ -23,25 +33,66 @@ struct store;
 
 #define STORE_FILE "tee-worker.db"
 #define STORE_SCHEMA_VERSION 2
+#define STORE_MAX_BLOB (64u * 1024 * 1024)
 
-/* store_open opens (creating or migrating) DATA_DIR/tee-worker.db. A corrupt, foreign or
- * unwritable database is an error with a clear message, never replaced. */
+/* Admission outcomes (store_admit). */
+enum store_admit_result {
+    STORE_ADMITTED = 1,
+    STORE_REPLAY = 0,          /* the nonce is already recorded and not expired; nothing written */
+    STORE_ERROR = -1,          /* storage error */
+    STORE_FULL = -2,           /* shared store: JOB_QUEUE_MAX jobs wait fleet-wide */
+    STORE_UNAVAILABLE = -3,    /* shared store: server unreachable (retry later) */
+};
+
+/* How a shared store seals what it writes: with keys every worker of the fleet holds (the key ring).
+ * label binds the purpose and the job uid, so a blob copied under another name does not open.
+ *   seal: a new NUL-terminated text (caller frees) or NULL
+ *   open: 0 with *pt (new buffer, NUL-terminated) and *ptlen, or -1
+ *   ready: true when a key is there to seal and open with */
+struct store_sealer {
+    char *(*seal)(void *ctx, const char *label, const uint8_t *pt, size_t len);
+    int (*open)(void *ctx, const char *label, const char *text, size_t len, uint8_t **pt,
+                size_t *ptlen);
+    bool (*ready)(void *ctx);
+    void *ctx;
+};
+
+/* What store_connect needs. */
+struct store_params {
+    const char *url;                 /* STORE_URL: "" or "sqlite:" or "sqlite:PATH" or "redis://..." */
+    const struct platform *platform; /* DATA_DIR and the root key (sqlite) */
+    bool full_durability;            /* DURABILITY=full (sqlite) */
+    const char *redis_prefix;        /* STORE_REDIS_PREFIX: every key starts with it */
+    unsigned claim_after_s;          /* redis: a job pending this long on a worker is taken over */
+    unsigned result_ttl_s;           /* redis: RESULT_CACHE_MAX_AGE_SECONDS */
+    size_t queue_max;                /* redis: JOB_QUEUE_MAX jobs waiting or running fleet-wide */
+    size_t max_jobs;                 /* redis: MAX_JOBS (bounds results waiting to be written) */
+    const struct store_sealer *sealer; /* redis: copied */
+};
+
+/* store_connect opens the store STORE_URL names. Returns NULL with err on failure; a Redis server
+ * that does not answer is not a failure (the worker starts not ready and reconnects). */
+struct store *store_connect(const struct store_params *params, char *err, size_t errlen);
+
+/* store_open opens (creating or migrating) the SQLite store DATA_DIR/tee-worker.db. A corrupt,
+ * foreign or unwritable database is an error with a clear message, never replaced. */
 struct store *store_open(const struct platform *p, bool full_durability, char *err, size_t errlen);
 void store_close(struct store *s);
 
-/* store_admit records the nonce (until nonce_expires) and the job in one transaction.
- * Returns 1 when admitted, 0 when the nonce is already recorded and not expired (nothing
- * written), -1 on a storage error. */
+/* store_shared: true when jobs admitted here may run on any worker (see the top). */
+bool store_shared(struct store *s);
+
+/* store_admit records the nonce (until nonce_expires) and the job in one transaction. Returns an
+ * enum store_admit_result. */
 int store_admit(struct store *s, const char *quote, size_t quote_len, time_t nonce_expires,
                 const char *uid, const char *job_json, size_t job_len);
 
 /* store_nonce_seen: 1 when quote is recorded and not expired at now, 0 when not, -1 on error. */
 int store_nonce_seen(struct store *s, const char *quote, size_t quote_len, time_t now);
 
-/* store_finish queues the outcome of uid for the batch writer, which stores it and removes the
- * job row in one transaction, together with the other results finished in the same few
- * milliseconds (one commit per batch, not per job). Until that commit the job row is still there:
- * a crash in between runs the job again after the restart, nothing is lost. data/next_cursor on
+/* store_finish stores the outcome of uid and removes the job, in one transaction, batched with the
+ * other results finished meanwhile (one commit per batch, not per job). Until that commit the job
+ * is still there: a crash in between runs the job again, nothing is lost. data/next_cursor on
  * success, error on failure (exactly one of data or error non-NULL). Returns 0, or -1 on OOM. */
 int store_finish(struct store *s, const char *uid, const char *quote, size_t quote_len,
                  const char *data, size_t data_len, const char *next_cursor, const char *error,
@@ -50,32 +101,50 @@ int store_finish(struct store *s, const char *uid, const char *quote, size_t quo
 /* store_flush commits the queued results now (tests, shutdown). Returns 0 or -1. */
 int store_flush(struct store *s);
 
-/* store_drop_job removes a job row (admission rolled back). */
+/* store_drop_job removes a job (admission rolled back). */
 void store_drop_job(struct store *s, const char *uid);
 
-/* Recovery at start-up. Callbacks return 0 to go on. */
+/* Recovery at start-up, and delivery of shared jobs. Callbacks return 0 to go on. */
 typedef int (*store_job_fn)(void *ctx, const char *uid, const char *job_json, size_t job_len);
 typedef int (*store_result_fn)(void *ctx, const char *uid, const char *quote, size_t quote_len,
                                const char *data, size_t data_len, const char *next_cursor,
                                const char *error, time_t finished_at);
 
-/* store_each_job calls fn for every unfinished job in admission order. Returns the count or -1. */
+/* store_each_job calls fn for every unfinished job in admission order (local stores; a shared
+ * store delivers its jobs through store_take). Returns the count or -1. */
 long store_each_job(struct store *s, store_job_fn fn, void *ctx);
 
 /* store_each_result calls fn for the newest `limit` results finished at or after `since`, oldest
- * first. Returns the count or -1. */
+ * first (local stores; a shared store answers store_lookup instead). Returns the count or -1. */
 long store_each_result(struct store *s, time_t since, size_t limit, store_result_fn fn, void *ctx);
 
+/* store_take (shared stores) hands up to max jobs to fn, this worker being `consumer`: jobs this
+ * consumer had taken before a restart first, then jobs another worker left pending longer than
+ * claim_after_s, then new jobs, waiting up to wait_ms for one. A job is this worker's until
+ * store_finish for its uid. Returns the number delivered (0 after wait_ms), or -1 when the store
+ * is unavailable (after a pause, so a caller may loop). */
+int store_take(struct store *s, const char *consumer, size_t max, int wait_ms, store_job_fn fn,
+               void *ctx);
+
+/* store_lookup (shared stores) looks uid up fleet-wide: 2 finished (fn called with the result),
+ * 1 queued or running somewhere, 0 unknown, -1 store unavailable. A local store answers 0. */
+int store_lookup(struct store *s, const char *uid, store_result_fn fn, void *ctx);
+
 /* store_prune deletes expired nonces (expiry < now), results finished before result_since, and
- * results beyond the newest max_results. Returns rows deleted or -1. */
+ * results beyond the newest max_results (a shared store expires keys by TTL). Returns rows
+ * deleted or -1. */
 long store_prune(struct store *s, time_t now, time_t result_since, size_t max_results);
 
 /* store_secrets fills out with the store's secrets table (the key ring, the worker id), sealed
- * under the store key with the secret's purpose and name as AAD. */
+ * under the store key with the secret's purpose and name as AAD. Returns false (out untouched)
+ * when the store keeps no secrets (shared stores). */
 struct secret_store;
-void store_secrets(struct store *s, struct secret_store *out);
+bool store_secrets(struct store *s, struct secret_store *out);
 
-/* Row counts (metrics, tests). */
+/* store_health: 0 when the store answers, else -1 with the reason (for /readyz). */
+int store_health(struct store *s, char *reason, size_t reasonlen);
+
+/* Counts (metrics, tests); -1 where a backend cannot count. */
 struct store_counts {
     long jobs, results, nonces;
 };

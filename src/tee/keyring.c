@@ -208,6 +208,37 @@ struct keyring *keyring_open(const struct platform *p, bool with_local_key,
     return kr;
 }
 
+static int fixed_get(void *ctx, const char *name, const char *label, uint8_t **data, size_t *len,
+                     char *err, size_t errlen)
+{
+    (void)ctx, (void)name, (void)label, (void)data, (void)len, (void)err, (void)errlen;
+    return 0;
+}
+
+static int fixed_put(void *ctx, const char *name, const char *label, const uint8_t *data,
+                     size_t len, bool replace, char *err, size_t errlen)
+{
+    (void)ctx, (void)name, (void)label, (void)data, (void)len, (void)replace;
+    snprintf(err, errlen, "the key ring is fixed by SEALING_KEYS_FILE");
+    return -1;
+}
+
+struct keyring *keyring_open_fixed(const struct platform *p, const uint8_t (*keys)[SEAL_KEY_LEN],
+                                   size_t n, char *err, size_t errlen)
+{
+    if (n == 0 || n > KEYRING_CAPACITY) {
+        snprintf(err, errlen, "a fixed key ring holds 1 to %d keys", KEYRING_CAPACITY);
+        return NULL;
+    }
+    struct secret_store none = { .get = fixed_get, .put = fixed_put, .ctx = NULL };
+    struct keyring *kr = keyring_open(p, true, &none, err, errlen);
+    if (!kr)
+        return NULL;
+    memcpy(kr->state.keys, keys, n * SEAL_KEY_LEN);
+    kr->state.nkeys = n;
+    return kr;
+}
+
 void keyring_free(struct keyring *kr)
 {
     if (kr == NULL)

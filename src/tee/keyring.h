@@ -30,6 +30,13 @@ struct keyring *keyring_open(const struct platform *p, bool with_local_key,
 
 void keyring_free(struct keyring *kr);
 
+/* keyring_open_fixed: a standalone ring holding keys[0..n) (newest first; 1..KEYRING_CAPACITY),
+ * shared by a fleet through SEALING_KEYS_FILE. It is never persisted and keyring_add fails on it
+ * (500): the file is the only source. The local key is kept for opening. */
+struct keyring *keyring_open_fixed(const struct platform *p, const uint8_t (*keys)[SEAL_KEY_LEN],
+                                   size_t n, char *err, size_t errlen);
+
+
 enum keyring_add_result {
     KEYRING_ADDED = 0,      /* new key, now the sealing key */
     KEYRING_PRESENT = 1,    /* already in the ring; nothing changed */

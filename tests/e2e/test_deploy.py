@@ -21,7 +21,9 @@ FIXED = {"STANDALONE": "false", "GRAMINE_ATTESTATION_DIR": "/dev/attestation",
          "DATA_DIR": "/home/masa", "TMPDIR": "/tmp",
          # rendered into the manifest (measured), never taken from the host
          "KEY_DISTRIBUTOR_PUBKEY": "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0K",
-         "MINERS_WHITE_LIST": "11111111-2222-4333-8444-555555555555"}
+         "MINERS_WHITE_LIST": "11111111-2222-4333-8444-555555555555",
+         # standalone fleets only: the enclave's ring comes from the key broker
+         "SEALING_KEYS_FILE": ""}
 SAMPLE = {"entrypoint": "/usr/local/bin/tee-worker", "gramine.libos": "/usr/lib/x86_64-linux-gnu/gramine/libsysdb.so",
           "log_level": "error", "arch_libdir": "/lib/x86_64-linux-gnu",
           "gramine.runtimedir()": "/usr/lib/x86_64-linux-gnu/gramine/runtime/glibc",
@@ -74,6 +76,13 @@ def test_dockerfile_and_compose():
     check(re.search(r"^USER masa$", runtime, re.M), "the runtime stage runs as masa, not root")
     check("-dev" not in runtime, "no -dev packages in the runtime stage")
     check("ENV DATA_DIR=/home/masa" in runtime, "DATA_DIR=/home/masa in the image")
+    # The image builds with the same library packages scripts/deps.sh installs for a local build.
+    deps = read("scripts/deps.sh")
+    build_list = re.search(r"^build_pkgs=\((.*?)\)", deps, re.M | re.S).group(1)
+    build_stage = docker.split("AS runtime", 1)[0]
+    for pkg in re.findall(r"\b(lib[a-z0-9.+-]*-dev)\b", re.sub(r"#.*", "", build_list)):
+        check(re.search(r"\b%s\b" % re.escape(pkg), build_stage),
+              "the Dockerfile build stage installs %s (scripts/deps.sh build list)" % pkg)
     compose = read("deploy/docker-compose.yml")
     check("./.masa:/home/masa" in compose, "docker-compose mounts ./.masa as DATA_DIR")
     check('"8080:8080"' in compose, "docker-compose publishes 8080")

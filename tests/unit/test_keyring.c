@@ -224,6 +224,37 @@ static void test_rotation_and_retirement(void **state)
     keyring_free(kr);
 }
 
+/* SEALING_KEYS_FILE's ring: the file's keys, newest first; nothing is persisted, nothing added. */
+static void test_fixed_ring(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t keys[2][32];
+    char err[256], cause[512];
+    memcpy(keys[0], K2, 32);
+    memcpy(keys[1], K1, 32);
+    struct keyring *kr = keyring_open_fixed(&f->platform, (const uint8_t (*)[32])keys, 2, err,
+                                            sizeof err);
+    assert_non_null(kr);
+    assert_int_equal(keyring_count(kr), 2);
+    assert_seals_with(kr, K2);
+    char *under_k1 = seal_with(K1, "older");
+    assert_true(ring_opens(kr, under_k1, "older", cause, sizeof cause));
+    struct err e = { 0 };
+    assert_int_equal(keyring_add(kr, K3, &e), -1);
+    assert_non_null(strstr(e.msg, "SEALING_KEYS_FILE"));
+    assert_seals_with(kr, K2);
+    free(under_k1);
+    keyring_free(kr);
+    /* a second worker with the same file opens what the first sealed */
+    struct keyring *other = keyring_open_fixed(&f->platform, (const uint8_t (*)[32])keys, 1, err,
+                                               sizeof err);
+    assert_non_null(other);
+    assert_seals_with(other, K2);
+    keyring_free(other);
+    assert_null(keyring_open_fixed(&f->platform, (const uint8_t (*)[32])keys, 0, err, sizeof err));
+    assert_null(keyring_open_fixed(&f->platform, (const uint8_t (*)[32])keys, 3, err, sizeof err));
+}
+
 static void test_ring_persisted(void **state)
 {
     struct fixture *f = *state;
@@ -497,6 +528,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_standalone_seals_with_local_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation_and_retirement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ring_persisted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fixed_ring, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_retired_keys_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_tries_ring_then_local_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_texts, setup, teardown),

@@ -1,0 +1,56 @@
+/* redis_conn.h - connections to the Redis server, and the one place that reconnects.
+ *
+ * A pool of REDIS_POOL_SHARED connections for short commands (any thread takes a free one), plus
+ * dedicated slots for the threads that block (the job feeder's XREADGROUP ... BLOCK) or write in
+ * batches. Each slot holds at most one hiredis context behind a mutex. A context that failed at the
+ * connection level (refused, reset, timeout) is dropped; the next use reconnects. Reconnecting
+ * backs off (100 ms doubling to 5 s) while the server stays unreachable: during a back-off, callers
+ * fail at once with the last reason, so a dead server costs nothing per request. Every connection
+ * sends AUTH (when the URL has a password) and SELECT (db != 0) before use, and has socket timeouts
+ * (commands never wait forever). */
+#ifndef TW_REDIS_CONN_H
+#define TW_REDIS_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#include "store/redis_reply.h"
+
+#define REDIS_POOL_SHARED 4
+#define REDIS_SLOT_ANY (-1)
+#define REDIS_SLOT_FEEDER REDIS_POOL_SHARED
+#define REDIS_SLOT_WRITER (REDIS_POOL_SHARED + 1)
+#define REDIS_SLOTS (REDIS_POOL_SHARED + 2)
+#define REDIS_COMMAND_TIMEOUT_MS 3000
+
+struct redis_pool;
+
+/* redis_pool_new copies url; feeder_timeout_ms is the socket timeout of the feeder slot (longer
+ * than its BLOCK time). Nothing is connected yet. */
+struct redis_pool *redis_pool_new(const struct redis_url *url, int feeder_timeout_ms);
+void redis_pool_free(struct redis_pool *p);
+
+/* A command: argc arguments with lengths. */
+struct redis_cmd {
+    int argc;
+    const char **argv;
+    const size_t *lens;
+};
+
+/* redis_pool_run sends n commands on one connection of slot (REDIS_SLOT_ANY = a free shared one)
+ * in one round trip and reads the n replies into replies[] (caller frees each with
+ * freeReplyObject). Returns 0, or -1 with reason when the server is unreachable or the connection
+ * failed (replies[] all NULL). Error replies are replies: the caller checks them. */
+int redis_pool_run(struct redis_pool *p, int slot, size_t n, const struct redis_cmd *cmds,
+                   redisReply **replies, char *reason, size_t reasonlen);
+
+/* redis_pool_command: one command on a shared connection; NULL with reason on failure. */
+redisReply *redis_pool_command(struct redis_pool *p, char *reason, size_t reasonlen, int argc,
+                               const char **argv, const size_t *lens);
+
+/* redis_pool_health sends PING. 0 when PONG came back, else -1 with the reason. */
+int redis_pool_health(struct redis_pool *p, char *reason, size_t reasonlen);
+
+#endif

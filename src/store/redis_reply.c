@@ -1,0 +1,272 @@
+/* redis_reply.c - STORE_URL parsing, key names and reply checks of the Redis backend (see
+ * redis_reply.h). */
+#include "store/redis_reply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/uuid_util.h"
+
+/* ---- STORE_URL ---------------------------------------------------------------------------- */
+
+/* copy_part copies s[0..n) into out (outlen) with percent-decoding; -1 when it does not fit or a
+ * %XX is malformed. */
+static int copy_part(const char *s, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= n)
+                return -1;
+            char hex[3] = { s[i + 1], s[i + 2], 0 };
+            char *end = NULL;
+            long v = strtol(hex, &end, 16);
+            if (end != hex + 2 || v <= 0)
+                return -1;
+            c = (char)v;
+            i += 2;
+        }
+        if (o + 1 >= outlen)
+            return -1;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static int parse_number(const char *s, size_t n, long min, long max, long *out)
+{
+    if (n == 0 || n > 10)
+        return -1;
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->port = 6379;
+    if (strncmp(url, "rediss://", 9) == 0) {
+        snprintf(err, errlen, "STORE_URL: rediss:// (TLS) is not supported by this build (hiredis "
+                 "0.14 has no TLS): put a TLS-terminating proxy such as stunnel on loopback and use "
+                 "redis://127.0.0.1:PORT");
+        return -1;
+    }
+    if (strncmp(url, "redis://", 8) != 0) {
+        snprintf(err, errlen, "STORE_URL: expected redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]");
+        return -1;
+    }
+    const char *p = url + 8;
+    const char *end = p + strlen(p);
+    const char *slash = strchr(p, '/');
+    const char *auth_end = NULL;
+    for (const char *q = p; q < (slash ? slash : end); q++)
+        if (*q == '@')
+            auth_end = q;   /* the last '@' before the path: passwords may hold '@' as %40 */
+    if (auth_end) {
+        const char *colon = memchr(p, ':', (size_t)(auth_end - p));
+        if (!colon) {
+            snprintf(err, errlen, "STORE_URL: credentials must be :PASSWORD@ or USER:PASSWORD@");
+            return -1;
+        }
+        if (copy_part(p, (size_t)(colon - p), out->user, sizeof out->user) < 0 ||
+            copy_part(colon + 1, (size_t)(auth_end - colon - 1), out->password,
+                      sizeof out->password) < 0) {
+            snprintf(err, errlen, "STORE_URL: user or password too long or badly %%-encoded");
+            return -1;
+        }
+        p = auth_end + 1;
+    }
+    const char *host_end = slash ? slash : end;
+    const char *port = NULL;
+    if (*p == '[') {
+        snprintf(err, errlen, "STORE_URL: IPv6 literal hosts are not supported; use a name");
+        return -1;
+    }
+    port = memchr(p, ':', (size_t)(host_end - p));
+    size_t host_len = (size_t)((port ? port : host_end) - p);
+    if (host_len == 0 || host_len >= sizeof out->host) {
+        snprintf(err, errlen, "STORE_URL: missing or too long host");
+        return -1;
+    }
+    memcpy(out->host, p, host_len);
+    out->host[host_len] = '\0';
+    for (size_t i = 0; i < host_len; i++)
+        if (out->host[i] <= ' ' || out->host[i] == '@' || (unsigned char)out->host[i] >= 0x7f) {
+            snprintf(err, errlen, "STORE_URL: invalid character in the host");
+            return -1;
+        }
+    long v;
+    if (port) {
+        if (parse_number(port + 1, (size_t)(host_end - port - 1), 1, 65535, &v) < 0) {
+            snprintf(err, errlen, "STORE_URL: the port must be a number from 1 to 65535");
+            return -1;
+        }
+        out->port = (int)v;
+    }
+    if (slash && slash + 1 < end) {
+        if (parse_number(slash + 1, (size_t)(end - slash - 1), 0, 1000000, &v) < 0) {
+            snprintf(err, errlen, "STORE_URL: the database after '/' must be a number");
+            return -1;
+        }
+        out->db = (int)v;
+    }
+    return 0;
+}
+
+/* ---- key names ---------------------------------------------------------------------------- */
+
+int redis_key(char *out, size_t outlen, const char *prefix, const char *kind, const char *id)
+{
+    int n = snprintf(out, outlen, "%s%s%s", prefix, kind, id ? id : "");
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+bool redis_prefix_valid(const char *prefix)
+{
+    size_t n = prefix ? strlen(prefix) : 0;
+    if (n == 0 || n > REDIS_PREFIX_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (prefix[i] <= ' ' || (unsigned char)prefix[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+/* ---- replies ------------------------------------------------------------------------------ */
+
+bool redis_reply_ok(const redisReply *r, int type)
+{
+    return r && r->type != REDIS_REPLY_ERROR && (type < 0 || r->type == type);
+}
+
+bool redis_entry_id_valid(const char *id, size_t len)
+{
+    if (!id || len < 3 || len > REDIS_ENTRY_ID_MAX)
+        return false;
+    size_t dash = 0, digits_before = 0, digits_after = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (id[i] == '-') {
+            if (++dash > 1)
+                return false;
+        } else if (id[i] >= '0' && id[i] <= '9') {
+            if (dash)
+                digits_after++;
+            else
+                digits_before++;
+        } else {
+            return false;
+        }
+    }
+    return dash == 1 && digits_before > 0 && digits_after > 0;
+}
+
+static void parse_fields(const redisReply *fields, struct redis_entry *e, size_t max_job)
+{
+    if (!fields || fields->type != REDIS_REPLY_ARRAY || fields->elements % 2 != 0)
+        return;
+    const redisReply *uid = NULL, *job = NULL;
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        const redisReply *k = fields->element[i], *v = fields->element[i + 1];
+        if (!k || !v || k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            return;
+        if (k->len == 3 && memcmp(k->str, "uid", 3) == 0)
+            uid = v;
+        else if (k->len == 3 && memcmp(k->str, "job", 3) == 0)
+            job = v;
+    }
+    if (!uid || !job || uid->len != REDIS_UID_LEN || job->len == 0 || (size_t)job->len > max_job ||
+        memchr(uid->str, '\0', REDIS_UID_LEN))
+        return;
+    char text[REDIS_UID_LEN + 1];
+    memcpy(text, uid->str, REDIS_UID_LEN);
+    text[REDIS_UID_LEN] = '\0';
+    if (!uuid_text_valid(text))
+        return;
+    memcpy(e->uid, text, sizeof text);
+    e->job = job->str;
+    e->job_len = (size_t)job->len;
+}
+
+int redis_parse_entries(const redisReply *list, struct redis_entry *out, size_t max,
+                        size_t max_job, char *err, size_t errlen)
+{
+    if (!list || list->type != REDIS_REPLY_ARRAY) {
+        snprintf(err, errlen, "unexpected reply: an entry list is not an array");
+        return -1;
+    }
+    if (list->elements > max) {
+        snprintf(err, errlen, "unexpected reply: %zu entries, asked for at most %zu",
+                 (size_t)list->elements, max);
+        return -1;
+    }
+    for (size_t i = 0; i < list->elements; i++) {
+        const redisReply *entry = list->element[i];
+        struct redis_entry *e = &out[i];
+        memset(e, 0, sizeof *e);
+        if (!entry || entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+            !entry->element[0] || entry->element[0]->type != REDIS_REPLY_STRING ||
+            !redis_entry_id_valid(entry->element[0]->str, (size_t)entry->element[0]->len)) {
+            snprintf(err, errlen, "unexpected reply: malformed stream entry");
+            return -1;
+        }
+        memcpy(e->id, entry->element[0]->str, (size_t)entry->element[0]->len);
+        e->id[entry->element[0]->len] = '\0';
+        parse_fields(entry->element[1], e, max_job);
+    }
+    return (int)list->elements;
+}
+
+int redis_parse_read(const redisReply *r, struct redis_entry *out, size_t max, size_t max_job,
+                     char *err, size_t errlen)
+{
+    if (!r) {
+        snprintf(err, errlen, "no reply");
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_NIL)
+        return 0;
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "%.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
+        return -1;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 || !r->element[0] ||
+        r->element[0]->type != REDIS_REPLY_ARRAY || r->element[0]->elements != 2) {
+        snprintf(err, errlen, "unexpected reply to XREADGROUP");
+        return -1;
+    }
+    return redis_parse_entries(r->element[0]->element[1], out, max, max_job, err, errlen);
+}
+
+int redis_parse_autoclaim(const redisReply *r, struct redis_entry *out, size_t max,
+                          size_t max_job, char next[REDIS_ENTRY_ID_MAX + 1], char *err,
+                          size_t errlen)
+{
+    if (!r) {
+        snprintf(err, errlen, "no reply");
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "%.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
+        return -1;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || (r->elements != 2 && r->elements != 3) || !r->element[0] ||
+        r->element[0]->type != REDIS_REPLY_STRING ||
+        !redis_entry_id_valid(r->element[0]->str, (size_t)r->element[0]->len)) {
+        snprintf(err, errlen, "unexpected reply to XAUTOCLAIM");
+        return -1;
+    }
+    memcpy(next, r->element[0]->str, (size_t)r->element[0]->len);
+    next[r->element[0]->len] = '\0';
+    return redis_parse_entries(r->element[1], out, max, max_job, err, errlen);
+}

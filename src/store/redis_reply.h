@@ -1,0 +1,68 @@
+/* redis_reply.h - the pure parts of the Redis backend: STORE_URL parsing, key names, and checks of
+ * what the server answers (a reply is untrusted: types, counts and sizes are checked before use).
+ * No I/O here, so the unit tests build replies by hand. */
+#ifndef TW_REDIS_REPLY_H
+#define TW_REDIS_REPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#define REDIS_ENTRY_ID_MAX 48          /* "<ms>-<seq>", two 64-bit numbers */
+#define REDIS_UID_LEN 36
+#define REDIS_KEY_MAX 320
+#define REDIS_PREFIX_MAX 128
+#define REDIS_STREAM "jobs"
+#define REDIS_GROUP "workers"
+
+struct redis_url {
+    char host[256];
+    int port;                /* 6379 by default */
+    int db;                  /* 0 by default */
+    char user[128];          /* ACL user, "" = default user */
+    char password[256];      /* "" = no AUTH */
+};
+
+/* redis_url_parse reads redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]. rediss:// is refused with the
+ * reason (this hiredis has no TLS). Returns 0, or -1 with err (the password is never quoted). */
+int redis_url_parse(const char *url, struct redis_url *out, char *err, size_t errlen);
+
+/* redis_key writes prefix + kind + id (id may be NULL) to out. Returns 0, or -1 when too long. */
+int redis_key(char *out, size_t outlen, const char *prefix, const char *kind, const char *id);
+
+/* redis_prefix_valid: 1..REDIS_PREFIX_MAX printable ASCII characters without spaces. */
+bool redis_prefix_valid(const char *prefix);
+
+/* One stream entry handed to a worker. */
+struct redis_entry {
+    char id[REDIS_ENTRY_ID_MAX + 1];
+    char uid[REDIS_UID_LEN + 1];
+    const char *job;         /* points into the reply; NULL for an entry deleted meanwhile */
+    size_t job_len;
+};
+
+/* redis_entry_id_valid: "<digits>-<digits>", at most REDIS_ENTRY_ID_MAX characters. */
+bool redis_entry_id_valid(const char *id, size_t len);
+
+/* redis_parse_entries reads an entry list ([[id, [field, value, ...]], ...]) into out (up to max).
+ * Entries whose fields are missing or malformed are returned with job == NULL and uid "" so the
+ * caller can acknowledge them away; a malformed id or a list longer than max is an error.
+ * max_job bounds the job text. Returns the number of entries or -1 with err. */
+int redis_parse_entries(const redisReply *list, struct redis_entry *out, size_t max,
+                        size_t max_job, char *err, size_t errlen);
+
+/* redis_parse_read reads an XREADGROUP reply (nil on timeout, or [[stream, entries]]). */
+int redis_parse_read(const redisReply *r, struct redis_entry *out, size_t max, size_t max_job,
+                     char *err, size_t errlen);
+
+/* redis_parse_autoclaim reads an XAUTOCLAIM reply ([next-id, entries, deleted-ids] in Redis 7,
+ * [next-id, entries] in 6.2) and copies the next start id to next. */
+int redis_parse_autoclaim(const redisReply *r, struct redis_entry *out, size_t max,
+                          size_t max_job, char next[REDIS_ENTRY_ID_MAX + 1], char *err,
+                          size_t errlen);
+
+/* redis_reply_ok: the reply exists, is not an error, and (when type >= 0) has that type. */
+bool redis_reply_ok(const redisReply *r, int type);
+
+#endif

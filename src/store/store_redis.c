@@ -1,0 +1,832 @@
+/* store_redis.c - the Redis backend of store.h: a fleet of workers behind one address.
+ *
+ * Keys (every name starts with STORE_REDIS_PREFIX, "tee-worker:" by default):
+ *   <p>jobs             stream of accepted jobs: fields uid, job (the job sealed with the ring);
+ *                       consumer group "workers", one consumer per worker (its worker id)
+ *   <p>job:<uid>        the job's stream entry id while it waits or runs (status "queued")
+ *   <p>result:<uid>     the finished job's result row sealed with the ring, EX RESULT_CACHE_MAX_AGE
+ *   <p>nonce:<hex>      a seen quote (16-byte SHA-256 prefix), EX until its signature expires
+ * Nothing is written in clear: jobs and results are sealed with the ring keys every worker of the
+ * fleet holds (SEALING_KEYS_FILE or the key broker), the job uid bound in as the salt.
+ *
+ * Admission is one Lua script (atomic, one round trip): refuse a seen nonce (409), refuse when the
+ * stream holds JOB_QUEUE_MAX entries (503), else SET the nonce, XADD the job, SET job:<uid>.
+ * Delivery is at least once: a worker reads entries with XREADGROUP only when it has a free job
+ * thread; an entry is acknowledged (XACK + XDEL, in the MULTI/EXEC that stores the result) only
+ * once its result is stored. Entries of a worker that died are taken over with XAUTOCLAIM once idle
+ * longer than JOB_TIMEOUT_SECONDS + STORE_REDIS_CLAIM_MARGIN_SECONDS; a worker that restarts
+ * first re-reads the entries it had been given (XREADGROUP ... 0). An entry given out more than
+ * MAX_DELIVERIES times is failed instead of run again (whatever stops every worker that runs it).
+ * So a job may run twice (a worker
+ * dies after the job ran but before its result was stored); it is never lost once /job/add said
+ * 200 - as far as the Redis server keeps what it acknowledged (appendonly yes, appendfsync always).
+ * Results are written by one writer thread in MULTI/EXEC batches; while Redis is unreachable they
+ * wait in memory (bounded: the feeder takes no new job meanwhile) and are retried. */
+#include "store/store_backend.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "log.h"
+#include "store/redis_conn.h"
+#include "store/redis_reply.h"
+#include "util/crypto_cache.h"
+
+#define LABEL_JOB "tee-worker redis job v1|"
+#define LABEL_RESULT "tee-worker redis result v1|"
+#define NONCE_DIGEST_LEN 16
+#define REDIS_MAX_TEXT (2u * STORE_MAX_BLOB)   /* a sealed text is ~16/9 of its plaintext */
+#define JOB_KEY_TTL_S (7 * 86400)              /* job:<uid> outlives any sane wait in the queue */
+#define WRITE_BATCH_MAX 64
+#define TAKE_MAX 64
+#define MAX_DELIVERIES 5     /* a job given out more often than this is failed, not run again */
+
+static const char admit_script[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+    "if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[1]) then return -2 end "
+    "redis.call('SET', KEYS[1], '1', 'EX', ARGV[2]) "
+    "local id = redis.call('XADD', KEYS[2], '*', 'uid', ARGV[3], 'job', ARGV[4]) "
+    "redis.call('SET', KEYS[3], id, 'EX', ARGV[5]) "
+    "return 1";
+
+static const char drop_script[] =
+    "local id = redis.call('GET', KEYS[1]) "
+    "if id then redis.call('XACK', KEYS[2], ARGV[1], id) redis.call('XDEL', KEYS[2], id) end "
+    "redis.call('DEL', KEYS[1]) return 1";
+
+/* A job this worker took from the stream and has not finished yet. */
+struct inflight {
+    struct inflight *next;
+    char uid[REDIS_UID_LEN + 1];
+    char id[REDIS_ENTRY_ID_MAX + 1];
+};
+
+/* A finished job waiting for the writer. */
+struct pending {
+    struct pending *next;
+    char uid[REDIS_UID_LEN + 1];
+    char id[REDIS_ENTRY_ID_MAX + 1];   /* "" when the job was not taken from the stream */
+    char *blob;                        /* the sealed result row */
+    size_t blob_len;
+};
+
+struct redis_store {
+    struct store base;
+    struct redis_pool *pool;
+    struct store_sealer sealer;
+    char prefix[REDIS_PREFIX_MAX + 1];
+    char stream[REDIS_KEY_MAX];
+    unsigned claim_after_s;
+    unsigned result_ttl_s;
+    size_t queue_max;
+    size_t max_jobs;
+
+    pthread_mutex_t lock;              /* inflight, and the feeder's state below */
+    struct inflight *inflight;
+    bool group_ready;
+    bool own_pending_read;             /* the entries given to this consumer before a restart */
+    char own_cursor[REDIS_ENTRY_ID_MAX + 1];  /* ... read up to this id */
+    long long next_claim_ms;
+    char claim_cursor[REDIS_ENTRY_ID_MAX + 1];
+
+    pthread_mutex_t write_lock;        /* the writer's list */
+    pthread_cond_t write_wake;
+    pthread_cond_t write_done;
+    struct pending *head, *tail;
+    size_t pending_count;
+    bool writing;
+    bool stop;
+    bool writer_started;
+    pthread_t writer;
+};
+
+#define RS(base) ((struct redis_store *)(base))
+
+static long long mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&t, NULL);
+}
+
+static void nonce_key(const struct redis_store *s, const char *quote, size_t len,
+                      char out[REDIS_KEY_MAX])
+{
+    uint8_t full[SHA256_DIGEST_LENGTH];
+    crypto_sha256(quote, len, full);
+    char hex[NONCE_DIGEST_LEN * 2 + 1];
+    for (size_t i = 0; i < NONCE_DIGEST_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", full[i]);
+    redis_key(out, REDIS_KEY_MAX, s->prefix, "nonce:", hex);
+}
+
+static void label_for(char *out, size_t outlen, const char *label, const char *uid)
+{
+    snprintf(out, outlen, "%s%s", label, uid);
+}
+
+/* ---- admission ----------------------------------------------------------------------------- */
+
+static int rs_admit(struct store *base, const char *quote, size_t quote_len, time_t nonce_expires,
+                    const char *uid, const char *job_json, size_t job_len)
+{
+    struct redis_store *s = RS(base);
+    char label[96];
+    label_for(label, sizeof label, LABEL_JOB, uid);
+    char *sealed = s->sealer.seal(s->sealer.ctx, label, (const uint8_t *)job_json, job_len);
+    if (!sealed)
+        return STORE_ERROR;
+    char nkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX];
+    nonce_key(s, quote, quote_len, nkey);
+    redis_key(jkey, sizeof jkey, s->prefix, "job:", uid);
+    time_t ttl = nonce_expires - time(NULL);
+    if (ttl < 1)
+        ttl = 1;
+    char qmax[24], nttl[24], jttl[24];
+    snprintf(qmax, sizeof qmax, "%zu", s->queue_max);
+    snprintf(nttl, sizeof nttl, "%lld", (long long)ttl);
+    snprintf(jttl, sizeof jttl, "%d", JOB_KEY_TTL_S);
+    const char *argv[] = { "EVAL", admit_script, "3", nkey, s->stream, jkey, qmax, nttl, uid,
+                           sealed, jttl };
+    size_t lens[11];
+    for (size_t i = 0; i < 11; i++)
+        lens[i] = strlen(argv[i]);
+    char reason[256];
+    redisReply *r = redis_pool_command(s->pool, reason, sizeof reason, 11, argv, lens);
+    free(sealed);
+    if (!r)
+        return STORE_UNAVAILABLE;
+    int rc = STORE_UNAVAILABLE;
+    if (r->type == REDIS_REPLY_INTEGER && (r->integer == 1 || r->integer == 0 || r->integer == -2))
+        rc = r->integer == 1 ? STORE_ADMITTED : r->integer == 0 ? STORE_REPLAY : STORE_FULL;
+    else
+        log_error("store: admission refused by redis: %.200s",
+                  r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply type");
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rs_nonce_seen(struct store *base, const char *quote, size_t quote_len, time_t now)
+{
+    (void)now;
+    struct redis_store *s = RS(base);
+    char nkey[REDIS_KEY_MAX], reason[256];
+    nonce_key(s, quote, quote_len, nkey);
+    const char *argv[] = { "EXISTS", nkey };
+    size_t lens[] = { 6, strlen(nkey) };
+    redisReply *r = redis_pool_command(s->pool, reason, sizeof reason, 2, argv, lens);
+    int seen = redis_reply_ok(r, REDIS_REPLY_INTEGER) ? (r->integer > 0) : -1;
+    freeReplyObject(r);
+    return seen;
+}
+
+static void rs_drop_job(struct store *base, const char *uid)
+{
+    struct redis_store *s = RS(base);
+    char jkey[REDIS_KEY_MAX], reason[256];
+    redis_key(jkey, sizeof jkey, s->prefix, "job:", uid);
+    const char *argv[] = { "EVAL", drop_script, "2", jkey, s->stream, REDIS_GROUP };
+    size_t lens[6];
+    for (size_t i = 0; i < 6; i++)
+        lens[i] = strlen(argv[i]);
+    freeReplyObject(redis_pool_command(s->pool, reason, sizeof reason, 6, argv, lens));
+}
+
+/* ---- completion: the writer ---------------------------------------------------------------- */
+
+static bool take_inflight(struct redis_store *s, const char *uid, char id[REDIS_ENTRY_ID_MAX + 1])
+{
+    pthread_mutex_lock(&s->lock);
+    struct inflight **link = &s->inflight;
+    while (*link && strcmp((*link)->uid, uid) != 0)
+        link = &(*link)->next;
+    struct inflight *f = *link;
+    bool found = f != NULL;
+    if (f) {
+        *link = f->next;
+        memcpy(id, f->id, REDIS_ENTRY_ID_MAX + 1);
+    }
+    pthread_mutex_unlock(&s->lock);
+    free(f);
+    return found;
+}
+
+static int rs_finish(struct store *base, const char *uid, const char *quote, size_t quote_len,
+                     const char *data, size_t data_len, const char *next_cursor, const char *error,
+                     time_t finished_at)
+{
+    (void)finished_at;
+    struct redis_store *s = RS(base);
+    size_t len = 0;
+    uint8_t *row = result_row_encode(quote, quote_len, data, data_len, next_cursor, error, &len);
+    if (!row)
+        return -1;
+    char label[96];
+    label_for(label, sizeof label, LABEL_RESULT, uid);
+    char *sealed = s->sealer.seal(s->sealer.ctx, label, row, len);
+    OPENSSL_cleanse(row, len);
+    free(row);
+    struct pending *p = sealed ? calloc(1, sizeof *p) : NULL;
+    if (!p) {
+        free(sealed);
+        return -1;
+    }
+    snprintf(p->uid, sizeof p->uid, "%s", uid);
+    if (!take_inflight(s, uid, p->id))
+        p->id[0] = '\0';
+    p->blob = sealed;
+    p->blob_len = strlen(sealed);
+    pthread_mutex_lock(&s->write_lock);
+    if (s->tail)
+        s->tail->next = p;
+    else
+        s->head = p;
+    s->tail = p;
+    s->pending_count++;
+    pthread_cond_signal(&s->write_wake);
+    pthread_mutex_unlock(&s->write_lock);
+    return 0;
+}
+
+static void free_pending(struct pending *p)
+{
+    while (p) {
+        struct pending *next = p->next;
+        free(p->blob);
+        free(p);
+        p = next;
+    }
+}
+
+/* Arguments of one batch: MULTI, per job SET/XACK/XDEL/DEL, EXEC. */
+#define CMDS_PER_JOB 4
+struct batch_args {
+    const char *argv[CMDS_PER_JOB][6];
+    size_t lens[CMDS_PER_JOB][6];
+    char rkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX];
+};
+
+/* write_batch stores list in one MULTI/EXEC. Returns 0 (written, or refused by the server: those
+ * entries stay pending and another worker runs them again), or -1 when the server is unreachable
+ * (nothing written; the caller keeps the list). */
+static int write_batch(struct redis_store *s, struct pending *list, size_t count)
+{
+    size_t ncmd = 2 + count * CMDS_PER_JOB;
+    struct redis_cmd *cmds = calloc(ncmd, sizeof *cmds);
+    struct batch_args *args = calloc(count, sizeof *args);
+    redisReply **replies = calloc(ncmd, sizeof *replies);
+    if (!cmds || !args || !replies) {
+        free(cmds);
+        free(args);
+        free(replies);
+        return -1;
+    }
+    static const char *const multi[] = { "MULTI" }, *const exec[] = { "EXEC" };
+    static const size_t multi_len[] = { 5 }, exec_len[] = { 4 };
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%u", s->result_ttl_s);
+    size_t k = 0;
+    cmds[k++] = (struct redis_cmd){ 1, (const char **)multi, multi_len };
+    size_t i = 0;
+    for (struct pending *p = list; p && i < count; p = p->next, i++) {
+        struct batch_args *a = &args[i];
+        redis_key(a->rkey, sizeof a->rkey, s->prefix, "result:", p->uid);
+        redis_key(a->jkey, sizeof a->jkey, s->prefix, "job:", p->uid);
+        const char *set[] = { "SET", a->rkey, p->blob, "EX", ttl };
+        const char *ack[] = { "XACK", s->stream, REDIS_GROUP, p->id };
+        const char *del[] = { "XDEL", s->stream, p->id };
+        const char *djob[] = { "DEL", a->jkey };
+        const char **src[CMDS_PER_JOB] = { set, ack, del, djob };
+        int argc[CMDS_PER_JOB] = { 5, 4, 3, 2 };
+        int used = p->id[0] ? CMDS_PER_JOB : 2;   /* no stream entry: SET and DEL only */
+        for (int c = 0; c < CMDS_PER_JOB; c++) {
+            int which = used == 2 && c == 1 ? 3 : c;
+            if (c >= used)
+                break;
+            for (int j = 0; j < argc[which]; j++) {
+                a->argv[c][j] = src[which][j];
+                a->lens[c][j] = which == 0 && j == 2 ? p->blob_len : strlen(src[which][j]);
+            }
+            cmds[k++] = (struct redis_cmd){ argc[which], a->argv[c], a->lens[c] };
+        }
+    }
+    cmds[k++] = (struct redis_cmd){ 1, (const char **)exec, exec_len };
+    char reason[256];
+    int rc = redis_pool_run(s->pool, REDIS_SLOT_WRITER, k, cmds, replies, reason, sizeof reason);
+    if (rc == 0) {
+        redisReply *r = replies[k - 1];
+        if (!redis_reply_ok(r, REDIS_REPLY_ARRAY))
+            log_error("store: %zu results refused by redis (%.200s); their jobs stay pending and "
+                      "run again", count, r && r->type == REDIS_REPLY_ERROR ? r->str : "no EXEC");
+        else
+            for (size_t j = 0; j < r->elements; j++)
+                if (r->element[j] && r->element[j]->type == REDIS_REPLY_ERROR)
+                    log_error("store: a result command failed: %.200s", r->element[j]->str);
+    }
+    for (size_t j = 0; j < k; j++)
+        freeReplyObject(replies[j]);
+    free(cmds);
+    free(args);
+    free(replies);
+    return rc;
+}
+
+/* write_some takes up to WRITE_BATCH_MAX results off the list and writes them (caller holds
+ * write_lock; it is released during the write). Returns 0, or -1 when Redis was unreachable (the
+ * results are back at the head of the list). */
+static int write_some(struct redis_store *s)
+{
+    struct pending *list = s->head, *last = NULL;
+    size_t count = 0;
+    for (struct pending *p = list; p && count < WRITE_BATCH_MAX; p = p->next) {
+        last = p;
+        count++;
+    }
+    if (!count)
+        return 0;
+    s->head = last->next;
+    if (!s->head)
+        s->tail = NULL;
+    last->next = NULL;
+    s->writing = true;
+    pthread_mutex_unlock(&s->write_lock);
+    int rc = write_batch(s, list, count);
+    pthread_mutex_lock(&s->write_lock);
+    s->writing = false;
+    if (rc < 0) {
+        last->next = s->head;
+        s->head = list;
+        if (!s->tail)
+            s->tail = last;
+    } else {
+        s->pending_count -= count;
+        free_pending(list);
+    }
+    pthread_cond_broadcast(&s->write_done);
+    return rc;
+}
+
+static void *writer_main(void *arg)
+{
+    struct redis_store *s = arg;
+    pthread_mutex_lock(&s->write_lock);
+    while (!s->stop) {
+        if (!s->head) {
+            pthread_cond_wait(&s->write_wake, &s->write_lock);
+            continue;
+        }
+        if (write_some(s) < 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 200 * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s->write_wake, &s->write_lock, &until);
+        }
+    }
+    pthread_mutex_unlock(&s->write_lock);
+    return NULL;
+}
+
+static int rs_flush(struct store *base)
+{
+    struct redis_store *s = RS(base);
+    int rc = 0;
+    pthread_mutex_lock(&s->write_lock);
+    while (s->writing)
+        pthread_cond_wait(&s->write_done, &s->write_lock);
+    while (s->head && rc == 0)
+        rc = write_some(s);
+    pthread_mutex_unlock(&s->write_lock);
+    return rc;
+}
+
+/* ---- delivery -------------------------------------------------------------------------------- */
+
+static int ensure_group(struct redis_store *s, char *reason, size_t reasonlen)
+{
+    if (s->group_ready)
+        return 0;
+    const char *argv[] = { "XGROUP", "CREATE", s->stream, REDIS_GROUP, "0", "MKSTREAM" };
+    size_t lens[6];
+    for (size_t i = 0; i < 6; i++)
+        lens[i] = strlen(argv[i]);
+    redisReply *r = redis_pool_command(s->pool, reason, reasonlen, 6, argv, lens);
+    if (!r)
+        return -1;
+    bool ok = r->type != REDIS_REPLY_ERROR || strncmp(r->str, "BUSYGROUP", 9) == 0;
+    if (!ok)
+        snprintf(reason, reasonlen, "XGROUP CREATE: %.200s", r->str);
+    freeReplyObject(r);
+    s->group_ready = ok;
+    return ok ? 0 : -1;
+}
+
+/* ack_away acknowledges and deletes an entry that holds no job (deleted meanwhile, malformed). */
+static void ack_away(struct redis_store *s, const char *id)
+{
+    char reason[256];
+    const char *ack[] = { "XACK", s->stream, REDIS_GROUP, id };
+    const char *del[] = { "XDEL", s->stream, id };
+    size_t ack_len[] = { 4, strlen(s->stream), strlen(REDIS_GROUP), strlen(id) };
+    size_t del_len[] = { 4, strlen(s->stream), strlen(id) };
+    struct redis_cmd cmds[] = { { 4, ack, ack_len }, { 3, del, del_len } };
+    redisReply *replies[2];
+    if (redis_pool_run(s->pool, REDIS_SLOT_FEEDER, 2, cmds, replies, reason, sizeof reason) == 0) {
+        freeReplyObject(replies[0]);
+        freeReplyObject(replies[1]);
+    }
+}
+
+/* delivery_counts asks how often each entry has been given out (one XPENDING per entry, in one
+ * round trip); counts[i] stays 0 when the answer is missing or malformed. */
+static void delivery_counts(struct redis_store *s, const struct redis_entry *e, int n,
+                            long long *counts)
+{
+    struct redis_cmd cmds[TAKE_MAX];
+    const char *argv[TAKE_MAX][6];
+    size_t lens[TAKE_MAX][6];
+    redisReply *replies[TAKE_MAX];
+    for (int i = 0; i < n; i++) {
+        counts[i] = 0;
+        const char *a[6] = { "XPENDING", s->stream, REDIS_GROUP, e[i].id, e[i].id, "1" };
+        for (int j = 0; j < 6; j++) {
+            argv[i][j] = a[j];
+            lens[i][j] = strlen(a[j]);
+        }
+        cmds[i] = (struct redis_cmd){ 6, argv[i], lens[i] };
+    }
+    char reason[256];
+    if (redis_pool_run(s->pool, REDIS_SLOT_FEEDER, (size_t)n, cmds, replies, reason,
+                       sizeof reason) < 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        const redisReply *r = replies[i];
+        if (redis_reply_ok(r, REDIS_REPLY_ARRAY) && r->elements == 1 && r->element[0] &&
+            r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 4 &&
+            r->element[0]->element[3] && r->element[0]->element[3]->type == REDIS_REPLY_INTEGER)
+            counts[i] = r->element[0]->element[3]->integer;
+        freeReplyObject(replies[i]);
+    }
+}
+
+static void add_inflight(struct redis_store *s, struct inflight *f, const struct redis_entry *e)
+{
+    memcpy(f->uid, e->uid, sizeof f->uid);
+    memcpy(f->id, e->id, sizeof f->id);
+    pthread_mutex_lock(&s->lock);
+    f->next = s->inflight;
+    s->inflight = f;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* abandon fails a job given out more than MAX_DELIVERIES times: every worker that took it stopped
+ * before finishing it, so running it again would likely stop the next one too. */
+static void abandon(struct redis_store *s, const struct redis_entry *e, long long count)
+{
+    struct inflight *f = calloc(1, sizeof *f);
+    if (!f)
+        return;
+    add_inflight(s, f, e);
+    char msg[200];
+    snprintf(msg, sizeof msg, "job abandoned: given to workers %lld times and none finished it "
+             "(each stopped while running it)", count);
+    log_error("job %s: %s", e->uid, msg);
+    if (rs_finish(&s->base, e->uid, "", 0, NULL, 0, NULL, msg, time(NULL)) < 0) {
+        char id[REDIS_ENTRY_ID_MAX + 1];
+        take_inflight(s, e->uid, id);
+    }
+}
+
+/* deliver opens each entry and hands it to fn. redelivered: the entries were given out before
+ * (taken over, or re-read after a restart), so their delivery counts are checked first. Returns
+ * the number handed over. */
+static int deliver(struct redis_store *s, const struct redis_entry *e, int n, bool redelivered,
+                   store_job_fn fn, void *ctx)
+{
+    long long counts[TAKE_MAX] = { 0 };
+    if (redelivered && n > 0)
+        delivery_counts(s, e, n, counts);
+    int given = 0;
+    for (int i = 0; i < n; i++) {
+        if (!e[i].job) {
+            log_warn("store: stream entry %s holds no readable job; acknowledged away", e[i].id);
+            ack_away(s, e[i].id);
+            continue;
+        }
+        if (counts[i] > MAX_DELIVERIES) {
+            abandon(s, &e[i], counts[i]);
+            continue;
+        }
+        char label[96];
+        label_for(label, sizeof label, LABEL_JOB, e[i].uid);
+        uint8_t *plain = NULL;
+        size_t plain_len = 0;
+        if (s->sealer.open(s->sealer.ctx, label, e[i].job, e[i].job_len, &plain, &plain_len) < 0) {
+            log_error("job %s: cannot be opened with this worker's keys (SEALING_KEYS_FILE or the "
+                      "key ring differs across the fleet?); left for another worker", e[i].uid);
+            continue;
+        }
+        struct inflight *f = calloc(1, sizeof *f);
+        if (f) {
+            add_inflight(s, f, &e[i]);
+            if (fn(ctx, e[i].uid, (const char *)plain, plain_len) == 0) {
+                given++;
+            } else {
+                char id[REDIS_ENTRY_ID_MAX + 1];
+                take_inflight(s, e[i].uid, id);
+            }
+        }
+        OPENSSL_cleanse(plain, plain_len);
+        free(plain);
+    }
+    return given;
+}
+
+/* read_entries runs one XREADGROUP or XAUTOCLAIM on the feeder connection and delivers. */
+static int read_entries(struct redis_store *s, int argc, const char **argv, bool autoclaim,
+                        size_t max, store_job_fn fn, void *ctx)
+{
+    size_t lens[16];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    struct redis_cmd cmd = { argc, argv, lens };
+    redisReply *r = NULL;
+    char reason[256];
+    if (redis_pool_run(s->pool, REDIS_SLOT_FEEDER, 1, &cmd, &r, reason, sizeof reason) < 0)
+        return -1;
+    struct redis_entry entries[TAKE_MAX];
+    char err[256], next[REDIS_ENTRY_ID_MAX + 1];
+    int n = autoclaim ? redis_parse_autoclaim(r, entries, max, REDIS_MAX_TEXT, next, err, sizeof err)
+                      : redis_parse_read(r, entries, max, REDIS_MAX_TEXT, err, sizeof err);
+    bool redelivered = autoclaim || strcmp(argv[argc - 1], ">") != 0;
+    if (n < 0) {
+        if (strncmp(err, "NOGROUP", 7) == 0)
+            s->group_ready = false;   /* the server lost the group (restarted without AOF?) */
+        log_error("store: %s: %s", argv[0], err);
+    } else {
+        if (!autoclaim && !s->own_pending_read && strcmp(argv[argc - 1], ">") != 0) {
+            if (n > 0)
+                memcpy(s->own_cursor, entries[n - 1].id, sizeof s->own_cursor);
+            else
+                s->own_pending_read = true;   /* every entry given before a restart was read */
+        }
+        if (autoclaim) {
+            memcpy(s->claim_cursor, next, sizeof s->claim_cursor);
+            if (n > 0)
+                log_info("store: took over %d job(s) left pending by a worker that stopped", n);
+        }
+        n = deliver(s, entries, n, redelivered, fn, ctx);
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+static int rs_take(struct store *base, const char *consumer, size_t max, int wait_ms,
+                   store_job_fn fn, void *ctx)
+{
+    struct redis_store *s = RS(base);
+    if (max > TAKE_MAX)
+        max = TAKE_MAX;
+    if (max == 0 || !s->sealer.ready(s->sealer.ctx)) {
+        sleep_ms(wait_ms < 200 ? wait_ms : 200);
+        return 0;
+    }
+    pthread_mutex_lock(&s->write_lock);
+    size_t unwritten = s->pending_count;
+    pthread_mutex_unlock(&s->write_lock);
+    if (unwritten >= s->max_jobs) {   /* results wait for Redis: take nothing more meanwhile */
+        sleep_ms(100);
+        return 0;
+    }
+    char reason[256];
+    if (ensure_group(s, reason, sizeof reason) < 0) {
+        sleep_ms(200);
+        return -1;
+    }
+    char count[24], block[24], idle[24];
+    snprintf(count, sizeof count, "%zu", max);
+    snprintf(block, sizeof block, "%d", wait_ms);
+    snprintf(idle, sizeof idle, "%llu", (unsigned long long)s->claim_after_s * 1000ull);
+    int n;
+    if (!s->own_pending_read) {
+        /* Pending entries of this consumer with ids above the cursor: each is read once. */
+        const char *argv[] = { "XREADGROUP", "GROUP", REDIS_GROUP, consumer, "COUNT", count,
+                               "STREAMS", s->stream, s->own_cursor };
+        n = read_entries(s, 9, argv, false, max, fn, ctx);
+        if (n > 0)
+            log_info("store: %d job(s) given to this worker before a restart run again", n);
+        if (n < 0)
+            sleep_ms(200);
+        if (!s->own_pending_read)
+            return n;
+    }
+    long long now = mono_ms();
+    if (now >= s->next_claim_ms) {
+        const char *argv[] = { "XAUTOCLAIM", s->stream, REDIS_GROUP, consumer, idle,
+                               s->claim_cursor, "COUNT", count };
+        n = read_entries(s, 8, argv, true, max, fn, ctx);
+        if (n < 0) {
+            sleep_ms(200);
+            return -1;
+        }
+        if (strcmp(s->claim_cursor, "0-0") == 0) {
+            unsigned period = s->claim_after_s / 4;
+            period = period < 1 ? 1 : period > 15 ? 15 : period;
+            s->next_claim_ms = now + (long long)period * 1000;
+        }
+        if (n > 0)
+            return n;
+    }
+    const char *argv[] = { "XREADGROUP", "GROUP", REDIS_GROUP, consumer, "COUNT", count, "BLOCK",
+                           block, "STREAMS", s->stream, ">" };
+    n = read_entries(s, 11, argv, false, max, fn, ctx);
+    if (n < 0)
+        sleep_ms(200);
+    return n;
+}
+
+/* ---- status ---------------------------------------------------------------------------------- */
+
+static int rs_lookup(struct store *base, const char *uid, store_result_fn fn, void *ctx)
+{
+    struct redis_store *s = RS(base);
+    char rkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX], reason[256];
+    redis_key(rkey, sizeof rkey, s->prefix, "result:", uid);
+    redis_key(jkey, sizeof jkey, s->prefix, "job:", uid);
+    const char *argv[] = { "MGET", rkey, jkey };
+    size_t lens[] = { 4, strlen(rkey), strlen(jkey) };
+    redisReply *r = redis_pool_command(s->pool, reason, sizeof reason, 3, argv, lens);
+    if (!r)
+        return -1;
+    int rc = -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || !r->element[0] || !r->element[1]) {
+        log_error("store: unexpected reply to MGET");
+    } else if (r->element[0]->type == REDIS_REPLY_STRING &&
+               (size_t)r->element[0]->len <= REDIS_MAX_TEXT) {
+        char label[96];
+        label_for(label, sizeof label, LABEL_RESULT, uid);
+        uint8_t *row = NULL;
+        size_t row_len = 0;
+        if (s->sealer.open(s->sealer.ctx, label, r->element[0]->str, (size_t)r->element[0]->len,
+                           &row, &row_len) == 0 &&
+            result_row_deliver(uid, time(NULL), row, row_len, fn, ctx) >= 0) {
+            rc = 2;
+        } else {
+            log_warn("store: result %s cannot be opened (another fleet's keys?); unknown", uid);
+            rc = 0;
+        }
+        if (row)
+            OPENSSL_cleanse(row, row_len);
+        free(row);
+    } else if (r->element[1]->type == REDIS_REPLY_STRING) {
+        rc = 1;
+    } else {
+        rc = 0;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static int rs_health(struct store *base, char *reason, size_t reasonlen)
+{
+    struct redis_store *s = RS(base);
+    if (redis_pool_health(s->pool, reason, reasonlen) < 0)
+        return -1;
+    snprintf(reason, reasonlen, "ok");
+    return 0;
+}
+
+static int rs_counts(struct store *base, struct store_counts *out)
+{
+    struct redis_store *s = RS(base);
+    out->jobs = out->results = out->nonces = -1;
+    const char *argv[] = { "XLEN", s->stream };
+    size_t lens[] = { 4, strlen(s->stream) };
+    char reason[256];
+    redisReply *r = redis_pool_command(s->pool, reason, sizeof reason, 2, argv, lens);
+    int rc = -1;
+    if (redis_reply_ok(r, REDIS_REPLY_INTEGER)) {
+        out->jobs = (long)r->integer;
+        rc = 0;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* ---- opening and closing --------------------------------------------------------------------- */
+
+static void rs_close(struct store *base)
+{
+    struct redis_store *s = RS(base);
+    if (s->writer_started) {
+        pthread_mutex_lock(&s->write_lock);
+        s->stop = true;
+        pthread_cond_signal(&s->write_wake);
+        pthread_mutex_unlock(&s->write_lock);
+        pthread_join(s->writer, NULL);
+        if (rs_flush(base) < 0 && s->head)
+            log_warn("store: %zu results could not be written before exit; their jobs stay "
+                     "pending and another worker runs them again", s->pending_count);
+    }
+    free_pending(s->head);
+    while (s->inflight) {
+        struct inflight *next = s->inflight->next;
+        free(s->inflight);
+        s->inflight = next;
+    }
+    redis_pool_free(s->pool);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->write_lock);
+    pthread_cond_destroy(&s->write_wake);
+    pthread_cond_destroy(&s->write_done);
+    free(s);
+}
+
+static const struct store_ops redis_ops = {
+    .name = "redis",
+    .shared = true,
+    .close = rs_close,
+    .admit = rs_admit,
+    .nonce_seen = rs_nonce_seen,
+    .finish = rs_finish,
+    .flush = rs_flush,
+    .drop_job = rs_drop_job,
+    .take = rs_take,
+    .lookup = rs_lookup,
+    .health = rs_health,
+    .counts = rs_counts,
+};
+
+struct store *store_redis_open(const struct store_params *params, char *err, size_t errlen)
+{
+    struct redis_url url;
+    if (redis_url_parse(params->url, &url, err, errlen) < 0)
+        return NULL;
+    const char *prefix = params->redis_prefix ? params->redis_prefix : "tee-worker:";
+    if (!redis_prefix_valid(prefix)) {
+        snprintf(err, errlen, "STORE_REDIS_PREFIX: expected 1 to %d printable characters without "
+                 "spaces", REDIS_PREFIX_MAX);
+        OPENSSL_cleanse(&url, sizeof url);
+        return NULL;
+    }
+    if (!params->sealer || !params->sealer->seal || !params->sealer->open ||
+        !params->sealer->ready) {
+        snprintf(err, errlen, "the redis store needs the key ring to seal with");
+        OPENSSL_cleanse(&url, sizeof url);
+        return NULL;
+    }
+    struct redis_store *s = calloc(1, sizeof *s);
+    if (s)
+        s->pool = redis_pool_new(&url, 3000 + 1000);
+    char url_host[sizeof url.host];
+    memcpy(url_host, url.host, sizeof url_host);
+    int url_port = url.port, url_db = url.db;
+    bool has_password = url.password[0] != '\0';
+    OPENSSL_cleanse(&url, sizeof url);
+    if (!s || !s->pool) {
+        free(s);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->base.ops = &redis_ops;
+    s->sealer = *params->sealer;
+    snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
+    redis_key(s->stream, sizeof s->stream, s->prefix, REDIS_STREAM, NULL);
+    s->claim_after_s = params->claim_after_s ? params->claim_after_s : 60;
+    s->result_ttl_s = params->result_ttl_s ? params->result_ttl_s : 600;
+    s->queue_max = params->queue_max ? params->queue_max : 10000;
+    s->max_jobs = params->max_jobs ? params->max_jobs : 10;
+    snprintf(s->claim_cursor, sizeof s->claim_cursor, "0-0");
+    snprintf(s->own_cursor, sizeof s->own_cursor, "0-0");
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->write_lock, NULL);
+    pthread_cond_init(&s->write_wake, NULL);
+    pthread_cond_init(&s->write_done, NULL);
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the store writer thread");
+        rs_close(&s->base);
+        return NULL;
+    }
+    s->writer_started = true;
+    log_info("store: redis %s:%d db %d%s, keys prefixed \"%s\", jobs taken over after %u s idle",
+             url_host, url_port, url_db, has_password ? " (AUTH)" : "", s->prefix, s->claim_after_s);
+    char reason[256];
+    if (ensure_group(s, reason, sizeof reason) < 0)
+        log_warn("store: %s; the worker starts not ready and keeps trying", reason);
+    return &s->base;
+}

@@ -1,0 +1,756 @@
+/* store_sqlite.c - the SQLite backend of store.h: one worker, DATA_DIR/tee-worker.db (or the
+ * path after "sqlite:" in STORE_URL).
+ *
+ * Schema (version 1):
+ *   meta(key PRIMARY KEY, value)            schema_version
+ *   jobs(seq INTEGER PRIMARY KEY, uid UNIQUE, blob)   accepted, unfinished; seq = admission order
+ *   results(uid PRIMARY KEY, finished, blob)          finished jobs, newest kept
+ *   nonces(digest PRIMARY KEY, expires) WITHOUT ROWID seen quotes (16-byte SHA-256 prefix)
+ * Schema version 2 adds:
+ *   secrets(name PRIMARY KEY, blob)                   the key ring, the worker id
+ * Blobs are sealed with platform_seal_bytes under the store key, one AAD label per table.
+ * Migrations are an array of SQL scripts: version N runs scripts[N-1] inside one transaction. */
+#include "store/store_backend.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "util/crypto_cache.h"
+#include <sqlite3.h>
+
+#include "log.h"
+#include "tee/platform.h"
+
+#define LABEL_JOB "tee-worker store job v1"
+#define LABEL_RESULT "tee-worker store result v1"
+#define NONCE_DIGEST_LEN 16
+
+static const char *const migrations[] = {
+    /* 1 */
+    "CREATE TABLE jobs(seq INTEGER PRIMARY KEY AUTOINCREMENT, uid TEXT NOT NULL UNIQUE,"
+    "                  blob BLOB NOT NULL);"
+    "CREATE TABLE results(uid TEXT PRIMARY KEY, finished INTEGER NOT NULL, blob BLOB NOT NULL);"
+    "CREATE INDEX results_finished ON results(finished);"
+    "CREATE TABLE nonces(digest BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX nonces_expires ON nonces(expires);",
+    /* 2 */
+    "CREATE TABLE secrets(name TEXT PRIMARY KEY, blob BLOB NOT NULL);",
+};
+#define MIGRATION_COUNT (sizeof migrations / sizeof migrations[0])
+
+enum stmt_id {
+    ST_NONCE_UPSERT,
+    ST_NONCE_GET,
+    ST_JOB_INSERT,
+    ST_JOB_DELETE,
+    ST_RESULT_PUT,
+    ST_JOBS_ALL,
+    ST_RESULTS_RECENT,
+    ST_PRUNE_NONCES,
+    ST_PRUNE_RESULTS_AGE,
+    ST_PRUNE_RESULTS_COUNT,
+    ST_SECRET_GET,
+    ST_SECRET_PUT,
+    ST_SECRET_ADD,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_NONCE_UPSERT] = "INSERT INTO nonces(digest, expires) VALUES(?1, ?2) "
+                        "ON CONFLICT(digest) DO UPDATE SET expires = excluded.expires "
+                        "WHERE nonces.expires < ?3",
+    [ST_NONCE_GET] = "SELECT 1 FROM nonces WHERE digest = ?1 AND expires >= ?2",
+    [ST_JOB_INSERT] = "INSERT INTO jobs(uid, blob) VALUES(?1, ?2)",
+    [ST_JOB_DELETE] = "DELETE FROM jobs WHERE uid = ?1",
+    [ST_RESULT_PUT] = "INSERT OR REPLACE INTO results(uid, finished, blob) VALUES(?1, ?2, ?3)",
+    [ST_JOBS_ALL] = "SELECT uid, blob FROM jobs ORDER BY seq",
+    [ST_RESULTS_RECENT] = "SELECT uid, finished, blob FROM (SELECT uid, finished, blob FROM results "
+                          "WHERE finished >= ?1 ORDER BY finished DESC LIMIT ?2) ORDER BY finished",
+    [ST_PRUNE_NONCES] = "DELETE FROM nonces WHERE expires < ?1",
+    [ST_PRUNE_RESULTS_AGE] = "DELETE FROM results WHERE finished < ?1",
+    [ST_PRUNE_RESULTS_COUNT] = "DELETE FROM results WHERE uid IN (SELECT uid FROM results "
+                               "ORDER BY finished DESC LIMIT -1 OFFSET ?1)",
+    [ST_SECRET_GET] = "SELECT blob FROM secrets WHERE name = ?1",
+    [ST_SECRET_PUT] = "INSERT OR REPLACE INTO secrets(name, blob) VALUES(?1, ?2)",
+    [ST_SECRET_ADD] = "INSERT OR IGNORE INTO secrets(name, blob) VALUES(?1, ?2)",
+};
+
+/* A finished job waiting for the batch writer. */
+struct finished {
+    struct finished *next;
+    char uid[40];
+    time_t finished_at;
+    uint8_t *blob;
+    size_t blob_len;
+};
+
+#define STORE_BATCH_MAX 256       /* commit at once when this many results wait */
+#define STORE_BATCH_DELAY_MS 5    /* else at least this often */
+
+struct sqlite_store {
+    struct store base;
+    sqlite3 *db;
+    pthread_mutex_t lock;
+    /* results of finished jobs, committed in batches by the writer thread */
+    pthread_mutex_t batch_lock;
+    pthread_cond_t batch_wake;
+    pthread_cond_t batch_done;      /* the writer finished a batch */
+    bool batch_writing;             /* the writer holds a batch it has not committed yet */
+    pthread_t batch_thread;
+    bool batch_started, batch_stop;
+    struct finished *batch_head, *batch_tail;
+    size_t batch_count;
+    sqlite3_stmt *stmt[ST_COUNT];
+    uint8_t key[32];
+};
+
+static void nonce_digest(const char *quote, size_t len, uint8_t out[NONCE_DIGEST_LEN])
+{
+    uint8_t full[SHA256_DIGEST_LENGTH];
+    crypto_sha256(quote, len, full);
+    memcpy(out, full, NONCE_DIGEST_LEN);
+}
+
+static int exec(struct sqlite_store *s, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        log_error("store: %s: %s", sql, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* step_done runs a statement to completion and resets it. Returns 0 or -1. */
+static int step_done(struct sqlite_store *s, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        log_error("store: %s", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    return 0;
+}
+
+static void *batch_writer(void *arg);
+static void sq_close(struct store *base);
+static int sq_flush(struct store *base);
+
+/* ---- opening, checking, migrating ----------------------------------------------------- */
+
+static int query_int(sqlite3 *db, const char *sql, long long *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            *out = -1;
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int check_integrity(sqlite3 *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL);
+    const char *verdict = NULL;
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        verdict = (const char *)sqlite3_column_text(st, 0);
+    if (!verdict || strcmp(verdict, "ok") != 0) {
+        snprintf(err, errlen, "database is corrupt or not a database (%s)",
+                 verdict ? verdict : sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int schema_version(sqlite3 *db, long long *version, char *err, size_t errlen)
+{
+    long long tables = 0;
+    if (query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                  &tables) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot read the schema: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    if (tables == 0) {
+        long long any = 0;
+        query_int(db, "SELECT count(*) FROM sqlite_master", &any);
+        if (any > 0) {
+            snprintf(err, errlen, "the database holds tables but is not a tee-worker store");
+            return -1;
+        }
+        *version = 0;
+        return 0;
+    }
+    if (query_int(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema_version'",
+                  version) != SQLITE_OK || *version < 1) {
+        snprintf(err, errlen, "the store has no valid schema version");
+        return -1;
+    }
+    return 0;
+}
+
+static int migrate(struct sqlite_store *s, char *err, size_t errlen)
+{
+    long long version = 0;
+    if (schema_version(s->db, &version, err, errlen) < 0)
+        return -1;
+    if (version > (long long)MIGRATION_COUNT) {
+        snprintf(err, errlen, "the store has schema version %lld, newer than this worker (%zu)",
+                 version, MIGRATION_COUNT);
+        return -1;
+    }
+    for (long long v = version; v < (long long)MIGRATION_COUNT; v++) {
+        char set[160];
+        snprintf(set, sizeof set, "INSERT OR REPLACE INTO meta(key, value) "
+                 "VALUES('schema_version', '%lld')", v + 1);
+        if (exec(s, "BEGIN IMMEDIATE") < 0 ||
+            (v == 0 && exec(s, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value)") < 0) ||
+            exec(s, migrations[v]) < 0 || exec(s, set) < 0 || exec(s, "COMMIT") < 0) {
+            exec(s, "ROLLBACK");
+            snprintf(err, errlen, "migration to schema version %lld failed: %s", v + 1,
+                     sqlite3_errmsg(s->db));
+            return -1;
+        }
+        log_info("store: migrated to schema version %lld", v + 1);
+    }
+    return 0;
+}
+
+static int configure(struct sqlite_store *s, bool full, char *err, size_t errlen)
+{
+    sqlite3_busy_timeout(s->db, 5000);
+    /* One process owns the database: an exclusive lock taken once saves the file locking of every
+     * transaction (and the WAL index lives in heap memory, not a shared file). A second worker on
+     * the same DATA_DIR then fails at start-up with "database is locked". */
+    if (exec(s, "PRAGMA locking_mode=EXCLUSIVE") < 0) {
+        snprintf(err, errlen, "cannot lock the database: %s", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    sqlite3_stmt *st = NULL;
+    const char *mode = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        mode = (const char *)sqlite3_column_text(st, 0);
+    bool wal = mode && strcmp(mode, "wal") == 0;
+    sqlite3_finalize(st);
+    if (!wal) {
+        snprintf(err, errlen, "cannot switch the database to WAL mode: %s", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    char pragmas[256];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA synchronous=%s; PRAGMA cache_size=-2048;"
+             "PRAGMA journal_size_limit=8388608;"
+             "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=1000;",
+             full ? "FULL" : "NORMAL");
+    if (exec(s, pragmas) < 0) {
+        snprintf(err, errlen, "cannot configure the database: %s", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    return 0;
+}
+
+static int prepare_all(struct sqlite_store *s, char *err, size_t errlen)
+{
+    for (int i = 0; i < ST_COUNT; i++)
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+                               NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot prepare statement %d: %s", i, sqlite3_errmsg(s->db));
+            return -1;
+        }
+    return 0;
+}
+
+static const struct store_ops sqlite_ops;
+
+struct store *store_sqlite_open(const struct platform *p, const char *file, bool full_durability,
+                                char *err, size_t errlen)
+{
+    char path[4096];
+    int n = file && *file ? snprintf(path, sizeof path, "%s", file)
+                          : snprintf(path, sizeof path, "%s/%s", p->data_dir, STORE_FILE);
+    if (n >= (int)sizeof path) {
+        snprintf(err, errlen, "store path too long");
+        return NULL;
+    }
+    struct sqlite_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->base.ops = &sqlite_ops;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->batch_lock, NULL);
+    pthread_cond_init(&s->batch_wake, NULL);
+    pthread_cond_init(&s->batch_done, NULL);
+    platform_derive(p, PLATFORM_LABEL_STORE, s->key);
+    char why[400] = "";
+    int rc = sqlite3_open_v2(path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK)
+        snprintf(why, sizeof why, "%s", s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    else if (check_integrity(s->db, why, sizeof why) == 0 &&
+             configure(s, full_durability, why, sizeof why) == 0 &&
+             migrate(s, why, sizeof why) == 0 && prepare_all(s, why, sizeof why) == 0) {
+        if (pthread_create(&s->batch_thread, NULL, batch_writer, s) == 0) {
+            s->batch_started = true;
+            return &s->base;
+        }
+        snprintf(why, sizeof why, "cannot start the store writer thread");
+    }
+    snprintf(err, errlen, "store %s: %s", path, why);
+    sq_close(&s->base);
+    return NULL;
+}
+
+static void sq_close(struct store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    if (!s)
+        return;
+    if (s->batch_started) {
+        pthread_mutex_lock(&s->batch_lock);
+        s->batch_stop = true;
+        pthread_cond_signal(&s->batch_wake);
+        pthread_mutex_unlock(&s->batch_lock);
+        pthread_join(s->batch_thread, NULL);
+        sq_flush(&s->base);
+    }
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    if (s->db)
+        sqlite3_close_v2(s->db);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->batch_lock);
+    pthread_cond_destroy(&s->batch_wake);
+    pthread_cond_destroy(&s->batch_done);
+    OPENSSL_cleanse(s->key, sizeof s->key);
+    free(s);
+}
+
+/* ---- sealing rows ---------------------------------------------------------------------- */
+
+/* seal_row returns a new buffer of len + PLATFORM_SEALED_OVERHEAD bytes, or NULL. */
+static uint8_t *seal_row(struct sqlite_store *s, const char *label, const void *pt, size_t len)
+{
+    uint8_t *out = malloc(len + PLATFORM_SEALED_OVERHEAD);
+    if (out && platform_seal_bytes(s->key, label, pt, len, out) != 0) {
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
+/* open_row returns the opened bytes (new buffer, NUL-terminated) or NULL when corrupt. */
+static uint8_t *open_row(struct sqlite_store *s, const char *label, const void *blob, size_t len,
+                         size_t *out_len)
+{
+    if (len < PLATFORM_SEALED_OVERHEAD || len > STORE_MAX_BLOB)
+        return NULL;
+    size_t n = len - PLATFORM_SEALED_OVERHEAD;
+    uint8_t *out = malloc(n + 1);
+    if (out && platform_open_bytes(s->key, label, blob, len, out) != 0) {
+        free(out);
+        return NULL;
+    }
+    if (out) {
+        out[n] = '\0';
+        *out_len = n;
+    }
+    return out;
+}
+
+/* ---- admission and completion ---------------------------------------------------------- */
+
+static int sq_admit(struct store *base, const char *quote, size_t quote_len, time_t nonce_expires,
+                const char *uid, const char *job_json, size_t job_len)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    uint8_t digest[NONCE_DIGEST_LEN];
+    nonce_digest(quote, quote_len, digest);
+    uint8_t *blob = seal_row(s, LABEL_JOB, job_json, job_len);
+    if (!blob)
+        return -1;
+    int result = -1;
+    pthread_mutex_lock(&s->lock);
+    if (exec(s, "BEGIN IMMEDIATE") == 0) {
+        sqlite3_stmt *n = s->stmt[ST_NONCE_UPSERT];
+        sqlite3_bind_blob(n, 1, digest, sizeof digest, SQLITE_STATIC);
+        sqlite3_bind_int64(n, 2, (sqlite3_int64)nonce_expires);
+        sqlite3_bind_int64(n, 3, (sqlite3_int64)time(NULL));
+        if (step_done(s, n) == 0 && sqlite3_changes(s->db) == 0) {
+            result = 0;
+        } else {
+            sqlite3_stmt *j = s->stmt[ST_JOB_INSERT];
+            sqlite3_bind_text(j, 1, uid, -1, SQLITE_STATIC);
+            sqlite3_bind_blob(j, 2, blob, (int)(job_len + PLATFORM_SEALED_OVERHEAD), SQLITE_STATIC);
+            if (step_done(s, j) == 0)
+                result = 1;
+        }
+        if (exec(s, result == 1 ? "COMMIT" : "ROLLBACK") < 0) {
+            exec(s, "ROLLBACK");
+            result = -1;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    free(blob);
+    return result;
+}
+
+static int sq_nonce_seen(struct store *base, const char *quote, size_t quote_len, time_t now)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    uint8_t digest[NONCE_DIGEST_LEN];
+    nonce_digest(quote, quote_len, digest);
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s->stmt[ST_NONCE_GET];
+    sqlite3_bind_blob(st, 1, digest, sizeof digest, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+    int rc = sqlite3_step(st);
+    int seen = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&s->lock);
+    return seen;
+}
+
+static int sq_finish(struct store *base, const char *uid, const char *quote, size_t quote_len,
+                 const char *data, size_t data_len, const char *next_cursor, const char *error,
+                 time_t finished_at)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    size_t len = 0;
+    uint8_t *row = result_row_encode(quote, quote_len, data, data_len, next_cursor, error, &len);
+    if (!row)
+        return -1;
+    uint8_t *blob = seal_row(s, LABEL_RESULT, row, len);
+    free(row);
+    struct finished *f = blob ? calloc(1, sizeof *f) : NULL;
+    if (!f) {
+        free(blob);
+        return -1;
+    }
+    snprintf(f->uid, sizeof f->uid, "%s", uid);
+    f->finished_at = finished_at;
+    f->blob = blob;
+    f->blob_len = len + PLATFORM_SEALED_OVERHEAD;
+    pthread_mutex_lock(&s->batch_lock);
+    if (s->batch_tail)
+        s->batch_tail->next = f;
+    else
+        s->batch_head = f;
+    s->batch_tail = f;
+    if (++s->batch_count >= STORE_BATCH_MAX)
+        pthread_cond_signal(&s->batch_wake);
+    pthread_mutex_unlock(&s->batch_lock);
+    return 0;
+}
+
+/* write_batch stores a list of finished jobs in one transaction and frees it. */
+static int write_batch(struct sqlite_store *s, struct finished *list)
+{
+    int rc = -1;
+    pthread_mutex_lock(&s->lock);
+    if (list && exec(s, "BEGIN IMMEDIATE") == 0) {
+        rc = 0;
+        for (struct finished *f = list; f && rc == 0; f = f->next) {
+            sqlite3_stmt *r = s->stmt[ST_RESULT_PUT];
+            sqlite3_bind_text(r, 1, f->uid, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(r, 2, (sqlite3_int64)f->finished_at);
+            sqlite3_bind_blob(r, 3, f->blob, (int)f->blob_len, SQLITE_STATIC);
+            sqlite3_stmt *d = s->stmt[ST_JOB_DELETE];
+            sqlite3_bind_text(d, 1, f->uid, -1, SQLITE_STATIC);
+            rc = (step_done(s, r) == 0 && step_done(s, d) == 0) ? 0 : -1;
+        }
+        if (exec(s, rc == 0 ? "COMMIT" : "ROLLBACK") < 0) {
+            exec(s, "ROLLBACK");
+            rc = -1;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    while (list) {
+        struct finished *next = list->next;
+        free(list->blob);
+        free(list);
+        list = next;
+    }
+    if (rc < 0)
+        log_error("store: finished jobs could not be written; they will run again after a restart");
+    return rc;
+}
+
+/* take_batch detaches the pending list (caller holds batch_lock). */
+static struct finished *take_batch(struct sqlite_store *s)
+{
+    struct finished *list = s->batch_head;
+    s->batch_head = s->batch_tail = NULL;
+    s->batch_count = 0;
+    return list;
+}
+
+static int sq_flush(struct store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    pthread_mutex_lock(&s->batch_lock);
+    while (s->batch_writing)    /* a batch taken by the writer is committed before we return */
+        pthread_cond_wait(&s->batch_done, &s->batch_lock);
+    struct finished *list = take_batch(s);
+    pthread_mutex_unlock(&s->batch_lock);
+    return list ? write_batch(s, list) : 0;
+}
+
+static void *batch_writer(void *arg)
+{
+    struct sqlite_store *s = arg;
+    pthread_mutex_lock(&s->batch_lock);
+    while (!s->batch_stop) {
+        if (s->batch_count < STORE_BATCH_MAX) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += STORE_BATCH_DELAY_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s->batch_wake, &s->batch_lock, &until);
+        }
+        struct finished *list = take_batch(s);
+        s->batch_writing = list != NULL;
+        pthread_mutex_unlock(&s->batch_lock);
+        if (list)
+            write_batch(s, list);
+        pthread_mutex_lock(&s->batch_lock);
+        s->batch_writing = false;
+        pthread_cond_broadcast(&s->batch_done);
+    }
+    pthread_mutex_unlock(&s->batch_lock);
+    return NULL;
+}
+
+static void sq_drop_job(struct store *base, const char *uid)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *d = s->stmt[ST_JOB_DELETE];
+    sqlite3_bind_text(d, 1, uid, -1, SQLITE_STATIC);
+    step_done(s, d);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- recovery -------------------------------------------------------------------------- */
+
+static long sq_each_job(struct store *base, store_job_fn fn, void *ctx)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sq_flush(&s->base);
+    long count = 0;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s->stmt[ST_JOBS_ALL];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *uid = (const char *)sqlite3_column_text(st, 0);
+        size_t plain_len = 0;
+        uint8_t *plain = open_row(s, LABEL_JOB, sqlite3_column_blob(st, 1),
+                                  (size_t)sqlite3_column_bytes(st, 1), &plain_len);
+        if (!plain || !uid) {
+            log_error("store: job %s cannot be opened (corrupt or sealed by another key)",
+                      uid ? uid : "?");
+            free(plain);
+            count = -1;
+            break;
+        }
+        int stop = fn(ctx, uid, (const char *)plain, plain_len);
+        free(plain);
+        count++;
+        if (stop)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        count = -1;
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&s->lock);
+    return count;
+}
+
+static long sq_each_result(struct store *base, time_t since, size_t limit, store_result_fn fn, void *ctx)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sq_flush(&s->base);
+    long count = 0;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s->stmt[ST_RESULTS_RECENT];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)since);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *uid = (const char *)sqlite3_column_text(st, 0);
+        time_t finished = (time_t)sqlite3_column_int64(st, 1);
+        size_t row_len = 0;
+        uint8_t *row = open_row(s, LABEL_RESULT, sqlite3_column_blob(st, 2),
+                                (size_t)sqlite3_column_bytes(st, 2), &row_len);
+        int answer = (row && uid) ? result_row_deliver(uid, finished, row, row_len, fn, ctx) : -1;
+        free(row);
+        if (answer < 0) {
+            log_warn("store: result %s cannot be opened; skipped", uid ? uid : "?");
+            continue;
+        }
+        count++;
+        if (answer)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        count = -1;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&s->lock);
+    return count;
+}
+
+/* ---- pruning and counts ---------------------------------------------------------------- */
+
+static long run_delete(struct sqlite_store *s, enum stmt_id id, sqlite3_int64 arg)
+{
+    sqlite3_stmt *st = s->stmt[id];
+    sqlite3_bind_int64(st, 1, arg);
+    if (step_done(s, st) < 0)
+        return -1;
+    return sqlite3_changes(s->db);
+}
+
+static long sq_prune(struct store *base, time_t now, time_t result_since, size_t max_results)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sq_flush(&s->base);
+    pthread_mutex_lock(&s->lock);
+    long a = run_delete(s, ST_PRUNE_NONCES, (sqlite3_int64)now);
+    long b = run_delete(s, ST_PRUNE_RESULTS_AGE, (sqlite3_int64)result_since);
+    long c = run_delete(s, ST_PRUNE_RESULTS_COUNT, (sqlite3_int64)max_results);
+    pthread_mutex_unlock(&s->lock);
+    return (a < 0 || b < 0 || c < 0) ? -1 : a + b + c;
+}
+
+static int sq_counts(struct store *base, struct store_counts *out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sq_flush(&s->base);
+    long long v[3];
+    static const char *const sql[3] = {
+        "SELECT count(*) FROM jobs", "SELECT count(*) FROM results", "SELECT count(*) FROM nonces",
+    };
+    pthread_mutex_lock(&s->lock);
+    int rc = 0;
+    for (int i = 0; i < 3; i++)
+        if (query_int(s->db, sql[i], &v[i]) != SQLITE_OK)
+            rc = -1;
+    pthread_mutex_unlock(&s->lock);
+    out->jobs = (long)v[0];
+    out->results = (long)v[1];
+    out->nonces = (long)v[2];
+    return rc;
+}
+
+/* ---- secrets --------------------------------------------------------------------------- */
+
+/* The AAD of a secret binds its purpose and name: a row copied under another name fails to open. */
+static void secret_aad(char *out, size_t outlen, const char *name, const char *label)
+{
+    snprintf(out, outlen, "tee-worker store secret v1|%s|%s", label, name);
+}
+
+static int secret_get(void *ctx, const char *name, const char *label, uint8_t **data, size_t *len,
+                      char *err, size_t errlen)
+{
+    struct sqlite_store *s = ctx;
+    char aad[256];
+    secret_aad(aad, sizeof aad, name, label);
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s->stmt[ST_SECRET_GET];
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int found = 0;
+    if (rc == SQLITE_ROW) {
+        *data = open_row(s, aad, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                         len);
+        found = *data ? 1 : -1;
+        if (!*data)
+            snprintf(err, errlen, "store secret %s cannot be opened (corrupt or another key)", name);
+    } else if (rc != SQLITE_DONE) {
+        found = -1;
+        snprintf(err, errlen, "store secret %s: %s", name, sqlite3_errmsg(s->db));
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+static int secret_put(void *ctx, const char *name, const char *label, const uint8_t *data,
+                      size_t len, bool replace, char *err, size_t errlen)
+{
+    struct sqlite_store *s = ctx;
+    char aad[256];
+    secret_aad(aad, sizeof aad, name, label);
+    uint8_t *blob = seal_row(s, aad, data, len);
+    if (!blob) {
+        snprintf(err, errlen, "store secret %s: sealing failed", name);
+        return -1;
+    }
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s->stmt[replace ? ST_SECRET_PUT : ST_SECRET_ADD];
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, blob, (int)(len + PLATFORM_SEALED_OVERHEAD), SQLITE_STATIC);
+    int rc = step_done(s, st);
+    int changed = sqlite3_changes(s->db);
+    if (rc < 0)
+        snprintf(err, errlen, "store secret %s: %s", name, sqlite3_errmsg(s->db));
+    pthread_mutex_unlock(&s->lock);
+    OPENSSL_cleanse(blob, len + PLATFORM_SEALED_OVERHEAD);
+    free(blob);
+    if (rc < 0)
+        return -1;
+    return changed ? 0 : 1;
+}
+
+static bool sq_secrets(struct store *base, struct secret_store *out)
+{
+    out->get = secret_get;
+    out->put = secret_put;
+    out->ctx = base;
+    return true;
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .shared = false,
+    .close = sq_close,
+    .admit = sq_admit,
+    .nonce_seen = sq_nonce_seen,
+    .finish = sq_finish,
+    .flush = sq_flush,
+    .drop_job = sq_drop_job,
+    .each_job = sq_each_job,
+    .each_result = sq_each_result,
+    .prune = sq_prune,
+    .secrets = sq_secrets,
+    .counts = sq_counts,
+};

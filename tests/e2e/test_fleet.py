@@ -1,0 +1,492 @@
+#!/usr/bin/env python3
+"""test_fleet.py - fleet mode: three workers share one Redis (STORE_URL=redis://...) and one
+SEALING_KEYS_FILE, as behind a load balancer.
+
+redis-server (Debian package, installed by scripts/deps.sh test) runs on a free loopback port with a
+temp dir, appendonly yes and appendfsync always. Covered: jobs generated, added, polled and opened on
+different workers round-robin; a signature replayed on another worker refused (409); nothing in
+Redis in clear (no quote, job type or result text in any key or value); a worker killed with SIGKILL
+mid-job and its job finished by another (XAUTOCLAIM after JOB_TIMEOUT + margin); Redis killed and
+restarted mid-run: /job/add answers 503 + Retry-After and /readyz 503 naming the store meanwhile,
+the workers reconnect, and every job /job/add acknowledged finishes; and SEALING_KEYS_FILE checks
+(mode 0644 refused, a shared store without it refused). A missing redis-server fails the test."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import harness as h
+from fakes.site import Site
+
+TELEMETRY = {"type": "telemetry", "arguments": {}}
+KEYS = ["8f0c2a4be1d3f5a7092b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f",
+        "1111111111111111111111111111111111111111111111111111111111111111"]
+
+
+# ---------------------------------------------------------------------------------------------
+# a private redis-server and a tiny RESP client
+
+
+def redis_binary():
+    path = shutil.which("redis-server") or ("/usr/bin/redis-server"
+                                             if os.access("/usr/bin/redis-server", os.X_OK) else None)
+    if not path:
+        h.fail("redis-server is not installed: scripts/deps.sh test installs it (Debian package "
+               "redis-server); the fleet tests need it")
+    return path
+
+
+class Redis:
+    def __init__(self, password=None):
+        self.dir = h.mkdtemp("tw-redis-")
+        self.port = h.free_port()
+        self.proc = None
+        self.password = password
+
+    def start(self):
+        args = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+                "--dir", self.dir, "--appendonly", "yes", "--appendfsync", "always",
+                "--save", "", "--daemonize", "no", "--logfile", os.path.join(self.dir, "log")]
+        if self.password:
+            args += ["--requirepass", self.password]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, preexec_fn=h._die_with_parent)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if self.cmd("PING") == "PONG":
+                    return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                h.fail("redis-server did not answer PING on port %d" % self.port)
+            time.sleep(0.05)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def url(self):
+        return "redis://127.0.0.1:%d/0" % self.port
+
+    def cmd(self, *args, db=None):
+        """One command on a fresh connection (AUTH and SELECT first when needed); returns the
+        decoded reply (bytes as str when UTF-8)."""
+        pre = []
+        if self.password:
+            pre.append(("AUTH", self.password))
+        if db is not None:
+            pre.append(("SELECT", db))
+        out = b""
+        for c in pre + [args]:
+            out += b"*%d\r\n" % len(c)
+            for a in c:
+                a = a if isinstance(a, bytes) else str(a).encode()
+                out += b"$%d\r\n%s\r\n" % (len(a), a)
+        with socket.create_connection((h.HOST, self.port), timeout=5) as s:
+            s.sendall(out)
+            f = s.makefile("rb")
+            for _ in pre:
+                _read_reply(f)
+            return _read_reply(f)
+
+    def dump_everything(self):
+        """Every key and every value (strings, stream entries) as one bytes blob."""
+        blob = b""
+        keys = self.cmd("KEYS", "*") or []
+        for k in keys:
+            kb = k.encode() if isinstance(k, str) else k
+            blob += kb + b"\n"
+            t = self.cmd("TYPE", k)
+            if t == "string":
+                v = self.cmd("GET", k)
+                blob += (v.encode() if isinstance(v, str) else v or b"") + b"\n"
+            elif t == "stream":
+                for entry in self.cmd("XRANGE", k, "-", "+") or []:
+                    blob += json.dumps(entry).encode() + b"\n"
+        return blob
+
+
+def _read_reply(f):
+    line = f.readline()
+    if not line:
+        raise OSError("redis closed the connection")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise OSError("redis error: %s" % rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)[:-2]
+        try:
+            return data.decode()
+        except UnicodeDecodeError:
+            return data
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_read_reply(f) for _ in range(n)]
+    raise OSError("unexpected RESP line %r" % line)
+
+
+def keys_file(keys=KEYS, mode=0o600):
+    d = h.mkdtemp("tw-keys-")
+    path = os.path.join(d, "sealing-keys")
+    with open(path, "w") as f:
+        f.write("# newest first\n" + "\n".join(keys) + "\n")
+    os.chmod(path, mode)
+    return path
+
+
+def fleet_env(redis, keys_path, **extra):
+    env = {"STORE_URL": redis.url(), "SEALING_KEYS_FILE": keys_path, "MAX_JOBS": "4"}
+    env.update(extra)
+    return env
+
+
+class Fleet:
+    """Three workers on one Redis; leaving the block stops them (checked) and Redis."""
+
+    def __init__(self, n=3, **extra):
+        self.redis = Redis().start()
+        self.keys = keys_file()
+        self.workers = [h.Worker(env=fleet_env(self.redis, self.keys, **extra)) for _ in range(n)]
+
+    def __enter__(self):
+        try:
+            for w in self.workers:
+                w.start()
+        except Exception:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            for w in self.workers:
+                w.__exit__(exc_type, exc, tb)
+        finally:
+            self.redis.stop()
+        return False
+
+
+def status_until_done(w, uid, timeout=30.0):
+    st = w.wait_status(uid, timeout=timeout)
+    h.expect_status(st, 200, "status of %s on port %d" % (uid, w.port))
+    return st
+
+
+# ---------------------------------------------------------------------------------------------
+# the tests
+
+
+def test_jobs_round_robin_across_workers():
+    with Fleet() as f:
+        ws = f.workers
+        ids = {w.worker_id() for w in ws}
+        h.check_eq(len(ids), 3, "distinct worker ids")
+        jobs = []
+        for i in range(30):
+            gen, add, poll = ws[i % 3], ws[(i + 1) % 3], ws[(i + 2) % 3]
+            sig = gen.generate(TELEMETRY)
+            jobs.append((sig, add.add(sig), poll, gen))
+        ran_on = set()
+        quotes = []
+        for sig, uid, poll, gen in jobs:
+            st = status_until_done(poll, uid)
+            # the result opens on a worker other than the one that answered the status
+            r = gen.result(st.text, sig)
+            h.expect_status(r, 200, "result of %s on another worker" % uid)
+            doc = json.loads(r.body)
+            h.check("worker_id" in doc or "stats" in doc or "worker_version" in doc,
+                    "not a telemetry document: %r" % r.body[:120])
+            ran_on.add(doc.get("worker_id"))
+            quotes.append(sig)
+        # every worker answers the same status for the same job
+        sig, uid, _, _ = jobs[0]
+        bodies = [status_until_done(w, uid) for w in ws]
+        for b in bodies:
+            r = ws[0].result(b.text, sig)
+            h.expect_status(r, 200, "result read through every worker")
+        h.check(len(ran_on - {None}) >= 2,
+                "30 jobs over 3 workers ran on fewer than 2 of them: %r" % ran_on)
+        # nothing in clear in Redis: no signature, no job type, no telemetry text
+        blob = f.redis.dump_everything()
+        h.check(b"result:" + uid.encode() in blob, "no result key for %s in redis" % uid)
+        for needle in (b"telemetry", b"worker_version", b"quote", b"arguments"):
+            h.check(needle not in blob, "redis holds %r in clear" % needle)
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length after every job")
+
+
+def test_replay_on_another_worker_refused():
+    with Fleet() as f:
+        a, b, c = f.workers
+        sig = a.generate(TELEMETRY)
+        uid = b.add(sig)
+        for w in (c, b, a):
+            r = w.post("/job/add", json_body={"encrypted_job": sig})
+            h.expect_json_error(r, 409, "replayed signature on port %d" % w.port,
+                                message="job already executed")
+        status_until_done(c, uid)
+        r = c.post("/job/add", json_body={"encrypted_job": sig})
+        h.expect_json_error(r, 409, "replay after the job finished", message="job already executed")
+
+
+def test_worker_killed_mid_job_is_finished_by_another():
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1><p>worth the wait</p>", delay=2.0)
+    with site, Fleet(JOB_TIMEOUT_SECONDS="5", STORE_REDIS_CLAIM_MARGIN_SECONDS="1",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        ws = f.workers
+        sig = ws[0].generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+        uid = ws[1].add(sig)
+        runner = None
+        deadline = time.monotonic() + 10
+        while runner is None and time.monotonic() < deadline:
+            for w in ws:
+                r = w.get("/job/status/" + uid)
+                if r.status == 404 and r.json().get("status") == "running":
+                    runner = w
+                    break
+            time.sleep(0.02)
+        h.check(runner is not None, "no worker reported the job running")
+        while site.count("/slow") < 1:          # mid-job: the page is being fetched
+            h.check(time.monotonic() < deadline + 10, "the running job never fetched its page")
+            time.sleep(0.02)
+        h.check_eq(site.count("/slow"), 1, "fetches before the kill")
+        runner.kill()
+        runner.stop(check_exit=False)
+        runner.proc = None
+        t_kill = time.monotonic()
+        others = [w for w in ws if w is not runner]
+        st = status_until_done(others[0], uid, timeout=40)
+        took = time.monotonic() - t_kill
+        r = others[1].result(st.text, sig)
+        h.expect_status(r, 200, "result of the job taken over")
+        h.check(b"Slow page" in r.body, "unexpected result: %r" % r.body[:200])
+        h.check(site.count("/slow") >= 2, "the page was fetched %d times; the job should have run "
+                "again on another worker" % site.count("/slow"))
+        h.check(took >= 3.0, "taken over after %.1f s, before JOB_TIMEOUT + margin" % took)
+        print("  job taken over and finished %.1f s after the kill; page fetched %d times"
+              % (took, site.count("/slow")))
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length after the take-over")
+
+
+def test_worker_restarted_runs_its_pending_job_again():
+    """A worker killed mid-job and restarted (same DATA_DIR, so the same consumer) runs the job it
+    had been given at once, long before another worker could take it over."""
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=1.5)
+    with site, Fleet(n=1, JOB_TIMEOUT_SECONDS="5", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        w = f.workers[0]
+        sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+        uid = w.add(sig)
+        deadline = time.monotonic() + 20
+        while w.get("/job/status/" + uid).json().get("status") != "running" or \
+                site.count("/slow") < 1:     # mid-job: the page is being fetched
+            h.check(time.monotonic() < deadline, "the job never ran")
+            time.sleep(0.02)
+        w.kill()
+        w.stop(check_exit=False)
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 1, "the job is still in the stream")
+        w.start()
+        st = status_until_done(w, uid, timeout=15)
+        r = w.result(st.text, sig)
+        h.expect_status(r, 200, "result of the job run again after the restart")
+        h.check(b"Slow page" in r.body, "unexpected result: %r" % r.body[:200])
+        h.check(site.count("/slow") == 2, "fetched %d times" % site.count("/slow"))
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+
+
+def test_job_killing_every_worker_is_abandoned():
+    """A job whose worker is killed mid-job every time is given out at most 5 times (first
+    delivery, then re-reads after restarts), then finishes failed instead of running again."""
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=5.0)
+    with site, Fleet(n=1, JOB_TIMEOUT_SECONDS="10", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        w = f.workers[0]
+        sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+        uid = w.add(sig)
+        for kill in range(1, 6):
+            deadline = time.monotonic() + 20
+            while site.count("/slow") < kill:      # this delivery is fetching the page
+                h.check(time.monotonic() < deadline, "delivery %d never fetched the page" % kill)
+                time.sleep(0.02)
+            w.kill()
+            w.stop(check_exit=False)
+            w.start()
+        st = w.wait_status(uid, timeout=15)
+        doc = h.expect_json_error(st, 500, "status of the abandoned job")
+        h.check("abandoned" in doc["error"] and "6 times" in doc["error"],
+                "unexpected error: %r" % doc["error"])
+        h.check_eq(site.count("/slow"), 5, "fetches: one per delivery that ran")
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+
+
+def adder(w, sigs, accepted, refused, lock, stop):
+    for sig in sigs:
+        if stop.is_set():
+            return
+        try:
+            r = w.post("/job/add", json_body={"encrypted_job": sig}, timeout=10.0)
+        except OSError:
+            continue
+        with lock:
+            if r.status == 200:
+                accepted.append((r.json()["uid"], sig))
+            else:
+                refused.append((r.status, r.header("Retry-After"), r.body[:200]))
+        time.sleep(0.01 if r.status == 200 else 0.1)
+
+
+def test_redis_restart_loses_no_acknowledged_job():
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=0.5)
+    with site, Fleet(JOB_TIMEOUT_SECONDS="5", STORE_REDIS_CLAIM_MARGIN_SECONDS="1", MAX_JOBS="2",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        ws = f.workers
+        accepted, refused, lock, stop = [], [], threading.Lock(), threading.Event()
+        sigs = [ws[i % 3].generate(TELEMETRY) for i in range(1500)]
+        # a backlog of slow jobs, so some are queued or running when redis dies
+        slow = [ws[i % 3].generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+                for i in range(36)]
+        for i, sig in enumerate(slow):
+            accepted.append((ws[(i + 1) % 3].add(sig), sig))
+        threads = [threading.Thread(target=adder, args=(ws[i], sigs[i::3], accepted, refused,
+                                                         lock, stop)) for i in range(3)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 60
+        while True:
+            with lock:
+                if len(accepted) >= 36 + 30:
+                    break
+            if time.monotonic() > deadline:
+                stop.set()
+                h.fail("only %d jobs accepted in 60 s; refusals: %r" % (len(accepted), refused[:3]))
+            time.sleep(0.01)
+        backlog = f.redis.cmd("XLEN", "tee-worker:jobs")
+        f.redis.kill()          # SIGKILL: only what was fsynced to the AOF survives
+        with lock:
+            before = len(accepted)
+        h.check(backlog > 0, "no job was queued or running when redis was killed")
+        time.sleep(0.3)
+        r = ws[0].get("/readyz")
+        doc = r.json()
+        h.check(r.status == 503 and not doc.get("ready"), "/readyz with redis down: %s" % r.describe())
+        h.check("redis" in doc["checks"].get("store", ""),
+                "/readyz checks.store should name redis: %r" % doc["checks"])
+        r = ws[1].post("/job/add", json_body={"encrypted_job": ws[1].generate(TELEMETRY)})
+        h.expect_json_error(r, 503, "/job/add with redis down")
+        h.check(r.header("Retry-After"), "/job/add 503 without Retry-After")
+        r = ws[2].get("/job/status/" + h.random_uuid())   # not in this worker's memory
+        h.expect_json_error(r, 503, "/job/status needing redis while it is down")
+        h.check(r.header("Retry-After"), "/job/status 503 without Retry-After")
+        time.sleep(1.0)
+        f.redis.start()         # same port, same dir: the AOF is replayed
+        deadline = time.monotonic() + 30
+        while True:
+            with lock:
+                if len(accepted) >= before + 60:
+                    break
+            if time.monotonic() > deadline:
+                h.fail("the workers accepted no jobs again after redis came back")
+            time.sleep(0.05)
+        stop.set()
+        for t in threads:
+            t.join()
+        h.check(any(s == 503 for s, _, _ in refused),
+                "no 503 while redis was down: %r" % refused[:3])
+        h.check(all(s == 503 and ra for s, ra, _ in refused),
+                "refusals other than 503 + Retry-After: %r" % [x for x in refused if x[0] != 503][:3])
+        print("  %d jobs acknowledged (%d before the kill, %d of them pending in redis), %d "
+              "refused with 503 + Retry-After" % (len(accepted), before, backlog, len(refused)))
+        deadline = time.monotonic() + 30
+        while True:
+            r = ws[2].get("/readyz")
+            if r.status == 200 and r.json()["checks"]["store"] == "ok":
+                break
+            if time.monotonic() > deadline:
+                h.fail("/readyz not ready 30 s after redis came back: %s" % r.describe())
+            time.sleep(0.2)
+        for i, (uid, sig) in enumerate(accepted):
+            w = ws[i % 3]
+            st = status_until_done(w, uid, timeout=40)
+            r = ws[(i + 1) % 3].result(st.text, sig)
+            h.expect_status(r, 200, "result of acknowledged job %s" % uid)
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+
+
+def test_password_and_database():
+    """AUTH with a password from the URL (percent-encoded '@'), SELECT of database 3, a custom key
+    prefix; a wrong password leaves the worker not ready, naming AUTH."""
+    redis = Redis(password="s3cret@x").start()
+    try:
+        keys = keys_file()
+        env = {"STORE_URL": "redis://:s3cret%%40x@127.0.0.1:%d/3" % redis.port,
+               "SEALING_KEYS_FILE": keys, "STORE_REDIS_PREFIX": "fleet-a:"}
+        with h.Worker(env=env) as w:
+            sig, uid, sealed, body = w.run_job(TELEMETRY)
+            h.check(b"worker_version" in body, "not a telemetry document: %r" % body[:100])
+            h.check(redis.cmd("EXISTS", "fleet-a:result:" + uid, db=3) == 1,
+                    "no result key in database 3 under the prefix")
+            h.check(redis.cmd("EXISTS", "fleet-a:result:" + uid) == 0, "result key in database 0")
+            h.check("s3cret" not in w.stderr(), "the password appears in the log")
+            r = w.get("/readyz")
+            h.expect_status(r, 200, "/readyz with the right password")
+        env["STORE_URL"] = "redis://:wrong@127.0.0.1:%d/3" % redis.port
+        with h.Worker(env=env) as w:
+            r = w.get("/readyz")
+            doc = r.json()
+            h.check(r.status == 503 and "AUTH" in doc["checks"]["store"],
+                    "/readyz with a wrong password: %s" % r.describe())
+            r = w.post("/job/add", json_body={"encrypted_job": w.generate(TELEMETRY)})
+            h.expect_json_error(r, 503, "/job/add with a wrong password")
+    finally:
+        redis.stop()
+
+
+def test_sealing_keys_file_checks():
+    redis = Redis().start()
+    try:
+        loose = keys_file(mode=0o644)
+        rc, out = h.run_binary({"STANDALONE": "true", "DATA_DIR": h.mkdtemp("tw-data-"),
+                                "LISTEN_ADDRESS": "127.0.0.1:%d" % h.free_port(),
+                                "STORE_URL": redis.url(), "SEALING_KEYS_FILE": loose})
+        h.check(rc != 0, "a 0644 SEALING_KEYS_FILE was accepted")
+        h.check("0644" in out and "0600" in out, "the refusal should name the modes: %r" % out[-400:])
+        rc, out = h.run_binary({"STANDALONE": "true", "DATA_DIR": h.mkdtemp("tw-data-"),
+                                "LISTEN_ADDRESS": "127.0.0.1:%d" % h.free_port(),
+                                "STORE_URL": redis.url()})
+        h.check(rc != 0, "a shared store without SEALING_KEYS_FILE was accepted")
+        h.check("SEALING_KEYS_FILE" in out, "the refusal should name SEALING_KEYS_FILE: %r" % out[-400:])
+        rc, out = h.run_binary({"STANDALONE": "true", "DATA_DIR": h.mkdtemp("tw-data-"),
+                                "LISTEN_ADDRESS": "127.0.0.1:%d" % h.free_port(),
+                                "STORE_URL": "rediss://127.0.0.1:%d" % redis.port,
+                                "SEALING_KEYS_FILE": keys_file()})
+        h.check(rc != 0 and "TLS" in out, "rediss:// should be refused naming TLS: %r" % out[-400:])
+    finally:
+        redis.stop()
+
+
+if __name__ == "__main__":
+    h.main(globals())

@@ -1,0 +1,96 @@
+/* fuzz_redis_reply.c - libFuzzer target for what the Redis store reads from the server
+ * (store/redis_reply.h): the input is raw RESP bytes, parsed by hiredis's own reader exactly as a
+ * connection would, then handed to the XREADGROUP and XAUTOCLAIM reply checks; the input is also
+ * tried as a STORE_URL. Properties checked: a count is never above what was asked for; every entry
+ * has a valid id; an entry with a job has a 36-character uid and a job length within the bound and
+ * inside the reply; the claim cursor is a valid id; a parsed URL has a host and a port in range.
+ * hiredis 0.14 allocates whatever element count or bulk length the server declares (the server is
+ * trusted that far): inputs declaring more than HEADER_MAX are skipped, or the fuzzer would only
+ * find hiredis's huge callocs. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "store/redis_reply.h"
+
+#define MAX 8
+#define MAX_JOB 4096
+#define HEADER_MAX 100000
+
+/* huge_header: a '*' or '$' at the start of a line declaring more than HEADER_MAX. */
+static bool huge_header(const uint8_t *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((i == 0 || d[i - 1] == '\n') && (d[i] == '*' || d[i] == '$')) {
+            unsigned long long v = 0;
+            for (size_t k = i + 1; k < n && d[k] >= '0' && d[k] <= '9'; k++)
+                if ((v = v * 10 + (d[k] - '0')) > HEADER_MAX)
+                    return true;
+        }
+    }
+    return false;
+}
+
+static void check_entries(const struct redis_entry *e, int n)
+{
+    if (n > MAX)
+        abort();
+    for (int i = 0; i < n; i++) {
+        if (!redis_entry_id_valid(e[i].id, strlen(e[i].id)))
+            abort();
+        if (e[i].job && (strlen(e[i].uid) != REDIS_UID_LEN || e[i].job_len == 0 ||
+                         e[i].job_len > MAX_JOB))
+            abort();
+        if (e[i].job) {   /* the job must be readable to its end (ASan checks the bounds) */
+            volatile uint8_t sum = 0;
+            for (size_t k = 0; k < e[i].job_len; k++)
+                sum ^= (uint8_t)e[i].job[k];
+            (void)sum;
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (huge_header(data, size))
+        return 0;
+    redisReader *reader = redisReaderCreate();
+    if (!reader)
+        return 0;
+    if (redisReaderFeed(reader, (const char *)data, size) == REDIS_OK) {
+        void *reply = NULL;
+        int rounds = 0;
+        while (rounds++ < 4 && redisReaderGetReply(reader, &reply) == REDIS_OK && reply) {
+            struct redis_entry e[MAX];
+            char err[256], next[REDIS_ENTRY_ID_MAX + 1];
+            int n = redis_parse_read(reply, e, MAX, MAX_JOB, err, sizeof err);
+            check_entries(e, n);
+            n = redis_parse_autoclaim(reply, e, MAX, MAX_JOB, next, err, sizeof err);
+            check_entries(e, n);
+            if (n >= 0 && !redis_entry_id_valid(next, strlen(next)))
+                abort();
+            n = redis_parse_entries(reply, e, MAX, MAX_JOB, err, sizeof err);
+            check_entries(e, n);
+            freeReplyObject(reply);
+            reply = NULL;
+        }
+    }
+    redisReaderFree(reader);
+
+    char *url = malloc(size + 1);
+    if (url) {
+        memcpy(url, data, size);
+        url[size] = '\0';
+        struct redis_url u;
+        char err[256];
+        if (redis_url_parse(url, &u, err, sizeof err) == 0 &&
+            (!u.host[0] || u.port < 1 || u.port > 65535 || u.db < 0))
+            abort();
+        free(url);
+    }
+    return 0;
+}

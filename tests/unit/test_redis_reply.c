@@ -1,0 +1,250 @@
+/* test_redis_reply.c - the pure parts of the Redis store: STORE_URL parsing, key names, and the
+ * checks of XREADGROUP / XAUTOCLAIM replies (built by hand: a reply is untrusted input). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "store/redis_reply.h"
+
+/* ---- STORE_URL ---- */
+
+static void test_url_forms(void **state)
+{
+    (void)state;
+    struct redis_url u;
+    char err[256];
+    assert_int_equal(redis_url_parse("redis://127.0.0.1:6380/2", &u, err, sizeof err), 0);
+    assert_string_equal(u.host, "127.0.0.1");
+    assert_int_equal(u.port, 6380);
+    assert_int_equal(u.db, 2);
+    assert_string_equal(u.password, "");
+    assert_int_equal(redis_url_parse("redis://cache.internal", &u, err, sizeof err), 0);
+    assert_string_equal(u.host, "cache.internal");
+    assert_int_equal(u.port, 6379);
+    assert_int_equal(u.db, 0);
+    assert_int_equal(redis_url_parse("redis://:s3cr%40t@h:1/", &u, err, sizeof err), 0);
+    assert_string_equal(u.password, "s3cr@t");
+    assert_string_equal(u.user, "");
+    assert_string_equal(u.host, "h");
+    assert_int_equal(redis_url_parse("redis://fleet:pw@h:7000/5", &u, err, sizeof err), 0);
+    assert_string_equal(u.user, "fleet");
+    assert_string_equal(u.password, "pw");
+    assert_int_equal(u.port, 7000);
+    assert_int_equal(u.db, 5);
+}
+
+static void test_url_refusals(void **state)
+{
+    (void)state;
+    struct redis_url u;
+    char err[256];
+    static const char *const bad[] = {
+        "redis://", "redis://h:0", "redis://h:65536", "redis://h:12x", "redis://h/abc",
+        "redis://pw@h", "redis://[::1]:6379", "http://h", "redis://:%zz@h", "redis://:%4@h",
+        "redis://h h:1",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        if (redis_url_parse(bad[i], &u, err, sizeof err) == 0)
+            fail_msg("accepted %s", bad[i]);
+        assert_true(strncmp(err, "STORE_URL: ", 11) == 0);
+    }
+    assert_int_equal(redis_url_parse("rediss://:topsecret@h:6380", &u, err, sizeof err), -1);
+    assert_non_null(strstr(err, "TLS"));
+    assert_non_null(strstr(err, "stunnel"));
+    assert_null(strstr(err, "topsecret"));
+    assert_int_equal(redis_url_parse("redis://:topsecret@h:99999", &u, err, sizeof err), -1);
+    assert_null(strstr(err, "topsecret"));
+}
+
+/* ---- key names ---- */
+
+static void test_keys(void **state)
+{
+    (void)state;
+    char key[REDIS_KEY_MAX];
+    assert_int_equal(redis_key(key, sizeof key, "tee-worker:", "result:",
+                               "0b8e2c1a-1111-4222-8333-944455556666"), 0);
+    assert_string_equal(key, "tee-worker:result:0b8e2c1a-1111-4222-8333-944455556666");
+    assert_int_equal(redis_key(key, sizeof key, "fleet-a:", REDIS_STREAM, NULL), 0);
+    assert_string_equal(key, "fleet-a:jobs");
+    char small[8];
+    assert_int_equal(redis_key(small, sizeof small, "tee-worker:", "job:", "x"), -1);
+    assert_true(redis_prefix_valid("tee-worker:"));
+    assert_false(redis_prefix_valid(""));
+    assert_false(redis_prefix_valid("has space"));
+    assert_false(redis_prefix_valid("tab\there"));
+    char longp[REDIS_PREFIX_MAX + 2];
+    memset(longp, 'a', sizeof longp - 1);
+    longp[sizeof longp - 1] = '\0';
+    assert_false(redis_prefix_valid(longp));
+    longp[REDIS_PREFIX_MAX] = '\0';
+    assert_true(redis_prefix_valid(longp));
+}
+
+static void test_entry_ids(void **state)
+{
+    (void)state;
+    assert_true(redis_entry_id_valid("1700000000000-0", 15));
+    assert_true(redis_entry_id_valid("0-0", 3));
+    assert_false(redis_entry_id_valid("-1", 2));
+    assert_false(redis_entry_id_valid("1-", 2));
+    assert_false(redis_entry_id_valid("1-2-3", 5));
+    assert_false(redis_entry_id_valid("1a-2", 4));
+    assert_false(redis_entry_id_valid("12", 2));
+    char longid[64];
+    memset(longid, '1', sizeof longid);
+    longid[30] = '-';
+    assert_false(redis_entry_id_valid(longid, sizeof longid));
+}
+
+/* ---- replies, built by hand ---- */
+
+#define UID "0b8e2c1a-1111-4222-8333-944455556666"
+
+struct fake {
+    redisReply nodes[64];
+    redisReply *ptrs[64];
+    size_t used, pused;
+};
+
+static redisReply *str(struct fake *f, const char *s)
+{
+    redisReply *r = &f->nodes[f->used++];
+    memset(r, 0, sizeof *r);
+    r->type = REDIS_REPLY_STRING;
+    r->str = (char *)s;
+    r->len = strlen(s);
+    return r;
+}
+
+static redisReply *nil(struct fake *f)
+{
+    redisReply *r = &f->nodes[f->used++];
+    memset(r, 0, sizeof *r);
+    r->type = REDIS_REPLY_NIL;
+    return r;
+}
+
+static redisReply *arr(struct fake *f, size_t n, ...)
+{
+    redisReply *r = &f->nodes[f->used++];
+    memset(r, 0, sizeof *r);
+    r->type = REDIS_REPLY_ARRAY;
+    r->elements = n;
+    r->element = &f->ptrs[f->pused];
+    va_list ap;
+    va_start(ap, n);
+    for (size_t i = 0; i < n; i++)
+        f->ptrs[f->pused++] = va_arg(ap, redisReply *);
+    va_end(ap);
+    return r;
+}
+
+static redisReply *entry(struct fake *f, const char *id, const char *uid, const char *job)
+{
+    return arr(f, 2, str(f, id), arr(f, 4, str(f, "uid"), str(f, uid), str(f, "job"), str(f, job)));
+}
+
+static void test_read_reply(void **state)
+{
+    (void)state;
+    struct fake f = { 0 };
+    struct redis_entry e[4];
+    char err[256];
+    /* a timeout */
+    assert_int_equal(redis_parse_read(nil(&f), e, 4, 1000, err, sizeof err), 0);
+    /* two entries, one deleted meanwhile (fields nil) */
+    redisReply *list = arr(&f, 2, entry(&f, "5-1", UID, "sealed-job-text"),
+                           arr(&f, 2, str(&f, "6-0"), nil(&f)));
+    redisReply *r = arr(&f, 1, arr(&f, 2, str(&f, "tee-worker:jobs"), list));
+    assert_int_equal(redis_parse_read(r, e, 4, 1000, err, sizeof err), 2);
+    assert_string_equal(e[0].id, "5-1");
+    assert_string_equal(e[0].uid, UID);
+    assert_int_equal(e[0].job_len, 15);
+    assert_memory_equal(e[0].job, "sealed-job-text", 15);
+    assert_string_equal(e[1].id, "6-0");
+    assert_null(e[1].job);
+    /* more entries than asked for */
+    assert_int_equal(redis_parse_read(r, e, 1, 1000, err, sizeof err), -1);
+    /* a job larger than allowed: handed back without a job, to be acknowledged away */
+    assert_int_equal(redis_parse_read(r, e, 4, 10, err, sizeof err), 2);
+    assert_null(e[0].job);
+    /* an error reply */
+    redisReply er = { .type = REDIS_REPLY_ERROR, .str = (char *)"NOGROUP No such key", .len = 19 };
+    assert_int_equal(redis_parse_read(&er, e, 4, 1000, err, sizeof err), -1);
+    assert_string_equal(err, "NOGROUP No such key");
+    assert_int_equal(redis_parse_read(NULL, e, 4, 1000, err, sizeof err), -1);
+}
+
+static void test_malformed_entries(void **state)
+{
+    (void)state;
+    struct redis_entry e[4];
+    char err[256];
+    {   /* a bad id is an error, not an entry */
+        struct fake f = { 0 };
+        redisReply *list = arr(&f, 1, entry(&f, "x-1", UID, "j"));
+        assert_int_equal(redis_parse_entries(list, e, 4, 1000, err, sizeof err), -1);
+    }
+    {   /* a bad uid, a missing job field, an odd field list: returned without a job */
+        struct fake f = { 0 };
+        redisReply *list = arr(&f, 3, entry(&f, "1-1", "not-a-uuid-at-all-not-a-uuid-at-all!", "j"),
+                               arr(&f, 2, str(&f, "1-2"), arr(&f, 2, str(&f, "uid"), str(&f, UID))),
+                               arr(&f, 2, str(&f, "1-3"), arr(&f, 1, str(&f, "uid"))));
+        assert_int_equal(redis_parse_entries(list, e, 4, 1000, err, sizeof err), 3);
+        for (int i = 0; i < 3; i++) {
+            assert_null(e[i].job);
+            assert_string_equal(e[i].uid, "");
+        }
+        assert_string_equal(e[2].id, "1-3");
+    }
+    {   /* not arrays where arrays belong */
+        struct fake f = { 0 };
+        assert_int_equal(redis_parse_entries(str(&f, "x"), e, 4, 1000, err, sizeof err), -1);
+        redisReply *r = arr(&f, 1, str(&f, "tee-worker:jobs"));
+        assert_int_equal(redis_parse_read(r, e, 4, 1000, err, sizeof err), -1);
+        redisReply *list = arr(&f, 1, arr(&f, 3, str(&f, "1-1"), nil(&f), nil(&f)));
+        assert_int_equal(redis_parse_entries(list, e, 4, 1000, err, sizeof err), -1);
+    }
+}
+
+static void test_autoclaim_reply(void **state)
+{
+    (void)state;
+    struct fake f = { 0 };
+    struct redis_entry e[4];
+    char err[256], next[REDIS_ENTRY_ID_MAX + 1];
+    redisReply *r = arr(&f, 3, str(&f, "17-3"), arr(&f, 1, entry(&f, "9-0", UID, "sealed")),
+                        arr(&f, 0));
+    assert_int_equal(redis_parse_autoclaim(r, e, 4, 1000, next, err, sizeof err), 1);
+    assert_string_equal(next, "17-3");
+    assert_string_equal(e[0].uid, UID);
+    /* Redis 6.2 shape: two elements */
+    redisReply *r2 = arr(&f, 2, str(&f, "0-0"), arr(&f, 0));
+    assert_int_equal(redis_parse_autoclaim(r2, e, 4, 1000, next, err, sizeof err), 0);
+    assert_string_equal(next, "0-0");
+    /* a bad cursor */
+    redisReply *r3 = arr(&f, 2, str(&f, "zz"), arr(&f, 0));
+    assert_int_equal(redis_parse_autoclaim(r3, e, 4, 1000, next, err, sizeof err), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url_forms),
+        cmocka_unit_test(test_url_refusals),
+        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_entry_ids),
+        cmocka_unit_test(test_read_reply),
+        cmocka_unit_test(test_malformed_entries),
+        cmocka_unit_test(test_autoclaim_reply),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
