@@ -24,6 +24,7 @@
 #include "jobs/results.h"
 #include "jobs/server.h"
 #include "jobs/stats.h"
+#include "kinds/twitter_web_session.h"
 #include "log.h"
 #include "net/apify.h"
 #include "store/store.h"
@@ -141,6 +142,7 @@ static int open_keys(struct app *app, char *err, size_t errlen)
     app->keyring = keyring_open(&app->platform, app->cfg.standalone, &secrets, err, errlen);
     if (!app->keyring)
         return -1;
+    tw_session_attach_store(&secrets);   /* Twitter account cookies are kept sealed there */
     const char *pub = app->cfg.key_distributor_pubkey;
     if (pub && *pub) {
         char why[256];
@@ -208,6 +210,7 @@ void app_close(struct app *app)
     pprof_close(app->pprof);
     maintenance_stop(app);
     jobserver_stop(app->jobs);
+    tw_session_detach_store();
     json_decref(app->capabilities);
     readiness_free(app->readiness);
     stats_free(app->stats);

@@ -26,6 +26,10 @@
 #include <unistd.h>
 
 #define DEFAULT_DATA_DIR "/home/masa"
+/* The X web client's bearer token ("NRILg"), used for every logged-in call (twitter-modern.md 2.2). */
+#define TWITTER_DEFAULT_BEARER                                                                    \
+    "AAAAAAAAAAAAAAAAAAAAANRILgAAAAAAnNwIzUejRCOuH5E6I8xnZz4puTs%3D1Zv7ttfk8LF81IUq16cHjhLTvJu4FA33A" \
+    "GWWjCpTnA"
 #define MAX_RAW_VALUE (1024u * 1024u)
 
 enum var_kind {
@@ -96,6 +100,19 @@ static const struct var_spec vars[] = {
     { "TWITTER_SKIP_LOGIN_VERIFICATION", VK_BOOL, AT(twitter_skip_login_verification), "false",
       0, 0, false },
     { "TWITTER_X_API_BASE", VK_URL, AT(twitter_x_api_base), "https://api.x.com/2", 0, 0, false },
+    { "TWITTER_COOKIES_FILE", VK_STRING, AT(twitter_cookies_file), "", 0, 0, false },
+    { "TWITTER_WEB_BASE", VK_URL, AT(twitter_web_base), "https://x.com", 0, 0, false },
+    { "TWITTER_GRAPHQL_BASE", VK_URL, AT(twitter_graphql_base), "https://x.com/i/api/graphql", 0,
+      0, false },
+    { "TWITTER_LOGIN_BASE", VK_URL, AT(twitter_login_base), "https://api.x.com", 0, 0, false },
+    { "TWITTER_ASSET_BASE", VK_URL, AT(twitter_asset_base), "https://abs.twimg.com", 0, 0, false },
+    { "TWITTER_BEARER_TOKEN", VK_STRING, AT(twitter_bearer_token), TWITTER_DEFAULT_BEARER, 0, 0,
+      false },
+    { "TWITTER_QUERY_IDS", VK_LIST, AT(twitter_query_ids), "", 0, 0, false },
+    { "TWITTER_FEATURES", VK_STRING, AT(twitter_features), "", 0, 0, false },
+    { "TWITTER_ACCOUNT_CONCURRENCY", VK_UINT, AT(twitter_account_concurrency), "1", 1, 64, false },
+    { "TWITTER_LOGIN_STEP_DELAY_MS", VK_UINT, AT(twitter_login_step_delay_ms), "1500", 0, 60000,
+      false },
     { "APIFY_API_KEY", VK_STRING, AT(apify_api_key), "", 0, 0, false },
     { "APIFY_BASE_URL", VK_URL, AT(apify_base_url), "https://api.apify.com/v2", 0, 0, false },
     { "APIFY_POLL_INTERVAL_MS", VK_UINT, AT(apify_poll_interval_ms), "5000", 10, 60000, false },

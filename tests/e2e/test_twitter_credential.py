@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""test_twitter_credential.py - the credential backend (`twitter-credential` and the `twitter`
+kind's routing to it) against a local fake of the X web client API (twitter.md 3, 5, 8, 10.1;
+twitter-modern.md 2-4; DECISIONS.md "Twitter").
+
+Checks: capabilities only with accounts; the request envelope on every GraphQL call (bearer,
+cookies, x-csrf-token = ct0 including after X rotates ct0, a transaction id the fake verifies
+byte for byte, browser headers; see fakes/twitter_web_fake.py); cookie-file accounts; search
+with max_results and X-Next-Cursor paging; the other fourteen operations and their result
+shapes; rate limits (429 + x-rate-limit-reset) cooling one account for one operation and the
+job moving to the next account; the password login flow with an alternate-identifier challenge
+and a TOTP step; a wrong password marking the account bad; expired cookies (401) re-logging in;
+cookies persisted sealed across a restart; locked accounts; malformed timelines; the stats."""
+import json
+import os
+
+from harness import Worker, check, check_eq, expect_json_error, expect_status, mkdtemp
+from fakes.twitter_web_fake import BIG, TwitterWebFake
+
+ALL_OPS = sorted([
+    "searchbyquery", "searchbyfullarchive", "searchbyprofile", "getbyid", "getreplies",
+    "getretweeters", "gettweets", "getmedia", "gethometweets", "getforyoutweets",
+    "getprofilebyid", "gettrends", "getfollowing", "getfollowers", "getspace"])
+
+
+def job(op, query="", kind="twitter-credential", **args):
+    a = {"type": op, "query": query}
+    a.update(args)
+    return {"type": kind, "arguments": a}
+
+
+def run(w, j):
+    """The four-step flow; returns (decoded data, next cursor text or None)."""
+    sig = w.generate(j)
+    uid = w.add(sig)
+    st = w.wait_status(uid, timeout=30)
+    expect_status(st, 200, "job status for %s" % json.dumps(j))
+    r = w.result(st.text, sig)
+    expect_status(r, 200, "/job/result")
+    cursor = None
+    if st.header("X-Next-Cursor"):
+        c = w.result(st.header("X-Next-Cursor"), sig)
+        expect_status(c, 200, "/job/result on X-Next-Cursor")
+        cursor = c.text
+    return json.loads(r.body.decode("utf-8")), cursor
+
+
+def run_fails(w, j):
+    uid = w.add(w.generate(j))
+    doc = expect_json_error(w.wait_status(uid, timeout=30), 500, "failed job %s" % json.dumps(j))
+    return doc["error"]
+
+
+def caps_and_stats(w):
+    _, _, _, body = w.run_job({"type": "telemetry", "arguments": {}})
+    doc = json.loads(body.decode("utf-8"))
+    return doc["reported_capabilities"], doc["stats"].get(w.worker_id(), {})
+
+
+def cookie_file(fake, names):
+    """A cookie file (JSON, name -> browser export) with a live fake session per name."""
+    path = os.path.join(mkdtemp("tw-cookies-"), "cookies.json")
+    doc = {}
+    for n in names:
+        auth, ct0 = fake.add_session(n)
+        doc[n] = [{"name": "auth_token", "value": auth, "domain": ".x.com"},
+                  {"name": "ct0", "value": ct0, "domain": ".x.com"},
+                  {"name": "lang", "value": "en", "domain": "x.com"}]
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+    return path
+
+
+def no_violations(fake):
+    check_eq(fake.violations, [], "requests the fake refused")
+
+
+def tweet_ids(tweets):
+    return [t["id"] for t in tweets]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_capabilities_only_with_accounts():
+    with TwitterWebFake() as fake:
+        with Worker(env=fake.worker_env()) as w:
+            caps, _ = caps_and_stats(w)
+            check("twitter-credential" not in caps, "no accounts, yet: %r" % caps)
+            r = w.post("/job/generate", json_body=job("searchbyquery", "x"))
+            check(r.status == 400, "twitter-credential without accounts: %s" % r.describe())
+        with Worker(env=fake.worker_env(cookies_file=cookie_file(fake, ["carol"]))) as w:
+            caps, _ = caps_and_stats(w)
+            check_eq(sorted(caps.get("twitter-credential", [])), ALL_OPS, "credential caps")
+            check_eq(sorted(caps.get("twitter", [])), ALL_OPS, "twitter caps with accounts")
+
+
+def test_search_paging_and_envelope():
+    with TwitterWebFake() as fake:
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["carol"]))
+        with Worker(env=env) as w:
+            data, cursor = run(w, job("searchbyquery", "nasa OR \"mars rover\"", max_results=20))
+            check_eq(tweet_ids(data), [BIG + i for i in range(1, 21)], "page 1 ids (exact int64)")
+            check_eq(cursor, "c20", "X-Next-Cursor after page 1")
+            t = data[0]
+            check_eq(t["tweet_id"], str(BIG + 1), "tweet_id")
+            check_eq(t["username"], "alice", "username from core.screen_name")
+            check_eq(t["user_id"], "42", "user_id")
+            check_eq(t["text"], "tweet 1 #tag", "text")
+            check_eq(t["hashtags"], ["tag"], "hashtags")
+            check_eq(t["views"], 11, "views from views.count")
+            check_eq(t["likes"], 1, "likes")
+            calls = fake.calls("SearchTimeline")
+            check_eq(len(calls), 1, "one SearchTimeline call")
+            check_eq(calls[0]["method"], "POST", "search is POSTed")
+            check_eq(calls[0]["query_id"], "BGd0T_j7oVwlW5U79tO_0A", "default query id")
+            v = calls[0]["variables"]
+            check_eq((v["rawQuery"], v["product"], v["count"]),
+                     ("nasa OR \"mars rover\"", "Latest", 20), "search variables")
+
+            data, cursor = run(w, job("searchbyquery", "nasa", max_results=20, next_cursor="c20"))
+            check_eq(tweet_ids(data), [BIG + i for i in range(21, 41)], "page 2 ids")
+            check_eq(cursor, "c40", "X-Next-Cursor after page 2")
+            check_eq(fake.calls("SearchTimeline")[-1]["variables"]["cursor"], "c20", "cursor sent")
+            data, cursor = run(w, job("searchbyquery", "nasa", max_results=20, next_cursor="c40"))
+            check_eq(tweet_ids(data), [BIG + i for i in range(41, 46)], "last page ids")
+            check_eq(cursor, None, "no cursor at the end")
+
+            # max_results above X's page cap: several pages in one job
+            data, cursor = run(w, job("searchbyquery", "nasa", max_results=45))
+            check_eq(len(data), 45, "45 tweets over two pages")
+            counts = [c["variables"]["count"] for c in fake.calls("SearchTimeline")[3:]]
+            check_eq(counts, [45], "one page of 45 (page cap 50)")
+            data, _ = run(w, job("searchbyquery", "nasa", max_results=70))
+            check_eq(len(data), 45, "all 45 tweets, then X has no more")
+            counts = [c["variables"]["count"] for c in fake.calls("SearchTimeline")[4:]]
+            check_eq(counts, [50], "a page of min(remaining, 50); X then sends no further cursor")
+
+            # the `twitter` kind routes search to the credential backend
+            data, _ = run(w, job("searchbyquery", "nasa", kind="twitter", max_results=3))
+            check_eq(len(data), 3, "twitter kind search")
+            check_eq(fake.settings_calls, 1, "cookies checked once (skip verification off)")
+            check_eq(len(fake.home_fetches), 1, "transaction-id page fetched once")
+            check(fake.home_fetches[0] and fake.home_fetches[0].startswith("auth-carol"),
+                  "home page fetched with the account's cookies: %r" % fake.home_fetches)
+            _, stats = caps_and_stats(w)
+            check_eq(stats.get("twitter_scrapes"), 6, "scrapes, one per job")
+            check_eq(stats.get("twitter_returned_tweets"), 20 + 20 + 5 + 45 + 45 + 3,
+                     "returned tweets")
+        no_violations(fake)
+
+
+def test_every_operation():
+    with TwitterWebFake() as fake:
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["carol"]))
+        with Worker(env=env) as w:
+            p, cursor = run(w, job("searchbyprofile", "NASA"))
+            check_eq((p["Username"], p["Name"], p["UserID"]), ("NASA", "NASA", "40"), "profile")
+            check_eq((p["FollowersCount"], p["FollowingCount"], p["TweetsCount"]),
+                     (1000, 20, 500), "profile counts (FollowingCount fixed)")
+            check_eq(p["Biography"], "bio of NASA", "Biography")
+            check_eq(cursor, None, "no cursor for a profile")
+            p, _ = run(w, job("getprofilebyid", "42"))
+            check_eq(p["Username"], "alice", "getprofilebyid")
+            err = run_fails(w, job("getprofilebyid", "999"))
+            check("suspended" in err, "unavailable user: %r" % err)
+            err = run_fails(w, job("searchbyprofile", "nobody"))
+            check("not found" in err or "does not exist" in err, "unknown user: %r" % err)
+
+            t, _ = run(w, job("getbyid", str(BIG + 7)))
+            check_eq((t["id"], t["text"], t["username"]), (BIG + 7, "tweet 7 #tag", "alice"),
+                     "getbyid")
+            check_eq(fake.calls("TweetDetail")[-1]["variables"]["focalTweetId"], str(BIG + 7),
+                     "focalTweetId")
+
+            replies, cursor = run(w, job("getreplies", str(BIG + 7), max_results=8))
+            check_eq(tweet_ids(replies), [BIG + 500 + i for i in range(8)],
+                     "replies over two pages, focal tweet excluded")
+            check_eq(cursor, None, "replies exhausted")
+
+            rts, cursor = run(w, job("getretweeters", str(BIG + 7), max_results=5))
+            check_eq([u["UserID"] for u in rts], [str(50 + i) for i in range(5)], "retweeters")
+            check_eq(cursor, "c5", "retweeters cursor")
+            rts, cursor = run(w, job("getretweeters", str(BIG + 7), max_results=50,
+                                     next_cursor="c5"))
+            check_eq(len(rts), 7, "rest of the retweeters")
+            check_eq(cursor, None, "0| cursor means the end")
+
+            tw, cursor = run(w, job("gettweets", "alice", max_results=25))
+            check_eq(tweet_ids(tw), [BIG + 100 + i for i in range(25)], "gettweets")
+            check_eq(cursor, "c25", "gettweets cursor")
+            check_eq(fake.calls("UserTweets")[-1]["variables"]["userId"], "42", "userId resolved")
+            tw, cursor = run(w, job("gettweets", "alice", max_results=25, next_cursor=cursor))
+            check_eq(len(tw), 5, "gettweets page 2")
+            check_eq(len(fake.calls("UserByScreenName")), 3, "screen name resolved once (cached)")
+
+            media, _ = run(w, job("getmedia", "alice", max_results=6))
+            check_eq(len(media), 6, "getmedia count")
+            check(all(m["photos"] or m["videos"] for m in media), "only media tweets")
+            vids = [m for m in media if m["videos"]]
+            check(vids and vids[0]["videos"][0]["url"].endswith(".mp4"), "video url: %r" % vids)
+
+            fol, cursor = run(w, job("getfollowers", "alice", max_results=10))
+            check_eq(len(fol), 10, "followers page")
+            check_eq(cursor, "c10", "followers cursor")
+            fol, cursor = run(w, job("getfollowers", "alice", max_results=100, next_cursor=cursor))
+            check_eq(len(fol), 15, "rest of the followers")
+            check_eq(cursor, None, "followers end")
+            fing, _ = run(w, job("getfollowing", "alice", max_results=100))
+            check_eq(len(fing), 7, "following")
+            check_eq(fing[0]["Username"], "user10", "following profile")
+
+            home, cursor = run(w, job("gethometweets", max_results=5))
+            check_eq(len(home), 5, "home tweets")
+            check_eq(fake.calls("HomeLatestTimeline")[-1]["method"], "POST", "home POSTed")
+            fy, _ = run(w, job("getforyoutweets", max_results=13))
+            check_eq(len(fy), 13, "for-you tweets incl. the visibility-wrapped one")
+            check(BIG + 399 in tweet_ids(fy), "visibility-wrapped tweet unwrapped")
+
+            trends, _ = run(w, job("gettrends"))
+            check_eq(trends, ["#Alpha", "Beta", "#Gamma"], "trends")
+            space, _ = run(w, job("getspace", "1AbCdEfGh"))
+            check_eq((space["ID"], space["Title"], space["State"]),
+                     ("1AbCdEfGh", "Space talk", "Running"), "space")
+            err = run_fails(w, job("getspace", "nope"))
+            check("not found" in err, "missing space: %r" % err)
+
+            _, stats = caps_and_stats(w)
+            check_eq(stats.get("twitter_returned_profiles"), 2 + 5 + 7 + 10 + 15 + 7,
+                     "profiles counted")
+            check_eq(stats.get("twitter_returned_other"), 6 + 3 + 1, "media, trends, space")
+        no_violations(fake)
+
+
+def test_rate_limit_cools_one_account_for_one_operation():
+    with TwitterWebFake() as fake:
+        fake.rate_limited["carol"] = {"SearchTimeline"}
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["carol", "dave"]))
+        with Worker(env=env) as w:
+            users = []
+            for _ in range(3):
+                data, _ = run(w, job("searchbyquery", "q", max_results=2))
+                check_eq(len(data), 2, "search served despite the rate limit")
+            users = [c["user"] for c in fake.calls("SearchTimeline") if c["status"] == 200]
+            limited = [c for c in fake.calls("SearchTimeline") if c["user"] == "carol"]
+            check_eq(len(limited), 1, "carol asked once, then cooling down: %r" % limited)
+            check_eq(users, ["dave"] * 3, "dave serves the searches")
+            # carol still serves other operations
+            for _ in range(2):
+                run(w, job("searchbyprofile", "NASA"))
+            check("carol" in [c["user"] for c in fake.calls("UserByScreenName")],
+                  "carol is not cooled for profiles")
+            fake.rate_limited["dave"] = {"*"}
+            err = run_fails(w, job("searchbyquery", "q", max_results=2))
+            check("rate limited" in err, "every account rate limited: %r" % err)
+            _, stats = caps_and_stats(w)
+            check_eq(stats.get("twitter_ratelimit_errors"), 2, "rate-limit events counted")
+            check(w.stderr().count("rate limited on searchbyquery") >= 2, "log lines")
+        no_violations(fake)
+
+
+def test_login_flow_with_challenge_totp_and_wrong_password():
+    with TwitterWebFake() as fake:
+        secret = "JBSWY3DPEHPK3PXP"
+        fake.accounts["erin"] = {"password": "pw-erin", "challenge": True, "totp": secret}
+        fake.accounts["frank"] = {"password": "right"}
+        env = fake.worker_env(accounts=["frank:wrong", "erin:pw-erin:" + secret])
+        with Worker(env=env) as w:
+            for _ in range(2):
+                data, _ = run(w, job("searchbyquery", "q", max_results=3))
+                check_eq(len(data), 3, "search after login")
+            steps = [c.get("subtask_inputs", [{}])[0].get("subtask_id") for c in fake.flow_calls]
+            for s in ("LoginEnterAlternateIdentifierSubtask", "LoginTwoFactorAuthChallenge",
+                      "LoginEnterPassword"):
+                check(s in steps, "%s answered: %r" % (s, steps))
+            users = {c["user"] for c in fake.calls("SearchTimeline")}
+            check_eq(users, {"erin"}, "only erin's session is used")
+            logins = [c for c in fake.flow_calls if "input_flow_data" in c]
+            check_eq(len(logins), 2, "one login per account, sessions reused across jobs")
+            check("account frank marked bad" in w.stderr() and "Wrong password" in w.stderr(),
+                  "wrong password logged: %s" % w.stderr()[-2000:])
+            _, stats = caps_and_stats(w)
+            check(stats.get("twitter_auth_errors", 0) >= 1, "auth error counted: %r" % stats)
+        no_violations(fake)
+
+
+def test_expired_cookies_relogin_and_persistence():
+    with TwitterWebFake() as fake:
+        fake.accounts["gina"] = {"password": "pw"}
+        env = fake.worker_env(accounts=["gina:pw"])
+        data_dir = mkdtemp("tw-data-")
+        with Worker(env=env, data_dir=data_dir) as w:
+            run(w, job("searchbyquery", "q", max_results=1))
+            check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 1, "logged in")
+            fake.expire("gina")
+            data, _ = run(w, job("searchbyquery", "q", max_results=2))
+            check_eq(len(data), 2, "search after the session expired")
+            check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 2,
+                     "logged in again after the 401")
+            statuses = [c["status"] for c in fake.calls("SearchTimeline")]
+            check_eq(statuses, [200, 401, 200], "401 then retried on the new session")
+        with Worker(env=env, data_dir=data_dir) as w:
+            run(w, job("searchbyquery", "q", max_results=1))
+            check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 2,
+                     "no new login after the restart: cookies restored from the sealed store")
+            check(fake.settings_calls >= 1, "restored cookies checked")
+        db = open(os.path.join(data_dir, "tee-worker.db"), "rb").read()
+        check(b"auth-gina" not in db, "cookies are sealed, not stored in clear")
+        no_violations(fake)
+
+
+def test_skip_verification_and_dead_cookie_account():
+    with TwitterWebFake() as fake:
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["hank", "ivy"]),
+                              extra={"TWITTER_SKIP_LOGIN_VERIFICATION": "true"})
+        with Worker(env=env) as w:
+            fake.expire("hank")
+            for _ in range(2):
+                data, _ = run(w, job("searchbyprofile", "NASA"))
+                check_eq(data["Username"], "NASA", "profile despite a dead account")
+            check_eq(fake.settings_calls, 0, "no session check with skip verification")
+            check("account hank marked bad" in w.stderr(), "dead cookie account logged")
+            users = [c["user"] for c in fake.calls("UserByScreenName") if c["status"] == 200]
+            check_eq(set(users), {"ivy"}, "ivy serves")
+        no_violations(fake)
+
+
+def test_locked_account_and_malformed_timeline():
+    with TwitterWebFake() as fake:
+        fake.locked.add("jack")
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["jack", "kim"]))
+        with Worker(env=env) as w:
+            data, _ = run(w, job("gettrends"))
+            check_eq(len(data), 3, "trends via the unlocked account")
+            check("account jack marked bad" in w.stderr() and "locked" in w.stderr(),
+                  "locked account logged")
+            fake.malformed.add("SearchTimeline")
+            err = run_fails(w, job("searchbyquery", "q", max_results=5))
+            check("SearchTimeline" in err, "malformed timeline reported: %r" % err)
+            fake.malformed.add("UserTweets")
+            data, cursor = run(w, job("gettweets", "alice", max_results=5))
+            check_eq((data, cursor), ([], None), "entries of the wrong types are skipped")
+            w.healthy("after malformed timelines")
+            _, stats = caps_and_stats(w)
+            check(stats.get("twitter_errors", 0) >= 1, "errors counted: %r" % stats)
+        no_violations(fake)
+
+
+def test_no_usable_account_falls_back_or_fails():
+    with TwitterWebFake() as fake:
+        fake.locked.add("lou")
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["lou"]))
+        with Worker(env=env) as w:
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check("no usable Twitter account" in err or "locked" in err, "error: %r" % err)
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check("marked bad" in err, "second job names the bad account: %r" % err)
+        no_violations(fake)
+
+
+if __name__ == "__main__":
+    import harness
+    harness.main(globals())
