@@ -377,7 +377,8 @@ static void tweet_item(struct walk *w, const json_t *ic, const struct thread *th
         /* The focal tweet: what came before it are its ancestors, not replies. */
         json_array_clear(w->page->items);
         json_object_clear(w->seen);
-        json_object_set_new(w->seen, id, json_true());
+        if (json_object_set_new(w->seen, id, json_true()) < 0)
+            w->oom = true;
         return;
     }
     struct twp_tweet_ctx ctx = {
@@ -669,8 +670,16 @@ json_t *twitter_web_parse_trends(const char *body, size_t len, char *why, size_t
         return NULL;
     json_t *out = NULL;
     const json_t *ins = twp_get(root, "data.timeline.timeline.instructions");
-    if (!ins)
+    bool guide = false;
+    if (!ins) {
         ins = twp_get(root, "timeline.instructions");
+        guide = true;
+    }
+    /* The 2024 guide.json answer keeps its trends in instruction 1's entry 1 (twitter.md
+     * 5.9.5): a shorter answer is Go's "no trend entries found" (and no crash). */
+    if (guide && json_is_array(ins) &&
+        json_array_size(twp_get(json_array_get(ins, 1), "addEntries.entries")) < 2)
+        ins = NULL;
     if (json_is_array(ins)) {
         out = json_array();
         if (out)

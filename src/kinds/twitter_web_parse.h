@@ -2,7 +2,7 @@
  * the result shapes we emit: TweetResult (twitter.md 8.1, jobs-and-capabilities.md 3.5), Profile
  * (8.2, Go's capitalised member names), Space (8.5) and the trend list (8.6).
  *
- * Pure functions: no I/O, no globals. The body is hostile (any bytes, any size): a body that is
+ * Pure functions: no I/O, no globals, safe to call from several threads at once. The body is hostile (any bytes, any size): a body that is
  * not a JSON object, or larger than TWITTER_WEB_MAX_BODY, fails with a reason in why; inside a
  * valid answer every shape we do not know (unknown __typename, tombstones, promoted entries,
  * a member of the wrong type, ...) is skipped, never a crash. Nesting we follow is bounded
@@ -33,7 +33,10 @@
  *    a bitrate, the first video/mp4 variant (Go left it "").
  *  - Text: t.co links are replaced by their expanded URL, media t.co links by the media URL
  *    (the v0.0.18 behaviour, open point (b)); html anchors show the expanded URL.
+ *  - TweetResult members Go left at zero although X sends them are filled: author_id (= user_id),
+ *    lang, public_metrics (retweet/reply/like/quote/bookmark counts; impression_count stays 0).
  *  - The same tweet twice in one page (pinned and in the list) is returned once.
+ *  - Promoted entries (entry id "promoted-...", or promotedMetadata) are skipped.
  *  - getreplies (TWITTER_WEB_TWEET_DETAIL): the focal tweet and its ancestors are not "replies";
  *    each reply's ThreadCursor is the show-more cursor of its own conversation thread module, not
  *    paired by position (11.12). next_cursor is the page's Bottom/ShowMoreThreads cursor.
@@ -114,7 +117,8 @@ json_t *twitter_web_parse_user(const char *body, size_t len, const char *query, 
 /* twitter_web_parse_trends: the trend names (new JSON array of strings, in document order, maybe
  * empty) of a GenericTimelineById answer (every itemContent of __typename TimelineTrend: its
  * `name`) or of a 2024 guide.json answer (every trendMetadata.trendName). NULL with why set on a
- * body failure, or "no trend entries found" when the answer holds no timeline at all. */
+ * body failure, or "no trend entries found" when the answer holds no timeline at all (a
+ * guide.json answer: fewer than 2 instructions, or fewer than 2 entries in instruction 1). */
 json_t *twitter_web_parse_trends(const char *body, size_t len, char *why, size_t whylen);
 
 /* twitter_web_parse_space: the Space object of 8.5 (new reference) from an AudioSpaceById answer

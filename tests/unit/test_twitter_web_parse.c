@@ -339,6 +339,21 @@ static void test_tweet_detail_replies(void **state)
         "\"cursor\":\"\",\"cursor_type\":\"\"}");
     twitter_web_page_clear(&p);
 
+    /* The next page: more of a thread (TimelineAddToModule) and another thread; the
+     * show-more-threads prompt continues the replies. */
+    parse_fixture(TWITTER_WEB_TWEET_DETAIL, "tweet_detail_showmore_2026.json",
+                  "2300000000000000002", &p);
+    static const char *const more[] = { "2300000000000000007", "2300000000000000008" };
+    assert_ids(&p, more, 2);
+    assert_string_equal(p.next_cursor, "SHOWMOREthreads");
+    assert_json_text(json_object_get(item(&p, 0), "ThreadCursor"),
+        "{\"focal_tweet_id\":\"2300000000000000002\",\"thread_id\":\"2300000000000000003\","
+        "\"cursor\":\"THREADmore3b\",\"cursor_type\":\"ShowMore\"}");
+    assert_string_equal(s_of(item(&p, 1), "username"), "legacyuser");
+    assert_string_equal(s_of(json_object_get(item(&p, 1), "ThreadCursor"), "thread_id"),
+                        "2300000000000000008");
+    twitter_web_page_clear(&p);
+
     /* A later page (no focal tweet in it): everything is a reply. */
     parse_fixture(TWITTER_WEB_TWEET_DETAIL, "tweet_detail_2026.json", "999", &p);
     assert_int_equal(json_array_size(p.items), 5);
@@ -527,9 +542,18 @@ static void test_trends(void **state)
     assert_json_text(t, "[\"#A\",\"B c\"]");
     json_decref(t);
 
-    /* Go crashed on a guide.json with one instruction; here: an empty list. */
+    /* Go crashed on a guide.json with one instruction; here: its error. */
     static const char one[] = "{\"timeline\":{\"instructions\":[{}]}}";
-    t = twitter_web_parse_trends(one, sizeof one - 1, why, sizeof why);
+    assert_null(twitter_web_parse_trends(one, sizeof one - 1, why, sizeof why));
+    assert_string_equal(why, "no trend entries found");
+    static const char one_entry[] =
+        "{\"timeline\":{\"instructions\":[{},{\"addEntries\":{\"entries\":[{}]}}]}}";
+    assert_null(twitter_web_parse_trends(one_entry, sizeof one_entry - 1, why, sizeof why));
+    assert_string_equal(why, "no trend entries found");
+    /* A timeline without trends is an empty list. */
+    static const char no_trends[] =
+        "{\"data\":{\"timeline\":{\"timeline\":{\"instructions\":[{\"type\":\"TimelineClearCache\"}]}}}}";
+    t = twitter_web_parse_trends(no_trends, sizeof no_trends - 1, why, sizeof why);
     assert_json_text(t, "[]");
     json_decref(t);
     static const char none[] = "{\"data\":{}}";
