@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #define DEFAULT_DATA_DIR "/home/masa"
 /* The X web client's bearer token ("NRILg"), used for every logged-in call (twitter-modern.md 2.2). */
 #define TWITTER_DEFAULT_BEARER                                                                    \
@@ -576,6 +578,33 @@ static void loader_free(struct loader *ld)
 
 /* ---- public ---- */
 
+/* check_twitter: the shapes of TWITTER_QUERY_IDS ("Operation=id[@GET|@POST]", id of
+ * [A-Za-z0-9_-]) and TWITTER_FEATURES (a JSON object), so a typo fails at start-up. */
+static int check_twitter(const struct config *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < c->twitter_query_ids.count; i++) {
+        const char *it = c->twitter_query_ids.items[i], *p = it;
+        size_t name = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+        size_t id = p[name] == '=' ? strspn(p + name + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+                                                          "opqrstuvwxyz0123456789_-") : 0;
+        const char *rest = p + name + 1 + id;
+        if (!name || !id || (*rest && strcmp(rest, "@GET") != 0 && strcmp(rest, "@POST") != 0))
+            return set_err(err, errlen, "TWITTER_QUERY_IDS: expected Operation=queryId[@GET|@POST], "
+                           "got \"%.64s\"", it);
+    }
+    const char *f = c->twitter_features;
+    if (f && *f) {
+        json_error_t je;
+        json_t *doc = json_loads(f, 0, &je);
+        bool ok = json_is_object(doc), parsed = doc != NULL;
+        json_decref(doc);
+        if (!ok)
+            return set_err(err, errlen, "TWITTER_FEATURES: expected a JSON object of feature "
+                           "flags (%s)", parsed ? "not an object" : je.text);
+    }
+    return 0;
+}
+
 int config_load_from(struct config *cfg, config_getenv_fn get, void *ctx, char *err, size_t errlen)
 {
     struct loader *ld = calloc(1, sizeof *ld);
@@ -587,7 +616,8 @@ int config_load_from(struct config *cfg, config_getenv_fn get, void *ctx, char *
         rc = set_err(err, errlen, "configuration: out of memory");
     else
         rc = (collect_env(ld, get, ctx, err, errlen) < 0 || collect_files(ld, err, errlen) < 0 ||
-              convert_all(ld, &tmp, err, errlen) < 0) ? -1 : 0;
+              convert_all(ld, &tmp, err, errlen) < 0 || check_twitter(&tmp, err, errlen) < 0)
+                 ? -1 : 0;
     if (ld)
         loader_free(ld);
     free(ld);

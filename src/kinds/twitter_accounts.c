@@ -229,12 +229,13 @@ static int explain(enum twitter_op op, const size_t *skip, size_t nskip, time_t 
     return err_set(e, 503, "no usable Twitter account: %zu configured%s", nslots, parts);
 }
 
-static bool expired(const struct timespec *deadline)
+/* ms_left: milliseconds until deadline (CLOCK_MONOTONIC), <= 0 when passed. */
+static long ms_left(const struct timespec *deadline)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > deadline->tv_sec ||
-           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+    return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+           (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
 int tw_accounts_acquire(const struct config *cfg, enum twitter_op op, const size_t *skip,
@@ -242,11 +243,12 @@ int tw_accounts_acquire(const struct config *cfg, enum twitter_op op, const size
                         struct err *e)
 {
     unsigned bound = cfg->twitter_account_concurrency ? cfg->twitter_account_concurrency : 1;
+    bool busy = false;
     pthread_mutex_lock(&lock);
     ensure_built(cfg);
     for (;;) {
         time_t now = time(NULL);
-        bool busy = false;
+        busy = false;
         for (size_t k = 0; k < nslots; k++) {
             size_t i = (next_index + k) % nslots;
             struct slot *s = &slots[i];
@@ -262,18 +264,26 @@ int tw_accounts_acquire(const struct config *cfg, enum twitter_op op, const size
             pthread_mutex_unlock(&lock);
             return 0;
         }
-        if (!busy || expired(deadline))
+        long left = ms_left(deadline);
+        if (!busy || left <= 0)
             break;
-        /* every usable account is busy: wait for a release, at most one second at a time (the
-         * condition variable runs on the realtime clock; the deadline is monotonic) */
+        /* every usable account is busy: wait for a release (the condition variable runs on
+         * the realtime clock, the deadline on the monotonic one: wait at most a second) */
+        if (left > 1000)
+            left = 1000;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
+        until.tv_sec += left / 1000;
+        until.tv_nsec += (left % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
         pthread_cond_timedwait(&freed, &lock, &until);
     }
-    int rc = explain(op, skip, nskip, time(NULL), e);
-    if (e->http && expired(deadline))
-        err_set(e, 504, "job deadline reached while every Twitter account was busy");
+    int rc = busy ? err_set(e, 504, "job deadline reached while every usable Twitter account "
+                            "was busy (TWITTER_ACCOUNT_CONCURRENCY %u)", bound)
+                  : explain(op, skip, nskip, time(NULL), e);
     pthread_mutex_unlock(&lock);
     return rc;
 }
