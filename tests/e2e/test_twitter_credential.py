@@ -13,6 +13,7 @@ and a TOTP step; a wrong password marking the account bad; expired cookies (401)
 cookies persisted sealed across a restart; locked accounts; malformed timelines; the stats."""
 import json
 import os
+import re
 
 from harness import Worker, check, check_eq, expect_json_error, expect_status, mkdtemp
 from fakes.twitter_web_fake import BIG, TwitterWebFake
@@ -253,6 +254,8 @@ def test_rate_limit_cools_one_account_for_one_operation():
             fake.rate_limited["dave"] = {"*"}
             err = run_fails(w, job("searchbyquery", "q", max_results=2))
             check("rate limited" in err, "every account rate limited: %r" % err)
+            check(re.search(r"account carol rate limited on searchbyquery; cooling down for "
+                            r"(59\d|600) s", w.stderr()), "cool-down from x-rate-limit-reset")
             _, stats = caps_and_stats(w)
             check_eq(stats.get("twitter_ratelimit_errors"), 2, "rate-limit events counted")
             check(w.stderr().count("rate limited on searchbyquery") >= 2, "log lines")
@@ -355,6 +358,26 @@ def test_no_usable_account_falls_back_or_fails():
             check("no usable Twitter account" in err or "locked" in err, "error: %r" % err)
             err = run_fails(w, job("searchbyquery", "q", max_results=1))
             check("marked bad" in err, "second job names the bad account: %r" % err)
+        no_violations(fake)
+
+
+def test_method_switch_and_cloudflare_block():
+    with TwitterWebFake() as fake:
+        fake.method_required["SearchTimeline"] = "GET"
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["mia"]))
+        with Worker(env=env) as w:
+            data, _ = run(w, job("searchbyquery", "q", max_results=4))
+            check_eq(len(data), 4, "search after switching to GET")
+            check_eq([(c["method"], c["status"]) for c in fake.calls("SearchTimeline")],
+                     [("POST", 404), ("POST", 404), ("GET", 200)],
+                     "404: transaction id rebuilt, then the other method")
+            check_eq(len(fake.home_fetches), 3, "transaction-id page fetched again after each 404")
+            fake.cloudflare.add("UserByScreenName")
+            err = run_fails(w, job("searchbyprofile", "NASA"))
+            check("Cloudflare" in err, "Cloudflare block reported: %r" % err)
+            fake.cloudflare.clear()
+            p, _ = run(w, job("searchbyprofile", "NASA"))
+            check_eq(p["Username"], "NASA", "the account was not penalised for the block")
         no_violations(fake)
 
 

@@ -27,7 +27,9 @@ Knobs: accounts (name -> {"password", "challenge", "totp"}), add_session(user) (
 session, returns (auth_token, ct0)), expire(user) (kills its sessions: 401 code 32 after),
 rate_limited[user] = set of operation names or {"*"} (429 code 88 with x-rate-limit-reset),
 locked (set of users: 403 code 326), malformed (set of operation names answered with a broken
-timeline: SearchTimeline a truncated body, others entries of the wrong types), data sets (tweets, users, ...). Records: requests (dicts: method, path, op, user,
+timeline: SearchTimeline a truncated body, others entries of the wrong types),
+method_required (operation -> "GET"/"POST": the other method gets 404 with an empty body),
+cloudflare (set of operation names answered 403 with a Cloudflare HTML page), data sets (tweets, users, ...). Records: requests (dicts: method, path, op, user,
 variables, query_id).
 """
 import base64
@@ -396,6 +398,17 @@ class _Handler(BaseHTTPRequestHandler):
         if why:
             rec["status"] = 404
             return self._send(404, b"")
+        with fake.lock:
+            wanted = fake.method_required.get(op)
+            cloudflare = op in fake.cloudflare
+        if wanted and wanted != method:          # what X does when the bundle switched methods
+            rec["status"] = 404
+            return self._send(404, b"")
+        if cloudflare:
+            rec["status"] = 403
+            return self._send(403, b"<!DOCTYPE html><html><head><title>Attention Required! | "
+                              b"Cloudflare</title></head><body>blocked</body></html>",
+                              [("cf-ray", "8a1b2c3d4e5f-AMS")], ctype="text/html; charset=UTF-8")
         if err:
             return self._send(*err)
         user_name = s["user"]
@@ -448,6 +461,8 @@ class TwitterWebFake:
         self.rate_limited = {}
         self.locked = set()
         self.malformed = set()
+        self.method_required = {}
+        self.cloudflare = set()
         self.requests = []
         self.violations = []
         self.flow_calls = []
