@@ -220,6 +220,37 @@ static void test_search_2026(void **state)
     twitter_web_page_clear(&p);
 }
 
+static void test_search_top_modules(void **state)
+{
+    (void)state;
+    struct twitter_web_page p;
+    parse_fixture(TWITTER_WEB_SEARCH, "search_top_modules_2026.json", NULL, &p);
+    /* People module ignored, tweets of a grid module read, promoted grid item and an empty
+     * tweet_results skipped. */
+    static const char *const ids[] = { "2400000000000000001", "2400000000000000003" };
+    assert_ids(&p, ids, 2);
+    assert_int_equal(p.skipped, 2);
+    assert_int_equal(p.entries, 5);
+    assert_string_equal(p.next_cursor, "TOPnext");
+
+    /* id from rest_id with no id_str; the author through author_results; user_id from it. */
+    const json_t *t = item(&p, 0);
+    assert_true(i_of(t, "id") == 2400000000000000001LL);
+    assert_string_equal(s_of(t, "username"), "gridauthor");
+    assert_string_equal(s_of(t, "user_id"), "110");
+    assert_json_text(json_object_get(t, "photos"),
+                     "[{\"id\":\"1001\",\"url\":\"https://pbs.twimg.com/media/top1.jpg\"}]");
+
+    /* Note text without entity_set: the legacy entities expand it; a wrapped quote counts. */
+    t = item(&p, 1);
+    assert_string_equal(s_of(t, "text"), "Long #post without an entity set https://note.example/x end");
+    assert_json_text(json_object_get(t, "hashtags"), "[\"post\"]");
+    assert_true(b_of(t, "is_quoted"));
+    assert_string_equal(s_of(t, "lang"), "fr");
+    assert_string_equal(s_of(t, "author_id"), "111");
+    twitter_web_page_clear(&p);
+}
+
 /* ---- user timelines ---- */
 
 static void test_user_tweets_2024(void **state)
@@ -738,6 +769,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_search_2024),
         cmocka_unit_test(test_search_2026),
+        cmocka_unit_test(test_search_top_modules),
         cmocka_unit_test(test_user_tweets_2024),
         cmocka_unit_test(test_user_media_2026),
         cmocka_unit_test(test_home),
