@@ -11,6 +11,7 @@
 #include "jobs/kind.h"
 #include "jobs/stats.h"
 #include "kinds/twitter_accounts.h"
+#include "kinds/twitter_cookies.h"
 #include "kinds/twitter_web_session.h"
 #include "log.h"
 
@@ -258,6 +259,13 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
             return rc;
         const struct tw_account *a = tw_accounts_get(j->account);
         const char *name = a ? a->name : "?";
+        char sent_auth[TWITTER_COOKIE_MAX_VALUE + 1] = "";    /* the session this request used */
+        char *auth = tw_session_auth_token(j->account);
+        if (auth) {
+            snprintf(sent_auth, sizeof sent_auth, "%s", auth);
+            explicit_bzero(auth, strlen(auth));
+            free(auth);
+        }
         if (send_once(j, g, post, variables, field_toggles, ans, e) < 0) {
             tw_job_count(j, "twitter_errors", 1);
             return -1;
@@ -273,7 +281,8 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
             break;
         case TWV_SESSION_DEAD:
             tw_job_count(j, "twitter_auth_errors", 1);
-            if (relogins++ == 0 && tw_session_dead(j->ctx->cfg, j->ctx, j->account, e) == 0)
+            if (relogins++ == 0 &&
+                tw_session_dead(j->ctx->cfg, j->ctx, j->account, sent_auth, e) == 0)
                 break;                            /* same account, new session: ask again */
             if (e->http == 504) {
                 tw_web_answer_clear(ans);
@@ -313,6 +322,7 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
             return -1;
         }
         tw_web_answer_clear(ans);
+        explicit_bzero(sent_auth, sizeof sent_auth);
     }
     return err_set(e, 502, "%s: too many attempts", tw_gql_name(g));
 }

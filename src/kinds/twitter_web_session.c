@@ -255,14 +255,33 @@ int tw_session_open(const struct config *cfg, const struct job_ctx *ctx, size_t 
     return rc;
 }
 
+char *tw_session_auth_token(size_t i)
+{
+    pthread_mutex_lock(&jar_lock);
+    const char *v = i < nsessions ? twitter_jar_get(&sessions[i].jar, "auth_token") : NULL;
+    char *copy = v ? strdup(v) : NULL;
+    pthread_mutex_unlock(&jar_lock);
+    return copy;
+}
+
 int tw_session_dead(const struct config *cfg, const struct job_ctx *ctx, size_t i,
-                    struct err *e)
+                    const char *refused, struct err *e)
 {
     struct session *s = get(cfg, i);
     const struct tw_account *a = tw_accounts_get(i);
     if (!s || !a)
         return err_set(e, 500, "no session slot for account %zu", i);
     pthread_mutex_lock(&s->setup);
+    char *now = tw_session_auth_token(i);
+    bool renewed = now && (!refused || strcmp(now, refused) != 0);
+    if (now) {
+        explicit_bzero(now, strlen(now));
+        free(now);
+    }
+    if (renewed) {                  /* another job re-established it meanwhile */
+        pthread_mutex_unlock(&s->setup);
+        return 0;
+    }
     log_warn("twitter: account %s: session refused by X (expired or logged out)", a->name);
     if (s->source == SRC_STORE || s->source == SRC_LOGIN)
         s->store_dead = true;
@@ -271,7 +290,7 @@ int tw_session_dead(const struct config *cfg, const struct job_ctx *ctx, size_t 
     struct twitter_jar none = { 0 };
     install(s, &none, SRC_NONE, false);
     persist(a, "");
-    s->txid_stale = true;
+    tw_session_txid_stale(i);
     int rc = establish(cfg, ctx, i, a, s, e);
     pthread_mutex_unlock(&s->setup);
     return rc;
@@ -417,17 +436,22 @@ static void refresh_txid(const struct config *cfg, const struct job_ctx *ctx, si
                          struct session *s, const char *cookie)
 {
     time_t now = time(NULL);
-    bool due = !s->txid[0] || s->txid_stale || now - s->txid_built >= TWITTER_TXID_REFRESH_SECONDS;
-    if (!due || (s->txid_failed && now - s->txid_failed < TWITTER_TXID_RETRY_SECONDS &&
-                 !s->txid_stale))
+    pthread_mutex_lock(&jar_lock);
+    bool stale = s->txid_stale;
+    bool due = !s->txid[0] || stale || now - s->txid_built >= TWITTER_TXID_REFRESH_SECONDS;
+    bool resting = s->txid_failed && now - s->txid_failed < TWITTER_TXID_RETRY_SECONDS;
+    s->txid_stale = false;
+    pthread_mutex_unlock(&jar_lock);
+    if (!due || (resting && !stale))
         return;
     const struct tw_account *a = tw_accounts_get(i);
     struct twitter_txid_state *st = NULL;
     char why[256] = "";
     int rc = build_txid(cfg, ctx, cookie, &st, why, sizeof why);
-    s->txid_stale = false;
     if (rc != TWITTER_TXID_OK) {
+        pthread_mutex_lock(&jar_lock);
         s->txid_failed = now;
+        pthread_mutex_unlock(&jar_lock);
         log_warn("twitter: account %s: no x-client-transaction-id (%s%s); requests go without it",
                  a ? a->name : "?", rc == TWITTER_TXID_ERR_ACCOUNT ? "logged-out page: " :
                  rc == TWITTER_TXID_ERR_CHALLENGE ? "Cloudflare challenge: " : "", why);

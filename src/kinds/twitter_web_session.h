@@ -59,11 +59,16 @@ void tw_session_view_clear(struct tw_session_view *v);
  * auth_token or ct0 changed. */
 void tw_session_absorb(size_t i, const char *set_cookies);
 
-/* tw_session_dead: X refused account i's session (401 / code 32). Drops the cookies (also the
- * stored copy) and establishes the next source. Returns 0 when a new session is ready, -1 with
- * e set when the account has no source left (it is then marked bad). */
+/* tw_session_dead: X refused account i's session (401 / code 32) when it was sent with the
+ * auth_token `refused`. Drops the cookies (also the stored copy) and establishes the next
+ * source, unless another job already did (the jar's auth_token is no longer `refused`). Returns
+ * 0 when a new session is ready, -1 with e set when the account has no source left (it is then
+ * marked bad). */
 int tw_session_dead(const struct config *cfg, const struct job_ctx *ctx, size_t i,
-                    struct err *e);
+                    const char *refused, struct err *e);
+
+/* tw_session_auth_token: a copy of account i's current auth_token (caller frees), or NULL. */
+char *tw_session_auth_token(size_t i);
 
 /* tw_session_txid_stale: X answered 404 with an empty body: rebuild account i's transaction-id
  * state before its next request. */

@@ -218,6 +218,9 @@ def test_every_operation():
             check_eq(len(fy), 13, "for-you tweets incl. the visibility-wrapped one")
             check(BIG + 399 in tweet_ids(fy), "visibility-wrapped tweet unwrapped")
 
+            fa, cursor = run(w, job("searchbyfullarchive", "nasa", max_results=2))
+            check_eq((tweet_ids(fa), cursor), ([BIG + 1, BIG + 2], "c2"),
+                     "searchbyfullarchive is accepted and runs a Latest search")
             trends, _ = run(w, job("gettrends"))
             check_eq(trends, ["#Alpha", "Beta", "#Gamma"], "trends")
             space, _ = run(w, job("getspace", "1AbCdEfGh"))
