@@ -8,10 +8,13 @@
 #include "kinds/twitter_web_session.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "config.h"
 #include "jobs/kind.h"
@@ -28,13 +31,13 @@
 #define MAX_CHUNKS_SEARCHED 32
 #define PAGE_TIMEOUT_MS 15000
 
-enum source { SRC_NONE, SRC_STORE, SRC_FILE, SRC_LOGIN };
+enum source { SRC_NONE, SRC_STORE, SRC_FILE, SRC_LEGACY, SRC_LOGIN };
 
 struct session {
     pthread_mutex_t setup;
     struct twitter_jar jar;        /* empty = no session */
     enum source source;
-    bool store_dead, file_dead;    /* that source's cookies were refused by X */
+    bool store_dead, file_dead, legacy_dead;   /* that source's cookies were refused by X */
     bool checked;
     struct twitter_txid_state *txid[MAX_TXID_STATES];   /* [0] current, the rest retired */
     time_t txid_built, txid_failed;
@@ -139,6 +142,69 @@ static int load_stored(const struct tw_account *a, struct twitter_jar *out)
     return rc == 0 ? 0 : -1;
 }
 
+/* load_legacy reads {DATA_DIR}/{user}_twitter_cookies.json, the Go worker's cookie file (a list
+ * of http.Cookie objects, twitter.md 5.5), so that its sessions carry over. 0 when complete. */
+static int load_legacy(const struct config *cfg, const struct tw_account *a,
+                       struct twitter_jar *out)
+{
+    if (!cfg->data_dir)
+        return -1;
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s_twitter_cookies.json", cfg->data_dir, a->name)
+        >= sizeof path || strchr(a->name, '/'))
+        return -1;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    char *text = NULL;
+    size_t cap = 0, len = 0, n;
+    char buf[4096];
+    bool ok = true;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0 && ok) {
+        ok = len + n <= TWITTER_COOKIES_MAX_FILE;
+        if (ok && len + n + 1 > cap) {
+            char *grown = realloc(text, cap = (len + n + 1) * 2);
+            ok = grown != NULL;
+            if (grown)
+                text = grown;
+        }
+        if (ok) {
+            memcpy(text + len, buf, n);
+            len += n;
+        }
+    }
+    fclose(f);
+    /* {"<user>": <the Go list>} is a form the cookie-file parser reads */
+    char *doc = NULL;
+    json_t *wrap = ok && text ? json_object() : NULL;
+    json_t *list = wrap ? json_loadb(text, len, 0, NULL) : NULL;
+    if (wrap && json_is_array(list) && json_object_set(wrap, a->name, list) == 0)
+        doc = json_dumps(wrap, JSON_COMPACT);
+    json_decref(list);
+    json_decref(wrap);
+    if (text) {
+        explicit_bzero(text, len);
+        free(text);
+    }
+    int rc = -1;
+    struct twitter_cookie_file file = { 0 };
+    char why[256] = "";
+    if (doc && twitter_cookies_parse(doc, strlen(doc), &file, why, sizeof why) == 0 &&
+        file.n == 1) {
+        *out = file.v[0].jar;
+        memset(&file.v[0].jar, 0, sizeof file.v[0].jar);
+        rc = 0;
+    } else if (doc) {
+        log_warn("twitter: account %s: %s not used: %s", a->name, path, why);
+    }
+    twitter_cookie_file_free(&file);
+    if (doc) {
+        explicit_bzero(doc, strlen(doc));
+        free(doc);
+    }
+    return rc;
+}
+
 /* install replaces s's jar by *jar (moved). */
 static void install(struct session *s, struct twitter_jar *jar, enum source src, bool checked)
 {
@@ -204,6 +270,17 @@ static int establish(const struct config *cfg, const struct job_ctx *ctx, size_t
         }
         log_info("twitter: account %s: cookies of TWITTER_COOKIES_FILE refused by X", a->name);
         s->file_dead = true;
+    }
+    if (!s->legacy_dead && load_legacy(cfg, a, &jar) == 0) {
+        install(s, &jar, SRC_LEGACY, cfg->twitter_skip_login_verification);
+        if (s->checked || check(cfg, ctx, s) != 0) {
+            s->checked = true;
+            persist_jar(a, s);
+            log_info("twitter: account %s: session from the Go worker's cookie file in DATA_DIR",
+                     a->name);
+            return 0;
+        }
+        s->legacy_dead = true;
     }
     install(s, &jar, SRC_NONE, false);
     if (!a->password) {
@@ -287,6 +364,8 @@ int tw_session_dead(const struct config *cfg, const struct job_ctx *ctx, size_t 
         s->store_dead = true;
     if (s->source == SRC_FILE)
         s->file_dead = true;
+    if (s->source == SRC_LEGACY)
+        s->legacy_dead = true;
     struct twitter_jar none = { 0 };
     install(s, &none, SRC_NONE, false);
     persist(a, "");

@@ -3,8 +3,9 @@
  * x-client-transaction-id state (twitter.md 5.3, 5.5; twitter-modern.md 2.1, 2.5, 3.3).
  *
  * Where an account's cookies come from, in order: the sealed store (the cookies of an earlier
- * run, kept under the secret "twitter_cookies:<account>"), then TWITTER_COOKIES_FILE, then the
- * login flow (password accounts; twitter_web_login.c). A session is reused by every job until
+ * run, kept under the secret "twitter_cookies:<account>"), then TWITTER_COOKIES_FILE, then the Go
+ * worker's {DATA_DIR}/{account}_twitter_cookies.json (read once for migration, never written),
+ * then the login flow (password accounts; twitter_web_login.c). A session is reused by every job until
  * X says it is dead (401 / code 32): then the next source is tried, and an account with no source
  * left is marked bad. Cookies X sets on any answer (ct0 rotation, __cf_bm, ...) are taken into the
  * jar, and a change of auth_token or ct0 is persisted, sealed.

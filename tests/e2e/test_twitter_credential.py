@@ -384,6 +384,45 @@ def test_method_switch_and_cloudflare_block():
         no_violations(fake)
 
 
+def test_concurrency_per_account_is_bounded():
+    for bound in (1, 2):
+        with TwitterWebFake() as fake:
+            fake.delay["SearchTimeline"] = 0.4
+            env = fake.worker_env(cookies_file=cookie_file(fake, ["olga"]),
+                                  extra={"TWITTER_ACCOUNT_CONCURRENCY": str(bound)})
+            with Worker(env=env) as w:
+                run(w, job("searchbyprofile", "NASA"))        # session and transaction id ready
+                sigs = [w.generate(job("searchbyquery", "q%d" % i, max_results=1))
+                        for i in range(4)]
+                uids = [w.add(sig) for sig in sigs]
+                for uid in uids:
+                    expect_status(w.wait_status(uid, timeout=30), 200, "concurrent search")
+                check_eq(fake.max_in_flight.get("olga"), bound,
+                         "requests in flight on one account with TWITTER_ACCOUNT_CONCURRENCY=%d"
+                         % bound)
+            no_violations(fake)
+
+
+def test_go_cookie_file_is_migrated():
+    with TwitterWebFake() as fake:
+        data_dir = mkdtemp("tw-data-")
+        auth, ct0 = fake.add_session("nora")
+        zero = {"Quoted": False, "Path": "", "Expires": "0001-01-01T00:00:00Z", "RawExpires": "",
+                "MaxAge": 0, "Secure": False, "HttpOnly": False, "SameSite": 0,
+                "Partitioned": False, "Raw": "", "Unparsed": None}
+        go = [dict(zero, Name="auth_token", Value=auth, Domain="twitter.com"),
+              dict(zero, Name="ct0", Value=ct0, Domain="twitter.com")]
+        with open(os.path.join(data_dir, "nora_twitter_cookies.json"), "w") as f:
+            json.dump(go, f)
+        env = fake.worker_env(accounts=["nora:unknown-to-x"])
+        with Worker(env=env, data_dir=data_dir) as w:
+            data, _ = run(w, job("searchbyquery", "q", max_results=2))
+            check_eq(len(data), 2, "search on the migrated session")
+            check_eq(fake.flow_calls, [], "no login: the Go cookie file was used")
+            check("session from the Go worker's cookie file" in w.stderr(), "migration logged")
+        no_violations(fake)
+
+
 if __name__ == "__main__":
     import harness
     harness.main(globals())

@@ -29,7 +29,9 @@ rate_limited[user] = set of operation names or {"*"} (429 code 88 with x-rate-li
 locked (set of users: 403 code 326), malformed (set of operation names answered with a broken
 timeline: SearchTimeline a truncated body, others entries of the wrong types),
 method_required (operation -> "GET"/"POST": the other method gets 404 with an empty body),
-cloudflare (set of operation names answered 403 with a Cloudflare HTML page), data sets (tweets, users, ...). Records: requests (dicts: method, path, op, user,
+cloudflare (set of operation names answered 403 with a Cloudflare HTML page), delay
+(operation -> seconds before answering; max_in_flight[user] records the most concurrent
+requests of one account), data sets (tweets, users, ...). Records: requests (dicts: method, path, op, user,
 variables, query_id).
 """
 import base64
@@ -444,6 +446,14 @@ class _Handler(BaseHTTPRequestHandler):
                     {"entryId": "tweet-2", "content": {"itemContent": {"tweet_results": {
                         "result": {"__typename": "Tweet", "legacy": "nope"}}}}}]}]}}}}}},
                 headers)
+        with fake.lock:
+            delay = fake.delay.get(op, 0)
+            fake.in_flight[user_name] = fake.in_flight.get(user_name, 0) + 1
+            fake.max_in_flight[user_name] = max(fake.max_in_flight.get(user_name, 0),
+                                                fake.in_flight[user_name])
+        time.sleep(delay)
+        with fake.lock:
+            fake.in_flight[user_name] -= 1
         answer = fake.answer(op, variables)
         if answer is None:
             return self._send(404, b"")
@@ -462,6 +472,9 @@ class TwitterWebFake:
         self.locked = set()
         self.malformed = set()
         self.method_required = {}
+        self.delay = {}
+        self.in_flight = {}
+        self.max_in_flight = {}
         self.cloudflare = set()
         self.requests = []
         self.violations = []
