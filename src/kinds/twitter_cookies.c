@@ -670,9 +670,14 @@ static int parse_json(struct twitter_cookie_file *f, const char *data, size_t le
 {
     json_error_t jerr;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
+    if (!root) {
+        /* jansson's text may quote the input ("near '...'"): keep secrets out of the message */
+        char *near = strstr(jerr.text, " near ");
+        if (near)
+            *near = '\0';
         return fail(why, whylen, "JSON: %s at line %d column %d", jerr.text, jerr.line,
                     jerr.column);
+    }
     int rc = 0;
     char user[TWITTER_COOKIE_MAX_USER + 1];
     if (json_is_object(root)) {
