@@ -290,6 +290,18 @@ def test_login_flow_with_challenge_totp_and_wrong_password():
         no_violations(fake)
 
 
+def test_denied_login_is_reported():
+    with TwitterWebFake() as fake:
+        fake.accounts["paul"] = {"password": "pw", "deny": True}
+        with Worker(env=fake.worker_env(accounts=["paul:pw"])) as w:
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check("DenyLoginSubtask" in err and "blocked an attempt" in err,
+                  "denied login reaches the user: %r" % err)
+            check("account paul marked bad" in w.stderr(), "denied account logged")
+            check_eq(fake.calls("SearchTimeline"), [], "no search without a session")
+        no_violations(fake)
+
+
 def test_expired_cookies_relogin_and_persistence():
     with TwitterWebFake() as fake:
         fake.accounts["gina"] = {"password": "pw"}

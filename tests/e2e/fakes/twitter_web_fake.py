@@ -23,7 +23,7 @@ Login flow (POST /1.1/onboarding/task.json): JsInstrumentation -> EnterUserIdent
 password: 400 code 399) -> AccountDuplicationCheck -> [LoginTwoFactorAuthChallenge when the
 account has a TOTP secret] -> LoginSuccessSubtask with Set-Cookie auth_token and ct0.
 
-Knobs: accounts (name -> {"password", "challenge", "totp"}), add_session(user) (a live cookie
+Knobs: accounts (name -> {"password", "challenge", "totp", "deny" (DenyLoginSubtask)}), add_session(user) (a live cookie
 session, returns (auth_token, ct0)), expire(user) (kills its sessions: 401 code 32 after),
 rate_limited[user] = set of operation names or {"*"} (429 code 88 with x-rate-limit-reset),
 locked (set of users: 403 code 326), malformed (set of operation names answered with a broken
@@ -304,6 +304,11 @@ class _Handler(BaseHTTPRequestHandler):
                 if acct is None:
                     ans = (400, {"errors": [{"code": 399, "message": "Sorry, we could not find "
                                              "your account."}]}, None)
+                elif acct.get("deny"):
+                    fake.flows[nxt] = flow
+                    ans = (200, {"flow_token": nxt, "status": "success", "subtasks": [{
+                        "subtask_id": "DenyLoginSubtask", "cta": {"secondary_text": {
+                            "text": "We blocked an attempt to access your account"}}}]}, None)
                 elif acct.get("challenge"):
                     ans = go("LoginEnterAlternateIdentifierSubtask")
                 else:
