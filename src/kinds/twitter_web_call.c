@@ -272,6 +272,11 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
         }
         switch (ans->verdict) {
         case TWV_OK:
+            if (ans->remaining == 0 && ans->reset) {
+                /* the window is used up: later requests of this operation go elsewhere */
+                tw_accounts_cooldown(j->account, j->req->op, ans->reset, NULL);
+                drop_account(j, false);
+            }
             return 0;
         case TWV_RATE_LIMITED:
             tw_job_count(j, "twitter_ratelimit_errors", 1);

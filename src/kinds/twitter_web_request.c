@@ -228,6 +228,13 @@ int tw_web_send(const struct config *cfg, const struct job_ctx *ctx,
     ans->retry_after = resp.retry_after;
     ans->set_cookies = resp.set_cookies;
     resp.rate_limit_reset = resp.retry_after = resp.set_cookies = NULL;
+    ans->remaining = -1;
+    if (resp.rate_limit_remaining && *resp.rate_limit_remaining) {
+        char *end;
+        long v = strtol(resp.rate_limit_remaining, &end, 10);
+        if (!*end && v >= 0)
+            ans->remaining = v;
+    }
     tw_web_classify(ans, resp.content_type, resp.rate_limit_remaining);
     if (ans->verdict != TWV_OK)
         log_debug("twitter: %s %s -> %ld (%s)", req->method, req->url, ans->status, ans->message);

@@ -59,6 +59,7 @@ struct tw_web_answer {
     enum tw_web_verdict verdict;
     int code;                    /* errors[0].code, 0 when none */
     char message[240];           /* errors[0].message, or a short description of the failure */
+    long remaining;              /* x-rate-limit-remaining, -1 when absent */
     char *reset;                 /* x-rate-limit-reset, owned, may be NULL */
     char *retry_after;           /* Retry-After, owned, may be NULL */
     char *set_cookies;           /* "name=value\n" lines, owned, may be NULL */

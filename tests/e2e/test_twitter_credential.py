@@ -265,6 +265,22 @@ def test_rate_limit_cools_one_account_for_one_operation():
         no_violations(fake)
 
 
+def test_spent_window_moves_on_without_a_429():
+    with TwitterWebFake() as fake:
+        fake.exhausted["pia"] = {"SearchTimeline"}
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["pia", "quinn"]))
+        with Worker(env=env) as w:
+            for _ in range(3):
+                data, _ = run(w, job("searchbyquery", "q", max_results=2))
+                check_eq(len(data), 2, "search")
+            users = [c["user"] for c in fake.calls("SearchTimeline")]
+            check_eq(users, ["pia", "quinn", "quinn"], "pia's spent window is respected")
+            check_eq([c["status"] for c in fake.calls("SearchTimeline")], [200] * 3, "no 429")
+            check(re.search(r"account pia rate limited on searchbyquery; cooling down for "
+                            r"(29\d|300) s", w.stderr()), "cool-down until x-rate-limit-reset")
+        no_violations(fake)
+
+
 def test_login_flow_with_challenge_totp_and_wrong_password():
     with TwitterWebFake() as fake:
         secret = "JBSWY3DPEHPK3PXP"

@@ -26,6 +26,7 @@ account has a TOTP secret] -> LoginSuccessSubtask with Set-Cookie auth_token and
 Knobs: accounts (name -> {"password", "challenge", "totp", "deny" (DenyLoginSubtask)}), add_session(user) (a live cookie
 session, returns (auth_token, ct0)), expire(user) (kills its sessions: 401 code 32 after),
 rate_limited[user] = set of operation names or {"*"} (429 code 88 with x-rate-limit-reset),
+exhausted[user] = set of operation names answered 200 with x-rate-limit-remaining 0,
 locked (set of users: 403 code 326), malformed (set of operation names answered with a broken
 timeline: SearchTimeline a truncated body, others entries of the wrong types),
 method_required (operation -> "GET"/"POST": the other method gets 404 with an empty body),
@@ -462,7 +463,10 @@ class _Handler(BaseHTTPRequestHandler):
         answer = fake.answer(op, variables)
         if answer is None:
             return self._send(404, b"")
-        headers.append(("x-rate-limit-remaining", "40"))
+        with fake.lock:
+            spent = op in fake.exhausted.get(user_name, set())
+        headers.append(("x-rate-limit-remaining", "0" if spent else "40"))
+        headers.append(("x-rate-limit-reset", str(int(time.time()) + 300)))
         return self._send(200, answer, headers)
 
 
@@ -478,6 +482,7 @@ class TwitterWebFake:
         self.malformed = set()
         self.method_required = {}
         self.delay = {}
+        self.exhausted = {}
         self.in_flight = {}
         self.max_in_flight = {}
         self.cloudflare = set()
