@@ -192,6 +192,78 @@ static void test_vector3_decoding_check(void **state)
     twitter_txid_state_free(st);
 }
 
+/* ---- a second set of vectors ---------------------------------------------------------------
+ * Computed for this test by a separate script written from the formulas of §3.3.6/§3.3.7 only
+ * (Python doubles, math.floor rounding, hashlib, base64); it first reproduced the spec's
+ * vectors 1 and 2. The rows cover t = 0, t just above 1 (upper colour clamp), t far above 1
+ * (extrapolation), c0 = 0 and negative easing output (lower clamp). */
+
+struct anim_case {
+    int row[TWITTER_TXID_ROW_LEN];
+    double frame_time;
+    const char *anim;
+};
+
+static void test_second_vectors_animation(void **state)
+{
+    (void)state;
+    static const struct anim_case cases[] = {
+        {{0, 0, 0, 255, 255, 255, 255, 0, 0, 255, 255}, 4095,
+         "ffffff10028f5c28f5c28f60028f5c28f5c28f6100"},
+        {{200, 10, 90, 20, 250, 5, 128, 255, 255, 0, 0}, 0, "c8a5a100100"},
+        {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 50625,
+         "48494a0f851eb851eb850428f5c28f5c290428f5c28f5c290f851eb851eb8500"},
+        {{255, 128, 0, 0, 128, 255, 100, 0, 200, 0, 100}, 2025,
+         "88807701eb851eb851eb80fd70a3d70a3d70fd70a3d70a3d701eb851eb851eb800"},
+        {{17, 34, 51, 68, 85, 102, 119, 136, 153, 170, 187}, 1234,
+         "18293a0e147ae147ae14807ae147ae147ae07ae147ae147ae0e147ae147ae14800"},
+        {{90, 180, 45, 135, 225, 30, 240, 51, 0, 204, 255}, 3001,
+         "75cf240eb851eb851eb88063d70a3d70a3d8063d70a3d70a3d80eb851eb851eb8800"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char anim[TWITTER_TXID_ANIM_MAX];
+        assert_int_equal(twitter_txid_animation_key(cases[i].row, cases[i].frame_time, anim,
+                                                    sizeof anim), 0);
+        assert_string_equal(anim, cases[i].anim);
+    }
+}
+
+static void test_second_vectors_chain(void **state)
+{
+    (void)state;
+    uint8_t key[48];
+    int rows[16][TWITTER_TXID_ROW_LEN];
+    for (int i = 0; i < 48; i++)
+        key[i] = (uint8_t)((13 * i * i + 5 * i + 11) % 256);
+    for (int r = 0; r < 16; r++)
+        for (int c = 0; c < TWITTER_TXID_ROW_LEN; c++)
+            rows[r][c] = (97 * r + 29 * c * c + 7) % 256;
+    char enc[80];
+    b64_encode(key, sizeof key, enc);
+    assert_string_equal(enc, "Cx1Jj+9p/atzVVFnl+FFw1sN2b+/2Q1bw0Xhl2dRVXOr/Wnvj0kdCxM1ccc3wWUj");
+    /* row key[40] % 16 = 3, frame time 525 → 530, easing output slightly below 0 */
+    int idx[] = {40, 3, 9, 27};
+    char anim[TWITTER_TXID_ANIM_MAX], why[128];
+    assert_int_equal(twitter_txid_key_from_parts(key, sizeof key, idx, 4,
+                                                 (const int (*)[TWITTER_TXID_ROW_LEN])rows, 16,
+                                                 anim, sizeof anim, why, sizeof why), 0);
+    assert_string_equal(anim, "2a429b1011eb851eb851ec011eb851eb851ec100");
+    struct twitter_txid_state *st = NULL;
+    assert_int_equal(twitter_txid_state_new(key, sizeof key, anim, &st), TWITTER_TXID_OK);
+    char id[TWITTER_TXID_ID_MAX];
+    assert_int_equal(twitter_txid_make_raw(st, "POST",
+                                           "/graphql/ML-n2SfAxx5S_9QMqNejbg/SearchTimeline",
+                                           112233445u, 0xC3, id, sizeof id), 0);
+    assert_string_equal(id, "w8jeikwsqj5osJaSpFQihgCYzhp8fBrOmACGIlSkkpawaD6qLEyK3sjQ9rIE9AKm4CZIc8"
+                            "UXqGlqg/xGdUYTPY4b9SaVwA");
+    /* time 0 and XOR byte 0 leave the payload readable */
+    assert_int_equal(twitter_txid_make_raw(st, "GET", "/1.1/account/settings.json", 0, 0, id,
+                                           sizeof id), 0);
+    assert_string_equal(id, "AAsdSY/vaf2rc1VRZ5fhRcNbDdm/v9kNW8NF4ZdnUVVzq/1p749JHQsTNXHHN8FlIwAA"
+                            "AAAizEpZNiJTi7GzzTNFUT1eAw");
+    twitter_txid_state_free(st);
+}
+
 static void test_make_arguments(void **state)
 {
     (void)state;
@@ -563,6 +635,8 @@ int main(void)
         cmocka_unit_test(test_vector1_from_pair),
         cmocka_unit_test(test_vector2_animation_key),
         cmocka_unit_test(test_vector3_decoding_check),
+        cmocka_unit_test(test_second_vectors_animation),
+        cmocka_unit_test(test_second_vectors_chain),
         cmocka_unit_test(test_make_arguments),
         cmocka_unit_test(test_page_webpack_map),
         cmocka_unit_test(test_page_webpack_single_quotes_7hex),
