@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "config.h"
 #include "jobs/kind.h"
@@ -252,7 +253,7 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
     if (!j->features && !(j->features = tw_gql_features(j->ctx->cfg, e)))
         return -1;
     bool post = tw_gql_is_post(j->ctx->cfg, g);
-    int not_found_retries = 0, relogins = 0;
+    int not_found_retries = 0, relogins = 0, csrf_retries = 0;
     for (int attempt = 0; attempt < 4 * TW_JOB_MAX_TRIED; attempt++) {
         int rc = take_account(j, e);
         if (rc != 0)
@@ -314,6 +315,13 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
             tw_web_answer_clear(ans);
             return -1;
         case TWV_FAILED:
+            if (ans->code == 353 && csrf_retries++ < 2 && job_ctx_remaining_ms(j->ctx) > 1000) {
+                /* ct0 rotated by a concurrent answer: ask again with the jar's current one, after
+                 * a moment for that answer to land */
+                struct timespec pause = { 0, 300L * 1000000L };
+                nanosleep(&pause, NULL);
+                break;
+            }
             if (ans->status == 404 && ans->body_len == 0 && not_found_retries < 2) {
                 /* stale transaction id, then the other method (twitter-modern.md 6.2) */
                 tw_session_txid_stale(j->account);

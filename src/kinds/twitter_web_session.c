@@ -564,7 +564,12 @@ int tw_session_view(const struct config *cfg, const struct job_ctx *ctx, size_t 
         tw_session_view_clear(v);
         return -1;
     }
-    if (pthread_mutex_trylock(&s->setup) == 0) {   /* another thread building: use what is there */
+    /* While another thread (re)builds the state, use the one there is; with none yet, wait for
+     * it rather than send a request X would refuse. */
+    pthread_mutex_lock(&jar_lock);
+    bool none = !s->txid[0];
+    pthread_mutex_unlock(&jar_lock);
+    if ((none ? pthread_mutex_lock(&s->setup) : pthread_mutex_trylock(&s->setup)) == 0) {
         refresh_txid(cfg, ctx, i, s, v->cookie_header);
         pthread_mutex_unlock(&s->setup);
     }

@@ -137,6 +137,8 @@ def test_search_paging_and_envelope():
             counts = [c["variables"]["count"] for c in fake.calls("SearchTimeline")[4:]]
             check_eq(counts, [50], "a page of min(remaining, 50); X then sends no further cursor")
 
+            stale = [c["stale_ct0"] for c in fake.calls()]
+            check_eq(stale, [False] * len(stale), "the rotated ct0 is sent after the rotation")
             # the `twitter` kind routes search to the credential backend
             data, _ = run(w, job("searchbyquery", "nasa", kind="twitter", max_results=3))
             check_eq(len(data), 3, "twitter kind search")
@@ -419,7 +421,6 @@ def test_concurrency_per_account_is_bounded():
             env = fake.worker_env(cookies_file=cookie_file(fake, ["olga"]),
                                   extra={"TWITTER_ACCOUNT_CONCURRENCY": str(bound)})
             with Worker(env=env) as w:
-                run(w, job("searchbyprofile", "NASA"))        # session and transaction id ready
                 sigs = [w.generate(job("searchbyquery", "q%d" % i, max_results=1))
                         for i in range(4)]
                 uids = [w.add(sig) for sig in sigs]
@@ -428,6 +429,8 @@ def test_concurrency_per_account_is_bounded():
                 check_eq(fake.max_in_flight.get("olga"), bound,
                          "requests in flight on one account with TWITTER_ACCOUNT_CONCURRENCY=%d"
                          % bound)
+                check_eq(len(fake.home_fetches), 1, "one transaction-id build for concurrent "
+                         "first requests")
             no_violations(fake)
 
 

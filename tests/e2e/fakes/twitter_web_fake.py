@@ -15,8 +15,9 @@ What every GraphQL request must carry, else it is answered with an error and rec
   x-client-transaction-id  a valid id for the method and path, computed with the key and
                  animation frames this fake serves on /home (vector 1 of twitter-modern.md 3.3.8);
                  checked byte for byte (SHA-256 of METHOD!PATH!time + animation key).
-The first GraphQL answer of each session rotates ct0 (Set-Cookie): later requests must send the
-new value in both places.
+The first GraphQL answer of each session rotates ct0 (Set-Cookie); the previous value stays
+accepted (requests already in flight), and each request records whether it sent a stale one
+(`stale_ct0`), so tests can check that later requests send the new value in both places.
 
 Login flow (POST /1.1/onboarding/task.json): JsInstrumentation -> EnterUserIdentifierSSO ->
 [LoginEnterAlternateIdentifierSubtask when the account has `challenge`] -> EnterPassword (wrong
@@ -353,9 +354,10 @@ class _Handler(BaseHTTPRequestHandler):
             s = fake.sessions.get(c.get("auth_token"))
         if not s or s.get("dead"):
             return None, (401, {"errors": [{"code": 32, "message": "Could not authenticate you."}]})
-        if c.get("ct0") != s["ct0"] or self.headers.get("x-csrf-token") != s["ct0"]:
+        sent = c.get("ct0")
+        if sent != self.headers.get("x-csrf-token") or sent not in (s["ct0"], s.get("old_ct0")):
             fake.violate("csrf: cookie %r header %r session %r" % (
-                c.get("ct0"), self.headers.get("x-csrf-token"), s["ct0"]))
+                sent, self.headers.get("x-csrf-token"), s["ct0"]))
             return None, (403, {"errors": [{"code": 353, "message": "This request requires a "
                                             "matching csrf cookie and header."}]})
         return s, None
@@ -400,7 +402,8 @@ class _Handler(BaseHTTPRequestHandler):
             fake.violate(why)
         s, err = self._session()
         rec = {"method": method, "op": op, "query_id": qid, "user": s["user"] if s else None,
-               "variables": variables, "status": err[0] if err else 200}
+               "variables": variables, "status": err[0] if err else 200,
+               "stale_ct0": bool(s) and self._cookies().get("ct0") != s["ct0"]}
         with fake.lock:
             fake.requests.append(rec)
         if why:
@@ -424,6 +427,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not s["rotated"]:
             with fake.lock:
                 s["rotated"] = True
+                s["old_ct0"] = s["ct0"]
                 s["ct0"] = "%s-r" % s["ct0"]
             headers.append(("Set-Cookie", "ct0=%s; Domain=.x.com; Path=/; Secure" % s["ct0"]))
         with fake.lock:
