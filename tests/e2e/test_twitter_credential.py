@@ -5,15 +5,19 @@ twitter-modern.md 2-4; DECISIONS.md "Twitter").
 
 Checks: capabilities only with accounts; the request envelope on every GraphQL call (bearer,
 cookies, x-csrf-token = ct0 including after X rotates ct0, a transaction id the fake verifies
-byte for byte, browser headers; see fakes/twitter_web_fake.py); cookie-file accounts; search
-with max_results and X-Next-Cursor paging; the other fourteen operations and their result
-shapes; rate limits (429 + x-rate-limit-reset) cooling one account for one operation and the
-job moving to the next account; the password login flow with an alternate-identifier challenge
-and a TOTP step; a wrong password marking the account bad; expired cookies (401) re-logging in;
-cookies persisted sealed across a restart; locked accounts; malformed timelines; the stats."""
+byte for byte, browser headers; see fakes/twitter_web_fake.py); cookie-file accounts and the Go
+worker's cookie files; search with max_results and X-Next-Cursor paging; the other fourteen
+operations and their result shapes; rate limits (429 + x-rate-limit-reset, and a spent window
+announced by x-rate-limit-remaining 0) cooling one account for one operation while the job moves
+to the next account; the password login flow with an alternate-identifier challenge and a TOTP
+step; a wrong password and a denied login marking the account bad; expired cookies (401)
+re-logging in; cookies persisted sealed across a restart; TWITTER_SKIP_LOGIN_VERIFICATION;
+locked accounts; malformed timelines; a 404 rebuilding the transaction id then switching
+GET/POST; Cloudflare blocks; the per-account concurrency bound; the job deadline; the stats."""
 import json
 import os
 import re
+import time
 
 from harness import Worker, check, check_eq, expect_json_error, expect_status, mkdtemp
 from fakes.twitter_web_fake import BIG, TwitterWebFake
@@ -432,6 +436,20 @@ def test_concurrency_per_account_is_bounded():
                 check_eq(len(fake.home_fetches), 1, "one transaction-id build for concurrent "
                          "first requests")
             no_violations(fake)
+
+
+def test_job_deadline_bounds_the_calls():
+    with TwitterWebFake() as fake:
+        fake.delay["SearchTimeline"] = 6
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["rita"]),
+                              extra={"JOB_TIMEOUT_SECONDS": "2"})
+        with Worker(env=env) as w:
+            t0 = time.monotonic()
+            err = run_fails(w, job("searchbyquery", "q", max_results=5))
+            took = time.monotonic() - t0
+            check("timed out" in err or "deadline" in err, "deadline error: %r" % err)
+            check(took < 5, "the job ended at its deadline, not X's answer (%.1f s)" % took)
+        no_violations(fake)
 
 
 def test_go_cookie_file_is_migrated():
