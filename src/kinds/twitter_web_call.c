@@ -252,7 +252,7 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
     memset(ans, 0, sizeof *ans);
     if (!j->features && !(j->features = tw_gql_features(j->ctx->cfg, e)))
         return -1;
-    bool post = tw_gql_is_post(j->ctx->cfg, g);
+    bool post = tw_gql_is_post(j->ctx->cfg, g) != j->flipped[g];
     int not_found_retries = 0, relogins = 0, csrf_retries = 0;
     for (int attempt = 0; attempt < 4 * TW_JOB_MAX_TRIED; attempt++) {
         int rc = take_account(j, e);
@@ -325,8 +325,16 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
             if (ans->status == 404 && ans->body_len == 0 && not_found_retries < 2) {
                 /* stale transaction id, then the other method (twitter-modern.md 6.2) */
                 tw_session_txid_stale(j->account);
-                if (not_found_retries++ == 1)
+                if (not_found_retries++ == 1) {
+                    char idbuf[128];
+                    log_warn("twitter: %s answered 404 to %s twice; trying %s (if that works, set "
+                             "TWITTER_QUERY_IDS=%s=%s@%s)", tw_gql_name(g), post ? "POST" : "GET",
+                             post ? "GET" : "POST", tw_gql_name(g),
+                             tw_gql_query_id(j->ctx->cfg, g, idbuf, sizeof idbuf),
+                             post ? "GET" : "POST");
                     post = !post;
+                    j->flipped[g] = !j->flipped[g];   /* the job's later pages too */
+                }
                 break;
             }
             tw_job_count(j, "twitter_errors", 1);

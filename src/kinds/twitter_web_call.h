@@ -70,6 +70,7 @@ struct tw_job {
     size_t ntried;
     bool scraped;               /* twitter_scrapes counted */
     bool rate_limited;          /* some account was rate limited for this job */
+    bool flipped[TWG_COUNT];    /* X wanted the other method (GET/POST) for that operation */
     json_t *features;
 };
 

@@ -403,12 +403,20 @@ def test_method_switch_and_cloudflare_block():
         fake.method_required["SearchTimeline"] = "GET"
         env = fake.worker_env(cookies_file=cookie_file(fake, ["mia"]))
         with Worker(env=env) as w:
-            data, _ = run(w, job("searchbyquery", "q", max_results=4))
-            check_eq(len(data), 4, "search after switching to GET")
+            data, _ = run(w, job("searchbyquery", "q", max_results=70))
+            check_eq(len(data), 45, "search after switching to GET")
             check_eq([(c["method"], c["status"]) for c in fake.calls("SearchTimeline")],
                      [("POST", 404), ("POST", 404), ("GET", 200)],
                      "404: transaction id rebuilt, then the other method")
-            check_eq(len(fake.home_fetches), 3, "transaction-id page fetched again after each 404")
+            fake.search_tweets = fake.search_tweets * 2
+            data, _ = run(w, job("searchbyquery", "q", max_results=70))
+            check_eq(len(data), 70, "two pages")
+            check_eq([(c["method"], c["status"]) for c in fake.calls("SearchTimeline")][3:],
+                     [("POST", 404), ("POST", 404), ("GET", 200), ("GET", 200)],
+                     "the job's second page keeps the method that worked")
+            check_eq(len(fake.home_fetches), 5, "transaction-id page fetched again after each 404")
+            check("TWITTER_QUERY_IDS=SearchTimeline=BGd0T_j7oVwlW5U79tO_0A@GET" in w.stderr(),
+                  "the operator is told which method worked")
             fake.cloudflare.add("UserByScreenName")
             err = run_fails(w, job("searchbyprofile", "NASA"))
             check("Cloudflare" in err, "Cloudflare block reported: %r" % err)
