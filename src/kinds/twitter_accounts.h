@@ -10,7 +10,7 @@
  *   - rotation: round robin with its own index (independent of the X API keys);
  *   - cool-down per (account, operation): a rate-limited account is skipped for that operation
  *     until x-rate-limit-reset, else Retry-After, else 15 minutes (twitter_keys_parse_cooldown);
- *   - bad: an account whose login failed, or that X reports locked, suspended or logged out
+ *   - bad: an account whose login X refused, or that X reports locked, suspended or logged out
  *     (cookie-only), is skipped until restart, with one log line naming it and the reason;
  *   - concurrency: at most TWITTER_ACCOUNT_CONCURRENCY requests per account at once; when every
  *     usable account is busy, acquire waits (bounded by the caller's deadline).

@@ -259,6 +259,7 @@ static int establish(const struct config *cfg, const struct job_ctx *ctx, size_t
         }
         log_info("twitter: account %s: stored cookies refused by X", a->name);
         s->store_dead = true;
+        persist(a, "");
     }
     if (!s->file_dead && a->file_cookies.n && twitter_jar_copy(&a->file_cookies, &jar) == 0) {
         install(s, &jar, SRC_FILE, cfg->twitter_skip_login_verification);
@@ -293,9 +294,13 @@ static int establish(const struct config *cfg, const struct job_ctx *ctx, size_t
         twitter_jar_free(&jar);
         if (e->http == 504)         /* the job ran out of time: not the account's fault */
             return -1;
-        char reason[200];
-        snprintf(reason, sizeof reason, "login failed: %.180s", e->msg);
-        tw_accounts_mark_bad(i, reason);
+        if (e->http == 401) {       /* X refused the login: until an operator looks at it */
+            char reason[200];
+            snprintf(reason, sizeof reason, "login failed: %.180s", e->msg);
+            tw_accounts_mark_bad(i, reason);
+        } else {                    /* transport or X trouble: the next job tries again */
+            log_warn("twitter: account %s: login attempt failed: %s", a->name, e->msg);
+        }
         char msg[sizeof e->msg];
         snprintf(msg, sizeof msg, "%s", e->msg);
         err_set(e, 503, "twitter authentication failed for %s: %s", a->name, msg);
