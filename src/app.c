@@ -24,6 +24,7 @@
 #include "jobs/results.h"
 #include "jobs/server.h"
 #include "jobs/stats.h"
+#include "kinds/twitter_accounts.h"
 #include "kinds/twitter_web_session.h"
 #include "log.h"
 #include "net/apify.h"
@@ -161,6 +162,8 @@ static int open_tables(struct app *app, char *err, size_t errlen)
     app->results = results_new(cfg->result_cache_max_size, cfg->result_cache_max_age_s, NULL);
     app->stats = stats_new(app->worker_id);
     app->readiness = readiness_new(cfg->readyz_min_samples, cfg->readyz_error_threshold, NULL);
+    if (tw_accounts_load(cfg, err, errlen) < 0)   /* Twitter accounts, incl. the cookie file */
+        return -1;
     if (cfg->apify_api_key && *cfg->apify_api_key)
         apify_check_key(cfg);   /* once, with a timeout; an invalid key withdraws the Apify kinds */
     app->capabilities = registry_capabilities(cfg);

@@ -80,17 +80,16 @@ static void free_slots(struct slot *s, size_t n)
     free(s);
 }
 
-/* add_cookie_accounts: the accounts of TWITTER_COOKIES_FILE (twitter_cookies.c parses it). */
-static void add_cookie_accounts(const struct config *cfg, struct slot **s, size_t *n, size_t *cap)
+/* add_cookie_accounts: the accounts of TWITTER_COOKIES_FILE (twitter_cookies.c parses it).
+ * Returns 0, or -1 with why set when the file is unusable. */
+static int add_cookie_accounts(const struct config *cfg, struct slot **s, size_t *n, size_t *cap,
+                               char *why, size_t whylen)
 {
     if (!cfg->twitter_cookies_file || !*cfg->twitter_cookies_file)
-        return;
-    char why[256] = "";
+        return 0;
     struct twitter_cookie_file file = { 0 };
-    if (twitter_cookies_load(cfg->twitter_cookies_file, &file, why, sizeof why) < 0) {
-        log_error("twitter: TWITTER_COOKIES_FILE: %s; no cookie accounts loaded", why);
-        return;
-    }
+    if (twitter_cookies_load(cfg->twitter_cookies_file, &file, why, whylen) < 0)
+        return -1;
     for (size_t k = 0; k < file.n; k++) {
         struct twitter_cookie_account *ca = &file.v[k];
         struct slot *have = find(*s, *n, ca->username);
@@ -117,9 +116,12 @@ static void add_cookie_accounts(const struct config *cfg, struct slot **s, size_
         (*n)++;
     }
     twitter_cookie_file_free(&file);
+    return 0;
 }
 
-static void build(const struct config *cfg)
+/* build: the pool from cfg (lock held). -1 with why when TWITTER_COOKIES_FILE is unusable (the
+ * pool then holds the TWITTER_ACCOUNTS accounts only). */
+static int build(const struct config *cfg, char *why, size_t whylen)
 {
     size_t cap = cfg->twitter_accounts.count, n = 0;
     struct slot *s = cap ? calloc(cap, sizeof *s) : NULL;
@@ -145,7 +147,9 @@ static void build(const struct config *cfg)
         s[n].acct.totp_secret = totp;
         n++;
     }
-    add_cookie_accounts(cfg, &s, &n, &cap);
+    int rc = add_cookie_accounts(cfg, &s, &n, &cap, why, whylen);
+    if (rc < 0)
+        log_error("twitter: TWITTER_COOKIES_FILE: %s; no cookie accounts loaded", why);
     slots = s;
     nslots = n;
     next_index = 0;
@@ -155,12 +159,27 @@ static void build(const struct config *cfg)
         cookie_only += !s[i].acct.password;
     if (n)
         log_info("twitter: %zu credential account(s), %zu of them cookie-only", n, cookie_only);
+    return rc;
 }
 
 static void ensure_built(const struct config *cfg)
 {
+    char why[256];
     if (!built)
-        build(cfg);
+        build(cfg, why, sizeof why);
+}
+
+int tw_accounts_load(const struct config *cfg, char *err, size_t errlen)
+{
+    char why[256] = "";
+    int rc = 0;
+    pthread_mutex_lock(&lock);
+    if (!built)
+        rc = build(cfg, why, sizeof why);
+    pthread_mutex_unlock(&lock);
+    if (rc < 0)
+        snprintf(err, errlen, "TWITTER_COOKIES_FILE: %s", why);
+    return rc;
 }
 
 size_t tw_accounts_count(const struct config *cfg)

@@ -36,6 +36,11 @@ struct tw_account {
     struct twitter_jar file_cookies;  /* from TWITTER_COOKIES_FILE (empty when none) */
 };
 
+/* tw_accounts_load builds the pool now (app start-up). Returns 0, or -1 with a message naming
+ * TWITTER_COOKIES_FILE in err when that file cannot be read or parsed: the worker refuses to
+ * start rather than run without the accounts the operator gave it. */
+int tw_accounts_load(const struct config *cfg, char *err, size_t errlen);
+
 /* tw_accounts_count: number of accounts (builds the pool on first use). */
 size_t tw_accounts_count(const struct config *cfg);
 

@@ -19,6 +19,7 @@ import os
 import re
 import time
 
+import harness
 from harness import Worker, check, check_eq, expect_json_error, expect_status, mkdtemp
 from fakes.twitter_web_fake import BIG, TwitterWebFake
 
@@ -478,6 +479,22 @@ def test_go_cookie_file_is_migrated():
             check_eq(fake.flow_calls, [], "no login: the Go cookie file was used")
             check("session from the Go worker's cookie file" in w.stderr(), "migration logged")
         no_violations(fake)
+
+
+def test_broken_cookie_file_refuses_to_start():
+    path = os.path.join(mkdtemp("tw-cookies-"), "cookies.txt")
+    with open(path, "w") as f:
+        f.write("alice:tok1:ct01\nbob:only-one-part\n")
+    env = {"DATA_DIR": mkdtemp("tw-data-"), "STANDALONE": "true",
+           "LISTEN_ADDRESS": "%s:%d" % (harness.HOST, harness.free_port()),
+           "TWITTER_COOKIES_FILE": path}
+    rc, out = harness.run_binary(env)
+    check(rc > 0, "a broken cookie file must stop the start (rc %d):\n%s" % (rc, out))
+    check("TWITTER_COOKIES_FILE" in out and "line 2" in out, "names the file's problem:\n%s" % out)
+    check(not harness.sanitizer_report(out), "sanitizer report:\n%s" % out)
+    env["TWITTER_COOKIES_FILE"] = path + ".missing"
+    rc, out = harness.run_binary(env)
+    check(rc > 0 and "TWITTER_COOKIES_FILE" in out, "a missing cookie file:\n%s" % out)
 
 
 if __name__ == "__main__":
