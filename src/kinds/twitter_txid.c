@@ -35,6 +35,7 @@
 #define MAX_FRAMES 64
 #define NUM_SATURATE 99999            /* hostile digit runs saturate here */
 #define BEZIER_MAX_STEPS 200          /* bisection bound (converges in ~17 steps for sane rows) */
+#define WEBPACK_MAX_CANDIDATES 32     /* quoted "ondemand.s" occurrences examined per page */
 
 struct twitter_txid_page {
     uint8_t key[TWITTER_TXID_MAX_KEY];
@@ -94,9 +95,26 @@ static bool is_hex_lower(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
+/* First occurrence of needle[0..nlen) in hay[0..hlen), or NULL. Not memmem: sanitizer builds
+ * check memmem's whole haystack on every call, which makes repeated scans quadratic there. */
+static const char *scan(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    if (nlen == 0 || hlen < nlen)
+        return NULL;
+    const char *end = hay + hlen - nlen + 1;
+    for (const char *p = hay; p < end; p++) {
+        p = memchr(p, needle[0], (size_t)(end - p));
+        if (!p)
+            return NULL;
+        if (memcmp(p + 1, needle + 1, nlen - 1) == 0)
+            return p;
+    }
+    return NULL;
+}
+
 static const char *find(const char *hay, size_t hlen, const char *needle)
 {
-    return memmem(hay, hlen, needle, strlen(needle));
+    return scan(hay, hlen, needle, strlen(needle));
 }
 
 /* Resolves v (n bytes) against base; returns a new absolute http(s) URL, "" when unusable
@@ -200,7 +218,7 @@ static const char *find_document_location(const char *html, size_t len, size_t *
     static const char key[] = "document.location";
     const char *end = html + len;
     const char *p = html;
-    while ((p = memmem(p, (size_t)(end - p), key, sizeof key - 1)) != NULL) {
+    while ((p = scan(p, (size_t)(end - p), key, sizeof key - 1)) != NULL) {
         const char *q = p + sizeof key - 1;
         p = q;
         while (q < end && is_ws(*q))
@@ -220,6 +238,7 @@ static const char *find_document_location(const char *html, size_t len, size_t *
             *ulen = (size_t)(q - s);
             return s;
         }
+        p = q;                        /* linear: never rescan what this candidate covered */
     }
     return NULL;
 }
@@ -506,9 +525,12 @@ static bool webpack_hash(const char *html, size_t len, char *hash, size_t hashca
 {
     static const char name[] = "ondemand.s";
     const char *end = html + len;
-    for (const char *p = html; (p = memmem(p, (size_t)(end - p), name, sizeof name - 1)); p++) {
+    int candidates = 0;
+    for (const char *p = html; (p = scan(p, (size_t)(end - p), name, sizeof name - 1)); p++) {
         if (p == html || !is_quote(p[-1]))
             continue;
+        if (++candidates > WEBPACK_MAX_CANDIDATES)    /* each costs a scan of the page */
+            break;
         const char *after = p + sizeof name - 1;
         if (after >= end || *after != p[-1])
             continue;
@@ -555,7 +577,7 @@ static bool webpack_hash(const char *html, size_t len, char *hash, size_t hashca
         memcpy(id, b, idlen);
         id[idlen] = '\0';
         /* find "[{,] ws ['"]?id['"]? ws : ws quote hex quote" */
-        for (const char *s = html; (s = memmem(s, (size_t)(end - s), id, idlen)); s++) {
+        for (const char *s = html; (s = scan(s, (size_t)(end - s), id, idlen)); s++) {
             const char *l = s;
             if (l > html && is_quote(l[-1]))
                 l--;
@@ -626,9 +648,9 @@ static int xweb_chunks(struct twitter_txid_page *p, const char *html, size_t len
     const char *end = html + len;
     bool logged_out = false;
     const char *p0 = html;
-    for (const char *m; (m = memmem(p0, (size_t)(end - p0), mark, sizeof mark - 1)); ) {
+    for (const char *m; (m = scan(p0, (size_t)(end - p0), mark, sizeof mark - 1)); ) {
         const char *s = m, *e = m;
-        while (s > html && is_url_char(s[-1]) && m - s < TWITTER_TXID_MAX_URL)
+        while (s > p0 && is_url_char(s[-1]) && m - s < TWITTER_TXID_MAX_URL)
             s--;
         while (e < end && is_url_char(*e) && e - s < TWITTER_TXID_MAX_URL)
             e++;
@@ -641,7 +663,7 @@ static int xweb_chunks(struct twitter_txid_page *p, const char *html, size_t len
         bool rooted = s == m && s > html && is_quote(s[-1]);
         if (!absolute && !rooted)
             continue;
-        if (memmem(s, n, "entry-client-logged-out", 23))
+        if (scan(s, n, "entry-client-logged-out", 23))
             logged_out = true;
         bool oom;
         char *url = resolve_http(page_url, s, n, &oom);
@@ -743,21 +765,28 @@ int twitter_txid_find_script(const char *js, size_t len, const char *chunk_url, 
     const char *end = js + len;
     for (size_t k = 0; k < 2; k++) {
         size_t ml = strlen(marks[k]);
-        for (const char *m = js; (m = memmem(m, (size_t)(end - m), marks[k], ml)); m++) {
+        const char *floor_ = js;      /* end of the last literal scanned: keeps this linear */
+        for (const char *m = js; (m = scan(m, (size_t)(end - m), marks[k], ml)); m++) {
             if (m == js || (m[-1] != '/' && !is_quote(m[-1])))
                 continue;
             const char *s = m, *e = m;
-            while (s > js && !is_quote(s[-1]) && is_url_char(s[-1]) && m - s < TWITTER_TXID_MAX_URL)
+            while (s > floor_ && !is_quote(s[-1]) && is_url_char(s[-1]) &&
+                   m - s < TWITTER_TXID_MAX_URL)
                 s--;
             while (e < end && !is_quote(*e) && is_url_char(*e) && e - s < TWITTER_TXID_MAX_URL)
                 e++;
+            floor_ = e;
+            if (e > m)
+                m = e - 1;                         /* the loop's m++ resumes after the literal */
             if (s == js || e >= end || !is_quote(s[-1]) || *e != s[-1])
                 continue;
             size_t n = (size_t)(e - s);
-            if (n < 4 || memcmp(e - 3, ".js", 3) != 0 || !name_is_signing(m, (size_t)(e - m)))
+            const char *fname = e;                 /* the file name: the last path segment */
+            while (fname > s && fname[-1] != '/')
+                fname--;
+            if (n < 4 || memcmp(e - 3, ".js", 3) != 0 ||
+                !name_is_signing(fname, (size_t)(e - fname)))
                 continue;
-            if (memchr(m, '/', (size_t)(e - m)))
-                continue;                          /* the file name must be the last segment */
             bool oom;
             char *u = resolve_http(chunk_url, s, n, &oom);
             if (u) {

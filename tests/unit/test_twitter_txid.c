@@ -584,6 +584,63 @@ static void test_derive_errors(void **state)
     free(html);
 }
 
+/* ---- hostile sizes ---------------------------------------------------------------------------
+ * Pages and scripts made of one repeated trap each must be handled in time linear in their size
+ * (a quadratic scan of 2 MB takes minutes); the CPU time bound is generous for valgrind. */
+
+static char *repeat(const char *unit, size_t total, size_t *len)
+{
+    size_t ul = strlen(unit), n = total / ul;
+    char *s = malloc(n * ul + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + i * ul, unit, ul);
+    s[n * ul] = '\0';
+    *len = n * ul;
+    return s;
+}
+
+static void test_hostile_sizes(void **state)
+{
+    (void)state;
+    clock_t start = clock();
+    const size_t size = 2u * 1024 * 1024;
+    size_t len;
+    char why[256];
+    struct twitter_txid_page *page = NULL;
+
+    char *s = repeat("/x-web/", size, &len);
+    assert_int_equal(twitter_txid_page_parse(s, len, "https://x.com/home", NULL, &page, why,
+                                             sizeof why), TWITTER_TXID_ERR_PARSE);
+    free(s);
+    s = repeat("'ondemand.s'", size, &len);
+    assert_int_equal(twitter_txid_page_parse(s, len, "https://x.com/home", NULL, &page, why,
+                                             sizeof why), TWITTER_TXID_ERR_PARSE);
+    free(s);
+    s = repeat("1:'ondemand.s',", size, &len);
+    assert_int_equal(twitter_txid_page_parse(s, len, "https://x.com/home", NULL, &page, why,
+                                             sizeof why), TWITTER_TXID_ERR_PARSE);
+    assert_null(page);
+    free(s);
+
+    struct twitter_txid_hop hop;
+    s = repeat("document.location='abc\n", size, &len);
+    assert_int_equal(twitter_txid_next_hop(s, len, "https://x.com/", &hop), 0);
+    free(s);
+
+    char *url = NULL;
+    s = repeat("/sign.o", size, &len);
+    assert_int_equal(twitter_txid_find_script(s, len, "https://a.b/c.js", &url), 0);
+    free(s);
+    s = repeat("'./ondemand.s", size, &len);
+    assert_int_equal(twitter_txid_find_script(s, len, "https://a.b/c.js", &url), 0);
+    assert_null(url);
+    free(s);
+
+    double cpu = (double)(clock() - start) / CLOCKS_PER_SEC;
+    assert_true(cpu < 60.0);
+}
+
 /* ---- hops ---------------------------------------------------------------------------------- */
 
 static void test_hops(void **state)
@@ -646,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_page_broken_parts),
         cmocka_unit_test(test_derive_errors),
         cmocka_unit_test(test_hops),
+        cmocka_unit_test(test_hostile_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
