@@ -16,6 +16,8 @@
 #include "kinds/twitter_web_session.h"
 #include "log.h"
 
+#define TW_TRANSPORT_RETRIES 2      /* after 1 s, then 2 s (twitter-modern.md 4.3, network errors) */
+
 struct gql_def {
     const char *name;
     const char *id;      /* default query id (twitter-modern.md 1.4, 2026-08 unless noted) */
@@ -253,7 +255,7 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
     if (!j->features && !(j->features = tw_gql_features(j->ctx->cfg, e)))
         return -1;
     bool post = tw_gql_is_post(j->ctx->cfg, g) != j->flipped[g];
-    int not_found_retries = 0, relogins = 0, csrf_retries = 0;
+    int not_found_retries = 0, relogins = 0, csrf_retries = 0, transport_retries = 0;
     for (int attempt = 0; attempt < 4 * TW_JOB_MAX_TRIED; attempt++) {
         int rc = take_account(j, e);
         if (rc != 0)
@@ -268,6 +270,18 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
             free(auth);
         }
         if (send_once(j, g, post, variables, field_toggles, ans, e) < 0) {
+            long backoff_ms = 1000L << transport_retries;
+            if (e->http == 502 && transport_retries < TW_TRANSPORT_RETRIES &&
+                job_ctx_remaining_ms(j->ctx) > backoff_ms + 1000) {
+                /* a dropped connection or reset: the same account again, after a pause */
+                log_warn("twitter: %s on account %s: %s; retrying in %ld ms", tw_gql_name(g),
+                         name, e->msg, backoff_ms);
+                transport_retries++;
+                err_clear(e);
+                struct timespec pause = { backoff_ms / 1000, (backoff_ms % 1000) * 1000000L };
+                nanosleep(&pause, NULL);
+                continue;
+            }
             tw_job_count(j, "twitter_errors", 1);
             return -1;
         }

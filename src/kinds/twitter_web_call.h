@@ -7,8 +7,9 @@
  * paginated operation"); when X rate-limits it the account cools down for this operation
  * (x-rate-limit-reset, else 15 min) and the same page is asked again of the next account; a dead
  * session is re-established once (next cookie source / login) or the account is marked bad; a
- * locked (326) or suspended (64/37) account is marked bad; both rotate. A Cloudflare block or any
- * other failure ends the job with X's reason. A 404 with an empty body (stale transaction id or
+ * locked (326) or suspended (64/37) account is marked bad; both rotate. A transport failure
+ * (connection dropped or refused) is retried on the same account twice, 1 s and 2 s later. A
+ * Cloudflare block or any other failure ends the job with X's reason. A 404 with an empty body (stale transaction id or
  * wrong method) rebuilds the account's transaction-id state and retries once, then once more with
  * the other method.
  *

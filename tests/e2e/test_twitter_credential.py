@@ -447,6 +447,23 @@ def test_concurrency_per_account_is_bounded():
             no_violations(fake)
 
 
+def test_dropped_connections_are_retried():
+    with TwitterWebFake() as fake:
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["sam"]))
+        with Worker(env=env) as w:
+            fake.drop["UserByScreenName"] = 2
+            p, _ = run(w, job("searchbyprofile", "NASA"))
+            check_eq(p["Username"], "NASA", "profile after two dropped connections")
+            check_eq([c["status"] for c in fake.calls("UserByScreenName")], [0, 0, 200],
+                     "retried on the same account")
+            fake.drop["UserByScreenName"] = 3
+            err = run_fails(w, job("searchbyprofile", "NASA"))
+            check("127.0.0.1" in err, "the transport error, naming the host, reaches the user: %r"
+                  % err)
+            check_eq(len(fake.calls("UserByScreenName")), 6, "three tries, then the job fails")
+        no_violations(fake)
+
+
 def test_job_deadline_bounds_the_calls():
     with TwitterWebFake() as fake:
         fake.delay["SearchTimeline"] = 6

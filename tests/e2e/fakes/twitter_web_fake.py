@@ -31,7 +31,8 @@ exhausted[user] = set of operation names answered 200 with x-rate-limit-remainin
 locked (set of users: 403 code 326), malformed (set of operation names answered with a broken
 timeline: SearchTimeline a truncated body, others entries of the wrong types),
 method_required (operation -> "GET"/"POST": the other method gets 404 with an empty body),
-cloudflare (set of operation names answered 403 with a Cloudflare HTML page), delay
+cloudflare (set of operation names answered 403 with a Cloudflare HTML page), drop (operation ->
+number of requests whose connection is closed without an answer), delay
 (operation -> seconds before answering; max_in_flight[user] records the most concurrent
 requests of one account), data sets (tweets, users, ...). Records: requests (dicts: method, path, op, user,
 variables, query_id).
@@ -412,6 +413,15 @@ class _Handler(BaseHTTPRequestHandler):
         with fake.lock:
             wanted = fake.method_required.get(op)
             cloudflare = op in fake.cloudflare
+            drop = fake.drop.get(op, 0) > 0
+            if drop:
+                fake.drop[op] -= 1
+        if drop:                                  # the connection dies without an answer
+            rec["status"] = 0
+            self.close_connection = True
+            self.wfile.flush()
+            self.connection.shutdown(2)
+            return
         if wanted and wanted != method:          # what X does when the bundle switched methods
             rec["status"] = 404
             return self._send(404, b"")
@@ -486,6 +496,7 @@ class TwitterWebFake:
         self.malformed = set()
         self.method_required = {}
         self.delay = {}
+        self.drop = {}
         self.exhausted = {}
         self.in_flight = {}
         self.max_in_flight = {}
