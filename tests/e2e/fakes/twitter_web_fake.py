@@ -200,13 +200,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status, body, headers=None, ctype="application/json"):
         if not isinstance(body, bytes):
             body = json.dumps(body).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or []):
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (headers or []):
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):   # the worker gave up (its deadline)
+            self.close_connection = True
 
     def _cookies(self):
         out = {}
