@@ -2,6 +2,7 @@
  * (rotation, per-operation cool-down, bad marks, concurrency bound), TOTP codes (RFC 6238
  * vectors), answer classification, GraphQL URL/body encoding, query-id overrides and features.
  * The network parts are tested end to end (tests/e2e/test_twitter_credential.py). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,6 +119,39 @@ static void test_pool(void **state)
     err_clear(&e);
     assert_int_equal(tw_accounts_acquire(&none, TW_OP_GETBYID, NULL, 0, &soon, &k, &e), -1);
     assert_non_null(strstr(e.msg, "no Twitter credentials available"));
+    tw_accounts_reset();
+}
+
+static void *release_later(void *arg)
+{
+    struct timespec pause = { 0, 100L * 1000000L };
+    nanosleep(&pause, NULL);
+    tw_accounts_release(*(size_t *)arg);
+    return NULL;
+}
+
+/* A job waiting for a busy account gets it as soon as it is released. */
+static void test_pool_wait_for_release(void **state)
+{
+    (void)state;
+    char *items[] = { "solo:pw" };
+    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 1 };
+    tw_accounts_reset();
+    struct timespec later = in_ms(3000);
+    struct err e = { 0 };
+    size_t i, j;
+    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_GETBYID, NULL, 0, &later, &i, &e), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, release_later, &i), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_GETBYID, NULL, 0, &later, &j, &e), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(t, NULL);
+    assert_int_equal(j, 0);
+    long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(waited >= 50 && waited < 1500);
+    tw_accounts_release(j);
     tw_accounts_reset();
 }
 
@@ -261,6 +295,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_account_specs),
         cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_pool_wait_for_release),
         cmocka_unit_test(test_totp),
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_graphql_encoding),
