@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <curl/curl.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 #include <openssl/rand.h>
@@ -140,6 +141,54 @@ static char *resolve_http(const char *base, const char *v, size_t n, bool *oom)
         return NULL;
     }
     return out;
+}
+
+/* Host of url, lower-cased, into out (cap bytes). false when it has none. */
+static bool url_host(const char *url, char *out, size_t cap)
+{
+    CURLU *h = url ? curl_url() : NULL;
+    char *host = NULL;
+    bool ok = h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+              curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK && host &&
+              strlen(host) < cap;
+    if (ok)
+        for (size_t i = 0; (out[i] = (char)tolower((unsigned char)host[i])) != '\0'; i++)
+            ;
+    curl_free(host);
+    curl_url_cleanup(h);
+    return ok;
+}
+
+/* URLs taken from a page may only lead to X's own hosts (x.com, twitter.com, twimg.com and
+ * their subdomains) or to the hosts the caller configured (the page's and the asset base's):
+ * a hostile page must not steer the fetcher elsewhere. */
+static bool host_allowed(const char *url, const char *peer1, const char *peer2)
+{
+    char host[256], peer[256];
+    if (!url_host(url, host, sizeof host))
+        return false;
+    static const char *const family[] = {"x.com", "twitter.com", "twimg.com"};
+    size_t hl = strlen(host);
+    for (size_t i = 0; i < 3; i++) {
+        size_t fl = strlen(family[i]);
+        if ((hl == fl && strcmp(host, family[i]) == 0) ||
+            (hl > fl && host[hl - fl - 1] == '.' && strcmp(host + hl - fl, family[i]) == 0))
+            return true;
+    }
+    return (peer1 && url_host(peer1, peer, sizeof peer) && strcmp(peer, host) == 0) ||
+           (peer2 && url_host(peer2, peer, sizeof peer) && strcmp(peer, host) == 0);
+}
+
+/* resolve_http, then refused (NULL, *oom false) when the host is not allowed. */
+static char *resolve_ours(const char *base, const char *v, size_t n, bool *oom,
+                          const char *peer1, const char *peer2)
+{
+    char *u = resolve_http(base, v, n, oom);
+    if (u && !host_allowed(u, peer1, peer2)) {
+        free(u);
+        u = NULL;
+    }
+    return u;
 }
 
 /* ---- libxml2 ----------------------------------------------------------------------------- */
@@ -297,7 +346,7 @@ static int migrate_form(xmlDoc *doc, const char *page_url, struct twitter_txid_h
             continue;
         }
         bool oom;
-        char *url = resolve_http(page_url, action, strlen(action), &oom);
+        char *url = resolve_ours(page_url, action, strlen(action), &oom, page_url, NULL);
         xmlFree(action);
         if (!url)
             return oom ? -1 : 0;
@@ -349,7 +398,7 @@ static int migrate_refresh(xmlDoc *doc, const char *page_url, struct twitter_txi
                 while (ul && (is_ws(u[ul - 1]) || is_quote(u[ul - 1])))
                     ul--;
                 bool oom;
-                char *url = resolve_http(page_url, u, ul, &oom);
+                char *url = resolve_ours(page_url, u, ul, &oom, page_url, NULL);
                 if (url && is_migrate_url(url)) {
                     hop->url = url;
                     rc = 1;
@@ -384,7 +433,7 @@ int twitter_txid_next_hop(const char *html, size_t len, const char *page_url,
     const char *loc = find_document_location(html, len, &ul);
     if (loc) {
         bool oom;
-        hop->url = resolve_http(page_url, loc, ul, &oom);
+        hop->url = resolve_ours(page_url, loc, ul, &oom, page_url, NULL);
         rc = hop->url ? 1 : (oom ? TWITTER_TXID_ERR_NOMEM : 0);
     }
     if (rc == 0) {
@@ -642,7 +691,7 @@ static int push_chunk(struct twitter_txid_page *p, char *url, bool front)
 /* Vite "x-web" layout (§3.3.3 step 5): every .../x-web/....js URL in the raw page. Returns 0,
  * TWITTER_TXID_ERR_ACCOUNT (logged-out entry seen) or TWITTER_TXID_ERR_NOMEM. */
 static int xweb_chunks(struct twitter_txid_page *p, const char *html, size_t len,
-                       const char *page_url)
+                       const char *page_url, const char *asset_base)
 {
     static const char mark[] = "/x-web/";
     const char *end = html + len;
@@ -665,8 +714,10 @@ static int xweb_chunks(struct twitter_txid_page *p, const char *html, size_t len
             continue;
         if (scan(s, n, "entry-client-logged-out", 23))
             logged_out = true;
+        if (p->nchunks >= TWITTER_TXID_MAX_CHUNKS)
+            continue;                             /* still looking for the logged-out entry */
         bool oom;
-        char *url = resolve_http(page_url, s, n, &oom);
+        char *url = resolve_ours(page_url, s, n, &oom, page_url, asset_base);
         if (!url) {
             if (oom)
                 return TWITTER_TXID_ERR_NOMEM;
@@ -709,7 +760,7 @@ int twitter_txid_page_parse(const char *html, size_t len, const char *page_url,
             goto done;
         }
     } else {
-        rc = xweb_chunks(p, html, len, page_url);
+        rc = xweb_chunks(p, html, len, page_url, asset_base);
         if (rc == TWITTER_TXID_ERR_ACCOUNT) {
             code_fail(rc, why, whylen,
                       "X served the logged-out app (entry-client-logged-out): bad cookies");
@@ -788,7 +839,7 @@ int twitter_txid_find_script(const char *js, size_t len, const char *chunk_url, 
                 !name_is_signing(fname, (size_t)(e - fname)))
                 continue;
             bool oom;
-            char *u = resolve_http(chunk_url, s, n, &oom);
+            char *u = resolve_ours(chunk_url, s, n, &oom, chunk_url, NULL);
             if (u) {
                 *url = u;
                 return 1;

@@ -30,7 +30,11 @@
  * TWITTER_TXID_REFRESH_SECONDS. On TWITTER_TXID_ERR_CHALLENGE back off (do not retry at once);
  * on TWITTER_TXID_ERR_ACCOUNT treat the account's cookies as bad (cool it down, rotate); on
  * TWITTER_TXID_ERR_PARSE send requests without the header and log `why` (X changed its page).
- * Wait at least TWITTER_TXID_RETRY_SECONDS after a failed build before trying again. */
+ * Wait at least TWITTER_TXID_RETRY_SECONDS after a failed build before trying again.
+ *
+ * URLs taken from a page (hops, chunks, the signing script) are absolute http(s) and lead only
+ * to X's hosts (x.com, twitter.com, twimg.com and their subdomains) or to the host of the URL
+ * the caller passed (page_url / asset_base / chunk_url); others are ignored. */
 #ifndef TW_TWITTER_TXID_H
 #define TW_TWITTER_TXID_H
 

@@ -681,6 +681,53 @@ static void test_hops(void **state)
     assert_int_equal(twitter_txid_next_hop(html, strlen(html), "https://x.com/home", &hop), 0);
     free(html);
     assert_int_equal(twitter_txid_next_hop("", 0, "https://x.com/", &hop), 0);
+
+    /* hops only lead to X's hosts or the page's own host */
+    const char evil[] = "<script>document.location = \"https://x.com.evil.example/x/migrate?tok=1\""
+                        "</script>";
+    assert_int_equal(twitter_txid_next_hop(evil, sizeof evil - 1, "https://x.com/", &hop), 0);
+    assert_null(hop.url);
+    const char evil_form[] = "<form action=\"http://169.254.169.254/x/migrate\"><input name=\"a\" "
+                             "value=\"b\"></form>";
+    assert_int_equal(twitter_txid_next_hop(evil_form, sizeof evil_form - 1, "https://x.com/",
+                                           &hop), 0);
+    const char local[] = "<script>document.location = \"/x/migrate?tok=2\"</script>";
+    assert_int_equal(twitter_txid_next_hop(local, sizeof local - 1, "http://127.0.0.1:5/home",
+                                           &hop), 1);
+    assert_string_equal(hop.url, "http://127.0.0.1:5/x/migrate?tok=2");
+    twitter_txid_hop_free(&hop);
+    const char sub[] = "<script>document.location = \"https://mobile.twitter.com/x/migrate\"</script>";
+    assert_int_equal(twitter_txid_next_hop(sub, sizeof sub - 1, "https://x.com/", &hop), 1);
+    twitter_txid_hop_free(&hop);
+}
+
+static void test_foreign_script_hosts(void **state)
+{
+    (void)state;
+    char *html = home_page(
+        "<link rel=\"modulepreload\" href=\"https://evil.example/x-web/assets/sentry-filter-1.js\">"
+        "<link rel=\"modulepreload\" href=\"https://abs.twimg.com.evil.example/x-web/a-1.js\">"
+        "<link rel=\"modulepreload\" href=\"http://127.0.0.1:7/x-web/assets/own-1.js\">"
+        "<link rel=\"modulepreload\" href=\"https://abs.twimg.com/x-web/assets/main-1.js\">");
+    struct twitter_txid_page *page = NULL;
+    char why[256];
+    assert_int_equal(twitter_txid_page_parse(html, strlen(html), "https://x.com/home",
+                                             "http://127.0.0.1:7", &page, why, sizeof why),
+                     TWITTER_TXID_OK);
+    size_t n = 0;
+    const char *const *chunks = twitter_txid_page_chunks(page, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(chunks[0], "http://127.0.0.1:7/x-web/assets/own-1.js");
+    assert_string_equal(chunks[1], "https://abs.twimg.com/x-web/assets/main-1.js");
+    twitter_txid_page_free(page);
+    free(html);
+
+    char *url = NULL;
+    const char js[] = "import(\"https://evil.example/sign.o-1.js\");import(\"./sign.o-2.js\")";
+    assert_int_equal(twitter_txid_find_script(js, sizeof js - 1,
+                                              "https://abs.twimg.com/x-web/assets/c.js", &url), 1);
+    assert_string_equal(url, "https://abs.twimg.com/x-web/assets/sign.o-2.js");
+    free(url);
 }
 
 int main(void)
@@ -704,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_derive_errors),
         cmocka_unit_test(test_hops),
         cmocka_unit_test(test_hostile_sizes),
+        cmocka_unit_test(test_foreign_script_hosts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
