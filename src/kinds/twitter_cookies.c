@@ -342,9 +342,9 @@ int twitter_jar_set_cookie(struct twitter_jar *jar, const char *set_cookie, size
         while (avend > av && is_blank(avend[-1]))
             avend--;
         size_t kl = (size_t)(kn - s), vl = (size_t)(avend - av);
-        char val[128];
+        char val[256];
         if (vl >= sizeof val)
-            vl = sizeof val - 1;
+            return 0;                     /* no sane attribute is this long: ignore the cookie */
         memcpy(val, av, vl);
         val[vl] = '\0';
         if (kl == 6 && strncasecmp(s, "domain", 6) == 0) {

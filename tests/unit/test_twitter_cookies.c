@@ -349,6 +349,13 @@ static void test_jar_set_cookie(void **state)
     set_cookie(&jar, "lang=fr; Domain=twitter.com", 1);
     set_cookie(&jar, "evil=1; Domain=.example.com", 0);
     set_cookie(&jar, "evil=1; Domain=notx.com", 0);
+    /* a Domain whose first 255 bytes end in .x.com must not pass by truncation */
+    char longdom[400];
+    int o = snprintf(longdom, sizeof longdom, "evil=1; Domain=");
+    memset(longdom + o, 'a', 249);
+    snprintf(longdom + o + 249, sizeof longdom - (size_t)o - 249, ".x.comevil.org");
+    set_cookie(&jar, longdom, 0);
+    assert_null(twitter_jar_get(&jar, "evil"));
     assert_null(twitter_jar_get(&jar, "evil"));
     set_cookie(&jar, "no equals sign", 0);
     set_cookie(&jar, "bad name=1", 0);
