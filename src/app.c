@@ -26,6 +26,8 @@
 #include "jobs/results.h"
 #include "jobs/server.h"
 #include "jobs/stats.h"
+#include "kinds/twitter_accounts.h"
+#include "kinds/twitter_web_session.h"
 #include "log.h"
 #include "net/apify.h"
 #include "store/store.h"
@@ -224,6 +226,7 @@ static int open_keys(struct app *app, char *err, size_t errlen)
         return -1;
     if (open_ring(app, &secrets, err, errlen) < 0)
         return -1;
+    tw_session_attach_store(&secrets);   /* Twitter account cookies are kept sealed there */
     const char *pub = app->cfg.key_distributor_pubkey;
     if (pub && *pub) {
         char why[256];
@@ -242,6 +245,8 @@ static int open_tables(struct app *app, char *err, size_t errlen)
     app->results = results_new(cfg->result_cache_max_size, cfg->result_cache_max_age_s, NULL);
     app->stats = stats_new(app->worker_id);
     app->readiness = readiness_new(cfg->readyz_min_samples, cfg->readyz_error_threshold, NULL);
+    if (tw_accounts_load(cfg, err, errlen) < 0)   /* Twitter accounts, incl. the cookie file */
+        return -1;
     if (cfg->apify_api_key && *cfg->apify_api_key)
         apify_check_key(cfg);   /* once, with a timeout; an invalid key withdraws the Apify kinds */
     app->capabilities = registry_capabilities(cfg);
@@ -349,6 +354,7 @@ void app_close(struct app *app)
     pprof_close(app->pprof);
     maintenance_stop(app);
     jobserver_stop(app->jobs);
+    tw_session_detach_store();
     json_decref(app->capabilities);
     readiness_free(app->readiness);
     stats_free(app->stats);

@@ -25,7 +25,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #define DEFAULT_DATA_DIR "/home/masa"
+/* The X web client's bearer token ("NRILg"), used for every logged-in call (twitter-modern.md 2.2). */
+#define TWITTER_DEFAULT_BEARER                                                                    \
+    "AAAAAAAAAAAAAAAAAAAAANRILgAAAAAAnNwIzUejRCOuH5E6I8xnZz4puTs%3D1Zv7ttfk8LF81IUq16cHjhLTvJu4FA33A" \
+    "GWWjCpTnA"
 #define MAX_RAW_VALUE (1024u * 1024u)
 
 enum var_kind {
@@ -104,6 +110,19 @@ static const struct var_spec vars[] = {
     { "TWITTER_SKIP_LOGIN_VERIFICATION", VK_BOOL, AT(twitter_skip_login_verification), "false",
       0, 0, false },
     { "TWITTER_X_API_BASE", VK_URL, AT(twitter_x_api_base), "https://api.x.com/2", 0, 0, false },
+    { "TWITTER_COOKIES_FILE", VK_STRING, AT(twitter_cookies_file), "", 0, 0, false },
+    { "TWITTER_WEB_BASE", VK_URL, AT(twitter_web_base), "https://x.com", 0, 0, false },
+    { "TWITTER_GRAPHQL_BASE", VK_URL, AT(twitter_graphql_base), "https://x.com/i/api/graphql", 0,
+      0, false },
+    { "TWITTER_LOGIN_BASE", VK_URL, AT(twitter_login_base), "https://api.x.com", 0, 0, false },
+    { "TWITTER_ASSET_BASE", VK_URL, AT(twitter_asset_base), "https://abs.twimg.com", 0, 0, false },
+    { "TWITTER_BEARER_TOKEN", VK_STRING, AT(twitter_bearer_token), TWITTER_DEFAULT_BEARER, 0, 0,
+      false },
+    { "TWITTER_QUERY_IDS", VK_LIST, AT(twitter_query_ids), "", 0, 0, false },
+    { "TWITTER_FEATURES", VK_STRING, AT(twitter_features), "", 0, 0, false },
+    { "TWITTER_ACCOUNT_CONCURRENCY", VK_UINT, AT(twitter_account_concurrency), "1", 1, 64, false },
+    { "TWITTER_LOGIN_STEP_DELAY_MS", VK_UINT, AT(twitter_login_step_delay_ms), "1500", 0, 60000,
+      false },
     { "APIFY_API_KEY", VK_STRING, AT(apify_api_key), "", 0, 0, false },
     { "APIFY_BASE_URL", VK_URL, AT(apify_base_url), "https://api.apify.com/v2", 0, 0, false },
     { "APIFY_POLL_INTERVAL_MS", VK_UINT, AT(apify_poll_interval_ms), "5000", 10, 60000, false },
@@ -572,6 +591,33 @@ static void loader_free(struct loader *ld)
 
 /* ---- public ---- */
 
+/* check_twitter: the shapes of TWITTER_QUERY_IDS ("Operation=id[@GET|@POST]", id of
+ * [A-Za-z0-9_-]) and TWITTER_FEATURES (a JSON object), so a typo fails at start-up. */
+static int check_twitter(const struct config *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < c->twitter_query_ids.count; i++) {
+        const char *it = c->twitter_query_ids.items[i], *p = it;
+        size_t name = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+        size_t id = p[name] == '=' ? strspn(p + name + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+                                                          "opqrstuvwxyz0123456789_-") : 0;
+        const char *rest = p + name + 1 + id;
+        if (!name || !id || (*rest && strcmp(rest, "@GET") != 0 && strcmp(rest, "@POST") != 0))
+            return set_err(err, errlen, "TWITTER_QUERY_IDS: expected Operation=queryId[@GET|@POST], "
+                           "got \"%.64s\"", it);
+    }
+    const char *f = c->twitter_features;
+    if (f && *f) {
+        json_error_t je;
+        json_t *doc = json_loads(f, 0, &je);
+        bool ok = json_is_object(doc), parsed = doc != NULL;
+        json_decref(doc);
+        if (!ok)
+            return set_err(err, errlen, "TWITTER_FEATURES: expected a JSON object of feature "
+                           "flags (%s)", parsed ? "not an object" : je.text);
+    }
+    return 0;
+}
+
 int config_load_from(struct config *cfg, config_getenv_fn get, void *ctx, char *err, size_t errlen)
 {
     struct loader *ld = calloc(1, sizeof *ld);
@@ -583,7 +629,8 @@ int config_load_from(struct config *cfg, config_getenv_fn get, void *ctx, char *
         rc = set_err(err, errlen, "configuration: out of memory");
     else
         rc = (collect_env(ld, get, ctx, err, errlen) < 0 || collect_files(ld, err, errlen) < 0 ||
-              convert_all(ld, &tmp, err, errlen) < 0) ? -1 : 0;
+              convert_all(ld, &tmp, err, errlen) < 0 || check_twitter(&tmp, err, errlen) < 0)
+                 ? -1 : 0;
     if (ld)
         loader_free(ld);
     free(ld);

@@ -80,6 +80,16 @@ struct config {
     struct str_list twitter_api_keys;     /* TWITTER_API_KEYS */
     bool twitter_skip_login_verification; /* TWITTER_SKIP_LOGIN_VERIFICATION */
     char *twitter_x_api_base;             /* TWITTER_X_API_BASE, default "https://api.x.com/2" */
+    char *twitter_cookies_file;           /* TWITTER_COOKIES_FILE: cookie-only accounts, default "" */
+    char *twitter_web_base;               /* TWITTER_WEB_BASE, default "https://x.com" */
+    char *twitter_graphql_base;           /* TWITTER_GRAPHQL_BASE, default "https://x.com/i/api/graphql" */
+    char *twitter_login_base;             /* TWITTER_LOGIN_BASE (guest token, login flow), "https://api.x.com" */
+    char *twitter_asset_base;             /* TWITTER_ASSET_BASE (web client scripts), "https://abs.twimg.com" */
+    char *twitter_bearer_token;           /* TWITTER_BEARER_TOKEN, default the web client's token */
+    struct str_list twitter_query_ids;    /* TWITTER_QUERY_IDS: "Operation=id[@GET|@POST]" overrides */
+    char *twitter_features;               /* TWITTER_FEATURES: JSON object merged over the defaults */
+    unsigned twitter_account_concurrency; /* TWITTER_ACCOUNT_CONCURRENCY: requests per account, default 1 */
+    unsigned twitter_login_step_delay_ms; /* TWITTER_LOGIN_STEP_DELAY_MS: pause between login steps, 1500 */
     char *apify_api_key;                  /* APIFY_API_KEY */
     char *apify_base_url;                 /* APIFY_BASE_URL, default "https://api.apify.com/v2" */
     unsigned apify_poll_interval_ms;      /* APIFY_POLL_INTERVAL_MS: actor run status polls, default 5000 */

@@ -11,6 +11,7 @@ extern const struct job_kind telemetry_kind;
 extern const struct job_kind tiktok_kind;
 extern const struct job_kind twitter_kind;
 extern const struct job_kind twitter_api_kind;
+extern const struct job_kind twitter_credential_kind;
 extern const struct job_kind twitter_apify_kind;
 extern const struct job_kind web_kind;
 
@@ -22,6 +23,7 @@ static const struct job_kind *const kinds[] = {
     &twitter_kind,
     &twitter_api_kind,
     &twitter_apify_kind,
+    &twitter_credential_kind,
     &web_kind,
 };
 

@@ -7,8 +7,8 @@
  *   getbyid, getprofilebyid                credentials > API keys (Go never used keys here
  *                                          although it advertised these; we do)
  *   everything else                        credentials
- * The credential backend (issue 8) is not built yet: its slot in `backends` is NULL, so today
- * `twitter` offers what the API keys and Apify can serve. When it lands, one line fills the slot.
+ * The credential backend (twitter_credential.c) serves every operation when accounts are
+ * configured; without accounts `twitter` offers what the API keys and Apify can serve.
  *
  * Offer = the operations some backend serves, decided once at start-up (twitter_offer); it is
  * both the capability list and what validation accepts: an operation no configured backend can
@@ -34,15 +34,14 @@
 enum backend_id { TWB_CREDENTIAL, TWB_API, TWB_APIFY, TWB_NONE };
 
 static const struct twitter_backend *const backends[TWB_NONE] = {
-    [TWB_CREDENTIAL] = NULL,    /* issue 8: &twitter_credential_backend */
+    [TWB_CREDENTIAL] = &twitter_credential_backend,
     [TWB_API] = &twitter_api_backend,
     [TWB_APIFY] = &twitter_apify_backend,
 };
 
 /* What configures each backend, for refusals (also when the backend is not built). */
 static const char *const backend_needs[TWB_NONE] = {
-    [TWB_CREDENTIAL] = ("Twitter accounts (TWITTER_ACCOUNTS; the credential backend is not in "
-                        "this build yet)"),
+    [TWB_CREDENTIAL] = "Twitter accounts (TWITTER_ACCOUNTS or TWITTER_COOKIES_FILE)",
     [TWB_API] = "X API keys (TWITTER_API_KEYS)",
     [TWB_APIFY] = "an Apify key (APIFY_API_KEY)",
 };
@@ -186,4 +185,5 @@ void twitter_kinds_reset(void)
     twitter_offer_forget(&twitter_offer);
     twitter_offer_forget(&twitter_api_offer);
     twitter_keys_reset();
+    twitter_credential_reset();
 }

@@ -3,7 +3,7 @@
  * of function pointers").
  *
  * Three ways into X serve the same fifteen operations: the credential backend (logged-in web
- * client; issue 8, not built yet), the API-key backend (X API v2, twitter_api.c) and the Apify
+ * client, twitter_credential.c), the API-key backend (X API v2, twitter_api.c) and the Apify
  * backend (followers/following, twitter_apify.c). Each is a `struct twitter_backend`: `serves`
  * says from configuration (and start-up probes) alone whether it can run an operation, `run` runs
  * one. The `twitter` kind (twitter.c) picks, per operation, the first backend of that operation's
@@ -81,6 +81,7 @@ struct twitter_backend {
 
 extern const struct twitter_backend twitter_api_backend;     /* twitter_api.c */
 extern const struct twitter_backend twitter_apify_backend;   /* twitter.c (wraps twitter_apify.c) */
+extern const struct twitter_backend twitter_credential_backend;  /* twitter_credential.c */
 
 /* What a Twitter kind offers: decided once, on the kind's first available() call (in practice
  * the registry's capability report at start-up, after the Apify key check and the X API key
@@ -107,6 +108,10 @@ void twitter_offer_forget(struct twitter_offer *o);
  * (tests that change the configuration). Defined in twitter.c. */
 void twitter_kinds_reset(void);
 extern struct twitter_offer twitter_api_offer;     /* twitter_api.c */
+
+/* twitter_credential_reset forgets the `twitter-credential` offer, the account pool, the
+ * sessions and the id cache (tests; called by twitter_kinds_reset). twitter_credential.c. */
+void twitter_credential_reset(void);
 
 /* twitter_args_parse reads the argument record of job type job_type ("twitter", "twitter-api")
  * into *req (worker_id left NULL). The capability must be one of the family's fifteen; whether

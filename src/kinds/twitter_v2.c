@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kinds/json_record.h"
+#include "kinds/twitter_tweet_result.h"
 
 #define ZERO_TIME "0001-01-01T00:00:00Z"
 #define MAX_SKIP 1000
@@ -173,55 +174,6 @@ int twitter_v2_parse_id(const char *s, long long *out, char *why, size_t whylen)
 
 /* ---- TweetResult ---- */
 
-static int put(json_t *o, const char *key, json_t *value)
-{
-    return json_object_set_new(o, key, value);
-}
-
-static json_t *thread_cursor(void)
-{
-    return json_pack("{s:s, s:s, s:s, s:s}", "focal_tweet_id", "", "thread_id", "",
-                     "cursor", "", "cursor_type", "");
-}
-
-static json_t *public_metrics(const json_t *t)
-{
-    const json_t *m = json_object_get(t, "public_metrics");
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
-                     "retweet_count", int_of(m, "retweet_count"),
-                     "reply_count", int_of(m, "reply_count"),
-                     "like_count", int_of(m, "like_count"),
-                     "quote_count", int_of(m, "quote_count"),
-                     "bookmark_count", int_of(m, "bookmark_count"),
-                     "impression_count", (json_int_t)0);
-}
-
-/* The members of jobs-and-capabilities.md 3.5 that the API path leaves at zero, in order, from
- * "timestamp" to "sensitive_content" (username, set by the caller, sits in between). */
-static int put_zero_members(json_t *r, const char *username)
-{
-    int rc = 0;
-    rc |= put(r, "timestamp", json_integer(0));
-    rc |= put(r, "ThreadCursor", thread_cursor());
-    static const char *const flags[] = { "is_quoted", "is_pin", "is_reply", "is_retweet",
-                                         "is_self_thread" };
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-        rc |= put(r, flags[i], json_false());
-    rc |= put(r, "likes", json_integer(0));
-    rc |= put(r, "hashtags", json_null());
-    rc |= put(r, "html", json_string(""));
-    rc |= put(r, "replies", json_integer(0));
-    rc |= put(r, "retweets", json_integer(0));
-    rc |= put(r, "urls", json_null());
-    rc |= put(r, "username", json_string(username));
-    rc |= put(r, "photos", json_null());
-    rc |= put(r, "videos", json_null());
-    rc |= put(r, "retweeted_status_id", json_string(""));
-    rc |= put(r, "views", json_integer(0));
-    rc |= put(r, "sensitive_content", json_false());
-    return rc;
-}
-
 /* tweet_result builds a TweetResult from a decoded tweet record t. meta is the decoded page
  * meta or NULL (lookups). created_at is the already normalised time text. */
 static json_t *tweet_result(const json_t *t, const char *created_at, const char *username,
@@ -235,29 +187,29 @@ static json_t *tweet_result(const json_t *t, const char *created_at, const char 
                  detail);
         return NULL;
     }
-    json_t *r = json_object();
+    const json_t *m = json_object_get(t, "public_metrics");
+    struct tweet_result tr = {
+        .id = id,
+        .tweet_id = id_text,
+        .conversation_id = str_of(t, "conversation_id"),
+        .user_id = str_of(t, "author_id"),
+        .text = str_of(t, "text"),
+        .created_at = created_at,
+        .username = username,
+        .author_id = str_of(t, "author_id"),
+        .retweet_count = int_of(m, "retweet_count"),
+        .reply_count = int_of(m, "reply_count"),
+        .like_count = int_of(m, "like_count"),
+        .quote_count = int_of(m, "quote_count"),
+        .bookmark_count = int_of(m, "bookmark_count"),
+        .lang = str_of(t, "lang"),
+        .newest_id = meta ? str_of(meta, "newest_id") : "",
+        .oldest_id = meta ? str_of(meta, "oldest_id") : "",
+        .result_count = meta ? int_of(meta, "result_count") : 0,
+    };
+    json_t *r = tweet_result_build(&tr);
     if (!r)
-        return NULL;
-    int rc = put(r, "id", json_integer(id));
-    rc |= put(r, "tweet_id", json_string(id_text));
-    rc |= put(r, "conversation_id", json_string(str_of(t, "conversation_id")));
-    rc |= put(r, "user_id", json_string(str_of(t, "author_id")));
-    rc |= put(r, "text", json_string(str_of(t, "text")));
-    rc |= put(r, "created_at", json_string(created_at));
-    rc |= put_zero_members(r, username);
-    rc |= put(r, "author_id", json_string(str_of(t, "author_id")));
-    rc |= put(r, "public_metrics", public_metrics(t));
-    rc |= put(r, "possibly_sensitive", json_false());
-    rc |= put(r, "lang", json_string(str_of(t, "lang")));
-    rc |= put(r, "newest_id", json_string(meta ? str_of(meta, "newest_id") : ""));
-    rc |= put(r, "oldest_id", json_string(meta ? str_of(meta, "oldest_id") : ""));
-    rc |= put(r, "result_count", json_integer(meta ? int_of(meta, "result_count") : 0));
-    rc |= put(r, "error", json_null());
-    if (rc) {
         snprintf(why, whylen, "out of memory while building a tweet");
-        json_decref(r);
-        return NULL;
-    }
     return r;
 }
 

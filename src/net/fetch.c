@@ -58,6 +58,21 @@ static char *header_value(const char *line, size_t len, const char *name)
     return strndup(v, (size_t)(end - v));
 }
 
+/* add_set_cookie appends one Set-Cookie value to resp->set_cookies (one per line). */
+static void add_set_cookie(struct fetch_response *resp, const char *v)
+{
+    size_t len = strlen(v), have = resp->set_cookies ? strlen(resp->set_cookies) : 0;
+    if (len == 0 || strchr(v, '\n') || have + len + 2 > FETCH_MAX_SET_COOKIE_BYTES)
+        return;
+    char *grown = realloc(resp->set_cookies, have + len + 2);
+    if (!grown)
+        return;
+    memcpy(grown + have, v, len);
+    grown[have + len] = '\n';
+    grown[have + len + 1] = '\0';
+    resp->set_cookies = grown;
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
     struct fetch_response *resp = userdata;
@@ -72,6 +87,12 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     } else if ((v = header_value(data, n, "x-rate-limit-reset"))) {
         free(resp->rate_limit_reset);
         resp->rate_limit_reset = v;
+    } else if ((v = header_value(data, n, "x-rate-limit-remaining"))) {
+        free(resp->rate_limit_remaining);
+        resp->rate_limit_remaining = v;
+    } else if ((v = header_value(data, n, "Set-Cookie"))) {
+        add_set_cookie(resp, v);
+        free(v);
     }
     return n;
 }
@@ -188,6 +209,8 @@ void fetch_response_clear(struct fetch_response *resp)
     free(resp->content_type);
     free(resp->retry_after);
     free(resp->rate_limit_reset);
+    free(resp->rate_limit_remaining);
+    free(resp->set_cookies);
     memset(resp, 0, sizeof *resp);
 }
 

@@ -34,7 +34,12 @@ struct fetch_response {
     char *content_type;              /* owned, may be NULL */
     char *retry_after;               /* the Retry-After header, owned, may be NULL */
     char *rate_limit_reset;          /* the x-rate-limit-reset header (X API), owned, may be NULL */
+    char *rate_limit_remaining;      /* the x-rate-limit-remaining header, owned, may be NULL */
+    char *set_cookies;               /* the Set-Cookie header values, one per line (at most
+                                      * FETCH_MAX_SET_COOKIE_BYTES in all), owned, may be NULL */
 };
+
+#define FETCH_MAX_SET_COOKIE_BYTES 16384
 
 /* fetch_global_init must be called once before any thread uses fetch (app start-up). */
 int fetch_global_init(void);

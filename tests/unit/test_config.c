@@ -477,6 +477,13 @@ static void test_bad_values_name_their_variable(void **state)
         { "TWITTER_X_API_BASE", "https:///x", "got" },
         { "TIKTOK_TRANSCRIPTION_ENDPOINT", "http://a b", "got" },
         { "TIKTOK_TRANSCRIPTION_ENDPOINT", "example.com", "got" },
+        { "TWITTER_QUERY_IDS", "SearchTimeline", "got \"SearchTimeline\"" },
+        { "TWITTER_QUERY_IDS", "SearchTimeline=a/b", "Operation=queryId[@GET|@POST]" },
+        { "TWITTER_QUERY_IDS", "UserTweets=x1,SearchTimeline=y@PUT", "got \"SearchTimeline=y@PUT\"" },
+        { "TWITTER_FEATURES", "[true]", "JSON object of feature flags (not an object)" },
+        { "TWITTER_FEATURES", "{\"a\":", "JSON object" },
+        { "TWITTER_ACCOUNT_CONCURRENCY", "0", "from 1 to 64" },
+        { "TWITTER_GRAPHQL_BASE", "x.com", "http:// or https://" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char prefix[64];

@@ -31,6 +31,10 @@ static void answer(int fd, const char *req)
         reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello";
     } else if (strstr(req, "GET /retry ")) {
         reply = "HTTP/1.1 429 Too Many\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n";
+    } else if (strstr(req, "GET /cookies ")) {
+        reply = "HTTP/1.1 200 OK\r\nSet-Cookie: ct0=abc; Domain=.x.com; Path=/; Secure\r\n"
+                "x-rate-limit-remaining: 0\r\nx-rate-limit-reset: 1700000000\r\n"
+                "set-cookie: auth_token=t1; HttpOnly\r\nContent-Length: 0\r\n\r\n";
     } else if (strstr(req, "GET /big ")) {
         memset(big, 'x', 2000);
         big[2000] = '\0';
@@ -133,6 +137,24 @@ static void test_status_is_the_callers_to_judge(void **state)
     fetch_response_clear(&r);
 }
 
+/* Set-Cookie values (every one, attributes kept) and the X rate-limit headers are kept. */
+static void test_cookie_and_rate_limit_headers(void **state)
+{
+    (void)state;
+    struct fetch_response r;
+    struct err e;
+    assert_int_equal(fetch_path(NULL, "/cookies", NULL, 0, 2000, &r, &e), 0);
+    assert_string_equal(r.set_cookies, "ct0=abc; Domain=.x.com; Path=/; Secure\n"
+                        "auth_token=t1; HttpOnly\n");
+    assert_string_equal(r.rate_limit_remaining, "0");
+    assert_string_equal(r.rate_limit_reset, "1700000000");
+    fetch_response_clear(&r);
+    assert_int_equal(fetch_path(NULL, "/ok", NULL, 0, 2000, &r, &e), 0);
+    assert_null(r.set_cookies);
+    assert_null(r.rate_limit_remaining);
+    fetch_response_clear(&r);
+}
+
 static void test_post_body(void **state)
 {
     (void)state;
@@ -199,6 +221,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ok_body_and_headers),
         cmocka_unit_test(test_status_is_the_callers_to_judge),
+        cmocka_unit_test(test_cookie_and_rate_limit_headers),
         cmocka_unit_test(test_post_body),
         cmocka_unit_test(test_size_cap_fails_instead_of_cutting),
         cmocka_unit_test(test_timeout_is_504),

@@ -249,8 +249,8 @@ static void test_offers_follow_configuration(void **state)
     assert_null(registry_check(&cfg, &j, &e));
     assert_int_equal(e.http, 400);
     assert_string_equal(e.msg, "capability 'searchbyquery' is not available on this worker: it "
-                        "needs Twitter accounts (TWITTER_ACCOUNTS; the credential backend is not "
-                        "in this build yet) or X API keys (TWITTER_API_KEYS)");
+                        "needs Twitter accounts (TWITTER_ACCOUNTS or TWITTER_COOKIES_FILE) or X "
+                        "API keys (TWITTER_API_KEYS)");
     json_decref(j.arguments);
     twitter_kinds_reset();
 }

@@ -1,0 +1,82 @@
+/* twitter_accounts.h - the credential backend's account pool: who the accounts are, which one
+ * serves the next request, cool-downs, bad marks and the per-account concurrency bound
+ * (twitter.md 3.2, twitter-modern.md 4.3-4.4, DECISIONS.md "Twitter").
+ *
+ * Accounts come from TWITTER_ACCOUNTS (`user:password` or `user:password:totp_secret`; an item
+ * that does not split so is dropped with a warning) and from TWITTER_COOKIES_FILE (cookie-only
+ * accounts; an account named in both gets the file's cookies and the password). The pool is
+ * process-wide, built on first use, and thread-safe (one mutex; never held across I/O).
+ *
+ *   - rotation: round robin with its own index (independent of the X API keys);
+ *   - cool-down per (account, operation): a rate-limited account is skipped for that operation
+ *     until x-rate-limit-reset, else Retry-After, else 15 minutes (twitter_keys_parse_cooldown);
+ *   - bad: an account whose login X refused, or that X reports locked, suspended or logged out
+ *     (cookie-only), is skipped until restart, with one log line naming it and the reason;
+ *   - concurrency: at most TWITTER_ACCOUNT_CONCURRENCY requests per account at once; when every
+ *     usable account is busy, acquire waits (bounded by the caller's deadline).
+ * Account names are logged; passwords, TOTP secrets and cookies never are. */
+#ifndef TW_TWITTER_ACCOUNTS_H
+#define TW_TWITTER_ACCOUNTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "err.h"
+#include "kinds/twitter_backend.h"
+#include "kinds/twitter_cookies.h"
+
+struct config;
+
+/* One configured account; fields are set once when the pool is built and never change. */
+struct tw_account {
+    char *name;              /* user name as configured */
+    char *password;          /* NULL for cookie-only accounts */
+    char *totp_secret;       /* base32, NULL when none */
+    struct twitter_jar file_cookies;  /* from TWITTER_COOKIES_FILE (empty when none) */
+};
+
+/* tw_accounts_load builds the pool now (app start-up). Returns 0, or -1 with a message naming
+ * TWITTER_COOKIES_FILE in err when that file cannot be read or parsed: the worker refuses to
+ * start rather than run without the accounts the operator gave it. */
+int tw_accounts_load(const struct config *cfg, char *err, size_t errlen);
+
+/* tw_accounts_count: number of accounts (builds the pool on first use). */
+size_t tw_accounts_count(const struct config *cfg);
+
+/* tw_accounts_configured: TWITTER_ACCOUNTS or TWITTER_COOKIES_FILE names at least one account. */
+bool tw_accounts_configured(const struct config *cfg);
+
+/* tw_accounts_get: account i (NULL when out of range). The pointer stays valid until reset. */
+const struct tw_account *tw_accounts_get(size_t i);
+
+/* tw_accounts_acquire picks the next usable account for op, round robin, skipping bad ones, those
+ * cooling down for op and those listed in `skip` (nskip entries: accounts this job already gave up
+ * on). When all usable ones are at their concurrency bound it waits until one is released or
+ * `deadline` (CLOCK_MONOTONIC) passes. Returns 0 with *index set, or -1 with e = 503 saying why
+ * no account is usable (how many rate limited and until when, how many marked bad and why). */
+int tw_accounts_acquire(const struct config *cfg, enum twitter_op op, const size_t *skip,
+                        size_t nskip, const struct timespec *deadline, size_t *index,
+                        struct err *e);
+
+/* tw_accounts_release ends one request of account i (wakes a waiting acquire). */
+void tw_accounts_release(size_t i);
+
+/* tw_accounts_cooldown: account i was rate limited on op; reset and retry_after are the header
+ * values (may be NULL). Returns the seconds applied; logs one line. */
+long tw_accounts_cooldown(size_t i, enum twitter_op op, const char *reset, const char *retry_after);
+
+/* tw_accounts_mark_bad: account i is not used again until restart; logs reason once. */
+void tw_accounts_mark_bad(size_t i, const char *reason);
+
+/* tw_accounts_is_bad: account i is marked bad. */
+bool tw_accounts_is_bad(size_t i);
+
+/* tw_accounts_reset forgets the pool (tests; not while jobs run). */
+void tw_accounts_reset(void);
+
+/* tw_accounts_parse_spec splits a TWITTER_ACCOUNTS item into new strings (exposed for tests).
+ * Returns 0, or -1 when it is not user:password[:totp_secret] with non-empty parts. */
+int tw_accounts_parse_spec(const char *item, char **user, char **password, char **totp);
+
+#endif

@@ -1,0 +1,43 @@
+/* twitter_web_login.h - password login through X's onboarding task flow, best effort
+ * (twitter.md 5.4, twitter-modern.md 2.3-2.4, DECISIONS.md "cookie accounts are primary").
+ *
+ * A guest token first (POST {TWITTER_LOGIN_BASE}/1.1/guest/activate.json), then
+ * POST {TWITTER_LOGIN_BASE}/1.1/onboarding/task.json?flow_name=login and one POST per subtask X
+ * asks for, TWITTER_LOGIN_STEP_DELAY_MS apart:
+ *   LoginJsInstrumentationSubtask        answered "{}" (no JS engine here; X may answer 399)
+ *   LoginEnterUserIdentifierSSO          the user name
+ *   LoginEnterAlternateIdentifierSubtask the user name again (X's "unusual activity" challenge)
+ *   LoginEnterPassword                   the password
+ *   AccountDuplicationCheck              AccountDuplicationCheck_false
+ *   LoginTwoFactorAuthChallenge          the TOTP code of the account's secret (RFC 6238), if any
+ *   LoginSuccessSubtask / no subtask     done: the cookies auth_token and ct0 must be set
+ * and the flow fails with the reason on: an `errors` answer ("auth error (<code>): <message>",
+ * e.g. a wrong password or 399), LoginAcid (X wants the account's e-mail or an e-mailed code),
+ * DenyLoginSubtask, ArkoseLogin (captcha), an unknown subtask, a non-JSON answer, or more than
+ * TW_LOGIN_MAX_STEPS steps. The password and codes are never logged. */
+#ifndef TW_TWITTER_WEB_LOGIN_H
+#define TW_TWITTER_WEB_LOGIN_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "err.h"
+#include "kinds/twitter_cookies.h"
+
+struct config;
+struct job_ctx;
+struct tw_account;
+
+#define TW_LOGIN_MAX_STEPS 12
+
+/* tw_login logs account a in; on success *jar holds the session cookies (auth_token, ct0, ...).
+ * Returns 0, or -1 with e set (504 when the job's deadline ran out). */
+int tw_login(const struct config *cfg, const struct job_ctx *ctx, const struct tw_account *a,
+             struct twitter_jar *jar, struct err *e);
+
+/* tw_totp writes the 6-digit RFC 6238 code (HMAC-SHA1, 30 s steps) of the base32 secret at
+ * Unix time now into out. Returns 0, or -1 when the secret is not base32 (spaces and '='
+ * padding are ignored, letters of either case accepted). */
+int tw_totp(const char *secret, time_t now, char out[7]);
+
+#endif

@@ -1,0 +1,519 @@
+#!/usr/bin/env python3
+"""test_twitter_credential.py - the credential backend (`twitter-credential` and the `twitter`
+kind's routing to it) against a local fake of the X web client API (twitter.md 3, 5, 8, 10.1;
+twitter-modern.md 2-4; DECISIONS.md "Twitter").
+
+Checks: capabilities only with accounts; the request envelope on every GraphQL call (bearer,
+cookies, x-csrf-token = ct0 including after X rotates ct0, a transaction id the fake verifies
+byte for byte, browser headers; see fakes/twitter_web_fake.py); cookie-file accounts and the Go
+worker's cookie files; search with max_results and X-Next-Cursor paging; the other fourteen
+operations and their result shapes; rate limits (429 + x-rate-limit-reset, and a spent window
+announced by x-rate-limit-remaining 0) cooling one account for one operation while the job moves
+to the next account; the password login flow with an alternate-identifier challenge and a TOTP
+step; a wrong password and a denied login marking the account bad; expired cookies (401)
+re-logging in; cookies persisted sealed across a restart; TWITTER_SKIP_LOGIN_VERIFICATION;
+locked accounts; malformed timelines; a 404 rebuilding the transaction id then switching
+GET/POST; Cloudflare blocks; the per-account concurrency bound; the job deadline; the stats."""
+import json
+import os
+import re
+import time
+
+import harness
+from harness import Worker, check, check_eq, expect_json_error, expect_status, mkdtemp
+from fakes.twitter_web_fake import BIG, TwitterWebFake
+
+ALL_OPS = sorted([
+    "searchbyquery", "searchbyfullarchive", "searchbyprofile", "getbyid", "getreplies",
+    "getretweeters", "gettweets", "getmedia", "gethometweets", "getforyoutweets",
+    "getprofilebyid", "gettrends", "getfollowing", "getfollowers", "getspace"])
+
+
+def job(op, query="", kind="twitter-credential", **args):
+    a = {"type": op, "query": query}
+    a.update(args)
+    return {"type": kind, "arguments": a}
+
+
+def run(w, j):
+    """The four-step flow; returns (decoded data, next cursor text or None)."""
+    sig = w.generate(j)
+    uid = w.add(sig)
+    st = w.wait_status(uid, timeout=30)
+    expect_status(st, 200, "job status for %s" % json.dumps(j))
+    r = w.result(st.text, sig)
+    expect_status(r, 200, "/job/result")
+    cursor = None
+    if st.header("X-Next-Cursor"):
+        c = w.result(st.header("X-Next-Cursor"), sig)
+        expect_status(c, 200, "/job/result on X-Next-Cursor")
+        cursor = c.text
+    return json.loads(r.body.decode("utf-8")), cursor
+
+
+def run_fails(w, j):
+    uid = w.add(w.generate(j))
+    doc = expect_json_error(w.wait_status(uid, timeout=30), 500, "failed job %s" % json.dumps(j))
+    return doc["error"]
+
+
+def caps_and_stats(w):
+    _, _, _, body = w.run_job({"type": "telemetry", "arguments": {}})
+    doc = json.loads(body.decode("utf-8"))
+    return doc["reported_capabilities"], doc["stats"].get(w.worker_id(), {})
+
+
+def cookie_file(fake, names):
+    """A cookie file (JSON, name -> browser export) with a live fake session per name."""
+    path = os.path.join(mkdtemp("tw-cookies-"), "cookies.json")
+    doc = {}
+    for n in names:
+        auth, ct0 = fake.add_session(n)
+        doc[n] = [{"name": "auth_token", "value": auth, "domain": ".x.com"},
+                  {"name": "ct0", "value": ct0, "domain": ".x.com"},
+                  {"name": "lang", "value": "en", "domain": "x.com"}]
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+    return path
+
+
+def no_violations(fake):
+    check_eq(fake.violations, [], "requests the fake refused")
+
+
+def tweet_ids(tweets):
+    return [t["id"] for t in tweets]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_capabilities_only_with_accounts():
+    with TwitterWebFake() as fake:
+        with Worker(env=fake.worker_env()) as w:
+            caps, _ = caps_and_stats(w)
+            check("twitter-credential" not in caps, "no accounts, yet: %r" % caps)
+            r = w.post("/job/generate", json_body=job("searchbyquery", "x"))
+            check(r.status == 400, "twitter-credential without accounts: %s" % r.describe())
+        with Worker(env=fake.worker_env(cookies_file=cookie_file(fake, ["carol"]))) as w:
+            caps, _ = caps_and_stats(w)
+            check_eq(sorted(caps.get("twitter-credential", [])), ALL_OPS, "credential caps")
+            check_eq(sorted(caps.get("twitter", [])), ALL_OPS, "twitter caps with accounts")
+
+
+def test_search_paging_and_envelope():
+    with TwitterWebFake() as fake:
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["carol"]))
+        with Worker(env=env) as w:
+            data, cursor = run(w, job("searchbyquery", "nasa OR \"mars rover\"", max_results=20))
+            check_eq(tweet_ids(data), [BIG + i for i in range(1, 21)], "page 1 ids (exact int64)")
+            check_eq(cursor, "c20", "X-Next-Cursor after page 1")
+            t = data[0]
+            check_eq(t["tweet_id"], str(BIG + 1), "tweet_id")
+            check_eq(t["username"], "alice", "username from core.screen_name")
+            check_eq(t["user_id"], "42", "user_id")
+            check_eq(t["text"], "tweet 1 #tag", "text")
+            check_eq(t["hashtags"], ["tag"], "hashtags")
+            check_eq(t["views"], 11, "views from views.count")
+            check_eq(t["likes"], 1, "likes")
+            calls = fake.calls("SearchTimeline")
+            check_eq(len(calls), 1, "one SearchTimeline call")
+            check_eq(calls[0]["method"], "POST", "search is POSTed")
+            check_eq(calls[0]["query_id"], "BGd0T_j7oVwlW5U79tO_0A", "default query id")
+            v = calls[0]["variables"]
+            check_eq((v["rawQuery"], v["product"], v["count"]),
+                     ("nasa OR \"mars rover\"", "Latest", 20), "search variables")
+
+            data, cursor = run(w, job("searchbyquery", "nasa", max_results=20, next_cursor="c20"))
+            check_eq(tweet_ids(data), [BIG + i for i in range(21, 41)], "page 2 ids")
+            check_eq(cursor, "c40", "X-Next-Cursor after page 2")
+            check_eq(fake.calls("SearchTimeline")[-1]["variables"]["cursor"], "c20", "cursor sent")
+            data, cursor = run(w, job("searchbyquery", "nasa", max_results=20, next_cursor="c40"))
+            check_eq(tweet_ids(data), [BIG + i for i in range(41, 46)], "last page ids")
+            check_eq(cursor, None, "no cursor at the end")
+
+            # max_results above X's page cap: several pages in one job
+            data, cursor = run(w, job("searchbyquery", "nasa", max_results=45))
+            check_eq(len(data), 45, "45 tweets over two pages")
+            counts = [c["variables"]["count"] for c in fake.calls("SearchTimeline")[3:]]
+            check_eq(counts, [45], "one page of 45 (page cap 50)")
+            data, _ = run(w, job("searchbyquery", "nasa", max_results=70))
+            check_eq(len(data), 45, "all 45 tweets, then X has no more")
+            counts = [c["variables"]["count"] for c in fake.calls("SearchTimeline")[4:]]
+            check_eq(counts, [50], "a page of min(remaining, 50); X then sends no further cursor")
+
+            stale = [c["stale_ct0"] for c in fake.calls()]
+            check_eq(stale, [False] * len(stale), "the rotated ct0 is sent after the rotation")
+            # the `twitter` kind routes search to the credential backend
+            data, _ = run(w, job("searchbyquery", "nasa", kind="twitter", max_results=3))
+            check_eq(len(data), 3, "twitter kind search")
+            check_eq(fake.settings_calls, 1, "cookies checked once (skip verification off)")
+            check_eq(len(fake.home_fetches), 1, "transaction-id page fetched once")
+            check(fake.home_fetches[0] and fake.home_fetches[0].startswith("auth-carol"),
+                  "home page fetched with the account's cookies: %r" % fake.home_fetches)
+            _, stats = caps_and_stats(w)
+            check_eq(stats.get("twitter_scrapes"), 6, "scrapes, one per job")
+            check_eq(stats.get("twitter_returned_tweets"), 20 + 20 + 5 + 45 + 45 + 3,
+                     "returned tweets")
+        no_violations(fake)
+
+
+def test_every_operation():
+    with TwitterWebFake() as fake:
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["carol"]))
+        with Worker(env=env) as w:
+            p, cursor = run(w, job("searchbyprofile", "NASA"))
+            check_eq((p["Username"], p["Name"], p["UserID"]), ("NASA", "NASA", "40"), "profile")
+            check_eq((p["FollowersCount"], p["FollowingCount"], p["TweetsCount"]),
+                     (1000, 20, 500), "profile counts (FollowingCount fixed)")
+            check_eq(p["Biography"], "bio of NASA", "Biography")
+            check_eq(cursor, None, "no cursor for a profile")
+            p, _ = run(w, job("getprofilebyid", "42"))
+            check_eq(p["Username"], "alice", "getprofilebyid")
+            err = run_fails(w, job("getprofilebyid", "999"))
+            check("suspended" in err, "unavailable user: %r" % err)
+            err = run_fails(w, job("searchbyprofile", "nobody"))
+            check("not found" in err or "does not exist" in err, "unknown user: %r" % err)
+
+            t, _ = run(w, job("getbyid", str(BIG + 7)))
+            check_eq((t["id"], t["text"], t["username"]), (BIG + 7, "tweet 7 #tag", "alice"),
+                     "getbyid")
+            check_eq(fake.calls("TweetDetail")[-1]["variables"]["focalTweetId"], str(BIG + 7),
+                     "focalTweetId")
+
+            replies, cursor = run(w, job("getreplies", str(BIG + 7), max_results=8))
+            check_eq(tweet_ids(replies), [BIG + 500 + i for i in range(8)],
+                     "replies over two pages, focal tweet excluded")
+            check_eq(cursor, None, "replies exhausted")
+
+            rts, cursor = run(w, job("getretweeters", str(BIG + 7), max_results=5))
+            check_eq([u["UserID"] for u in rts], [str(50 + i) for i in range(5)], "retweeters")
+            check_eq(cursor, "c5", "retweeters cursor")
+            rts, cursor = run(w, job("getretweeters", str(BIG + 7), max_results=50,
+                                     next_cursor="c5"))
+            check_eq(len(rts), 7, "rest of the retweeters")
+            check_eq(cursor, None, "0| cursor means the end")
+
+            tw, cursor = run(w, job("gettweets", "alice", max_results=25))
+            check_eq(tweet_ids(tw), [BIG + 100 + i for i in range(25)], "gettweets")
+            check_eq(cursor, "c25", "gettweets cursor")
+            check_eq(fake.calls("UserTweets")[-1]["variables"]["userId"], "42", "userId resolved")
+            tw, cursor = run(w, job("gettweets", "alice", max_results=25, next_cursor=cursor))
+            check_eq(len(tw), 5, "gettweets page 2")
+            check_eq(len(fake.calls("UserByScreenName")), 3, "screen name resolved once (cached)")
+
+            media, _ = run(w, job("getmedia", "alice", max_results=6))
+            check_eq(len(media), 6, "getmedia count")
+            check(all(m["photos"] or m["videos"] for m in media), "only media tweets")
+            vids = [m for m in media if m["videos"]]
+            check(vids and vids[0]["videos"][0]["url"].endswith(".mp4"), "video url: %r" % vids)
+
+            fol, cursor = run(w, job("getfollowers", "alice", max_results=10))
+            check_eq(len(fol), 10, "followers page")
+            check_eq(cursor, "c10", "followers cursor")
+            fol, cursor = run(w, job("getfollowers", "alice", max_results=100, next_cursor=cursor))
+            check_eq(len(fol), 15, "rest of the followers")
+            check_eq(cursor, None, "followers end")
+            fing, _ = run(w, job("getfollowing", "alice", max_results=100))
+            check_eq(len(fing), 7, "following")
+            check_eq(fing[0]["Username"], "user10", "following profile")
+
+            home, cursor = run(w, job("gethometweets", max_results=5))
+            check_eq(len(home), 5, "home tweets")
+            check_eq(fake.calls("HomeLatestTimeline")[-1]["method"], "POST", "home POSTed")
+            fy, _ = run(w, job("getforyoutweets", max_results=13))
+            check_eq(len(fy), 13, "for-you tweets incl. the visibility-wrapped one")
+            check(BIG + 399 in tweet_ids(fy), "visibility-wrapped tweet unwrapped")
+
+            fa, cursor = run(w, job("searchbyfullarchive", "nasa", max_results=2))
+            check_eq((tweet_ids(fa), cursor), ([BIG + 1, BIG + 2], "c2"),
+                     "searchbyfullarchive is accepted and runs a Latest search")
+            trends, _ = run(w, job("gettrends"))
+            check_eq(trends, ["#Alpha", "Beta", "#Gamma"], "trends")
+            space, _ = run(w, job("getspace", "1AbCdEfGh"))
+            check_eq((space["ID"], space["Title"], space["State"]),
+                     ("1AbCdEfGh", "Space talk", "Running"), "space")
+            err = run_fails(w, job("getspace", "nope"))
+            check("not found" in err, "missing space: %r" % err)
+
+            _, stats = caps_and_stats(w)
+            check_eq(stats.get("twitter_returned_profiles"), 2 + 5 + 7 + 10 + 15 + 7,
+                     "profiles counted")
+            check_eq(stats.get("twitter_returned_other"), 6 + 3 + 1, "media, trends, space")
+        no_violations(fake)
+
+
+def test_rate_limit_cools_one_account_for_one_operation():
+    with TwitterWebFake() as fake:
+        fake.rate_limited["carol"] = {"SearchTimeline"}
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["carol", "dave"]))
+        with Worker(env=env) as w:
+            users = []
+            for _ in range(3):
+                data, _ = run(w, job("searchbyquery", "q", max_results=2))
+                check_eq(len(data), 2, "search served despite the rate limit")
+            users = [c["user"] for c in fake.calls("SearchTimeline") if c["status"] == 200]
+            limited = [c for c in fake.calls("SearchTimeline") if c["user"] == "carol"]
+            check_eq(len(limited), 1, "carol asked once, then cooling down: %r" % limited)
+            check_eq(users, ["dave"] * 3, "dave serves the searches")
+            # carol still serves other operations
+            for _ in range(2):
+                run(w, job("searchbyprofile", "NASA"))
+            check("carol" in [c["user"] for c in fake.calls("UserByScreenName")],
+                  "carol is not cooled for profiles")
+            fake.rate_limited["dave"] = {"*"}
+            err = run_fails(w, job("searchbyquery", "q", max_results=2))
+            check("rate limited" in err, "every account rate limited: %r" % err)
+            check(re.search(r"account carol rate limited on searchbyquery; cooling down for "
+                            r"(59\d|600) s", w.stderr()), "cool-down from x-rate-limit-reset")
+            _, stats = caps_and_stats(w)
+            check_eq(stats.get("twitter_ratelimit_errors"), 2, "rate-limit events counted")
+            check(w.stderr().count("rate limited on searchbyquery") >= 2, "log lines")
+        no_violations(fake)
+
+
+def test_spent_window_moves_on_without_a_429():
+    with TwitterWebFake() as fake:
+        fake.exhausted["pia"] = {"SearchTimeline"}
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["pia", "quinn"]))
+        with Worker(env=env) as w:
+            for _ in range(3):
+                data, _ = run(w, job("searchbyquery", "q", max_results=2))
+                check_eq(len(data), 2, "search")
+            users = [c["user"] for c in fake.calls("SearchTimeline")]
+            check_eq(users, ["pia", "quinn", "quinn"], "pia's spent window is respected")
+            check_eq([c["status"] for c in fake.calls("SearchTimeline")], [200] * 3, "no 429")
+            check(re.search(r"account pia rate limited on searchbyquery; cooling down for "
+                            r"(29\d|300) s", w.stderr()), "cool-down until x-rate-limit-reset")
+        no_violations(fake)
+
+
+def test_login_flow_with_challenge_totp_and_wrong_password():
+    with TwitterWebFake() as fake:
+        secret = "JBSWY3DPEHPK3PXP"
+        fake.accounts["erin"] = {"password": "pw-erin", "challenge": True, "totp": secret}
+        fake.accounts["frank"] = {"password": "right"}
+        env = fake.worker_env(accounts=["frank:wrong", "erin:pw-erin:" + secret])
+        with Worker(env=env) as w:
+            for _ in range(2):
+                data, _ = run(w, job("searchbyquery", "q", max_results=3))
+                check_eq(len(data), 3, "search after login")
+            steps = [c.get("subtask_inputs", [{}])[0].get("subtask_id") for c in fake.flow_calls]
+            for s in ("LoginEnterAlternateIdentifierSubtask", "LoginTwoFactorAuthChallenge",
+                      "LoginEnterPassword"):
+                check(s in steps, "%s answered: %r" % (s, steps))
+            users = {c["user"] for c in fake.calls("SearchTimeline")}
+            check_eq(users, {"erin"}, "only erin's session is used")
+            logins = [c for c in fake.flow_calls if "input_flow_data" in c]
+            check_eq(len(logins), 2, "one login per account, sessions reused across jobs")
+            check("account frank marked bad" in w.stderr() and "Wrong password" in w.stderr(),
+                  "wrong password logged: %s" % w.stderr()[-2000:])
+            _, stats = caps_and_stats(w)
+            check(stats.get("twitter_auth_errors", 0) >= 1, "auth error counted: %r" % stats)
+        no_violations(fake)
+
+
+def test_denied_login_is_reported():
+    with TwitterWebFake() as fake:
+        fake.accounts["paul"] = {"password": "pw", "deny": True}
+        with Worker(env=fake.worker_env(accounts=["paul:pw"])) as w:
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check("DenyLoginSubtask" in err and "blocked an attempt" in err,
+                  "denied login reaches the user: %r" % err)
+            check("account paul marked bad" in w.stderr(), "denied account logged")
+            check_eq(fake.calls("SearchTimeline"), [], "no search without a session")
+        no_violations(fake)
+
+
+def test_expired_cookies_relogin_and_persistence():
+    with TwitterWebFake() as fake:
+        fake.accounts["gina"] = {"password": "pw"}
+        env = fake.worker_env(accounts=["gina:pw"])
+        data_dir = mkdtemp("tw-data-")
+        with Worker(env=env, data_dir=data_dir) as w:
+            run(w, job("searchbyquery", "q", max_results=1))
+            check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 1, "logged in")
+            fake.expire("gina")
+            data, _ = run(w, job("searchbyquery", "q", max_results=2))
+            check_eq(len(data), 2, "search after the session expired")
+            check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 2,
+                     "logged in again after the 401")
+            statuses = [c["status"] for c in fake.calls("SearchTimeline")]
+            check_eq(statuses, [200, 401, 200], "401 then retried on the new session")
+        with Worker(env=env, data_dir=data_dir) as w:
+            run(w, job("searchbyquery", "q", max_results=1))
+            check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 2,
+                     "no new login after the restart: cookies restored from the sealed store")
+            check(fake.settings_calls >= 1, "restored cookies checked")
+        db = open(os.path.join(data_dir, "tee-worker.db"), "rb").read()
+        check(b"auth-gina" not in db, "cookies are sealed, not stored in clear")
+        no_violations(fake)
+
+
+def test_skip_verification_and_dead_cookie_account():
+    with TwitterWebFake() as fake:
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["hank", "ivy"]),
+                              extra={"TWITTER_SKIP_LOGIN_VERIFICATION": "true"})
+        with Worker(env=env) as w:
+            fake.expire("hank")
+            for _ in range(2):
+                data, _ = run(w, job("searchbyprofile", "NASA"))
+                check_eq(data["Username"], "NASA", "profile despite a dead account")
+            check_eq(fake.settings_calls, 0, "no session check with skip verification")
+            check("account hank marked bad" in w.stderr(), "dead cookie account logged")
+            users = [c["user"] for c in fake.calls("UserByScreenName") if c["status"] == 200]
+            check_eq(set(users), {"ivy"}, "ivy serves")
+        no_violations(fake)
+
+
+def test_locked_account_and_malformed_timeline():
+    with TwitterWebFake() as fake:
+        fake.locked.add("jack")
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["jack", "kim"]))
+        with Worker(env=env) as w:
+            data, _ = run(w, job("gettrends"))
+            check_eq(len(data), 3, "trends via the unlocked account")
+            check("account jack marked bad" in w.stderr() and "locked" in w.stderr(),
+                  "locked account logged")
+            fake.malformed.add("SearchTimeline")
+            err = run_fails(w, job("searchbyquery", "q", max_results=5))
+            check("SearchTimeline" in err, "malformed timeline reported: %r" % err)
+            fake.malformed.add("UserTweets")
+            data, cursor = run(w, job("gettweets", "alice", max_results=5))
+            check_eq((data, cursor), ([], None), "entries of the wrong types are skipped")
+            w.healthy("after malformed timelines")
+            _, stats = caps_and_stats(w)
+            check(stats.get("twitter_errors", 0) >= 1, "errors counted: %r" % stats)
+        no_violations(fake)
+
+
+def test_no_usable_account_falls_back_or_fails():
+    with TwitterWebFake() as fake:
+        fake.locked.add("lou")
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["lou"]))
+        with Worker(env=env) as w:
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check("no usable Twitter account" in err or "locked" in err, "error: %r" % err)
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check("marked bad" in err, "second job names the bad account: %r" % err)
+        no_violations(fake)
+
+
+def test_method_switch_and_cloudflare_block():
+    with TwitterWebFake() as fake:
+        fake.method_required["SearchTimeline"] = "GET"
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["mia"]))
+        with Worker(env=env) as w:
+            data, _ = run(w, job("searchbyquery", "q", max_results=70))
+            check_eq(len(data), 45, "search after switching to GET")
+            check_eq([(c["method"], c["status"]) for c in fake.calls("SearchTimeline")],
+                     [("POST", 404), ("POST", 404), ("GET", 200)],
+                     "404: transaction id rebuilt, then the other method")
+            fake.search_tweets = fake.search_tweets * 2
+            data, _ = run(w, job("searchbyquery", "q", max_results=70))
+            check_eq(len(data), 70, "two pages")
+            check_eq([(c["method"], c["status"]) for c in fake.calls("SearchTimeline")][3:],
+                     [("POST", 404), ("POST", 404), ("GET", 200), ("GET", 200)],
+                     "the job's second page keeps the method that worked")
+            check_eq(len(fake.home_fetches), 5, "transaction-id page fetched again after each 404")
+            check("TWITTER_QUERY_IDS=SearchTimeline=BGd0T_j7oVwlW5U79tO_0A@GET" in w.stderr(),
+                  "the operator is told which method worked")
+            fake.cloudflare.add("UserByScreenName")
+            err = run_fails(w, job("searchbyprofile", "NASA"))
+            check("Cloudflare" in err, "Cloudflare block reported: %r" % err)
+            fake.cloudflare.clear()
+            p, _ = run(w, job("searchbyprofile", "NASA"))
+            check_eq(p["Username"], "NASA", "the account was not penalised for the block")
+        no_violations(fake)
+
+
+def test_concurrency_per_account_is_bounded():
+    for bound in (1, 2):
+        with TwitterWebFake() as fake:
+            fake.delay["SearchTimeline"] = 0.4
+            env = fake.worker_env(cookies_file=cookie_file(fake, ["olga"]),
+                                  extra={"TWITTER_ACCOUNT_CONCURRENCY": str(bound)})
+            with Worker(env=env) as w:
+                sigs = [w.generate(job("searchbyquery", "q%d" % i, max_results=1))
+                        for i in range(4)]
+                uids = [w.add(sig) for sig in sigs]
+                for uid in uids:
+                    expect_status(w.wait_status(uid, timeout=30), 200, "concurrent search")
+                check_eq(fake.max_in_flight.get("olga"), bound,
+                         "requests in flight on one account with TWITTER_ACCOUNT_CONCURRENCY=%d"
+                         % bound)
+                check_eq(len(fake.home_fetches), 1, "one transaction-id build for concurrent "
+                         "first requests")
+            no_violations(fake)
+
+
+def test_dropped_connections_are_retried():
+    with TwitterWebFake() as fake:
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["sam"]))
+        with Worker(env=env) as w:
+            fake.drop["UserByScreenName"] = 2
+            p, _ = run(w, job("searchbyprofile", "NASA"))
+            check_eq(p["Username"], "NASA", "profile after two dropped connections")
+            check_eq([c["status"] for c in fake.calls("UserByScreenName")], [0, 0, 200],
+                     "retried on the same account")
+            fake.drop["UserByScreenName"] = 3
+            err = run_fails(w, job("searchbyprofile", "NASA"))
+            check("127.0.0.1" in err, "the transport error, naming the host, reaches the user: %r"
+                  % err)
+            check_eq(len(fake.calls("UserByScreenName")), 6, "three tries, then the job fails")
+        no_violations(fake)
+
+
+def test_job_deadline_bounds_the_calls():
+    with TwitterWebFake() as fake:
+        fake.delay["SearchTimeline"] = 6
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["rita"]),
+                              extra={"JOB_TIMEOUT_SECONDS": "2"})
+        with Worker(env=env) as w:
+            t0 = time.monotonic()
+            err = run_fails(w, job("searchbyquery", "q", max_results=5))
+            took = time.monotonic() - t0
+            check("timed out" in err or "deadline" in err, "deadline error: %r" % err)
+            check(took < 5, "the job ended at its deadline, not X's answer (%.1f s)" % took)
+        no_violations(fake)
+
+
+def test_go_cookie_file_is_migrated():
+    with TwitterWebFake() as fake:
+        data_dir = mkdtemp("tw-data-")
+        auth, ct0 = fake.add_session("nora")
+        zero = {"Quoted": False, "Path": "", "Expires": "0001-01-01T00:00:00Z", "RawExpires": "",
+                "MaxAge": 0, "Secure": False, "HttpOnly": False, "SameSite": 0,
+                "Partitioned": False, "Raw": "", "Unparsed": None}
+        go = [dict(zero, Name="auth_token", Value=auth, Domain="twitter.com"),
+              dict(zero, Name="ct0", Value=ct0, Domain="twitter.com")]
+        with open(os.path.join(data_dir, "nora_twitter_cookies.json"), "w") as f:
+            json.dump(go, f)
+        env = fake.worker_env(accounts=["nora:unknown-to-x"])
+        with Worker(env=env, data_dir=data_dir) as w:
+            data, _ = run(w, job("searchbyquery", "q", max_results=2))
+            check_eq(len(data), 2, "search on the migrated session")
+            check_eq(fake.flow_calls, [], "no login: the Go cookie file was used")
+            check("session from the Go worker's cookie file" in w.stderr(), "migration logged")
+        no_violations(fake)
+
+
+def test_broken_cookie_file_refuses_to_start():
+    path = os.path.join(mkdtemp("tw-cookies-"), "cookies.txt")
+    with open(path, "w") as f:
+        f.write("alice:tok1:ct01\nbob:only-one-part\n")
+    env = {"DATA_DIR": mkdtemp("tw-data-"), "STANDALONE": "true",
+           "LISTEN_ADDRESS": "%s:%d" % (harness.HOST, harness.free_port()),
+           "TWITTER_COOKIES_FILE": path}
+    rc, out = harness.run_binary(env)
+    check(rc > 0, "a broken cookie file must stop the start (rc %d):\n%s" % (rc, out))
+    check("TWITTER_COOKIES_FILE" in out and "line 2" in out, "names the file's problem:\n%s" % out)
+    check(not harness.sanitizer_report(out), "sanitizer report:\n%s" % out)
+    env["TWITTER_COOKIES_FILE"] = path + ".missing"
+    rc, out = harness.run_binary(env)
+    check(rc > 0 and "TWITTER_COOKIES_FILE" in out, "a missing cookie file:\n%s" % out)
+
+
+if __name__ == "__main__":
+    import harness
+    harness.main(globals())

@@ -1,0 +1,305 @@
+/* test_twitter_credential.c - the credential backend's pure parts: account specs and the pool
+ * (rotation, per-operation cool-down, bad marks, concurrency bound), TOTP codes (RFC 6238
+ * vectors), answer classification, GraphQL URL/body encoding, query-id overrides and features.
+ * The network parts are tested end to end (tests/e2e/test_twitter_credential.py). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "kinds/twitter_accounts.h"
+#include "kinds/twitter_web_call.h"
+#include "kinds/twitter_web_login.h"
+#include "kinds/twitter_web_request.h"
+
+static void test_account_specs(void **state)
+{
+    (void)state;
+    char *u, *p, *t;
+    assert_int_equal(tw_accounts_parse_spec("alice:pw", &u, &p, &t), 0);
+    assert_string_equal(u, "alice");
+    assert_string_equal(p, "pw");
+    assert_null(t);
+    free(u);
+    free(p);
+    assert_int_equal(tw_accounts_parse_spec("bob:s3cret:JBSWY3DPEHPK3PXP", &u, &p, &t), 0);
+    assert_string_equal(u, "bob");
+    assert_string_equal(p, "s3cret");
+    assert_string_equal(t, "JBSWY3DPEHPK3PXP");
+    free(u);
+    free(p);
+    free(t);
+    const char *bad[] = { "alice", ":pw", "alice:", "a:b:", "a:b:c:d", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(tw_accounts_parse_spec(bad[i], &u, &p, &t), -1);
+        assert_null(u);
+        assert_null(p);
+        assert_null(t);
+    }
+}
+
+static struct timespec in_ms(long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+static void test_pool(void **state)
+{
+    (void)state;
+    char *items[] = { "a:1", "broken", "b:2", "c:3" };
+    struct config cfg = { .twitter_accounts = { items, 4 }, .twitter_account_concurrency = 1 };
+    tw_accounts_reset();
+    assert_int_equal(tw_accounts_count(&cfg), 3);            /* "broken" dropped */
+    assert_string_equal(tw_accounts_get(1)->name, "b");
+    assert_null(tw_accounts_get(3));
+
+    struct timespec soon = in_ms(200);
+    struct err e = { 0 };
+    size_t i, j, k;
+    /* round robin */
+    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_SEARCHBYQUERY, NULL, 0, &soon, &i, &e), 0);
+    assert_int_equal(i, 0);
+    tw_accounts_release(i);
+    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_SEARCHBYQUERY, NULL, 0, &soon, &i, &e), 0);
+    assert_int_equal(i, 1);
+    tw_accounts_release(i);
+
+    /* a cooled account is skipped for that operation only */
+    long s = tw_accounts_cooldown(2, TW_OP_SEARCHBYQUERY, NULL, NULL);
+    assert_int_equal(s, 15 * 60);
+    char reset[32];
+    snprintf(reset, sizeof reset, "%lld", (long long)time(NULL) + 120);
+    s = tw_accounts_cooldown(0, TW_OP_SEARCHBYQUERY, reset, NULL);
+    assert_true(s >= 119 && s <= 120);
+    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_SEARCHBYQUERY, NULL, 0, &soon, &i, &e), 0);
+    assert_int_equal(i, 1);
+    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_GETTRENDS, NULL, 0, &soon, &j, &e), 0);
+    assert_int_equal(j, 2);
+    /* b is busy (bound 1), a and c cooling: no account, after waiting until the deadline */
+    struct timespec brief = in_ms(100);
+    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_SEARCHBYQUERY, NULL, 0, &brief, &k, &e), -1);
+    assert_int_equal(e.http, 504);
+    tw_accounts_release(i);
+    tw_accounts_release(j);
+    /* skip list: the job already gave up on b */
+    size_t tried[] = { 1 };
+    err_clear(&e);
+    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_SEARCHBYQUERY, tried, 1, &soon, &k, &e), -1);
+    assert_int_equal(e.http, 503);
+    assert_non_null(strstr(e.msg, "2 rate limited for searchbyquery"));
+    assert_non_null(strstr(e.msg, "1 already tried"));
+    /* bad accounts are never handed out */
+    tw_accounts_mark_bad(1, "locked (X error 326)");
+    assert_true(tw_accounts_is_bad(1));
+    err_clear(&e);
+    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_SEARCHBYQUERY, NULL, 0, &soon, &k, &e), -1);
+    assert_non_null(strstr(e.msg, "1 marked bad (locked (X error 326))"));
+    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_GETSPACE, NULL, 0, &soon, &k, &e), 0);
+    assert_int_not_equal(k, 1);
+    tw_accounts_release(k);
+    tw_accounts_reset();
+
+    struct config none = { .twitter_account_concurrency = 1 };
+    assert_false(tw_accounts_configured(&none));
+    err_clear(&e);
+    assert_int_equal(tw_accounts_acquire(&none, TW_OP_GETBYID, NULL, 0, &soon, &k, &e), -1);
+    assert_non_null(strstr(e.msg, "no Twitter credentials available"));
+    tw_accounts_reset();
+}
+
+static void *release_later(void *arg)
+{
+    struct timespec pause = { 0, 100L * 1000000L };
+    nanosleep(&pause, NULL);
+    tw_accounts_release(*(size_t *)arg);
+    return NULL;
+}
+
+/* A job waiting for a busy account gets it as soon as it is released. */
+static void test_pool_wait_for_release(void **state)
+{
+    (void)state;
+    char *items[] = { "solo:pw" };
+    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 1 };
+    tw_accounts_reset();
+    struct timespec later = in_ms(3000);
+    struct err e = { 0 };
+    size_t i, j;
+    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_GETBYID, NULL, 0, &later, &i, &e), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, release_later, &i), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_GETBYID, NULL, 0, &later, &j, &e), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(t, NULL);
+    assert_int_equal(j, 0);
+    long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(waited >= 50 && waited < 1500);
+    tw_accounts_release(j);
+    tw_accounts_reset();
+}
+
+/* RFC 6238 appendix B, SHA-1, last six digits; secret "12345678901234567890" in base32. */
+static void test_totp(void **state)
+{
+    (void)state;
+    const char *secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    struct { time_t t; const char *code; } v[] = {
+        { 59, "287082" }, { 1111111109, "081804" }, { 1111111111, "050471" },
+        { 1234567890, "005924" }, { 2000000000, "279037" },
+    };
+    char out[7];
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        assert_int_equal(tw_totp(secret, v[i].t, out), 0);
+        assert_string_equal(out, v[i].code);
+    }
+    assert_int_equal(tw_totp("gezd gnbv gy3t qojq gezd gnbv gy3t qojq", 59, out), 0);
+    assert_string_equal(out, "287082");
+    assert_int_equal(tw_totp("not base32!", 59, out), -1);
+    assert_int_equal(tw_totp("", 59, out), -1);
+}
+
+static enum tw_web_verdict classify(long status, const char *body, const char *ctype,
+                                    const char *remaining, char *msg, size_t msglen)
+{
+    struct tw_web_answer a = { .status = status };
+    a.json = body ? json_loads(body, 0, NULL) : NULL;
+    tw_web_classify(&a, ctype, remaining);
+    if (msg)
+        snprintf(msg, msglen, "%s", a.message);
+    json_decref(a.json);
+    return a.verdict;
+}
+
+static void test_classify(void **state)
+{
+    (void)state;
+    char msg[240];
+    const char *json = "application/json";
+    assert_int_equal(classify(200, "{\"data\":{\"user\":{}}}", json, "5", NULL, 0), TWV_OK);
+    assert_int_equal(classify(200, "{\"data\":{\"x\":1},\"errors\":[{\"code\":0,\"message\":\"m\"}]}",
+                              json, NULL, NULL, 0), TWV_OK);
+    assert_int_equal(classify(429, "{\"errors\":[{\"code\":88,\"message\":\"Rate limit exceeded\"}]}",
+                              json, "0", msg, sizeof msg), TWV_RATE_LIMITED);
+    assert_string_equal(msg, "Rate limit exceeded");
+    assert_int_equal(classify(200, "{\"errors\":[{\"message\":\"Rate limit exceeded\"}]}", json,
+                              NULL, NULL, 0), TWV_RATE_LIMITED);
+    assert_int_equal(classify(429, "", "text/plain", NULL, NULL, 0), TWV_RATE_LIMITED);
+    /* code 88 with quota left: a soft ban */
+    assert_int_equal(classify(200, "{\"errors\":[{\"code\":88,\"message\":\"Rate limit exceeded\"}]}",
+                              json, "12", NULL, 0), TWV_ACCOUNT_BANNED);
+    assert_int_equal(classify(401, "{\"errors\":[{\"code\":32,\"message\":\"Could not authenticate you.\"}]}",
+                              json, NULL, NULL, 0), TWV_SESSION_DEAD);
+    assert_int_equal(classify(403, "{}", json, NULL, NULL, 0), TWV_SESSION_DEAD);
+    assert_int_equal(classify(403, "{\"errors\":[{\"code\":326,\"message\":\"locked\"}]}", json,
+                              NULL, NULL, 0), TWV_ACCOUNT_LOCKED);
+    assert_int_equal(classify(403, "{\"errors\":[{\"code\":64,\"message\":\"suspended\"}]}", json,
+                              NULL, NULL, 0), TWV_ACCOUNT_BANNED);
+    assert_int_equal(classify(200, "{\"errors\":[{\"code\":37,\"message\":\"no\"}]}", json, NULL,
+                              NULL, 0), TWV_ACCOUNT_BANNED);
+    assert_int_equal(classify(403, NULL, "text/html; charset=utf-8", NULL, msg, sizeof msg),
+                     TWV_BLOCKED);
+    assert_non_null(strstr(msg, "Cloudflare"));
+    assert_int_equal(classify(404, NULL, "text/plain", NULL, msg, sizeof msg), TWV_FAILED);
+    assert_non_null(strstr(msg, "TWITTER_QUERY_IDS"));
+    assert_int_equal(classify(400, "{\"errors\":[{\"code\":336,\"message\":\"The following "
+                              "features cannot be null: x\"}]}", json, NULL, msg, sizeof msg),
+                     TWV_FAILED);
+    assert_non_null(strstr(msg, "TWITTER_FEATURES"));
+    assert_int_equal(classify(200, NULL, json, NULL, msg, sizeof msg), TWV_FAILED);
+    assert_string_equal(msg, "HTTP 200 (not JSON)");
+    assert_int_equal(classify(500, "{\"errors\":\"weird\"}", json, NULL, NULL, 0), TWV_FAILED);
+}
+
+static void test_graphql_encoding(void **state)
+{
+    (void)state;
+    struct config cfg = { .twitter_graphql_base = "http://h/i/api/graphql" };
+    json_t *vars = json_pack("{s:s, s:i}", "rawQuery", "a b&c", "count", 20);
+    json_t *feat = json_pack("{s:b}", "f", 1);
+    char *body = NULL;
+    char *url = tw_web_graphql_url(&cfg, "ID1", "SearchTimeline", false, vars, feat, NULL, &body);
+    assert_null(body);
+    assert_string_equal(url, "http://h/i/api/graphql/ID1/SearchTimeline?variables=%7B%22count%22"
+                        "%3A20%2C%22rawQuery%22%3A%22a%20b%26c%22%7D&features=%7B%22f%22%3Atrue%7D");
+    free(url);
+    url = tw_web_graphql_url(&cfg, "ID1", "SearchTimeline", true, vars, feat, NULL, &body);
+    assert_string_equal(url, "http://h/i/api/graphql/ID1/SearchTimeline");
+    assert_string_equal(body, "{\"features\":{\"f\":true},\"queryId\":\"ID1\",\"variables\":"
+                        "{\"count\":20,\"rawQuery\":\"a b&c\"}}");
+    char path[256];
+    tw_web_url_path(url, path, sizeof path);
+    assert_string_equal(path, "/i/api/graphql/ID1/SearchTimeline");
+    tw_web_url_path("https://x.com/a/b?c=d#e", path, sizeof path);
+    assert_string_equal(path, "/a/b");
+    free(url);
+    free(body);
+    json_decref(vars);
+    json_decref(feat);
+}
+
+static void test_operation_table(void **state)
+{
+    (void)state;
+    char *ids[] = { "SearchTimeline=NEW_id-1@GET", "UserTweets=u2", "Followers=f3@POST" };
+    struct config cfg = { .twitter_query_ids = { ids, 3 } };
+    char buf[64];
+    assert_string_equal(tw_gql_query_id(&cfg, TWG_SEARCH_TIMELINE, buf, sizeof buf), "NEW_id-1");
+    assert_false(tw_gql_is_post(&cfg, TWG_SEARCH_TIMELINE));
+    assert_string_equal(tw_gql_query_id(&cfg, TWG_USER_TWEETS, buf, sizeof buf), "u2");
+    assert_false(tw_gql_is_post(&cfg, TWG_USER_TWEETS));
+    assert_true(tw_gql_is_post(&cfg, TWG_FOLLOWERS));
+    assert_string_equal(tw_gql_query_id(&cfg, TWG_TWEET_DETAIL, buf, sizeof buf),
+                        "559hs_YZNV4IgA3Z6zIIuw");
+    struct config dflt = { 0 };
+    assert_true(tw_gql_is_post(&dflt, TWG_SEARCH_TIMELINE));
+    assert_true(tw_gql_is_post(&dflt, TWG_HOME_TIMELINE));
+    assert_false(tw_gql_is_post(&dflt, TWG_USER_BY_SCREEN_NAME));
+    assert_int_equal(tw_gql_parse("AudioSpaceById"), TWG_AUDIO_SPACE_BY_ID);
+    assert_int_equal(tw_gql_parse("Nope"), -1);
+
+    struct err e = { 0 };
+    json_t *f = tw_gql_features(&dflt, &e);
+    assert_non_null(f);
+    assert_true(json_is_true(json_object_get(f, "view_counts_everywhere_api_enabled")));
+    assert_true(json_is_false(json_object_get(f, "verified_phone_label_enabled")));
+    json_decref(f);
+    struct config over = { .twitter_features = "{\"verified_phone_label_enabled\":true,\"new\":1}" };
+    f = tw_gql_features(&over, &e);
+    assert_true(json_is_true(json_object_get(f, "verified_phone_label_enabled")));
+    assert_int_equal(json_integer_value(json_object_get(f, "new")), 1);
+    json_decref(f);
+    struct config broken = { .twitter_features = "[1]" };
+    assert_null(tw_gql_features(&broken, &e));
+    assert_non_null(strstr(e.msg, "TWITTER_FEATURES"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_account_specs),
+        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_pool_wait_for_release),
+        cmocka_unit_test(test_totp),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_graphql_encoding),
+        cmocka_unit_test(test_operation_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
