@@ -157,6 +157,7 @@ static int connect_slot(struct redis_pool *p, size_t i, char *reason, size_t rea
         snprintf(reason, reasonlen, "redis %.64s:%d unreachable: %.120s", p->url.host, p->url.port, why);
         return -1;
     }
+    redis_reader_bound(c->reader);
     int ms = i == REDIS_SLOT_FEEDER ? p->feeder_timeout_ms : REDIS_COMMAND_TIMEOUT_MS;
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
     if (redisSetTimeout(c, tv) != REDIS_OK || redisEnableKeepAlive(c) != REDIS_OK ||

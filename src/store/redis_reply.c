@@ -2,6 +2,7 @@
  * redis_reply.h). */
 #include "store/redis_reply.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,4 +270,38 @@ int redis_parse_autoclaim(const redisReply *r, struct redis_entry *out, size_t m
     memcpy(next, r->element[0]->str, (size_t)r->element[0]->len);
     next[r->element[0]->len] = '\0';
     return redis_parse_entries(r->element[1], out, max, max_job, err, errlen);
+}
+
+/* ---- bounded reader ---------------------------------------------------------------------- */
+
+static redisReplyObjectFunctions bounded_functions;
+static void *(*hiredis_create_array)(const redisReadTask *task, int elements);
+static pthread_once_t bounded_once = PTHREAD_ONCE_INIT;
+static const redisReplyObjectFunctions *hiredis_functions;
+
+static void *bounded_create_array(const redisReadTask *task, int elements)
+{
+    if (elements < 0 || elements > REDIS_REPLY_ARRAY_MAX)
+        return NULL;
+    return hiredis_create_array(task, elements);
+}
+
+static void make_bounded_functions(void)
+{
+    /* hiredis's default function table, as every new reader gets it */
+    redisReader *probe = redisReaderCreate();
+    if (!probe)
+        return;
+    hiredis_functions = probe->fn;
+    redisReaderFree(probe);
+    bounded_functions = *hiredis_functions;
+    hiredis_create_array = hiredis_functions->createArray;
+    bounded_functions.createArray = bounded_create_array;
+}
+
+void redis_reader_bound(redisReader *reader)
+{
+    pthread_once(&bounded_once, make_bounded_functions);
+    if (reader && hiredis_functions && reader->fn == hiredis_functions)
+        reader->fn = &bounded_functions;
 }

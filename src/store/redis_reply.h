@@ -62,6 +62,19 @@ int redis_parse_autoclaim(const redisReply *r, struct redis_entry *out, size_t m
                           size_t max_job, char next[REDIS_ENTRY_ID_MAX + 1], char *err,
                           size_t errlen);
 
+/* REDIS_REPLY_ARRAY_MAX bounds the element count of any array a reply may declare. hiredis 0.14
+ * allocates the element table as soon as it reads "*<count>", before any element arrives, so
+ * without a bound a hostile or spoofed server (the connection is plain TCP) could make the worker
+ * allocate gigabytes with one line. Our largest legitimate reply is the EXEC of a full result batch
+ * (a few hundred elements). */
+#define REDIS_REPLY_ARRAY_MAX 65536
+
+/* redis_reader_bound makes reader refuse (as hiredis's out-of-memory error, which fails the
+ * connection) any array declaring more than REDIS_REPLY_ARRAY_MAX elements; everything else is
+ * built by hiredis's own functions. Bulk strings need no bound: hiredis allocates one only once
+ * all its bytes have arrived. */
+void redis_reader_bound(redisReader *reader);
+
 /* redis_reply_ok: the reply exists, is not an error, and (when type >= 0) has that type. */
 bool redis_reply_ok(const redisReply *r, int type);
 

@@ -235,6 +235,47 @@ static void test_autoclaim_reply(void **state)
     assert_int_equal(redis_parse_autoclaim(r3, e, 4, 1000, next, err, sizeof err), -1);
 }
 
+/* A declared element count above the bound fails the reader before anything is allocated for it;
+ * replies within the bound (nested ones too) are built as hiredis builds them. */
+static void test_reader_bounds_array_counts(void **state)
+{
+    (void)state;
+    static const char ok[] = "*2\r\n*2\r\n:1\r\n$3\r\nabc\r\n:7\r\n";
+    redisReader *r = redisReaderCreate();
+    assert_non_null(r);
+    redis_reader_bound(r);
+    void *reply = NULL;
+    assert_int_equal(redisReaderFeed(r, ok, sizeof ok - 1), REDIS_OK);
+    assert_int_equal(redisReaderGetReply(r, &reply), REDIS_OK);
+    redisReply *top = reply;
+    assert_non_null(top);
+    assert_int_equal(top->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(top->elements, 2);
+    assert_int_equal(top->element[0]->type, REDIS_REPLY_ARRAY);
+    assert_string_equal(top->element[0]->element[1]->str, "abc");
+    assert_int_equal(top->element[1]->integer, 7);
+    freeReplyObject(reply);
+    redisReaderFree(r);
+
+    static const char huge[] = "*1\r\n*2\r\n$3\r\njob\r\n*455556666\r\n";
+    r = redisReaderCreate();
+    assert_non_null(r);
+    redis_reader_bound(r);
+    reply = NULL;
+    assert_int_equal(redisReaderFeed(r, huge, sizeof huge - 1), REDIS_OK);
+    assert_int_equal(redisReaderGetReply(r, &reply), REDIS_ERR);
+    assert_null(reply);
+    redisReaderFree(r);
+
+    char at_bound[32];
+    int n = snprintf(at_bound, sizeof at_bound, "*%d\r\n", REDIS_REPLY_ARRAY_MAX + 1);
+    r = redisReaderCreate();
+    redis_reader_bound(r);
+    assert_int_equal(redisReaderFeed(r, at_bound, (size_t)n), REDIS_OK);
+    assert_int_equal(redisReaderGetReply(r, &reply), REDIS_ERR);
+    redisReaderFree(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_read_reply),
         cmocka_unit_test(test_malformed_entries),
         cmocka_unit_test(test_autoclaim_reply),
+        cmocka_unit_test(test_reader_bounds_array_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
