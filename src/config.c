@@ -15,6 +15,7 @@
 #include "dotenv.h"
 #include "err.h"
 #include "log.h"
+#include "util/file_read.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -464,20 +465,12 @@ static int collect_env(struct loader *ld, config_getenv_fn get, void *ctx, char 
  * what went wrong. */
 static const char *read_all(int fd, char *buf, size_t *len)
 {
-    size_t total = 0;
-    for (;;) {
-        ssize_t got = read(fd, buf + total, DOTENV_MAX_FILE + 1 - total);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return strerror(errno);
-        if (got == 0)
-            break;
-        total += (size_t)got;
-        if (total > DOTENV_MAX_FILE)
-            return "larger than 1 MiB";
-    }
-    *len = total;
+    ssize_t total = read_upto_fd(fd, buf, DOTENV_MAX_FILE + 1);
+    if (total < 0)
+        return strerror(errno);
+    if (total > DOTENV_MAX_FILE)
+        return "larger than 1 MiB";
+    *len = (size_t)total;
     return NULL;
 }
 

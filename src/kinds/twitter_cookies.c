@@ -6,6 +6,7 @@
 #include "kinds/twitter_cookies.h"
 
 #include "err.h"
+#include "util/file_read.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -768,32 +769,22 @@ int twitter_cookies_load(const char *path, struct twitter_cookie_file *out,
         return why_set(why, whylen, "%s is too large (%lld bytes, limit %u)", path,
                        (long long)st.st_size, TWITTER_COOKIES_MAX_FILE);
     }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
+    size_t cap = (size_t)st.st_size + 1;
     char *buf = malloc(cap);
     if (!buf) {
         close(fd);
         return why_set(why, whylen, "out of memory");
     }
-    for (;;) {
-        if (n == cap) {                  /* the file grew while we read it */
-            free(buf);
-            close(fd);
-            return why_set(why, whylen, "%s changed while being read", path);
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            return why_set(why, whylen, "cannot read %s: %s", path, strerror(e));
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
+    ssize_t r = read_upto_fd(fd, buf, cap);
+    int e = errno;
     close(fd);
+    if (r < 0 || (size_t)r == cap) {      /* a read error, or the file grew while we read it */
+        free(buf);
+        if (r < 0)
+            return why_set(why, whylen, "cannot read %s: %s", path, strerror(e));
+        return why_set(why, whylen, "%s changed while being read", path);
+    }
+    size_t n = (size_t)r;
     int rc = twitter_cookies_parse(buf, n, out, why, whylen);
     explicit_bzero(buf, n);
     free(buf);
