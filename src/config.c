@@ -13,7 +13,9 @@
 #include "config.h"
 
 #include "dotenv.h"
+#include "err.h"
 #include "log.h"
+#include "util/file_read.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -160,18 +162,6 @@ struct loader {
 };
 
 /* ---- small helpers ---- */
-
-__attribute__((format(printf, 3, 4)))
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* free_secret wipes and frees a string: any of them may hold a key or a password. */
 static void free_secret(char *s)
@@ -440,13 +430,13 @@ static int convert_all(const struct loader *ld, struct config *cfg, char *err, s
         struct bad bad = { "" };
         int rc = convert_one(&vars[i], s, cfg, &bad);
         if (rc == -2)
-            return set_err(err, errlen, "%s: out of memory", vars[i].name);
+            return why_set(err, errlen, "%s: out of memory", vars[i].name);
         if (rc < 0) {
             char shown[300];
             char from[4200] = "";
             if (r->origin >= ORIGIN_FILE)
                 snprintf(from, sizeof from, " (set in %s)", ld->paths[r->origin - ORIGIN_FILE]);
-            return set_err(err, errlen, "%s: expected %s, got \"%s\"%s", vars[i].name, bad.what,
+            return why_set(err, errlen, "%s: expected %s, got \"%s\"%s", vars[i].name, bad.what,
                            quote_value(s, shown, sizeof shown), from);
         }
     }
@@ -462,10 +452,10 @@ static int collect_env(struct loader *ld, config_getenv_fn get, void *ctx, char 
         if (!v)
             continue;
         if (strlen(v) > MAX_RAW_VALUE)
-            return set_err(err, errlen, "%s: value longer than %u bytes", vars[i].name,
+            return why_set(err, errlen, "%s: value longer than %u bytes", vars[i].name,
                            MAX_RAW_VALUE);
         if (!(ld->raw[i].value = strdup(v)))
-            return set_err(err, errlen, "%s: out of memory", vars[i].name);
+            return why_set(err, errlen, "%s: out of memory", vars[i].name);
         ld->raw[i].origin = ORIGIN_ENV;
     }
     return 0;
@@ -475,20 +465,12 @@ static int collect_env(struct loader *ld, config_getenv_fn get, void *ctx, char 
  * what went wrong. */
 static const char *read_all(int fd, char *buf, size_t *len)
 {
-    size_t total = 0;
-    for (;;) {
-        ssize_t got = read(fd, buf + total, DOTENV_MAX_FILE + 1 - total);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return strerror(errno);
-        if (got == 0)
-            break;
-        total += (size_t)got;
-        if (total > DOTENV_MAX_FILE)
-            return "larger than 1 MiB";
-    }
-    *len = total;
+    ssize_t total = read_upto_fd(fd, buf, DOTENV_MAX_FILE + 1);
+    if (total < 0)
+        return strerror(errno);
+    if (total > DOTENV_MAX_FILE)
+        return "larger than 1 MiB";
+    *len = (size_t)total;
     return NULL;
 }
 
@@ -500,7 +482,7 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
     if (fd < 0) {
         if (errno == ENOENT)
             return 1;
-        return set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return why_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     }
     struct stat st;
     const char *problem = NULL;
@@ -518,7 +500,7 @@ static int read_file(const char *path, char **text, size_t *len, char *err, size
         if (buf)
             explicit_bzero(buf, DOTENV_MAX_FILE + 1);
         free(buf);
-        return set_err(err, errlen, "%s: cannot read: %s", path, problem);
+        return why_set(err, errlen, "%s: cannot read: %s", path, problem);
     }
     *text = buf;
     return 0;
@@ -559,7 +541,7 @@ static int read_dotenv(struct loader *ld, int file, char *err, size_t errlen)
     explicit_bzero(text, len);
     free(text);
     if (rc < 0)
-        return set_err(err, errlen, "%s: %s", path, ld->nomem ? "out of memory" : msg);
+        return why_set(err, errlen, "%s: %s", path, ld->nomem ? "out of memory" : msg);
     return 0;
 }
 
@@ -571,9 +553,9 @@ static int collect_files(struct loader *ld, char *err, size_t errlen)
     const char *sep = n && dir[n - 1] == '/' ? "" : "/";
     struct stat st;
     if (stat(dir, &st) == 0 ? !S_ISDIR(st.st_mode) : errno == ENOTDIR)
-        return set_err(err, errlen, "DATA_DIR: %s is not a directory", dir);
+        return why_set(err, errlen, "DATA_DIR: %s is not a directory", dir);
     if (n + 6 >= sizeof ld->paths[0])
-        return set_err(err, errlen, "DATA_DIR: path longer than %zu bytes",
+        return why_set(err, errlen, "DATA_DIR: path longer than %zu bytes",
                        sizeof ld->paths[0] - 7);
     snprintf(ld->paths[0], sizeof ld->paths[0], "%s%s.env", dir, sep);
     snprintf(ld->paths[1], sizeof ld->paths[1], "./.env");
@@ -602,7 +584,7 @@ static int check_twitter(const struct config *c, char *err, size_t errlen)
                                                           "opqrstuvwxyz0123456789_-") : 0;
         const char *rest = p + name + 1 + id;
         if (!name || !id || (*rest && strcmp(rest, "@GET") != 0 && strcmp(rest, "@POST") != 0))
-            return set_err(err, errlen, "TWITTER_QUERY_IDS: expected Operation=queryId[@GET|@POST], "
+            return why_set(err, errlen, "TWITTER_QUERY_IDS: expected Operation=queryId[@GET|@POST], "
                            "got \"%.64s\"", it);
     }
     const char *f = c->twitter_features;
@@ -612,7 +594,7 @@ static int check_twitter(const struct config *c, char *err, size_t errlen)
         bool ok = json_is_object(doc), parsed = doc != NULL;
         json_decref(doc);
         if (!ok)
-            return set_err(err, errlen, "TWITTER_FEATURES: expected a JSON object of feature "
+            return why_set(err, errlen, "TWITTER_FEATURES: expected a JSON object of feature "
                            "flags (%s)", parsed ? "not an object" : je.text);
     }
     return 0;
@@ -626,7 +608,7 @@ int config_load_from(struct config *cfg, config_getenv_fn get, void *ctx, char *
     if (err && errlen)
         err[0] = '\0';
     if (!ld)
-        rc = set_err(err, errlen, "configuration: out of memory");
+        rc = why_set(err, errlen, "configuration: out of memory");
     else
         rc = (collect_env(ld, get, ctx, err, errlen) < 0 || collect_files(ld, err, errlen) < 0 ||
               convert_all(ld, &tmp, err, errlen) < 0 || check_twitter(&tmp, err, errlen) < 0)

@@ -2,7 +2,9 @@
  *
  * A failure that a client may see travels as a struct err: the HTTP status it maps to and a
  * human-readable message that becomes {"error": msg}. 4xx means the client's fault, 5xx ours.
- * Functions that can fail take a `struct err *` (never NULL) and return 0 or a negative value. */
+ * Functions that can fail take a `struct err *` (never NULL) and return 0 or a negative value.
+ * Lower-level modules that only explain a failure in a caller's text buffer (char *why, size_t
+ * whylen) fill it with why_set. */
 #ifndef TW_ERR_H
 #define TW_ERR_H
 
@@ -24,6 +26,20 @@ static inline int err_set(struct err *e, int http, const char *fmt, ...)
     e->http = http;
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
+    return -1;
+}
+
+/* why_set writes a printf-formatted message into why (when why is non-NULL and whylen > 0);
+ * returns -1 so callers can write `return why_set(why, whylen, "...")`. */
+__attribute__((format(printf, 3, 4)))
+static inline int why_set(char *why, size_t whylen, const char *fmt, ...)
+{
+    if (why && whylen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, whylen, fmt, ap);
+        va_end(ap);
+    }
     return -1;
 }
 

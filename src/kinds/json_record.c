@@ -21,6 +21,31 @@ static void why_set(char *why, size_t whylen, const char *name, const char *what
         snprintf(why, whylen, "field %s: %s", name, what);
 }
 
+json_t *record_load_object(const char *body, size_t len, size_t max_len, const char *failed,
+                           char *why, size_t whylen)
+{
+    if (!body) {
+        snprintf(why, whylen, "%s: no body", failed);
+        return NULL;
+    }
+    if (len > max_len) {
+        snprintf(why, whylen, "%s: body of %zu bytes is too large", failed, len);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, 0, &jerr);
+    if (!root) {
+        snprintf(why, whylen, "%s: %s", failed, jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        snprintf(why, whylen, "%s: not a JSON object", failed);
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
 json_t *record_get_ci(const json_t *obj, const char *name)
 {
     const char *key;

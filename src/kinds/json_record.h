@@ -63,6 +63,12 @@ typedef json_t *(*record_item_decoder)(const json_t *item, char *why, size_t why
  * and the reason. NULL on OOM. */
 json_t *record_decode_items(const json_t *raw, record_item_decoder decode, const char *what);
 
+/* record_load_object parses body (len bytes) as one JSON object: the root every decoder starts
+ * from. NULL with why set to "<failed>: <reason>" when body is NULL ("no body"), longer than
+ * max_len bytes, not JSON, or JSON but not an object. New reference. */
+json_t *record_load_object(const char *body, size_t len, size_t max_len, const char *failed,
+                           char *why, size_t whylen);
+
 /* record_get_ci returns the value of the last member of obj whose key equals name ignoring ASCII
  * case, or NULL (borrowed reference). */
 json_t *record_get_ci(const json_t *obj, const char *name);

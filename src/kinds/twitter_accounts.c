@@ -16,6 +16,7 @@
 #include "kinds/twitter_cookies.h"
 #include "kinds/twitter_keys.h"
 #include "log.h"
+#include "util/clock_after.h"
 
 struct slot {
     struct tw_account acct;
@@ -290,14 +291,7 @@ int tw_accounts_acquire(const struct config *cfg, enum twitter_op op, const size
          * the realtime clock, the deadline on the monotonic one: wait at most a second) */
         if (left > 1000)
             left = 1000;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += left / 1000;
-        until.tv_nsec += (left % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = clock_after_ms(CLOCK_REALTIME, left);
         pthread_cond_timedwait(&freed, &lock, &until);
     }
     int rc = busy ? err_set(e, 504, "job deadline reached while every usable Twitter account "

@@ -69,13 +69,9 @@ static bool twitter_api_available(const struct config *cfg)
 
 static int parse(const json_t *arguments, struct twitter_request *req, struct err *e)
 {
-    if (twitter_args_parse(arguments, JOB_TYPE, req, e) < 0)
-        return -1;
-    if (!twitter_api_offer.ops[req->op])
-        return err_set(e, 400, "capability '%s' is not available on this worker: no X API key "
-                       "in TWITTER_API_KEYS has full-archive (elevated) access",
-                       twitter_op_name(req->op));
-    return 0;
+    return twitter_offer_parse(&twitter_api_offer, arguments, JOB_TYPE,
+                               "no X API key in TWITTER_API_KEYS has full-archive (elevated) "
+                               "access", req, e);
 }
 
 static int twitter_api_validate(const json_t *arguments, struct err *e)

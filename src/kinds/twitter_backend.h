@@ -100,6 +100,13 @@ struct twitter_offer {
 bool twitter_offer_decide(struct twitter_offer *o, const struct config *cfg,
                           bool (*decide)(const struct config *cfg, enum twitter_op op));
 
+/* twitter_offer_parse reads a job's arguments for job_type (twitter_args_parse) and refuses, with
+ * 400 "capability '<op>' is not available on this worker: <why_not>", an operation o does not
+ * offer. Returns 0 or -1 with e set. */
+int twitter_offer_parse(const struct twitter_offer *o, const json_t *arguments,
+                        const char *job_type, const char *why_not, struct twitter_request *req,
+                        struct err *e);
+
 /* twitter_offer_forget makes the next twitter_offer_decide decide again (tests only: not safe
  * while jobs run). */
 void twitter_offer_forget(struct twitter_offer *o);

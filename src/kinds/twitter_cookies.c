@@ -5,6 +5,9 @@
  * are credentials). Names are echoed only after they passed the token check. */
 #include "kinds/twitter_cookies.h"
 
+#include "err.h"
+#include "util/file_read.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -18,18 +21,6 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *why, size_t whylen, const char *fmt, ...)
-{
-    if (why && whylen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, whylen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static bool is_blank(char c)
 {
@@ -221,24 +212,24 @@ static int parse_pairs(const char *s, size_t len, struct twitter_jar *jar, const
         pos++;
         const char *eq = memchr(a, '=', (size_t)(b - a));
         if (!eq)
-            return fail(why, whylen, "%spair %zu of the cookie string has no '='", where, pos);
+            return why_set(why, whylen, "%spair %zu of the cookie string has no '='", where, pos);
         const char *ne = eq, *vs = eq + 1;
         while (ne > a && is_blank(ne[-1]))
             ne--;
         while (vs < b && is_blank(*vs))
             vs++;
         if (!valid_name_n(a, (size_t)(ne - a)))
-            return fail(why, whylen, "%spair %zu of the cookie string: the name is not a valid "
-                        "cookie name", where, pos);
+            return why_set(why, whylen, "%spair %zu of the cookie string: the name is not a valid "
+                           "cookie name", where, pos);
         if (!valid_value_n(vs, (size_t)(b - vs)))
-            return fail(why, whylen, "%scookie \"%.*s\" has a character not allowed in a cookie "
-                        "value (or is longer than %d bytes)", where, (int)(ne - a), a,
-                        TWITTER_COOKIE_MAX_VALUE);
+            return why_set(why, whylen, "%scookie \"%.*s\" has a character not allowed in a cookie "
+                           "value (or is longer than %d bytes)", where, (int)(ne - a), a,
+                           TWITTER_COOKIE_MAX_VALUE);
         int rc = jar_set_n(jar, a, (size_t)(ne - a), vs, (size_t)(b - vs));
         if (rc == -1)
-            return fail(why, whylen, "%smore than %d cookies", where, TWITTER_COOKIE_MAX_COUNT);
+            return why_set(why, whylen, "%smore than %d cookies", where, TWITTER_COOKIE_MAX_COUNT);
         if (rc == -2) {
-            fail(why, whylen, "out of memory");
+            why_set(why, whylen, "out of memory");
             return -2;
         }
     }
@@ -252,7 +243,7 @@ static int check_login(const struct twitter_jar *jar, const char *where, char *w
     for (size_t i = 0; i < 2; i++) {
         const char *v = twitter_jar_get(jar, need[i]);
         if (!v || !*v || strcmp(v, "\"\"") == 0)
-            return fail(why, whylen, "%smissing %s", where, need[i]);
+            return why_set(why, whylen, "%smissing %s", where, need[i]);
     }
     return 0;
 }
@@ -263,9 +254,9 @@ int twitter_jar_from_string(const char *s, size_t len, bool require_login,
     out->v = NULL;
     out->n = 0;
     if (!s)
-        return fail(why, whylen, "no cookie string");
+        return why_set(why, whylen, "no cookie string");
     if (memchr(s, '\0', len) || memchr(s, '\r', len) || memchr(s, '\n', len)) {
-        fail(why, whylen, "the cookie string holds a control character");
+        why_set(why, whylen, "the cookie string holds a control character");
         return -1;
     }
     int rc = parse_pairs(s, len, out, "", why, whylen);
@@ -420,19 +411,19 @@ static int add_account(struct twitter_cookie_file *f, const char *user, struct t
     for (size_t i = 0; i < f->n; i++)
         if (strcasecmp(f->v[i].username, user) == 0) {
             twitter_jar_free(jar);
-            return fail(why, whylen, "%susername \"%s\" appears twice (also at %s %u)", where,
-                        user, where[0] == 'l' ? "line" : "account", f->v[i].line);
+            return why_set(why, whylen, "%susername \"%s\" appears twice (also at %s %u)", where,
+                           user, where[0] == 'l' ? "line" : "account", f->v[i].line);
         }
     if (f->n >= TWITTER_COOKIES_MAX_ACCOUNTS) {
         twitter_jar_free(jar);
-        return fail(why, whylen, "more than %d accounts", TWITTER_COOKIES_MAX_ACCOUNTS);
+        return why_set(why, whylen, "more than %d accounts", TWITTER_COOKIES_MAX_ACCOUNTS);
     }
     char *u = strdup(user);
     struct twitter_cookie_account *nv = u ? realloc(f->v, (f->n + 1) * sizeof *nv) : NULL;
     if (!nv) {
         free(u);
         twitter_jar_free(jar);
-        return fail(why, whylen, "out of memory");
+        return why_set(why, whylen, "out of memory");
     }
     f->v = nv;
     nv[f->n].username = u;
@@ -457,7 +448,7 @@ static int parse_line(struct twitter_cookie_file *f, const char *s, size_t n, un
         while (ul < n && !is_blank(s[ul]) && s[ul] != ':')
             ul++;
         if (!take_username(s, ul, user))
-            return fail(why, whylen, "%sthe username must be " USERNAME_RULE, where);
+            return why_set(why, whylen, "%sthe username must be " USERNAME_RULE, where);
         size_t i = ul;
         while (i < n && is_blank(s[i]))
             i++;
@@ -467,7 +458,7 @@ static int parse_line(struct twitter_cookie_file *f, const char *s, size_t n, un
                 i++;
         }
         if (i == ul)
-            return fail(why, whylen, "%sexpected `username auth_token=...; ct0=...`", where);
+            return why_set(why, whylen, "%sexpected `username auth_token=...; ct0=...`", where);
         if (parse_pairs(s + i, n - i, &jar, where, why, whylen) != 0 ||
             check_login(&jar, where, why, whylen) != 0) {
             twitter_jar_free(&jar);
@@ -477,25 +468,27 @@ static int parse_line(struct twitter_cookie_file *f, const char *s, size_t n, un
         const char *c1 = memchr(s, ':', n);
         const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(s + n - c1 - 1)) : NULL;
         if (!c2 || memchr(c2 + 1, ':', (size_t)(s + n - c2 - 1)))
-            return fail(why, whylen, "%sexpected username:auth_token:ct0 or `username "
-                        "auth_token=...; ct0=...`", where);
+            return why_set(why, whylen, "%sexpected username:auth_token:ct0 or `username "
+                           "auth_token=...; ct0=...`", where);
         if (!take_username(s, (size_t)(c1 - s), user))
-            return fail(why, whylen, "%sthe username must be " USERNAME_RULE, where);
+            return why_set(why, whylen, "%sthe username must be " USERNAME_RULE, where);
         const char *tok = c1 + 1, *ct0 = c2 + 1;
         size_t tl = (size_t)(c2 - tok), cl = (size_t)(s + n - ct0);
         if (tl == 0)
-            return fail(why, whylen, "%smissing auth_token", where);
+            return why_set(why, whylen, "%smissing auth_token", where);
         if (cl == 0)
-            return fail(why, whylen, "%smissing ct0", where);
+            return why_set(why, whylen, "%smissing ct0", where);
         if (!valid_value_n(tok, tl))
-            return fail(why, whylen, "%scookie \"auth_token\" has a character not allowed in a "
-                        "cookie value (or is longer than %d bytes)", where, TWITTER_COOKIE_MAX_VALUE);
+            return why_set(why, whylen, "%scookie \"auth_token\" has a character not allowed in a "
+                           "cookie value (or is longer than %d bytes)", where,
+                           TWITTER_COOKIE_MAX_VALUE);
         if (!valid_value_n(ct0, cl))
-            return fail(why, whylen, "%scookie \"ct0\" has a character not allowed in a "
-                        "cookie value (or is longer than %d bytes)", where, TWITTER_COOKIE_MAX_VALUE);
+            return why_set(why, whylen, "%scookie \"ct0\" has a character not allowed in a "
+                           "cookie value (or is longer than %d bytes)", where,
+                           TWITTER_COOKIE_MAX_VALUE);
         if (jar_set_n(&jar, "auth_token", 10, tok, tl) != 0 || jar_set_n(&jar, "ct0", 3, ct0, cl)) {
             twitter_jar_free(&jar);
-            return fail(why, whylen, "out of memory");
+            return why_set(why, whylen, "out of memory");
         }
     }
     return add_account(f, user, &jar, lineno, where, why, whylen);
@@ -512,8 +505,8 @@ static int parse_text(struct twitter_cookie_file *f, const char *data, size_t le
         const char *le = nl ? nl : end;
         const char *next = nl ? nl + 1 : end;
         if ((size_t)(le - s) > TWITTER_COOKIES_MAX_LINE)
-            return fail(why, whylen, "line %u: longer than %d bytes", lineno,
-                        TWITTER_COOKIES_MAX_LINE);
+            return why_set(why, whylen, "line %u: longer than %d bytes", lineno,
+                           TWITTER_COOKIES_MAX_LINE);
         if (le > s && le[-1] == '\r')
             le--;
         while (s < le && is_blank(*s))
@@ -522,8 +515,8 @@ static int parse_text(struct twitter_cookie_file *f, const char *data, size_t le
             le--;
         for (const char *p = s; p < le; p++)
             if ((unsigned char)*p < 0x20 && *p != '\t')
-                return fail(why, whylen, "line %u: control character (byte %u)", lineno,
-                            (unsigned)(unsigned char)*p);
+                return why_set(why, whylen, "line %u: control character (byte %u)", lineno,
+                               (unsigned)(unsigned char)*p);
         if (le > s && *s != '#' && parse_line(f, s, (size_t)(le - s), lineno, why, whylen) != 0)
             return -1;
         s = next;
@@ -555,12 +548,12 @@ static int add_export_cookie(json_t *o, size_t idx, int pass, struct twitter_jar
                              const char *where, char *why, size_t whylen)
 {
     if (!json_is_object(o))
-        return fail(why, whylen, "%scookie %zu is not an object", where, idx + 1);
+        return why_set(why, whylen, "%scookie %zu is not an object", where, idx + 1);
     json_t *jn = get_ci(o, "name"), *jv = get_ci(o, "value"), *jd = get_ci(o, "domain");
     if (!json_is_string(jn))
-        return fail(why, whylen, "%scookie %zu has no \"name\" string", where, idx + 1);
+        return why_set(why, whylen, "%scookie %zu has no \"name\" string", where, idx + 1);
     if (!json_is_string(jv))
-        return fail(why, whylen, "%scookie %zu has no \"value\" string", where, idx + 1);
+        return why_set(why, whylen, "%scookie %zu has no \"value\" string", where, idx + 1);
     bool is_x = true;
     if (json_is_string(jd) && json_string_length(jd) > 0 &&
         !domain_ok(json_string_value(jd), json_string_length(jd), &is_x))
@@ -570,16 +563,16 @@ static int add_export_cookie(json_t *o, size_t idx, int pass, struct twitter_jar
     const char *name = json_string_value(jn), *value = json_string_value(jv);
     size_t nl = json_string_length(jn), vl = json_string_length(jv);
     if (!valid_name_n(name, nl))
-        return fail(why, whylen, "%scookie %zu: the name is not a valid cookie name", where,
-                    idx + 1);
+        return why_set(why, whylen, "%scookie %zu: the name is not a valid cookie name", where,
+                       idx + 1);
     if (!valid_value_n(value, vl))
-        return fail(why, whylen, "%scookie \"%s\" has a character not allowed in a cookie value "
-                    "(or is longer than %d bytes)", where, name, TWITTER_COOKIE_MAX_VALUE);
+        return why_set(why, whylen, "%scookie \"%s\" has a character not allowed in a cookie value "
+                       "(or is longer than %d bytes)", where, name, TWITTER_COOKIE_MAX_VALUE);
     int rc = jar_set_n(jar, name, nl, value, vl);
     if (rc == -1)
-        return fail(why, whylen, "%smore than %d cookies", where, TWITTER_COOKIE_MAX_COUNT);
+        return why_set(why, whylen, "%smore than %d cookies", where, TWITTER_COOKIE_MAX_COUNT);
     if (rc == -2)
-        return fail(why, whylen, "out of memory");
+        return why_set(why, whylen, "out of memory");
     return 0;
 }
 
@@ -592,7 +585,7 @@ static int parse_cookies_value(json_t *v, struct twitter_jar *jar, const char *w
         size_t n = json_string_length(v);
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
-                return fail(why, whylen, "%sthe cookie string holds a control character", where);
+                return why_set(why, whylen, "%sthe cookie string holds a control character", where);
         return parse_pairs(s, n, jar, where, why, whylen) == 0 ? 0 : -1;
     }
     if (json_is_array(v)) {
@@ -608,24 +601,24 @@ static int parse_cookies_value(json_t *v, struct twitter_jar *jar, const char *w
         json_object_foreach(v, k, val) {
             size_t kl = strlen(k);
             if (!valid_name_n(k, kl))
-                return fail(why, whylen, "%sa key is not a valid cookie name", where);
+                return why_set(why, whylen, "%sa key is not a valid cookie name", where);
             if (!json_is_string(val))
-                return fail(why, whylen, "%scookie \"%s\" is not a string", where, k);
+                return why_set(why, whylen, "%scookie \"%s\" is not a string", where, k);
             if (!valid_value_n(json_string_value(val), json_string_length(val)))
-                return fail(why, whylen, "%scookie \"%s\" has a character not allowed in a "
-                            "cookie value (or is longer than %d bytes)", where, k,
-                            TWITTER_COOKIE_MAX_VALUE);
+                return why_set(why, whylen, "%scookie \"%s\" has a character not allowed in a "
+                               "cookie value (or is longer than %d bytes)", where, k,
+                               TWITTER_COOKIE_MAX_VALUE);
             int rc = jar_set_n(jar, k, kl, json_string_value(val), json_string_length(val));
             if (rc == -1)
-                return fail(why, whylen, "%smore than %d cookies", where,
-                            TWITTER_COOKIE_MAX_COUNT);
+                return why_set(why, whylen, "%smore than %d cookies", where,
+                               TWITTER_COOKIE_MAX_COUNT);
             if (rc == -2)
-                return fail(why, whylen, "out of memory");
+                return why_set(why, whylen, "out of memory");
         }
         return 0;
     }
-    return fail(why, whylen, "%scookies must be a list of cookie objects, an object name → "
-                "value or a Cookie header string", where);
+    return why_set(why, whylen, "%scookies must be a list of cookie objects, an object name → "
+                   "value or a Cookie header string", where);
 }
 
 static int json_account(struct twitter_cookie_file *f, const char *user, json_t *cookies,
@@ -675,8 +668,8 @@ static int parse_json(struct twitter_cookie_file *f, const char *data, size_t le
         char *near = strstr(jerr.text, " near ");
         if (near)
             *near = '\0';
-        return fail(why, whylen, "JSON: %s at line %d column %d", jerr.text, jerr.line,
-                    jerr.column);
+        return why_set(why, whylen, "JSON: %s at line %d column %d", jerr.text, jerr.line,
+                       jerr.column);
     }
     int rc = 0;
     char user[TWITTER_COOKIE_MAX_USER + 1];
@@ -687,7 +680,7 @@ static int parse_json(struct twitter_cookie_file *f, const char *data, size_t le
         json_object_foreach(root, k, v) {
             pos++;
             if (!take_username(k, strlen(k), user)) {
-                rc = fail(why, whylen, "account %u: the username must be " USERNAME_RULE, pos);
+                rc = why_set(why, whylen, "account %u: the username must be " USERNAME_RULE, pos);
                 break;
             }
             if ((rc = json_account(f, user, v, pos, why, whylen)) != 0)
@@ -700,8 +693,8 @@ static int parse_json(struct twitter_cookie_file *f, const char *data, size_t le
         if (rc == 0)
             rc = check_login(&jar, "account 1: ", why, whylen);
         if (rc == 0 && !twid_username(&jar, user))
-            rc = fail(why, whylen, "a bare cookie export names no account: wrap it as "
-                      "{\"<username>\": [...]} (or include the twid cookie)");
+            rc = why_set(why, whylen, "a bare cookie export names no account: wrap it as "
+                         "{\"<username>\": [...]} (or include the twid cookie)");
         if (rc == 0)
             rc = add_account(f, user, &jar, 1, "account 1: ", why, whylen);
         twitter_jar_free(&jar);
@@ -711,15 +704,16 @@ static int parse_json(struct twitter_cookie_file *f, const char *data, size_t le
             json_t *ju = json_is_object(a) ? get_ci(a, "username") : NULL;
             json_t *jc = json_is_object(a) ? get_ci(a, "cookies") : NULL;
             if (!json_is_string(ju) || !jc)
-                rc = fail(why, whylen, "account %zu: expected {\"username\": \"...\", "
-                          "\"cookies\": ...}", i + 1);
+                rc = why_set(why, whylen, "account %zu: expected {\"username\": \"...\", "
+                             "\"cookies\": ...}", i + 1);
             else if (!take_username(json_string_value(ju), json_string_length(ju), user))
-                rc = fail(why, whylen, "account %zu: the username must be " USERNAME_RULE, i + 1);
+                rc = why_set(why, whylen, "account %zu: the username must be " USERNAME_RULE,
+                             i + 1);
             else
                 rc = json_account(f, user, jc, (unsigned)(i + 1), why, whylen);
         }
     } else {
-        rc = fail(why, whylen, "JSON cookie file must be an object or a list");
+        rc = why_set(why, whylen, "JSON cookie file must be an object or a list");
     }
     json_decref(root);
     return rc;
@@ -731,10 +725,10 @@ int twitter_cookies_parse(const char *data, size_t len, struct twitter_cookie_fi
     out->v = NULL;
     out->n = 0;
     if (!data)
-        return fail(why, whylen, "no cookie data");
+        return why_set(why, whylen, "no cookie data");
     if (len > TWITTER_COOKIES_MAX_FILE)
-        return fail(why, whylen, "cookie file too large (%zu bytes, limit %u)", len,
-                    TWITTER_COOKIES_MAX_FILE);
+        return why_set(why, whylen, "cookie file too large (%zu bytes, limit %u)", len,
+                       TWITTER_COOKIES_MAX_FILE);
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
         data += 3;
         len -= 3;
@@ -748,10 +742,10 @@ int twitter_cookies_parse(const char *data, size_t len, struct twitter_cookie_fi
     } else {
         rc = parse_text(out, data, len, why, whylen);
         if (rc == 0 && out->n == 0)
-            rc = fail(why, whylen, "no accounts in the cookie file");
+            rc = why_set(why, whylen, "no accounts in the cookie file");
     }
     if (rc == 0 && out->n == 0)
-        rc = fail(why, whylen, "no accounts in the cookie file");
+        rc = why_set(why, whylen, "no accounts in the cookie file");
     if (rc != 0)
         twitter_cookie_file_free(out);
     return rc;
@@ -764,43 +758,33 @@ int twitter_cookies_load(const char *path, struct twitter_cookie_file *out,
     out->n = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(why, whylen, "cannot open %s: %s", path, strerror(errno));
+        return why_set(why, whylen, "cannot open %s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(why, whylen, "%s is not a regular file", path);
+        return why_set(why, whylen, "%s is not a regular file", path);
     }
     if ((unsigned long long)st.st_size > TWITTER_COOKIES_MAX_FILE) {
         close(fd);
-        return fail(why, whylen, "%s is too large (%lld bytes, limit %u)", path,
-                    (long long)st.st_size, TWITTER_COOKIES_MAX_FILE);
+        return why_set(why, whylen, "%s is too large (%lld bytes, limit %u)", path,
+                       (long long)st.st_size, TWITTER_COOKIES_MAX_FILE);
     }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
+    size_t cap = (size_t)st.st_size + 1;
     char *buf = malloc(cap);
     if (!buf) {
         close(fd);
-        return fail(why, whylen, "out of memory");
+        return why_set(why, whylen, "out of memory");
     }
-    for (;;) {
-        if (n == cap) {                  /* the file grew while we read it */
-            free(buf);
-            close(fd);
-            return fail(why, whylen, "%s changed while being read", path);
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            return fail(why, whylen, "cannot read %s: %s", path, strerror(e));
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
+    ssize_t r = read_upto_fd(fd, buf, cap);
+    int e = errno;
     close(fd);
+    if (r < 0 || (size_t)r == cap) {      /* a read error, or the file grew while we read it */
+        free(buf);
+        if (r < 0)
+            return why_set(why, whylen, "cannot read %s: %s", path, strerror(e));
+        return why_set(why, whylen, "%s changed while being read", path);
+    }
+    size_t n = (size_t)r;
     int rc = twitter_cookies_parse(buf, n, out, why, whylen);
     explicit_bzero(buf, n);
     free(buf);

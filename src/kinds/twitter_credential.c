@@ -48,13 +48,9 @@ static bool credential_available(const struct config *cfg)
 
 static int parse(const json_t *arguments, struct twitter_request *req, struct err *e)
 {
-    if (twitter_args_parse(arguments, JOB_TYPE, req, e) < 0)
-        return -1;
-    if (!twitter_credential_offer.ops[req->op])
-        return err_set(e, 400, "capability '%s' is not available on this worker: it needs "
-                       "Twitter accounts (TWITTER_ACCOUNTS or TWITTER_COOKIES_FILE)",
-                       twitter_op_name(req->op));
-    return 0;
+    return twitter_offer_parse(&twitter_credential_offer, arguments, JOB_TYPE,
+                               "it needs Twitter accounts (TWITTER_ACCOUNTS or "
+                               "TWITTER_COOKIES_FILE)", req, e);
 }
 
 static int credential_validate(const json_t *arguments, struct err *e)

@@ -1,4 +1,5 @@
-/* twitter_offer.c - the once-decided offer of a Twitter kind (see twitter_backend.h).
+/* twitter_offer.c - the once-decided offer of a Twitter kind (see twitter_backend.h), and the
+ * argument check against it that the credential-only and API-only kinds share.
  *
  * The decision runs under the offer's mutex the first time; `ready` is then published with
  * release order, so readers that see it (acquire) also see ops[] and caps[], which never change
@@ -34,4 +35,16 @@ void twitter_offer_forget(struct twitter_offer *o)
     memset(o->ops, 0, sizeof o->ops);
     memset(o->caps, 0, sizeof o->caps);
     pthread_mutex_unlock(&o->lock);
+}
+
+int twitter_offer_parse(const struct twitter_offer *o, const json_t *arguments,
+                        const char *job_type, const char *why_not, struct twitter_request *req,
+                        struct err *e)
+{
+    if (twitter_args_parse(arguments, job_type, req, e) < 0)
+        return -1;
+    if (!o->ops[req->op])
+        return err_set(e, 400, "capability '%s' is not available on this worker: %s",
+                       twitter_op_name(req->op), why_not);
+    return 0;
 }

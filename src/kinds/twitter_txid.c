@@ -27,6 +27,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "err.h"
 #include "kinds/web_extract.h"
 #include "util/b64.h"
 
@@ -55,21 +56,9 @@ struct twitter_txid_state {
     char anim[TWITTER_TXID_ANIM_MAX];
 };
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *why, size_t whylen, const char *fmt, ...)
-{
-    if (why && whylen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, whylen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 static int code_fail(int code, char *why, size_t whylen, const char *msg)
 {
-    fail(why, whylen, "%s", msg);
+    why_set(why, whylen, "%s", msg);
     return code;
 }
 
@@ -502,7 +491,7 @@ static int read_rows(struct twitter_txid_page *p, const char *d, char *why, size
 {
     size_t len = strlen(d);
     if (len <= 9)
-        return fail(why, whylen, "animation frame path too short");
+        return why_set(why, whylen, "animation frame path too short");
     const char *s = d + 9, *end = d + len;
     p->nrows = 0;
     while (s <= end && p->nrows < MAX_ROWS) {
@@ -532,13 +521,14 @@ static int read_frame(struct twitter_txid_page *p, xmlDoc *doc, char *why, size_
         xmlFree(id);
     }
     if (n == 0)
-        return fail(why, whylen, "no loading-x-anim animation frames in the page");
+        return why_set(why, whylen, "no loading-x-anim animation frames in the page");
     xmlNode *frame = frames[p->key[5] % n];
     xmlNode *g = element_child(frame, 0);
     xmlNode *path = g ? element_child(g, 1) : NULL;
     char *d = path ? attr(path, "d") : NULL;
     if (!d)
-        return fail(why, whylen, "animation frame %u has no path data", (unsigned)(p->key[5] % n));
+        return why_set(why, whylen, "animation frame %u has no path data",
+                       (unsigned)(p->key[5] % n));
     int rc = read_rows(p, d, why, whylen);
     xmlFree(d);
     return rc;
@@ -548,20 +538,20 @@ static int read_key(struct twitter_txid_page *p, xmlDoc *doc, char *why, size_t 
 {
     xmlNode *meta = find_verification_meta(doc);
     if (!meta)
-        return fail(why, whylen, "no twitter-site-verification meta tag in the page");
+        return why_set(why, whylen, "no twitter-site-verification meta tag in the page");
     char *content = attr(meta, "content");
     if (!content)
-        return fail(why, whylen, "twitter-site-verification meta tag has no content");
+        return why_set(why, whylen, "twitter-site-verification meta tag has no content");
     uint8_t *raw = NULL;
     size_t rawlen = 0;
     char err[96];
     int rc = b64_decode(content, strlen(content), &raw, &rawlen, err, sizeof err);
     xmlFree(content);
     if (rc != 0)
-        return fail(why, whylen, "twitter-site-verification is not base64: %s", err);
+        return why_set(why, whylen, "twitter-site-verification is not base64: %s", err);
     if (rawlen < TWITTER_TXID_MIN_KEY || rawlen > TWITTER_TXID_MAX_KEY) {
         free(raw);
-        return fail(why, whylen, "twitter-site-verification decodes to %zu bytes", rawlen);
+        return why_set(why, whylen, "twitter-site-verification decodes to %zu bytes", rawlen);
     }
     memcpy(p->key, raw, rawlen);
     p->keylen = rawlen;
@@ -999,18 +989,19 @@ int twitter_txid_key_from_parts(const uint8_t *key, size_t keylen, const int *id
                                 char *out, size_t outlen, char *why, size_t whylen)
 {
     if (nidx < 2)
-        return fail(why, whylen, "%zu key-byte indices found, need at least 2", nidx);
+        return why_set(why, whylen, "%zu key-byte indices found, need at least 2", nidx);
     for (size_t i = 0; i < nidx; i++)
         if (idx[i] < 0 || (size_t)idx[i] >= keylen)
-            return fail(why, whylen, "key-byte index %d outside the %zu-byte key", idx[i], keylen);
+            return why_set(why, whylen, "key-byte index %d outside the %zu-byte key", idx[i],
+                           keylen);
     size_t r = key[idx[0]] % 16;
     if (r >= nrows)
-        return fail(why, whylen, "animation row %zu missing (%zu rows)", r, nrows);
+        return why_set(why, whylen, "animation row %zu missing (%zu rows)", r, nrows);
     double ft = 1.0;
     for (size_t i = 1; i < nidx; i++)
         ft *= (double)(key[idx[i]] % 16);
     if (twitter_txid_animation_key(rows[r], ft, out, outlen) < 0)
-        return fail(why, whylen, "animation key too long");
+        return why_set(why, whylen, "animation key too long");
     return 0;
 }
 
@@ -1055,12 +1046,12 @@ int twitter_txid_state_from_pair(const char *verification_b64, const char *anima
     char err[96];
     if (b64_decode(verification_b64, strlen(verification_b64), &raw, &rawlen, err,
                    sizeof err) != 0) {
-        fail(why, whylen, "verification is not base64: %s", err);
+        why_set(why, whylen, "verification is not base64: %s", err);
         return strcmp(err, "out of memory") == 0 ? TWITTER_TXID_ERR_NOMEM : TWITTER_TXID_ERR_PARSE;
     }
     if (rawlen < TWITTER_TXID_MIN_KEY || rawlen > TWITTER_TXID_MAX_KEY) {
         free(raw);
-        fail(why, whylen, "verification decodes to %zu bytes", rawlen);
+        why_set(why, whylen, "verification decodes to %zu bytes", rawlen);
         return TWITTER_TXID_ERR_PARSE;
     }
     if (!valid_anim(animation_key)) {
@@ -1071,7 +1062,7 @@ int twitter_txid_state_from_pair(const char *verification_b64, const char *anima
     int rc = twitter_txid_state_new(raw, rawlen, animation_key, out);
     free(raw);
     if (rc == TWITTER_TXID_ERR_NOMEM)
-        fail(why, whylen, "out of memory");
+        why_set(why, whylen, "out of memory");
     return rc;
 }
 
@@ -1128,8 +1119,8 @@ int twitter_txid_derive(const struct twitter_txid_page *page, const char *script
     if ((size_t)idx[0] < page->keylen) {
         size_t r = page->key[idx[0]] % 16;
         if (r < page->nrows && !page->row_ok[r]) {
-            fail(why, whylen, "animation row %zu has fewer than %d numbers", r,
-                 TWITTER_TXID_ROW_LEN);
+            why_set(why, whylen, "animation row %zu has fewer than %d numbers", r,
+                    TWITTER_TXID_ROW_LEN);
             return TWITTER_TXID_ERR_PARSE;
         }
     }

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,18 +108,7 @@ static json_int_t int_of(const json_t *o, const char *name)
 
 static json_t *load_object(const char *body, size_t len, char *why, size_t whylen)
 {
-    json_error_t jerr;
-    json_t *root = body ? json_loadb(body, len, 0, &jerr) : NULL;
-    if (!root) {
-        snprintf(why, whylen, "failed to unmarshal response: %s", body ? jerr.text : "no body");
-        return NULL;
-    }
-    if (!json_is_object(root)) {
-        snprintf(why, whylen, "failed to unmarshal response: not a JSON object");
-        json_decref(root);
-        return NULL;
-    }
-    return root;
+    return record_load_object(body, len, SIZE_MAX, "failed to unmarshal response", why, whylen);
 }
 
 /* decode_member: the record decode of root's member name (case-insensitive); an absent or null

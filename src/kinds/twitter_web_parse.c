@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kinds/json_record.h"
 #include "kinds/twitter_web_parse_internal.h"
 
 /* ---- JSON helpers ---- */
@@ -172,26 +173,8 @@ char *twp_buf_take(struct twp_buf *b)
 /* load: the body as a JSON object, or NULL with why set. */
 static json_t *load(const char *body, size_t len, char *why, size_t whylen)
 {
-    if (!body) {
-        snprintf(why, whylen, "failed to parse response: no body");
-        return NULL;
-    }
-    if (len > TWITTER_WEB_MAX_BODY) {
-        snprintf(why, whylen, "failed to parse response: body of %zu bytes is too large", len);
-        return NULL;
-    }
-    json_error_t jerr;
-    json_t *root = json_loadb(body, len, 0, &jerr);
-    if (!root) {
-        snprintf(why, whylen, "failed to parse response: %s", jerr.text);
-        return NULL;
-    }
-    if (!json_is_object(root)) {
-        snprintf(why, whylen, "failed to parse response: not a JSON object");
-        json_decref(root);
-        return NULL;
-    }
-    return root;
+    return record_load_object(body, len, TWITTER_WEB_MAX_BODY, "failed to parse response", why,
+                              whylen);
 }
 
 static int error_of(const json_t *root, struct twitter_web_error *err)

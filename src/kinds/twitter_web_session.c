@@ -88,14 +88,21 @@ static void secret_name(const struct tw_account *a, char *out, size_t outlen)
     snprintf(out, outlen, "%s%s", TW_SESSION_SECRET_PREFIX, a->name);
 }
 
-/* persist writes jar as account a's sealed secret ("" removes it). */
-static void persist(const struct tw_account *a, const char *text)
+/* current_store copies the secret store into *out under jar_lock; false when none is set. */
+static bool current_store(struct secret_store *out)
 {
     pthread_mutex_lock(&jar_lock);
     bool ok = have_store;
-    struct secret_store st = store;
+    *out = store;
     pthread_mutex_unlock(&jar_lock);
-    if (!ok)
+    return ok;
+}
+
+/* persist writes jar as account a's sealed secret ("" removes it). */
+static void persist(const struct tw_account *a, const char *text)
+{
+    struct secret_store st;
+    if (!current_store(&st))
         return;
     char name[256], why[256];
     secret_name(a, name, sizeof name);
@@ -120,11 +127,8 @@ static void persist_jar(const struct tw_account *a, struct session *s)
 /* load_stored reads account a's stored cookies into *out. Returns 0 when found and complete. */
 static int load_stored(const struct tw_account *a, struct twitter_jar *out)
 {
-    pthread_mutex_lock(&jar_lock);
-    bool ok = have_store;
-    struct secret_store st = store;
-    pthread_mutex_unlock(&jar_lock);
-    if (!ok)
+    struct secret_store st;
+    if (!current_store(&st))
         return -1;
     char name[256], why[256] = "";
     uint8_t *data = NULL;

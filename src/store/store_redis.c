@@ -36,6 +36,7 @@
 #include "log.h"
 #include "store/redis_conn.h"
 #include "store/redis_reply.h"
+#include "util/clock_after.h"
 #include "util/crypto_cache.h"
 
 #define LABEL_JOB "tee-worker redis job v1|"
@@ -388,13 +389,7 @@ static void *writer_main(void *arg)
             continue;
         }
         if (write_some(s) < 0) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 200 * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            struct timespec until = clock_after_ms(CLOCK_REALTIME, 200);
             pthread_cond_timedwait(&s->write_wake, &s->write_lock, &until);
         }
     }

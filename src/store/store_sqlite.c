@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "util/clock_after.h"
 #include "util/crypto_cache.h"
 #include <sqlite3.h>
 
@@ -525,13 +526,7 @@ static void *batch_writer(void *arg)
     pthread_mutex_lock(&s->batch_lock);
     while (!s->batch_stop) {
         if (s->batch_count < STORE_BATCH_MAX) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += STORE_BATCH_DELAY_MS * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            struct timespec until = clock_after_ms(CLOCK_REALTIME, STORE_BATCH_DELAY_MS);
             pthread_cond_timedwait(&s->batch_wake, &s->batch_lock, &until);
         }
         struct finished *list = take_batch(s);

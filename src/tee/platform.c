@@ -36,6 +36,7 @@
 
 #include "config.h"
 #include "tee/platform_backends.h"
+#include "util/file_read.h"
 #include "util/uuid_util.h"
 
 #define SEALED_MAGIC "TWS1"
@@ -347,7 +348,7 @@ static int read_bounded(const char *path, size_t max, uint8_t **buf, size_t *len
                         size_t errlen)
 {
     struct stat st;
-    size_t got = 0;
+    ssize_t got = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0 && errno == ENOENT)
@@ -364,22 +365,16 @@ static int read_bounded(const char *path, size_t max, uint8_t **buf, size_t *len
         return -1;
     }
     *buf = malloc((size_t)st.st_size + 1);
-    while (*buf != NULL && got < (size_t)st.st_size) {
-        ssize_t n = read(fd, *buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
+    if (*buf != NULL)
+        got = read_upto_fd(fd, *buf, (size_t)st.st_size);
     close(fd);
-    if (*buf == NULL || got != (size_t)st.st_size) {
+    if (*buf == NULL || got != (ssize_t)st.st_size) {
         snprintf(err, errlen, "%s: cannot read: %s", path, *buf ? "short read" : "out of memory");
         free(*buf);
         *buf = NULL;
         return -1;
     }
-    *len = got;
+    *len = (size_t)got;
     return 1;
 }
 

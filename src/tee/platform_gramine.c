@@ -15,6 +15,8 @@
  * back to something weaker. attestation_type "none" (Gramine without remote attestation) is
  * refused too unless OE_SIMULATION is set: then the worker runs without quotes.
  *
+ * Gramine's files are pseudo-files with no size to stat: they are read until EOF (read_upto_path).
+ *
  * A quote is checked before use: at least a header and a report body, and its report-data field
  * (byte 368 = 48-byte quote header + offset 320 inside the report body, the same in EPID v2 and
  * DCAP v3 quotes) equal to what was written. */
@@ -31,6 +33,7 @@
 #include "config.h"
 #include "tee/platform.h"
 #include "tee/platform_backends.h"
+#include "util/file_read.h"
 
 #define ATTESTATION_TYPE_FILE "attestation_type"
 #define MRSIGNER_KEY_FILE "keys/_sgx_mrsigner"
@@ -40,33 +43,6 @@
 #define ROOT_KEY_INFO "tee-worker gramine root key v1"
 #define QUOTE_REPORT_DATA_OFFSET 368
 #define QUOTE_MIN_LEN (QUOTE_REPORT_DATA_OFFSET + PLATFORM_REPORT_DATA_LEN)
-
-/* read_upto reads from path until EOF or max bytes into buf. Returns the count, or -1 (errno).
- * Gramine's files are pseudo-files: no size to stat, so read until EOF. */
-static ssize_t read_upto(const char *path, uint8_t *buf, size_t max)
-{
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
-        return -1;
-    while (got < max) {
-        ssize_t n = read(fd, buf + got, max - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int saved = errno;
-            close(fd);
-            errno = saved;
-            return -1;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    return (ssize_t)got;
-}
 
 static int write_exact(const char *path, const uint8_t *buf, size_t len)
 {
@@ -101,7 +77,7 @@ static int read_attestation_type(struct platform *p, char *err, size_t errlen)
         snprintf(err, errlen, "GRAMINE_ATTESTATION_DIR: path too long");
         return -1;
     }
-    n = read_upto(path, buf, sizeof buf - 1);
+    n = read_upto_path(path, buf, sizeof buf - 1);
     if (n < 0) {
         snprintf(err, errlen, "enclave mode needs Gramine-SGX (%s: %s); set STANDALONE=true to "
                  "run without an enclave", path, strerror(errno));
@@ -132,7 +108,7 @@ static int read_mrsigner_key(const struct platform *p, uint8_t out[MRSIGNER_KEY_
         snprintf(err, errlen, "GRAMINE_ATTESTATION_DIR: path too long");
         return -1;
     }
-    n = read_upto(path, buf, sizeof buf);
+    n = read_upto_path(path, buf, sizeof buf);
     if (n != MRSIGNER_KEY_LEN) {
         snprintf(err, errlen, "%s: cannot read the enclave sealing key (%s)", path,
                  n < 0 ? strerror(errno) : "not 16 bytes");
@@ -198,7 +174,7 @@ static int gramine_quote(const struct platform *p,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    n = read_upto(path, buf, PLATFORM_QUOTE_MAX + 1);
+    n = read_upto_path(path, buf, PLATFORM_QUOTE_MAX + 1);
     if (n < 0 || n > PLATFORM_QUOTE_MAX || n < QUOTE_MIN_LEN) {
         if (n < 0)
             snprintf(err, errlen, "%s: cannot read the quote: %s", path, strerror(errno));

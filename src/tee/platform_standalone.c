@@ -19,6 +19,7 @@
 
 #include "tee/platform.h"
 #include "tee/platform_backends.h"
+#include "util/file_read.h"
 
 #define ROOT_KEY_FILE "platform.key"
 #define ROOT_KEY_LEN 32
@@ -60,18 +61,9 @@ static int check_key_file(const char *path, const struct stat *st, char *err, si
 static int read_key(int fd, uint8_t key[ROOT_KEY_LEN])
 {
     uint8_t buf[ROOT_KEY_LEN + 1];
-    size_t got = 0;
     int rc = -1;
 
-    while (got < sizeof buf) {
-        ssize_t n = read(fd, buf + got, sizeof buf - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    if (got == ROOT_KEY_LEN) {
+    if (read_upto_fd(fd, buf, sizeof buf) == ROOT_KEY_LEN) {
         memcpy(key, buf, ROOT_KEY_LEN);
         rc = 0;
     }

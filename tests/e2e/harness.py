@@ -267,7 +267,13 @@ class Worker:
         except OSError:
             return ""
 
+    # how wait_healthy's failure names the transport ("" for plain HTTP; a subclass whose
+    # request() speaks another, e.g. " over HTTPS", says so)
+    transport_note = ""
+
     def wait_healthy(self, timeout=START_TIMEOUT_S):
+        """Polls GET /healthz through self.request until it answers 200; fails the test when the
+        worker exits or the time runs out."""
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -276,7 +282,7 @@ class Worker:
                 fail("worker exited with status %d during start-up; stderr:\n%s"
                      % (rc, self.stderr()))
             try:
-                r = http_request(self.port, "GET", "/healthz", timeout=2.0)
+                r = self.request("GET", "/healthz", timeout=2.0)
                 if r.status == 200:
                     return
                 last = r.describe()
@@ -284,8 +290,8 @@ class Worker:
                 last = repr(e)
             time.sleep(0.05)
         self.kill()
-        fail("worker did not answer /healthz within %.0f s (last: %s); stderr:\n%s"
-             % (timeout, last, self.stderr()))
+        fail("worker did not answer /healthz%s within %.0f s (last: %s); stderr:\n%s"
+             % (self.transport_note, timeout, last, self.stderr()))
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
@@ -454,6 +460,29 @@ class Worker:
             expect_status(c, 200, "/job/result on X-Next-Cursor")
             cursor = c.text
         return r.body, cursor
+
+    def run_failing_job(self, job, timeout=20.0):
+        """Runs job and expects it to fail (status 500 with {"error": ...}); returns the error
+        text."""
+        uid = self.add(self.generate(job))
+        doc = expect_json_error(self.wait_status(uid, timeout=timeout), 500,
+                                "failed job %s" % json.dumps(job))
+        return doc["error"]
+
+    def capabilities_and_stats(self):
+        """Runs a telemetry job; returns (reported_capabilities, this worker's stats or {})."""
+        _, _, _, body = self.run_job({"type": "telemetry", "arguments": {}})
+        doc = json.loads(body.decode("utf-8"))
+        return doc["reported_capabilities"], doc["stats"].get(self.worker_id(), {})
+
+
+def distributor_pubkey_file():
+    """A fresh file holding the test vectors' key-distributor public key (PEM), for
+    KEY_DISTRIBUTOR_PUBKEY."""
+    path = os.path.join(mkdtemp("tw-kd-"), "distributor.pub")
+    with open(path, "w", encoding="ascii") as f:
+        f.write(vectors()["setkey"]["distributor_public_key_pem"])
+    return path
 
 
 def run_binary(env, timeout=15.0, cwd=None):

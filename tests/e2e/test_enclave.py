@@ -19,7 +19,6 @@ import base64
 import hashlib
 import http.client
 import json
-import os
 import ssl
 import time
 
@@ -183,6 +182,8 @@ def https_request(port, method, path, body=None, headers=None, json_body=None, t
 class EnclaveWorker(Worker):
     """A worker in enclave mode against fake (an AttestationFake), spoken to over HTTPS."""
 
+    transport_note = " over HTTPS"
+
     def __init__(self, fake, env=None, **kw):
         full = fake.worker_env()
         full.update(env or {})
@@ -194,33 +195,6 @@ class EnclaveWorker(Worker):
     def peer_certificate(self):
         return https_request(self.port, "GET", "/healthz")[1]
 
-    def wait_healthy(self, timeout=harness.START_TIMEOUT_S):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            rc = self.proc.poll()
-            if rc is not None:
-                harness.fail("worker exited with status %d during start-up; stderr:\n%s"
-                             % (rc, self.stderr()))
-            try:
-                r, _ = https_request(self.port, "GET", "/healthz", timeout=2.0)
-                if r.status == 200:
-                    return
-                last = r.describe()
-            except (OSError, http.client.HTTPException) as e:
-                last = repr(e)
-            time.sleep(0.05)
-        self.kill()
-        harness.fail("worker did not answer /healthz over HTTPS within %.0f s (last: %s); "
-                     "stderr:\n%s" % (timeout, last, self.stderr()))
-
-
-def pubkey_file():
-    d = harness.mkdtemp("tw-kd-")
-    path = os.path.join(d, "distributor.pub")
-    with open(path, "w", encoding="ascii") as f:
-        f.write(SK["distributor_public_key_pem"])
-    return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,7 +244,7 @@ def test_api_key_still_guards_the_rest_over_https():
 
 
 def test_setkey_jobs_restart_and_another_signer():
-    pub = pubkey_file()
+    pub = harness.distributor_pubkey_file()
     data = harness.mkdtemp("tw-enclave-data-")
     with AttestationFake() as fake:
         with EnclaveWorker(fake, env={"KEY_DISTRIBUTOR_PUBKEY": pub}, data_dir=data) as w:

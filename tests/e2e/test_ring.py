@@ -24,16 +24,8 @@ SK = V["setkey"]
 GO = V["job"]
 
 
-def pubkey_file():
-    d = harness.mkdtemp("tw-kd-")
-    path = os.path.join(d, "distributor.pub")
-    with open(path, "w", encoding="ascii") as f:
-        f.write(SK["distributor_public_key_pem"])
-    return path
-
-
 def ring_worker(data_dir=None, pub=None):
-    return Worker(env={"KEY_DISTRIBUTOR_PUBKEY": pub or pubkey_file()}, data_dir=data_dir)
+    return Worker(env={"KEY_DISTRIBUTOR_PUBKEY": pub or harness.distributor_pubkey_file()}, data_dir=data_dir)
 
 
 def setkey(w, key, signature):
@@ -59,7 +51,7 @@ def open_telemetry(w, sealed, sig, what):
 
 
 def test_setkey_go_vectors_replay_rotation_and_persistence():
-    pub = pubkey_file()
+    pub = harness.distributor_pubkey_file()
     with ring_worker(pub=pub) as w:
         # Before any /setkey the Go signature cannot be opened (only the local key is known).
         expect_json_error(go_result(w), 400, "/job/result with the Go vectors before /setkey",

@@ -12,7 +12,7 @@ bad); 5xx, malformed JSON, a non-numeric id, 404 and errors-only answers reachin
 their reason; the stats counters."""
 import json
 
-from harness import Worker, check, check_eq, expect_json_error, expect_status
+from harness import Worker, check, check_eq, expect_json_error
 from fakes.x_api_fake import BIG_BASE, PLACE_FIELDS, SEARCH_TWEET_FIELDS, SEARCH_USER_FIELDS
 from fakes.x_api_fake import XApiFake, make_tweet
 
@@ -32,15 +32,11 @@ def run(w, job):
 
 def run_fails(w, job):
     """Runs job, expects the job to fail; returns the error text."""
-    uid = w.add(w.generate(job))
-    doc = expect_json_error(w.wait_status(uid, timeout=20), 500, "failed job %s" % json.dumps(job))
-    return doc["error"]
+    return w.run_failing_job(job, timeout=20)
 
 
 def caps_and_stats(w):
-    _, _, _, body = w.run_job({"type": "telemetry", "arguments": {}})
-    doc = json.loads(body.decode("utf-8"))
-    return doc["reported_capabilities"], doc["stats"].get(w.worker_id(), {})
+    return w.capabilities_and_stats()
 
 
 def search(args, kind="twitter-api"):

@@ -20,7 +20,7 @@ import re
 import time
 
 import harness
-from harness import Worker, check, check_eq, expect_json_error, expect_status, mkdtemp
+from harness import Worker, check, check_eq, expect_status, mkdtemp
 from fakes.twitter_web_fake import BIG, TwitterWebFake
 
 ALL_OPS = sorted([
@@ -37,30 +37,17 @@ def job(op, query="", kind="twitter-credential", **args):
 
 def run(w, j):
     """The four-step flow; returns (decoded data, next cursor text or None)."""
-    sig = w.generate(j)
-    uid = w.add(sig)
-    st = w.wait_status(uid, timeout=30)
-    expect_status(st, 200, "job status for %s" % json.dumps(j))
-    r = w.result(st.text, sig)
-    expect_status(r, 200, "/job/result")
-    cursor = None
-    if st.header("X-Next-Cursor"):
-        c = w.result(st.header("X-Next-Cursor"), sig)
-        expect_status(c, 200, "/job/result on X-Next-Cursor")
-        cursor = c.text
-    return json.loads(r.body.decode("utf-8")), cursor
+    body, cursor = w.run_paged_job(j, timeout=30)
+    return json.loads(body.decode("utf-8")), cursor
 
 
 def run_fails(w, j):
-    uid = w.add(w.generate(j))
-    doc = expect_json_error(w.wait_status(uid, timeout=30), 500, "failed job %s" % json.dumps(j))
-    return doc["error"]
+    """Runs j, expects the job to fail; returns the error text."""
+    return w.run_failing_job(j, timeout=30)
 
 
 def caps_and_stats(w):
-    _, _, _, body = w.run_job({"type": "telemetry", "arguments": {}})
-    doc = json.loads(body.decode("utf-8"))
-    return doc["reported_capabilities"], doc["stats"].get(w.worker_id(), {})
+    return w.capabilities_and_stats()
 
 
 def cookie_file(fake, names):

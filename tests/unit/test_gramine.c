@@ -35,6 +35,8 @@
 #include "tee/platform.h"
 #include "tee/ratls.h"
 
+#include "platform_fixtures.h"
+
 #define QUOTE_LEN 436            /* 48 header + 384 report body + 4 (no signature data) */
 #define REPORT_DATA_AT 368
 
@@ -44,12 +46,6 @@ struct fixture {
     char attest[96];             /* the stand-in attestation directory */
     struct config cfg;
 };
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 static void write_at(const struct fixture *f, const char *name, const void *data, size_t len)
 {
@@ -101,25 +97,9 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
-    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_tree(f->dir);
     free(f);
     return 0;
-}
-
-static void open_ok(struct fixture *f, struct platform *p)
-{
-    char err[512] = "";
-    if (platform_open(p, &f->cfg, err, sizeof err) != 0)
-        fail_msg("platform_open: %s", err);
-}
-
-static void open_fails(struct fixture *f, const char *expect_in_err)
-{
-    struct platform p;
-    char err[512] = "";
-    assert_int_equal(platform_open(&p, &f->cfg, err, sizeof err), -1);
-    if (!strstr(err, expect_in_err))
-        fail_msg("error \"%s\" does not mention \"%s\"", err, expect_in_err);
 }
 
 /* ---- the sealing key ---- */
@@ -130,7 +110,7 @@ static void test_root_key_follows_the_signer_key(void **state)
     struct platform p, q;
     uint8_t first[32];
 
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     assert_string_equal(p.ops->name, "gramine-sgx");
     assert_true(p.enclave);
     assert_string_equal(p.attestation_type, "dcap");
@@ -140,12 +120,12 @@ static void test_root_key_follows_the_signer_key(void **state)
     assert_memory_not_equal(first, KEY_A, sizeof KEY_A);   /* stretched, never the raw key */
     platform_close(&p);
 
-    open_ok(f, &q);                                         /* same signer: same key */
+    open_ok(&f->cfg, &q);                                         /* same signer: same key */
     assert_memory_equal(q.root_key, first, 32);
     platform_close(&q);
 
     write_at(f, "keys/_sgx_mrsigner", KEY_B, sizeof KEY_B);   /* another signer */
-    open_ok(f, &q);
+    open_ok(&f->cfg, &q);
     assert_memory_not_equal(q.root_key, first, 32);
     platform_close(&q);
 }
@@ -160,7 +140,7 @@ static void test_sealed_worker_id_and_ring_survive_and_refuse_another_signer(voi
     struct err e = { 0 };
 
     memset(ring_key, 0x5a, sizeof ring_key);
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     platform_file_secrets(&p, &files);
     assert_int_equal(secrets_worker_id(&files, id, err, sizeof err), 0);
     struct keyring *kr = keyring_open(&p, false, &files, err, sizeof err);
@@ -170,7 +150,7 @@ static void test_sealed_worker_id_and_ring_survive_and_refuse_another_signer(voi
     platform_close(&p);
 
     /* a restart under the same signer finds both */
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     platform_file_secrets(&p, &files);
     assert_int_equal(secrets_worker_id(&files, again, err, sizeof err), 0);
     assert_string_equal(again, id);
@@ -183,7 +163,7 @@ static void test_sealed_worker_id_and_ring_survive_and_refuse_another_signer(voi
 
     /* another signer key opens neither, and says why */
     write_at(f, "keys/_sgx_mrsigner", KEY_B, sizeof KEY_B);
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     platform_file_secrets(&p, &files);
     assert_int_equal(secrets_worker_id(&files, again, err, sizeof err), -1);
     assert_non_null(strstr(err, "another platform key"));
@@ -201,21 +181,21 @@ static void test_refusals(void **state)
     char path[256];
 
     write_at(f, "keys/_sgx_mrsigner", KEY_A, 15);
-    open_fails(f, "cannot read the enclave sealing key");
+    open_fails(&f->cfg, "cannot read the enclave sealing key");
     snprintf(path, sizeof path, "%s/keys/_sgx_mrsigner", f->attest);
     unlink(path);
-    open_fails(f, "cannot read the enclave sealing key");
+    open_fails(&f->cfg, "cannot read the enclave sealing key");
     write_at(f, "keys/_sgx_mrsigner", KEY_A, sizeof KEY_A);
 
     write_at(f, "attestation_type", "tdx-maybe", 9);
-    open_fails(f, "unknown attestation type");
+    open_fails(&f->cfg, "unknown attestation type");
     write_at(f, "attestation_type", "none\n", 5);
-    open_fails(f, "OE_SIMULATION");
+    open_fails(&f->cfg, "OE_SIMULATION");
 
     snprintf(path, sizeof path, "%s/attestation_type", f->attest);
     unlink(path);
-    open_fails(f, "enclave mode needs Gramine-SGX");
-    open_fails(f, "STANDALONE=true");
+    open_fails(&f->cfg, "enclave mode needs Gramine-SGX");
+    open_fails(&f->cfg, "STANDALONE=true");
 }
 
 /* OE_SIMULATION: Gramine without remote attestation runs, seals, but produces no quotes. */
@@ -229,7 +209,7 @@ static void test_no_attestation_under_oe_simulation(void **state)
 
     write_at(f, "attestation_type", "none\n", 5);
     f->cfg.oe_simulation = true;
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     assert_string_equal(p.attestation_type, "none");
     assert_int_equal(platform_quote(&p, rd, &quote, &len, err, sizeof err), 1);
     assert_null(quote);
@@ -272,7 +252,7 @@ static void test_quote_checks_report_data(void **state)
         rd[i] = (uint8_t)(i * 7 + 1);
     make_quote(rd, prepared);
     write_at(f, "quote", prepared, sizeof prepared);
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     assert_int_equal(platform_quote(&p, rd, &quote, &len, err, sizeof err), 0);
     read_at(f, "user_report_data", written, sizeof written);
     assert_memory_equal(written, rd, 64);
@@ -381,7 +361,7 @@ static void test_certificate_carries_quote_over_its_key(void **state)
 
     snprintf(path, sizeof path, "%s/quote", f->attest);
     assert_int_equal(mkfifo(path, 0600), 0);
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     assert_int_equal(pthread_create(&q.thread, NULL, quoter_main, &q), 0);
     time_t before = time(NULL);
     struct ratls_cert *c = ratls_create(&p, 3600, err, sizeof err);
@@ -445,7 +425,7 @@ static void test_fresh_key_each_time(void **state)
     char err[256] = "";
 
     f->cfg.standalone = true;    /* no quotes needed for this one */
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     struct ratls_cert *a = ratls_create(&p, 60, err, sizeof err);
     struct ratls_cert *b = ratls_create(&p, 60, err, sizeof err);
     assert_non_null(a);

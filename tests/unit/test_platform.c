@@ -21,17 +21,13 @@
 #include "tee/platform.h"
 #include "util/uuid_util.h"
 
+#include "platform_fixtures.h"
+
 struct fixture {
     char dir[64];    /* the mkdtemp directory */
     char data[96];   /* DATA_DIR inside it (not created in advance) */
     struct config cfg;
 };
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -51,7 +47,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
-    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_tree(f->dir);
     free(f);
     return 0;
 }
@@ -88,24 +84,6 @@ static uint8_t *read_file(const char *path, size_t *len)
     return buf;
 }
 
-static void open_ok(struct fixture *f, struct platform *p)
-{
-    char err[512] = "";
-
-    if (platform_open(p, &f->cfg, err, sizeof err) != 0)
-        fail_msg("platform_open: %s", err);
-}
-
-static void open_fails(struct fixture *f, const char *needle)
-{
-    struct platform p;
-    char err[512] = "";
-
-    assert_int_equal(platform_open(&p, &f->cfg, err, sizeof err), -1);
-    if (strstr(err, needle) == NULL)
-        fail_msg("error \"%s\" lacks \"%s\"", err, needle);
-}
-
 /* ------------------------------------------------------------------------------------------ */
 
 static void test_root_key_created_private_and_reused(void **state)
@@ -116,7 +94,7 @@ static void test_root_key_created_private_and_reused(void **state)
     char path[PATH_MAX];
     uint8_t first[32];
 
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     assert_string_equal(p.ops->name, "standalone");
     assert_false(p.enclave);
     memcpy(first, p.root_key, 32);
@@ -129,7 +107,7 @@ static void test_root_key_created_private_and_reused(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(st.st_size, 32);
 
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     assert_memory_equal(p.root_key, first, 32);
     platform_close(&p);
 }
@@ -142,15 +120,15 @@ static void test_key_file_with_group_access_refused(void **state)
     size_t len;
     uint8_t *before, *after;
 
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     platform_close(&p);
     path_in(f, "platform.key", path, sizeof path);
     before = read_file(path, &len);
     assert_int_equal(chmod(path, 0640), 0);
-    open_fails(f, "lets group or other users read the root key");
-    open_fails(f, "chmod 600");
+    open_fails(&f->cfg, "lets group or other users read the root key");
+    open_fails(&f->cfg, "chmod 600");
     assert_int_equal(chmod(path, 0604), 0);
-    open_fails(f, "mode 0604");
+    open_fails(&f->cfg, "mode 0604");
     after = read_file(path, &len);
     assert_memory_equal(before, after, 32); /* refused, not replaced */
     free(before);
@@ -167,13 +145,13 @@ static void test_key_file_wrong_size_refused(void **state)
     assert_int_equal(mkdir(f->data, 0700), 0);
     path_in(f, "platform.key", path, sizeof path);
     write_file(path, bytes, 31, 0600);
-    open_fails(f, "has 31 bytes, expected 32");
+    open_fails(&f->cfg, "has 31 bytes, expected 32");
     write_file(path, bytes, 33, 0600);
-    open_fails(f, "has 33 bytes, expected 32");
+    open_fails(&f->cfg, "has 33 bytes, expected 32");
     write_file(path, bytes, 0, 0600);
-    open_fails(f, "has 0 bytes, expected 32");
+    open_fails(&f->cfg, "has 0 bytes, expected 32");
     write_file(path, zero, 32, 0600);
-    open_fails(f, "all zeros");
+    open_fails(&f->cfg, "all zeros");
 }
 
 static void test_derived_keys_are_distinct(void **state)
@@ -184,7 +162,7 @@ static void test_derived_keys_are_distinct(void **state)
     uint8_t keys[4][32], again[32];
     struct platform p;
 
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     for (size_t i = 0; i < 4; i++) {
         platform_derive(&p, labels[i], keys[i]);
         assert_memory_not_equal(keys[i], p.root_key, 32);
@@ -206,7 +184,7 @@ static void test_sealed_file_round_trip(void **state)
     uint8_t *data = NULL;
     size_t len = 0;
 
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     assert_int_equal(platform_read_sealed(&p, "blob", PLATFORM_LABEL_STORE, &data, &len, err,
                                           sizeof err), 0);
     assert_int_equal(platform_write_sealed(&p, "blob", PLATFORM_LABEL_STORE, msg, sizeof msg - 1,
@@ -264,7 +242,7 @@ static void test_tampered_file_refused_not_replaced(void **state)
     uint8_t *blob, *after;
     size_t len, len2;
 
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     assert_int_equal(platform_write_sealed(&p, "blob", PLATFORM_LABEL_STORE,
                                            (const uint8_t *)"secret", 6, err, sizeof err), 0);
     path_in(f, "blob", path, sizeof path);
@@ -303,8 +281,8 @@ static void test_file_from_other_root_key_refused(void **state)
 
     snprintf(other.data, sizeof other.data, "%s/other", f->dir);
     other.cfg.data_dir = other.data;
-    open_ok(f, &a);
-    open_ok(&other, &b);
+    open_ok(&f->cfg, &a);
+    open_ok(&other.cfg, &b);
     assert_memory_not_equal(a.root_key, b.root_key, 32);
 
     assert_int_equal(platform_write_sealed(&a, "blob", PLATFORM_LABEL_STORE,
@@ -348,7 +326,7 @@ static void test_worker_id_stable_and_v4(void **state)
     struct stat st;
     char err[512], first[37], second[37], path[PATH_MAX];
 
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     assert_int_equal(platform_worker_id(&p, first, err, sizeof err), 0);
     assert_uuid_v4(first);
     assert_int_equal(platform_worker_id(&p, second, err, sizeof err), 0);
@@ -359,7 +337,7 @@ static void test_worker_id_stable_and_v4(void **state)
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
 
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     assert_int_equal(platform_worker_id(&p, second, err, sizeof err), 0);
     assert_string_equal(first, second);
     platform_close(&p);
@@ -371,7 +349,7 @@ static void test_worker_id_not_a_uuid_refused(void **state)
     struct platform p;
     char err[512], id[37];
 
-    open_ok(f, &p);
+    open_ok(&f->cfg, &p);
     assert_int_equal(platform_write_sealed(&p, "worker_id", PLATFORM_LABEL_WORKER_ID,
                                            (const uint8_t *)"not-a-uuid", 10, err, sizeof err), 0);
     assert_int_equal(platform_worker_id(&p, id, err, sizeof err), -1);
@@ -404,7 +382,7 @@ static void test_empty_data_dir_refused(void **state)
     struct fixture *f = *state;
 
     f->cfg.data_dir = (char *)"";
-    open_fails(f, "DATA_DIR is empty");
+    open_fails(&f->cfg, "DATA_DIR is empty");
 }
 
 static void test_uuid_text(void **state)

@@ -20,6 +20,8 @@
 #include "store/store.h"
 #include "tee/platform.h"
 
+#include "job_fixtures.h"
+
 #define SELF "11111111-1111-4111-8111-111111111111"
 
 struct fixture {
@@ -74,18 +76,6 @@ static void fixture_free(struct fixture *f)
     free(f);
 }
 
-static void make_job(struct job *j, const char *type, const char *quote)
-{
-    memset(j, 0, sizeof *j);
-    j->type = strdup(type);
-    j->arguments = json_object();
-    j->quote = strdup(quote);
-    j->quote_len = strlen(quote);
-    j->worker_id = strdup(SELF);
-    j->target_worker = strdup("");
-    j->issued_at = time(NULL);
-}
-
 static enum result_state wait_finished(struct results *r, const char *uid, struct result_view *v)
 {
     for (int i = 0; i < 500; i++) {
@@ -103,7 +93,7 @@ static void test_telemetry_job_runs(void **state)
     (void)state;
     struct fixture *f = fixture_new(2, 10);
     struct job j;
-    make_job(&j, "telemetry", "quote-1");
+    make_job(&j, "telemetry", "quote-1", SELF);
     char uid[37];
     struct err e = { 0 };
     assert_int_equal(jobserver_admit(f->server, &j, uid, &e), 0);
@@ -136,24 +126,24 @@ static void test_refusals_do_not_consume_the_nonce(void **state)
     (void)state;
     struct fixture *f = fixture_new(1, 10);
     struct job j;
-    make_job(&j, "nope", "q");
+    make_job(&j, "nope", "q", SELF);
     expect_refusal(f, &j, 400, "unknown job type: nope");
-    make_job(&j, "telemetry", "q");
+    make_job(&j, "telemetry", "q", SELF);
     free(j.target_worker);
     j.target_worker = strdup("someone-else");
     expect_refusal(f, &j, 403, "this job is not for this worker");
-    make_job(&j, "telemetry", "q");
+    make_job(&j, "telemetry", "q", SELF);
     j.issued_at = time(NULL) - 7200;
     expect_refusal(f, &j, 400, "expired");
-    make_job(&j, "telemetry", "q");
+    make_job(&j, "telemetry", "q", SELF);
     j.issued_at = time(NULL) + 3600;
     expect_refusal(f, &j, 400, "future");
     /* the same quote is still admissible once */
-    make_job(&j, "telemetry", "q");
+    make_job(&j, "telemetry", "q", SELF);
     char uid[37];
     struct err e = { 0 };
     assert_int_equal(jobserver_admit(f->server, &j, uid, &e), 0);
-    make_job(&j, "telemetry", "q");
+    make_job(&j, "telemetry", "q", SELF);
     expect_refusal(f, &j, 409, "job already executed");
     fixture_free(f);
 }
@@ -189,7 +179,7 @@ static void test_queue_full_is_503_and_keeps_the_nonce(void **state)
     for (int i = 0; i < 2000 && !refused; i++) {
         struct job j;
         snprintf(quote, sizeof quote, "burst-%d", i);
-        make_job(&j, "telemetry", quote);
+        make_job(&j, "telemetry", quote, SELF);
         err_clear(&e);
         if (jobserver_admit(f->server, &j, uid, &e) < 0) {
             assert_int_equal(e.http, 503);
@@ -199,7 +189,7 @@ static void test_queue_full_is_503_and_keeps_the_nonce(void **state)
             /* once the queue drains, the same signature is accepted */
             int ok = -1;
             for (int k = 0; k < 500 && ok < 0; k++) {
-                make_job(&j, "telemetry", quote);
+                make_job(&j, "telemetry", quote, SELF);
                 err_clear(&e);
                 ok = jobserver_admit(f->server, &j, uid, &e);
                 if (ok < 0) {

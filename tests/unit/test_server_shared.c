@@ -24,6 +24,8 @@
 #include "jobs/stats.h"
 #include "store/store_backend.h"
 
+#include "job_fixtures.h"
+
 #define SELF "11111111-1111-4111-8111-111111111111"
 #define ELSEWHERE "22222222-2222-4222-8222-222222222222"
 #define WAITING "33333333-3333-4333-8333-333333333333"
@@ -234,18 +236,6 @@ static void fixture_free(struct fixture *fx)
     free(fx);
 }
 
-static void make_job(struct job *j, const char *quote)
-{
-    memset(j, 0, sizeof *j);
-    j->type = strdup("telemetry");
-    j->arguments = json_object();
-    j->quote = strdup(quote);
-    j->quote_len = strlen(quote);
-    j->worker_id = strdup(SELF);
-    j->target_worker = strdup("");
-    j->issued_at = time(NULL);
-}
-
 static size_t finished(struct fake *f)
 {
     pthread_mutex_lock(&f->lock);
@@ -263,7 +253,7 @@ static void test_jobs_go_through_the_store(void **state)
         struct job j;
         char quote[16];
         snprintf(quote, sizeof quote, "q%d", i);
-        make_job(&j, quote);
+        make_job(&j, "telemetry", quote, SELF);
         struct err e = { 0 };
         assert_int_equal(jobserver_admit(fx->server, &j, uids[i], &e), 0);
         assert_null(j.type);
@@ -335,7 +325,7 @@ static void test_admission_answers(void **state)
         fx->store->force = true;
         fx->store->forced_admit = cases[i].store;
         struct job j;
-        make_job(&j, "quote");
+        make_job(&j, "telemetry", "quote", SELF);
         char uid[37];
         struct err e = { 0 };
         assert_int_equal(jobserver_admit(fx->server, &j, uid, &e), -1);

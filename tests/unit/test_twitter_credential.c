@@ -18,6 +18,7 @@
 #include "kinds/twitter_web_call.h"
 #include "kinds/twitter_web_login.h"
 #include "kinds/twitter_web_request.h"
+#include "util/clock_after.h"
 
 static void test_account_specs(void **state)
 {
@@ -47,15 +48,7 @@ static void test_account_specs(void **state)
 
 static struct timespec in_ms(long ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
+    return clock_after_ms(CLOCK_MONOTONIC, ms);
 }
 
 static void test_pool(void **state)

@@ -11,8 +11,9 @@ import shutil
 import ssl
 import subprocess
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fakes.base import LocalServer, loopback_server
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -32,7 +33,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class TlsWorker:
+class TlsWorker(LocalServer):
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="tw-tls-")
         self.key_path = os.path.join(self.dir, "key.pem")
@@ -49,19 +50,17 @@ class TlsWorker:
         spki = subprocess.run(["openssl", "pkey", "-pubin", "-in", self.pubkey_path,
                                "-outform", "der"], check=True, stdout=subprocess.PIPE).stdout
         self.pin = "sha256//" + base64.b64encode(hashlib.sha256(spki).digest()).decode()
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert_path, self.key_path)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.url = "https://127.0.0.1:%d" % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls.load_cert_chain(self.cert_path, self.key_path)
 
-    def __enter__(self):
-        self.thread.start()
-        return self
+    # ---- lifecycle (`with` and port come from LocalServer)
 
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+    def start(self):
+        server = loopback_server(_Handler)
+        server.socket = self.tls.wrap_socket(server.socket, server_side=True)
+        self.url = "https://127.0.0.1:%d" % server.server_address[1]
+        return self.serve(server)
+
+    def stop(self):
+        super().stop()
         shutil.rmtree(self.dir, ignore_errors=True)
-        return False

@@ -46,7 +46,9 @@ import struct
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fakes.base import LocalServer, loopback_server
 
 BEARER = "test-bearer-NRILg"
 BIG = 1900000000000000000          # tweet ids above 2^53: must stay exact
@@ -487,7 +489,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(200, answer, headers)
 
 
-class TwitterWebFake:
+class TwitterWebFake(LocalServer):
     def __init__(self):
         self.lock = threading.Lock()
         self.counter = itertools.count(1)
@@ -515,24 +517,15 @@ class TwitterWebFake:
         self.timeline_tweets = [tweet(100 + i, media=("photo", "video", None)[i % 3])
                                 for i in range(30)]
         self.follow_users = [user(10 + i) for i in range(25)]
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.fake = self
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    # ---- lifecycle
+    # ---- lifecycle (stop, `with` and port come from LocalServer)
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+    def start(self):
+        return self.serve(loopback_server(_Handler))
 
     @property
     def base(self):
-        return "http://127.0.0.1:%d" % self.server.server_address[1]
+        return "http://127.0.0.1:%d" % self.port
 
     def worker_env(self, accounts=None, cookies_file=None, extra=None):
         env = {"TWITTER_WEB_BASE": self.base, "TWITTER_GRAPHQL_BASE": self.base + "/i/api/graphql",
