@@ -120,18 +120,20 @@ static int open_job(struct app *app, const char *sealed, size_t sealed_len, stru
 void api_job_add(struct app *app, const struct http_request *req, struct http_response *resp)
 {
     static const char *const members[] = { "encrypted_job", NULL };
-    json_t *body = api_parse_body(req, resp, members);
-    if (!body)
+    struct api_strings body;
+    if (api_parse_strings(req, resp, members, &body) < 0) {
+        api_strings_clear(&body);
         return;
+    }
     size_t len = 0;
-    const char *sealed = api_string_member(body, "encrypted_job", &len, resp);
+    const char *sealed = api_strings_get(&body, members, "encrypted_job", &len, resp);
     struct job job;
     if (!sealed || open_job(app, sealed, len, &job, "Error while decrypting job",
                             "Error while decrypting job", resp) < 0) {
-        json_decref(body);
+        api_strings_clear(&body);
         return;
     }
-    json_decref(body);
+    api_strings_clear(&body);
     char uid[37];
     struct err e = { 0 };
     if (jobserver_admit(app->jobs, &job, uid, &e) < 0) {
@@ -198,18 +200,21 @@ void api_job_status(struct app *app, const struct http_request *req, struct http
 void api_job_result(struct app *app, const struct http_request *req, struct http_response *resp)
 {
     static const char *const members[] = { "encrypted_result", "encrypted_request", NULL };
-    json_t *body = api_parse_body(req, resp, members);
-    if (!body)
+    struct api_strings body;
+    if (api_parse_strings(req, resp, members, &body) < 0) {
+        api_strings_clear(&body);
         return;
+    }
     size_t result_len = 0, request_len = 0;
-    const char *result = api_string_member(body, "encrypted_result", &result_len, resp);
-    const char *request = result ? api_string_member(body, "encrypted_request", &request_len, resp)
+    const char *result = api_strings_get(&body, members, "encrypted_result", &result_len, resp);
+    const char *request = result ? api_strings_get(&body, members, "encrypted_request",
+                                                   &request_len, resp)
                                  : NULL;
     struct job job;
     if (!request || open_job(app, request, request_len, &job,
                              "error while unsealing the encrypted request",
                              "error while unmarshalling the job request", resp) < 0) {
-        json_decref(body);
+        api_strings_clear(&body);
         return;
     }
     uint8_t *plain = NULL;
@@ -224,5 +229,5 @@ void api_job_result(struct app *app, const struct http_request *req, struct http
         http_reply_text(resp, 200, (char *)plain, plain_len);
     }
     job_clear(&job);
-    json_decref(body);
+    api_strings_clear(&body);
 }

@@ -18,6 +18,7 @@
 #include "tee/keyring.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,18 +310,46 @@ static void appendf(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
         *pos = (size_t)n >= cap - *pos ? cap : *pos + (size_t)n;
 }
 
-/* try_keys opens inner with each key in turn; on failure writes Go's aggregated cause. */
+/* try_keys opens x (IV || ct || tag, decoded once) with each key in turn, into one buffer: keys
+ * before the last decrypt into a separate buffer (x must stay intact for the next key), the last
+ * one in place, so a ring of one key (the usual case) needs no memory beyond x's. On success *pt
+ * is a new NUL-terminated buffer (x's when opened in place, which is then taken: *x is NULL).
+ * On failure writes Go's aggregated cause; a per-key error that does not depend on the key
+ * (inner base64, length) is given as x_err and repeated for every key, as Go reports it. */
 static int try_keys(const struct key_list *kl, const uint8_t *salt, size_t saltlen,
-                    const uint8_t *inner, size_t innerlen, uint8_t **pt, size_t *ptlen,
+                    uint8_t **x, size_t xlen, const char *x_err, uint8_t **pt, size_t *ptlen,
                     char *cause, size_t causelen)
 {
     char errs[KEYRING_CAPACITY + 1][96];
     size_t pos = 0;
+    uint8_t *scratch = NULL;
+    size_t ctlen = x_err ? 0 : xlen - 28;
 
-    for (size_t i = 0; i < kl->n; i++)
-        if (seal_open_inner(kl->keys[i], salt, saltlen, inner, innerlen, pt, ptlen, errs[i],
-                            sizeof errs[i]) == 0)
-            return 0;
+    for (size_t i = 0; i < kl->n; i++) {
+        if (x_err) {
+            snprintf(errs[i], sizeof errs[i], "%s", x_err);
+            continue;
+        }
+        bool last = i + 1 == kl->n;
+        if (!last && !scratch && !(scratch = malloc(ctlen + 1))) {
+            snprintf(errs[i], sizeof errs[i], "out of memory");
+            continue;
+        }
+        uint8_t *out = last ? *x + 12 : scratch;
+        if (seal_open_x(kl->keys[i], salt, saltlen, *x, xlen, out, errs[i], sizeof errs[i]) != 0)
+            continue;
+        if (last) {
+            memmove(*x, *x + 12, ctlen);
+            free(scratch);      /* an earlier key's output, cleansed when its tag failed */
+            scratch = *x;
+            *x = NULL;
+        }
+        scratch[ctlen] = '\0';
+        *pt = scratch;
+        *ptlen = ctlen;
+        return 0;
+    }
+    free(scratch);      /* cleansed by seal_open_x when the tag did not verify */
     appendf(cause, causelen, &pos, RING_PREFIX "failed to decrypt with any key. Errors: ");
     for (size_t i = 0; i < kl->n; i++)
         appendf(cause, causelen, &pos, "%skey %zu: AES decrypt error: %s", i > 0 ? "; " : "",
@@ -328,23 +357,28 @@ static int try_keys(const struct key_list *kl, const uint8_t *salt, size_t saltl
     return -1;
 }
 
+/* The outer layer is decoded once into a new buffer, the inner layer in place in it, and the
+ * ciphertext opened in place too: one buffer the size of the outer layer's bytes in all. */
 int keyring_open_sealed(struct keyring *kr, const uint8_t *salt, size_t saltlen, const char *text,
                         size_t len, uint8_t **pt, size_t *ptlen, char *cause, size_t causelen)
 {
     struct key_list kl;
-    uint8_t *inner = NULL;
-    size_t innerlen = 0;
+    uint8_t *buf = NULL;
+    size_t innerlen = 0, xlen = 0;
     char b64err[96];
     int rc = -1;
 
     opening_keys(kr, &kl);
-    if (kl.n == 0)
+    if (kl.n == 0) {
         snprintf(cause, causelen, NO_KEYS);
-    else if (seal_open_outer(text, len, &inner, &innerlen, b64err, sizeof b64err) != 0)
+    } else if (seal_open_outer(text, len, &buf, &innerlen, b64err, sizeof b64err) != 0) {
         snprintf(cause, causelen, RING_PREFIX "base64 decode error: %s", b64err);
-    else
-        rc = try_keys(&kl, salt, saltlen, inner, innerlen, pt, ptlen, cause, causelen);
-    free(inner);
+    } else {
+        bool x_ok = seal_inner_to_x(buf, innerlen, &xlen, b64err, sizeof b64err) == 0;
+        rc = try_keys(&kl, salt, saltlen, &buf, xlen, x_ok ? NULL : b64err, pt, ptlen, cause,
+                      causelen);
+    }
+    free(buf);
     OPENSSL_cleanse(&kl, sizeof kl);
     return rc;
 }

@@ -265,6 +265,45 @@ static int open_envelope(const uint8_t k[SEAL_KEY_LEN], const uint8_t *x, size_t
     return 0;
 }
 
+int seal_inner_to_x(uint8_t *inner, size_t innerlen, size_t *xlen, char *err, size_t errlen)
+{
+    if (b64_decode_into((const char *)inner, innerlen, inner, xlen, err, errlen) != 0)
+        return -1;
+    if (*xlen < SEAL_IV_LEN) {
+        set_err(err, errlen, msg_bad_length);
+        return -1;
+    }
+    if (*xlen < SEAL_IV_LEN + SEAL_TAG_LEN) {
+        set_err(err, errlen, msg_auth_failed);      /* Go's gcm.Open: shorter than a tag */
+        return -1;
+    }
+    return 0;
+}
+
+int seal_open_x(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
+                const uint8_t *x, size_t xlen, uint8_t *out, char *err, size_t errlen)
+{
+    uint8_t k[SEAL_KEY_LEN];
+    size_t ctlen = xlen - SEAL_IV_LEN - SEAL_TAG_LEN;
+    int rc = -1;
+
+    if (seal_derive(key, salt, saltlen, k) != 0) {
+        set_err(err, errlen, "internal error: key derivation failed");
+    } else {
+        enum gcm_open_result res = gcm_open(k, x, x + SEAL_IV_LEN, ctlen, x + xlen - SEAL_TAG_LEN,
+                                            out);
+        if (res == GCM_OPENED) {
+            rc = 0;
+        } else {
+            OPENSSL_cleanse(out, ctlen);
+            set_err(err, errlen,
+                    res == GCM_AUTH_FAILED ? msg_auth_failed : "internal error: AES-GCM failed");
+        }
+    }
+    OPENSSL_cleanse(k, sizeof k);
+    return rc;
+}
+
 int seal_open_inner(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
                     const uint8_t *inner, size_t innerlen, uint8_t **pt, size_t *ptlen,
                     char *err, size_t errlen)
