@@ -176,12 +176,12 @@ static char *seal_text(const uint8_t k[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_L
     size_t outlen = double_b64_len(SEAL_IV_LEN + ptlen + SEAL_TAG_LEN);
     if (outlen == 0 || outlen == SIZE_MAX)
         return NULL;
-    struct double_b64 *d = malloc(sizeof *d);
+    struct double_b64 stage, *d = &stage;     /* public bytes only: IV, ciphertext, tag */
     char *out = malloc(outlen + 1);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     uint8_t tag[SEAL_TAG_LEN];
     int outl = 0;
-    int ok = d && out && ctx;
+    int ok = out && ctx;
     if (ok) {
         d->out = out;
         d->pos = 0;
@@ -202,9 +202,6 @@ static char *seal_text(const uint8_t k[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_L
         out = NULL;
     }
     EVP_CIPHER_CTX_free(ctx);
-    if (d)
-        OPENSSL_cleanse(d, sizeof *d);      /* staged ciphertext only, but cheap to clear */
-    free(d);
     return out;
 }
 
