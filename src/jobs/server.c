@@ -72,7 +72,7 @@ static void run_one(struct job_server *s, struct queued_job *q)
                      out.next_cursor, error, time(NULL)) < 0)
         log_error("job %s: the result could not be stored durably; it is served from memory",
                   q->uid);
-    results_finish(s->deps.results, q->uid, data, error ? 0 : out.data_len, out.next_cursor, error);
+    results_finish_take(s->deps.results, q->uid, &out.data, out.data_len, out.next_cursor, error);
     metrics_job_finished(q->job.type, out.err.http, &ctx.deadline, cfg->job_timeout_s);
     job_result_clear(&out);
 }
