@@ -217,17 +217,37 @@ void api_job_result(struct app *app, const struct http_request *req, struct http
         api_strings_clear(&body);
         return;
     }
-    uint8_t *plain = NULL;
+    /* A result can be megabytes: when the texts are slices of the request body, it is opened in
+     * place in the body's buffer, which then carries the plaintext out as the response. */
+    char *owned = body.root ? NULL : http_take_body(req);
+    char *plain = NULL;
     size_t plain_len = 0;
     char cause[512];
-    if (keyring_open_sealed(app->keyring, (const uint8_t *)job.quote, job.quote_len, result,
-                            result_len, &plain, &plain_len, cause, sizeof cause) < 0) {
+    int rc;
+    if (owned) {
+        char *text = owned + (result - req->body);
+        rc = keyring_open_in_place(app->keyring, (const uint8_t *)job.quote, job.quote_len, text,
+                                   result_len, &plain_len, cause, sizeof cause);
+        if (rc == 0) {
+            memmove(owned, text, plain_len + 1);
+            char *shrunk = realloc(owned, plain_len + 1);
+            plain = shrunk ? shrunk : owned;
+            owned = NULL;
+        }
+    } else {
+        uint8_t *opened = NULL;
+        rc = keyring_open_sealed(app->keyring, (const uint8_t *)job.quote, job.quote_len, result,
+                                 result_len, &opened, &plain_len, cause, sizeof cause);
+        plain = (char *)opened;
+    }
+    if (rc < 0) {
         char msg[700];
         snprintf(msg, sizeof msg, "error while unsealing the job result: %s", cause);
         http_reply_error(resp, open_cause_status(cause), msg);
     } else {
-        http_reply_text(resp, 200, (char *)plain, plain_len);
+        http_reply_text(resp, 200, plain, plain_len);
     }
+    free(owned);
     job_clear(&job);
     api_strings_clear(&body);
 }

@@ -46,6 +46,16 @@ const char *http_header(const struct http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+char *http_take_body(const struct http_request *req)
+{
+    struct req_state *st = req->state;
+    if (!st || !st->body.data)
+        return NULL;
+    char *body = st->body.data;
+    st->body = (struct growbuf){ 0 };
+    return body;
+}
+
 const char *http_query(const struct http_request *req, const char *key)
 {
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
@@ -207,6 +217,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         .conn = conn,
         .body = st->has_body ? (st->body.data ? st->body.data : "") : NULL,
         .body_len = st->body.len,
+        .state = st,
     };
     struct http_response resp = { 0 };
     srv->dispatch(srv->ctx, &req, &resp);

@@ -132,10 +132,22 @@ static bool ring_opens(struct keyring *kr, const char *text, const char *msg, ch
     bool ok = keyring_open_sealed(kr, NULL, 0, text, strlen(text), &pt, &ptlen, cause,
                                   causelen) == 0;
 
+    /* Opening in place (in a copy of the text) gives the same outcome, cause and plaintext. */
+    char *copy = strdup(text), cause2[512] = "";
+    size_t len2 = 0;
+    assert_non_null(copy);
+    assert_true(causelen <= sizeof cause2);
+    int rc2 = keyring_open_in_place(kr, NULL, 0, copy, strlen(text), &len2, cause2, causelen);
+    assert_int_equal(rc2 == 0, ok);
     if (ok) {
         assert_int_equal(pt[ptlen], '\0');
+        assert_int_equal(len2, ptlen);
+        assert_memory_equal(copy, pt, ptlen + 1);
         ok = ptlen == strlen(msg) && memcmp(pt, msg, ptlen) == 0;
+    } else {
+        assert_string_equal(cause2, cause);
     }
+    free(copy);
     free(pt);
     return ok;
 }
