@@ -1,6 +1,7 @@
 /* seal.c - the Go-compatible sealing envelope: B64(B64(IV || AES-256-GCM(K', IV, P) || tag)).
  *
- * AES-256-GCM and HMAC-SHA256 come from OpenSSL 3 (EVP cipher and MAC, fetched once in util/crypto_cache.c); the IV from RAND_bytes.
+ * AES-256-GCM and HMAC-SHA256 come from OpenSSL 3 (EVP cipher and MAC, fetched once in util/crypto_cache.c); the IV from RAND_bytes (batched per thread,
+ * crypto_random).
  * EVP takes int lengths, so data is fed to the cipher in chunks of at most 1 GiB. The working key
  * (raw or derived) lives in a stack buffer that is cleansed before every return, and a plaintext
  * whose tag did not verify is cleansed before it is freed, so it never reaches the caller. */
@@ -224,10 +225,8 @@ char *seal_encrypt(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t 
 {
     uint8_t iv[SEAL_IV_LEN];
 
-    if (RAND_bytes(iv, sizeof iv) != 1) {
-        ERR_clear_error();
+    if (crypto_random(iv, sizeof iv) != 0)
         return NULL;
-    }
     return seal_encrypt_iv(key, salt, saltlen, iv, pt, ptlen);
 }
 

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -64,4 +66,33 @@ int crypto_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, si
     OPENSSL_cleanse(pad, sizeof pad);
     OPENSSL_cleanse(inner, sizeof inner);
     return ok ? 0 : -1;
+}
+
+/* Each thread draws random bytes from OpenSSL's DRBG a block at a time and serves small requests
+ * (12-byte IVs) from it: one generate call costs about as much as a few hundred bytes of output
+ * (the DRBG re-keys after every call). The bytes are the DRBG's own, in order, each served once. */
+#define RANDOM_POOL 512
+
+static __thread uint8_t random_pool[RANDOM_POOL];
+static __thread size_t random_used = RANDOM_POOL;
+
+int crypto_random(uint8_t *out, size_t n)
+{
+    if (n > RANDOM_POOL / 4) {
+        int ok = RAND_bytes(out, (int)(n > INT32_MAX ? INT32_MAX : n)) == 1 && n <= INT32_MAX;
+        if (!ok)
+            ERR_clear_error();
+        return ok ? 0 : -1;
+    }
+    if (RANDOM_POOL - random_used < n) {
+        if (RAND_bytes(random_pool, RANDOM_POOL) != 1) {
+            ERR_clear_error();
+            return -1;
+        }
+        random_used = 0;
+    }
+    memcpy(out, random_pool + random_used, n);
+    OPENSSL_cleanse(random_pool + random_used, n);
+    random_used += n;
+    return 0;
 }
