@@ -7,6 +7,7 @@
  *   POST /job/result    {"encrypted_result","encrypted_request"} -> clear text
  *
  * Opening failures are the client's (400) except "no keys available in key ring" (500, ours). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -142,7 +143,11 @@ void api_job_add(struct app *app, const struct http_request *req, struct http_re
         job_clear(&job);
         return;
     }
-    http_reply_json(resp, 200, json_pack("{s:s}", "uid", uid));
+    /* {"uid":"<uuid>"} + "\n", as http_reply_json would write it (a uuid needs no escaping) */
+    char *text = malloc(sizeof "{\"uid\":\"\"}\n" + 36);
+    if (text)
+        snprintf(text, sizeof "{\"uid\":\"\"}\n" + 36, "{\"uid\":\"%s\"}\n", uid);
+    http_reply_json_text(resp, 200, text, text ? strlen(text) : 0);
 }
 
 static const char *state_name(enum result_state s)

@@ -56,6 +56,10 @@ const char *http_query(const struct http_request *req, const char *key);
 /* http_reply_json answers status with compact JSON + "\n"; takes the reference to value. */
 void http_reply_json(struct http_response *resp, unsigned status, json_t *value);
 
+/* http_reply_json_text answers status with text, compact JSON already followed by "\n" (len
+ * bytes, malloc'd; ownership taken): for small fixed-shape replies built without a jansson value. */
+void http_reply_json_text(struct http_response *resp, unsigned status, char *text, size_t len);
+
 /* http_reply_error answers status with {"error": msg}. */
 void http_reply_error(struct http_response *resp, unsigned status, const char *msg);
 

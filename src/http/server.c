@@ -90,6 +90,21 @@ void http_reply_json(struct http_response *resp, unsigned status, json_t *value)
     resp->body_len = n + 1;
 }
 
+void http_reply_json_text(struct http_response *resp, unsigned status, char *text, size_t len)
+{
+    resp->status = status;
+    resp->content_type = HTTP_CT_JSON;
+    free(resp->body);
+    resp->body = text;
+    resp->body_len = len;
+    if (!text) {
+        static const char oom[] = "{\"error\":\"out of memory\"}\n";
+        resp->status = 500;
+        resp->body = strdup(oom);
+        resp->body_len = resp->body ? sizeof oom - 1 : 0;
+    }
+}
+
 void http_reply_error(struct http_response *resp, unsigned status, const char *msg)
 {
     /* Messages quote client bytes; cut at the first invalid UTF-8 rather than fail to encode. */
