@@ -35,4 +35,27 @@ json_t *api_parse_json_text(const char *content_type, const char *body, size_t b
 const char *api_string_member(const json_t *obj, const char *name, size_t *len,
                               struct http_response *resp);
 
+/* A body of string members read without copying them (the sealed texts of /job/add and
+ * /job/result, up to HTTP_MAX_RESULT_BODY_BYTES): the common shape, one object of plain ASCII
+ * strings, is read as slices of the request body; anything else goes through api_parse_body, with
+ * its checks and errors, and the texts then live in root. */
+#define API_MAX_MEMBERS 8
+
+struct api_strings {
+    json_t *root;                           /* NULL on the fast path */
+    const char *value[API_MAX_MEMBERS];     /* by index in allowed; NULL: absent or not a string */
+    size_t len[API_MAX_MEMBERS];
+};
+
+/* api_parse_strings checks and reads the body as api_parse_body does; returns 0, or -1 after
+ * answering resp. Clear out with api_strings_clear either way. */
+int api_parse_strings(const struct http_request *req, struct http_response *resp,
+                      const char *const *allowed, struct api_strings *out);
+
+/* api_strings_get is api_string_member for a parsed body: the value (not NUL-terminated on the
+ * fast path; len bytes) or NULL after answering 400 (missing, not a string, or empty). */
+const char *api_strings_get(const struct api_strings *s, const char *const *allowed,
+                            const char *name, size_t *len, struct http_response *resp);
+void api_strings_clear(struct api_strings *s);
+
 #endif

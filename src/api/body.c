@@ -3,6 +3,7 @@
  * The media type must be application/json (parameters such as charset allowed), the body present,
  * one JSON object with nothing after it, exact member names from an allowed list, no duplicates. */
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -44,60 +45,80 @@ static const char *scan_plain_string(const char *p, const char *end)
     return NULL;
 }
 
-/* parse_flat_strings is the fast path for the common body: one object whose members are allowed
- * names with plain ASCII string values (the sealed texts are base64). It gives up (NULL) on
- * anything else, duplicates and unknown names included, and the full parser then answers. */
-static json_t *parse_flat_strings(const char *body, size_t len, const char *const *allowed)
+/* scan_flat_strings is the fast path for the common body: one object whose members are allowed
+ * names with plain ASCII string values (the sealed texts are base64). It records each value as a
+ * slice of the body, by index in allowed, and the indexes in body order (order[0..*count)). It
+ * gives up (false) on anything else, duplicates and unknown names included, and the full parser
+ * then answers. */
+static bool scan_flat_strings(const char *body, size_t len, const char *const *allowed,
+                              const char **value, size_t *value_len, size_t *order, size_t *count)
 {
+    size_t n_allowed = 0;
+    while (allowed[n_allowed])
+        n_allowed++;
+    if (n_allowed > API_MAX_MEMBERS)
+        return false;
+    for (size_t i = 0; i < n_allowed; i++)
+        value[i] = NULL;
+    *count = 0;
     const char *p = body, *end = body + len;
     p = skip_ws(p, end);
     if (p == end || *p++ != '{')
-        return NULL;
-    json_t *obj = json_object();
-    for (bool first = true; obj; first = false) {
+        return false;
+    for (bool first = true;; first = false) {
         p = skip_ws(p, end);
-        if (first && p < end && *p == '}') {
-            if (skip_ws(p + 1, end) == end)
-                return obj;     /* {} */
-            break;
-        }
+        if (first && p < end && *p == '}')
+            return skip_ws(p + 1, end) == end;     /* {} */
         if (p == end || *p++ != '"')
-            break;
+            return false;
         const char *key = p, *key_end = scan_plain_string(p, end);
         if (!key_end)
-            break;
-        bool known = false;
-        for (const char *const *a = allowed; *a && !known; a++)
-            known = strlen(*a) == (size_t)(key_end - key) && memcmp(*a, key, (size_t)(key_end - key)) == 0;
-        char name[64];
-        if (!known || (size_t)(key_end - key) >= sizeof name)
-            break;
-        memcpy(name, key, (size_t)(key_end - key));
-        name[key_end - key] = '\0';
+            return false;
+        size_t idx = 0, key_len = (size_t)(key_end - key);
+        while (idx < n_allowed && !(strlen(allowed[idx]) == key_len &&
+                                    memcmp(allowed[idx], key, key_len) == 0))
+            idx++;
+        if (idx == n_allowed || value[idx])
+            return false;
         p = skip_ws(key_end + 1, end);
         if (p == end || *p++ != ':')
-            break;
+            return false;
         p = skip_ws(p, end);
         if (p == end || *p++ != '"')
-            break;
+            return false;
         const char *val = p, *val_end = scan_plain_string(p, end);
-        if (!val_end || json_object_get(obj, name))
-            break;
-        json_object_set_new_nocheck(obj, name, json_stringn_nocheck(val, (size_t)(val_end - val)));
+        if (!val_end)
+            return false;
+        value[idx] = val;
+        value_len[idx] = (size_t)(val_end - val);
+        order[(*count)++] = idx;
         p = skip_ws(val_end + 1, end);
         if (p < end && *p == ',') {
             p++;
             continue;
         }
-        if (p < end && *p == '}') {
-            p++;
-            if (skip_ws(p, end) == end)
-                return obj;
-        }
-        break;
+        return p < end && *p == '}' && skip_ws(p + 1, end) == end;
     }
-    json_decref(obj);
-    return NULL;
+}
+
+/* parse_flat_strings: the fast path as a JSON object (members in body order), NULL when the body
+ * is not of that shape. */
+static json_t *parse_flat_strings(const char *body, size_t len, const char *const *allowed)
+{
+    const char *value[API_MAX_MEMBERS];
+    size_t value_len[API_MAX_MEMBERS], order[API_MAX_MEMBERS], count = 0;
+    if (!scan_flat_strings(body, len, allowed, value, value_len, order, &count))
+        return NULL;
+    json_t *obj = json_object();
+    for (size_t i = 0; obj && i < count; i++) {
+        size_t idx = order[i];
+        if (json_object_set_new_nocheck(obj, allowed[idx],
+                                        json_stringn_nocheck(value[idx], value_len[idx])) < 0) {
+            json_decref(obj);
+            obj = NULL;
+        }
+    }
+    return obj;
 }
 
 json_t *api_parse_body(const struct http_request *req, struct http_response *resp,
@@ -166,4 +187,48 @@ const char *api_string_member(const json_t *obj, const char *name, size_t *len,
     if (len)
         *len = json_string_length(v);
     return json_string_value(v);
+}
+
+int api_parse_strings(const struct http_request *req, struct http_response *resp,
+                      const char *const *allowed, struct api_strings *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t order[API_MAX_MEMBERS], count = 0;
+    bool has_body = req->body && req->body_len > 0;
+    if (has_body && is_json_media_type(http_header(req, "Content-Type")) &&
+        scan_flat_strings(req->body, req->body_len, allowed, out->value, out->len, order, &count))
+        return 0;
+    out->root = api_parse_body(req, resp, allowed);
+    if (!out->root)
+        return -1;
+    for (size_t i = 0; allowed[i] && i < API_MAX_MEMBERS; i++) {
+        const json_t *v = json_object_get(out->root, allowed[i]);
+        if (json_is_string(v)) {
+            out->value[i] = json_string_value(v);
+            out->len[i] = json_string_length(v);
+        }
+    }
+    return 0;
+}
+
+const char *api_strings_get(const struct api_strings *s, const char *const *allowed,
+                            const char *name, size_t *len, struct http_response *resp)
+{
+    size_t i = 0;
+    while (allowed[i] && strcmp(allowed[i], name) != 0)
+        i++;
+    if (!allowed[i] || i >= API_MAX_MEMBERS || !s->value[i] || s->len[i] == 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "invalid request: \"%s\" must be a non-empty string", name);
+        http_reply_error(resp, 400, msg);
+        return NULL;
+    }
+    *len = s->len[i];
+    return s->value[i];
+}
+
+void api_strings_clear(struct api_strings *s)
+{
+    json_decref(s->root);
+    memset(s, 0, sizeof *s);
 }

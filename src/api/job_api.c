@@ -7,6 +7,7 @@
  *   POST /job/result    {"encrypted_result","encrypted_request"} -> clear text
  *
  * Opening failures are the client's (400) except "no keys available in key ring" (500, ours). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -120,18 +121,20 @@ static int open_job(struct app *app, const char *sealed, size_t sealed_len, stru
 void api_job_add(struct app *app, const struct http_request *req, struct http_response *resp)
 {
     static const char *const members[] = { "encrypted_job", NULL };
-    json_t *body = api_parse_body(req, resp, members);
-    if (!body)
+    struct api_strings body;
+    if (api_parse_strings(req, resp, members, &body) < 0) {
+        api_strings_clear(&body);
         return;
+    }
     size_t len = 0;
-    const char *sealed = api_string_member(body, "encrypted_job", &len, resp);
+    const char *sealed = api_strings_get(&body, members, "encrypted_job", &len, resp);
     struct job job;
     if (!sealed || open_job(app, sealed, len, &job, "Error while decrypting job",
                             "Error while decrypting job", resp) < 0) {
-        json_decref(body);
+        api_strings_clear(&body);
         return;
     }
-    json_decref(body);
+    api_strings_clear(&body);
     char uid[37];
     struct err e = { 0 };
     if (jobserver_admit(app->jobs, &job, uid, &e) < 0) {
@@ -140,7 +143,11 @@ void api_job_add(struct app *app, const struct http_request *req, struct http_re
         job_clear(&job);
         return;
     }
-    http_reply_json(resp, 200, json_pack("{s:s}", "uid", uid));
+    /* {"uid":"<uuid>"} + "\n", as http_reply_json would write it (a uuid needs no escaping) */
+    char *text = malloc(sizeof "{\"uid\":\"\"}\n" + 36);
+    if (text)
+        snprintf(text, sizeof "{\"uid\":\"\"}\n" + 36, "{\"uid\":\"%s\"}\n", uid);
+    http_reply_json_text(resp, 200, text, text ? strlen(text) : 0);
 }
 
 static const char *state_name(int s)
@@ -203,31 +210,54 @@ void api_job_status(struct app *app, const struct http_request *req, struct http
 void api_job_result(struct app *app, const struct http_request *req, struct http_response *resp)
 {
     static const char *const members[] = { "encrypted_result", "encrypted_request", NULL };
-    json_t *body = api_parse_body(req, resp, members);
-    if (!body)
+    struct api_strings body;
+    if (api_parse_strings(req, resp, members, &body) < 0) {
+        api_strings_clear(&body);
         return;
+    }
     size_t result_len = 0, request_len = 0;
-    const char *result = api_string_member(body, "encrypted_result", &result_len, resp);
-    const char *request = result ? api_string_member(body, "encrypted_request", &request_len, resp)
+    const char *result = api_strings_get(&body, members, "encrypted_result", &result_len, resp);
+    const char *request = result ? api_strings_get(&body, members, "encrypted_request",
+                                                   &request_len, resp)
                                  : NULL;
     struct job job;
     if (!request || open_job(app, request, request_len, &job,
                              "error while unsealing the encrypted request",
                              "error while unmarshalling the job request", resp) < 0) {
-        json_decref(body);
+        api_strings_clear(&body);
         return;
     }
-    uint8_t *plain = NULL;
+    /* A result can be megabytes: when the texts are slices of the request body, it is opened in
+     * place in the body's buffer, which then carries the plaintext out as the response. */
+    char *owned = body.root ? NULL : http_take_body(req);
+    char *plain = NULL;
     size_t plain_len = 0;
     char cause[512];
-    if (keyring_open_sealed(app->keyring, (const uint8_t *)job.quote, job.quote_len, result,
-                            result_len, &plain, &plain_len, cause, sizeof cause) < 0) {
+    int rc;
+    if (owned) {
+        char *text = owned + (result - req->body);
+        rc = keyring_open_in_place(app->keyring, (const uint8_t *)job.quote, job.quote_len, text,
+                                   result_len, &plain_len, cause, sizeof cause);
+        if (rc == 0) {
+            memmove(owned, text, plain_len + 1);
+            char *shrunk = realloc(owned, plain_len + 1);
+            plain = shrunk ? shrunk : owned;
+            owned = NULL;
+        }
+    } else {
+        uint8_t *opened = NULL;
+        rc = keyring_open_sealed(app->keyring, (const uint8_t *)job.quote, job.quote_len, result,
+                                 result_len, &opened, &plain_len, cause, sizeof cause);
+        plain = (char *)opened;
+    }
+    if (rc < 0) {
         char msg[700];
         snprintf(msg, sizeof msg, "error while unsealing the job result: %s", cause);
         http_reply_error(resp, open_cause_status(cause), msg);
     } else {
-        http_reply_text(resp, 200, (char *)plain, plain_len);
+        http_reply_text(resp, 200, plain, plain_len);
     }
+    free(owned);
     job_clear(&job);
-    json_decref(body);
+    api_strings_clear(&body);
 }

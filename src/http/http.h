@@ -20,6 +20,7 @@ struct http_request {
     struct MHD_Connection *conn;
     const char *body;               /* NULL when the request had no body; NUL-terminated otherwise */
     size_t body_len;
+    void *state;                    /* the server's per-request state (http_take_body) */
 };
 
 #define HTTP_MAX_HEADERS 4
@@ -44,11 +45,20 @@ struct http_response {
 /* http_header returns the first value of request header name (case-insensitive), or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
 
+/* http_take_body hands the buffer req->body points to over to the caller, who may then write into
+ * it (decode in place) and must free it (or pass it to http_reply_text). It is body_len bytes plus
+ * a NUL, allocated with malloc. NULL when there is no body buffer (no body, or taken already). */
+char *http_take_body(const struct http_request *req);
+
 /* http_query returns the first value of query parameter key, or NULL. */
 const char *http_query(const struct http_request *req, const char *key);
 
 /* http_reply_json answers status with compact JSON + "\n"; takes the reference to value. */
 void http_reply_json(struct http_response *resp, unsigned status, json_t *value);
+
+/* http_reply_json_text answers status with text, compact JSON already followed by "\n" (len
+ * bytes, malloc'd; ownership taken): for small fixed-shape replies built without a jansson value. */
+void http_reply_json_text(struct http_response *resp, unsigned status, char *text, size_t len);
 
 /* http_reply_error answers status with {"error": msg}. */
 void http_reply_error(struct http_response *resp, unsigned status, const char *msg);

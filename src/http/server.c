@@ -71,6 +71,16 @@ const char *http_header(const struct http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+char *http_take_body(const struct http_request *req)
+{
+    struct req_state *st = req->state;
+    if (!st || !st->body.data)
+        return NULL;
+    char *body = st->body.data;
+    st->body = (struct growbuf){ 0 };
+    return body;
+}
+
 const char *http_query(const struct http_request *req, const char *key)
 {
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
@@ -103,6 +113,21 @@ void http_reply_json(struct http_response *resp, unsigned status, json_t *value)
     with_newline[n + 1] = '\0';
     resp->body = with_newline;
     resp->body_len = n + 1;
+}
+
+void http_reply_json_text(struct http_response *resp, unsigned status, char *text, size_t len)
+{
+    resp->status = status;
+    resp->content_type = HTTP_CT_JSON;
+    free(resp->body);
+    resp->body = text;
+    resp->body_len = len;
+    if (!text) {
+        static const char oom[] = "{\"error\":\"out of memory\"}\n";
+        resp->status = 500;
+        resp->body = strdup(oom);
+        resp->body_len = resp->body ? sizeof oom - 1 : 0;
+    }
 }
 
 void http_reply_error(struct http_response *resp, unsigned status, const char *msg)
@@ -232,6 +257,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         .conn = conn,
         .body = st->has_body ? (st->body.data ? st->body.data : "") : NULL,
         .body_len = st->body.len,
+        .state = st,
     };
     struct http_response resp = { 0 };
     srv->dispatch(srv->ctx, &req, &resp);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json_out.h"
 #include "util/utf8.h"
 
 static const char *const job_members[] = {
@@ -98,9 +99,166 @@ fail:
     return -1;
 }
 
+/* ---- fast path for job_parse -----------------------------------------------------------------
+ *
+ * The texts this worker opens are nearly always ones a worker wrote: compact, plain strings,
+ * small integers. fast_parse reads exactly that shape, with the arguments object (found by a
+ * small skipper) handed to jansson alone, and gives up on anything else - whitespace, escapes,
+ * null, reals, duplicates, unknown members, sizes over the limits, deep nesting - so that the full
+ * parser below answers those with its own errors. What it accepts, the full parser accepts with
+ * the same outcome. */
+
+enum { FAST_MAX_DEPTH = 64 };
+
+/* A plain string value at p (after its opening quote): no escapes, no control characters, valid
+ * UTF-8, at most max bytes. Returns its closing quote or NULL. */
+static const char *fast_string(const char *p, const char *end, size_t max)
+{
+    const char *start = p;
+    while (p < end && *p != '"') {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c == '\\')
+            return NULL;
+        p++;
+    }
+    if (p == end || (size_t)(p - start) > max || !json_out_utf8_valid(start, (size_t)(p - start)))
+        return NULL;
+    return p;
+}
+
+/* A JSON integer of at most 18 digits at p; returns the end or NULL. */
+static const char *fast_int(const char *p, const char *end, int64_t *out)
+{
+    bool neg = p < end && *p == '-';
+    if (neg)
+        p++;
+    const char *digits = p;
+    int64_t v = 0;
+    while (p < end && *p >= '0' && *p <= '9' && p - digits < 18)
+        v = v * 10 + (*p++ - '0');
+    if (p == digits || (p < end && *p >= '0' && *p <= '9') || (*digits == '0' && p - digits > 1))
+        return NULL;
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+        return NULL;
+    *out = neg ? -v : v;
+    return p;
+}
+
+/* The end of the object starting at p ('{'), skipping strings; NULL when unbalanced or too deep. */
+static const char *fast_skip_object(const char *p, const char *end)
+{
+    int depth = 0;
+    for (; p < end; p++) {
+        char c = *p;
+        if (c == '"') {
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\')
+                    p++;
+            if (p >= end)
+                return NULL;
+        } else if (c == '{' || c == '[') {
+            if (++depth > FAST_MAX_DEPTH)
+                return NULL;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 0)
+                return c == '}' ? p + 1 : NULL;
+        }
+    }
+    return NULL;
+}
+
+static int member_index(const char *name, size_t len)
+{
+    for (int i = 0; job_members[i]; i++)
+        if (strlen(job_members[i]) == len && memcmp(job_members[i], name, len) == 0)
+            return i;
+    return -1;
+}
+
+static bool fast_parse(const char *text, size_t len, struct job *out)
+{
+    const char *p = text, *end = text + len;
+    const char *str[7] = { 0 };
+    size_t str_len[7] = { 0 };
+    int64_t num[7] = { 0 };
+    json_t *args = NULL;
+    unsigned seen = 0;
+    if (p == end || *p++ != '{')
+        return false;
+    if (p < end && *p == '}') {
+        p++;
+    } else {
+        for (;;) {
+            if (p == end || *p++ != '"')
+                goto fail;
+            const char *name = p;
+            while (p < end && *p != '"' && *p != '\\')
+                p++;
+            if (p == end || *p != '"')
+                goto fail;
+            int m = member_index(name, (size_t)(p - name));
+            if (m < 0 || (seen & 1u << m))
+                goto fail;
+            seen |= 1u << m;
+            p++;
+            if (p == end || *p++ != ':' || p == end)
+                goto fail;
+            if (m == 1) {                           /* arguments */
+                const char *obj_end = *p == '{' ? fast_skip_object(p, end) : NULL;
+                if (!obj_end || !(args = json_loadb(p, (size_t)(obj_end - p),
+                                                    JSON_REJECT_DUPLICATES, NULL)))
+                    goto fail;
+                p = obj_end;
+            } else if (m == 5 || m == 6) {          /* timeout, issued_at */
+                if (!(p = fast_int(p, end, &num[m])) || (m == 6 && num[m] < 0))
+                    goto fail;
+            } else {                                /* the strings */
+                size_t max = m == 2 ? JOB_MAX_QUOTE : JOB_MAX_STRING;
+                if (*p++ != '"')
+                    goto fail;
+                const char *close = fast_string(p, end, max);
+                if (!close)
+                    goto fail;
+                str[m] = p;
+                str_len[m] = (size_t)(close - p);
+                p = close + 1;
+            }
+            if (p < end && *p == ',') {
+                p++;
+                continue;
+            }
+            if (p < end && *p == '}') {
+                p++;
+                break;
+            }
+            goto fail;
+        }
+    }
+    if (p != end)
+        goto fail;
+    out->type = strndup(str[0] ? str[0] : "", str_len[0]);
+    out->quote = strndup(str[2] ? str[2] : "", str_len[2]);
+    out->quote_len = str_len[2];
+    out->worker_id = strndup(str[3] ? str[3] : "", str_len[3]);
+    out->target_worker = strndup(str[4] ? str[4] : "", str_len[4]);
+    out->timeout_ns = num[5];
+    out->issued_at = num[6];
+    out->arguments = args ? args : json_object();
+    if (!out->type || !out->quote || !out->worker_id || !out->target_worker || !out->arguments) {
+        job_clear(out);
+        return false;       /* the full parser then runs into the same shortage, or succeeds */
+    }
+    return true;
+fail:
+    json_decref(args);
+    return false;
+}
+
 int job_parse(const char *text, size_t len, struct job *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
+    if (fast_parse(text, len, out))
+        return 0;
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
@@ -111,30 +269,41 @@ int job_parse(const char *text, size_t len, struct job *out, struct err *e)
     return rc;
 }
 
+/* ---- output: the members in Go's order, written as jansson would dump them ------------------- */
+
+static int put_member_string(struct growbuf *b, const char *prefix, const char *s, size_t len)
+{
+    return json_out_raw(b, prefix, strlen(prefix)) | json_out_string(b, s ? s : "", s ? len : 0);
+}
+
 char *job_serialize(const struct job *j, size_t *len)
 {
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    int bad = 0;
-    bad |= json_object_set_new(o, "type", json_string(j->type ? j->type : ""));
-    bad |= json_object_set_new(o, "arguments",
-                               j->arguments ? json_incref(j->arguments) : json_object());
-    bad |= json_object_set_new(o, "quote", json_stringn(j->quote ? j->quote : "", j->quote_len));
-    bad |= json_object_set_new(o, "worker_id", json_string(j->worker_id ? j->worker_id : ""));
-    bad |= json_object_set_new(o, "target_worker",
-                               json_string(j->target_worker ? j->target_worker : ""));
-    bad |= json_object_set_new(o, "timeout", json_integer(j->timeout_ns));
-    if (j->issued_at)
-        bad |= json_object_set_new(o, "issued_at", json_integer(j->issued_at));
-    char *text = NULL;
-    if (!bad) {
-        text = json_dumps(o, JSON_COMPACT);
-        if (text && len)
-            *len = strlen(text);
+    struct growbuf b = { 0 };
+    int bad = put_member_string(&b, "{\"type\":", j->type, j->type ? strlen(j->type) : 0);
+    bad |= json_out_raw(&b, ",\"arguments\":", 13);
+    if (!j->arguments || (json_is_object(j->arguments) && json_object_size(j->arguments) == 0)) {
+        bad |= json_out_raw(&b, "{}", 2);
+    } else {
+        char *args = json_dumps(j->arguments, JSON_COMPACT);
+        bad |= args ? json_out_raw(&b, args, strlen(args)) : -1;
+        free(args);
     }
-    json_decref(o);
-    return text;
+    bad |= put_member_string(&b, ",\"quote\":", j->quote, j->quote_len);
+    bad |= put_member_string(&b, ",\"worker_id\":", j->worker_id,
+                             j->worker_id ? strlen(j->worker_id) : 0);
+    bad |= put_member_string(&b, ",\"target_worker\":", j->target_worker,
+                             j->target_worker ? strlen(j->target_worker) : 0);
+    bad |= json_out_raw(&b, ",\"timeout\":", 11) | json_out_int(&b, j->timeout_ns);
+    if (j->issued_at)
+        bad |= json_out_raw(&b, ",\"issued_at\":", 13) | json_out_int(&b, j->issued_at);
+    bad |= json_out_raw(&b, "}", 1);
+    if (bad) {
+        free(b.data);
+        return NULL;
+    }
+    if (len)
+        *len = b.len;
+    return b.data;
 }
 
 void job_clear(struct job *j)

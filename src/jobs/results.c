@@ -14,11 +14,13 @@
  * the list and never evicted.
  *
  * An entry and its quote are one allocation; the outcome strings are copied in by results_finish
- * before the lock is taken, so the lock covers only pointer moves. results_get copies under the
- * lock (the caller may outlive the entry). Every operation but results_sweep is O(1) expected. */
+ * (or taken, by results_finish_take) before the lock is taken, so the lock covers only pointer
+ * moves. results_get copies the small strings under the lock (the caller may outlive the entry)
+ * and shares the data, which is reference-counted. Every operation but results_sweep is O(1) expected. */
 #include "jobs/results.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +35,7 @@ struct result_entry {
     uint8_t uid[UID_BYTES];
     enum result_state state;
     time_t finished_at;
-    char *data;                         /* DONE */
-    size_t data_len;
+    struct result_blob *data;           /* DONE: shared with the views handed out */
     char *error;                        /* FAILED */
     char *next_cursor;                  /* DONE, optional */
     size_t quote_len;
@@ -189,15 +190,66 @@ static void lru_push_newest(struct results *r, struct result_entry *e)
     r->newest = e;
 }
 
+/* ---- result data, shared -------------------------------------------------------------------
+ *
+ * A finished job's data can be large (a web crawl: a megabyte or more) and is read by every
+ * /job/status poll. Entries and views share one reference-counted copy: a read takes a reference
+ * under the lock instead of copying the bytes, and the last holder frees them. */
+
+struct result_blob {
+    atomic_size_t refs;
+    size_t len;
+    char *bytes;                        /* len bytes + NUL */
+};
+
+/* blob_take wraps bytes (malloc'd, len bytes + NUL); NULL on OOM (bytes then still the caller's). */
+static struct result_blob *blob_take(char *bytes, size_t len)
+{
+    struct result_blob *b = malloc(sizeof *b);
+    if (!b)
+        return NULL;
+    atomic_init(&b->refs, 1);
+    b->len = len;
+    b->bytes = bytes;
+    return b;
+}
+
+static void blob_unref(struct result_blob *b)
+{
+    if (b && atomic_fetch_sub(&b->refs, 1) == 1) {
+        free(b->bytes);
+        free(b);
+    }
+}
+
+int result_view_copy_data(struct result_view *v, const char *data, size_t len)
+{
+    char *bytes = malloc(len + 1);
+    if (!bytes)
+        return -1;
+    memcpy(bytes, data, len);
+    bytes[len] = '\0';
+    struct result_blob *b = blob_take(bytes, len);
+    if (!b) {
+        free(bytes);
+        return -1;
+    }
+    blob_unref(v->data_ref);
+    v->data_ref = b;
+    v->data = b->bytes;
+    v->data_len = len;
+    return 0;
+}
+
 /* ---- entries ----------------------------------------------------------------------------- */
 
 static void free_outcome(struct result_entry *e)
 {
-    free(e->data);
+    blob_unref(e->data);
     free(e->error);
     free(e->next_cursor);
-    e->data = e->error = e->next_cursor = NULL;
-    e->data_len = 0;
+    e->data = NULL;
+    e->error = e->next_cursor = NULL;
 }
 
 /* delete_entry takes e out of the table (and the LRU list when finished) and frees it. */
@@ -319,11 +371,17 @@ void results_set_running(struct results *r, const char *uid)
 /* An outcome copied outside the lock, ready to be moved into an entry. */
 struct outcome {
     enum result_state state;
-    char *data;
-    size_t data_len;
+    struct result_blob *data;
     char *error;
     char *next_cursor;
 };
+
+static void outcome_free(struct outcome *o)
+{
+    blob_unref(o->data);
+    free(o->error);
+    free(o->next_cursor);
+}
 
 static char *copy_bytes(const char *src, size_t len)
 {
@@ -338,7 +396,9 @@ static char *copy_bytes(const char *src, size_t len)
     return dst;
 }
 
-static int outcome_copy(struct outcome *o, const char *data, size_t data_len,
+/* outcome_make fills o; *data (malloc'd, data_len bytes + NUL) is taken when data is not NULL,
+ * else copy_from[0..data_len) is copied. On failure nothing is taken. */
+static int outcome_make(struct outcome *o, char **data, const char *copy_from, size_t data_len,
                         const char *next_cursor, const char *error)
 {
     memset(o, 0, sizeof *o);
@@ -348,15 +408,18 @@ static int outcome_copy(struct outcome *o, const char *data, size_t data_len,
         return o->error ? 0 : -1;
     }
     o->state = RESULT_DONE;
-    o->data = copy_bytes(data, data ? data_len : 0);
-    o->data_len = data ? data_len : 0;
-    if (next_cursor)
-        o->next_cursor = strdup(next_cursor);
-    if (!o->data || (next_cursor && !o->next_cursor)) {
-        free(o->data);
+    if (next_cursor && !(o->next_cursor = strdup(next_cursor)))
+        return -1;
+    char *bytes = data ? *data : copy_bytes(copy_from, copy_from ? data_len : 0);
+    o->data = bytes ? blob_take(bytes, data || copy_from ? data_len : 0) : NULL;
+    if (!o->data) {
+        if (!data)
+            free(bytes);
         free(o->next_cursor);
         return -1;
     }
+    if (data)
+        *data = NULL;
     return 0;
 }
 
@@ -370,7 +433,6 @@ static void move_outcome_in(struct results *r, struct result_entry *e, struct ou
     free_outcome(e);
     e->state = o->state;
     e->data = o->data;
-    e->data_len = o->data_len;
     e->error = o->error;
     e->next_cursor = o->next_cursor;
     e->finished_at = now(r);
@@ -381,14 +443,14 @@ static void move_outcome_in(struct results *r, struct result_entry *e, struct ou
 /* results_finish: an unknown uid (never added, removed, evicted) stores nothing and returns 0,
  * since the quote that salts a result is gone with the entry. A finished uid is overwritten and
  * becomes the newest. */
-int results_finish(struct results *r, const char *uid, const char *data, size_t data_len,
-                   const char *next_cursor, const char *error)
+static int finish(struct results *r, const char *uid, char **data, const char *copy_from,
+                  size_t data_len, const char *next_cursor, const char *error)
 {
     uint8_t key[UID_BYTES];
     if (!parse_uid(uid, key))
         return 0;
     struct outcome o;
-    if (outcome_copy(&o, data, data_len, next_cursor, error) < 0)
+    if (outcome_make(&o, data, copy_from, data_len, next_cursor, error) < 0)
         return -1;
     pthread_mutex_lock(&r->lock);
     struct result_entry *e = find(r, key);
@@ -397,12 +459,23 @@ int results_finish(struct results *r, const char *uid, const char *data, size_t 
         evict_beyond_max_size(r);
     }
     pthread_mutex_unlock(&r->lock);
-    if (!e) {
-        free(o.data);
-        free(o.error);
-        free(o.next_cursor);
-    }
+    if (!e)
+        outcome_free(&o);
     return 0;
+}
+
+int results_finish(struct results *r, const char *uid, const char *data, size_t data_len,
+                   const char *next_cursor, const char *error)
+{
+    return finish(r, uid, NULL, data, data_len, next_cursor, error);
+}
+
+int results_finish_take(struct results *r, const char *uid, char **data, size_t data_len,
+                        const char *next_cursor, const char *error)
+{
+    if (error || !data || !*data)
+        return finish(r, uid, NULL, error ? NULL : "", 0, next_cursor, error);
+    return finish(r, uid, data, NULL, data_len, next_cursor, error);
 }
 
 static char *copy_string_or_null(const char *s, bool *failed)
@@ -423,9 +496,10 @@ static bool fill_view(const struct result_entry *e, struct result_view *out)
     out->quote_len = e->quote_len;
     bool failed = out->quote == NULL;
     if (e->data) {
-        out->data = copy_bytes(e->data, e->data_len);
-        out->data_len = e->data_len;
-        failed |= out->data == NULL;
+        atomic_fetch_add(&e->data->refs, 1);
+        out->data_ref = e->data;
+        out->data = e->data->bytes;
+        out->data_len = e->data->len;
     }
     out->error = copy_string_or_null(e->error, &failed);
     out->next_cursor = copy_string_or_null(e->next_cursor, &failed);
@@ -465,7 +539,7 @@ void result_view_free(struct result_view *v)
     if (!v)
         return;
     free(v->quote);
-    free(v->data);
+    blob_unref(v->data_ref);
     free(v->error);
     free(v->next_cursor);
     memset(v, 0, sizeof *v);

@@ -24,13 +24,17 @@ enum result_state {
     RESULT_FAILED,       /* finished with an error text */
 };
 
-/* What results_get hands out: copies the caller owns (free with result_view_free). */
+struct result_blob;
+
+/* What results_get hands out: copies the caller owns, and a reference to the data (release all
+ * with result_view_free). */
 struct result_view {
     enum result_state state;
     char *quote;        /* the job's quote (salt of the result), quote_len bytes + NUL */
     size_t quote_len;
-    char *data;         /* DONE: the job's data bytes (+ NUL), data_len bytes */
+    const char *data;   /* DONE: the job's data bytes (+ NUL), data_len bytes; read-only, shared */
     size_t data_len;
+    struct result_blob *data_ref;   /* the reference that keeps data alive */
     char *error;        /* FAILED: the job error text */
     char *next_cursor;  /* DONE: may be NULL when the job has none */
 };
@@ -56,11 +60,22 @@ void results_set_running(struct results *r, const char *uid);
 int results_finish(struct results *r, const char *uid, const char *data, size_t data_len,
                    const char *next_cursor, const char *error);
 
+/* results_finish_take is results_finish taking the data instead of copying it: *data is a malloc'd
+ * buffer of data_len bytes followed by a NUL. On success (0) *data is NULL (stored, or freed when
+ * the uid is unknown); on failure (-1, OOM) it is left to the caller. With error != NULL, or
+ * data or *data NULL (an empty result), nothing is taken. */
+int results_finish_take(struct results *r, const char *uid, char **data, size_t data_len,
+                        const char *next_cursor, const char *error);
+
 /* results_get fills *out with copies for uid and returns its state (RESULT_UNKNOWN when absent or
  * expired; an expired entry is deleted). A read of a finished entry refreshes its LRU position.
  * out may be NULL to ask for the state only. */
 enum result_state results_get(struct results *r, const char *uid, struct result_view *out);
 void result_view_free(struct result_view *v);
+
+/* result_view_copy_data makes v's data a new copy of data (len bytes; a result read from the
+ * shared store rather than this worker's table). Returns 0, or -1 on OOM (v unchanged). */
+int result_view_copy_data(struct result_view *v, const char *data, size_t len);
 
 /* results_sweep deletes every expired finished entry; returns how many. */
 size_t results_sweep(struct results *r);

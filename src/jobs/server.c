@@ -89,7 +89,7 @@ static void run_one(struct job_server *s, struct queued_job *q)
                      out.next_cursor, error, time(NULL)) < 0)
         log_error("job %s: the result could not be stored durably; it is served from memory",
                   q->uid);
-    results_finish(s->deps.results, q->uid, data, error ? 0 : out.data_len, out.next_cursor, error);
+    results_finish_take(s->deps.results, q->uid, &out.data, out.data_len, out.next_cursor, error);
     metrics_job_finished(q->job.type, out.err.http, &ctx.deadline, cfg->job_timeout_s);
     job_result_clear(&out);
 }
@@ -366,12 +366,7 @@ static int fill_view(void *ctx, const char *uid, const char *quote, size_t quote
         v->error = strdup(error);
     } else {
         v->state = RESULT_DONE;
-        v->data = malloc(data_len + 1);
-        if (v->data) {
-            memcpy(v->data, data, data_len);
-            v->data[data_len] = '\0';
-        }
-        v->data_len = data_len;
+        (void)result_view_copy_data(v, data, data_len);   /* NULL data on OOM: checked below */
         v->next_cursor = next_cursor ? strdup(next_cursor) : NULL;
     }
     bool ok = v->quote && (error ? v->error != NULL : v->data != NULL) &&

@@ -13,6 +13,7 @@
  * runs out of memory is dropped: telemetry is best effort. One mutex covers every operation,
  * including the walk that builds the "stats" object. */
 #include "jobs/stats.h"
+#include "util/json_out.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -274,4 +275,61 @@ json_t *stats_document(struct stats *s, json_t *caps, const char *application_ve
         return NULL;
     }
     return doc;
+}
+
+/* ---- the document as text ----------------------------------------------------------------- */
+
+static int put_key(struct growbuf *b, const char *sep, const char *key)
+{
+    return json_out_raw(b, sep, strlen(sep)) | json_out_string(b, key, strlen(key)) |
+           json_out_raw(b, ":", 1);
+}
+
+/* put_counters writes stats_object's text; the caller holds the lock. */
+static int put_counters(struct growbuf *b, const struct stats *s)
+{
+    int bad = json_out_raw(b, "{", 1);
+    for (size_t i = 0; i < s->count; i++) {
+        const struct worker_counters *w = &s->workers[i];
+        bad |= put_key(b, i ? "," : "", w->id) | json_out_raw(b, "{", 1);
+        for (size_t j = 0; j < w->count; j++) {
+            uint64_t v = w->counters[j].value;
+            bad |= put_key(b, j ? "," : "", w->counters[j].name) |
+                   json_out_int(b, v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v);
+        }
+        bad |= json_out_raw(b, "}", 1);
+    }
+    return bad | json_out_raw(b, "}", 1);
+}
+
+char *stats_document_text(struct stats *s, const json_t *caps, const char *application_version,
+                          size_t *len)
+{
+    char *caps_text = caps ? json_dumps(caps, JSON_COMPACT) : NULL;
+    if (caps && !caps_text)
+        return NULL;
+    struct growbuf b = { 0 };
+    pthread_mutex_lock(&s->lock);
+    int bad = json_out_raw(&b, "{\"boot_time\":", 13) | json_out_int(&b, (int64_t)s->boot_time) |
+              json_out_raw(&b, ",\"last_operation_time\":", 23) |
+              json_out_int(&b, (int64_t)s->last_operation_time) |
+              json_out_raw(&b, ",\"current_time\":", 16) | json_out_int(&b, (int64_t)time(NULL)) |
+              put_key(&b, ",", "worker_id") |
+              json_out_string(&b, s->worker_id, strlen(s->worker_id)) |
+              json_out_raw(&b, ",\"stats\":", 9) | put_counters(&b, s);
+    pthread_mutex_unlock(&s->lock);
+    bad |= json_out_raw(&b, ",\"reported_capabilities\":", 25);
+    bad |= caps_text ? json_out_raw(&b, caps_text, strlen(caps_text)) : json_out_raw(&b, "{}", 2);
+    bad |= json_out_raw(&b, ",\"worker_version\":\"beta\"", 24) |
+           put_key(&b, ",", "application_version") |
+           json_out_string(&b, application_version ? application_version : "",
+                           application_version ? strlen(application_version) : 0) |
+           json_out_raw(&b, "}", 1);
+    free(caps_text);
+    if (bad) {
+        free(b.data);
+        return NULL;
+    }
+    *len = b.len;
+    return b.data;
 }

@@ -18,6 +18,7 @@
 #include "tee/keyring.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include <openssl/sha.h>
 
 #include "tee/platform.h"
+#include "util/b64.h"
 
 #define KEYRING_FILE "keyring"
 #define RETIRED_MAX 64
@@ -340,18 +342,46 @@ static void appendf(char *buf, size_t cap, size_t *pos, const char *fmt, ...)
         *pos = (size_t)n >= cap - *pos ? cap : *pos + (size_t)n;
 }
 
-/* try_keys opens inner with each key in turn; on failure writes Go's aggregated cause. */
+/* try_keys opens x (IV || ct || tag, decoded once, xlen bytes at the start of buf) with each key
+ * in turn and leaves the plaintext at the start of buf, NUL-terminated: keys before the last
+ * decrypt into a separate buffer (x must stay intact for the next key) that is copied back on
+ * success, the last one in place, so a ring of one key (the usual case) needs no memory beyond
+ * buf. On failure writes Go's aggregated cause; a per-key error that does not depend on the key
+ * (inner base64, length) is given as x_err and repeated for every key, as Go reports it. */
 static int try_keys(const struct key_list *kl, const uint8_t *salt, size_t saltlen,
-                    const uint8_t *inner, size_t innerlen, uint8_t **pt, size_t *ptlen,
-                    char *cause, size_t causelen)
+                    uint8_t *buf, size_t xlen, const char *x_err, size_t *ptlen, char *cause,
+                    size_t causelen)
 {
     char errs[KEYRING_CAPACITY + 1][96];
     size_t pos = 0;
+    uint8_t *scratch = NULL;
+    size_t ctlen = x_err ? 0 : xlen - 28;
+    int rc = -1;
 
-    for (size_t i = 0; i < kl->n; i++)
-        if (seal_open_inner(kl->keys[i], salt, saltlen, inner, innerlen, pt, ptlen, errs[i],
-                            sizeof errs[i]) == 0)
-            return 0;
+    for (size_t i = 0; i < kl->n && rc != 0; i++) {
+        if (x_err) {
+            snprintf(errs[i], sizeof errs[i], "%s", x_err);
+            continue;
+        }
+        bool last = i + 1 == kl->n;
+        if (!last && !scratch && !(scratch = malloc(ctlen + 1))) {
+            snprintf(errs[i], sizeof errs[i], "out of memory");
+            continue;
+        }
+        uint8_t *out = last ? buf + 12 : scratch;
+        if (seal_open_x(kl->keys[i], salt, saltlen, buf, xlen, out, errs[i], sizeof errs[i]) != 0)
+            continue;
+        memmove(buf, out, ctlen);
+        buf[ctlen] = '\0';
+        *ptlen = ctlen;
+        rc = 0;
+    }
+    if (scratch) {
+        OPENSSL_cleanse(scratch, ctlen);
+        free(scratch);
+    }
+    if (rc == 0)
+        return 0;
     appendf(cause, causelen, &pos, RING_PREFIX "failed to decrypt with any key. Errors: ");
     for (size_t i = 0; i < kl->n; i++)
         appendf(cause, causelen, &pos, "%skey %zu: AES decrypt error: %s", i > 0 ? "; " : "",
@@ -359,23 +389,50 @@ static int try_keys(const struct key_list *kl, const uint8_t *salt, size_t saltl
     return -1;
 }
 
-int keyring_open_sealed(struct keyring *kr, const uint8_t *salt, size_t saltlen, const char *text,
-                        size_t len, uint8_t **pt, size_t *ptlen, char *cause, size_t causelen)
+/* open_layers opens the envelope whose outer layer text[0..len) is decoded into buf (buf may be
+ * text itself: decoding in place). The inner layer is then decoded in place in buf and the
+ * ciphertext opened in place too. */
+static int open_layers(struct keyring *kr, const uint8_t *salt, size_t saltlen, const char *text,
+                       size_t len, uint8_t *buf, size_t *ptlen, char *cause, size_t causelen)
 {
     struct key_list kl;
-    uint8_t *inner = NULL;
-    size_t innerlen = 0;
+    size_t innerlen = 0, xlen = 0;
     char b64err[96];
     int rc = -1;
 
     opening_keys(kr, &kl);
-    if (kl.n == 0)
+    if (kl.n == 0) {
         snprintf(cause, causelen, NO_KEYS);
-    else if (seal_open_outer(text, len, &inner, &innerlen, b64err, sizeof b64err) != 0)
+    } else if (b64_decode_into(text, len, buf, &innerlen, b64err, sizeof b64err) != 0) {
         snprintf(cause, causelen, RING_PREFIX "base64 decode error: %s", b64err);
-    else
-        rc = try_keys(&kl, salt, saltlen, inner, innerlen, pt, ptlen, cause, causelen);
-    free(inner);
+    } else {
+        bool x_ok = seal_inner_to_x(buf, innerlen, &xlen, b64err, sizeof b64err) == 0;
+        rc = try_keys(&kl, salt, saltlen, buf, xlen, x_ok ? NULL : b64err, ptlen, cause,
+                      causelen);
+    }
     OPENSSL_cleanse(&kl, sizeof kl);
     return rc;
+}
+
+/* The outer layer is decoded into one new buffer, sized once, which ends up holding the plaintext. */
+int keyring_open_sealed(struct keyring *kr, const uint8_t *salt, size_t saltlen, const char *text,
+                        size_t len, uint8_t **pt, size_t *ptlen, char *cause, size_t causelen)
+{
+    uint8_t *buf = malloc(len / 4 * 3 + 4);
+    if (!buf) {
+        snprintf(cause, causelen, RING_PREFIX "base64 decode error: out of memory");
+        return -1;
+    }
+    if (open_layers(kr, salt, saltlen, text, len, buf, ptlen, cause, causelen) != 0) {
+        free(buf);
+        return -1;
+    }
+    *pt = buf;
+    return 0;
+}
+
+int keyring_open_in_place(struct keyring *kr, const uint8_t *salt, size_t saltlen, char *text,
+                          size_t len, size_t *ptlen, char *cause, size_t causelen)
+{
+    return open_layers(kr, salt, saltlen, text, len, (uint8_t *)text, ptlen, cause, causelen);
 }

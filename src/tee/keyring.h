@@ -66,4 +66,10 @@ char *keyring_seal(struct keyring *kr, const uint8_t *salt, size_t saltlen, cons
 int keyring_open_sealed(struct keyring *kr, const uint8_t *salt, size_t saltlen, const char *text,
                         size_t len, uint8_t **pt, size_t *ptlen, char *cause, size_t causelen);
 
+/* keyring_open_in_place is keyring_open_sealed decoding and decrypting inside text itself
+ * (len bytes + 1 writable): on success the plaintext is text[0..*ptlen) followed by a NUL. text
+ * is overwritten either way. */
+int keyring_open_in_place(struct keyring *kr, const uint8_t *salt, size_t saltlen, char *text,
+                          size_t len, size_t *ptlen, char *cause, size_t causelen);
+
 #endif

@@ -1,6 +1,7 @@
 /* seal.c - the Go-compatible sealing envelope: B64(B64(IV || AES-256-GCM(K', IV, P) || tag)).
  *
- * AES-256-GCM and HMAC-SHA256 come from OpenSSL 3 (EVP cipher and MAC, fetched once in util/crypto_cache.c); the IV from RAND_bytes.
+ * AES-256-GCM and HMAC-SHA256 come from OpenSSL 3 (EVP cipher and MAC, fetched once in util/crypto_cache.c); the IV from RAND_bytes (batched per thread,
+ * crypto_random).
  * EVP takes int lengths, so data is fed to the cipher in chunks of at most 1 GiB. The working key
  * (raw or derived) lives in a stack buffer that is cleansed before every return, and a plaintext
  * whose tag did not verify is cleansed before it is freed, so it never reaches the caller. */
@@ -80,23 +81,6 @@ static int gcm_update(EVP_CIPHER_CTX *ctx, int encrypt, const uint8_t *in, size_
     return 0;
 }
 
-/* Encrypts pt into out (ptlen bytes of ciphertext, then the 16-byte tag). Returns 0 or -1. */
-static int gcm_seal(const uint8_t key[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_LEN],
-                    const uint8_t *pt, size_t ptlen, uint8_t *out)
-{
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int outl = 0;
-    int ok = ctx && EVP_EncryptInit_ex(ctx, crypto_aes256gcm(), NULL, key, iv) == 1
-             && gcm_update(ctx, 1, pt, ptlen, out) == 0
-             && EVP_EncryptFinal_ex(ctx, out + ptlen, &outl) == 1 && outl == 0
-             && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN, out + ptlen) == 1;
-
-    EVP_CIPHER_CTX_free(ctx);
-    if (!ok)
-        ERR_clear_error();
-    return ok ? 0 : -1;
-}
-
 enum gcm_open_result { GCM_OPENED = 0, GCM_AUTH_FAILED = -1, GCM_INTERNAL = -2 };
 
 /* Decrypts ct with tag into out (ctlen bytes). On GCM_AUTH_FAILED out holds unauthenticated
@@ -120,15 +104,106 @@ static enum gcm_open_result gcm_open(const uint8_t key[SEAL_KEY_LEN], const uint
     return res;
 }
 
-/* Base64 of base64 of x[0..xlen); NULL on OOM or overflow. */
-static char *double_b64(const uint8_t *x, size_t xlen)
+/* The envelope text is written in one pass into one buffer sized once: the bytes of
+ * IV || ct || tag go through a small staging block, whose base64 (the inner layer) is encoded again
+ * straight into the output. A block of DB64_BLOCK bytes (a multiple of 9) gives an inner text that
+ * is a multiple of 3 characters, so only the last block carries padding, in both layers. Neither
+ * the whole ciphertext nor the whole inner text is ever held. */
+#define DB64_BLOCK (9 * 512)
+
+struct double_b64 {
+    char *out;                              /* the outer text, written at pos */
+    size_t pos;
+    size_t fill;                            /* bytes staged in block */
+    uint8_t block[DB64_BLOCK];
+    char inner[DB64_BLOCK / 3 * 4 + 1];     /* + the NUL b64_encode writes */
+};
+
+/* Length of B64(B64(x)) for xlen bytes of x, or 0 when it would not fit in a size_t. */
+static size_t double_b64_len(size_t xlen)
 {
-    char *inner = b64_encode_alloc(x, xlen);
-    if (!inner)
+    if (xlen > SIZE_MAX / 2)
+        return 0;
+    size_t inner = b64_encoded_len(xlen);
+    if (inner > SIZE_MAX / 2)
+        return 0;
+    return b64_encoded_len(inner);
+}
+
+/* Encodes the staged bytes (padding only when last) into the output. */
+static void double_b64_flush(struct double_b64 *d)
+{
+    size_t innerlen = b64_encoded_len(d->fill);
+    b64_encode(d->block, d->fill, d->inner);
+    b64_encode((const uint8_t *)d->inner, innerlen, d->out + d->pos);
+    d->pos += b64_encoded_len(innerlen);
+    d->fill = 0;
+}
+
+static void double_b64_put(struct double_b64 *d, const uint8_t *x, size_t n)
+{
+    while (n > 0) {
+        size_t take = DB64_BLOCK - d->fill < n ? DB64_BLOCK - d->fill : n;
+        memcpy(d->block + d->fill, x, take);
+        d->fill += take;
+        x += take;
+        n -= take;
+        if (d->fill == DB64_BLOCK)
+            double_b64_flush(d);
+    }
+}
+
+/* Encrypts pt through the staging block: the cipher writes into the block directly. */
+static int double_b64_encrypt(struct double_b64 *d, EVP_CIPHER_CTX *ctx, const uint8_t *pt,
+                              size_t ptlen)
+{
+    while (ptlen > 0) {
+        size_t take = DB64_BLOCK - d->fill < ptlen ? DB64_BLOCK - d->fill : ptlen;
+        if (gcm_update(ctx, 1, pt, take, d->block + d->fill) != 0)
+            return -1;
+        d->fill += take;
+        pt += take;
+        ptlen -= take;
+        if (d->fill == DB64_BLOCK)
+            double_b64_flush(d);
+    }
+    return 0;
+}
+
+/* Seals pt with the working key k and iv into a new B64(B64(IV || ct || tag)) text. */
+static char *seal_text(const uint8_t k[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_LEN],
+                       const uint8_t *pt, size_t ptlen)
+{
+    size_t outlen = double_b64_len(SEAL_IV_LEN + ptlen + SEAL_TAG_LEN);
+    if (outlen == 0 || outlen == SIZE_MAX)
         return NULL;
-    char *outer = b64_encode_alloc((const uint8_t *)inner, strlen(inner));
-    free(inner);
-    return outer;
+    struct double_b64 stage, *d = &stage;     /* public bytes only: IV, ciphertext, tag */
+    char *out = malloc(outlen + 1);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    uint8_t tag[SEAL_TAG_LEN];
+    int outl = 0;
+    int ok = out && ctx;
+    if (ok) {
+        d->out = out;
+        d->pos = 0;
+        d->fill = 0;
+        double_b64_put(d, iv, SEAL_IV_LEN);
+        ok = EVP_EncryptInit_ex(ctx, crypto_aes256gcm(), NULL, k, iv) == 1
+             && double_b64_encrypt(d, ctx, pt, ptlen) == 0
+             && EVP_EncryptFinal_ex(ctx, tag, &outl) == 1 && outl == 0
+             && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN, tag) == 1;
+    }
+    if (ok) {
+        double_b64_put(d, tag, SEAL_TAG_LEN);
+        double_b64_flush(d);
+        out[d->pos] = '\0';
+    } else {
+        ERR_clear_error();
+        free(out);
+        out = NULL;
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    return out;
 }
 
 char *seal_encrypt_iv(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
@@ -137,17 +212,11 @@ char *seal_encrypt_iv(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size
     uint8_t k[SEAL_KEY_LEN];
     char *text = NULL;
 
-    if (ptlen > SIZE_MAX - SEAL_IV_LEN - SEAL_TAG_LEN)
+    if (ptlen > SIZE_MAX / 2)
         return NULL;
-    size_t xlen = SEAL_IV_LEN + ptlen + SEAL_TAG_LEN;
-    uint8_t *x = malloc(xlen);
-    if (!x)
-        return NULL;
-    memcpy(x, iv, SEAL_IV_LEN);
-    if (seal_derive(key, salt, saltlen, k) == 0 && gcm_seal(k, iv, pt, ptlen, x + SEAL_IV_LEN) == 0)
-        text = double_b64(x, xlen);
+    if (seal_derive(key, salt, saltlen, k) == 0)
+        text = seal_text(k, iv, pt, ptlen);
     OPENSSL_cleanse(k, sizeof k);
-    free(x);
     return text;
 }
 
@@ -156,10 +225,8 @@ char *seal_encrypt(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t 
 {
     uint8_t iv[SEAL_IV_LEN];
 
-    if (RAND_bytes(iv, sizeof iv) != 1) {
-        ERR_clear_error();
+    if (crypto_random(iv, sizeof iv) != 0)
         return NULL;
-    }
     return seal_encrypt_iv(key, salt, saltlen, iv, pt, ptlen);
 }
 
@@ -192,6 +259,45 @@ static int open_envelope(const uint8_t k[SEAL_KEY_LEN], const uint8_t *x, size_t
     *pt = out;
     *ptlen = ctlen;
     return 0;
+}
+
+int seal_inner_to_x(uint8_t *inner, size_t innerlen, size_t *xlen, char *err, size_t errlen)
+{
+    if (b64_decode_into((const char *)inner, innerlen, inner, xlen, err, errlen) != 0)
+        return -1;
+    if (*xlen < SEAL_IV_LEN) {
+        set_err(err, errlen, msg_bad_length);
+        return -1;
+    }
+    if (*xlen < SEAL_IV_LEN + SEAL_TAG_LEN) {
+        set_err(err, errlen, msg_auth_failed);      /* Go's gcm.Open: shorter than a tag */
+        return -1;
+    }
+    return 0;
+}
+
+int seal_open_x(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
+                const uint8_t *x, size_t xlen, uint8_t *out, char *err, size_t errlen)
+{
+    uint8_t k[SEAL_KEY_LEN];
+    size_t ctlen = xlen - SEAL_IV_LEN - SEAL_TAG_LEN;
+    int rc = -1;
+
+    if (seal_derive(key, salt, saltlen, k) != 0) {
+        set_err(err, errlen, "internal error: key derivation failed");
+    } else {
+        enum gcm_open_result res = gcm_open(k, x, x + SEAL_IV_LEN, ctlen, x + xlen - SEAL_TAG_LEN,
+                                            out);
+        if (res == GCM_OPENED) {
+            rc = 0;
+        } else {
+            OPENSSL_cleanse(out, ctlen);
+            set_err(err, errlen,
+                    res == GCM_AUTH_FAILED ? msg_auth_failed : "internal error: AES-GCM failed");
+        }
+    }
+    OPENSSL_cleanse(k, sizeof k);
+    return rc;
 }
 
 int seal_open_inner(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,

@@ -44,6 +44,16 @@ int seal_open_inner(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t
                     const uint8_t *inner, size_t innerlen, uint8_t **pt, size_t *ptlen,
                     char *err, size_t errlen);
 
+/* The inner step in two parts, for openers that keep one buffer for all keys (keyring.c):
+ * seal_inner_to_x decodes the inner text in place (inner holds innerlen + 1 bytes) into
+ * x = IV || ct || tag, *xlen bytes at inner, and checks the length (the errors of seal_open_inner
+ * that do not depend on the key); seal_open_x then derives the key and decrypts the xlen - 28
+ * bytes of ct into out, which may be x + 12 (in place) or hold xlen - 28 bytes elsewhere. When the
+ * tag does not verify, out is cleansed and err says "cipher: message authentication failed". */
+int seal_inner_to_x(uint8_t *inner, size_t innerlen, size_t *xlen, char *err, size_t errlen);
+int seal_open_x(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
+                const uint8_t *x, size_t xlen, uint8_t *out, char *err, size_t errlen);
+
 /* seal_open = seal_open_outer then seal_open_inner with one key; errors as those two. */
 int seal_open(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
               const char *text, size_t len, uint8_t **pt, size_t *ptlen, char *err, size_t errlen);

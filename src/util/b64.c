@@ -207,34 +207,44 @@ static void fast_quanta(struct b64_reader *r, uint8_t *dst, size_t *written)
     *written = len;
 }
 
+int b64_decode_into(const char *in, size_t n, uint8_t *out, size_t *outlen, char *err,
+                    size_t errlen)
+{
+    struct b64_reader r = { .in = in, .n = n, .pos = 0, .bad = 0 };
+    size_t len = 0;
+    enum quantum_result res = QUANTUM_MORE;
+
+    pthread_once(&fast_table_once, fast_table_build);
+    while (res == QUANTUM_MORE) {
+        fast_quanta(&r, out, &len);
+        if (r.pos == n)
+            break;
+        res = decode_quantum(&r, out + len, &len);
+    }
+    if (res == QUANTUM_ERROR) {
+        if (err && errlen)
+            snprintf(err, errlen, "illegal base64 data at input byte %zu", r.bad);
+        return -1;
+    }
+    out[len] = '\0';
+    *outlen = len;
+    return 0;
+}
+
 int b64_decode(const char *in, size_t n, uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
     /* Every four input bytes give at most three output bytes; +3 for a final partial quantum. */
     uint8_t *buf = malloc(n / 4 * 3 + 3 + 1);
-    struct b64_reader r = { .in = in, .n = n, .pos = 0, .bad = 0 };
-    size_t len = 0;
-    enum quantum_result res = QUANTUM_MORE;
 
     if (!buf) {
         if (err && errlen)
             snprintf(err, errlen, "out of memory");
         return -1;
     }
-    pthread_once(&fast_table_once, fast_table_build);
-    while (res == QUANTUM_MORE) {
-        fast_quanta(&r, buf, &len);
-        if (r.pos == n)
-            break;
-        res = decode_quantum(&r, buf + len, &len);
-    }
-    if (res == QUANTUM_ERROR) {
+    if (b64_decode_into(in, n, buf, outlen, err, errlen) != 0) {
         free(buf);
-        if (err && errlen)
-            snprintf(err, errlen, "illegal base64 data at input byte %zu", r.bad);
         return -1;
     }
-    buf[len] = '\0';
     *out = buf;
-    *outlen = len;
     return 0;
 }

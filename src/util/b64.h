@@ -26,4 +26,11 @@ char *b64_encode_alloc(const uint8_t *in, size_t n);
  * be NULL), or "out of memory". */
 int b64_decode(const char *in, size_t n, uint8_t **out, size_t *outlen, char *err, size_t errlen);
 
+/* b64_decode_into is b64_decode into a buffer the caller provides, with a trailing NUL: out holds
+ * at least n / 4 * 3 + 4 bytes, or is in itself with room for n + 1 bytes (decoding in place:
+ * every output byte is written over input already read). On failure the content of out is
+ * unspecified. */
+int b64_decode_into(const char *in, size_t n, uint8_t *out, size_t *outlen, char *err,
+                    size_t errlen);
+
 #endif

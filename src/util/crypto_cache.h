@@ -22,4 +22,8 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[32]);
 int crypto_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen,
                        uint8_t out[32]);
 
+/* crypto_random fills out with n bytes from OpenSSL's public DRBG (RAND_bytes), batched per
+ * thread for small n. Returns 0 or -1 (DRBG failure). For public values such as IVs. */
+int crypto_random(uint8_t *out, size_t n);
+
 #endif

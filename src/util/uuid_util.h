@@ -5,7 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* uuid_v4 writes a fresh random UUIDv4 (from the OS CSPRNG) as 36 characters and a NUL. */
+/* uuid_v4 writes a fresh random UUIDv4 (OpenSSL DRBG; the OS CSPRNG as fallback) as 36 characters
+ * and a NUL. */
 void uuid_v4(char out[37]);
 
 /* uuid_text_valid is true when s is exactly 36 characters of canonical UUID text (any version,

@@ -3,7 +3,8 @@
  * The input is the job text as it comes out of a sealed signature. Properties: no crash or
  * leak; a refusal is 400 with a UTF-8 message (it becomes a JSON error); a job that parses
  * serialises, the serialisation parses to the same job, and serialising that again gives the
- * same bytes (the round trip is stable). */
+ * same bytes (the round trip is stable). job_parse's fast path and the full parser (jansson, then
+ * job_from_json) agree on every input: same outcome, same job or same error. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,11 +26,34 @@ static void check_same_job(const struct job *a, const struct job *b)
         abort();
 }
 
+/* full_parse is job_parse without its fast path. */
+static int full_parse(const uint8_t *data, size_t size, struct job *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+    if (!root)
+        return -2;      /* job_parse words this error from jansson's text; not compared */
+    int rc = job_from_json(root, out, e);
+    json_decref(root);
+    return rc;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct job job;
     struct err e = { 0 };
-    if (job_parse((const char *)data, size, &job, &e) < 0) {
+    int rc = job_parse((const char *)data, size, &job, &e);
+    struct job full;
+    struct err fe = { 0 };
+    int frc = full_parse(data, size, &full, &fe);
+    if (frc != -2 && (rc != frc || (rc < 0 && strcmp(e.msg, fe.msg) != 0)))
+        abort();        /* the fast path changed an outcome */
+    if (frc == -2 && rc == 0)
+        abort();        /* the fast path accepted what jansson refuses */
+    if (rc == 0)
+        check_same_job(&job, &full);
+    job_clear(&full);
+    if (rc < 0) {
         json_t *reply = json_string(e.msg);     /* the message goes out as JSON: UTF-8 */
         if (e.http != 400 || e.msg[0] == '\0' || !reply)
             abort();

@@ -192,6 +192,50 @@ static void test_empty_and_error_buffer(void **state)
     assert_int_equal(b64_decode("!!!!", 4, &out, &outlen, NULL, 0), -1);
 }
 
+/* Decoding in place (b64_decode_into with out == in) gives what b64_decode gives, bytes and
+ * errors alike, newlines and padding included. */
+static void test_decode_in_place(void **state)
+{
+    static const char *const inputs[] = {
+        "", "Zg==", "Zm8=", "Zm9v", "Zm9vYmFy", "Zm9v\r\nYmFy", "\nZm9vYg==\n", "Zm9vYg=",
+        "Zm9v!mFy", "Zm9vYg==x", "Zm9vY", "////+++/AAAA", "Zm9vYmFyYmF6cXV4cXV1eA==",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        size_t n = strlen(inputs[i]);
+        uint8_t *want = NULL;
+        size_t wantlen = 0;
+        char want_err[96] = "", err[96] = "";
+        int want_rc = b64_decode(inputs[i], n, &want, &wantlen, want_err, sizeof want_err);
+        char *buf = malloc(n + 1);
+        assert_non_null(buf);
+        memcpy(buf, inputs[i], n + 1);
+        size_t len = 0;
+        int rc = b64_decode_into(buf, n, (uint8_t *)buf, &len, err, sizeof err);
+        assert_int_equal(rc, want_rc);
+        if (rc == 0) {
+            assert_int_equal(len, wantlen);
+            assert_memory_equal(buf, want, len);
+            assert_int_equal(buf[len], '\0');
+        } else {
+            assert_string_equal(err, want_err);
+        }
+        free(buf);
+        free(want);
+    }
+    /* A long text (fast path all the way) decodes in place too. */
+    uint8_t bytes[3000];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (uint8_t)(i * 7 + 3);
+    char *text = b64_encode_alloc(bytes, sizeof bytes);
+    assert_non_null(text);
+    size_t len = 0;
+    assert_int_equal(b64_decode_into(text, strlen(text), (uint8_t *)text, &len, NULL, 0), 0);
+    assert_int_equal(len, sizeof bytes);
+    assert_memory_equal(text, bytes, sizeof bytes);
+    free(text);
+}
+
 static void test_encode_alloc_refuses_overflow(void **state)
 {
     (void)state;
@@ -212,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_crlf_skipped),
         cmocka_unit_test(test_tolerant_pad_bits),
         cmocka_unit_test(test_empty_and_error_buffer),
+        cmocka_unit_test(test_decode_in_place),
         cmocka_unit_test(test_encode_alloc_refuses_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

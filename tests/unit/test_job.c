@@ -120,6 +120,132 @@ static void test_oversized_strings(void **state)
     expect_refused(text, "longer than");
 }
 
+/* ---- the fast paths against jansson ---------------------------------------------------------- */
+
+/* The serializer as it was, through a jansson tree: the reference job_serialize must match. */
+static char *reference_serialize(const struct job *j)
+{
+    json_t *o = json_object();
+    int bad = 0;
+    bad |= json_object_set_new(o, "type", json_string(j->type ? j->type : ""));
+    bad |= json_object_set_new(o, "arguments",
+                               j->arguments ? json_incref(j->arguments) : json_object());
+    bad |= json_object_set_new(o, "quote", json_stringn(j->quote ? j->quote : "", j->quote_len));
+    bad |= json_object_set_new(o, "worker_id", json_string(j->worker_id ? j->worker_id : ""));
+    bad |= json_object_set_new(o, "target_worker",
+                               json_string(j->target_worker ? j->target_worker : ""));
+    bad |= json_object_set_new(o, "timeout", json_integer(j->timeout_ns));
+    if (j->issued_at)
+        bad |= json_object_set_new(o, "issued_at", json_integer(j->issued_at));
+    char *text = bad ? NULL : json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+static void test_serialize_matches_jansson(void **state)
+{
+    (void)state;
+    char controls[40];
+    for (int i = 0; i < 32; i++)
+        controls[i] = (char)(i + 1 < 32 ? i + 1 : 0x7f);
+    controls[32] = '"';
+    controls[33] = '\\';
+    controls[34] = '/';
+    controls[35] = '\0';
+    static const char *const strings[] = {
+        "", "telemetry", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "a\"b\\c/d",
+        "\xc3", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe0\x80\x80", "\xff",
+    };
+    const size_t n = sizeof strings / sizeof strings[0];
+    for (size_t i = 0; i < n + 1; i++) {
+        const char *s = i < n ? strings[i] : controls;
+        struct job j = { 0 };
+        j.type = (char *)s;
+        j.quote = (char *)"q\0uote";
+        j.quote_len = 6;
+        j.worker_id = (char *)(i % 2 ? s : "w");
+        j.target_worker = (char *)"";
+        j.timeout_ns = i % 3 ? -(int64_t)i * 1000000007LL : INT64_MAX;
+        j.issued_at = i % 2 ? 0 : 1700000000 + (int64_t)i;
+        j.arguments = i % 2 ? json_pack("{s:s,s:[i,f,n,b],s:{}}", "url", s[0] ? "x" : "", "l",
+                                        1, 2.5, 1, "o")
+                            : NULL;
+        size_t len = 0;
+        char *got = job_serialize(&j, &len);
+        char *want = reference_serialize(&j);
+        if (!want) {
+            assert_null(got);
+        } else {
+            assert_non_null(got);
+            assert_string_equal(got, want);
+            assert_int_equal(len, strlen(want));
+        }
+        free(got);
+        free(want);
+        json_decref(j.arguments);
+    }
+}
+
+/* job_parse (fast path when it applies) and the full parser give the same job or error. */
+static void test_parse_matches_full_parser(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "{}",
+        "{\"type\":\"telemetry\",\"arguments\":{},\"quote\":\"abc\",\"worker_id\":\"w\","
+        "\"target_worker\":\"\",\"timeout\":0,\"issued_at\":1700000000}",
+        "{\"arguments\":{\"url\":\"http://x/\\\"}\",\"d\":[1,{\"a\":[]}]},\"type\":\"web\"}",
+        "{\"type\":\"a\",\"type\":\"b\"}",
+        "{\"type\":\"a\",\"extra\":1}",
+        "{\"type\":\"a\\u00e9\"}",
+        "{\"type\":\"caf\xc3\xa9\"}",
+        "{\"type\":\"bad\xc3\"}",
+        "{\"timeout\":-0,\"issued_at\":0}",
+        "{\"timeout\":01}",
+        "{\"timeout\":1.0}",
+        "{\"timeout\":123456789012345678}",
+        "{\"timeout\":1234567890123456789}",
+        "{\"timeout\":99999999999999999999}",
+        "{\"issued_at\":-5}",
+        "{\"type\":null,\"quote\":null}",
+        "{\"arguments\":[]}",
+        "{\"arguments\":{\"a\":1,\"a\":2}}",
+        "{\"arguments\":{\"a\":1}",
+        "{\"arguments\":{\"a\":\"\\\"}\"}}",
+        "{\"type\":\"a\"} ",
+        " {\"type\":\"a\"}",
+        "{\"type\":\"a\",}",
+        "{\"type\":1}",
+        "{\"quote\":\"\\u0000\"}",
+        "{\"type\":\"tab\there\"}",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        struct job fast = { 0 }, full = { 0 };
+        struct err ef = { 0 }, el = { 0 };
+        int rf = job_parse(texts[i], strlen(texts[i]), &fast, &ef);
+        json_error_t jerr;
+        json_t *root = json_loadb(texts[i], strlen(texts[i]), JSON_REJECT_DUPLICATES, &jerr);
+        int rl = root ? job_from_json(root, &full, &el) : -1;
+        json_decref(root);
+        if (rf != rl)
+            fail_msg("text %zu: job_parse %d, full parser %d", i, rf, rl);
+        if (rf == 0) {
+            assert_string_equal(fast.type, full.type);
+            assert_int_equal(fast.quote_len, full.quote_len);
+            assert_memory_equal(fast.quote, full.quote, full.quote_len);
+            assert_string_equal(fast.worker_id, full.worker_id);
+            assert_string_equal(fast.target_worker, full.target_worker);
+            assert_true(fast.timeout_ns == full.timeout_ns);
+            assert_true(fast.issued_at == full.issued_at);
+            assert_true(json_equal(fast.arguments, full.arguments));
+        } else if (root) {
+            assert_string_equal(ef.msg, el.msg);
+        }
+        job_clear(&fast);
+        job_clear(&full);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +255,8 @@ int main(void)
         cmocka_unit_test(test_unicode_quote_is_decoded),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_oversized_strings),
+        cmocka_unit_test(test_serialize_matches_jansson),
+        cmocka_unit_test(test_parse_matches_full_parser),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,21 +123,49 @@ static void assert_seals_with(struct keyring *kr, const uint8_t *key)
     free(text);
 }
 
-/* ring_opens is true when the ring opens text (salt "") into msg; cause gets the failure. */
-static bool ring_opens(struct keyring *kr, const char *text, const char *msg, char *cause,
-                       size_t causelen)
+/* ring_opens_in is true when the ring opens text (salt "") into msg; cause gets the failure.
+ * With check_in_place, opening in place must give the same outcome (not while the ring may
+ * change between the two opens). */
+static bool ring_opens_in(struct keyring *kr, const char *text, const char *msg, char *cause,
+                          size_t causelen, bool check_in_place)
 {
     uint8_t *pt = NULL;
     size_t ptlen = 0;
     bool ok = keyring_open_sealed(kr, NULL, 0, text, strlen(text), &pt, &ptlen, cause,
                                   causelen) == 0;
 
+    if (!check_in_place) {
+        if (ok) {
+            assert_int_equal(pt[ptlen], '\0');
+            ok = ptlen == strlen(msg) && memcmp(pt, msg, ptlen) == 0;
+        }
+        free(pt);
+        return ok;
+    }
+    /* Opening in place (in a copy of the text) gives the same outcome, cause and plaintext. */
+    char *copy = strdup(text), cause2[512] = "";
+    size_t len2 = 0;
+    assert_non_null(copy);
+    assert_true(causelen <= sizeof cause2);
+    int rc2 = keyring_open_in_place(kr, NULL, 0, copy, strlen(text), &len2, cause2, causelen);
+    assert_int_equal(rc2 == 0, ok);
     if (ok) {
         assert_int_equal(pt[ptlen], '\0');
+        assert_int_equal(len2, ptlen);
+        assert_memory_equal(copy, pt, ptlen + 1);
         ok = ptlen == strlen(msg) && memcmp(pt, msg, ptlen) == 0;
+    } else {
+        assert_string_equal(cause2, cause);
     }
+    free(copy);
     free(pt);
     return ok;
+}
+
+static bool ring_opens(struct keyring *kr, const char *text, const char *msg, char *cause,
+                       size_t causelen)
+{
+    return ring_opens_in(kr, text, msg, cause, causelen, true);
 }
 
 static char *seal_with(const uint8_t *key, const char *msg)
@@ -491,7 +519,7 @@ static void *seal_and_open_loop(void *p)
         /* the sealing key may rotate out of the ring in between; only a missing key is a fault */
         if (text == NULL)
             a->failures++;
-        else if (!ring_opens(a->kr, text, "m", cause, sizeof cause) &&
+        else if (!ring_opens_in(a->kr, text, "m", cause, sizeof cause, false) &&
                  strstr(cause, AUTH_FAILED) == NULL)
             a->failures++;
         free(text);

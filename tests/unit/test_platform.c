@@ -390,10 +390,13 @@ static void test_uuid_text(void **state)
     char id[37], other[37];
 
     (void)state;
-    uuid_v4(id);
-    uuid_v4(other);
-    assert_uuid_v4(id);
-    assert_string_not_equal(id, other);
+    for (int i = 0; i < 200; i++) {        /* version and variant bits on every id */
+        uuid_v4(id);
+        uuid_v4(other);
+        assert_uuid_v4(id);
+        assert_uuid_v4(other);
+        assert_string_not_equal(id, other);
+    }
     assert_true(uuid_text_valid("123E4567-E89B-12D3-A456-426614174000"));
     assert_false(uuid_text_valid("123e4567-e89b-12d3-a456-42661417400"));
     assert_false(uuid_text_valid("123e4567-e89b-12d3-a456-4266141740000"));

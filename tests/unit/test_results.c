@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jobs/results.h"
@@ -451,6 +452,63 @@ static void test_concurrent_use(void **state)
     results_free(r);
 }
 
+/* results_finish_take stores the caller's buffer without copying it; views share it and keep it
+ * alive after the entry is gone (evicted, overwritten, table freed). */
+static void test_finish_take_and_shared_views(void **state)
+{
+    (void)state;
+    struct results *r = results_new(1, 60, fake_clock);
+    char uid[37], other[37];
+    uid_of(1, uid);
+    uid_of(2, other);
+    add(r, 1);
+    char *data = strdup("{\"big\":true}");
+    assert_non_null(data);
+    const char *stored = data;
+    assert_int_equal(results_finish_take(r, uid, &data, 12, "cur", NULL), 0);
+    assert_null(data);
+    struct result_view a, b;
+    assert_int_equal(results_get(r, uid, &a), RESULT_DONE);
+    assert_int_equal(results_get(r, uid, &b), RESULT_DONE);
+    assert_ptr_equal(a.data, stored);               /* not copied, shared */
+    assert_ptr_equal(b.data, stored);
+    assert_int_equal(a.data_len, 12);
+    assert_string_equal(a.next_cursor, "cur");
+    result_view_free(&b);
+    add(r, 2);                                      /* max_size 1: finishing 2 evicts 1 */
+    finish_ok(r, 2);
+    assert_int_equal(results_get(r, uid, NULL), RESULT_UNKNOWN);
+    assert_string_equal(a.data, "{\"big\":true}");  /* the view still holds it */
+    result_view_free(&a);
+
+    /* An unknown uid: the buffer is freed, not leaked. */
+    data = strdup("gone");
+    assert_int_equal(results_finish_take(r, "00000009-0000-4000-8000-000000000009", &data, 4,
+                                         NULL, NULL), 0);
+    assert_null(data);
+    /* An error or no data takes nothing. */
+    add(r, 3);
+    char *kept = strdup("kept");
+    char uid3[37];
+    uid_of(3, uid3);
+    assert_int_equal(results_finish_take(r, uid3, &kept, 4, NULL, "failed"), 0);
+    assert_non_null(kept);
+    free(kept);
+    assert_int_equal(results_get(r, uid3, &a), RESULT_FAILED);
+    assert_string_equal(a.error, "failed");
+    result_view_free(&a);
+    char *none = NULL;
+    add(r, 2);                                      /* evicted by 3 (max_size 1): queued again */
+    assert_int_equal(results_finish_take(r, other, &none, 0, NULL, NULL), 0);
+    assert_int_equal(results_get(r, other, &a), RESULT_DONE);
+    assert_string_equal(a.data, "");
+    assert_int_equal(results_get(r, other, &b), RESULT_DONE);
+    results_free(r);                                /* views outlive the table */
+    assert_string_equal(b.data, "");
+    result_view_free(&a);
+    result_view_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +528,7 @@ int main(void)
         cmocka_unit_test_setup(test_many_entries_grow_the_table, reset_clock),
         cmocka_unit_test_setup(test_zero_max_size_means_one, reset_clock),
         cmocka_unit_test_setup(test_concurrent_use, reset_clock),
+        cmocka_unit_test_setup(test_finish_take_and_shared_views, reset_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

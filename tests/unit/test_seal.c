@@ -324,6 +324,43 @@ static void test_round_trip_random_iv(void **state)
     free(buf);
 }
 
+/* The envelope is written block by block (seal.c stages 4608 bytes of IV || ct || tag at a time):
+ * around block edges the text must still be exactly B64(B64(x)), padded only at the end, and open
+ * back to the plaintext. */
+static void test_block_edges_canonical(void **state)
+{
+    static const uint8_t iv[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+    static const long edges[] = { 4608, 9216, 3 * 4608 };
+    uint8_t *pt = malloc(3 * 4608 + 8);
+
+    (void)state;
+    assert_non_null(pt);
+    for (size_t i = 0; i < 3 * 4608 + 8; i++)
+        pt[i] = (uint8_t)(i * 13 + 1);
+    for (size_t e = 0; e < sizeof edges / sizeof edges[0]; e++) {
+        for (long d = -4; d <= 4; d++) {
+            size_t ptlen = (size_t)(edges[e] - 28 + d);    /* x = 12 + ptlen + 16 bytes */
+            char *text = seal_encrypt_iv(spec_key, (const uint8_t *)"q", 1, iv, pt, ptlen);
+            assert_non_null(text);
+            size_t xlen = 0;
+            uint8_t *x = unwrap(text, &xlen);
+            assert_int_equal(xlen, 12 + ptlen + 16);
+            assert_memory_equal(x, iv, 12);
+            char *again = wrap(x, xlen);
+            assert_string_equal(again, text);
+            size_t outlen = 0;
+            uint8_t *out = open_ok(spec_key, "q", 1, text, &outlen);
+            assert_int_equal(outlen, ptlen);
+            assert_memory_equal(out, pt, ptlen);
+            free(out);
+            free(again);
+            free(x);
+            free(text);
+        }
+    }
+    free(pt);
+}
+
 static void test_wrong_key_fails(void **state)
 {
     static const uint8_t other[SEAL_KEY_LEN + 1] = "fedcba9876543210fedcba9876543210";
@@ -457,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_spec_table_fixed_iv),
         cmocka_unit_test(test_spec_row1_intermediates),
         cmocka_unit_test(test_round_trip_random_iv),
+        cmocka_unit_test(test_block_edges_canonical),
         cmocka_unit_test(test_wrong_key_fails),
         cmocka_unit_test(test_bad_outer_base64),
         cmocka_unit_test(test_bad_inner_base64),

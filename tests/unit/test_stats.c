@@ -109,6 +109,41 @@ static void test_null_caps_and_worker_id(void **state)
     stats_free(s);
 }
 
+/* stats_document_text writes what json_dumps writes for stats_document (same second). */
+static void test_document_text_matches_dump(void **state)
+{
+    (void)state;
+    struct stats *s = stats_new("w-\xc3\xa9\"1");
+    stats_add(s, "w-\xc3\xa9\"1", "web_success", 3);
+    stats_add(s, "w-000", "web_errors", UINT64_MAX);
+    stats_add(s, "", "tiktok_queries", 1);
+    json_t *caps = sample_caps();
+    for (int round = 0; round < 2; round++) {
+        json_t *use_caps = round ? NULL : caps;
+        for (int attempt = 0;; attempt++) {
+            time_t before = time(NULL);
+            size_t len = 0;
+            char *text = stats_document_text(s, use_caps, round ? NULL : "v\n1", &len);
+            json_t *doc = stats_document(s, use_caps, round ? NULL : "v\n1");
+            char *want = json_dumps(doc, JSON_COMPACT);
+            json_decref(doc);
+            assert_non_null(text);
+            assert_non_null(want);
+            bool same_second = time(NULL) == before;
+            if (same_second || attempt == 3) {
+                assert_string_equal(text, want);
+                assert_int_equal(len, strlen(want));
+            }
+            free(text);
+            free(want);
+            if (same_second || attempt == 3)
+                break;
+        }
+    }
+    json_decref(caps);
+    stats_free(s);
+}
+
 static void test_add_zero_creates_key(void **state)
 {
     (void)state;
@@ -248,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_empty_document),
         cmocka_unit_test(test_counters_sorted_in_document),
         cmocka_unit_test(test_null_caps_and_worker_id),
+        cmocka_unit_test(test_document_text_matches_dump),
         cmocka_unit_test(test_add_zero_creates_key),
         cmocka_unit_test(test_counter_saturates),
         cmocka_unit_test(test_worker_cap_folds_into_other),
