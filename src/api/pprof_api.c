@@ -30,6 +30,7 @@
 #include "api/ops_api.h"
 #include "config.h"
 #include "log.h"
+#include "util/file_read.h"
 
 #define PROFILER_LIBRARY "libprofiler.so.0"
 #define PROFILE_DEFAULT_SECONDS 30
@@ -186,18 +187,14 @@ static int slurp(const char *path, char **out, size_t *len)
         close(fd);
         return -1;
     }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
+    ssize_t got = read_upto_fd(fd, buf, (size_t)st.st_size);
     close(fd);
+    if (got < 0) {
+        free(buf);
+        return -1;
+    }
     *out = buf;
-    *len = got;
+    *len = (size_t)got;
     return 0;
 }
 
