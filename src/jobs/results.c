@@ -25,7 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define UID_TEXT_LEN 36
+#include "util/uuid_util.h"
+
 #define UID_BYTES 16
 #define MIN_BUCKETS 16
 
@@ -53,48 +54,6 @@ struct results {
     time_t max_age_s;
     time_t (*now_fn)(void);
 };
-
-/* ---- uid text -> bytes ------------------------------------------------------------------- */
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static bool is_hyphen_position(size_t i)
-{
-    return i == 8 || i == 13 || i == 18 || i == 23;
-}
-
-/* parse_uid reads canonical 8-4-4-4-12 text into 16 bytes; false for anything else. */
-static bool parse_uid(const char *text, uint8_t out[UID_BYTES])
-{
-    if (!text)
-        return false;
-    size_t nibbles = 0;
-    for (size_t i = 0; i < UID_TEXT_LEN; i++) {
-        if (is_hyphen_position(i)) {
-            if (text[i] != '-')
-                return false;
-            continue;
-        }
-        int v = hex_value(text[i]);   /* also stops at a NUL before 36 characters */
-        if (v < 0)
-            return false;
-        if (nibbles % 2 == 0)
-            out[nibbles / 2] = (uint8_t)(v << 4);
-        else
-            out[nibbles / 2] |= (uint8_t)v;
-        nibbles++;
-    }
-    return text[UID_TEXT_LEN] == '\0';
-}
 
 /* ---- hash table -------------------------------------------------------------------------- */
 
@@ -323,7 +282,7 @@ void results_free(struct results *r)
 int results_add_queued(struct results *r, const char *uid, const char *quote, size_t quote_len)
 {
     uint8_t key[UID_BYTES];
-    if (!parse_uid(uid, key) || quote_len > SIZE_MAX - sizeof(struct result_entry) - 1)
+    if (!uuid_text_to_bytes(uid, key) || quote_len > SIZE_MAX - sizeof(struct result_entry) - 1)
         return -1;
     struct result_entry *e = calloc(1, sizeof *e + quote_len + 1);
     if (!e)
@@ -346,7 +305,7 @@ int results_add_queued(struct results *r, const char *uid, const char *quote, si
 void results_remove(struct results *r, const char *uid)
 {
     uint8_t key[UID_BYTES];
-    if (!parse_uid(uid, key))
+    if (!uuid_text_to_bytes(uid, key))
         return;
     pthread_mutex_lock(&r->lock);
     struct result_entry *e = find(r, key);
@@ -359,7 +318,7 @@ void results_remove(struct results *r, const char *uid)
 void results_set_running(struct results *r, const char *uid)
 {
     uint8_t key[UID_BYTES];
-    if (!parse_uid(uid, key))
+    if (!uuid_text_to_bytes(uid, key))
         return;
     pthread_mutex_lock(&r->lock);
     struct result_entry *e = find(r, key);
@@ -447,7 +406,7 @@ static int finish(struct results *r, const char *uid, char **data, const char *c
                   size_t data_len, const char *next_cursor, const char *error)
 {
     uint8_t key[UID_BYTES];
-    if (!parse_uid(uid, key))
+    if (!uuid_text_to_bytes(uid, key))
         return 0;
     struct outcome o;
     if (outcome_make(&o, data, copy_from, data_len, next_cursor, error) < 0)
@@ -515,7 +474,7 @@ enum result_state results_get(struct results *r, const char *uid, struct result_
     if (out)
         memset(out, 0, sizeof *out);
     uint8_t key[UID_BYTES];
-    if (!parse_uid(uid, key))
+    if (!uuid_text_to_bytes(uid, key))
         return RESULT_UNKNOWN;
     enum result_state state = RESULT_UNKNOWN;
     pthread_mutex_lock(&r->lock);

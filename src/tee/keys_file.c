@@ -12,24 +12,14 @@
 #include <openssl/crypto.h>
 
 #include "util/b64.h"
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "util/hex.h"
 
 /* parse_key reads one key from line[0..n): 64 hex digits or base64 of 32 bytes. */
 static int parse_key(const char *line, size_t n, uint8_t out[32])
 {
     if (n == 64) {
         for (size_t i = 0; i < 32; i++) {
-            int hi = hex_digit(line[2 * i]), lo = hex_digit(line[2 * i + 1]);
+            int hi = hex_value(line[2 * i]), lo = hex_value(line[2 * i + 1]);
             if (hi < 0 || lo < 0)
                 goto try_base64;
             out[i] = (uint8_t)(hi << 4 | lo);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/crypto_cache.h"
+#include "util/hex.h"
 #include <uuid/uuid.h>
 
 void uuid_v4(char out[37])
@@ -25,25 +26,36 @@ void uuid_v4(char out[37])
     uuid_unparse_lower(raw, out);
 }
 
-static bool is_hex_digit(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 static bool is_hyphen_position(size_t i)
 {
     return i == 8 || i == 13 || i == 18 || i == 23;
 }
 
+bool uuid_text_to_bytes(const char *text, uint8_t out[16])
+{
+    if (!text)
+        return false;
+    size_t nibbles = 0;
+    for (size_t i = 0; i < 36; i++) {
+        if (is_hyphen_position(i)) {
+            if (text[i] != '-')
+                return false;
+            continue;
+        }
+        int v = hex_value(text[i]);   /* also stops at a NUL before 36 characters */
+        if (v < 0)
+            return false;
+        if (nibbles % 2 == 0)
+            out[nibbles / 2] = (uint8_t)(v << 4);
+        else
+            out[nibbles / 2] |= (uint8_t)v;
+        nibbles++;
+    }
+    return text[36] == '\0';
+}
+
 bool uuid_text_valid(const char *s)
 {
-    if (s == NULL)
-        return false;
-    for (size_t i = 0; i < 36; i++) {
-        if (s[i] == '\0')
-            return false;
-        if (is_hyphen_position(i) ? s[i] != '-' : !is_hex_digit(s[i]))
-            return false;
-    }
-    return s[36] == '\0';
+    uint8_t bytes[16];
+    return uuid_text_to_bytes(s, bytes);
 }

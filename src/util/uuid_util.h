@@ -13,4 +13,8 @@ void uuid_v4(char out[37]);
  * lower or upper case hex). */
 bool uuid_text_valid(const char *s);
 
+/* uuid_text_to_bytes reads canonical 8-4-4-4-12 text (either case, exactly 36 characters) into
+ * its 16 bytes; false for anything else. */
+bool uuid_text_to_bytes(const char *text, uint8_t out[16]);
+
 #endif
