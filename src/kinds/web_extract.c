@@ -17,6 +17,8 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
+#include "util/utf8.h"
+
 /* ---- string lists ------------------------------------------------------------------------- */
 
 int strvec_push(struct strvec *v, char *s)
@@ -67,31 +69,6 @@ void web_page_clear(struct web_page *p)
 
 /* ---- UTF-8 -------------------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 when invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c >= 0x01 && c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
-    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
-    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
-    else return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
 char *web_utf8_dup(const char *s, size_t len)
 {
     char *out = malloc(len * 3 + 1);   /* worst case: every byte becomes U+FFFD */
@@ -100,7 +77,7 @@ char *web_utf8_dup(const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq_len(p + i, len - i);
+        size_t n = p[i] ? utf8_char_len(s + i, len - i) : 0;   /* NUL becomes U+FFFD too */
         if (n) {
             memcpy(out + o, p + i, n);
             o += n;

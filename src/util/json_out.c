@@ -5,40 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define JSON_OUT_FIRST 256
+#include "util/utf8.h"
 
-/* Length of the UTF-8 sequence at s[0..n) if valid by jansson's rules, else 0. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;       /* continuation byte, overlong lead (0xc0, 0xc1) or above U+10FFFF */
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
+#define JSON_OUT_FIRST 256
 
 bool json_out_utf8_valid(const char *s, size_t len)
 {
@@ -49,7 +18,7 @@ bool json_out_utf8_valid(const char *s, size_t len)
             i++;
             continue;
         }
-        size_t n = utf8_seq_len(p + i, len - i);
+        size_t n = utf8_char_len(s + i, len - i);
         if (!n)
             return false;
         i += n;

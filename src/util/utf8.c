@@ -1,4 +1,4 @@
-/* utf8.c - the longest printable UTF-8 prefix of a string (see utf8.h). */
+/* utf8.c - UTF-8 character validity and the longest printable prefix of a string (see utf8.h). */
 #include "util/utf8.h"
 
 #include <limits.h>
@@ -18,19 +18,23 @@ static size_t sequence_len(unsigned char c)
     return 0;
 }
 
-/* char_len returns the length of the valid character at p, or 0 when p holds none. */
-static size_t char_len(const unsigned char *p)
+size_t utf8_char_len(const char *s, size_t n)
 {
+    const unsigned char *p = (const unsigned char *)s;
+    if (n == 0)
+        return 0;
     size_t len = sequence_len(p[0]);
     if (len <= 1)
         return len;
+    if (len > n)
+        return 0;
     uint32_t cp = p[0] & (0x7fu >> len);
     for (size_t i = 1; i < len; i++) {
         if ((p[i] & 0xc0) != 0x80)
-            return 0;       /* also stops at the NUL */
+            return 0;       /* also stops at a NUL */
         cp = cp << 6 | (p[i] & 0x3fu);
     }
-    if ((len == 2 && cp < 0x80) || (len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
         (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
         return 0;
     return len;
@@ -43,8 +47,8 @@ int utf8_print_len(const char *s, size_t max)
     if (max > INT_MAX)
         max = INT_MAX;
     while (p[n]) {
-        size_t len = char_len(p + n);
-        if (len == 0 || len > max - n)
+        size_t len = utf8_char_len(s + n, max - n);
+        if (len == 0)
             break;
         n += len;
     }

@@ -1,4 +1,5 @@
-/* utf8.h - printing untrusted text into messages that become JSON.
+/* utf8.h - UTF-8 validity as jansson checks it, and printing untrusted text into messages that
+ * become JSON.
  *
  * A JSON reply must be valid UTF-8 (jansson refuses anything else), so a message built from a
  * client's bytes or from a parser's error text must neither cut a character in two nor carry an
@@ -7,6 +8,11 @@
 #define TW_UTF8_H
 
 #include <stddef.h>
+
+/* utf8_char_len returns the length (1 to 4) of the valid UTF-8 character that starts s, reading
+ * at most n bytes, or 0 when there is none (n == 0, a stray or truncated sequence, an overlong
+ * form, a surrogate, above U+10FFFF). Any byte below 0x80, NUL included, is a character of 1. */
+size_t utf8_char_len(const char *s, size_t n);
 
 /* utf8_print_len returns the length of the longest prefix of the NUL-terminated s that is at
  * most max bytes, is valid UTF-8 (as jansson checks it: no overlong forms, no surrogates, nothing

@@ -68,6 +68,29 @@ static void test_prefix_always_valid_json(void **state)
             }
 }
 
+/* utf8_char_len: each well-formed length, each way a sequence is refused, and the byte bound. */
+static void test_char_len(void **state)
+{
+    (void)state;
+    assert_int_equal(utf8_char_len("a", 1), 1);
+    assert_int_equal(utf8_char_len("\0x", 2), 1);                  /* NUL is ASCII */
+    assert_int_equal(utf8_char_len("\xc3\xa9", 2), 2);              /* U+00E9 */
+    assert_int_equal(utf8_char_len("\xe2\x82\xac", 3), 3);          /* U+20AC */
+    assert_int_equal(utf8_char_len("\xf0\x9f\x98\x80", 4), 4);      /* U+1F600 */
+    assert_int_equal(utf8_char_len("\xf4\x8f\xbf\xbf", 4), 4);      /* U+10FFFF */
+    assert_int_equal(utf8_char_len("a", 0), 0);                     /* nothing to read */
+    assert_int_equal(utf8_char_len("\xe2\x82\xac", 2), 0);          /* cut by the bound */
+    assert_int_equal(utf8_char_len("\xe2\x82", 3), 0);              /* cut by the NUL */
+    assert_int_equal(utf8_char_len("\x80", 1), 0);                  /* stray continuation */
+    assert_int_equal(utf8_char_len("\xc0\xaf", 2), 0);              /* overlong '/' */
+    assert_int_equal(utf8_char_len("\xe0\x80\xaf", 3), 0);          /* overlong '/' */
+    assert_int_equal(utf8_char_len("\xf0\x80\x80\xaf", 4), 0);      /* overlong '/' */
+    assert_int_equal(utf8_char_len("\xed\xa0\x80", 3), 0);          /* surrogate U+D800 */
+    assert_int_equal(utf8_char_len("\xf4\x90\x80\x80", 4), 0);      /* U+110000 */
+    assert_int_equal(utf8_char_len("\xf5\x80\x80\x80", 4), 0);      /* no such lead byte */
+    assert_int_equal(utf8_char_len("\xc3(", 2), 0);                 /* bad continuation */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -75,6 +98,7 @@ int main(void)
         cmocka_unit_test(test_cut_on_boundary),
         cmocka_unit_test(test_stops_at_invalid),
         cmocka_unit_test(test_prefix_always_valid_json),
+        cmocka_unit_test(test_char_len),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
