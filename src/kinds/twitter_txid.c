@@ -28,6 +28,7 @@
 #include <openssl/sha.h>
 
 #include "err.h"
+#include "kinds/html_walk.h"
 #include "kinds/web_extract.h"
 #include "util/b64.h"
 
@@ -193,21 +194,6 @@ static xmlDoc *parse_html(const char *html, size_t len)
     return htmlReadMemory(html, (int)len, NULL, "UTF-8", opts);
 }
 
-static xmlNode *next_in_order(xmlNode *n, const xmlNode *top)
-{
-    if (n->type == XML_ELEMENT_NODE && n->children)
-        return n->children;
-    while (n && n != top && !n->next)
-        n = n->parent;
-    return (n && n != top) ? n->next : NULL;
-}
-
-static bool is_element(const xmlNode *n, const char *name)
-{
-    return n->type == XML_ELEMENT_NODE && n->name &&
-           strcasecmp((const char *)n->name, name) == 0;
-}
-
 /* Attribute value (owned by the caller, xmlFree) or NULL. */
 static char *attr(const xmlNode *n, const char *name)
 {
@@ -233,8 +219,8 @@ static xmlNode *element_child(xmlNode *node, int n)
 
 static xmlNode *find_verification_meta(xmlDoc *doc)
 {
-    for (xmlNode *n = doc->children; n; n = next_in_order(n, (xmlNode *)doc))
-        if (is_element(n, "meta") && attr_equals(n, "name", "twitter-site-verification"))
+    for (xmlNode *n = doc->children; n; n = html_next_in_order(n, (xmlNode *)doc))
+        if (html_is_element(n, "meta") && attr_equals(n, "name", "twitter-site-verification"))
             return n;
     return NULL;
 }
@@ -325,8 +311,8 @@ static int form_append(char **body, size_t *blen, const char *k, const char *v)
  * -1 OOM. */
 static int migrate_form(xmlDoc *doc, const char *page_url, struct twitter_txid_hop *hop)
 {
-    for (xmlNode *n = doc->children; n; n = next_in_order(n, (xmlNode *)doc)) {
-        if (!is_element(n, "form"))
+    for (xmlNode *n = doc->children; n; n = html_next_in_order(n, (xmlNode *)doc)) {
+        if (!html_is_element(n, "form"))
             continue;
         char *action = attr(n, "action");
         bool match = action && strstr(action, "/x/migrate") != NULL;
@@ -341,8 +327,8 @@ static int migrate_form(xmlDoc *doc, const char *page_url, struct twitter_txid_h
             return oom ? -1 : 0;
         char *body = NULL;
         size_t blen = 0;
-        for (xmlNode *i = n->children; i; i = next_in_order(i, n)) {
-            if (!is_element(i, "input"))
+        for (xmlNode *i = n->children; i; i = html_next_in_order(i, n)) {
+            if (!html_is_element(i, "input"))
                 continue;
             char *name = attr(i, "name");
             char *value = attr(i, "value");
@@ -369,8 +355,8 @@ static int migrate_form(xmlDoc *doc, const char *page_url, struct twitter_txid_h
 /* A meta refresh (or any attribute) pointing at a migrate URL: fills hop with a GET. */
 static int migrate_refresh(xmlDoc *doc, const char *page_url, struct twitter_txid_hop *hop)
 {
-    for (xmlNode *n = doc->children; n; n = next_in_order(n, (xmlNode *)doc)) {
-        if (!is_element(n, "meta") || !attr_equals(n, "http-equiv", "refresh"))
+    for (xmlNode *n = doc->children; n; n = html_next_in_order(n, (xmlNode *)doc)) {
+        if (!html_is_element(n, "meta") || !attr_equals(n, "http-equiv", "refresh"))
             continue;
         char *content = attr(n, "content");
         const char *u = content ? strcasestr(content, "url") : NULL;
@@ -512,7 +498,7 @@ static int read_frame(struct twitter_txid_page *p, xmlDoc *doc, char *why, size_
 {
     xmlNode *frames[MAX_FRAMES];
     size_t n = 0;
-    for (xmlNode *e = doc->children; e && n < MAX_FRAMES; e = next_in_order(e, (xmlNode *)doc)) {
+    for (xmlNode *e = doc->children; e && n < MAX_FRAMES; e = html_next_in_order(e, (xmlNode *)doc)) {
         if (e->type != XML_ELEMENT_NODE)
             continue;
         char *id = attr(e, "id");

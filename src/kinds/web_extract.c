@@ -17,6 +17,7 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
+#include "kinds/html_walk.h"
 #include "util/utf8.h"
 
 /* ---- string lists ------------------------------------------------------------------------- */
@@ -227,11 +228,6 @@ struct walk {
     bool failed;                    /* OOM */
 };
 
-static bool is_element(const xmlNode *n, const char *name)
-{
-    return n->type == XML_ELEMENT_NODE && n->name && strcmp((const char *)n->name, name) == 0;
-}
-
 static char *node_text(const xmlNode *n)
 {
     xmlChar *raw = xmlNodeGetContent(n);
@@ -327,30 +323,20 @@ static void visit(struct walk *w, const xmlNode *n)
 {
     if (n->type != XML_ELEMENT_NODE)
         return;
-    if (is_element(n, "h1") || is_element(n, "h2"))
+    if (html_is_element(n, "h1") || html_is_element(n, "h2"))
         on_heading(w, n);
-    else if (is_element(n, "p"))
+    else if (html_is_element(n, "p"))
         on_paragraph(w, n);
-    else if (is_element(n, "img"))
+    else if (html_is_element(n, "img"))
         on_image(w, n);
-    else if (is_element(n, "a"))
+    else if (html_is_element(n, "a"))
         on_link(w, n);
-}
-
-/* Next node in document order after n (children first), or NULL at the end of the document. */
-static xmlNode *next_in_order(xmlNode *n, const xmlNode *top)
-{
-    if (n->type == XML_ELEMENT_NODE && n->children)
-        return n->children;
-    while (n && n != top && !n->next)
-        n = n->parent;
-    return (n && n != top) ? n->next : NULL;
 }
 
 static const xmlNode *find_base(xmlDoc *doc)
 {
-    for (xmlNode *n = doc->children; n; n = next_in_order(n, (xmlNode *)doc))
-        if (is_element(n, "base") && xmlHasProp(n, (const xmlChar *)"href"))
+    for (xmlNode *n = doc->children; n; n = html_next_in_order(n, (xmlNode *)doc))
+        if (html_is_element(n, "base") && xmlHasProp(n, (const xmlChar *)"href"))
             return n;
     return NULL;
 }
@@ -405,7 +391,7 @@ int web_extract(const char *html, size_t len, const char *charset, const char *p
         xmlFreeDoc(doc);
         return -1;
     }
-    for (xmlNode *n = doc->children; n && !w.failed; n = next_in_order(n, (xmlNode *)doc))
+    for (xmlNode *n = doc->children; n && !w.failed; n = html_next_in_order(n, (xmlNode *)doc))
         visit(&w, n);
     curl_url_cleanup(w.base);
     free(base_owned);
