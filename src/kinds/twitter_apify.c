@@ -15,6 +15,7 @@
 #include "jobs/job.h"
 #include "jobs/stats.h"
 #include "kinds/go_args.h"
+#include "kinds/twitter_backend.h"
 #include "net/apify.h"
 
 #define FOLLOWERS_FLOOR 200
@@ -80,25 +81,15 @@ struct twitter_apify_args {
 
 static int parse_args(const json_t *args, struct twitter_apify_args *a, struct err *e)
 {
-    char msg[GO_ARGS_MSG] = "";
-    const char *type = "", *unused = "";
-    int64_t count = 0;
+    struct twitter_raw_args raw;
     memset(a, 0, sizeof *a);
     a->query = a->cursor = "";
-    if (go_arg_string(args, "type", &type, msg) || go_arg_string(args, "query", &a->query, msg) ||
-        go_arg_int(args, "count", &count, msg) ||
-        go_arg_int(args, "max_results", &a->max_results, msg) ||
-        go_arg_string(args, "next_cursor", &a->cursor, msg) ||
-        go_arg_string(args, "start_time", &unused, msg) ||
-        go_arg_string(args, "end_time", &unused, msg))
-        return err_set(e, 400, ARGS_PREFIX "failed to unmarshal Twitter arguments: %s", msg);
-    if (count < 0)
-        return err_set(e, 400, ARGS_PREFIX "count must be non-negative, got: %lld",
-                       (long long)count);
-    if (a->max_results < 0)
-        return err_set(e, 400, ARGS_PREFIX "max_results must be non-negative, got: %lld",
-                       (long long)a->max_results);
-    char *lowered = go_lower(type);
+    if (twitter_args_read(args, &raw, e) < 0)
+        return -1;
+    a->query = raw.query;
+    a->cursor = raw.cursor;
+    a->max_results = raw.max_results;
+    char *lowered = go_lower(raw.type);
     if (!lowered)
         return err_set(e, 500, "out of memory");
     bool followers = !*lowered || strcmp(lowered, "getfollowers") == 0;

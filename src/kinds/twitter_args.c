@@ -108,37 +108,41 @@ static const char *query_meaning(enum twitter_op op)
     }
 }
 
-static int read_members(const json_t *args, struct twitter_request *req, const char **type,
-                        int64_t *count, struct err *e)
+int twitter_args_read(const json_t *args, struct twitter_raw_args *raw, struct err *e)
 {
     char msg[GO_ARGS_MSG] = "";
     const char *unused = "";
-    if (go_arg_string(args, "type", type, msg) || go_arg_string(args, "query", &req->query, msg) ||
-        go_arg_int(args, "count", count, msg) ||
-        go_arg_int(args, "max_results", &req->max_results, msg) ||
-        go_arg_string(args, "next_cursor", &req->cursor, msg) ||
+    int64_t count = 0;
+    memset(raw, 0, sizeof *raw);
+    raw->type = raw->query = raw->cursor = "";
+    if (go_arg_string(args, "type", &raw->type, msg) ||
+        go_arg_string(args, "query", &raw->query, msg) || go_arg_int(args, "count", &count, msg) ||
+        go_arg_int(args, "max_results", &raw->max_results, msg) ||
+        go_arg_string(args, "next_cursor", &raw->cursor, msg) ||
         go_arg_string(args, "start_time", &unused, msg) ||
         go_arg_string(args, "end_time", &unused, msg))
         return err_set(e, 400, ARGS_PREFIX "failed to unmarshal Twitter arguments: %s", msg);
+    if (count < 0)
+        return err_set(e, 400, ARGS_PREFIX "count must be non-negative, got: %lld",
+                       (long long)count);
+    if (raw->max_results < 0)
+        return err_set(e, 400, ARGS_PREFIX "max_results must be non-negative, got: %lld",
+                       (long long)raw->max_results);
     return 0;
 }
 
 int twitter_args_parse(const json_t *args, const char *job_type, struct twitter_request *req,
                        struct err *e)
 {
-    const char *type = "";
-    int64_t count = 0;
+    struct twitter_raw_args raw;
     memset(req, 0, sizeof *req);
     req->query = req->cursor = "";
-    if (read_members(args, req, &type, &count, e) < 0)
+    if (twitter_args_read(args, &raw, e) < 0)
         return -1;
-    if (count < 0)
-        return err_set(e, 400, ARGS_PREFIX "count must be non-negative, got: %lld",
-                       (long long)count);
-    if (req->max_results < 0)
-        return err_set(e, 400, ARGS_PREFIX "max_results must be non-negative, got: %lld",
-                       (long long)req->max_results);
-    char *lowered = go_lower(type);
+    req->query = raw.query;
+    req->cursor = raw.cursor;
+    req->max_results = raw.max_results;
+    char *lowered = go_lower(raw.type);
     if (!lowered)
         return err_set(e, 500, "out of memory");
     int op = *lowered ? twitter_op_parse(lowered) : TW_OP_SEARCHBYQUERY;

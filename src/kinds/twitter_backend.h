@@ -120,6 +120,19 @@ extern struct twitter_offer twitter_api_offer;     /* twitter_api.c */
  * sessions and the id cache (tests; called by twitter_kinds_reset). twitter_credential.c. */
 void twitter_credential_reset(void);
 
+/* The members every Twitter job type takes, as read (strings borrowed from args). */
+struct twitter_raw_args {
+    const char *type;           /* as given; "" when absent */
+    const char *query;
+    const char *cursor;         /* next_cursor */
+    int64_t max_results;        /* >= 0 */
+};
+
+/* twitter_args_read reads the family's members with Go's typing (count, start_time and end_time
+ * are checked and dropped) and refuses a negative count or max_results: 400 with the Go chain's
+ * wording. Returns 0 or -1. Shared by twitter_args_parse and the twitter-apify kind. */
+int twitter_args_read(const json_t *args, struct twitter_raw_args *raw, struct err *e);
+
 /* twitter_args_parse reads the argument record of job type job_type ("twitter", "twitter-api")
  * into *req (worker_id left NULL). The capability must be one of the family's fifteen; whether
  * this worker can serve it is the caller's check. For getbyid and getprofilebyid the query must
