@@ -11,12 +11,11 @@ import json
 import os
 import pty
 import re
-import socket
 import subprocess
 import time
 
 import harness
-from harness import UUID_RE, Worker, check, check_eq, fail
+from harness import UUID_RE, Worker, check, check_eq, fail, free_port
 from fakes.apify_fake import ApifyFake
 from fakes.tls_worker import TlsWorker
 
@@ -45,14 +44,6 @@ def cli(args, env=None, stdin=None, timeout=30):
 
 def env_for(w, key=KEY):
     return {"TEE_WORKER_URL": "http://127.0.0.1:%d" % w.port, "TEE_WORKER_API_KEY": key}
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_help_covers_every_flag():
@@ -120,7 +111,7 @@ def test_four_steps_and_opening_later():
 
 def test_flags_win_over_environment():
     with Worker(api_key=KEY) as w:
-        bad_env = {"TEE_WORKER_URL": "http://127.0.0.1:%d" % closed_port(),
+        bad_env = {"TEE_WORKER_URL": "http://127.0.0.1:%d" % free_port(),
                    "TEE_WORKER_API_KEY": "wrong"}
         rc, out, err = cli(["--url", "http://127.0.0.1:%d" % w.port, "--api-key", KEY, "run",
                             "telemetry", "--delay", "50", "--quiet"], env=bad_env)
@@ -139,7 +130,7 @@ def test_server_errors_reach_the_user():
         check_eq(out, "", "no stdout on failure")
         check_eq(err.strip(), "tee-worker-cli: %s (HTTP 400)" % message, "the server's message")
 
-        rc, out, err = cli(["run", "web", "url=http://127.0.0.1:%d/" % closed_port(),
+        rc, out, err = cli(["run", "web", "url=http://127.0.0.1:%d/" % free_port(),
                             "--delay", "50"], env=env)
         check_eq(rc, 1, "a failing job")
         check("(HTTP 500)" in err and "127.0.0.1" in err, "the job's own error: %r" % err)
@@ -152,7 +143,7 @@ def test_server_errors_reach_the_user():
 
 
 def test_unreachable_server():
-    url = "http://127.0.0.1:%d" % closed_port()
+    url = "http://127.0.0.1:%d" % free_port()
     t0 = time.monotonic()
     rc, out, err = cli(["--url", url, "run", "telemetry"])
     check_eq(rc, 1, "unreachable exit status")
@@ -167,7 +158,7 @@ def test_progress_on_a_terminal():
         master, slave = pty.openpty()
         full = harness.base_env()
         full.update(env_for(w))
-        p = subprocess.Popen([cli_path(), "run", "web", "url=http://127.0.0.1:%d/" % closed_port(),
+        p = subprocess.Popen([cli_path(), "run", "web", "url=http://127.0.0.1:%d/" % free_port(),
                               "--delay", "50"],
                              env=full, stdout=subprocess.PIPE, stderr=slave)
         os.close(slave)

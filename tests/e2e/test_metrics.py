@@ -10,11 +10,10 @@ the result cache, the key ring and the process gauges. The JSON-log test checks 
 per line with the job's uid and kind on the job's line, and that the API key is never logged."""
 import json
 import re
-import socket
 import time
 
 import harness
-from harness import Worker, check, check_eq, expect_status, fail
+from harness import Worker, check, check_eq, expect_status, fail, free_port
 
 KEY = "metrics-secret-key-1234"
 AUTH = {"Authorization": "Bearer " + KEY}
@@ -172,14 +171,6 @@ def test_parser_rejects_malformed_text():
     check_eq(samples, [("x", {"a": 'q"\\\n'}, 3.0)], "escaped label parse")
 
 
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_metrics_count_what_happened():
     env = {"JOB_QUEUE_MAX": "77", "WEBSCRAPER_ALLOW_PRIVATE": "true"}
     with Worker(env=env, api_key=KEY) as w:
@@ -191,7 +182,7 @@ def test_metrics_count_what_happened():
 
         for _ in range(2):
             w.run_job({"type": "telemetry", "arguments": {}}, headers=AUTH)
-        sig = w.generate({"type": "web", "arguments": {"url": "http://127.0.0.1:%d/" % closed_port()}},
+        sig = w.generate({"type": "web", "arguments": {"url": "http://127.0.0.1:%d/" % free_port()}},
                          headers=AUTH)
         uid = w.add(sig, headers=AUTH)
         expect_status(w.wait_status(uid, headers=AUTH), 500, "status of a failing web job")
