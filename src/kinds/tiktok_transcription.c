@@ -22,6 +22,7 @@
 #include "kinds/go_args.h"
 #include "kinds/vtt.h"
 #include "net/fetch.h"
+#include "util/utf8.h"
 
 #define ARGS_PREFIX "Failed to unmarshal job arguments: "
 #define API_ORIGIN "https://submagic-free-tools.fly.dev"
@@ -146,25 +147,11 @@ static int call_service(const struct config *cfg, const struct transcription_arg
 
 /* ---- the response (1.4) ---- */
 
-/* excerpt copies a one-line, valid UTF-8 prefix of at most EXCERPT_MAX bytes of body to out. */
+/* excerpt copies a one-line, valid UTF-8 prefix of at most EXCERPT_MAX bytes of body to out,
+ * with "..." when body was longer. */
 static void excerpt(const char *body, size_t len, char out[EXCERPT_MAX + 4])
 {
-    size_t n = len;
-    if (n > EXCERPT_MAX) {
-        n = EXCERPT_MAX;
-        while (n > 0 && ((unsigned char)body[n] & 0xC0) == 0x80)
-            n--;
-    }
-    memcpy(out, body, n);
-    out[n] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-            out[i] = ' ';
-    json_t *probe = json_stringn(out, n);
-    for (size_t i = 0; !probe && i < n; i++)
-        if ((unsigned char)out[i] >= 0x80)
-            out[i] = '?';
-    json_decref(probe);
+    size_t n = utf8_excerpt(body, len, out, EXCERPT_MAX + 1);
     if (n < len)
         strcpy(out + n, "...");
 }

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "log.h"
 #include "net/fetch.h"
+#include "util/utf8.h"
 
 #define REQUEST_TIMEOUT_MS 60000L
 #define KEY_CHECK_TIMEOUT_MS 5000L
@@ -62,26 +63,6 @@ static size_t utf8_cut(const char *s, size_t n)
     return n;
 }
 
-/* excerpt writes a one-line, valid UTF-8 prefix of body to out (control bytes become spaces,
- * invalid UTF-8 makes the whole excerpt ASCII-only with '?'). */
-static void excerpt(const char *body, size_t len, char *out, size_t outlen)
-{
-    size_t n = len < outlen - 1 ? len : outlen - 1;
-    if (n < len)
-        n = utf8_cut(body, n);
-    memcpy(out, body, n);
-    out[n] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-            out[i] = ' ';
-    json_t *probe = json_stringn(out, n);
-    if (!probe)
-        for (size_t i = 0; i < n; i++)
-            if ((unsigned char)out[i] >= 0x80)
-                out[i] = '?';
-    json_decref(probe);
-}
-
 int apify_err_prefix(struct err *e, const char *prefix)
 {
     char old[sizeof e->msg];
@@ -97,7 +78,7 @@ int apify_err_prefix(struct err *e, const char *prefix)
 static int status_error(struct err *e, const char *what, const struct fetch_response *r)
 {
     char body[BODY_EXCERPT + 1];
-    excerpt(r->body ? r->body : "", r->body ? r->body_len : 0, body, sizeof body);
+    utf8_excerpt(r->body ? r->body : "", r->body ? r->body_len : 0, body, sizeof body);
     return err_set(e, 502, "%s: unexpected status code %ld: %s", what, r->status, body);
 }
 

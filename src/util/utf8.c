@@ -2,7 +2,9 @@
 #include "util/utf8.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 /* sequence_len is the length a sequence starting with byte c has, 0 when c cannot start one. */
 static size_t sequence_len(unsigned char c)
@@ -53,4 +55,27 @@ int utf8_print_len(const char *s, size_t max)
         n += len;
     }
     return (int)n;
+}
+
+size_t utf8_excerpt(const char *body, size_t len, char *out, size_t outlen)
+{
+    size_t n = len < outlen - 1 ? len : outlen - 1;
+    if (n < len)
+        while (n > 0 && ((unsigned char)body[n] & 0xC0) == 0x80)
+            n--;
+    memcpy(out, body, n);
+    out[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+            out[i] = ' ';
+    bool valid = true;
+    for (size_t i = 0, c; i < n; i += c)
+        if (!(c = utf8_char_len(out + i, n - i))) {
+            valid = false;
+            break;
+        }
+    for (size_t i = 0; !valid && i < n; i++)
+        if ((unsigned char)out[i] >= 0x80)
+            out[i] = '?';
+    return n;
 }

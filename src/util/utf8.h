@@ -19,4 +19,10 @@ size_t utf8_char_len(const char *s, size_t n);
  * above U+10FFFF) and ends on a character boundary. It stops at the first invalid sequence. */
 int utf8_print_len(const char *s, size_t max);
 
+/* utf8_excerpt writes a one-line excerpt of body[0..len) to out (outlen >= 1 bytes): at most
+ * outlen - 1 bytes, cut on a character boundary, control bytes as spaces, and when the excerpt is
+ * not valid UTF-8 every byte >= 0x80 as '?'. Returns how many bytes of body it took (less than len
+ * when cut; the caller may mark that). */
+size_t utf8_excerpt(const char *body, size_t len, char *out, size_t outlen);
+
 #endif

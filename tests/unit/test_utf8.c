@@ -91,6 +91,25 @@ static void test_char_len(void **state)
     assert_int_equal(utf8_char_len("\xc3(", 2), 0);                 /* bad continuation */
 }
 
+/* utf8_excerpt: cut on a character boundary, control bytes as spaces, invalid UTF-8 as '?'. */
+static void test_excerpt(void **state)
+{
+    (void)state;
+    char out[8];
+    assert_int_equal(utf8_excerpt("a\tb\nc", 5, out, sizeof out), 5);
+    assert_string_equal(out, "a b c");
+    assert_int_equal(utf8_excerpt("abcd\xe2\x82\xacxyz", 10, out, sizeof out), 7);  /* euro fits */
+    assert_string_equal(out, "abcd\xe2\x82\xac");
+    assert_int_equal(utf8_excerpt("abcd\xe2\x82\xacxyz", 10, out, 7), 4);   /* no half euro */
+    assert_string_equal(out, "abcd");
+    assert_int_equal(utf8_excerpt("\xc3\xa9t\xc3\xa9", 5, out, sizeof out), 5);
+    assert_string_equal(out, "\xc3\xa9t\xc3\xa9");
+    assert_int_equal(utf8_excerpt("x\xffy\xc3\xa9", 5, out, sizeof out), 5);     /* invalid: all '?' */
+    assert_string_equal(out, "x?y??");
+    assert_int_equal(utf8_excerpt("anything", 8, out, 1), 0);
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -99,6 +118,7 @@ int main(void)
         cmocka_unit_test(test_stops_at_invalid),
         cmocka_unit_test(test_prefix_always_valid_json),
         cmocka_unit_test(test_char_len),
+        cmocka_unit_test(test_excerpt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
