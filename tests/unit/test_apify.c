@@ -18,6 +18,7 @@
 #include "kinds/tiktok_search.h"
 #include "kinds/twitter_apify.h"
 #include "net/apify.h"
+#include "json_assert.h"
 
 /* ---- helpers ---- */
 
@@ -28,17 +29,6 @@ static json_t *parse(const char *text)
     if (!v)
         fail_msg("bad test JSON %s: %s", text, e.text);
     return v;
-}
-
-/* assert_json_text: value dumps (compact) to exactly want; consumes value. */
-static void assert_json_text(json_t *value, const char *want)
-{
-    assert_non_null(value);
-    char *got = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (strcmp(got, want) != 0)
-        fail_msg("JSON mismatch\n got: %s\nwant: %s", got, want);
-    free(got);
-    json_decref(value);
 }
 
 /* ---- cursor ---- */

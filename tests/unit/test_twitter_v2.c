@@ -18,18 +18,9 @@
 #include "kinds/twitter_backend.h"
 #include "kinds/twitter_keys.h"
 #include "kinds/twitter_v2.h"
+#include "json_assert.h"
 
 #define BIG "1900000000000000001"
-
-static void assert_json_text(json_t *value, const char *want)
-{
-    assert_non_null(value);
-    char *got = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (strcmp(got, want) != 0)
-        fail_msg("JSON mismatch\n got: %s\nwant: %s", got, want);
-    free(got);
-    json_decref(value);
-}
 
 #define TWEET_TAIL(username, lang, newest, oldest, count)                                       \
     "\"timestamp\":0,\"ThreadCursor\":{\"focal_tweet_id\":\"\",\"thread_id\":\"\",\"cursor\":\"\"," \

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "kinds/twitter_web_parse.h"
+#include "json_assert.h"
 
 /* ---- helpers ---- */
 
@@ -49,15 +50,6 @@ static int parse_fixture(enum twitter_web_timeline kind, const char *name, const
         fail_msg("%s: %s", name, why);
     free(body);
     return rc;
-}
-
-static void assert_json_text(const json_t *value, const char *want)
-{
-    assert_non_null(value);
-    char *got = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (strcmp(got, want) != 0)
-        fail_msg("JSON mismatch\n got: %s\nwant: %s", got, want);
-    free(got);
 }
 
 static const char *s_of(const json_t *o, const char *key)
@@ -116,7 +108,7 @@ static void test_search_2024(void **state)
     assert_int_equal(p.skipped, 2);                          /* tombstone, promoted */
 
     /* The whole TweetResult: every key in Go's order, the id exact above 2^53. */
-    assert_json_text(item(&p, 0),
+    assert_json_is(item(&p, 0),
         "{\"id\":1900000000000000001,\"tweet_id\":\"1900000000000000001\","
         "\"conversation_id\":\"1900000000000000001\",\"user_id\":\"42\","
         "\"text\":\"hi #tag https://example.com\",\"created_at\":\"2025-01-01T12:00:00Z\","
@@ -177,8 +169,8 @@ static void test_search_2026(void **state)
     assert_int_equal(i_of(t, "replies"), 20);
     assert_int_equal(i_of(t, "retweets"), 30);
     assert_true(b_of(t, "is_pin"));
-    assert_json_text(json_object_get(t, "hashtags"), "[\"longform\"]");
-    assert_json_text(json_object_get(t, "urls"), "[\"https://docs.x.com/long\"]");
+    assert_json_is(json_object_get(t, "hashtags"), "[\"longform\"]");
+    assert_json_is(json_object_get(t, "urls"), "[\"https://docs.x.com/long\"]");
     assert_string_equal(s_of(t, "html"),
         "A long post about <a href=\"https://twitter.com/hashtag/longform\">#longform</a> with a "
         "link <a href=\"https://docs.x.com/long\">https://docs.x.com/long</a> and more words");
@@ -197,7 +189,7 @@ static void test_search_2026(void **state)
     assert_true(b_of(t, "is_quoted"));
     assert_false(b_of(t, "is_retweet"));
     assert_true(b_of(t, "sensitive_content"));
-    assert_json_text(json_object_get(t, "videos"),
+    assert_json_is(json_object_get(t, "videos"),
         "[{\"id\":\"700\",\"preview\":\"https://pbs.twimg.com/ext_tw_video_thumb/700/pu/img/thumb.jpg\","
         "\"url\":\"https://video.twimg.com/ext_tw_video/700/pu/vid/1280x720/high.mp4\","
         "\"hls_url\":\"https://video.twimg.com/ext_tw_video/700/pu/pl/list.m3u8?tag=12\"}]");
@@ -238,13 +230,13 @@ static void test_search_top_modules(void **state)
     assert_true(i_of(t, "id") == 2400000000000000001LL);
     assert_string_equal(s_of(t, "username"), "gridauthor");
     assert_string_equal(s_of(t, "user_id"), "110");
-    assert_json_text(json_object_get(t, "photos"),
+    assert_json_is(json_object_get(t, "photos"),
                      "[{\"id\":\"1001\",\"url\":\"https://pbs.twimg.com/media/top1.jpg\"}]");
 
     /* Note text without entity_set: the legacy entities expand it; a wrapped quote counts. */
     t = item(&p, 1);
     assert_string_equal(s_of(t, "text"), "Long #post without an entity set https://note.example/x end");
-    assert_json_text(json_object_get(t, "hashtags"), "[\"post\"]");
+    assert_json_is(json_object_get(t, "hashtags"), "[\"post\"]");
     assert_true(b_of(t, "is_quoted"));
     assert_string_equal(s_of(t, "lang"), "fr");
     assert_string_equal(s_of(t, "author_id"), "111");
@@ -272,7 +264,7 @@ static void test_user_tweets_2024(void **state)
     assert_false(b_of(item(&p, 1), "is_pin"));
 
     t = item(&p, 1);
-    assert_json_text(json_object_get(t, "photos"),
+    assert_json_is(json_object_get(t, "photos"),
         "[{\"id\":\"801\",\"url\":\"https://pbs.twimg.com/media/one.jpg\"},"
         "{\"id\":\"802\",\"url\":\"https://pbs.twimg.com/media/two.jpg\"}]");
     assert_string_equal(s_of(t, "html"),
@@ -282,12 +274,12 @@ static void test_user_tweets_2024(void **state)
         "<br><img src=\"https://pbs.twimg.com/media/two.jpg\"/>");
     assert_string_equal(s_of(t, "text"),
                         "Two photos from @NASAWebb #JWST https://pbs.twimg.com/media/one.jpg");
-    assert_json_text(json_object_get(t, "hashtags"), "[\"JWST\"]");
+    assert_json_is(json_object_get(t, "hashtags"), "[\"JWST\"]");
     assert_false(b_of(t, "sensitive_content"));
 
     /* No variant with a bitrate: the first mp4 (Go left url ""). */
     t = item(&p, 2);
-    assert_json_text(json_object_get(t, "videos"),
+    assert_json_is(json_object_get(t, "videos"),
         "[{\"id\":\"803\",\"preview\":\"https://pbs.twimg.com/thumb3.jpg\","
         "\"url\":\"https://video.twimg.com/3-a.mp4\",\"hls_url\":\"https://video.twimg.com/3.m3u8\"}]");
     assert_string_equal(s_of(t, "html"), "Thread start<br><img src=\"https://pbs.twimg.com/thumb3.jpg\"/>");
@@ -311,7 +303,7 @@ static void test_user_media_2026(void **state)
     const json_t *t = item(&p, 1);
     assert_string_equal(s_of(t, "text"), "second page photo");
     assert_string_equal(s_of(t, "username"), "painter");
-    assert_json_text(json_object_get(t, "photos"),
+    assert_json_is(json_object_get(t, "photos"),
                      "[{\"id\":\"903\",\"url\":\"https://pbs.twimg.com/media/grid3.jpg\"}]");
     twitter_web_page_clear(&p);
 
@@ -357,15 +349,15 @@ static void test_tweet_detail_replies(void **state)
     assert_int_equal(p.skipped, 1);
     assert_string_equal(p.next_cursor, "DETAILnext");
     /* Each reply carries its own thread's show-more cursor. */
-    assert_json_text(json_object_get(item(&p, 0), "ThreadCursor"),
+    assert_json_is(json_object_get(item(&p, 0), "ThreadCursor"),
         "{\"focal_tweet_id\":\"2300000000000000002\",\"thread_id\":\"2300000000000000003\","
         "\"cursor\":\"THREADmore3\",\"cursor_type\":\"ShowMore\"}");
     assert_true(b_of(item(&p, 1), "is_self_thread"));
     assert_false(b_of(item(&p, 0), "is_self_thread"));
-    assert_json_text(json_object_get(item(&p, 1), "ThreadCursor"),
+    assert_json_is(json_object_get(item(&p, 1), "ThreadCursor"),
         "{\"focal_tweet_id\":\"2300000000000000002\",\"thread_id\":\"2300000000000000003\","
         "\"cursor\":\"THREADmore3\",\"cursor_type\":\"ShowMore\"}");
-    assert_json_text(json_object_get(item(&p, 2), "ThreadCursor"),
+    assert_json_is(json_object_get(item(&p, 2), "ThreadCursor"),
         "{\"focal_tweet_id\":\"2300000000000000002\",\"thread_id\":\"2300000000000000005\","
         "\"cursor\":\"\",\"cursor_type\":\"\"}");
     twitter_web_page_clear(&p);
@@ -377,7 +369,7 @@ static void test_tweet_detail_replies(void **state)
     static const char *const more[] = { "2300000000000000007", "2300000000000000008" };
     assert_ids(&p, more, 2);
     assert_string_equal(p.next_cursor, "SHOWMOREthreads");
-    assert_json_text(json_object_get(item(&p, 0), "ThreadCursor"),
+    assert_json_is(json_object_get(item(&p, 0), "ThreadCursor"),
         "{\"focal_tweet_id\":\"2300000000000000002\",\"thread_id\":\"2300000000000000003\","
         "\"cursor\":\"THREADmore3b\",\"cursor_type\":\"ShowMore\"}");
     assert_string_equal(s_of(item(&p, 1), "username"), "legacyuser");
@@ -444,7 +436,7 @@ static void test_followers_2026(void **state)
     assert_int_equal(p.skipped, 1);                         /* UserUnavailable */
     assert_null(p.next_cursor);                             /* "0|..." = the end */
     assert_string_equal(p.prev_cursor, "-1|1865000000000000001");
-    assert_json_text(item(&p, 0),
+    assert_json_is(item(&p, 0),
         "{\"Avatar\":\"https://pbs.twimg.com/profile_images/2/dev_normal.jpg\","
         "\"Banner\":\"https://pbs.twimg.com/profile_banners/2/1\","
         "\"Biography\":\"Docs at https://docs.x.com\",\"Birthday\":\"\","
@@ -474,7 +466,7 @@ static void test_retweeters_2024(void **state)
     assert_int_equal(json_array_size(p.items), 1);
     assert_int_equal(p.skipped, 1);                         /* rest_id not a number */
     assert_string_equal(p.next_cursor, "1706000000000000000|1865000000000000002");
-    assert_json_text(item(&p, 0),
+    assert_json_is(item(&p, 0),
         "{\"Avatar\":\"https://pbs.twimg.com/profile_images/nasa_normal.jpg\","
         "\"Banner\":\"https://pbs.twimg.com/profile_banners/11348282/1\","
         "\"Biography\":\"Explore the universe https://nasa.gov/explore\",\"Birthday\":\"\","
@@ -526,7 +518,7 @@ static void test_profiles(void **state)
     assert_int_equal(i_of(u, "FollowersCount"), 695695);   /* 2026 place wins over legacy */
     assert_int_equal(i_of(u, "TweetsCount"), 4319);
     assert_int_equal(i_of(u, "MediaCount"), 829);
-    assert_json_text(json_object_get(u, "PinnedTweetIDs"), "[\"1901000000000000001\"]");
+    assert_json_is(json_object_get(u, "PinnedTweetIDs"), "[\"1901000000000000001\"]");
     assert_string_equal(s_of(u, "Website"), "https://developer.x.com");
     assert_string_equal(s_of(u, "Banner"), "https://pbs.twimg.com/profile_banners/2244994945/1");
     assert_true(b_of(u, "FollowedBy"));
@@ -564,13 +556,13 @@ static void test_trends(void **state)
     char *body = fixture("trends_2026.json", &len);
     json_t *t = twitter_web_parse_trends(body, len, why, sizeof why);
     free(body);
-    assert_json_text(t, "[\"#WorldCup\",\"\xc3\x89lection\",\"C programming\"]");
+    assert_json_is(t, "[\"#WorldCup\",\"\xc3\x89lection\",\"C programming\"]");
     json_decref(t);
 
     body = fixture("trends_guide_2024.json", &len);
     t = twitter_web_parse_trends(body, len, why, sizeof why);
     free(body);
-    assert_json_text(t, "[\"#A\",\"B c\"]");
+    assert_json_is(t, "[\"#A\",\"B c\"]");
     json_decref(t);
 
     /* Go crashed on a guide.json with one instruction; here: its error. */
@@ -585,7 +577,7 @@ static void test_trends(void **state)
     static const char no_trends[] =
         "{\"data\":{\"timeline\":{\"timeline\":{\"instructions\":[{\"type\":\"TimelineClearCache\"}]}}}}";
     t = twitter_web_parse_trends(no_trends, sizeof no_trends - 1, why, sizeof why);
-    assert_json_text(t, "[]");
+    assert_json_is(t, "[]");
     json_decref(t);
     static const char none[] = "{\"data\":{}}";
     assert_null(twitter_web_parse_trends(none, sizeof none - 1, why, sizeof why));
@@ -604,7 +596,7 @@ static void test_space(void **state)
     char *body = fixture("space.json", &len);
     json_t *s = twitter_web_parse_space(body, len, why, sizeof why);
     free(body);
-    assert_json_text(s,
+    assert_json_is(s,
         "{\"ID\":\"1AbCdEfGhIjKl\",\"State\":\"Running\",\"Title\":\"Launch talk\","
         "\"ContentType\":\"audio_space\",\"Topics\":[{\"ID\":\"848921413196984320\",\"Title\":\"Space\"}],"
         "\"Participants\":{\"TotalCount\":5,\"CurrentCount\":3,\"Admins\":[{\"UserID\":"
@@ -629,7 +621,7 @@ static void test_space(void **state)
     assert_non_null(s);
     assert_string_equal(s_of(s, "CreatedAt"), "1970-01-01T00:00:00Z");
     assert_string_equal(s_of(s, "StartedAt"), "1970-01-01T00:00:00Z");
-    assert_json_text(json_object_get(s, "Topics"), "[]");
+    assert_json_is(json_object_get(s, "Topics"), "[]");
     json_decref(s);
 }
 
