@@ -8,6 +8,9 @@
  *   nonces(digest PRIMARY KEY, expires) WITHOUT ROWID seen quotes (16-byte SHA-256 prefix)
  * Schema version 2 adds:
  *   secrets(name PRIMARY KEY, blob)                   the key ring, the worker id
+ * Schema version 3 rebuilds jobs as jobs(uid PRIMARY KEY, seq, blob) WITHOUT ROWID: one B-tree
+ *   instead of a table, a uid index and sqlite_sequence, so an admission writes one page of it, not
+ *   three; seq (admission order) comes from a counter kept in memory, max(seq) + 1 at open.
  * Blobs are sealed with platform_seal_bytes under the store key, one AAD label per table.
  * Migrations are an array of SQL scripts: version N runs scripts[N-1] inside one transaction. */
 #include "store/store_backend.h"
@@ -42,6 +45,12 @@ static const char *const migrations[] = {
     "CREATE INDEX nonces_expires ON nonces(expires);",
     /* 2 */
     "CREATE TABLE secrets(name TEXT PRIMARY KEY, blob BLOB NOT NULL);",
+    /* 3 */
+    "CREATE TABLE jobs_v3(uid TEXT PRIMARY KEY, seq INTEGER NOT NULL, blob BLOB NOT NULL)"
+    "  WITHOUT ROWID;"
+    "INSERT INTO jobs_v3(uid, seq, blob) SELECT uid, seq, blob FROM jobs;"
+    "DROP TABLE jobs;"
+    "ALTER TABLE jobs_v3 RENAME TO jobs;",
 };
 #define MIGRATION_COUNT (sizeof migrations / sizeof migrations[0])
 
@@ -59,6 +68,9 @@ enum stmt_id {
     ST_SECRET_GET,
     ST_SECRET_PUT,
     ST_SECRET_ADD,
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
     ST_COUNT
 };
 
@@ -67,7 +79,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                         "ON CONFLICT(digest) DO UPDATE SET expires = excluded.expires "
                         "WHERE nonces.expires < ?3",
     [ST_NONCE_GET] = "SELECT 1 FROM nonces WHERE digest = ?1 AND expires >= ?2",
-    [ST_JOB_INSERT] = "INSERT INTO jobs(uid, blob) VALUES(?1, ?2)",
+    [ST_JOB_INSERT] = "INSERT INTO jobs(uid, seq, blob) VALUES(?1, ?2, ?3)",
     [ST_JOB_DELETE] = "DELETE FROM jobs WHERE uid = ?1",
     [ST_RESULT_PUT] = "INSERT OR REPLACE INTO results(uid, finished, blob) VALUES(?1, ?2, ?3)",
     [ST_JOBS_ALL] = "SELECT uid, blob FROM jobs ORDER BY seq",
@@ -80,6 +92,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SECRET_GET] = "SELECT blob FROM secrets WHERE name = ?1",
     [ST_SECRET_PUT] = "INSERT OR REPLACE INTO secrets(name, blob) VALUES(?1, ?2)",
     [ST_SECRET_ADD] = "INSERT OR IGNORE INTO secrets(name, blob) VALUES(?1, ?2)",
+    /* prepared once: sqlite3_exec would compile them again for every transaction */
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
 };
 
 /* A finished job waiting for the batch writer. */
@@ -108,6 +124,7 @@ struct sqlite_store {
     struct finished *batch_head, *batch_tail;
     size_t batch_count;
     sqlite3_stmt *stmt[ST_COUNT];
+    sqlite3_int64 next_seq;         /* admission order of the next job (under lock) */
     uint8_t key[32];
 };
 
@@ -138,6 +155,20 @@ static int step_done(struct sqlite_store *s, sqlite3_stmt *st)
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         log_error("store: %s", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    return 0;
+}
+
+/* txn runs BEGIN IMMEDIATE, COMMIT or ROLLBACK from its prepared statement. Returns 0 or -1. */
+static int txn(struct sqlite_store *s, enum stmt_id id)
+{
+    sqlite3_stmt *st = s->stmt[id];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        if (id != ST_ROLLBACK)
+            log_error("store: %s: %s", sqlite3_sql(st), sqlite3_errmsg(s->db));
         return -1;
     }
     return 0;
@@ -279,6 +310,12 @@ static int prepare_all(struct sqlite_store *s, char *err, size_t errlen)
             snprintf(err, errlen, "cannot prepare statement %d: %s", i, sqlite3_errmsg(s->db));
             return -1;
         }
+    long long last = 0;
+    if (query_int(s->db, "SELECT coalesce(max(seq), 0) FROM jobs", &last) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot read the job order: %s", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    s->next_seq = last + 1;
     return 0;
 }
 
@@ -394,7 +431,7 @@ static int sq_admit(struct store *base, const char *quote, size_t quote_len, tim
         return -1;
     int result = -1;
     pthread_mutex_lock(&s->lock);
-    if (exec(s, "BEGIN IMMEDIATE") == 0) {
+    if (txn(s, ST_BEGIN) == 0) {
         sqlite3_stmt *n = s->stmt[ST_NONCE_UPSERT];
         sqlite3_bind_blob(n, 1, digest, sizeof digest, SQLITE_STATIC);
         sqlite3_bind_int64(n, 2, (sqlite3_int64)nonce_expires);
@@ -404,14 +441,17 @@ static int sq_admit(struct store *base, const char *quote, size_t quote_len, tim
         } else {
             sqlite3_stmt *j = s->stmt[ST_JOB_INSERT];
             sqlite3_bind_text(j, 1, uid, -1, SQLITE_STATIC);
-            sqlite3_bind_blob(j, 2, blob, (int)(job_len + PLATFORM_SEALED_OVERHEAD), SQLITE_STATIC);
+            sqlite3_bind_int64(j, 2, s->next_seq);
+            sqlite3_bind_blob(j, 3, blob, (int)(job_len + PLATFORM_SEALED_OVERHEAD), SQLITE_STATIC);
             if (step_done(s, j) == 0)
                 result = 1;
         }
-        if (exec(s, result == 1 ? "COMMIT" : "ROLLBACK") < 0) {
-            exec(s, "ROLLBACK");
+        if (txn(s, result == 1 ? ST_COMMIT : ST_ROLLBACK) < 0) {
+            txn(s, ST_ROLLBACK);
             result = -1;
         }
+        if (result == 1)
+            s->next_seq++;
     }
     pthread_mutex_unlock(&s->lock);
     free(blob);
@@ -472,7 +512,7 @@ static int write_batch(struct sqlite_store *s, struct finished *list)
 {
     int rc = -1;
     pthread_mutex_lock(&s->lock);
-    if (list && exec(s, "BEGIN IMMEDIATE") == 0) {
+    if (list && txn(s, ST_BEGIN) == 0) {
         rc = 0;
         for (struct finished *f = list; f && rc == 0; f = f->next) {
             sqlite3_stmt *r = s->stmt[ST_RESULT_PUT];
@@ -483,8 +523,8 @@ static int write_batch(struct sqlite_store *s, struct finished *list)
             sqlite3_bind_text(d, 1, f->uid, -1, SQLITE_STATIC);
             rc = (step_done(s, r) == 0 && step_done(s, d) == 0) ? 0 : -1;
         }
-        if (exec(s, rc == 0 ? "COMMIT" : "ROLLBACK") < 0) {
-            exec(s, "ROLLBACK");
+        if (txn(s, rc == 0 ? ST_COMMIT : ST_ROLLBACK) < 0) {
+            txn(s, ST_ROLLBACK);
             rc = -1;
         }
     }

@@ -99,6 +99,54 @@ static void test_admit_replay_and_expiry(void **state)
     assert_int_equal(store_nonce_seen(f->store, "q1", 2, now), 1);
 }
 
+static int first_chars(void *ctx, const char *uid, const char *json, size_t len)
+{
+    (void)json, (void)len;
+    char *seen = ctx;
+    size_t n = strlen(seen);
+    seen[n] = uid[0];
+    seen[n + 1] = '\0';
+    return 0;
+}
+
+/* A store of schema version 2 (jobs with an AUTOINCREMENT key and a uid index) is migrated to
+ * version 3 with its jobs, their sealed rows and their order; jobs admitted after the migration
+ * come after them. */
+static void test_migrates_v2_jobs(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    const char *job = "{\"type\":\"telemetry\"}";
+    assert_int_equal(store_admit(f->store, "a", 1, now + 100, UID2, job, strlen(job)), 1);
+    assert_int_equal(store_admit(f->store, "b", 1, now + 100, UID3, job, strlen(job)), 1);
+    assert_int_equal(store_admit(f->store, "c", 1, now + 100, UID1, job, strlen(job)), 1);
+    store_close(f->store);
+    f->store = NULL;
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", f->dir, STORE_FILE);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "BEGIN;"
+        "CREATE TABLE jobs_v2(seq INTEGER PRIMARY KEY AUTOINCREMENT, uid TEXT NOT NULL UNIQUE,"
+        "                     blob BLOB NOT NULL);"
+        "INSERT INTO jobs_v2(seq, uid, blob) SELECT seq + 40, uid, blob FROM jobs;"
+        "DROP TABLE jobs;"
+        "ALTER TABLE jobs_v2 RENAME TO jobs;"
+        "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
+        "COMMIT;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    reopen(f);
+    char seen[8] = "";
+    assert_int_equal(store_each_job(f->store, first_chars, seen), 3);
+    assert_string_equal(seen, "231");
+    assert_int_equal(store_admit(f->store, "d", 1, now + 100,
+                                 "44444444-4444-4444-8444-444444444444", job, strlen(job)), 1);
+    seen[0] = '\0';
+    assert_int_equal(store_each_job(f->store, first_chars, seen), 4);
+    assert_string_equal(seen, "2314");
+}
+
 struct collected {
     int n;
     char uids[4][37];
@@ -275,6 +323,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prune_bounds_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_are_sealed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_bad_databases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_v2_jobs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
