@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "store/sqlite_walbuf.h"
 #include "tee/platform.h"
 
 #define LABEL_JOB "tee-worker store job v1"
@@ -343,8 +344,10 @@ struct store *store_sqlite_open(const struct platform *p, const char *file, bool
     pthread_cond_init(&s->batch_done, NULL);
     platform_derive(p, PLATFORM_LABEL_STORE, s->key);
     char why[400] = "";
+    /* WAL writes gathered per transaction (sqlite_walbuf.c); the default VFS if that fails */
+    const char *vfs = walbuf_register() == SQLITE_OK ? WALBUF_VFS_NAME : NULL;
     int rc = sqlite3_open_v2(path, &s->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
     if (rc != SQLITE_OK)
         snprintf(why, sizeof why, "%s", s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     else if (check_integrity(s->db, why, sizeof why) == 0 &&

@@ -1,0 +1,195 @@
+/* test_sqlite_walbuf.c - the WAL-gathering VFS: a transaction reaches the WAL file in one write
+ * and before COMMIT returns (a process that dies right after a commit loses nothing), rollbacks,
+ * large transactions, checkpoints and WAL restarts read back what was written. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/sqlite_walbuf.h"
+
+struct fx {
+    char dir[64];
+    char path[128];
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/tw-walbuf-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    assert_int_equal(walbuf_register(), SQLITE_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+/* open_db opens the test database through the VFS (or the default one) as the store does. */
+static sqlite3 *open_db(const struct fx *f, bool walbuf, const char *sync)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                     walbuf ? WALBUF_VFS_NAME : NULL), SQLITE_OK);
+    char sql[256];
+    snprintf(sql, sizeof sql, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;"
+             "PRAGMA synchronous=%s; CREATE TABLE IF NOT EXISTS t(k INTEGER PRIMARY KEY, v BLOB);",
+             sync);
+    exec_ok(db, sql);
+    return db;
+}
+
+static long long count_rows(sqlite3 *db, const char *where)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM t %s", where);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long long n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static void insert(sqlite3 *db, int k, size_t len, uint8_t fill)
+{
+    uint8_t *v = malloc(len);
+    memset(v, fill, len);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO t(k, v) VALUES(?1, ?2)", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int(st, 1, k);
+    sqlite3_bind_blob(st, 2, v, (int)len, SQLITE_TRANSIENT);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    free(v);
+}
+
+/* A transaction of several pages is one write, done by the time COMMIT returns. */
+static void test_one_write_per_commit(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *db = open_db(f, true, "NORMAL");
+    for (int i = 0; i < 20; i++) {
+        struct walbuf_stats a, b;
+        walbuf_stats(&a);
+        exec_ok(db, "BEGIN IMMEDIATE");
+        insert(db, i * 3, 3000, (uint8_t)i);        /* a few pages each */
+        insert(db, i * 3 + 1, 3000, (uint8_t)i);
+        insert(db, i * 3 + 2, 100, (uint8_t)i);
+        exec_ok(db, "COMMIT");
+        walbuf_stats(&b);
+        assert_int_equal(b.pending, 0);
+        assert_true(b.writes - a.writes >= 4);      /* SQLite asked for header + page writes */
+        assert_int_equal(b.syscalls - a.syscalls, 1);
+    }
+    assert_int_equal(count_rows(db, ""), 60);
+    sqlite3_close(db);
+    /* read back through the default VFS */
+    db = open_db(f, false, "NORMAL");
+    assert_int_equal(count_rows(db, ""), 60);
+    assert_int_equal(count_rows(db, "WHERE length(v) = 3000"), 40);
+    sqlite3_close(db);
+}
+
+/* A process that dies right after its commits (no close, no checkpoint) loses none of them. */
+static void test_commits_survive_process_death(void **state)
+{
+    struct fx *f = *state;
+    for (const char *const *sync = (const char *const[]){"NORMAL", "FULL", NULL}; *sync; sync++) {
+        unlink(f->path);
+        char wal[160];
+        snprintf(wal, sizeof wal, "%s-wal", f->path);
+        unlink(wal);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            sqlite3 *db = open_db(f, true, *sync);
+            for (int i = 0; i < 50; i++) {
+                exec_ok(db, "BEGIN IMMEDIATE");
+                insert(db, i, 500 + (size_t)i * 97, (uint8_t)i);
+                exec_ok(db, "COMMIT");
+            }
+            exec_ok(db, "BEGIN IMMEDIATE");           /* left open: must not appear */
+            insert(db, 1000, 100, 1);
+            _exit(0);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        sqlite3 *db = open_db(f, false, "NORMAL");
+        assert_int_equal(count_rows(db, ""), 50);
+        assert_int_equal(count_rows(db, "WHERE k = 1000"), 0);
+        sqlite3_close(db);
+    }
+}
+
+/* Rollbacks, a transaction larger than the gathering buffer, frequent checkpoints (the WAL starts
+ * over and its header is written again) and reads of pages that are only in the WAL. */
+static void test_rollback_large_and_checkpoints(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *db = open_db(f, true, "NORMAL");
+    exec_ok(db, "PRAGMA wal_autocheckpoint=8; PRAGMA cache_size=4");
+    exec_ok(db, "BEGIN IMMEDIATE");
+    insert(db, 1, 3 * 1024 * 1024, 0xAB);           /* 3 MiB: written in pieces */
+    exec_ok(db, "COMMIT");
+    exec_ok(db, "BEGIN IMMEDIATE");
+    insert(db, 2, 2 * 1024 * 1024, 0xCD);
+    exec_ok(db, "ROLLBACK");
+    for (int i = 10; i < 210; i++) {
+        exec_ok(db, "BEGIN IMMEDIATE");
+        insert(db, i, 1500, (uint8_t)i);
+        exec_ok(db, "COMMIT");
+    }
+    struct walbuf_stats st;
+    walbuf_stats(&st);
+    assert_int_equal(st.pending, 0);
+    /* the tiny page cache makes SQLite read pages back, from the WAL and the database */
+    assert_int_equal(count_rows(db, ""), 201);
+    assert_int_equal(count_rows(db, "WHERE k = 1 AND length(v) = 3145728 AND "
+                                    "substr(v, 3145728, 1) = x'AB'"), 1);
+    assert_int_equal(count_rows(db, "WHERE k = 2"), 0);
+    sqlite3_close(db);
+    db = open_db(f, false, "NORMAL");
+    exec_ok(db, "PRAGMA integrity_check");
+    assert_int_equal(count_rows(db, ""), 201);
+    assert_int_equal(count_rows(db, "WHERE k >= 10 AND length(v) = 1500 AND "
+                                    "hex(substr(v, 1500, 1)) = printf('%02X', k % 256)"), 200);
+    sqlite3_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_one_write_per_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commits_survive_process_death, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_large_and_checkpoints, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
