@@ -6,7 +6,8 @@
  * xmlInitParser, under the loader's lock, before any other libxml2 call. xmlFree is a variable
  * of libxml2 (a pointer to its deallocator), not a function: libxml_free reads it through its
  * resolved address on every call and calls what it holds. A new libxml2 function needs a stub
- * here and a line in LIBXML_SYMBOLS (test_lazy_lib checks they all resolve). */
+ * here and a line in LIBXML_SYMBOLS (REAL() does not compile without it); test_lazy_lib checks
+ * that every symbol listed resolves. */
 #include "kinds/libxml_lazy.h"
 
 #include <dlfcn.h>

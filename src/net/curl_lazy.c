@@ -5,7 +5,8 @@
  * The first call of any of them opens libcurl and runs curl_global_init, which therefore happens
  * exactly once, before any other libcurl call, in whichever thread gets there first. The list is
  * what src/ calls: a new libcurl function needs a stub here (the link fails until it has one) and
- * a line in CURL_SYMBOLS (test_lazy_lib checks they all resolve).
+ * a line in CURL_SYMBOLS (REAL() does not compile without it); test_lazy_lib checks that every
+ * symbol listed resolves.
  *
  * The variadic setters take their one argument with the type the option's number range says
  * (curl.h: LONG < OBJECTPOINT 10000 < FUNCTIONPOINT 20000 < OFF_T 30000 < BLOB 40000) and pass it

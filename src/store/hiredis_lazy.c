@@ -5,7 +5,7 @@
  * compiler checks them) and calls it through an address resolved once. redisCommand is variadic:
  * it forwards its arguments as a va_list to redisvCommand, which is what hiredis's own
  * redisCommand does. A new hiredis function needs a stub here and a line in HIREDIS_SYMBOLS
- * (test_lazy_lib checks they all resolve). */
+ * (REAL() does not compile without it); test_lazy_lib checks that every symbol listed resolves. */
 #include "store/hiredis_lazy.h"
 
 #include <stdarg.h>

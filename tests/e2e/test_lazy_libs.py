@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""test_lazy_libs.py - libcurl, libxml2 and libhiredis are opened on first use (src/util/lazy_lib.h).
+"""test_lazy_libs.py - libcurl, libxml2 and libhiredis are opened on first use
+(src/util/lazy_lib.h).
 
 A worker on the default (SQLite) store that has served /healthz and run a telemetry job maps none
 of libcurl, libxml2, libhiredis or ICU (libicuuc, pulled in by libxml2): /proc/PID/maps says so.
@@ -32,8 +33,8 @@ def mapped(libs, prefix):
 
 def check_not_mapped(libs, prefixes, when):
     for p in prefixes:
-        h.check(not mapped(libs, p), "%s: %s is mapped, it should not be until first use; mapped: %s"
-                % (when, p, " ".join(libs)))
+        h.check(not mapped(libs, p), "%s: %s is mapped, it should not be until first use; "
+                "mapped: %s" % (when, p, " ".join(libs)))
 
 
 def check_mapped(libs, prefixes, when):
@@ -75,7 +76,8 @@ def test_redis_store_maps_hiredis_only():
         with h.Worker(env=fleet_env(redis, keys_file())) as w:
             libs = mapped_libraries(w)
             check_mapped(libs, ["libhiredis"], "a worker on the Redis store")
-            check_not_mapped(libs, ["libcurl", "libxml2", "libicuuc"], "a worker on the Redis store")
+            check_not_mapped(libs, ["libcurl", "libxml2", "libicuuc"],
+                             "a worker on the Redis store")
             _, _, _, body = w.run_job(TELEMETRY)
             h.check(json.loads(body.decode("utf-8")), "telemetry result is empty: %r" % body)
             check_not_mapped(mapped_libraries(w), ["libcurl", "libxml2", "libicuuc"],

@@ -127,7 +127,8 @@ static void test_curl_stubs_forward(void **state)
     curl_free(url);
     curl_url_cleanup(copy);
     curl_url_cleanup(u);
-    assert_string_equal(curl_url_strerror(CURLUE_BAD_HANDLE), "An invalid CURLU pointer was passed as argument");
+    assert_string_equal(curl_url_strerror(CURLUE_BAD_HANDLE),
+                        "An invalid CURLU pointer was passed as argument");
 
     assert_int_equal(curl_getdate("Wed, 21 Oct 2015 07:28:00 GMT", NULL), 1445412480);
     struct curl_slist *l = curl_slist_append(NULL, "A: 1");
@@ -149,7 +150,8 @@ static void test_curl_stubs_forward(void **state)
 static void test_libxml_stubs_forward(void **state)
 {
     (void)state;
-    const char html[] = "<html><body><p>x</p><a href=\"/x\" id=\"k\">hi <b>there</b></a></body></html>";
+    const char html[] = "<html><body><p>x</p><a href=\"/x\" id=\"k\">hi <b>there</b></a>"
+                        "</body></html>";
     htmlDocPtr doc = htmlReadMemory(html, (int)strlen(html), NULL, "UTF-8",
                                     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NONET);
     assert_non_null(doc);
@@ -191,7 +193,8 @@ static void test_hiredis_stubs_forward(void **state)
 
 /* ---- failures ---------------------------------------------------------------------------- */
 
-static struct lazy_lib missing = LAZY_LIB_INIT("libtw-no-such-library.so.7", "testing", NULL);
+#define MISSING "libtw-no-such-library.so.7"
+static struct lazy_lib missing = LAZY_LIB_INIT(MISSING, "testing", NULL);
 static struct lazy_sym missing_fn = LAZY_SYM_INIT("tw_no_such_function");
 
 static void test_missing_library_is_reported(void **state)
@@ -199,12 +202,12 @@ static void test_missing_library_is_reported(void **state)
     (void)state;
     char err[512] = "";
     assert_int_equal(lazy_lib_try_open(&missing, err, sizeof err), -1);
-    assert_non_null(strstr(err, "libtw-no-such-library.so.7 (needed for testing) cannot be loaded"));
+    assert_non_null(strstr(err, MISSING " (needed for testing) cannot be loaded"));
     assert_non_null(strstr(err, "cannot open shared object file"));   /* dlerror's reason */
     assert_false(lazy_lib_loaded(&missing));
     err[0] = '\0';
     assert_int_equal(lazy_lib_resolve_all(&missing, &missing_fn, 1, err, sizeof err), -1);
-    assert_non_null(strstr(err, "libtw-no-such-library.so.7"));
+    assert_non_null(strstr(err, MISSING));
 }
 
 static struct lazy_lib libc_lib = LAZY_LIB_INIT("libc.so.6", "testing", NULL);
@@ -236,7 +239,8 @@ static void test_failing_init_is_reported_and_retried(void **state)
     (void)state;
     char err[512] = "";
     assert_int_equal(lazy_lib_try_open(&failing, err, sizeof err), -1);
-    assert_string_equal(err, "libc.so.6 (needed for testing) cannot be initialised: init said no (1)");
+    assert_string_equal(err,
+                        "libc.so.6 (needed for testing) cannot be initialised: init said no (1)");
     assert_false(lazy_lib_loaded(&failing));
     assert_int_equal(lazy_lib_try_open(&failing, err, sizeof err), -1);
     assert_int_equal(calls, 2);
@@ -267,7 +271,7 @@ static void test_missing_library_aborts_with_a_message(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), SIGABRT);
-    assert_non_null(strstr(out, "libtw-no-such-library.so.7 (needed for testing) cannot be loaded"));
+    assert_non_null(strstr(out, MISSING " (needed for testing) cannot be loaded"));
     assert_non_null(strstr(out, "cannot open shared object file"));
     assert_non_null(strstr(out, "the worker cannot go on"));
 }
