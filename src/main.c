@@ -36,10 +36,8 @@ int main(int argc, char **argv)
         return 2;
     }
     log_init(app.cfg.log_level, app.cfg.log_json);
-    if (fetch_global_init() < 0) {
-        log_error("start-up failed: libcurl cannot be initialised");
-        return 1;
-    }
+    /* libcurl, libxml2 and libhiredis are opened (and libcurl initialised) by the first job or
+     * store that needs them, not here: see util/lazy_lib.h. */
 
     sigset_t stop;
     sigemptyset(&stop);
@@ -60,5 +58,6 @@ int main(int argc, char **argv)
     sigwait(&stop, &sig);
     log_info("signal %d: shutting down", sig);
     app_close(&app);
+    fetch_global_cleanup();
     return 0;
 }

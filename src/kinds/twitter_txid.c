@@ -13,7 +13,6 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 
 #include "err.h"
 #include "kinds/html_walk.h"
+#include "kinds/libxml_lazy.h"
 #include "kinds/web_extract.h"
 #include "util/b64.h"
 
@@ -187,14 +187,12 @@ static xmlDoc *parse_html(const char *html, size_t len)
 {
     const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                      HTML_PARSE_NONET | HTML_PARSE_COMPACT;
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, xmlInitParser);
     if (len == 0)
         return NULL;
     return htmlReadMemory(html, (int)len, NULL, "UTF-8", opts);
 }
 
-/* Attribute value (owned by the caller, xmlFree) or NULL. */
+/* Attribute value (owned by the caller, libxml_free) or NULL. */
 static char *attr(const xmlNode *n, const char *name)
 {
     return (char *)xmlGetProp(n, (const xmlChar *)name);
@@ -204,7 +202,7 @@ static bool attr_equals(const xmlNode *n, const char *name, const char *want)
 {
     char *v = attr(n, name);
     bool eq = v && strcasecmp(v, want) == 0;
-    xmlFree(v);
+    libxml_free(v);
     return eq;
 }
 
@@ -317,12 +315,12 @@ static int migrate_form(xmlDoc *doc, const char *page_url, struct twitter_txid_h
         char *action = attr(n, "action");
         bool match = action && strstr(action, "/x/migrate") != NULL;
         if (!match) {
-            xmlFree(action);
+            libxml_free(action);
             continue;
         }
         bool oom;
         char *url = resolve_ours(page_url, action, strlen(action), &oom, page_url, NULL);
-        xmlFree(action);
+        libxml_free(action);
         if (!url)
             return oom ? -1 : 0;
         char *body = NULL;
@@ -333,8 +331,8 @@ static int migrate_form(xmlDoc *doc, const char *page_url, struct twitter_txid_h
             char *name = attr(i, "name");
             char *value = attr(i, "value");
             int rc = name ? form_append(&body, &blen, name, value ? value : "") : 0;
-            xmlFree(name);
-            xmlFree(value);
+            libxml_free(name);
+            libxml_free(value);
             if (rc < 0) {
                 free(url);
                 free(body);
@@ -383,7 +381,7 @@ static int migrate_refresh(xmlDoc *doc, const char *page_url, struct twitter_txi
                 }
             }
         }
-        xmlFree(content);
+        libxml_free(content);
         if (rc)
             return rc;
     }
@@ -504,7 +502,7 @@ static int read_frame(struct twitter_txid_page *p, xmlDoc *doc, char *why, size_
         char *id = attr(e, "id");
         if (id && strncmp(id, "loading-x-anim", 14) == 0)
             frames[n++] = e;
-        xmlFree(id);
+        libxml_free(id);
     }
     if (n == 0)
         return why_set(why, whylen, "no loading-x-anim animation frames in the page");
@@ -516,7 +514,7 @@ static int read_frame(struct twitter_txid_page *p, xmlDoc *doc, char *why, size_
         return why_set(why, whylen, "animation frame %u has no path data",
                        (unsigned)(p->key[5] % n));
     int rc = read_rows(p, d, why, whylen);
-    xmlFree(d);
+    libxml_free(d);
     return rc;
 }
 
@@ -532,7 +530,7 @@ static int read_key(struct twitter_txid_page *p, xmlDoc *doc, char *why, size_t 
     size_t rawlen = 0;
     char err[96];
     int rc = b64_decode(content, strlen(content), &raw, &rawlen, err, sizeof err);
-    xmlFree(content);
+    libxml_free(content);
     if (rc != 0)
         return why_set(why, whylen, "twitter-site-verification is not base64: %s", err);
     if (rawlen < TWITTER_TXID_MIN_KEY || rawlen > TWITTER_TXID_MAX_KEY) {

@@ -7,7 +7,6 @@
 #include "kinds/web_extract.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <libxml/tree.h>
 
 #include "kinds/html_walk.h"
+#include "kinds/libxml_lazy.h"
 #include "util/utf8.h"
 
 /* ---- string lists ------------------------------------------------------------------------- */
@@ -232,7 +232,7 @@ static char *node_text(const xmlNode *n)
 {
     xmlChar *raw = xmlNodeGetContent(n);
     char *out = web_utf8_dup(raw ? (const char *)raw : "", raw ? strlen((const char *)raw) : 0);
-    xmlFree(raw);
+    libxml_free(raw);
     return out;
 }
 
@@ -243,7 +243,7 @@ static char *resolved_attr(struct walk *w, const xmlNode *n, const char *attr)
     char *value = NULL;
     if (raw) {
         value = web_utf8_dup((const char *)raw, strlen((const char *)raw));
-        xmlFree(raw);
+        libxml_free(raw);
         if (!value)
             return NULL;
     }
@@ -346,8 +346,6 @@ static xmlDoc *parse_html(const char *html, size_t len, const char *charset, con
 {
     const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                      HTML_PARSE_NONET | HTML_PARSE_COMPACT;
-    static pthread_once_t libxml_once = PTHREAD_ONCE_INIT;
-    pthread_once(&libxml_once, xmlInitParser);
     if (len > INT32_MAX)
         len = INT32_MAX;
     xmlDoc *doc = NULL;

@@ -5,6 +5,7 @@
  * (write callback returns short) and the call fails with 502 instead of returning a cut body.
  * Only http and https are allowed, for the request and for redirects. */
 #include "net/fetch.h"
+#include "net/curl_lazy.h"
 #include "util/growbuf.h"
 
 #include <stdlib.h>
@@ -28,9 +29,9 @@ struct capture {
     struct fetch_response *resp;
 };
 
-int fetch_global_init(void)
+void fetch_global_cleanup(void)
 {
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+    curl_lazy_cleanup();
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)

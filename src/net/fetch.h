@@ -41,8 +41,10 @@ struct fetch_response {
 
 #define FETCH_MAX_SET_COOKIE_BYTES 16384
 
-/* fetch_global_init must be called once before any thread uses fetch (app start-up). */
-int fetch_global_init(void);
+/* fetch_global_cleanup releases libcurl's global state if anything in the process ever used
+ * libcurl (it is opened, and initialised, on first use: net/curl_lazy.h); otherwise it does
+ * nothing. Call once at exit, after every thread that fetched has stopped. */
+void fetch_global_cleanup(void);
 
 /* fetch_do performs req. Returns 0 when a response was received (any status; the caller judges
  * it), or -1 with e set: 504 "<what> timed out after N ms", 502 "<url host>: <curl reason>",

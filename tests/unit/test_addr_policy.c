@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "net/addr_policy.h"
+#include "net/fetch.h"
 
 static bool public_addr(const char *text)
 {
@@ -123,7 +124,6 @@ static void test_curl_hook_refuses_loopback(void **state)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ipv4),
         cmocka_unit_test(test_ipv6),
@@ -132,6 +132,6 @@ int main(void)
         cmocka_unit_test(test_curl_hook_refuses_loopback),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
+    fetch_global_cleanup();   /* libcurl was opened (and initialised) by the first curl call */
     return rc;
 }

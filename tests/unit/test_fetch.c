@@ -91,7 +91,14 @@ static int start_server(void **state)
     pthread_t t;
     pthread_create(&t, NULL, serve, NULL);
     pthread_detach(t);
-    return fetch_global_init();
+    return 0;
+}
+
+static int stop_curl(void **state)
+{
+    (void)state;
+    fetch_global_cleanup();
+    return 0;
 }
 
 static int fetch_path(const char *method, const char *path, const char *body, size_t max,
@@ -228,5 +235,5 @@ int main(void)
         cmocka_unit_test(test_unreachable_and_refused_schemes),
         cmocka_unit_test(test_url_escape),
     };
-    return cmocka_run_group_tests(tests, start_server, NULL);
+    return cmocka_run_group_tests(tests, start_server, stop_curl);
 }

@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 
 #include "kinds/web_crawl.h"
 #include "kinds/web_extract.h"
+#include "net/fetch.h"
 
 #define PAGE "http://site.test/dir/page.html"
 
@@ -257,7 +257,6 @@ static void test_retry_after_parsing(void **state)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worked_example_with_document_order),
         cmocka_unit_test(test_nested_sections_and_duplicates),
@@ -272,6 +271,6 @@ int main(void)
         cmocka_unit_test(test_retry_after_parsing),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
+    fetch_global_cleanup();   /* libcurl was opened (and initialised) by the first URL resolved */
     return rc;
 }

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""test_lazy_libs.py - libcurl, libxml2 and libhiredis are opened on first use
+(src/util/lazy_lib.h).
+
+A worker on the default (SQLite) store that has served /healthz and run a telemetry job maps none
+of libcurl, libxml2, libhiredis or ICU (libicuuc, pulled in by libxml2): /proc/PID/maps says so.
+A web job against a page served on 127.0.0.1 then succeeds, and libcurl and libxml2 are mapped
+afterwards (still not libhiredis). A worker on the Redis store (redis-server on a free loopback
+port, as in test_fleet.py) maps libhiredis from the start, and still neither libcurl nor libxml2
+after a telemetry job."""
+import json
+import re
+
+import harness as h
+from fakes.site import Site
+from test_fleet import Redis, fleet_env, keys_file
+
+TELEMETRY = {"type": "telemetry", "arguments": {}}
+LAZY = ("libcurl", "libxml2", "libhiredis", "libicuuc")
+
+
+def mapped_libraries(w):
+    """The base names of the shared objects mapped in the worker (under valgrind: in valgrind's
+    process, which maps the program's libraries the same way)."""
+    with open("/proc/%d/maps" % w.proc.pid, "r", encoding="utf-8") as f:
+        text = f.read()
+    return sorted(set(m.group(1) for m in re.finditer(r"/([^/\s]+\.so[.0-9]*)$", text, re.M)))
+
+
+def mapped(libs, prefix):
+    return [n for n in libs if n.startswith(prefix + ".so") or n.startswith(prefix + "-")]
+
+
+def check_not_mapped(libs, prefixes, when):
+    for p in prefixes:
+        h.check(not mapped(libs, p), "%s: %s is mapped, it should not be until first use; "
+                "mapped: %s" % (when, p, " ".join(libs)))
+
+
+def check_mapped(libs, prefixes, when):
+    for p in prefixes:
+        h.check(mapped(libs, p), "%s: %s is not mapped; mapped: %s" % (when, p, " ".join(libs)))
+
+
+def test_idle_and_telemetry_map_none_web_maps_curl_and_libxml2():
+    site = Site()
+    site.page("/", '<h1>Lazy</h1><p>loaded on first use</p><a href="/next">next</a>')
+    with site, h.Worker(env={"WEBSCRAPER_ALLOW_PRIVATE": "true"}) as w:
+        h.expect_status(w.get("/healthz"), 200, "/healthz")
+        libs = mapped_libraries(w)
+        check_mapped(libs, ["libc", "libmicrohttpd"], "idle")   # the listing itself works
+        check_not_mapped(libs, LAZY, "idle")
+
+        _, _, _, body = w.run_job(TELEMETRY)
+        h.check(json.loads(body.decode("utf-8")), "telemetry result is empty: %r" % body)
+        check_not_mapped(mapped_libraries(w), LAZY, "after a telemetry job")
+
+        web = {"type": "web", "arguments": {"url": site.url("/")}}
+        _, _, _, body = w.run_job(web)
+        doc = json.loads(body.decode("utf-8"))
+        h.check_eq([s["title"] for s in doc["sections"]], ["Lazy"], "web job section titles")
+        h.check_eq(doc["pages"], [site.url("/next")], "web job pages (the links found)")
+        h.check_eq(site.hits.get("/"), 1, "fetches of the page")
+        libs = mapped_libraries(w)
+        check_mapped(libs, ["libcurl", "libxml2"], "after a web job")
+        check_not_mapped(libs, ["libhiredis"], "after a web job")
+
+        # the libraries stay loaded and keep working
+        _, _, _, body = w.run_job(web)
+        h.check_eq(json.loads(body.decode("utf-8"))["pages"], doc["pages"], "second web job")
+
+
+def test_redis_store_maps_hiredis_only():
+    redis = Redis().start()
+    try:
+        with h.Worker(env=fleet_env(redis, keys_file())) as w:
+            libs = mapped_libraries(w)
+            check_mapped(libs, ["libhiredis"], "a worker on the Redis store")
+            check_not_mapped(libs, ["libcurl", "libxml2", "libicuuc"],
+                             "a worker on the Redis store")
+            _, _, _, body = w.run_job(TELEMETRY)
+            h.check(json.loads(body.decode("utf-8")), "telemetry result is empty: %r" % body)
+            check_not_mapped(mapped_libraries(w), ["libcurl", "libxml2", "libicuuc"],
+                             "a worker on the Redis store, after a telemetry job")
+    finally:
+        redis.stop()
+
+
+if __name__ == "__main__":
+    h.main(globals())

@@ -1,0 +1,295 @@
+/* test_lazy_lib.c - libraries opened on first use (util/lazy_lib.c and the stubs net/curl_lazy.c,
+ * kinds/libxml_lazy.c, store/hiredis_lazy.c): nothing is mapped before the first call; every
+ * symbol of every stub file resolves in the installed libraries; the stubs forward arguments and
+ * results (each argument type range of the variadic curl_easy_setopt, getinfo's pointer, xmlFree
+ * read through its address, hiredis's reader and connect); and a library that is missing, lacks
+ * a symbol or fails to initialise gives an error naming it, or, through lazy_lib_sym, a logged
+ * message and abort() instead of a crash. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <hiredis/hiredis.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+
+#include "kinds/html_walk.h"
+#include "kinds/libxml_lazy.h"
+#include "net/curl_lazy.h"
+#include "net/fetch.h"
+#include "store/hiredis_lazy.h"
+#include "util/file_read.h"
+#include "util/lazy_lib.h"
+
+/* maps_mention: /proc/self/maps names a file containing what. */
+static bool maps_mention(const char *what)
+{
+    static char maps[1 << 20];
+    ssize_t n = read_upto_path("/proc/self/maps", maps, sizeof maps - 1);
+    assert_true(n > 0);
+    maps[n] = '\0';
+    return strstr(maps, what) != NULL;
+}
+
+/* Runs first: this program is linked like the worker, so none of the three is mapped yet. */
+static void test_nothing_mapped_before_first_use(void **state)
+{
+    (void)state;
+    assert_false(maps_mention("/libcurl"));
+    assert_false(maps_mention("/libxml2"));
+    assert_false(maps_mention("/libhiredis"));
+    assert_false(maps_mention("/libicuuc"));
+    assert_false(curl_lazy_loaded());
+    fetch_global_cleanup();                 /* nothing to clean: must not open libcurl */
+    assert_false(curl_lazy_loaded());
+    libxml_free(NULL);                      /* freeing nothing needs no library either */
+    assert_false(maps_mention("/libcurl"));
+    assert_false(maps_mention("/libxml2"));
+}
+
+static void test_every_stub_resolves(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    assert_int_equal(curl_lazy_resolve_all(err, sizeof err), 0);
+    assert_string_equal(err, "");
+    assert_int_equal(libxml_lazy_resolve_all(err, sizeof err), 0);
+    assert_string_equal(err, "");
+    assert_int_equal(hiredis_lazy_resolve_all(err, sizeof err), 0);
+    assert_string_equal(err, "");
+    assert_true(curl_lazy_loaded());
+    assert_true(maps_mention("/libcurl"));
+    assert_true(maps_mention("/libxml2"));
+    assert_true(maps_mention("/libhiredis"));
+}
+
+static size_t discard(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    (void)data;
+    (void)userdata;
+    return size * nmemb;
+}
+
+static void test_curl_stubs_forward(void **state)
+{
+    (void)state;
+    CURL *e = curl_easy_init();
+    assert_non_null(e);
+    static char tag[] = "mine";
+    /* one option of each argument type range, each accepted as that type */
+    assert_int_equal(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 1500L), CURLE_OK);          /* long */
+    assert_int_equal(curl_easy_setopt(e, CURLOPT_PRIVATE, tag), CURLE_OK);          /* object */
+    assert_int_equal(curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard), CURLE_OK);  /* func */
+    assert_int_equal(curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)1 << 40),
+                     CURLE_OK);                                                         /* off_t */
+    struct curl_blob blob = { .data = (void *)"x", .len = 1, .flags = CURL_BLOB_COPY };
+    CURLcode brc = curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);                     /* blob */
+    assert_true(brc == CURLE_OK || brc == CURLE_NOT_BUILT_IN);
+    /* an option number out of every range is not known, as libcurl itself would say; values
+     * libcurl checks arrive as sent: a negative long and a negative curl_off_t are refused */
+    assert_int_equal(curl_easy_setopt(e, (CURLoption)99999, 0L), CURLE_UNKNOWN_OPTION);
+    assert_int_equal(curl_easy_setopt(e, CURLOPT_MAXREDIRS, -2L), CURLE_BAD_FUNCTION_ARGUMENT);
+    assert_int_equal(curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)-5),
+                     CURLE_BAD_FUNCTION_ARGUMENT);
+    /* the object pointer comes back unchanged through getinfo's pointer argument */
+    char *got = NULL;
+    assert_int_equal(curl_easy_getinfo(e, CURLINFO_PRIVATE, &got), CURLE_OK);
+    assert_ptr_equal(got, tag);
+    assert_string_equal(curl_easy_strerror(CURLE_UNKNOWN_OPTION),
+                        "An unknown option was passed in to libcurl");
+    char *esc = curl_easy_escape(e, "a b/c", 0);
+    assert_string_equal(esc, "a%20b%2Fc");
+    curl_free(esc);
+    curl_easy_cleanup(e);
+
+    CURLU *u = curl_url();
+    assert_non_null(u);
+    assert_int_equal(curl_url_set(u, CURLUPART_URL, "https://Example.com/a/../b?q=1", 0),
+                     CURLUE_OK);
+    CURLU *copy = curl_url_dup(u);
+    char *host = NULL, *url = NULL;
+    assert_int_equal(curl_url_get(copy, CURLUPART_HOST, &host, 0), CURLUE_OK);
+    assert_string_equal(host, "Example.com");
+    assert_int_equal(curl_url_get(copy, CURLUPART_URL, &url, 0), CURLUE_OK);
+    assert_string_equal(url, "https://Example.com/b?q=1");
+    curl_free(host);
+    curl_free(url);
+    curl_url_cleanup(copy);
+    curl_url_cleanup(u);
+    assert_string_equal(curl_url_strerror(CURLUE_BAD_HANDLE),
+                        "An invalid CURLU pointer was passed as argument");
+
+    assert_int_equal(curl_getdate("Wed, 21 Oct 2015 07:28:00 GMT", NULL), 1445412480);
+    struct curl_slist *l = curl_slist_append(NULL, "A: 1");
+    l = curl_slist_append(l, "B: 2");
+    assert_string_equal(l->next->data, "B: 2");
+    curl_slist_free_all(l);
+
+    CURLM *m = curl_multi_init();
+    assert_non_null(m);
+    assert_int_equal(curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, 2L), CURLM_OK);
+    assert_int_equal(curl_multi_setopt(m, (CURLMoption)99999, 0L), CURLM_UNKNOWN_OPTION);
+    int running = -1, queued = -1;
+    assert_int_equal(curl_multi_perform(m, &running), CURLM_OK);
+    assert_int_equal(running, 0);
+    assert_null(curl_multi_info_read(m, &queued));
+    assert_int_equal(curl_multi_cleanup(m), CURLM_OK);
+}
+
+static void test_libxml_stubs_forward(void **state)
+{
+    (void)state;
+    const char html[] = "<html><body><p>x</p><a href=\"/x\" id=\"k\">hi <b>there</b></a>"
+                        "</body></html>";
+    htmlDocPtr doc = htmlReadMemory(html, (int)strlen(html), NULL, "UTF-8",
+                                    HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NONET);
+    assert_non_null(doc);
+    xmlNode *top = (xmlNode *)doc, *n = doc->children;
+    while (n && !html_is_element(n, "a"))
+        n = html_next_in_order(n, top);
+    assert_non_null(n);
+    xmlChar *href = xmlGetProp(n, (const xmlChar *)"href");
+    assert_string_equal((const char *)href, "/x");
+    libxml_free(href);
+    assert_non_null(xmlHasProp(n, (const xmlChar *)"id"));
+    assert_null(xmlHasProp(n, (const xmlChar *)"class"));
+    xmlChar *text = xmlNodeGetContent(n);
+    assert_string_equal((const char *)text, "hi there");
+    libxml_free(text);
+    xmlFreeDoc(doc);
+}
+
+static void test_hiredis_stubs_forward(void **state)
+{
+    (void)state;
+    redisReader *r = redisReaderCreate();
+    assert_non_null(r);
+    redisReaderFree(r);
+    /* a port nobody listens on: the connect fails and says so */
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    close(s);
+    struct timeval tv = { 2, 0 };
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", ntohs(a.sin_port), tv);
+    assert_non_null(c);
+    assert_int_not_equal(c->err, 0);
+    assert_null(redisCommand(c, "PING %s", "x"));   /* a failed context answers nothing */
+    redisFree(c);
+}
+
+/* ---- failures ---------------------------------------------------------------------------- */
+
+#define MISSING "libtw-no-such-library.so.7"
+static struct lazy_lib missing = LAZY_LIB_INIT(MISSING, "testing", NULL);
+static struct lazy_sym missing_fn = LAZY_SYM_INIT("tw_no_such_function");
+
+static void test_missing_library_is_reported(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    assert_int_equal(lazy_lib_try_open(&missing, err, sizeof err), -1);
+    assert_non_null(strstr(err, MISSING " (needed for testing) cannot be loaded"));
+    assert_non_null(strstr(err, "cannot open shared object file"));   /* dlerror's reason */
+    assert_false(lazy_lib_loaded(&missing));
+    err[0] = '\0';
+    assert_int_equal(lazy_lib_resolve_all(&missing, &missing_fn, 1, err, sizeof err), -1);
+    assert_non_null(strstr(err, MISSING));
+}
+
+static struct lazy_lib libc_lib = LAZY_LIB_INIT("libc.so.6", "testing", NULL);
+
+static void test_missing_symbol_is_reported(void **state)
+{
+    (void)state;
+    struct lazy_sym syms[] = { LAZY_SYM_INIT("strlen"), LAZY_SYM_INIT("tw_no_such_function") };
+    char err[512] = "";
+    assert_int_equal(lazy_lib_resolve_all(&libc_lib, syms, 2, err, sizeof err), -1);
+    assert_non_null(strstr(err, "libc.so.6 (needed for testing) lacks tw_no_such_function"));
+    assert_non_null(atomic_load(&syms[0].addr));                    /* the first one resolved */
+    assert_null(atomic_load(&syms[1].addr));
+}
+
+static int calls;
+
+static int failing_init(void *handle, char *err, size_t errlen)
+{
+    (void)handle;
+    snprintf(err, errlen, "init said no (%d)", ++calls);
+    return -1;
+}
+
+static struct lazy_lib failing = LAZY_LIB_INIT("libc.so.6", "testing", failing_init);
+
+static void test_failing_init_is_reported_and_retried(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    assert_int_equal(lazy_lib_try_open(&failing, err, sizeof err), -1);
+    assert_string_equal(err,
+                        "libc.so.6 (needed for testing) cannot be initialised: init said no (1)");
+    assert_false(lazy_lib_loaded(&failing));
+    assert_int_equal(lazy_lib_try_open(&failing, err, sizeof err), -1);
+    assert_int_equal(calls, 2);
+}
+
+/* lazy_lib_sym on a missing library: the child logs what is missing and why, then aborts. */
+static void test_missing_library_aborts_with_a_message(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        lazy_lib_sym(&missing, &missing_fn);
+        _exit(0);                                  /* not reached */
+    }
+    close(fds[1]);
+    char out[4096];
+    ssize_t n = read_upto_fd(fds[0], out, sizeof out - 1);
+    close(fds[0]);
+    assert_true(n > 0);
+    out[n] = '\0';
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+    assert_non_null(strstr(out, MISSING " (needed for testing) cannot be loaded"));
+    assert_non_null(strstr(out, "cannot open shared object file"));
+    assert_non_null(strstr(out, "the worker cannot go on"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nothing_mapped_before_first_use),
+        cmocka_unit_test(test_every_stub_resolves),
+        cmocka_unit_test(test_curl_stubs_forward),
+        cmocka_unit_test(test_libxml_stubs_forward),
+        cmocka_unit_test(test_hiredis_stubs_forward),
+        cmocka_unit_test(test_missing_library_is_reported),
+        cmocka_unit_test(test_missing_symbol_is_reported),
+        cmocka_unit_test(test_failing_init_is_reported_and_retried),
+        cmocka_unit_test(test_missing_library_aborts_with_a_message),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    fetch_global_cleanup();
+    return rc;
+}
