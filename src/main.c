@@ -12,6 +12,7 @@
 #include "http/http.h"
 #include "log.h"
 #include "net/fetch.h"
+#include "util/crypto_cache.h"
 
 int main(int argc, char **argv)
 {
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
 
     if (app_open(&app, err, sizeof err) < 0) {
         log_error("start-up failed: %s", err);
+        crypto_thread_release();
         return 1;
     }
     log_info("tee-worker %s listening on %s (port %u), %s mode, worker id %s, %u job threads",
@@ -59,5 +61,6 @@ int main(int argc, char **argv)
     log_info("signal %d: shutting down", sig);
     app_close(&app);
     fetch_global_cleanup();
+    crypto_thread_release();
     return 0;
 }

@@ -203,15 +203,15 @@ int platform_seal_bytes(const uint8_t key[32], const char *label, const uint8_t 
     int n, ok;
 
     memcpy(out, SEALED_MAGIC, SEALED_MAGIC_LEN);
-    if (RAND_bytes(iv, SEALED_IV_LEN) != 1)
+    if (crypto_random(iv, SEALED_IV_LEN) != 0)
         return -1;
-    c = EVP_CIPHER_CTX_new();
-    ok = c != NULL && EVP_EncryptInit_ex(c, crypto_aes256gcm(), NULL, key, iv) == 1 &&
+    c = crypto_gcm_begin(1, key, iv);
+    ok = c != NULL &&
          EVP_EncryptUpdate(c, NULL, &n, (const uint8_t *)label, (int)strlen(label)) == 1 &&
          EVP_EncryptUpdate(c, ct, &n, pt, (int)ptlen) == 1 &&
          EVP_EncryptFinal_ex(c, ct + n, &n) == 1 &&
          EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEALED_TAG_LEN, tag) == 1;
-    EVP_CIPHER_CTX_free(c);
+    crypto_gcm_end(c, ok);
     return ok ? 0 : -1;
 }
 
@@ -228,13 +228,13 @@ int platform_open_bytes(const uint8_t key[32], const char *label, const uint8_t 
     if (bloblen < SEALED_OVERHEAD || memcmp(blob, SEALED_MAGIC, SEALED_MAGIC_LEN) != 0)
         return -1;
     ctlen = bloblen - SEALED_OVERHEAD;
-    c = EVP_CIPHER_CTX_new();
-    ok = c != NULL && EVP_DecryptInit_ex(c, crypto_aes256gcm(), NULL, key, iv) == 1 &&
+    c = crypto_gcm_begin(0, key, iv);
+    ok = c != NULL &&
          EVP_DecryptUpdate(c, NULL, &n, (const uint8_t *)label, (int)strlen(label)) == 1 &&
          EVP_DecryptUpdate(c, out, &n, ct, (int)ctlen) == 1 &&
          EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEALED_TAG_LEN, (void *)(ct + ctlen)) == 1 &&
          EVP_DecryptFinal_ex(c, out + n, &n) == 1;
-    EVP_CIPHER_CTX_free(c);
+    crypto_gcm_end(c, ok);
     return ok ? 0 : -2;
 }
 

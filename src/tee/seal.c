@@ -89,18 +89,16 @@ static enum gcm_open_result gcm_open(const uint8_t key[SEAL_KEY_LEN], const uint
                                      const uint8_t *ct, size_t ctlen, const uint8_t tag[SEAL_TAG_LEN],
                                      uint8_t *out)
 {
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     enum gcm_open_result res = GCM_INTERNAL;
     uint8_t expected[SEAL_TAG_LEN];     /* the ctrl API takes a non-const pointer */
     int outl = 0;
 
     memcpy(expected, tag, SEAL_TAG_LEN);
-    if (ctx && EVP_DecryptInit_ex(ctx, crypto_aes256gcm(), NULL, key, iv) == 1
-        && gcm_update(ctx, 0, ct, ctlen, out) == 0
+    EVP_CIPHER_CTX *ctx = crypto_gcm_begin(0, key, iv);
+    if (ctx && gcm_update(ctx, 0, ct, ctlen, out) == 0
         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN, expected) == 1)
         res = EVP_DecryptFinal_ex(ctx, out + ctlen, &outl) == 1 ? GCM_OPENED : GCM_AUTH_FAILED;
-    EVP_CIPHER_CTX_free(ctx);
-    ERR_clear_error();
+    crypto_gcm_end(ctx, res == GCM_OPENED);
     return res;
 }
 
@@ -179,7 +177,7 @@ static char *seal_text(const uint8_t k[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_L
         return NULL;
     struct double_b64 stage, *d = &stage;     /* public bytes only: IV, ciphertext, tag */
     char *out = malloc(outlen + 1);
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX *ctx = out ? crypto_gcm_begin(1, k, iv) : NULL;
     uint8_t tag[SEAL_TAG_LEN];
     int outl = 0;
     int ok = out && ctx;
@@ -188,8 +186,7 @@ static char *seal_text(const uint8_t k[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_L
         d->pos = 0;
         d->fill = 0;
         double_b64_put(d, iv, SEAL_IV_LEN);
-        ok = EVP_EncryptInit_ex(ctx, crypto_aes256gcm(), NULL, k, iv) == 1
-             && double_b64_encrypt(d, ctx, pt, ptlen) == 0
+        ok = double_b64_encrypt(d, ctx, pt, ptlen) == 0
              && EVP_EncryptFinal_ex(ctx, tag, &outl) == 1 && outl == 0
              && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN, tag) == 1;
     }
@@ -202,7 +199,7 @@ static char *seal_text(const uint8_t k[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_L
         free(out);
         out = NULL;
     }
-    EVP_CIPHER_CTX_free(ctx);
+    crypto_gcm_end(ctx, ok);
     return out;
 }
 

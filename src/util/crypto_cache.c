@@ -1,7 +1,9 @@
-/* crypto_cache.c - algorithms fetched once (see crypto_cache.h). */
+/* crypto_cache.c - algorithms fetched once, and per-thread cipher and digest contexts
+ * (see crypto_cache.h). */
 #include "util/crypto_cache.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -23,6 +25,97 @@ const EVP_CIPHER *crypto_aes256gcm(void)
 {
     pthread_once(&once, fetch_all);
     return aes256gcm ? aes256gcm : EVP_aes_256_gcm();
+}
+
+/* ---- per-thread contexts --------------------------------------------------------------- */
+
+struct crypto_thread {
+    EVP_CIPHER_CTX *gcm[2];         /* [encrypt] */
+    bool gcm_ready[2];              /* the cipher is set on gcm[i] */
+    EVP_MD_CTX *md;
+};
+
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t thread_key;
+static bool thread_key_ok;
+static __thread struct crypto_thread *thread_state;
+
+static void thread_free(void *p)
+{
+    struct crypto_thread *t = p;
+    if (!t)
+        return;
+    EVP_CIPHER_CTX_free(t->gcm[0]);     /* cleanses the key schedule */
+    EVP_CIPHER_CTX_free(t->gcm[1]);
+    EVP_MD_CTX_free(t->md);
+    free(t);
+}
+
+static void make_key(void)
+{
+    thread_key_ok = pthread_key_create(&thread_key, thread_free) == 0;
+}
+
+static struct crypto_thread *this_thread(void)
+{
+    if (thread_state)
+        return thread_state;
+    pthread_once(&key_once, make_key);
+    struct crypto_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    if (!thread_key_ok || pthread_setspecific(thread_key, t) != 0) {
+        free(t);
+        return NULL;
+    }
+    thread_state = t;
+    return t;
+}
+
+void crypto_thread_release(void)
+{
+    struct crypto_thread *t = thread_state;
+    if (!t)
+        return;
+    thread_state = NULL;
+    pthread_setspecific(thread_key, NULL);
+    thread_free(t);
+}
+
+EVP_CIPHER_CTX *crypto_gcm_begin(int encrypt, const uint8_t key[32], const uint8_t iv[12])
+{
+    struct crypto_thread *t = this_thread();
+    if (!t)
+        return NULL;
+    int e = encrypt ? 1 : 0;
+    if (!t->gcm[e] && !(t->gcm[e] = EVP_CIPHER_CTX_new()))
+        return NULL;
+    EVP_CIPHER_CTX *ctx = t->gcm[e];
+    if (!t->gcm_ready[e]) {
+        if (EVP_CipherInit_ex(ctx, crypto_aes256gcm(), NULL, NULL, NULL, e) != 1) {
+            ERR_clear_error();
+            return NULL;
+        }
+        t->gcm_ready[e] = true;
+    }
+    if (EVP_CipherInit_ex(ctx, NULL, NULL, key, iv, e) != 1) {
+        crypto_gcm_end(ctx, false);
+        return NULL;
+    }
+    return ctx;
+}
+
+void crypto_gcm_end(EVP_CIPHER_CTX *ctx, bool ok)
+{
+    if (ok || !ctx)
+        return;
+    ERR_clear_error();
+    struct crypto_thread *t = thread_state;
+    for (int e = 0; t && e < 2; e++)
+        if (t->gcm[e] == ctx) {
+            EVP_CIPHER_CTX_reset(ctx);
+            t->gcm_ready[e] = false;
+        }
 }
 
 void crypto_sha256(const void *data, size_t len, uint8_t out[32])
@@ -49,7 +142,10 @@ int crypto_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, si
         crypto_sha256(key, keylen, k0);
     else if (keylen)
         memcpy(k0, key, keylen);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    struct crypto_thread *t = this_thread();
+    if (t && !t->md)
+        t->md = EVP_MD_CTX_new();
+    EVP_MD_CTX *ctx = t ? t->md : NULL;
     unsigned int n = 0;
     for (size_t i = 0; i < BLOCK; i++)
         pad[i] = k0[i] ^ 0x36;
@@ -61,7 +157,8 @@ int crypto_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, si
     ok = ok && EVP_DigestInit_ex2(ctx, sha256, NULL) == 1 &&
          EVP_DigestUpdate(ctx, pad, BLOCK) == 1 && EVP_DigestUpdate(ctx, inner, 32) == 1 &&
          EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == 32;
-    EVP_MD_CTX_free(ctx);
+    if (ctx && !ok)
+        EVP_MD_CTX_reset(ctx);
     OPENSSL_cleanse(k0, sizeof k0);
     OPENSSL_cleanse(pad, sizeof pad);
     OPENSSL_cleanse(inner, sizeof inner);

@@ -7,6 +7,7 @@
 #ifndef TW_CRYPTO_CACHE_H
 #define TW_CRYPTO_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,19 @@
 
 /* AES-256-GCM cipher, for EVP_{En,De}cryptInit_ex. */
 const EVP_CIPHER *crypto_aes256gcm(void);
+
+/* crypto_gcm_begin returns the calling thread's AES-256-GCM context, keyed with key and iv, for
+ * encrypting (encrypt = 1) or decrypting (0); NULL on failure. Each thread keeps one context per
+ * direction for its life (freed when the thread exits; crypto_thread_release for the main thread),
+ * so a seal or an open costs no allocation and no cipher set-up. Finish with crypto_gcm_end. */
+EVP_CIPHER_CTX *crypto_gcm_begin(int encrypt, const uint8_t key[32], const uint8_t iv[12]);
+
+/* crypto_gcm_end ends a use of the context; after a failure (ok false) the context is reset and
+ * set up afresh on the next begin. */
+void crypto_gcm_end(EVP_CIPHER_CTX *ctx, bool ok);
+
+/* crypto_thread_release frees the calling thread's contexts now (the main thread, at exit). */
+void crypto_thread_release(void);
 
 /* crypto_sha256 = SHA-256(data) into out (32 bytes). */
 void crypto_sha256(const void *data, size_t len, uint8_t out[32]);
