@@ -250,7 +250,8 @@ static int open_tables(struct app *app, char *err, size_t errlen)
     if (cfg->apify_api_key && *cfg->apify_api_key)
         apify_check_key(cfg);   /* once, with a timeout; an invalid key withdraws the Apify kinds */
     app->capabilities = registry_capabilities(cfg);
-    if (!app->results || !app->stats || !app->readiness || !app->capabilities) {
+    app->capabilities_text = app->capabilities ? json_dumps(app->capabilities, JSON_COMPACT) : NULL;
+    if (!app->results || !app->stats || !app->readiness || !app->capabilities_text) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -331,6 +332,7 @@ int app_open(struct app *app, char *err, size_t errlen)
         .store = app->store,
         .stats = app->stats,
         .capabilities = app->capabilities,
+        .capabilities_text = app->capabilities_text,
         .worker_id = app->worker_id,
     };
     app->jobs = jobserver_start(&deps, err, errlen);
@@ -356,6 +358,7 @@ void app_close(struct app *app)
     jobserver_stop(app->jobs);
     tw_session_detach_store();
     json_decref(app->capabilities);
+    free(app->capabilities_text);
     readiness_free(app->readiness);
     stats_free(app->stats);
     store_close(app->store);

@@ -31,6 +31,7 @@ struct app {
     struct readiness *readiness;
     struct job_server *jobs;
     json_t *capabilities;
+    char *capabilities_text;        /* compact JSON of capabilities, for the telemetry job */
     char worker_id[37];
     int startup_log_level;
     /* API key digests: SHA-256("Bearer " + key) and SHA-256(key); has_api_key false = open */

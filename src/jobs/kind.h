@@ -25,6 +25,7 @@ struct job_ctx {
     struct stats *stats;
     const char *worker_id;          /* this worker's id */
     json_t *capabilities;           /* the capability report (read-only) */
+    const char *capabilities_text;  /* the same as compact JSON text, written once */
     struct timespec deadline;       /* CLOCK_MONOTONIC; the job must return before it */
 };
 

@@ -67,6 +67,7 @@ static void run_one(struct job_server *s, struct queued_job *q)
         .stats = s->deps.stats,
         .worker_id = s->deps.worker_id,
         .capabilities = s->deps.capabilities,
+        .capabilities_text = s->deps.capabilities_text,
     };
     clock_gettime(CLOCK_MONOTONIC, &ctx.deadline);
     ctx.deadline.tv_sec += cfg->job_timeout_s;

@@ -29,6 +29,7 @@ struct job_server_deps {
     struct stats *stats;
     json_t *capabilities;       /* borrowed; lives as long as the server */
     const char *worker_id;      /* this worker */
+    const char *capabilities_text;  /* compact JSON text of capabilities; borrowed likewise */
 };
 
 /* jobserver_start starts cfg->max_jobs worker threads. Returns NULL with err on failure. */

@@ -33,8 +33,9 @@ uint64_t stats_get(struct stats *s, const char *worker_id, const char *name);
 json_t *stats_document(struct stats *s, json_t *caps, const char *application_version);
 
 /* stats_document_text is the compact JSON text of that document (what json_dumps would write,
- * without building it): a new NUL-terminated string of *len bytes, or NULL on OOM. */
-char *stats_document_text(struct stats *s, const json_t *caps, const char *application_version,
+ * without building it), with caps_text the compact text of the capability report (NULL: {}):
+ * a new NUL-terminated string of *len bytes, or NULL on OOM. */
+char *stats_document_text(struct stats *s, const char *caps_text, const char *application_version,
                           size_t *len);
 
 #endif

@@ -18,7 +18,7 @@ static int telemetry_run(const struct job *job, struct job_ctx *ctx, struct job_
 {
     (void)job;
     size_t len = 0;
-    char *text = stats_document_text(ctx->stats, ctx->capabilities, TW_VERSION, &len);
+    char *text = stats_document_text(ctx->stats, ctx->capabilities_text, TW_VERSION, &len);
     if (!text)
         return err_set(&out->err, 500, "out of memory while building the stats document");
     free(out->data);

@@ -118,12 +118,28 @@ void crypto_gcm_end(EVP_CIPHER_CTX *ctx, bool ok)
         }
 }
 
+/* this_md is the calling thread's digest context (NULL when it cannot be had). */
+static EVP_MD_CTX *this_md(void)
+{
+    struct crypto_thread *t = this_thread();
+    if (t && !t->md)
+        t->md = EVP_MD_CTX_new();
+    return t ? t->md : NULL;
+}
+
+/* On the thread's context: EVP_Digest would allocate and set up a context per call. */
 void crypto_sha256(const void *data, size_t len, uint8_t out[32])
 {
     pthread_once(&once, fetch_all);
-    unsigned int n = 32;
-    if (!sha256 || EVP_Digest(data, len, out, &n, sha256, NULL) != 1)
+    EVP_MD_CTX *ctx = sha256 ? this_md() : NULL;
+    unsigned int n = 0;
+    if (!ctx || EVP_DigestInit_ex2(ctx, sha256, NULL) != 1 || EVP_DigestUpdate(ctx, data, len) != 1 ||
+        EVP_DigestFinal_ex(ctx, out, &n) != 1 || n != 32) {
+        if (ctx)
+            EVP_MD_CTX_reset(ctx);
+        ERR_clear_error();
         SHA256(data, len, out);
+    }
 }
 
 /* HMAC (RFC 2104) over the cached SHA-256: H((K0 ^ opad) || H((K0 ^ ipad) || msg)), where K0 is
@@ -142,10 +158,7 @@ int crypto_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, si
         crypto_sha256(key, keylen, k0);
     else if (keylen)
         memcpy(k0, key, keylen);
-    struct crypto_thread *t = this_thread();
-    if (t && !t->md)
-        t->md = EVP_MD_CTX_new();
-    EVP_MD_CTX *ctx = t ? t->md : NULL;
+    EVP_MD_CTX *ctx = this_md();
     unsigned int n = 0;
     for (size_t i = 0; i < BLOCK; i++)
         pad[i] = k0[i] ^ 0x36;

@@ -32,6 +32,7 @@ struct fixture {
     char dir[64];
     struct stats *stats;
     json_t *caps;
+    char *caps_text;
     struct job_server *server;
 };
 
@@ -55,7 +56,9 @@ static struct fixture *fixture_new(unsigned max_jobs, unsigned queue_max)
     assert_non_null(f->store);
     f->stats = stats_new(SELF);
     f->caps = registry_capabilities(&f->cfg);
-    struct job_server_deps deps = { &f->cfg, f->results, f->store, f->stats, f->caps, SELF };
+    f->caps_text = json_dumps(f->caps, JSON_COMPACT);
+    struct job_server_deps deps = { &f->cfg, f->results, f->store, f->stats, f->caps, SELF,
+                                    f->caps_text };
     char err[128];
     f->server = jobserver_start(&deps, err, sizeof err);
     assert_non_null(f->server);
@@ -66,6 +69,7 @@ static void fixture_free(struct fixture *f)
 {
     jobserver_stop(f->server);
     json_decref(f->caps);
+    free(f->caps_text);
     stats_free(f->stats);
     store_close(f->store);
     platform_close(&f->platform);

@@ -219,7 +219,7 @@ static struct fixture *fixture_new(unsigned max_jobs)
     fx->stats = stats_new(SELF);
     fx->caps = registry_capabilities(&fx->cfg);
     struct job_server_deps deps = { &fx->cfg, fx->results, &fx->store->base, fx->stats, fx->caps,
-                                    SELF };
+                                    SELF, NULL /* telemetry reports {} */ };
     char err[128];
     fx->server = jobserver_start(&deps, err, sizeof err);
     assert_non_null(fx->server);
