@@ -55,5 +55,7 @@ void app_close(struct app *app);
 struct http_request;
 struct http_response;
 void app_dispatch(void *app, const struct http_request *req, struct http_response *resp);
+/* app_answered counts an answer as it is sent (readiness window, /metrics); routes.c. */
+void app_answered(void *app, const struct http_request *req, const struct http_response *resp);
 
 #endif

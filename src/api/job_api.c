@@ -118,6 +118,29 @@ static int open_job(struct app *app, const char *sealed, size_t sealed_len, stru
     return 0;
 }
 
+/* reply_uid answers {"uid":"<uuid>"} + "\n", as http_reply_json would write it (a uuid needs no
+ * escaping). */
+static void reply_uid(struct http_response *resp, const char *uid)
+{
+    char *text = malloc(sizeof "{\"uid\":\"\"}\n" + 36);
+    if (text)
+        snprintf(text, sizeof "{\"uid\":\"\"}\n" + 36, "{\"uid\":\"%s\"}\n", uid);
+    http_reply_json_text(resp, 200, text, text ? strlen(text) : 0);
+}
+
+/* add_answered answers a deferred /job/add once the job server has the outcome. */
+static void add_answered(void *ctx, const char *uid, const struct err *e)
+{
+    struct http_response resp = { 0 };
+    if (uid) {
+        reply_uid(&resp, uid);
+    } else {
+        log_debug("/job/add refused (%d): %s", e->http, e->msg);
+        reply_err(&resp, e);
+    }
+    http_deferred_answer(ctx, &resp);
+}
+
 void api_job_add(struct app *app, const struct http_request *req, struct http_response *resp)
 {
     static const char *const members[] = { "encrypted_job", NULL };
@@ -135,6 +158,13 @@ void api_job_add(struct app *app, const struct http_request *req, struct http_re
         return;
     }
     api_strings_clear(&body);
+    /* With a local store the job is recorded by the store's writer, in a commit shared with the
+     * other admissions of the moment; the HTTP thread serves other requests meanwhile. */
+    struct http_deferred *later = jobserver_admits_async(app->jobs) ? http_defer(req) : NULL;
+    if (later) {
+        jobserver_admit_async(app->jobs, &job, add_answered, later);
+        return;
+    }
     char uid[37];
     struct err e = { 0 };
     if (jobserver_admit(app->jobs, &job, uid, &e) < 0) {
@@ -143,11 +173,7 @@ void api_job_add(struct app *app, const struct http_request *req, struct http_re
         job_clear(&job);
         return;
     }
-    /* {"uid":"<uuid>"} + "\n", as http_reply_json would write it (a uuid needs no escaping) */
-    char *text = malloc(sizeof "{\"uid\":\"\"}\n" + 36);
-    if (text)
-        snprintf(text, sizeof "{\"uid\":\"\"}\n" + 36, "{\"uid\":\"%s\"}\n", uid);
-    http_reply_json_text(resp, 200, text, text ? strlen(text) : 0);
+    reply_uid(resp, uid);
 }
 
 static const char *state_name(int s)

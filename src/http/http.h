@@ -69,20 +69,37 @@ void http_reply_text(struct http_response *resp, unsigned status, char *body, si
 /* http_add_header adds a response header (value copied). */
 void http_add_header(struct http_response *resp, const char *name, const char *value);
 
+/* A request answered later, from any thread (the connection is suspended meanwhile). */
+struct http_deferred;
+
+/* http_defer, called by a handler, keeps the request open after the handler returns: the answer
+ * is given later with http_deferred_answer (exactly once). The handler leaves resp untouched.
+ * Returns NULL when the server is stopping: answer now, as usual. */
+struct http_deferred *http_defer(const struct http_request *req);
+
+/* http_deferred_answer sends resp (taken over) as the answer of a deferred request; any thread. */
+void http_deferred_answer(struct http_deferred *d, struct http_response *resp);
+
 /* http_response_clear frees what resp owns. */
 void http_response_clear(struct http_response *resp);
 
-/* The server: one dispatch function receives every complete request. */
+/* The server: one dispatch function receives every complete request; the answered function sees
+ * every answer a dispatched request gets, when it is sent (for a deferred request, later). */
 typedef void (*http_dispatch_fn)(void *ctx, const struct http_request *req,
                                  struct http_response *resp);
+typedef void (*http_answered_fn)(void *ctx, const struct http_request *req,
+                                 const struct http_response *resp);
 
 struct config;
 struct http_server;
 
 /* http_start listens on cfg->listen_address and serves until http_stop. Returns NULL with err when
  * the address is invalid or cannot be bound. */
-struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispatch, void *ctx,
-                               char *err, size_t errlen);
+struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispatch,
+                               http_answered_fn answered, void *ctx, char *err, size_t errlen);
+
+/* http_stop refuses new deferrals, waits (up to HTTP_DEFER_DRAIN_S) for the deferred requests to be
+ * answered, then stops serving and frees the server. */
 void http_stop(struct http_server *srv);
 
 /* HTTPS: a private key and its certificate, both PEM (copied by the server). */
@@ -93,7 +110,8 @@ struct http_tls {
 
 /* http_start_tls is http_start serving HTTPS with tls (NULL: plain HTTP, as http_start). */
 struct http_server *http_start_tls(const struct config *cfg, const struct http_tls *tls,
-                                   http_dispatch_fn dispatch, void *ctx, char *err, size_t errlen);
+                                   http_dispatch_fn dispatch, http_answered_fn answered, void *ctx,
+                                   char *err, size_t errlen);
 
 /* http_replace_tls serves new connections with tls from now on, on the same listening socket;
  * connections already open finish on the old certificate (see http_reap). Only for a server

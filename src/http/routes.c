@@ -132,9 +132,7 @@ static void dispatch(struct app *app, const struct http_request *req, struct htt
             reply_unauthorized(resp);
             return;
         }
-        r->handler(app, req, resp);
-        if (r->counted)
-            record_readiness(app, resp);
+        r->handler(app, req, resp);     /* counted in app_answered */
         return;
     }
     if (!path_match || !path_match->open) {
@@ -171,7 +169,20 @@ static const char *metrics_route(const struct app *app, const char *path)
 
 void app_dispatch(void *ctx, const struct http_request *req, struct http_response *resp)
 {
+    dispatch(ctx, req, resp);
+}
+
+void app_answered(void *ctx, const struct http_request *req, const struct http_response *resp)
+{
     struct app *app = ctx;
-    dispatch(app, req, resp);
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        const struct route *r = &routes[i];
+        if (route_served(app, r) && path_matches(r, req->path) &&
+            strcmp(r->method, req->method) == 0) {
+            if (r->counted)
+                record_readiness(app, resp);
+            break;
+        }
+    }
     metrics_count_request(metrics_route(app, req->path), resp->status);
 }

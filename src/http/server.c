@@ -32,6 +32,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "util/clock_after.h"
 #include "util/growbuf.h"
 #include "util/utf8.h"
 
@@ -51,9 +52,16 @@ struct http_server {
     const struct config *cfg;
     unsigned flags;            /* MHD flags the current daemon was started with */
     http_dispatch_fn dispatch;
+    http_answered_fn answered;
     void *ctx;
     size_t max_body;           /* HTTP_MAX_BODY_BYTES */
     size_t max_result_body;    /* HTTP_MAX_RESULT_BODY_BYTES, for POST /job/result */
+    /* Deferred requests: suspended connections must all be resumed before a daemon stops
+     * (libmicrohttpd aborts otherwise), so stopping waits for them. */
+    pthread_mutex_t defer_lock;
+    pthread_cond_t defer_idle;
+    size_t deferred;           /* deferred and not answered yet */
+    bool stopping;
 };
 
 struct req_state {
@@ -61,7 +69,15 @@ struct req_state {
     struct growbuf body;
     bool has_body;
     bool too_large;
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    bool deferred;                  /* suspended until http_deferred_answer */
+    bool answered;                  /* answer is set (atomic: written by another thread) */
+    struct http_response answer;
 };
+
+/* How long http_stop waits for deferred requests to be answered. */
+#define HTTP_DEFER_DRAIN_S 30
 
 /* Requests declaring more than this many times the limit are refused before reading. */
 #define HTTP_DRAIN_FACTOR 16
@@ -205,6 +221,8 @@ static enum MHD_Result first_call(struct http_server *srv, struct MHD_Connection
     if (!st)
         return MHD_NO;
     *con_cls = st;
+    st->srv = srv;
+    st->conn = conn;
     /* A sealed result travels back in /job/result: it may be far larger than any other request. */
     st->limit = strcmp(url, "/job/result") == 0 ? srv->max_result_body : srv->max_body;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -234,6 +252,59 @@ static void append_body(struct req_state *st, const char *data, size_t n)
     }
 }
 
+/* deferred_done counts one deferred request answered (or abandoned with its connection). */
+static void deferred_done(struct http_server *srv)
+{
+    pthread_mutex_lock(&srv->defer_lock);
+    if (--srv->deferred == 0)
+        pthread_cond_broadcast(&srv->defer_idle);
+    pthread_mutex_unlock(&srv->defer_lock);
+}
+
+struct http_deferred *http_defer(const struct http_request *req)
+{
+    struct req_state *st = req->state;
+    struct http_server *srv = st->srv;
+    pthread_mutex_lock(&srv->defer_lock);
+    bool ok = !srv->stopping;
+    if (ok)
+        srv->deferred++;
+    pthread_mutex_unlock(&srv->defer_lock);
+    if (!ok)
+        return NULL;
+    st->deferred = true;
+    MHD_suspend_connection(st->conn);   /* before anyone can answer: resume follows suspend */
+    return (struct http_deferred *)st;
+}
+
+void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
+{
+    struct req_state *st = (struct req_state *)d;
+    st->answer = *resp;
+    memset(resp, 0, sizeof *resp);
+    __atomic_store_n(&st->answered, true, __ATOMIC_RELEASE);
+    MHD_resume_connection(st->conn);
+}
+
+/* wait_deferred waits until no request is deferred, up to HTTP_DEFER_DRAIN_S. Returns true when
+ * none is left. */
+static bool wait_deferred(struct http_server *srv, bool stop)
+{
+    struct timespec until = clock_after_ms(CLOCK_REALTIME, HTTP_DEFER_DRAIN_S * 1000);
+    pthread_mutex_lock(&srv->defer_lock);
+    if (stop)
+        srv->stopping = true;
+    while (srv->deferred > 0 &&
+           pthread_cond_timedwait(&srv->defer_idle, &srv->defer_lock, &until) != ETIMEDOUT) {
+    }
+    bool idle = srv->deferred == 0;
+    pthread_mutex_unlock(&srv->defer_lock);
+    if (!idle)
+        log_error("http: %zu deferred requests still unanswered after %d s", srv->deferred,
+                  HTTP_DEFER_DRAIN_S);
+    return idle;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -244,6 +315,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct req_state *st = *con_cls;
     if (!st)
         return first_call(srv, conn, url, con_cls);
+    if (st->deferred) {
+        if (!__atomic_load_n(&st->answered, __ATOMIC_ACQUIRE))
+            return MHD_YES;             /* not resumed by us: nothing to do yet */
+        st->deferred = false;
+        struct http_request req = { .method = method, .path = url, .conn = conn, .state = st };
+        if (srv->answered)
+            srv->answered(srv->ctx, &req, &st->answer);
+        enum MHD_Result rc = send_response(conn, &st->answer);
+        deferred_done(srv);
+        return rc;
+    }
     if (*upload_data_size) {
         append_body(st, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -261,6 +343,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     };
     struct http_response resp = { 0 };
     srv->dispatch(srv->ctx, &req, &resp);
+    if (st->deferred)
+        return MHD_YES;     /* answered on resume (the handler left resp empty) */
+    if (srv->answered)
+        srv->answered(srv->ctx, &req, &resp);
     return send_response(conn, &resp);
 }
 
@@ -271,6 +357,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     (void)toe;
     struct req_state *st = *con_cls;
+    if (st && st->deferred) {           /* answered, but the connection ended before it went out */
+        http_response_clear(&st->answer);
+        deferred_done(st->srv);
+    }
     if (st) {
         free(st->body.data);
         free(st);
@@ -396,11 +486,14 @@ static void server_free(struct http_server *srv)
     for (size_t i = 0; i < HTTP_MAX_RETIRED; i++)
         slot_free(&srv->retired[i]);
     pthread_mutex_destroy(&srv->lock);
+    pthread_mutex_destroy(&srv->defer_lock);
+    pthread_cond_destroy(&srv->defer_idle);
     free(srv);
 }
 
 struct http_server *http_start_tls(const struct config *cfg, const struct http_tls *tls,
-                                   http_dispatch_fn dispatch, void *ctx, char *err, size_t errlen)
+                                   http_dispatch_fn dispatch, http_answered_fn answered, void *ctx,
+                                   char *err, size_t errlen)
 {
     char host[256];
     unsigned port;
@@ -415,8 +508,11 @@ struct http_server *http_start_tls(const struct config *cfg, const struct http_t
         return NULL;
     }
     pthread_mutex_init(&srv->lock, NULL);
+    pthread_mutex_init(&srv->defer_lock, NULL);
+    pthread_cond_init(&srv->defer_idle, NULL);
     srv->cfg = cfg;
     srv->dispatch = dispatch;
+    srv->answered = answered;
     srv->ctx = ctx;
     srv->max_body = cfg->http_max_body;
     srv->max_result_body = cfg->http_max_result_body > cfg->http_max_body ? cfg->http_max_result_body
@@ -427,7 +523,8 @@ struct http_server *http_start_tls(const struct config *cfg, const struct http_t
         return NULL;
     }
     const struct daemon_slot *t = &srv->current;
-    unsigned base = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    unsigned base = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+                    MHD_ALLOW_SUSPEND_RESUME;
     bool any = host[0] == '\0' || strcmp(host, "::") == 0;
     errno = 0;
     if (any) {
@@ -458,10 +555,10 @@ struct http_server *http_start_tls(const struct config *cfg, const struct http_t
     return srv;
 }
 
-struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispatch, void *ctx,
-                               char *err, size_t errlen)
+struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispatch,
+                               http_answered_fn answered, void *ctx, char *err, size_t errlen)
 {
-    return http_start_tls(cfg, NULL, dispatch, ctx, err, errlen);
+    return http_start_tls(cfg, NULL, dispatch, answered, ctx, err, errlen);
 }
 
 int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *err, size_t errlen)
@@ -495,7 +592,9 @@ int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *
             if (!srv->retired[i].daemon)
                 break;
         }
-    slot_free(&srv->retired[slot]);   /* all slots busy: the oldest goes now */
+    if (srv->retired[slot].daemon)    /* all slots busy: the oldest goes now */
+        wait_deferred(srv, false);
+    slot_free(&srv->retired[slot]);
     srv->retired[slot] = srv->current;
     srv->retired[slot].stop_by = time(NULL) + (time_t)srv->cfg->http_timeout_s + 1;
     srv->current = fresh;
@@ -513,6 +612,9 @@ size_t http_reap(struct http_server *srv)
 {
     size_t left = 0;
     time_t now = time(NULL);
+    pthread_mutex_lock(&srv->defer_lock);
+    bool deferring = srv->deferred > 0;     /* a retired daemon may hold a suspended request */
+    pthread_mutex_unlock(&srv->defer_lock);
     pthread_mutex_lock(&srv->lock);
     for (size_t i = 0; i < HTTP_MAX_RETIRED; i++) {
         struct daemon_slot *r = &srv->retired[i];
@@ -520,7 +622,7 @@ size_t http_reap(struct http_server *srv)
             continue;
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (now >= r->stop_by || (info && info->num_connections == 0))
+        if (!deferring && (now >= r->stop_by || (info && info->num_connections == 0)))
             slot_free(r);
         else
             left++;
@@ -543,5 +645,6 @@ void http_stop(struct http_server *srv)
 {
     if (!srv)
         return;
+    wait_deferred(srv, true);
     server_free(srv);
 }

@@ -301,55 +301,174 @@ static int admit_shared(struct job_server *s, struct job *job, time_t now, char 
     }
 }
 
-int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct err *e)
+/* admit_checks: the checks every admission passes before anything is reserved or written. */
+static int admit_checks(const struct job_server *s, const struct job *job, time_t now,
+                        struct err *e)
 {
     if (!registry_check(s->deps.cfg, job, e))
         return -1;
-    time_t now = time(NULL);
     if (check_age(s, job, now, e) < 0)
         return -1;
     if (job->target_worker[0] && strcmp(job->target_worker, s->deps.worker_id) != 0)
         return err_set(e, 403, "this job is not for this worker");
     if (!jobserver_whitelisted(s->deps.cfg, s->deps.worker_id, job->type, job->worker_id))
         return err_set(e, 403, "this job is not from a whitelisted miner");
-    if (s->shared)
-        return admit_shared(s, job, now, uid, e);
-    /* A replayed quote is refused by store_admit, in the transaction that would record it. */
+    return 0;
+}
 
+/* admit_reserve takes a queue slot and moves the job into a new queued job with a fresh uid, its
+ * text in *json (to be freed). Returns the queued job, or NULL with e (job left to the caller).
+ * A replayed quote is refused later, by the store, in the transaction that would record it. */
+static struct queued_job *admit_reserve(struct job_server *s, struct job *job, char **json,
+                                        size_t *json_len, struct err *e)
+{
     struct queued_job *q = calloc(1, sizeof *q);
-    if (!q)
-        return err_set(e, 500, "out of memory");
+    if (!q) {
+        err_set(e, 500, "out of memory");
+        return NULL;
+    }
     if (queue_reserve(s->queue) < 0) {
         free(q);
-        return err_set(e, 503, "job queue is full (%zu jobs); retry later",
-                       queue_capacity(s->queue));
+        err_set(e, 503, "job queue is full (%zu jobs); retry later", queue_capacity(s->queue));
+        return NULL;
     }
-    time_t expires = nonce_expiry(s, job, now);
     uuid_v4(q->uid);
     job->timeout_ns = (int64_t)s->deps.cfg->job_timeout_s * 1000000000LL;
-    size_t json_len = 0;
-    char *json = job_serialize(job, &json_len);
-    int admitted = json ? store_admit(s->deps.store, job->quote, job->quote_len, expires, q->uid,
-                                      json, json_len)
-                        : -1;
-    free(json);
-    if (admitted <= 0) {
+    *json = job_serialize(job, json_len);
+    if (!*json) {
         queue_unreserve(s->queue);
         free(q);
-        return admitted == 0 ? err_set(e, 409, "job already executed")
-                             : err_set(e, 500, "cannot record the job durably (storage error)");
-    }
-    if (results_add_queued(s->deps.results, q->uid, job->quote, job->quote_len) < 0) {
-        store_drop_job(s->deps.store, q->uid);
-        queue_unreserve(s->queue);
-        free(q);
-        return err_set(e, 500, "out of memory");
+        err_set(e, 500, "out of memory");
+        return NULL;
     }
     q->job = *job;
     memset(job, 0, sizeof *job);
-    memcpy(uid, q->uid, 37);
+    return q;
+}
+
+/* admit_complete queues q once the store answered `admitted` (enum store_admit_result), or gives
+ * the slot back. Returns 0, or -1 with e (q freed). */
+static int admit_complete(struct job_server *s, struct queued_job *q, int admitted, struct err *e)
+{
+    if (admitted == STORE_ADMITTED &&
+        results_add_queued(s->deps.results, q->uid, q->job.quote, q->job.quote_len) < 0) {
+        store_drop_job(s->deps.store, q->uid);
+        admitted = STORE_ERROR;
+        err_set(e, 500, "out of memory");
+    } else if (admitted == STORE_REPLAY) {
+        err_set(e, 409, "job already executed");
+    } else if (admitted != STORE_ADMITTED) {
+        err_set(e, 500, "cannot record the job durably (storage error)");
+    }
+    if (admitted != STORE_ADMITTED) {
+        queue_unreserve(s->queue);
+        queued_job_free(q);
+        return -1;
+    }
     queue_push_reserved(s->queue, q);
     return 0;
+}
+
+int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct err *e)
+{
+    time_t now = time(NULL);
+    if (admit_checks(s, job, now, e) < 0)
+        return -1;
+    if (s->shared)
+        return admit_shared(s, job, now, uid, e);
+    time_t expires = nonce_expiry(s, job, now);
+    char *json = NULL;
+    size_t json_len = 0;
+    struct queued_job *q = admit_reserve(s, job, &json, &json_len, e);
+    if (!q)
+        return -1;
+    int admitted = store_admit(s->deps.store, q->job.quote, q->job.quote_len, expires, q->uid,
+                               json, json_len);
+    free(json);
+    char id[37];
+    memcpy(id, q->uid, sizeof id);
+    if (admit_complete(s, q, admitted, e) < 0) {
+        return -1;      /* the job went with q: the caller has nothing left to clear */
+    }
+    memcpy(uid, id, 37);
+    return 0;
+}
+
+bool jobserver_admits_async(const struct job_server *s)
+{
+    return !s->shared && store_admits_async(s->deps.store);
+}
+
+/* An admission waiting for the store's writer. */
+struct pending_admit {
+    struct store_admission a;       /* first: the store hands it back */
+    struct job_server *s;
+    struct queued_job *q;
+    jobserver_admitted_fn done;
+    void *ctx;
+};
+
+static void admitted_async(struct store_admission *a)
+{
+    struct pending_admit *p = (struct pending_admit *)a;
+    struct err e = { 0 };
+    char uid[37];
+    memcpy(uid, p->q->uid, sizeof uid);
+    int rc = admit_complete(p->s, p->q, a->result, &e);
+    p->done(p->ctx, rc == 0 ? uid : NULL, &e);
+    free(p);
+}
+
+void jobserver_admit_async(struct job_server *s, struct job *job, jobserver_admitted_fn done,
+                           void *ctx)
+{
+    struct err e = { 0 };
+    char uid[37];
+    time_t now = time(NULL);
+    if (admit_checks(s, job, now, &e) < 0) {
+        job_clear(job);
+        done(ctx, NULL, &e);
+        return;
+    }
+    if (!jobserver_admits_async(s)) {
+        int rc = jobserver_admit(s, job, uid, &e);
+        job_clear(job);
+        done(ctx, rc == 0 ? uid : NULL, &e);
+        return;
+    }
+    struct pending_admit *p = calloc(1, sizeof *p);
+    char *json = NULL;
+    size_t json_len = 0;
+    struct queued_job *q = p ? admit_reserve(s, job, &json, &json_len, &e) : NULL;
+    if (!q) {
+        if (!p)
+            err_set(&e, 500, "out of memory");
+        free(p);
+        job_clear(job);
+        done(ctx, NULL, &e);
+        return;
+    }
+    p->s = s;
+    p->q = q;
+    p->done = done;
+    p->ctx = ctx;
+    p->a.quote = q->job.quote;
+    p->a.quote_len = q->job.quote_len;
+    p->a.nonce_expires = nonce_expiry(s, &q->job, now);
+    memcpy(p->a.uid, q->uid, sizeof p->a.uid);
+    p->a.job_json = json;
+    p->a.job_len = json_len;
+    p->a.done = admitted_async;
+    int queued = store_admit_async(s->deps.store, &p->a);
+    if (queued < 0) {       /* the store is closing, or out of memory: write it here */
+        p->a.result = store_admit(s->deps.store, q->job.quote, q->job.quote_len,
+                                  p->a.nonce_expires, q->uid, json, json_len);
+        free(json);
+        admitted_async(&p->a);
+        return;
+    }
+    OPENSSL_cleanse(json, json_len);
+    free(json);
 }
 
 /* fill_view copies a result the store found into a result_view. */

@@ -45,6 +45,16 @@ int store_admit(struct store *s, const char *quote, size_t quote_len, time_t non
     return s->ops->admit(s, quote, quote_len, nonce_expires, uid, job_json, job_len);
 }
 
+int store_admit_async(struct store *s, struct store_admission *a)
+{
+    return s->ops->admit_async ? s->ops->admit_async(s, a) : -1;
+}
+
+bool store_admits_async(struct store *s)
+{
+    return s->ops->admit_async != NULL;
+}
+
 int store_nonce_seen(struct store *s, const char *quote, size_t quote_len, time_t now)
 {
     return s->ops->nonce_seen(s, quote, quote_len, now);

@@ -87,6 +87,37 @@ bool store_shared(struct store *s);
 int store_admit(struct store *s, const char *quote, size_t quote_len, time_t nonce_expires,
                 const char *uid, const char *job_json, size_t job_len);
 
+/* An admission handed to the store's writer (store_admit_async). The caller fills the fields above
+ * the line, keeps the struct alive until done runs, and may free what it pointed to as soon as
+ * store_admit_async returns. */
+struct store_admission {
+    const char *quote;
+    size_t quote_len;
+    time_t nonce_expires;
+    char uid[37];
+    const char *job_json;
+    size_t job_len;
+    /* done runs once, on the store's writer thread, after the commit that recorded the job (or
+     * failed to): result is an enum store_admit_result. */
+    void (*done)(struct store_admission *a);
+    /* ---- the store's ---- */
+    int result;
+    struct store_admission *next;
+    uint8_t digest[16];
+    uint8_t *blob;
+    size_t blob_len;
+};
+
+/* store_admit_async records like store_admit, but in the writer's next commit, which it shares
+ * with the other admissions and results waiting then (one commit and one WAL write for all, one
+ * fsync with DURABILITY=full), and away from the caller's thread (a checkpoint stalls the writer,
+ * not the HTTP thread). Returns 0 (a->done will run), or -1 when the store cannot (a shared
+ * store, a store closing, out of memory): then call store_admit. */
+int store_admit_async(struct store *s, struct store_admission *a);
+
+/* store_admits_async: store_admit_async can succeed (a local store with a writer). */
+bool store_admits_async(struct store *s);
+
 /* store_nonce_seen: 1 when quote is recorded and not expired at now, 0 when not, -1 on error. */
 int store_nonce_seen(struct store *s, const char *quote, size_t quote_len, time_t now);
 

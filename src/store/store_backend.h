@@ -14,6 +14,7 @@ struct store_ops {
     void (*close)(struct store *s);
     int (*admit)(struct store *s, const char *quote, size_t quote_len, time_t nonce_expires,
                  const char *uid, const char *job_json, size_t job_len);
+    int (*admit_async)(struct store *s, struct store_admission *a);    /* NULL: not supported */
     int (*nonce_seen)(struct store *s, const char *quote, size_t quote_len, time_t now);
     int (*finish)(struct store *s, const char *uid, const char *quote, size_t quote_len,
                   const char *data, size_t data_len, const char *next_cursor, const char *error,

@@ -12,6 +12,9 @@
  *   instead of a table, a uid index and sqlite_sequence, so an admission writes one page of it, not
  *   three; seq (admission order) comes from a counter kept in memory, max(seq) + 1 at open.
  * Blobs are sealed with platform_seal_bytes under the store key, one AAD label per table.
+ * One writer thread commits what waits: admissions handed over with store_admit_async (at once:
+ * their HTTP answers wait for the commit) and finished jobs (every few ms), in one transaction,
+ * so concurrent admissions share a commit, a WAL write and, with DURABILITY=full, an fsync.
  * Migrations are an array of SQL scripts: version N runs scripts[N-1] inside one transaction. */
 #include "store/store_backend.h"
 
@@ -124,6 +127,7 @@ struct sqlite_store {
     bool batch_started, batch_stop;
     struct finished *batch_head, *batch_tail;
     size_t batch_count;
+    struct store_admission *adm_head, *adm_tail;   /* admissions for the writer's next commit */
     sqlite3_stmt *stmt[ST_COUNT];
     sqlite3_int64 next_seq;         /* admission order of the next job (under lock) */
     uint8_t key[32];
@@ -423,6 +427,27 @@ static uint8_t *open_row(struct sqlite_store *s, const char *label, const void *
 
 /* ---- admission and completion ---------------------------------------------------------- */
 
+/* record_admission records the nonce and, unless it is a replay, the job, inside the caller's
+ * transaction (lock held). Returns an enum store_admit_result. */
+static int record_admission(struct sqlite_store *s, const uint8_t digest[NONCE_DIGEST_LEN],
+                            time_t nonce_expires, const char *uid, const uint8_t *blob,
+                            size_t blob_len)
+{
+    sqlite3_stmt *n = s->stmt[ST_NONCE_UPSERT];
+    sqlite3_bind_blob(n, 1, digest, NONCE_DIGEST_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(n, 2, (sqlite3_int64)nonce_expires);
+    sqlite3_bind_int64(n, 3, (sqlite3_int64)time(NULL));
+    if (step_done(s, n) < 0)
+        return STORE_ERROR;
+    if (sqlite3_changes(s->db) == 0)
+        return STORE_REPLAY;
+    sqlite3_stmt *j = s->stmt[ST_JOB_INSERT];
+    sqlite3_bind_text(j, 1, uid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(j, 2, s->next_seq++);
+    sqlite3_bind_blob(j, 3, blob, (int)blob_len, SQLITE_STATIC);
+    return step_done(s, j) == 0 ? STORE_ADMITTED : STORE_ERROR;
+}
+
 static int sq_admit(struct store *base, const char *quote, size_t quote_len, time_t nonce_expires,
                 const char *uid, const char *job_json, size_t job_len)
 {
@@ -432,33 +457,48 @@ static int sq_admit(struct store *base, const char *quote, size_t quote_len, tim
     uint8_t *blob = seal_row(s, LABEL_JOB, job_json, job_len);
     if (!blob)
         return -1;
-    int result = -1;
+    int result = STORE_ERROR;
     pthread_mutex_lock(&s->lock);
     if (txn(s, ST_BEGIN) == 0) {
-        sqlite3_stmt *n = s->stmt[ST_NONCE_UPSERT];
-        sqlite3_bind_blob(n, 1, digest, sizeof digest, SQLITE_STATIC);
-        sqlite3_bind_int64(n, 2, (sqlite3_int64)nonce_expires);
-        sqlite3_bind_int64(n, 3, (sqlite3_int64)time(NULL));
-        if (step_done(s, n) == 0 && sqlite3_changes(s->db) == 0) {
-            result = 0;
-        } else {
-            sqlite3_stmt *j = s->stmt[ST_JOB_INSERT];
-            sqlite3_bind_text(j, 1, uid, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(j, 2, s->next_seq);
-            sqlite3_bind_blob(j, 3, blob, (int)(job_len + PLATFORM_SEALED_OVERHEAD), SQLITE_STATIC);
-            if (step_done(s, j) == 0)
-                result = 1;
-        }
-        if (txn(s, result == 1 ? ST_COMMIT : ST_ROLLBACK) < 0) {
+        result = record_admission(s, digest, nonce_expires, uid, blob,
+                                  job_len + PLATFORM_SEALED_OVERHEAD);
+        if (txn(s, result == STORE_ADMITTED ? ST_COMMIT : ST_ROLLBACK) < 0) {
             txn(s, ST_ROLLBACK);
-            result = -1;
+            result = STORE_ERROR;
         }
-        if (result == 1)
-            s->next_seq++;
     }
     pthread_mutex_unlock(&s->lock);
     free(blob);
     return result;
+}
+
+static int sq_admit_async(struct store *base, struct store_admission *a)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    nonce_digest(a->quote, a->quote_len, a->digest);
+    a->blob = seal_row(s, LABEL_JOB, a->job_json, a->job_len);
+    if (!a->blob)
+        return -1;
+    a->blob_len = a->job_len + PLATFORM_SEALED_OVERHEAD;
+    a->next = NULL;
+    a->result = STORE_ERROR;
+    pthread_mutex_lock(&s->batch_lock);
+    bool open = !s->batch_stop;
+    if (open) {
+        if (s->adm_tail)
+            s->adm_tail->next = a;
+        else
+            s->adm_head = a;
+        s->adm_tail = a;
+        pthread_cond_signal(&s->batch_wake);
+    }
+    pthread_mutex_unlock(&s->batch_lock);
+    if (!open) {
+        free(a->blob);
+        a->blob = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 static int sq_nonce_seen(struct store *base, const char *quote, size_t quote_len, time_t now)
@@ -510,13 +550,20 @@ static int sq_finish(struct store *base, const char *uid, const char *quote, siz
     return 0;
 }
 
-/* write_batch stores a list of finished jobs in one transaction and frees it. */
-static int write_batch(struct sqlite_store *s, struct finished *list)
+/* write_batch records a list of admissions and a list of finished jobs in one transaction, frees
+ * the finished list, and then (lock released) calls each admission's done with its result. */
+static int write_batch(struct sqlite_store *s, struct finished *list, struct store_admission *adm)
 {
     int rc = -1;
     pthread_mutex_lock(&s->lock);
-    if (list && txn(s, ST_BEGIN) == 0) {
+    if ((list || adm) && txn(s, ST_BEGIN) == 0) {
         rc = 0;
+        for (struct store_admission *a = adm; a && rc == 0; a = a->next) {
+            a->result = record_admission(s, a->digest, a->nonce_expires, a->uid, a->blob,
+                                         a->blob_len);
+            if (a->result == STORE_ERROR)
+                rc = -1;
+        }
         for (struct finished *f = list; f && rc == 0; f = f->next) {
             sqlite3_stmt *r = s->stmt[ST_RESULT_PUT];
             sqlite3_bind_text(r, 1, f->uid, -1, SQLITE_STATIC);
@@ -532,23 +579,34 @@ static int write_batch(struct sqlite_store *s, struct finished *list)
         }
     }
     pthread_mutex_unlock(&s->lock);
+    if (rc < 0 && list)
+        log_error("store: finished jobs could not be written; they will run again after a restart");
     while (list) {
         struct finished *next = list->next;
         free(list->blob);
         free(list);
         list = next;
     }
-    if (rc < 0)
-        log_error("store: finished jobs could not be written; they will run again after a restart");
+    while (adm) {
+        struct store_admission *next = adm->next;   /* done may free adm */
+        if (rc < 0)
+            adm->result = STORE_ERROR;
+        free(adm->blob);
+        adm->blob = NULL;
+        adm->done(adm);
+        adm = next;
+    }
     return rc;
 }
 
-/* take_batch detaches the pending list (caller holds batch_lock). */
-static struct finished *take_batch(struct sqlite_store *s)
+/* take_batch detaches the pending lists (caller holds batch_lock). */
+static struct finished *take_batch(struct sqlite_store *s, struct store_admission **adm)
 {
     struct finished *list = s->batch_head;
     s->batch_head = s->batch_tail = NULL;
     s->batch_count = 0;
+    *adm = s->adm_head;
+    s->adm_head = s->adm_tail = NULL;
     return list;
 }
 
@@ -558,9 +616,10 @@ static int sq_flush(struct store *base)
     pthread_mutex_lock(&s->batch_lock);
     while (s->batch_writing)    /* a batch taken by the writer is committed before we return */
         pthread_cond_wait(&s->batch_done, &s->batch_lock);
-    struct finished *list = take_batch(s);
+    struct store_admission *adm = NULL;
+    struct finished *list = take_batch(s, &adm);
     pthread_mutex_unlock(&s->batch_lock);
-    return list ? write_batch(s, list) : 0;
+    return list || adm ? write_batch(s, list, adm) : 0;
 }
 
 static void *batch_writer(void *arg)
@@ -568,15 +627,18 @@ static void *batch_writer(void *arg)
     struct sqlite_store *s = arg;
     pthread_mutex_lock(&s->batch_lock);
     while (!s->batch_stop) {
-        if (s->batch_count < STORE_BATCH_MAX) {
+        /* Admissions are written at once (their HTTP answers wait); results every few ms, or at
+         * once when many wait, or with the next admissions. */
+        if (!s->adm_head && s->batch_count < STORE_BATCH_MAX) {
             struct timespec until = clock_after_ms(CLOCK_REALTIME, STORE_BATCH_DELAY_MS);
             pthread_cond_timedwait(&s->batch_wake, &s->batch_lock, &until);
         }
-        struct finished *list = take_batch(s);
-        s->batch_writing = list != NULL;
+        struct store_admission *adm = NULL;
+        struct finished *list = take_batch(s, &adm);
+        s->batch_writing = list || adm;
         pthread_mutex_unlock(&s->batch_lock);
-        if (list)
-            write_batch(s, list);
+        if (list || adm)
+            write_batch(s, list, adm);
         pthread_mutex_lock(&s->batch_lock);
         s->batch_writing = false;
         pthread_cond_broadcast(&s->batch_done);
@@ -782,6 +844,7 @@ static const struct store_ops sqlite_ops = {
     .shared = false,
     .close = sq_close,
     .admit = sq_admit,
+    .admit_async = sq_admit_async,
     .nonce_seen = sq_nonce_seen,
     .finish = sq_finish,
     .flush = sq_flush,

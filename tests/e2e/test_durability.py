@@ -78,6 +78,35 @@ def test_kill9_with_jobs_queued_and_running_loses_nothing():
     h.check_eq(pending_rows(w.data_dir), 0, "unfinished jobs left after recovery")
 
 
+def test_sigterm_during_a_burst_of_adds_answers_and_keeps_every_accepted_job():
+    # /job/add answers once the store's writer has committed the job (the connection waits
+    # meanwhile); a SIGTERM in the middle of a burst must answer or refuse every add in flight,
+    # exit 0, and keep every job it answered 200 for.
+    w = h.Worker(env={"MAX_JOBS": "1"})
+    w.start()
+    sigs = [w.generate(TELEMETRY) for _ in range(300)]
+    uids, lock, stop = [], threading.Lock(), threading.Event()
+    threads = [threading.Thread(target=add_all, args=(w, sigs[i::8], uids, lock, stop))
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    while True:
+        with lock:
+            if len(uids) >= 100:
+                break
+        time.sleep(0.001)
+    w.stop()            # asserts exit status 0 and no sanitizer report
+    stop.set()
+    for t in threads:
+        t.join()
+    h.check(len(uids) >= 100, "fewer adds accepted than waited for")
+    w.start()
+    for uid, sig in uids:
+        st = w.wait_status(uid, timeout=30)
+        h.expect_status(st, 200, "status of %s after the restart" % uid)
+    w.stop()
+
+
 def test_results_and_replay_memory_survive_a_restart():
     with h.Worker() as w:
         sig, uid, _, clear = w.run_job(TELEMETRY)

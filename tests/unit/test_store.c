@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <stdbool.h>
+
 #include <cmocka.h>
 #include <sqlite3.h>
 
@@ -20,6 +23,8 @@
 #define UID1 "11111111-1111-4111-8111-111111111111"
 #define UID2 "22222222-2222-4222-8222-222222222222"
 #define UID3 "33333333-3333-4333-8333-333333333333"
+
+static pthread_t main_thread;
 
 struct fx {
     char dir[64];
@@ -137,6 +142,82 @@ static void test_migrates_v2_jobs(void **state)
     seen[0] = '\0';
     assert_int_equal(store_each_job(f->store, count_jobs, seen), 4);
     assert_string_equal(seen, "2314");
+}
+
+/* Admissions handed to the writer: each answered once, on the writer thread, after the commit. */
+struct async_admission {
+    struct store_admission a;
+    pthread_mutex_t *lock;
+    pthread_cond_t *cond;
+    int *answered;
+    int result;
+    bool writer_thread;
+};
+
+static void async_done(struct store_admission *a)
+{
+    struct async_admission *x = (struct async_admission *)a;
+    pthread_mutex_lock(x->lock);
+    x->result = a->result;
+    x->writer_thread = !pthread_equal(pthread_self(), main_thread);
+    (*x->answered)++;
+    pthread_cond_signal(x->cond);
+    pthread_mutex_unlock(x->lock);
+}
+
+static void test_admit_async_shares_commits(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    const char *job = "{\"type\":\"telemetry\"}";
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+    int answered = 0;
+    main_thread = pthread_self();
+    assert_true(store_admits_async(f->store));
+    static const char *const quotes[] = { "q1", "q2", "q1", "q3" };   /* q1 twice: a replay */
+    static const char *const uids[] = { UID1, UID2, UID3, "44444444-4444-4444-8444-444444444444" };
+    struct async_admission adm[4];
+    for (int i = 0; i < 4; i++) {
+        adm[i] = (struct async_admission){
+            .a = { .quote = quotes[i], .quote_len = 2, .nonce_expires = now + 100,
+                   .job_json = job, .job_len = strlen(job), .done = async_done },
+            .lock = &lock, .cond = &cond, .answered = &answered, .result = 99,
+        };
+        strcpy(adm[i].a.uid, uids[i]);
+        assert_int_equal(store_admit_async(f->store, &adm[i].a), 0);
+    }
+    pthread_mutex_lock(&lock);
+    while (answered < 4)
+        pthread_cond_wait(&cond, &lock);
+    pthread_mutex_unlock(&lock);
+    assert_int_equal(adm[0].result, STORE_ADMITTED);
+    assert_int_equal(adm[1].result, STORE_ADMITTED);
+    assert_int_equal(adm[2].result, STORE_REPLAY);
+    assert_int_equal(adm[3].result, STORE_ADMITTED);
+    for (int i = 0; i < 4; i++)
+        assert_true(adm[i].writer_thread);
+    /* recorded durably, in order; the replay left nothing */
+    reopen(f);
+    char seen[8] = "";
+    assert_int_equal(store_each_job(f->store, count_jobs, seen), 3);
+    assert_string_equal(seen, "124");
+    assert_int_equal(store_nonce_seen(f->store, "q3", 2, now), 1);
+    /* a store being closed still answers what it was handed */
+    answered = 0;
+    struct async_admission late = adm[0];
+    late.a.quote = "q9";
+    strcpy(late.a.uid, "55555555-5555-4555-8555-555555555555");
+    assert_int_equal(store_admit_async(f->store, &late.a), 0);
+    store_close(f->store);
+    assert_int_equal(answered, 1);
+    assert_int_equal(late.result, STORE_ADMITTED);
+    char err[256];
+    f->store = store_open(&f->platform, false, err, sizeof err);
+    assert_non_null(f->store);
+    seen[0] = '\0';
+    assert_int_equal(store_each_job(f->store, count_jobs, seen), 4);
+    assert_string_equal(seen, "1245");
 }
 
 struct collected {
@@ -316,6 +397,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rows_are_sealed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_bad_databases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_v2_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admit_async_shares_commits, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
