@@ -89,10 +89,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_JOBS_ALL] = "SELECT uid, blob FROM jobs ORDER BY seq",
     [ST_RESULTS_RECENT] = "SELECT uid, finished, blob FROM (SELECT uid, finished, blob FROM results "
                           "WHERE finished >= ?1 ORDER BY finished DESC LIMIT ?2) ORDER BY finished",
-    [ST_PRUNE_NONCES] = "DELETE FROM nonces WHERE expires < ?1",
-    [ST_PRUNE_RESULTS_AGE] = "DELETE FROM results WHERE finished < ?1",
-    [ST_PRUNE_RESULTS_COUNT] = "DELETE FROM results WHERE uid IN (SELECT uid FROM results "
-                               "ORDER BY finished DESC LIMIT -1 OFFSET ?1)",
+    /* Pruning deletes in slices of PRUNE_SLICE rows, each its own transaction: a minute of
+     * traffic (100k+ rows) at once made SQLite hold every key to delete in memory (+7 MB of heap
+     * that stayed resident) and kept the writer waiting for the whole delete. */
+    [ST_PRUNE_NONCES] = "DELETE FROM nonces WHERE digest IN (SELECT digest FROM nonces "
+                        "WHERE expires < ?1 LIMIT ?2)",
+    [ST_PRUNE_RESULTS_AGE] = "DELETE FROM results WHERE rowid IN (SELECT rowid FROM results "
+                             "WHERE finished < ?1 LIMIT ?2)",
+    [ST_PRUNE_RESULTS_COUNT] = "DELETE FROM results WHERE rowid IN (SELECT rowid FROM results "
+                               "ORDER BY finished DESC LIMIT ?2 OFFSET ?1)",
     [ST_SECRET_GET] = "SELECT blob FROM secrets WHERE name = ?1",
     [ST_SECRET_PUT] = "INSERT OR REPLACE INTO secrets(name, blob) VALUES(?1, ?2)",
     [ST_SECRET_ADD] = "INSERT OR IGNORE INTO secrets(name, blob) VALUES(?1, ?2)",
@@ -728,24 +733,36 @@ static long sq_each_result(struct store *base, time_t since, size_t limit, store
 
 /* ---- pruning and counts ---------------------------------------------------------------- */
 
+#define PRUNE_SLICE 2000
+
+/* run_delete runs a slice delete until it deletes less than a slice, taking the lock per slice so
+ * the writer gets in between. Returns the rows deleted or -1. */
 static long run_delete(struct sqlite_store *s, enum stmt_id id, sqlite3_int64 arg)
 {
-    sqlite3_stmt *st = s->stmt[id];
-    sqlite3_bind_int64(st, 1, arg);
-    if (step_done(s, st) < 0)
-        return -1;
-    return sqlite3_changes(s->db);
+    long total = 0;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        sqlite3_stmt *st = s->stmt[id];
+        sqlite3_bind_int64(st, 1, arg);
+        sqlite3_bind_int64(st, 2, PRUNE_SLICE);
+        int rc = step_done(s, st);
+        long n = rc < 0 ? -1 : sqlite3_changes(s->db);
+        pthread_mutex_unlock(&s->lock);
+        if (n < 0)
+            return -1;
+        total += n;
+        if (n < PRUNE_SLICE)
+            return total;
+    }
 }
 
 static long sq_prune(struct store *base, time_t now, time_t result_since, size_t max_results)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
     sq_flush(&s->base);
-    pthread_mutex_lock(&s->lock);
     long a = run_delete(s, ST_PRUNE_NONCES, (sqlite3_int64)now);
     long b = run_delete(s, ST_PRUNE_RESULTS_AGE, (sqlite3_int64)result_since);
     long c = run_delete(s, ST_PRUNE_RESULTS_COUNT, (sqlite3_int64)max_results);
-    pthread_mutex_unlock(&s->lock);
     return (a < 0 || b < 0 || c < 0) ? -1 : a + b + c;
 }
 

@@ -296,6 +296,30 @@ static void test_prune_bounds_rows(void **state)
     assert_int_equal(deleted, 30 + 30 + 10);
 }
 
+/* Pruning goes in slices (2000 rows per statement): more rows than a slice all go. */
+static void test_prune_in_slices(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    char uid[37], quote[16];
+    for (int i = 0; i < 4500; i++) {
+        snprintf(uid, sizeof uid, "%08d-2222-4222-8222-222222222222", i);
+        snprintf(quote, sizeof quote, "s%d", i);
+        assert_int_equal(store_admit(f->store, quote, strlen(quote), now - 10, uid, "{}", 2), 1);
+        assert_int_equal(store_finish(f->store, uid, quote, strlen(quote), "x", 1, NULL, NULL,
+                                      now - 4500 + i), 0);
+    }
+    long deleted = store_prune(f->store, now, now - 100000, 100);
+    struct store_counts c;
+    store_counts(f->store, &c);
+    assert_int_equal(c.nonces, 0);
+    assert_int_equal(c.results, 100);
+    assert_int_equal(deleted, 4500 + 4400);
+    struct collected newest = { 0 };
+    assert_int_equal(store_each_result(f->store, now - 1, 10, collect, &newest), 1);
+    assert_string_equal(newest.uids[0], "00004499-2222-4222-8222-222222222222");
+}
+
 static void test_rows_are_sealed(void **state)
 {
     struct fx *f = *state;
@@ -394,6 +418,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_admit_replay_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_moves_job_to_results, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_bounds_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_in_slices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_are_sealed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_bad_databases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_v2_jobs, setup, teardown),
