@@ -297,12 +297,12 @@ static bool wait_deferred(struct http_server *srv, bool stop)
     while (srv->deferred > 0 &&
            pthread_cond_timedwait(&srv->defer_idle, &srv->defer_lock, &until) != ETIMEDOUT) {
     }
-    bool idle = srv->deferred == 0;
+    size_t left = srv->deferred;
     pthread_mutex_unlock(&srv->defer_lock);
-    if (!idle)
-        log_error("http: %zu deferred requests still unanswered after %d s", srv->deferred,
+    if (left)
+        log_error("http: %zu deferred requests still unanswered after %d s", left,
                   HTTP_DEFER_DRAIN_S);
-    return idle;
+    return left == 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
