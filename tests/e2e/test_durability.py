@@ -34,9 +34,9 @@ def add_all(w, sigs, uids, lock, stop):
                 uids.append((r.json()["uid"], sig))
 
 
-def burst_then_kill(w, count):
-    """Adds `count` signatures from 8 threads and kills the worker with SIGKILL after half of them
-    were accepted. Returns the (uid, signature) pairs answered 200 and the pending rows left."""
+def burst(w, count, interrupt, after):
+    """Adds `count` fresh signatures from 8 threads, calls interrupt() once `after` of them were
+    answered 200, lets the threads end, and returns the (uid, signature) pairs answered 200."""
     sigs = [w.generate(TELEMETRY) for _ in range(count)]
     uids, lock, stop = [], threading.Lock(), threading.Event()
     threads = [threading.Thread(target=add_all, args=(w, sigs[i::8], uids, lock, stop))
@@ -45,13 +45,20 @@ def burst_then_kill(w, count):
         t.start()
     while True:
         with lock:
-            if len(uids) >= count // 2:
+            if len(uids) >= after:
                 break
         time.sleep(0.001)
-    w.kill()
+    interrupt()
     stop.set()
     for t in threads:
         t.join()
+    return uids
+
+
+def burst_then_kill(w, count):
+    """Kills the worker with SIGKILL in a burst of `count` adds, once half were accepted. Returns
+    the (uid, signature) pairs answered 200 and the pending rows left."""
+    uids = burst(w, count, w.kill, count // 2)
     return uids, pending_rows(w.data_dir)
 
 
@@ -84,21 +91,7 @@ def test_sigterm_during_a_burst_of_adds_answers_and_keeps_every_accepted_job():
     # exit 0, and keep every job it answered 200 for.
     w = h.Worker(env={"MAX_JOBS": "1"})
     w.start()
-    sigs = [w.generate(TELEMETRY) for _ in range(300)]
-    uids, lock, stop = [], threading.Lock(), threading.Event()
-    threads = [threading.Thread(target=add_all, args=(w, sigs[i::8], uids, lock, stop))
-               for i in range(8)]
-    for t in threads:
-        t.start()
-    while True:
-        with lock:
-            if len(uids) >= 100:
-                break
-        time.sleep(0.001)
-    w.stop()            # asserts exit status 0 and no sanitizer report
-    stop.set()
-    for t in threads:
-        t.join()
+    uids = burst(w, 300, w.stop, 100)     # w.stop asserts exit status 0, no sanitizer report
     h.check(len(uids) >= 100, "fewer adds accepted than waited for")
     w.start()
     for uid, sig in uids:
