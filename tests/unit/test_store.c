@@ -289,32 +289,33 @@ static void admit_and_finish(struct fx *f, int n, int expired, time_t now)
     }
 }
 
-static void test_prune_bounds_rows(void **state)
+/* check_prune runs n jobs (admit_and_finish), prunes with results kept since now - since_ago and
+ * at most max_results of them, and checks what is left and the count deleted. Returns its now. */
+static time_t check_prune(struct fx *f, int n, int expired, time_t since_ago, size_t max_results,
+                          long nonces_left, long results_left)
 {
-    struct fx *f = *state;
     time_t now = time(NULL);
-    admit_and_finish(f, 50, 30, now);
-    /* results older than now-20 go (30 of them), then at most 10 newest are kept */
-    long deleted = store_prune(f->store, now, now - 20, 10);
+    admit_and_finish(f, n, expired, now);
+    long deleted = store_prune(f->store, now, now - since_ago, max_results);
     struct store_counts c;
     store_counts(f->store, &c);
-    assert_int_equal(c.nonces, 20);
-    assert_int_equal(c.results, 10);
-    assert_int_equal(deleted, 30 + 30 + 10);
+    assert_int_equal(c.nonces, nonces_left);
+    assert_int_equal(c.results, results_left);
+    assert_int_equal(deleted, (n - nonces_left) + (n - results_left));
+    return now;
+}
+
+static void test_prune_bounds_rows(void **state)
+{
+    /* 30 nonces expired; results older than now-20 go (30 of them), then 10 newest are kept */
+    check_prune(*state, 50, 30, 20, 10, 20, 10);
 }
 
 /* Pruning goes in slices (2000 rows per statement): more rows than a slice all go. */
 static void test_prune_in_slices(void **state)
 {
     struct fx *f = *state;
-    time_t now = time(NULL);
-    admit_and_finish(f, 4500, 4500, now);
-    long deleted = store_prune(f->store, now, now - 100000, 100);
-    struct store_counts c;
-    store_counts(f->store, &c);
-    assert_int_equal(c.nonces, 0);
-    assert_int_equal(c.results, 100);
-    assert_int_equal(deleted, 4500 + 4400);
+    time_t now = check_prune(f, 4500, 4500, 100000, 100, 0, 100);
     struct collected newest = { 0 };
     assert_int_equal(store_each_result(f->store, now - 1, 10, collect, &newest), 1);
     assert_string_equal(newest.uids[0], "00004499-1111-4111-8111-111111111111");
