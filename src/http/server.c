@@ -66,6 +66,7 @@ struct http_server {
 
 struct req_state {
     size_t limit;       /* body limit of this request */
+    size_t first_cap;   /* the body buffer's first size: the declared length, up to BODY_PRESIZE */
     struct growbuf body;
     bool has_body;
     bool too_large;
@@ -78,6 +79,10 @@ struct req_state {
 
 /* How long http_stop waits for deferred requests to be answered. */
 #define HTTP_DEFER_DRAIN_S 30
+
+/* A body's buffer is sized from Content-Length up to this (one allocation for the usual request
+ * instead of a doubling series); a larger declared length is not trusted with memory up front. */
+#define BODY_PRESIZE (64 * 1024)
 
 /* Requests declaring more than this many times the limit are refused before reading. */
 #define HTTP_DRAIN_FACTOR 16
@@ -235,6 +240,8 @@ static enum MHD_Result first_call(struct http_server *srv, struct MHD_Connection
             st->too_large = true;
             if (errno || *end || n / HTTP_DRAIN_FACTOR > st->limit)
                 return reply_too_large(st->limit, conn);
+        } else {
+            st->first_cap = n < BODY_PRESIZE ? (size_t)n + 1 : BODY_PRESIZE;
         }
     }
     return MHD_YES;
@@ -245,7 +252,8 @@ static void append_body(struct req_state *st, const char *data, size_t n)
     st->has_body = true;
     if (st->too_large)
         return;
-    if (n > st->limit - st->body.len || growbuf_append(&st->body, data, n, 1024) < 0) {
+    if (n > st->limit - st->body.len ||
+        growbuf_append(&st->body, data, n, st->first_cap ? st->first_cap : 1024) < 0) {
         st->too_large = true;
         free(st->body.data);
         st->body = (struct growbuf){ 0 };
