@@ -384,14 +384,10 @@ int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct 
         return -1;
     int admitted = store_admit(s->deps.store, q->job.quote, q->job.quote_len, expires, q->uid,
                                json, json_len);
+    OPENSSL_cleanse(json, json_len);
     free(json);
-    char id[37];
-    memcpy(id, q->uid, sizeof id);
-    if (admit_complete(s, q, admitted, e) < 0) {
-        return -1;      /* the job went with q: the caller has nothing left to clear */
-    }
-    memcpy(uid, id, 37);
-    return 0;
+    memcpy(uid, q->uid, 37);                    /* read by the caller only on success */
+    return admit_complete(s, q, admitted, e);   /* on failure the job went with q */
 }
 
 bool jobserver_admits_async(const struct job_server *s)
@@ -423,17 +419,17 @@ void jobserver_admit_async(struct job_server *s, struct job *job, jobserver_admi
                            void *ctx)
 {
     struct err e = { 0 };
-    char uid[37];
+    if (!jobserver_admits_async(s)) {       /* jobserver_admit makes the checks */
+        char uid[37];
+        int rc = jobserver_admit(s, job, uid, &e);
+        job_clear(job);
+        done(ctx, rc == 0 ? uid : NULL, &e);
+        return;
+    }
     time_t now = time(NULL);
     if (admit_checks(s, job, now, &e) < 0) {
         job_clear(job);
         done(ctx, NULL, &e);
-        return;
-    }
-    if (!jobserver_admits_async(s)) {
-        int rc = jobserver_admit(s, job, uid, &e);
-        job_clear(job);
-        done(ctx, rc == 0 ? uid : NULL, &e);
         return;
     }
     struct pending_admit *p = calloc(1, sizeof *p);
@@ -459,13 +455,11 @@ void jobserver_admit_async(struct job_server *s, struct job *job, jobserver_admi
     p->a.job_json = json;
     p->a.job_len = json_len;
     p->a.done = admitted_async;
-    int queued = store_admit_async(s->deps.store, &p->a);
-    if (queued < 0) {       /* the store is closing, or out of memory: write it here */
+    if (store_admit_async(s->deps.store, &p->a) < 0) {
+        /* the store is closing, or out of memory: write it here */
         p->a.result = store_admit(s->deps.store, q->job.quote, q->job.quote_len,
                                   p->a.nonce_expires, q->uid, json, json_len);
-        free(json);
         admitted_async(&p->a);
-        return;
     }
     OPENSSL_cleanse(json, json_len);
     free(json);
