@@ -118,8 +118,9 @@ static void record_readiness(struct app *app, const struct http_response *resp)
         readiness_record(app->readiness, false);
 }
 
-static void dispatch(struct app *app, const struct http_request *req, struct http_response *resp)
+void app_dispatch(void *ctx, const struct http_request *req, struct http_response *resp)
 {
+    struct app *app = ctx;
     const struct route *path_match = NULL;
     for (size_t i = 0; i < ROUTE_COUNT; i++) {
         const struct route *r = &routes[i];
@@ -157,32 +158,24 @@ static void dispatch(struct app *app, const struct http_request *req, struct htt
     http_add_header(resp, "Allow", allow);
 }
 
-/* metrics_route names the route of path for /metrics: the path of the first served line that
- * matches it (any method), or "other", so the label set stays as small as the table. */
-static const char *metrics_route(const struct app *app, const char *path)
-{
-    for (size_t i = 0; i < ROUTE_COUNT; i++)
-        if (route_served(app, &routes[i]) && path_matches(&routes[i], path))
-            return routes[i].path;
-    return "other";
-}
-
-void app_dispatch(void *ctx, const struct http_request *req, struct http_response *resp)
-{
-    dispatch(ctx, req, resp);
-}
-
+/* app_answered feeds the readiness window (answers of the route that served the request, when
+ * that route counts) and /metrics, whose label is the path of the first served route matching
+ * the request's path (any method), or "other", so the label set stays as small as the table. */
 void app_answered(void *ctx, const struct http_request *req, const struct http_response *resp)
 {
     struct app *app = ctx;
+    const char *label = NULL;
     for (size_t i = 0; i < ROUTE_COUNT; i++) {
         const struct route *r = &routes[i];
-        if (route_served(app, r) && path_matches(r, req->path) &&
-            strcmp(r->method, req->method) == 0) {
+        if (!route_served(app, r) || !path_matches(r, req->path))
+            continue;
+        if (!label)
+            label = r->path;
+        if (strcmp(r->method, req->method) == 0) {
             if (r->counted)
                 record_readiness(app, resp);
             break;
         }
     }
-    metrics_count_request(metrics_route(app, req->path), resp->status);
+    metrics_count_request(label ? label : "other", resp->status);
 }
