@@ -294,9 +294,9 @@ void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
     MHD_resume_connection(st->conn);
 }
 
-/* wait_deferred waits until no request is deferred, up to HTTP_DEFER_DRAIN_S. Returns true when
- * none is left. */
-static bool wait_deferred(struct http_server *srv, bool stop)
+/* wait_deferred waits until no request is deferred, up to HTTP_DEFER_DRAIN_S (then says how many
+ * are left). With stop, no request may be deferred any more. */
+static void wait_deferred(struct http_server *srv, bool stop)
 {
     struct timespec until = clock_after_ms(CLOCK_REALTIME, HTTP_DEFER_DRAIN_S * 1000);
     pthread_mutex_lock(&srv->defer_lock);
@@ -310,7 +310,15 @@ static bool wait_deferred(struct http_server *srv, bool stop)
     if (left)
         log_error("http: %zu deferred requests still unanswered after %d s", left,
                   HTTP_DEFER_DRAIN_S);
-    return left == 0;
+}
+
+/* send_answer shows resp to the answered hook, then sends it. */
+static enum MHD_Result send_answer(struct http_server *srv, const struct http_request *req,
+                                   struct http_response *resp)
+{
+    if (srv->answered)
+        srv->answered(srv->ctx, req, resp);
+    return send_response(req->conn, resp);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -328,9 +336,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;             /* not resumed by us: nothing to do yet */
         st->deferred = false;
         struct http_request req = { .method = method, .path = url, .conn = conn, .state = st };
-        if (srv->answered)
-            srv->answered(srv->ctx, &req, &st->answer);
-        enum MHD_Result rc = send_response(conn, &st->answer);
+        enum MHD_Result rc = send_answer(srv, &req, &st->answer);
         deferred_done(srv);
         return rc;
     }
@@ -353,9 +359,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     srv->dispatch(srv->ctx, &req, &resp);
     if (st->deferred)
         return MHD_YES;     /* answered on resume (the handler left resp empty) */
-    if (srv->answered)
-        srv->answered(srv->ctx, &req, &resp);
-    return send_response(conn, &resp);
+    return send_answer(srv, &req, &resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
