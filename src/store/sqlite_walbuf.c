@@ -56,12 +56,18 @@ static uint32_t be32(const void *p)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
+/* write_real hands n bytes at off to the real file (one write, counted). */
+static int write_real(struct wb_file *f, const void *data, size_t n, sqlite3_int64 off)
+{
+    __atomic_add_fetch(&stat_syscalls, 1, __ATOMIC_RELAXED);
+    return f->real->pMethods->xWrite(f->real, data, (int)n, off);
+}
+
 static int flush(struct wb_file *f)
 {
     if (f->len == 0)
         return SQLITE_OK;
-    int rc = f->real->pMethods->xWrite(f->real, f->buf, (int)f->len, f->off);
-    __atomic_add_fetch(&stat_syscalls, 1, __ATOMIC_RELAXED);
+    int rc = write_real(f, f->buf, f->len, f->off);
     f->len = 0;     /* on failure SQLite fails the transaction; the bytes are not retried */
     return rc;
 }
@@ -77,10 +83,8 @@ static int gather(struct wb_file *f, const void *data, size_t n, sqlite3_int64 o
         int rc = flush(f);
         if (rc != SQLITE_OK)
             return rc;
-        if (n > GATHER_MAX / 2) {
-            __atomic_add_fetch(&stat_syscalls, 1, __ATOMIC_RELAXED);
-            return f->real->pMethods->xWrite(f->real, data, (int)n, off);
-        }
+        if (n > GATHER_MAX / 2)
+            return write_real(f, data, n, off);
     }
     if (f->len + n > f->cap) {
         size_t cap = f->cap ? f->cap : 16384;
@@ -89,8 +93,7 @@ static int gather(struct wb_file *f, const void *data, size_t n, sqlite3_int64 o
         uint8_t *grown = realloc(f->buf, cap);
         if (!grown) {
             int rc = flush(f);
-            __atomic_add_fetch(&stat_syscalls, 1, __ATOMIC_RELAXED);
-            return rc != SQLITE_OK ? rc : f->real->pMethods->xWrite(f->real, data, (int)n, off);
+            return rc != SQLITE_OK ? rc : write_real(f, data, n, off);
         }
         f->buf = grown;
         f->cap = cap;

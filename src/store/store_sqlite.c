@@ -170,18 +170,11 @@ static int step_done(struct sqlite_store *s, sqlite3_stmt *st)
     return 0;
 }
 
+
 /* txn runs BEGIN IMMEDIATE, COMMIT or ROLLBACK from its prepared statement. Returns 0 or -1. */
 static int txn(struct sqlite_store *s, enum stmt_id id)
 {
-    sqlite3_stmt *st = s->stmt[id];
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        if (id != ST_ROLLBACK)
-            log_error("store: %s: %s", sqlite3_sql(st), sqlite3_errmsg(s->db));
-        return -1;
-    }
-    return 0;
+    return step_done(s, s->stmt[id]);
 }
 
 static void *batch_writer(void *arg);
