@@ -4,7 +4,7 @@
  * follow it, wrapping at the end of the array. A reservation is a promise of one slot: `reserved`
  * counts them, and the room test is count + reserved < capacity, so a reserved slot can always be
  * filled without failing. Producers never wait; consumers wait on one condition variable that is
- * signalled for each new item and broadcast on close. After close, pushes and reservations fail
+ * signalled (after unlocking) for each new item and broadcast on close. After close, pushes and reservations fail
  * while pops keep draining; an item pushed on a reservation taken before the close still goes in
  * (the caller cannot fail at that point) and is either popped or handed to queue_free's drop. */
 #include "jobs/queue.h"
@@ -51,10 +51,19 @@ static void *take_oldest(struct queue *q)
     return item;
 }
 
+/* append stores item; the caller signals not_empty after unlocking (see wake_one). */
 static void append(struct queue *q, void *item)
 {
     q->slots[(q->head + q->count) % q->capacity] = item;
     q->count++;
+}
+
+/* wake_one wakes a consumer for an item just appended. Called after the lock is released: a
+ * consumer woken while the producer still holds the lock would block on it at once (a futex wait
+ * and a second wake-up per item). The queue outlives every producer and consumer, so the condition
+ * variable is still there. */
+static void wake_one(struct queue *q)
+{
     pthread_cond_signal(&q->not_empty);
 }
 
@@ -85,6 +94,8 @@ int queue_push(struct queue *q, void *item)
     if (ok)
         append(q, item);
     pthread_mutex_unlock(&q->lock);
+    if (ok)
+        wake_one(q);
     return ok ? 0 : -1;
 }
 
@@ -106,6 +117,7 @@ void queue_push_reserved(struct queue *q, void *item)
         q->reserved--;
     append(q, item);
     pthread_mutex_unlock(&q->lock);
+    wake_one(q);
 }
 
 void queue_unreserve(struct queue *q)
