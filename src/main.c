@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "app.h"
 #include "http/http.h"
 #include "log.h"
@@ -30,6 +32,10 @@ int main(int argc, char **argv)
      * such buffers come from the arenas, whose freed memory stays resident: the peaks of the
      * crawl, /job/status and /job/result then pile up (web bench peak: 21.4 MB -> 20.2 MB). */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    /* OpenSSL would otherwise load its table of error texts at its first use: ~0.4 MB of pages
+     * that stay resident, for messages the worker never prints (it logs its own). libssl, when
+     * a web job first loads it through libcurl, loads them then. */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
     static struct app app;
     char err[512];
     if (config_load(&app.cfg, err, sizeof err) < 0) {
