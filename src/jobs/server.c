@@ -112,24 +112,57 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+enum { STORED_JOB_OK, STORED_JOB_UNREADABLE, STORED_JOB_NO_MEMORY };
+
+/* read_stored_job turns a job text read back from the store (the fleet's stream or recovery)
+ * into a queued job in *out. UNREADABLE (e says why) when the uid or the text is not a job. */
+static int read_stored_job(const char *uid, const char *json, size_t len, struct queued_job **out,
+                           struct err *e)
+{
+    struct queued_job *q = calloc(1, sizeof *q);
+    if (!q)
+        return STORED_JOB_NO_MEMORY;
+    if (strlen(uid) != 36) {
+        free(q);
+        err_set(e, 500, "the job id is not a UUID");
+        return STORED_JOB_UNREADABLE;
+    }
+    if (job_parse(json, len, &q->job, e) < 0) {
+        free(q);
+        return STORED_JOB_UNREADABLE;
+    }
+    memcpy(q->uid, uid, 37);
+    *out = q;
+    return STORED_JOB_OK;
+}
+
+/* fail_unreadable finishes a stored job whose text is authentic (it opened) but unreadable as
+ * failed, so it leaves the store's unfinished jobs instead of coming back at every take or
+ * restart; in_memory also records the failure in the result cache, for /job/status. */
+static void fail_unreadable(struct job_server *s, const char *uid, const struct err *e,
+                            bool in_memory)
+{
+    log_error("job %s from the store is unreadable (%s); failed", uid, e->msg);
+    char msg[sizeof e->msg + 40];
+    snprintf(msg, sizeof msg, "job cannot be read: %s", e->msg);
+    store_finish(s->deps.store, uid, "", 0, NULL, 0, NULL, msg, time(NULL));
+    if (in_memory && results_add_queued(s->deps.results, uid, "", 0) == 0)
+        results_finish(s->deps.results, uid, NULL, 0, NULL, msg);
+}
+
 /* take_job receives one job from the shared store (feeder thread). Returns 0 when queued here. */
 static int take_job(void *ctx, const char *uid, const char *json, size_t len)
 {
     struct job_server *s = ctx;
     struct err e = { 0 };
-    struct queued_job *q = calloc(1, sizeof *q);
-    if (!q)
+    struct queued_job *q = NULL;
+    int rc = read_stored_job(uid, json, len, &q, &e);
+    if (rc == STORED_JOB_NO_MEMORY)
         return 1;
-    if (strlen(uid) != 36 || job_parse(json, len, &q->job, &e) < 0) {
-        /* Authentic (it opened) but unreadable: finish it as failed rather than let it circle. */
-        log_error("job %s from the store is unreadable (%s); failed", uid, e.msg);
-        char msg[sizeof e.msg + 40];
-        snprintf(msg, sizeof msg, "job cannot be read: %s", e.msg);
-        store_finish(s->deps.store, uid, "", 0, NULL, 0, NULL, msg, time(NULL));
-        free(q);
+    if (rc == STORED_JOB_UNREADABLE) {
+        fail_unreadable(s, uid, &e, false);   /* the fleet reads statuses from the store */
         return 0;
     }
-    memcpy(q->uid, uid, 37);
     if (results_add_queued(s->deps.results, q->uid, q->job.quote, q->job.quote_len) < 0) {
         queued_job_free(q);
         return 1;
@@ -513,6 +546,7 @@ size_t jobserver_queue_capacity(struct job_server *s)
 /* ---- recovery after a restart ----------------------------------------------------------- */
 
 struct recovered {
+    struct job_server *server;
     struct queued_job **items;
     size_t count, cap;
 };
@@ -521,15 +555,14 @@ static int collect_job(void *ctx, const char *uid, const char *json, size_t len)
 {
     struct recovered *r = ctx;
     struct err e = { 0 };
-    struct queued_job *q = calloc(1, sizeof *q);
-    if (!q)
+    struct queued_job *q = NULL;
+    int rc = read_stored_job(uid, json, len, &q, &e);
+    if (rc == STORED_JOB_NO_MEMORY)
         return 1;
-    if (strlen(uid) != 36 || job_parse(json, len, &q->job, &e) < 0) {
-        log_error("recovery: job %s is unreadable (%s); dropped", uid, e.msg);
-        free(q);
+    if (rc == STORED_JOB_UNREADABLE) {
+        fail_unreadable(r->server, uid, &e, true);
         return 0;
     }
-    memcpy(q->uid, uid, 37);
     if (r->count == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 64;
         struct queued_job **grown = realloc(r->items, cap * sizeof *grown);
@@ -571,7 +604,7 @@ long jobserver_recover(struct job_server *s, char *err, size_t errlen)
     time_t since = time(NULL) - (time_t)cfg->result_cache_max_age_s;
     long results = store_each_result(s->deps.store, since, cfg->result_cache_max_size,
                                      restore_result, s->deps.results);
-    struct recovered r = { 0 };
+    struct recovered r = { .server = s };
     long jobs = store_each_job(s->deps.store, collect_job, &r);
     if (results < 0 || jobs < 0) {
         for (size_t i = 0; i < r.count; i++)

@@ -209,6 +209,56 @@ static void test_queue_full_is_503_and_keeps_the_nonce(void **state)
     fixture_free(f);
 }
 
+static int count_job(void *ctx, const char *uid, const char *json, size_t len)
+{
+    (void)uid;
+    (void)json;
+    (void)len;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Recovery queues the readable unfinished jobs again; one that opens but does not parse as a job
+ * is finished as failed (in the store and in the result cache) instead of being dropped silently
+ * and read again at every restart. */
+static void test_recovery_requeues_and_fails_unreadable(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(2, 10);
+    const char *good = "22222222-2222-4222-8222-222222222222";
+    const char *bad = "33333333-3333-4333-8333-333333333333";
+    struct job j;
+    make_job(&j, "telemetry", "quote-r", SELF);
+    size_t len = 0;
+    char *json = job_serialize(&j, &len);
+    job_clear(&j);
+    assert_non_null(json);
+    time_t expires = time(NULL) + 3600;
+    assert_int_equal(store_admit(f->store, "quote-r", 7, expires, good, json, len), STORE_ADMITTED);
+    assert_int_equal(store_admit(f->store, "quote-x", 7, expires, bad, "{not a job", 10),
+                     STORE_ADMITTED);
+    assert_int_equal(store_admit(f->store, "quote-y", 7, expires, "short-uid", json, len),
+                     STORE_ADMITTED);
+    free(json);
+
+    char err[128];
+    assert_int_equal(jobserver_recover(f->server, err, sizeof err), 1);
+    struct result_view v = { 0 };
+    assert_int_equal(wait_finished(f->results, good, &v), RESULT_DONE);
+    assert_string_equal(v.quote, "quote-r");
+    result_view_free(&v);
+    assert_int_equal(results_get(f->results, bad, &v), RESULT_FAILED);
+    assert_non_null(strstr(v.error, "job cannot be read"));
+    result_view_free(&v);
+
+    /* all three have left the store's unfinished jobs: nothing comes back at the next start */
+    assert_int_equal(store_flush(f->store), 0);
+    int left = 0;
+    assert_int_equal(store_each_job(f->store, count_job, &left), 0);
+    assert_int_equal(left, 0);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_refusals_do_not_consume_the_nonce),
         cmocka_unit_test(test_whitelist),
         cmocka_unit_test(test_queue_full_is_503_and_keeps_the_nonce),
+        cmocka_unit_test(test_recovery_requeues_and_fails_unreadable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
