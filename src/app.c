@@ -16,8 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "api/ops_api.h"
 #include "api/readiness.h"
@@ -37,6 +35,7 @@
 #include "tee/keys_file.h"
 #include "tee/platform.h"
 #include "tee/ratls.h"
+#include "util/crypto.h"
 
 struct maintenance {
     pthread_t thread;
@@ -118,12 +117,12 @@ static void set_api_key(struct app *app)
     app->has_api_key = key && *key;
     if (!app->has_api_key)
         return;
-    SHA256((const unsigned char *)key, strlen(key), app->key_digest);
+    crypto_sha256((const unsigned char *)key, strlen(key), app->key_digest);
     char *bearer = NULL;
     int n = asprintf(&bearer, "Bearer %s", key);
     if (n >= 0) {
-        SHA256((const unsigned char *)bearer, (size_t)n, app->bearer_digest);
-        OPENSSL_cleanse(bearer, (size_t)n);
+        crypto_sha256((const unsigned char *)bearer, (size_t)n, app->bearer_digest);
+        crypto_wipe(bearer, (size_t)n);
         free(bearer);
     }
 }
@@ -211,7 +210,7 @@ static int open_ring(struct app *app, const struct secret_store *secrets, char *
         return -1;
     app->keyring = keyring_open_fixed(&app->platform, (const uint8_t (*)[SEAL_KEY_LEN])keys,
                                       (size_t)n, err, errlen);
-    OPENSSL_cleanse(keys, sizeof keys);
+    crypto_wipe(keys, sizeof keys);
     if (app->keyring)
         log_info("key ring: %d shared key(s) from SEALING_KEYS_FILE", n);
     return app->keyring ? 0 : -1;
@@ -304,7 +303,7 @@ static int start_listener(struct app *app, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
     }
     if (copy.key_pem)
-        OPENSSL_cleanse(copy.key_pem, strlen(copy.key_pem));
+        crypto_wipe(copy.key_pem, strlen(copy.key_pem));
     free(copy.key_pem);
     free(copy.cert_pem);
     if (!app->http)

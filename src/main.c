@@ -14,7 +14,6 @@
 #include "http/http.h"
 #include "log.h"
 #include "net/fetch.h"
-#include "util/crypto_cache.h"
 
 int main(int argc, char **argv)
 {
@@ -32,9 +31,10 @@ int main(int argc, char **argv)
      * such buffers come from the arenas, whose freed memory stays resident: the peaks of the
      * crawl, /job/status and /job/result then pile up (web bench peak: 21.4 MB -> 20.2 MB). */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-    /* OpenSSL would otherwise load its table of error texts at its first use: ~0.4 MB of pages
-     * that stay resident, for messages the worker never prints (it logs its own). libssl, when
-     * a web job first loads it through libcurl, loads them then. */
+    /* libcrypto (the key distributor's signature, the enclave certificate, Twitter login) would
+     * otherwise load its table of error texts at its first use: ~0.4 MB of pages that stay
+     * resident, for messages the worker never prints (it logs its own). libssl, when a web job
+     * first loads it through libcurl, loads them then. Sealing does not use libcrypto. */
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
     static struct app app;
     char err[512];
@@ -55,7 +55,6 @@ int main(int argc, char **argv)
 
     if (app_open(&app, err, sizeof err) < 0) {
         log_error("start-up failed: %s", err);
-        crypto_thread_release();
         return 1;
     }
     log_info("tee-worker %s listening on %s (port %u), %s mode, worker id %s, %u job threads",
@@ -67,6 +66,5 @@ int main(int argc, char **argv)
     log_info("signal %d: shutting down", sig);
     app_close(&app);
     fetch_global_cleanup();
-    crypto_thread_release();
     return 0;
 }

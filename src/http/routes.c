@@ -6,10 +6,8 @@
  * this configuration, and the handler. */
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 
-#include "util/crypto_cache.h"
+#include "util/crypto.h"
 
 #include "api/api.h"
 #include "api/ops_api.h"
@@ -78,17 +76,17 @@ static bool authorized(const struct app *app, const struct http_request *req)
 {
     if (!app->has_api_key)
         return true;
-    unsigned char d[SHA256_DIGEST_LENGTH];
+    unsigned char d[CRYPTO_SHA256_LEN];
     bool ok = false;
     const char *auth = http_header(req, "Authorization");
     if (auth) {
         crypto_sha256(auth, strlen(auth), d);
-        ok |= CRYPTO_memcmp(d, app->bearer_digest, sizeof d) == 0;
+        ok |= crypto_equal(d, app->bearer_digest, sizeof d);
     }
     const char *key = http_header(req, "X-API-Key");
     if (key) {
         crypto_sha256(key, strlen(key), d);
-        ok |= CRYPTO_memcmp(d, app->key_digest, sizeof d) == 0;
+        ok |= crypto_equal(d, app->key_digest, sizeof d);
     }
     return ok;
 }

@@ -26,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 
 #include <microhttpd.h>
 
@@ -35,6 +34,7 @@
 #include "util/clock_after.h"
 #include "util/growbuf.h"
 #include "util/utf8.h"
+#include "util/crypto.h"
 
 /* A daemon and the TLS key and certificate it was started with (owned; NULL for plain HTTP). */
 struct daemon_slot {
@@ -475,7 +475,7 @@ static void slot_free(struct daemon_slot *slot)
     if (slot->daemon)
         MHD_stop_daemon(slot->daemon);
     if (slot->key_pem) {
-        OPENSSL_cleanse(slot->key_pem, strlen(slot->key_pem));
+        crypto_wipe(slot->key_pem, strlen(slot->key_pem));
         free(slot->key_pem);
     }
     free(slot->cert_pem);

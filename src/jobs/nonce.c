@@ -1,10 +1,7 @@
 /* nonce.c - job quotes: a digest of the job and a CSPRNG suffix (see nonce.h). */
 #include "jobs/nonce.h"
 
-#include <openssl/rand.h>
-#include <openssl/sha.h>
-
-#include "util/crypto_cache.h"
+#include "util/crypto.h"
 
 static const char alphabet[] =
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!@#$%^&*()_+";
@@ -15,7 +12,7 @@ static const char alphabet[] =
 int nonce_make(const char *job_json, size_t len, char out[NONCE_LEN + 1])
 {
     _Static_assert(sizeof alphabet - 1 == ALPHABET_LEN, "alphabet size");
-    unsigned char digest[SHA256_DIGEST_LENGTH];
+    unsigned char digest[CRYPTO_SHA256_LEN];
     crypto_sha256(job_json, len, digest);
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < sizeof digest; i++) {
@@ -26,7 +23,7 @@ int nonce_make(const char *job_json, size_t len, char out[NONCE_LEN + 1])
     size_t filled = 0;
     unsigned char pool[128];
     while (filled < NONCE_SUFFIX_LEN) {
-        if (RAND_bytes(pool, sizeof pool) != 1)
+        if (crypto_random(pool, sizeof pool) != 0)
             return -1;
         for (size_t i = 0; i < sizeof pool && filled < NONCE_SUFFIX_LEN; i++)
             if (pool[i] < ACCEPT_BELOW)

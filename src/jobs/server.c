@@ -15,7 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
 
 #include "config.h"
 #include "jobs/job.h"
@@ -27,6 +26,7 @@
 #include "metrics.h"
 #include "store/store.h"
 #include "util/uuid_util.h"
+#include "util/crypto.h"
 
 struct queued_job {
     struct job job;
@@ -315,7 +315,7 @@ static int admit_shared(struct job_server *s, struct job *job, time_t now, char 
         return err_set(e, 500, "out of memory");
     int rc = store_admit(s->deps.store, job->quote, job->quote_len, nonce_expiry(s, job, now), id,
                          json, json_len);
-    OPENSSL_cleanse(json, json_len);
+    crypto_wipe(json, json_len);
     free(json);
     switch (rc) {
     case STORE_ADMITTED:
@@ -417,7 +417,7 @@ int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct 
         return -1;
     int admitted = store_admit(s->deps.store, q->job.quote, q->job.quote_len, expires, q->uid,
                                json, json_len);
-    OPENSSL_cleanse(json, json_len);
+    crypto_wipe(json, json_len);
     free(json);
     memcpy(uid, q->uid, 37);                    /* read by the caller only on success */
     return admit_complete(s, q, admitted, e);   /* on failure the job went with q */
@@ -494,7 +494,7 @@ void jobserver_admit_async(struct job_server *s, struct job *job, jobserver_admi
                                   p->a.nonce_expires, q->uid, json, json_len);
         admitted_async(&p->a);
     }
-    OPENSSL_cleanse(json, json_len);
+    crypto_wipe(json, json_len);
     free(json);
 }
 

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
 
 #include "log.h"
+#include "util/crypto.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -61,7 +61,7 @@ void redis_pool_free(struct redis_pool *p)
         pthread_mutex_destroy(&p->slots[i].lock);
     }
     pthread_mutex_destroy(&p->state_lock);
-    OPENSSL_cleanse(&p->url, sizeof p->url);
+    crypto_wipe(&p->url, sizeof p->url);
     free(p);
 }
 

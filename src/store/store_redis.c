@@ -30,14 +30,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "log.h"
 #include "store/redis_conn.h"
 #include "store/redis_reply.h"
 #include "util/clock_after.h"
-#include "util/crypto_cache.h"
+#include "util/crypto.h"
 
 #define LABEL_JOB "tee-worker redis job v1|"
 #define LABEL_RESULT "tee-worker redis result v1|"
@@ -125,7 +123,7 @@ static void sleep_ms(long ms)
 static void nonce_key(const struct redis_store *s, const char *quote, size_t len,
                       char out[REDIS_KEY_MAX])
 {
-    uint8_t full[SHA256_DIGEST_LENGTH];
+    uint8_t full[CRYPTO_SHA256_LEN];
     crypto_sha256(quote, len, full);
     char hex[NONCE_DIGEST_LEN * 2 + 1];
     for (size_t i = 0; i < NONCE_DIGEST_LEN; i++)
@@ -237,7 +235,7 @@ static int rs_finish(struct store *base, const char *uid, const char *quote, siz
     char label[96];
     label_for(label, sizeof label, LABEL_RESULT, uid);
     char *sealed = s->sealer.seal(s->sealer.ctx, label, row, len);
-    OPENSSL_cleanse(row, len);
+    crypto_wipe(row, len);
     free(row);
     struct pending *p = sealed ? calloc(1, sizeof *p) : NULL;
     if (!p) {
@@ -546,7 +544,7 @@ static int deliver(struct redis_store *s, const struct redis_entry *e, int n, bo
                 take_inflight(s, e[i].uid, id);
             }
         }
-        OPENSSL_cleanse(plain, plain_len);
+        crypto_wipe(plain, plain_len);
         free(plain);
     }
     return given;
@@ -686,7 +684,7 @@ static int rs_lookup(struct store *base, const char *uid, store_result_fn fn, vo
             rc = 0;
         }
         if (row)
-            OPENSSL_cleanse(row, row_len);
+            crypto_wipe(row, row_len);
         free(row);
     } else if (r->element[1]->type == REDIS_REPLY_STRING) {
         rc = 1;
@@ -776,13 +774,13 @@ struct store *store_redis_open(const struct store_params *params, char *err, siz
     if (!redis_prefix_valid(prefix)) {
         snprintf(err, errlen, "STORE_REDIS_PREFIX: expected 1 to %d printable characters without "
                  "spaces", REDIS_PREFIX_MAX);
-        OPENSSL_cleanse(&url, sizeof url);
+        crypto_wipe(&url, sizeof url);
         return NULL;
     }
     if (!params->sealer || !params->sealer->seal || !params->sealer->open ||
         !params->sealer->ready) {
         snprintf(err, errlen, "the redis store needs the key ring to seal with");
-        OPENSSL_cleanse(&url, sizeof url);
+        crypto_wipe(&url, sizeof url);
         return NULL;
     }
     struct redis_store *s = calloc(1, sizeof *s);
@@ -792,7 +790,7 @@ struct store *store_redis_open(const struct store_params *params, char *err, siz
     memcpy(url_host, url.host, sizeof url_host);
     int url_port = url.port, url_db = url.db;
     bool has_password = url.password[0] != '\0';
-    OPENSSL_cleanse(&url, sizeof url);
+    crypto_wipe(&url, sizeof url);
     if (!s || !s->pool) {
         free(s);
         snprintf(err, errlen, "out of memory");

@@ -24,11 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "util/clock_after.h"
-#include "util/crypto_cache.h"
+#include "util/crypto.h"
 #include <sqlite3.h>
 
 #include "log.h"
@@ -140,7 +138,7 @@ struct sqlite_store {
 
 static void nonce_digest(const char *quote, size_t len, uint8_t out[NONCE_DIGEST_LEN])
 {
-    uint8_t full[SHA256_DIGEST_LENGTH];
+    uint8_t full[CRYPTO_SHA256_LEN];
     crypto_sha256(quote, len, full);
     memcpy(out, full, NONCE_DIGEST_LEN);
 }
@@ -387,7 +385,7 @@ static void sq_close(struct store *base)
     pthread_mutex_destroy(&s->batch_lock);
     pthread_cond_destroy(&s->batch_wake);
     pthread_cond_destroy(&s->batch_done);
-    OPENSSL_cleanse(s->key, sizeof s->key);
+    crypto_wipe(s->key, sizeof s->key);
     free(s);
 }
 
@@ -834,7 +832,7 @@ static int secret_put(void *ctx, const char *name, const char *label, const uint
     if (rc < 0)
         snprintf(err, errlen, "store secret %s: %s", name, sqlite3_errmsg(s->db));
     pthread_mutex_unlock(&s->lock);
-    OPENSSL_cleanse(blob, len + PLATFORM_SEALED_OVERHEAD);
+    crypto_wipe(blob, len + PLATFORM_SEALED_OVERHEAD);
     free(blob);
     if (rc < 0)
         return -1;

@@ -24,15 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "tee/platform.h"
 #include "util/b64.h"
+#include "util/crypto.h"
 
 #define KEYRING_FILE "keyring"
 #define RETIRED_MAX 64
-#define DIGEST_LEN SHA256_DIGEST_LENGTH
+#define DIGEST_LEN CRYPTO_SHA256_LEN
 #define RING_MAGIC "TWKR"
 #define RING_VERSION 1
 #define RING_HEADER_LEN 7
@@ -114,7 +113,7 @@ static int load_ring(const struct secret_store *secrets, struct ring_state *s, c
     rc = ring_decode(data, len, s);
     if (rc != 0)
         snprintf(err, errlen, "%s: malformed key ring", KEYRING_FILE);
-    OPENSSL_cleanse(data, len);
+    crypto_wipe(data, len);
     free(data);
     return rc;
 }
@@ -130,7 +129,7 @@ static int persist_ring(const struct secret_store *secrets, const struct ring_st
     ring_encode(s, buf);
     rc = secrets->put(secrets->ctx, KEYRING_FILE, PLATFORM_LABEL_KEYRING, buf, len, true, msg,
                       sizeof msg);
-    OPENSSL_cleanse(buf, sizeof buf);
+    crypto_wipe(buf, sizeof buf);
     if (rc != 0)
         return err_set(e, 500, "failed to persist the key ring: %s", msg);
     return 0;
@@ -142,7 +141,7 @@ static int persist_ring(const struct secret_store *secrets, const struct ring_st
 static bool ring_contains(const struct ring_state *s, const uint8_t key[SEAL_KEY_LEN])
 {
     for (size_t i = 0; i < s->nkeys; i++)
-        if (CRYPTO_memcmp(s->keys[i], key, SEAL_KEY_LEN) == 0)
+        if (crypto_equal(s->keys[i], key, SEAL_KEY_LEN))
             return true;
     return false;
 }
@@ -152,9 +151,9 @@ static bool ring_is_retired(const struct ring_state *s, const uint8_t key[SEAL_K
     uint8_t digest[DIGEST_LEN];
     bool found = false;
 
-    SHA256(key, SEAL_KEY_LEN, digest);
+    crypto_sha256(key, SEAL_KEY_LEN, digest);
     for (size_t i = 0; i < s->nretired; i++)
-        if (CRYPTO_memcmp(s->retired[i], digest, DIGEST_LEN) == 0)
+        if (crypto_equal(s->retired[i], digest, DIGEST_LEN))
             found = true;
     return found;
 }
@@ -165,7 +164,7 @@ static void ring_retire(struct ring_state *s, const uint8_t key[SEAL_KEY_LEN])
         memmove(s->retired[0], s->retired[1], (RETIRED_MAX - 1) * DIGEST_LEN);
         s->nretired--;
     }
-    SHA256(key, SEAL_KEY_LEN, s->retired[s->nretired++]);
+    crypto_sha256(key, SEAL_KEY_LEN, s->retired[s->nretired++]);
 }
 
 static void ring_insert_front(struct ring_state *s, const uint8_t key[SEAL_KEY_LEN])
@@ -199,7 +198,7 @@ struct keyring *keyring_open(const struct platform *p, bool with_local_key,
     }
     if (pthread_rwlock_init(&kr->lock, NULL) != 0) {
         snprintf(err, errlen, "cannot create the key ring lock");
-        OPENSSL_cleanse(kr, sizeof *kr);
+        crypto_wipe(kr, sizeof *kr);
         free(kr);
         return NULL;
     }
@@ -246,7 +245,7 @@ void keyring_free(struct keyring *kr)
     if (kr == NULL)
         return;
     pthread_rwlock_destroy(&kr->lock);
-    OPENSSL_cleanse(kr, sizeof *kr);
+    crypto_wipe(kr, sizeof *kr);
     free(kr);
 }
 
@@ -267,7 +266,7 @@ int keyring_add(struct keyring *kr, const uint8_t key[SEAL_KEY_LEN], struct err 
             kr->state = next;
         else
             rc = -1;
-        OPENSSL_cleanse(&next, sizeof next);
+        crypto_wipe(&next, sizeof next);
     }
     pthread_rwlock_unlock(&kr->lock);
     return rc;
@@ -310,7 +309,7 @@ char *keyring_seal(struct keyring *kr, const uint8_t *salt, size_t saltlen, cons
         return NULL;
     }
     out = seal_encrypt(key, salt, saltlen, pt, ptlen);
-    OPENSSL_cleanse(key, sizeof key);
+    crypto_wipe(key, sizeof key);
     if (out == NULL)
         err_set(e, 500, "failed to seal: out of memory or random generator failure");
     return out;
@@ -377,7 +376,7 @@ static int try_keys(const struct key_list *kl, const uint8_t *salt, size_t saltl
         rc = 0;
     }
     if (scratch) {
-        OPENSSL_cleanse(scratch, ctlen);
+        crypto_wipe(scratch, ctlen);
         free(scratch);
     }
     if (rc == 0)
@@ -410,7 +409,7 @@ static int open_layers(struct keyring *kr, const uint8_t *salt, size_t saltlen, 
         rc = try_keys(&kl, salt, saltlen, buf, xlen, x_ok ? NULL : b64err, ptlen, cause,
                       causelen);
     }
-    OPENSSL_cleanse(&kl, sizeof kl);
+    crypto_wipe(&kl, sizeof kl);
     return rc;
 }
 

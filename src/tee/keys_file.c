@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 
 #include "util/b64.h"
 #include "util/hex.h"
+#include "util/crypto.h"
 
 /* parse_key reads one key from line[0..n): 64 hex digits or base64 of 32 bytes. */
 static int parse_key(const char *line, size_t n, uint8_t out[32])
@@ -39,7 +39,7 @@ try_base64:
         memcpy(out, bytes, 32);
         rc = 0;
     }
-    OPENSSL_cleanse(bytes, len);
+    crypto_wipe(bytes, len);
     free(bytes);
     return rc;
 }
@@ -73,7 +73,7 @@ int keys_file_parse(const char *text, size_t len, uint8_t (*keys)[32], size_t ma
             goto fail;
         }
         for (size_t i = 0; i < count; i++)
-            if (CRYPTO_memcmp(keys[i], keys[count], 32) == 0) {
+            if (crypto_equal(keys[i], keys[count], 32)) {
                 snprintf(err, errlen, "line %zu: the same key as an earlier line", lineno);
                 goto fail;
             }
@@ -85,7 +85,7 @@ int keys_file_parse(const char *text, size_t len, uint8_t (*keys)[32], size_t ma
     }
     return (int)count;
 fail:
-    OPENSSL_cleanse(keys, max * 32);
+    crypto_wipe(keys, max * 32);
     return -1;
 }
 
@@ -120,11 +120,11 @@ int keys_file_load(const char *path, uint8_t (*keys)[32], size_t max, char *err,
     close(fd);
     if (n < 0 || n > KEYS_FILE_MAX_BYTES) {
         snprintf(err, errlen, "SEALING_KEYS_FILE %s: cannot read it", path);
-        OPENSSL_cleanse(buf, sizeof buf);
+        crypto_wipe(buf, sizeof buf);
         return -1;
     }
     int count = keys_file_parse(buf, (size_t)n, keys, max, why, sizeof why);
-    OPENSSL_cleanse(buf, sizeof buf);
+    crypto_wipe(buf, sizeof buf);
     if (count < 0)
         snprintf(err, errlen, "SEALING_KEYS_FILE %s: %s", path, why);
     return count;

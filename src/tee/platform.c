@@ -16,7 +16,7 @@
  * The worker id (core-protocol.md section 6) is such a file: created once, sealed, and from then
  * on any failure to open it is fatal, since a new id would silently change who this worker is. */
 #include "tee/platform.h"
-#include "util/crypto_cache.h"
+#include "util/crypto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,13 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
-#include <openssl/rand.h>
 
 #include "config.h"
 #include "tee/platform_backends.h"
@@ -51,24 +44,6 @@
 
 /* ------------------------------------------------------------------------------------------ */
 /* Shared helpers (platform_backends.h)                                                        */
-
-int platform_hkdf(const uint8_t *ikm, size_t ikmlen, const char *info, uint8_t out[32])
-{
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
-    OSSL_PARAM params[4];
-    int rc = -1;
-
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen);
-    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
-    params[3] = OSSL_PARAM_construct_end();
-    if (ctx != NULL && EVP_KDF_derive(ctx, out, 32, params) == 1)
-        rc = 0;
-    EVP_KDF_CTX_free(ctx);
-    EVP_KDF_free(kdf);
-    return rc;
-}
 
 int platform_fsync_dir(const char *dir)
 {
@@ -176,7 +151,7 @@ int platform_quote(const struct platform *p, const uint8_t report_data[PLATFORM_
 
 void platform_close(struct platform *p)
 {
-    OPENSSL_cleanse(p->root_key, sizeof p->root_key);
+    crypto_wipe(p->root_key, sizeof p->root_key);
     free(p->attestation_dir);
     free(p->data_dir);
     memset(p, 0, sizeof *p);
@@ -184,11 +159,7 @@ void platform_close(struct platform *p)
 
 void platform_derive(const struct platform *p, const char *label, uint8_t out[32])
 {
-    if (platform_hkdf(p->root_key, sizeof p->root_key, label, out) != 0) {
-        /* Only a broken libcrypto gets here; returning an unset key would be worse. */
-        fprintf(stderr, "fatal: HKDF-SHA256 is not available from libcrypto\n");
-        abort();
-    }
+    crypto_hkdf_sha256(p->root_key, sizeof p->root_key, label, out);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -199,43 +170,35 @@ int platform_seal_bytes(const uint8_t key[32], const char *label, const uint8_t 
                      uint8_t *out)
 {
     uint8_t *iv = out + SEALED_MAGIC_LEN, *ct = iv + SEALED_IV_LEN, *tag = ct + ptlen;
-    EVP_CIPHER_CTX *c;
-    int n, ok;
+    struct crypto_gcm g;
 
     memcpy(out, SEALED_MAGIC, SEALED_MAGIC_LEN);
     if (crypto_random(iv, SEALED_IV_LEN) != 0)
         return -1;
-    c = crypto_gcm_begin(1, key, iv);
-    ok = c != NULL &&
-         EVP_EncryptUpdate(c, NULL, &n, (const uint8_t *)label, (int)strlen(label)) == 1 &&
-         EVP_EncryptUpdate(c, ct, &n, pt, (int)ptlen) == 1 &&
-         EVP_EncryptFinal_ex(c, ct + n, &n) == 1 &&
-         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEALED_TAG_LEN, tag) == 1;
-    crypto_gcm_end(c, ok);
-    return ok ? 0 : -1;
+    crypto_gcm_start(&g, key, iv, label, strlen(label));
+    crypto_gcm_encrypt(&g, pt, ptlen, ct);
+    crypto_gcm_seal_tag(&g, tag);
+    return 0;
 }
 
 /* platform_open_bytes checks the magic and opens blob into out (bloblen - SEALED_OVERHEAD bytes).
- * Returns 0, -1 for a bad magic or length, -2 when authentication fails. */
+ * Returns 0, -1 for a bad magic or length, -2 when authentication fails (out is wiped then). */
 int platform_open_bytes(const uint8_t key[32], const char *label, const uint8_t *blob,
                      size_t bloblen, uint8_t *out)
 {
     const uint8_t *iv = blob + SEALED_MAGIC_LEN, *ct = iv + SEALED_IV_LEN;
-    size_t ctlen;
-    EVP_CIPHER_CTX *c;
-    int n, ok;
+    struct crypto_gcm g;
 
     if (bloblen < SEALED_OVERHEAD || memcmp(blob, SEALED_MAGIC, SEALED_MAGIC_LEN) != 0)
         return -1;
-    ctlen = bloblen - SEALED_OVERHEAD;
-    c = crypto_gcm_begin(0, key, iv);
-    ok = c != NULL &&
-         EVP_DecryptUpdate(c, NULL, &n, (const uint8_t *)label, (int)strlen(label)) == 1 &&
-         EVP_DecryptUpdate(c, out, &n, ct, (int)ctlen) == 1 &&
-         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEALED_TAG_LEN, (void *)(ct + ctlen)) == 1 &&
-         EVP_DecryptFinal_ex(c, out + n, &n) == 1;
-    crypto_gcm_end(c, ok);
-    return ok ? 0 : -2;
+    size_t ctlen = bloblen - SEALED_OVERHEAD;
+    crypto_gcm_start(&g, key, iv, label, strlen(label));
+    crypto_gcm_decrypt(&g, ct, ctlen, out);
+    if (!crypto_gcm_check_tag(&g, ct + ctlen)) {
+        crypto_wipe(out, ctlen);
+        return -2;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -330,8 +293,8 @@ static int write_sealed(const struct platform *p, const char *name, const char *
     else if (write_temp(p->data_dir, name, blob, len + SEALED_OVERHEAD, tmp, sizeof tmp, err,
                         errlen) == 0)
         rc = install_file(p->data_dir, tmp, path, replace, err, errlen);
-    OPENSSL_cleanse(key, sizeof key);
-    OPENSSL_cleanse(blob, len + SEALED_OVERHEAD);
+    crypto_wipe(key, sizeof key);
+    crypto_wipe(blob, len + SEALED_OVERHEAD);
     free(blob);
     return rc;
 }
@@ -401,14 +364,14 @@ int platform_read_sealed(const struct platform *p, const char *name, const char 
     }
     platform_derive(p, label, key);
     rc = platform_open_bytes(key, label, blob, bloblen, out);
-    OPENSSL_cleanse(key, sizeof key);
+    crypto_wipe(key, sizeof key);
     free(blob);
     if (rc != 0) {
         snprintf(err, errlen, rc == -1 ? "%s: not a tee-worker sealed file (bad header or too short)"
                                        : "%s: cannot be opened: the file is corrupt or was sealed "
                                          "under another platform key (other DATA_DIR or signer)",
                  path);
-        OPENSSL_cleanse(out, bloblen + 1);
+        crypto_wipe(out, bloblen + 1);
         free(out);
         return -1;
     }

@@ -15,8 +15,6 @@ extern const struct platform_ops platform_standalone_ops;
  * user_report_data and quote in the same directory. */
 extern const struct platform_ops platform_gramine_ops;
 
-/* platform_hkdf = HKDF-SHA256(ikm, salt = none, info) into 32 bytes. Returns 0 or -1. */
-int platform_hkdf(const uint8_t *ikm, size_t ikmlen, const char *info, uint8_t out[32]);
 
 /* platform_fsync_dir makes a rename or creation inside dir durable. Returns 0 or -1 (errno). */
 int platform_fsync_dir(const char *dir);

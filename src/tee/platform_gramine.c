@@ -28,11 +28,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "config.h"
 #include "tee/platform.h"
 #include "tee/platform_backends.h"
+#include "util/crypto.h"
 #include "util/file_read.h"
 
 #define ATTESTATION_TYPE_FILE "attestation_type"
@@ -112,11 +111,11 @@ static int read_mrsigner_key(const struct platform *p, uint8_t out[MRSIGNER_KEY_
     if (n != MRSIGNER_KEY_LEN) {
         snprintf(err, errlen, "%s: cannot read the enclave sealing key (%s)", path,
                  n < 0 ? strerror(errno) : "not 16 bytes");
-        OPENSSL_cleanse(buf, sizeof buf);
+        crypto_wipe(buf, sizeof buf);
         return -1;
     }
     memcpy(out, buf, MRSIGNER_KEY_LEN);
-    OPENSSL_cleanse(buf, sizeof buf);
+    crypto_wipe(buf, sizeof buf);
     return 0;
 }
 
@@ -124,7 +123,6 @@ static int gramine_open(struct platform *p, const struct config *cfg, char *err,
 {
     const char *dir = cfg->gramine_attestation_dir;
     uint8_t raw[MRSIGNER_KEY_LEN];
-    int rc;
 
     p->attestation_dir = strdup(dir != NULL && dir[0] != '\0' ? dir : "/dev/attestation");
     if (p->attestation_dir == NULL) {
@@ -141,11 +139,9 @@ static int gramine_open(struct platform *p, const struct config *cfg, char *err,
     }
     if (read_mrsigner_key(p, raw, err, errlen) != 0)
         return -1;
-    rc = platform_hkdf(raw, sizeof raw, ROOT_KEY_INFO, p->root_key);
-    OPENSSL_cleanse(raw, sizeof raw);
-    if (rc != 0)
-        snprintf(err, errlen, "cannot derive the root key: HKDF-SHA256 failed");
-    return rc;
+    crypto_hkdf_sha256(raw, sizeof raw, ROOT_KEY_INFO, p->root_key);
+    crypto_wipe(raw, sizeof raw);
+    return 0;
 }
 
 static int gramine_quote(const struct platform *p,

@@ -14,11 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "tee/platform.h"
 #include "tee/platform_backends.h"
+#include "util/crypto.h"
 #include "util/file_read.h"
 
 #define ROOT_KEY_FILE "platform.key"
@@ -67,7 +66,7 @@ static int read_key(int fd, uint8_t key[ROOT_KEY_LEN])
         memcpy(key, buf, ROOT_KEY_LEN);
         rc = 0;
     }
-    OPENSSL_cleanse(buf, sizeof buf);
+    crypto_wipe(buf, sizeof buf);
     return rc;
 }
 
@@ -114,7 +113,7 @@ static int create_root_key(const char *dir, const char *path, uint8_t key[ROOT_K
 {
     int fd;
 
-    if (RAND_priv_bytes(key, ROOT_KEY_LEN) != 1) {
+    if (crypto_random_secret(key, ROOT_KEY_LEN) != 0) {
         snprintf(err, errlen, "cannot generate the root key: the random generator failed");
         return -1;
     }

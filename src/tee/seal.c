@@ -1,17 +1,11 @@
 /* seal.c - the Go-compatible sealing envelope: B64(B64(IV || AES-256-GCM(K', IV, P) || tag)).
  *
- * AES-256-GCM and HMAC-SHA256 come from OpenSSL 3 (EVP cipher and MAC, fetched once in util/crypto_cache.c); the IV from RAND_bytes (batched per thread,
- * crypto_random).
- * EVP takes int lengths, so data is fed to the cipher in chunks of at most 1 GiB. The working key
- * (raw or derived) lives in a stack buffer that is cleansed before every return, and a plaintext
- * whose tag did not verify is cleansed before it is freed, so it never reaches the caller. */
+ * AES-256-GCM and HMAC-SHA256 come from util/crypto.h, the IV from crypto_random. The working
+ * key (raw or derived) lives in a stack buffer that is wiped before every return, and a plaintext
+ * whose tag did not verify is wiped before it is freed, so it never reaches the caller. */
 #include "tee/seal.h"
-#include "util/crypto_cache.h"
+#include "util/crypto.h"
 
-#include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +14,6 @@
 
 #define SEAL_IV_LEN 12
 #define SEAL_TAG_LEN 16
-#define SEAL_CHUNK ((size_t)1 << 30)
 #define SEAL_MAC_LEN 32
 
 static const char msg_bad_length[] = "invalid cipher text length";
@@ -53,53 +46,21 @@ int seal_derive(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t sal
         return 0;
     }
     /* The salt is the HMAC key and the ring key the message (core-protocol.md 3.2). */
-    if (crypto_hmac_sha256(salt, saltlen, key, SEAL_KEY_LEN, mac) != 0) {
-        OPENSSL_cleanse(mac, sizeof mac);
-        OPENSSL_cleanse(out, SEAL_KEY_LEN);
-        ERR_clear_error();
-        return -1;
-    }
+    crypto_hmac_sha256(salt, saltlen, key, SEAL_KEY_LEN, mac);
     hex_prefix(mac, out);
-    OPENSSL_cleanse(mac, sizeof mac);
+    crypto_wipe(mac, sizeof mac);
     return 0;
 }
 
-/* Runs the cipher in ctx over in[0..n) into out (GCM writes exactly n bytes). Returns 0 or -1. */
-static int gcm_update(EVP_CIPHER_CTX *ctx, int encrypt, const uint8_t *in, size_t n, uint8_t *out)
+/* Decrypts ct with tag into out (ctlen bytes). Returns true when the tag verifies; on false out
+ * holds unauthenticated bytes, which the caller must wipe. */
+static bool gcm_open(const uint8_t key[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_LEN],
+                     const uint8_t *ct, size_t ctlen, const uint8_t tag[SEAL_TAG_LEN], uint8_t *out)
 {
-    size_t done = 0;
-
-    while (done < n) {
-        size_t chunk = n - done < SEAL_CHUNK ? n - done : SEAL_CHUNK;
-        int outl = 0;
-        int ok = encrypt ? EVP_EncryptUpdate(ctx, out + done, &outl, in + done, (int)chunk)
-                         : EVP_DecryptUpdate(ctx, out + done, &outl, in + done, (int)chunk);
-        if (ok != 1 || (size_t)outl != chunk)
-            return -1;
-        done += chunk;
-    }
-    return 0;
-}
-
-enum gcm_open_result { GCM_OPENED = 0, GCM_AUTH_FAILED = -1, GCM_INTERNAL = -2 };
-
-/* Decrypts ct with tag into out (ctlen bytes). On GCM_AUTH_FAILED out holds unauthenticated
- * bytes, which the caller must cleanse. */
-static enum gcm_open_result gcm_open(const uint8_t key[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_LEN],
-                                     const uint8_t *ct, size_t ctlen, const uint8_t tag[SEAL_TAG_LEN],
-                                     uint8_t *out)
-{
-    enum gcm_open_result res = GCM_INTERNAL;
-    uint8_t expected[SEAL_TAG_LEN];     /* the ctrl API takes a non-const pointer */
-    int outl = 0;
-
-    memcpy(expected, tag, SEAL_TAG_LEN);
-    EVP_CIPHER_CTX *ctx = crypto_gcm_begin(0, key, iv);
-    if (ctx && gcm_update(ctx, 0, ct, ctlen, out) == 0
-        && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN, expected) == 1)
-        res = EVP_DecryptFinal_ex(ctx, out + ctlen, &outl) == 1 ? GCM_OPENED : GCM_AUTH_FAILED;
-    crypto_gcm_end(ctx, res == GCM_OPENED);
-    return res;
+    struct crypto_gcm g;
+    crypto_gcm_start(&g, key, iv, NULL, 0);
+    crypto_gcm_decrypt(&g, ct, ctlen, out);
+    return crypto_gcm_check_tag(&g, tag);
 }
 
 /* The envelope text is written in one pass into one buffer sized once: the bytes of
@@ -151,21 +112,21 @@ static void double_b64_put(struct double_b64 *d, const uint8_t *x, size_t n)
     }
 }
 
-/* Encrypts pt through the staging block: the cipher writes into the block directly. */
-static int double_b64_encrypt(struct double_b64 *d, EVP_CIPHER_CTX *ctx, const uint8_t *pt,
-                              size_t ptlen)
+/* Encrypts pt a piece at a time and stages the ciphertext. The pieces are DB64_BLOCK bytes (a
+ * multiple of the cipher's block, as every piece but the last must be) whatever the staging
+ * block already holds, hence the second buffer. */
+static void double_b64_encrypt(struct double_b64 *d, struct crypto_gcm *g, const uint8_t *pt,
+                               size_t ptlen)
 {
+    _Static_assert(DB64_BLOCK % CRYPTO_GCM_BLOCK == 0, "pieces must be whole cipher blocks");
+    uint8_t ct[DB64_BLOCK];
     while (ptlen > 0) {
-        size_t take = DB64_BLOCK - d->fill < ptlen ? DB64_BLOCK - d->fill : ptlen;
-        if (gcm_update(ctx, 1, pt, take, d->block + d->fill) != 0)
-            return -1;
-        d->fill += take;
+        size_t take = ptlen < sizeof ct ? ptlen : sizeof ct;
+        crypto_gcm_encrypt(g, pt, take, ct);
+        double_b64_put(d, ct, take);
         pt += take;
         ptlen -= take;
-        if (d->fill == DB64_BLOCK)
-            double_b64_flush(d);
     }
-    return 0;
 }
 
 /* Seals pt with the working key k and iv into a new B64(B64(IV || ct || tag)) text. */
@@ -177,29 +138,20 @@ static char *seal_text(const uint8_t k[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_L
         return NULL;
     struct double_b64 stage, *d = &stage;     /* public bytes only: IV, ciphertext, tag */
     char *out = malloc(outlen + 1);
-    EVP_CIPHER_CTX *ctx = out ? crypto_gcm_begin(1, k, iv) : NULL;
+    if (!out)
+        return NULL;
+    struct crypto_gcm g;
     uint8_t tag[SEAL_TAG_LEN];
-    int outl = 0;
-    int ok = out && ctx;
-    if (ok) {
-        d->out = out;
-        d->pos = 0;
-        d->fill = 0;
-        double_b64_put(d, iv, SEAL_IV_LEN);
-        ok = double_b64_encrypt(d, ctx, pt, ptlen) == 0
-             && EVP_EncryptFinal_ex(ctx, tag, &outl) == 1 && outl == 0
-             && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG_LEN, tag) == 1;
-    }
-    if (ok) {
-        double_b64_put(d, tag, SEAL_TAG_LEN);
-        double_b64_flush(d);
-        out[d->pos] = '\0';
-    } else {
-        ERR_clear_error();
-        free(out);
-        out = NULL;
-    }
-    crypto_gcm_end(ctx, ok);
+    d->out = out;
+    d->pos = 0;
+    d->fill = 0;
+    double_b64_put(d, iv, SEAL_IV_LEN);
+    crypto_gcm_start(&g, k, iv, NULL, 0);
+    double_b64_encrypt(d, &g, pt, ptlen);
+    crypto_gcm_seal_tag(&g, tag);
+    double_b64_put(d, tag, SEAL_TAG_LEN);
+    double_b64_flush(d);
+    out[d->pos] = '\0';
     return out;
 }
 
@@ -213,7 +165,7 @@ char *seal_encrypt_iv(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size
         return NULL;
     if (seal_derive(key, salt, saltlen, k) == 0)
         text = seal_text(k, iv, pt, ptlen);
-    OPENSSL_cleanse(k, sizeof k);
+    crypto_wipe(k, sizeof k);
     return text;
 }
 
@@ -244,12 +196,10 @@ static int open_envelope(const uint8_t k[SEAL_KEY_LEN], const uint8_t *x, size_t
         set_err(err, errlen, "out of memory");
         return -1;
     }
-    enum gcm_open_result res = gcm_open(k, x, x + SEAL_IV_LEN, ctlen, x + xlen - SEAL_TAG_LEN, out);
-    if (res != GCM_OPENED) {
-        OPENSSL_cleanse(out, ctlen);
+    if (!gcm_open(k, x, x + SEAL_IV_LEN, ctlen, x + xlen - SEAL_TAG_LEN, out)) {
+        crypto_wipe(out, ctlen);
         free(out);
-        set_err(err, errlen,
-                res == GCM_AUTH_FAILED ? msg_auth_failed : "internal error: AES-GCM failed");
+        set_err(err, errlen, msg_auth_failed);
         return -1;
     }
     out[ctlen] = '\0';
@@ -283,17 +233,14 @@ int seal_open_x(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t sal
     if (seal_derive(key, salt, saltlen, k) != 0) {
         set_err(err, errlen, "internal error: key derivation failed");
     } else {
-        enum gcm_open_result res = gcm_open(k, x, x + SEAL_IV_LEN, ctlen, x + xlen - SEAL_TAG_LEN,
-                                            out);
-        if (res == GCM_OPENED) {
+        if (gcm_open(k, x, x + SEAL_IV_LEN, ctlen, x + xlen - SEAL_TAG_LEN, out)) {
             rc = 0;
         } else {
-            OPENSSL_cleanse(out, ctlen);
-            set_err(err, errlen,
-                    res == GCM_AUTH_FAILED ? msg_auth_failed : "internal error: AES-GCM failed");
+            crypto_wipe(out, ctlen);
+            set_err(err, errlen, msg_auth_failed);
         }
     }
-    OPENSSL_cleanse(k, sizeof k);
+    crypto_wipe(k, sizeof k);
     return rc;
 }
 
@@ -316,7 +263,7 @@ int seal_open_inner(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t
         set_err(err, errlen, "internal error: key derivation failed");
     else
         rc = open_envelope(k, x, xlen, pt, ptlen, err, errlen);
-    OPENSSL_cleanse(k, sizeof k);
+    crypto_wipe(k, sizeof k);
     free(x);
     return rc;
 }

@@ -1,15 +1,14 @@
 /* uuid_util.c - UUIDv4 text ids for jobs and workers.
  *
- * Generation: 16 bytes from OpenSSL's DRBG (crypto_random, batched per thread: one getrandom
- * system call per id was a visible cost per job) with the version-4 and RFC 4122 variant bits set,
- * printed in canonical lowercase form by libuuid; libuuid's uuid_generate_random (the kernel
- * CSPRNG) when the DRBG fails. Validation is a plain character-class check of the
+ * Generation: 16 random bytes (crypto_random, batched per thread: one getrandom system call per
+ * id was a visible cost per job) with the version-4 and RFC 4122 variant bits set, printed in
+ * canonical lowercase form by libuuid; libuuid's uuid_generate_random when getrandom fails. Validation is a plain character-class check of the
  * 8-4-4-4-12 layout; it accepts any version and either case, since ids may come from elsewhere. */
 #include "util/uuid_util.h"
 
 #include <string.h>
 
-#include "util/crypto_cache.h"
+#include "util/crypto.h"
 #include "util/hex.h"
 #include <uuid/uuid.h>
 
