@@ -99,6 +99,18 @@ mem_row "mhd-floor (libmicrohttpd alone)" "$MHD_PID"
 mem_row "nginx worker process (1 worker)" "$NGINX_WORKER"
 mem_row "nginx master process (besides the worker)" "$NGINX_PID"
 mem_row "tee-worker" "$WORKER_PID"
+say "  (nginx's worker is forked from its master: its VmRSS counts only the file pages it touched"
+say "  itself since the fork; the two share most of their pages)"
+
+# by_mapping PID: the mappings with the most resident memory, "name kB" (the rest summed).
+by_mapping() {
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { n = (NF >= 6 ? $6 : "[anon]"); sub(/.*\//, "", n); sub(/\.so.*/, "", n) }
+         /^Rss:/ { r[n] += $2 } END { for (n in r) if (r[n] > 0) print r[n], n }' "/proc/$1/smaps" |
+        sort -rn | awk '{ if (NR <= 9) printf "%s%s %d", (NR > 1 ? ", " : ""), $2, $1; else o += $1 }
+                        END { if (o) printf ", other %d", o; print " (kB)" }'
+}
+say "  resident by mapping, mhd-floor:  $(by_mapping "$MHD_PID")"
+say "  resident by mapping, tee-worker: $(by_mapping "$WORKER_PID")"
 
 # --- CPU
 declare -A PORT_OF=([full]=$WPORT [worker]=$WPORT [mhd]=$MPORT [nginx]=$NPORT)
