@@ -163,14 +163,22 @@ for r in $(seq "$ROUNDS"); do
     done
 done
 
-med() { tr ' ' '\n' <<< "$1" | grep -v '^$' | median; }
-FULL=$(med "${CPU_ALL[full]}")
+# median_round KEY: "CPU USER SYS" of KEY's median round by CPU (the mean of the two middle
+# rounds when ROUNDS is even), so that user + sys adds up to the CPU shown.
+median_round() {
+    paste -d ' ' <(tr ' ' '\n' <<< "${CPU_ALL[$1]}" | grep -v '^$') \
+                 <(tr ' ' '\n' <<< "${USER_ALL[$1]}" | grep -v '^$') \
+                 <(tr ' ' '\n' <<< "${SYS_ALL[$1]}" | grep -v '^$') | sort -g |
+        awk '{ c[NR] = $1; u[NR] = $2; s[NR] = $3 }
+             END { a = int((NR + 1) / 2); b = int(NR / 2) + 1
+                   printf "%.1f %.1f %.1f\n", (c[a] + c[b]) / 2, (u[a] + u[b]) / 2, (s[a] + s[b]) / 2 }'
+}
+read -r FULL _ _ <<< "$(median_round full)"
 say "--- server CPU per job, median of $ROUNDS rounds (4 requests per job in every row)"
 printf '  %-38s %9s  %17s  %9s  %11s  %s\n' "" "CPU/job" "user + sys" "/ 100 us" "/ full job" "other CPU (per round)"
 for k in "${KEYS[@]}"; do
-    c=$(med "${CPU_ALL[$k]}")
-    printf '  %-38s %6.1f us  %7.1f + %7.1f  %8.2fx  %10.2f   %s%%\n' "${LABEL[$k]}" "$c" \
-        "$(med "${USER_ALL[$k]}")" "$(med "${SYS_ALL[$k]}")" \
+    read -r c u sy <<< "$(median_round "$k")"
+    printf '  %-38s %6.1f us  %7.1f + %7.1f  %8.2fx  %10.2f   %s%%\n' "${LABEL[$k]}" "$c" "$u" "$sy" \
         "$(awk -v a="$c" -v t="$CPU_TARGET_US" 'BEGIN { print a / t }')" \
         "$(awk -v a="$c" -v b="$FULL" 'BEGIN { print a / b }')" \
         "$(tr -s ' ' <<< "${OTHER_ALL[$k]}" | sed 's/ $//; s/ /%, /g')"
