@@ -109,6 +109,7 @@ by_mapping() {
         sort -rn | awk '{ if (NR <= 9) printf "%s%s %d", (NR > 1 ? ", " : ""), $2, $1; else o += $1 }
                         END { if (o) printf ", other %d", o; print " (kB)" }'
 }
+say "  resident by mapping, rss-libs:   $(by_mapping "$LIBS_PID")"
 say "  resident by mapping, mhd-floor:  $(by_mapping "$MHD_PID")"
 say "  resident by mapping, tee-worker: $(by_mapping "$WORKER_PID")"
 
