@@ -113,6 +113,56 @@ start_worker() {
     fi
 }
 
+# start_nginx PORT WORKERS [CPU_LIST]: starts a private nginx on 127.0.0.1:PORT answering
+# GET /healthz with the worker's 39-byte /healthz body ({"status":"ok","service":"tee-worker"} and
+# a newline) as application/json: its own prefix, config, pid file, logs and temp paths under
+# $BENCH_TMP/nginx, daemon off, WORKERS worker processes, access log off, keepalive_requests raised
+# so that, like MHD, it never closes a busy keep-alive connection (nginx's default closes one every
+# 1000 requests). CPU_LIST ("" for none) pins it with taskset. Sets NDIR, NGINX_PID (the master)
+# and NGINX_PIDS (the master and its workers, space-separated).
+start_nginx() {
+    local port=$1 workers=$2 cpus=${3:-}
+    NDIR="$BENCH_TMP/nginx"
+    mkdir -p "$NDIR/logs" "$NDIR/tmp"
+    cat > "$NDIR/nginx.conf" <<EOF_NGINX
+# private nginx for the bench scripts (bench/common.sh start_nginx)
+daemon off;
+master_process on;
+worker_processes $workers;
+pid $NDIR/nginx.pid;
+error_log $NDIR/logs/error.log error;
+events {
+    worker_connections 1024;
+}
+http {
+    access_log off;
+    server_tokens off;
+    keepalive_timeout 65;
+    keepalive_requests 100000000;
+    client_body_temp_path $NDIR/tmp/body;
+    proxy_temp_path $NDIR/tmp/proxy;
+    fastcgi_temp_path $NDIR/tmp/fastcgi;
+    uwsgi_temp_path $NDIR/tmp/uwsgi;
+    scgi_temp_path $NDIR/tmp/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        location = /healthz {
+            default_type application/json;
+            return 200 '{"status":"ok","service":"tee-worker"}\n';
+        }
+    }
+}
+EOF_NGINX
+    local pin=()
+    [ -n "$cpus" ] && pin=(taskset -c "$cpus")
+    ${pin[@]+"${pin[@]}"} nginx -p "$NDIR" -c "$NDIR/nginx.conf" -e "$NDIR/logs/error.log" \
+        > "$NDIR/logs/stdout.log" 2>&1 &
+    NGINX_PID=$!
+    BENCH_PIDS+=("$NGINX_PID")
+    wait_http "http://127.0.0.1:$port/healthz" 10 || { cat "$NDIR/logs/"*.log >&2; die "nginx did not start"; }
+    NGINX_PIDS="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"
+}
+
 # rss_kb PID: VmRSS in kB.
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 

@@ -46,48 +46,10 @@ fi
 WPORT=$(free_port)
 start_worker "$WPORT" "$SERVER_CPUS" HTTP_THREADS="$THREADS"
 
-# --- nginx, private instance
+# --- nginx, private instance (bench/common.sh start_nginx)
 NPORT=$(free_port)
-NDIR="$BENCH_TMP/nginx"
-mkdir -p "$NDIR/logs" "$NDIR/tmp"
-cat > "$NDIR/nginx.conf" <<EOF
-# private nginx for bench/healthz.sh
-daemon off;
-master_process on;
-worker_processes $THREADS;
-pid $NDIR/nginx.pid;
-error_log $NDIR/logs/error.log error;
-events {
-    worker_connections 1024;
-}
-http {
-    access_log off;
-    server_tokens off;
-    keepalive_timeout 65;
-    keepalive_requests 100000000;
-    client_body_temp_path $NDIR/tmp/body;
-    proxy_temp_path $NDIR/tmp/proxy;
-    fastcgi_temp_path $NDIR/tmp/fastcgi;
-    uwsgi_temp_path $NDIR/tmp/uwsgi;
-    scgi_temp_path $NDIR/tmp/scgi;
-    server {
-        listen 127.0.0.1:$NPORT;
-        location = /healthz {
-            default_type application/json;
-            return 200 '{"status":"ok","service":"tee-worker"}\n';
-        }
-    }
-}
-EOF
-NPIN=()
-[ -n "$SERVER_CPUS" ] && NPIN=(taskset -c "$SERVER_CPUS")
-${NPIN[@]+"${NPIN[@]}"} nginx -p "$NDIR" -c "$NDIR/nginx.conf" -e "$NDIR/logs/error.log" \
-    > "$NDIR/logs/stdout.log" 2>&1 &
-NGINX_PID=$!
-BENCH_PIDS+=("$NGINX_PID")
-wait_http "http://127.0.0.1:$NPORT/healthz" 10 || { cat "$NDIR/logs/"*.log >&2; die "nginx did not start"; }
+start_nginx "$NPORT" "$THREADS" "$SERVER_CPUS"
 
-NGINX_PIDS="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"
 WURL="http://127.0.0.1:$WPORT/healthz"
 NURL="http://127.0.0.1:$NPORT/healthz"
 

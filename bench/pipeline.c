@@ -22,6 +22,12 @@
  * (and its anonymous part, RssAnon) from /proc/P/status before and after. The last line is machine-readable ("RESULT k=v ...") for
  * bench/pipeline.sh.
  *
+ * --floor PATH replaces the flow: each "job" is then 4 sequential GET PATH on the client's
+ * keep-alive connection, each of which must answer 200 with a non-empty body; everything else
+ * (threads, connections, the measurement, the RESULT line) is the same, and polls_per_job is 0.
+ * Against GET /healthz this gives the server CPU of the HTTP transport alone for the 4 keep-alive
+ * requests a job takes (bench/floor.sh).
+ *
  * Not a test: nothing runs it but the bench scripts. Only libc, pthreads and jansson. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,6 +70,7 @@ struct options {
     unsigned poll_delay_us;        /* pause between two status polls; 0 = none */
     const char *job_type;
     const char *api_key;           /* sent as Authorization: Bearer when set */
+    const char *floor_path;        /* --floor: a job is 4 GETs of this path instead of the flow */
     bool quiet;                    /* only the RESULT line */
 };
 
@@ -507,11 +514,30 @@ static void trim_snippet(char *dst, size_t dstlen, const char *s, size_t n)
         return -1;                                                                                \
     } while (0)
 
+#define FLOOR_REQUESTS_PER_JOB 4
+
+/* run_floor_job runs one --floor "job": 4 sequential GETs of the floor path, each 200 with a body.
+ * Returns 0 or -1 (already reported). */
+static int run_floor_job(struct client *cl)
+{
+    struct shared *sh = cl->sh;
+    struct reply r;
+    for (int i = 0; i < FLOOR_REQUESTS_PER_JOB; i++) {
+        if (request(&cl->conn, "GET", sh->opt->floor_path, NULL, 0, &r) < 0)
+            FAIL_NET("floor GET");
+        if (r.status != 200 || r.body_len == 0)
+            FAIL_HTTP("floor GET", &r);
+    }
+    return 0;
+}
+
 /* run_job runs one four-step job. Returns 0 or -1 (already reported). */
 static int run_job(struct client *cl)
 {
     struct shared *sh = cl->sh;
     struct reply r;
+    if (sh->opt->floor_path)
+        return run_floor_job(cl);
 
     /* 1. generate */
     if (request(&cl->conn, "POST", "/job/generate", sh->generate_body, sh->generate_len, &r) < 0)
@@ -689,11 +715,13 @@ static void usage(FILE *f)
 {
     fputs("usage: pipeline-bench --port P[,P2,...] [--host 127.0.0.1] [--jobs 10000] [--clients 16]\n"
           "                      [--pid SERVER_PID] [--poll-delay-us 0] [--type telemetry]\n"
-          "                      [--api-key KEY] [--quiet]\n"
+          "                      [--api-key KEY] [--floor PATH] [--quiet]\n"
           "Runs the four-step job flow (generate, add, poll status, result) against a running\n"
           "tee-worker over keep-alive HTTP/1.1 and prints jobs/s, latency p50/p99, status polls\n"
           "per job and, with --pid, the server's CPU time per job and its VmRSS. With several\n"
-          "ports (a fleet), client i keeps its connection to the (i mod n)-th port.\n", f);
+          "ports (a fleet), client i keeps its connection to the (i mod n)-th port.\n"
+          "--floor PATH: each job is instead 4 sequential GET PATH on the same connection (each\n"
+          "must answer 200 with a body), e.g. --floor /healthz: the transport's cost alone.\n", f);
 }
 
 static long parse_long(const char *name, const char *s, long min, long max)
@@ -769,12 +797,13 @@ int main(int argc, char **argv)
         { "poll-delay-us", required_argument, NULL, 'd' },
         { "type", required_argument, NULL, 't' },
         { "api-key", required_argument, NULL, 'k' },
+        { "floor", required_argument, NULL, 'f' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int ch;
-    while ((ch = getopt_long(argc, argv, "H:p:n:c:P:d:t:k:qh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "H:p:n:c:P:d:t:k:f:qh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'H': opt.host = optarg; break;
         case 'p': parse_ports(&opt, optarg); break;
@@ -785,6 +814,14 @@ int main(int argc, char **argv)
                   break;
         case 't': opt.job_type = optarg; break;
         case 'k': opt.api_key = optarg; break;
+        case 'f':
+            if (optarg[0] != '/' || strlen(optarg) > 512 || strpbrk(optarg, " \r\n")) {
+                fprintf(stderr, "pipeline-bench: --floor: expected a path starting with / (no "
+                        "spaces, at most 512 bytes), got \"%s\"\n", optarg);
+                return 2;
+            }
+            opt.floor_path = optarg;
+            break;
         case 'q': opt.quiet = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -905,8 +942,12 @@ int main(int argc, char **argv)
                      (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec)) * per;
 
     if (!opt.quiet) {
-        printf("pipeline-bench: %ld jobs (%s), %u clients, %s, poll delay %u us\n", opt.jobs,
-               opt.job_type, opt.clients, sh.host_header[0], opt.poll_delay_us);
+        if (opt.floor_path)
+            printf("pipeline-bench: %ld floor jobs (%d x GET %s), %u clients, %s\n", opt.jobs,
+                   FLOOR_REQUESTS_PER_JOB, opt.floor_path, opt.clients, sh.host_header[0]);
+        else
+            printf("pipeline-bench: %ld jobs (%s), %u clients, %s, poll delay %u us\n", opt.jobs,
+                   opt.job_type, opt.clients, sh.host_header[0], opt.poll_delay_us);
         printf("  completed          %ld ok, %ld failed, %ld reconnects\n", done, failed,
                atomic_load(&sh.reconnects));
         printf("  elapsed            %.3f s\n", secs);
