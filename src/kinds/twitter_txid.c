@@ -23,14 +23,13 @@
 #include <curl/curl.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include "err.h"
 #include "kinds/html_walk.h"
 #include "kinds/libxml_lazy.h"
 #include "kinds/web_extract.h"
 #include "util/b64.h"
+#include "util/crypto.h"
 
 #define EPOCH_OFFSET 1682924400LL     /* 2023-05-01 07:00:00 UTC */
 #define MAX_ROWS 16                   /* rows[key % 16]: later rows are never used */
@@ -1149,9 +1148,8 @@ int twitter_txid_make_raw(const struct twitter_txid_state *st, const char *metho
                        (unsigned)rel_seconds, st->anim);
     if (ml_ < 0 || (size_t)ml_ >= sizeof msg)
         return -1;
-    uint8_t h[SHA256_DIGEST_LENGTH];
-    if (!SHA256((const unsigned char *)msg, (size_t)ml_, h))
-        return -1;
+    uint8_t h[CRYPTO_SHA256_LEN];
+    crypto_sha256(msg, (size_t)ml_, h);
 
     uint8_t buf[1 + TWITTER_TXID_MAX_KEY + 4 + 16 + 1];
     size_t n = 0;
@@ -1187,7 +1185,7 @@ int twitter_txid_make(const struct twitter_txid_state *st, const char *method, c
     if (rel < 0 || rel > (long long)UINT32_MAX)
         return -1;
     uint8_t r;
-    if (RAND_bytes(&r, 1) != 1)
+    if (crypto_random(&r, 1) != 0)
         return -1;
     return twitter_txid_make_raw(st, method, path, (uint32_t)rel, r, out, outlen);
 }

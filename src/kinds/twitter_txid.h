@@ -142,7 +142,7 @@ void twitter_txid_state_free(struct twitter_txid_state *st);
 /* twitter_txid_make writes the header value for one request into out (outlen bytes; use
  * TWITTER_TXID_ID_MAX). method as sent ("GET", "POST"); path is the URL path only, starting with
  * '/' (anything from '?' on is ignored), e.g. "/i/api/graphql/<id>/SearchTimeline". now is the
- * current Unix time. Uses one byte from OpenSSL's RAND_bytes. Returns 0, or -1 (bad arguments,
+ * current Unix time. Uses one random byte (crypto_random). Returns 0, or -1 (bad arguments,
  * out too small, RNG failure). */
 int twitter_txid_make(const struct twitter_txid_state *st, const char *method, const char *path,
                       time_t now, char *out, size_t outlen);

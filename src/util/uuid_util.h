@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* uuid_v4 writes a fresh random UUIDv4 (OpenSSL DRBG; the OS CSPRNG as fallback) as 36 characters
+/* uuid_v4 writes a fresh random UUIDv4 (getrandom, batched; libuuid as fallback) as 36 characters
  * and a NUL. */
 void uuid_v4(char out[37]);
 
