@@ -11,19 +11,30 @@
  * database's commit notice (SQLITE_FCNTL_COMMIT_PHASETWO), whatever is gathered is written first,
  * so SQLite never sees the file other than it would without this layer, and a commit has reached
  * the file (the page cache: a crash of the process loses nothing) before COMMIT returns.
- * Other files (the database, temporary files) go straight through. */
+ * Other files (the database, temporary files) go straight through.
+ *
+ * Early write-back: a checkpoint starts with an fsync of the WAL, which with nothing written back
+ * yet has to write every page appended since the last one (≈ 4 MB: ≈ 7 ms on this machine's disk,
+ * while admissions wait behind it). Every KICK_BYTES of WAL written, the layer asks the kernel to
+ * start writing that range back (sync_file_range, SYNC_FILE_RANGE_WRITE: it does not wait and
+ * promises nothing), so the checkpoint's fsync finds little left to do. Durability is unchanged:
+ * SQLite's own syncs still decide what is on disk when. */
 #include "store/sqlite_walbuf.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 /* Runs longer than this are written in pieces: the unix VFS writes at most 128 KiB - 1 bytes per
  * call (a longer write whose remainder is a multiple of 128 KiB fails as "disk full"). */
 #define GATHER_MAX (96 * 1024)
+/* Write-back is started once this much of the WAL has been written since the last start. */
+#define KICK_BYTES (512 * 1024)
 
 struct wb_file {
     sqlite3_file base;
@@ -38,6 +49,8 @@ struct wb_file {
     uint8_t *buf;
     size_t len, cap;
     sqlite3_int64 off;          /* file offset of buf[0] */
+    int kick_fd;                /* a WAL: our own descriptor of it for sync_file_range, or -1 */
+    sqlite3_int64 dirty_lo, dirty_hi;   /* a WAL: written since the last kick or sync */
 };
 
 static sqlite3_vfs walbuf_vfs;
@@ -46,7 +59,7 @@ static pthread_once_t register_once = PTHREAD_ONCE_INIT;
 static int register_rc = SQLITE_ERROR;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct wb_file *open_dbs;
-static uint64_t stat_writes, stat_syscalls;
+static uint64_t stat_writes, stat_syscalls, stat_kicks;
 
 #define REAL_OFFSET ((sizeof(struct wb_file) + 15) & ~(size_t)15)
 
@@ -56,11 +69,46 @@ static uint32_t be32(const void *p)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
+/* kick starts write-back of the WAL range written since the last kick or sync. A kernel that
+ * does not have sync_file_range (or refuses it) turns the feature off for this file. */
+static void kick(struct wb_file *f)
+{
+    if (f->dirty_hi > f->dirty_lo && f->kick_fd >= 0) {
+        if (sync_file_range(f->kick_fd, f->dirty_lo, f->dirty_hi - f->dirty_lo,
+                            SYNC_FILE_RANGE_WRITE) == 0) {
+            __atomic_add_fetch(&stat_kicks, 1, __ATOMIC_RELAXED);
+        } else {
+            close(f->kick_fd);
+            f->kick_fd = -1;
+        }
+    }
+    f->dirty_lo = f->dirty_hi = 0;
+}
+
+/* note_written adds [off, off + n) to the WAL's range not yet kicked: SQLite appends, so the
+ * range grows at its end; a write elsewhere (the WAL starting over from its beginning) kicks what
+ * was there first. */
+static void note_written(struct wb_file *f, sqlite3_int64 off, size_t n)
+{
+    if (f->kick_fd < 0)
+        return;
+    if (f->dirty_hi == f->dirty_lo || off != f->dirty_hi) {
+        kick(f);
+        f->dirty_lo = off;
+    }
+    f->dirty_hi = off + (sqlite3_int64)n;
+    if (f->dirty_hi - f->dirty_lo >= KICK_BYTES)
+        kick(f);
+}
+
 /* write_real hands n bytes at off to the real file (one write, counted). */
 static int write_real(struct wb_file *f, const void *data, size_t n, sqlite3_int64 off)
 {
     __atomic_add_fetch(&stat_syscalls, 1, __ATOMIC_RELAXED);
-    return f->real->pMethods->xWrite(f->real, data, (int)n, off);
+    int rc = f->real->pMethods->xWrite(f->real, data, (int)n, off);
+    if (rc == SQLITE_OK)
+        note_written(f, off, n);
+    return rc;
 }
 
 static int flush(struct wb_file *f)
@@ -125,6 +173,8 @@ static int wb_close(sqlite3_file *file)
     }
     pthread_mutex_unlock(&registry_lock);
     int rc2 = f->real->pMethods->xClose(f->real);
+    if (f->kick_fd >= 0)
+        close(f->kick_fd);
     free(f->buf);
     free(f->name);
     return rc != SQLITE_OK ? rc : rc2;
@@ -173,6 +223,7 @@ static int wb_sync(sqlite3_file *file, int flags)
 {
     struct wb_file *f = (struct wb_file *)file;
     int rc = flush(f);
+    f->dirty_lo = f->dirty_hi = 0;      /* the sync writes it all back */
     return rc != SQLITE_OK ? rc : f->real->pMethods->xSync(f->real, flags);
 }
 
@@ -291,6 +342,7 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int f
     (void)vfs;
     struct wb_file *f = (struct wb_file *)file;
     memset(f, 0, sizeof *f);
+    f->kick_fd = -1;
     f->real = (sqlite3_file *)((char *)file + REAL_OFFSET);
     int rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out_flags);
     if (rc != SQLITE_OK) {
@@ -302,6 +354,8 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int f
     f->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
     if (!name)
         return SQLITE_OK;
+    if (f->is_wal)
+        f->kick_fd = open(name, O_RDONLY | O_CLOEXEC);     /* -1: no early write-back */
     pthread_mutex_lock(&registry_lock);
     if (flags & SQLITE_OPEN_MAIN_DB) {
         f->name = strdup(name);
@@ -432,6 +486,7 @@ void walbuf_stats(struct walbuf_stats *out)
 {
     out->writes = __atomic_load_n(&stat_writes, __ATOMIC_RELAXED);
     out->syscalls = __atomic_load_n(&stat_syscalls, __ATOMIC_RELAXED);
+    out->kicks = __atomic_load_n(&stat_kicks, __ATOMIC_RELAXED);
     uint64_t pending = 0;
     pthread_mutex_lock(&registry_lock);
     for (struct wb_file *db = open_dbs; db; db = db->next_db)

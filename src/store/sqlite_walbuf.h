@@ -15,6 +15,7 @@ int walbuf_register(void);
 struct walbuf_stats {
     uint64_t writes;        /* writes SQLite asked for */
     uint64_t syscalls;      /* writes that reached the file */
+    uint64_t kicks;         /* early write-backs started (sync_file_range) */
     uint64_t pending;       /* bytes gathered and not yet written, now */
 };
 void walbuf_stats(struct walbuf_stats *out);

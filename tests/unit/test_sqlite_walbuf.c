@@ -1,6 +1,7 @@
 /* test_sqlite_walbuf.c - the WAL-gathering VFS: a transaction reaches the WAL file in one write
  * and before COMMIT returns (a process that dies right after a commit loses nothing), rollbacks,
- * large transactions, checkpoints and WAL restarts read back what was written. */
+ * large transactions, checkpoints and WAL restarts read back what was written, write-back started
+ * early every 512 KiB of WAL. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -184,12 +185,47 @@ static void test_rollback_large_and_checkpoints(void **state)
     sqlite3_close(db);
 }
 
+/* Every 512 KiB of WAL written, write-back of that range is started (the checkpoint's fsync then
+ * has less to write); across a checkpoint that starts the WAL over, and nothing changes in what
+ * is read back. */
+static void test_early_writeback(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *db = open_db(f, true, "NORMAL");
+    exec_ok(db, "PRAGMA wal_autocheckpoint=0");
+    struct walbuf_stats a, b, c;
+    walbuf_stats(&a);
+    for (int i = 0; i < 200; i++) {                 /* ≈ 200 × 3 pages: ≈ 2.4 MB of WAL */
+        exec_ok(db, "BEGIN IMMEDIATE");
+        insert(db, i, 8000, (uint8_t)i);
+        exec_ok(db, "COMMIT");
+    }
+    walbuf_stats(&b);
+    assert_true(b.kicks - a.kicks >= 3);
+    exec_ok(db, "PRAGMA wal_checkpoint(RESTART)");  /* the next commit writes from offset 0 */
+    for (int i = 200; i < 400; i++) {
+        exec_ok(db, "BEGIN IMMEDIATE");
+        insert(db, i, 8000, (uint8_t)i);
+        exec_ok(db, "COMMIT");
+    }
+    walbuf_stats(&c);
+    assert_true(c.kicks - b.kicks >= 3);
+    assert_int_equal(count_rows(db, "WHERE length(v) = 8000"), 400);
+    sqlite3_close(db);
+    db = open_db(f, false, "NORMAL");
+    exec_ok(db, "PRAGMA integrity_check");
+    assert_int_equal(count_rows(db, "WHERE length(v) = 8000 AND "
+                                    "hex(substr(v, 8000, 1)) = printf('%02X', k % 256)"), 400);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_one_write_per_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commits_survive_process_death, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_large_and_checkpoints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_early_writeback, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
