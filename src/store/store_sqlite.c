@@ -15,10 +15,6 @@
  * One writer thread commits what waits: admissions handed over with store_admit_async (at once:
  * their HTTP answers wait for the commit) and finished jobs (every few ms), in one transaction,
  * so concurrent admissions share a commit, a WAL write and, with DURABILITY=full, an fsync.
- * Checkpoints are not SQLite's automatic ones, which run inside the COMMIT that crosses the
- * threshold: the admissions of that commit would wait for the checkpoint's fsyncs (≈ 10 ms here)
- * before their answers. The writer counts the WAL's frames (sqlite3_wal_hook) and checkpoints once
- * the batch's admissions are answered and its jobs queued.
  * Migrations are an array of SQL scripts: version N runs scripts[N-1] inside one transaction. */
 #include "store/store_backend.h"
 
@@ -119,7 +115,6 @@ struct finished {
 };
 
 #define STORE_BATCH_MAX 256       /* commit at once when this many results wait */
-#define CHECKPOINT_FRAMES 1000    /* checkpoint once the WAL holds this many frames (4 MB) */
 #define STORE_BATCH_DELAY_MS 5    /* else at least this often */
 
 struct sqlite_store {
@@ -138,7 +133,6 @@ struct sqlite_store {
     struct store_admission *adm_head, *adm_tail;   /* admissions for the writer's next commit */
     sqlite3_stmt *stmt[ST_COUNT];
     sqlite3_int64 next_seq;         /* admission order of the next job (under lock) */
-    int wal_frames;                 /* frames in the WAL after the last commit (under lock) */
     uint8_t key[32];
 };
 
@@ -182,30 +176,6 @@ static int txn(struct sqlite_store *s, enum stmt_id id)
 }
 
 static void *batch_writer(void *arg);
-
-/* SQLite calls this after every commit with the WAL's size in frames (lock held: every commit
- * runs under s->lock). Installing it also turns SQLite's automatic checkpoints off. */
-static int count_wal_frames(void *ctx, sqlite3 *db, const char *name, int frames)
-{
-    (void)db;
-    (void)name;
-    ((struct sqlite_store *)ctx)->wal_frames = frames;
-    return SQLITE_OK;
-}
-
-/* checkpoint_if_due copies the WAL into the database once it holds CHECKPOINT_FRAMES frames, so
- * that the next commit starts the WAL over (lock held). A failure is logged; the next commit tries
- * again. */
-static void checkpoint_if_due(struct sqlite_store *s)
-{
-    if (s->wal_frames < CHECKPOINT_FRAMES)
-        return;
-    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    if (rc == SQLITE_OK)
-        s->wal_frames = 0;
-    else
-        log_error("store: checkpoint failed: %s", sqlite3_errmsg(s->db));
-}
 static void sq_close(struct store *base);
 static int sq_flush(struct store *base);
 
@@ -324,13 +294,12 @@ static int configure(struct sqlite_store *s, bool full, char *err, size_t errlen
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA synchronous=%s; PRAGMA cache_size=-2048;"
              "PRAGMA journal_size_limit=8388608;"
-             "PRAGMA temp_store=MEMORY;",
+             "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=1000;",
              full ? "FULL" : "NORMAL");
     if (exec(s, pragmas) < 0) {
         snprintf(err, errlen, "cannot configure the database: %s", sqlite3_errmsg(s->db));
         return -1;
     }
-    sqlite3_wal_hook(s->db, count_wal_frames, s);   /* checkpoints: checkpoint_if_due */
     return 0;
 }
 
@@ -494,7 +463,6 @@ static int sq_admit(struct store *base, const char *quote, size_t quote_len, tim
             result = STORE_ERROR;
         }
     }
-    checkpoint_if_due(s);       /* a synchronous caller waits for it, as it waits for the commit */
     pthread_mutex_unlock(&s->lock);
     free(blob);
     return result;
@@ -624,9 +592,6 @@ static int write_batch(struct sqlite_store *s, struct finished *list, struct sto
         adm->done(adm);
         adm = next;
     }
-    pthread_mutex_lock(&s->lock);       /* the answers are on their way: now the checkpoint */
-    checkpoint_if_due(s);
-    pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
@@ -773,7 +738,6 @@ static long run_delete(struct sqlite_store *s, enum stmt_id id, sqlite3_int64 ar
         sqlite3_bind_int64(st, 2, PRUNE_SLICE);
         int rc = step_done(s, st);
         long n = rc < 0 ? -1 : sqlite3_changes(s->db);
-        checkpoint_if_due(s);
         pthread_mutex_unlock(&s->lock);
         if (n < 0)
             return -1;

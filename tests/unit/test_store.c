@@ -413,9 +413,9 @@ static void test_refuses_bad_databases(void **state)
     reopen(f);
 }
 
-/* The writer checkpoints the WAL itself (SQLite's automatic checkpoints are off): through 3 000
- * admissions and results the WAL stays near its 1 000-frame threshold instead of growing with
- * every commit (≈ 60 MB here without checkpoints), and everything reads back after a reopen. */
+/* Checkpoints keep the WAL bounded: through 3 000 admissions and results it stays near the
+ * 1 000-frame checkpoint threshold instead of growing with every commit (≈ 60 MB here without
+ * checkpoints), and everything reads back after a reopen. */
 static void test_checkpoints_bound_the_wal(void **state)
 {
     struct fx *f = *state;
