@@ -7,14 +7,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "config.h"
 #include "jobs/kind.h"
 #include "kinds/twitter_accounts.h"
 #include "kinds/twitter_web_request.h"
 #include "log.h"
+#include "util/crypto.h"
 
 /* ---- TOTP (RFC 6238 over RFC 4226) ---- */
 
@@ -47,9 +46,8 @@ static int base32_decode(const char *s, unsigned char *out, size_t cap, size_t *
 
 int tw_totp(const char *secret, time_t now, char out[7])
 {
-    unsigned char key[128], msg[8], mac[EVP_MAX_MD_SIZE];
+    unsigned char key[128], msg[8], mac[CRYPTO_SHA1_LEN];
     size_t keylen;
-    unsigned maclen = 0;
     if (!secret || base32_decode(secret, key, sizeof key, &keylen) < 0)
         return -1;
     unsigned long long counter = (unsigned long long)now / 30;
@@ -57,12 +55,9 @@ int tw_totp(const char *secret, time_t now, char out[7])
         msg[i] = (unsigned char)(counter & 0xff);
         counter >>= 8;
     }
-    if (!HMAC(EVP_sha1(), key, (int)keylen, msg, sizeof msg, mac, &maclen) || maclen < 20) {
-        explicit_bzero(key, sizeof key);
-        return -1;
-    }
-    explicit_bzero(key, sizeof key);
-    int off = mac[maclen - 1] & 0x0f;
+    crypto_hmac_sha1(key, keylen, msg, sizeof msg, mac);
+    crypto_wipe(key, sizeof key);
+    int off = mac[CRYPTO_SHA1_LEN - 1] & 0x0f;
     unsigned long code = ((unsigned long)(mac[off] & 0x7f) << 24) |
                          ((unsigned long)mac[off + 1] << 16) | ((unsigned long)mac[off + 2] << 8) |
                          mac[off + 3];

@@ -78,6 +78,16 @@ void crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t 
     crypto_wipe(&c, sizeof c);
 }
 
+void crypto_hmac_sha1(const void *key, size_t keylen, const void *msg, size_t msglen,
+                      uint8_t out[CRYPTO_SHA1_LEN])
+{
+    struct hmac_sha1_ctx c;
+    hmac_sha1_set_key(&c, keylen, key);
+    hmac_sha1_update(&c, msglen, msg);
+    hmac_sha1_digest(&c, CRYPTO_SHA1_LEN, out);
+    crypto_wipe(&c, sizeof c);
+}
+
 /* nettle's HKDF takes the MAC through generic function pointers. */
 static void hkdf_mac_update(void *ctx, size_t n, const uint8_t *data)
 {

@@ -4,8 +4,8 @@
  * Built on nettle, which libmicrohttpd's GnuTLS already maps into the process: each operation is
  * a few direct calls on a context on the caller's stack, with no algorithm look-up, no allocation
  * and no provider start-up. OpenSSL's libcrypto stays for what nettle does not do here (the key
- * distributor's RSA-PSS signature, the enclave's X.509 certificate) and is started only when those
- * run. Random bytes come from the kernel (getrandom). */
+ * distributor's RSA-PSS signature, the enclave's X.509 certificate) and is loaded only when those
+ * run (tee/libcrypto_lazy.c). Random bytes come from the kernel (getrandom). */
 #ifndef TW_CRYPTO_H
 #define TW_CRYPTO_H
 
@@ -52,6 +52,11 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 /* crypto_hmac_sha256: HMAC-SHA256(key, msg) into out. */
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
                         uint8_t out[CRYPTO_SHA256_LEN]);
+
+/* crypto_hmac_sha1: HMAC-SHA1(key, msg) into out (20 bytes), for TOTP codes (RFC 6238). */
+#define CRYPTO_SHA1_LEN 20
+void crypto_hmac_sha1(const void *key, size_t keylen, const void *msg, size_t msglen,
+                      uint8_t out[CRYPTO_SHA1_LEN]);
 
 /* crypto_hkdf_sha256: HKDF (RFC 5869) with SHA-256, no salt (a block of zeros), ikm and info,
  * 32 bytes of output. */
