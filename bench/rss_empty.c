@@ -3,7 +3,7 @@
  * rss-empty links nothing but libc: its VmRSS is what any dynamically linked C program on this
  * machine has before doing anything (the loader, libc, the stack). rss-libs is the same source
  * built with RSS_WORKER_LIBS: it links the libraries the worker's binary lists as NEEDED
- * (libmicrohttpd, jansson, libcrypto, libuuid, libsqlite3) and calls one trivial function of each
+ * (libmicrohttpd, jansson, nettle, libuuid, libsqlite3) and calls one trivial function of each
  * once, so the linker keeps them all and the loader maps, relocates and initialises them; nothing
  * else. Its VmRSS is what those libraries cost loaded but unused. Both wait for SIGINT or SIGTERM.
  *
@@ -14,7 +14,7 @@
 #ifdef RSS_WORKER_LIBS
 #include <jansson.h>
 #include <microhttpd.h>
-#include <openssl/crypto.h>
+#include <nettle/version.h>
 #include <sqlite3.h>
 #include <uuid/uuid.h>
 
@@ -23,7 +23,7 @@ static int touch_libs(void)
 {
     uuid_t u;
     uuid_clear(u);
-    const char *v[] = { MHD_get_version(), jansson_version_str(), OpenSSL_version(OPENSSL_VERSION),
+    const char *v[] = { MHD_get_version(), jansson_version_str(), nettle_version_major() == 3 ? "nettle" : NULL,
                         sqlite3_libversion() };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (!v[i])

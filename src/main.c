@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "app.h"
 #include "http/http.h"
 #include "log.h"
@@ -31,11 +29,6 @@ int main(int argc, char **argv)
      * such buffers come from the arenas, whose freed memory stays resident: the peaks of the
      * crawl, /job/status and /job/result then pile up (web bench peak: 21.4 MB -> 20.2 MB). */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-    /* libcrypto (the key distributor's signature, the enclave certificate, Twitter login) would
-     * otherwise load its table of error texts at its first use: ~0.4 MB of pages that stay
-     * resident, for messages the worker never prints (it logs its own). libssl, when a web job
-     * first loads it through libcurl, loads them then. Sealing does not use libcrypto. */
-    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
     static struct app app;
     char err[512];
     if (config_load(&app.cfg, err, sizeof err) < 0) {
@@ -43,8 +36,9 @@ int main(int argc, char **argv)
         return 2;
     }
     log_init(app.cfg.log_level, app.cfg.log_json);
-    /* libcurl, libxml2 and libhiredis are opened (and libcurl initialised) by the first job or
-     * store that needs them, not here: see util/lazy_lib.h. */
+    /* libcurl, libxml2, libhiredis and libcrypto are opened (and libcurl and libcrypto
+     * initialised) by the first job, store or key check that needs them, not here: see
+     * util/lazy_lib.h. */
 
     sigset_t stop;
     sigemptyset(&stop);

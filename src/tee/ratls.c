@@ -17,12 +17,11 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "tee/platform.h"
+#include "util/crypto.h"
 
 #define NOT_BEFORE_SLACK_S 300   /* clocks of clients may lag */
 
@@ -54,7 +53,7 @@ static int report_data_of(EVP_PKEY *key, uint8_t rd[64])
     if (n <= 0)
         return -1;
     memset(rd, 0, 64);
-    SHA256(spki, (size_t)n, rd);
+    crypto_sha256(spki, (size_t)n, rd);
     OPENSSL_free(spki);
     return 0;
 }
@@ -126,7 +125,7 @@ static int add_evidence(const struct platform *p, struct ratls_cert *c, char *er
     size_t quote_len = 0;
 
     claims_of(c->report_data, claims);
-    SHA256(claims, sizeof claims, rd);
+    crypto_sha256(claims, sizeof claims, rd);
     if (platform_quote(p, rd, &quote, &quote_len, err, errlen) != 0)
         return -1;
     c->evidence = evidence_of(quote, quote_len, claims, sizeof claims, &c->evidence_len);
@@ -144,7 +143,7 @@ static int set_serial(X509 *x)
     BIGNUM *bn;
     int ok;
 
-    if (RAND_bytes(raw, sizeof raw) != 1)
+    if (crypto_random(raw, sizeof raw) != 0)
         return -1;
     raw[0] &= 0x7f;   /* positive, below 2^127 */
     raw[0] |= 0x40;   /* and never short */
@@ -230,7 +229,7 @@ static int export(EVP_PKEY *key, X509 *x, struct ratls_cert *c)
         char *data = NULL;
         long len = BIO_get_mem_data(kb, &data);
         if (len > 0)
-            OPENSSL_cleanse(data, (size_t)len);
+            crypto_wipe(data, (size_t)len);
     }
     BIO_free(kb);
     BIO_free(cb);
@@ -285,7 +284,7 @@ void ratls_free(struct ratls_cert *c)
     if (c == NULL)
         return;
     if (c->key_pem != NULL) {
-        OPENSSL_cleanse(c->key_pem, strlen(c->key_pem));
+        crypto_wipe(c->key_pem, strlen(c->key_pem));
         free(c->key_pem);
     }
     free(c->cert_pem);

@@ -1,11 +1,12 @@
 /* lazy_lib.h - shared libraries opened with dlopen on first use instead of linked at start-up.
  *
  * libcurl, libxml2 and libhiredis (and what they pull in: OpenSSL's libssl, Kerberos, LDAP, ICU,
- * libstdc++, ...) are needed only by the job kinds that fetch or parse HTML and by the Redis store.
+ * libstdc++, ...) are needed only by the job kinds that fetch or parse HTML and by the Redis store;
+ * OpenSSL's libcrypto only by the key distributor's key and the enclave's certificate.
  * A worker that never runs those maps none of their pages, runs none of their relocations and
  * constructors. Each library has a stub file next to its users (net/curl_lazy.c,
- * kinds/libxml_lazy.c, store/hiredis_lazy.c) that defines the functions our code calls, with the
- * library's own names and prototypes, forwarding to the real ones found here.
+ * kinds/libxml_lazy.c, store/hiredis_lazy.c, tee/libcrypto_lazy.c) that defines the functions our
+ * code calls, with the library's own names and prototypes, forwarding to the real ones found here.
  *
  * A library that cannot be opened, or lacks a symbol, stops the process (lazy_lib_sym): the
  * worker's package depends on these libraries, so their absence is a broken installation, and a

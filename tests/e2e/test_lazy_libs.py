@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""test_lazy_libs.py - libcurl, libxml2 and libhiredis are opened on first use
+"""test_lazy_libs.py - libcurl, libxml2, libhiredis and libcrypto are opened on first use
 (src/util/lazy_lib.h).
 
 A worker on the default (SQLite) store that has served /healthz and run a telemetry job maps none
-of libcurl, libxml2, libhiredis or ICU (libicuuc, pulled in by libxml2): /proc/PID/maps says so.
+of libcurl, libxml2, libhiredis, ICU (libicuuc, pulled in by libxml2) or OpenSSL's libcrypto
+(sealing is on nettle): /proc/PID/maps says so.
 A web job against a page served on 127.0.0.1 then succeeds, and libcurl and libxml2 are mapped
 afterwards (still not libhiredis). A worker on the Redis store (redis-server on a free loopback
 port, as in test_fleet.py) maps libhiredis from the start, and still neither libcurl nor libxml2
-after a telemetry job."""
+after a telemetry job. A worker given a key distributor's public key opens libcrypto at start-up
+(it checks that key), and /setkey then works."""
 import json
 import re
 
@@ -16,7 +18,7 @@ from fakes.site import Site
 from test_fleet import Redis, fleet_env, keys_file
 
 TELEMETRY = {"type": "telemetry", "arguments": {}}
-LAZY = ("libcurl", "libxml2", "libhiredis", "libicuuc")
+LAZY = ("libcurl", "libxml2", "libhiredis", "libicuuc", "libcrypto")
 
 
 def mapped_libraries(w):
@@ -64,6 +66,8 @@ def test_idle_and_telemetry_map_none_web_maps_curl_and_libxml2():
         libs = mapped_libraries(w)
         check_mapped(libs, ["libcurl", "libxml2"], "after a web job")
         check_not_mapped(libs, ["libhiredis"], "after a web job")
+        # libcurl links libssl and so libcrypto: one copy, whoever opens it first
+        h.check(len(mapped(libs, "libcrypto")) == 1, "libcrypto mapped once: %s" % " ".join(libs))
 
         # the libraries stay loaded and keep working
         _, _, _, body = w.run_job(web)
@@ -84,6 +88,14 @@ def test_redis_store_maps_hiredis_only():
                              "a worker on the Redis store, after a telemetry job")
     finally:
         redis.stop()
+
+
+def test_distributor_key_opens_libcrypto():
+    v = h.vectors()["setkey"]
+    with h.Worker(env={"KEY_DISTRIBUTOR_PUBKEY": h.distributor_pubkey_file()}) as w:
+        check_mapped(mapped_libraries(w), ["libcrypto"], "with KEY_DISTRIBUTOR_PUBKEY")
+        r = w.post("/setkey", json_body={"key": v["key"], "signature": v["signature"]})
+        h.expect_status(r, 200, "/setkey with the vectors' signature")
 
 
 if __name__ == "__main__":

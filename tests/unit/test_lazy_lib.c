@@ -29,6 +29,7 @@
 #include "net/curl_lazy.h"
 #include "net/fetch.h"
 #include "store/hiredis_lazy.h"
+#include "tee/libcrypto_lazy.h"
 #include "util/file_read.h"
 #include "util/lazy_lib.h"
 
@@ -42,7 +43,7 @@ static bool maps_mention(const char *what)
     return strstr(maps, what) != NULL;
 }
 
-/* Runs first: this program is linked like the worker, so none of the three is mapped yet. */
+/* Runs first: this program is linked like the worker, so none of the four is mapped yet. */
 static void test_nothing_mapped_before_first_use(void **state)
 {
     (void)state;
@@ -50,6 +51,8 @@ static void test_nothing_mapped_before_first_use(void **state)
     assert_false(maps_mention("/libxml2"));
     assert_false(maps_mention("/libhiredis"));
     assert_false(maps_mention("/libicuuc"));
+    assert_false(maps_mention("/libcrypto"));
+    assert_false(libcrypto_lazy_loaded());
     assert_false(curl_lazy_loaded());
     fetch_global_cleanup();                 /* nothing to clean: must not open libcurl */
     assert_false(curl_lazy_loaded());
@@ -68,6 +71,10 @@ static void test_every_stub_resolves(void **state)
     assert_string_equal(err, "");
     assert_int_equal(hiredis_lazy_resolve_all(err, sizeof err), 0);
     assert_string_equal(err, "");
+    assert_int_equal(libcrypto_lazy_resolve_all(err, sizeof err), 0);
+    assert_string_equal(err, "");
+    assert_true(libcrypto_lazy_loaded());
+    assert_true(maps_mention("/libcrypto"));
     assert_true(curl_lazy_loaded());
     assert_true(maps_mention("/libcurl"));
     assert_true(maps_mention("/libxml2"));
