@@ -289,7 +289,7 @@ static int write_sealed(const struct platform *p, const char *name, const char *
     }
     platform_derive(p, label, key);
     if (platform_seal_bytes(key, label, data, len, blob) != 0)
-        snprintf(err, errlen, "%s: sealing failed (libcrypto)", path);
+        snprintf(err, errlen, "%s: sealing failed (no random bytes for the IV)", path);
     else if (write_temp(p->data_dir, name, blob, len + SEALED_OVERHEAD, tmp, sizeof tmp, err,
                         errlen) == 0)
         rc = install_file(p->data_dir, tmp, path, replace, err, errlen);

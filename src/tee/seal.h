@@ -13,8 +13,8 @@
 
 #define SEAL_KEY_LEN 32
 
-/* seal_derive computes K' for key and salt (salt may be empty: then out = key). Returns 0, or -1
- * (out zeroed) when libcrypto fails, which only happens when memory runs out. */
+/* seal_derive computes K' for key and salt (salt may be empty: then out = key). Returns 0: the
+ * HMAC cannot fail; the result is kept so that callers need not change if a backend ever can. */
 int seal_derive(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
                 uint8_t out[SEAL_KEY_LEN]);
 
