@@ -36,20 +36,19 @@ static void hex_prefix(const uint8_t *mac, uint8_t out[SEAL_KEY_LEN])
     }
 }
 
-int seal_derive(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
-                uint8_t out[SEAL_KEY_LEN])
+void seal_derive(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
+                 uint8_t out[SEAL_KEY_LEN])
 {
     uint8_t mac[SEAL_MAC_LEN];
 
     if (saltlen == 0) {
         memcpy(out, key, SEAL_KEY_LEN);
-        return 0;
+        return;
     }
     /* The salt is the HMAC key and the ring key the message (core-protocol.md 3.2). */
     crypto_hmac_sha256(salt, saltlen, key, SEAL_KEY_LEN, mac);
     hex_prefix(mac, out);
     crypto_wipe(mac, sizeof mac);
-    return 0;
 }
 
 /* Decrypts ct with tag into out (ctlen bytes). Returns true when the tag verifies; on false out
@@ -159,12 +158,11 @@ char *seal_encrypt_iv(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size
                       const uint8_t iv[12], const uint8_t *pt, size_t ptlen)
 {
     uint8_t k[SEAL_KEY_LEN];
-    char *text = NULL;
 
     if (ptlen > SIZE_MAX / 2)
         return NULL;
-    if (seal_derive(key, salt, saltlen, k) == 0)
-        text = seal_text(k, iv, pt, ptlen);
+    seal_derive(key, salt, saltlen, k);
+    char *text = seal_text(k, iv, pt, ptlen);
     crypto_wipe(k, sizeof k);
     return text;
 }
@@ -230,15 +228,12 @@ int seal_open_x(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t sal
     size_t ctlen = xlen - SEAL_IV_LEN - SEAL_TAG_LEN;
     int rc = -1;
 
-    if (seal_derive(key, salt, saltlen, k) != 0) {
-        set_err(err, errlen, "internal error: key derivation failed");
+    seal_derive(key, salt, saltlen, k);
+    if (gcm_open(k, x, x + SEAL_IV_LEN, ctlen, x + xlen - SEAL_TAG_LEN, out)) {
+        rc = 0;
     } else {
-        if (gcm_open(k, x, x + SEAL_IV_LEN, ctlen, x + xlen - SEAL_TAG_LEN, out)) {
-            rc = 0;
-        } else {
-            crypto_wipe(out, ctlen);
-            set_err(err, errlen, msg_auth_failed);
-        }
+        crypto_wipe(out, ctlen);
+        set_err(err, errlen, msg_auth_failed);
     }
     crypto_wipe(k, sizeof k);
     return rc;
@@ -255,15 +250,15 @@ int seal_open_inner(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t
 
     if (b64_decode((const char *)inner, innerlen, &x, &xlen, err, errlen) != 0)
         return -1;
-    if (xlen < SEAL_IV_LEN)
+    if (xlen < SEAL_IV_LEN) {
         set_err(err, errlen, msg_bad_length);
-    else if (xlen < SEAL_IV_LEN + SEAL_TAG_LEN)
+    } else if (xlen < SEAL_IV_LEN + SEAL_TAG_LEN) {
         set_err(err, errlen, msg_auth_failed);      /* Go's gcm.Open: shorter than a tag */
-    else if (seal_derive(key, salt, saltlen, k) != 0)
-        set_err(err, errlen, "internal error: key derivation failed");
-    else
+    } else {
+        seal_derive(key, salt, saltlen, k);
         rc = open_envelope(k, x, xlen, pt, ptlen, err, errlen);
-    crypto_wipe(k, sizeof k);
+        crypto_wipe(k, sizeof k);
+    }
     free(x);
     return rc;
 }

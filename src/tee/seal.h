@@ -13,9 +13,8 @@
 
 #define SEAL_KEY_LEN 32
 
-/* seal_derive computes K' for key and salt (salt may be empty: then out = key). Returns 0: the
- * HMAC cannot fail; the result is kept so that callers need not change if a backend ever can. */
-int seal_derive(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
+/* seal_derive computes K' for key and salt (salt may be empty: then out = key). */
+void seal_derive(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
                 uint8_t out[SEAL_KEY_LEN]);
 
 /* seal_encrypt seals pt with key and salt, with a fresh random IV. Returns a new NUL-terminated

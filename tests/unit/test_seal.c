@@ -168,7 +168,7 @@ static void test_go_derive_vectors(void **state)
         const char *salt = member_str(v, "salt", &saltlen);
         uint8_t out[SEAL_KEY_LEN];
 
-        assert_int_equal(seal_derive(member_key(v), (const uint8_t *)salt, saltlen, out), 0);
+        seal_derive(member_key(v), (const uint8_t *)salt, saltlen, out);
         assert_memory_equal(out, member_str(v, "derived", NULL), SEAL_KEY_LEN);
     }
     json_decref(root);
@@ -249,7 +249,7 @@ static void test_spec_table_fixed_iv(void **state)
         assert_string_equal(out, r->out);
         free(out);
 
-        assert_int_equal(seal_derive(spec_key, (const uint8_t *)r->salt, strlen(r->salt), derived), 0);
+        seal_derive(spec_key, (const uint8_t *)r->salt, strlen(r->salt), derived);
         assert_memory_equal(derived, r->aes_key ? (const uint8_t *)r->aes_key : spec_key, SEAL_KEY_LEN);
 
         uint8_t *pt = open_ok(spec_key, r->salt, strlen(r->salt), r->out, &ptlen);
