@@ -6,15 +6,13 @@
  * this configuration, and the handler. */
 #include <string.h>
 
-
-#include "util/crypto.h"
-
 #include "api/api.h"
 #include "api/ops_api.h"
 #include "api/readiness.h"
 #include "app.h"
 #include "http/http.h"
 #include "metrics.h"
+#include "util/crypto.h"
 
 struct route {
     const char *method;

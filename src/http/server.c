@@ -26,15 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include <microhttpd.h>
 
 #include "config.h"
 #include "log.h"
 #include "util/clock_after.h"
+#include "util/crypto.h"
 #include "util/growbuf.h"
 #include "util/utf8.h"
-#include "util/crypto.h"
 
 /* A daemon and the TLS key and certificate it was started with (owned; NULL for plain HTTP). */
 struct daemon_slot {

@@ -4,9 +4,10 @@
  * follow it, wrapping at the end of the array. A reservation is a promise of one slot: `reserved`
  * counts them, and the room test is count + reserved < capacity, so a reserved slot can always be
  * filled without failing. Producers never wait; consumers wait on one condition variable that is
- * signalled (after unlocking) for each new item and broadcast on close. After close, pushes and reservations fail
- * while pops keep draining; an item pushed on a reservation taken before the close still goes in
- * (the caller cannot fail at that point) and is either popped or handed to queue_free's drop. */
+ * signalled (after unlocking) for each new item and broadcast on close. After close, pushes and
+ * reservations fail while pops keep draining; an item pushed on a reservation taken before the
+ * close still goes in (the caller cannot fail at that point) and is either popped or handed to
+ * queue_free's drop. */
 #include "jobs/queue.h"
 
 #include <assert.h>

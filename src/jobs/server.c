@@ -15,7 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-
 #include "config.h"
 #include "jobs/job.h"
 #include "jobs/kind.h"
@@ -25,8 +24,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "store/store.h"
-#include "util/uuid_util.h"
 #include "util/crypto.h"
+#include "util/uuid_util.h"
 
 struct queued_job {
     struct job job;

@@ -11,8 +11,8 @@
 
 
 #include "util/b64.h"
-#include "util/hex.h"
 #include "util/crypto.h"
+#include "util/hex.h"
 
 /* parse_key reads one key from line[0..n): 64 hex digits or base64 of 32 bytes. */
 static int parse_key(const char *line, size_t n, uint8_t out[32])

@@ -111,7 +111,10 @@ ASN1_OBJECT *OBJ_txt2obj(const char *s, int no_name) { return REAL(OBJ_txt2obj)(
 
 /* ---- BIO, BIGNUM, memory, errors --------------------------------------------------------- */
 
-long BIO_ctrl(BIO *bp, int cmd, long larg, void *parg) { return REAL(BIO_ctrl)(bp, cmd, larg, parg); }
+long BIO_ctrl(BIO *bp, int cmd, long larg, void *parg)
+{
+    return REAL(BIO_ctrl)(bp, cmd, larg, parg);
+}
 int BIO_free(BIO *a) { return REAL(BIO_free)(a); }
 BIO *BIO_new(const BIO_METHOD *type) { return REAL(BIO_new)(type); }
 BIO *BIO_new_mem_buf(const void *buf, int len) { return REAL(BIO_new_mem_buf)(buf, len); }
@@ -198,7 +201,10 @@ int EVP_PKEY_get_bn_param(const EVP_PKEY *pkey, const char *key_name, BIGNUM **b
 }
 
 int EVP_PKEY_get_size(const EVP_PKEY *pkey) { return REAL(EVP_PKEY_get_size)(pkey); }
-int EVP_PKEY_is_a(const EVP_PKEY *pkey, const char *name) { return REAL(EVP_PKEY_is_a)(pkey, name); }
+int EVP_PKEY_is_a(const EVP_PKEY *pkey, const char *name)
+{
+    return REAL(EVP_PKEY_is_a)(pkey, name);
+}
 const EVP_MD *EVP_sha256(void) { return REAL(EVP_sha256)(); }
 
 EVP_PKEY *d2i_PUBKEY(EVP_PKEY **a, const unsigned char **pp, long length)

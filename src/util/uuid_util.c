@@ -2,8 +2,9 @@
  *
  * Generation: 16 random bytes (crypto_random, batched per thread: one getrandom system call per
  * id was a visible cost per job) with the version-4 and RFC 4122 variant bits set, printed in
- * canonical lowercase form by libuuid; libuuid's uuid_generate_random when getrandom fails. Validation is a plain character-class check of the
- * 8-4-4-4-12 layout; it accepts any version and either case, since ids may come from elsewhere. */
+ * canonical lowercase form by libuuid; libuuid's uuid_generate_random when getrandom fails.
+ * Validation is a plain character-class check of the 8-4-4-4-12 layout; it accepts any version
+ * and either case, since ids may come from elsewhere. */
 #include "util/uuid_util.h"
 
 #include <string.h>
