@@ -106,6 +106,40 @@ static void test_admit_replay_and_expiry(void **state)
     assert_int_equal(store_nonce_seen(f->store, "q1", 2, now), 1);
 }
 
+/* Rebuilds the results and nonces of the closed store as schema version 3 had them (results keyed
+ * by uid with an index on finished; nonces keyed by digest with an index on expires), with the same
+ * rows, then runs `more` (SQL) and sets the schema version to `version`. */
+static void rewrite_as_v3(struct fx *f, const char *more, int version)
+{
+    store_close(f->store);
+    f->store = NULL;
+    char path[128], sql[2048];
+    snprintf(path, sizeof path, "%s/%s", f->dir, STORE_FILE);
+    snprintf(sql, sizeof sql,
+        "BEGIN;"
+        "CREATE TABLE results_v3(uid TEXT PRIMARY KEY, finished INTEGER NOT NULL,"
+        "                        blob BLOB NOT NULL);"
+        "INSERT INTO results_v3 SELECT uid, finished, blob FROM results ORDER BY uid;"
+        "DROP TABLE results;"
+        "ALTER TABLE results_v3 RENAME TO results;"
+        "CREATE INDEX results_finished ON results(finished);"
+        "CREATE TABLE nonces_v3(digest BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO nonces_v3 SELECT digest, rowid >> 24 FROM nonces;"
+        "DROP TABLE nonces;"
+        "ALTER TABLE nonces_v3 RENAME TO nonces;"
+        "CREATE INDEX nonces_expires ON nonces(expires);"
+        "%s"
+        "UPDATE meta SET value = '%d' WHERE key = 'schema_version';"
+        "COMMIT;", more, version);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("rewrite_as_v3: %s", msg);
+    sqlite3_close(db);
+    reopen(f);
+}
+
 /* A store of schema version 2 (jobs with an AUTOINCREMENT key and a uid index) is migrated to
  * version 3 with its jobs, their sealed rows and their order; jobs admitted after the migration
  * come after them. */
@@ -117,23 +151,12 @@ static void test_migrates_v2_jobs(void **state)
     assert_int_equal(store_admit(f->store, "a", 1, now + 100, UID2, job, strlen(job)), 1);
     assert_int_equal(store_admit(f->store, "b", 1, now + 100, UID3, job, strlen(job)), 1);
     assert_int_equal(store_admit(f->store, "c", 1, now + 100, UID1, job, strlen(job)), 1);
-    store_close(f->store);
-    f->store = NULL;
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", f->dir, STORE_FILE);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-        "BEGIN;"
+    rewrite_as_v3(f,
         "CREATE TABLE jobs_v2(seq INTEGER PRIMARY KEY AUTOINCREMENT, uid TEXT NOT NULL UNIQUE,"
         "                     blob BLOB NOT NULL);"
         "INSERT INTO jobs_v2(seq, uid, blob) SELECT seq + 40, uid, blob FROM jobs;"
         "DROP TABLE jobs;"
-        "ALTER TABLE jobs_v2 RENAME TO jobs;"
-        "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
-        "COMMIT;", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-    reopen(f);
+        "ALTER TABLE jobs_v2 RENAME TO jobs;", 2);
     char seen[8] = "";
     assert_int_equal(store_each_job(f->store, count_jobs, seen), 3);
     assert_string_equal(seen, "231");
@@ -321,6 +344,61 @@ static void test_prune_in_slices(void **state)
     assert_string_equal(newest.uids[0], "00004499-1111-4111-8111-111111111111");
 }
 
+static int count_rows(struct fx *f, const char *sql)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", f->dir, STORE_FILE);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Schema version 3 -> 4: results keep their rows in the order they finished (whatever their uids),
+ * nonces keep their expiry (live ones still refuse a replay, expired ones are pruned), and the
+ * indexes the new layout no longer needs are gone. */
+static void test_migrates_v3_results_and_nonces(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    const char *job = "{\"type\":\"telemetry\"}";
+    assert_int_equal(store_admit(f->store, "live1", 5, now + 100, UID1, job, strlen(job)), 1);
+    assert_int_equal(store_admit(f->store, "live2", 5, now + 100, UID2, job, strlen(job)), 1);
+    assert_int_equal(store_admit(f->store, "dead", 4, now - 10, UID3, job, strlen(job)), 1);
+    assert_int_equal(store_finish(f->store, UID3, "dead", 4, "3", 1, NULL, NULL, now - 30), 0);
+    assert_int_equal(store_finish(f->store, UID1, "live1", 5, "1", 1, NULL, NULL, now - 20), 0);
+    assert_int_equal(store_finish(f->store, UID2, "live2", 5, "2", 1, NULL, NULL, now - 10), 0);
+    rewrite_as_v3(f, "", 3);       /* the v3 results table holds them in uid order */
+    struct collected got = { 0 };
+    assert_int_equal(store_each_result(f->store, now - 60, 10, collect, &got), 3);
+    assert_string_equal(got.uids[0], UID3);
+    assert_string_equal(got.uids[1], UID1);
+    assert_string_equal(got.uids[2], UID2);
+    assert_int_equal(store_nonce_seen(f->store, "live1", 5, now), 1);
+    assert_int_equal(store_nonce_seen(f->store, "live2", 5, now), 1);
+    assert_int_equal(store_nonce_seen(f->store, "dead", 4, now), 0);
+    assert_int_equal(store_admit(f->store, "live2", 5, now + 100, UID3, job, strlen(job)), 0);
+    /* the expired nonce and the two results finished before now - 15 go */
+    assert_int_equal(store_prune(f->store, now, now - 15, 10), 3);
+    struct store_counts c;
+    assert_int_equal(store_counts(f->store, &c), 0);
+    assert_int_equal(c.nonces, 2);
+    assert_int_equal(c.results, 1);
+    store_close(f->store);
+    f->store = NULL;
+    assert_int_equal(count_rows(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                                   "AND name IN ('results_finished', 'nonces_expires')"), 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM sqlite_master "
+                                   "WHERE name = 'nonces_digest'"), 1);
+    reopen(f);
+}
+
 static void test_rows_are_sealed(void **state)
 {
     struct fx *f = *state;
@@ -461,6 +539,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rows_are_sealed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_bad_databases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_v2_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_v3_results_and_nonces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admit_async_shares_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_bound_the_wal, setup, teardown),
     };
