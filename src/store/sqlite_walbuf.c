@@ -50,7 +50,8 @@ struct wb_file {
     size_t len, cap;
     sqlite3_int64 off;          /* file offset of buf[0] */
     int kick_fd;                /* a WAL: our own descriptor of it for sync_file_range, or -1 */
-    sqlite3_int64 dirty_lo, dirty_hi;   /* a WAL: written since the last kick or sync */
+    sqlite3_int64 dirty_lo, dirty_hi;   /* a WAL: the range written since the last kick or sync */
+    size_t dirty_bytes;                 /* a WAL: the bytes written in that range */
 };
 
 static sqlite3_vfs walbuf_vfs;
@@ -83,21 +84,26 @@ static void kick(struct wb_file *f)
         }
     }
     f->dirty_lo = f->dirty_hi = 0;
+    f->dirty_bytes = 0;
 }
 
-/* note_written adds [off, off + n) to the WAL's range not yet kicked: SQLite appends, so the
- * range grows at its end; a write elsewhere (the WAL starting over from its beginning) kicks what
- * was there first. */
+/* note_written adds [off, off + n) to the WAL's range not yet kicked, and kicks once KICK_BYTES
+ * were written into it. SQLite mostly appends; it also starts the WAL over from its beginning,
+ * and a transaction larger than the page cache (a migration) rewrites its own frames in place,
+ * so the range is the span of all of it: the kernel writes back only the dirty pages inside. (A
+ * kick at every write out of sequence, as this once did, made one sync_file_range per page of
+ * such a transaction: 1.8M calls for a migration of 2M rows.) */
 static void note_written(struct wb_file *f, sqlite3_int64 off, size_t n)
 {
     if (f->kick_fd < 0)
         return;
-    if (f->dirty_hi == f->dirty_lo || off != f->dirty_hi) {
-        kick(f);
+    sqlite3_int64 end = off + (sqlite3_int64)n;
+    if (f->dirty_bytes == 0 || off < f->dirty_lo)
         f->dirty_lo = off;
-    }
-    f->dirty_hi = off + (sqlite3_int64)n;
-    if (f->dirty_hi - f->dirty_lo >= KICK_BYTES)
+    if (f->dirty_bytes == 0 || end > f->dirty_hi)
+        f->dirty_hi = end;
+    f->dirty_bytes += n;
+    if (f->dirty_bytes >= KICK_BYTES)
         kick(f);
 }
 
@@ -224,6 +230,7 @@ static int wb_sync(sqlite3_file *file, int flags)
     struct wb_file *f = (struct wb_file *)file;
     int rc = flush(f);
     f->dirty_lo = f->dirty_hi = 0;      /* the sync writes it all back */
+    f->dirty_bytes = 0;
     return rc != SQLITE_OK ? rc : f->real->pMethods->xSync(f->real, flags);
 }
 

@@ -1,7 +1,7 @@
 /* test_sqlite_walbuf.c - the WAL-gathering VFS: a transaction reaches the WAL file in one write
  * and before COMMIT returns (a process that dies right after a commit loses nothing), rollbacks,
  * large transactions, checkpoints and WAL restarts read back what was written, write-back started
- * early every 512 KiB of WAL. */
+ * early every 512 KiB of WAL, also in a transaction that rewrites its own frames. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -219,6 +219,40 @@ static void test_early_writeback(void **state)
     sqlite3_close(db);
 }
 
+/* A transaction larger than the page cache spills its pages into the WAL and rewrites those frames
+ * in place as it changes them again: write-back is still started per 512 KiB written, not at each
+ * write out of sequence (that was one sync_file_range per page: 1.8M calls in one migration). */
+static void test_writeback_of_a_transaction_rewriting_its_frames(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *db = open_db(f, true, "NORMAL");
+    exec_ok(db, "PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=10");
+    exec_ok(db, "BEGIN IMMEDIATE");
+    for (int i = 0; i < 300; i++)
+        insert(db, i, 1000, 0);
+    exec_ok(db, "COMMIT");
+    struct walbuf_stats a, b;
+    walbuf_stats(&a);
+    exec_ok(db, "BEGIN IMMEDIATE");
+    for (int pass = 1; pass <= 20; pass++) {
+        char sql[96];           /* 1000 times the letter 64 + pass: the last pass writes 'T' */
+        snprintf(sql, sizeof sql, "UPDATE t SET v = replace(hex(zeroblob(500)), '0', char(%d))",
+                 64 + pass);
+        exec_ok(db, sql);
+    }
+    exec_ok(db, "COMMIT");
+    walbuf_stats(&b);
+    uint64_t writes = b.writes - a.writes, kicks = b.kicks - a.kicks;
+    assert_true(writes > 1000);                         /* the frames were written many times */
+    assert_true(kicks <= writes * (4096 + 24) / (512 * 1024) + 2);
+    assert_int_equal(count_rows(db, "WHERE length(v) = 1000 AND substr(v, 1000, 1) = 'T'"), 300);
+    sqlite3_close(db);
+    db = open_db(f, false, "NORMAL");
+    exec_ok(db, "PRAGMA integrity_check");
+    assert_int_equal(count_rows(db, "WHERE v = replace(hex(zeroblob(500)), '0', 'T')"), 300);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +260,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commits_survive_process_death, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_large_and_checkpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_early_writeback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writeback_of_a_transaction_rewriting_its_frames, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
