@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """test_durability.py - nothing accepted is lost: kill -9 while jobs are queued and running, then a
-restart runs them under the same uids; results and replay memory survive a restart; a signature past
+restart runs them under the same uids; results and replay memory survive a restart; the store keeps
+the newest results of the cache size; a signature past
 its max age is refused; a full queue answers 503 without consuming the nonce; a corrupt or unusable
 store stops start-up with a clear message and a non-zero exit."""
 import os
@@ -110,6 +111,28 @@ def test_results_and_replay_memory_survive_a_restart():
         h.check_eq(r.body, clear, "result after a restart")
         again = w.post("/job/add", json_body={"encrypted_job": sig})
         h.expect_json_error(again, 409, "replay after a restart", message="job already executed")
+
+
+def test_store_keeps_only_the_newest_results_of_the_cache_size():
+    """Between maintenance passes (every 5 s at most) the results table grows by a row per finished
+    job; a pass cuts it back to the newest RESULT_CACHE_MAX_SIZE, in the order the jobs finished."""
+    with h.Worker(env={"RESULT_CACHE_MAX_SIZE": "20"}) as w:
+        uids = []
+        for _ in range(60):
+            _, uid, _, _ = w.run_job(TELEMETRY)
+            uids.append(uid)
+        time.sleep(6.0)
+        w.stop()
+        db = sqlite3.connect(os.path.join(w.data_dir, "tee-worker.db"))
+        try:
+            kept = [row[0] for row in db.execute("SELECT uid FROM results ORDER BY rowid")]
+            nonces = db.execute("SELECT count(*) FROM nonces").fetchone()[0]
+        finally:
+            db.close()
+        h.check_eq(kept, uids[-20:], "results left in the store after a maintenance pass")
+        h.check_eq(nonces, 60, "nonces kept (none expired)")
+        w.start()
+        h.expect_status(w.get("/job/status/" + uids[-1]), 200, "newest result after a restart")
 
 
 def test_signature_past_its_max_age_is_refused():
