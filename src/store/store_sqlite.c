@@ -67,8 +67,9 @@ static const char *const migrations[] = {
     "DROP TABLE results;"
     "ALTER TABLE results_v4 RENAME TO results;"
     /* The old index on expires yields the order without a sort; the new index is built at the
-     * end, by one sort (in temporary files, see prepare_all). 2M nonces: 7 s, 20 MB. Expiries
-     * outside 0..2^38 cannot be made (issued_at is checked) and are not carried over. */
+     * end, by one sort (in temporary files, see prepare_all): 2M nonces take 9 s, with a peak
+     * VmRSS of 11 MB. Expiries outside 0..2^38 cannot be made (issued_at is checked) and are not
+     * carried over. */
     "CREATE TABLE nonces_v4(digest BLOB NOT NULL);"
     "INSERT INTO nonces_v4(rowid, digest)"
     "  SELECT (expires << 24) + row_number() OVER (PARTITION BY expires ORDER BY digest) - 1,"
@@ -515,7 +516,8 @@ static int record_nonce(struct sqlite_store *s, const uint8_t digest[NONCE_DIGES
         if (step_done(s, drop) < 0)
             return STORE_ERROR;
     }
-    sqlite3_int64 lo = nonce_rowid_floor(expires), hi = lo | ((1LL << NONCE_SEQ_BITS) - 1), last = 0;
+    sqlite3_int64 lo = nonce_rowid_floor(expires), last = 0;
+    sqlite3_int64 hi = lo | ((1LL << NONCE_SEQ_BITS) - 1);
     sqlite3_stmt *q = s->stmt[ST_NONCE_LAST];
     sqlite3_bind_int64(q, 1, lo);
     sqlite3_bind_int64(q, 2, hi);
