@@ -344,6 +344,54 @@ static void test_prune_in_slices(void **state)
     assert_string_equal(newest.uids[0], "00004499-1111-4111-8111-111111111111");
 }
 
+/* finish_at admits and finishes one job (uid "0000000i-...", quote "qi") at `finished`. */
+static void finish_at(struct fx *f, int i, time_t finished)
+{
+    char uid[37], quote[16];
+    snprintf(uid, sizeof uid, "%08d-1111-4111-8111-111111111111", i);
+    snprintf(quote, sizeof quote, "q%d", i);
+    assert_int_equal(store_admit(f->store, quote, strlen(quote), finished + 1000, uid, "{}", 2), 1);
+    assert_int_equal(store_finish(f->store, uid, quote, strlen(quote), "x", 1, NULL, NULL,
+                                  finished), 0);
+}
+
+/* Results are pruned as a prefix of the order in which they finished: one whose clock went
+ * backwards (finished "earlier" than the one before it) goes late, never early; the newest
+ * max_results stay; a table emptied by pruning starts over and is bounded the same way. */
+static void test_prune_results_in_completion_order(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    finish_at(f, 0, now - 100);
+    finish_at(f, 1, now - 5);
+    finish_at(f, 2, now - 100);         /* out of order: after a young one */
+    finish_at(f, 3, now - 1);
+    assert_int_equal(store_prune(f->store, now, now - 50, 10), 1);
+    struct collected young = { 0 };
+    assert_int_equal(store_each_result(f->store, now - 50, 10, collect, &young), 2);
+    assert_string_equal(young.uids[0], "00000001-1111-4111-8111-111111111111");
+    assert_string_equal(young.uids[1], "00000003-1111-4111-8111-111111111111");
+    struct store_counts c;
+    assert_int_equal(store_counts(f->store, &c), 0);
+    assert_int_equal(c.results, 3);     /* the out-of-order one waits behind a young one */
+    assert_int_equal(store_prune(f->store, now, now - 50, 1), 2);
+    struct collected last = { 0 };
+    assert_int_equal(store_each_result(f->store, now - 200, 10, collect, &last), 1);
+    assert_string_equal(last.uids[0], "00000003-1111-4111-8111-111111111111");
+    /* everything too old: the table empties, then fills again from rowid 1 */
+    assert_int_equal(store_prune(f->store, now, now + 1, 10), 1);
+    assert_int_equal(store_counts(f->store, &c), 0);
+    assert_int_equal(c.results, 0);
+    finish_at(f, 4, now);
+    finish_at(f, 5, now);
+    finish_at(f, 6, now);
+    assert_int_equal(store_prune(f->store, now, now - 50, 2), 1);
+    struct collected again = { 0 };
+    assert_int_equal(store_each_result(f->store, now - 50, 10, collect, &again), 2);
+    assert_string_equal(again.uids[0], "00000005-1111-4111-8111-111111111111");
+    assert_string_equal(again.uids[1], "00000006-1111-4111-8111-111111111111");
+}
+
 static int count_rows(struct fx *f, const char *sql)
 {
     char path[128];
@@ -540,6 +588,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuses_bad_databases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_v2_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrates_v3_results_and_nonces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_results_in_completion_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admit_async_shares_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_bound_the_wal, setup, teardown),
     };
