@@ -15,7 +15,7 @@
 
 /* seal_derive computes K' for key and salt (salt may be empty: then out = key). */
 void seal_derive(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
-                uint8_t out[SEAL_KEY_LEN]);
+                 uint8_t out[SEAL_KEY_LEN]);
 
 /* seal_encrypt seals pt with key and salt, with a fresh random IV. Returns a new NUL-terminated
  * string (caller frees with free()), or NULL when memory or the RNG fails or ptlen is too large

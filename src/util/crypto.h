@@ -19,8 +19,8 @@
 #define CRYPTO_GCM_KEY_LEN 32
 #define CRYPTO_GCM_IV_LEN 12
 #define CRYPTO_GCM_TAG_LEN 16
-/* crypto_gcm_update takes any length in its last call of a message and a multiple of this in
- * every call before it. */
+/* crypto_gcm_encrypt and crypto_gcm_decrypt take any length in their last call of a message and
+ * a multiple of this in every call before it. */
 #define CRYPTO_GCM_BLOCK 16
 
 /* One AES-256-GCM message in progress (encryption or decryption). It holds key material: end it
