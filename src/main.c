@@ -46,6 +46,9 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Past a file-size limit (ulimit -f) a write fails with EFBIG, which the store reports like a
+     * full disk; the signal's default would kill the worker instead (Go's runtime ignores it too). */
+    signal(SIGXFSZ, SIG_IGN);
 
     if (app_open(&app, err, sizeof err) < 0) {
         log_error("start-up failed: %s", err);

@@ -30,7 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
+#include <time.h>
 
 #include "util/clock_after.h"
 #include "util/crypto.h"
@@ -157,6 +157,12 @@ struct finished {
 
 #define STORE_BATCH_MAX 256       /* commit at once when this many results wait */
 #define STORE_BATCH_DELAY_MS 5    /* else at least this often */
+/* When a commit fails (disk full, I/O error), its finished jobs wait for the next try, at most
+ * this many of them and bytes; beyond that they are let go (their job rows stay, so they run
+ * again after a restart). Tries are this far apart while commits fail, unless admissions come. */
+#define STORE_RETRY_MAX_ROWS 10000
+#define STORE_RETRY_MAX_BYTES (64u << 20)
+#define STORE_RETRY_DELAY_MS 1000
 
 struct sqlite_store {
     struct store base;
@@ -171,9 +177,12 @@ struct sqlite_store {
     bool batch_started, batch_stop;
     struct finished *batch_head, *batch_tail;
     size_t batch_count;
+    bool batch_failing;             /* the last commit of finished jobs failed: retry slowly */
     struct store_admission *adm_head, *adm_tail;   /* admissions for the writer's next commit */
     sqlite3_stmt *stmt[ST_COUNT];
     sqlite3_int64 next_seq;         /* admission order of the next job (under lock) */
+    time_t error_logged;            /* errors are logged once a second at most (under lock) */
+    unsigned long errors_unlogged;
     uint8_t key[32];
 };
 
@@ -196,17 +205,38 @@ static int exec(struct sqlite_store *s, const char *sql)
     return 0;
 }
 
+/* log_db_error logs the database's last error, with the system's reason for an I/O error ("disk
+ * I/O error (File too large)"), at most once a second: a full disk fails every commit, and each
+ * would otherwise log a line. Called with lock held (or while the store is not yet shared). */
+static void log_db_error(struct sqlite_store *s)
+{
+    time_t now = time(NULL);
+    if (now == s->error_logged) {
+        s->errors_unlogged++;
+        return;
+    }
+    int code = sqlite3_extended_errcode(s->db) & 0xff;
+    int sys = sqlite3_system_errno(s->db);
+    char more[48] = "";
+    if (s->errors_unlogged)
+        snprintf(more, sizeof more, " (and %lu more errors)", s->errors_unlogged);
+    if ((code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN) && sys)
+        log_error("store: %s (%s)%s", sqlite3_errmsg(s->db), strerror(sys), more);
+    else
+        log_error("store: %s%s", sqlite3_errmsg(s->db), more);
+    s->error_logged = now;
+    s->errors_unlogged = 0;
+}
+
 /* step_done runs a statement to completion and resets it. Returns 0 or -1. */
 static int step_done(struct sqlite_store *s, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        log_db_error(s);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        log_error("store: %s", sqlite3_errmsg(s->db));
-        return -1;
-    }
-    return 0;
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
 
@@ -220,7 +250,7 @@ static int step_int(struct sqlite_store *s, sqlite3_stmt *st, sqlite3_int64 *out
         *out = sqlite3_column_int64(st, 0);
         got = 1;
     } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        log_error("store: %s", sqlite3_errmsg(s->db));
+        log_db_error(s);
         got = -1;
     }
     sqlite3_reset(st);
@@ -232,6 +262,28 @@ static int step_int(struct sqlite_store *s, sqlite3_stmt *st, sqlite3_int64 *out
 static int txn(struct sqlite_store *s, enum stmt_id id)
 {
     return step_done(s, s->stmt[id]);
+}
+
+/* end_txn commits (commit true) or rolls back the open transaction. Returns 0 when it committed,
+ * else -1 with the transaction gone: after a failed COMMIT, or a statement that failed on an I/O
+ * error, SQLite may have rolled back already, and a second ROLLBACK would only log an error. */
+static int end_txn(struct sqlite_store *s, bool commit)
+{
+    if (commit && txn(s, ST_COMMIT) == 0)
+        return 0;
+    if (!sqlite3_get_autocommit(s->db))
+        txn(s, ST_ROLLBACK);
+    return -1;
+}
+
+static void free_finished(struct finished *list)
+{
+    while (list) {
+        struct finished *next = list->next;
+        free(list->blob);
+        free(list);
+        list = next;
+    }
 }
 
 static void *batch_writer(void *arg);
@@ -441,6 +493,10 @@ static void sq_close(struct store *base)
         pthread_mutex_unlock(&s->batch_lock);
         pthread_join(s->batch_thread, NULL);
         sq_flush(&s->base);
+        if (s->batch_head)
+            log_error("store: %zu finished jobs could not be written; they will run again after "
+                      "a restart", s->batch_count);
+        free_finished(s->batch_head);
     }
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
@@ -565,10 +621,8 @@ static int sq_admit(struct store *base, const char *quote, size_t quote_len, tim
     if (txn(s, ST_BEGIN) == 0) {
         result = record_admission(s, digest, nonce_expires, uid, blob,
                                   job_len + PLATFORM_SEALED_OVERHEAD);
-        if (txn(s, result == STORE_ADMITTED ? ST_COMMIT : ST_ROLLBACK) < 0) {
-            txn(s, ST_ROLLBACK);
+        if (end_txn(s, result == STORE_ADMITTED) < 0 && result == STORE_ADMITTED)
             result = STORE_ERROR;
-        }
     }
     pthread_mutex_unlock(&s->lock);
     free(blob);
@@ -647,14 +701,69 @@ static int sq_finish(struct store *base, const char *uid, const char *quote, siz
     else
         s->batch_head = f;
     s->batch_tail = f;
-    if (++s->batch_count >= STORE_BATCH_MAX)
+    if (++s->batch_count >= STORE_BATCH_MAX && !s->batch_failing)
         pthread_cond_signal(&s->batch_wake);
     pthread_mutex_unlock(&s->batch_lock);
     return 0;
 }
 
+/* keep_for_retry puts the finished jobs of a failed commit back before those that came since,
+ * within STORE_RETRY_MAX_ROWS and _BYTES, and lets the rest go. Returns whether commits were
+ * already failing; *let_go is how many were let go. */
+static bool keep_for_retry(struct sqlite_store *s, struct finished *list, size_t *let_go)
+{
+    pthread_mutex_lock(&s->batch_lock);
+    size_t rows = s->batch_count, bytes = 0;
+    for (struct finished *f = s->batch_head; f; f = f->next)
+        bytes += f->blob_len;
+    struct finished *kept = NULL, *last = NULL, *dropped = NULL;
+    *let_go = 0;
+    while (list) {
+        struct finished *f = list;
+        list = f->next;
+        if (rows < STORE_RETRY_MAX_ROWS && bytes + f->blob_len <= STORE_RETRY_MAX_BYTES) {
+            rows++;
+            bytes += f->blob_len;
+            f->next = NULL;
+            if (last)
+                last->next = f;
+            else
+                kept = f;
+            last = f;
+        } else {
+            f->next = dropped;
+            dropped = f;
+            (*let_go)++;
+        }
+    }
+    if (last) {
+        last->next = s->batch_head;
+        if (!s->batch_head)
+            s->batch_tail = last;
+        s->batch_head = kept;
+        s->batch_count = rows;
+    }
+    bool was_failing = s->batch_failing;
+    s->batch_failing = true;
+    pthread_mutex_unlock(&s->batch_lock);
+    free_finished(dropped);
+    return was_failing;
+}
+
+/* written_again clears the failing state after a commit of finished jobs went through. */
+static void written_again(struct sqlite_store *s)
+{
+    pthread_mutex_lock(&s->batch_lock);
+    bool was_failing = s->batch_failing;
+    s->batch_failing = false;
+    pthread_mutex_unlock(&s->batch_lock);
+    if (was_failing)
+        log_info("store: finished jobs are written again");
+}
+
 /* write_batch records a list of admissions and a list of finished jobs in one transaction, frees
- * the finished list, and then (lock released) calls each admission's done with its result. */
+ * the finished list (or, when the commit fails, keeps it for the writer's next try), and then
+ * (lock released) calls each admission's done with its result. */
 static int write_batch(struct sqlite_store *s, struct finished *list, struct store_admission *adm)
 {
     int rc = -1;
@@ -676,19 +785,20 @@ static int write_batch(struct sqlite_store *s, struct finished *list, struct sto
             sqlite3_bind_text(d, 1, f->uid, -1, SQLITE_STATIC);
             rc = (step_done(s, r) == 0 && step_done(s, d) == 0) ? 0 : -1;
         }
-        if (txn(s, rc == 0 ? ST_COMMIT : ST_ROLLBACK) < 0) {
-            txn(s, ST_ROLLBACK);
-            rc = -1;
-        }
+        rc = end_txn(s, rc == 0);
     }
     pthread_mutex_unlock(&s->lock);
-    if (rc < 0 && list)
-        log_error("store: finished jobs could not be written; they will run again after a restart");
-    while (list) {
-        struct finished *next = list->next;
-        free(list->blob);
-        free(list);
-        list = next;
+    if (rc < 0 && list) {
+        size_t let_go = 0;
+        if (!keep_for_retry(s, list, &let_go))
+            log_error("store: finished jobs could not be written; trying again every %d ms",
+                      STORE_RETRY_DELAY_MS);
+        if (let_go)
+            log_error("store: %zu finished jobs are past the retry bound; they will run again "
+                      "after a restart", let_go);
+    } else if (list) {
+        written_again(s);
+        free_finished(list);
     }
     while (adm) {
         struct store_admission *next = adm->next;   /* done may free adm */
@@ -732,8 +842,9 @@ static void *batch_writer(void *arg)
     while (!s->batch_stop) {
         /* Admissions are written at once (their HTTP answers wait); results every few ms, or at
          * once when many wait, or with the next admissions. */
-        if (!s->adm_head && s->batch_count < STORE_BATCH_MAX) {
-            struct timespec until = clock_after_ms(CLOCK_REALTIME, STORE_BATCH_DELAY_MS);
+        if (!s->adm_head && (s->batch_count < STORE_BATCH_MAX || s->batch_failing)) {
+            struct timespec until = clock_after_ms(CLOCK_REALTIME, s->batch_failing
+                                                   ? STORE_RETRY_DELAY_MS : STORE_BATCH_DELAY_MS);
             pthread_cond_timedwait(&s->batch_wake, &s->batch_lock, &until);
         }
         struct store_admission *adm = NULL;

@@ -2,14 +2,17 @@
 """test_durability.py - nothing accepted is lost: kill -9 while jobs are queued and running, then a
 restart runs them under the same uids; results and replay memory survive a restart; the store keeps
 the newest results of the cache size; a signature past
-its max age is refused; a full queue answers 503 without consuming the nonce; a corrupt or unusable
-store stops start-up with a clear message and a non-zero exit."""
+its max age is refused; a full queue answers 503 without consuming the nonce; a full disk refuses new
+jobs and keeps the results of running ones until it can write them; a corrupt or unusable store
+stops start-up with a clear message and a non-zero exit."""
 import os
+import resource
 import sqlite3
 import threading
 import time
 
 import harness as h
+from fakes.site import Site
 
 TELEMETRY = {"type": "telemetry", "arguments": {}}
 
@@ -133,6 +136,57 @@ def test_store_keeps_only_the_newest_results_of_the_cache_size():
         h.check_eq(nonces, 60, "nonces kept (none expired)")
         w.start()
         h.expect_status(w.get("/job/status/" + uids[-1]), 200, "newest result after a restart")
+
+
+def result_uids(data_dir):
+    db = sqlite3.connect(os.path.join(data_dir, "tee-worker.db"))
+    try:
+        return {row[0] for row in db.execute("SELECT uid FROM results")}
+    finally:
+        db.close()
+
+
+def test_full_disk_refuses_new_jobs_and_keeps_the_results_of_running_ones():
+    # A soft file-size limit of 0 makes every write of the worker to a file fail (EFBIG; the
+    # worker ignores SIGXFSZ): to SQLite that is a full disk. Web jobs on a slow page are running
+    # when it fills, so their results are due while nothing can be written.
+    with Site() as site:
+        site.page("/slow", "<h1>Slow</h1><p>page</p>", delay=1.5)
+        w = h.Worker(env={"WEBSCRAPER_ALLOW_PRIVATE": "true"})
+        w.start()
+        running = []
+        for _ in range(3):
+            sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+            running.append((w.add(sig), sig))
+        telemetry = w.generate(TELEMETRY)
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.prlimit(w.proc.pid, resource.RLIMIT_FSIZE, (0, hard))
+        try:
+            refused = w.post("/job/add", json_body={"encrypted_job": telemetry})
+            h.expect_json_error(refused, 500, "add while the disk is full",
+                                message="cannot record the job durably (storage error)")
+            w.healthy("while the disk is full")
+            for uid, sig in running:   # finished meanwhile: served from memory
+                st = w.wait_status(uid, timeout=20)
+                h.expect_status(st, 200, "status of a job that finished on a full disk")
+                h.expect_status(w.result(st.text, sig), 200, "its result")
+        finally:
+            resource.prlimit(w.proc.pid, resource.RLIMIT_FSIZE, (soft, hard))
+        deadline = time.time() + 10
+        while "finished jobs are written again" not in w.stderr() and time.time() < deadline:
+            time.sleep(0.1)
+        h.check("finished jobs are written again" in w.stderr(),
+                "no retry of the unwritten results once space was back:\n%s" % w.stderr())
+        h.check("cannot rollback" not in w.stderr(), "misleading rollback error:\n%s" % w.stderr())
+        w.stop()
+        h.check_eq(pending_rows(w.data_dir), 0, "jobs left to run again after the restart")
+        h.check({uid for uid, _ in running} <= result_uids(w.data_dir),
+                "results of the jobs that finished on a full disk are not in the store")
+        # The refused add recorded nothing: the same signature is accepted now.
+        w.start()
+        uid = w.add(telemetry)
+        h.expect_status(w.wait_status(uid), 200, "the refused job, added again")
+        w.stop()
 
 
 def test_signature_past_its_max_age_is_refused():

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -295,6 +297,49 @@ static void test_finish_moves_job_to_results(void **state)
     assert_string_equal(newest.uids[0], UID2);
     struct collected recent = { 0 };
     assert_int_equal(store_each_result(f->store, now - 1, 10, collect, &recent), 1);
+}
+
+/* set_file_size_limit sets this process's soft RLIMIT_FSIZE: with 0 every write to a file fails
+ * (EFBIG, SIGXFSZ ignored), which is how a full disk looks to SQLite. */
+static void set_file_size_limit(rlim_t soft)
+{
+    struct rlimit r;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &r), 0);
+    r.rlim_cur = soft;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &r), 0);
+}
+
+static void test_failed_commits_keep_finished_jobs_for_the_next_try(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    assert_int_equal(store_admit(f->store, "a", 1, now + 100, UID1, "{}", 2), STORE_ADMITTED);
+    assert_int_equal(store_admit(f->store, "b", 1, now + 100, UID2, "{}", 2), STORE_ADMITTED);
+    struct rlimit was;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    set_file_size_limit(0);
+    /* The disk is full: an admission fails and records nothing, finished jobs wait. */
+    assert_int_equal(store_admit(f->store, "c", 1, now + 100, UID3, "{}", 2), STORE_ERROR);
+    assert_int_equal(store_finish(f->store, UID1, "a", 1, "{\"ok\":1}", 8, NULL, NULL, now), 0);
+    assert_int_equal(store_flush(f->store), -1);
+    assert_int_equal(store_flush(f->store), -1);
+    /* Space again: the kept result is written by the next try, and the refused admission's nonce
+     * was never recorded, so the same job can be admitted now. */
+    set_file_size_limit(was.rlim_cur);
+    signal(SIGXFSZ, old_handler);
+    assert_int_equal(store_flush(f->store), 0);
+    struct store_counts c;
+    store_counts(f->store, &c);
+    assert_int_equal(c.jobs, 1);
+    assert_int_equal(c.results, 1);
+    assert_int_equal(c.nonces, 2);
+    assert_int_equal(store_admit(f->store, "c", 1, now + 100, UID3, "{}", 2), STORE_ADMITTED);
+    reopen(f);
+    struct collected got = { 0 };
+    assert_int_equal(store_each_result(f->store, now - 60, 10, collect, &got), 1);
+    assert_string_equal(got.uids[0], UID1);
+    assert_string_equal(got.data[0], "{\"ok\":1}");
 }
 
 /* admit_and_finish runs n jobs through the store: job i has uid "0000000i-1111-...", a nonce that
@@ -591,6 +636,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prune_results_in_completion_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admit_async_shares_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_bound_the_wal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_commits_keep_finished_jobs_for_the_next_try,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
