@@ -1006,7 +1006,7 @@ static int sq_counts(struct store *base, struct store_counts *out)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
     sq_flush(&s->base);
-    long long v[3];
+    long long v[3] = { -1, -1, -1 };    /* -1: the count could not be read */
     static const char *const sql[3] = {
         "SELECT count(*) FROM jobs", "SELECT count(*) FROM results", "SELECT count(*) FROM nonces",
     };
