@@ -504,7 +504,11 @@ static int fill_view(void *ctx, const char *uid, const char *quote, size_t quote
 {
     (void)uid, (void)finished_at;
     struct result_view *v = ctx;
-    v->quote = strndup(quote, quote_len);
+    v->quote = malloc(quote_len + 1);   /* the quote may hold NUL bytes: copy all of it */
+    if (v->quote) {
+        memcpy(v->quote, quote, quote_len);
+        v->quote[quote_len] = '\0';
+    }
     v->quote_len = quote_len;
     if (error) {
         v->state = RESULT_FAILED;
