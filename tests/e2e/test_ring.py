@@ -241,6 +241,32 @@ def test_go_signature_whose_quote_holds_nul_bytes():
         w.add(go_seal(key, b"", other))
 
 
+def test_setkey_errors_carry_status():
+    """Go answers every /setkey error as KeyResponse {"status": "<text>"} (core-protocol.md 1.5.9),
+    and its key broker reads "status": every error body has it, equal to "error", bad requests
+    included."""
+    cases = [
+        ("not JSON", {"Content-Type": "application/json"}, b"{not json", 400),
+        ("trailing garbage", {"Content-Type": "application/json"},
+         json.dumps({"key": SK["key"], "signature": SK["signature"]}).encode() + b" x", 400),
+        ("empty body", {"Content-Type": "application/json"}, b"", 400),
+        ("form body", {"Content-Type": "application/x-www-form-urlencoded"}, b"key=a", 415),
+        ("no signature", {"Content-Type": "application/json"},
+         json.dumps({"key": SK["key"]}).encode(), 400),
+        ("unknown member", {"Content-Type": "application/json"},
+         json.dumps({"key": SK["key"], "signature": SK["signature"], "x": 1}).encode(), 400),
+        ("key not a string", {"Content-Type": "application/json"},
+         json.dumps({"key": 5, "signature": SK["signature"]}).encode(), 400),
+        ("signature over another key", {"Content-Type": "application/json"},
+         json.dumps({"key": SK["key"], "signature": SK["signature2"]}).encode(), 403),
+    ]
+    with ring_worker() as w:
+        for what, headers, body, status in cases:
+            r = w.post("/setkey", body=body, headers=headers)
+            doc = expect_json_error(r, status, "/setkey with " + what)
+            check_eq(doc.get("status"), doc["error"], "/setkey with %s: \"status\" member" % what)
+
+
 def test_setkey_not_served_without_distributor_key():
     with Worker() as w:
         expect_json_error(setkey(w, SK["key"], SK["signature"]), 404, "/setkey without KEY_DISTRIBUTOR_PUBKEY")
