@@ -79,6 +79,12 @@ static void run_one(struct job_server *s, struct queued_job *q)
     if (!out.err.http && job_ctx_remaining_ms(&ctx) == 0)
         err_set(&out.err, 504, "job timed out after %u seconds", cfg->job_timeout_s);
 
+    if (out.next_cursor && strlen(out.next_cursor) > JOB_MAX_CURSOR) {
+        log_job(LOG_WARN, q->uid, q->job.type, "next cursor of %zu bytes dropped (longer than %d)",
+                strlen(out.next_cursor), JOB_MAX_CURSOR);
+        free(out.next_cursor);
+        out.next_cursor = NULL;
+    }
     const char *data = out.err.http ? NULL : (out.data ? out.data : "");
     const char *error = out.err.http ? out.err.msg : NULL;
     if (error)
