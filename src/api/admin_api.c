@@ -21,8 +21,8 @@ void api_loglevel(struct app *app, const struct http_request *req, struct http_r
     int level = (requested && *requested) ? log_level_parse(requested) : app->startup_log_level;
     if (level < 0) {
         char msg[160];
-        snprintf(msg, sizeof msg, "invalid log level \"%.64s\" (expected debug, info, warn or error)",
-                 requested);
+        snprintf(msg, sizeof msg, "invalid log level \"%.*s\" (expected debug, info, warn or error)",
+                 utf8_print_len(requested, 64), requested);  /* whole UTF-8 characters only */
         http_reply_error(resp, 400, msg);
         return;
     }

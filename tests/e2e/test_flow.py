@@ -154,6 +154,12 @@ def test_health_readiness_loglevel_and_routing():
         check_eq(r.text, "log level set to debug", "/debug/loglevel body")
         r = w.request("PUT", "/debug/loglevel?level=bogus")
         expect_json_error(r, 400, "PUT /debug/loglevel?level=bogus")
+        # a level that is not UTF-8 (or cut inside a character) still gets the whole message
+        for level in ("%C3" * 10, "%E2%82%AC" * 30, "%FF"):
+            r = w.request("PUT", "/debug/loglevel?level=" + level)
+            doc = expect_json_error(r, 400, "PUT /debug/loglevel?level=" + level)
+            check(doc["error"].endswith("(expected debug, info, warn or error)"),
+                  "invalid level message cut short: %r" % doc["error"])
         r = w.request("PUT", "/debug/loglevel?level=INFO")
         expect_status(r, 200, "PUT /debug/loglevel?level=INFO")
         check_eq(r.text, "log level set to info", "/debug/loglevel?level=INFO body")
