@@ -4,7 +4,7 @@
  * a level it goes back to the start-up level; anything else is 400 and changes nothing.
  * /setkey (served when KEY_DISTRIBUTOR_PUBKEY is set) takes {"key","signature"}: the signature is
  * checked before the length (core-protocol.md 4.3), the key joins the ring. Errors carry both
- * "error" and Go's "status" member, since Go's key broker reads "status". */
+ * "error" and Go's "status" member, since Go's key broker reads "status" - bad requests too. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,8 +21,8 @@ void api_loglevel(struct app *app, const struct http_request *req, struct http_r
     int level = (requested && *requested) ? log_level_parse(requested) : app->startup_log_level;
     if (level < 0) {
         char msg[160];
-        snprintf(msg, sizeof msg, "invalid log level \"%.64s\" (expected debug, info, warn or error)",
-                 requested);
+        snprintf(msg, sizeof msg, "invalid log level \"%.*s\" (expected debug, info, warn or error)",
+                 utf8_print_len(requested, 64), requested);  /* whole UTF-8 characters only */
         http_reply_error(resp, 400, msg);
         return;
     }
@@ -43,17 +43,32 @@ static void setkey_error(struct http_response *resp, unsigned status, const char
     http_reply_json(resp, status, json_pack("{s:s#,s:s#}", "error", msg, n, "status", msg, n));
 }
 
+/* setkey_bad_request re-answers a refusal made by the body helpers ({"error": msg}) as
+ * setkey_error does, with the same status and message plus "status". */
+static void setkey_bad_request(struct http_response *resp)
+{
+    json_t *doc = resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
+    const char *msg = json_string_value(json_object_get(doc, "error"));
+    char copy[256];
+    snprintf(copy, sizeof copy, "%s", msg ? msg : "invalid request");
+    json_decref(doc);
+    setkey_error(resp, resp->status ? resp->status : 400, copy);
+}
+
 void api_setkey(struct app *app, const struct http_request *req, struct http_response *resp)
 {
     static const char *const members[] = { "key", "signature", NULL };
     json_t *body = api_parse_body(req, resp, members);
-    if (!body)
+    if (!body) {
+        setkey_bad_request(resp);
         return;
+    }
     size_t key_len = 0, sig_len = 0;
     const char *key = api_string_member(body, "key", &key_len, resp);
     const char *sig = key ? api_string_member(body, "signature", &sig_len, resp) : NULL;
     if (!key || !sig) {
         json_decref(body);
+        setkey_bad_request(resp);
         return;
     }
     char msg[256];

@@ -89,10 +89,16 @@ static bool authorized(const struct app *app, const struct http_request *req)
     return ok;
 }
 
+/* reply_framework_error answers the errors Echo itself makes in Go (401 of the API-key check,
+ * 404, 405): {"message": text} there, kept beside our "error" member. */
+static void reply_framework_error(struct http_response *resp, unsigned status, const char *text)
+{
+    http_reply_json(resp, status, json_pack("{s:s,s:s}", "error", text, "message", text));
+}
+
 static void reply_unauthorized(struct http_response *resp)
 {
-    http_reply_json(resp, 401, json_pack("{s:s,s:s}", "error", "missing or invalid API key",
-                                         "message", "missing or invalid API key"));
+    reply_framework_error(resp, 401, "missing or invalid API key");
 }
 
 /* allow_header writes "OPTIONS, <methods>" for the routes matching path. */
@@ -139,7 +145,7 @@ void app_dispatch(void *ctx, const struct http_request *req, struct http_respons
         }
     }
     if (!path_match) {
-        http_reply_error(resp, 404, "Not Found");
+        reply_framework_error(resp, 404, "Not Found");
         return;
     }
     char allow[128];
@@ -150,7 +156,7 @@ void app_dispatch(void *ctx, const struct http_request *req, struct http_respons
         http_add_header(resp, "Allow", allow);
         return;
     }
-    http_reply_error(resp, 405, "Method Not Allowed");
+    reply_framework_error(resp, 405, "Method Not Allowed");
     http_add_header(resp, "Allow", allow);
 }
 

@@ -7,6 +7,9 @@
  * after the request is fully read. Queuing then, and not on the first call, is what keeps
  * connections alive (see DESIGN.md: about 7x the throughput). A declared Content-Length far above
  * the limit is answered 413 at once and the connection closed, so nobody streams gigabytes in.
+ * All the bodies being received or served at once share one budget, HTTP_BODY_BUDGET_FACTOR times
+ * the larger limit: a request whose bytes would go beyond it is read and dropped and answered 503
+ * with Retry-After, so many connections each just under the limit cannot add up to gigabytes.
  *
  * HTTPS (enclave mode): the same daemon with MHD_USE_TLS and the key and certificate in memory
  * (libmicrohttpd's GnuTLS). A certificate is replaced without dropping the listener: a second
@@ -55,6 +58,8 @@ struct http_server {
     void *ctx;
     size_t max_body;           /* HTTP_MAX_BODY_BYTES */
     size_t max_result_body;    /* HTTP_MAX_RESULT_BODY_BYTES, for POST /job/result */
+    size_t body_budget;        /* bytes of request bodies held at once, all connections */
+    size_t body_held;          /* atomic: bytes charged against body_budget */
     /* Deferred requests: suspended connections must all be resumed before a daemon stops
      * (libmicrohttpd aborts otherwise), so stopping waits for them. */
     pthread_mutex_t defer_lock;
@@ -69,6 +74,8 @@ struct req_state {
     struct growbuf body;
     bool has_body;
     bool too_large;
+    bool over_budget;   /* the body budget was spent: answered 503 */
+    size_t charged;     /* bytes of this body counted in srv->body_held */
     struct http_server *srv;
     struct MHD_Connection *conn;
     bool deferred;                  /* suspended until http_deferred_answer */
@@ -85,6 +92,9 @@ struct req_state {
 
 /* Requests declaring more than this many times the limit are refused before reading. */
 #define HTTP_DRAIN_FACTOR 16
+
+/* The budget of all request bodies held at once, in units of the larger body limit. */
+#define HTTP_BODY_BUDGET_FACTOR 4
 
 const char *http_header(const struct http_request *req, const char *name)
 {
@@ -246,17 +256,47 @@ static enum MHD_Result first_call(struct http_server *srv, struct MHD_Connection
     return MHD_YES;
 }
 
+/* release_body gives the bytes this request charged back to the budget. */
+static void release_body(struct req_state *st)
+{
+    if (st->charged)
+        __atomic_sub_fetch(&st->srv->body_held, st->charged, __ATOMIC_RELAXED);
+    st->charged = 0;
+}
+
+/* drop_body frees what was received of the body and sets *why (too_large or over_budget). */
+static void drop_body(struct req_state *st, bool *why)
+{
+    *why = true;
+    free(st->body.data);
+    st->body = (struct growbuf){ 0 };
+    release_body(st);
+}
+
 static void append_body(struct req_state *st, const char *data, size_t n)
 {
     st->has_body = true;
-    if (st->too_large)
+    if (st->too_large || st->over_budget)
         return;
-    if (n > st->limit - st->body.len ||
-        growbuf_append(&st->body, data, n, st->first_cap ? st->first_cap : 1024) < 0) {
-        st->too_large = true;
-        free(st->body.data);
-        st->body = (struct growbuf){ 0 };
+    if (n > st->limit - st->body.len) {
+        drop_body(st, &st->too_large);
+        return;
     }
+    st->charged += n;
+    if (__atomic_add_fetch(&st->srv->body_held, n, __ATOMIC_RELAXED) > st->srv->body_budget) {
+        drop_body(st, &st->over_budget);
+        return;
+    }
+    if (growbuf_append(&st->body, data, n, st->first_cap ? st->first_cap : 1024) < 0)
+        drop_body(st, &st->too_large);
+}
+
+static enum MHD_Result reply_busy(struct MHD_Connection *conn)
+{
+    struct http_response resp = { 0 };
+    http_reply_error(&resp, 503, "too many request bytes in flight on this worker; retry later");
+    http_add_header(&resp, "Retry-After", "1");
+    return send_response(conn, &resp);
 }
 
 /* deferred_done counts one deferred request answered (or abandoned with its connection). */
@@ -346,6 +386,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (st->too_large)
         return reply_too_large(st->limit, conn);
+    if (st->over_budget)
+        return reply_busy(conn);
     struct http_request req = {
         .method = method,
         .path = url,
@@ -373,6 +415,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         deferred_done(st->srv);
     }
     if (st) {
+        release_body(st);
         free(st->body.data);
         free(st);
         *con_cls = NULL;
@@ -528,6 +571,7 @@ struct http_server *http_start_tls(const struct config *cfg, const struct http_t
     srv->max_body = cfg->http_max_body;
     srv->max_result_body = cfg->http_max_result_body > cfg->http_max_body ? cfg->http_max_result_body
                                                                           : cfg->http_max_body;
+    srv->body_budget = HTTP_BODY_BUDGET_FACTOR * srv->max_result_body;
     if (slot_set_tls(&srv->current, tls) < 0) {
         snprintf(err, errlen, "out of memory");
         server_free(srv);

@@ -32,7 +32,9 @@ static int check_member_names(const json_t *root, struct err *e)
     return 0;
 }
 
-/* take_string copies member `name` of root into *out ("" when absent or null). */
+/* take_string copies member `name` of root into *out ("" when absent or null), NUL-terminated.
+ * Only the quote (len != NULL) may hold NUL bytes: Go writes its raw digest bytes there, so a
+ * 0x00 arrives as \u0000 and is one of the bytes that salt the result. */
 static int take_string(const json_t *root, const char *name, size_t max, char **out, size_t *len,
                        struct err *e)
 {
@@ -46,13 +48,38 @@ static int take_string(const json_t *root, const char *name, size_t max, char **
         n = json_string_length(v);
         if (n > max)
             return err_set(e, 400, "invalid job: \"%s\" is longer than %zu bytes", name, max);
+        if (!len && memchr(s, '\0', n))
+            return err_set(e, 400, "invalid job: \"%s\" must not contain NUL characters", name);
     }
-    *out = strndup(s, n);
+    *out = malloc(n + 1);
     if (!*out)
         return err_set(e, 500, "out of memory");
+    memcpy(*out, s, n);
+    (*out)[n] = '\0';
     if (len)
         *len = n;
     return 0;
+}
+
+/* has_nul_string: whether any string inside v (at any depth) holds a NUL byte. The recursion is
+ * no deeper than the parser's own, which built v. */
+static bool has_nul_string(const json_t *v)
+{
+    if (json_is_string(v))
+        return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+    size_t i;
+    const char *key;
+    json_t *item;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, item)
+            if (has_nul_string(item))
+                return true;
+    } else if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, key, item)
+            if (has_nul_string(item))
+                return true;
+    }
+    return false;
 }
 
 static int take_int(const json_t *root, const char *name, int64_t *out, struct err *e)
@@ -77,6 +104,8 @@ int job_from_json(const json_t *root, struct job *out, struct err *e)
     const json_t *args = json_object_get(root, "arguments");
     if (args && !json_is_null(args) && !json_is_object(args))
         return err_set(e, 400, "invalid job: \"arguments\" must be an object");
+    if (args && has_nul_string(args))
+        return err_set(e, 400, "invalid job: \"arguments\" must not contain NUL characters");
     if (take_string(root, "type", JOB_MAX_STRING, &out->type, NULL, e) < 0 ||
         take_string(root, "quote", JOB_MAX_QUOTE, &out->quote, &out->quote_len, e) < 0 ||
         take_string(root, "worker_id", JOB_MAX_STRING, &out->worker_id, NULL, e) < 0 ||
@@ -260,7 +289,8 @@ int job_parse(const char *text, size_t len, struct job *out, struct err *e)
     if (fast_parse(text, len, out))
         return 0;
     json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* \u0000 is allowed by the grammar here; job_from_json keeps it to the quote. */
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root)
         return err_set(e, 400, "invalid job JSON: %.*s at offset %d",
                        utf8_print_len(jerr.text, sizeof jerr.text), jerr.text, jerr.position);

@@ -21,7 +21,8 @@
 struct job {
     char *type;
     json_t *arguments;      /* always an object; {} when absent or null */
-    char *quote;            /* the nonce; "" when absent; quote_len bytes (valid UTF-8) */
+    char *quote;            /* the nonce; "" when absent; quote_len bytes of valid UTF-8, which
+                             * may include NULs (Go quotes hold raw digest bytes) */
     size_t quote_len;
     char *worker_id;        /* "" when absent */
     char *target_worker;    /* "" when absent */

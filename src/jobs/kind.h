@@ -29,8 +29,13 @@ struct job_ctx {
     struct timespec deadline;       /* CLOCK_MONOTONIC; the job must return before it */
 };
 
+/* The longest next cursor kept: it travels sealed (about 16/9 of its size) in the X-Next-Cursor
+ * header of /job/status, and the server builds response headers in 16 KiB per connection, so a
+ * longer one (an upstream's value) would cost the whole answer. The job server drops it. */
+#define JOB_MAX_CURSOR 4096
+
 /* What run() produces: data on success (owned, data_len bytes, may be empty), an optional next
- * cursor (owned), or err set (err.http != 0) on failure. */
+ * cursor (owned, at most JOB_MAX_CURSOR bytes kept), or err set (err.http != 0) on failure. */
 struct job_result {
     char *data;
     size_t data_len;

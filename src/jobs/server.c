@@ -79,6 +79,12 @@ static void run_one(struct job_server *s, struct queued_job *q)
     if (!out.err.http && job_ctx_remaining_ms(&ctx) == 0)
         err_set(&out.err, 504, "job timed out after %u seconds", cfg->job_timeout_s);
 
+    if (out.next_cursor && strlen(out.next_cursor) > JOB_MAX_CURSOR) {
+        log_job(LOG_WARN, q->uid, q->job.type, "next cursor of %zu bytes dropped (longer than %d)",
+                strlen(out.next_cursor), JOB_MAX_CURSOR);
+        free(out.next_cursor);
+        out.next_cursor = NULL;
+    }
     const char *data = out.err.http ? NULL : (out.data ? out.data : "");
     const char *error = out.err.http ? out.err.msg : NULL;
     if (error)
@@ -504,7 +510,11 @@ static int fill_view(void *ctx, const char *uid, const char *quote, size_t quote
 {
     (void)uid, (void)finished_at;
     struct result_view *v = ctx;
-    v->quote = strndup(quote, quote_len);
+    v->quote = malloc(quote_len + 1);   /* the quote may hold NUL bytes: copy all of it */
+    if (v->quote) {
+        memcpy(v->quote, quote, quote_len);
+        v->quote[quote_len] = '\0';
+    }
     v->quote_len = quote_len;
     if (error) {
         v->state = RESULT_FAILED;

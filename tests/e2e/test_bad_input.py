@@ -54,6 +54,55 @@ def test_job_result_takes_large_sealed_results():
         w.healthy("after large bodies")
 
 
+def test_bodies_in_flight_are_bounded_together():
+    """Each body has its limit, and all the bodies being received at once share a budget of four
+    times the larger limit: many connections each streaming a body just under the limit cannot
+    make the worker buffer connections x limit bytes. The request that would go beyond is
+    answered 503 with Retry-After (its bytes are dropped); the others are served, and the budget
+    is free again once they are answered."""
+    env = {"HTTP_MAX_BODY_BYTES": "4096", "HTTP_MAX_RESULT_BODY_BYTES": "8192"}   # budget 32 KiB
+    with Worker(env=env) as w:
+        sig = w.generate(JOB)
+        head = b'{"encrypted_request":"' + sig.encode() + b'","encrypted_result":"'
+        tail = b'"}'
+        fill = 8000 - len(head) - len(tail)
+        body = head + b"A" * fill + tail
+        socks = []
+        try:
+            for _ in range(5):      # 5 x 7999 bytes received and held: the 5th is over 32 KiB
+                s = socket.create_connection((harness.HOST, w.port), timeout=10)
+                s.sendall(b"POST /job/result HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                          b"\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+                s.sendall(body[:-1])
+                socks.append(s)
+                time.sleep(0.2)     # let the worker read it before the next one
+            answers = []
+            for s in socks:
+                s.sendall(body[-1:])
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                answers.append(data)
+        finally:
+            for s in socks:
+                s.close()
+        for i, a in enumerate(answers[:4]):
+            check(a.startswith(b"HTTP/1.1 400"), "body %d within the budget: expected 400 (junk "
+                  "result), got %r" % (i + 1, a[:200]))
+        check(answers[4].startswith(b"HTTP/1.1 503"), "body beyond the budget: expected 503, got %r"
+              % answers[4][:300])
+        check(b"\r\nRetry-After:" in answers[4], "503 without Retry-After: %r" % answers[4][:300])
+        check(b'"error"' in answers[4], "503 without a JSON error: %r" % answers[4][:300])
+        # the budget is released: the same body now goes through
+        r = w.request("POST", "/job/result", body=body, headers=JSON_CT)
+        expect_json_error(r, 400, "a body within the budget after the others ended",
+                          prefix="error while unsealing the job result")
+        w.healthy("after the body budget was reached")
+
+
 def test_malformed_bodies():
     with Worker() as w:
         cases = [

@@ -154,21 +154,28 @@ def test_health_readiness_loglevel_and_routing():
         check_eq(r.text, "log level set to debug", "/debug/loglevel body")
         r = w.request("PUT", "/debug/loglevel?level=bogus")
         expect_json_error(r, 400, "PUT /debug/loglevel?level=bogus")
+        # a level that is not UTF-8 (or cut inside a character) still gets the whole message
+        for level in ("%C3" * 10, "%E2%82%AC" * 30, "%FF"):
+            r = w.request("PUT", "/debug/loglevel?level=" + level)
+            doc = expect_json_error(r, 400, "PUT /debug/loglevel?level=" + level)
+            check(doc["error"].endswith("(expected debug, info, warn or error)"),
+                  "invalid level message cut short: %r" % doc["error"])
         r = w.request("PUT", "/debug/loglevel?level=INFO")
         expect_status(r, 200, "PUT /debug/loglevel?level=INFO")
         check_eq(r.text, "log level set to info", "/debug/loglevel?level=INFO body")
         w.request("PUT", "/debug/loglevel?level=debug")
 
+        # Echo's own errors carry {"message": ...}: kept beside "error" (core-protocol.md 1.2)
         r = w.get("/no/such/path")
-        expect_json_error(r, 404, "GET /no/such/path")
+        doc = expect_json_error(r, 404, "GET /no/such/path", message="Not Found")
+        check_eq(doc.get("message"), "Not Found", "404 body \"message\" (Echo's member)")
         r = w.get("/healthz/")
         expect_json_error(r, 404, "GET /healthz/ (no trailing-slash redirect)")
 
         r = w.get("/job/add")
-        expect_json_error(r, 405, "GET /job/add")
-        allow = r.header("Allow", "")
-        check("POST" in [m.strip() for m in allow.split(",")],
-              "405 Allow header should list POST, got %r" % allow)
+        doc = expect_json_error(r, 405, "GET /job/add", message="Method Not Allowed")
+        check_eq(doc.get("message"), "Method Not Allowed", "405 body \"message\" (Echo's member)")
+        check_eq(r.header("Allow", ""), "OPTIONS, POST", "405 Allow header of /job/add")
 
         r = w.request("OPTIONS", "/job/add")
         expect_status(r, 204, "OPTIONS /job/add")

@@ -141,6 +141,132 @@ def test_setkey_go_vectors_replay_rotation_and_persistence():
         w.run_job(TELEMETRY_JOB)
 
 
+# AES-256-GCM through the system libcrypto (ctypes is stdlib; the worker uses the same library):
+# ciphertexts made here the way a Go worker makes them, and opened here the way a Go worker would.
+def _libcrypto():
+    import ctypes
+    import ctypes.util
+    name = ctypes.util.find_library("crypto")
+    check(name is not None, "libcrypto not found (the worker itself needs it)")
+    lib = ctypes.CDLL(name)
+    lib.EVP_CIPHER_CTX_new.restype = ctypes.c_void_p
+    lib.EVP_aes_256_gcm.restype = ctypes.c_void_p
+    for f in ("EVP_EncryptInit_ex", "EVP_DecryptInit_ex"):
+        getattr(lib, f).argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p,
+                                    ctypes.c_char_p]
+    for f in ("EVP_EncryptUpdate", "EVP_DecryptUpdate"):
+        getattr(lib, f).argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int),
+                                    ctypes.c_char_p, ctypes.c_int]
+    for f in ("EVP_EncryptFinal_ex", "EVP_DecryptFinal_ex"):
+        getattr(lib, f).argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
+    lib.EVP_CIPHER_CTX_ctrl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_char_p]
+    lib.EVP_CIPHER_CTX_free.argtypes = [ctypes.c_void_p]
+    return ctypes, lib
+
+
+def _derive(key, salt):
+    """core-protocol.md 3.2: the salt is the HMAC key, the ring key the message."""
+    import hashlib
+    import hmac
+    return key if not salt else hmac.new(salt, key, hashlib.sha256).hexdigest()[:32].encode("ascii")
+
+
+def go_seal(key, salt, plaintext):
+    import base64
+    ctypes, lib = _libcrypto()
+    iv = os.urandom(12)
+    ctx = lib.EVP_CIPHER_CTX_new()
+    out = ctypes.create_string_buffer(len(plaintext) + 16)
+    n = ctypes.c_int(0)
+    tag = ctypes.create_string_buffer(16)
+    ok = (lib.EVP_EncryptInit_ex(ctx, lib.EVP_aes_256_gcm(), None, _derive(key, salt), iv) == 1
+          and lib.EVP_EncryptUpdate(ctx, out, ctypes.byref(n), plaintext, len(plaintext)) == 1)
+    ct = out.raw[:n.value]
+    ok = ok and lib.EVP_EncryptFinal_ex(ctx, out, ctypes.byref(n)) == 1
+    ok = ok and lib.EVP_CIPHER_CTX_ctrl(ctx, 0x10, 16, tag) == 1     # EVP_CTRL_GCM_GET_TAG
+    lib.EVP_CIPHER_CTX_free(ctx)
+    check(ok, "libcrypto AES-GCM seal failed")
+    return base64.b64encode(base64.b64encode(iv + ct + tag.raw)).decode("ascii")
+
+
+def go_open(key, salt, sealed):
+    """The plaintext, or None when authentication fails."""
+    import base64
+    ctypes, lib = _libcrypto()
+    x = base64.b64decode(base64.b64decode(sealed, validate=True), validate=True)
+    iv, ct, tag = x[:12], x[12:-16], x[-16:]
+    ctx = lib.EVP_CIPHER_CTX_new()
+    out = ctypes.create_string_buffer(len(ct) + 16)
+    n = ctypes.c_int(0)
+    ok = (lib.EVP_DecryptInit_ex(ctx, lib.EVP_aes_256_gcm(), None, _derive(key, salt), iv) == 1
+          and lib.EVP_DecryptUpdate(ctx, out, ctypes.byref(n), ct, len(ct)) == 1)
+    pt = out.raw[:n.value]
+    ok = ok and lib.EVP_CIPHER_CTX_ctrl(ctx, 0x11, 16, tag) == 1     # EVP_CTRL_GCM_SET_TAG
+    ok = ok and lib.EVP_DecryptFinal_ex(ctx, out, ctypes.byref(n)) == 1
+    lib.EVP_CIPHER_CTX_free(ctx)
+    return pt if ok else None
+
+
+def test_go_signature_whose_quote_holds_nul_bytes():
+    """Go writes the raw SHA-256 bytes of its quote into the job JSON: invalid UTF-8 becomes
+    \\ufffd, and a 0x00 byte (in about one signature in eight) becomes \\u0000. Such a signature
+    is accepted, and its result is sealed with the quote's exact bytes (NUL included) as the
+    salt, so a Go worker (or this test) opens it with the same quote."""
+    key = SK["key"].encode("ascii")
+    quote_json = "\\ufffd\\u0000g\\u0000\\u0007\\ufffd-" + "aB3!" * 20
+    quote = json.loads('"%s"' % quote_json).encode("utf-8")
+    check(b"\x00" in quote, "test quote has no NUL byte")
+    plain = ('{"type":"telemetry","arguments":{},"quote":"%s","worker_id":"","target_worker":"",'
+             '"timeout":0}' % quote_json).encode("ascii")
+    sig = go_seal(key, b"", plain)
+    check(go_open(key, b"", sig) == plain, "the test's own AES-GCM does not round-trip")
+    with ring_worker() as w:
+        expect_key_set(setkey(w, SK["key"], SK["signature"]), "/setkey K1")
+        uid = w.add(sig)
+        st = expect_status(w.wait_status(uid), 200, "status of a Go job whose quote holds NULs")
+        opened = go_open(key, quote, st.text)
+        check(opened is not None, "the result is not sealed with the quote's exact bytes as salt")
+        doc = json.loads(opened.decode("utf-8"))
+        check_eq(doc.get("worker_version"), "beta", "opened result is the telemetry document")
+        r = expect_status(w.result(st.text, sig), 200, "/job/result of that job")
+        check_eq(r.body, opened, "/job/result gives the same clear text")
+        # A result sealed by a Go worker under the same quote opens here too.
+        r = expect_status(w.result(go_seal(key, quote, b'{"ok":true}'), sig), 200,
+                          "/job/result of a Go-sealed result")
+        check_eq(r.body, b'{"ok":true}', "Go-sealed result under a quote with NULs")
+        # The quote is the replay key: all of its bytes, not the part before the first NUL.
+        expect_json_error(w.post("/job/add", json_body={"encrypted_job": sig}), 409,
+                          "the same signature again", message="job already executed")
+        other = plain.replace(b"aB3!", b"zZ9(")
+        w.add(go_seal(key, b"", other))
+
+
+def test_setkey_errors_carry_status():
+    """Go answers every /setkey error as KeyResponse {"status": "<text>"} (core-protocol.md 1.5.9),
+    and its key broker reads "status": every error body has it, equal to "error", bad requests
+    included."""
+    cases = [
+        ("not JSON", {"Content-Type": "application/json"}, b"{not json", 400),
+        ("trailing garbage", {"Content-Type": "application/json"},
+         json.dumps({"key": SK["key"], "signature": SK["signature"]}).encode() + b" x", 400),
+        ("empty body", {"Content-Type": "application/json"}, b"", 400),
+        ("form body", {"Content-Type": "application/x-www-form-urlencoded"}, b"key=a", 415),
+        ("no signature", {"Content-Type": "application/json"},
+         json.dumps({"key": SK["key"]}).encode(), 400),
+        ("unknown member", {"Content-Type": "application/json"},
+         json.dumps({"key": SK["key"], "signature": SK["signature"], "x": 1}).encode(), 400),
+        ("key not a string", {"Content-Type": "application/json"},
+         json.dumps({"key": 5, "signature": SK["signature"]}).encode(), 400),
+        ("signature over another key", {"Content-Type": "application/json"},
+         json.dumps({"key": SK["key"], "signature": SK["signature2"]}).encode(), 403),
+    ]
+    with ring_worker() as w:
+        for what, headers, body, status in cases:
+            r = w.post("/setkey", body=body, headers=headers)
+            doc = expect_json_error(r, status, "/setkey with " + what)
+            check_eq(doc.get("status"), doc["error"], "/setkey with %s: \"status\" member" % what)
+
+
 def test_setkey_not_served_without_distributor_key():
     with Worker() as w:
         expect_json_error(setkey(w, SK["key"], SK["signature"]), 404, "/setkey without KEY_DISTRIBUTOR_PUBKEY")

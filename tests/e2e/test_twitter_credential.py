@@ -88,6 +88,23 @@ def test_capabilities_only_with_accounts():
             check_eq(sorted(caps.get("twitter", [])), ALL_OPS, "twitter caps with accounts")
 
 
+def test_oversized_cursor_does_not_break_status():
+    """A next cursor is whatever X sends. One too large for a response header (MHD builds the
+    headers in the connection's 16 KiB memory) must not cost the result: /job/status answers 200
+    without X-Next-Cursor, and the result opens. A cursor of ordinary size still travels."""
+    with TwitterWebFake() as fake:
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["carol"]))
+        with Worker(env=env) as w:
+            fake.cursor_padding = "x" * 20000
+            data, cursor = run(w, job("searchbyquery", "nasa", max_results=20))
+            check_eq(len(data), 20, "tweets of the page whose cursor is oversized")
+            check_eq(cursor, None, "X-Next-Cursor of an oversized cursor is left out")
+            fake.cursor_padding = "y" * 3000
+            data, cursor = run(w, job("searchbyquery", "nasa", max_results=20))
+            check_eq(cursor, "c20" + "y" * 3000, "a 3 KB cursor still travels in X-Next-Cursor")
+            w.healthy("after an oversized cursor")
+
+
 def test_search_paging_and_envelope():
     with TwitterWebFake() as fake:
         env = fake.worker_env(cookies_file=cookie_file(fake, ["carol"]))

@@ -26,11 +26,13 @@ static void check_same_job(const struct job *a, const struct job *b)
         abort();
 }
 
-/* full_parse is job_parse without its fast path. */
+/* full_parse is job_parse without its fast path (same jansson flags: \u0000 is parsed, and
+ * job_from_json keeps it to the quote). */
 static int full_parse(const uint8_t *data, size_t size, struct job *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
-    json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
+    json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+                              NULL);
     if (!root)
         return -2;      /* job_parse words this error from jansson's text; not compared */
     int rc = job_from_json(root, out, e);

@@ -90,6 +90,38 @@ static void expect_refused(const char *text, const char *fragment)
         fail_msg("message \"%s\" lacks \"%s\"", e.msg, fragment);
 }
 
+/* Go writes the raw SHA-256 bytes of its quote into the job JSON: a 0x00 byte (in about one
+ * signature in eight) becomes \u0000, which must decode to a NUL byte kept in the quote, since the
+ * quote's exact bytes salt the result (core-protocol.md 2.2). It must survive serialising (the
+ * store keeps the job text) and parsing again. */
+static void test_go_quote_with_nul_bytes(void **state)
+{
+    (void)state;
+    const char *text = "{\"type\":\"telemetry\",\"arguments\":{},"
+                       "\"quote\":\"\\ufffd\\u0000g\\u0007\\u0000-X!\",\"worker_id\":\"\","
+                       "\"target_worker\":\"\",\"timeout\":0}";
+    static const char want[] = "\xef\xbf\xbd\0g\x07\0-X!";
+    struct job j;
+    struct err e;
+    if (parse(text, &j, &e) != 0)
+        fail_msg("refused: %s", e.msg);
+    assert_int_equal(j.quote_len, sizeof want - 1);
+    assert_memory_equal(j.quote, want, sizeof want - 1);
+    assert_int_equal(j.quote[j.quote_len], '\0');
+    size_t len = 0;
+    char *out = job_serialize(&j, &len);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "\"quote\":\"\xef\xbf\xbd\\u0000g\\u0007\\u0000-X!\""));
+    struct job again;
+    if (job_parse(out, len, &again, &e) != 0)
+        fail_msg("own text refused: %s", e.msg);
+    assert_int_equal(again.quote_len, sizeof want - 1);
+    assert_memory_equal(again.quote, want, sizeof want - 1);
+    free(out);
+    job_clear(&again);
+    job_clear(&j);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -103,7 +135,13 @@ static void test_refusals(void **state)
     expect_refused("{\"type\":\"x\",\"timeout\":1.5}", "\"timeout\" must be an integer");
     expect_refused("{\"type\":\"x\",\"timeout\":\"1\"}", "\"timeout\" must be an integer");
     expect_refused("{\"type\":\"x\",\"issued_at\":-5}", "must not be negative");
-    expect_refused("{\"type\":\"x\",\"quote\":\"\\u0000\"}", "invalid job JSON");
+    /* A NUL is only meaningful in the quote (Go's raw digest bytes); anywhere else it is refused. */
+    expect_refused("{\"type\":\"x\\u0000y\"}", "\"type\" must not contain NUL");
+    expect_refused("{\"type\":\"x\",\"worker_id\":\"\\u0000\"}", "\"worker_id\" must not contain NUL");
+    expect_refused("{\"type\":\"x\",\"target_worker\":\"a\\u0000\"}",
+                   "\"target_worker\" must not contain NUL");
+    expect_refused("{\"type\":\"x\",\"arguments\":{\"a\":[{\"b\":\"\\u0000\"}]}}",
+                   "\"arguments\" must not contain NUL");
     expect_refused("{\"type\":\"\xff\"}", "invalid job JSON");
 }
 
@@ -217,6 +255,8 @@ static void test_parse_matches_full_parser(void **state)
         "{\"type\":\"a\",}",
         "{\"type\":1}",
         "{\"quote\":\"\\u0000\"}",
+        "{\"type\":\"\\u0000\"}",
+        "{\"arguments\":{\"a\":\"\\u0000\"}}",
         "{\"type\":\"tab\there\"}",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
@@ -224,7 +264,8 @@ static void test_parse_matches_full_parser(void **state)
         struct err ef = { 0 }, el = { 0 };
         int rf = job_parse(texts[i], strlen(texts[i]), &fast, &ef);
         json_error_t jerr;
-        json_t *root = json_loadb(texts[i], strlen(texts[i]), JSON_REJECT_DUPLICATES, &jerr);
+        json_t *root = json_loadb(texts[i], strlen(texts[i]),
+                                  JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
         int rl = root ? job_from_json(root, &full, &el) : -1;
         json_decref(root);
         if (rf != rl)
@@ -253,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_defaults_and_member_order),
         cmocka_unit_test(test_big_integers_keep_precision),
         cmocka_unit_test(test_unicode_quote_is_decoded),
+        cmocka_unit_test(test_go_quote_with_nul_bytes),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_oversized_strings),
         cmocka_unit_test(test_serialize_matches_jansson),

@@ -342,6 +342,36 @@ static void test_failed_commits_keep_finished_jobs_for_the_next_try(void **state
     assert_string_equal(got.data[0], "{\"ok\":1}");
 }
 
+/* A quote may hold NUL bytes (a Go quote's digest byte 0x00): the result row gives back all of its
+ * bytes, since they salt the sealed result. */
+static int quote_bytes(void *ctx, const char *uid, const char *quote, size_t quote_len,
+                       const char *data, size_t data_len, const char *next_cursor,
+                       const char *error, time_t finished_at)
+{
+    (void)uid, (void)data, (void)data_len, (void)next_cursor, (void)error, (void)finished_at;
+    char *seen = ctx;                   /* "<len>:" then the bytes */
+    int n = snprintf(seen, 16, "%zu:", quote_len);
+    memcpy(seen + n, quote, quote_len);
+    return 0;
+}
+
+static void test_quote_with_nul_bytes_round_trips(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    static const char quote[] = "\xef\xbf\xbd\0g\0-q";
+    const char *job = "{\"type\":\"telemetry\"}";
+    assert_int_equal(store_admit(f->store, quote, sizeof quote - 1, now + 100, UID1, job,
+                                 strlen(job)), 1);
+    assert_int_equal(store_finish(f->store, UID1, quote, sizeof quote - 1, "{}", 2, NULL, NULL,
+                                  now), 0);
+    reopen(f);
+    char seen[64] = { 0 };
+    assert_int_equal(store_each_result(f->store, now - 60, 10, quote_bytes, &seen), 1);
+    assert_string_equal(seen, "8:\xef\xbf\xbd");
+    assert_memory_equal(seen + 2, quote, sizeof quote - 1);
+}
+
 /* admit_and_finish runs n jobs through the store: job i has uid "0000000i-1111-...", a nonce that
  * expired 10 s ago for i < expired (else in 100 s), and finished at now - n + i. */
 static void admit_and_finish(struct fx *f, int n, int expired, time_t now)
@@ -627,6 +657,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_admit_replay_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_moves_job_to_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quote_with_nul_bytes_round_trips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_bounds_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_in_slices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_are_sealed, setup, teardown),

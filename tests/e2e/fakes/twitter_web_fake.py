@@ -517,6 +517,7 @@ class TwitterWebFake(LocalServer):
         self.timeline_tweets = [tweet(100 + i, media=("photo", "video", None)[i % 3])
                                 for i in range(30)]
         self.follow_users = [user(10 + i) for i in range(25)]
+        self.cursor_padding = ""    # appended to every Bottom "c<offset>" cursor (tests of size)
 
     # ---- lifecycle (stop, `with` and port come from LocalServer)
 
@@ -566,9 +567,10 @@ class TwitterWebFake(LocalServer):
 
     # ---- answers
 
-    @staticmethod
-    def _page(items, variables, make_entry, cap=None, end_cursor=None):
+    def _page(self, items, variables, make_entry, cap=None, end_cursor=None):
         cur = variables.get("cursor") or "c0"
+        if self.cursor_padding and cur.endswith(self.cursor_padding):
+            cur = cur[:-len(self.cursor_padding)]
         off = int(cur[1:]) if cur.startswith("c") and cur[1:].isdigit() else 0
         count = int(variables.get("count") or 20)
         if cap:
@@ -577,7 +579,7 @@ class TwitterWebFake(LocalServer):
         entries = [make_entry(x) for x in page]
         entries.append(cursor_entry("top%d" % off, "Top"))
         if off + count < len(items):
-            entries.append(cursor_entry("c%d" % (off + count)))
+            entries.append(cursor_entry("c%d%s" % (off + count, self.cursor_padding)))
         elif end_cursor:
             entries.append(cursor_entry(end_cursor))
         return entries
