@@ -4,7 +4,8 @@
  * bounded by what is left of the job's deadline, redirects followed as Go does), judge the answer
  * in the order of 1.4, choose the transcript (DECISIONS.md: requested language, then
  * TIKTOK_DEFAULT_LANGUAGE, then the first non-empty one), convert its WebVTT and build the result
- * of 1.7. Every failure after validation counts tiktok_transcription_errors and carries the real
+ * of 1.7. The call has at most 30 s (Go's client timeout), never more than the job has left.
+ * Every failure after validation counts tiktok_transcription_errors and carries the real
  * reason (the upstream status and an excerpt of its body, curl's reason, the missing field). */
 #include "kinds/tiktok_transcription.h"
 
@@ -30,6 +31,7 @@
 #define DEFAULT_USER_AGENT "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 " \
                            "(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
 #define EXCERPT_MAX 160
+#define REQUEST_TIMEOUT_MS 30000L    /* the whole exchange, as Go's client (1.3) */
 
 struct transcription_args {
     const char *video_url;
@@ -291,7 +293,8 @@ static int transcribe(const struct transcription_args *a, struct job_ctx *ctx,
     long left = job_ctx_remaining_ms(ctx);
     if (left <= 0)
         return err_set(&out->err, 504, "API request failed: no time left before the job deadline");
-    if (call_service(ctx->cfg, a, left, &resp, &out->err) < 0) {
+    if (call_service(ctx->cfg, a, left < REQUEST_TIMEOUT_MS ? left : REQUEST_TIMEOUT_MS, &resp,
+                     &out->err) < 0) {
         fetch_response_clear(&resp);
         return -1;
     }

@@ -9,7 +9,7 @@ Origin, Referer, default and configured User-Agent); the exact result bytes; lan
 (requested, TIKTOK_DEFAULT_LANGUAGE, first available) and detected_language; the VTT conversion of a
 real-world-shaped transcript; every upstream failure (status codes with body, error field, empty
 transcripts, malformed JSON, wrong shape, unreachable endpoint, an answer slower than the job
-deadline) as a job error with its reason; 400s at /job/generate without any outbound call; the
+deadline or than the call's own 30 s) as a job error with its reason; 400s at /job/generate without any outbound call; the
 tiktok_transcription_success / _errors counters."""
 import json
 import time
@@ -128,6 +128,18 @@ def test_deadline_bounds_the_call():
         check(elapsed < 5.0, "the job outlived its 2 s deadline: %.1f s" % elapsed)
         _, stats = telemetry(w)
         check_eq(stats.get("tiktok_transcription_errors"), 1, "error counter after the timeout")
+
+
+def test_call_bounded_by_30_s_within_a_long_job():
+    """tiktok-reddit-apify.md 1.3: the whole exchange with the transcription service has 30 s, even
+    when the job itself has much longer (4.1 (g): a reply slower than 30 s is `API request failed`)."""
+    with TikTokFake() as fake, Worker(env=fake.worker_env(JOB_TIMEOUT_SECONDS="120")) as w:
+        fake.slow_s = 60.0
+        t0 = time.monotonic()
+        err = failed_job(w, "slow", timeout=90.0)
+        elapsed = time.monotonic() - t0
+        check(err.startswith("API request failed: ") and "timed out" in err, "slow answer: %r" % err)
+        check(28.0 <= elapsed < 40.0, "the call was not cut at 30 s: %.1f s" % elapsed)
 
 
 def test_bad_arguments_are_400_without_a_call():
