@@ -6,9 +6,10 @@
  * whole pages, twitter.md 11.7/11.13): start from next_cursor when given; fetch pages of
  * min(remaining, page cap) until max_results items are collected, X sends no new cursor (or the
  * same one), or three pages in a row brought nothing; max_results 0 means one page of
- * TW_OPS_DEFAULT_COUNT. The job's next_cursor (delivered as X-Next-Cursor) is X's Bottom cursor
- * after the last page used. When a later page fails for want of accounts (all rate limited or
- * bad) or time, the items collected so far are returned with the cursor to go on from.
+ * TW_OPS_DEFAULT_COUNT, except for searches, where it is the target as in Go (and the API-key
+ * backend): [] without a request. The job's next_cursor (delivered as X-Next-Cursor) is X's
+ * Bottom cursor after the last page used. When a later page fails for want of accounts (all rate
+ * limited or bad) or time, the items collected so far are returned with the cursor to go on from.
  * Operations taking a screen name (gettweets, getmedia, getfollowers, getfollowing) resolve it to
  * a user id with UserByScreenName first; ids are cached process-wide. Nothing found is [] for
  * searches and timelines but null for getreplies, getretweeters, getfollowers and getfollowing,
@@ -283,6 +284,12 @@ static int page_all(struct tw_job *j, struct pager *p, struct job_result *out)
 
 static int search(struct tw_job *j, struct job_result *out)
 {
+    if (j->req->max_results == 0) {     /* the target is the count: nothing wanted, no request */
+        free(out->data);
+        out->data = strdup("[]");
+        out->data_len = 2;
+        return out->data ? 0 : err_set(&out->err, 500, "out of memory");
+    }
     struct pager p = {
         .g = TWG_SEARCH_TIMELINE, .kind = TWITTER_WEB_SEARCH, .counted = true, .cap = 50,
         .vars = json_pack("{s:s, s:s, s:s}", "rawQuery", j->req->query, "querySource",

@@ -250,6 +250,21 @@ def test_empty_reply_and_profile_lists_are_null():
         no_violations(fake)
 
 
+def test_search_with_max_results_0_is_empty():
+    """jobs-and-capabilities.md 2.5 and twitter.md 5.10: a search's max_results is its target and
+    0 gives an empty result without any request (as the API-key backend does)."""
+    with TwitterWebFake() as fake:
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["jack"]))
+        with Worker(env=env) as w:
+            for op in ("searchbyquery", "searchbyfullarchive"):
+                data, cursor = run(w, job(op, "nasa"))
+                check_eq((data, cursor), ([], None), "%s without max_results" % op)
+                data, cursor = run(w, job(op, "nasa", kind="twitter", max_results=0))
+                check_eq((data, cursor), ([], None), "twitter %s with max_results 0" % op)
+            check_eq(fake.calls("SearchTimeline"), [], "no search request for a target of 0")
+        no_violations(fake)
+
+
 def test_rate_limit_cools_one_account_for_one_operation():
     with TwitterWebFake() as fake:
         fake.rate_limited["carol"] = {"SearchTimeline"}
