@@ -4,7 +4,8 @@
  * runs in two stages, each collecting all its messages: A (type, sort, after not in the future),
  * and B (only when A passed: urls/queries per type, each URL checked). Reddit URLs are split by a
  * small parser that fails where Go's url.Parse fails in practice (control bytes, bad %-escapes,
- * a colon in a scheme-less first segment, a non-numeric port, a space in the host). */
+ * a colon in a scheme-less first segment, a non-numeric port, a host with a character or escape
+ * Go refuses or an unclosed IPv6 bracket). */
 #include "kinds/reddit_args.h"
 
 #include <ctype.h>
@@ -127,6 +128,28 @@ static bool bad_escapes(const char *s, size_t n)
     return false;
 }
 
+/* bad_host: what Go's url.Parse refuses in a host[:port]: an ASCII byte outside its host
+ * alphabet, an ASCII %-escape other than %25, an IPv6 literal without its ']' or followed by
+ * anything but a port. */
+static bool bad_host(const char *h, size_t n)
+{
+    static const char allowed[] = "-._~!$&'()*+,;=:[]<>\"%";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if (c < 0x80 && !isalnum(c) && !strchr(allowed, c))
+            return true;
+        if (c == '%' && i + 2 < n && isxdigit((unsigned char)h[i + 1]) && h[i + 1] < '8' &&
+            strncmp(h + i, "%25", 3) != 0)
+            return true;
+    }
+    if (n && h[0] == '[') {
+        const char *close = memchr(h, ']', n);
+        if (!close || (close + 1 < h + n && close[1] != ':'))
+            return true;
+    }
+    return false;
+}
+
 /* split_url: host (with port) and path of u; -1 where Go's url.Parse would fail. */
 static int split_url(const char *u, char *host, size_t hlen, const char **path, size_t *plen)
 {
@@ -157,7 +180,7 @@ static int split_url(const char *u, char *host, size_t hlen, const char **path, 
                 at = rest + i;
         const char *h = at ? at + 1 : rest;
         size_t hn = (size_t)(rest + alen - h);
-        if (hn >= hlen || memchr(h, ' ', hn) || bad_escapes(h, hn))
+        if (hn >= hlen || bad_host(h, hn) || bad_escapes(h, hn))
             return -1;
         memcpy(host, h, hn);
         host[hn] = '\0';
