@@ -4,8 +4,8 @@
 jobs-and-capabilities.md 2.1, 3.1, 5; DECISIONS.md (Web): depth sets and one fetch per URL,
 extraction on tricky HTML (nested sections, relative links, <base>, entities, non-UTF-8
 charsets, malformed markup, a page over the size cap, binary content behind an .html name,
-gzip), the blacklist (start URL, deeper links, redirects), refusal of private addresses,
-HTTP 429 with Retry-After (seconds and HTTP date), the job deadline cutting a slow site,
+gzip), a cookie set by a redirect, the blacklist (start URL, deeper links, redirects),
+refusal of private addresses, HTTP 429 with Retry-After (seconds and HTTP date), the job deadline cutting a slow site,
 argument validation at /job/generate, and the web_* counters.
 
 The site is on 127.0.0.1, so every worker here runs with WEBSCRAPER_ALLOW_PRIVATE=true except
@@ -247,6 +247,38 @@ def test_blacklist_redirects_and_counters():
         check_eq((counters.get("web_success"), counters.get("web_invalid"),
                   counters.get("web_errors")), (2, 2, 1),
                  "web_success/web_invalid/web_errors in %r" % counters)
+
+
+def test_cookies_kept_through_the_crawl():
+    """jobs-and-capabilities.md 5.2: the crawler has a cookie jar, as Go's (colly) does. A site
+    whose start URL sets a cookie and redirects to itself (a cookie check), and whose other pages
+    want that cookie, is crawled; the start page is still parsed once."""
+    site = Site()
+
+    def has_cookie(handler):
+        return "visited=yes" in (handler.headers.get("Cookie") or "")
+
+    def gate(handler, n):
+        if not has_cookie(handler):
+            return 302, {"Location": "/", "Set-Cookie": "visited=yes; Path=/"}, b""
+        return 200, {"Content-Type": "text/html"}, b'<h1>Home</h1><a href="/inner">in</a>'
+
+    def inner(handler, n):
+        if not has_cookie(handler):
+            return 403, {"Content-Type": "text/plain"}, b"no cookie"
+        return 200, {"Content-Type": "text/html"}, b"<h2>Inner</h2><p>with cookie</p>"
+
+    site.handler("/", gate)
+    site.handler("/inner", inner)
+    with site, Worker(env=ALLOW) as w:
+        doc = run_web(w, web_job(site.url("/"), max_depth=2))
+        check_eq(titles(doc), ["Home", "Inner"], "pages behind the cookie check")
+        check_eq(doc["sections"][1]["paragraphs"], ["with cookie"], "inner page content")
+        check_eq(site.count("/"), 2, "start URL: the redirect, then the page")
+        check_eq(site.count("/inner"), 1, "inner page fetched once")
+        site.redirect("/forever", "/forever")
+        err = run_web_failing(w, web_job(site.url("/forever")))
+        check("more than" in err and "redirects" in err, "endless self-redirect: %r" % err)
 
 
 def test_private_addresses_refused_without_allow_private():
