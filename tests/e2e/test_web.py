@@ -5,8 +5,8 @@ jobs-and-capabilities.md 2.1, 3.1, 5; DECISIONS.md (Web): depth sets and one fet
 extraction on tricky HTML (nested sections, relative links, <base>, entities, non-UTF-8
 charsets, malformed markup, a page over the size cap, binary content behind an .html name,
 gzip), a cookie set by a redirect, the blacklist (start URL, deeper links, redirects),
-refusal of private addresses, HTTP 429 with Retry-After (seconds and HTTP date), the job deadline cutting a slow site,
-argument validation at /job/generate, and the web_* counters.
+refusal of private addresses, HTTP 429 with Retry-After (seconds and HTTP date), the job
+deadline cutting a slow site, argument validation at /job/generate, and the web_* counters.
 
 The site is on 127.0.0.1, so every worker here runs with WEBSCRAPER_ALLOW_PRIVATE=true except
 the one that checks the refusal."""
