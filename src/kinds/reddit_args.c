@@ -64,8 +64,8 @@ static void lower_into(char *dst, size_t len, const char *src)
 
 static int decode_after(const json_t *args, struct reddit_args *a, char *msg)
 {
-    const json_t *v = record_get_ci(args, "after");
-    if (!v || json_is_null(v))
+    const json_t *v = go_arg_member(args, "after");
+    if (!v)
         return 0;
     if (!json_is_string(v)) {
         snprintf(msg, GO_ARGS_MSG, "Time.UnmarshalJSON: input is not a JSON string");

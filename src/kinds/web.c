@@ -49,18 +49,20 @@ struct web_args {
     long long depth;
 };
 
-/* The value of the key matching name case-insensitively (Go's rule), or NULL (absent or null). */
+/* The value of the key matching name case-insensitively (Go's rule: among the non-null spellings
+ * the byte-wise greatest), or NULL (absent or null). */
 static const json_t *arg_lookup(const json_t *args, const char *name)
 {
     const char *key, *best = NULL;
     const json_t *value, *found = NULL;
     json_object_foreach((json_t *)args, key, value) {
-        if (strcasecmp(key, name) == 0 && (!best || strcmp(key, best) > 0)) {
+        if (strcasecmp(key, name) == 0 && !json_is_null(value) &&
+            (!best || strcmp(key, best) > 0)) {
             best = key;
             found = value;
         }
     }
-    return json_is_null(found) ? NULL : found;
+    return found;
 }
 
 static const char *json_kind_name(const json_t *v)

@@ -142,6 +142,23 @@ def test_call_bounded_by_30_s_within_a_long_job():
         check(28.0 <= elapsed < 40.0, "the call was not cut at 30 s: %.1f s" % elapsed)
 
 
+def test_argument_keys_differing_in_case_resolve_like_go():
+    """jobs-and-capabilities.md 0.2: Go decodes the arguments re-serialised with sorted keys, so
+    among keys equal but for case the byte-wise greatest (the lower-case spelling) wins, and a
+    null one is the same as absent (it does not erase a value given under another spelling)."""
+    bad = "https://www.youtube.com/watch?v=1"
+    with TikTokFake() as fake, Worker(env=fake.worker_env()) as w:
+        for args in ({"video_url": video("1"), "VIDEO_URL": bad},
+                     {"VIDEO_URL": bad, "video_url": video("1")},
+                     {"Video_Url": video("1"), "video_url": None}):
+            r = w.post("/job/generate", json_body={"type": "tiktok", "arguments": args})
+            expect_status(r, 200, "tiktok %s" % json.dumps(args))
+        r = w.post("/job/generate", json_body={"type": "tiktok", "arguments": {
+            "video_url": bad, "VIDEO_URL": video("1")}})
+        expect_json_error(r, 400, "lower-case spelling wins",
+                          message=PREFIX + "URL must be a valid TikTok video URL")
+
+
 def test_bad_arguments_are_400_without_a_call():
     with TikTokFake() as fake, Worker(env=fake.worker_env()) as w:
         for args, want in [

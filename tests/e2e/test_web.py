@@ -385,9 +385,11 @@ def test_argument_validation():
             expect_json_error(r, 400, "generate web %r" % args, message=message)
         r = w.post("/job/generate", json_body={"type": "web", "arguments": {"url": "http://[::1"}})
         expect_json_error(r, 400, "unparsable URL", prefix=PREFIX + 'invalid URL format: parse "http://[::1": ')
-        # accepted: case-insensitive key, unknown keys, null depth
+        # accepted: case-insensitive key, unknown keys, null depth, a null spelling that does not
+        # erase another one (Go: null assigns nothing)
         for args in ({"URL": "https://x.test/"}, {"url": "http://x.test", "selector": "p",
-                                                  "type": "foo", "depth": None, "extra": [1]}):
+                                                  "type": "foo", "depth": None, "extra": [1]},
+                     {"URL": "https://x.test/", "url": None}):
             r = w.post("/job/generate", json_body={"type": "web", "arguments": args})
             expect_status(r, 200, "generate web %r" % args)
 
