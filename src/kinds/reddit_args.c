@@ -17,6 +17,7 @@
 
 #include "kinds/go_args.h"
 #include "kinds/json_record.h"
+#include "util/utf8.h"
 
 #define ZERO_TIME "0001-01-01T00:00:00Z"
 
@@ -72,8 +73,9 @@ static int decode_after(const json_t *args, struct reddit_args *a, char *msg)
         return -1;
     }
     if (rfc3339_normalise(json_string_value(v), a->after, sizeof a->after, &a->after_epoch) < 0) {
-        snprintf(msg, GO_ARGS_MSG, "parsing time \"%.64s\" as \"2006-01-02T15:04:05Z07:00\": "
-                 "not an RFC 3339 time", json_string_value(v));
+        snprintf(msg, GO_ARGS_MSG, "parsing time \"%.*s\" as \"2006-01-02T15:04:05Z07:00\": "
+                 "not an RFC 3339 time", utf8_print_len(json_string_value(v), 64),
+                 json_string_value(v));
         return -1;
     }
     return 0;
@@ -214,14 +216,16 @@ static void check_url(const char *u, struct msgs *m)
     for (char *c = host; *c; c++)
         *c = (char)tolower((unsigned char)*c);
     if (!ends_with(host, "reddit.com"))
-        msg_add(m, "invalid Reddit URL %.200s", u);
+        msg_add(m, "invalid Reddit URL %.*s", utf8_print_len(u, 200), u);
     if (plen < 3 || strncmp(path, "/r/", 3) != 0)
-        msg_add(m, "%.200s is not a Reddit post or comment URL (missing /r/)", u);
+        msg_add(m, "%.*s is not a Reddit post or comment URL (missing /r/)",
+                utf8_print_len(u, 200), u);
     bool comments = false;
     for (size_t i = 0; i + 10 <= plen && !comments; i++)
         comments = strncmp(path + i, "/comments/", 10) == 0;
     if (!comments)
-        msg_add(m, "%.200s is not a Reddit post or comment URL (missing /comments/)", u);
+        msg_add(m, "%.*s is not a Reddit post or comment URL (missing /comments/)",
+                utf8_print_len(u, 200), u);
 }
 
 /* ---- validation ---- */

@@ -80,14 +80,14 @@ static int check_language(const char *lang, char *msg)
         return 0;
     const char *dash = strchr(lang, '-');
     if (!dash || strchr(dash + 1, '-')) {
-        snprintf(msg, GO_ARGS_MSG, "invalid language format '%.40s', expected format: "
-                 "'lang-region' (e.g., 'en-us' or 'eng-us')", lang);
+        snprintf(msg, GO_ARGS_MSG, "invalid language format '%.*s', expected format: "
+                 "'lang-region' (e.g., 'en-us' or 'eng-us')", utf8_print_len(lang, 40), lang);
         return -1;
     }
     size_t first = (size_t)(dash - lang), second = strlen(dash + 1);
     if (first < 2 || first > 3 || second != 2) {
-        snprintf(msg, GO_ARGS_MSG, "invalid language format '%.40s', expected 2-3 letter "
-                 "language code and 2-letter region code", lang);
+        snprintf(msg, GO_ARGS_MSG, "invalid language format '%.*s', expected 2-3 letter "
+                 "language code and 2-letter region code", utf8_print_len(lang, 40), lang);
         return -1;
     }
     return 0;
@@ -200,7 +200,8 @@ static json_t *read_reply(const struct fetch_response *resp, struct err *e)
                              &jerr);
     const char *problem = doc ? shape_problem(doc) : jerr.text;
     if (problem) {
-        err_set(e, 502, "Failed to parse API response: %.160s", problem);
+        err_set(e, 502, "Failed to parse API response: %.*s", utf8_print_len(problem, 160),
+                problem);
         json_decref(doc);
         return NULL;
     }

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "net/addr_policy.h"
 #include "util/json_out.h"
+#include "util/utf8.h"
 
 #ifndef TW_VERSION
 #define TW_VERSION ""
@@ -132,7 +133,8 @@ static int check_url(const char *url, struct err *e)
     bool has_host = host && *host;
     curl_free(host);
     if (uc != CURLUE_OK || !has_host)
-        return err_set(e, 400, WEB_ARG_PREFIX "invalid URL format: parse \"%.120s\": %s", url,
+        return err_set(e, 400, WEB_ARG_PREFIX "invalid URL format: parse \"%.*s\": %s",
+                       utf8_print_len(url, 120), url,
                        uc != CURLUE_OK ? curl_url_strerror(uc) : "missing host");
     return 0;
 }
@@ -281,7 +283,8 @@ static int web_run(const struct job *job, struct job_ctx *ctx, struct job_result
     }
     if (start_url_blacklisted(cfg, a.url)) {
         stats_add(ctx->stats, job->worker_id, "web_invalid", 1);
-        return err_set(&out->err, 400, "URL blacklisted: %.200s", a.url);
+        return err_set(&out->err, 400, "URL blacklisted: %.*s", utf8_print_len(a.url, 200),
+                       a.url);
     }
     struct crawl_options o = {
         .start_url = a.url,

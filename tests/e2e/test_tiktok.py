@@ -159,6 +159,19 @@ def test_argument_keys_differing_in_case_resolve_like_go():
                           message=PREFIX + "URL must be a valid TikTok video URL")
 
 
+def test_non_ascii_values_do_not_cut_the_message():
+    """A refused value is quoted in the message cut on a character boundary (util/utf8.h), so the
+    rest of the message survives: a value cut inside a character made the reply stop there."""
+    lang = "x" + "\u00e9" * 40
+    with TikTokFake() as fake, Worker(env=fake.worker_env()) as w:
+        r = w.post("/job/generate", json_body={"type": "tiktok", "arguments": {
+            "video_url": video("1"), "language": lang}})
+        err = expect_json_error(r, 400, "non-ASCII language")["error"]
+        check(err.startswith(PREFIX + "invalid language format 'x\u00e9") and
+              err.endswith("', expected format: 'lang-region' (e.g., 'en-us' or 'eng-us')"),
+              "whole message: %r" % err)
+
+
 def test_bad_arguments_are_400_without_a_call():
     with TikTokFake() as fake, Worker(env=fake.worker_env()) as w:
         for args, want in [

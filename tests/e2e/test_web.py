@@ -385,6 +385,12 @@ def test_argument_validation():
             expect_json_error(r, 400, "generate web %r" % args, message=message)
         r = w.post("/job/generate", json_body={"type": "web", "arguments": {"url": "http://[::1"}})
         expect_json_error(r, 400, "unparsable URL", prefix=PREFIX + 'invalid URL format: parse "http://[::1": ')
+        # a long non-ASCII URL is quoted cut on a character boundary: the reason after it survives
+        r = w.post("/job/generate", json_body={"type": "web", "arguments": {
+            "url": "http://[x" + "\u00e9" * 100}})
+        err = expect_json_error(r, 400, "long non-ASCII URL")["error"]
+        check(err.startswith(PREFIX + 'invalid URL format: parse "http://[x\u00e9') and
+              '": ' in err and err.split('": ', 1)[1] != "", "reason kept: %r" % err)
         # accepted: case-insensitive key, unknown keys, null depth, a null spelling that does not
         # erase another one (Go: null assigns nothing)
         for args in ({"URL": "https://x.test/"}, {"url": "http://x.test", "selector": "p",
