@@ -102,6 +102,23 @@ static int read_int(const json_t *args, const char *name, long long *out, struct
                    "of type int", json_kind_name(v), name);
 }
 
+/* How the start URL is parsed: like Go's url.Parse, spaces (and other bytes a URL may not hold
+ * as such) are taken in the path and query and sent escaped, as in links (web_extract.c). */
+#define URL_PARSE_FLAGS CURLU_URLENCODE
+
+/* The start URL as it is fetched (escaped by URL_PARSE_FLAGS), or NULL (OOM, or not a URL). */
+static char *fetch_url_of(const char *url)
+{
+    CURLU *u = curl_url();
+    char *text = NULL, *copy = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, URL_PARSE_FLAGS) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_URL, &text, 0) == CURLUE_OK)
+        copy = strdup(text);
+    curl_free(text);
+    curl_url_cleanup(u);
+    return copy;
+}
+
 /* Length of the scheme at the start of url (without ':'), 0 when there is none. */
 static size_t url_scheme_len(const char *url)
 {
@@ -125,7 +142,7 @@ static int check_url(const char *url, struct err *e)
     CURLU *u = curl_url();
     if (!u)
         return err_set(e, 500, "out of memory");
-    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, URL_PARSE_FLAGS);
     char *host = NULL;
     if (uc == CURLUE_OK)
         uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
@@ -265,7 +282,7 @@ static bool start_url_blacklisted(const struct config *cfg, const char *url)
 {
     CURLU *u = curl_url();
     char *host = NULL;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK)
+    if (u && curl_url_set(u, CURLUPART_URL, url, URL_PARSE_FLAGS) == CURLUE_OK)
         curl_url_get(u, CURLUPART_HOST, &host, 0);
     curl_url_cleanup(u);
     bool hit = host && addr_policy_host_blacklisted(&cfg->webscraper_blacklist, host, NULL);
@@ -286,8 +303,11 @@ static int web_run(const struct job *job, struct job_ctx *ctx, struct job_result
         return err_set(&out->err, 400, "URL blacklisted: %.*s", utf8_print_len(a.url, 200),
                        a.url);
     }
+    char *start = fetch_url_of(a.url);
+    if (!start)
+        return err_set(&out->err, 500, "out of memory");
     struct crawl_options o = {
-        .start_url = a.url,
+        .start_url = start,
         .max_depth = effective_depth(&a, cfg->webscraper_max_depth),
         .max_pages = cfg->webscraper_max_pages,
         .host_concurrency = cfg->webscraper_host_concurrency,
@@ -299,7 +319,9 @@ static int web_run(const struct job *job, struct job_ctx *ctx, struct job_result
     };
     crawl_deadline(ctx, &o.deadline);
     struct crawl_result r = { 0 };
-    if (crawl_run(&o, &r, &out->err) < 0) {
+    int crawled = crawl_run(&o, &r, &out->err);
+    free(start);
+    if (crawled < 0) {
         stats_add(ctx->stats, job->worker_id, "web_errors", 1);
         crawl_result_clear(&r);
         return -1;

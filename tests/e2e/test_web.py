@@ -281,6 +281,25 @@ def test_cookies_kept_through_the_crawl():
         check("more than" in err and "redirects" in err, "endless self-redirect: %r" % err)
 
 
+def test_start_url_with_spaces():
+    """jobs-and-capabilities.md 2.1: the start URL must parse as Go's url.Parse does, which takes
+    spaces in the path and query (only the host may not hold one); they are sent escaped, as
+    spaces in links are."""
+    site = Site()
+    site.page("/a%20b", '<h1>Spaced</h1><a href="/c d">c</a>')
+    site.page("/c%20d", "<h1>Linked</h1>")
+    with site, Worker(env=ALLOW) as w:
+        doc = run_web(w, web_job(site.url("/a b") + "?q=x y", max_depth=2))
+        check_eq(titles(doc), ["Spaced", "Linked"], "start URL with spaces crawled")
+        check_eq(site.count("/a%20b?q=x+y") + site.count("/a%20b?q=x%20y"), 1,
+                 "start URL sent escaped: %r" % site.hits)
+        r = w.post("/job/generate", json_body={"type": "web", "arguments": {
+            "url": "http://bad host.test/"}})
+        expect_json_error(r, 400, "space in the host",
+                          prefix="Invalid arguments: failed to unmarshal web job arguments: "
+                                 "failed to unmarshal arguments: invalid URL format: ")
+
+
 def test_private_addresses_refused_without_allow_private():
     site = Site()
     site.page("/", "<h1>Private</h1>")
