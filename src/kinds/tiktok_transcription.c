@@ -52,7 +52,9 @@ static int check_video_url(const char *url, char *msg)
         snprintf(msg, GO_ARGS_MSG, "out of memory");
         return -1;
     }
-    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+    /* Go's url.Parse takes spaces in the path and query (URLENCODE: the same here); the URL
+     * itself goes to the service verbatim. */
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE);
     int result = -1;
     if (rc != CURLUE_OK) {
         snprintf(msg, GO_ARGS_MSG, "invalid video_url format: %s", curl_url_strerror(rc));

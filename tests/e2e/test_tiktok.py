@@ -172,6 +172,19 @@ def test_non_ascii_values_do_not_cut_the_message():
               "whole message: %r" % err)
 
 
+def test_video_url_with_a_space_in_its_path():
+    """tiktok-reddit-apify.md 1.2: video_url must parse as Go's url.Parse does (a space in the path
+    or query is fine; only the host is checked) and goes to the service verbatim."""
+    url = "https://www.tiktok.com/@u/video/1 ?lang=en US"
+    with TikTokFake() as fake, Worker(env=fake.worker_env()) as w:
+        _, _, _, body = w.run_job({"type": "tiktok", "arguments": {"video_url": url}})
+        check_eq(json.loads(body.decode("utf-8"))["original_url"], url, "original_url verbatim")
+        check_eq(fake.requests[-1]["body"], {"url": url}, "forwarded verbatim")
+        r = w.post("/job/generate", json_body={"type": "tiktok", "arguments": {
+            "video_url": "https://www.tik tok.com/@u/video/1"}})
+        expect_json_error(r, 400, "space in the host", prefix=PREFIX)
+
+
 def test_bad_arguments_are_400_without_a_call():
     with TikTokFake() as fake, Worker(env=fake.worker_env()) as w:
         for args, want in [
