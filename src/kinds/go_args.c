@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "kinds/json_record.h"
+#include <strings.h>
 
 static const char *json_kind(const json_t *v)
 {
@@ -29,15 +28,26 @@ static int type_error(const json_t *v, const char *name, const char *go_type, ch
     return -1;
 }
 
-static const json_t *member(const json_t *args, const char *name)
+const json_t *go_arg_member(const json_t *args, const char *name)
 {
-    const json_t *v = record_get_ci(args, name);
-    return json_is_null(v) ? NULL : v;
+    const char *key, *best = NULL;
+    json_t *v;
+    const json_t *found = NULL;
+    if (!json_is_object(args))
+        return NULL;
+    json_object_foreach((json_t *)args, key, v) {
+        if (strcasecmp(key, name) == 0 && !json_is_null(v) && (!best || strcmp(key, best) > 0)) {
+            best = key;
+            found = v;
+        }
+    }
+    return found;
 }
+
 
 int go_arg_string(const json_t *args, const char *name, const char **out, char *msg)
 {
-    const json_t *v = member(args, name);
+    const json_t *v = go_arg_member(args, name);
     if (!v)
         return 0;
     if (!json_is_string(v))
@@ -48,7 +58,7 @@ int go_arg_string(const json_t *args, const char *name, const char **out, char *
 
 int go_arg_bool(const json_t *args, const char *name, bool *out, char *msg)
 {
-    const json_t *v = member(args, name);
+    const json_t *v = go_arg_member(args, name);
     if (!v)
         return 0;
     if (!json_is_boolean(v))
@@ -81,7 +91,7 @@ static void number_text(const json_t *v, char *buf, size_t len)
 
 int go_arg_uint(const json_t *args, const char *name, uint64_t *out, char *msg)
 {
-    const json_t *v = member(args, name);
+    const json_t *v = go_arg_member(args, name);
     int64_t n;
     if (!v)
         return 0;
@@ -100,7 +110,7 @@ int go_arg_uint(const json_t *args, const char *name, uint64_t *out, char *msg)
 
 int go_arg_int(const json_t *args, const char *name, int64_t *out, char *msg)
 {
-    const json_t *v = member(args, name);
+    const json_t *v = go_arg_member(args, name);
     int64_t n;
     if (!v)
         return 0;
@@ -119,7 +129,7 @@ int go_arg_int(const json_t *args, const char *name, int64_t *out, char *msg)
 
 int go_arg_strings(const json_t *args, const char *name, const json_t **out, char *msg)
 {
-    const json_t *v = member(args, name);
+    const json_t *v = go_arg_member(args, name);
     size_t i;
     json_t *el;
     if (!v)

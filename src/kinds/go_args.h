@@ -16,6 +16,12 @@
 
 #define GO_ARGS_MSG 200
 
+/* go_arg_member: the value Go's decoder ends with for name, or NULL (absent or null). Go decodes
+ * the arguments re-serialised with their keys sorted, each key equal to name ignoring case
+ * assigning in turn and null assigning nothing: so among the non-null spellings the byte-wise
+ * greatest (the most lower-case one) wins. Borrowed reference. */
+const json_t *go_arg_member(const json_t *args, const char *name);
+
 int go_arg_string(const json_t *args, const char *name, const char **out, char *msg);
 int go_arg_bool(const json_t *args, const char *name, bool *out, char *msg);
 int go_arg_uint(const json_t *args, const char *name, uint64_t *out, char *msg);

@@ -4,7 +4,8 @@
  * runs in two stages, each collecting all its messages: A (type, sort, after not in the future),
  * and B (only when A passed: urls/queries per type, each URL checked). Reddit URLs are split by a
  * small parser that fails where Go's url.Parse fails in practice (control bytes, bad %-escapes,
- * a colon in a scheme-less first segment, a non-numeric port, a space in the host). */
+ * a colon in a scheme-less first segment, a non-numeric port, a host with a character or escape
+ * Go refuses or an unclosed IPv6 bracket). */
 #include "kinds/reddit_args.h"
 
 #include <ctype.h>
@@ -16,6 +17,7 @@
 
 #include "kinds/go_args.h"
 #include "kinds/json_record.h"
+#include "util/utf8.h"
 
 #define ZERO_TIME "0001-01-01T00:00:00Z"
 
@@ -63,16 +65,17 @@ static void lower_into(char *dst, size_t len, const char *src)
 
 static int decode_after(const json_t *args, struct reddit_args *a, char *msg)
 {
-    const json_t *v = record_get_ci(args, "after");
-    if (!v || json_is_null(v))
+    const json_t *v = go_arg_member(args, "after");
+    if (!v)
         return 0;
     if (!json_is_string(v)) {
         snprintf(msg, GO_ARGS_MSG, "Time.UnmarshalJSON: input is not a JSON string");
         return -1;
     }
     if (rfc3339_normalise(json_string_value(v), a->after, sizeof a->after, &a->after_epoch) < 0) {
-        snprintf(msg, GO_ARGS_MSG, "parsing time \"%.64s\" as \"2006-01-02T15:04:05Z07:00\": "
-                 "not an RFC 3339 time", json_string_value(v));
+        snprintf(msg, GO_ARGS_MSG, "parsing time \"%.*s\" as \"2006-01-02T15:04:05Z07:00\": "
+                 "not an RFC 3339 time", utf8_print_len(json_string_value(v), 64),
+                 json_string_value(v));
         return -1;
     }
     return 0;
@@ -127,6 +130,28 @@ static bool bad_escapes(const char *s, size_t n)
     return false;
 }
 
+/* bad_host: what Go's url.Parse refuses in a host[:port]: an ASCII byte outside its host
+ * alphabet, an ASCII %-escape other than %25, an IPv6 literal without its ']' or followed by
+ * anything but a port. */
+static bool bad_host(const char *h, size_t n)
+{
+    static const char allowed[] = "-._~!$&'()*+,;=:[]<>\"%";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if (c < 0x80 && !isalnum(c) && !strchr(allowed, c))
+            return true;
+        if (c == '%' && i + 2 < n && isxdigit((unsigned char)h[i + 1]) && h[i + 1] < '8' &&
+            strncmp(h + i, "%25", 3) != 0)
+            return true;
+    }
+    if (n && h[0] == '[') {
+        const char *close = memchr(h, ']', n);
+        if (!close || (close + 1 < h + n && close[1] != ':'))
+            return true;
+    }
+    return false;
+}
+
 /* split_url: host (with port) and path of u; -1 where Go's url.Parse would fail. */
 static int split_url(const char *u, char *host, size_t hlen, const char **path, size_t *plen)
 {
@@ -157,7 +182,7 @@ static int split_url(const char *u, char *host, size_t hlen, const char **path, 
                 at = rest + i;
         const char *h = at ? at + 1 : rest;
         size_t hn = (size_t)(rest + alen - h);
-        if (hn >= hlen || memchr(h, ' ', hn) || bad_escapes(h, hn))
+        if (hn >= hlen || bad_host(h, hn) || bad_escapes(h, hn))
             return -1;
         memcpy(host, h, hn);
         host[hn] = '\0';
@@ -191,14 +216,16 @@ static void check_url(const char *u, struct msgs *m)
     for (char *c = host; *c; c++)
         *c = (char)tolower((unsigned char)*c);
     if (!ends_with(host, "reddit.com"))
-        msg_add(m, "invalid Reddit URL %.200s", u);
+        msg_add(m, "invalid Reddit URL %.*s", utf8_print_len(u, 200), u);
     if (plen < 3 || strncmp(path, "/r/", 3) != 0)
-        msg_add(m, "%.200s is not a Reddit post or comment URL (missing /r/)", u);
+        msg_add(m, "%.*s is not a Reddit post or comment URL (missing /r/)",
+                utf8_print_len(u, 200), u);
     bool comments = false;
     for (size_t i = 0; i + 10 <= plen && !comments; i++)
         comments = strncmp(path + i, "/comments/", 10) == 0;
     if (!comments)
-        msg_add(m, "%.200s is not a Reddit post or comment URL (missing /comments/)", u);
+        msg_add(m, "%.*s is not a Reddit post or comment URL (missing /comments/)",
+                utf8_print_len(u, 200), u);
 }
 
 /* ---- validation ---- */

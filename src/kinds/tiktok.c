@@ -19,6 +19,7 @@
 #include "kinds/go_args.h"
 #include "kinds/tiktok_search.h"
 #include "kinds/tiktok_transcription.h"
+#include "util/utf8.h"
 
 #define ARGS_PREFIX "Failed to unmarshal job arguments: "
 #define TYPE_MAX 32
@@ -65,7 +66,8 @@ static int resolve(const struct config *cfg, const json_t *args, char type[TYPE_
                            "(it needs a valid APIFY_API_KEY)", type);
         return 0;
     }
-    return err_set(e, 400, ARGS_PREFIX "unknown tiktok type: %.64s", given);
+    return err_set(e, 400, ARGS_PREFIX "unknown tiktok type: %.*s", utf8_print_len(given, 64),
+                   given);
 }
 
 static int tiktok_validate(const struct config *cfg, const json_t *args, struct err *e)

@@ -19,6 +19,7 @@
 #include "jobs/stats.h"
 #include "kinds/go_args.h"
 #include "net/apify.h"
+#include "util/utf8.h"
 
 #define QUERY_ACTOR "epctex~tiktok-search-scraper"
 #define TRENDING_ACTOR "lexis-solutions~tiktok-trending-videos-scraper"
@@ -88,11 +89,14 @@ static int parse_trending(const json_t *args, struct search_args *a, char *msg)
     if (!*a->period)
         a->period = "7";
     if (!in_set(a->country_code, countries, true))
-        snprintf(msg, GO_ARGS_MSG, "invalid country_code '%.32s'", a->country_code);
+        snprintf(msg, GO_ARGS_MSG, "invalid country_code '%.*s'",
+                 utf8_print_len(a->country_code, 32), a->country_code);
     else if (!in_set(a->sort_by, sorts, true))
-        snprintf(msg, GO_ARGS_MSG, "invalid sort_by '%.32s'", a->sort_by);
+        snprintf(msg, GO_ARGS_MSG, "invalid sort_by '%.*s'", utf8_print_len(a->sort_by, 32),
+                 a->sort_by);
     else if (!in_set(a->period, periods, false))
-        snprintf(msg, GO_ARGS_MSG, "invalid period '%.32s' (allowed: 7, 30)", a->period);
+        snprintf(msg, GO_ARGS_MSG, "invalid period '%.*s' (allowed: 7, 30)",
+                 utf8_print_len(a->period, 32), a->period);
     else if (max_items < 0)
         snprintf(msg, GO_ARGS_MSG, "max_items must be non-negative, got: %lld",
                  (long long)max_items);

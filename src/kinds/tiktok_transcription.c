@@ -4,7 +4,8 @@
  * bounded by what is left of the job's deadline, redirects followed as Go does), judge the answer
  * in the order of 1.4, choose the transcript (DECISIONS.md: requested language, then
  * TIKTOK_DEFAULT_LANGUAGE, then the first non-empty one), convert its WebVTT and build the result
- * of 1.7. Every failure after validation counts tiktok_transcription_errors and carries the real
+ * of 1.7. The call has at most 30 s (Go's client timeout), never more than the job has left.
+ * Every failure after validation counts tiktok_transcription_errors and carries the real
  * reason (the upstream status and an excerpt of its body, curl's reason, the missing field). */
 #include "kinds/tiktok_transcription.h"
 
@@ -30,6 +31,7 @@
 #define DEFAULT_USER_AGENT "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 " \
                            "(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
 #define EXCERPT_MAX 160
+#define REQUEST_TIMEOUT_MS 30000L    /* the whole exchange, as Go's client (1.3) */
 
 struct transcription_args {
     const char *video_url;
@@ -50,7 +52,9 @@ static int check_video_url(const char *url, char *msg)
         snprintf(msg, GO_ARGS_MSG, "out of memory");
         return -1;
     }
-    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+    /* Go's url.Parse takes spaces in the path and query (URLENCODE: the same here); the URL
+     * itself goes to the service verbatim. */
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE);
     int result = -1;
     if (rc != CURLUE_OK) {
         snprintf(msg, GO_ARGS_MSG, "invalid video_url format: %s", curl_url_strerror(rc));
@@ -78,14 +82,14 @@ static int check_language(const char *lang, char *msg)
         return 0;
     const char *dash = strchr(lang, '-');
     if (!dash || strchr(dash + 1, '-')) {
-        snprintf(msg, GO_ARGS_MSG, "invalid language format '%.40s', expected format: "
-                 "'lang-region' (e.g., 'en-us' or 'eng-us')", lang);
+        snprintf(msg, GO_ARGS_MSG, "invalid language format '%.*s', expected format: "
+                 "'lang-region' (e.g., 'en-us' or 'eng-us')", utf8_print_len(lang, 40), lang);
         return -1;
     }
     size_t first = (size_t)(dash - lang), second = strlen(dash + 1);
     if (first < 2 || first > 3 || second != 2) {
-        snprintf(msg, GO_ARGS_MSG, "invalid language format '%.40s', expected 2-3 letter "
-                 "language code and 2-letter region code", lang);
+        snprintf(msg, GO_ARGS_MSG, "invalid language format '%.*s', expected 2-3 letter "
+                 "language code and 2-letter region code", utf8_print_len(lang, 40), lang);
         return -1;
     }
     return 0;
@@ -198,7 +202,8 @@ static json_t *read_reply(const struct fetch_response *resp, struct err *e)
                              &jerr);
     const char *problem = doc ? shape_problem(doc) : jerr.text;
     if (problem) {
-        err_set(e, 502, "Failed to parse API response: %.160s", problem);
+        err_set(e, 502, "Failed to parse API response: %.*s", utf8_print_len(problem, 160),
+                problem);
         json_decref(doc);
         return NULL;
     }
@@ -291,7 +296,8 @@ static int transcribe(const struct transcription_args *a, struct job_ctx *ctx,
     long left = job_ctx_remaining_ms(ctx);
     if (left <= 0)
         return err_set(&out->err, 504, "API request failed: no time left before the job deadline");
-    if (call_service(ctx->cfg, a, left, &resp, &out->err) < 0) {
+    if (call_service(ctx->cfg, a, left < REQUEST_TIMEOUT_MS ? left : REQUEST_TIMEOUT_MS, &resp,
+                     &out->err) < 0) {
         fetch_response_clear(&resp);
         return -1;
     }

@@ -17,6 +17,7 @@
 #include "kinds/go_args.h"
 #include "kinds/twitter_backend.h"
 #include "net/apify.h"
+#include "util/utf8.h"
 
 #define FOLLOWERS_FLOOR 200
 #define ARGS_PREFIX "error unmarshalling job arguments: "
@@ -95,8 +96,9 @@ static int parse_args(const json_t *args, struct twitter_apify_args *a, struct e
     bool followers = !*lowered || strcmp(lowered, "getfollowers") == 0;
     a->following = strcmp(lowered, "getfollowing") == 0;
     if (!followers && !a->following) {
-        err_set(e, 400, ARGS_PREFIX "capability '%.64s' is not valid for job type "
-                "'twitter-apify'. Valid capabilities: [getfollowers getfollowing]", lowered);
+        err_set(e, 400, ARGS_PREFIX "capability '%.*s' is not valid for job type "
+                "'twitter-apify'. Valid capabilities: [getfollowers getfollowing]",
+                utf8_print_len(lowered, 64), lowered);
         free(lowered);
         return -1;
     }

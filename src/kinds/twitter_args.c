@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kinds/go_args.h"
+#include "util/utf8.h"
 
 #define ARGS_PREFIX "error unmarshalling job arguments: "
 #define MAX_ID_DIGITS 19
@@ -75,8 +76,8 @@ static int invalid_capability(const char *job_type, const char *name, struct err
             break;
         used += (size_t)w;
     }
-    return err_set(e, 400, ARGS_PREFIX "capability '%.40s' is not valid for job type '%s'. "
-                   "Valid capabilities: [%s]", name, job_type, list);
+    return err_set(e, 400, ARGS_PREFIX "capability '%.*s' is not valid for job type '%s'. "
+                   "Valid capabilities: [%s]", utf8_print_len(name, 40), name, job_type, list);
 }
 
 static int check_id(const struct twitter_request *req, struct err *e)
@@ -86,8 +87,8 @@ static int check_id(const struct twitter_request *req, struct err *e)
     if (digits)
         return 0;
     return err_set(e, 400, ARGS_PREFIX "query must be a numeric %s id (1 to %d digits) for %s, "
-                   "got '%.40s'", req->op == TW_OP_GETBYID ? "tweet" : "user", MAX_ID_DIGITS,
-                   op_names[req->op], req->query);
+                   "got '%.*s'", req->op == TW_OP_GETBYID ? "tweet" : "user", MAX_ID_DIGITS,
+                   op_names[req->op], utf8_print_len(req->query, 40), req->query);
 }
 
 static bool needs_query(enum twitter_op op)

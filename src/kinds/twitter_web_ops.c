@@ -6,11 +6,14 @@
  * whole pages, twitter.md 11.7/11.13): start from next_cursor when given; fetch pages of
  * min(remaining, page cap) until max_results items are collected, X sends no new cursor (or the
  * same one), or three pages in a row brought nothing; max_results 0 means one page of
- * TW_OPS_DEFAULT_COUNT. The job's next_cursor (delivered as X-Next-Cursor) is X's Bottom cursor
- * after the last page used. When a later page fails for want of accounts (all rate limited or
- * bad) or time, the items collected so far are returned with the cursor to go on from.
+ * TW_OPS_DEFAULT_COUNT, except for searches, where it is the target as in Go (and the API-key
+ * backend): [] without a request. The job's next_cursor (delivered as X-Next-Cursor) is X's
+ * Bottom cursor after the last page used. When a later page fails for want of accounts (all rate
+ * limited or bad) or time, the items collected so far are returned with the cursor to go on from.
  * Operations taking a screen name (gettweets, getmedia, getfollowers, getfollowing) resolve it to
- * a user id with UserByScreenName first; ids are cached process-wide. */
+ * a user id with UserByScreenName first; ids are cached process-wide. Nothing found is [] for
+ * searches and timelines but null for getreplies, getretweeters, getfollowers and getfollowing,
+ * as Go's nil lists (twitter.md 8.6). */
 #include "kinds/twitter_web_ops.h"
 
 #include <ctype.h>
@@ -171,11 +174,23 @@ struct pager {
     bool counted;               /* the operation takes a `count` variable */
     int cap;                    /* page size cap */
     const char *stat;
+    bool null_when_empty;       /* nothing found is null, not [] (Go's nil list, twitter.md 8.6) */
 };
 
 static bool partial_ok(const struct err *e)
 {
     return e->http == 429 || e->http == 503 || e->http == 504;
+}
+
+/* set_null: the job's data is the literal null. */
+static int set_null(struct job_result *out)
+{
+    free(out->data);
+    out->data = strdup("null");
+    if (!out->data)
+        return err_set(&out->err, 500, "out of memory");
+    out->data_len = 4;
+    return 0;
 }
 
 static int page_all(struct tw_job *j, struct pager *p, struct job_result *out)
@@ -249,7 +264,10 @@ static int page_all(struct tw_job *j, struct pager *p, struct job_result *out)
     }
     if (!items)
         rc = err_set(e, 500, "out of memory");
-    if (rc == 0 && (rc = job_result_set_json(out, items)) == 0) {
+    if (rc == 0)
+        rc = p->null_when_empty && json_array_size(items) == 0 ? set_null(out)
+                                                                : job_result_set_json(out, items);
+    if (rc == 0) {
         tw_job_count(j, p->stat, json_array_size(items));
         out->next_cursor = next;
         next = NULL;
@@ -266,6 +284,12 @@ static int page_all(struct tw_job *j, struct pager *p, struct job_result *out)
 
 static int search(struct tw_job *j, struct job_result *out)
 {
+    if (j->req->max_results == 0) {     /* the target is the count: nothing wanted, no request */
+        free(out->data);
+        out->data = strdup("[]");
+        out->data_len = 2;
+        return out->data ? 0 : err_set(&out->err, 500, "out of memory");
+    }
     struct pager p = {
         .g = TWG_SEARCH_TIMELINE, .kind = TWITTER_WEB_SEARCH, .counted = true, .cap = 50,
         .vars = json_pack("{s:s, s:s, s:s}", "rawQuery", j->req->query, "querySource",
@@ -301,6 +325,7 @@ static int replies(struct tw_job *j, struct job_result *out)
     struct pager p = {
         .g = TWG_TWEET_DETAIL, .kind = TWITTER_WEB_TWEET_DETAIL, .vars = vars,
         .toggles = detail_toggles(), .focal = j->req->query, .stat = "twitter_returned_tweets",
+        .null_when_empty = true,
     };
     return page_all(j, &p, out);
 }
@@ -310,7 +335,7 @@ static int retweeters(struct tw_job *j, struct job_result *out)
     struct pager p = {
         .g = TWG_RETWEETERS, .kind = TWITTER_WEB_RETWEETERS, .counted = true, .cap = 100,
         .vars = json_pack("{s:s, s:b}", "tweetId", j->req->query, "includePromotedContent", 1),
-        .stat = "twitter_returned_profiles",
+        .stat = "twitter_returned_profiles", .null_when_empty = true,
     };
     return page_all(j, &p, out);
 }
@@ -345,6 +370,7 @@ static int user_timeline(struct tw_job *j, enum tw_gql g, struct job_result *out
     default:                    /* Followers, Following */
         p.kind = TWITTER_WEB_FOLLOWS;
         p.cap = 100;
+        p.null_when_empty = true;
         p.stat = "twitter_returned_profiles";
         p.vars = json_pack("{s:s, s:b, s:b}", "userId", uid, "includePromotedContent", 0,
                            "withGrokTranslatedBio", 0);

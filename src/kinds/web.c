@@ -31,6 +31,7 @@
 #include "log.h"
 #include "net/addr_policy.h"
 #include "util/json_out.h"
+#include "util/utf8.h"
 
 #ifndef TW_VERSION
 #define TW_VERSION ""
@@ -49,18 +50,20 @@ struct web_args {
     long long depth;
 };
 
-/* The value of the key matching name case-insensitively (Go's rule), or NULL (absent or null). */
+/* The value of the key matching name case-insensitively (Go's rule: among the non-null spellings
+ * the byte-wise greatest), or NULL (absent or null). */
 static const json_t *arg_lookup(const json_t *args, const char *name)
 {
     const char *key, *best = NULL;
     const json_t *value, *found = NULL;
     json_object_foreach((json_t *)args, key, value) {
-        if (strcasecmp(key, name) == 0 && (!best || strcmp(key, best) > 0)) {
+        if (strcasecmp(key, name) == 0 && !json_is_null(value) &&
+            (!best || strcmp(key, best) > 0)) {
             best = key;
             found = value;
         }
     }
-    return json_is_null(found) ? NULL : found;
+    return found;
 }
 
 static const char *json_kind_name(const json_t *v)
@@ -99,6 +102,23 @@ static int read_int(const json_t *args, const char *name, long long *out, struct
                    "of type int", json_kind_name(v), name);
 }
 
+/* How the start URL is parsed: like Go's url.Parse, spaces (and other bytes a URL may not hold
+ * as such) are taken in the path and query and sent escaped, as in links (web_extract.c). */
+#define URL_PARSE_FLAGS CURLU_URLENCODE
+
+/* The start URL as it is fetched (escaped by URL_PARSE_FLAGS), or NULL (OOM, or not a URL). */
+static char *fetch_url_of(const char *url)
+{
+    CURLU *u = curl_url();
+    char *text = NULL, *copy = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, URL_PARSE_FLAGS) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_URL, &text, 0) == CURLUE_OK)
+        copy = strdup(text);
+    curl_free(text);
+    curl_url_cleanup(u);
+    return copy;
+}
+
 /* Length of the scheme at the start of url (without ':'), 0 when there is none. */
 static size_t url_scheme_len(const char *url)
 {
@@ -122,7 +142,7 @@ static int check_url(const char *url, struct err *e)
     CURLU *u = curl_url();
     if (!u)
         return err_set(e, 500, "out of memory");
-    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, URL_PARSE_FLAGS);
     char *host = NULL;
     if (uc == CURLUE_OK)
         uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
@@ -130,7 +150,8 @@ static int check_url(const char *url, struct err *e)
     bool has_host = host && *host;
     curl_free(host);
     if (uc != CURLUE_OK || !has_host)
-        return err_set(e, 400, WEB_ARG_PREFIX "invalid URL format: parse \"%.120s\": %s", url,
+        return err_set(e, 400, WEB_ARG_PREFIX "invalid URL format: parse \"%.*s\": %s",
+                       utf8_print_len(url, 120), url,
                        uc != CURLUE_OK ? curl_url_strerror(uc) : "missing host");
     return 0;
 }
@@ -261,7 +282,7 @@ static bool start_url_blacklisted(const struct config *cfg, const char *url)
 {
     CURLU *u = curl_url();
     char *host = NULL;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK)
+    if (u && curl_url_set(u, CURLUPART_URL, url, URL_PARSE_FLAGS) == CURLUE_OK)
         curl_url_get(u, CURLUPART_HOST, &host, 0);
     curl_url_cleanup(u);
     bool hit = host && addr_policy_host_blacklisted(&cfg->webscraper_blacklist, host, NULL);
@@ -279,10 +300,14 @@ static int web_run(const struct job *job, struct job_ctx *ctx, struct job_result
     }
     if (start_url_blacklisted(cfg, a.url)) {
         stats_add(ctx->stats, job->worker_id, "web_invalid", 1);
-        return err_set(&out->err, 400, "URL blacklisted: %.200s", a.url);
+        return err_set(&out->err, 400, "URL blacklisted: %.*s", utf8_print_len(a.url, 200),
+                       a.url);
     }
+    char *start = fetch_url_of(a.url);
+    if (!start)
+        return err_set(&out->err, 500, "out of memory");
     struct crawl_options o = {
-        .start_url = a.url,
+        .start_url = start,
         .max_depth = effective_depth(&a, cfg->webscraper_max_depth),
         .max_pages = cfg->webscraper_max_pages,
         .host_concurrency = cfg->webscraper_host_concurrency,
@@ -294,7 +319,9 @@ static int web_run(const struct job *job, struct job_ctx *ctx, struct job_result
     };
     crawl_deadline(ctx, &o.deadline);
     struct crawl_result r = { 0 };
-    if (crawl_run(&o, &r, &out->err) < 0) {
+    int crawled = crawl_run(&o, &r, &out->err);
+    free(start);
+    if (crawled < 0) {
         stats_add(ctx->stats, job->worker_id, "web_errors", 1);
         crawl_result_clear(&r);
         return -1;

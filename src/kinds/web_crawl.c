@@ -5,7 +5,9 @@
  * targets waiting for a slot or a retry time; the active transfers. One level runs until nothing
  * is pending or in flight; then the links of that level's pages, in page order, become the next
  * level. Every outcome of a target goes through finish_target/fail_target, which is where the
- * start page's failure becomes the crawl's error. */
+ * start page's failure becomes the crawl's error. The transfers share one cookie jar for the
+ * crawl (Go's crawler keeps cookies too), and a redirect may come back to the URL it started
+ * from (a site that sets a cookie and redirects to itself). */
 #include "kinds/web_crawl.h"
 
 #include <stdarg.h>
@@ -130,6 +132,7 @@ struct host_slot {
 
 struct target {
     char *url;                 /* current URL (normalised; changes on redirect) */
+    char *origin;              /* the URL it was admitted with (its redirects may come back) */
     size_t page;               /* index into result->pages */
     struct host_slot *host;
     unsigned redirects, retries;
@@ -156,6 +159,7 @@ struct crawler {
     struct crawl_result *r;
     struct err *e;
     CURLM *multi;
+    CURLSH *share;             /* the crawl's cookie jar, shared by its transfers */
     struct curl_slist *headers;
     struct visited visited;
     struct host_slot **hosts;
@@ -175,6 +179,7 @@ static void free_target(struct target *t)
 {
     if (t) {
         free(t->url);
+        free(t->origin);
         free(t);
     }
 }
@@ -281,7 +286,8 @@ static void admit(struct crawler *c, const char *url)
         c->page_cap = cap;
     }
     struct target *t = calloc(1, sizeof *t);
-    if (!t || !(t->url = strdup(url)) || visited_add(&c->visited, url) < 0) {
+    if (!t || !(t->url = strdup(url)) || !(t->origin = strdup(url)) ||
+        visited_add(&c->visited, url) < 0) {
         free_target(t);
         c->oom = true;
         return;
@@ -368,6 +374,8 @@ static CURLcode setup_easy(struct crawler *c, struct transfer *x, long long now)
     SET(CURLOPT_CONNECTTIMEOUT_MS, timeout < 15000 ? timeout : 15000L);
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
     SET(CURLOPT_PROXY, "");
+    SET(CURLOPT_SHARE, c->share);
+    SET(CURLOPT_COOKIEFILE, "");
 #undef SET
     if (rc == CURLE_OK)
         rc = addr_policy_install(e, &x->guard);
@@ -471,6 +479,8 @@ static void on_redirect(struct crawler *c, struct target *t, CURL *easy, long co
         return;
     }
     int added = web_is_http_url(next) ? visited_add(&c->visited, next) : 1;
+    if (added == 0 && (strcmp(next, t->url) == 0 || strcmp(next, t->origin) == 0))
+        added = 1;          /* back to itself, e.g. after setting a cookie: bounded by the limit */
     if (added <= 0) {
         if (added < 0)
             c->oom = true;
@@ -687,13 +697,17 @@ static void crawler_free(struct crawler *c)
     curl_slist_free_all(c->headers);
     if (c->multi)
         curl_multi_cleanup(c->multi);
+    if (c->share)
+        curl_share_cleanup(c->share);
 }
 
 static int crawler_init(struct crawler *c)
 {
     c->multi = curl_multi_init();
+    c->share = curl_share_init();
     c->headers = curl_slist_append(NULL, "Accept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.5");
-    if (!c->multi || !c->headers)
+    if (!c->multi || !c->share || !c->headers ||
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE) != CURLSHE_OK)
         return -1;
     curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->o->host_concurrency);
     return 0;

@@ -34,7 +34,7 @@
     X(curl_multi_remove_handle) X(curl_multi_perform) X(curl_multi_poll) \
     X(curl_multi_info_read) X(curl_multi_cleanup) \
     X(curl_url) X(curl_url_dup) X(curl_url_set) X(curl_url_get) X(curl_url_cleanup) \
-    X(curl_url_strerror)
+    X(curl_url_strerror) X(curl_share_init) X(curl_share_setopt) X(curl_share_cleanup)
 
 enum { CURL_SYMBOLS(LAZY_SYM_ENUM) CURL_SYMBOL_COUNT };
 static struct lazy_sym syms[CURL_SYMBOL_COUNT] = { CURL_SYMBOLS(LAZY_SYM_ENTRY) };
@@ -225,6 +225,45 @@ CURLMsg *curl_multi_info_read(CURLM *multi_handle, int *msgs_in_queue)
 CURLMcode curl_multi_cleanup(CURLM *multi_handle)
 {
     return REAL(curl_multi_cleanup)(multi_handle);
+}
+
+/* ---- share interface ----------------------------------------------------------------------- */
+
+CURLSH *curl_share_init(void)
+{
+    return REAL(curl_share_init)();
+}
+
+/* CURLSHOPT_SHARE/UNSHARE take an int (curl_lock_data), the lock functions a function pointer,
+ * USERDATA a pointer. */
+CURLSHcode (curl_share_setopt)(CURLSH *share, CURLSHoption option, ...)
+{
+    va_list ap;
+    va_start(ap, option);
+    CURLSHcode rc;
+    switch (option) {
+    case CURLSHOPT_SHARE:
+    case CURLSHOPT_UNSHARE:
+        rc = REAL(curl_share_setopt)(share, option, va_arg(ap, int));
+        break;
+    case CURLSHOPT_LOCKFUNC:
+    case CURLSHOPT_UNLOCKFUNC:
+        rc = REAL(curl_share_setopt)(share, option, va_arg(ap, any_function));
+        break;
+    case CURLSHOPT_USERDATA:
+        rc = REAL(curl_share_setopt)(share, option, va_arg(ap, void *));
+        break;
+    default:
+        rc = CURLSHE_BAD_OPTION;
+        break;
+    }
+    va_end(ap);
+    return rc;
+}
+
+CURLSHcode curl_share_cleanup(CURLSH *share)
+{
+    return REAL(curl_share_cleanup)(share);
 }
 
 /* ---- URL API ------------------------------------------------------------------------------- */

@@ -221,6 +221,11 @@ def test_validation_messages():
         ({"urls": ["https://reddit.com/r/golang"]},
          "https://reddit.com/r/golang is not a Reddit post or comment URL (missing /comments/)"),
         ({"urls": ["https://reddit.com/r/%zz/comments/1"]}, "<nil> is not a valid URL"),
+        # hosts Go's url.Parse refuses: an unclosed IPv6 bracket, a character not allowed in a
+        # host name, an ASCII %-escape other than %25
+        ({"urls": ["https://[::1/r/a/comments/1"]}, "<nil> is not a valid URL"),
+        ({"urls": ["https://www.red{dit.com/r/a/comments/1"]}, "<nil> is not a valid URL"),
+        ({"urls": ["https://www.re%64dit.com/r/a/comments/1"]}, "<nil> is not a valid URL"),
         ({"type": "searchposts", "queries": ["a"], "max_items": -1},
          "failed to unmarshal Reddit arguments: json: cannot unmarshal number -1 into Go struct "
          "field .max_items of type uint"),

@@ -9,7 +9,7 @@ Origin, Referer, default and configured User-Agent); the exact result bytes; lan
 (requested, TIKTOK_DEFAULT_LANGUAGE, first available) and detected_language; the VTT conversion of a
 real-world-shaped transcript; every upstream failure (status codes with body, error field, empty
 transcripts, malformed JSON, wrong shape, unreachable endpoint, an answer slower than the job
-deadline) as a job error with its reason; 400s at /job/generate without any outbound call; the
+deadline or than the call's own 30 s) as a job error with its reason; 400s at /job/generate without any outbound call; the
 tiktok_transcription_success / _errors counters."""
 import json
 import time
@@ -128,6 +128,61 @@ def test_deadline_bounds_the_call():
         check(elapsed < 5.0, "the job outlived its 2 s deadline: %.1f s" % elapsed)
         _, stats = telemetry(w)
         check_eq(stats.get("tiktok_transcription_errors"), 1, "error counter after the timeout")
+
+
+def test_call_bounded_by_30_s_within_a_long_job():
+    """tiktok-reddit-apify.md 1.3: the whole exchange with the transcription service has 30 s, even
+    when the job itself has much longer (4.1 (g): a reply slower than 30 s is `API request failed`)."""
+    with TikTokFake() as fake, Worker(env=fake.worker_env(JOB_TIMEOUT_SECONDS="120")) as w:
+        fake.slow_s = 60.0
+        t0 = time.monotonic()
+        err = failed_job(w, "slow", timeout=90.0)
+        elapsed = time.monotonic() - t0
+        check(err.startswith("API request failed: ") and "timed out" in err, "slow answer: %r" % err)
+        check(28.0 <= elapsed < 40.0, "the call was not cut at 30 s: %.1f s" % elapsed)
+
+
+def test_argument_keys_differing_in_case_resolve_like_go():
+    """jobs-and-capabilities.md 0.2: Go decodes the arguments re-serialised with sorted keys, so
+    among keys equal but for case the byte-wise greatest (the lower-case spelling) wins, and a
+    null one is the same as absent (it does not erase a value given under another spelling)."""
+    bad = "https://www.youtube.com/watch?v=1"
+    with TikTokFake() as fake, Worker(env=fake.worker_env()) as w:
+        for args in ({"video_url": video("1"), "VIDEO_URL": bad},
+                     {"VIDEO_URL": bad, "video_url": video("1")},
+                     {"Video_Url": video("1"), "video_url": None}):
+            r = w.post("/job/generate", json_body={"type": "tiktok", "arguments": args})
+            expect_status(r, 200, "tiktok %s" % json.dumps(args))
+        r = w.post("/job/generate", json_body={"type": "tiktok", "arguments": {
+            "video_url": bad, "VIDEO_URL": video("1")}})
+        expect_json_error(r, 400, "lower-case spelling wins",
+                          message=PREFIX + "URL must be a valid TikTok video URL")
+
+
+def test_non_ascii_values_do_not_cut_the_message():
+    """A refused value is quoted in the message cut on a character boundary (util/utf8.h), so the
+    rest of the message survives: a value cut inside a character made the reply stop there."""
+    lang = "x" + "\u00e9" * 40
+    with TikTokFake() as fake, Worker(env=fake.worker_env()) as w:
+        r = w.post("/job/generate", json_body={"type": "tiktok", "arguments": {
+            "video_url": video("1"), "language": lang}})
+        err = expect_json_error(r, 400, "non-ASCII language")["error"]
+        check(err.startswith(PREFIX + "invalid language format 'x\u00e9") and
+              err.endswith("', expected format: 'lang-region' (e.g., 'en-us' or 'eng-us')"),
+              "whole message: %r" % err)
+
+
+def test_video_url_with_a_space_in_its_path():
+    """tiktok-reddit-apify.md 1.2: video_url must parse as Go's url.Parse does (a space in the path
+    or query is fine; only the host is checked) and goes to the service verbatim."""
+    url = "https://www.tiktok.com/@u/video/1 ?lang=en US"
+    with TikTokFake() as fake, Worker(env=fake.worker_env()) as w:
+        _, _, _, body = w.run_job({"type": "tiktok", "arguments": {"video_url": url}})
+        check_eq(json.loads(body.decode("utf-8"))["original_url"], url, "original_url verbatim")
+        check_eq(fake.requests[-1]["body"], {"url": url}, "forwarded verbatim")
+        r = w.post("/job/generate", json_body={"type": "tiktok", "arguments": {
+            "video_url": "https://www.tik tok.com/@u/video/1"}})
+        expect_json_error(r, 400, "space in the host", prefix=PREFIX)
 
 
 def test_bad_arguments_are_400_without_a_call():

@@ -114,6 +114,17 @@ def test_getfollowing_and_defaults():
         check_eq(fake.dataset_reads[1]["limit"], "200", "max_results 0 -> page of 200")
 
 
+def test_non_ascii_values_do_not_cut_the_message():
+    """A refused value is quoted cut on a character boundary (util/utf8.h), so the rest of the
+    message survives: a value cut inside a character made the reply stop there."""
+    with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
+        r = w.post("/job/generate", json_body={"type": "twitter-apify", "arguments": {
+            "type": "x" + "\u00e9" * 40, "query": "nasa"}})
+        err = expect_json_error(r, 400, "non-ASCII twitter-apify type")["error"]
+        check(err.endswith("is not valid for job type 'twitter-apify'. Valid capabilities: "
+                           "[getfollowers getfollowing]"), "whole message: %r" % err)
+
+
 def test_validation_and_failures():
     with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
         prefix = "error unmarshalling job arguments: "

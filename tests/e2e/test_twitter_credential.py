@@ -247,6 +247,41 @@ def test_every_operation():
         no_violations(fake)
 
 
+def test_empty_reply_and_profile_lists_are_null():
+    """jobs-and-capabilities.md 3.4 and twitter.md 8.6: when nothing is found, getreplies,
+    getretweeters and the credential getfollowers/getfollowing give null (Go's nil list), while
+    searches and the paginated timelines give []."""
+    with TwitterWebFake() as fake:
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["jack"]))
+        with Worker(env=env) as w:
+            fake.follow_users = []
+            fake.search_tweets = []
+            fake.timeline_tweets = []
+            for op, query in [("getreplies", "1"), ("getretweeters", str(BIG + 7)),
+                              ("getfollowers", "alice"), ("getfollowing", "alice")]:
+                data, cursor = run(w, job(op, query, max_results=5))
+                check_eq((data, cursor), (None, None), "%s with nothing found" % op)
+            for op, query in [("searchbyquery", "nothing"), ("gettweets", "alice")]:
+                data, cursor = run(w, job(op, query, max_results=5))
+                check_eq((data, cursor), ([], None), "%s with nothing found" % op)
+        no_violations(fake)
+
+
+def test_search_with_max_results_0_is_empty():
+    """jobs-and-capabilities.md 2.5 and twitter.md 5.10: a search's max_results is its target and
+    0 gives an empty result without any request (as the API-key backend does)."""
+    with TwitterWebFake() as fake:
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["jack"]))
+        with Worker(env=env) as w:
+            for op in ("searchbyquery", "searchbyfullarchive"):
+                data, cursor = run(w, job(op, "nasa"))
+                check_eq((data, cursor), ([], None), "%s without max_results" % op)
+                data, cursor = run(w, job(op, "nasa", kind="twitter", max_results=0))
+                check_eq((data, cursor), ([], None), "twitter %s with max_results 0" % op)
+            check_eq(fake.calls("SearchTimeline"), [], "no search request for a target of 0")
+        no_violations(fake)
+
+
 def test_rate_limit_cools_one_account_for_one_operation():
     with TwitterWebFake() as fake:
         fake.rate_limited["carol"] = {"SearchTimeline"}

@@ -4,9 +4,9 @@
 jobs-and-capabilities.md 2.1, 3.1, 5; DECISIONS.md (Web): depth sets and one fetch per URL,
 extraction on tricky HTML (nested sections, relative links, <base>, entities, non-UTF-8
 charsets, malformed markup, a page over the size cap, binary content behind an .html name,
-gzip), the blacklist (start URL, deeper links, redirects), refusal of private addresses,
-HTTP 429 with Retry-After (seconds and HTTP date), the job deadline cutting a slow site,
-argument validation at /job/generate, and the web_* counters.
+gzip), a cookie set by a redirect, the blacklist (start URL, deeper links, redirects),
+refusal of private addresses, HTTP 429 with Retry-After (seconds and HTTP date), the job
+deadline cutting a slow site, argument validation at /job/generate, and the web_* counters.
 
 The site is on 127.0.0.1, so every worker here runs with WEBSCRAPER_ALLOW_PRIVATE=true except
 the one that checks the refusal."""
@@ -249,6 +249,57 @@ def test_blacklist_redirects_and_counters():
                  "web_success/web_invalid/web_errors in %r" % counters)
 
 
+def test_cookies_kept_through_the_crawl():
+    """jobs-and-capabilities.md 5.2: the crawler has a cookie jar, as Go's (colly) does. A site
+    whose start URL sets a cookie and redirects to itself (a cookie check), and whose other pages
+    want that cookie, is crawled; the start page is still parsed once."""
+    site = Site()
+
+    def has_cookie(handler):
+        return "visited=yes" in (handler.headers.get("Cookie") or "")
+
+    def gate(handler, n):
+        if not has_cookie(handler):
+            return 302, {"Location": "/", "Set-Cookie": "visited=yes; Path=/"}, b""
+        return 200, {"Content-Type": "text/html"}, b'<h1>Home</h1><a href="/inner">in</a>'
+
+    def inner(handler, n):
+        if not has_cookie(handler):
+            return 403, {"Content-Type": "text/plain"}, b"no cookie"
+        return 200, {"Content-Type": "text/html"}, b"<h2>Inner</h2><p>with cookie</p>"
+
+    site.handler("/", gate)
+    site.handler("/inner", inner)
+    with site, Worker(env=ALLOW) as w:
+        doc = run_web(w, web_job(site.url("/"), max_depth=2))
+        check_eq(titles(doc), ["Home", "Inner"], "pages behind the cookie check")
+        check_eq(doc["sections"][1]["paragraphs"], ["with cookie"], "inner page content")
+        check_eq(site.count("/"), 2, "start URL: the redirect, then the page")
+        check_eq(site.count("/inner"), 1, "inner page fetched once")
+        site.redirect("/forever", "/forever")
+        err = run_web_failing(w, web_job(site.url("/forever")))
+        check("more than" in err and "redirects" in err, "endless self-redirect: %r" % err)
+
+
+def test_start_url_with_spaces():
+    """jobs-and-capabilities.md 2.1: the start URL must parse as Go's url.Parse does, which takes
+    spaces in the path and query (only the host may not hold one); they are sent escaped, as
+    spaces in links are."""
+    site = Site()
+    site.page("/a%20b", '<h1>Spaced</h1><a href="/c d">c</a>')
+    site.page("/c%20d", "<h1>Linked</h1>")
+    with site, Worker(env=ALLOW) as w:
+        doc = run_web(w, web_job(site.url("/a b") + "?q=x y", max_depth=2))
+        check_eq(titles(doc), ["Spaced", "Linked"], "start URL with spaces crawled")
+        check_eq(site.count("/a%20b?q=x+y") + site.count("/a%20b?q=x%20y"), 1,
+                 "start URL sent escaped: %r" % site.hits)
+        r = w.post("/job/generate", json_body={"type": "web", "arguments": {
+            "url": "http://bad host.test/"}})
+        expect_json_error(r, 400, "space in the host",
+                          prefix="Invalid arguments: failed to unmarshal web job arguments: "
+                                 "failed to unmarshal arguments: invalid URL format: ")
+
+
 def test_private_addresses_refused_without_allow_private():
     site = Site()
     site.page("/", "<h1>Private</h1>")
@@ -353,9 +404,17 @@ def test_argument_validation():
             expect_json_error(r, 400, "generate web %r" % args, message=message)
         r = w.post("/job/generate", json_body={"type": "web", "arguments": {"url": "http://[::1"}})
         expect_json_error(r, 400, "unparsable URL", prefix=PREFIX + 'invalid URL format: parse "http://[::1": ')
-        # accepted: case-insensitive key, unknown keys, null depth
+        # a long non-ASCII URL is quoted cut on a character boundary: the reason after it survives
+        r = w.post("/job/generate", json_body={"type": "web", "arguments": {
+            "url": "http://[x" + "\u00e9" * 100}})
+        err = expect_json_error(r, 400, "long non-ASCII URL")["error"]
+        check(err.startswith(PREFIX + 'invalid URL format: parse "http://[x\u00e9') and
+              '": ' in err and err.split('": ', 1)[1] != "", "reason kept: %r" % err)
+        # accepted: case-insensitive key, unknown keys, null depth, a null spelling that does not
+        # erase another one (Go: null assigns nothing)
         for args in ({"URL": "https://x.test/"}, {"url": "http://x.test", "selector": "p",
-                                                  "type": "foo", "depth": None, "extra": [1]}):
+                                                  "type": "foo", "depth": None, "extra": [1]},
+                     {"URL": "https://x.test/", "url": None}):
             r = w.post("/job/generate", json_body={"type": "web", "arguments": args})
             expect_status(r, 200, "generate web %r" % args)
 
