@@ -334,8 +334,8 @@ void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
 }
 
 /* wait_deferred waits until no request is deferred, up to HTTP_DEFER_DRAIN_S (then says how many
- * are left). With stop, no request may be deferred any more. */
-static void wait_deferred(struct http_server *srv, bool stop)
+ * are left). With stop, no request may be deferred any more. Returns how many are left. */
+static size_t wait_deferred(struct http_server *srv, bool stop)
 {
     struct timespec until = clock_after_ms(CLOCK_REALTIME, HTTP_DEFER_DRAIN_S * 1000);
     pthread_mutex_lock(&srv->defer_lock);
@@ -349,6 +349,7 @@ static void wait_deferred(struct http_server *srv, bool stop)
     if (left)
         log_error("http: %zu deferred requests still unanswered after %d s", left,
                   HTTP_DEFER_DRAIN_S);
+    return left;
 }
 
 /* send_answer shows resp to the answered hook, then sends it. */
@@ -696,10 +697,15 @@ unsigned http_bound_port(struct http_server *srv)
     return port;
 }
 
-void http_stop(struct http_server *srv)
+bool http_stop(struct http_server *srv)
 {
     if (!srv)
-        return;
-    wait_deferred(srv, true);
+        return true;
+    /* A request still deferred will be answered by another thread (the store's writer, stuck on
+     * a slow disk) into this server's memory, and libmicrohttpd cannot stop a daemon holding a
+     * suspended connection: the server is then left running, for the process's exit to end. */
+    if (wait_deferred(srv, true) > 0)
+        return false;
     server_free(srv);
+    return true;
 }
