@@ -44,7 +44,6 @@ const json_t *go_arg_member(const json_t *args, const char *name)
     return found;
 }
 
-
 int go_arg_string(const json_t *args, const char *name, const char **out, char *msg)
 {
     const json_t *v = go_arg_member(args, name);
