@@ -83,8 +83,13 @@ VALGRIND = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
                                              "valgrind.supp")]
 
 
+def valgrind_prefix():
+    """The argv prefix that runs a program under memcheck when TW_VALGRIND=1, else []."""
+    return list(VALGRIND) if os.environ.get("TW_VALGRIND") == "1" else []
+
+
 def command():
-    return (VALGRIND if os.environ.get("TW_VALGRIND") == "1" else []) + [binary()]
+    return valgrind_prefix() + [binary()]
 
 
 def vectors():
@@ -495,13 +500,16 @@ def distributor_pubkey_file():
 
 def run_binary(env, timeout=15.0, cwd=None):
     """Run the binary to completion with exactly env (plus passthrough vars); returns
-    (exit status, combined stdout+stderr text). Fails when it is still running after timeout."""
+    (exit status, combined stdout+stderr text). Fails when it is still running after timeout.
+    Under TW_VALGRIND=1 it runs under memcheck too (an error or leak on the way out turns the
+    status into 99) and the timeout is stretched by JOB_TIMEOUT_SCALE."""
     full = base_env()
     full.update(env)
     full = {k: v for k, v in full.items() if v is not None}
     cwd = cwd or mkdtemp("tw-cwd-")
+    timeout *= JOB_TIMEOUT_SCALE
     try:
-        p = subprocess.run([binary()], env=full, cwd=cwd, stdin=subprocess.DEVNULL,
+        p = subprocess.run(command(), env=full, cwd=cwd, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
                            preexec_fn=_die_with_parent)
     except subprocess.TimeoutExpired as e:
