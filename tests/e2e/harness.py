@@ -26,6 +26,9 @@ import uuid
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 30.0 if os.environ.get("TW_VALGRIND") == "1" else 10.0
+# How much longer a job may take under valgrind (~20x slower on CPU-bound work such as parsing a
+# 5 MiB page) before wait_status gives up; 1 otherwise, so the ASan run fails as fast as before.
+JOB_TIMEOUT_SCALE = 10.0 if os.environ.get("TW_VALGRIND") == "1" else 1.0
 
 # Variables passed through from the test environment; everything else is dropped so that stray
 # worker configuration (API_KEY, MAX_JOBS, ...) in the caller's environment cannot leak in.
@@ -72,13 +75,21 @@ def binary():
 
 
 # With TW_VALGRIND=1 every long-running worker runs under valgrind's memcheck: an invalid access or a
-# definite leak makes it exit 99 at SIGTERM, which Worker.stop reports as a failure.
+# definite leak makes it exit 99 at SIGTERM, which Worker.stop reports as a failure. tests/valgrind.supp
+# holds the system libraries' known false positives (each with the reason).
 VALGRIND = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
-            "--show-leak-kinds=definite,indirect", "--errors-for-leak-kinds=definite,indirect"]
+            "--show-leak-kinds=definite,indirect", "--errors-for-leak-kinds=definite,indirect",
+            "--suppressions=" + os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                             "valgrind.supp")]
+
+
+def valgrind_prefix():
+    """The argv prefix that runs a program under memcheck when TW_VALGRIND=1, else []."""
+    return list(VALGRIND) if os.environ.get("TW_VALGRIND") == "1" else []
 
 
 def command():
-    return (VALGRIND if os.environ.get("TW_VALGRIND") == "1" else []) + [binary()]
+    return valgrind_prefix() + [binary()]
 
 
 def vectors():
@@ -414,7 +425,9 @@ class Worker:
 
     def wait_status(self, uid, timeout=15.0, headers=None):
         """Poll /job/status/<uid> until it is not 404; asserts the pending 404 shape. Returns the
-        final Response (200 sealed result, or 500 on failure)."""
+        final Response (200 sealed result, or 500 on failure). timeout is stretched by
+        JOB_TIMEOUT_SCALE under valgrind."""
+        timeout *= JOB_TIMEOUT_SCALE
         deadline = time.monotonic() + timeout
         while True:
             r = self.get("/job/status/" + uid, headers=headers)
@@ -487,13 +500,16 @@ def distributor_pubkey_file():
 
 def run_binary(env, timeout=15.0, cwd=None):
     """Run the binary to completion with exactly env (plus passthrough vars); returns
-    (exit status, combined stdout+stderr text). Fails when it is still running after timeout."""
+    (exit status, combined stdout+stderr text). Fails when it is still running after timeout.
+    Under TW_VALGRIND=1 it runs under memcheck too (an error or leak on the way out turns the
+    status into 99) and the timeout is stretched by JOB_TIMEOUT_SCALE."""
     full = base_env()
     full.update(env)
     full = {k: v for k, v in full.items() if v is not None}
     cwd = cwd or mkdtemp("tw-cwd-")
+    timeout *= JOB_TIMEOUT_SCALE
     try:
-        p = subprocess.run([binary()], env=full, cwd=cwd, stdin=subprocess.DEVNULL,
+        p = subprocess.run(command(), env=full, cwd=cwd, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
                            preexec_fn=_die_with_parent)
     except subprocess.TimeoutExpired as e:

@@ -32,11 +32,12 @@ def cli_path():
 
 
 def cli(args, env=None, stdin=None, timeout=30):
-    """Runs the CLI; returns (exit status, stdout text, stderr text)."""
+    """Runs the CLI (under memcheck when TW_VALGRIND=1); returns (exit status, stdout text,
+    stderr text)."""
     full = harness.base_env()
     full.update(env or {})
-    p = subprocess.run([cli_path()] + args, env=full, input=(stdin or "").encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    p = subprocess.run(harness.valgrind_prefix() + [cli_path()] + args, env=full,
+                       input=(stdin or "").encode(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
     out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
     check(not harness.sanitizer_report(err), "sanitizer report from the CLI:\n%s" % err)
     return p.returncode, out, err

@@ -20,6 +20,7 @@
 
 static int listen_fd;
 static int port;
+static pthread_t server_thread;
 static char last_request[8192];
 
 static void answer(int fd, const char *req)
@@ -88,16 +89,18 @@ static int start_server(void **state)
         getsockname(listen_fd, (struct sockaddr *)&a, &len))
         return -1;
     port = ntohs(a.sin_port);
-    pthread_t t;
-    pthread_create(&t, NULL, serve, NULL);
-    pthread_detach(t);
-    return 0;
+    return pthread_create(&server_thread, NULL, serve, NULL) ? -1 : 0;
 }
 
-static int stop_curl(void **state)
+/* stop_all: shutdown makes the server's accept fail once it has answered what it holds (the
+ * /slow reply outlives its timed-out client), so it is joined with no socket left open. */
+static int stop_all(void **state)
 {
     (void)state;
     fetch_global_cleanup();
+    shutdown(listen_fd, SHUT_RDWR);
+    pthread_join(server_thread, NULL);
+    close(listen_fd);
     return 0;
 }
 
@@ -235,5 +238,5 @@ int main(void)
         cmocka_unit_test(test_unreachable_and_refused_schemes),
         cmocka_unit_test(test_url_escape),
     };
-    return cmocka_run_group_tests(tests, start_server, stop_curl);
+    return cmocka_run_group_tests(tests, start_server, stop_all);
 }
