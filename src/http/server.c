@@ -10,6 +10,11 @@
  * All the bodies being received or served at once share one budget, HTTP_BODY_BUDGET_FACTOR times
  * the larger limit: a request whose bytes would go beyond it is read and dropped and answered 503
  * with Retry-After, so many connections each just under the limit cannot add up to gigabytes.
+ * Answers of HTTP_CHARGED_ANSWER_MIN bytes or more (a sealed result, fresh for every poll, or the
+ * clear one from /job/result) are charged too, from when they are queued until the request
+ * completes (libmicrohttpd is done with them then): one that would go beyond the budget is
+ * replaced by a 503 with Retry-After, so many slow readers of a big result cannot make the worker
+ * hold connections x result bytes. Smaller answers (telemetry, /healthz) are not charged.
  *
  * HTTPS (enclave mode): the same daemon with MHD_USE_TLS and the key and certificate in memory
  * (libmicrohttpd's GnuTLS). A certificate is replaced without dropping the listener: a second
@@ -58,7 +63,7 @@ struct http_server {
     void *ctx;
     size_t max_body;           /* HTTP_MAX_BODY_BYTES */
     size_t max_result_body;    /* HTTP_MAX_RESULT_BODY_BYTES, for POST /job/result */
-    size_t body_budget;        /* bytes of request bodies held at once, all connections */
+    size_t body_budget;        /* bytes of request and large answer bodies held at once */
     size_t body_held;          /* atomic: bytes charged against body_budget */
     /* Deferred requests: suspended connections must all be resumed before a daemon stops
      * (libmicrohttpd aborts otherwise), so stopping waits for them. */
@@ -75,7 +80,7 @@ struct req_state {
     bool has_body;
     bool too_large;
     bool over_budget;   /* the body budget was spent: answered 503 */
-    size_t charged;     /* bytes of this body counted in srv->body_held */
+    size_t charged;     /* bytes of this body, then of its answer, counted in srv->body_held */
     struct http_server *srv;
     struct MHD_Connection *conn;
     bool deferred;                  /* suspended until http_deferred_answer */
@@ -93,8 +98,13 @@ struct req_state {
 /* Requests declaring more than this many times the limit are refused before reading. */
 #define HTTP_DRAIN_FACTOR 16
 
-/* The budget of all request bodies held at once, in units of the larger body limit. */
+/* The budget of all request bodies and large answers held at once, in units of the larger body
+ * limit (a sealed result a client can use fits HTTP_MAX_RESULT_BODY_BYTES: it posts it back to
+ * /job/result, so the budget holds at least four of those answers at once). */
 #define HTTP_BODY_BUDGET_FACTOR 4
+
+/* Answers from this size on are charged against the body budget; smaller ones cost nothing. */
+#define HTTP_CHARGED_ANSWER_MIN (64 * 1024)
 
 const char *http_header(const struct http_request *req, const char *name)
 {
@@ -291,12 +301,44 @@ static void append_body(struct req_state *st, const char *data, size_t n)
         drop_body(st, &st->too_large);
 }
 
+/* busy_reply makes resp the 503 of a spent body budget (what: "request" or "response"). */
+static void busy_reply(struct http_response *resp, const char *what)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "too many %s bytes in flight on this worker; retry later", what);
+    http_reply_error(resp, 503, msg);
+    http_add_header(resp, "Retry-After", "1");
+}
+
 static enum MHD_Result reply_busy(struct MHD_Connection *conn)
 {
     struct http_response resp = { 0 };
-    http_reply_error(&resp, 503, "too many request bytes in flight on this worker; retry later");
-    http_add_header(&resp, "Retry-After", "1");
+    busy_reply(&resp, "request");
     return send_response(conn, &resp);
+}
+
+/* charge_answer counts a large answer in the body budget until the request completes, or, when
+ * that would go beyond the budget, replaces it by a 503 (kept out of the readiness window: the
+ * clients' load, like the request budget's 503). The request's body is done with by now: its
+ * bytes are freed and given back first (for /job/result the answer is that same buffer). An
+ * answer alone with nothing else held still goes out, so one larger than the whole budget is
+ * not refused for ever. */
+static void charge_answer(struct req_state *st, struct http_response *resp)
+{
+    free(st->body.data);
+    st->body = (struct growbuf){ 0 };
+    release_body(st);
+    struct http_server *srv = st->srv;
+    size_t n = resp->body_len;
+    size_t held = __atomic_add_fetch(&srv->body_held, n, __ATOMIC_RELAXED);
+    if (held > srv->body_budget && held > n) {
+        __atomic_sub_fetch(&srv->body_held, n, __ATOMIC_RELAXED);
+        http_response_clear(resp);
+        busy_reply(resp, "response");
+        resp->count = HTTP_COUNT_SKIP;
+        return;
+    }
+    st->charged = n;
 }
 
 /* deferred_done counts one deferred request answered (or abandoned with its connection). */
@@ -352,10 +394,16 @@ static size_t wait_deferred(struct http_server *srv, bool stop)
     return left;
 }
 
-/* send_answer shows resp to the answered hook, then sends it. */
-static enum MHD_Result send_answer(struct http_server *srv, const struct http_request *req,
+/* send_answer charges a large answer to the body budget, shows resp to the answered hook, then
+ * sends it. */
+static enum MHD_Result send_answer(struct http_server *srv, struct http_request *req,
                                    struct http_response *resp)
 {
+    if (resp->body_len >= HTTP_CHARGED_ANSWER_MIN) {
+        charge_answer(req->state, resp);
+        req->body = NULL;           /* freed there */
+        req->body_len = 0;
+    }
     if (srv->answered)
         srv->answered(srv->ctx, req, resp);
     return send_response(req->conn, resp);

@@ -10,6 +10,7 @@ import time
 
 import harness
 from harness import Worker, check, expect_json_error, expect_status
+from fakes.site import Site
 
 JOB = {"type": "telemetry", "arguments": {}}
 JSON_CT = {"Content-Type": "application/json"}
@@ -101,6 +102,60 @@ def test_bodies_in_flight_are_bounded_together():
         expect_json_error(r, 400, "a body within the budget after the others ended",
                           prefix="error while unsealing the job result")
         w.healthy("after the body budget was reached")
+
+
+def test_responses_in_flight_are_bounded_together():
+    """Large response bodies held at once share the body budget too: each poll of a finished job
+    seals a fresh copy of its result, kept until it is sent, so many slow readers of a big result
+    could make the worker hold connections x result bytes. A large answer that would go beyond the
+    budget is answered 503 with Retry-After and a JSON error instead (the Go client retries it);
+    small answers are not charged; the bytes are given back when the slow readers go away."""
+    # A 3 MiB paragraph seals to about 5.3 MiB (16/9, double base64): more than the loopback
+    # socket buffers take in (about 3-4 MiB), so a reader that does not read keeps it held.
+    site = Site()
+    site.page("/", "<h1>Big</h1><p>" + "lorem ipsum dolor sit amet " * (3 * 1024 * 1024 // 27)
+              + "</p>")
+    env = {"WEBSCRAPER_ALLOW_PRIVATE": "true",
+           "HTTP_MAX_RESULT_BODY_BYTES": str(3 * 1024 * 1024)}     # budget 12 MiB: two answers
+    with site, Worker(env=env) as w:
+        uid = w.add(w.generate({"type": "web", "arguments": {"url": site.url("/")}}))
+        st = expect_status(w.wait_status(uid), 200, "status of the big web job")
+        size = len(st.body)
+        check(5 * 1024 * 1024 < size < 6 * 1024 * 1024, "sealed result of %d bytes, expected "
+              "about 5.3 MiB" % size)
+        request = b"GET /job/status/%s HTTP/1.1\r\nHost: x\r\n\r\n" % uid.encode()
+        slow = []
+        try:
+            for _ in range(3):      # two answers held (10.7 MiB), the third over 12 MiB
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.settimeout(10 * harness.JOB_TIMEOUT_SCALE)
+                s.connect((harness.HOST, w.port))
+                s.sendall(request)
+                slow.append(s)
+                time.sleep(0.3)     # in turn (which two get the room does not matter)
+            heads = [s.recv(12) for s in slow]      # the status line only: the rest stays unsent
+            check(sorted(heads) == [b"HTTP/1.1 200"] * 2 + [b"HTTP/1.1 503"],
+                  "three slow readers, room for two answers: %r" % heads)
+            r = w.get("/job/status/" + uid)
+            expect_json_error(r, 503, "a poll while two big answers are held",
+                              prefix="too many response bytes in flight")
+            check(r.header("Retry-After"), "503 without Retry-After: %s" % r.describe())
+            w.healthy("with the response budget spent")     # small answers are not charged
+            w.generate(JOB)
+        finally:
+            for s in slow:
+                s.close()
+        deadline = time.monotonic() + 5 * harness.JOB_TIMEOUT_SCALE
+        while True:
+            r = w.get("/job/status/" + uid)
+            if r.status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        expect_status(r, 200, "a poll after the slow readers closed")
+        check(len(r.body) == size, "answer of %d bytes after the slow readers, expected %d"
+              % (len(r.body), size))
+        w.healthy("after the response budget was reached")
 
 
 def test_malformed_bodies():
