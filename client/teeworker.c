@@ -4,7 +4,10 @@
  * between calls. request() does one HTTP exchange and collects the status, the body (bounded by
  * MAX_BODY) and the X-Next-Cursor header; everything above it is a thin mapping of one route.
  * Error answers are turned into messages by server_message(): the "error", "message" or
- * "status" member of a JSON body, else the body text, so the caller sees the server's words. */
+ * "status" member of a JSON body, else the body text, so the caller sees the server's words, but
+ * never its control characters: messages and states are made printable (terminal_safe), and a
+ * sealed cursor must be printable ASCII, since callers print them and a hostile server could
+ * otherwise drive the user's terminal. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -84,6 +87,57 @@ static int fail(struct tw_error *err, int code, long http_status, const char *fm
         va_end(ap);
     }
     return code;
+}
+
+/* utf8_char_ok returns the length of the valid UTF-8 character at s (NUL-terminated) that is not
+ * a C1 control (U+0080..U+009F), or 0. */
+static size_t utf8_char_ok(const unsigned char *s)
+{
+    unsigned cp;
+    size_t n;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2, cp = s[0] & 0x1fu;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3, cp = s[0] & 0x0fu;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4, cp = s[0] & 0x07u;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3fu);
+    }
+    if (cp < 0xa0 || (n == 3 && cp < 0x800) || (cp >= 0xd800 && cp <= 0xdfff) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+/* terminal_safe rewrites s in place so that printing it cannot act on a terminal: line breaks
+ * and tabs become spaces; other control characters (C0, DEL, C1) and invalid UTF-8 become '?'. */
+static void terminal_safe(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_char_ok(p);
+        if (n == 1 && (*p == '\n' || *p == '\r' || *p == '\t'))
+            *p = ' ';
+        else if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)))
+            *p = '?';
+        p += n ? n : 1;
+    }
+}
+
+/* printable_ascii: a sealed value (base64 text) holds nothing else. */
+static bool printable_ascii(const char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x21 || *s > 0x7e)
+            return false;
+    return true;
 }
 
 static void ok(struct tw_error *err)
@@ -313,6 +367,8 @@ static int server_error(const struct response *r, struct tw_error *err)
     else
         rc = fail(err, TW_E_SERVER, r->status, "HTTP %ld", r->status);
     json_decref(doc);
+    if (err)
+        terminal_safe(err->message);
     return rc;
 }
 
@@ -403,6 +459,8 @@ int tw_submit(struct tw_client *c, const char *signature, char **uid, struct tw_
     else
         rc = fail(err, TW_E_PROTOCOL, r.status, "/job/add answered without a uid: %.200s",
                   r.body.data);
+    if (rc != TW_OK && err)
+        terminal_safe(err->message);
     json_decref(doc);
     response_clear(&r);
     if (rc == TW_OK && !*uid)
@@ -428,6 +486,7 @@ static void pending_state(const struct response *r, char state[16])
     json_t *doc = json_loadb(r->body.data, r->body.len, 0, NULL);
     const char *s = json_string_value(json_object_get(doc, "status"));
     snprintf(state, 16, "%s", s && *s ? s : "pending");
+    terminal_safe(state);
     json_decref(doc);
 }
 
@@ -449,7 +508,9 @@ int tw_status(struct tw_client *c, const char *uid, struct tw_status_info *info,
     free(path);
     if (rc != TW_OK)
         return rc;
-    if (r.status == 200) {
+    if (r.status == 200 && r.next_cursor && !printable_ascii(r.next_cursor)) {
+        rc = fail(err, TW_E_PROTOCOL, 200, "the X-Next-Cursor header is not a sealed value");
+    } else if (r.status == 200) {
         info->sealed_result = take_body(&r, NULL);
         info->sealed_cursor = r.next_cursor;
         r.next_cursor = NULL;
