@@ -262,6 +262,11 @@ def test_hostile_worker_cannot_write_control_sequences():
         rc, out, err = cli(["--url", h.url, "status", "u1"])
         terminal_safe(err, "sealed cursor header")
 
+        h.answers[("POST", "/job/add")] = (200, {}, b'{"uid":"\\u001b]0;x\\u0007u1"}')
+        rc, out, err = cli(["--url", h.url, "add", "sig"])
+        check_eq(rc, 1, "a uid with control characters is refused")
+        terminal_safe(out + err, "uid")
+
         h.answers[("POST", "/job/generate")] = (200, {}, b"sig")
         h.answers[("POST", "/job/add")] = (200, {}, b'{"uid":"u1"}')
         h.answers[("GET", "/job/status/")] = (404, {}, b'{"status":"\\u001b]0;x\\u0007"}')
