@@ -454,7 +454,7 @@ int tw_submit(struct tw_client *c, const char *signature, char **uid, struct tw_
         return rc;
     json_t *doc = json_loadb(r.body.data, r.body.len, 0, NULL);
     const char *s = json_string_value(json_object_get(doc, "uid"));
-    if (s && *s && strlen(s) < 128 && !strchr(s, '/'))
+    if (s && *s && strlen(s) < 128 && !strchr(s, '/') && printable_ascii(s))
         *uid = strdup(s);
     else
         rc = fail(err, TW_E_PROTOCOL, r.status, "/job/add answered without a uid: %.200s",
