@@ -203,6 +203,17 @@ def test_tls_verification_skip_and_pinning():
         check_eq(rc, 1, "CN=EGo does not match 127.0.0.1 even with the certificate as CA")
 
 
+def test_tls_options_need_https():
+    # a pin or a CA file asks for a verified server: over plain HTTP it would silently protect
+    # nothing, so the client refuses before sending anything (the API key included)
+    with HostileWorker() as h:
+        h.answers[("POST", "/job/generate")] = (200, {}, b"sig")
+        for opt in (["--pin-pubkey", "sha256//" + "A" * 43 + "="], ["--cacert", "/etc/hosts"]):
+            rc, out, err = cli(opt + ["--url", h.url, "--api-key", "k", "generate", "telemetry"])
+            check_eq((rc, out), (1, ""), "%s with an http:// URL (%r)" % (opt[0], err))
+            check("https://" in err, "the refusal says https:// is needed: %r" % err)
+
+
 def test_next_follows_cursors():
     from test_reddit import ACTOR, FIXTURE
     with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
