@@ -198,6 +198,12 @@ struct tw_client *tw_client_new(const struct tw_options *o, struct tw_error *err
         fail(err, TW_E_INVALID, 0, "the server URL must start with http:// or https://");
         return NULL;
     }
+    bool verify = (o->pinned_public_key && *o->pinned_public_key) || (o->ca_file && *o->ca_file);
+    if (verify && strncasecmp(o->url, "https://", 8) != 0) {
+        fail(err, TW_E_INVALID, 0, "a pinned key or CA file needs an https:// server URL (over "
+             "http:// it would verify nothing)");
+        return NULL;
+    }
     pthread_once(&curl_once, curl_init);
     if (curl_init_result != CURLE_OK) {
         fail(err, TW_E_TRANSPORT, 0, "libcurl initialisation failed");

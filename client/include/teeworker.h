@@ -75,7 +75,8 @@ struct tw_status_info {
 
 struct tw_client;
 
-/* tw_client_new copies opts. Returns NULL with err on a bad option or out of memory. */
+/* tw_client_new copies opts. Returns NULL with err on a bad option (pinned_public_key or ca_file
+ * with a URL that is not https://, among others) or out of memory. */
 struct tw_client *tw_client_new(const struct tw_options *opts, struct tw_error *err);
 void tw_client_free(struct tw_client *c);
 
