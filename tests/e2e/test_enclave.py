@@ -14,12 +14,15 @@ What is checked (core-protocol.md 1.1, 3, 6; DECISIONS.md "Platform keys"):
   * the certificate is renewed (new key, new quote) before it expires, and a connection opened
     before the renewal keeps working;
   * attestation_type "none" is refused, or served without a quote under OE_SIMULATION;
-  * standalone mode keeps plain HTTP and has no /attestation route."""
+  * standalone mode keeps plain HTTP and has no /attestation route;
+  * the attested listener speaks TLS 1.2 and 1.3 only (RFC 8996: no TLS 1.0 or 1.1)."""
 import base64
 import hashlib
 import http.client
 import json
+import shutil
 import ssl
+import subprocess
 import time
 
 import harness
@@ -350,6 +353,30 @@ def test_standalone_keeps_plain_http_and_no_attestation_route():
     with Worker() as w:
         expect_status(w.get("/healthz"), 200, "standalone /healthz over plain HTTP")
         expect_json_error(w.get("/attestation"), 404, "/attestation in standalone mode")
+
+
+def handshake(port, version_flag):
+    """openssl s_client with one protocol version and every cipher allowed on its side; returns
+    the protocol the server agreed to, or None when the handshake failed."""
+    p = subprocess.run(["openssl", "s_client", version_flag, "-cipher", "DEFAULT:@SECLEVEL=0",
+                        "-connect", "%s:%d" % (harness.HOST, port)],
+                       input=b"", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+    for line in p.stdout.decode("utf-8", "replace").splitlines():
+        line = line.strip()
+        if line.startswith("Protocol") and ":" in line and p.returncode == 0:
+            return line.split(":", 1)[1].strip()
+        if line.startswith("New, TLSv1.3"):
+            return "TLSv1.3"
+    return None
+
+
+def test_only_tls_12_and_13():
+    check(shutil.which("openssl"), "the openssl command is needed (scripts/deps.sh)")
+    with AttestationFake() as fake, EnclaveWorker(fake) as w:
+        check_eq(handshake(w.port, "-tls1_3"), "TLSv1.3", "TLS 1.3 handshake")
+        check_eq(handshake(w.port, "-tls1_2"), "TLSv1.2", "TLS 1.2 handshake")
+        for old in ("-tls1", "-tls1_1"):
+            check_eq(handshake(w.port, old), None, "a %s handshake is refused" % old)
 
 
 if __name__ == "__main__":
