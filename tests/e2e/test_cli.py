@@ -203,6 +203,35 @@ def test_tls_verification_skip_and_pinning():
         check_eq(rc, 1, "CN=EGo does not match 127.0.0.1 even with the certificate as CA")
 
 
+def peak_rss_kb(args):
+    """Runs the CLI from a fresh Python process and returns (exit status, the CLI's peak RSS in KiB)."""
+    probe = ("import resource, subprocess, sys\n"
+             "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,"
+             " stderr=subprocess.DEVNULL).returncode\n"
+             "print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    p = subprocess.run(["python3", "-c", probe, cli_path()] + args, env=harness.base_env(),
+                       stdout=subprocess.PIPE, timeout=120)
+    rc, kb = p.stdout.decode().split()
+    return int(rc), int(kb)
+
+
+def test_huge_error_answer_is_not_held():
+    # an error answer is only read for its message: a hostile worker's 200 MB error body must not
+    # become 200 MB (or, doubling, 256 MB) of the client's memory
+    with HostileWorker() as h:
+        args = ["--url", h.url, "--timeout", "60", "generate", "telemetry"]
+        h.answers[("POST", "/job/generate")] = (400, {"Content-Type": "application/json"},
+                                                 b'{"error":"small"}')
+        rc, base_kb = peak_rss_kb(args)
+        check_eq(rc, 1, "a small error answer")
+        h.answers[("POST", "/job/generate")] = (500, {"Content-Type": "text/plain"},
+                                                 b"x" * (200 * 1024 * 1024))
+        rc, big_kb = peak_rss_kb(args)
+        check_eq(rc, 1, "a huge error answer is still an error")
+        check(big_kb - base_kb < 32 * 1024,
+              "a 200 MB error answer grew the client from %d to %d KiB" % (base_kb, big_kb))
+
+
 def test_tls_options_need_https():
     # a pin or a CA file asks for a verified server: over plain HTTP it would silently protect
     # nothing, so the client refuses before sending anything (the API key included)
