@@ -2,7 +2,8 @@
  *
  * One CURL easy handle per client, reused for every request so the connection stays open
  * between calls. request() does one HTTP exchange and collects the status, the body (bounded by
- * MAX_BODY) and the X-Next-Cursor header; everything above it is a thin mapping of one route.
+ * MAX_BODY for a 200, the first MAX_ERROR_BODY bytes of an error) and the X-Next-Cursor header;
+ * everything above it is a thin mapping of one route.
  * Error answers are turned into messages by server_message(): the "error", "message" or
  * "status" member of a JSON body, else the body text, so the caller sees the server's words, but
  * never its control characters: messages and states are made printable (terminal_safe), and a
@@ -27,6 +28,7 @@
 #include <jansson.h>
 
 #define MAX_BODY (512u * 1024u * 1024u)
+#define MAX_ERROR_BODY (64u * 1024u)     /* an error answer is read for its message only */
 #define MAX_CURSOR_HEADER (1024u * 1024u)
 
 struct tw_client {
@@ -43,6 +45,8 @@ struct buffer {
 
 struct response {
     long status;
+    CURL *curl;                      /* while the transfer runs: for the status in on_body */
+    size_t body_limit;               /* 0 until the status is known */
     struct buffer body;
     char *next_cursor;               /* X-Next-Cursor, or NULL */
 };
@@ -252,15 +256,28 @@ void tw_client_free(struct tw_client *c)
 
 /* ---- one HTTP exchange ------------------------------------------------------------------ */
 
+/* on_body keeps a 200 answer up to MAX_BODY (more aborts the transfer) and the first
+ * MAX_ERROR_BODY bytes of any other, whose rest is read and dropped. */
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
 {
-    struct buffer *b = user;
-    size_t n = size * nmemb;
-    if (n > MAX_BODY - b->len)
-        return 0;                    /* too big: abort the transfer */
-    if (b->len + n + 1 > b->cap) {
+    struct response *r = user;
+    struct buffer *b = &r->body;
+    size_t n = size * nmemb, keep = n;
+    if (!r->body_limit) {
+        long status = 0;
+        curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+        r->body_limit = status == 200 ? MAX_BODY : MAX_ERROR_BODY;
+    }
+    if (n > r->body_limit - b->len) {
+        if (r->body_limit == MAX_BODY)
+            return 0;                /* too big: abort the transfer */
+        keep = r->body_limit - b->len;
+    }
+    if (keep == 0)
+        return n;
+    if (b->len + keep + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
+        while (cap < b->len + keep + 1)
             cap *= 2;
         char *grown = realloc(b->data, cap);
         if (!grown)
@@ -268,8 +285,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
         b->data = grown;
         b->cap = cap;
     }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
+    memcpy(b->data + b->len, ptr, keep);
+    b->len += keep;
     b->data[b->len] = '\0';
     return n;
 }
@@ -327,12 +344,14 @@ static int request(struct tw_client *c, const char *method, const char *path, co
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &r->body);
+    r->curl = e;
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, curl_error);
     CURLcode rc = curl_easy_perform(e);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+    r->curl = NULL;
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
