@@ -65,6 +65,14 @@ static bool is_regular_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+bool keydist_value_is_path(const char *value)
+{
+    /* base64 of a PEM text starts with "LS0t" ("---") */
+    return value && *value &&
+           (is_regular_file(value) ||
+            (strncmp(value, "LS0t", 4) != 0 && (value[0] == '/' || value[0] == '.')));
+}
+
 /* Reads at most KEYDIST_MAX_PEM bytes of path into a new buffer. Returns 0 or -1 with err. */
 static int read_pem_file(const char *path, uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
