@@ -2,9 +2,13 @@
  *
  * One CURL easy handle per client, reused for every request so the connection stays open
  * between calls. request() does one HTTP exchange and collects the status, the body (bounded by
- * MAX_BODY) and the X-Next-Cursor header; everything above it is a thin mapping of one route.
+ * MAX_BODY for a 200, the first MAX_ERROR_BODY bytes of an error) and the X-Next-Cursor header;
+ * everything above it is a thin mapping of one route.
  * Error answers are turned into messages by server_message(): the "error", "message" or
- * "status" member of a JSON body, else the body text, so the caller sees the server's words. */
+ * "status" member of a JSON body, else the body text, so the caller sees the server's words, but
+ * never its control characters: messages and states are made printable (terminal_safe), and a
+ * sealed cursor must be printable ASCII, since callers print them and a hostile server could
+ * otherwise drive the user's terminal. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -24,6 +28,7 @@
 #include <jansson.h>
 
 #define MAX_BODY (512u * 1024u * 1024u)
+#define MAX_ERROR_BODY (64u * 1024u)     /* an error answer is read for its message only */
 #define MAX_CURSOR_HEADER (1024u * 1024u)
 
 struct tw_client {
@@ -40,6 +45,8 @@ struct buffer {
 
 struct response {
     long status;
+    CURL *curl;                      /* while the transfer runs: for the status in on_body */
+    size_t body_limit;               /* 0 until the status is known */
     struct buffer body;
     char *next_cursor;               /* X-Next-Cursor, or NULL */
 };
@@ -84,6 +91,57 @@ static int fail(struct tw_error *err, int code, long http_status, const char *fm
         va_end(ap);
     }
     return code;
+}
+
+/* utf8_char_ok returns the length of the valid UTF-8 character at s (NUL-terminated) that is not
+ * a C1 control (U+0080..U+009F), or 0. */
+static size_t utf8_char_ok(const unsigned char *s)
+{
+    unsigned cp;
+    size_t n;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2, cp = s[0] & 0x1fu;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3, cp = s[0] & 0x0fu;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4, cp = s[0] & 0x07u;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3fu);
+    }
+    if (cp < 0xa0 || (n == 3 && cp < 0x800) || (cp >= 0xd800 && cp <= 0xdfff) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+/* terminal_safe rewrites s in place so that printing it cannot act on a terminal: line breaks
+ * and tabs become spaces; other control characters (C0, DEL, C1) and invalid UTF-8 become '?'. */
+static void terminal_safe(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_char_ok(p);
+        if (n == 1 && (*p == '\n' || *p == '\r' || *p == '\t'))
+            *p = ' ';
+        else if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)))
+            *p = '?';
+        p += n ? n : 1;
+    }
+}
+
+/* printable_ascii: a sealed value (base64 text) holds nothing else. */
+static bool printable_ascii(const char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x21 || *s > 0x7e)
+            return false;
+    return true;
 }
 
 static void ok(struct tw_error *err)
@@ -144,6 +202,12 @@ struct tw_client *tw_client_new(const struct tw_options *o, struct tw_error *err
         fail(err, TW_E_INVALID, 0, "the server URL must start with http:// or https://");
         return NULL;
     }
+    bool verify = (o->pinned_public_key && *o->pinned_public_key) || (o->ca_file && *o->ca_file);
+    if (verify && strncasecmp(o->url, "https://", 8) != 0) {
+        fail(err, TW_E_INVALID, 0, "a pinned key or CA file needs an https:// server URL (over "
+             "http:// it would verify nothing)");
+        return NULL;
+    }
     pthread_once(&curl_once, curl_init);
     if (curl_init_result != CURLE_OK) {
         fail(err, TW_E_TRANSPORT, 0, "libcurl initialisation failed");
@@ -192,15 +256,28 @@ void tw_client_free(struct tw_client *c)
 
 /* ---- one HTTP exchange ------------------------------------------------------------------ */
 
+/* on_body keeps a 200 answer up to MAX_BODY (more aborts the transfer) and the first
+ * MAX_ERROR_BODY bytes of any other, whose rest is read and dropped. */
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
 {
-    struct buffer *b = user;
-    size_t n = size * nmemb;
-    if (n > MAX_BODY - b->len)
-        return 0;                    /* too big: abort the transfer */
-    if (b->len + n + 1 > b->cap) {
+    struct response *r = user;
+    struct buffer *b = &r->body;
+    size_t n = size * nmemb, keep = n;
+    if (!r->body_limit) {
+        long status = 0;
+        curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+        r->body_limit = status == 200 ? MAX_BODY : MAX_ERROR_BODY;
+    }
+    if (n > r->body_limit - b->len) {
+        if (r->body_limit == MAX_BODY)
+            return 0;                /* too big: abort the transfer */
+        keep = r->body_limit - b->len;
+    }
+    if (keep == 0)
+        return n;
+    if (b->len + keep + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
+        while (cap < b->len + keep + 1)
             cap *= 2;
         char *grown = realloc(b->data, cap);
         if (!grown)
@@ -208,8 +285,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
         b->data = grown;
         b->cap = cap;
     }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
+    memcpy(b->data + b->len, ptr, keep);
+    b->len += keep;
     b->data[b->len] = '\0';
     return n;
 }
@@ -267,12 +344,14 @@ static int request(struct tw_client *c, const char *method, const char *path, co
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &r->body);
+    r->curl = e;
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, curl_error);
     CURLcode rc = curl_easy_perform(e);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+    r->curl = NULL;
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
@@ -313,6 +392,8 @@ static int server_error(const struct response *r, struct tw_error *err)
     else
         rc = fail(err, TW_E_SERVER, r->status, "HTTP %ld", r->status);
     json_decref(doc);
+    if (err)
+        terminal_safe(err->message);
     return rc;
 }
 
@@ -398,11 +479,13 @@ int tw_submit(struct tw_client *c, const char *signature, char **uid, struct tw_
         return rc;
     json_t *doc = json_loadb(r.body.data, r.body.len, 0, NULL);
     const char *s = json_string_value(json_object_get(doc, "uid"));
-    if (s && *s && strlen(s) < 128 && !strchr(s, '/'))
+    if (s && *s && strlen(s) < 128 && !strchr(s, '/') && printable_ascii(s))
         *uid = strdup(s);
     else
         rc = fail(err, TW_E_PROTOCOL, r.status, "/job/add answered without a uid: %.200s",
                   r.body.data);
+    if (rc != TW_OK && err)
+        terminal_safe(err->message);
     json_decref(doc);
     response_clear(&r);
     if (rc == TW_OK && !*uid)
@@ -428,6 +511,7 @@ static void pending_state(const struct response *r, char state[16])
     json_t *doc = json_loadb(r->body.data, r->body.len, 0, NULL);
     const char *s = json_string_value(json_object_get(doc, "status"));
     snprintf(state, 16, "%s", s && *s ? s : "pending");
+    terminal_safe(state);
     json_decref(doc);
 }
 
@@ -449,7 +533,9 @@ int tw_status(struct tw_client *c, const char *uid, struct tw_status_info *info,
     free(path);
     if (rc != TW_OK)
         return rc;
-    if (r.status == 200) {
+    if (r.status == 200 && r.next_cursor && !printable_ascii(r.next_cursor)) {
+        rc = fail(err, TW_E_PROTOCOL, 200, "the X-Next-Cursor header is not a sealed value");
+    } else if (r.status == 200) {
         info->sealed_result = take_body(&r, NULL);
         info->sealed_cursor = r.next_cursor;
         r.next_cursor = NULL;

@@ -234,6 +234,12 @@ static int open_keys(struct app *app, char *err, size_t errlen)
         return -1;
     tw_session_attach_store(&secrets);   /* Twitter account cookies are kept sealed there */
     const char *pub = app->cfg.key_distributor_pubkey;
+    if (pub && *pub && !app->cfg.standalone && keydist_value_is_path(pub)) {
+        snprintf(err, errlen, "KEY_DISTRIBUTOR_PUBKEY: in enclave mode it must be the base64 of "
+                 "the PEM text, rendered into the manifest and so measured; a file (%.200s) "
+                 "could be replaced by the host", pub);
+        return -1;
+    }
     if (pub && *pub) {
         char why[256];
         app->keydist = keydist_load(pub, why, sizeof why);

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "app.h"
 #include "http/http.h"
@@ -19,6 +20,9 @@ int main(int argc, char **argv)
         printf("tee-worker %s\n", TW_VERSION);
         return 0;
     }
+    /* Everything the worker creates (the store and its WAL, sealed files, a CPU profile) is for
+     * its own user only, whatever umask it was started with (systemd's unit sets the same). */
+    umask(077);
     /* Job and HTTP threads each got a malloc arena of their own (up to 8 per core): memory freed
      * in one was not reused by another, and RSS crept up with the thread count. Two arenas keep
      * contention low on this workload and RSS flat. */

@@ -12,7 +12,9 @@
  * client is not for concurrent use: give each thread its own. Strings returned through char **
  * are malloc'd and owned by the caller (free with tw_free or free). Every call returns TW_OK (0),
  * TW_PENDING (tw_status only), or a negative TW_E_* code with *err filled when err is not NULL:
- * err->message carries the server's own error text when there is one. */
+ * err->message carries the server's own error text when there is one, made safe to print (control
+ * characters and invalid UTF-8 replaced); uids and sealed values must be printable ASCII, else the
+ * answer is TW_E_PROTOCOL. */
 #ifndef TEEWORKER_H
 #define TEEWORKER_H
 
@@ -73,7 +75,8 @@ struct tw_status_info {
 
 struct tw_client;
 
-/* tw_client_new copies opts. Returns NULL with err on a bad option or out of memory. */
+/* tw_client_new copies opts. Returns NULL with err on a bad option (pinned_public_key or ca_file
+ * with a URL that is not https://, among others) or out of memory. */
 struct tw_client *tw_client_new(const struct tw_options *opts, struct tw_error *err);
 void tw_client_free(struct tw_client *c);
 

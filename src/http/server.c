@@ -528,6 +528,10 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
     log_debug("http: %s", buf);
 }
 
+/* GnuTLS priorities of the attested listener: its defaults less TLS 1.0 and 1.1 (RFC 8996). Inside
+ * the enclave no system-wide GnuTLS policy applies, so the worker says it itself. */
+#define HTTPS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
 static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct config *cfg,
                                        unsigned flags, unsigned port, const struct sockaddr *sa,
                                        const struct daemon_slot *tls, int listen_fd)
@@ -545,6 +549,8 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct con
         { threads ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL },
         { https ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, https ? tls->key_pem : NULL },
         { https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, https ? tls->cert_pem : NULL },
+        { https ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END, 0,
+          https ? (void *)HTTPS_PRIORITIES : NULL },
         { listen_fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_END, (intptr_t)listen_fd, NULL },
         { MHD_OPTION_END, 0, NULL },
     };

@@ -5,7 +5,8 @@
  * no trailing bytes -> an RSA key. The key is then fixed: verification only reads it, so one
  * keydist may be shared by every thread. Verification is OpenSSL's RSA-PSS with SHA-256, MGF1
  * SHA-256 and the salt length recovered from the signature (any length passes, as in Go), after
- * checking that the signature is exactly the modulus size, as Go's rsa.VerifyPSS does. */
+ * checking that the signature is exactly the modulus size, as Go's rsa.VerifyPSS does. A modulus
+ * below KEYDIST_MIN_BITS is refused at load. */
 #include "tee/keydist.h"
 
 #include <errno.h>
@@ -25,6 +26,10 @@
 #include <sys/stat.h>
 
 #include "util/b64.h"
+
+/* The smallest modulus accepted: a distributor key that can be factored lets anyone sign ring keys
+ * (production uses 4092 bits; Go itself refuses below 1024). */
+#define KEYDIST_MIN_BITS 2048
 
 /* A PEM public key of the largest RSA modulus OpenSSL accepts (16384 bits) is under 3 KiB. */
 #define KEYDIST_MAX_PEM (64 * 1024)
@@ -58,6 +63,14 @@ static bool is_regular_file(const char *path)
     struct stat st;
 
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool keydist_value_is_path(const char *value)
+{
+    /* base64 of a PEM text starts with "LS0t" ("---") */
+    return value && *value &&
+           (is_regular_file(value) ||
+            (strncmp(value, "LS0t", 4) != 0 && (value[0] == '/' || value[0] == '.')));
 }
 
 /* Reads at most KEYDIST_MAX_PEM bytes of path into a new buffer. Returns 0 or -1 with err. */
@@ -168,14 +181,17 @@ static bool is_known_non_rsa(const EVP_PKEY *pkey)
     return false;
 }
 
-/* The modulus must be positive and the exponent in [2, 2^31 - 1], what Go's crypto/rsa accepts. */
-static bool rsa_numbers_ok(const EVP_PKEY *pkey)
+/* The modulus must be positive and the exponent in [2, 2^31 - 1], what Go's crypto/rsa accepts.
+ * *bits receives the modulus size. */
+static bool rsa_numbers_ok(const EVP_PKEY *pkey, int *bits)
 {
     BIGNUM *n = NULL, *e = NULL;
     bool ok = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) == 1
               && EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) == 1
               && !BN_is_negative(n) && !BN_is_zero(n) && !BN_is_negative(e)
               && BN_num_bits(e) <= 31 && BN_get_word(e) >= 2;
+
+    *bits = ok ? BN_num_bits(n) : 0;
 
     BN_free(n);
     BN_free(e);
@@ -192,8 +208,14 @@ static int check_rsa(const EVP_PKEY *pkey, char *err, size_t errlen)
             set_err(err, errlen, "%s: x509: unknown public key algorithm", msg_parse_key);
         return -1;
     }
-    if (!rsa_numbers_ok(pkey)) {
+    int bits = 0;
+    if (!rsa_numbers_ok(pkey, &bits)) {
         set_err(err, errlen, "%s: x509: unsupported RSA modulus or public exponent", msg_parse_key);
+        return -1;
+    }
+    if (bits < KEYDIST_MIN_BITS) {
+        set_err(err, errlen, "%s: RSA modulus of %d bits is too short (at least %d)", msg_parse_key,
+                bits, KEYDIST_MIN_BITS);
         return -1;
     }
     return 0;

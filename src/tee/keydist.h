@@ -7,6 +7,7 @@
 #ifndef TW_KEYDIST_H
 #define TW_KEYDIST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,11 @@ struct keydist;
  * "key is not an RSA key". Go reports the last three at /setkey prefixed "invalid signature: "
  * (core-protocol.md 4.3); adding that prefix is the caller's choice. */
 struct keydist *keydist_load(const char *value, char *err, size_t errlen);
+
+/* keydist_value_is_path: value is (or looks like) a file path rather than base64 of the PEM text,
+ * by the rule keydist_load follows. Enclave mode refuses such a value: a file outside the
+ * enclave's measurement is the host's to replace. */
+bool keydist_value_is_path(const char *value);
 
 /* keydist_verify checks sig_b64 (standard base64, Go rules) over msg. Returns 0 when valid, else -1
  * with err = "invalid signature: <cause>" where cause is one of

@@ -72,6 +72,11 @@ int keys_file_parse(const char *text, size_t len, uint8_t (*keys)[32], size_t ma
                      "characters)", lineno);
             goto fail;
         }
+        static const uint8_t zero[32];
+        if (crypto_equal(keys[count], zero, 32)) {
+            snprintf(err, errlen, "line %zu: an all-zero key (a placeholder, not a key)", lineno);
+            goto fail;
+        }
         for (size_t i = 0; i < count; i++)
             if (crypto_equal(keys[i], keys[count], 32)) {
                 snprintf(err, errlen, "line %zu: the same key as an earlier line", lineno);

@@ -3,7 +3,7 @@
  * A text file of 32-byte keys, one per line, newest first, each as 64 hex digits or as base64
  * (44 characters with padding). Blank lines and lines starting with '#' are skipped. The file must
  * be a regular file readable by its owner only (mode 0600 or 0400): anything else is refused, as
- * are malformed or duplicate keys and more than max keys. Generate one with
+ * are malformed, duplicate or all-zero keys and more than max keys. Generate one with
  *   (umask 077; openssl rand -hex 32 > sealing-keys) */
 #ifndef TW_KEYS_FILE_H
 #define TW_KEYS_FILE_H

@@ -6,7 +6,9 @@ Success (run; the four steps one by one; the sealed result opened later), flags 
 arguments at /job/generate, a failing job, a bad API key), an unreachable server, progress on a
 terminal and silence when piped, TLS (a self-signed certificate refused by default, accepted with
 --insecure or a pin of its key, refused with a wrong pin), --next following X-Next-Cursor (opened through /job/result)
-against the local Apify fake, and a --help that names every long option in the source."""
+against the local Apify fake, a --help that names every long option in the source, and a hostile
+worker whose error texts, job states and cursor header carry terminal escapes and newlines (the CLI
+prints the words, never the control bytes)."""
 import json
 import os
 import pty
@@ -17,6 +19,7 @@ import time
 import harness
 from harness import UUID_RE, Worker, check, check_eq, fail, free_port
 from fakes.apify_fake import ApifyFake
+from fakes.hostile_worker import HostileWorker
 from fakes.tls_worker import TlsWorker
 
 KEY = "cli-api-key-42"
@@ -200,6 +203,46 @@ def test_tls_verification_skip_and_pinning():
         check_eq(rc, 1, "CN=EGo does not match 127.0.0.1 even with the certificate as CA")
 
 
+def peak_rss_kb(args):
+    """Runs the CLI from a fresh Python process and returns (exit status, the CLI's peak RSS in KiB)."""
+    probe = ("import resource, subprocess, sys\n"
+             "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,"
+             " stderr=subprocess.DEVNULL).returncode\n"
+             "print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    p = subprocess.run(["python3", "-c", probe, cli_path()] + args, env=harness.base_env(),
+                       stdout=subprocess.PIPE, timeout=120)
+    rc, kb = p.stdout.decode().split()
+    return int(rc), int(kb)
+
+
+def test_huge_error_answer_is_not_held():
+    # an error answer is only read for its message: a hostile worker's 200 MB error body must not
+    # become 200 MB (or, doubling, 256 MB) of the client's memory
+    with HostileWorker() as h:
+        args = ["--url", h.url, "--timeout", "60", "generate", "telemetry"]
+        h.answers[("POST", "/job/generate")] = (400, {"Content-Type": "application/json"},
+                                                 b'{"error":"small"}')
+        rc, base_kb = peak_rss_kb(args)
+        check_eq(rc, 1, "a small error answer")
+        h.answers[("POST", "/job/generate")] = (500, {"Content-Type": "text/plain"},
+                                                 b"x" * (200 * 1024 * 1024))
+        rc, big_kb = peak_rss_kb(args)
+        check_eq(rc, 1, "a huge error answer is still an error")
+        check(big_kb - base_kb < 32 * 1024,
+              "a 200 MB error answer grew the client from %d to %d KiB" % (base_kb, big_kb))
+
+
+def test_tls_options_need_https():
+    # a pin or a CA file asks for a verified server: over plain HTTP it would silently protect
+    # nothing, so the client refuses before sending anything (the API key included)
+    with HostileWorker() as h:
+        h.answers[("POST", "/job/generate")] = (200, {}, b"sig")
+        for opt in (["--pin-pubkey", "sha256//" + "A" * 43 + "="], ["--cacert", "/etc/hosts"]):
+            rc, out, err = cli(opt + ["--url", h.url, "--api-key", "k", "generate", "telemetry"])
+            check_eq((rc, out), (1, ""), "%s with an http:// URL (%r)" % (opt[0], err))
+            check("https://" in err, "the refusal says https:// is needed: %r" % err)
+
+
 def test_next_follows_cursors():
     from test_reddit import ACTOR, FIXTURE
     with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
@@ -217,6 +260,77 @@ def test_next_follows_cursors():
         check_eq(len(out.splitlines()), 2, "pages with --max-pages 2")
         rc, out, err = cli(args[:-1], env=env)
         check_eq(len(out.splitlines()), 1, "without --next, one page")
+
+
+def terminal_safe(text, what):
+    """No control byte but the line ends the CLI writes itself, no C1 control, no U+FFFD from
+    invalid UTF-8 passed through."""
+    for ch in text:
+        check(ch == "\n" or (ord(ch) >= 0x20 and ch != "\x7f" and not 0x80 <= ord(ch) < 0xa0)
+              and ch != "\ufffd", "%s: %r reaches the terminal in %r" % (what, ch, text))
+
+
+ESCAPES = b"\x1b]0;pwned\x07\x1b[2J\nforged: line\r\x9b31m\xc2\x9b\xff"
+
+
+def test_hostile_worker_cannot_write_control_sequences():
+    with HostileWorker() as h:
+        gen = ["--url", h.url, "generate", "telemetry"]
+        h.answers[("POST", "/job/generate")] = (
+            400, {"Content-Type": "application/json"},
+            b'{"error":"bad \\u001b]0;pwned\\u0007\\u001b[2J\\nforged: line \\u009b"}')
+        rc, out, err = cli(gen)
+        check_eq(rc, 1, "JSON error exit status")
+        terminal_safe(err, "JSON error text")
+        check(err.startswith("tee-worker-cli: bad ") and err.count("\n") == 1,
+              "the server's words on one line: %r" % err)
+        h.answers[("POST", "/job/generate")] = (500, {"Content-Type": "text/plain"},
+                                                 b"oops " + ESCAPES)
+        rc, out, err = cli(gen)
+        check_eq(rc, 1, "text error exit status")
+        terminal_safe(err, "text error body")
+        check("oops" in err and err.count("\n") == 1, "one line: %r" % err)
+
+        h.answers[("GET", "/job/status/")] = (404, {"Content-Type": "application/json"},
+                                              b'{"status":"\\u001b[2Jqueued"}')
+        rc, out, err = cli(["--url", h.url, "status", "u1"])
+        check_eq(rc, 3, "pending exit status")
+        terminal_safe(err, "pending state")
+
+        h.answers[("GET", "/job/status/")] = (200, {"X-Next-Cursor": "\x1b[31mcursor\x07"},
+                                              b"c2VhbGVk")
+        rc, out, err = cli(["--url", h.url, "status", "u1"])
+        terminal_safe(err, "sealed cursor header")
+
+        h.answers[("POST", "/job/add")] = (200, {}, b'{"uid":"\\u001b]0;x\\u0007u1"}')
+        rc, out, err = cli(["--url", h.url, "add", "sig"])
+        check_eq(rc, 1, "a uid with control characters is refused")
+        terminal_safe(out + err, "uid")
+
+        h.answers[("POST", "/job/generate")] = (200, {}, b"sig")
+        h.answers[("POST", "/job/add")] = (200, {}, b'{"uid":"u1"}')
+        h.answers[("GET", "/job/status/")] = (404, {}, b'{"status":"\\u001b]0;x\\u0007"}')
+        master, slave = pty.openpty()
+        full = harness.base_env()
+        p = subprocess.Popen([cli_path(), "--url", h.url, "run", "telemetry", "--delay", "10",
+                              "--retries", "3"], env=full, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        p.communicate(timeout=30)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(master)
+        tty = b"".join(chunks).decode("utf-8", "replace")
+        check_eq(p.returncode, 1, "still pending after the retries")
+        # the CLI's own progress line uses ESC [ K; nothing else may reach the terminal
+        terminal_safe(tty.replace("\x1b[K", "").replace("\r", "").replace("\n", ""),
+                      "progress line")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@
 deploy/tee-worker.manifest.template is rendered the way gramine-manifest would (its Jinja
 expressions replaced by sample values) and parsed as TOML; then: the variables that decide what
 is trusted are fixed (STANDALONE=false, GRAMINE_ATTESTATION_DIR=/dev/attestation, DATA_DIR, and the
-key distributor's public key and miners whitelist, rendered in at build time), every other worker
-variable is a passthrough, remote attestation is DCAP, DATA_DIR is mounted and
+key distributor's public key and miners whitelist, rendered in at build time), the upstream
+service endpoints (every URL setting) are fixed to their defaults, so a host cannot point the
+enclave at its own server and have what it serves attested as X, Apify or TikTok data, every
+other worker variable is a passthrough, remote attestation is DCAP, DATA_DIR is mounted and
 allowed, the binary is trusted, debug is off. That every variable the worker reads appears at all
 is checked by tests/unit/test_config.c. The Dockerfile has a build and a non-root runtime stage
 on Debian 12, and docker-compose.yml mounts .masa as the data directory."""
@@ -40,6 +42,14 @@ def config_variables():
     return re.findall(r'\{ "([A-Z0-9_]+)", VK_', read("src/config.c"))
 
 
+def upstream_endpoints():
+    """The URL settings and their defaults: in an enclave they must be what the source says."""
+    found = dict(re.findall(r'\{ "([A-Z0-9_]+)", VK_URL, AT\(\w+\),\s*"([^"]*)"',
+                            read("src/config.c")))
+    check(len(found) >= 7, "could not read the URL settings of src/config.c: %r" % found)
+    return found
+
+
 def render(template):
     def sub(m):
         expr = m.group(1).strip()
@@ -53,8 +63,11 @@ def test_manifest_template():
     env = manifest["loader"]["env"]
     for name, value in FIXED.items():
         check_eq(env.get(name), value, "manifest fixes %s" % name)
+    endpoints = upstream_endpoints()
+    for name, default in endpoints.items():
+        check_eq(env.get(name), default, "manifest fixes the upstream endpoint %s" % name)
     for name in config_variables():
-        if name in FIXED:
+        if name in FIXED or name in endpoints:
             continue
         check_eq(env.get(name), {"passthrough": True}, "manifest passes %s through" % name)
     sgx = manifest["sgx"]

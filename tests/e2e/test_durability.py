@@ -4,7 +4,8 @@ restart runs them under the same uids; results and replay memory survive a resta
 the newest results of the cache size; a signature past
 its max age is refused; a full queue answers 503 without consuming the nonce; a full disk refuses new
 jobs and keeps the results of running ones until it can write them; a corrupt or unusable store
-stops start-up with a clear message and a non-zero exit."""
+stops start-up with a clear message and a non-zero exit; whatever the umask it is started with,
+the files it creates in DATA_DIR are private to its user."""
 import os
 import resource
 import sqlite3
@@ -280,6 +281,20 @@ def test_unusable_store_path_stops_start_up():
     rc, out = h.run_binary(env, cwd=d)
     h.check(rc not in (0, None) and rc > 0, "start-up with a directory as store exited with %r" % rc)
     h.check("tee-worker.db" in out, "no message naming the store:\n%s" % out)
+
+
+def test_data_dir_files_are_private_whatever_the_umask():
+    old = os.umask(0o022)      # the usual login umask, inherited by the worker
+    try:
+        with h.Worker() as w:
+            w.run_job(TELEMETRY)
+            names = sorted(os.listdir(w.data_dir))
+            modes = {n: os.stat(os.path.join(w.data_dir, n)).st_mode & 0o777 for n in names}
+    finally:
+        os.umask(old)
+    h.check("tee-worker.db" in modes and "platform.key" in modes, "files: %r" % names)
+    loose = {n: oct(m) for n, m in modes.items() if m & 0o077}
+    h.check(not loose, "DATA_DIR files that group or others may read: %r" % loose)
 
 
 if __name__ == "__main__":

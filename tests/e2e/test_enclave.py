@@ -14,12 +14,17 @@ What is checked (core-protocol.md 1.1, 3, 6; DECISIONS.md "Platform keys"):
   * the certificate is renewed (new key, new quote) before it expires, and a connection opened
     before the renewal keeps working;
   * attestation_type "none" is refused, or served without a quote under OE_SIMULATION;
-  * standalone mode keeps plain HTTP and has no /attestation route."""
+  * standalone mode keeps plain HTTP and has no /attestation route;
+  * the attested listener speaks TLS 1.2 and 1.3 only (RFC 8996: no TLS 1.0 or 1.1);
+  * KEY_DISTRIBUTOR_PUBKEY naming a file is refused in enclave mode (the host could replace the
+    file; the measured base64 value is the only accepted form)."""
 import base64
 import hashlib
 import http.client
 import json
+import shutil
 import ssl
+import subprocess
 import time
 
 import harness
@@ -243,8 +248,14 @@ def test_api_key_still_guards_the_rest_over_https():
                           "/job/generate without the API key")
 
 
+def distributor_pubkey_base64():
+    """KEY_DISTRIBUTOR_PUBKEY as the manifest renders it in enclave mode: base64 of the PEM."""
+    pem = harness.vectors()["setkey"]["distributor_public_key_pem"]
+    return base64.b64encode(pem.encode("ascii")).decode("ascii")
+
+
 def test_setkey_jobs_restart_and_another_signer():
-    pub = harness.distributor_pubkey_file()
+    pub = distributor_pubkey_base64()
     data = harness.mkdtemp("tw-enclave-data-")
     with AttestationFake() as fake:
         with EnclaveWorker(fake, env={"KEY_DISTRIBUTOR_PUBKEY": pub}, data_dir=data) as w:
@@ -350,6 +361,43 @@ def test_standalone_keeps_plain_http_and_no_attestation_route():
     with Worker() as w:
         expect_status(w.get("/healthz"), 200, "standalone /healthz over plain HTTP")
         expect_json_error(w.get("/attestation"), 404, "/attestation in standalone mode")
+
+
+def test_distributor_key_file_refused_in_enclave_mode():
+    path = harness.distributor_pubkey_file()
+    with AttestationFake() as fake:
+        env = dict(fake.worker_env(), DATA_DIR=harness.mkdtemp("tw-data-"),
+                   KEY_DISTRIBUTOR_PUBKEY=path,
+                   LISTEN_ADDRESS="%s:%d" % (harness.HOST, harness.free_port()))
+        rc, out = harness.run_binary(env, timeout=30.0)
+    check(rc > 0, "a distributor key file in enclave mode: expected a refusal, got %d:\n%s" % (rc, out))
+    check("KEY_DISTRIBUTOR_PUBKEY" in out and "base64" in out,
+          "the refusal should name the variable and the accepted form:\n%s" % out)
+    check(not harness.sanitizer_report(out), "sanitizer report:\n%s" % out)
+
+
+def handshake(port, version_flag):
+    """openssl s_client with one protocol version and every cipher allowed on its side; returns
+    the protocol the server agreed to, or None when the handshake failed."""
+    p = subprocess.run(["openssl", "s_client", version_flag, "-cipher", "DEFAULT:@SECLEVEL=0",
+                        "-connect", "%s:%d" % (harness.HOST, port)],
+                       input=b"", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+    for line in p.stdout.decode("utf-8", "replace").splitlines():
+        line = line.strip()
+        if line.startswith("Protocol") and ":" in line and p.returncode == 0:
+            return line.split(":", 1)[1].strip()
+        if line.startswith("New, TLSv1.3"):
+            return "TLSv1.3"
+    return None
+
+
+def test_only_tls_12_and_13():
+    check(shutil.which("openssl"), "the openssl command is needed (scripts/deps.sh)")
+    with AttestationFake() as fake, EnclaveWorker(fake) as w:
+        check_eq(handshake(w.port, "-tls1_3"), "TLSv1.3", "TLS 1.3 handshake")
+        check_eq(handshake(w.port, "-tls1_2"), "TLSv1.2", "TLS 1.2 handshake")
+        for old in ("-tls1", "-tls1_1"):
+            check_eq(handshake(w.port, old), None, "a %s handshake is refused" % old)
 
 
 if __name__ == "__main__":

@@ -427,6 +427,23 @@ static void test_rsa_4092_e3_salt_lengths(void **state)
     EVP_PKEY_free(priv);
 }
 
+/* A distributor key whose modulus can be factored lets anyone sign ring keys: below 2048 bits it
+ * is refused at load, whatever else is right about it. */
+static void test_short_modulus_refused(void **state)
+{
+    static const unsigned int sizes[] = { 512, 1024, 2040 };
+    size_t pemlen = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        EVP_PKEY *priv = generate_rsa_e3(sizes[i]);
+        char *pem = public_pem(priv, "SubjectPublicKeyInfo", &pemlen);
+        assert_pem_refused(pem, pemlen, "failed to parse public key: RSA modulus of ");
+        free(pem);
+        EVP_PKEY_free(priv);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_garbage_and_empty_refused),
         cmocka_unit_test(test_oversized_file_refused),
         cmocka_unit_test(test_rsa_4092_e3_salt_lengths),
+        cmocka_unit_test(test_short_modulus_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /* test_keys_file.c - SEALING_KEYS_FILE: hex and base64 keys, comments, refusals (malformed,
- * duplicate, too many, none), and the file checks (mode 0600 only, regular file, size). */
+ * duplicate, all-zero, too many, none), and the file checks (mode 0600 only, regular file, size). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -50,6 +50,10 @@ static void test_parse_refusals(void **state)
         { "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", "line 1: not a" },
         { "AAAA\n", "line 1: not a" },
         { "//////////////////////////////////////////8=AAAA\n", "line 1: not a" },
+        /* a placeholder, never a key: sealing with it would protect nothing (DECISIONS.md) */
+        { "# fleet\n0000000000000000000000000000000000000000000000000000000000000000\n",
+          "line 2: an all-zero key" },
+        { HEX_A "\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", "line 2: an all-zero key" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
