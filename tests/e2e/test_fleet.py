@@ -342,6 +342,43 @@ def test_job_killing_every_worker_is_abandoned():
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
 
 
+def test_result_refused_by_redis_is_written_later():
+    """A result Redis refuses to store (maxmemory reached with noeviction: the MULTI is aborted
+    with OOM) is kept and written once Redis accepts writes again, as when Redis is unreachable;
+    it is not dropped, which left the job "queued" fleet-wide and ran it a second time."""
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=2.0)
+    with site, Fleet(n=2, JOB_TIMEOUT_SECONDS="10", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        a, b = f.workers
+        sig = a.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+        uid = a.add(sig)
+        deadline = time.monotonic() + 20
+        while site.count("/slow") < 1:          # mid-job: the page is being fetched
+            h.check(time.monotonic() < deadline, "the job never fetched its page")
+            time.sleep(0.02)
+        runner = None
+        for w in (a, b):
+            if w.get("/job/status/" + uid).json().get("status") == "running":
+                runner = w
+        h.check(runner is not None, "no worker reports the job running")
+        other = b if runner is a else a
+        f.redis.cmd("CONFIG", "SET", "maxmemory", "1")   # every write refused: OOM
+        try:
+            status_until_done(runner, uid, timeout=20)   # finished, served from memory
+            time.sleep(1.5)                              # the writer tried and was refused
+            h.check_eq(f.redis.cmd("EXISTS", "tee-worker:result:" + uid), 0,
+                       "result key written while redis refused writes")
+        finally:
+            f.redis.cmd("CONFIG", "SET", "maxmemory", "0")
+        st = status_until_done(other, uid, timeout=10)
+        r = other.result(st.text, sig)
+        h.expect_status(r, 200, "result read on the other worker")
+        h.check(b"Slow page" in r.body, "unexpected result: %r" % r.body[:200])
+        h.check_eq(site.count("/slow"), 1, "fetches: the job ran once")
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+
+
 def adder(w, sigs, accepted, refused, lock, stop):
     for sig in sigs:
         if stop.is_set():
