@@ -20,8 +20,9 @@
  * So a job may run twice (a worker
  * dies after the job ran but before its result was stored); it is never lost once /job/add said
  * 200 - as far as the Redis server keeps what it acknowledged (appendonly yes, appendfsync always).
- * Results are written by one writer thread in MULTI/EXEC batches; while Redis is unreachable they
- * wait in memory (bounded: the feeder takes no new job meanwhile) and are retried. */
+ * Results are written by one writer thread in MULTI/EXEC batches; while Redis is unreachable or
+ * refuses the writes (maxmemory, a failed save) they wait in memory (bounded: the feeder takes no
+ * new job meanwhile) and are retried. */
 #include "store/store_backend.h"
 
 #include <pthread.h>
@@ -100,6 +101,7 @@ struct redis_store {
     struct pending *head, *tail;
     size_t pending_count;
     bool writing;
+    bool refused;                      /* the last batch was refused by the server (logged) */
     bool stop;
     bool writer_started;
     pthread_t writer;
@@ -277,9 +279,10 @@ struct batch_args {
     char rkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX];
 };
 
-/* write_batch stores list in one MULTI/EXEC. Returns 0 (written, or refused by the server: those
- * entries stay pending and another worker runs them again), or -1 when the server is unreachable
- * (nothing written; the caller keeps the list). */
+/* write_batch stores list in one MULTI/EXEC. Returns 0 when written, -1 when the server is
+ * unreachable, -2 when it refused the transaction (EXECABORT: out of memory under maxmemory, a
+ * failed RDB save with stop-writes-on-bgsave-error, a read-only replica...). Nothing is written
+ * in both failures: the caller keeps the list and tries again. */
 static int write_batch(struct redis_store *s, struct pending *list, size_t count)
 {
     size_t ncmd = 2 + count * CMDS_PER_JOB;
@@ -326,13 +329,28 @@ static int write_batch(struct redis_store *s, struct pending *list, size_t count
     int rc = redis_pool_run(s->pool, REDIS_SLOT_WRITER, k, cmds, replies, reason, sizeof reason);
     if (rc == 0) {
         redisReply *r = replies[k - 1];
-        if (!redis_reply_ok(r, REDIS_REPLY_ARRAY))
-            log_error("store: %zu results refused by redis (%.200s); their jobs stay pending and "
-                      "run again", count, r && r->type == REDIS_REPLY_ERROR ? r->str : "no EXEC");
-        else
+        if (!redis_reply_ok(r, REDIS_REPLY_ARRAY)) {
+            /* the reason is the first refused command's (OOM ...), else EXEC's own */
+            const redisReply *why = r;
+            for (size_t j = 0; j + 1 < k; j++)
+                if (replies[j] && replies[j]->type == REDIS_REPLY_ERROR) {
+                    why = replies[j];
+                    break;
+                }
+            if (!s->refused)
+                log_error("store: %zu results refused by redis (%.200s); kept in memory and "
+                          "written again every second", count,
+                          why && why->type == REDIS_REPLY_ERROR ? why->str : "no EXEC");
+            s->refused = true;
+            rc = -2;
+        } else {
+            if (s->refused)
+                log_info("store: redis accepts results again");
+            s->refused = false;
             for (size_t j = 0; j < r->elements; j++)
                 if (r->element[j] && r->element[j]->type == REDIS_REPLY_ERROR)
                     log_error("store: a result command failed: %.200s", r->element[j]->str);
+        }
     }
     for (size_t j = 0; j < k; j++)
         freeReplyObject(replies[j]);
@@ -343,10 +361,12 @@ static int write_batch(struct redis_store *s, struct pending *list, size_t count
 }
 
 /* write_some takes up to WRITE_BATCH_MAX results off the list and writes them (caller holds
- * write_lock; it is released during the write). Returns 0, or -1 when Redis was unreachable (the
- * results are back at the head of the list). */
+ * write_lock; it is released during the write). Returns 0, or write_batch's failure (-1
+ * unreachable, -2 refused): the results are back at the head of the list. */
 static int write_some(struct redis_store *s)
 {
+    while (s->writing)   /* one batch at a time (the writer, or rs_flush) */
+        pthread_cond_wait(&s->write_done, &s->write_lock);
     struct pending *list = s->head, *last = NULL;
     size_t count = 0;
     for (struct pending *p = list; p && count < WRITE_BATCH_MAX; p = p->next) {
@@ -386,8 +406,10 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&s->write_wake, &s->write_lock);
             continue;
         }
-        if (write_some(s) < 0) {
-            struct timespec until = clock_after_ms(CLOCK_REALTIME, 200);
+        int rc = write_some(s);
+        if (rc < 0) {
+            /* unreachable: the pool's back-off paces the retries; refused: once a second */
+            struct timespec until = clock_after_ms(CLOCK_REALTIME, rc == -2 ? 1000 : 200);
             pthread_cond_timedwait(&s->write_wake, &s->write_lock, &until);
         }
     }
