@@ -104,6 +104,37 @@ def test_sigterm_during_a_burst_of_adds_answers_and_keeps_every_accepted_job():
     w.stop()
 
 
+def test_sigterm_does_not_run_the_queued_jobs_first():
+    # The queued jobs are in the store and run after the restart: a SIGTERM waits for the running
+    # job only, not for every queued one (a long queue of slow jobs made the stop last as long as
+    # running all of them).
+    with Site() as site:
+        site.page("/slow", "<h1>Slow</h1><p>page</p>", delay=1.0)
+        w = h.Worker(env={"MAX_JOBS": "1", "WEBSCRAPER_ALLOW_PRIVATE": "true"})
+        w.start()
+        uids = []
+        for _ in range(15):
+            sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+            uids.append((w.add(sig), sig))
+        deadline = time.monotonic() + 10
+        while site.count("/slow") < 1:
+            h.check(time.monotonic() < deadline, "the first job never fetched its page")
+            time.sleep(0.02)
+        t0 = time.monotonic()
+        w.stop()
+        took = time.monotonic() - t0
+        h.check(took < 5.0, "SIGTERM took %.1f s: the queued jobs ran before the exit" % took)
+        ran = site.count("/slow")
+        h.check(ran <= 3, "%d jobs ran after the SIGTERM" % ran)
+        h.check(pending_rows(w.data_dir) >= 15 - ran, "queued jobs missing from the store")
+        w.start()
+        for uid, sig in uids:
+            st = w.wait_status(uid, timeout=40)
+            h.expect_status(st, 200, "status of %s after the restart" % uid)
+            h.expect_status(w.result(st.text, sig), 200, "its result")
+        w.stop()
+
+
 def test_results_and_replay_memory_survive_a_restart():
     with h.Worker() as w:
         sig, uid, _, clear = w.run_job(TELEMETRY)
