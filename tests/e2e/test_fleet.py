@@ -379,6 +379,138 @@ def test_result_refused_by_redis_is_written_later():
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
 
 
+class LostReplyProxy:
+    """A TCP proxy to Redis that, once, forwards the admission script (the EVAL holding XADD)
+    and then closes the worker's connection instead of passing Redis's answer back: Redis ran
+    the admission, the worker never learns it."""
+
+    def __init__(self, redis_port):
+        self.redis_port = redis_port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((h.HOST, 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.armed = True
+        self.dropped = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self):
+        return "redis://127.0.0.1:%d/0" % self.port
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection((h.HOST, self.redis_port))
+            except OSError:
+                c.close()
+                continue
+            drop = threading.Event()
+            threading.Thread(target=self._up, args=(c, u, drop), daemon=True).start()
+            threading.Thread(target=self._down, args=(c, u, drop), daemon=True).start()
+
+    def _up(self, c, u, drop):
+        try:
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    break
+                with self.lock:
+                    if self.armed and b"XADD" in data:
+                        self.armed = False
+                        drop.set()
+                u.sendall(data)
+        except OSError:
+            pass
+        for x in (c, u):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _down(self, c, u, drop):
+        try:
+            while True:
+                data = u.recv(65536)
+                if not data:
+                    break
+                if drop.is_set():       # Redis answered the admission: lose the answer
+                    with self.lock:
+                        self.dropped += 1
+                    break
+                c.sendall(data)
+        except OSError:
+            pass
+        for x in (c, u):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.listener.close()
+
+
+def test_admission_whose_answer_is_lost_is_settled():
+    """Redis runs the admission but its answer never reaches the worker (the connection drops):
+    /job/add must not answer 503 while the job stays recorded, which refused the client's retry of
+    the same signature as a replay (409) although it never got a uid. Either 200 with a uid whose
+    result comes (a worker already took the job), or 503 with nothing recorded, so the signature
+    is accepted when sent again. Both happen: with the only job thread busy the job is withdrawn,
+    with it free the job is already taken."""
+    redis = Redis().start()
+    proxy = LostReplyProxy(redis.port)
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=3.0)
+    try:
+        env = fleet_env(redis, keys_file(), MAX_JOBS="1", WEBSCRAPER_ALLOW_PRIVATE="true")
+        env["STORE_URL"] = proxy.url()
+        with site, h.Worker(env=env) as w:
+            busy = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+            with proxy.lock:
+                proxy.armed = False
+            busy_uid = w.add(busy)
+            deadline = time.monotonic() + 10
+            while site.count("/slow") < 1:      # the only job thread is busy
+                h.check(time.monotonic() < deadline, "the slow job never fetched its page")
+                time.sleep(0.02)
+            for case in ("thread busy", "thread free"):
+                if case == "thread free":
+                    status_until_done(w, busy_uid)
+                with proxy.lock:
+                    proxy.armed = True
+                sig = w.generate(TELEMETRY)
+                r = w.post("/job/add", json_body={"encrypted_job": sig}, timeout=20.0)
+                with proxy.lock:
+                    h.check(not proxy.armed, "%s: the admission did not go through the proxy" % case)
+                if r.status == 200:
+                    uid = r.json()["uid"]
+                else:
+                    h.expect_json_error(r, 503, "%s: /job/add whose answer was lost" % case)
+                    h.check(r.header("Retry-After"), "503 without Retry-After")
+                    time.sleep(0.5)                     # past the reconnect back-off
+                    r2 = w.post("/job/add", json_body={"encrypted_job": sig})
+                    h.expect_status(r2, 200, "%s: the same signature sent again after the 503"
+                                    % case)
+                    uid = r2.json()["uid"]
+                st = status_until_done(w, uid)
+                h.expect_status(w.result(st.text, sig), 200, "%s: result" % case)
+                print("  %s: lost answer settled as %d" % (case, r.status))
+            h.check_eq(proxy.dropped, 2, "answers the proxy dropped")
+            time.sleep(1.0)
+            h.check_eq(redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+            h.check_eq(len(redis.cmd("KEYS", "tee-worker:result:*") or []), 3,
+                       "results: every job ran once")
+    finally:
+        proxy.close()
+        redis.stop()
+
+
 def adder(w, sigs, accepted, refused, lock, stop):
     for sig in sigs:
         if stop.is_set():
