@@ -6,11 +6,16 @@
  *   <p>job:<uid>        the job's stream entry id while it waits or runs (status "queued")
  *   <p>result:<uid>     the finished job's result row sealed with the ring, EX RESULT_CACHE_MAX_AGE
  *   <p>nonce:<hex>      a seen quote (16-byte SHA-256 prefix), EX until its signature expires
+ *   <p>withdrawn:<uid>  an admission whose answer was lost and that was undone (EX 1 h): should
+ *                       the script still arrive, it records nothing
  * Nothing is written in clear: jobs and results are sealed with the ring keys every worker of the
  * fleet holds (SEALING_KEYS_FILE or the key broker), the job uid bound in as the salt.
  *
  * Admission is one Lua script (atomic, one round trip): refuse a seen nonce (409), refuse when the
  * stream holds JOB_QUEUE_MAX entries (503), else SET the nonce, XADD the job, SET job:<uid>.
+ * When the connection fails after the script was sent, Redis may have run it: settle_admission
+ * asks again and either keeps the job (a worker already took it: 200) or undoes it (503, and the
+ * signature is free again), so a 503 never leaves a recorded job and a consumed nonce behind.
  * Delivery is at least once: a worker reads entries with XREADGROUP only when it has a free job
  * thread; an entry is acknowledged (XACK + XDEL, in the MULTI/EXEC that stores the result) only
  * once its result is stored. Entries of a worker that died are taken over with XAUTOCLAIM once idle
@@ -48,12 +53,27 @@
 #define MAX_DELIVERIES 5     /* a job given out more often than this is failed, not run again */
 
 static const char admit_script[] =
+    "if redis.call('EXISTS', KEYS[4]) == 1 then return -3 end "
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
     "if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[1]) then return -2 end "
     "redis.call('SET', KEYS[1], '1', 'EX', ARGV[2]) "
     "local id = redis.call('XADD', KEYS[2], '*', 'uid', ARGV[3], 'job', ARGV[4]) "
     "redis.call('SET', KEYS[3], id, 'EX', ARGV[5]) "
     "return 1";
+
+/* withdraw_script settles an admission whose answer was lost (the connection failed after the
+ * script was sent): it leaves a mark that makes the admission a no-op should it still arrive, and
+ * if it did run, undoes it unless a worker already took the job (or finished it). Returns 1 when
+ * the job stays admitted, 0 when nothing is recorded for it (the signature may come again). */
+static const char withdraw_script[] =
+    "redis.call('SET', KEYS[4], '1', 'EX', ARGV[2]) "
+    "if redis.call('EXISTS', KEYS[5]) == 1 then return 1 end "
+    "local id = redis.call('GET', KEYS[1]) "
+    "if not id then return 0 end "
+    "local p = redis.call('XPENDING', KEYS[2], ARGV[1], id, id, 1) "
+    "if #p > 0 then return 1 end "
+    "redis.call('XDEL', KEYS[2], id) redis.call('DEL', KEYS[1]) redis.call('DEL', KEYS[3]) "
+    "return 0";
 
 static const char drop_script[] =
     "local id = redis.call('GET', KEYS[1]) "
@@ -140,6 +160,57 @@ static void label_for(char *out, size_t outlen, const char *label, const char *u
 
 /* ---- admission ----------------------------------------------------------------------------- */
 
+#define WITHDRAW_MARK_TTL_S 3600   /* far longer than a dead connection's command can linger */
+#define SETTLE_WAIT_MS 3000        /* how long an admission waits for Redis to settle it */
+
+/* settle_admission decides an admission whose answer was lost: the script may have run. Until
+ * Redis answers (SETTLE_WAIT_MS at most, through the reconnect back-off) it runs withdraw_script:
+ * STORE_ADMITTED when the job stays (a worker has it already), else STORE_UNAVAILABLE with nothing
+ * recorded, so the same signature can be sent again. If Redis does not answer in time the
+ * admission stays undecided: logged, STORE_UNAVAILABLE. */
+static int settle_admission(struct redis_store *s, const char *uid, const char *nkey,
+                            const char *jkey, const char *ckey)
+{
+    char rkey[REDIS_KEY_MAX], mark_ttl[24], reason[256] = "no answer in time";
+    redis_key(rkey, sizeof rkey, s->prefix, "result:", uid);
+    snprintf(mark_ttl, sizeof mark_ttl, "%d", WITHDRAW_MARK_TTL_S);
+    const char *argv[] = { "EVAL", withdraw_script, "5", jkey, s->stream, nkey, ckey, rkey,
+                           REDIS_GROUP, mark_ttl };
+    size_t lens[10];
+    for (size_t i = 0; i < 10; i++)
+        lens[i] = strlen(argv[i]);
+    long long give_up = mono_ms() + SETTLE_WAIT_MS;
+    for (;;) {
+        long long wait = 0;
+        if (redis_pool_may_connect(s->pool, &wait)) {
+            redisReply *r = redis_pool_command(s->pool, reason, sizeof reason, 10, argv, lens);
+            if (r && r->type == REDIS_REPLY_INTEGER && (r->integer == 0 || r->integer == 1)) {
+                int rc = r->integer == 1 ? STORE_ADMITTED : STORE_UNAVAILABLE;
+                freeReplyObject(r);
+                log_warn("job %s: redis's answer to the admission was lost; %s", uid,
+                         rc == STORE_ADMITTED ? "it was recorded and a worker has it: admitted"
+                                              : "withdrawn, nothing recorded");
+                return rc;
+            }
+            if (r)
+                snprintf(reason, sizeof reason, "unexpected reply: %.200s",
+                         r->type == REDIS_REPLY_ERROR ? r->str : "not 0 or 1");
+            freeReplyObject(r);
+            redis_pool_may_connect(s->pool, &wait);   /* the back-off this failure armed */
+            if (wait == 0)
+                wait = 100;
+        }
+        long long left = give_up - mono_ms();
+        if (left <= 0)
+            break;
+        sleep_ms((long)(wait < left ? wait : left));
+    }
+    log_error("job %s: redis's answer to the admission was lost and redis could not be asked "
+              "again (%s): answered 503, but the job may have been recorded (it then runs, and "
+              "the same signature is refused as a replay)", uid, reason);
+    return STORE_UNAVAILABLE;
+}
+
 static int rs_admit(struct store *base, const char *quote, size_t quote_len, time_t nonce_expires,
                     const char *uid, const char *job_json, size_t job_len)
 {
@@ -159,16 +230,19 @@ static int rs_admit(struct store *base, const char *quote, size_t quote_len, tim
     snprintf(qmax, sizeof qmax, "%zu", s->queue_max);
     snprintf(nttl, sizeof nttl, "%lld", (long long)ttl);
     snprintf(jttl, sizeof jttl, "%d", JOB_KEY_TTL_S);
-    const char *argv[] = { "EVAL", admit_script, "3", nkey, s->stream, jkey, qmax, nttl, uid,
-                           sealed, jttl };
-    size_t lens[11];
-    for (size_t i = 0; i < 11; i++)
+    char ckey[REDIS_KEY_MAX];
+    redis_key(ckey, sizeof ckey, s->prefix, "withdrawn:", uid);
+    const char *argv[] = { "EVAL", admit_script, "4", nkey, s->stream, jkey, ckey, qmax, nttl,
+                           uid, sealed, jttl };
+    size_t lens[12];
+    for (size_t i = 0; i < 12; i++)
         lens[i] = strlen(argv[i]);
     char reason[256];
-    redisReply *r = redis_pool_command(s->pool, reason, sizeof reason, 11, argv, lens);
+    bool sent = false;
+    redisReply *r = redis_pool_command_sent(s->pool, reason, sizeof reason, 12, argv, lens, &sent);
     free(sealed);
     if (!r)
-        return STORE_UNAVAILABLE;
+        return sent ? settle_admission(s, uid, nkey, jkey, ckey) : STORE_UNAVAILABLE;
     int rc = STORE_UNAVAILABLE;
     if (r->type == REDIS_REPLY_INTEGER && (r->integer == 1 || r->integer == 0 || r->integer == -2))
         rc = r->integer == 1 ? STORE_ADMITTED : r->integer == 0 ? STORE_REPLAY : STORE_FULL;
