@@ -511,6 +511,119 @@ def test_admission_whose_answer_is_lost_is_settled():
         redis.stop()
 
 
+class BadRedis:
+    """A server on Redis's port that misbehaves on every command: 'garbage' answers bytes that are
+    not RESP, 'cut' starts a long bulk string and closes mid-reply, 'huge' declares a bulk string
+    of 512 MB and an array of 2^31 elements, 'silent' never answers."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((h.HOST, 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self):
+        return "redis://127.0.0.1:%d/0" % self.port
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.listener.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        try:
+            while c.recv(65536):
+                if self.mode == "garbage":
+                    c.sendall(b"HTTP/1.1 200 OK\r\n\x00\xff?\r\n")
+                elif self.mode == "cut":
+                    c.sendall(b"$100000\r\n" + b"x" * 5000)
+                    break
+                elif self.mode == "huge":
+                    c.sendall(b"*2\r\n$536870912\r\nabc*2147483647\r\n")
+                    break
+                elif self.mode == "status":
+                    c.sendall(b"+OK\r\n")
+                elif self.mode == "int":
+                    c.sendall(b":1\r\n")
+                elif self.mode == "nested":
+                    c.sendall(b"*2\r\n*1\r\n*3\r\n$-1\r\n:7\r\n*0\r\n*-1\r\n")
+        except OSError:
+            pass
+        try:
+            c.close()
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
+        for c in self.conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
+def test_a_redis_that_misbehaves():
+    """Garbage, a reply cut mid-way, absurd sizes, no answer at all: the worker stays up, answers
+    /readyz, /job/add and /job/status with 503 JSON errors (Retry-After) naming nothing secret,
+    keeps its memory bounded and stops cleanly on SIGTERM."""
+    for mode in ("garbage", "cut", "huge", "silent"):
+        bad = BadRedis(mode)
+        try:
+            env = {"STORE_URL": bad.url(), "SEALING_KEYS_FILE": keys_file()}
+            with h.Worker(env=env) as w:
+                sig = w.generate(TELEMETRY)
+                for _ in range(3):
+                    r = w.get("/readyz")
+                    h.check(r.status == 503 and "redis" in r.json()["checks"]["store"],
+                            "%s: /readyz %s" % (mode, r.describe()))
+                    r = w.post("/job/add", json_body={"encrypted_job": sig}, timeout=20.0)
+                    h.expect_json_error(r, 503, "%s: /job/add" % mode)
+                    h.check(r.header("Retry-After"), "%s: /job/add 503 without Retry-After" % mode)
+                    r = w.get("/job/status/" + h.random_uuid(), timeout=20.0)
+                    h.expect_json_error(r, 503, "%s: /job/status" % mode)
+                    time.sleep(0.3)
+                w.healthy("%s redis" % mode)
+                with open("/proc/%d/status" % w.proc.pid) as f:
+                    rss = [int(l.split()[1]) for l in f if l.startswith("VmRSS:")][0]
+                h.check(rss < 200 * 1024, "%s: RSS %d kB" % (mode, rss))
+            print("  %s: 503s, healthy, stopped cleanly" % mode)
+        finally:
+            bad.close()
+    # Well-formed replies of the wrong shape (one reply per command, whatever it was): answers
+    # stay JSON (a lying server can claim an admission; it decides which jobs run anyway).
+    for mode in ("status", "int", "nested"):
+        bad = BadRedis(mode)
+        try:
+            env = {"STORE_URL": bad.url(), "SEALING_KEYS_FILE": keys_file()}
+            with h.Worker(env=env) as w:
+                for _ in range(3):
+                    sig = w.generate(TELEMETRY)
+                    r = w.post("/job/add", json_body={"encrypted_job": sig}, timeout=20.0)
+                    h.check(r.status in (200, 409, 500, 503) and isinstance(r.json(), dict),
+                            "%s: /job/add %s" % (mode, r.describe()))
+                    uid = r.json().get("uid") or h.random_uuid()
+                    r = w.get("/job/status/" + uid, timeout=20.0)
+                    h.check(r.status in (404, 500, 503) and isinstance(r.json(), dict),
+                            "%s: /job/status %s" % (mode, r.describe()))
+                    r = w.get("/readyz")
+                    h.check(r.status in (200, 503) and isinstance(r.json(), dict),
+                            "%s: /readyz %s" % (mode, r.describe()))
+                    time.sleep(0.5)
+                w.healthy("%s redis" % mode)
+            print("  %s: JSON answers, healthy, stopped cleanly" % mode)
+        finally:
+            bad.close()
+
+
 def adder(w, sigs, accepted, refused, lock, stop):
     for sig in sigs:
         if stop.is_set():
