@@ -718,6 +718,32 @@ def test_redis_restart_loses_no_acknowledged_job():
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
 
 
+def test_redis_down_at_start_up_then_back():
+    """A worker started while Redis is down starts not ready (503s, not an exit), and once Redis
+    comes up it creates the group, takes jobs and serves them without a restart."""
+    redis = Redis()
+    try:
+        with h.Worker(env=fleet_env(redis, keys_file())) as w:
+            sig = w.generate(TELEMETRY)
+            r = w.get("/readyz")
+            h.check(r.status == 503 and "redis" in r.json()["checks"]["store"],
+                    "/readyz before redis is up: %s" % r.describe())
+            r = w.post("/job/add", json_body={"encrypted_job": sig})
+            h.expect_json_error(r, 503, "/job/add before redis is up")
+            h.check(r.header("Retry-After"), "503 without Retry-After")
+            redis.start()
+            deadline = time.monotonic() + 15
+            while w.get("/readyz").status != 200:
+                h.check(time.monotonic() < deadline, "not ready 15 s after redis came up")
+                time.sleep(0.1)
+            uid = w.add(sig)      # the signature refused with 503 was not consumed
+            st = status_until_done(w, uid)
+            h.expect_status(w.result(st.text, sig), 200, "result once redis is up")
+            h.check_eq(redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+    finally:
+        redis.stop()
+
+
 def test_password_and_database():
     """AUTH with a password from the URL (percent-encoded '@'), SELECT of database 3, a custom key
     prefix; a wrong password leaves the worker not ready, naming AUTH."""
