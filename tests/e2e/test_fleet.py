@@ -249,6 +249,22 @@ def test_replay_on_another_worker_refused():
         h.expect_json_error(r, 409, "replay after the job finished", message="job already executed")
 
 
+def test_nonce_outlives_the_signature_on_every_clock_of_the_fleet():
+    """Each worker judges a signature's age by its own clock, and the nonce's TTL is counted from
+    the admitting worker's: Redis must keep the nonce past the signature's expiry by the clock
+    difference a fleet tolerates (300 s, as for issued_at in the future), else a worker whose clock
+    is behind accepts a replay once the nonce expired."""
+    with Fleet(n=1, JOB_SIGNATURE_MAX_AGE_SECONDS="120") as f:
+        w = f.workers[0]
+        sig = w.generate(TELEMETRY)
+        status_until_done(w, w.add(sig))
+        keys = f.redis.cmd("KEYS", "tee-worker:nonce:*")
+        h.check_eq(len(keys), 1, "nonce keys")
+        ttl = f.redis.cmd("TTL", keys[0])
+        h.check(ttl >= 120 + 300 - 10, "nonce TTL %d s: a clock 300 s behind finds the signature "
+                "valid for %d s after the nonce expired" % (ttl, 120 + 300 - ttl))
+
+
 def test_worker_killed_mid_job_is_finished_by_another():
     site = Site()
     site.page("/slow", "<h1>Slow page</h1><p>worth the wait</p>", delay=2.0)
