@@ -298,7 +298,7 @@ static int check_age(const struct job_server *s, const struct job *job, time_t n
     if (!job->issued_at)
         return 0;
     unsigned max_age = s->deps.cfg->job_signature_max_age_s;
-    if (job->issued_at > (int64_t)now + 300)
+    if (job->issued_at > (int64_t)now + STORE_CLOCK_SKEW_S)
         return err_set(e, 400, "job signature is issued in the future");
     if ((int64_t)now - job->issued_at > (int64_t)max_age)
         return err_set(e, 400, "job signature expired (older than %u seconds)", max_age);

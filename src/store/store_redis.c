@@ -6,6 +6,7 @@
  *   <p>job:<uid>        the job's stream entry id while it waits or runs (status "queued")
  *   <p>result:<uid>     the finished job's result row sealed with the ring, EX RESULT_CACHE_MAX_AGE
  *   <p>nonce:<hex>      a seen quote (16-byte SHA-256 prefix), EX until its signature expires
+ *                       plus STORE_CLOCK_SKEW_S (on every worker's clock)
  *   <p>withdrawn:<uid>  an admission whose answer was lost and that was undone (EX 1 h): should
  *                       the script still arrive, it records nothing
  * Nothing is written in clear: jobs and results are sealed with the ring keys every worker of the
@@ -223,7 +224,7 @@ static int rs_admit(struct store *base, const char *quote, size_t quote_len, tim
     char nkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX];
     nonce_key(s, quote, quote_len, nkey);
     redis_key(jkey, sizeof jkey, s->prefix, "job:", uid);
-    time_t ttl = nonce_expires - time(NULL);
+    time_t ttl = nonce_expires - time(NULL) + STORE_CLOCK_SKEW_S;   /* other workers' clocks */
     if (ttl < 1)
         ttl = 1;
     char qmax[24], nttl[24], jttl[24];
