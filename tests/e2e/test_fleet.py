@@ -332,6 +332,34 @@ def test_worker_restarted_runs_its_pending_job_again():
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
 
 
+def test_sigterm_while_redis_is_away_waits_for_it_to_store_the_results():
+    """A job finishes while Redis is down, then the worker gets SIGTERM: it gives Redis a few
+    seconds to come back and stores the result before exiting, instead of dropping it (the job
+    then stayed queued fleet-wide and ran again)."""
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=1.0)
+    with site, Fleet(n=1, JOB_TIMEOUT_SECONDS="10", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        w = f.workers[0]
+        sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+        uid = w.add(sig)
+        deadline = time.monotonic() + 10
+        while site.count("/slow") < 1:
+            h.check(time.monotonic() < deadline, "the job never fetched its page")
+            time.sleep(0.02)
+        f.redis.kill()
+        status_until_done(w, uid)                 # finished, served from memory
+        time.sleep(0.5)
+        w.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        f.redis.start()                           # back while the worker stops
+        w.stop()
+        h.check("could not be written before exit" not in w.stderr(),
+                "results dropped at exit:\n%s" % w.stderr()[-2000:])
+        h.check_eq(f.redis.cmd("EXISTS", "tee-worker:result:" + uid), 1, "result stored")
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+
+
 def test_job_killing_every_worker_is_abandoned():
     """A job whose worker is killed mid-job every time is given out at most 5 times (first
     delivery, then re-reads after restarts), then finishes failed instead of running again."""
