@@ -162,6 +162,7 @@ static void label_for(char *out, size_t outlen, const char *label, const char *u
 /* ---- admission ----------------------------------------------------------------------------- */
 
 #define WITHDRAW_MARK_TTL_S 3600   /* far longer than a dead connection's command can linger */
+#define CLOSE_FLUSH_WAIT_MS 5000   /* how long a stopping worker waits for Redis to take results */
 #define SETTLE_WAIT_MS 3000        /* how long an admission waits for Redis to settle it */
 
 /* settle_admission decides an admission whose answer was lost: the script may have run. Until
@@ -829,7 +830,22 @@ static void rs_close(struct store *base)
         pthread_cond_signal(&s->write_wake);
         pthread_mutex_unlock(&s->write_lock);
         pthread_join(s->writer, NULL);
-        if (rs_flush(base) < 0 && s->head)
+        /* Results not written yet: Redis gets CLOSE_FLUSH_WAIT_MS to take them (it may be
+         * restarting), else their jobs run again on another worker. */
+        long long give_up = mono_ms() + CLOSE_FLUSH_WAIT_MS;
+        int rc = rs_flush(base);
+        if (rc < 0 && s->head)
+            log_warn("store: waiting up to %d s for redis to store %zu results",
+                     CLOSE_FLUSH_WAIT_MS / 1000, s->pending_count);
+        while (rc < 0 && s->head && mono_ms() < give_up) {
+            long long wait = 0;
+            redis_pool_may_connect(s->pool, &wait);
+            wait = wait < 100 ? 100 : wait;
+            long long left = give_up - mono_ms();
+            sleep_ms((long)(wait < left ? wait : left > 0 ? left : 0));
+            rc = rs_flush(base);
+        }
+        if (rc < 0 && s->head)
             log_warn("store: %zu results could not be written before exit; their jobs stay "
                      "pending and another worker runs them again", s->pending_count);
     }
