@@ -668,6 +668,42 @@ def test_a_redis_that_misbehaves():
             bad.close()
 
 
+def test_result_redis_never_takes_does_not_wedge_the_worker():
+    """A result Redis will never take (larger than its proto-max-bulk-len: Redis closes the
+    connection on it) is given up after a few tries (its job runs again elsewhere, or is abandoned
+    after 5 deliveries); it must not be retried forever, holding up the results finished after it
+    and making every reconnect arm the back-off that answers /job/add 503."""
+    site = Site()
+    site.page("/big", "<h1>Big</h1><p>" + "many words here " * 100000 + "</p>")
+    with site, Fleet(n=1, MAX_JOBS="1", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        w = f.workers[0]
+        f.redis.cmd("CONFIG", "SET", "proto-max-bulk-len", str(1024 * 1024))
+        big = w.generate({"type": "web", "arguments": {"url": site.url("/big")}})
+        big_uid = w.add(big)
+        status_until_done(w, big_uid)             # served from memory
+        small = w.generate(TELEMETRY)
+        deadline = time.monotonic() + 15
+        while True:
+            r = w.post("/job/add", json_body={"encrypted_job": small})
+            if r.status == 200:
+                break
+            h.check(r.status == 503 and time.monotonic() < deadline,
+                    "/job/add while the big result is tried: %s" % r.describe())
+            time.sleep(0.2)
+        small_uid = r.json()["uid"]
+        status_until_done(w, small_uid)
+        deadline = time.monotonic() + 10
+        while f.redis.cmd("EXISTS", "tee-worker:result:" + small_uid) != 1:
+            h.check(time.monotonic() < deadline, "the small result was never written:\n%s"
+                    % w.stderr()[-1500:])
+            time.sleep(0.1)
+        h.check_eq(f.redis.cmd("EXISTS", "tee-worker:result:" + big_uid), 0, "big result stored")
+        for _ in range(5):
+            h.expect_status(w.post("/job/add", json_body={"encrypted_job": w.generate(TELEMETRY)}),
+                            200, "/job/add after the result Redis never takes")
+
+
 def adder(w, sigs, accepted, refused, lock, stop):
     for sig in sigs:
         if stop.is_set():
