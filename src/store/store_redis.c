@@ -95,6 +95,7 @@ struct pending {
     char id[REDIS_ENTRY_ID_MAX + 1];   /* "" when the job was not taken from the stream */
     char *blob;                        /* the sealed result row */
     size_t blob_len;
+    unsigned failures;                 /* batches holding it that Redis received and failed */
 };
 
 struct redis_store {
@@ -355,10 +356,34 @@ struct batch_args {
     char rkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX];
 };
 
-/* write_batch stores list in one MULTI/EXEC. Returns 0 when written, -1 when the server is
- * unreachable, -2 when it refused the transaction (EXECABORT: out of memory under maxmemory, a
- * failed RDB save with stop-writes-on-bgsave-error, a read-only replica...). Nothing is written
- * in both failures: the caller keeps the list and tries again. */
+/* A batch Redis received and failed this often (closed the connection on it, or refused it for
+ * a reason that is not a passing state) is written one result at a time; a result failing alone
+ * ISOLATED_TRIES_MAX times is given up: its job stays pending and runs again (and is abandoned
+ * after MAX_DELIVERIES), instead of holding up every result behind it forever. */
+#define BATCH_FAILURES_SPLIT 2
+#define ISOLATED_TRIES_MAX 5
+
+/* transient_refusal: Redis refused for a passing state (out of memory, a failed save, loading,
+ * a read-only replica during a failover, a busy script), not for what was sent. */
+static bool transient_refusal(const redisReply *r)
+{
+    static const char *const passing[] = { "OOM", "MISCONF", "LOADING", "READONLY", "BUSY",
+                                           "TRYAGAIN", "MASTERDOWN", "NOREPLICAS", "NOAUTH" };
+    if (!r || r->type != REDIS_REPLY_ERROR || !r->str)
+        return false;
+    for (size_t i = 0; i < sizeof passing / sizeof passing[0]; i++) {
+        size_t n = strlen(passing[i]);
+        if (strncmp(r->str, passing[i], n) == 0 && (r->str[n] == ' ' || r->str[n] == '\0'))
+            return true;
+    }
+    return false;
+}
+
+/* write_batch stores list in one MULTI/EXEC. Returns 0 when written; nothing is written on
+ * failure and the caller keeps the list: -1 the server is unreachable, -2 it refused the
+ * transaction for a passing state (EXECABORT after OOM under maxmemory, MISCONF after a failed
+ * save, a read-only replica...), -3 it received the batch and failed it otherwise (closed the
+ * connection on it, timed out, or refused it for what it holds). */
 static int write_batch(struct redis_store *s, struct pending *list, size_t count)
 {
     size_t ncmd = 2 + count * CMDS_PER_JOB;
@@ -402,7 +427,13 @@ static int write_batch(struct redis_store *s, struct pending *list, size_t count
     }
     cmds[k++] = (struct redis_cmd){ 1, (const char **)exec, exec_len };
     char reason[256];
-    int rc = redis_pool_run(s->pool, REDIS_SLOT_WRITER, k, cmds, replies, reason, sizeof reason);
+    bool sent = false;
+    int rc = redis_pool_run_sent(s->pool, REDIS_SLOT_WRITER, k, cmds, replies, reason,
+                                 sizeof reason, &sent);
+    if (rc < 0 && sent) {
+        log_error("store: writing %zu results failed (%s)", count, reason);
+        rc = -3;
+    }
     if (rc == 0) {
         redisReply *r = replies[k - 1];
         if (!redis_reply_ok(r, REDIS_REPLY_ARRAY)) {
@@ -413,12 +444,14 @@ static int write_batch(struct redis_store *s, struct pending *list, size_t count
                     why = replies[j];
                     break;
                 }
-            if (!s->refused)
+            bool passing = transient_refusal(why);
+            if (!passing || !s->refused)
                 log_error("store: %zu results refused by redis (%.200s); kept in memory and "
-                          "written again every second", count,
-                          why && why->type == REDIS_REPLY_ERROR ? why->str : "no EXEC");
-            s->refused = true;
-            rc = -2;
+                          "written again %s", count,
+                          why && why->type == REDIS_REPLY_ERROR ? why->str : "no EXEC",
+                          passing ? "every second" : "(a few times)");
+            s->refused = passing;
+            rc = passing ? -2 : -3;
         } else {
             if (s->refused)
                 log_info("store: redis accepts results again");
@@ -445,7 +478,8 @@ static int write_some(struct redis_store *s)
         pthread_cond_wait(&s->write_done, &s->write_lock);
     struct pending *list = s->head, *last = NULL;
     size_t count = 0;
-    for (struct pending *p = list; p && count < WRITE_BATCH_MAX; p = p->next) {
+    size_t max = list && list->failures >= BATCH_FAILURES_SPLIT ? 1 : WRITE_BATCH_MAX;
+    for (struct pending *p = list; p && count < max; p = p->next) {
         last = p;
         count++;
     }
@@ -460,6 +494,18 @@ static int write_some(struct redis_store *s)
     int rc = write_batch(s, list, count);
     pthread_mutex_lock(&s->write_lock);
     s->writing = false;
+    if (rc == -3) {
+        for (struct pending *p = list; p; p = p->next)
+            p->failures++;
+        if (count == 1 && list->failures >= BATCH_FAILURES_SPLIT + ISOLATED_TRIES_MAX) {
+            log_error("job %s: redis fails every write of its result (%zu bytes sealed); given "
+                      "up, the job stays pending and runs again", list->uid, list->blob_len);
+            s->pending_count--;
+            free_pending(list);
+            pthread_cond_broadcast(&s->write_done);
+            return 0;
+        }
+    }
     if (rc < 0) {
         last->next = s->head;
         s->head = list;
@@ -484,7 +530,7 @@ static void *writer_main(void *arg)
         }
         int rc = write_some(s);
         if (rc < 0) {
-            /* unreachable: the pool's back-off paces the retries; refused: once a second */
+            /* unreachable or failed: the pool's back-off paces the retries; refused: once a second */
             struct timespec until = clock_after_ms(CLOCK_REALTIME, rc == -2 ? 1000 : 200);
             pthread_cond_timedwait(&s->write_wake, &s->write_lock, &until);
         }
