@@ -424,12 +424,15 @@ def test_result_refused_by_redis_is_written_later():
 
 
 class LostReplyProxy:
-    """A TCP proxy to Redis that, once, forwards the admission script (the EVAL holding XADD)
-    and then closes the worker's connection instead of passing Redis's answer back: Redis ran
-    the admission, the worker never learns it."""
+    """A TCP proxy to Redis that, once, forwards a command holding `trigger` (by default the
+    admission script, the EVAL holding XADD) and then closes the worker's connection instead of
+    passing Redis's answer back (only an answer starting with `answer`, if given): Redis ran the
+    command, the worker never learns it."""
 
-    def __init__(self, redis_port):
+    def __init__(self, redis_port, trigger=b"XADD", answer=None):
         self.redis_port = redis_port
+        self.trigger = trigger
+        self.answer = answer
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind((h.HOST, 0))
@@ -465,8 +468,9 @@ class LostReplyProxy:
                 if not data:
                     break
                 with self.lock:
-                    if self.armed and b"XADD" in data:
-                        self.armed = False
+                    if self.armed and self.trigger in data:
+                        if self.answer is None:
+                            self.armed = False
                         drop.set()
                 u.sendall(data)
         except OSError:
@@ -483,10 +487,16 @@ class LostReplyProxy:
                 data = u.recv(65536)
                 if not data:
                     break
-                if drop.is_set():       # Redis answered the admission: lose the answer
+                if drop.is_set():       # Redis answered the command: lose the answer
                     with self.lock:
-                        self.dropped += 1
-                    break
+                        lose = self.answer is None or (self.armed and
+                                                       data.startswith(self.answer))
+                        if lose:
+                            self.armed = False
+                            self.dropped += 1
+                    if lose:
+                        break
+                    drop.clear()
                 c.sendall(data)
         except OSError:
             pass
@@ -707,6 +717,36 @@ def test_result_redis_never_takes_does_not_wedge_the_worker():
         for _ in range(5):
             h.expect_status(w.post("/job/add", json_body={"encrypted_job": w.generate(TELEMETRY)}),
                             200, "/job/add after the result Redis never takes")
+
+
+def test_jobs_whose_delivery_is_lost_run_without_waiting_for_the_claim_delay():
+    """Redis gives a job to the worker (XREADGROUP moves it to the worker's pending list) but the
+    answer is lost (the connection drops): the worker must read its own pending entries again,
+    not leave the job idle until it may be taken over (JOB_TIMEOUT + margin, 330 s by default)."""
+    redis = Redis().start()
+    proxy = LostReplyProxy(redis.port, trigger=b"$1\r\n>\r\n", answer=b"*1\r\n")
+    try:
+        env = fleet_env(redis, keys_file(), JOB_TIMEOUT_SECONDS="10",
+                        STORE_REDIS_CLAIM_MARGIN_SECONDS="600")
+        env["STORE_URL"] = proxy.url()
+        with h.Worker(env=env) as w:
+            sig = w.generate(TELEMETRY)
+            uid = w.add(sig)
+            deadline = time.monotonic() + 15
+            while True:
+                st = w.get("/job/status/" + uid)
+                if st.status == 200:
+                    break
+                h.check(st.status in (404, 503) and time.monotonic() < deadline,
+                        "job whose delivery was lost: %s" % st.describe())
+                time.sleep(0.1)
+            h.check_eq(proxy.dropped, 1, "deliveries the proxy dropped")
+            h.expect_status(w.result(st.text, sig), 200, "result")
+            time.sleep(0.5)
+            h.check_eq(redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+    finally:
+        proxy.close()
+        redis.stop()
 
 
 def adder(w, sigs, accepted, refused, lock, stop):
