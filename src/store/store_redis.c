@@ -121,6 +121,7 @@ struct redis_store {
     pthread_cond_t write_wake;
     pthread_cond_t write_done;
     struct pending *head, *tail;
+    struct pending *writing_list;      /* the batch being written (off the list meanwhile) */
     size_t pending_count;
     bool writing;
     bool refused;                      /* the last batch was refused by the server (logged) */
@@ -490,10 +491,12 @@ static int write_some(struct redis_store *s)
         s->tail = NULL;
     last->next = NULL;
     s->writing = true;
+    s->writing_list = list;
     pthread_mutex_unlock(&s->write_lock);
     int rc = write_batch(s, list, count);
     pthread_mutex_lock(&s->write_lock);
     s->writing = false;
+    s->writing_list = NULL;
     if (rc == -3) {
         for (struct pending *p = list; p; p = p->next)
             p->failures++;
@@ -652,6 +655,26 @@ static void abandon(struct redis_store *s, const struct redis_entry *e, long lon
 /* deliver opens each entry and hands it to fn. redelivered: the entries were given out before
  * (taken over, or re-read after a restart), so their delivery counts are checked first. Returns
  * the number handed over. */
+/* held_here: the job runs here, or its result waits for the writer (listed, or being written). */
+static bool held_here(struct redis_store *s, const char *uid)
+{
+    pthread_mutex_lock(&s->lock);
+    const struct inflight *f = s->inflight;
+    while (f && strcmp(f->uid, uid) != 0)
+        f = f->next;
+    pthread_mutex_unlock(&s->lock);
+    if (f)
+        return true;
+    bool found = false;
+    pthread_mutex_lock(&s->write_lock);
+    for (const struct pending *lists[] = { s->head, s->writing_list }, **l = lists;
+         l < lists + 2 && !found; l++)
+        for (const struct pending *p = *l; p && !found; p = p->next)
+            found = strcmp(p->uid, uid) == 0;
+    pthread_mutex_unlock(&s->write_lock);
+    return found;
+}
+
 static int deliver(struct redis_store *s, const struct redis_entry *e, int n, bool redelivered,
                    store_job_fn fn, void *ctx)
 {
@@ -660,6 +683,8 @@ static int deliver(struct redis_store *s, const struct redis_entry *e, int n, bo
         delivery_counts(s, e, n, counts);
     int given = 0;
     for (int i = 0; i < n; i++) {
+        if (redelivered && e[i].job && held_here(s, e[i].uid))
+            continue;   /* this consumer's pending entries read again: it has this one */
         if (!e[i].job) {
             log_warn("store: stream entry %s holds no readable job; acknowledged away", e[i].id);
             ack_away(s, e[i].id);
@@ -704,8 +729,18 @@ static int read_entries(struct redis_store *s, int argc, const char **argv, bool
     struct redis_cmd cmd = { argc, argv, lens };
     redisReply *r = NULL;
     char reason[256];
-    if (redis_pool_run(s->pool, REDIS_SLOT_FEEDER, 1, &cmd, &r, reason, sizeof reason) < 0)
+    bool sent = false;
+    if (redis_pool_run_sent(s->pool, REDIS_SLOT_FEEDER, 1, &cmd, &r, reason, sizeof reason,
+                            &sent) < 0) {
+        /* Redis may have given entries to this consumer in the answer that was lost: read this
+         * consumer's pending entries again (those running here are skipped) rather than leave
+         * them idle until they may be taken over. */
+        if (sent) {
+            s->own_pending_read = false;
+            snprintf(s->own_cursor, sizeof s->own_cursor, "0-0");
+        }
         return -1;
+    }
     struct redis_entry entries[TAKE_MAX];
     char err[256], next[REDIS_ENTRY_ID_MAX + 1];
     int n = autoclaim ? redis_parse_autoclaim(r, entries, max, REDIS_MAX_TEXT, next, err, sizeof err)
@@ -766,7 +801,8 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
                                "STREAMS", s->stream, s->own_cursor };
         n = read_entries(s, 9, argv, false, max, fn, ctx);
         if (n > 0)
-            log_info("store: %d job(s) given to this worker before a restart run again", n);
+            log_info("store: %d job(s) given to this worker earlier (before a restart, or in an "
+                     "answer that was lost) run again", n);
         if (n < 0)
             sleep_ms(200);
         if (!s->own_pending_read)

@@ -749,6 +749,33 @@ def test_jobs_whose_delivery_is_lost_run_without_waiting_for_the_claim_delay():
         redis.stop()
 
 
+def test_redis_killed_while_a_result_waits_does_not_run_the_job_twice():
+    """Redis dies while the worker's feeder waits on it (so the worker reads its own pending
+    entries again once Redis is back) and a job finishes meanwhile: its entry is still pending in
+    Redis but its result waits in the worker; it must not be run a second time."""
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=1.5)
+    with site, Fleet(n=1, JOB_TIMEOUT_SECONDS="10", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        w = f.workers[0]
+        sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+        uid = w.add(sig)
+        deadline = time.monotonic() + 10
+        while site.count("/slow") < 1:
+            h.check(time.monotonic() < deadline, "the job never fetched its page")
+            time.sleep(0.02)
+        f.redis.kill()
+        status_until_done(w, uid)                 # finished, its result waits in the worker
+        f.redis.start()
+        deadline = time.monotonic() + 15
+        while f.redis.cmd("EXISTS", "tee-worker:result:" + uid) != 1:
+            h.check(time.monotonic() < deadline, "result never written")
+            time.sleep(0.1)
+        time.sleep(2.0)
+        h.check_eq(site.count("/slow"), 1, "fetches: the job ran once")
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+
+
 def adder(w, sigs, accepted, refused, lock, stop):
     for sig in sigs:
         if stop.is_set():
