@@ -4,7 +4,8 @@ restart runs them under the same uids; results and replay memory survive a resta
 the newest results of the cache size; a signature past
 its max age is refused; a full queue answers 503 without consuming the nonce; a full disk refuses new
 jobs and keeps the results of running ones until it can write them; a corrupt or unusable store
-stops start-up with a clear message and a non-zero exit."""
+stops start-up with a clear message and a non-zero exit; a SIGTERM waits for the running jobs only
+and exits cleanly."""
 import os
 import resource
 import sqlite3

@@ -9,7 +9,11 @@ Redis in clear (no quote, job type or result text in any key or value); a worker
 mid-job and its job finished by another (XAUTOCLAIM after JOB_TIMEOUT + margin); Redis killed and
 restarted mid-run: /job/add answers 503 + Retry-After and /readyz 503 naming the store meanwhile,
 the workers reconnect, and every job /job/add acknowledged finishes; and SEALING_KEYS_FILE checks
-(mode 0644 refused, a shared store without it refused). A missing redis-server fails the test."""
+(mode 0644 refused, a shared store without it refused). Also: results Redis refuses (maxmemory) or
+never takes (over proto-max-bulk-len), an admission or a delivery whose answer is lost (a proxy
+drops it), a SIGTERM or a restart of Redis while results wait in the worker, a Redis down at
+start-up, one that misbehaves (garbage, cut replies, silence), and the nonce TTL's clock margin.
+A missing redis-server fails the test."""
 import json
 import os
 import shutil
