@@ -269,6 +269,26 @@ def test_nonce_outlives_the_signature_on_every_clock_of_the_fleet():
                 "valid for %d s after the nonce expired" % (ttl, 120 + 300 - ttl))
 
 
+def test_fleet_wide_queue_full_is_503_and_keeps_the_nonce():
+    """JOB_QUEUE_MAX bounds the jobs waiting or running across the fleet: beyond it /job/add
+    answers 503 + Retry-After with a JSON error and records nothing, so the same signature is
+    accepted once there is room."""
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=1.0)
+    with site, Fleet(n=2, MAX_JOBS="1", JOB_QUEUE_MAX="2", WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        a, b = f.workers
+        uids = [a.add(a.generate({"type": "web", "arguments": {"url": site.url("/slow")}}))
+                for _ in range(2)]
+        sig = b.generate(TELEMETRY)
+        r = b.post("/job/add", json_body={"encrypted_job": sig})
+        h.expect_json_error(r, 503, "/job/add beyond the fleet-wide queue bound")
+        h.check(r.header("Retry-After"), "503 without Retry-After")
+        for uid in uids:
+            status_until_done(a, uid)
+        uid = b.add(sig)
+        status_until_done(a, uid)
+
+
 def test_worker_killed_mid_job_is_finished_by_another():
     site = Site()
     site.page("/slow", "<h1>Slow page</h1><p>worth the wait</p>", delay=2.0)
