@@ -472,7 +472,8 @@ static int write_batch(struct redis_store *s, struct pending *list, size_t count
 
 /* write_some takes up to WRITE_BATCH_MAX results off the list and writes them (caller holds
  * write_lock; it is released during the write). Returns 0, or write_batch's failure (-1
- * unreachable, -2 refused): the results are back at the head of the list. */
+ * unreachable, -2 refused for a passing state, -3 failed): the results are back at the head of
+ * the list, but for a result -3 gave up on (then 0). */
 static int write_some(struct redis_store *s)
 {
     while (s->writing)   /* one batch at a time (the writer, or rs_flush) */
