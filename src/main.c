@@ -33,6 +33,12 @@ int main(int argc, char **argv)
      * such buffers come from the arenas, whose freed memory stays resident: the peaks of the
      * crawl, /job/status and /job/result then pile up (web bench peak: 21.4 MB -> 20.2 MB). */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    /* glibc sets its allocator up on first use, and that set-up is not thread-safe. Normally the
+     * first malloc here does it; in the sanitizer build malloc and mallopt are the sanitizer's,
+     * so the first glibc call was web.c's malloc_trim, from job threads at once, and a thread's
+     * exit then aborted ("__malloc_arena_thread_freeres: a->attached_threads > 0"). Trimming
+     * once here, single-threaded, sets it up (nothing to trim yet). */
+    malloc_trim(0);
     static struct app app;
     char err[512];
     if (config_load(&app.cfg, err, sizeof err) < 0) {

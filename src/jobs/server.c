@@ -45,6 +45,7 @@ struct job_server {
     pthread_cond_t slot_free;
     size_t in_flight;
     bool stopping;
+    bool closing;   /* jobserver_stop: queued jobs are left to the store (atomic) */
 };
 
 #define FEED_WAIT_MS 1000
@@ -105,7 +106,10 @@ static void *worker_main(void *arg)
     struct job_server *s = arg;
     struct queued_job *q;
     while ((q = queue_pop(s->queue)) != NULL) {
-        run_one(s, q);
+        /* Once stopping, a queued job is not started: it is still in the store, and runs after
+         * a restart (or, in a fleet, on the worker that takes it over). */
+        if (!__atomic_load_n(&s->closing, __ATOMIC_ACQUIRE))
+            run_one(s, q);
         queued_job_free(q);
         if (s->shared) {
             pthread_mutex_lock(&s->slots_lock);
@@ -266,6 +270,7 @@ void jobserver_stop(struct job_server *s)
         pthread_mutex_unlock(&s->slots_lock);
         pthread_join(s->feeder, NULL);
     }
+    __atomic_store_n(&s->closing, true, __ATOMIC_RELEASE);
     if (s->queue)
         queue_close(s->queue);
     for (size_t i = 0; i < s->thread_count; i++)
@@ -293,7 +298,7 @@ static int check_age(const struct job_server *s, const struct job *job, time_t n
     if (!job->issued_at)
         return 0;
     unsigned max_age = s->deps.cfg->job_signature_max_age_s;
-    if (job->issued_at > (int64_t)now + 300)
+    if (job->issued_at > (int64_t)now + STORE_CLOCK_SKEW_S)
         return err_set(e, 400, "job signature is issued in the future");
     if ((int64_t)now - job->issued_at > (int64_t)max_age)
         return err_set(e, 400, "job signature expired (older than %u seconds)", max_age);

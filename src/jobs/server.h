@@ -42,7 +42,8 @@ struct job_server *jobserver_start(const struct job_server_deps *deps, char *err
 long jobserver_recover(struct job_server *s, char *err, size_t errlen);
 
 /* jobserver_stop closes the queue, lets running jobs finish, joins the threads and frees the
- * server; jobs still queued are dropped (they are marked failed "worker shutting down"). */
+ * server; jobs still queued are not started (they stay in the store and run after a restart, or
+ * on the worker of the fleet that takes them over). */
 void jobserver_stop(struct job_server *s);
 
 /* jobserver_admit checks *job and queues it. On success takes ownership of the job's contents

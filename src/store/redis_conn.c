@@ -196,12 +196,22 @@ static size_t lock_slot(struct redis_pool *p, int slot)
 int redis_pool_run(struct redis_pool *p, int slot, size_t n, const struct redis_cmd *cmds,
                    redisReply **replies, char *reason, size_t reasonlen)
 {
+    return redis_pool_run_sent(p, slot, n, cmds, replies, reason, reasonlen, NULL);
+}
+
+int redis_pool_run_sent(struct redis_pool *p, int slot, size_t n, const struct redis_cmd *cmds,
+                        redisReply **replies, char *reason, size_t reasonlen, bool *sent)
+{
     for (size_t k = 0; k < n; k++)
         replies[k] = NULL;
+    if (sent)
+        *sent = false;
     size_t i = lock_slot(p, slot);
     struct slot *s = &p->slots[i];
     int rc = connect_slot(p, i, reason, reasonlen);
     if (rc == 0) {
+        if (sent)
+            *sent = true;   /* from here on the server may have received the commands */
         for (size_t k = 0; k < n && rc == 0; k++)
             if (redisAppendCommandArgv(s->c, cmds[k].argc, cmds[k].argv, cmds[k].lens) != REDIS_OK)
                 rc = -1;
@@ -232,9 +242,25 @@ int redis_pool_run(struct redis_pool *p, int slot, size_t n, const struct redis_
 redisReply *redis_pool_command(struct redis_pool *p, char *reason, size_t reasonlen, int argc,
                                const char **argv, const size_t *lens)
 {
+    return redis_pool_command_sent(p, reason, reasonlen, argc, argv, lens, NULL);
+}
+
+redisReply *redis_pool_command_sent(struct redis_pool *p, char *reason, size_t reasonlen, int argc,
+                                    const char **argv, const size_t *lens, bool *sent)
+{
     struct redis_cmd cmd = { argc, argv, lens };
     redisReply *r = NULL;
-    return redis_pool_run(p, REDIS_SLOT_ANY, 1, &cmd, &r, reason, reasonlen) == 0 ? r : NULL;
+    return redis_pool_run_sent(p, REDIS_SLOT_ANY, 1, &cmd, &r, reason, reasonlen, sent) == 0 ? r
+                                                                                            : NULL;
+}
+
+bool redis_pool_may_connect(struct redis_pool *p, long long *wait_ms)
+{
+    pthread_mutex_lock(&p->state_lock);
+    long long left = p->down ? p->retry_at_ms - now_ms() : 0;
+    pthread_mutex_unlock(&p->state_lock);
+    *wait_ms = left > 0 ? left : 0;
+    return left <= 0;
 }
 
 int redis_pool_health(struct redis_pool *p, char *reason, size_t reasonlen)

@@ -46,9 +46,20 @@ struct redis_cmd {
 int redis_pool_run(struct redis_pool *p, int slot, size_t n, const struct redis_cmd *cmds,
                    redisReply **replies, char *reason, size_t reasonlen);
 
+/* redis_pool_run_sent is redis_pool_run that also says, on failure, whether the commands may
+ * have reached the server (*sent true: the connection failed after they were written, or while
+ * they were being written, so the server may have run them without its reply coming back). */
+int redis_pool_run_sent(struct redis_pool *p, int slot, size_t n, const struct redis_cmd *cmds,
+                        redisReply **replies, char *reason, size_t reasonlen, bool *sent);
+
 /* redis_pool_command: one command on a shared connection; NULL with reason on failure. */
 redisReply *redis_pool_command(struct redis_pool *p, char *reason, size_t reasonlen, int argc,
                                const char **argv, const size_t *lens);
+redisReply *redis_pool_command_sent(struct redis_pool *p, char *reason, size_t reasonlen, int argc,
+                                    const char **argv, const size_t *lens, bool *sent);
+
+/* redis_pool_may_connect: false while a reconnect back-off runs, *wait_ms its time left. */
+bool redis_pool_may_connect(struct redis_pool *p, long long *wait_ms);
 
 /* redis_pool_health sends PING. 0 when PONG came back, else -1 with the reason. */
 int redis_pool_health(struct redis_pool *p, char *reason, size_t reasonlen);

@@ -34,6 +34,10 @@ struct store;
 #define STORE_FILE "tee-worker.db"
 #define STORE_SCHEMA_VERSION 2
 #define STORE_MAX_BLOB (64u * 1024 * 1024)
+/* How far the clocks of a fleet's workers may differ. A shared store keeps a nonce this much
+ * longer than asked (its expiry is counted on the admitting worker's clock, a signature's age on
+ * each worker's own), and /job/add accepts an issued_at this far in the future. */
+#define STORE_CLOCK_SKEW_S 300
 
 /* Admission outcomes (store_admit). */
 enum store_admit_result {

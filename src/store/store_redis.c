@@ -6,11 +6,17 @@
  *   <p>job:<uid>        the job's stream entry id while it waits or runs (status "queued")
  *   <p>result:<uid>     the finished job's result row sealed with the ring, EX RESULT_CACHE_MAX_AGE
  *   <p>nonce:<hex>      a seen quote (16-byte SHA-256 prefix), EX until its signature expires
+ *                       plus STORE_CLOCK_SKEW_S (on every worker's clock)
+ *   <p>withdrawn:<uid>  an admission whose answer was lost and that was undone (EX 1 h): should
+ *                       the script still arrive, it records nothing
  * Nothing is written in clear: jobs and results are sealed with the ring keys every worker of the
  * fleet holds (SEALING_KEYS_FILE or the key broker), the job uid bound in as the salt.
  *
  * Admission is one Lua script (atomic, one round trip): refuse a seen nonce (409), refuse when the
  * stream holds JOB_QUEUE_MAX entries (503), else SET the nonce, XADD the job, SET job:<uid>.
+ * When the connection fails after the script was sent, Redis may have run it: settle_admission
+ * asks again and either keeps the job (a worker already took it: 200) or undoes it (503, and the
+ * signature is free again), so a 503 never leaves a recorded job and a consumed nonce behind.
  * Delivery is at least once: a worker reads entries with XREADGROUP only when it has a free job
  * thread; an entry is acknowledged (XACK + XDEL, in the MULTI/EXEC that stores the result) only
  * once its result is stored. Entries of a worker that died are taken over with XAUTOCLAIM once idle
@@ -20,8 +26,9 @@
  * So a job may run twice (a worker
  * dies after the job ran but before its result was stored); it is never lost once /job/add said
  * 200 - as far as the Redis server keeps what it acknowledged (appendonly yes, appendfsync always).
- * Results are written by one writer thread in MULTI/EXEC batches; while Redis is unreachable they
- * wait in memory (bounded: the feeder takes no new job meanwhile) and are retried. */
+ * Results are written by one writer thread in MULTI/EXEC batches; while Redis is unreachable or
+ * refuses the writes (maxmemory, a failed save) they wait in memory (bounded: the feeder takes no
+ * new job meanwhile) and are retried. */
 #include "store/store_backend.h"
 
 #include <pthread.h>
@@ -47,12 +54,27 @@
 #define MAX_DELIVERIES 5     /* a job given out more often than this is failed, not run again */
 
 static const char admit_script[] =
+    "if redis.call('EXISTS', KEYS[4]) == 1 then return -3 end "
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
     "if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[1]) then return -2 end "
     "redis.call('SET', KEYS[1], '1', 'EX', ARGV[2]) "
     "local id = redis.call('XADD', KEYS[2], '*', 'uid', ARGV[3], 'job', ARGV[4]) "
     "redis.call('SET', KEYS[3], id, 'EX', ARGV[5]) "
     "return 1";
+
+/* withdraw_script settles an admission whose answer was lost (the connection failed after the
+ * script was sent): it leaves a mark that makes the admission a no-op should it still arrive, and
+ * if it did run, undoes it unless a worker already took the job (or finished it). Returns 1 when
+ * the job stays admitted, 0 when nothing is recorded for it (the signature may come again). */
+static const char withdraw_script[] =
+    "redis.call('SET', KEYS[4], '1', 'EX', ARGV[2]) "
+    "if redis.call('EXISTS', KEYS[5]) == 1 then return 1 end "
+    "local id = redis.call('GET', KEYS[1]) "
+    "if not id then return 0 end "
+    "local p = redis.call('XPENDING', KEYS[2], ARGV[1], id, id, 1) "
+    "if #p > 0 then return 1 end "
+    "redis.call('XDEL', KEYS[2], id) redis.call('DEL', KEYS[1]) redis.call('DEL', KEYS[3]) "
+    "return 0";
 
 static const char drop_script[] =
     "local id = redis.call('GET', KEYS[1]) "
@@ -73,6 +95,7 @@ struct pending {
     char id[REDIS_ENTRY_ID_MAX + 1];   /* "" when the job was not taken from the stream */
     char *blob;                        /* the sealed result row */
     size_t blob_len;
+    unsigned failures;                 /* batches holding it that Redis received and failed */
 };
 
 struct redis_store {
@@ -98,8 +121,10 @@ struct redis_store {
     pthread_cond_t write_wake;
     pthread_cond_t write_done;
     struct pending *head, *tail;
+    struct pending *writing_list;      /* the batch being written (off the list meanwhile) */
     size_t pending_count;
     bool writing;
+    bool refused;                      /* the last batch was refused by the server (logged) */
     bool stop;
     bool writer_started;
     pthread_t writer;
@@ -138,6 +163,58 @@ static void label_for(char *out, size_t outlen, const char *label, const char *u
 
 /* ---- admission ----------------------------------------------------------------------------- */
 
+#define WITHDRAW_MARK_TTL_S 3600   /* far longer than a dead connection's command can linger */
+#define CLOSE_FLUSH_WAIT_MS 5000   /* how long a stopping worker waits for Redis to take results */
+#define SETTLE_WAIT_MS 3000        /* how long an admission waits for Redis to settle it */
+
+/* settle_admission decides an admission whose answer was lost: the script may have run. Until
+ * Redis answers (SETTLE_WAIT_MS at most, through the reconnect back-off) it runs withdraw_script:
+ * STORE_ADMITTED when the job stays (a worker has it already), else STORE_UNAVAILABLE with nothing
+ * recorded, so the same signature can be sent again. If Redis does not answer in time the
+ * admission stays undecided: logged, STORE_UNAVAILABLE. */
+static int settle_admission(struct redis_store *s, const char *uid, const char *nkey,
+                            const char *jkey, const char *ckey)
+{
+    char rkey[REDIS_KEY_MAX], mark_ttl[24], reason[256] = "no answer in time";
+    redis_key(rkey, sizeof rkey, s->prefix, "result:", uid);
+    snprintf(mark_ttl, sizeof mark_ttl, "%d", WITHDRAW_MARK_TTL_S);
+    const char *argv[] = { "EVAL", withdraw_script, "5", jkey, s->stream, nkey, ckey, rkey,
+                           REDIS_GROUP, mark_ttl };
+    size_t lens[10];
+    for (size_t i = 0; i < 10; i++)
+        lens[i] = strlen(argv[i]);
+    long long give_up = mono_ms() + SETTLE_WAIT_MS;
+    for (;;) {
+        long long wait = 0;
+        if (redis_pool_may_connect(s->pool, &wait)) {
+            redisReply *r = redis_pool_command(s->pool, reason, sizeof reason, 10, argv, lens);
+            if (r && r->type == REDIS_REPLY_INTEGER && (r->integer == 0 || r->integer == 1)) {
+                int rc = r->integer == 1 ? STORE_ADMITTED : STORE_UNAVAILABLE;
+                freeReplyObject(r);
+                log_warn("job %s: redis's answer to the admission was lost; %s", uid,
+                         rc == STORE_ADMITTED ? "it was recorded and a worker has it: admitted"
+                                              : "withdrawn, nothing recorded");
+                return rc;
+            }
+            if (r)
+                snprintf(reason, sizeof reason, "unexpected reply: %.200s",
+                         r->type == REDIS_REPLY_ERROR ? r->str : "not 0 or 1");
+            freeReplyObject(r);
+            redis_pool_may_connect(s->pool, &wait);   /* the back-off this failure armed */
+            if (wait == 0)
+                wait = 100;
+        }
+        long long left = give_up - mono_ms();
+        if (left <= 0)
+            break;
+        sleep_ms((long)(wait < left ? wait : left));
+    }
+    log_error("job %s: redis's answer to the admission was lost and redis could not be asked "
+              "again (%s): answered 503, but the job may have been recorded (it then runs, and "
+              "the same signature is refused as a replay)", uid, reason);
+    return STORE_UNAVAILABLE;
+}
+
 static int rs_admit(struct store *base, const char *quote, size_t quote_len, time_t nonce_expires,
                     const char *uid, const char *job_json, size_t job_len)
 {
@@ -150,23 +227,26 @@ static int rs_admit(struct store *base, const char *quote, size_t quote_len, tim
     char nkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX];
     nonce_key(s, quote, quote_len, nkey);
     redis_key(jkey, sizeof jkey, s->prefix, "job:", uid);
-    time_t ttl = nonce_expires - time(NULL);
+    time_t ttl = nonce_expires - time(NULL) + STORE_CLOCK_SKEW_S;   /* other workers' clocks */
     if (ttl < 1)
         ttl = 1;
     char qmax[24], nttl[24], jttl[24];
     snprintf(qmax, sizeof qmax, "%zu", s->queue_max);
     snprintf(nttl, sizeof nttl, "%lld", (long long)ttl);
     snprintf(jttl, sizeof jttl, "%d", JOB_KEY_TTL_S);
-    const char *argv[] = { "EVAL", admit_script, "3", nkey, s->stream, jkey, qmax, nttl, uid,
-                           sealed, jttl };
-    size_t lens[11];
-    for (size_t i = 0; i < 11; i++)
+    char ckey[REDIS_KEY_MAX];
+    redis_key(ckey, sizeof ckey, s->prefix, "withdrawn:", uid);
+    const char *argv[] = { "EVAL", admit_script, "4", nkey, s->stream, jkey, ckey, qmax, nttl,
+                           uid, sealed, jttl };
+    size_t lens[12];
+    for (size_t i = 0; i < 12; i++)
         lens[i] = strlen(argv[i]);
     char reason[256];
-    redisReply *r = redis_pool_command(s->pool, reason, sizeof reason, 11, argv, lens);
+    bool sent = false;
+    redisReply *r = redis_pool_command_sent(s->pool, reason, sizeof reason, 12, argv, lens, &sent);
     free(sealed);
     if (!r)
-        return STORE_UNAVAILABLE;
+        return sent ? settle_admission(s, uid, nkey, jkey, ckey) : STORE_UNAVAILABLE;
     int rc = STORE_UNAVAILABLE;
     if (r->type == REDIS_REPLY_INTEGER && (r->integer == 1 || r->integer == 0 || r->integer == -2))
         rc = r->integer == 1 ? STORE_ADMITTED : r->integer == 0 ? STORE_REPLAY : STORE_FULL;
@@ -277,9 +357,34 @@ struct batch_args {
     char rkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX];
 };
 
-/* write_batch stores list in one MULTI/EXEC. Returns 0 (written, or refused by the server: those
- * entries stay pending and another worker runs them again), or -1 when the server is unreachable
- * (nothing written; the caller keeps the list). */
+/* A batch Redis received and failed this often (closed the connection on it, or refused it for
+ * a reason that is not a passing state) is written one result at a time; a result failing alone
+ * ISOLATED_TRIES_MAX times is given up: its job stays pending and runs again (and is abandoned
+ * after MAX_DELIVERIES), instead of holding up every result behind it forever. */
+#define BATCH_FAILURES_SPLIT 2
+#define ISOLATED_TRIES_MAX 5
+
+/* transient_refusal: Redis refused for a passing state (out of memory, a failed save, loading,
+ * a read-only replica during a failover, a busy script), not for what was sent. */
+static bool transient_refusal(const redisReply *r)
+{
+    static const char *const passing[] = { "OOM", "MISCONF", "LOADING", "READONLY", "BUSY",
+                                           "TRYAGAIN", "MASTERDOWN", "NOREPLICAS", "NOAUTH" };
+    if (!r || r->type != REDIS_REPLY_ERROR || !r->str)
+        return false;
+    for (size_t i = 0; i < sizeof passing / sizeof passing[0]; i++) {
+        size_t n = strlen(passing[i]);
+        if (strncmp(r->str, passing[i], n) == 0 && (r->str[n] == ' ' || r->str[n] == '\0'))
+            return true;
+    }
+    return false;
+}
+
+/* write_batch stores list in one MULTI/EXEC. Returns 0 when written; nothing is written on
+ * failure and the caller keeps the list: -1 the server is unreachable, -2 it refused the
+ * transaction for a passing state (EXECABORT after OOM under maxmemory, MISCONF after a failed
+ * save, a read-only replica...), -3 it received the batch and failed it otherwise (closed the
+ * connection on it, timed out, or refused it for what it holds). */
 static int write_batch(struct redis_store *s, struct pending *list, size_t count)
 {
     size_t ncmd = 2 + count * CMDS_PER_JOB;
@@ -323,16 +428,39 @@ static int write_batch(struct redis_store *s, struct pending *list, size_t count
     }
     cmds[k++] = (struct redis_cmd){ 1, (const char **)exec, exec_len };
     char reason[256];
-    int rc = redis_pool_run(s->pool, REDIS_SLOT_WRITER, k, cmds, replies, reason, sizeof reason);
+    bool sent = false;
+    int rc = redis_pool_run_sent(s->pool, REDIS_SLOT_WRITER, k, cmds, replies, reason,
+                                 sizeof reason, &sent);
+    if (rc < 0 && sent) {
+        log_error("store: writing %zu results failed (%s)", count, reason);
+        rc = -3;
+    }
     if (rc == 0) {
         redisReply *r = replies[k - 1];
-        if (!redis_reply_ok(r, REDIS_REPLY_ARRAY))
-            log_error("store: %zu results refused by redis (%.200s); their jobs stay pending and "
-                      "run again", count, r && r->type == REDIS_REPLY_ERROR ? r->str : "no EXEC");
-        else
+        if (!redis_reply_ok(r, REDIS_REPLY_ARRAY)) {
+            /* the reason is the first refused command's (OOM ...), else EXEC's own */
+            const redisReply *why = r;
+            for (size_t j = 0; j + 1 < k; j++)
+                if (replies[j] && replies[j]->type == REDIS_REPLY_ERROR) {
+                    why = replies[j];
+                    break;
+                }
+            bool passing = transient_refusal(why);
+            if (!passing || !s->refused)
+                log_error("store: %zu results refused by redis (%.200s); kept in memory and "
+                          "written again %s", count,
+                          why && why->type == REDIS_REPLY_ERROR ? why->str : "no EXEC",
+                          passing ? "every second" : "(a few times)");
+            s->refused = passing;
+            rc = passing ? -2 : -3;
+        } else {
+            if (s->refused)
+                log_info("store: redis accepts results again");
+            s->refused = false;
             for (size_t j = 0; j < r->elements; j++)
                 if (r->element[j] && r->element[j]->type == REDIS_REPLY_ERROR)
                     log_error("store: a result command failed: %.200s", r->element[j]->str);
+        }
     }
     for (size_t j = 0; j < k; j++)
         freeReplyObject(replies[j]);
@@ -343,13 +471,17 @@ static int write_batch(struct redis_store *s, struct pending *list, size_t count
 }
 
 /* write_some takes up to WRITE_BATCH_MAX results off the list and writes them (caller holds
- * write_lock; it is released during the write). Returns 0, or -1 when Redis was unreachable (the
- * results are back at the head of the list). */
+ * write_lock; it is released during the write). Returns 0, or write_batch's failure (-1
+ * unreachable, -2 refused for a passing state, -3 failed): the results are back at the head of
+ * the list, but for a result -3 gave up on (then 0). */
 static int write_some(struct redis_store *s)
 {
+    while (s->writing)   /* one batch at a time (the writer, or rs_flush) */
+        pthread_cond_wait(&s->write_done, &s->write_lock);
     struct pending *list = s->head, *last = NULL;
     size_t count = 0;
-    for (struct pending *p = list; p && count < WRITE_BATCH_MAX; p = p->next) {
+    size_t max = list && list->failures >= BATCH_FAILURES_SPLIT ? 1 : WRITE_BATCH_MAX;
+    for (struct pending *p = list; p && count < max; p = p->next) {
         last = p;
         count++;
     }
@@ -360,10 +492,24 @@ static int write_some(struct redis_store *s)
         s->tail = NULL;
     last->next = NULL;
     s->writing = true;
+    s->writing_list = list;
     pthread_mutex_unlock(&s->write_lock);
     int rc = write_batch(s, list, count);
     pthread_mutex_lock(&s->write_lock);
     s->writing = false;
+    s->writing_list = NULL;
+    if (rc == -3) {
+        for (struct pending *p = list; p; p = p->next)
+            p->failures++;
+        if (count == 1 && list->failures >= BATCH_FAILURES_SPLIT + ISOLATED_TRIES_MAX) {
+            log_error("job %s: redis fails every write of its result (%zu bytes sealed); given "
+                      "up, the job stays pending and runs again", list->uid, list->blob_len);
+            s->pending_count--;
+            free_pending(list);
+            pthread_cond_broadcast(&s->write_done);
+            return 0;
+        }
+    }
     if (rc < 0) {
         last->next = s->head;
         s->head = list;
@@ -386,8 +532,10 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&s->write_wake, &s->write_lock);
             continue;
         }
-        if (write_some(s) < 0) {
-            struct timespec until = clock_after_ms(CLOCK_REALTIME, 200);
+        int rc = write_some(s);
+        if (rc < 0) {
+            /* unreachable or failed: the pool's back-off paces the retries; refused: once a second */
+            struct timespec until = clock_after_ms(CLOCK_REALTIME, rc == -2 ? 1000 : 200);
             pthread_cond_timedwait(&s->write_wake, &s->write_lock, &until);
         }
     }
@@ -508,6 +656,26 @@ static void abandon(struct redis_store *s, const struct redis_entry *e, long lon
 /* deliver opens each entry and hands it to fn. redelivered: the entries were given out before
  * (taken over, or re-read after a restart), so their delivery counts are checked first. Returns
  * the number handed over. */
+/* held_here: the job runs here, or its result waits for the writer (listed, or being written). */
+static bool held_here(struct redis_store *s, const char *uid)
+{
+    pthread_mutex_lock(&s->lock);
+    const struct inflight *f = s->inflight;
+    while (f && strcmp(f->uid, uid) != 0)
+        f = f->next;
+    pthread_mutex_unlock(&s->lock);
+    if (f)
+        return true;
+    bool found = false;
+    pthread_mutex_lock(&s->write_lock);
+    for (const struct pending *lists[] = { s->head, s->writing_list }, **l = lists;
+         l < lists + 2 && !found; l++)
+        for (const struct pending *p = *l; p && !found; p = p->next)
+            found = strcmp(p->uid, uid) == 0;
+    pthread_mutex_unlock(&s->write_lock);
+    return found;
+}
+
 static int deliver(struct redis_store *s, const struct redis_entry *e, int n, bool redelivered,
                    store_job_fn fn, void *ctx)
 {
@@ -516,6 +684,8 @@ static int deliver(struct redis_store *s, const struct redis_entry *e, int n, bo
         delivery_counts(s, e, n, counts);
     int given = 0;
     for (int i = 0; i < n; i++) {
+        if (redelivered && e[i].job && held_here(s, e[i].uid))
+            continue;   /* this consumer's pending entries read again: it has this one */
         if (!e[i].job) {
             log_warn("store: stream entry %s holds no readable job; acknowledged away", e[i].id);
             ack_away(s, e[i].id);
@@ -560,8 +730,18 @@ static int read_entries(struct redis_store *s, int argc, const char **argv, bool
     struct redis_cmd cmd = { argc, argv, lens };
     redisReply *r = NULL;
     char reason[256];
-    if (redis_pool_run(s->pool, REDIS_SLOT_FEEDER, 1, &cmd, &r, reason, sizeof reason) < 0)
+    bool sent = false;
+    if (redis_pool_run_sent(s->pool, REDIS_SLOT_FEEDER, 1, &cmd, &r, reason, sizeof reason,
+                            &sent) < 0) {
+        /* Redis may have given entries to this consumer in the answer that was lost: read this
+         * consumer's pending entries again (those running here are skipped) rather than leave
+         * them idle until they may be taken over. */
+        if (sent) {
+            s->own_pending_read = false;
+            snprintf(s->own_cursor, sizeof s->own_cursor, "0-0");
+        }
         return -1;
+    }
     struct redis_entry entries[TAKE_MAX];
     char err[256], next[REDIS_ENTRY_ID_MAX + 1];
     int n = autoclaim ? redis_parse_autoclaim(r, entries, max, REDIS_MAX_TEXT, next, err, sizeof err)
@@ -622,7 +802,8 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
                                "STREAMS", s->stream, s->own_cursor };
         n = read_entries(s, 9, argv, false, max, fn, ctx);
         if (n > 0)
-            log_info("store: %d job(s) given to this worker before a restart run again", n);
+            log_info("store: %d job(s) given to this worker earlier (before a restart, or in an "
+                     "answer that was lost) run again", n);
         if (n < 0)
             sleep_ms(200);
         if (!s->own_pending_read)
@@ -732,7 +913,22 @@ static void rs_close(struct store *base)
         pthread_cond_signal(&s->write_wake);
         pthread_mutex_unlock(&s->write_lock);
         pthread_join(s->writer, NULL);
-        if (rs_flush(base) < 0 && s->head)
+        /* Results not written yet: Redis gets CLOSE_FLUSH_WAIT_MS to take them (it may be
+         * restarting), else their jobs run again on another worker. */
+        long long give_up = mono_ms() + CLOSE_FLUSH_WAIT_MS;
+        int rc = rs_flush(base);
+        if (rc < 0 && s->head)
+            log_warn("store: waiting up to %d s for redis to store %zu results",
+                     CLOSE_FLUSH_WAIT_MS / 1000, s->pending_count);
+        while (rc < 0 && s->head && mono_ms() < give_up) {
+            long long wait = 0;
+            redis_pool_may_connect(s->pool, &wait);
+            wait = wait < 100 ? 100 : wait;
+            long long left = give_up - mono_ms();
+            sleep_ms((long)(wait < left ? wait : left > 0 ? left : 0));
+            rc = rs_flush(base);
+        }
+        if (rc < 0 && s->head)
             log_warn("store: %zu results could not be written before exit; their jobs stay "
                      "pending and another worker runs them again", s->pending_count);
     }

@@ -9,7 +9,11 @@ Redis in clear (no quote, job type or result text in any key or value); a worker
 mid-job and its job finished by another (XAUTOCLAIM after JOB_TIMEOUT + margin); Redis killed and
 restarted mid-run: /job/add answers 503 + Retry-After and /readyz 503 naming the store meanwhile,
 the workers reconnect, and every job /job/add acknowledged finishes; and SEALING_KEYS_FILE checks
-(mode 0644 refused, a shared store without it refused). A missing redis-server fails the test."""
+(mode 0644 refused, a shared store without it refused). Also: results Redis refuses (maxmemory) or
+never takes (over proto-max-bulk-len), an admission or a delivery whose answer is lost (a proxy
+drops it), a SIGTERM or a restart of Redis while results wait in the worker, a Redis down at
+start-up, one that misbehaves (garbage, cut replies, silence), and the nonce TTL's clock margin.
+A missing redis-server fails the test."""
 import json
 import os
 import shutil
@@ -249,6 +253,42 @@ def test_replay_on_another_worker_refused():
         h.expect_json_error(r, 409, "replay after the job finished", message="job already executed")
 
 
+def test_nonce_outlives_the_signature_on_every_clock_of_the_fleet():
+    """Each worker judges a signature's age by its own clock, and the nonce's TTL is counted from
+    the admitting worker's: Redis must keep the nonce past the signature's expiry by the clock
+    difference a fleet tolerates (300 s, as for issued_at in the future), else a worker whose clock
+    is behind accepts a replay once the nonce expired."""
+    with Fleet(n=1, JOB_SIGNATURE_MAX_AGE_SECONDS="120") as f:
+        w = f.workers[0]
+        sig = w.generate(TELEMETRY)
+        status_until_done(w, w.add(sig))
+        keys = f.redis.cmd("KEYS", "tee-worker:nonce:*")
+        h.check_eq(len(keys), 1, "nonce keys")
+        ttl = f.redis.cmd("TTL", keys[0])
+        h.check(ttl >= 120 + 300 - 10, "nonce TTL %d s: a clock 300 s behind finds the signature "
+                "valid for %d s after the nonce expired" % (ttl, 120 + 300 - ttl))
+
+
+def test_fleet_wide_queue_full_is_503_and_keeps_the_nonce():
+    """JOB_QUEUE_MAX bounds the jobs waiting or running across the fleet: beyond it /job/add
+    answers 503 + Retry-After with a JSON error and records nothing, so the same signature is
+    accepted once there is room."""
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=1.0)
+    with site, Fleet(n=2, MAX_JOBS="1", JOB_QUEUE_MAX="2", WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        a, b = f.workers
+        uids = [a.add(a.generate({"type": "web", "arguments": {"url": site.url("/slow")}}))
+                for _ in range(2)]
+        sig = b.generate(TELEMETRY)
+        r = b.post("/job/add", json_body={"encrypted_job": sig})
+        h.expect_json_error(r, 503, "/job/add beyond the fleet-wide queue bound")
+        h.check(r.header("Retry-After"), "503 without Retry-After")
+        for uid in uids:
+            status_until_done(a, uid)
+        uid = b.add(sig)
+        status_until_done(a, uid)
+
+
 def test_worker_killed_mid_job_is_finished_by_another():
     site = Site()
     site.page("/slow", "<h1>Slow page</h1><p>worth the wait</p>", delay=2.0)
@@ -316,6 +356,34 @@ def test_worker_restarted_runs_its_pending_job_again():
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
 
 
+def test_sigterm_while_redis_is_away_waits_for_it_to_store_the_results():
+    """A job finishes while Redis is down, then the worker gets SIGTERM: it gives Redis a few
+    seconds to come back and stores the result before exiting, instead of dropping it (the job
+    then stayed queued fleet-wide and ran again)."""
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=1.0)
+    with site, Fleet(n=1, JOB_TIMEOUT_SECONDS="10", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        w = f.workers[0]
+        sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+        uid = w.add(sig)
+        deadline = time.monotonic() + 10
+        while site.count("/slow") < 1:
+            h.check(time.monotonic() < deadline, "the job never fetched its page")
+            time.sleep(0.02)
+        f.redis.kill()
+        status_until_done(w, uid)                 # finished, served from memory
+        time.sleep(0.5)
+        w.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        f.redis.start()                           # back while the worker stops
+        w.stop()
+        h.check("could not be written before exit" not in w.stderr(),
+                "results dropped at exit:\n%s" % w.stderr()[-2000:])
+        h.check_eq(f.redis.cmd("EXISTS", "tee-worker:result:" + uid), 1, "result stored")
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+
+
 def test_job_killing_every_worker_is_abandoned():
     """A job whose worker is killed mid-job every time is given out at most 5 times (first
     delivery, then re-reads after restarts), then finishes failed instead of running again."""
@@ -339,6 +407,396 @@ def test_job_killing_every_worker_is_abandoned():
         h.check("abandoned" in doc["error"] and "6 times" in doc["error"],
                 "unexpected error: %r" % doc["error"])
         h.check_eq(site.count("/slow"), 5, "fetches: one per delivery that ran")
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+
+
+def test_result_refused_by_redis_is_written_later():
+    """A result Redis refuses to store (maxmemory reached with noeviction: the MULTI is aborted
+    with OOM) is kept and written once Redis accepts writes again, as when Redis is unreachable;
+    it is not dropped, which left the job "queued" fleet-wide and ran it a second time."""
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=2.0)
+    with site, Fleet(n=2, JOB_TIMEOUT_SECONDS="10", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        a, b = f.workers
+        sig = a.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+        uid = a.add(sig)
+        deadline = time.monotonic() + 20
+        while site.count("/slow") < 1:          # mid-job: the page is being fetched
+            h.check(time.monotonic() < deadline, "the job never fetched its page")
+            time.sleep(0.02)
+        runner = None
+        for w in (a, b):
+            if w.get("/job/status/" + uid).json().get("status") == "running":
+                runner = w
+        h.check(runner is not None, "no worker reports the job running")
+        other = b if runner is a else a
+        f.redis.cmd("CONFIG", "SET", "maxmemory", "1")   # every write refused: OOM
+        try:
+            status_until_done(runner, uid, timeout=20)   # finished, served from memory
+            time.sleep(1.5)                              # the writer tried and was refused
+            h.check_eq(f.redis.cmd("EXISTS", "tee-worker:result:" + uid), 0,
+                       "result key written while redis refused writes")
+        finally:
+            f.redis.cmd("CONFIG", "SET", "maxmemory", "0")
+        st = status_until_done(other, uid, timeout=10)
+        r = other.result(st.text, sig)
+        h.expect_status(r, 200, "result read on the other worker")
+        h.check(b"Slow page" in r.body, "unexpected result: %r" % r.body[:200])
+        h.check_eq(site.count("/slow"), 1, "fetches: the job ran once")
+        h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+
+
+class LostReplyProxy:
+    """A TCP proxy to Redis that, once, forwards a command holding `trigger` (by default the
+    admission script, the EVAL holding XADD) and then closes the worker's connection instead of
+    passing Redis's answer back (only an answer starting with `answer`, if given): Redis ran the
+    command, the worker never learns it."""
+
+    def __init__(self, redis_port, trigger=b"XADD", answer=None):
+        self.redis_port = redis_port
+        self.trigger = trigger
+        self.answer = answer
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((h.HOST, 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.armed = True
+        self.dropped = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self):
+        return "redis://127.0.0.1:%d/0" % self.port
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection((h.HOST, self.redis_port))
+            except OSError:
+                c.close()
+                continue
+            drop = threading.Event()
+            threading.Thread(target=self._up, args=(c, u, drop), daemon=True).start()
+            threading.Thread(target=self._down, args=(c, u, drop), daemon=True).start()
+
+    def _up(self, c, u, drop):
+        try:
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    break
+                with self.lock:
+                    if self.armed and self.trigger in data:
+                        if self.answer is None:
+                            self.armed = False
+                        drop.set()
+                u.sendall(data)
+        except OSError:
+            pass
+        for x in (c, u):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _down(self, c, u, drop):
+        try:
+            while True:
+                data = u.recv(65536)
+                if not data:
+                    break
+                if drop.is_set():       # Redis answered the command: lose the answer
+                    with self.lock:
+                        lose = self.answer is None or (self.armed and
+                                                       data.startswith(self.answer))
+                        if lose:
+                            self.armed = False
+                            self.dropped += 1
+                    if lose:
+                        break
+                    drop.clear()
+                c.sendall(data)
+        except OSError:
+            pass
+        for x in (c, u):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.listener.close()
+
+
+def test_admission_whose_answer_is_lost_is_settled():
+    """Redis runs the admission but its answer never reaches the worker (the connection drops):
+    /job/add must not answer 503 while the job stays recorded, which refused the client's retry of
+    the same signature as a replay (409) although it never got a uid. Either 200 with a uid whose
+    result comes (a worker already took the job), or 503 with nothing recorded, so the signature
+    is accepted when sent again. Both happen: with the only job thread busy the job is withdrawn,
+    with it free the job is already taken."""
+    redis = Redis().start()
+    proxy = LostReplyProxy(redis.port)
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=3.0)
+    try:
+        env = fleet_env(redis, keys_file(), MAX_JOBS="1", WEBSCRAPER_ALLOW_PRIVATE="true")
+        env["STORE_URL"] = proxy.url()
+        with site, h.Worker(env=env) as w:
+            busy = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+            with proxy.lock:
+                proxy.armed = False
+            busy_uid = w.add(busy)
+            deadline = time.monotonic() + 10
+            while site.count("/slow") < 1:      # the only job thread is busy
+                h.check(time.monotonic() < deadline, "the slow job never fetched its page")
+                time.sleep(0.02)
+            for case in ("thread busy", "thread free"):
+                if case == "thread free":
+                    status_until_done(w, busy_uid)
+                with proxy.lock:
+                    proxy.armed = True
+                sig = w.generate(TELEMETRY)
+                r = w.post("/job/add", json_body={"encrypted_job": sig}, timeout=20.0)
+                with proxy.lock:
+                    h.check(not proxy.armed, "%s: the admission did not go through the proxy" % case)
+                if r.status == 200:
+                    uid = r.json()["uid"]
+                else:
+                    h.expect_json_error(r, 503, "%s: /job/add whose answer was lost" % case)
+                    h.check(r.header("Retry-After"), "503 without Retry-After")
+                    time.sleep(0.5)                     # past the reconnect back-off
+                    r2 = w.post("/job/add", json_body={"encrypted_job": sig})
+                    h.expect_status(r2, 200, "%s: the same signature sent again after the 503"
+                                    % case)
+                    uid = r2.json()["uid"]
+                st = status_until_done(w, uid)
+                h.expect_status(w.result(st.text, sig), 200, "%s: result" % case)
+                print("  %s: lost answer settled as %d" % (case, r.status))
+            h.check_eq(proxy.dropped, 2, "answers the proxy dropped")
+            time.sleep(1.0)
+            h.check_eq(redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+            h.check_eq(len(redis.cmd("KEYS", "tee-worker:result:*") or []), 3,
+                       "results: every job ran once")
+    finally:
+        proxy.close()
+        redis.stop()
+
+
+class BadRedis:
+    """A server on Redis's port that misbehaves on every command: 'garbage' answers bytes that are
+    not RESP, 'cut' starts a long bulk string and closes mid-reply, 'huge' declares a bulk string
+    of 512 MB and an array of 2^31 elements, 'silent' never answers."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((h.HOST, 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self):
+        return "redis://127.0.0.1:%d/0" % self.port
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.listener.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        try:
+            while c.recv(65536):
+                if self.mode == "garbage":
+                    c.sendall(b"HTTP/1.1 200 OK\r\n\x00\xff?\r\n")
+                elif self.mode == "cut":
+                    c.sendall(b"$100000\r\n" + b"x" * 5000)
+                    break
+                elif self.mode == "huge":
+                    c.sendall(b"*2\r\n$536870912\r\nabc*2147483647\r\n")
+                    break
+                elif self.mode == "status":
+                    c.sendall(b"+OK\r\n")
+                elif self.mode == "int":
+                    c.sendall(b":1\r\n")
+                elif self.mode == "nested":
+                    c.sendall(b"*2\r\n*1\r\n*3\r\n$-1\r\n:7\r\n*0\r\n*-1\r\n")
+        except OSError:
+            pass
+        try:
+            c.close()
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
+        for c in self.conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
+def test_a_redis_that_misbehaves():
+    """Garbage, a reply cut mid-way, absurd sizes, no answer at all: the worker stays up, answers
+    /readyz, /job/add and /job/status with 503 JSON errors (Retry-After) naming nothing secret,
+    keeps its memory bounded and stops cleanly on SIGTERM."""
+    for mode in ("garbage", "cut", "huge", "silent"):
+        bad = BadRedis(mode)
+        try:
+            env = {"STORE_URL": bad.url(), "SEALING_KEYS_FILE": keys_file()}
+            with h.Worker(env=env) as w:
+                sig = w.generate(TELEMETRY)
+                for _ in range(3):
+                    r = w.get("/readyz")
+                    h.check(r.status == 503 and "redis" in r.json()["checks"]["store"],
+                            "%s: /readyz %s" % (mode, r.describe()))
+                    r = w.post("/job/add", json_body={"encrypted_job": sig}, timeout=20.0)
+                    h.expect_json_error(r, 503, "%s: /job/add" % mode)
+                    h.check(r.header("Retry-After"), "%s: /job/add 503 without Retry-After" % mode)
+                    r = w.get("/job/status/" + h.random_uuid(), timeout=20.0)
+                    h.expect_json_error(r, 503, "%s: /job/status" % mode)
+                    time.sleep(0.3)
+                w.healthy("%s redis" % mode)
+                with open("/proc/%d/status" % w.proc.pid) as f:
+                    rss = [int(l.split()[1]) for l in f if l.startswith("VmRSS:")][0]
+                h.check(rss < 200 * 1024, "%s: RSS %d kB" % (mode, rss))
+            print("  %s: 503s, healthy, stopped cleanly" % mode)
+        finally:
+            bad.close()
+    # Well-formed replies of the wrong shape (one reply per command, whatever it was): answers
+    # stay JSON (a lying server can claim an admission; it decides which jobs run anyway).
+    for mode in ("status", "int", "nested"):
+        bad = BadRedis(mode)
+        try:
+            env = {"STORE_URL": bad.url(), "SEALING_KEYS_FILE": keys_file()}
+            with h.Worker(env=env) as w:
+                for _ in range(3):
+                    sig = w.generate(TELEMETRY)
+                    r = w.post("/job/add", json_body={"encrypted_job": sig}, timeout=20.0)
+                    h.check(r.status in (200, 409, 500, 503) and isinstance(r.json(), dict),
+                            "%s: /job/add %s" % (mode, r.describe()))
+                    uid = r.json().get("uid") or h.random_uuid()
+                    r = w.get("/job/status/" + uid, timeout=20.0)
+                    h.check(r.status in (404, 500, 503) and isinstance(r.json(), dict),
+                            "%s: /job/status %s" % (mode, r.describe()))
+                    r = w.get("/readyz")
+                    h.check(r.status in (200, 503) and isinstance(r.json(), dict),
+                            "%s: /readyz %s" % (mode, r.describe()))
+                    time.sleep(0.5)
+                w.healthy("%s redis" % mode)
+            print("  %s: JSON answers, healthy, stopped cleanly" % mode)
+        finally:
+            bad.close()
+
+
+def test_result_redis_never_takes_does_not_wedge_the_worker():
+    """A result Redis will never take (larger than its proto-max-bulk-len: Redis closes the
+    connection on it) is given up after a few tries (its job runs again elsewhere, or is abandoned
+    after 5 deliveries); it must not be retried forever, holding up the results finished after it
+    and making every reconnect arm the back-off that answers /job/add 503."""
+    site = Site()
+    site.page("/big", "<h1>Big</h1><p>" + "many words here " * 100000 + "</p>")
+    with site, Fleet(n=1, MAX_JOBS="1", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        w = f.workers[0]
+        f.redis.cmd("CONFIG", "SET", "proto-max-bulk-len", str(1024 * 1024))
+        big = w.generate({"type": "web", "arguments": {"url": site.url("/big")}})
+        big_uid = w.add(big)
+        status_until_done(w, big_uid)             # served from memory
+        small = w.generate(TELEMETRY)
+        deadline = time.monotonic() + 15
+        while True:
+            r = w.post("/job/add", json_body={"encrypted_job": small})
+            if r.status == 200:
+                break
+            h.check(r.status == 503 and time.monotonic() < deadline,
+                    "/job/add while the big result is tried: %s" % r.describe())
+            time.sleep(0.2)
+        small_uid = r.json()["uid"]
+        while True:     # 503 while a reconnect back-off runs; the job must run and finish
+            st = w.get("/job/status/" + small_uid)
+            if st.status == 200:
+                break
+            h.check(st.status in (404, 503) and time.monotonic() < deadline,
+                    "status of the job after the big one: %s" % st.describe())
+            time.sleep(0.1)
+        while f.redis.cmd("EXISTS", "tee-worker:result:" + small_uid) != 1:
+            h.check(time.monotonic() < deadline, "the small result was never written:\n%s"
+                    % w.stderr()[-1500:])
+            time.sleep(0.1)
+        h.check_eq(f.redis.cmd("EXISTS", "tee-worker:result:" + big_uid), 0, "big result stored")
+        for _ in range(5):
+            h.expect_status(w.post("/job/add", json_body={"encrypted_job": w.generate(TELEMETRY)}),
+                            200, "/job/add after the result Redis never takes")
+
+
+def test_jobs_whose_delivery_is_lost_run_without_waiting_for_the_claim_delay():
+    """Redis gives a job to the worker (XREADGROUP moves it to the worker's pending list) but the
+    answer is lost (the connection drops): the worker must read its own pending entries again,
+    not leave the job idle until it may be taken over (JOB_TIMEOUT + margin, 330 s by default)."""
+    redis = Redis().start()
+    proxy = LostReplyProxy(redis.port, trigger=b"$1\r\n>\r\n", answer=b"*1\r\n")
+    try:
+        env = fleet_env(redis, keys_file(), JOB_TIMEOUT_SECONDS="10",
+                        STORE_REDIS_CLAIM_MARGIN_SECONDS="600")
+        env["STORE_URL"] = proxy.url()
+        with h.Worker(env=env) as w:
+            sig = w.generate(TELEMETRY)
+            uid = w.add(sig)
+            deadline = time.monotonic() + 15
+            while True:
+                st = w.get("/job/status/" + uid)
+                if st.status == 200:
+                    break
+                h.check(st.status in (404, 503) and time.monotonic() < deadline,
+                        "job whose delivery was lost: %s" % st.describe())
+                time.sleep(0.1)
+            h.check_eq(proxy.dropped, 1, "deliveries the proxy dropped")
+            h.expect_status(w.result(st.text, sig), 200, "result")
+            time.sleep(0.5)
+            h.check_eq(redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+    finally:
+        proxy.close()
+        redis.stop()
+
+
+def test_redis_killed_while_a_result_waits_does_not_run_the_job_twice():
+    """Redis dies while the worker's feeder waits on it (so the worker reads its own pending
+    entries again once Redis is back) and a job finishes meanwhile: its entry is still pending in
+    Redis but its result waits in the worker; it must not be run a second time."""
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=1.5)
+    with site, Fleet(n=1, JOB_TIMEOUT_SECONDS="10", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                     WEBSCRAPER_ALLOW_PRIVATE="true") as f:
+        w = f.workers[0]
+        sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+        uid = w.add(sig)
+        deadline = time.monotonic() + 10
+        while site.count("/slow") < 1:
+            h.check(time.monotonic() < deadline, "the job never fetched its page")
+            time.sleep(0.02)
+        f.redis.kill()
+        status_until_done(w, uid)                 # finished, its result waits in the worker
+        f.redis.start()
+        deadline = time.monotonic() + 15
+        while f.redis.cmd("EXISTS", "tee-worker:result:" + uid) != 1:
+            h.check(time.monotonic() < deadline, "result never written")
+            time.sleep(0.1)
+        time.sleep(2.0)
+        h.check_eq(site.count("/slow"), 1, "fetches: the job ran once")
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
 
 
@@ -434,6 +892,32 @@ def test_redis_restart_loses_no_acknowledged_job():
             r = ws[(i + 1) % 3].result(st.text, sig)
             h.expect_status(r, 200, "result of acknowledged job %s" % uid)
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+
+
+def test_redis_down_at_start_up_then_back():
+    """A worker started while Redis is down starts not ready (503s, not an exit), and once Redis
+    comes up it creates the group, takes jobs and serves them without a restart."""
+    redis = Redis()
+    try:
+        with h.Worker(env=fleet_env(redis, keys_file())) as w:
+            sig = w.generate(TELEMETRY)
+            r = w.get("/readyz")
+            h.check(r.status == 503 and "redis" in r.json()["checks"]["store"],
+                    "/readyz before redis is up: %s" % r.describe())
+            r = w.post("/job/add", json_body={"encrypted_job": sig})
+            h.expect_json_error(r, 503, "/job/add before redis is up")
+            h.check(r.header("Retry-After"), "503 without Retry-After")
+            redis.start()
+            deadline = time.monotonic() + 15
+            while w.get("/readyz").status != 200:
+                h.check(time.monotonic() < deadline, "not ready 15 s after redis came up")
+                time.sleep(0.1)
+            uid = w.add(sig)      # the signature refused with 503 was not consumed
+            st = status_until_done(w, uid)
+            h.expect_status(w.result(st.text, sig), 200, "result once redis is up")
+            h.check_eq(redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+    finally:
+        redis.stop()
 
 
 def test_password_and_database():
