@@ -157,6 +157,22 @@ def test_unreachable_server():
     check_eq(rc, 1, "a non-HTTP URL")
 
 
+def read_terminal(master):
+    """Everything the CLI wrote to the pseudo-terminal whose master side is `master` (read until
+    the other side is closed), decoded; closes master."""
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
 def test_progress_on_a_terminal():
     with Worker(api_key=KEY, env={"MAX_JOBS": "1"}) as w:
         master, slave = pty.openpty()
@@ -167,17 +183,7 @@ def test_progress_on_a_terminal():
                              env=full, stdout=subprocess.PIPE, stderr=slave)
         os.close(slave)
         out, _ = p.communicate(timeout=30)
-        chunks = []
-        while True:
-            try:
-                data = os.read(master, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-        os.close(master)
-        tty = b"".join(chunks).decode("utf-8", "replace")
+        tty = read_terminal(master)
         check_eq(p.returncode, 1, "the failing job's exit status")
         check("\x1b[K" in tty and "failed" in tty, "progress line on the terminal: %r" % tty)
         check_eq(out, b"", "nothing on stdout")
@@ -316,17 +322,7 @@ def test_hostile_worker_cannot_write_control_sequences():
                               "--retries", "3"], env=full, stdout=subprocess.PIPE, stderr=slave)
         os.close(slave)
         p.communicate(timeout=30)
-        chunks = []
-        while True:
-            try:
-                data = os.read(master, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-        os.close(master)
-        tty = b"".join(chunks).decode("utf-8", "replace")
+        tty = read_terminal(master)
         check_eq(p.returncode, 1, "still pending after the retries")
         # the CLI's own progress line uses ESC [ K; nothing else may reach the terminal
         terminal_safe(tty.replace("\x1b[K", "").replace("\r", "").replace("\n", ""),

@@ -356,6 +356,21 @@ def test_worker_restarted_runs_its_pending_job_again():
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
 
 
+def finish_a_job_while_redis_is_down(f, site):
+    """Adds a web job for the site's /slow page on the fleet's first worker, kills Redis once the
+    job is fetching it, and waits until the job finished (its result then waits in the worker,
+    served from memory). Returns (worker, uid)."""
+    w = f.workers[0]
+    uid = w.add(w.generate({"type": "web", "arguments": {"url": site.url("/slow")}}))
+    deadline = time.monotonic() + 10
+    while site.count("/slow") < 1:
+        h.check(time.monotonic() < deadline, "the job never fetched its page")
+        time.sleep(0.02)
+    f.redis.kill()
+    status_until_done(w, uid)
+    return w, uid
+
+
 def test_sigterm_while_redis_is_away_waits_for_it_to_store_the_results():
     """A job finishes while Redis is down, then the worker gets SIGTERM: it gives Redis a few
     seconds to come back and stores the result before exiting, instead of dropping it (the job
@@ -364,15 +379,7 @@ def test_sigterm_while_redis_is_away_waits_for_it_to_store_the_results():
     site.page("/slow", "<h1>Slow page</h1>", delay=1.0)
     with site, Fleet(n=1, JOB_TIMEOUT_SECONDS="10", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
                      WEBSCRAPER_ALLOW_PRIVATE="true") as f:
-        w = f.workers[0]
-        sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
-        uid = w.add(sig)
-        deadline = time.monotonic() + 10
-        while site.count("/slow") < 1:
-            h.check(time.monotonic() < deadline, "the job never fetched its page")
-            time.sleep(0.02)
-        f.redis.kill()
-        status_until_done(w, uid)                 # finished, served from memory
+        w, uid = finish_a_job_while_redis_is_down(f, site)
         time.sleep(0.5)
         w.proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
@@ -781,15 +788,7 @@ def test_redis_killed_while_a_result_waits_does_not_run_the_job_twice():
     site.page("/slow", "<h1>Slow page</h1>", delay=1.5)
     with site, Fleet(n=1, JOB_TIMEOUT_SECONDS="10", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
                      WEBSCRAPER_ALLOW_PRIVATE="true") as f:
-        w = f.workers[0]
-        sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
-        uid = w.add(sig)
-        deadline = time.monotonic() + 10
-        while site.count("/slow") < 1:
-            h.check(time.monotonic() < deadline, "the job never fetched its page")
-            time.sleep(0.02)
-        f.redis.kill()
-        status_until_done(w, uid)                 # finished, its result waits in the worker
+        w, uid = finish_a_job_while_redis_is_down(f, site)
         f.redis.start()
         deadline = time.monotonic() + 15
         while f.redis.cmd("EXISTS", "tee-worker:result:" + uid) != 1:
