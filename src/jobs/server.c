@@ -88,9 +88,12 @@ static void run_one(struct job_server *s, struct queued_job *q)
     }
     const char *data = out.err.http ? NULL : (out.data ? out.data : "");
     const char *error = out.err.http ? out.err.msg : NULL;
-    if (error)
-        log_job(LOG_INFO, q->uid, q->job.type, "failed: %s", error);
-    else
+    if (error) {
+        /* A job's error text often quotes what the client asked for (a URL, a query): at debug
+         * level only, since the host reads an enclave's logs; its HTTP status at info. */
+        log_job(LOG_INFO, q->uid, q->job.type, "failed (%d)", out.err.http);
+        log_job(LOG_DEBUG, q->uid, q->job.type, "failed: %s", error);
+    } else
         log_job(LOG_DEBUG, q->uid, q->job.type, "done, %zu bytes", out.data_len);
     if (store_finish(s->deps.store, q->uid, q->job.quote, q->job.quote_len, data, out.data_len,
                      out.next_cursor, error, time(NULL)) < 0)

@@ -326,8 +326,10 @@ static int web_run(const struct job *job, struct job_ctx *ctx, struct job_result
         crawl_result_clear(&r);
         return -1;
     }
-    log_info("web job %s: depth %u, %zu pages parsed, %zu failed, %zu not HTML%s", a.url,
-             o.max_depth, r.fetched, r.failed, r.skipped, r.timed_out ? ", cut by the deadline" : "");
+    /* The URL is the client's: at debug level only (the host reads an enclave's logs). */
+    log_debug("web job %s: depth %u", a.url, o.max_depth);
+    log_info("web job: depth %u, %zu pages parsed, %zu failed, %zu not HTML%s", o.max_depth,
+             r.fetched, r.failed, r.skipped, r.timed_out ? ", cut by the deadline" : "");
     size_t len = 0;
     char *doc = collected_data(&r, &len);
     crawl_result_clear(&r);

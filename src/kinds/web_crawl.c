@@ -568,8 +568,8 @@ static void on_page(struct crawler *c, struct target *t, struct transfer *x)
         return;
     }
     if (x->truncated)
-        log_info("web crawl: %s is larger than %zu bytes; parsed the first %zu", t->url, x->max,
-                 x->len);
+        log_debug("web crawl: %s is larger than %zu bytes; parsed the first %zu", t->url, x->max,
+                  x->len);
     char charset[48];
     content_charset(ctype, charset, sizeof charset);
     if (web_extract(x->body, x->len, charset[0] ? charset : NULL, t->url,

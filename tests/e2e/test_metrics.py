@@ -14,6 +14,7 @@ import time
 
 import harness
 from harness import Worker, check, check_eq, expect_status, fail, free_port
+from fakes.site import Site
 
 KEY = "metrics-secret-key-1234"
 AUTH = {"Authorization": "Bearer " + KEY}
@@ -254,6 +255,25 @@ def test_json_logs_carry_job_uid_and_kind_and_no_secret():
             job_lines.append(obj)
     check(job_lines, "no log line carries job_uid %s:\n%s" % (uid, text[-2000:]))
     check(all(o.get("kind") == "telemetry" for o in job_lines), "kind member: %r" % job_lines)
+
+
+def test_job_contents_stay_out_of_info_logs():
+    # In enclave mode the host reads the logs: at the default level they must not show what a
+    # client asked for (a URL, a query) or an error text that quotes it. Debug shows them.
+    marker = "private-marker-7f3a"
+    with Site() as site:
+        site.page("/" + marker, "<h1>Page</h1><p>text</p>")
+        for level, shown in (("info", False), ("debug", True)):
+            with Worker(env={"WEBSCRAPER_ALLOW_PRIVATE": "true", "LOG_LEVEL": level}) as w:
+                w.run_job({"type": "web", "arguments": {"url": site.url("/" + marker)}})
+                err = w.run_failing_job({"type": "web", "arguments": {
+                    "url": "http://127.0.0.1:%d/%s-refused" % (free_port(), marker)}})
+                check(marker in err, "the job's own error names its URL: %r" % err)
+                time.sleep(0.1)
+                text = w.stderr()
+            check((marker in text) == shown, "LOG_LEVEL=%s: job URL %s the log:\n%s"
+                  % (level, "missing from" if shown else "in", text[-2000:]))
+            check("failed" in text, "LOG_LEVEL=%s: the failed job is not logged" % level)
 
 
 def test_text_logs_stay_text():
