@@ -454,24 +454,16 @@ def test_result_refused_by_redis_is_written_later():
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
 
 
-class LostReplyProxy:
-    """A TCP proxy to Redis that, once, forwards a command holding `trigger` (by default the
-    admission script, the EVAL holding XADD) and then closes the worker's connection instead of
-    passing Redis's answer back (only an answer starting with `answer`, if given): Redis ran the
-    command, the worker never learns it."""
+class FakeRedisListener:
+    """A listener on a free port of 127.0.0.1 that the workers take for Redis (url()); each
+    connection it accepts goes to the subclass's connected(c), on the accepting thread."""
 
-    def __init__(self, redis_port, trigger=b"XADD", answer=None):
-        self.redis_port = redis_port
-        self.trigger = trigger
-        self.answer = answer
+    def listen(self, backlog):
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind((h.HOST, 0))
-        self.listener.listen(16)
+        self.listener.listen(backlog)
         self.port = self.listener.getsockname()[1]
-        self.armed = True
-        self.dropped = 0
-        self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def url(self):
@@ -483,14 +475,33 @@ class LostReplyProxy:
                 c, _ = self.listener.accept()
             except OSError:
                 return
-            try:
-                u = socket.create_connection((h.HOST, self.redis_port))
-            except OSError:
-                c.close()
-                continue
-            drop = threading.Event()
-            threading.Thread(target=self._up, args=(c, u, drop), daemon=True).start()
-            threading.Thread(target=self._down, args=(c, u, drop), daemon=True).start()
+            self.connected(c)
+
+
+class LostReplyProxy(FakeRedisListener):
+    """A TCP proxy to Redis that, once, forwards a command holding `trigger` (by default the
+    admission script, the EVAL holding XADD) and then closes the worker's connection instead of
+    passing Redis's answer back (only an answer starting with `answer`, if given): Redis ran the
+    command, the worker never learns it."""
+
+    def __init__(self, redis_port, trigger=b"XADD", answer=None):
+        self.redis_port = redis_port
+        self.trigger = trigger
+        self.answer = answer
+        self.armed = True
+        self.dropped = 0
+        self.lock = threading.Lock()
+        self.listen(16)
+
+    def connected(self, c):
+        try:
+            u = socket.create_connection((h.HOST, self.redis_port))
+        except OSError:
+            c.close()
+            return
+        drop = threading.Event()
+        threading.Thread(target=self._up, args=(c, u, drop), daemon=True).start()
+        threading.Thread(target=self._down, args=(c, u, drop), daemon=True).start()
 
     def _up(self, c, u, drop):
         try:
@@ -596,32 +607,19 @@ def test_admission_whose_answer_is_lost_is_settled():
         redis.stop()
 
 
-class BadRedis:
+class BadRedis(FakeRedisListener):
     """A server on Redis's port that misbehaves on every command: 'garbage' answers bytes that are
     not RESP, 'cut' starts a long bulk string and closes mid-reply, 'huge' declares a bulk string
     of 512 MB and an array of 2^31 elements, 'silent' never answers."""
 
     def __init__(self, mode):
         self.mode = mode
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((h.HOST, 0))
-        self.listener.listen(64)
-        self.port = self.listener.getsockname()[1]
         self.conns = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.listen(64)
 
-    def url(self):
-        return "redis://127.0.0.1:%d/0" % self.port
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.listener.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+    def connected(self, c):
+        self.conns.append(c)
+        threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     def _serve(self, c):
         try:
