@@ -2,8 +2,8 @@
  *
  * A ring buffer of `capacity` pointers: `head` is the slot of the oldest item and `count` items
  * follow it, wrapping at the end of the array. A reservation is a promise of one slot: `reserved`
- * counts them, and the room test is count + reserved < capacity, so a reserved slot can always be
- * filled without failing. Producers never wait; consumers wait on one condition variable that is
+ * counts them, and the room test is count + reserved < bound, so a reserved slot can always be
+ * filled without failing. The ring is `bound` slots, except after queue_push_beyond grew it. Producers never wait; consumers wait on one condition variable that is
  * signalled (after unlocking) for each new item and broadcast on close. After close, pushes and
  * reservations fail while pops keep draining; an item pushed on a reservation taken before the
  * close still goes in (the caller cannot fail at that point) and is either popped or handed to
@@ -18,7 +18,8 @@ struct queue {
     pthread_mutex_t lock;
     pthread_cond_t not_empty;
     void **slots;
-    size_t capacity;
+    size_t capacity;    /* slots in the ring */
+    size_t bound;       /* items (with reservations) that queue_push and queue_reserve allow */
     size_t head;        /* index of the oldest item */
     size_t count;       /* items in the ring */
     size_t reserved;    /* slots promised to queue_reserve callers */
@@ -38,6 +39,7 @@ struct queue *queue_new(size_t capacity)
         return NULL;
     }
     q->capacity = capacity;
+    q->bound = capacity;
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->not_empty, NULL);
     return q;
@@ -70,7 +72,7 @@ static void wake_one(struct queue *q)
 
 static bool has_room(const struct queue *q)
 {
-    return !q->closed && q->count + q->reserved < q->capacity;
+    return !q->closed && q->count + q->reserved < q->bound;
 }
 
 void queue_free(struct queue *q, void (*drop)(void *item))
@@ -92,6 +94,34 @@ int queue_push(struct queue *q, void *item)
 {
     pthread_mutex_lock(&q->lock);
     bool ok = has_room(q);
+    if (ok)
+        append(q, item);
+    pthread_mutex_unlock(&q->lock);
+    if (ok)
+        wake_one(q);
+    return ok ? 0 : -1;
+}
+
+/* grow doubles the ring, the items moved to its start in order. Returns 0 or -1 (out of memory). */
+static int grow(struct queue *q)
+{
+    size_t capacity = q->capacity * 2;
+    void **slots = calloc(capacity, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < q->count; i++)
+        slots[i] = q->slots[(q->head + i) % q->capacity];
+    free(q->slots);
+    q->slots = slots;
+    q->capacity = capacity;
+    q->head = 0;
+    return 0;
+}
+
+int queue_push_beyond(struct queue *q, void *item)
+{
+    pthread_mutex_lock(&q->lock);
+    bool ok = !q->closed && (q->count + q->reserved < q->capacity || grow(q) == 0);
     if (ok)
         append(q, item);
     pthread_mutex_unlock(&q->lock);
@@ -158,5 +188,5 @@ size_t queue_length(struct queue *q)
 
 size_t queue_capacity(const struct queue *q)
 {
-    return q->capacity;
+    return q->bound;
 }

@@ -20,6 +20,12 @@ void queue_free(struct queue *q, void (*drop)(void *item));
 /* queue_push appends item. Returns 0, or -1 when the queue is full or closed. */
 int queue_push(struct queue *q, void *item);
 
+/* queue_push_beyond appends item even when the queue is at its bound, growing it (start-up
+ * recovery: the stored jobs were all accepted, maybe under a larger JOB_QUEUE_MAX). Returns 0, or
+ * -1 when the queue is closed or out of memory. queue_push and queue_reserve keep refusing until
+ * the queue is back under its bound. */
+int queue_push_beyond(struct queue *q, void *item);
+
 /* queue_reserve/queue_push_reserved: take a slot first (so the caller can do work that must only
  * happen when there is room, such as recording a nonce), then fill it. queue_reserve returns 0 or -1
  * when full/closed; a reservation must be followed by exactly one queue_push_reserved or

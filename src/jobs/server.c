@@ -606,10 +606,13 @@ static int restore_result(void *ctx, const char *uid, const char *quote, size_t 
 }
 
 /* requeue pushes a recovered job, waiting for room: workers are already draining the queue. */
+/* requeue queues a stored job at start-up, beyond JOB_QUEUE_MAX if need be: they were all
+ * accepted, maybe under a larger bound, and waiting for room here would hold start-up (and
+ * SIGTERM) until the excess had run. Only out of memory makes it wait. */
 static void requeue(struct job_server *s, struct queued_job *q)
 {
     results_add_queued(s->deps.results, q->uid, q->job.quote, q->job.quote_len);
-    while (queue_push(s->queue, q) < 0) {
+    while (queue_push_beyond(s->queue, q) < 0) {
         struct timespec pause = { 0, 10 * 1000 * 1000 };
         nanosleep(&pause, NULL);
     }

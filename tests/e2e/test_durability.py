@@ -239,6 +239,29 @@ def test_full_disk_refuses_new_jobs_and_keeps_the_results_of_running_ones():
         w.stop()
 
 
+def test_stored_backlog_above_a_lowered_queue_bound_does_not_hold_start_up():
+    # Three slow jobs stored (kill -9 with MAX_JOBS=1), then a restart with JOB_QUEUE_MAX=1: all
+    # three are queued at once and the worker listens at once. Before, start-up waited for room in
+    # the queue, i.e. for the first job to finish (2 s) before it even listened.
+    with Site() as site:
+        site.page("/slow", "<h1>Slow</h1><p>page</p>", delay=2.0)
+        w = h.Worker(env={"WEBSCRAPER_ALLOW_PRIVATE": "true", "MAX_JOBS": "1"})
+        w.start()
+        jobs = []
+        for _ in range(3):
+            sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+            jobs.append((w.add(sig), sig))
+        w.kill()
+        w.extra_env["JOB_QUEUE_MAX"] = "1"
+        began = time.monotonic()
+        w.start()
+        took = time.monotonic() - began
+        h.check(took < 1.5, "start-up took %.1f s with 3 stored jobs over JOB_QUEUE_MAX=1" % took)
+        for uid, _ in jobs:
+            h.expect_status(w.wait_status(uid, timeout=30), 200, "stored job %s" % uid)
+        w.stop()
+
+
 def test_signature_past_its_max_age_is_refused():
     with h.Worker(env={"JOB_SIGNATURE_MAX_AGE_SECONDS": "1"}) as w:
         sig = w.generate(TELEMETRY)

@@ -81,6 +81,33 @@ static void test_full_queue_refuses(void **state)
     queue_free(q, NULL);
 }
 
+/* Recovery pushes every stored job even past the bound (JOB_QUEUE_MAX may have been lowered since
+ * they were accepted): the ring grows, order is kept across its wrap, and new pushes and
+ * reservations are refused until the queue is back under the bound. */
+static void test_push_beyond_the_bound_for_recovery(void **state)
+{
+    (void)state;
+    struct queue *q = queue_new(3);
+    assert_int_equal(queue_push(q, ITEM(1)), 0);
+    assert_int_equal(queue_push(q, ITEM(2)), 0);
+    assert_int_equal(NUM(queue_pop(q)), 1);             /* head moves: the ring wraps below */
+    for (uintptr_t i = 3; i <= 9; i++)
+        assert_int_equal(queue_push_beyond(q, ITEM(i)), 0);
+    assert_int_equal(queue_length(q), 8);
+    assert_int_equal(queue_capacity(q), 3);
+    assert_int_equal(queue_push(q, ITEM(99)), -1);
+    assert_int_equal(queue_reserve(q), -1);
+    for (uintptr_t i = 2; i <= 7; i++)
+        assert_int_equal(NUM(queue_pop(q)), i);
+    assert_int_equal(queue_push(q, ITEM(10)), 0);       /* 2 left: under the bound again */
+    assert_int_equal(queue_push(q, ITEM(11)), -1);
+    for (uintptr_t i = 8; i <= 10; i++)
+        assert_int_equal(NUM(queue_pop(q)), i);
+    queue_close(q);
+    assert_int_equal(queue_push_beyond(q, ITEM(12)), -1);
+    queue_free(q, NULL);
+}
+
 static void test_reservations_take_room(void **state)
 {
     (void)state;
@@ -306,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_fifo_order),
         cmocka_unit_test(test_fifo_across_wraparound),
         cmocka_unit_test(test_full_queue_refuses),
+        cmocka_unit_test(test_push_beyond_the_bound_for_recovery),
         cmocka_unit_test(test_reservations_take_room),
         cmocka_unit_test(test_close_drains_then_returns_null),
         cmocka_unit_test(test_reservation_survives_close),
