@@ -90,18 +90,6 @@ void queue_free(struct queue *q, void (*drop)(void *item))
     free(q);
 }
 
-int queue_push(struct queue *q, void *item)
-{
-    pthread_mutex_lock(&q->lock);
-    bool ok = has_room(q);
-    if (ok)
-        append(q, item);
-    pthread_mutex_unlock(&q->lock);
-    if (ok)
-        wake_one(q);
-    return ok ? 0 : -1;
-}
-
 /* grow doubles the ring, the items moved to its start in order. Returns 0 or -1 (out of memory). */
 static int grow(struct queue *q)
 {
@@ -118,16 +106,29 @@ static int grow(struct queue *q)
     return 0;
 }
 
-int queue_push_beyond(struct queue *q, void *item)
+/* push appends item if there is room under the bound, or, with beyond, in the ring (grown when
+ * full). Returns 0 or -1. */
+static int push(struct queue *q, void *item, bool beyond)
 {
     pthread_mutex_lock(&q->lock);
-    bool ok = !q->closed && (q->count + q->reserved < q->capacity || grow(q) == 0);
+    bool ok = beyond ? !q->closed && (q->count + q->reserved < q->capacity || grow(q) == 0)
+                     : has_room(q);
     if (ok)
         append(q, item);
     pthread_mutex_unlock(&q->lock);
     if (ok)
         wake_one(q);
     return ok ? 0 : -1;
+}
+
+int queue_push(struct queue *q, void *item)
+{
+    return push(q, item, false);
+}
+
+int queue_push_beyond(struct queue *q, void *item)
+{
+    return push(q, item, true);
 }
 
 int queue_reserve(struct queue *q)
