@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/json_out.h"
+#include "util/memdup.h"
 #include "util/utf8.h"
 
 static const char *const job_members[] = {
@@ -51,11 +52,9 @@ static int take_string(const json_t *root, const char *name, size_t max, char **
         if (!len && memchr(s, '\0', n))
             return err_set(e, 400, "invalid job: \"%s\" must not contain NUL characters", name);
     }
-    *out = malloc(n + 1);
+    *out = memdup_z(s, n);
     if (!*out)
         return err_set(e, 500, "out of memory");
-    memcpy(*out, s, n);
-    (*out)[n] = '\0';
     if (len)
         *len = n;
     return 0;

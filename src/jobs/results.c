@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/memdup.h"
 #include "util/uuid_util.h"
 
 #define UID_BYTES 16
@@ -183,11 +184,9 @@ static void blob_unref(struct result_blob *b)
 
 int result_view_copy_data(struct result_view *v, const char *data, size_t len)
 {
-    char *bytes = malloc(len + 1);
+    char *bytes = memdup_z(data, len);
     if (!bytes)
         return -1;
-    memcpy(bytes, data, len);
-    bytes[len] = '\0';
     struct result_blob *b = blob_take(bytes, len);
     if (!b) {
         free(bytes);
@@ -342,19 +341,6 @@ static void outcome_free(struct outcome *o)
     free(o->next_cursor);
 }
 
-static char *copy_bytes(const char *src, size_t len)
-{
-    if (len == SIZE_MAX)
-        return NULL;
-    char *dst = malloc(len + 1);
-    if (!dst)
-        return NULL;
-    if (len)
-        memcpy(dst, src, len);
-    dst[len] = '\0';
-    return dst;
-}
-
 /* outcome_make fills o; *data (malloc'd, data_len bytes + NUL) is taken when data is not NULL,
  * else copy_from[0..data_len) is copied. On failure nothing is taken. */
 static int outcome_make(struct outcome *o, char **data, const char *copy_from, size_t data_len,
@@ -369,7 +355,7 @@ static int outcome_make(struct outcome *o, char **data, const char *copy_from, s
     o->state = RESULT_DONE;
     if (next_cursor && !(o->next_cursor = strdup(next_cursor)))
         return -1;
-    char *bytes = data ? *data : copy_bytes(copy_from, copy_from ? data_len : 0);
+    char *bytes = data ? *data : memdup_z(copy_from, copy_from ? data_len : 0);
     o->data = bytes ? blob_take(bytes, data || copy_from ? data_len : 0) : NULL;
     if (!o->data) {
         if (!data)
@@ -451,7 +437,7 @@ static char *copy_string_or_null(const char *s, bool *failed)
 static bool fill_view(const struct result_entry *e, struct result_view *out)
 {
     out->state = e->state;
-    out->quote = copy_bytes(e->quote, e->quote_len);
+    out->quote = memdup_z(e->quote, e->quote_len);
     out->quote_len = e->quote_len;
     bool failed = out->quote == NULL;
     if (e->data) {

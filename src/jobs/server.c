@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "store/store.h"
 #include "util/crypto.h"
+#include "util/memdup.h"
 #include "util/uuid_util.h"
 
 struct queued_job {
@@ -518,11 +519,7 @@ static int fill_view(void *ctx, const char *uid, const char *quote, size_t quote
 {
     (void)uid, (void)finished_at;
     struct result_view *v = ctx;
-    v->quote = malloc(quote_len + 1);   /* the quote may hold NUL bytes: copy all of it */
-    if (v->quote) {
-        memcpy(v->quote, quote, quote_len);
-        v->quote[quote_len] = '\0';
-    }
+    v->quote = memdup_z(quote, quote_len);  /* the quote may hold NUL bytes: copy all of it */
     v->quote_len = quote_len;
     if (error) {
         v->state = RESULT_FAILED;
@@ -605,7 +602,6 @@ static int restore_result(void *ctx, const char *uid, const char *quote, size_t 
     return 0;
 }
 
-/* requeue pushes a recovered job, waiting for room: workers are already draining the queue. */
 /* requeue queues a stored job at start-up, beyond JOB_QUEUE_MAX if need be: they were all
  * accepted, maybe under a larger bound, and waiting for room here would hold start-up (and
  * SIGTERM) until the excess had run. Only out of memory makes it wait. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store/store_backend.h"
+#include "util/memdup.h"
 
 struct store *store_connect(const struct store_params *params, char *err, size_t errlen)
 {
@@ -188,15 +189,11 @@ int result_row_deliver(const char *uid, time_t finished, const uint8_t *row, siz
     if (get_bytes(&p, end, &quote, &quote_len) < 0 || get_bytes(&p, end, &body, &body_len) < 0 ||
         get_bytes(&p, end, &cursor, &cursor_len) < 0 || p != end)
         return -1;
-    char *q = malloc(quote_len + 1);    /* the quote may hold NUL bytes: copy all of it */
-    char *b = malloc(body_len + 1);
+    char *q = memdup_z(quote, quote_len);  /* the quote may hold NUL bytes: copy all of it */
+    char *b = memdup_z(body, body_len);
     char *c = cursor_len ? strndup((const char *)cursor, cursor_len) : NULL;
     int rc = -1;
     if (q && b && (c || !cursor_len)) {
-        memcpy(q, quote, quote_len);
-        q[quote_len] = '\0';
-        memcpy(b, body, body_len);
-        b[body_len] = '\0';
         bool failed = row[0] == 1;
         rc = fn(ctx, uid, q, quote_len, failed ? NULL : b, failed ? 0 : body_len, c,
                 failed ? b : NULL, finished);
