@@ -24,6 +24,17 @@ int job_result_set_json(struct job_result *out, const json_t *value)
     return 0;
 }
 
+int job_result_set_text(struct job_result *out, const char *text)
+{
+    char *copy = strdup(text);
+    if (!copy)
+        return err_set(&out->err, 500, "out of memory");
+    free(out->data);
+    out->data = copy;
+    out->data_len = strlen(copy);
+    return 0;
+}
+
 void job_result_clear(struct job_result *r)
 {
     free(r->data);

@@ -63,6 +63,10 @@ long job_ctx_remaining_ms(const struct job_ctx *ctx);
  * out->err set). value is not consumed. */
 int job_result_set_json(struct job_result *out, const json_t *value);
 
+/* job_result_set_text makes out->data a copy of text (a literal result such as "null" or "[]");
+ * returns 0 or -1 (OOM, with out->err set). */
+int job_result_set_text(struct job_result *out, const char *text);
+
 void job_result_clear(struct job_result *r);
 
 #endif

@@ -164,13 +164,8 @@ static int fetch(const struct search_args *a, struct job_ctx *ctx, struct apify_
 /* set_data: the array of videos, or the literal null when none decoded (as Go's nil slice). */
 static int set_data(struct job_result *out, const json_t *videos)
 {
-    if (json_array_size(videos))
-        return job_result_set_json(out, videos);
-    out->data = strdup("null");
-    if (!out->data)
-        return err_set(&out->err, 500, "out of memory");
-    out->data_len = 4;
-    return 0;
+    return json_array_size(videos) ? job_result_set_json(out, videos)
+                                   : job_result_set_text(out, "null");
 }
 
 int tiktok_search_run(const char *type, const struct job *job, struct job_ctx *ctx,

@@ -182,17 +182,6 @@ static bool partial_ok(const struct err *e)
     return e->http == 429 || e->http == 503 || e->http == 504;
 }
 
-/* set_null: the job's data is the literal null. */
-static int set_null(struct job_result *out)
-{
-    free(out->data);
-    out->data = strdup("null");
-    if (!out->data)
-        return err_set(&out->err, 500, "out of memory");
-    out->data_len = 4;
-    return 0;
-}
-
 static int page_all(struct tw_job *j, struct pager *p, struct job_result *out)
 {
     int64_t target = j->req->max_results;
@@ -265,7 +254,7 @@ static int page_all(struct tw_job *j, struct pager *p, struct job_result *out)
     if (!items)
         rc = err_set(e, 500, "out of memory");
     if (rc == 0)
-        rc = p->null_when_empty && json_array_size(items) == 0 ? set_null(out)
+        rc = p->null_when_empty && json_array_size(items) == 0 ? job_result_set_text(out, "null")
                                                                 : job_result_set_json(out, items);
     if (rc == 0) {
         tw_job_count(j, p->stat, json_array_size(items));
@@ -284,12 +273,8 @@ static int page_all(struct tw_job *j, struct pager *p, struct job_result *out)
 
 static int search(struct tw_job *j, struct job_result *out)
 {
-    if (j->req->max_results == 0) {     /* the target is the count: nothing wanted, no request */
-        free(out->data);
-        out->data = strdup("[]");
-        out->data_len = 2;
-        return out->data ? 0 : err_set(&out->err, 500, "out of memory");
-    }
+    if (j->req->max_results == 0)       /* the target is the count: nothing wanted, no request */
+        return job_result_set_text(out, "[]");
     struct pager p = {
         .g = TWG_SEARCH_TIMELINE, .kind = TWITTER_WEB_SEARCH, .counted = true, .cap = 50,
         .vars = json_pack("{s:s, s:s, s:s}", "rawQuery", j->req->query, "querySource",

@@ -27,6 +27,7 @@
 #include "jobs/job.h"
 #include "jobs/kind.h"
 #include "jobs/stats.h"
+#include "kinds/go_args.h"
 #include "kinds/web_crawl.h"
 #include "log.h"
 #include "net/addr_policy.h"
@@ -50,22 +51,6 @@ struct web_args {
     long long depth;
 };
 
-/* The value of the key matching name case-insensitively (Go's rule: among the non-null spellings
- * the byte-wise greatest), or NULL (absent or null). */
-static const json_t *arg_lookup(const json_t *args, const char *name)
-{
-    const char *key, *best = NULL;
-    const json_t *value, *found = NULL;
-    json_object_foreach((json_t *)args, key, value) {
-        if (strcasecmp(key, name) == 0 && !json_is_null(value) &&
-            (!best || strcmp(key, best) > 0)) {
-            best = key;
-            found = value;
-        }
-    }
-    return found;
-}
-
 static const char *json_kind_name(const json_t *v)
 {
     if (json_is_string(v))
@@ -81,7 +66,7 @@ static const char *json_kind_name(const json_t *v)
 
 static int read_int(const json_t *args, const char *name, long long *out, struct err *e)
 {
-    const json_t *v = arg_lookup(args, name);
+    const json_t *v = go_arg_member(args, name);
     *out = 0;
     if (!v)
         return 0;
@@ -162,7 +147,7 @@ static int web_args_parse(const json_t *args, struct web_args *out, struct err *
     if (args && !json_is_object(args))
         return err_set(e, 400, WEB_DECODE_PREFIX "json: cannot unmarshal %s into Go value of "
                        "type map[string]interface {}", json_kind_name(args));
-    const json_t *url = args ? arg_lookup(args, "url") : NULL;
+    const json_t *url = go_arg_member(args, "url");
     if (url && !json_is_string(url))
         return err_set(e, 400, WEB_DECODE_PREFIX "json: cannot unmarshal %s into Go struct field "
                        ".url of type string", json_kind_name(url));
