@@ -167,6 +167,19 @@ static void label_for(char *out, size_t outlen, const char *label, const char *u
 #define CLOSE_FLUSH_WAIT_MS 5000   /* how long a stopping worker waits for Redis to take results */
 #define SETTLE_WAIT_MS 3000        /* how long an admission waits for Redis to settle it */
 
+/* pause_for_redis waits until the pool's reconnect back-off is over (100 ms at least), but not past
+ * give_up (mono_ms). Returns false, without waiting, once give_up has passed. */
+static bool pause_for_redis(struct redis_store *s, long long give_up)
+{
+    long long wait = 0, left = give_up - mono_ms();
+    if (left <= 0)
+        return false;
+    redis_pool_may_connect(s->pool, &wait);
+    wait = wait < 100 ? 100 : wait;
+    sleep_ms((long)(wait < left ? wait : left));
+    return true;
+}
+
 /* settle_admission decides an admission whose answer was lost: the script may have run. Until
  * Redis answers (SETTLE_WAIT_MS at most, through the reconnect back-off) it runs withdraw_script:
  * STORE_ADMITTED when the job stays (a worker has it already), else STORE_UNAVAILABLE with nothing
@@ -184,7 +197,7 @@ static int settle_admission(struct redis_store *s, const char *uid, const char *
     for (size_t i = 0; i < 10; i++)
         lens[i] = strlen(argv[i]);
     long long give_up = mono_ms() + SETTLE_WAIT_MS;
-    for (;;) {
+    do {
         long long wait = 0;
         if (redis_pool_may_connect(s->pool, &wait)) {
             redisReply *r = redis_pool_command(s->pool, reason, sizeof reason, 10, argv, lens);
@@ -200,15 +213,8 @@ static int settle_admission(struct redis_store *s, const char *uid, const char *
                 snprintf(reason, sizeof reason, "unexpected reply: %.200s",
                          r->type == REDIS_REPLY_ERROR ? r->str : "not 0 or 1");
             freeReplyObject(r);
-            redis_pool_may_connect(s->pool, &wait);   /* the back-off this failure armed */
-            if (wait == 0)
-                wait = 100;
         }
-        long long left = give_up - mono_ms();
-        if (left <= 0)
-            break;
-        sleep_ms((long)(wait < left ? wait : left));
-    }
+    } while (pause_for_redis(s, give_up));   /* the back-off a failure armed, 100 ms at least */
     log_error("job %s: redis's answer to the admission was lost and redis could not be asked "
               "again (%s): answered 503, but the job may have been recorded (it then runs, and "
               "the same signature is refused as a replay)", uid, reason);
@@ -653,9 +659,6 @@ static void abandon(struct redis_store *s, const struct redis_entry *e, long lon
     }
 }
 
-/* deliver opens each entry and hands it to fn. redelivered: the entries were given out before
- * (taken over, or re-read after a restart), so their delivery counts are checked first. Returns
- * the number handed over. */
 /* held_here: the job runs here, or its result waits for the writer (listed, or being written). */
 static bool held_here(struct redis_store *s, const char *uid)
 {
@@ -676,6 +679,9 @@ static bool held_here(struct redis_store *s, const char *uid)
     return found;
 }
 
+/* deliver opens each entry and hands it to fn. redelivered: the entries were given out before
+ * (taken over, or re-read after a restart), so their delivery counts are checked first. Returns
+ * the number handed over. */
 static int deliver(struct redis_store *s, const struct redis_entry *e, int n, bool redelivered,
                    store_job_fn fn, void *ctx)
 {
@@ -920,14 +926,8 @@ static void rs_close(struct store *base)
         if (rc < 0 && s->head)
             log_warn("store: waiting up to %d s for redis to store %zu results",
                      CLOSE_FLUSH_WAIT_MS / 1000, s->pending_count);
-        while (rc < 0 && s->head && mono_ms() < give_up) {
-            long long wait = 0;
-            redis_pool_may_connect(s->pool, &wait);
-            wait = wait < 100 ? 100 : wait;
-            long long left = give_up - mono_ms();
-            sleep_ms((long)(wait < left ? wait : left > 0 ? left : 0));
+        while (rc < 0 && s->head && pause_for_redis(s, give_up))
             rc = rs_flush(base);
-        }
         if (rc < 0 && s->head)
             log_warn("store: %zu results could not be written before exit; their jobs stay "
                      "pending and another worker runs them again", s->pending_count);
