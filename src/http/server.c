@@ -274,13 +274,19 @@ static void release_body(struct req_state *st)
     st->charged = 0;
 }
 
+/* free_body frees what was received of the body and gives its bytes back to the budget. */
+static void free_body(struct req_state *st)
+{
+    free(st->body.data);
+    st->body = (struct growbuf){ 0 };
+    release_body(st);
+}
+
 /* drop_body frees what was received of the body and sets *why (too_large or over_budget). */
 static void drop_body(struct req_state *st, bool *why)
 {
     *why = true;
-    free(st->body.data);
-    st->body = (struct growbuf){ 0 };
-    release_body(st);
+    free_body(st);
 }
 
 static void append_body(struct req_state *st, const char *data, size_t n)
@@ -325,9 +331,7 @@ static enum MHD_Result reply_busy(struct MHD_Connection *conn)
  * not refused for ever. */
 static void charge_answer(struct req_state *st, struct http_response *resp)
 {
-    free(st->body.data);
-    st->body = (struct growbuf){ 0 };
-    release_body(st);
+    free_body(st);
     struct http_server *srv = st->srv;
     size_t n = resp->body_len;
     size_t held = __atomic_add_fetch(&srv->body_held, n, __ATOMIC_RELAXED);
