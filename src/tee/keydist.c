@@ -65,12 +65,16 @@ static bool is_regular_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* looks_like_path: not base64 of a PEM text (which starts with "LS0t", "---") and written as a
+ * path. */
+static bool looks_like_path(const char *value)
+{
+    return strncmp(value, "LS0t", 4) != 0 && (value[0] == '/' || value[0] == '.');
+}
+
 bool keydist_value_is_path(const char *value)
 {
-    /* base64 of a PEM text starts with "LS0t" ("---") */
-    return value && *value &&
-           (is_regular_file(value) ||
-            (strncmp(value, "LS0t", 4) != 0 && (value[0] == '/' || value[0] == '.')));
+    return value && *value && (is_regular_file(value) || looks_like_path(value));
 }
 
 /* Reads at most KEYDIST_MAX_PEM bytes of path into a new buffer. Returns 0 or -1 with err. */
@@ -108,9 +112,9 @@ static int value_to_pem(const char *value, uint8_t **pem, size_t *pemlen, char *
     }
     if (is_regular_file(value))
         return read_pem_file(value, pem, pemlen, err, errlen);
-    /* base64 of a PEM text starts with "LS0t" ("---"); anything else that looks like a path is
-     * a file that is missing, and saying so beats a base64 error. */
-    if (strncmp(value, "LS0t", 4) != 0 && (value[0] == '/' || value[0] == '.')) {
+    /* anything else that looks like a path is a file that is missing, and saying so beats a
+     * base64 error */
+    if (looks_like_path(value)) {
         set_err(err, errlen, "%s: cannot read file %s: %s", msg_decode_key, value,
                 strerror(errno ? errno : ENOENT));
         return -1;
