@@ -500,53 +500,48 @@ class LostReplyProxy(FakeRedisListener):
             c.close()
             return
         drop = threading.Event()
-        threading.Thread(target=self._up, args=(c, u, drop), daemon=True).start()
-        threading.Thread(target=self._down, args=(c, u, drop), daemon=True).start()
+        threading.Thread(target=self._pump, args=(c, u, lambda d: self._command_seen(d, drop)),
+                         daemon=True).start()
+        threading.Thread(target=self._pump, args=(u, c, lambda d: self._answer_passes(d, drop)),
+                         daemon=True).start()
 
-    def _up(self, c, u, drop):
+    def _pump(self, src, dst, keep):
+        """Copies src to dst until src ends or keep(data) says no, then shuts both down."""
         try:
             while True:
-                data = c.recv(65536)
-                if not data:
+                data = src.recv(65536)
+                if not data or not keep(data):
                     break
-                with self.lock:
-                    if self.armed and self.trigger in data:
-                        if self.answer is None:
-                            self.armed = False
-                        drop.set()
-                u.sendall(data)
+                dst.sendall(data)
         except OSError:
             pass
-        for x in (c, u):
+        for x in (src, dst):
             try:
                 x.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
 
-    def _down(self, c, u, drop):
-        try:
-            while True:
-                data = u.recv(65536)
-                if not data:
-                    break
-                if drop.is_set():       # Redis answered the command: lose the answer
-                    with self.lock:
-                        lose = self.answer is None or (self.armed and
-                                                       data.startswith(self.answer))
-                        if lose:
-                            self.armed = False
-                            self.dropped += 1
-                    if lose:
-                        break
-                    drop.clear()
-                c.sendall(data)
-        except OSError:
-            pass
-        for x in (c, u):
-            try:
-                x.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    def _command_seen(self, data, drop):
+        """Worker to Redis: arms drop when the trigger command goes through."""
+        with self.lock:
+            if self.armed and self.trigger in data:
+                if self.answer is None:
+                    self.armed = False
+                drop.set()
+        return True
+
+    def _answer_passes(self, data, drop):
+        """Redis to worker: false (the connection is cut) for the answer to lose."""
+        if not drop.is_set():
+            return True
+        with self.lock:             # Redis answered the command: lose the answer
+            lose = self.answer is None or (self.armed and data.startswith(self.answer))
+            if lose:
+                self.armed = False
+                self.dropped += 1
+        if not lose:
+            drop.clear()
+        return not lose
 
     def close(self):
         self.listener.close()
