@@ -106,6 +106,15 @@ def test_sigterm_during_a_burst_of_adds_answers_and_keeps_every_accepted_job():
     w.stop()
 
 
+def add_slow_web_jobs(w, site, count):
+    """Adds `count` web jobs for the site's /slow page; returns their (uid, signature) pairs."""
+    jobs = []
+    for _ in range(count):
+        sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+        jobs.append((w.add(sig), sig))
+    return jobs
+
+
 def test_sigterm_does_not_run_the_queued_jobs_first():
     # The queued jobs are in the store and run after the restart: a SIGTERM waits for the running
     # job only, not for every queued one (a long queue of slow jobs made the stop last as long as
@@ -114,10 +123,7 @@ def test_sigterm_does_not_run_the_queued_jobs_first():
         site.page("/slow", "<h1>Slow</h1><p>page</p>", delay=1.0)
         w = h.Worker(env={"MAX_JOBS": "1", "WEBSCRAPER_ALLOW_PRIVATE": "true"})
         w.start()
-        uids = []
-        for _ in range(15):
-            sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
-            uids.append((w.add(sig), sig))
+        uids = add_slow_web_jobs(w, site, 15)
         deadline = time.monotonic() + 10
         while site.count("/slow") < 1:
             h.check(time.monotonic() < deadline, "the first job never fetched its page")
@@ -204,10 +210,7 @@ def test_full_disk_refuses_new_jobs_and_keeps_the_results_of_running_ones():
         site.page("/slow", "<h1>Slow</h1><p>page</p>", delay=1.5)
         w = h.Worker(env={"WEBSCRAPER_ALLOW_PRIVATE": "true"})
         w.start()
-        running = []
-        for _ in range(3):
-            sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
-            running.append((w.add(sig), sig))
+        running = add_slow_web_jobs(w, site, 3)
         telemetry = w.generate(TELEMETRY)
         soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
         resource.prlimit(w.proc.pid, resource.RLIMIT_FSIZE, (0, hard))
@@ -247,10 +250,7 @@ def test_stored_backlog_above_a_lowered_queue_bound_does_not_hold_start_up():
         site.page("/slow", "<h1>Slow</h1><p>page</p>", delay=2.0)
         w = h.Worker(env={"WEBSCRAPER_ALLOW_PRIVATE": "true", "MAX_JOBS": "1"})
         w.start()
-        jobs = []
-        for _ in range(3):
-            sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
-            jobs.append((w.add(sig), sig))
+        jobs = add_slow_web_jobs(w, site, 3)
         w.kill()
         w.extra_env["JOB_QUEUE_MAX"] = "1"
         began = time.monotonic()
