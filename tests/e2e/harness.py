@@ -117,6 +117,16 @@ def free_port():
         s.close()
 
 
+def read_until_closed(sock):
+    """Every byte sock receives until the other side closes the connection."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def base_env():
     env = {}
     for k in PASSTHROUGH_VARS:

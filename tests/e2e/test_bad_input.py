@@ -80,13 +80,7 @@ def test_bodies_in_flight_are_bounded_together():
             answers = []
             for s in socks:
                 s.sendall(body[-1:])
-                data = b""
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                answers.append(data)
+                answers.append(harness.read_until_closed(s))
         finally:
             for s in socks:
                 s.close()

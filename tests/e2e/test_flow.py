@@ -220,12 +220,7 @@ def test_keep_alive_chunked_and_concurrent_jobs():
                       b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
                       + b"%x\r\n" % 10 + body[:10] + b"\r\n"
                       + b"%x\r\n" % (len(body) - 10) + body[10:] + b"\r\n0\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = harness.read_until_closed(s)
         finally:
             s.close()
         head, _, sig = data.partition(b"\r\n\r\n")
