@@ -4,7 +4,9 @@
  * a level it goes back to the start-up level; anything else is 400 and changes nothing.
  * /setkey (served when KEY_DISTRIBUTOR_PUBKEY is set) takes {"key","signature"}: the signature is
  * checked before the length (core-protocol.md 4.3), the key joins the ring. Errors carry both
- * "error" and Go's "status" member, since Go's key broker reads "status" - bad requests too. */
+ * "error" and Go's "status" member, since Go's key broker reads "status" - bad requests too - and
+ * Go's status codes (core-protocol.md 1.5.9): 400 for a body that cannot be read, 500 for every
+ * refusal of the key. Refusals are the sender's doing and stay out of the readiness window. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,12 +77,14 @@ void api_setkey(struct app *app, const struct http_request *req, struct http_res
     if (keydist_verify(app->keydist, (const uint8_t *)key, key_len, sig, sig_len, msg,
                        sizeof msg) < 0) {
         log_warn("/setkey refused: %s", msg);
-        setkey_error(resp, 403, msg);
+        setkey_error(resp, 500, msg);
+        resp->count = HTTP_COUNT_SKIP;
     } else if (key_len != SEAL_KEY_LEN) {
         snprintf(msg, sizeof msg,
                  "invalid key length: got %zu bytes, expected 32 bytes for AES-256 encryption",
                  key_len);
-        setkey_error(resp, 400, msg);
+        setkey_error(resp, 500, msg);
+        resp->count = HTTP_COUNT_SKIP;
     } else {
         struct err e = { 0 };
         int rc = keyring_add(app->keyring, (const uint8_t *)key, &e);
@@ -88,7 +92,8 @@ void api_setkey(struct app *app, const struct http_request *req, struct http_res
             setkey_error(resp, 500, e.msg);
         } else if (rc == KEYRING_RETIRED) {
             log_warn("/setkey refused a retired key");
-            setkey_error(resp, 409, "key was retired from the key ring and cannot be set again");
+            setkey_error(resp, 500, "key was retired from the key ring and cannot be set again");
+            resp->count = HTTP_COUNT_SKIP;
         } else {
             log_info("/setkey: %s", rc == KEYRING_ADDED ? "new sealing key" : "key already present");
             http_reply_json(resp, 200, json_pack("{s:s}", "status", "Key set"));

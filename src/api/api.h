@@ -19,9 +19,9 @@ void api_job_result(struct app *app, const struct http_request *req, struct http
 void api_attestation(struct app *app, const struct http_request *req, struct http_response *resp);
 
 /* api_parse_body parses a JSON request body strictly: Content-Type must be application/json
- * (415 otherwise), the body must be present and one JSON object with nothing after it (400),
- * members outside `allowed` (NULL-terminated) are refused (400). Returns the object (caller
- * decrefs) or NULL after answering resp with the error. */
+ * (400 otherwise, as Go answers its binder's 415), the body must be present and one JSON object
+ * with nothing after it (400), members outside `allowed` (NULL-terminated) are refused (400).
+ * Returns the object (caller decrefs) or NULL after answering resp with the error. */
 json_t *api_parse_body(const struct http_request *req, struct http_response *resp,
                        const char *const *allowed);
 

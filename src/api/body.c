@@ -137,7 +137,7 @@ json_t *api_parse_json_text(const char *content_type, const char *body, size_t b
         return NULL;
     }
     if (!is_json_media_type(content_type)) {
-        http_reply_error(resp, 415, "Content-Type must be application/json");
+        http_reply_error(resp, 400, "Content-Type must be application/json");
         return NULL;
     }
     json_t *fast = parse_flat_strings(body, body_len, allowed);

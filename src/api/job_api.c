@@ -6,7 +6,11 @@
  *                       seal(data, salt = quote) as text, X-Next-Cursor sealed the same way
  *   POST /job/result    {"encrypted_result","encrypted_request"} -> clear text
  *
- * Opening failures are the client's (400) except "no keys available in key ring" (500, ours). */
+ * Status codes are Go's (DECISIONS.md keeps those of core-protocol.md 1.5): a signature or result
+ * that cannot be opened or parsed, a replay, another worker's job and a miner outside the white
+ * list answer 500, as in Go; DECISIONS.md's own refusals keep theirs (400 for an unknown type or
+ * invalid arguments, 503 for a full queue). Those 500s are the client's doing, not the worker's, so
+ * they stay out of the readiness window; "no keys available in key ring" is ours and counts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +37,33 @@ static void reply_err(struct http_response *resp, const struct err *e)
         http_add_header(resp, "Retry-After", "5");
 }
 
-/* open_cause_status: the ring being empty is the worker's state; any other failure is the
- * client's input. */
-static unsigned open_cause_status(const char *cause)
+/* reply_refused answers a refusal caused by the client's input with Go's 500, kept out of the
+ * readiness window. */
+static void reply_refused(struct http_response *resp, const char *msg)
 {
-    return strcmp(cause, "no keys available in key ring") == 0 ? 500 : 400;
+    http_reply_error(resp, 500, msg);
+    resp->count = HTTP_COUNT_SKIP;
+}
+
+/* reply_admission_err answers a refused admission. The job server says whose fault it is with
+ * its status (403 another worker's job or a miner outside the white list, 409 a replay); on the
+ * wire those are Go's 500. */
+static void reply_admission_err(struct http_response *resp, const struct err *e)
+{
+    if (e->http == 403 || e->http == 409)
+        reply_refused(resp, e->msg);
+    else
+        reply_err(resp, e);
+}
+
+/* reply_open_failed answers a sealed text that did not open: 500 as in Go; the ring being empty
+ * is the worker's state and counts in the readiness window, any other cause is the client's. */
+static void reply_open_failed(struct http_response *resp, const char *cause, const char *msg)
+{
+    if (strcmp(cause, "no keys available in key ring") == 0)
+        http_reply_error(resp, 500, msg);
+    else
+        reply_refused(resp, msg);
 }
 
 /* stamp_job sets worker_id, quote and issued_at the way /job/generate does. */
@@ -104,7 +130,7 @@ static int open_job(struct app *app, const char *sealed, size_t sealed_len, stru
     if (keyring_open_sealed(app->keyring, NULL, 0, sealed, sealed_len, &plain, &plain_len, cause,
                             sizeof cause) < 0) {
         snprintf(msg, sizeof msg, "%s: %s", open_prefix, cause);
-        http_reply_error(resp, open_cause_status(cause), msg);
+        reply_open_failed(resp, cause, msg);
         return -1;
     }
     struct err e = { 0 };
@@ -112,7 +138,7 @@ static int open_job(struct app *app, const char *sealed, size_t sealed_len, stru
     free(plain);
     if (rc < 0) {
         snprintf(msg, sizeof msg, "%s: %s", parse_prefix, e.msg);
-        http_reply_error(resp, 400, msg);
+        reply_refused(resp, msg);
         return -1;
     }
     return 0;
@@ -136,7 +162,7 @@ static void add_answered(void *ctx, const char *uid, const struct err *e)
         reply_uid(&resp, uid);
     } else {
         log_debug("/job/add refused (%d): %s", e->http, e->msg);
-        reply_err(&resp, e);
+        reply_admission_err(&resp, e);
     }
     http_deferred_answer(ctx, &resp);
 }
@@ -169,7 +195,7 @@ void api_job_add(struct app *app, const struct http_request *req, struct http_re
     struct err e = { 0 };
     if (jobserver_admit(app->jobs, &job, uid, &e) < 0) {
         log_debug("/job/add refused (%d): %s", e.http, e.msg);
-        reply_err(resp, &e);
+        reply_admission_err(resp, &e);
         job_clear(&job);
         return;
     }
@@ -279,7 +305,7 @@ void api_job_result(struct app *app, const struct http_request *req, struct http
     if (rc < 0) {
         char msg[700];
         snprintf(msg, sizeof msg, "error while unsealing the job result: %s", cause);
-        http_reply_error(resp, open_cause_status(cause), msg);
+        reply_open_failed(resp, cause, msg);
     } else {
         http_reply_text(resp, 200, plain, plain_len);
     }

