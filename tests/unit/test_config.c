@@ -392,6 +392,39 @@ static void test_oe_simulation_non_empty(void **state)
     assert_false(f->cfg.oe_simulation);
 }
 
+/* DURABILITY and the scheme of STORE_URL are configuration errors (exit 2, which the systemd unit
+ * does not restart) like any other value; a STORE_URL is never quoted: it may hold a password. */
+static void test_durability_and_store_url(void **state)
+{
+    struct fixture *f = *state;
+    load_ok(f);
+    assert_string_equal(f->cfg.durability, "normal");
+    config_free(&f->cfg);
+    env_set(f, "DURABILITY", "FULL");
+    load_ok(f);
+    assert_string_equal(f->cfg.durability, "full");
+    config_free(&f->cfg);
+    env_clear(f);
+    env_set(f, "DURABILITY", "fast");
+    load_fails(f, "DURABILITY: expected ", "normal or full, got \"fast\"");
+    static const char *const good[] = { "sqlite:", "sqlite:/tmp/x.db", "redis://h:6379/0",
+                                        "rediss://h" };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        env_clear(f);
+        env_set(f, "STORE_URL", good[i]);
+        load_ok(f);
+        config_free(&f->cfg);
+    }
+    static const char *const bad[] = { "postgres://u:s3cretpw@h/db", "redis:/u:s3cretpw@h",
+                                       "Redis://:s3cretpw@h", "/var/lib/s3cretpw.db" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        env_clear(f);
+        env_set(f, "STORE_URL", bad[i]);
+        load_fails(f, "STORE_URL: expected ", "sqlite:[PATH] or redis://");
+        assert_null(strstr(f->err, "s3cretpw"));
+    }
+}
+
 static void test_lists_trimmed(void **state)
 {
     struct fixture *f = *state;
@@ -910,6 +943,7 @@ int main(void)
         T(test_listen_forms),
         T(test_ratio_forms),
         T(test_oe_simulation_non_empty),
+        T(test_durability_and_store_url),
         T(test_lists_trimmed),
         T(test_urls),
         T(test_bad_values_name_their_variable),
