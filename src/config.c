@@ -14,6 +14,8 @@
 
 #include "dotenv.h"
 #include "err.h"
+#include "kinds/twitter_accounts.h"
+#include "kinds/twitter_web_login.h"
 #include "log.h"
 #include "util/file_read.h"
 
@@ -587,10 +589,37 @@ static void loader_free(struct loader *ld)
 
 /* ---- public ---- */
 
-/* check_twitter: the shapes of TWITTER_QUERY_IDS ("Operation=id[@GET|@POST]", id of
- * [A-Za-z0-9_-]) and TWITTER_FEATURES (a JSON object), so a typo fails at start-up. */
+/* check_twitter_accounts: every TWITTER_ACCOUNTS item splits as user:password[:totp_secret] and
+ * its TOTP secret is base32, so a typo stops the start-up instead of leaving an account out (or
+ * failing its first two-factor login). Names the item by number, never its text: it holds a
+ * password. */
+static int check_twitter_accounts(const struct config *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < c->twitter_accounts.count; i++) {
+        char *user, *pass, *totp, code[7];
+        if (tw_accounts_parse_spec(c->twitter_accounts.items[i], &user, &pass, &totp) < 0)
+            return why_set(err, errlen, "TWITTER_ACCOUNTS: item #%zu is not "
+                           "user:password[:totp_secret] (a password cannot contain ':')", i + 1);
+        bool bad_totp = totp && tw_totp(totp, 0, code) < 0;
+        if (bad_totp)
+            why_set(err, errlen, "TWITTER_ACCOUNTS: item #%zu (account %.64s): the totp_secret is "
+                    "not base32 (A-Z, 2-7)", i + 1, user);
+        free(user);
+        free_secret(pass);
+        free_secret(totp);
+        if (bad_totp)
+            return -1;
+    }
+    return 0;
+}
+
+/* check_twitter: the shapes of TWITTER_ACCOUNTS (above), TWITTER_QUERY_IDS ("Operation=id[@GET|
+ * @POST]", id of [A-Za-z0-9_-]) and TWITTER_FEATURES (a JSON object), so a typo fails at
+ * start-up. */
 static int check_twitter(const struct config *c, char *err, size_t errlen)
 {
+    if (check_twitter_accounts(c, err, errlen) < 0)
+        return -1;
     for (size_t i = 0; i < c->twitter_query_ids.count; i++) {
         const char *it = c->twitter_query_ids.items[i], *p = it;
         size_t name = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");

@@ -15,7 +15,6 @@
 #include "config.h"
 #include "kinds/twitter_cookies.h"
 #include "kinds/twitter_keys.h"
-#include "kinds/twitter_web_login.h"
 #include "log.h"
 #include "util/clock_after.h"
 
@@ -171,40 +170,10 @@ static void ensure_built(const struct config *cfg)
         build(cfg, why, sizeof why);
 }
 
-/* check_account_items: every TWITTER_ACCOUNTS item splits as user:password[:totp_secret] and its
- * TOTP secret is base32, so a typo stops the start-up instead of leaving an account out (or
- * failing its first two-factor login). Names the item by number: it holds a password. */
-static int check_account_items(const struct config *cfg, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < cfg->twitter_accounts.count; i++) {
-        char *user, *pass, *totp, code[7];
-        if (tw_accounts_parse_spec(cfg->twitter_accounts.items[i], &user, &pass, &totp) < 0) {
-            snprintf(err, errlen, "TWITTER_ACCOUNTS: item #%zu is not user:password[:totp_secret] "
-                     "(a password cannot contain ':')", i + 1);
-            return -1;
-        }
-        bool bad_totp = totp && tw_totp(totp, 0, code) < 0;
-        if (bad_totp)
-            snprintf(err, errlen, "TWITTER_ACCOUNTS: item #%zu (account %.64s): the totp_secret is "
-                     "not base32 (A-Z, 2-7)", i + 1, user);
-        free(user);
-        explicit_bzero(pass, strlen(pass));
-        free(pass);
-        if (totp)
-            explicit_bzero(totp, strlen(totp));
-        free(totp);
-        if (bad_totp)
-            return -1;
-    }
-    return 0;
-}
-
 int tw_accounts_load(const struct config *cfg, char *err, size_t errlen)
 {
     char why[256] = "";
     int rc = 0;
-    if (check_account_items(cfg, err, errlen) < 0)
-        return -1;
     pthread_mutex_lock(&lock);
     if (!built)
         rc = build(cfg, why, sizeof why);

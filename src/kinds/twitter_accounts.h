@@ -3,8 +3,8 @@
  * (twitter.md 3.2, twitter-modern.md 4.3-4.4, DECISIONS.md "Twitter").
  *
  * Accounts come from TWITTER_ACCOUNTS (`user:password` or `user:password:totp_secret`; an item
- * that does not split so, or whose TOTP secret is not base32, stops the start-up in
- * tw_accounts_load, and is dropped with a warning when the pool is built lazily) and from TWITTER_COOKIES_FILE (cookie-only
+ * that does not split so, or whose TOTP secret is not base32, is a configuration error, see
+ * config.c; should one get here it is dropped with a warning) and from TWITTER_COOKIES_FILE (cookie-only
  * accounts; an account named in both gets the file's cookies and the password). The pool is
  * process-wide, built on first use, and thread-safe (one mutex; never held across I/O).
  *
@@ -38,8 +38,7 @@ struct tw_account {
 };
 
 /* tw_accounts_load builds the pool now (app start-up). Returns 0, or -1 with a message naming
- * TWITTER_ACCOUNTS (an item that is not user:password[:totp_secret], or a TOTP secret that is
- * not base32) or TWITTER_COOKIES_FILE (cannot be read or parsed) in err: the worker refuses to
+ * TWITTER_COOKIES_FILE in err when that file cannot be read or parsed: the worker refuses to
  * start rather than run without the accounts the operator gave it. */
 int tw_accounts_load(const struct config *cfg, char *err, size_t errlen);
 

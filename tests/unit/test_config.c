@@ -425,6 +425,29 @@ static void test_durability_and_store_url(void **state)
     }
 }
 
+/* A TWITTER_ACCOUNTS item that does not split as user:password[:totp_secret], or whose TOTP
+ * secret is not base32, is a configuration error naming the item, never its password. */
+static void test_twitter_accounts_checked(void **state)
+{
+    struct fixture *f = *state;
+    env_set(f, "TWITTER_ACCOUNTS", "alice:pw1, bob:pw2:JBSWY3DPEHPK3PXP");
+    load_ok(f);
+    assert_list(&f->cfg.twitter_accounts, 2, "alice:pw1", "bob:pw2:JBSWY3DPEHPK3PXP");
+    static const struct { const char *value, *expect; } bad[] = {
+        { "alice:hunter2,justbob", "TWITTER_ACCOUNTS: item #2 is not user:password[:totp_secret]" },
+        { "alice:hunter2:x:y", "TWITTER_ACCOUNTS: item #1 is not" },
+        { ":hunter2", "item #1 is not" },
+        { "alice:hunter2:NOT-BASE32!", "item #1 (account alice): the totp_secret is not base32" },
+        { "alice:hunter2:0189", "the totp_secret is not base32" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        env_clear(f);
+        env_set(f, "TWITTER_ACCOUNTS", bad[i].value);
+        load_fails(f, "TWITTER_ACCOUNTS: ", bad[i].expect);
+        assert_null(strstr(f->err, "hunter2"));
+    }
+}
+
 static void test_lists_trimmed(void **state)
 {
     struct fixture *f = *state;
@@ -944,6 +967,7 @@ int main(void)
         T(test_ratio_forms),
         T(test_oe_simulation_non_empty),
         T(test_durability_and_store_url),
+        T(test_twitter_accounts_checked),
         T(test_lists_trimmed),
         T(test_urls),
         T(test_bad_values_name_their_variable),
