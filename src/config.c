@@ -14,6 +14,8 @@
 
 #include "dotenv.h"
 #include "err.h"
+#include "kinds/twitter_accounts.h"
+#include "kinds/twitter_web_login.h"
 #include "log.h"
 #include "util/file_read.h"
 
@@ -48,6 +50,7 @@ enum var_kind {
     VK_LOG_LEVEL,  /* int, enum log_level */
     VK_LOG_FORMAT, /* bool log_json */
     VK_LISTEN,     /* char *, ":port", "host:port" or "[v6]:port" */
+    VK_DURABILITY, /* char *, "normal" or "full" (any case, kept in lower case) */
 };
 
 struct var_spec {
@@ -79,7 +82,7 @@ static const struct var_spec vars[] = {
     { "KEY_DISTRIBUTOR_PUBKEY", VK_STRING, AT(key_distributor_pubkey), "", 0, 0, false },
     { "MINERS_WHITE_LIST", VK_LIST, AT(miners_white_list), "", 0, 0, false },
     { "MAX_JOBS", VK_UINT, AT(max_jobs), "10", 1, 4096, false },
-    { "DURABILITY", VK_STRING, AT(durability), "normal", 0, 0, false },
+    { "DURABILITY", VK_DURABILITY, AT(durability), "normal", 0, 0, false },
     { "STORE_URL", VK_STRING, AT(store_url), "", 0, 0, false },
     { "STORE_REDIS_PREFIX", VK_STRING, AT(store_redis_prefix), "tee-worker:", 0, 0, false },
     { "STORE_REDIS_CLAIM_MARGIN_SECONDS", VK_UINT, AT(store_redis_claim_margin_s), "30", 1, DAY,
@@ -308,6 +311,18 @@ static int parse_log_format(const char *s, bool *field, struct bad *bad)
     return 0;
 }
 
+static int parse_durability(const char *s, char **field, struct bad *bad)
+{
+    const char *name = strcasecmp(s, "normal") == 0 ? "normal" : strcasecmp(s, "full") == 0 ? "full"
+                                                                                         : NULL;
+    if (!name) {
+        snprintf(bad->what, sizeof bad->what, "normal or full");
+        return -1;
+    }
+    *field = strdup(name);
+    return *field ? 0 : -2;
+}
+
 static bool chars_in(const char *s, size_t n, const char *allowed_punct)
 {
     for (size_t i = 0; i < n; i++) {
@@ -418,6 +433,7 @@ static int convert_one(const struct var_spec *v, const char *s, struct config *c
     case VK_LOG_LEVEL: return parse_log_level(s, field, bad);
     case VK_LOG_FORMAT: return parse_log_format(s, field, bad);
     case VK_LISTEN: return parse_listen(s, field, bad);
+    case VK_DURABILITY: return parse_durability(s, field, bad);
     }
     return -1;
 }
@@ -573,10 +589,37 @@ static void loader_free(struct loader *ld)
 
 /* ---- public ---- */
 
-/* check_twitter: the shapes of TWITTER_QUERY_IDS ("Operation=id[@GET|@POST]", id of
- * [A-Za-z0-9_-]) and TWITTER_FEATURES (a JSON object), so a typo fails at start-up. */
+/* check_twitter_accounts: every TWITTER_ACCOUNTS item splits as user:password[:totp_secret] and
+ * its TOTP secret is base32, so a typo stops the start-up instead of leaving an account out (or
+ * failing its first two-factor login). Names the item by number, never its text: it holds a
+ * password. */
+static int check_twitter_accounts(const struct config *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < c->twitter_accounts.count; i++) {
+        char *user, *pass, *totp, code[7];
+        if (tw_accounts_parse_spec(c->twitter_accounts.items[i], &user, &pass, &totp) < 0)
+            return why_set(err, errlen, "TWITTER_ACCOUNTS: item #%zu is not "
+                           "user:password[:totp_secret] (a password cannot contain ':')", i + 1);
+        bool bad_totp = totp && tw_totp(totp, 0, code) < 0;
+        if (bad_totp)
+            why_set(err, errlen, "TWITTER_ACCOUNTS: item #%zu (account %.64s): the totp_secret is "
+                    "not base32 (A-Z, 2-7)", i + 1, user);
+        free(user);
+        free_secret(pass);
+        free_secret(totp);
+        if (bad_totp)
+            return -1;
+    }
+    return 0;
+}
+
+/* check_twitter: the shapes of TWITTER_ACCOUNTS (above), TWITTER_QUERY_IDS ("Operation=id[@GET|
+ * @POST]", id of [A-Za-z0-9_-]) and TWITTER_FEATURES (a JSON object), so a typo fails at
+ * start-up. */
 static int check_twitter(const struct config *c, char *err, size_t errlen)
 {
+    if (check_twitter_accounts(c, err, errlen) < 0)
+        return -1;
     for (size_t i = 0; i < c->twitter_query_ids.count; i++) {
         const char *it = c->twitter_query_ids.items[i], *p = it;
         size_t name = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
@@ -600,6 +643,20 @@ static int check_twitter(const struct config *c, char *err, size_t errlen)
     return 0;
 }
 
+/* check_store_url: the scheme of STORE_URL (empty, sqlite:[PATH], redis:// or rediss://, which
+ * the store refuses with its own reason), so a typo is a configuration error like any other. The
+ * value is not shown: it may hold a password. */
+static int check_store_url(const struct config *c, char *err, size_t errlen)
+{
+    const char *u = c->store_url ? c->store_url : "";
+    if (!*u || strncmp(u, "sqlite:", 7) == 0 || strncmp(u, "redis://", 8) == 0 ||
+        strncmp(u, "rediss://", 9) == 0)
+        return 0;
+    return why_set(err, errlen, "STORE_URL: expected sqlite:[PATH] or "
+                   "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (the value is not shown: it may "
+                   "hold a password)");
+}
+
 int config_load_from(struct config *cfg, config_getenv_fn get, void *ctx, char *err, size_t errlen)
 {
     struct loader *ld = calloc(1, sizeof *ld);
@@ -611,7 +668,8 @@ int config_load_from(struct config *cfg, config_getenv_fn get, void *ctx, char *
         rc = why_set(err, errlen, "configuration: out of memory");
     else
         rc = (collect_env(ld, get, ctx, err, errlen) < 0 || collect_files(ld, err, errlen) < 0 ||
-              convert_all(ld, &tmp, err, errlen) < 0 || check_twitter(&tmp, err, errlen) < 0)
+              convert_all(ld, &tmp, err, errlen) < 0 || check_twitter(&tmp, err, errlen) < 0 ||
+              check_store_url(&tmp, err, errlen) < 0)
                  ? -1 : 0;
     if (ld)
         loader_free(ld);
@@ -653,7 +711,8 @@ void config_free(struct config *cfg)
         void *field = (char *)cfg + vars[i].offset;
         if (vars[i].kind == VK_LIST)
             str_list_free(field);
-        else if (vars[i].kind == VK_STRING || vars[i].kind == VK_URL || vars[i].kind == VK_LISTEN)
+        else if (vars[i].kind == VK_STRING || vars[i].kind == VK_URL || vars[i].kind == VK_LISTEN ||
+                 vars[i].kind == VK_DURABILITY)
             free_secret(*(char **)field);
     }
     memset(cfg, 0, sizeof *cfg);

@@ -3,7 +3,8 @@
  * (twitter.md 3.2, twitter-modern.md 4.3-4.4, DECISIONS.md "Twitter").
  *
  * Accounts come from TWITTER_ACCOUNTS (`user:password` or `user:password:totp_secret`; an item
- * that does not split so is dropped with a warning) and from TWITTER_COOKIES_FILE (cookie-only
+ * that does not split so, or whose TOTP secret is not base32, is a configuration error, see
+ * config.c; should one get here it is dropped with a warning) and from TWITTER_COOKIES_FILE (cookie-only
  * accounts; an account named in both gets the file's cookies and the password). The pool is
  * process-wide, built on first use, and thread-safe (one mutex; never held across I/O).
  *

@@ -85,6 +85,26 @@ def test_unreadable_distributor_key():
                    "KEY_DISTRIBUTOR_PUBKEY pointing to a missing file")
 
 
+def test_malformed_twitter_accounts():
+    """A TWITTER_ACCOUNTS item that is not user:password[:totp_secret], or whose TOTP secret is not
+    base32, stops the start-up as a configuration error (exit 2) naming the variable and the item
+    (README: any value that does not parse stops start-up), without the password in the message."""
+    cases = [
+        ("alice:hunter2,justbob", "#2"),
+        ("alice:hunter2:extra:colons", "#1"),
+        ("alice:hunter2:NOT-BASE32!", "#1"),
+        ("alice:hunter2:0189", "#1"),
+    ]
+    for value, item in cases:
+        rc, out = expect_refusal(env_for(TWITTER_ACCOUNTS=value), ["TWITTER_ACCOUNTS", item],
+                                 "TWITTER_ACCOUNTS=%r" % value)
+        check(rc == 2, "TWITTER_ACCOUNTS=%r: exit %d, expected 2 (configuration error)" % (value, rc))
+        check("hunter2" not in out, "the password was printed: %s" % out)
+    # a valid list still starts: a plain account and one with a base32 secret
+    with harness.Worker(env={"TWITTER_ACCOUNTS": "alice:hunter2, bob:pw:JBSWY3DPEHPK3PXP"}) as w:
+        check(w.get("/healthz").status == 200, "worker with valid TWITTER_ACCOUNTS not serving")
+
+
 def test_corrupt_worker_id_secret():
     """The worker id lives sealed in the store; a tampered row stops start-up, it is not replaced."""
     import sqlite3

@@ -392,6 +392,62 @@ static void test_oe_simulation_non_empty(void **state)
     assert_false(f->cfg.oe_simulation);
 }
 
+/* DURABILITY and the scheme of STORE_URL are configuration errors (exit 2, which the systemd unit
+ * does not restart) like any other value; a STORE_URL is never quoted: it may hold a password. */
+static void test_durability_and_store_url(void **state)
+{
+    struct fixture *f = *state;
+    load_ok(f);
+    assert_string_equal(f->cfg.durability, "normal");
+    config_free(&f->cfg);
+    env_set(f, "DURABILITY", "FULL");
+    load_ok(f);
+    assert_string_equal(f->cfg.durability, "full");
+    config_free(&f->cfg);
+    env_clear(f);
+    env_set(f, "DURABILITY", "fast");
+    load_fails(f, "DURABILITY: expected ", "normal or full, got \"fast\"");
+    static const char *const good[] = { "sqlite:", "sqlite:/tmp/x.db", "redis://h:6379/0",
+                                        "rediss://h" };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        env_clear(f);
+        env_set(f, "STORE_URL", good[i]);
+        load_ok(f);
+        config_free(&f->cfg);
+    }
+    static const char *const bad[] = { "postgres://u:s3cretpw@h/db", "redis:/u:s3cretpw@h",
+                                       "Redis://:s3cretpw@h", "/var/lib/s3cretpw.db" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        env_clear(f);
+        env_set(f, "STORE_URL", bad[i]);
+        load_fails(f, "STORE_URL: expected ", "sqlite:[PATH] or redis://");
+        assert_null(strstr(f->err, "s3cretpw"));
+    }
+}
+
+/* A TWITTER_ACCOUNTS item that does not split as user:password[:totp_secret], or whose TOTP
+ * secret is not base32, is a configuration error naming the item, never its password. */
+static void test_twitter_accounts_checked(void **state)
+{
+    struct fixture *f = *state;
+    env_set(f, "TWITTER_ACCOUNTS", "alice:pw1, bob:pw2:JBSWY3DPEHPK3PXP");
+    load_ok(f);
+    assert_list(&f->cfg.twitter_accounts, 2, "alice:pw1", "bob:pw2:JBSWY3DPEHPK3PXP");
+    static const struct { const char *value, *expect; } bad[] = {
+        { "alice:hunter2,justbob", "TWITTER_ACCOUNTS: item #2 is not user:password[:totp_secret]" },
+        { "alice:hunter2:x:y", "TWITTER_ACCOUNTS: item #1 is not" },
+        { ":hunter2", "item #1 is not" },
+        { "alice:hunter2:NOT-BASE32!", "item #1 (account alice): the totp_secret is not base32" },
+        { "alice:hunter2:0189", "the totp_secret is not base32" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        env_clear(f);
+        env_set(f, "TWITTER_ACCOUNTS", bad[i].value);
+        load_fails(f, "TWITTER_ACCOUNTS: ", bad[i].expect);
+        assert_null(strstr(f->err, "hunter2"));
+    }
+}
+
 static void test_lists_trimmed(void **state)
 {
     struct fixture *f = *state;
@@ -910,6 +966,8 @@ int main(void)
         T(test_listen_forms),
         T(test_ratio_forms),
         T(test_oe_simulation_non_empty),
+        T(test_durability_and_store_url),
+        T(test_twitter_accounts_checked),
         T(test_lists_trimmed),
         T(test_urls),
         T(test_bad_values_name_their_variable),
