@@ -313,8 +313,11 @@ static int parse_log_format(const char *s, bool *field, struct bad *bad)
 
 static int parse_durability(const char *s, char **field, struct bad *bad)
 {
-    const char *name = strcasecmp(s, "normal") == 0 ? "normal" : strcasecmp(s, "full") == 0 ? "full"
-                                                                                         : NULL;
+    const char *name = NULL;
+    if (strcasecmp(s, "normal") == 0)
+        name = "normal";
+    else if (strcasecmp(s, "full") == 0)
+        name = "full";
     if (!name) {
         snprintf(bad->what, sizeof bad->what, "normal or full");
         return -1;
