@@ -361,15 +361,18 @@ fail:
     return -1;
 }
 
-void app_close(struct app *app)
+bool app_close(struct app *app)
 {
     attested_tls_stop(app->tls);    /* the renewal thread uses the listener: stopped first */
     if (!http_stop(app->http)) {
         /* The store's writer still holds admissions (a disk that does not answer): their answers
          * would reach the job server and the HTTP server after we freed them. Nothing they hold
          * was acknowledged, so the process exits as it is. */
-        log_error("shutdown: admissions still wait for the store; exiting without closing it");
-        return;
+        log_error("shutdown: /job/add requests still wait for the store (a disk that does not "
+                  "answer?); exiting without closing it: their clients get no answer, and each of "
+                  "those jobs is either recorded (it runs after the restart) or not (its "
+                  "signature can be added again)");
+        return false;
     }
     attested_tls_free(app->tls);
     pprof_close(app->pprof);
@@ -387,4 +390,5 @@ void app_close(struct app *app)
     platform_close(&app->platform);
     config_free(&app->cfg);
     memset(app, 0, sizeof *app);
+    return true;
 }

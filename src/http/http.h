@@ -98,7 +98,7 @@ struct http_server;
 struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispatch,
                                http_answered_fn answered, void *ctx, char *err, size_t errlen);
 
-/* http_stop refuses new deferrals, waits (up to HTTP_DEFER_DRAIN_S) for the deferred requests to be
+/* http_stop refuses new deferrals, waits (up to SHUTDOWN_DRAIN_SECONDS) for the deferred requests to be
  * answered, then stops serving and frees the server. Returns false when requests are still
  * deferred after that: the server is then left serving, since whoever holds them will answer
  * into it, and the caller must not free what those answers use (the process should just exit). */

@@ -88,9 +88,6 @@ struct req_state {
     struct http_response answer;
 };
 
-/* How long http_stop waits for deferred requests to be answered. */
-#define HTTP_DEFER_DRAIN_S 30
-
 /* A body's buffer is sized from Content-Length up to this (one allocation for the usual request
  * instead of a doubling series); a larger declared length is not trusted with memory up front. */
 #define BODY_PRESIZE (64 * 1024)
@@ -379,11 +376,12 @@ void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
     MHD_resume_connection(st->conn);
 }
 
-/* wait_deferred waits until no request is deferred, up to HTTP_DEFER_DRAIN_S (then says how many
- * are left). With stop, no request may be deferred any more. Returns how many are left. */
+/* wait_deferred waits until no request is deferred, up to SHUTDOWN_DRAIN_SECONDS (then says how
+ * many are left). With stop, no request may be deferred any more. Returns how many are left. */
 static size_t wait_deferred(struct http_server *srv, bool stop)
 {
-    struct timespec until = clock_after_ms(CLOCK_REALTIME, HTTP_DEFER_DRAIN_S * 1000);
+    unsigned drain_s = srv->cfg->shutdown_drain_s;
+    struct timespec until = clock_after_ms(CLOCK_REALTIME, (long)drain_s * 1000);
     pthread_mutex_lock(&srv->defer_lock);
     if (stop)
         srv->stopping = true;
@@ -393,8 +391,8 @@ static size_t wait_deferred(struct http_server *srv, bool stop)
     size_t left = srv->deferred;
     pthread_mutex_unlock(&srv->defer_lock);
     if (left)
-        log_error("http: %zu deferred requests still unanswered after %d s", left,
-                  HTTP_DEFER_DRAIN_S);
+        log_error("http: %zu deferred requests still unanswered after %u s "
+                  "(SHUTDOWN_DRAIN_SECONDS)", left, drain_s);
     return left;
 }
 
