@@ -80,6 +80,14 @@ struct http_deferred *http_defer(const struct http_request *req);
 /* http_deferred_answer sends resp (taken over) as the answer of a deferred request; any thread. */
 void http_deferred_answer(struct http_deferred *d, struct http_response *resp);
 
+/* http_reserve_answer counts an answer of n bytes against the body budget before the handler
+ * builds it, so that an answer the budget cannot take costs no memory. Answers under the charged
+ * size (64 KiB) need no reservation: true at once. Otherwise true when it fits (the reservation
+ * becomes the answer's charge when it is sent, corrected to its real size, and is given back
+ * however else the request ends), or false after making resp the 503 + Retry-After of a spent
+ * budget, which the handler then returns as it is. */
+bool http_reserve_answer(const struct http_request *req, size_t n, struct http_response *resp);
+
 /* http_response_clear frees what resp owns. */
 void http_response_clear(struct http_response *resp);
 
