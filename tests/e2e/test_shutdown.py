@@ -6,7 +6,8 @@ waits SHUTDOWN_DRAIN_SECONDS for such admissions and exits with status 1 and a c
 they are still waiting; the waiting client gets no 200 (its connection closes); after a restart the
 job is either absent (its signature can be added again, and runs) or present and runs - never
 half-done. A disk that answers again within the drain lets the admission finish: 200, a clean exit,
-and the job's result after the restart."""
+and the job's result after the restart. A stop whose store cannot write a finished job's result is
+bounded the same way, and that job runs again after the restart."""
 import http.client
 import os
 import signal
@@ -15,6 +16,7 @@ import threading
 import time
 
 import harness as h
+from fakes.site import Site
 
 TELEMETRY = {"type": "telemetry", "arguments": {}}
 # How much longer than SHUTDOWN_DRAIN_SECONDS the exit may take (the job threads, the sanitizer's
@@ -219,6 +221,48 @@ def test_disk_back_within_the_drain_completes_the_admission():
         w.stop()
     finally:
         w.kill()
+
+
+def test_stalled_result_commit_exits_after_the_drain_and_the_job_runs_again():
+    # No admission waits, but a finished job's result is being committed when the disk stops:
+    # the close of the store is given SHUTDOWN_DRAIN_SECONDS too, then the worker exits (as after
+    # kill -9), and the job, whose result was never written, runs again after the restart.
+    stall = Stall()
+    drain_s = 2
+    env = stall.env(drain_s)
+    env["WEBSCRAPER_ALLOW_PRIVATE"] = "true"
+    with Site() as site:
+        site.page("/slow", "<h1>Slow</h1><p>page</p>", delay=1.0)
+        w = h.Worker(env=env)
+        try:
+            w.start()
+            sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+            uid = w.add(sig)
+            deadline = time.monotonic() + 10
+            while site.count("/slow") < 1:
+                h.check(time.monotonic() < deadline, "the job never fetched its page")
+                time.sleep(0.01)
+            stall.on()
+            stall.wait_hit()    # the job finished; the writer is stuck committing its result
+            rc, took = sigterm_and_wait(w, drain_s + EXIT_SLACK_S)
+            log = w.stderr()
+            h.check(not h.sanitizer_report(log), "sanitizer report at the stalled exit:\n%s" % log)
+            h.check_eq(rc, 1, "exit status of a shutdown whose store did not close (log:\n%s)"
+                       % log)
+            h.check(took >= drain_s - 0.5, "the worker exited after %.1f s, before the %d s "
+                    "drain" % (took, drain_s))
+            h.check("shutdown: the store did not finish writing within %d s" % drain_s in log,
+                    "no log line saying why the shutdown is not clean:\n%s" % log[-3000:])
+            stall.off()
+            h.check_eq(stored_job_uids(w.data_dir), [uid], "the job whose result was not written")
+            w.start()
+            st = w.wait_status(uid)
+            h.expect_status(st, 200, "status of the job run again after the restart")
+            h.expect_status(w.result(st.text, sig), 200, "its result")
+            h.check_eq(site.count("/slow"), 2, "fetches of the page (the job ran twice)")
+            w.stop()
+        finally:
+            w.kill()
 
 
 if __name__ == "__main__":
