@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "http/http.h"
@@ -72,8 +73,11 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&stop, &sig);
     log_info("signal %d: shutting down", sig);
+    /* Not a clean stop (app_close said why): threads still wait on the store and use what the
+     * app holds, so the process ends at once, without exit()'s handlers and destructors running
+     * under them. */
     if (!app_close(&app))
-        return 1;   /* not a clean stop (app_close said why): the store was left as it was */
+        _exit(1);
     fetch_global_cleanup();
     return 0;
 }
