@@ -160,8 +160,18 @@ void api_job_add(struct app *app, const struct http_request *req, struct http_re
     api_strings_clear(&body);
     /* With a local store the job is recorded by the store's writer, in a commit shared with the
      * other admissions of the moment; the HTTP thread serves other requests meanwhile. */
-    struct http_deferred *later = jobserver_admits_async(app->jobs) ? http_defer(req) : NULL;
-    if (later) {
+    if (jobserver_admits_async(app->jobs)) {
+        struct http_deferred *later = http_defer(req);
+        if (!later) {
+            /* The server is stopping. Recording the job here would hold this HTTP thread on the
+             * store, a disk that does not answer included, and the stop waits for the HTTP
+             * threads: the client goes elsewhere or comes back after the restart. */
+            struct err e = { 0 };
+            err_set(&e, 503, "worker shutting down; retry later");
+            reply_err(resp, &e);
+            job_clear(&job);
+            return;
+        }
         jobserver_admit_async(app->jobs, &job, add_answered, later);
         return;
     }

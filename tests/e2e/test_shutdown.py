@@ -6,7 +6,8 @@ waits SHUTDOWN_DRAIN_SECONDS for such admissions and exits with status 1 and a c
 they are still waiting; the waiting client gets no 200 (its connection closes); after a restart the
 job is either absent (its signature can be added again, and runs) or present and runs - never
 half-done. A disk that answers again within the drain lets the admission finish: 200, a clean exit,
-and the job's result after the restart. A stop whose store cannot write a finished job's result is
+and the job's result after the restart, while a /job/add that comes during the drain is refused
+at once (503 + Retry-After). A stop whose store cannot write a finished job's result is
 bounded the same way, and that job runs again after the restart."""
 import http.client
 import os
@@ -190,6 +191,7 @@ def test_disk_back_within_the_drain_completes_the_admission():
     try:
         w.start()
         sig = w.generate(TELEMETRY)
+        late_sig = w.generate(TELEMETRY)
         stall.on()
         add = PendingAdd(w.port, sig)
         add.start()
@@ -199,6 +201,12 @@ def test_disk_back_within_the_drain_completes_the_admission():
         time.sleep(1.0)
         h.check(w.proc.poll() is None, "the worker exited while an admission was still waiting")
         add.check_not_acknowledged("during the drain, disk still stalled")
+        # A /job/add that comes during the drain is refused at once: recording it would hold an
+        # HTTP thread on the stalled disk, and the stop has to wait for the HTTP threads.
+        r = w.post("/job/add", json_body={"encrypted_job": late_sig}, timeout=5.0)
+        h.expect_json_error(r, 503, "/job/add during the drain",
+                            message="worker shutting down; retry later")
+        h.check(r.header("Retry-After"), "no Retry-After on the 503 of a stopping worker")
         stall.off()
         add.join(drain_s)
         h.check(not add.is_alive(), "/job/add still unanswered after the disk came back")
@@ -218,6 +226,7 @@ def test_disk_back_within_the_drain_completes_the_admission():
         st = w.wait_status(uid)
         h.expect_status(st, 200, "status of the drained job after the restart")
         h.expect_status(w.result(st.text, sig), 200, "its result")
+        w.add(late_sig)     # the refused one was not recorded: its signature is still good
         w.stop()
     finally:
         w.kill()
