@@ -382,8 +382,10 @@ static void charge_answer(struct req_state *st, struct http_response *resp)
 bool http_reserve_answer(const struct http_request *req, size_t n, struct http_response *resp)
 {
     struct req_state *st = req->state;
+    /* nothing to count: a request built by hand (no server state), a small answer, or one
+     * already reserved (settled to its real size when sent) */
     if (!st || n < HTTP_CHARGED_ANSWER_MIN || st->reserved)
-        return true;        /* no server state (a request built by hand): nothing to count */
+        return true;
     if (!take_budget(st->srv, n, st->charged)) {
         refuse_answer(resp);
         return false;
