@@ -8,13 +8,20 @@
  *   -> [enclave: certificate renewal thread].
  *
  * The maintenance thread sweeps expired results and nonces on a timer, so memory is returned
- * even when nobody reads. */
+ * even when nobody reads.
+ *
+ * A stop waits for the store at two points, each for SHUTDOWN_DRAIN_SECONDS at most: the /job/add
+ * requests whose commit is under way (http_stop), then, after the running jobs, the local store's
+ * last writes (close_watch). A disk that does not answer would otherwise hold the process until
+ * the supervisor's SIGKILL. */
 #include "app.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 
 #include "api/ops_api.h"
@@ -35,6 +42,7 @@
 #include "tee/keys_file.h"
 #include "tee/platform.h"
 #include "tee/ratls.h"
+#include "util/clock_after.h"
 #include "util/crypto.h"
 
 struct maintenance {
@@ -116,6 +124,63 @@ static void maintenance_stop(struct app *app)
     pthread_mutex_destroy(&m->lock);
     free(m);
     app->periodic = NULL;
+}
+
+/* close_watch bounds the closing of the local store: past its deadline the process exits with
+ * status 1, as after a kill -9 (what SQLite committed is whole; finished jobs whose results were
+ * not written yet run again after the restart, see README "Durability"). */
+struct close_watch {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    bool done;
+    unsigned seconds;
+};
+
+static void *close_watch_main(void *arg)
+{
+    struct close_watch *w = arg;
+    struct timespec until = clock_after_ms(CLOCK_REALTIME, (long)w->seconds * 1000);
+    pthread_mutex_lock(&w->lock);
+    while (!w->done && pthread_cond_timedwait(&w->done_cond, &w->lock, &until) != ETIMEDOUT) {
+    }
+    bool done = w->done;
+    pthread_mutex_unlock(&w->lock);
+    if (!done) {
+        log_error("shutdown: the store did not finish writing within %u s "
+                  "(SHUTDOWN_DRAIN_SECONDS; a disk that does not answer?); exiting without "
+                  "closing it: jobs whose results were not written run again after the restart",
+                  w->seconds);
+        _exit(1);
+    }
+    return NULL;
+}
+
+/* close_watch_start arms the watch (false: no thread, the close is then unbounded). */
+static bool close_watch_start(struct close_watch *w, unsigned seconds)
+{
+    w->done = false;
+    w->seconds = seconds;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->done_cond, NULL);
+    if (pthread_create(&w->thread, NULL, close_watch_main, w) == 0)
+        return true;
+    log_warn("shutdown: cannot start the watch of the store's close; it may wait as long as the "
+             "disk does");
+    pthread_cond_destroy(&w->done_cond);
+    pthread_mutex_destroy(&w->lock);
+    return false;
+}
+
+static void close_watch_stop(struct close_watch *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->done = true;
+    pthread_cond_signal(&w->done_cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->done_cond);
+    pthread_mutex_destroy(&w->lock);
 }
 
 static void set_api_key(struct app *app)
@@ -361,30 +426,40 @@ fail:
     return -1;
 }
 
-void app_close(struct app *app)
+bool app_close(struct app *app)
 {
     attested_tls_stop(app->tls);    /* the renewal thread uses the listener: stopped first */
     if (!http_stop(app->http)) {
         /* The store's writer still holds admissions (a disk that does not answer): their answers
          * would reach the job server and the HTTP server after we freed them. Nothing they hold
          * was acknowledged, so the process exits as it is. */
-        log_error("shutdown: admissions still wait for the store; exiting without closing it");
-        return;
+        log_error("shutdown: /job/add requests still wait for the store (a disk that does not "
+                  "answer?); exiting without closing it: their clients get no answer, and each of "
+                  "those jobs is either recorded (it runs after the restart) or not (its "
+                  "signature can be added again)");
+        return false;
     }
     attested_tls_free(app->tls);
     pprof_close(app->pprof);
+    jobserver_stop(app->jobs);      /* the running jobs end, each within JOB_TIMEOUT_SECONDS */
+    /* From here everything waits on the store only (a shared store bounds its own waits). */
+    struct close_watch watch;
+    bool watched = app->store && !store_shared(app->store) &&
+                   close_watch_start(&watch, app->cfg.shutdown_drain_s);
     maintenance_stop(app);
-    jobserver_stop(app->jobs);
     tw_session_detach_store();
     json_decref(app->capabilities);
     free(app->capabilities_text);
     readiness_free(app->readiness);
     stats_free(app->stats);
     store_close(app->store);
+    if (watched)
+        close_watch_stop(&watch);
     results_free(app->results);
     keydist_free(app->keydist);
     keyring_free(app->keyring);
     platform_close(&app->platform);
     config_free(&app->cfg);
     memset(app, 0, sizeof *app);
+    return true;
 }

@@ -48,8 +48,11 @@ struct app {
  * HTTP listener. Returns 0, or -1 with err (and everything already built torn down). */
 int app_open(struct app *app, char *err, size_t errlen);
 
-/* app_close stops the listener, then the job server, and frees everything (cfg included). */
-void app_close(struct app *app);
+/* app_close stops the listener, then the job server, and frees everything (cfg included).
+ * Returns false when /job/add requests still waited for the store after SHUTDOWN_DRAIN_SECONDS:
+ * then nothing is stopped or freed (their late answers would use it) and the caller should just
+ * exit. */
+bool app_close(struct app *app);
 
 /* app_dispatch is the HTTP entry point (routes.c). */
 struct http_request;

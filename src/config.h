@@ -36,6 +36,8 @@ struct config {
     unsigned http_timeout_s;       /* HTTP_TIMEOUT_SECONDS (idle connection timeout), default 30 */
     unsigned http_threads;         /* HTTP_THREADS, default 1 (epoll thread per core is the max) */
     unsigned http_max_connections; /* HTTP_MAX_CONNECTIONS, default 1024 */
+    unsigned shutdown_drain_s;     /* SHUTDOWN_DRAIN_SECONDS: how long a stop waits for the
+                                    * store (admissions under way, then its last writes), 10 */
 
     /* keys */
     char *key_distributor_pubkey;  /* KEY_DISTRIBUTOR_PUBKEY: PEM path or base64 of PEM; "" = no /setkey */

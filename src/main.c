@@ -1,13 +1,15 @@
 /* main.c - tee-worker: load configuration, build the app, serve until SIGINT/SIGTERM.
  *
  * Exit status: 0 after a clean shutdown, 2 for a configuration error, 1 when start-up fails
- * (unwritable DATA_DIR, bad key file, address in use, ...). Signals are blocked in every thread
+ * (unwritable DATA_DIR, bad key file, address in use, ...) or when a shutdown had to leave
+ * /job/add requests waiting for the store (see app_close). Signals are blocked in every thread
  * and taken synchronously here with sigwait, so no handler runs inside library code. */
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "http/http.h"
@@ -71,7 +73,11 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&stop, &sig);
     log_info("signal %d: shutting down", sig);
-    app_close(&app);
+    /* Not a clean stop (app_close said why): threads still wait on the store and use what the
+     * app holds, so the process ends at once, without exit()'s handlers and destructors running
+     * under them. */
+    if (!app_close(&app))
+        _exit(1);
     fetch_global_cleanup();
     return 0;
 }

@@ -186,8 +186,18 @@ void api_job_add(struct app *app, const struct http_request *req, struct http_re
     api_strings_clear(&body);
     /* With a local store the job is recorded by the store's writer, in a commit shared with the
      * other admissions of the moment; the HTTP thread serves other requests meanwhile. */
-    struct http_deferred *later = jobserver_admits_async(app->jobs) ? http_defer(req) : NULL;
-    if (later) {
+    if (jobserver_admits_async(app->jobs)) {
+        struct http_deferred *later = http_defer(req);
+        if (!later) {
+            /* The server is stopping. Recording the job here would hold this HTTP thread on the
+             * store, a disk that does not answer included, and the stop waits for the HTTP
+             * threads: the client goes elsewhere or comes back after the restart. */
+            struct err e = { 0 };
+            err_set(&e, 503, "worker shutting down; retry later");
+            reply_err(resp, &e);
+            job_clear(&job);
+            return;
+        }
         jobserver_admit_async(app->jobs, &job, add_answered, later);
         return;
     }
@@ -211,8 +221,13 @@ static const char *state_name(int s)
     }
 }
 
-static void reply_done(struct app *app, const struct result_view *v, struct http_response *resp)
+static void reply_done(struct app *app, const struct http_request *req,
+                       const struct result_view *v, struct http_response *resp)
 {
+    /* Every poll seals a fresh copy (about 16/9 of the result): counted against the body budget
+     * before it exists, so polls the budget refuses allocate nothing. */
+    if (!http_reserve_answer(req, seal_sealed_len(v->data_len), resp))
+        return;
     struct err e = { 0 };
     char *sealed = keyring_seal(app->keyring, (const uint8_t *)v->quote, v->quote_len,
                                 (const uint8_t *)v->data, v->data_len, &e);
@@ -244,7 +259,7 @@ void api_job_status(struct app *app, const struct http_request *req, struct http
         break;
     }
     case RESULT_DONE:
-        reply_done(app, &v, resp);
+        reply_done(app, req, &v, resp);
         break;
     case RESULT_FAILED:
         /* The job failed, not the worker: keep it out of the readiness error rate. */

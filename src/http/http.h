@@ -80,6 +80,14 @@ struct http_deferred *http_defer(const struct http_request *req);
 /* http_deferred_answer sends resp (taken over) as the answer of a deferred request; any thread. */
 void http_deferred_answer(struct http_deferred *d, struct http_response *resp);
 
+/* http_reserve_answer counts an answer of n bytes against the body budget before the handler
+ * builds it, so that an answer the budget cannot take costs no memory. Answers under the charged
+ * size (64 KiB) need no reservation: true at once. Otherwise true when it fits (the reservation
+ * becomes the answer's charge when it is sent, corrected to its real size, and is given back
+ * however else the request ends), or false after making resp the 503 + Retry-After of a spent
+ * budget, which the handler then returns as it is. */
+bool http_reserve_answer(const struct http_request *req, size_t n, struct http_response *resp);
+
 /* http_response_clear frees what resp owns. */
 void http_response_clear(struct http_response *resp);
 
@@ -98,7 +106,7 @@ struct http_server;
 struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispatch,
                                http_answered_fn answered, void *ctx, char *err, size_t errlen);
 
-/* http_stop refuses new deferrals, waits (up to HTTP_DEFER_DRAIN_S) for the deferred requests to be
+/* http_stop refuses new deferrals, waits (up to SHUTDOWN_DRAIN_SECONDS) for the deferred requests to be
  * answered, then stops serving and frees the server. Returns false when requests are still
  * deferred after that: the server is then left serving, since whoever holds them will answer
  * into it, and the caller must not free what those answers use (the process should just exit). */

@@ -14,7 +14,9 @@
  * clear one from /job/result) are charged too, from when they are queued until the request
  * completes (libmicrohttpd is done with them then): one that would go beyond the budget is
  * replaced by a 503 with Retry-After, so many slow readers of a big result cannot make the worker
- * hold connections x result bytes. Smaller answers (telemetry, /healthz) are not charged.
+ * hold connections x result bytes. A handler that knows an answer's size before building it (the
+ * sealed copy of a result) reserves it first (http_reserve_answer), so a refused request allocates
+ * nothing. Smaller answers (telemetry, /healthz) are not charged.
  *
  * HTTPS (enclave mode): the same daemon with MHD_USE_TLS and the key and certificate in memory
  * (libmicrohttpd's GnuTLS). A certificate is replaced without dropping the listener: a second
@@ -81,15 +83,13 @@ struct req_state {
     bool too_large;
     bool over_budget;   /* the body budget was spent: answered 503 */
     size_t charged;     /* bytes of this body, then of its answer, counted in srv->body_held */
+    size_t reserved;    /* bytes reserved for an answer not built yet (http_reserve_answer) */
     struct http_server *srv;
     struct MHD_Connection *conn;
     bool deferred;                  /* suspended until http_deferred_answer */
     bool answered;                  /* answer is set (atomic: written by another thread) */
     struct http_response answer;
 };
-
-/* How long http_stop waits for deferred requests to be answered. */
-#define HTTP_DEFER_DRAIN_S 30
 
 /* A body's buffer is sized from Content-Length up to this (one allocation for the usual request
  * instead of a doubling series); a larger declared length is not trusted with memory up front. */
@@ -282,6 +282,14 @@ static void free_body(struct req_state *st)
     release_body(st);
 }
 
+/* release_reservation gives back what http_reserve_answer reserved and no answer took over. */
+static void release_reservation(struct req_state *st)
+{
+    if (st->reserved)
+        __atomic_sub_fetch(&st->srv->body_held, st->reserved, __ATOMIC_RELAXED);
+    st->reserved = 0;
+}
+
 /* drop_body frees what was received of the body and sets *why (too_large or over_budget). */
 static void drop_body(struct req_state *st, bool *why)
 {
@@ -323,26 +331,67 @@ static enum MHD_Result reply_busy(struct MHD_Connection *conn)
     return send_response(conn, &resp);
 }
 
+/* take_budget adds n bytes to the body budget's count unless that goes beyond the budget while
+ * something besides these n and the own bytes of the asking request is held (so an answer alone,
+ * even one larger than the whole budget, is not refused for ever). Returns false when refused. */
+static bool take_budget(struct http_server *srv, size_t n, size_t own)
+{
+    size_t held = __atomic_add_fetch(&srv->body_held, n, __ATOMIC_RELAXED);
+    if (held > srv->body_budget && held - n > own) {
+        __atomic_sub_fetch(&srv->body_held, n, __ATOMIC_RELAXED);
+        return false;
+    }
+    return true;
+}
+
+/* refuse_answer makes resp the 503 of a spent answer budget, kept out of the readiness window
+ * (the clients' load, like the request budget's 503). */
+static void refuse_answer(struct http_response *resp)
+{
+    http_response_clear(resp);
+    busy_reply(resp, "response");
+    resp->count = HTTP_COUNT_SKIP;
+}
+
 /* charge_answer counts a large answer in the body budget until the request completes, or, when
- * that would go beyond the budget, replaces it by a 503 (kept out of the readiness window: the
- * clients' load, like the request budget's 503). The request's body is done with by now: its
- * bytes are freed and given back first (for /job/result the answer is that same buffer). An
- * answer alone with nothing else held still goes out, so one larger than the whole budget is
- * not refused for ever. */
+ * that would go beyond the budget, replaces it by a 503. The request's body is done with by now:
+ * its bytes are freed and given back first (for /job/result the answer is that same buffer). An
+ * answer the handler reserved before building it (http_reserve_answer) was admitted then: the
+ * reservation becomes its charge, corrected to its real size. */
 static void charge_answer(struct req_state *st, struct http_response *resp)
 {
     free_body(st);
     struct http_server *srv = st->srv;
     size_t n = resp->body_len;
-    size_t held = __atomic_add_fetch(&srv->body_held, n, __ATOMIC_RELAXED);
-    if (held > srv->body_budget && held > n) {
-        __atomic_sub_fetch(&srv->body_held, n, __ATOMIC_RELAXED);
-        http_response_clear(resp);
-        busy_reply(resp, "response");
-        resp->count = HTTP_COUNT_SKIP;
+    if (st->reserved) {
+        if (n >= st->reserved)
+            __atomic_add_fetch(&srv->body_held, n - st->reserved, __ATOMIC_RELAXED);
+        else
+            __atomic_sub_fetch(&srv->body_held, st->reserved - n, __ATOMIC_RELAXED);
+        st->reserved = 0;
+        st->charged = n;
+        return;
+    }
+    if (!take_budget(srv, n, 0)) {
+        refuse_answer(resp);
         return;
     }
     st->charged = n;
+}
+
+bool http_reserve_answer(const struct http_request *req, size_t n, struct http_response *resp)
+{
+    struct req_state *st = req->state;
+    /* nothing to count: a request built by hand (no server state), a small answer, or one
+     * already reserved (settled to its real size when sent) */
+    if (!st || n < HTTP_CHARGED_ANSWER_MIN || st->reserved)
+        return true;
+    if (!take_budget(st->srv, n, st->charged)) {
+        refuse_answer(resp);
+        return false;
+    }
+    st->reserved = n;
+    return true;
 }
 
 /* deferred_done counts one deferred request answered (or abandoned with its connection). */
@@ -379,11 +428,12 @@ void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
     MHD_resume_connection(st->conn);
 }
 
-/* wait_deferred waits until no request is deferred, up to HTTP_DEFER_DRAIN_S (then says how many
- * are left). With stop, no request may be deferred any more. Returns how many are left. */
+/* wait_deferred waits until no request is deferred, up to SHUTDOWN_DRAIN_SECONDS (then says how
+ * many are left). With stop, no request may be deferred any more. Returns how many are left. */
 static size_t wait_deferred(struct http_server *srv, bool stop)
 {
-    struct timespec until = clock_after_ms(CLOCK_REALTIME, HTTP_DEFER_DRAIN_S * 1000);
+    unsigned drain_s = srv->cfg->shutdown_drain_s;
+    struct timespec until = clock_after_ms(CLOCK_REALTIME, (long)drain_s * 1000);
     pthread_mutex_lock(&srv->defer_lock);
     if (stop)
         srv->stopping = true;
@@ -393,8 +443,8 @@ static size_t wait_deferred(struct http_server *srv, bool stop)
     size_t left = srv->deferred;
     pthread_mutex_unlock(&srv->defer_lock);
     if (left)
-        log_error("http: %zu deferred requests still unanswered after %d s", left,
-                  HTTP_DEFER_DRAIN_S);
+        log_error("http: %zu deferred requests still unanswered after %u s "
+                  "(SHUTDOWN_DRAIN_SECONDS)", left, drain_s);
     return left;
 }
 
@@ -407,6 +457,8 @@ static enum MHD_Result send_answer(struct http_server *srv, struct http_request 
         charge_answer(req->state, resp);
         req->body = NULL;           /* freed there */
         req->body_len = 0;
+    } else {
+        release_reservation(req->state);   /* reserved, then answered small (an error) */
     }
     if (srv->answered)
         srv->answered(srv->ctx, req, resp);
@@ -469,6 +521,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     if (st) {
         release_body(st);
+        release_reservation(st);
         free(st->body.data);
         free(st);
         *con_cls = NULL;

@@ -128,11 +128,18 @@ static void double_b64_encrypt(struct double_b64 *d, struct crypto_gcm *g, const
     }
 }
 
+size_t seal_sealed_len(size_t ptlen)
+{
+    if (ptlen > SIZE_MAX / 2)
+        return 0;
+    return double_b64_len(SEAL_IV_LEN + ptlen + SEAL_TAG_LEN);
+}
+
 /* Seals pt with the working key k and iv into a new B64(B64(IV || ct || tag)) text. */
 static char *seal_text(const uint8_t k[SEAL_KEY_LEN], const uint8_t iv[SEAL_IV_LEN],
                        const uint8_t *pt, size_t ptlen)
 {
-    size_t outlen = double_b64_len(SEAL_IV_LEN + ptlen + SEAL_TAG_LEN);
+    size_t outlen = seal_sealed_len(ptlen);
     if (outlen == 0 || outlen == SIZE_MAX)
         return NULL;
     struct double_b64 stage, *d = &stage;     /* public bytes only: IV, ciphertext, tag */

@@ -23,6 +23,11 @@ void seal_derive(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t sa
 char *seal_encrypt(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
                    const uint8_t *pt, size_t ptlen);
 
+/* seal_sealed_len: the length of the text seal_encrypt makes of ptlen bytes (without its NUL),
+ * known before sealing (e.g. to count an answer against a budget before building it); 0 when it
+ * would not fit in memory. */
+size_t seal_sealed_len(size_t ptlen);
+
 /* seal_encrypt_iv is seal_encrypt with a given IV (tests and vectors only). */
 char *seal_encrypt_iv(const uint8_t key[SEAL_KEY_LEN], const uint8_t *salt, size_t saltlen,
                       const uint8_t iv[12], const uint8_t *pt, size_t ptlen);

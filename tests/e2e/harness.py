@@ -92,6 +92,17 @@ def command():
     return valgrind_prefix() + [binary()]
 
 
+def preload_env(library):
+    """The LD_PRELOAD value that loads `library` (a test-only shim) into the worker. In a build
+    that links the AddressSanitizer runtime dynamically, that runtime must come first in the list
+    of loaded libraries (it refuses to start otherwise), so it is named first."""
+    out = subprocess.run(["ldd", binary()], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         env=base_env(), check=False).stdout.decode("utf-8", errors="replace")
+    first = [m.group(1) for m in re.finditer(r"^\s*lib(?:asan|clang_rt\.asan)[^ ]* => (\S+)", out,
+                                             re.MULTILINE)]
+    return ":".join(first[:1] + [library])
+
+
 def vectors():
     path = os.environ.get("TW_VECTORS")
     if not path:

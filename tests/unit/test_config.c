@@ -150,6 +150,7 @@ static void assert_defaults(const struct config *c)
     assert_int_equal(c->http_timeout_s, 30);
     assert_int_equal(c->http_threads, 1);
     assert_int_equal(c->http_max_connections, 1024);
+    assert_int_equal(c->shutdown_drain_s, 10);
     assert_string_equal(c->key_distributor_pubkey, "");
     assert_list(&c->miners_white_list, 0);
     assert_int_equal(c->max_jobs, 10);
@@ -213,6 +214,7 @@ static void test_every_variable(void **state)
     env_set(f, "HTTP_TIMEOUT_SECONDS", "7");
     env_set(f, "HTTP_THREADS", "4");
     env_set(f, "HTTP_MAX_CONNECTIONS", "99");
+    env_set(f, "SHUTDOWN_DRAIN_SECONDS", "3");
     env_set(f, "KEY_DISTRIBUTOR_PUBKEY", "/etc/tw/dist.pem");
     env_set(f, "MINERS_WHITE_LIST", "m1,m2");
     env_set(f, "MAX_JOBS", "3");
@@ -249,6 +251,7 @@ static void test_every_variable(void **state)
     assert_int_equal(c->http_timeout_s, 7);
     assert_int_equal(c->http_threads, 4);
     assert_int_equal(c->http_max_connections, 99);
+    assert_int_equal(c->shutdown_drain_s, 3);
     assert_string_equal(c->key_distributor_pubkey, "/etc/tw/dist.pem");
     assert_list(&c->miners_white_list, 2, "m1", "m2");
     assert_int_equal(c->max_jobs, 3);
@@ -495,6 +498,7 @@ static void test_bad_values_name_their_variable(void **state)
         { "HTTP_TIMEOUT_SECONDS", "0", "an integer" },
         { "HTTP_THREADS", "x", "an integer" },
         { "HTTP_MAX_CONNECTIONS", "0", "an integer" },
+        { "SHUTDOWN_DRAIN_SECONDS", "0", "from 1 to 3600" },
         { "JOB_TIMEOUT_SECONDS", "0", "an integer" },
         { "JOB_SIGNATURE_MAX_AGE_SECONDS", "0", "an integer" },
         { "RESULT_CACHE_MAX_SIZE", "0", "an integer" },

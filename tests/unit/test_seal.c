@@ -291,6 +291,7 @@ static void round_trip(const uint8_t *key, const char *salt, const uint8_t *pt, 
     assert_non_null(a);
     assert_non_null(b);
     assert_string_not_equal(a, b);      /* fresh IV each time */
+    assert_int_equal(strlen(a), seal_sealed_len(ptlen));   /* the length known before sealing */
     uint8_t *out = open_ok(key, salt, strlen(salt), a, &outlen);
     assert_int_equal(outlen, ptlen);
     if (ptlen)
@@ -322,6 +323,8 @@ static void test_round_trip_random_iv(void **state)
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
             round_trip(spec_key, salts[s], buf, sizes[i]);
     free(buf);
+    assert_int_equal(seal_sealed_len(SIZE_MAX), 0);     /* would not fit: no length */
+    assert_int_equal(seal_sealed_len(SIZE_MAX / 2 + 1), 0);
 }
 
 /* The envelope is written block by block (seal.c stages 4608 bytes of IV || ct || tag at a time):

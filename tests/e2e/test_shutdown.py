@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""test_shutdown.py - a SIGTERM while the disk does not answer. The worker runs with
+tests/e2e/fakes/stall_io.c preloaded (TW_STALL_IO): while a control file exists, the store's
+writes and syncs hang, so a /job/add waits for a commit that does not come. The shutdown then
+waits SHUTDOWN_DRAIN_SECONDS for such admissions and exits with status 1 and a clear log line if
+they are still waiting; the waiting client gets no 200 (its connection closes); after a restart the
+job is either absent (its signature can be added again, and runs) or present and runs - never
+half-done. A disk that answers again within the drain lets the admission finish: 200, a clean exit,
+and the job's result after the restart, while a /job/add that comes during the drain is refused
+at once (503 + Retry-After). A stop whose store cannot write a finished job's result is
+bounded the same way, and that job runs again after the restart."""
+import http.client
+import os
+import signal
+import sqlite3
+import threading
+import time
+
+import harness as h
+from fakes.site import Site
+
+TELEMETRY = {"type": "telemetry", "arguments": {}}
+# How much longer than SHUTDOWN_DRAIN_SECONDS the exit may take (the job threads, the sanitizer's
+# exit checks; far more under valgrind).
+EXIT_SLACK_S = 60.0 if os.environ.get("TW_VALGRIND") == "1" else 8.0
+
+
+def stall_library():
+    path = os.environ.get("TW_STALL_IO")
+    h.check(path and os.path.exists(path),
+            "TW_STALL_IO (the stall_io shim built by tests/meson.build) is not set or missing: %r"
+            % path)
+    return path
+
+
+class Stall:
+    """The control file of the shim: the disk hangs while it exists."""
+
+    def __init__(self):
+        self.path = os.path.join(h.mkdtemp("tw-stall-"), "stall")
+
+    def env(self, drain_s, calls=None):
+        env = {"LD_PRELOAD": h.preload_env(stall_library()), "STALL_IO_FILE": self.path,
+               "SHUTDOWN_DRAIN_SECONDS": str(drain_s)}
+        if calls:
+            env["STALL_IO_CALLS"] = calls
+        return env
+
+    def on(self):
+        open(self.path, "w").close()
+
+    def off(self):
+        os.unlink(self.path)
+
+    def wait_hit(self, timeout=10.0):
+        """Waits until a stalled call is actually hanging (the shim's .hit marker)."""
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(self.path + ".hit"):
+            h.check(time.monotonic() < deadline,
+                    "the store never wrote while the disk was stalled (no %s.hit)" % self.path)
+            time.sleep(0.01)
+
+
+class PendingAdd(threading.Thread):
+    """POST /job/add in a thread; outcome is ("answer", Response) or ("closed", exception)."""
+
+    def __init__(self, port, sig):
+        super().__init__(daemon=True)
+        self.port, self.sig = port, sig
+        self.outcome = None
+
+    def run(self):
+        try:
+            r = h.http_request(self.port, "POST", "/job/add", json_body={"encrypted_job": self.sig},
+                               timeout=120.0)
+            self.outcome = ("answer", r)
+        except (OSError, http.client.HTTPException) as e:
+            self.outcome = ("closed", e)
+
+    def check_not_acknowledged(self, what):
+        """No 200: either no answer yet, a closed connection, or a JSON error."""
+        if self.outcome and self.outcome[0] == "answer":
+            r = self.outcome[1]
+            h.check(r.status != 200, "%s: /job/add answered 200 though its commit never "
+                    "completed: %s" % (what, r.describe()))
+            h.expect_json_error(r, r.status, what)
+
+
+def sigterm_and_wait(w, bound_s):
+    """SIGTERM; returns (exit status, seconds it took). Fails when it takes longer than bound_s."""
+    t0 = time.monotonic()
+    w.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = w.proc.wait(bound_s)
+    except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired
+        w.kill()
+        h.fail("worker still running %.0f s after SIGTERM; stderr:\n%s" % (bound_s, w.stderr()))
+    took = time.monotonic() - t0
+    w.stop(check_exit=False)   # closes the log
+    return rc, took
+
+
+def stored_job_uids(data_dir):
+    db = sqlite3.connect(os.path.join(data_dir, "tee-worker.db"))
+    try:
+        return [row[0] for row in db.execute("SELECT uid FROM jobs")]
+    finally:
+        db.close()
+
+
+def stalled_shutdown(w, stall, drain_s):
+    """Stalls the disk, leaves a /job/add hanging on it, SIGTERMs the worker and checks the exit:
+    after the drain, status 1, the log says why, no sanitizer report, the client got no 200.
+    Returns the job's signature."""
+    sig = w.generate(TELEMETRY)
+    stall.on()
+    add = PendingAdd(w.port, sig)
+    add.start()
+    stall.wait_hit()
+    time.sleep(0.5)
+    add.check_not_acknowledged("while the disk is stalled")
+    h.check(add.outcome is None, "/job/add answered while its commit hangs: %r" % (add.outcome,))
+    rc, took = sigterm_and_wait(w, drain_s + EXIT_SLACK_S)
+    log = w.stderr()
+    h.check(not h.sanitizer_report(log), "sanitizer report at the stalled exit:\n%s" % log)
+    h.check_eq(rc, 1, "exit status of a shutdown that left an admission waiting (log:\n%s)" % log)
+    h.check(took >= drain_s - 0.5, "the worker exited after %.1f s, before the %d s drain"
+            % (took, drain_s))
+    h.check("1 deferred requests still unanswered after %d s (SHUTDOWN_DRAIN_SECONDS)" % drain_s
+            in log, "no log line naming the unanswered request and the drain:\n%s" % log[-3000:])
+    h.check("shutdown: /job/add requests still wait for the store" in log,
+            "no log line saying why the shutdown is not clean:\n%s" % log[-3000:])
+    add.join(10.0)
+    h.check(not add.is_alive(), "the waiting client's connection stayed open after the exit")
+    add.check_not_acknowledged("after the stalled exit")
+    return sig
+
+
+def test_stalled_write_exits_after_the_drain_and_the_job_is_not_recorded():
+    # DURABILITY=normal: the commit hangs in its WAL write, so nothing of the job reached the file.
+    stall = Stall()
+    drain_s = 2
+    w = h.Worker(env=stall.env(drain_s))
+    try:
+        w.start()
+        sig = stalled_shutdown(w, stall, drain_s)
+        stall.off()
+        h.check_eq(stored_job_uids(w.data_dir), [], "jobs in the store after the stalled exit")
+        w.start()
+        # absent, so its signature was never remembered: it is accepted now, and runs
+        uid = w.add(sig)
+        st = w.wait_status(uid)
+        h.expect_status(st, 200, "status of the job added again after the restart")
+        h.expect_status(w.result(st.text, sig), 200, "its result")
+        w.stop()
+    finally:
+        w.kill()
+
+
+def test_stalled_sync_exits_after_the_drain_and_the_recorded_job_runs():
+    # DURABILITY=full with only the syncs stalled: the commit reached the WAL (the page cache), its
+    # fsync hangs. The client never heard of it, yet the job is recorded: after the restart it runs
+    # under its uid and its signature counts as used.
+    stall = Stall()
+    drain_s = 2
+    env = stall.env(drain_s, calls="fsync,fdatasync,sync_file_range")
+    env["DURABILITY"] = "full"
+    w = h.Worker(env=env)
+    try:
+        w.start()
+        sig = stalled_shutdown(w, stall, drain_s)
+        stall.off()
+        uids = stored_job_uids(w.data_dir)
+        h.check_eq(len(uids), 1, "jobs recorded by the commit whose fsync hung")
+        w.start()
+        st = w.wait_status(uids[0])
+        h.expect_status(st, 200, "status of the recovered job")
+        h.expect_status(w.result(st.text, sig), 200, "its result")
+        r = w.post("/job/add", json_body={"encrypted_job": sig})
+        h.expect_json_error(r, 500, "the recorded job's signature again",
+                            message="job already executed")
+        w.stop()
+    finally:
+        w.kill()
+
+
+def test_disk_back_within_the_drain_completes_the_admission():
+    stall = Stall()
+    drain_s = 20
+    w = h.Worker(env=stall.env(drain_s))
+    try:
+        w.start()
+        sig = w.generate(TELEMETRY)
+        late_sig = w.generate(TELEMETRY)
+        stall.on()
+        add = PendingAdd(w.port, sig)
+        add.start()
+        stall.wait_hit()
+        t0 = time.monotonic()
+        w.proc.send_signal(signal.SIGTERM)
+        time.sleep(1.0)
+        h.check(w.proc.poll() is None, "the worker exited while an admission was still waiting")
+        add.check_not_acknowledged("during the drain, disk still stalled")
+        # A /job/add that comes during the drain is refused at once: recording it would hold an
+        # HTTP thread on the stalled disk, and the stop has to wait for the HTTP threads.
+        r = w.post("/job/add", json_body={"encrypted_job": late_sig}, timeout=5.0)
+        h.expect_json_error(r, 503, "/job/add during the drain",
+                            message="worker shutting down; retry later")
+        h.check(r.header("Retry-After"), "no Retry-After on the 503 of a stopping worker")
+        stall.off()
+        add.join(drain_s)
+        h.check(not add.is_alive(), "/job/add still unanswered after the disk came back")
+        h.check_eq(add.outcome[0], "answer", "the drained /job/add (%r)" % (add.outcome,))
+        uid = (add.outcome[1].json() or {}).get("uid")
+        h.expect_status(add.outcome[1], 200, "the drained /job/add")
+        h.check(isinstance(uid, str) and h.UUID_RE.match(uid), "drained uid: %r" % uid)
+        rc = w.stop()   # status 0, no sanitizer report
+        took = time.monotonic() - t0
+        h.check(took < drain_s, "the exit took %.1f s: it waited the whole drain" % took)
+        log = w.stderr()
+        h.check("still unanswered" not in log and "still wait for the store" not in log,
+                "a drained shutdown logged unanswered requests:\n%s" % log[-3000:])
+        h.check_eq(rc, 0, "exit status")
+        # Accepted means durable: it ran before the exit or runs now, under the same uid.
+        w.start()
+        st = w.wait_status(uid)
+        h.expect_status(st, 200, "status of the drained job after the restart")
+        h.expect_status(w.result(st.text, sig), 200, "its result")
+        w.add(late_sig)     # the refused one was not recorded: its signature is still good
+        w.stop()
+    finally:
+        w.kill()
+
+
+def test_stalled_result_commit_exits_after_the_drain_and_the_job_runs_again():
+    # No admission waits, but a finished job's result is being committed when the disk stops:
+    # the close of the store is given SHUTDOWN_DRAIN_SECONDS too, then the worker exits (as after
+    # kill -9), and the job, whose result was never written, runs again after the restart.
+    stall = Stall()
+    drain_s = 2
+    env = stall.env(drain_s)
+    env["WEBSCRAPER_ALLOW_PRIVATE"] = "true"
+    with Site() as site:
+        site.page("/slow", "<h1>Slow</h1><p>page</p>", delay=1.0)
+        w = h.Worker(env=env)
+        try:
+            w.start()
+            sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+            uid = w.add(sig)
+            deadline = time.monotonic() + 10
+            while site.count("/slow") < 1:
+                h.check(time.monotonic() < deadline, "the job never fetched its page")
+                time.sleep(0.01)
+            stall.on()
+            stall.wait_hit()    # the job finished; the writer is stuck committing its result
+            rc, took = sigterm_and_wait(w, drain_s + EXIT_SLACK_S)
+            log = w.stderr()
+            h.check(not h.sanitizer_report(log), "sanitizer report at the stalled exit:\n%s" % log)
+            h.check_eq(rc, 1, "exit status of a shutdown whose store did not close (log:\n%s)"
+                       % log)
+            h.check(took >= drain_s - 0.5, "the worker exited after %.1f s, before the %d s "
+                    "drain" % (took, drain_s))
+            h.check("shutdown: the store did not finish writing within %d s" % drain_s in log,
+                    "no log line saying why the shutdown is not clean:\n%s" % log[-3000:])
+            stall.off()
+            h.check_eq(stored_job_uids(w.data_dir), [uid], "the job whose result was not written")
+            w.start()
+            st = w.wait_status(uid)
+            h.expect_status(st, 200, "status of the job run again after the restart")
+            h.expect_status(w.result(st.text, sig), 200, "its result")
+            h.check_eq(site.count("/slow"), 2, "fetches of the page (the job ran twice)")
+            w.stop()
+        finally:
+            w.kill()
+
+
+if __name__ == "__main__":
+    h.main(globals())
