@@ -48,6 +48,12 @@
 #define LABEL_RESULT "tee-worker redis result v1|"
 #define NONCE_DIGEST_LEN 16
 #define REDIS_MAX_TEXT (2u * STORE_MAX_BLOB)   /* a sealed text is ~16/9 of its plaintext */
+/* What one round trip may read (redis_conn.h): the largest answer is one sealed text (a result
+ * read back with MGET, or one job) or the entries of one read, which the feeder sizes to fit
+ * (take_count); the margin covers keys, ids and framing. */
+#define REDIS_REPLY_MAX ((size_t)REDIS_MAX_TEXT + 1024 * 1024)
+#define ENTRY_FRAMING 512                      /* a read's bytes per entry beyond its job text */
+#define JOB_TEXT_ASSUMED (64u * 1024)          /* sizes reads before any job was seen */
 #define JOB_KEY_TTL_S (7 * 86400)              /* job:<uid> outlives any sane wait in the queue */
 #define WRITE_BATCH_MAX 64
 #define TAKE_MAX 64
@@ -116,6 +122,8 @@ struct redis_store {
     char own_cursor[REDIS_ENTRY_ID_MAX + 1];  /* ... read up to this id */
     long long next_claim_ms;
     char claim_cursor[REDIS_ENTRY_ID_MAX + 1];
+    size_t job_text_seen;              /* the longest sealed job seen (admitted or read) */
+    bool one_at_a_time;                /* the last read failed: read one entry until one works */
 
     pthread_mutex_t write_lock;        /* the writer's list */
     pthread_cond_t write_wake;
@@ -159,6 +167,28 @@ static void nonce_key(const struct redis_store *s, const char *quote, size_t len
 static void label_for(char *out, size_t outlen, const char *label, const char *uid)
 {
     snprintf(out, outlen, "%s%s", label, uid);
+}
+
+/* note_job_text remembers the longest sealed job seen, which sizes the feeder's reads. */
+static void note_job_text(struct redis_store *s, size_t len)
+{
+    size_t seen = __atomic_load_n(&s->job_text_seen, __ATOMIC_RELAXED);
+    while (len > seen && !__atomic_compare_exchange_n(&s->job_text_seen, &seen, len, true,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+/* take_count: how many entries one read may ask for (at most max) so that its answer stays within
+ * REDIS_REPLY_MAX with jobs as long as the longest seen; one after a failed read, which may have
+ * been an answer over the bound (jobs longer than any seen), so that each entry gets through. */
+static size_t take_count(struct redis_store *s, size_t max)
+{
+    if (s->one_at_a_time)
+        return 1;
+    size_t seen = __atomic_load_n(&s->job_text_seen, __ATOMIC_RELAXED);
+    size_t per_entry = (seen > JOB_TEXT_ASSUMED ? seen : JOB_TEXT_ASSUMED) + ENTRY_FRAMING;
+    size_t fits = (size_t)REDIS_MAX_TEXT / per_entry;
+    return fits < 1 ? 1 : fits < max ? fits : max;
 }
 
 /* ---- admission ----------------------------------------------------------------------------- */
@@ -230,6 +260,14 @@ static int rs_admit(struct store *base, const char *quote, size_t quote_len, tim
     char *sealed = s->sealer.seal(s->sealer.ctx, label, (const uint8_t *)job_json, job_len);
     if (!sealed)
         return STORE_ERROR;
+    size_t sealed_len = strlen(sealed);
+    if (sealed_len > REDIS_MAX_TEXT) {   /* no worker would read it back */
+        log_error("store: job %s refused: %zu bytes sealed, more than the %u a worker reads from "
+                  "redis", uid, sealed_len, REDIS_MAX_TEXT);
+        free(sealed);
+        return STORE_ERROR;
+    }
+    note_job_text(s, sealed_len);
     char nkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX];
     nonce_key(s, quote, quote_len, nkey);
     redis_key(jkey, sizeof jkey, s->prefix, "job:", uid);
@@ -246,7 +284,7 @@ static int rs_admit(struct store *base, const char *quote, size_t quote_len, tim
                            uid, sealed, jttl };
     size_t lens[12];
     for (size_t i = 0; i < 12; i++)
-        lens[i] = strlen(argv[i]);
+        lens[i] = i == 10 ? sealed_len : strlen(argv[i]);
     char reason[256];
     bool sent = false;
     redisReply *r = redis_pool_command_sent(s->pool, reason, sizeof reason, 12, argv, lens, &sent);
@@ -746,13 +784,18 @@ static int read_entries(struct redis_store *s, int argc, const char **argv, bool
             s->own_pending_read = false;
             snprintf(s->own_cursor, sizeof s->own_cursor, "0-0");
         }
+        s->one_at_a_time = true;
         return -1;
     }
+    s->one_at_a_time = false;
     struct redis_entry entries[TAKE_MAX];
     char err[256], next[REDIS_ENTRY_ID_MAX + 1];
     int n = autoclaim ? redis_parse_autoclaim(r, entries, max, REDIS_MAX_TEXT, next, err, sizeof err)
                       : redis_parse_read(r, entries, max, REDIS_MAX_TEXT, err, sizeof err);
     bool redelivered = autoclaim || strcmp(argv[argc - 1], ">") != 0;
+    for (int i = 0; i < n; i++)
+        if (entries[i].job)
+            note_job_text(s, entries[i].job_len);
     if (n < 0) {
         if (strncmp(err, "NOGROUP", 7) == 0)
             s->group_ready = false;   /* the server lost the group (restarted without AOF?) */
@@ -797,6 +840,7 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
         sleep_ms(200);
         return -1;
     }
+    max = take_count(s, max);
     char count[24], block[24], idle[24];
     snprintf(count, sizeof count, "%zu", max);
     snprintf(block, sizeof block, "%d", wait_ms);
@@ -981,7 +1025,7 @@ struct store *store_redis_open(const struct store_params *params, char *err, siz
     }
     struct redis_store *s = calloc(1, sizeof *s);
     if (s)
-        s->pool = redis_pool_new(&url, 3000 + 1000);
+        s->pool = redis_pool_new(&url, 3000 + 1000, REDIS_REPLY_MAX);
     char url_host[sizeof url.host];
     memcpy(url_host, url.host, sizeof url_host);
     int url_port = url.port, url_db = url.db;

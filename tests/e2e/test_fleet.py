@@ -702,6 +702,115 @@ def test_a_redis_that_misbehaves():
             bad.close()
 
 
+REPLY_MAX = 128 * 1024 * 1024 + 1024 * 1024   # store_redis.c: one sealed text at most, plus framing
+
+
+class FloodRedis(FakeRedisListener):
+    """A server on Redis's port that answers the first `floods` connections' first command with
+    a bulk string declared 1 GiB long and streams it (1 MiB at a time, `cap` bytes at most, then
+    holds the connection), and every later command with an error. sent[i] is what connection i
+    sent before the worker closed it (or the cap); cut[i] whether the worker closed it first."""
+
+    def __init__(self, floods, cap):
+        self.floods = floods
+        self.cap = cap
+        self.sent = []
+        self.cut = []
+        self.conns = []
+        self.lock = threading.Lock()
+        self.listen(64)
+
+    def connected(self, c):
+        with self.lock:
+            self.conns.append(c)
+            i = len(self.sent)
+            flood = i < self.floods
+            if flood:
+                self.sent.append(0)
+                self.cut.append(False)
+        threading.Thread(target=self._flood if flood else self._refuse, args=(c, i),
+                         daemon=True).start()
+
+    def _flood(self, c, i):
+        chunk = b"x" * (1024 * 1024)
+        try:
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+            if c.recv(65536):
+                c.sendall(b"$1073741824\r\n")
+                while self.sent[i] < self.cap:
+                    c.sendall(chunk)
+                    with self.lock:
+                        self.sent[i] += len(chunk)
+                while c.recv(65536):
+                    pass
+        except OSError:
+            with self.lock:
+                self.cut[i] = True
+
+    def _refuse(self, c, i):
+        try:
+            while c.recv(65536):
+                c.sendall(b"-ERR flooded enough\r\n")
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
+        for c in self.conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
+def test_a_redis_flooding_a_reply_is_dropped():
+    """Redis (host-controlled, so possibly hostile) answers with a bulk string declared 1 GiB long
+    and streams it: hiredis would buffer all of it. The worker drops the connection once it has
+    read more than any legitimate answer (one sealed result of 128 MiB plus framing), logs why,
+    reconnects with back-off, stays up and answers 503s, and its memory stays bounded."""
+    slack = 24 * 1024 * 1024            # socket buffers on both sides
+    flood = FloodRedis(floods=1, cap=REPLY_MAX + 3 * slack)
+    try:
+        env = {"STORE_URL": flood.url(), "SEALING_KEYS_FILE": keys_file()}
+        with h.Worker(env=env) as w:
+            deadline = time.monotonic() + 60
+            while True:
+                with flood.lock:
+                    if flood.cut and flood.cut[0]:
+                        break
+                    sent = list(flood.sent)
+                h.check(time.monotonic() < deadline, "the worker did not drop the flooding "
+                        "connections in 60 s; bytes sent on each: %r" % sent)
+                time.sleep(0.1)
+            with flood.lock:
+                sent = list(flood.sent)
+            for n in sent:
+                h.check(REPLY_MAX - slack <= n <= REPLY_MAX + slack,
+                        "the worker read %d bytes of a flooded reply before dropping it (bound %d)"
+                        % (n, REPLY_MAX))
+            h.check("reply larger than %d bytes" % REPLY_MAX in w.stderr(),
+                    "the drop is not logged:\n%s" % w.stderr()[-1500:])
+            r = w.get("/readyz")
+            h.check(r.status == 503 and "redis" in r.json()["checks"]["store"],
+                    "/readyz %s" % r.describe())
+            r = w.post("/job/add", json_body={"encrypted_job": w.generate(TELEMETRY)},
+                       timeout=20.0)
+            h.expect_json_error(r, 503, "/job/add while redis floods")
+            w.healthy("flooding redis")
+            with open("/proc/%d/status" % w.proc.pid) as f:
+                status = f.read()
+            kb = {l.split(":")[0]: int(l.split()[1]) for l in status.splitlines()
+                  if l.startswith(("VmRSS:", "VmHWM:"))}
+            print("  flooded connection dropped after %d bytes; RSS %d kB, peak %d kB"
+                  % (sent[0], kb["VmRSS"], kb["VmHWM"]))
+            # the bounded reply, hiredis's copy of it were it complete, and (under ASan) the
+            # quarantine of the buffers the reader grew through; an unbounded reader holds 1 GiB
+            h.check(kb["VmHWM"] < (2 * REPLY_MAX + 512 * 1024 * 1024) // 1024,
+                    "peak RSS %d kB" % kb["VmHWM"])
+    finally:
+        flood.close()
+
+
 def test_result_redis_never_takes_does_not_wedge_the_worker():
     """A result Redis will never take (larger than its proto-max-bulk-len: Redis closes the
     connection on it) is given up after a few tries (its job runs again elsewhere, or is abandoned
