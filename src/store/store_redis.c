@@ -122,6 +122,7 @@ struct redis_store {
     char own_cursor[REDIS_ENTRY_ID_MAX + 1];  /* ... read up to this id */
     long long next_claim_ms;
     char claim_cursor[REDIS_ENTRY_ID_MAX + 1];
+    long long next_sweep_ms;           /* the next look for consumers of workers gone */
     size_t job_text_seen;              /* the longest sealed job seen (admitted or read) */
     bool one_at_a_time;                /* the last read failed: read one entry until one works */
 
@@ -818,6 +819,77 @@ static int read_entries(struct redis_store *s, int argc, const char **argv, bool
     return n;
 }
 
+/* ---- consumers of workers gone ---------------------------------------------------------- */
+
+/* Each worker id ever used leaves a consumer in the group; Redis never removes one. A consumer
+ * with no pending entry and idle CONSUMER_IDLE_FACTOR claim delays (its worker is gone: a live one
+ * reads every few seconds) is removed, SWEEP_MAX per pass, a pass per claim delay. A consumer with
+ * pending entries never is (they are jobs to take over; removing it would drop them from the
+ * group's pending list): the script checks again, atomically, right before removing each. Were
+ * a consumer removed that still runs, nothing is lost: its next read creates it again. */
+#define CONSUMER_IDLE_FACTOR 4
+#define SWEEP_MAX 256
+
+static const char delconsumers_script[] =
+    "local n = 0 "
+    "for i = 2, #ARGV do "
+    "  if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[i]) == 0 then "
+    "    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[i]) n = n + 1 "
+    "  end "
+    "end "
+    "return n";
+
+static void sweep_consumers(struct redis_store *s, const char *self)
+{
+    long long now = mono_ms();
+    if (now < s->next_sweep_ms)
+        return;
+    s->next_sweep_ms = now + (long long)s->claim_after_s * 1000;
+    const char *info[] = { "XINFO", "CONSUMERS", s->stream, REDIS_GROUP };
+    size_t info_lens[] = { 5, 9, strlen(s->stream), strlen(REDIS_GROUP) };
+    struct redis_cmd cmd = { 4, info, info_lens };
+    redisReply *r = NULL;
+    char reason[256], err[256];
+    if (redis_pool_run(s->pool, REDIS_SLOT_FEEDER, 1, &cmd, &r, reason, sizeof reason) < 0)
+        return;
+    struct redis_consumer *gone = calloc(SWEEP_MAX, sizeof *gone);
+    const char **argv = calloc(4 + SWEEP_MAX, sizeof *argv);
+    size_t *lens = calloc(4 + SWEEP_MAX, sizeof *lens);
+    long long idle_min = (long long)s->claim_after_s * 1000 * CONSUMER_IDLE_FACTOR;
+    int n = gone && argv && lens ? redis_parse_idle_consumers(r, self, idle_min, gone, SWEEP_MAX,
+                                                              err, sizeof err)
+                                 : 0;
+    freeReplyObject(r);
+    if (n < 0)
+        log_warn("store: looking for consumers of workers gone: %s", err);
+    if (n > 0) {
+        argv[0] = "EVAL";
+        argv[1] = delconsumers_script;
+        argv[2] = "1";
+        argv[3] = s->stream;
+        argv[4] = REDIS_GROUP;
+        for (int i = 0; i < 5; i++)
+            lens[i] = strlen(argv[i]);
+        for (int i = 0; i < n; i++) {
+            argv[5 + i] = gone[i].name;
+            lens[5 + i] = gone[i].len;
+        }
+        cmd = (struct redis_cmd){ 5 + n, argv, lens };
+        if (redis_pool_run(s->pool, REDIS_SLOT_FEEDER, 1, &cmd, &r, reason, sizeof reason) == 0) {
+            if (redis_reply_ok(r, REDIS_REPLY_INTEGER))
+                log_info("store: removed %lld consumer(s) of workers gone from the group (idle "
+                         "over %lld s, nothing pending)", r->integer, idle_min / 1000);
+            else
+                log_warn("store: removing consumers of workers gone: %.200s",
+                         r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            freeReplyObject(r);
+        }
+    }
+    free(gone);
+    free(argv);
+    free(lens);
+}
+
 static int rs_take(struct store *base, const char *consumer, size_t max, int wait_ms,
                    store_job_fn fn, void *ctx)
 {
@@ -840,6 +912,7 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
         sleep_ms(200);
         return -1;
     }
+    sweep_consumers(s, consumer);
     max = take_count(s, max);
     char count[24], block[24], idle[24];
     snprintf(count, sizeof count, "%zu", max);

@@ -852,6 +852,145 @@ def test_result_redis_never_takes_does_not_wedge_the_worker():
                             200, "/job/add after the result Redis never takes")
 
 
+def consumers(redis):
+    """{name: pending} of the group's consumers, read from Redis."""
+    out = {}
+    for c in redis.cmd("XINFO", "CONSUMERS", "tee-worker:jobs", "workers") or []:
+        d = dict(zip(c[::2], c[1::2]))
+        out[d["name"]] = d["pending"]
+    return out
+
+
+def leave_consumers(redis, idle, busy):
+    """The group with consumers `idle` (nothing pending) and `busy` (one junk entry pending each),
+    as workers that are gone leave them."""
+    redis.cmd("XGROUP", "CREATE", "tee-worker:jobs", "workers", "0", "MKSTREAM")
+    for name in idle:
+        redis.cmd("XGROUP", "CREATECONSUMER", "tee-worker:jobs", "workers", name)
+    for name in busy:
+        redis.cmd("XADD", "tee-worker:jobs", "*", "uid", "not-a-uid", "job", "junk")
+        redis.cmd("XREADGROUP", "GROUP", "workers", name, "COUNT", "1", "STREAMS",
+                  "tee-worker:jobs", ">")
+
+
+def test_consumers_of_workers_gone_are_removed():
+    """Every worker id ever used leaves a consumer in the group. A worker removes those idle for
+    4 claim delays with nothing pending (here 4 x 2 s); one with a pending entry stays until the
+    entry was taken over (the entry is not lost with it); the worker's own consumer stays."""
+    redis = Redis().start()
+    try:
+        leave_consumers(redis, idle=["gone-1", "gone-2"], busy=["gone-busy"])
+        time.sleep(8.5)             # idle past 4 claim delays
+        env = fleet_env(redis, keys_file(), JOB_TIMEOUT_SECONDS="1",
+                        STORE_REDIS_CLAIM_MARGIN_SECONDS="1")
+        with h.Worker(env=env) as w:
+            me = w.worker_id()
+            deadline = time.monotonic() + 15
+            while set(consumers(redis)) != {me}:
+                h.check(time.monotonic() < deadline, "consumers after 15 s: %r (worker %s)\n%s"
+                        % (consumers(redis), me, w.stderr()[-1500:]))
+                time.sleep(0.2)
+            # the junk entry gone-busy held was taken over and acknowledged away, not dropped
+            # from the pending list with its consumer
+            h.check_eq(redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length")
+            h.check("removed 2 consumer(s) of workers gone" in w.stderr(),
+                    "first pass not logged:\n%s" % w.stderr()[-1500:])
+            sig, uid, sealed, body = w.run_job(TELEMETRY)      # still takes jobs
+            h.check_eq(set(consumers(redis)), {me}, "consumers at the end")
+    finally:
+        redis.stop()
+
+
+class XinfoLiar(FakeRedisListener):
+    """A TCP proxy to Redis that answers XINFO CONSUMERS itself with `answer` (RESP bytes) and
+    passes everything else through."""
+
+    def __init__(self, redis_port, answer):
+        self.redis_port = redis_port
+        self.answer = answer
+        self.lied = 0
+        self.listen(16)
+
+    def connected(self, c):
+        try:
+            u = socket.create_connection((h.HOST, self.redis_port))
+        except OSError:
+            c.close()
+            return
+        threading.Thread(target=self._commands, args=(c, u), daemon=True).start()
+        threading.Thread(target=self._answers, args=(u, c), daemon=True).start()
+
+    def _commands(self, c, u):
+        try:
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    break
+                if b"XINFO" in data:        # one command alone: the worker waits for its answer
+                    self.lied += 1
+                    c.sendall(self.answer)
+                else:
+                    u.sendall(data)
+        except OSError:
+            pass
+        for x in (c, u):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _answers(self, u, c):
+        try:
+            while True:
+                data = u.recv(65536)
+                if not data:
+                    break
+                c.sendall(data)
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
+
+
+def test_consumer_with_pending_entries_is_never_removed():
+    """However Redis describes the consumers (here a proxy claims that gone-busy, which holds a
+    pending entry, has none, and adds malformed descriptions), a consumer is removed only if it
+    holds no pending entry when it is removed: the removal checks again, atomically."""
+    redis = Redis().start()
+    long_idle = b":999999999\r\n"
+
+    def consumer(name, pending=b":0\r\n", idle=long_idle):
+        return (b"*6\r\n$4\r\nname\r\n$%d\r\n%s\r\n$7\r\npending\r\n%s$4\r\nidle\r\n%s"
+                % (len(name), name, pending, idle))
+    answer = (b"*6\r\n" + consumer(b"gone-1") + consumer(b"gone-busy") +
+              consumer(b"gone-2", pending=b"$1\r\n0\r\n") + consumer(b"gone-3", idle=b":-5\r\n") +
+              b":7\r\n" + b"*2\r\n$4\r\nname\r\n$6\r\ngone-4\r\n")
+    proxy = XinfoLiar(redis.port, answer)
+    try:
+        leave_consumers(redis, idle=["gone-1", "gone-2", "gone-3", "gone-4"], busy=["gone-busy"])
+        env = fleet_env(redis, keys_file(), STORE_REDIS_CLAIM_MARGIN_SECONDS="600")
+        env["STORE_URL"] = proxy.url()
+        with h.Worker(env=env) as w:
+            deadline = time.monotonic() + 15
+            while "gone-1" in consumers(redis):
+                h.check(time.monotonic() < deadline, "gone-1 not removed in 15 s:\n%s"
+                        % w.stderr()[-1500:])
+                time.sleep(0.2)
+            h.check(proxy.lied >= 1, "the worker's XINFO did not go through the proxy")
+            left = consumers(redis)
+            h.check_eq(left.get("gone-busy"), 1, "gone-busy and its pending entry (%r)" % left)
+            for name in ("gone-2", "gone-3", "gone-4"):    # described malformed: left alone
+                h.check(name in left, "%s removed: %r" % (name, left))
+            h.check("removed 1 consumer(s) of workers gone" in w.stderr(),
+                    "the removal should count gone-1 only:\n%s" % w.stderr()[-1500:])
+            h.check_eq(len(redis.cmd("XPENDING", "tee-worker:jobs", "workers", "-", "+", "10")
+                           or []), 1, "pending entries")
+    finally:
+        proxy.close()
+        redis.stop()
+
+
 def test_jobs_whose_delivery_is_lost_run_without_waiting_for_the_claim_delay():
     """Redis gives a job to the worker (XREADGROUP moves it to the worker's pending list) but the
     answer is lost (the connection drops): the worker must read its own pending entries again,
