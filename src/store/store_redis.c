@@ -120,6 +120,7 @@ struct redis_store {
     bool group_ready;
     bool own_pending_read;             /* the entries given to this consumer before a restart */
     char own_cursor[REDIS_ENTRY_ID_MAX + 1];  /* ... read up to this id */
+    bool reread_after_loss;            /* ... are read again because an answer was lost */
     long long next_claim_ms;
     char claim_cursor[REDIS_ENTRY_ID_MAX + 1];
     long long next_sweep_ms;           /* the next look for consumers of workers gone */
@@ -765,8 +766,50 @@ static int deliver(struct redis_store *s, const struct redis_entry *e, int n, bo
     return given;
 }
 
-/* read_entries runs one XREADGROUP or XAUTOCLAIM on the feeder connection and delivers. */
-static int read_entries(struct redis_store *s, int argc, const char **argv, bool autoclaim,
+/* What a read of the feeder asks for. */
+enum read_kind {
+    READ_NEW,          /* XREADGROUP ... >: entries never given out */
+    READ_OWN,          /* XREADGROUP ... <cursor>: this consumer's pending entries, after a start */
+    READ_OWN_AGAIN,    /* reread_script: the same, after an answer was lost */
+    READ_CLAIM,        /* XAUTOCLAIM: entries left idle by a worker that stopped */
+};
+
+/* reread_script returns this consumer's pending entries with ids above a cursor (ARGV[3]) as
+ * XREADGROUP would ([[id, fields or nil], ...]) but without counting a delivery: Redis raises an
+ * entry's delivery count each time XREADGROUP reads it from the history, and after a lost answer
+ * the entries read again were not given out again (most run here already, the rest were in the
+ * answer that was lost). Their idle time is reset as XREADGROUP does (XCLAIM ... RETRYCOUNT with
+ * the count they had, JUSTID), so no other worker takes them over meanwhile. */
+static const char reread_script[] =
+    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], '(' .. ARGV[3], '+', ARGV[4], ARGV[2]) "
+    "local out = {} "
+    "for i, e in ipairs(p) do "
+    "  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, e[1], 'RETRYCOUNT', e[4], 'JUSTID') "
+    "  local r = redis.call('XRANGE', KEYS[1], e[1], e[1]) "
+    "  if #r == 1 then out[i] = r[1] else out[i] = {e[1], false} end "
+    "end "
+    "return out";
+
+/* parse_read reads the answer of a read of that kind into entries (next: XAUTOCLAIM's cursor). */
+static int parse_read(enum read_kind kind, const redisReply *r, struct redis_entry *entries,
+                      size_t max, char next[REDIS_ENTRY_ID_MAX + 1], char *err, size_t errlen)
+{
+    switch (kind) {
+    case READ_CLAIM:
+        return redis_parse_autoclaim(r, entries, max, REDIS_MAX_TEXT, next, err, errlen);
+    case READ_OWN_AGAIN:
+        if (r && r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "%.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
+            return -1;
+        }
+        return redis_parse_entries(r, entries, max, REDIS_MAX_TEXT, err, errlen);
+    default:
+        return redis_parse_read(r, entries, max, REDIS_MAX_TEXT, err, errlen);
+    }
+}
+
+/* read_entries runs one read of the feeder on its connection and delivers what it returns. */
+static int read_entries(struct redis_store *s, enum read_kind kind, int argc, const char **argv,
                         size_t max, store_job_fn fn, void *ctx)
 {
     size_t lens[16];
@@ -783,6 +826,7 @@ static int read_entries(struct redis_store *s, int argc, const char **argv, bool
          * them idle until they may be taken over. */
         if (sent) {
             s->own_pending_read = false;
+            s->reread_after_loss = true;
             snprintf(s->own_cursor, sizeof s->own_cursor, "0-0");
         }
         s->one_at_a_time = true;
@@ -791,29 +835,30 @@ static int read_entries(struct redis_store *s, int argc, const char **argv, bool
     s->one_at_a_time = false;
     struct redis_entry entries[TAKE_MAX];
     char err[256], next[REDIS_ENTRY_ID_MAX + 1];
-    int n = autoclaim ? redis_parse_autoclaim(r, entries, max, REDIS_MAX_TEXT, next, err, sizeof err)
-                      : redis_parse_read(r, entries, max, REDIS_MAX_TEXT, err, sizeof err);
-    bool redelivered = autoclaim || strcmp(argv[argc - 1], ">") != 0;
+    int n = parse_read(kind, r, entries, max, next, err, sizeof err);
     for (int i = 0; i < n; i++)
         if (entries[i].job)
             note_job_text(s, entries[i].job_len);
     if (n < 0) {
         if (strncmp(err, "NOGROUP", 7) == 0)
             s->group_ready = false;   /* the server lost the group (restarted without AOF?) */
-        log_error("store: %s: %s", argv[0], err);
+        log_error("store: %s: %s", kind == READ_OWN_AGAIN ? "reading pending entries again"
+                                                          : argv[0], err);
     } else {
-        if (!autoclaim && !s->own_pending_read && strcmp(argv[argc - 1], ">") != 0) {
-            if (n > 0)
+        if (kind == READ_OWN || kind == READ_OWN_AGAIN) {
+            if (n > 0) {
                 memcpy(s->own_cursor, entries[n - 1].id, sizeof s->own_cursor);
-            else
-                s->own_pending_read = true;   /* every entry given before a restart was read */
+            } else {
+                s->own_pending_read = true;   /* every entry given before was read */
+                s->reread_after_loss = false;
+            }
         }
-        if (autoclaim) {
+        if (kind == READ_CLAIM) {
             memcpy(s->claim_cursor, next, sizeof s->claim_cursor);
             if (n > 0)
                 log_info("store: took over %d job(s) left pending by a worker that stopped", n);
         }
-        n = deliver(s, entries, n, redelivered, fn, ctx);
+        n = deliver(s, entries, n, kind != READ_NEW, fn, ctx);
     }
     freeReplyObject(r);
     return n;
@@ -920,10 +965,14 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
     snprintf(idle, sizeof idle, "%llu", (unsigned long long)s->claim_after_s * 1000ull);
     int n;
     if (!s->own_pending_read) {
-        /* Pending entries of this consumer with ids above the cursor: each is read once. */
+        /* Pending entries of this consumer with ids above the cursor: each is read once. After
+         * a start, reading them counts a delivery (they run again); after a lost answer, not. */
         const char *argv[] = { "XREADGROUP", "GROUP", REDIS_GROUP, consumer, "COUNT", count,
                                "STREAMS", s->stream, s->own_cursor };
-        n = read_entries(s, 9, argv, false, max, fn, ctx);
+        const char *again[] = { "EVAL", reread_script, "1", s->stream, REDIS_GROUP, consumer,
+                                s->own_cursor, count };
+        n = s->reread_after_loss ? read_entries(s, READ_OWN_AGAIN, 8, again, max, fn, ctx)
+                                 : read_entries(s, READ_OWN, 9, argv, max, fn, ctx);
         if (n > 0)
             log_info("store: %d job(s) given to this worker earlier (before a restart, or in an "
                      "answer that was lost) run again", n);
@@ -936,7 +985,7 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
     if (now >= s->next_claim_ms) {
         const char *argv[] = { "XAUTOCLAIM", s->stream, REDIS_GROUP, consumer, idle,
                                s->claim_cursor, "COUNT", count };
-        n = read_entries(s, 8, argv, true, max, fn, ctx);
+        n = read_entries(s, READ_CLAIM, 8, argv, max, fn, ctx);
         if (n < 0) {
             sleep_ms(200);
             return -1;
@@ -951,7 +1000,7 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
     }
     const char *argv[] = { "XREADGROUP", "GROUP", REDIS_GROUP, consumer, "COUNT", count, "BLOCK",
                            block, "STREAMS", s->stream, ">" };
-    n = read_entries(s, 11, argv, false, max, fn, ctx);
+    n = read_entries(s, READ_NEW, 11, argv, max, fn, ctx);
     if (n < 0)
         sleep_ms(200);
     return n;

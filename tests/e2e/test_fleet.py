@@ -1021,6 +1021,48 @@ def test_jobs_whose_delivery_is_lost_run_without_waiting_for_the_claim_delay():
         redis.stop()
 
 
+def test_reading_own_entries_again_does_not_count_as_deliveries():
+    """After a lost answer the worker reads its own pending entries again; Redis counts every such
+    read as one more delivery of each entry, the one the worker is running included. Those counts
+    decide when a job is abandoned (given out more than 5 times): re-reads that run nothing must
+    not raise them, else a job running while the connection failed a few times would be abandoned
+    at its first real redelivery."""
+    redis = Redis().start()
+    proxy = LostReplyProxy(redis.port, trigger=b"$1\r\n>\r\n")
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=8.0)
+    try:
+        env = fleet_env(redis, keys_file(), MAX_JOBS="2", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                        WEBSCRAPER_ALLOW_PRIVATE="true")
+        env["STORE_URL"] = proxy.url()
+        with site, h.Worker(env=env) as w:
+            with proxy.lock:
+                proxy.armed = False
+            sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+            uid = w.add(sig)
+            deadline = time.monotonic() + 10
+            while site.count("/slow") < 1:          # running: the page is being fetched
+                h.check(time.monotonic() < deadline, "the job never fetched its page")
+                time.sleep(0.02)
+            for drop in range(1, 4):                # three answers lost while it runs
+                with proxy.lock:
+                    proxy.armed = True
+                while proxy.dropped < drop:
+                    h.check(time.monotonic() < deadline + 10, "answer %d never dropped" % drop)
+                    time.sleep(0.02)
+            time.sleep(1.0)                         # the re-read after the last loss
+            pending = redis.cmd("XPENDING", "tee-worker:jobs", "workers", "-", "+", "10")
+            h.check_eq(len(pending), 1, "pending entries: %r" % pending)
+            h.check_eq(pending[0][3], 1, "delivery count of the job running since its only "
+                       "delivery, after 3 lost answers and re-reads")
+            st = status_until_done(w, uid, timeout=20)
+            h.expect_status(w.result(st.text, sig), 200, "result")
+            h.check_eq(site.count("/slow"), 1, "fetches: the job ran once")
+    finally:
+        proxy.close()
+        redis.stop()
+
+
 def test_redis_killed_while_a_result_waits_does_not_run_the_job_twice():
     """Redis dies while the worker's feeder waits on it (so the worker reads its own pending
     entries again once Redis is back) and a job finishes meanwhile: its entry is still pending in
