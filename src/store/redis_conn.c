@@ -152,7 +152,8 @@ failed:
     return -1;
 }
 
-/* command runs one command on c (argv NUL-terminated strings) within the pool's reply bound. */
+/* command runs one command of at most 4 NUL-terminated arguments on c, within the pool's reply
+ * bound (the handshake's AUTH and SELECT). */
 static redisReply *command(struct redis_pool *p, redisContext *c, int argc, const char **argv,
                            char *why, size_t whylen)
 {

@@ -21,8 +21,12 @@
  * thread; an entry is acknowledged (XACK + XDEL, in the MULTI/EXEC that stores the result) only
  * once its result is stored. Entries of a worker that died are taken over with XAUTOCLAIM once idle
  * longer than JOB_TIMEOUT_SECONDS + STORE_REDIS_CLAIM_MARGIN_SECONDS; a worker that restarts
- * first re-reads the entries it had been given (XREADGROUP ... 0). An entry given out more than
- * MAX_DELIVERIES times is failed instead of run again (whatever stops every worker that runs it).
+ * first re-reads the entries it had been given (XREADGROUP ... 0, which counts a delivery of
+ * each); one whose connection failed while Redis may have been giving it entries re-reads them
+ * with reread_script, which does not. An entry given out more than MAX_DELIVERIES times is failed
+ * instead of run again (whatever stops every worker that runs it). Consumers of workers gone are
+ * removed once idle long with nothing pending (sweep_consumers). Every answer read is bounded
+ * (REDIS_REPLY_MAX, redis_conn.h): the feeder sizes its reads to fit (take_count).
  * So a job may run twice (a worker
  * dies after the job ran but before its result was stored); it is never lost once /job/add said
  * 200 - as far as the Redis server keeps what it acknowledged (appendonly yes, appendfsync always).

@@ -12,7 +12,9 @@ the workers reconnect, and every job /job/add acknowledged finishes; and SEALING
 (mode 0644 refused, a shared store without it refused). Also: results Redis refuses (maxmemory) or
 never takes (over proto-max-bulk-len), an admission or a delivery whose answer is lost (a proxy
 drops it), a SIGTERM or a restart of Redis while results wait in the worker, a Redis down at
-start-up, one that misbehaves (garbage, cut replies, silence), and the nonce TTL's clock margin.
+start-up, one that misbehaves (garbage, cut replies, silence) or floods a reply (dropped past the
+reply bound), the nonce TTL's clock margin, consumers of workers gone removed (never one with
+pending entries), and re-reads after a lost answer that must not count as deliveries.
 A missing redis-server fails the test."""
 import json
 import os
