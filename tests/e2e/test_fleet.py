@@ -1032,7 +1032,7 @@ def test_reading_own_entries_again_does_not_count_as_deliveries():
     redis = Redis().start()
     proxy = LostReplyProxy(redis.port, trigger=b"$1\r\n>\r\n")
     site = Site()
-    site.page("/slow", "<h1>Slow page</h1>", delay=8.0)
+    site.page("/slow", "<h1>Slow page</h1>", delay=12.0)
     try:
         env = fleet_env(redis, keys_file(), MAX_JOBS="2", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
                         WEBSCRAPER_ALLOW_PRIVATE="true")
