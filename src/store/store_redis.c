@@ -902,8 +902,8 @@ static void sweep_consumers(struct redis_store *s, const char *self)
     if (redis_pool_run(s->pool, REDIS_SLOT_FEEDER, 1, &cmd, &r, reason, sizeof reason) < 0)
         return;
     struct redis_consumer *gone = calloc(SWEEP_MAX, sizeof *gone);
-    const char **argv = calloc(4 + SWEEP_MAX, sizeof *argv);
-    size_t *lens = calloc(4 + SWEEP_MAX, sizeof *lens);
+    const char **argv = calloc(5 + SWEEP_MAX, sizeof *argv);   /* EVAL script 1 key group names */
+    size_t *lens = calloc(5 + SWEEP_MAX, sizeof *lens);
     long long idle_min = (long long)s->claim_after_s * 1000 * CONSUMER_IDLE_FACTOR;
     int n = gone && argv && lens ? redis_parse_idle_consumers(r, self, idle_min, gone, SWEEP_MAX,
                                                               err, sizeof err)
@@ -925,12 +925,14 @@ static void sweep_consumers(struct redis_store *s, const char *self)
         }
         cmd = (struct redis_cmd){ 5 + n, argv, lens };
         if (redis_pool_run(s->pool, REDIS_SLOT_FEEDER, 1, &cmd, &r, reason, sizeof reason) == 0) {
-            if (redis_reply_ok(r, REDIS_REPLY_INTEGER))
-                log_info("store: removed %lld consumer(s) of workers gone from the group (idle "
-                         "over %lld s, nothing pending)", r->integer, idle_min / 1000);
-            else
+            if (redis_reply_ok(r, REDIS_REPLY_INTEGER)) {
+                if (r->integer > 0)
+                    log_info("store: removed %lld consumer(s) of workers gone from the group (idle "
+                             "over %lld s, nothing pending)", r->integer, idle_min / 1000);
+            } else {
                 log_warn("store: removing consumers of workers gone: %.200s",
                          r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            }
             freeReplyObject(r);
         }
     }

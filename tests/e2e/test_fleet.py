@@ -877,11 +877,12 @@ def leave_consumers(redis, idle, busy):
 
 def test_consumers_of_workers_gone_are_removed():
     """Every worker id ever used leaves a consumer in the group. A worker removes those idle for
-    4 claim delays with nothing pending (here 4 x 2 s); one with a pending entry stays until the
-    entry was taken over (the entry is not lost with it); the worker's own consumer stays."""
+    4 claim delays with nothing pending (here 4 x 2 s), 256 per pass (300 here: two passes); one
+    with a pending entry stays until the entry was taken over (the entry is not lost with it); the
+    worker's own consumer stays."""
     redis = Redis().start()
     try:
-        leave_consumers(redis, idle=["gone-1", "gone-2"], busy=["gone-busy"])
+        leave_consumers(redis, idle=["gone-%d" % i for i in range(300)], busy=["gone-busy"])
         time.sleep(8.5)             # idle past 4 claim delays
         env = fleet_env(redis, keys_file(), JOB_TIMEOUT_SECONDS="1",
                         STORE_REDIS_CLAIM_MARGIN_SECONDS="1")
@@ -895,8 +896,10 @@ def test_consumers_of_workers_gone_are_removed():
             # the junk entry gone-busy held was taken over and acknowledged away, not dropped
             # from the pending list with its consumer
             h.check_eq(redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length")
-            h.check("removed 2 consumer(s) of workers gone" in w.stderr(),
-                    "first pass not logged:\n%s" % w.stderr()[-1500:])
+            # first pass: 256 of the 300; second: the other 44 and gone-busy, its entry taken over
+            h.check("removed 256 consumer(s) of workers gone" in w.stderr() and
+                    "removed 45 consumer(s) of workers gone" in w.stderr(),
+                    "passes not logged:\n%s" % w.stderr()[-1500:])
             sig, uid, sealed, body = w.run_job(TELEMETRY)      # still takes jobs
             h.check_eq(set(consumers(redis)), {me}, "consumers at the end")
     finally:
