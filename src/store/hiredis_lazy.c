@@ -2,13 +2,12 @@
  * on first use (see util/lazy_lib.h).
  *
  * Each function has the name and the prototype of the real one (the header is included, so the
- * compiler checks them) and calls it through an address resolved once. redisCommand is variadic:
- * it forwards its arguments as a va_list to redisvCommand, which is what hiredis's own
- * redisCommand does. A new hiredis function needs a stub here and a line in HIREDIS_SYMBOLS
+ * compiler checks them) and calls it through an address resolved once. The store sends with
+ * redisAppendCommandArgv + redisBufferWrite and reads with redisBufferRead +
+ * redisGetReplyFromReader, counting what it reads (redis_conn.c), never with the unbounded
+ * redisGetReply or redisCommand. A new hiredis function needs a stub here and a line in HIREDIS_SYMBOLS
  * (REAL() does not compile without it); test_lazy_lib checks that every symbol listed resolves. */
 #include "store/hiredis_lazy.h"
-
-#include <stdarg.h>
 
 #include <hiredis/hiredis.h>
 
@@ -20,8 +19,8 @@
 
 #define HIREDIS_SYMBOLS(X) \
     X(redisConnectWithTimeout) X(redisSetTimeout) X(redisEnableKeepAlive) X(redisFree) \
-    X(redisvCommand) X(redisAppendCommandArgv) X(redisGetReply) X(freeReplyObject) \
-    X(redisReaderCreate) X(redisReaderFree)
+    X(redisAppendCommandArgv) X(redisBufferWrite) X(redisBufferRead) X(redisGetReplyFromReader) \
+    X(freeReplyObject) X(redisReaderCreate) X(redisReaderFree)
 
 enum { HIREDIS_SYMBOLS(LAZY_SYM_ENUM) HIREDIS_SYMBOL_COUNT };
 static struct lazy_sym syms[HIREDIS_SYMBOL_COUNT] = { HIREDIS_SYMBOLS(LAZY_SYM_ENTRY) };
@@ -57,23 +56,24 @@ void redisFree(redisContext *c)
     REAL(redisFree)(c);
 }
 
-void *redisCommand(redisContext *c, const char *format, ...)
-{
-    va_list ap;
-    va_start(ap, format);
-    void *reply = REAL(redisvCommand)(c, format, ap);
-    va_end(ap);
-    return reply;
-}
-
 int redisAppendCommandArgv(redisContext *c, int argc, const char **argv, const size_t *argvlen)
 {
     return REAL(redisAppendCommandArgv)(c, argc, argv, argvlen);
 }
 
-int redisGetReply(redisContext *c, void **reply)
+int redisBufferWrite(redisContext *c, int *done)
 {
-    return REAL(redisGetReply)(c, reply);
+    return REAL(redisBufferWrite)(c, done);
+}
+
+int redisBufferRead(redisContext *c)
+{
+    return REAL(redisBufferRead)(c);
+}
+
+int redisGetReplyFromReader(redisContext *c, void **reply)
+{
+    return REAL(redisGetReplyFromReader)(c, reply);
 }
 
 void freeReplyObject(void *reply)

@@ -22,6 +22,7 @@ struct slot {
 struct redis_pool {
     struct redis_url url;
     int feeder_timeout_ms;
+    size_t reply_max;                /* bytes the replies of one round trip may take together */
     struct slot slots[REDIS_SLOTS];
     unsigned next_shared;            /* round-robin start for REDIS_SLOT_ANY */
     pthread_mutex_t state_lock;      /* guards what follows */
@@ -38,13 +39,15 @@ static long long now_ms(void)
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-struct redis_pool *redis_pool_new(const struct redis_url *url, int feeder_timeout_ms)
+struct redis_pool *redis_pool_new(const struct redis_url *url, int feeder_timeout_ms,
+                                  size_t reply_max)
 {
     struct redis_pool *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->url = *url;
     p->feeder_timeout_ms = feeder_timeout_ms;
+    p->reply_max = reply_max;
     for (size_t i = 0; i < REDIS_SLOTS; i++)
         pthread_mutex_init(&p->slots[i].lock, NULL);
     pthread_mutex_init(&p->state_lock, NULL);
@@ -107,25 +110,88 @@ static bool may_connect(struct redis_pool *p, char *reason, size_t reasonlen)
     return ok;
 }
 
+/* exchange sends n commands on c and reads their n replies into replies[] (all NULL on entry),
+ * as redisGetReply would, but counting every byte read for them: once more than reply_max have
+ * come without the replies being complete, it gives up. The socket timeouts bound each read as
+ * before. Returns 0, or -1 with why (c is then unusable; replies already read stay in replies[]
+ * for the caller to free). */
+static int exchange(redisContext *c, size_t n, const struct redis_cmd *cmds, redisReply **replies,
+                    size_t reply_max, char *why, size_t whylen)
+{
+    for (size_t k = 0; k < n; k++)
+        if (redisAppendCommandArgv(c, cmds[k].argc, cmds[k].argv, cmds[k].lens) != REDIS_OK)
+            goto failed;
+    int written = 0;
+    do
+        if (redisBufferWrite(c, &written) != REDIS_OK)
+            goto failed;
+    while (!written);
+    size_t received = 0;
+    for (size_t k = 0; k < n; k++) {
+        void *r = NULL;
+        if (redisGetReplyFromReader(c, &r) != REDIS_OK)
+            goto failed;
+        while (!r) {
+            size_t before = c->reader->len;   /* redisBufferRead appends what it read */
+            if (redisBufferRead(c) != REDIS_OK)
+                goto failed;
+            received += c->reader->len - before;
+            if (received > reply_max) {
+                snprintf(why, whylen, "reply larger than %zu bytes (more than any legitimate "
+                         "answer): dropped", reply_max);
+                return -1;
+            }
+            if (redisGetReplyFromReader(c, &r) != REDIS_OK)
+                goto failed;
+        }
+        replies[k] = r;
+    }
+    return 0;
+failed:
+    snprintf(why, whylen, "%s", c->err ? c->errstr : "out of memory");
+    return -1;
+}
+
+/* command runs one command of at most 4 NUL-terminated arguments on c, within the pool's reply
+ * bound (the handshake's AUTH and SELECT). */
+static redisReply *command(struct redis_pool *p, redisContext *c, int argc, const char **argv,
+                           char *why, size_t whylen)
+{
+    size_t lens[4];
+    for (int i = 0; i < argc && i < 4; i++)
+        lens[i] = strlen(argv[i]);
+    struct redis_cmd cmd = { argc, argv, lens };
+    redisReply *r = NULL;
+    if (exchange(c, 1, &cmd, &r, p->reply_max, why, whylen) < 0) {
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
 static int handshake(struct redis_pool *p, redisContext *c, char *why, size_t whylen)
 {
+    char fail[160];
     redisReply *r = NULL;
     if (p->url.password[0]) {
-        if (p->url.user[0])
-            r = redisCommand(c, "AUTH %s %s", p->url.user, p->url.password);
-        else
-            r = redisCommand(c, "AUTH %s", p->url.password);
+        const char *with_user[] = { "AUTH", p->url.user, p->url.password };
+        const char *without[] = { "AUTH", p->url.password };
+        r = p->url.user[0] ? command(p, c, 3, with_user, fail, sizeof fail)
+                           : command(p, c, 2, without, fail, sizeof fail);
         if (!redis_reply_ok(r, -1)) {
-            snprintf(why, whylen, "AUTH failed: %.120s", r ? r->str : c->errstr);
+            snprintf(why, whylen, "AUTH failed: %.120s", r ? r->str : fail);
             freeReplyObject(r);
             return -1;
         }
         freeReplyObject(r);
     }
     if (p->url.db) {
-        r = redisCommand(c, "SELECT %d", p->url.db);
+        char db[16];
+        snprintf(db, sizeof db, "%d", p->url.db);
+        const char *sel[] = { "SELECT", db };
+        r = command(p, c, 2, sel, fail, sizeof fail);
         if (!redis_reply_ok(r, -1)) {
-            snprintf(why, whylen, "SELECT %d failed: %.120s", p->url.db, r ? r->str : c->errstr);
+            snprintf(why, whylen, "SELECT %d failed: %.120s", p->url.db, r ? r->str : fail);
             freeReplyObject(r);
             return -1;
         }
@@ -212,18 +278,9 @@ int redis_pool_run_sent(struct redis_pool *p, int slot, size_t n, const struct r
     if (rc == 0) {
         if (sent)
             *sent = true;   /* from here on the server may have received the commands */
-        for (size_t k = 0; k < n && rc == 0; k++)
-            if (redisAppendCommandArgv(s->c, cmds[k].argc, cmds[k].argv, cmds[k].lens) != REDIS_OK)
-                rc = -1;
-        for (size_t k = 0; k < n && rc == 0; k++) {
-            void *r = NULL;
-            if (redisGetReply(s->c, &r) != REDIS_OK || !r)
-                rc = -1;
-            replies[k] = r;
-        }
+        char why[160];
+        rc = exchange(s->c, n, cmds, replies, p->reply_max, why, sizeof why);
         if (rc < 0) {
-            char why[160];
-            snprintf(why, sizeof why, "%s", s->c->err ? s->c->errstr : "out of memory");
             snprintf(reason, reasonlen, "redis %.64s:%d connection failed: %.120s", p->url.host,
                      p->url.port, why);
             note_failure(p, "connection failed", why);

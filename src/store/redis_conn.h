@@ -7,7 +7,14 @@
  * backs off (100 ms doubling to 5 s) while the server stays unreachable: during a back-off, callers
  * fail at once with the last reason, so a dead server costs nothing per request. Every connection
  * sends AUTH (when the URL has a password) and SELECT (db != 0) before use, and has socket timeouts
- * (commands never wait forever). */
+ * (commands never wait forever).
+ *
+ * What a connection reads is bounded: the server is outside the enclave and may be hostile, and
+ * hiredis 0.14 buffers a bulk string (or fills an array) of whatever size the server declares.
+ * Every byte read for the replies of one round trip is counted; beyond the pool's reply_max the
+ * connection fails (logged, dropped, reconnected with back-off, as for any I/O error), so a
+ * connection never holds much more than reply_max bytes of reply (redis_reader_bound bounds the
+ * element tables arrays declare). */
 #ifndef TW_REDIS_CONN_H
 #define TW_REDIS_CONN_H
 
@@ -28,8 +35,10 @@
 struct redis_pool;
 
 /* redis_pool_new copies url; feeder_timeout_ms is the socket timeout of the feeder slot (longer
- * than its BLOCK time). Nothing is connected yet. */
-struct redis_pool *redis_pool_new(const struct redis_url *url, int feeder_timeout_ms);
+ * than its BLOCK time); reply_max bounds the bytes the replies of one round trip may take together
+ * (the largest legitimate answer plus a margin). Nothing is connected yet. */
+struct redis_pool *redis_pool_new(const struct redis_url *url, int feeder_timeout_ms,
+                                  size_t reply_max);
 void redis_pool_free(struct redis_pool *p);
 
 /* A command: argc arguments with lengths. */

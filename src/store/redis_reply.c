@@ -272,6 +272,63 @@ int redis_parse_autoclaim(const redisReply *r, struct redis_entry *out, size_t m
     return redis_parse_entries(r->element[1], out, max, max_job, err, errlen);
 }
 
+/* consumer_fields reads one consumer's [field, value, ...] description. Returns false when it is
+ * malformed: each of name, pending and idle exactly once, with the right types. */
+static bool consumer_fields(const redisReply *c, const redisReply **name, long long *pending,
+                            long long *idle)
+{
+    if (!c || c->type != REDIS_REPLY_ARRAY || c->elements % 2 != 0)
+        return false;
+    *name = NULL;
+    bool have_pending = false, have_idle = false;
+    for (size_t i = 0; i + 1 < c->elements; i += 2) {
+        const redisReply *k = c->element[i], *v = c->element[i + 1];
+        if (!k || !v || (k->type != REDIS_REPLY_STRING && k->type != REDIS_REPLY_STATUS))
+            return false;
+        bool is_name = k->len == 4 && memcmp(k->str, "name", 4) == 0;
+        bool is_pending = k->len == 7 && memcmp(k->str, "pending", 7) == 0;
+        bool is_idle = k->len == 4 && memcmp(k->str, "idle", 4) == 0;
+        if ((is_name && *name) || (is_pending && have_pending) || (is_idle && have_idle))
+            return false;
+        if (is_name) {
+            if (v->type != REDIS_REPLY_STRING)
+                return false;
+            *name = v;
+        } else if (is_pending || is_idle) {
+            if (v->type != REDIS_REPLY_INTEGER || v->integer < 0)
+                return false;
+            *(is_pending ? pending : idle) = v->integer;
+            *(is_pending ? &have_pending : &have_idle) = true;
+        }
+    }
+    return *name && have_pending && have_idle;
+}
+
+int redis_parse_idle_consumers(const redisReply *r, const char *self, long long idle_min_ms,
+                               struct redis_consumer *out, size_t max, char *err, size_t errlen)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        snprintf(err, errlen, "unexpected reply to XINFO CONSUMERS: %.200s",
+                 r && r->type == REDIS_REPLY_ERROR ? r->str : "not an array");
+        return -1;
+    }
+    size_t n = 0, self_len = strlen(self);
+    for (size_t i = 0; i < r->elements && n < max; i++) {
+        const redisReply *name = NULL;
+        long long pending = 0, idle = 0;
+        if (!consumer_fields(r->element[i], &name, &pending, &idle) || pending != 0 ||
+            idle < idle_min_ms || name->len == 0 || (size_t)name->len > REDIS_CONSUMER_NAME_MAX ||
+            memchr(name->str, '\0', (size_t)name->len) ||
+            ((size_t)name->len == self_len && memcmp(name->str, self, self_len) == 0))
+            continue;
+        memcpy(out[n].name, name->str, (size_t)name->len);
+        out[n].name[name->len] = '\0';
+        out[n].len = (size_t)name->len;
+        n++;
+    }
+    return (int)n;
+}
+
 /* ---- bounded reader ---------------------------------------------------------------------- */
 
 static redisReplyObjectFunctions bounded_functions;

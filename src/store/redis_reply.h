@@ -62,6 +62,22 @@ int redis_parse_autoclaim(const redisReply *r, struct redis_entry *out, size_t m
                           size_t max_job, char next[REDIS_ENTRY_ID_MAX + 1], char *err,
                           size_t errlen);
 
+/* A consumer of the group that may be removed (redis_parse_idle_consumers). */
+#define REDIS_CONSUMER_NAME_MAX 64     /* worker ids are 36; longer names are left alone */
+struct redis_consumer {
+    char name[REDIS_CONSUMER_NAME_MAX + 1];
+    size_t len;
+};
+
+/* redis_parse_idle_consumers reads an XINFO CONSUMERS reply (an array with one [field, value, ...]
+ * array per consumer: name, pending, idle and, from Redis 7.2, inactive) and lists in out (up to
+ * max) the consumers that may be removed: no pending entries, idle at least idle_min_ms, not named
+ * self. A consumer whose description is malformed (a field missing, repeated or of the wrong type,
+ * a negative count, a name with NUL or too long) is not listed. Returns the number listed, or -1
+ * with err when the reply is not an array. */
+int redis_parse_idle_consumers(const redisReply *r, const char *self, long long idle_min_ms,
+                               struct redis_consumer *out, size_t max, char *err, size_t errlen);
+
 /* REDIS_REPLY_ARRAY_MAX bounds the element count of any array a reply may declare. hiredis 0.14
  * allocates the element table as soon as it reads "*<count>", before any element arrives, so
  * without a bound a hostile or spoofed server (the connection is plain TCP) could make the worker
@@ -71,8 +87,9 @@ int redis_parse_autoclaim(const redisReply *r, struct redis_entry *out, size_t m
 
 /* redis_reader_bound makes reader refuse (as hiredis's out-of-memory error, which fails the
  * connection) any array declaring more than REDIS_REPLY_ARRAY_MAX elements; everything else is
- * built by hiredis's own functions. Bulk strings need no bound: hiredis allocates one only once
- * all its bytes have arrived. */
+ * built by hiredis's own functions. Bulk strings are allocated only once all their bytes have
+ * arrived, but the reader buffers those bytes whatever length was declared: the connection pool
+ * bounds what it reads per round trip (redis_conn.h). */
 void redis_reader_bound(redisReader *reader);
 
 /* redis_reply_ok: the reply exists, is not an error, and (when type >= 0) has that type. */

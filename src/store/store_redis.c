@@ -21,8 +21,12 @@
  * thread; an entry is acknowledged (XACK + XDEL, in the MULTI/EXEC that stores the result) only
  * once its result is stored. Entries of a worker that died are taken over with XAUTOCLAIM once idle
  * longer than JOB_TIMEOUT_SECONDS + STORE_REDIS_CLAIM_MARGIN_SECONDS; a worker that restarts
- * first re-reads the entries it had been given (XREADGROUP ... 0). An entry given out more than
- * MAX_DELIVERIES times is failed instead of run again (whatever stops every worker that runs it).
+ * first re-reads the entries it had been given (XREADGROUP ... 0, which counts a delivery of
+ * each); one whose connection failed while Redis may have been giving it entries re-reads them
+ * with reread_script, which does not. An entry given out more than MAX_DELIVERIES times is failed
+ * instead of run again (whatever stops every worker that runs it). Consumers of workers gone are
+ * removed once idle long with nothing pending (sweep_consumers). Every answer read is bounded
+ * (REDIS_REPLY_MAX, redis_conn.h): the feeder sizes its reads to fit (take_count).
  * So a job may run twice (a worker
  * dies after the job ran but before its result was stored); it is never lost once /job/add said
  * 200 - as far as the Redis server keeps what it acknowledged (appendonly yes, appendfsync always).
@@ -48,6 +52,12 @@
 #define LABEL_RESULT "tee-worker redis result v1|"
 #define NONCE_DIGEST_LEN 16
 #define REDIS_MAX_TEXT (2u * STORE_MAX_BLOB)   /* a sealed text is ~16/9 of its plaintext */
+/* What one round trip may read (redis_conn.h): the largest answer is one sealed text (a result
+ * read back with MGET, or one job) or the entries of one read, which the feeder sizes to fit
+ * (take_count); the margin covers keys, ids and framing. */
+#define REDIS_REPLY_MAX ((size_t)REDIS_MAX_TEXT + 1024 * 1024)
+#define ENTRY_FRAMING 512                      /* a read's bytes per entry beyond its job text */
+#define JOB_TEXT_ASSUMED (64u * 1024)          /* sizes reads before any job was seen */
 #define JOB_KEY_TTL_S (7 * 86400)              /* job:<uid> outlives any sane wait in the queue */
 #define WRITE_BATCH_MAX 64
 #define TAKE_MAX 64
@@ -114,8 +124,12 @@ struct redis_store {
     bool group_ready;
     bool own_pending_read;             /* the entries given to this consumer before a restart */
     char own_cursor[REDIS_ENTRY_ID_MAX + 1];  /* ... read up to this id */
+    bool reread_after_loss;            /* ... are read again because an answer was lost */
     long long next_claim_ms;
     char claim_cursor[REDIS_ENTRY_ID_MAX + 1];
+    long long next_sweep_ms;           /* the next look for consumers of workers gone */
+    size_t job_text_seen;              /* the longest sealed job seen (admitted or read) */
+    bool one_at_a_time;                /* the last read failed: read one entry until one works */
 
     pthread_mutex_t write_lock;        /* the writer's list */
     pthread_cond_t write_wake;
@@ -159,6 +173,28 @@ static void nonce_key(const struct redis_store *s, const char *quote, size_t len
 static void label_for(char *out, size_t outlen, const char *label, const char *uid)
 {
     snprintf(out, outlen, "%s%s", label, uid);
+}
+
+/* note_job_text remembers the longest sealed job seen, which sizes the feeder's reads. */
+static void note_job_text(struct redis_store *s, size_t len)
+{
+    size_t seen = __atomic_load_n(&s->job_text_seen, __ATOMIC_RELAXED);
+    while (len > seen && !__atomic_compare_exchange_n(&s->job_text_seen, &seen, len, true,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+/* take_count: how many entries one read may ask for (at most max) so that its answer stays within
+ * REDIS_REPLY_MAX with jobs as long as the longest seen; one after a failed read, which may have
+ * been an answer over the bound (jobs longer than any seen), so that each entry gets through. */
+static size_t take_count(struct redis_store *s, size_t max)
+{
+    if (s->one_at_a_time)
+        return 1;
+    size_t seen = __atomic_load_n(&s->job_text_seen, __ATOMIC_RELAXED);
+    size_t per_entry = (seen > JOB_TEXT_ASSUMED ? seen : JOB_TEXT_ASSUMED) + ENTRY_FRAMING;
+    size_t fits = (size_t)REDIS_MAX_TEXT / per_entry;
+    return fits < 1 ? 1 : fits < max ? fits : max;
 }
 
 /* ---- admission ----------------------------------------------------------------------------- */
@@ -230,6 +266,14 @@ static int rs_admit(struct store *base, const char *quote, size_t quote_len, tim
     char *sealed = s->sealer.seal(s->sealer.ctx, label, (const uint8_t *)job_json, job_len);
     if (!sealed)
         return STORE_ERROR;
+    size_t sealed_len = strlen(sealed);
+    if (sealed_len > REDIS_MAX_TEXT) {   /* no worker would read it back */
+        log_error("store: job %s refused: %zu bytes sealed, more than the %u a worker reads from "
+                  "redis", uid, sealed_len, REDIS_MAX_TEXT);
+        free(sealed);
+        return STORE_ERROR;
+    }
+    note_job_text(s, sealed_len);
     char nkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX];
     nonce_key(s, quote, quote_len, nkey);
     redis_key(jkey, sizeof jkey, s->prefix, "job:", uid);
@@ -246,7 +290,7 @@ static int rs_admit(struct store *base, const char *quote, size_t quote_len, tim
                            uid, sealed, jttl };
     size_t lens[12];
     for (size_t i = 0; i < 12; i++)
-        lens[i] = strlen(argv[i]);
+        lens[i] = i == 10 ? sealed_len : strlen(argv[i]);
     char reason[256];
     bool sent = false;
     redisReply *r = redis_pool_command_sent(s->pool, reason, sizeof reason, 12, argv, lens, &sent);
@@ -726,8 +770,50 @@ static int deliver(struct redis_store *s, const struct redis_entry *e, int n, bo
     return given;
 }
 
-/* read_entries runs one XREADGROUP or XAUTOCLAIM on the feeder connection and delivers. */
-static int read_entries(struct redis_store *s, int argc, const char **argv, bool autoclaim,
+/* What a read of the feeder asks for. */
+enum read_kind {
+    READ_NEW,          /* XREADGROUP ... >: entries never given out */
+    READ_OWN,          /* XREADGROUP ... <cursor>: this consumer's pending entries, after a start */
+    READ_OWN_AGAIN,    /* reread_script: the same, after an answer was lost */
+    READ_CLAIM,        /* XAUTOCLAIM: entries left idle by a worker that stopped */
+};
+
+/* reread_script returns this consumer's pending entries with ids above a cursor (ARGV[3]) as
+ * XREADGROUP would ([[id, fields or nil], ...]) but without counting a delivery: Redis raises an
+ * entry's delivery count each time XREADGROUP reads it from the history, and after a lost answer
+ * the entries read again were not given out again (most run here already, the rest were in the
+ * answer that was lost). Their idle time is reset as XREADGROUP does (XCLAIM ... RETRYCOUNT with
+ * the count they had, JUSTID), so no other worker takes them over meanwhile. */
+static const char reread_script[] =
+    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], '(' .. ARGV[3], '+', ARGV[4], ARGV[2]) "
+    "local out = {} "
+    "for i, e in ipairs(p) do "
+    "  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, e[1], 'RETRYCOUNT', e[4], 'JUSTID') "
+    "  local r = redis.call('XRANGE', KEYS[1], e[1], e[1]) "
+    "  if #r == 1 then out[i] = r[1] else out[i] = {e[1], false} end "
+    "end "
+    "return out";
+
+/* parse_read reads the answer of a read of that kind into entries (next: XAUTOCLAIM's cursor). */
+static int parse_read(enum read_kind kind, const redisReply *r, struct redis_entry *entries,
+                      size_t max, char next[REDIS_ENTRY_ID_MAX + 1], char *err, size_t errlen)
+{
+    switch (kind) {
+    case READ_CLAIM:
+        return redis_parse_autoclaim(r, entries, max, REDIS_MAX_TEXT, next, err, errlen);
+    case READ_OWN_AGAIN:
+        if (r && r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "%.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
+            return -1;
+        }
+        return redis_parse_entries(r, entries, max, REDIS_MAX_TEXT, err, errlen);
+    default:
+        return redis_parse_read(r, entries, max, REDIS_MAX_TEXT, err, errlen);
+    }
+}
+
+/* read_entries runs one read of the feeder on its connection and delivers what it returns. */
+static int read_entries(struct redis_store *s, enum read_kind kind, int argc, const char **argv,
                         size_t max, store_job_fn fn, void *ctx)
 {
     size_t lens[16];
@@ -744,35 +830,115 @@ static int read_entries(struct redis_store *s, int argc, const char **argv, bool
          * them idle until they may be taken over. */
         if (sent) {
             s->own_pending_read = false;
+            s->reread_after_loss = true;
             snprintf(s->own_cursor, sizeof s->own_cursor, "0-0");
         }
+        s->one_at_a_time = true;
         return -1;
     }
+    s->one_at_a_time = false;
     struct redis_entry entries[TAKE_MAX];
     char err[256], next[REDIS_ENTRY_ID_MAX + 1];
-    int n = autoclaim ? redis_parse_autoclaim(r, entries, max, REDIS_MAX_TEXT, next, err, sizeof err)
-                      : redis_parse_read(r, entries, max, REDIS_MAX_TEXT, err, sizeof err);
-    bool redelivered = autoclaim || strcmp(argv[argc - 1], ">") != 0;
+    int n = parse_read(kind, r, entries, max, next, err, sizeof err);
+    for (int i = 0; i < n; i++)
+        if (entries[i].job)
+            note_job_text(s, entries[i].job_len);
     if (n < 0) {
         if (strncmp(err, "NOGROUP", 7) == 0)
             s->group_ready = false;   /* the server lost the group (restarted without AOF?) */
-        log_error("store: %s: %s", argv[0], err);
+        log_error("store: %s: %s", kind == READ_OWN_AGAIN ? "reading pending entries again"
+                                                          : argv[0], err);
     } else {
-        if (!autoclaim && !s->own_pending_read && strcmp(argv[argc - 1], ">") != 0) {
-            if (n > 0)
+        if (kind == READ_OWN || kind == READ_OWN_AGAIN) {
+            if (n > 0) {
                 memcpy(s->own_cursor, entries[n - 1].id, sizeof s->own_cursor);
-            else
-                s->own_pending_read = true;   /* every entry given before a restart was read */
+            } else {
+                s->own_pending_read = true;   /* every entry given before was read */
+                s->reread_after_loss = false;
+            }
         }
-        if (autoclaim) {
+        if (kind == READ_CLAIM) {
             memcpy(s->claim_cursor, next, sizeof s->claim_cursor);
             if (n > 0)
                 log_info("store: took over %d job(s) left pending by a worker that stopped", n);
         }
-        n = deliver(s, entries, n, redelivered, fn, ctx);
+        n = deliver(s, entries, n, kind != READ_NEW, fn, ctx);
     }
     freeReplyObject(r);
     return n;
+}
+
+/* ---- consumers of workers gone ---------------------------------------------------------- */
+
+/* Each worker id ever used leaves a consumer in the group; Redis never removes one. A consumer
+ * with no pending entry and idle CONSUMER_IDLE_FACTOR claim delays (its worker is gone: a live one
+ * reads every few seconds) is removed, SWEEP_MAX per pass, a pass per claim delay. A consumer with
+ * pending entries never is (they are jobs to take over; removing it would drop them from the
+ * group's pending list): the script checks again, atomically, right before removing each. Were
+ * a consumer removed that still runs, nothing is lost: its next read creates it again. */
+#define CONSUMER_IDLE_FACTOR 4
+#define SWEEP_MAX 256
+
+static const char delconsumers_script[] =
+    "local n = 0 "
+    "for i = 2, #ARGV do "
+    "  if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[i]) == 0 then "
+    "    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[i]) n = n + 1 "
+    "  end "
+    "end "
+    "return n";
+
+static void sweep_consumers(struct redis_store *s, const char *self)
+{
+    long long now = mono_ms();
+    if (now < s->next_sweep_ms)
+        return;
+    s->next_sweep_ms = now + (long long)s->claim_after_s * 1000;
+    const char *info[] = { "XINFO", "CONSUMERS", s->stream, REDIS_GROUP };
+    size_t info_lens[] = { 5, 9, strlen(s->stream), strlen(REDIS_GROUP) };
+    struct redis_cmd cmd = { 4, info, info_lens };
+    redisReply *r = NULL;
+    char reason[256], err[256];
+    if (redis_pool_run(s->pool, REDIS_SLOT_FEEDER, 1, &cmd, &r, reason, sizeof reason) < 0)
+        return;
+    struct redis_consumer *gone = calloc(SWEEP_MAX, sizeof *gone);
+    const char **argv = calloc(5 + SWEEP_MAX, sizeof *argv);   /* EVAL script 1 key group names */
+    size_t *lens = calloc(5 + SWEEP_MAX, sizeof *lens);
+    long long idle_min = (long long)s->claim_after_s * 1000 * CONSUMER_IDLE_FACTOR;
+    int n = gone && argv && lens ? redis_parse_idle_consumers(r, self, idle_min, gone, SWEEP_MAX,
+                                                              err, sizeof err)
+                                 : 0;
+    freeReplyObject(r);
+    if (n < 0)
+        log_warn("store: looking for consumers of workers gone: %s", err);
+    if (n > 0) {
+        argv[0] = "EVAL";
+        argv[1] = delconsumers_script;
+        argv[2] = "1";
+        argv[3] = s->stream;
+        argv[4] = REDIS_GROUP;
+        for (int i = 0; i < 5; i++)
+            lens[i] = strlen(argv[i]);
+        for (int i = 0; i < n; i++) {
+            argv[5 + i] = gone[i].name;
+            lens[5 + i] = gone[i].len;
+        }
+        cmd = (struct redis_cmd){ 5 + n, argv, lens };
+        if (redis_pool_run(s->pool, REDIS_SLOT_FEEDER, 1, &cmd, &r, reason, sizeof reason) == 0) {
+            if (redis_reply_ok(r, REDIS_REPLY_INTEGER)) {
+                if (r->integer > 0)
+                    log_info("store: removed %lld consumer(s) of workers gone from the group (idle "
+                             "over %lld s, nothing pending)", r->integer, idle_min / 1000);
+            } else {
+                log_warn("store: removing consumers of workers gone: %.200s",
+                         r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            }
+            freeReplyObject(r);
+        }
+    }
+    free(gone);
+    free(argv);
+    free(lens);
 }
 
 static int rs_take(struct store *base, const char *consumer, size_t max, int wait_ms,
@@ -797,16 +963,22 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
         sleep_ms(200);
         return -1;
     }
+    sweep_consumers(s, consumer);
+    max = take_count(s, max);
     char count[24], block[24], idle[24];
     snprintf(count, sizeof count, "%zu", max);
     snprintf(block, sizeof block, "%d", wait_ms);
     snprintf(idle, sizeof idle, "%llu", (unsigned long long)s->claim_after_s * 1000ull);
     int n;
     if (!s->own_pending_read) {
-        /* Pending entries of this consumer with ids above the cursor: each is read once. */
+        /* Pending entries of this consumer with ids above the cursor: each is read once. After
+         * a start, reading them counts a delivery (they run again); after a lost answer, not. */
         const char *argv[] = { "XREADGROUP", "GROUP", REDIS_GROUP, consumer, "COUNT", count,
                                "STREAMS", s->stream, s->own_cursor };
-        n = read_entries(s, 9, argv, false, max, fn, ctx);
+        const char *again[] = { "EVAL", reread_script, "1", s->stream, REDIS_GROUP, consumer,
+                                s->own_cursor, count };
+        n = s->reread_after_loss ? read_entries(s, READ_OWN_AGAIN, 8, again, max, fn, ctx)
+                                 : read_entries(s, READ_OWN, 9, argv, max, fn, ctx);
         if (n > 0)
             log_info("store: %d job(s) given to this worker earlier (before a restart, or in an "
                      "answer that was lost) run again", n);
@@ -819,7 +991,7 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
     if (now >= s->next_claim_ms) {
         const char *argv[] = { "XAUTOCLAIM", s->stream, REDIS_GROUP, consumer, idle,
                                s->claim_cursor, "COUNT", count };
-        n = read_entries(s, 8, argv, true, max, fn, ctx);
+        n = read_entries(s, READ_CLAIM, 8, argv, max, fn, ctx);
         if (n < 0) {
             sleep_ms(200);
             return -1;
@@ -834,7 +1006,7 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
     }
     const char *argv[] = { "XREADGROUP", "GROUP", REDIS_GROUP, consumer, "COUNT", count, "BLOCK",
                            block, "STREAMS", s->stream, ">" };
-    n = read_entries(s, 11, argv, false, max, fn, ctx);
+    n = read_entries(s, READ_NEW, 11, argv, max, fn, ctx);
     if (n < 0)
         sleep_ms(200);
     return n;
@@ -981,7 +1153,7 @@ struct store *store_redis_open(const struct store_params *params, char *err, siz
     }
     struct redis_store *s = calloc(1, sizeof *s);
     if (s)
-        s->pool = redis_pool_new(&url, 3000 + 1000);
+        s->pool = redis_pool_new(&url, 3000 + 1000, REDIS_REPLY_MAX);
     char url_host[sizeof url.host];
     memcpy(url_host, url.host, sizeof url_host);
     int url_port = url.port, url_db = url.db;

@@ -12,7 +12,9 @@ the workers reconnect, and every job /job/add acknowledged finishes; and SEALING
 (mode 0644 refused, a shared store without it refused). Also: results Redis refuses (maxmemory) or
 never takes (over proto-max-bulk-len), an admission or a delivery whose answer is lost (a proxy
 drops it), a SIGTERM or a restart of Redis while results wait in the worker, a Redis down at
-start-up, one that misbehaves (garbage, cut replies, silence), and the nonce TTL's clock margin.
+start-up, one that misbehaves (garbage, cut replies, silence) or floods a reply (dropped past the
+reply bound), the nonce TTL's clock margin, consumers of workers gone removed (never one with
+pending entries), and re-reads after a lost answer that must not count as deliveries.
 A missing redis-server fails the test."""
 import json
 import os
@@ -702,6 +704,115 @@ def test_a_redis_that_misbehaves():
             bad.close()
 
 
+REPLY_MAX = 128 * 1024 * 1024 + 1024 * 1024   # store_redis.c: one sealed text at most, plus framing
+
+
+class FloodRedis(FakeRedisListener):
+    """A server on Redis's port that answers the first `floods` connections' first command with
+    a bulk string declared 1 GiB long and streams it (1 MiB at a time, `cap` bytes at most, then
+    holds the connection), and every later command with an error. sent[i] is what connection i
+    sent before the worker closed it (or the cap); cut[i] whether the worker closed it first."""
+
+    def __init__(self, floods, cap):
+        self.floods = floods
+        self.cap = cap
+        self.sent = []
+        self.cut = []
+        self.conns = []
+        self.lock = threading.Lock()
+        self.listen(64)
+
+    def connected(self, c):
+        with self.lock:
+            self.conns.append(c)
+            i = len(self.sent)
+            flood = i < self.floods
+            if flood:
+                self.sent.append(0)
+                self.cut.append(False)
+        threading.Thread(target=self._flood if flood else self._refuse, args=(c, i),
+                         daemon=True).start()
+
+    def _flood(self, c, i):
+        chunk = b"x" * (1024 * 1024)
+        try:
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+            if c.recv(65536):
+                c.sendall(b"$1073741824\r\n")
+                while self.sent[i] < self.cap:
+                    c.sendall(chunk)
+                    with self.lock:
+                        self.sent[i] += len(chunk)
+                while c.recv(65536):
+                    pass
+        except OSError:
+            with self.lock:
+                self.cut[i] = True
+
+    def _refuse(self, c, i):
+        try:
+            while c.recv(65536):
+                c.sendall(b"-ERR flooded enough\r\n")
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
+        for c in self.conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
+def test_a_redis_flooding_a_reply_is_dropped():
+    """Redis (host-controlled, so possibly hostile) answers with a bulk string declared 1 GiB long
+    and streams it: hiredis would buffer all of it. The worker drops the connection once it has
+    read more than any legitimate answer (one sealed result of 128 MiB plus framing), logs why,
+    reconnects with back-off, stays up and answers 503s, and its memory stays bounded."""
+    slack = 24 * 1024 * 1024            # socket buffers on both sides
+    flood = FloodRedis(floods=1, cap=REPLY_MAX + 3 * slack)
+    try:
+        env = {"STORE_URL": flood.url(), "SEALING_KEYS_FILE": keys_file()}
+        with h.Worker(env=env) as w:
+            deadline = time.monotonic() + 60
+            while True:
+                with flood.lock:
+                    if flood.cut and flood.cut[0]:
+                        break
+                    sent = list(flood.sent)
+                h.check(time.monotonic() < deadline, "the worker did not drop the flooding "
+                        "connections in 60 s; bytes sent on each: %r" % sent)
+                time.sleep(0.1)
+            with flood.lock:
+                sent = list(flood.sent)
+            for n in sent:
+                h.check(REPLY_MAX - slack <= n <= REPLY_MAX + slack,
+                        "the worker read %d bytes of a flooded reply before dropping it (bound %d)"
+                        % (n, REPLY_MAX))
+            h.check("reply larger than %d bytes" % REPLY_MAX in w.stderr(),
+                    "the drop is not logged:\n%s" % w.stderr()[-1500:])
+            r = w.get("/readyz")
+            h.check(r.status == 503 and "redis" in r.json()["checks"]["store"],
+                    "/readyz %s" % r.describe())
+            r = w.post("/job/add", json_body={"encrypted_job": w.generate(TELEMETRY)},
+                       timeout=20.0)
+            h.expect_json_error(r, 503, "/job/add while redis floods")
+            w.healthy("flooding redis")
+            with open("/proc/%d/status" % w.proc.pid) as f:
+                status = f.read()
+            kb = {l.split(":")[0]: int(l.split()[1]) for l in status.splitlines()
+                  if l.startswith(("VmRSS:", "VmHWM:"))}
+            print("  flooded connection dropped after %d bytes; RSS %d kB, peak %d kB"
+                  % (sent[0], kb["VmRSS"], kb["VmHWM"]))
+            # the bounded reply, hiredis's copy of it were it complete, and (under ASan) the
+            # quarantine of the buffers the reader grew through; an unbounded reader holds 1 GiB
+            h.check(kb["VmHWM"] < (2 * REPLY_MAX + 512 * 1024 * 1024) // 1024,
+                    "peak RSS %d kB" % kb["VmHWM"])
+    finally:
+        flood.close()
+
+
 def test_result_redis_never_takes_does_not_wedge_the_worker():
     """A result Redis will never take (larger than its proto-max-bulk-len: Redis closes the
     connection on it) is given up after a few tries (its job runs again elsewhere, or is abandoned
@@ -743,6 +854,148 @@ def test_result_redis_never_takes_does_not_wedge_the_worker():
                             200, "/job/add after the result Redis never takes")
 
 
+def consumers(redis):
+    """{name: pending} of the group's consumers, read from Redis."""
+    out = {}
+    for c in redis.cmd("XINFO", "CONSUMERS", "tee-worker:jobs", "workers") or []:
+        d = dict(zip(c[::2], c[1::2]))
+        out[d["name"]] = d["pending"]
+    return out
+
+
+def leave_consumers(redis, idle, busy):
+    """The group with consumers `idle` (nothing pending) and `busy` (one junk entry pending each),
+    as workers that are gone leave them."""
+    redis.cmd("XGROUP", "CREATE", "tee-worker:jobs", "workers", "0", "MKSTREAM")
+    for name in idle:
+        redis.cmd("XGROUP", "CREATECONSUMER", "tee-worker:jobs", "workers", name)
+    for name in busy:
+        redis.cmd("XADD", "tee-worker:jobs", "*", "uid", "not-a-uid", "job", "junk")
+        redis.cmd("XREADGROUP", "GROUP", "workers", name, "COUNT", "1", "STREAMS",
+                  "tee-worker:jobs", ">")
+
+
+def test_consumers_of_workers_gone_are_removed():
+    """Every worker id ever used leaves a consumer in the group. A worker removes those idle for
+    4 claim delays with nothing pending (here 4 x 2 s), 256 per pass (300 here: two passes); one
+    with a pending entry stays until the entry was taken over (the entry is not lost with it); the
+    worker's own consumer stays."""
+    redis = Redis().start()
+    try:
+        leave_consumers(redis, idle=["gone-%d" % i for i in range(300)], busy=["gone-busy"])
+        time.sleep(8.5)             # idle past 4 claim delays
+        env = fleet_env(redis, keys_file(), JOB_TIMEOUT_SECONDS="1",
+                        STORE_REDIS_CLAIM_MARGIN_SECONDS="1")
+        with h.Worker(env=env) as w:
+            me = w.worker_id()
+            deadline = time.monotonic() + 15
+            while set(consumers(redis)) != {me}:
+                h.check(time.monotonic() < deadline, "consumers after 15 s: %r (worker %s)\n%s"
+                        % (consumers(redis), me, w.stderr()[-1500:]))
+                time.sleep(0.2)
+            # the junk entry gone-busy held was taken over and acknowledged away, not dropped
+            # from the pending list with its consumer
+            h.check_eq(redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length")
+            # first pass: 256 of the 300; second: the other 44 and gone-busy, its entry taken over
+            h.check("removed 256 consumer(s) of workers gone" in w.stderr() and
+                    "removed 45 consumer(s) of workers gone" in w.stderr(),
+                    "passes not logged:\n%s" % w.stderr()[-1500:])
+            sig, uid, sealed, body = w.run_job(TELEMETRY)      # still takes jobs
+            h.check_eq(set(consumers(redis)), {me}, "consumers at the end")
+    finally:
+        redis.stop()
+
+
+class XinfoLiar(FakeRedisListener):
+    """A TCP proxy to Redis that answers XINFO CONSUMERS itself with `answer` (RESP bytes) and
+    passes everything else through."""
+
+    def __init__(self, redis_port, answer):
+        self.redis_port = redis_port
+        self.answer = answer
+        self.lied = 0
+        self.listen(16)
+
+    def connected(self, c):
+        try:
+            u = socket.create_connection((h.HOST, self.redis_port))
+        except OSError:
+            c.close()
+            return
+        threading.Thread(target=self._commands, args=(c, u), daemon=True).start()
+        threading.Thread(target=self._answers, args=(u, c), daemon=True).start()
+
+    def _commands(self, c, u):
+        try:
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    break
+                if b"XINFO" in data:        # one command alone: the worker waits for its answer
+                    self.lied += 1
+                    c.sendall(self.answer)
+                else:
+                    u.sendall(data)
+        except OSError:
+            pass
+        for x in (c, u):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _answers(self, u, c):
+        try:
+            while True:
+                data = u.recv(65536)
+                if not data:
+                    break
+                c.sendall(data)
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
+
+
+def test_consumer_with_pending_entries_is_never_removed():
+    """However Redis describes the consumers (here a proxy claims that gone-busy, which holds a
+    pending entry, has none, and adds malformed descriptions), a consumer is removed only if it
+    holds no pending entry when it is removed: the removal checks again, atomically."""
+    redis = Redis().start()
+    long_idle = b":999999999\r\n"
+
+    def consumer(name, pending=b":0\r\n", idle=long_idle):
+        return (b"*6\r\n$4\r\nname\r\n$%d\r\n%s\r\n$7\r\npending\r\n%s$4\r\nidle\r\n%s"
+                % (len(name), name, pending, idle))
+    answer = (b"*6\r\n" + consumer(b"gone-1") + consumer(b"gone-busy") +
+              consumer(b"gone-2", pending=b"$1\r\n0\r\n") + consumer(b"gone-3", idle=b":-5\r\n") +
+              b":7\r\n" + b"*2\r\n$4\r\nname\r\n$6\r\ngone-4\r\n")
+    proxy = XinfoLiar(redis.port, answer)
+    try:
+        leave_consumers(redis, idle=["gone-1", "gone-2", "gone-3", "gone-4"], busy=["gone-busy"])
+        env = fleet_env(redis, keys_file(), STORE_REDIS_CLAIM_MARGIN_SECONDS="600")
+        env["STORE_URL"] = proxy.url()
+        with h.Worker(env=env) as w:
+            deadline = time.monotonic() + 15
+            while "gone-1" in consumers(redis):
+                h.check(time.monotonic() < deadline, "gone-1 not removed in 15 s:\n%s"
+                        % w.stderr()[-1500:])
+                time.sleep(0.2)
+            h.check(proxy.lied >= 1, "the worker's XINFO did not go through the proxy")
+            left = consumers(redis)
+            h.check_eq(left.get("gone-busy"), 1, "gone-busy and its pending entry (%r)" % left)
+            for name in ("gone-2", "gone-3", "gone-4"):    # described malformed: left alone
+                h.check(name in left, "%s removed: %r" % (name, left))
+            h.check("removed 1 consumer(s) of workers gone" in w.stderr(),
+                    "the removal should count gone-1 only:\n%s" % w.stderr()[-1500:])
+            h.check_eq(len(redis.cmd("XPENDING", "tee-worker:jobs", "workers", "-", "+", "10")
+                           or []), 1, "pending entries")
+    finally:
+        proxy.close()
+        redis.stop()
+
+
 def test_jobs_whose_delivery_is_lost_run_without_waiting_for_the_claim_delay():
     """Redis gives a job to the worker (XREADGROUP moves it to the worker's pending list) but the
     answer is lost (the connection drops): the worker must read its own pending entries again,
@@ -768,6 +1021,48 @@ def test_jobs_whose_delivery_is_lost_run_without_waiting_for_the_claim_delay():
             h.expect_status(w.result(st.text, sig), 200, "result")
             time.sleep(0.5)
             h.check_eq(redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
+    finally:
+        proxy.close()
+        redis.stop()
+
+
+def test_reading_own_entries_again_does_not_count_as_deliveries():
+    """After a lost answer the worker reads its own pending entries again; Redis counts every such
+    read as one more delivery of each entry, the one the worker is running included. Those counts
+    decide when a job is abandoned (given out more than 5 times): re-reads that run nothing must
+    not raise them, else a job running while the connection failed a few times would be abandoned
+    at its first real redelivery."""
+    redis = Redis().start()
+    proxy = LostReplyProxy(redis.port, trigger=b"$1\r\n>\r\n")
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=12.0)
+    try:
+        env = fleet_env(redis, keys_file(), MAX_JOBS="2", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                        WEBSCRAPER_ALLOW_PRIVATE="true")
+        env["STORE_URL"] = proxy.url()
+        with site, h.Worker(env=env) as w:
+            with proxy.lock:
+                proxy.armed = False
+            sig = w.generate({"type": "web", "arguments": {"url": site.url("/slow")}})
+            uid = w.add(sig)
+            deadline = time.monotonic() + 10
+            while site.count("/slow") < 1:          # running: the page is being fetched
+                h.check(time.monotonic() < deadline, "the job never fetched its page")
+                time.sleep(0.02)
+            for drop in range(1, 4):                # three answers lost while it runs
+                with proxy.lock:
+                    proxy.armed = True
+                while proxy.dropped < drop:
+                    h.check(time.monotonic() < deadline + 10, "answer %d never dropped" % drop)
+                    time.sleep(0.02)
+            time.sleep(1.0)                         # the re-read after the last loss
+            pending = redis.cmd("XPENDING", "tee-worker:jobs", "workers", "-", "+", "10")
+            h.check_eq(len(pending), 1, "pending entries: %r" % pending)
+            h.check_eq(pending[0][3], 1, "delivery count of the job running since its only "
+                       "delivery, after 3 lost answers and re-reads")
+            st = status_until_done(w, uid, timeout=20)
+            h.expect_status(w.result(st.text, sig), 200, "result")
+            h.check_eq(site.count("/slow"), 1, "fetches: the job ran once")
     finally:
         proxy.close()
         redis.stop()

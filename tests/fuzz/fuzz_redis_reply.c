@@ -3,7 +3,8 @@
  * connection would, then handed to the XREADGROUP and XAUTOCLAIM reply checks; the input is also
  * tried as a STORE_URL. Properties checked: a count is never above what was asked for; every entry
  * has a valid id; an entry with a job has a 36-character uid and a job length within the bound and
- * inside the reply; the claim cursor is a valid id; a parsed URL has a host and a port in range.
+ * inside the reply; the claim cursor is a valid id; a consumer listed for removal (XINFO CONSUMERS)
+ * has a bounded name without NUL and is not this worker; a parsed URL has a host and a port in range.
  * The reader is bounded as the pool's connections are (redis_reader_bound): hiredis 0.14 would
  * otherwise allocate any element count a reply declares; the fuzzer found that with one line. */
 #include <stdbool.h>
@@ -58,6 +59,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             n = redis_parse_entries(reply, e, MAX, MAX_JOB, err, sizeof err);
             check_entries(e, n);
+            struct redis_consumer gone[MAX];
+            n = redis_parse_idle_consumers(reply, "self", 1000, gone, MAX, err, sizeof err);
+            if (n > MAX)
+                abort();
+            for (int i = 0; i < n; i++)   /* a listed name: not self, within bounds, no NUL */
+                if (gone[i].len == 0 || gone[i].len > REDIS_CONSUMER_NAME_MAX ||
+                    strlen(gone[i].name) != gone[i].len || strcmp(gone[i].name, "self") == 0)
+                    abort();
             freeReplyObject(reply);
             reply = NULL;
         }

@@ -235,6 +235,87 @@ static void test_autoclaim_reply(void **state)
     assert_int_equal(redis_parse_autoclaim(r3, e, 4, 1000, next, err, sizeof err), -1);
 }
 
+/* resp parses n bytes of RESP text with hiredis's reader, as a connection would (caller frees);
+ * RESP(literal) passes a literal whole, NULs included. */
+#define RESP(lit) resp(lit, sizeof lit - 1)
+static redisReply *resp(const char *text, size_t n)
+{
+    redisReader *r = redisReaderCreate();
+    assert_non_null(r);
+    void *reply = NULL;
+    assert_int_equal(redisReaderFeed(r, text, n), REDIS_OK);
+    assert_int_equal(redisReaderGetReply(r, &reply), REDIS_OK);
+    assert_non_null(reply);
+    redisReaderFree(r);
+    return reply;
+}
+
+#define CONSUMER(name, pending, idle) \
+    "*6\r\n$4\r\nname\r\n$" #name "\r\n$7\r\npending\r\n:" #pending "\r\n$4\r\nidle\r\n:" #idle "\r\n"
+
+/* XINFO CONSUMERS: only consumers with no pending entries, idle long enough, and not this worker
+ * may be removed; anything malformed is left alone. */
+static void test_idle_consumers(void **state)
+{
+    (void)state;
+    struct redis_consumer out[8];
+    char err[256];
+    /* Redis 7.0's form (name, pending, idle) and 7.2's (inactive added, fields in any order) */
+    redisReply *r = RESP("*7\r\n"
+        CONSUMER(6\r\ngone-1, 0, 90000)
+        CONSUMER(6\r\nbusy-1, 2, 90000)           /* pending entries: jobs to take over */
+        CONSUMER(6\r\nlive-1, 0, 100)             /* recently active */
+        CONSUMER(6\r\nself-0, 0, 90000)           /* this worker */
+        "*8\r\n$4\r\nidle\r\n:90000\r\n$8\r\ninactive\r\n:90000\r\n$7\r\npending\r\n:0\r\n"
+        "$4\r\nname\r\n$6\r\ngone-2\r\n"
+        CONSUMER(6\r\nedge-1, 0, 60000)           /* idle exactly the bound */
+        CONSUMER(6\r\nedge-2, 0, 59999));
+    int n = redis_parse_idle_consumers(r, "self-0", 60000, out, 8, err, sizeof err);
+    assert_int_equal(n, 3);
+    assert_string_equal(out[0].name, "gone-1");
+    assert_int_equal(out[0].len, 6);
+    assert_string_equal(out[1].name, "gone-2");
+    assert_string_equal(out[2].name, "edge-1");
+    /* at most max */
+    assert_int_equal(redis_parse_idle_consumers(r, "self-0", 60000, out, 1, err, sizeof err), 1);
+    assert_string_equal(out[0].name, "gone-1");
+    freeReplyObject(r);
+
+    /* malformed descriptions are skipped, never listed */
+    r = RESP("*11\r\n"
+        ":1\r\n"                                                     /* not an array */
+        "*5\r\n$4\r\nname\r\n$1\r\na\r\n$7\r\npending\r\n:0\r\n$4\r\nidle\r\n"   /* odd count */
+        "*4\r\n$4\r\nname\r\n$1\r\nb\r\n$4\r\nidle\r\n:90000\r\n"  /* no pending */
+        "*4\r\n$4\r\nname\r\n$1\r\nc\r\n$7\r\npending\r\n:0\r\n"   /* no idle */
+        "*4\r\n$7\r\npending\r\n:0\r\n$4\r\nidle\r\n:90000\r\n"    /* no name */
+        CONSUMER(1\r\nd, -1, 90000)                                  /* negative pending */
+        "*6\r\n$4\r\nname\r\n$1\r\ne\r\n$7\r\npending\r\n$1\r\n0\r\n$4\r\nidle\r\n:90000\r\n"
+        "*6\r\n$4\r\nname\r\n:5\r\n$7\r\npending\r\n:0\r\n$4\r\nidle\r\n:90000\r\n"
+        "*8\r\n$4\r\nname\r\n$1\r\nf\r\n$7\r\npending\r\n:0\r\n$7\r\npending\r\n:3\r\n"
+        "$4\r\nidle\r\n:90000\r\n"                                   /* pending twice */
+        CONSUMER(3\r\ng\0h, 0, 90000)                                /* NUL in the name */
+        CONSUMER(0\r\n, 0, 90000));                                  /* empty name */
+    assert_int_equal(redis_parse_idle_consumers(r, "self-0", 60000, out, 8, err, sizeof err), 0);
+    freeReplyObject(r);
+
+    char longname[256];
+    snprintf(longname, sizeof longname, "*1\r\n*6\r\n$4\r\nname\r\n$%d\r\n%0*d\r\n$7\r\npending"
+             "\r\n:0\r\n$4\r\nidle\r\n:90000\r\n", REDIS_CONSUMER_NAME_MAX + 1,
+             REDIS_CONSUMER_NAME_MAX + 1, 0);
+    r = resp(longname, strlen(longname));
+    assert_int_equal(redis_parse_idle_consumers(r, "self-0", 60000, out, 8, err, sizeof err), 0);
+    freeReplyObject(r);
+
+    r = RESP("-NOGROUP No such key\r\n");
+    assert_int_equal(redis_parse_idle_consumers(r, "self-0", 60000, out, 8, err, sizeof err), -1);
+    assert_non_null(strstr(err, "NOGROUP"));
+    freeReplyObject(r);
+    r = RESP("$2\r\nhi\r\n");
+    assert_int_equal(redis_parse_idle_consumers(r, "self-0", 60000, out, 8, err, sizeof err), -1);
+    freeReplyObject(r);
+    assert_int_equal(redis_parse_idle_consumers(NULL, "self-0", 60000, out, 8, err, sizeof err), -1);
+}
+
 /* A declared element count above the bound fails the reader before anything is allocated for it;
  * replies within the bound (nested ones too) are built as hiredis builds them. */
 static void test_reader_bounds_array_counts(void **state)
@@ -287,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_malformed_entries),
         cmocka_unit_test(test_autoclaim_reply),
         cmocka_unit_test(test_reader_bounds_array_counts),
+        cmocka_unit_test(test_idle_consumers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

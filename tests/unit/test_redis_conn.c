@@ -1,0 +1,287 @@
+/* test_redis_conn.c - the Redis connection pool against a fake server on 127.0.0.1 that answers
+ * with what a hostile Redis could send: a bulk string declared 1 GiB long then streamed, an array
+ * whose elements never end, a flood answering AUTH. The pool must drop the connection once the
+ * bytes read for a round trip pass its reply bound (not read on), say why, and work again with a
+ * server that behaves; answers within the bound (pipelined ones too) come through whole. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "store/redis_conn.h"
+
+#define REPLY_MAX (1024 * 1024)
+#define FLOOD_CAP (256u * 1024 * 1024)   /* what the fake sends at most: an unbounded reader takes it all */
+#define KERNEL_SLACK (24u * 1024 * 1024) /* socket buffers on both sides may hold this much */
+
+/* What the fake answers on its nth connection (after reading one command). */
+enum answer { PONG, FLOOD_BULK, FLOOD_ARRAY, BULK_NEAR_BOUND, THREE_PONGS };
+
+struct fake {
+    int listener;
+    int port;
+    enum answer answers[4];
+    size_t conns;                 /* connections to serve */
+    size_t sent[4];               /* bytes sent on each */
+    pthread_t thread;
+};
+
+static int send_all(int fd, const char *b, size_t n, size_t *sent)
+{
+    while (n > 0) {
+        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        b += k;
+        n -= (size_t)k;
+        *sent += (size_t)k;
+    }
+    return 0;
+}
+
+/* wait_for_commands reads until n commands ("*<argc>" lines at the start of a chunk or after
+ * the previous) have arrived; the commands are small, a count of '*' at line starts is enough. */
+static int wait_for_commands(int fd, int n)
+{
+    char buf[4096];
+    int seen = 0;
+    bool line_start = true;
+    while (seen < n) {
+        ssize_t k = recv(fd, buf, sizeof buf, 0);
+        if (k <= 0)
+            return -1;
+        for (ssize_t i = 0; i < k; i++) {
+            if (line_start && buf[i] == '*')
+                seen++;
+            line_start = buf[i] == '\n';
+        }
+    }
+    return 0;
+}
+
+static void serve(int fd, enum answer a, size_t *sent)
+{
+    static char chunk[64 * 1024];
+    memset(chunk, 'x', sizeof chunk);
+    if (wait_for_commands(fd, a == THREE_PONGS ? 3 : 1) < 0)
+        return;
+    switch (a) {
+    case PONG:
+        send_all(fd, "+PONG\r\n", 7, sent);
+        break;
+    case THREE_PONGS:
+        send_all(fd, "+PONG\r\n:42\r\n$3\r\nabc\r\n", 22, sent);
+        break;
+    case FLOOD_BULK:
+        if (send_all(fd, "$1073741824\r\n", 13, sent) < 0)
+            return;
+        while (*sent < FLOOD_CAP && send_all(fd, chunk, sizeof chunk, sent) == 0)
+            ;
+        break;
+    case FLOOD_ARRAY: {
+        /* an array of 65536 bulk strings of 1000 bytes each: every element is parsed (and its
+         * bytes leave hiredis's buffer) as it arrives, so only a count of what was read sees it */
+        char element[1100];
+        int n = snprintf(element, sizeof element, "$1000\r\n%.1000s\r\n", chunk);
+        if (send_all(fd, "*65536\r\n", 8, sent) < 0)
+            return;
+        while (*sent < FLOOD_CAP && send_all(fd, element, (size_t)n, sent) == 0)
+            ;
+        break;
+    }
+    case BULK_NEAR_BOUND: {
+        size_t len = REPLY_MAX - 64;
+        char head[32];
+        int n = snprintf(head, sizeof head, "$%zu\r\n", len);
+        send_all(fd, head, (size_t)n, sent);
+        for (size_t left = len; left > 0;) {
+            size_t take = left < sizeof chunk ? left : sizeof chunk;
+            if (send_all(fd, chunk, take, sent) < 0)
+                return;
+            left -= take;
+        }
+        send_all(fd, "\r\n", 2, sent);
+        break;
+    }
+    }
+    /* hold the connection until the pool closes it */
+    char drain[4096];
+    while (recv(fd, drain, sizeof drain, 0) > 0)
+        ;
+}
+
+static void *fake_main(void *arg)
+{
+    struct fake *f = arg;
+    for (size_t i = 0; i < f->conns; i++) {
+        int fd = accept(f->listener, NULL, NULL);
+        if (fd < 0)
+            break;
+        int small = 64 * 1024;
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+        serve(fd, f->answers[i], &f->sent[i]);
+        close(fd);
+    }
+    return NULL;
+}
+
+static void fake_start(struct fake *f)
+{
+    f->listener = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(f->listener >= 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(f->listener, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(f->listener, 4), 0);
+    assert_int_equal(getsockname(f->listener, (struct sockaddr *)&a, &len), 0);
+    f->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&f->thread, NULL, fake_main, f), 0);
+}
+
+static void fake_stop(struct fake *f)
+{
+    pthread_join(f->thread, NULL);
+    close(f->listener);
+}
+
+static struct redis_pool *pool_for(const struct fake *f, const char *password)
+{
+    struct redis_url url = { .port = f->port };
+    snprintf(url.host, sizeof url.host, "127.0.0.1");
+    snprintf(url.password, sizeof url.password, "%s", password ? password : "");
+    struct redis_pool *p = redis_pool_new(&url, 4000, REPLY_MAX);
+    assert_non_null(p);
+    return p;
+}
+
+static redisReply *ping(struct redis_pool *p, char *reason, size_t reasonlen)
+{
+    const char *argv[] = { "GET", "tee-worker:result:x" };
+    size_t lens[] = { 3, strlen(argv[1]) };
+    return redis_pool_command(p, reason, reasonlen, 2, argv, lens);
+}
+
+/* wait_out_backoff sleeps until the pool may connect again (it backs off after a failure). */
+static void wait_out_backoff(struct redis_pool *p)
+{
+    long long wait = 0;
+    while (!redis_pool_may_connect(p, &wait)) {
+        struct timespec t = { 0, (long)(wait + 5) * 1000000L };
+        nanosleep(&t, NULL);
+    }
+}
+
+static void check_flood_dropped(enum answer flood)
+{
+    struct fake f = { .answers = { flood, PONG }, .conns = 2 };
+    fake_start(&f);
+    struct redis_pool *p = pool_for(&f, NULL);
+    char reason[256] = "";
+    redisReply *r = ping(p, reason, sizeof reason);
+    assert_null(r);
+    if (!strstr(reason, "reply larger than 1048576 bytes"))
+        fail_msg("unexpected reason: %s", reason);
+    /* The connection is closed: the fake's next send fails. Not before it was read past the
+     * bound, and long before the fake's cap (an unbounded reader takes all of it). */
+    wait_out_backoff(p);
+    r = ping(p, reason, sizeof reason);   /* reconnects: the second connection behaves */
+    if (!r)
+        fail_msg("no answer after reconnecting: %s", reason);
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    assert_string_equal(r->str, "PONG");
+    freeReplyObject(r);
+    redis_pool_free(p);
+    fake_stop(&f);
+    if (f.sent[0] < REPLY_MAX || f.sent[0] > REPLY_MAX + KERNEL_SLACK)
+        fail_msg("the fake sent %zu bytes before the pool dropped the connection", f.sent[0]);
+}
+
+static void test_huge_bulk_string_is_dropped(void **state)
+{
+    (void)state;
+    check_flood_dropped(FLOOD_BULK);
+}
+
+static void test_endless_array_is_dropped(void **state)
+{
+    (void)state;
+    check_flood_dropped(FLOOD_ARRAY);
+}
+
+/* An answer just within the bound, then three pipelined ones, come through whole. */
+static void test_answers_within_the_bound(void **state)
+{
+    (void)state;
+    struct fake f = { .answers = { BULK_NEAR_BOUND, THREE_PONGS }, .conns = 2 };
+    fake_start(&f);
+    struct redis_pool *p = pool_for(&f, NULL);
+    char reason[256] = "";
+    redisReply *r = ping(p, reason, sizeof reason);
+    if (!r)
+        fail_msg("an answer within the bound failed: %s", reason);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_int_equal(r->len, REPLY_MAX - 64);
+    assert_int_equal(r->str[0], 'x');
+    assert_int_equal(r->str[r->len - 1], 'x');
+    freeReplyObject(r);
+    /* the fake serves one answer per connection: drop this one to get to the next */
+    redis_pool_free(p);
+    p = pool_for(&f, NULL);
+    const char *argv[] = { "PING" };
+    size_t lens[] = { 4 };
+    struct redis_cmd cmds[3] = { { 1, argv, lens }, { 1, argv, lens }, { 1, argv, lens } };
+    redisReply *replies[3];
+    assert_int_equal(redis_pool_run(p, REDIS_SLOT_ANY, 3, cmds, replies, reason, sizeof reason), 0);
+    assert_string_equal(replies[0]->str, "PONG");
+    assert_int_equal(replies[1]->integer, 42);
+    assert_string_equal(replies[2]->str, "abc");
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(replies[i]);
+    redis_pool_free(p);
+    fake_stop(&f);
+}
+
+/* The handshake reads within the same bound: a flood answering AUTH fails the connection. */
+static void test_flood_answering_auth(void **state)
+{
+    (void)state;
+    struct fake f = { .answers = { FLOOD_BULK }, .conns = 1 };
+    fake_start(&f);
+    struct redis_pool *p = pool_for(&f, "pw");
+    char reason[256] = "";
+    assert_int_equal(redis_pool_health(p, reason, sizeof reason), -1);
+    if (!strstr(reason, "AUTH failed: reply larger than"))
+        fail_msg("unexpected reason: %s", reason);
+    assert_null(strstr(reason, "pw"));
+    redis_pool_free(p);
+    fake_stop(&f);
+    assert_true(f.sent[0] <= REPLY_MAX + KERNEL_SLACK);
+}
+
+int main(void)
+{
+    log_init(LOG_ERROR, false);   /* the pool logs each dropped connection as an error */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_huge_bulk_string_is_dropped),
+        cmocka_unit_test(test_endless_array_is_dropped),
+        cmocka_unit_test(test_answers_within_the_bound),
+        cmocka_unit_test(test_flood_answering_auth),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
