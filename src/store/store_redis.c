@@ -12,7 +12,7 @@
  * Nothing is written in clear: jobs and results are sealed with the ring keys every worker of the
  * fleet holds (SEALING_KEYS_FILE or the key broker), the job uid bound in as the salt.
  *
- * Admission is one Lua script (atomic, one round trip): refuse a seen nonce (409), refuse when the
+ * Admission is one Lua script (atomic, one round trip): refuse a seen nonce (a replay), refuse when the
  * stream holds JOB_QUEUE_MAX entries (503), else SET the nonce, XADD the job, SET job:<uid>.
  * When the connection fails after the script was sent, Redis may have run it: settle_admission
  * asks again and either keeps the job (a worker already took it: 200) or undoes it (503, and the
