@@ -479,6 +479,15 @@ class FakeRedisListener:
                 return
             self.connected(c)
 
+    def close(self):
+        """Stops listening and closes the connections a subclass kept in self.conns."""
+        self.listener.close()
+        for c in getattr(self, "conns", []):
+            try:
+                c.close()
+            except OSError:
+                pass
+
 
 class LostReplyProxy(FakeRedisListener):
     """A TCP proxy to Redis that, once, forwards a command holding `trigger` (by default the
@@ -545,17 +554,14 @@ class LostReplyProxy(FakeRedisListener):
             drop.clear()
         return not lose
 
-    def close(self):
-        self.listener.close()
-
 
 def test_admission_whose_answer_is_lost_is_settled():
     """Redis runs the admission but its answer never reaches the worker (the connection drops):
     /job/add must not answer 503 while the job stays recorded, which refused the client's retry of
-    the same signature as a replay ("job already executed") although it never got a uid. Either 200 with a uid whose
-    result comes (a worker already took the job), or 503 with nothing recorded, so the signature
-    is accepted when sent again. Both happen: with the only job thread busy the job is withdrawn,
-    with it free the job is already taken."""
+    the same signature as a replay ("job already executed") although it never got a uid. Either
+    200 with a uid whose result comes (a worker already took the job), or 503 with nothing
+    recorded, so the signature is accepted when sent again. Both happen: with the only job thread
+    busy the job is withdrawn, with it free the job is already taken."""
     redis = Redis().start()
     proxy = LostReplyProxy(redis.port)
     site = Site()
@@ -641,14 +647,6 @@ class BadRedis(FakeRedisListener):
             c.close()
         except OSError:
             pass
-
-    def close(self):
-        self.listener.close()
-        for c in self.conns:
-            try:
-                c.close()
-            except OSError:
-                pass
 
 
 def test_a_redis_that_misbehaves():
@@ -755,14 +753,6 @@ class FloodRedis(FakeRedisListener):
                 c.sendall(b"-ERR flooded enough\r\n")
         except OSError:
             pass
-
-    def close(self):
-        self.listener.close()
-        for c in self.conns:
-            try:
-                c.close()
-            except OSError:
-                pass
 
 
 def test_a_redis_flooding_a_reply_is_dropped():
@@ -953,9 +943,6 @@ class XinfoLiar(FakeRedisListener):
                 c.sendall(data)
         except OSError:
             pass
-
-    def close(self):
-        self.listener.close()
 
 
 def test_consumer_with_pending_entries_is_never_removed():
