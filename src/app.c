@@ -227,12 +227,6 @@ static bool sealer_ready(void *ctx)
 static int open_store(struct app *app, char *err, size_t errlen)
 {
     const struct config *cfg = &app->cfg;
-    const char *durability = cfg->durability ? cfg->durability : "normal";
-    if (strcmp(durability, "normal") != 0 && strcmp(durability, "full") != 0) {
-        snprintf(err, errlen, "DURABILITY: expected \"normal\" or \"full\", got \"%.64s\"",
-                 durability);
-        return -1;
-    }
     const struct store_sealer sealer = {
         .seal = sealer_seal, .open = sealer_open, .ready = sealer_ready, .ctx = app,
     };
@@ -240,7 +234,7 @@ static int open_store(struct app *app, char *err, size_t errlen)
     const struct store_params params = {
         .url = cfg->store_url,
         .platform = &app->platform,
-        .full_durability = strcmp(durability, "full") == 0,
+        .full_durability = cfg->durability && strcmp(cfg->durability, "full") == 0,
         .redis_prefix = cfg->store_redis_prefix,
         .claim_after_s = claim_after,
         .result_ttl_s = cfg->result_cache_max_age_s,
