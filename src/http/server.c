@@ -23,10 +23,10 @@
  * within HTTP_TIMEOUT_SECONDS of the connection becoming ready for it (accepted, or the previous
  * request completed), plus a second for every HTTP_BODY_MIN_RATE bytes of body received, or the
  * table's once-a-second sweep shuts the connection's socket down and libmicrohttpd closes it. The
- * close notification (which libmicrohttpd gives before it closes the descriptor) takes the table
- * off the connection under the lock the sweep holds across shutdown(2). Per request this costs a
- * look-up of the connection's entry, an atomic exchange when the request has arrived and three
- * stores when it completes; no lock and no clock read.
+ * close notification (which libmicrohttpd gives before it closes the descriptor) takes the
+ * connection off the table under the lock the sweep holds across shutdown(2). Per request this
+ * costs a look-up of the connection's entry, an atomic exchange when the request has arrived and
+ * three stores when it completes; no lock and no clock read.
  *
  * HTTPS (enclave mode): the same daemon with MHD_USE_TLS and the key and certificate in memory
  * (libmicrohttpd's GnuTLS). A certificate is replaced without dropping the listener: a second

@@ -3,8 +3,9 @@
 connection becoming ready for it (accepted, or the previous request completed), plus a second per
 16 KiB of body received. Clients that trickle a header or a body a byte at a time (slowloris) are
 cut a little after the bound, so that HTTP_MAX_CONNECTIONS of them cannot lock /healthz out;
-a keep-alive client that pauses between requests, a large body that keeps coming at a fair rate
-and a /job/add deferred while the store commits are not disturbed."""
+a keep-alive client that pauses between requests (the pause counts in the next request's bound),
+a large body that keeps coming at a fair rate and a /job/add deferred while the store commits are
+not disturbed."""
 import http.client
 import os
 import select
@@ -93,7 +94,7 @@ def worker(extra=None):
 
 
 def test_trickled_header_is_cut():
-    with worker() as w:
+    with worker({"HTTP_THREADS": "2"}) as w:     # a pool of event loops: the same
         s = connect(w.port)
         took = trickle(s, b"GET /healthz HTTP/1.1\r\nHost: worker\r\nX-Slow: ", 1.0,
                        LIMIT_S + SLACK_S + 6)
@@ -186,6 +187,20 @@ def test_keep_alive_client_with_pauses_is_not_disturbed():
         status, _ = read_response(s)
         h.check_eq(status, 200, "last request on the kept-alive connection")
         s.close()
+
+
+def test_trickled_header_over_https_is_cut():
+    from fakes.attestation_fake import AttestationFake
+    from test_enclave import EnclaveWorker, tls_context
+
+    with AttestationFake() as fake, \
+            EnclaveWorker(fake, env={"HTTP_TIMEOUT_SECONDS": str(LIMIT_S)}) as w:
+        s = tls_context().wrap_socket(connect(w.port))
+        took = trickle(s, b"GET /healthz HTTP/1.1\r\nHost: worker\r\nX-Slow: ", 1.0,
+                       LIMIT_S + SLACK_S + 6)
+        s.close()
+        check_cut(took, "a header trickled over TLS")
+        w.healthy("a header trickled over TLS")
 
 
 def stall_library():
