@@ -101,6 +101,8 @@ def test_trickled_header_is_cut():
         s.close()
         check_cut(took, "a header trickled a byte a second")
         w.healthy("a trickled header")
+        h.check("closed 1 connections whose request did not arrive whole in time" in w.stderr(),
+                "no log line for the cut connection:\n%s" % w.stderr()[-3000:])
 
 
 def test_trickled_body_is_cut():
