@@ -33,7 +33,7 @@ struct config {
     char *api_key;                 /* API_KEY, default "" (no auth) */
     size_t http_max_body;          /* HTTP_MAX_BODY_BYTES, default 1048576 */
     size_t http_max_result_body;   /* HTTP_MAX_RESULT_BODY_BYTES (POST /job/result), default 64 MiB */
-    unsigned http_timeout_s;       /* HTTP_TIMEOUT_SECONDS (idle connection timeout), default 30 */
+    unsigned http_timeout_s;       /* HTTP_TIMEOUT_SECONDS (idle timeout, request deadline), default 30 */
     unsigned http_threads;         /* HTTP_THREADS, default 1 (epoll thread per core is the max) */
     unsigned http_max_connections; /* HTTP_MAX_CONNECTIONS, default 1024 */
     unsigned shutdown_drain_s;     /* SHUTDOWN_DRAIN_SECONDS: how long a stop waits for the

@@ -18,6 +18,16 @@
  * sealed copy of a result) reserves it first (http_reserve_answer), so a refused request allocates
  * nothing. Smaller answers (telemetry, /healthz) are not charged.
  *
+ * Request deadlines (deadline.h): libmicrohttpd only closes idle connections, so each connection is
+ * also registered, from its start to its close, in a deadline table: a request must arrive whole
+ * within HTTP_TIMEOUT_SECONDS of the connection becoming ready for it (accepted, or the previous
+ * request completed), plus a second for every HTTP_BODY_MIN_RATE bytes of body received, or the
+ * table's once-a-second sweep shuts the connection's socket down and libmicrohttpd closes it. The
+ * close notification (which libmicrohttpd gives before it closes the descriptor) takes the
+ * connection off the table under the lock the sweep holds across shutdown(2). Per request this
+ * costs a look-up of the connection's entry, an atomic exchange when the request has arrived and
+ * three stores when it completes; no lock and no clock read.
+ *
  * HTTPS (enclave mode): the same daemon with MHD_USE_TLS and the key and certificate in memory
  * (libmicrohttpd's GnuTLS). A certificate is replaced without dropping the listener: a second
  * daemon starts on a duplicate of the listening socket with the new certificate, the old one is
@@ -39,6 +49,7 @@
 #include <microhttpd.h>
 
 #include "config.h"
+#include "http/deadline.h"
 #include "log.h"
 #include "util/clock_after.h"
 #include "util/crypto.h"
@@ -67,6 +78,7 @@ struct http_server {
     size_t max_result_body;    /* HTTP_MAX_RESULT_BODY_BYTES, for POST /job/result */
     size_t body_budget;        /* bytes of request and large answer bodies held at once */
     size_t body_held;          /* atomic: bytes charged against body_budget */
+    struct deadline_table *deadlines;   /* every open connection, on every daemon */
     /* Deferred requests: suspended connections must all be resumed before a daemon stops
      * (libmicrohttpd aborts otherwise), so stopping waits for them. */
     pthread_mutex_t defer_lock;
@@ -84,6 +96,8 @@ struct req_state {
     bool over_budget;   /* the body budget was spent: answered 503 */
     size_t charged;     /* bytes of this body, then of its answer, counted in srv->body_held */
     size_t reserved;    /* bytes reserved for an answer not built yet (http_reserve_answer) */
+    size_t received;    /* body bytes received, dropped ones included */
+    struct deadline_conn *clock;    /* the connection's deadline entry (NULL: none) */
     struct http_server *srv;
     struct MHD_Connection *conn;
     bool deferred;                  /* suspended until http_deferred_answer */
@@ -105,6 +119,12 @@ struct req_state {
 
 /* Answers from this size on are charged against the body budget; smaller ones cost nothing. */
 #define HTTP_CHARGED_ANSWER_MIN (64 * 1024)
+
+/* A request body earns its connection one more second past HTTP_TIMEOUT_SECONDS for every this
+ * many bytes received (up to the request's body limit): a sealed result of 64 MiB may take an
+ * hour over a 128 kbit/s link, while a client that holds a connection must keep sending at this
+ * average rate. */
+#define HTTP_BODY_MIN_RATE (16 * 1024)
 
 const char *http_header(const struct http_request *req, const char *name)
 {
@@ -237,6 +257,13 @@ static enum MHD_Result reply_too_large(size_t limit, struct MHD_Connection *conn
     return send_response(conn, &resp);
 }
 
+/* request_received marks the request as arrived whole: its connection is not cut while it is
+ * answered. False when the deadline passed first (the connection is being cut: serve nothing). */
+static bool request_received(struct req_state *st)
+{
+    return !st->clock || deadline_received(st->clock);
+}
+
 /* first_call sets up the request state; refuses outright a declared body far above the limit. */
 static enum MHD_Result first_call(struct http_server *srv, struct MHD_Connection *conn,
                                   const char *url, void **con_cls)
@@ -247,6 +274,9 @@ static enum MHD_Result first_call(struct http_server *srv, struct MHD_Connection
     *con_cls = st;
     st->srv = srv;
     st->conn = conn;
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    st->clock = info ? info->socket_context : NULL;
     /* A sealed result travels back in /job/result: it may be far larger than any other request. */
     st->limit = strcmp(url, "/job/result") == 0 ? srv->max_result_body : srv->max_body;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -258,7 +288,7 @@ static enum MHD_Result first_call(struct http_server *srv, struct MHD_Connection
         if (errno || *end || n > st->limit) {
             st->too_large = true;
             if (errno || *end || n / HTTP_DRAIN_FACTOR > st->limit)
-                return reply_too_large(st->limit, conn);
+                return request_received(st) ? reply_too_large(st->limit, conn) : MHD_NO;
         } else {
             st->first_cap = n < BODY_PRESIZE ? (size_t)n + 1 : BODY_PRESIZE;
         }
@@ -300,6 +330,9 @@ static void drop_body(struct req_state *st, bool *why)
 static void append_body(struct req_state *st, const char *data, size_t n)
 {
     st->has_body = true;
+    st->received += n;
+    if (st->clock)
+        deadline_body(st->clock, st->received < st->limit ? st->received : st->limit);
     if (st->too_large || st->over_budget)
         return;
     if (n > st->limit - st->body.len) {
@@ -489,6 +522,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (!request_received(st))
+        return MHD_NO;
     if (st->too_large)
         return reply_too_large(st->limit, conn);
     if (st->over_budget)
@@ -511,10 +546,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
     (void)toe;
+    struct http_server *srv = cls;
     struct req_state *st = *con_cls;
+    struct deadline_conn *clock = st ? st->clock : NULL;
+    if (!st) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        clock = info ? info->socket_context : NULL;
+    }
+    if (clock)      /* the connection's next request is due from now */
+        deadline_next(srv->deadlines, clock);
     if (st && st->deferred) {           /* answered, but the connection ended before it went out */
         http_response_clear(&st->answer);
         deferred_done(st->srv);
@@ -525,6 +567,24 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(st->body.data);
         free(st);
         *con_cls = NULL;
+    }
+}
+
+/* on_connection registers each connection in the deadline table from its start to its close.
+ * libmicrohttpd notifies the close before it closes the descriptor (checked in 0.9.75: the cleanup
+ * of a connection, and the failure path of its start, both call this first), so a sweep can never
+ * shut down a descriptor that was closed and reused. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = info ? deadline_open(srv->deadlines, info->connect_fd) : NULL;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        deadline_close(srv->deadlines, *socket_context);
+        *socket_context = NULL;
     }
 }
 
@@ -600,7 +660,8 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct con
         { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->http_timeout_s, NULL },
         { MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->http_max_connections, NULL },
         { MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, NULL },
-        { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL },
+        { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv },
+        { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv },
         { MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL },
         { sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, (intptr_t)0, (void *)sa },
         { threads ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL },
@@ -651,6 +712,7 @@ static void server_free(struct http_server *srv)
     slot_free(&srv->current);
     for (size_t i = 0; i < HTTP_MAX_RETIRED; i++)
         slot_free(&srv->retired[i]);
+    deadline_table_free(srv->deadlines);   /* after the daemons: their connections are closed */
     pthread_mutex_destroy(&srv->lock);
     pthread_mutex_destroy(&srv->defer_lock);
     pthread_cond_destroy(&srv->defer_idle);
@@ -684,6 +746,12 @@ struct http_server *http_start_tls(const struct config *cfg, const struct http_t
     srv->max_result_body = cfg->http_max_result_body > cfg->http_max_body ? cfg->http_max_result_body
                                                                           : cfg->http_max_body;
     srv->body_budget = HTTP_BODY_BUDGET_FACTOR * srv->max_result_body;
+    srv->deadlines = deadline_table_new(cfg->http_timeout_s, HTTP_BODY_MIN_RATE);
+    if (!srv->deadlines || deadline_table_run(srv->deadlines) < 0) {
+        snprintf(err, errlen, "cannot start the HTTP request deadline thread");
+        server_free(srv);
+        return NULL;
+    }
     if (slot_set_tls(&srv->current, tls) < 0) {
         snprintf(err, errlen, "out of memory");
         server_free(srv);
