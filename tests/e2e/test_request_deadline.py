@@ -16,9 +16,10 @@ import time
 import harness as h
 
 LIMIT_S = 3
-# how late after the bound a cut may come: the sweep runs once a second (plus the worker's own
-# slowness under valgrind)
-SLACK_S = 6.0 if os.environ.get("TW_VALGRIND") == "1" else 2.0
+# how late after the bound a cut may come: the sweep runs once a second and counts whole ticks
+# (up to 2 s), plus a loaded machine's scheduling (ASan tests run two at a time on 2 cores) and
+# the worker's own slowness under valgrind; the old code still held the connections 4 s later
+SLACK_S = 6.0 if os.environ.get("TW_VALGRIND") == "1" else 3.5
 
 
 def connect(port):
