@@ -13,7 +13,8 @@
  * A stop waits for the store at two points, each for SHUTDOWN_DRAIN_SECONDS at most: the /job/add
  * requests whose commit is under way (http_stop), then, after the running jobs, the local store's
  * last writes (close_watch). A disk that does not answer would otherwise hold the process until
- * the supervisor's SIGKILL. */
+ * the supervisor's SIGKILL. Everything before the store's close (other threads waiting on that
+ * disk included) is bounded together by JOB_TIMEOUT_SECONDS + 2 x SHUTDOWN_DRAIN_SECONDS. */
 #include "app.h"
 
 #include <errno.h>
@@ -135,6 +136,8 @@ struct close_watch {
     pthread_cond_t done_cond;
     bool done;
     unsigned seconds;
+    const char *what;       /* what did not finish, for the log: "the store did not finish ..." */
+    const char *bound;      /* where the seconds come from, and the likely cause */
 };
 
 static void *close_watch_main(void *arg)
@@ -147,20 +150,22 @@ static void *close_watch_main(void *arg)
     bool done = w->done;
     pthread_mutex_unlock(&w->lock);
     if (!done) {
-        log_error("shutdown: the store did not finish writing within %u s "
-                  "(SHUTDOWN_DRAIN_SECONDS; a disk that does not answer?); exiting without "
-                  "closing it: jobs whose results were not written run again after the restart",
-                  w->seconds);
+        log_error("shutdown: %s within %u s (%s); exiting without closing the store: jobs "
+                  "whose results were not written run again after the restart", w->what,
+                  w->seconds, w->bound);
         _exit(1);
     }
     return NULL;
 }
 
 /* close_watch_start arms the watch (false: no thread, the close is then unbounded). */
-static bool close_watch_start(struct close_watch *w, unsigned seconds)
+static bool close_watch_start(struct close_watch *w, unsigned seconds, const char *what,
+                              const char *bound)
 {
     w->done = false;
     w->seconds = seconds;
+    w->what = what;
+    w->bound = bound;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->done_cond, NULL);
     if (pthread_create(&w->thread, NULL, close_watch_main, w) == 0)
@@ -422,6 +427,19 @@ fail:
 
 bool app_close(struct app *app)
 {
+    /* Up to the store's close, the stop also waits for threads that may wait on the local store
+     * where no bound of their own applies: an HTTP thread writing the key ring (/setkey), a job
+     * saving its session. All of it is bounded together: the deferred requests' drain, the HTTP
+     * threads' end, the running jobs' timeout. */
+    const struct config *cfg = &app->cfg;
+    struct close_watch stop_watch;
+    bool stop_watched = app->store && !store_shared(app->store) &&
+                        close_watch_start(&stop_watch,
+                                          cfg->job_timeout_s + 2 * cfg->shutdown_drain_s,
+                                          "did not complete",
+                                          "JOB_TIMEOUT_SECONDS + 2 x SHUTDOWN_DRAIN_SECONDS; a "
+                                          "request or a job waiting on a disk that does not "
+                                          "answer?");
     attested_tls_stop(app->tls);    /* the renewal thread uses the listener: stopped first */
     if (!http_stop(app->http)) {
         /* The store's writer still holds admissions (a disk that does not answer): their answers
@@ -431,15 +449,21 @@ bool app_close(struct app *app)
                   "answer?); exiting without closing it: their clients get no answer, and each of "
                   "those jobs is either recorded (it runs after the restart) or not (its "
                   "signature can be added again)");
+        if (stop_watched)
+            close_watch_stop(&stop_watch);   /* its thread must not outlive this frame */
         return false;
     }
     attested_tls_free(app->tls);
     pprof_close(app->pprof);
     jobserver_stop(app->jobs);      /* the running jobs end, each within JOB_TIMEOUT_SECONDS */
+    if (stop_watched)
+        close_watch_stop(&stop_watch);
     /* From here everything waits on the store only (a shared store bounds its own waits). */
     struct close_watch watch;
     bool watched = app->store && !store_shared(app->store) &&
-                   close_watch_start(&watch, app->cfg.shutdown_drain_s);
+                   close_watch_start(&watch, cfg->shutdown_drain_s,
+                                     "the store did not finish writing",
+                                     "SHUTDOWN_DRAIN_SECONDS; a disk that does not answer?");
     maintenance_stop(app);
     tw_session_detach_store();
     json_decref(app->capabilities);

@@ -53,7 +53,7 @@
 #define NONCE_DIGEST_LEN 16
 #define REDIS_MAX_TEXT (2u * STORE_MAX_BLOB)   /* a sealed text is ~16/9 of its plaintext */
 /* What one round trip may read (redis_conn.h): the largest answer is one sealed text (a result
- * read back with MGET, or one job) or the entries of one read, which the feeder sizes to fit
+ * read back with GET, or one job) or the entries of one read, which the feeder sizes to fit
  * (take_count); the margin covers keys, ids and framing. */
 #define REDIS_REPLY_MAX ((size_t)REDIS_MAX_TEXT + 1024 * 1024)
 #define ENTRY_FRAMING 512                      /* a read's bytes per entry beyond its job text */
@@ -1020,21 +1020,25 @@ static int rs_lookup(struct store *base, const char *uid, store_result_fn fn, vo
     char rkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX], reason[256];
     redis_key(rkey, sizeof rkey, s->prefix, "result:", uid);
     redis_key(jkey, sizeof jkey, s->prefix, "job:", uid);
-    const char *argv[] = { "MGET", rkey, jkey };
-    size_t lens[] = { 4, strlen(rkey), strlen(jkey) };
-    redisReply *r = redis_pool_command(s->pool, reason, sizeof reason, 3, argv, lens);
-    if (!r)
+    /* The result's text and only the existence of the job's: both texts in one answer (MGET)
+     * could go past the connection's reply bound, which holds one sealed text. */
+    const char *get[] = { "GET", rkey }, *exists[] = { "EXISTS", jkey };
+    size_t get_lens[] = { 3, strlen(rkey) }, exists_lens[] = { 6, strlen(jkey) };
+    const struct redis_cmd cmds[2] = { { 2, get, get_lens }, { 2, exists, exists_lens } };
+    redisReply *replies[2] = { NULL, NULL };
+    if (redis_pool_run(s->pool, REDIS_SLOT_ANY, 2, cmds, replies, reason, sizeof reason) < 0)
         return -1;
+    const redisReply *result = replies[0], *job = replies[1];
     int rc = -1;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || !r->element[0] || !r->element[1]) {
-        log_error("store: unexpected reply to MGET");
-    } else if (r->element[0]->type == REDIS_REPLY_STRING &&
-               (size_t)r->element[0]->len <= REDIS_MAX_TEXT) {
+    if (!result || !job || job->type != REDIS_REPLY_INTEGER ||
+        (result->type != REDIS_REPLY_STRING && result->type != REDIS_REPLY_NIL)) {
+        log_error("store: unexpected reply to GET or EXISTS");
+    } else if (result->type == REDIS_REPLY_STRING && (size_t)result->len <= REDIS_MAX_TEXT) {
         char label[96];
         label_for(label, sizeof label, LABEL_RESULT, uid);
         uint8_t *row = NULL;
         size_t row_len = 0;
-        if (s->sealer.open(s->sealer.ctx, label, r->element[0]->str, (size_t)r->element[0]->len,
+        if (s->sealer.open(s->sealer.ctx, label, result->str, (size_t)result->len,
                            &row, &row_len) == 0 &&
             result_row_deliver(uid, time(NULL), row, row_len, fn, ctx) >= 0) {
             rc = 2;
@@ -1045,12 +1049,13 @@ static int rs_lookup(struct store *base, const char *uid, store_result_fn fn, vo
         if (row)
             crypto_wipe(row, row_len);
         free(row);
-    } else if (r->element[1]->type == REDIS_REPLY_STRING) {
+    } else if (job->integer > 0) {
         rc = 1;
     } else {
         rc = 0;
     }
-    freeReplyObject(r);
+    freeReplyObject(replies[0]);
+    freeReplyObject(replies[1]);
     return rc;
 }
 

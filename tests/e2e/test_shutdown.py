@@ -8,7 +8,9 @@ job is either absent (its signature can be added again, and runs) or present and
 half-done. A disk that answers again within the drain lets the admission finish: 200, a clean exit,
 and the job's result after the restart, while a /job/add that comes during the drain is refused
 at once (503 + Retry-After). A stop whose store cannot write a finished job's result is
-bounded the same way, and that job runs again after the restart."""
+bounded the same way, and that job runs again after the restart. A /setkey whose key-ring write
+hangs on the disk holds an HTTP thread: the whole stop is bounded too (JOB_TIMEOUT_SECONDS + twice
+SHUTDOWN_DRAIN_SECONDS), then exit 1."""
 import http.client
 import os
 import signal
@@ -272,6 +274,50 @@ def test_stalled_result_commit_exits_after_the_drain_and_the_job_runs_again():
             w.stop()
         finally:
             w.kill()
+
+
+def test_setkey_on_a_stalled_disk_does_not_hold_the_stop_for_ever():
+    # /setkey writes the key ring on its HTTP thread: with the disk stalled that thread waits on
+    # the store, and the stop, which joins the HTTP threads, waited with it until a SIGKILL. The
+    # whole stop is bounded (JOB_TIMEOUT_SECONDS + 2 x SHUTDOWN_DRAIN_SECONDS), then exit 1.
+    stall = Stall()
+    drain_s, job_timeout_s = 2, 3
+    env = stall.env(drain_s)
+    env["KEY_DISTRIBUTOR_PUBKEY"] = h.distributor_pubkey_file()
+    env["JOB_TIMEOUT_SECONDS"] = str(job_timeout_s)
+    sk = h.vectors()["setkey"]
+    w = h.Worker(env=env)
+    try:
+        w.start()
+        stall.on()
+        outcome = []
+
+        def setkey():
+            try:
+                outcome.append(w.post("/setkey", json_body={"key": sk["key"],
+                                                            "signature": sk["signature"]},
+                                      timeout=120.0))
+            except (OSError, http.client.HTTPException) as e:
+                outcome.append(e)
+
+        t = threading.Thread(target=setkey, daemon=True)
+        t.start()
+        stall.wait_hit()
+        bound_s = job_timeout_s + 2 * drain_s
+        rc, took = sigterm_and_wait(w, bound_s + EXIT_SLACK_S)
+        log = w.stderr()
+        h.check(not h.sanitizer_report(log), "sanitizer report at the stalled exit:\n%s" % log)
+        h.check_eq(rc, 1, "exit status of a shutdown held by a request on the store (log:\n%s)"
+                   % log)
+        h.check(took >= bound_s - 0.5, "the worker exited after %.1f s, before its %d s bound"
+                % (took, bound_s))
+        h.check("shutdown: did not complete within %d s" % bound_s in log,
+                "no log line saying why the shutdown is not clean:\n%s" % log[-3000:])
+        stall.off()
+        w.start()   # the store opens again
+        w.stop()
+    finally:
+        w.kill()
 
 
 if __name__ == "__main__":
