@@ -103,6 +103,16 @@ def preload_env(library):
     return ":".join(first[:1] + [library])
 
 
+def stall_io_library():
+    """The path of the stall_io shim (tests/e2e/fakes/stall_io.c) that tests/meson.build builds
+    and names in TW_STALL_IO: preloaded, it holds the store's writes while a file exists."""
+    path = os.environ.get("TW_STALL_IO")
+    check(path and os.path.exists(path),
+          "TW_STALL_IO (the stall_io shim built by tests/meson.build) is not set or missing: %r"
+          % path)
+    return path
+
+
 def vectors():
     path = os.environ.get("TW_VECTORS")
     if not path:

@@ -479,6 +479,22 @@ class FakeRedisListener:
                 return
             self.connected(c)
 
+    def _pump(self, src, dst, keep):
+        """Copies src to dst until src ends or keep(data) says no, then shuts both down."""
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data or not keep(data):
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for x in (src, dst):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def close(self):
         """Stops listening and closes the connections a subclass kept in self.conns."""
         self.listener.close()
@@ -515,22 +531,6 @@ class LostReplyProxy(FakeRedisListener):
                          daemon=True).start()
         threading.Thread(target=self._pump, args=(u, c, lambda d: self._answer_passes(d, drop)),
                          daemon=True).start()
-
-    def _pump(self, src, dst, keep):
-        """Copies src to dst until src ends or keep(data) says no, then shuts both down."""
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data or not keep(data):
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        for x in (src, dst):
-            try:
-                x.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def _command_seen(self, data, drop):
         """Worker to Redis: arms drop when the trigger command goes through."""
@@ -913,7 +913,7 @@ class XinfoLiar(FakeRedisListener):
             c.close()
             return
         threading.Thread(target=self._commands, args=(c, u), daemon=True).start()
-        threading.Thread(target=self._answers, args=(u, c), daemon=True).start()
+        threading.Thread(target=self._pump, args=(u, c, lambda d: True), daemon=True).start()
 
     def _commands(self, c, u):
         try:
@@ -933,16 +933,6 @@ class XinfoLiar(FakeRedisListener):
                 x.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-
-    def _answers(self, u, c):
-        try:
-            while True:
-                data = u.recv(65536)
-                if not data:
-                    break
-                c.sendall(data)
-        except OSError:
-            pass
 
 
 def test_consumer_with_pending_entries_is_never_removed():

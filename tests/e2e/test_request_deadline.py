@@ -206,19 +206,11 @@ def test_trickled_header_over_https_is_cut():
         w.healthy("a header trickled over TLS")
 
 
-def stall_library():
-    path = os.environ.get("TW_STALL_IO")
-    h.check(path and os.path.exists(path),
-            "TW_STALL_IO (the stall_io shim built by tests/meson.build) is not set or missing: %r"
-            % path)
-    return path
-
-
 def test_deferred_add_is_never_cut():
     # The store's writes hang (tests/e2e/fakes/stall_io.c) for twice the bound while a /job/add
     # waits for its commit, suspended: it arrived whole, so it is answered when the disk is back.
     stall = os.path.join(h.mkdtemp("tw-stall-"), "stall")
-    env = {"LD_PRELOAD": h.preload_env(stall_library()), "STALL_IO_FILE": stall,
+    env = {"LD_PRELOAD": h.preload_env(h.stall_io_library()), "STALL_IO_FILE": stall,
            "SHUTDOWN_DRAIN_SECONDS": "30"}
     with worker(env) as w:
         sig = w.generate({"type": "telemetry", "arguments": {}})

@@ -27,14 +27,6 @@ TELEMETRY = {"type": "telemetry", "arguments": {}}
 EXIT_SLACK_S = 60.0 if os.environ.get("TW_VALGRIND") == "1" else 8.0
 
 
-def stall_library():
-    path = os.environ.get("TW_STALL_IO")
-    h.check(path and os.path.exists(path),
-            "TW_STALL_IO (the stall_io shim built by tests/meson.build) is not set or missing: %r"
-            % path)
-    return path
-
-
 class Stall:
     """The control file of the shim: the disk hangs while it exists."""
 
@@ -42,7 +34,7 @@ class Stall:
         self.path = os.path.join(h.mkdtemp("tw-stall-"), "stall")
 
     def env(self, drain_s, calls=None):
-        env = {"LD_PRELOAD": h.preload_env(stall_library()), "STALL_IO_FILE": self.path,
+        env = {"LD_PRELOAD": h.preload_env(h.stall_io_library()), "STALL_IO_FILE": self.path,
                "SHUTDOWN_DRAIN_SECONDS": str(drain_s)}
         if calls:
             env["STALL_IO_CALLS"] = calls
