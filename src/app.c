@@ -427,13 +427,13 @@ fail:
 
 bool app_close(struct app *app)
 {
-    /* Up to the store's close, the stop also waits for threads that may wait on the local store
-     * where no bound of their own applies: an HTTP thread writing the key ring (/setkey), a job
-     * saving its session. All of it is bounded together: the deferred requests' drain, the HTTP
-     * threads' end, the running jobs' timeout. */
+    /* Up to the store's close, the stop also waits for threads that may wait on a disk where no
+     * bound of their own applies: an HTTP thread writing the key ring (/setkey), a job saving its
+     * session (with a Redis store too: it keeps those in DATA_DIR). All of it is bounded
+     * together: the deferred requests' drain, the HTTP threads' end, the running jobs' timeout. */
     const struct config *cfg = &app->cfg;
     struct close_watch stop_watch;
-    bool stop_watched = app->store && !store_shared(app->store) &&
+    bool stop_watched = app->store &&
                         close_watch_start(&stop_watch,
                                           cfg->job_timeout_s + 2 * cfg->shutdown_drain_s,
                                           "did not complete",
