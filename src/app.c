@@ -143,9 +143,11 @@ struct close_watch {
 static void *close_watch_main(void *arg)
 {
     struct close_watch *w = arg;
-    struct timespec until = clock_after_ms(CLOCK_REALTIME, (long)w->seconds * 1000);
+    /* monotonic: a wall-clock step during a stop neither hurries nor delays the watch */
+    struct timespec until = clock_after_ms(CLOCK_MONOTONIC, (long)w->seconds * 1000);
     pthread_mutex_lock(&w->lock);
-    while (!w->done && pthread_cond_timedwait(&w->done_cond, &w->lock, &until) != ETIMEDOUT) {
+    while (!w->done &&
+           pthread_cond_clockwait(&w->done_cond, &w->lock, CLOCK_MONOTONIC, &until) != ETIMEDOUT) {
     }
     bool done = w->done;
     pthread_mutex_unlock(&w->lock);

@@ -466,12 +466,13 @@ void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
 static size_t wait_deferred(struct http_server *srv, bool stop)
 {
     unsigned drain_s = srv->cfg->shutdown_drain_s;
-    struct timespec until = clock_after_ms(CLOCK_REALTIME, (long)drain_s * 1000);
+    /* monotonic: a wall-clock step during a stop neither cuts the drain short nor stretches it */
+    struct timespec until = clock_after_ms(CLOCK_MONOTONIC, (long)drain_s * 1000);
     pthread_mutex_lock(&srv->defer_lock);
     if (stop)
         srv->stopping = true;
-    while (srv->deferred > 0 &&
-           pthread_cond_timedwait(&srv->defer_idle, &srv->defer_lock, &until) != ETIMEDOUT) {
+    while (srv->deferred > 0 && pthread_cond_clockwait(&srv->defer_idle, &srv->defer_lock,
+                                                       CLOCK_MONOTONIC, &until) != ETIMEDOUT) {
     }
     size_t left = srv->deferred;
     pthread_mutex_unlock(&srv->defer_lock);
