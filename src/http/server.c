@@ -300,12 +300,18 @@ static enum MHD_Result first_call(struct http_server *srv, struct MHD_Connection
     return MHD_YES;
 }
 
+/* give_back returns *bytes counted against the body budget and zeroes it. */
+static void give_back(struct http_server *srv, size_t *bytes)
+{
+    if (*bytes)
+        __atomic_sub_fetch(&srv->body_held, *bytes, __ATOMIC_RELAXED);
+    *bytes = 0;
+}
+
 /* release_body gives the bytes this request charged back to the budget. */
 static void release_body(struct req_state *st)
 {
-    if (st->charged)
-        __atomic_sub_fetch(&st->srv->body_held, st->charged, __ATOMIC_RELAXED);
-    st->charged = 0;
+    give_back(st->srv, &st->charged);
 }
 
 /* free_body frees what was received of the body and gives its bytes back to the budget. */
@@ -319,9 +325,7 @@ static void free_body(struct req_state *st)
 /* release_reservation gives back what http_reserve_answer reserved and no answer took over. */
 static void release_reservation(struct req_state *st)
 {
-    if (st->reserved)
-        __atomic_sub_fetch(&st->srv->body_held, st->reserved, __ATOMIC_RELAXED);
-    st->reserved = 0;
+    give_back(st->srv, &st->reserved);
 }
 
 /* drop_body frees what was received of the body and sets *why (too_large or over_budget). */
