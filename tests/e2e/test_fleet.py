@@ -479,14 +479,17 @@ class FakeRedisListener:
                 return
             self.connected(c)
 
-    def _pump(self, src, dst, keep):
-        """Copies src to dst until src ends or keep(data) says no, then shuts both down."""
+    def _pump(self, src, dst, forward):
+        """Copies src to dst, each read through forward(data): the bytes to pass on (b"" for none),
+        or None to stop; ends when src ends or forward says stop, then shuts both down."""
         try:
             while True:
                 data = src.recv(65536)
-                if not data or not keep(data):
+                out = forward(data) if data else None
+                if out is None:
                     break
-                dst.sendall(data)
+                if out:
+                    dst.sendall(out)
         except OSError:
             pass
         for x in (src, dst):
@@ -533,18 +536,18 @@ class LostReplyProxy(FakeRedisListener):
                          daemon=True).start()
 
     def _command_seen(self, data, drop):
-        """Worker to Redis: arms drop when the trigger command goes through."""
+        """Worker to Redis: arms drop when the trigger command goes through; passes everything."""
         with self.lock:
             if self.armed and self.trigger in data:
                 if self.answer is None:
                     self.armed = False
                 drop.set()
-        return True
+        return data
 
     def _answer_passes(self, data, drop):
-        """Redis to worker: false (the connection is cut) for the answer to lose."""
+        """Redis to worker: the answer, or None (the connection is cut) for the answer to lose."""
         if not drop.is_set():
-            return True
+            return data
         with self.lock:             # Redis answered the command: lose the answer
             lose = self.answer is None or (self.armed and data.startswith(self.answer))
             if lose:
@@ -552,7 +555,7 @@ class LostReplyProxy(FakeRedisListener):
                 self.dropped += 1
         if not lose:
             drop.clear()
-        return not lose
+        return None if lose else data
 
 
 def test_admission_whose_answer_is_lost_is_settled():
@@ -912,27 +915,18 @@ class XinfoLiar(FakeRedisListener):
         except OSError:
             c.close()
             return
-        threading.Thread(target=self._commands, args=(c, u), daemon=True).start()
-        threading.Thread(target=self._pump, args=(u, c, lambda d: True), daemon=True).start()
+        threading.Thread(target=self._pump, args=(c, u, lambda d: self._command(c, d)),
+                         daemon=True).start()
+        threading.Thread(target=self._pump, args=(u, c, lambda d: d), daemon=True).start()
 
-    def _commands(self, c, u):
-        try:
-            while True:
-                data = c.recv(65536)
-                if not data:
-                    break
-                if b"XINFO" in data:        # one command alone: the worker waits for its answer
-                    self.lied += 1
-                    c.sendall(self.answer)
-                else:
-                    u.sendall(data)
-        except OSError:
-            pass
-        for x in (c, u):
-            try:
-                x.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    def _command(self, c, data):
+        """Worker to Redis: XINFO (one command alone: the worker waits for its answer) is answered
+        here with the lie; anything else passes."""
+        if b"XINFO" not in data:
+            return data
+        self.lied += 1
+        c.sendall(self.answer)
+        return b""
 
 
 def test_consumer_with_pending_entries_is_never_removed():
