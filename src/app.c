@@ -127,9 +127,10 @@ static void maintenance_stop(struct app *app)
     app->periodic = NULL;
 }
 
-/* close_watch bounds the closing of the local store: past its deadline the process exits with
- * status 1, as after a kill -9 (what SQLite committed is whole; finished jobs whose results were
- * not written yet run again after the restart, see README "Durability"). */
+/* close_watch bounds a part of the stop (all of it up to the store's close, then the local
+ * store's close): past its deadline the process exits with status 1, as after a kill -9 (what
+ * SQLite committed is whole; finished jobs whose results were not written yet run again after the
+ * restart, see README "Durability"). */
 struct close_watch {
     pthread_t thread;
     pthread_mutex_t lock;
@@ -172,8 +173,8 @@ static bool close_watch_start(struct close_watch *w, unsigned seconds, const cha
     pthread_cond_init(&w->done_cond, NULL);
     if (pthread_create(&w->thread, NULL, close_watch_main, w) == 0)
         return true;
-    log_warn("shutdown: cannot start the watch of the store's close; it may wait as long as the "
-             "disk does");
+    log_warn("shutdown: cannot start a watch (%s); the stop may wait as long as the disk does",
+             bound);
     pthread_cond_destroy(&w->done_cond);
     pthread_mutex_destroy(&w->lock);
     return false;
