@@ -38,7 +38,8 @@ struct http_response {
     size_t header_count;
     enum http_count count;          /* readiness: HTTP_COUNT_SKIP keeps this answer out of it */
     const char *error_twin;         /* static: http_reply_error also writes its message under
-                                     * this member (Go's /setkey reads "status"); NULL: none */
+                                     * this member (Go's /setkey reads "status", Echo's errors
+                                     * carry "message"); NULL: none */
 };
 
 #define HTTP_CT_JSON "application/json"

@@ -93,7 +93,8 @@ static bool authorized(const struct app *app, const struct http_request *req)
  * 404, 405): {"message": text} there, kept beside our "error" member. */
 static void reply_framework_error(struct http_response *resp, unsigned status, const char *text)
 {
-    http_reply_json(resp, status, json_pack("{s:s,s:s}", "error", text, "message", text));
+    resp->error_twin = "message";
+    http_reply_error(resp, status, text);
 }
 
 static void reply_unauthorized(struct http_response *resp)
