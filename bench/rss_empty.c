@@ -2,8 +2,9 @@
  *
  * rss-empty links nothing but libc: its VmRSS is what any dynamically linked C program on this
  * machine has before doing anything (the loader, libc, the stack). rss-libs is the same source
- * built with RSS_WORKER_LIBS: it links the libraries the worker's binary lists as NEEDED
- * (libmicrohttpd, jansson, nettle, libuuid, libsqlite3) and calls one trivial function of each
+ * built with RSS_WORKER_LIBS: it links the shared libraries of what the worker links in from
+ * static archives (libmicrohttpd, jansson, nettle, libuuid, libsqlite3; the worker listed them as
+ * NEEDED until it took the archives) and calls one trivial function of each
  * once, so the linker keeps them all and the loader maps, relocates and initialises them; nothing
  * else. Its VmRSS is what those libraries cost loaded but unused. Both wait for SIGINT or SIGTERM.
  *

@@ -470,6 +470,9 @@ struct store *store_sqlite_open(const struct platform *p, const char *file, bool
     else if (check_integrity(s->db, why, sizeof why) == 0 &&
              configure(s, full_durability, why, sizeof why) == 0 &&
              migrate(s, why, sizeof why) == 0 && prepare_all(s, why, sizeof why) == 0) {
+        /* quick_check read every page of the database into the page cache (up to cache_size):
+         * not the working set of the job flow, which reads back the pages it needs */
+        sqlite3_db_release_memory(s->db);
         if (pthread_create(&s->batch_thread, NULL, batch_writer, s) == 0) {
             s->batch_started = true;
             return &s->base;

@@ -1,5 +1,6 @@
 /* test_lazy_lib.c - libraries opened on first use (util/lazy_lib.c and the stubs net/curl_lazy.c,
- * kinds/libxml_lazy.c, store/hiredis_lazy.c): nothing is mapped before the first call; every
+ * kinds/libxml_lazy.c, store/hiredis_lazy.c, tee/libcrypto_lazy.c, http/gnutls_lazy.c,
+ * util/libm_lazy.c): nothing is mapped before the first call; every
  * symbol of every stub file resolves in the installed libraries; the stubs forward arguments and
  * results (each argument type range of the variadic curl_easy_setopt, getinfo's pointer, xmlFree
  * read through its address, hiredis's reader and connect); and a library that is missing, lacks
@@ -20,18 +21,22 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <gnutls/gnutls.h>
 #include <hiredis/hiredis.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
+#include <math.h>
 
 #include "kinds/html_walk.h"
 #include "kinds/libxml_lazy.h"
+#include "http/gnutls_lazy.h"
 #include "net/curl_lazy.h"
 #include "net/fetch.h"
 #include "store/hiredis_lazy.h"
 #include "tee/libcrypto_lazy.h"
 #include "util/file_read.h"
 #include "util/lazy_lib.h"
+#include "util/libm_lazy.h"
 
 /* maps_mention: /proc/self/maps names a file containing what. */
 static bool maps_mention(const char *what)
@@ -59,6 +64,25 @@ static void test_nothing_mapped_before_first_use(void **state)
     libxml_free(NULL);                      /* freeing nothing needs no library either */
     assert_false(maps_mention("/libcurl"));
     assert_false(maps_mention("/libxml2"));
+    /* libmicrohttpd is linked in, GnuTLS is not (libcurl's libldap maps it later, so first) */
+    assert_false(maps_mention("/libgnutls"));
+    assert_false(maps_mention("/libp11-kit"));
+    assert_false(gnutls_lazy_loaded());
+    /* libm: only the sanitizer runtime, which needs it itself, may have mapped it */
+    assert_false(libm_lazy_loaded());
+    if (maps_mention("/libm.so"))
+        assert_true(maps_mention("/libasan"));
+}
+
+/* libmicrohttpd's constructor calls gnutls_global_init: held until GnuTLS is opened, and the
+ * matching deinit is not passed on to a library that was never opened. */
+static void test_gnutls_global_init_is_held_until_first_use(void **state)
+{
+    (void)state;
+    assert_int_equal(gnutls_global_init(), 0);
+    gnutls_global_deinit();
+    assert_false(gnutls_lazy_loaded());
+    assert_false(maps_mention("/libgnutls"));
 }
 
 static void test_every_stub_resolves(void **state)
@@ -73,6 +97,14 @@ static void test_every_stub_resolves(void **state)
     assert_string_equal(err, "");
     assert_int_equal(libcrypto_lazy_resolve_all(err, sizeof err), 0);
     assert_string_equal(err, "");
+    assert_int_equal(gnutls_lazy_resolve_all(err, sizeof err), 0);
+    assert_string_equal(err, "");
+    assert_int_equal(libm_lazy_resolve_all(err, sizeof err), 0);
+    assert_string_equal(err, "");
+    assert_true(gnutls_lazy_loaded());
+    assert_true(maps_mention("/libgnutls"));
+    assert_true(libm_lazy_loaded());
+    assert_true(maps_mention("/libm.so"));
     assert_true(libcrypto_lazy_loaded());
     assert_true(maps_mention("/libcrypto"));
     assert_true(curl_lazy_loaded());
@@ -212,6 +244,56 @@ static void test_hiredis_stubs_forward(void **state)
 static struct lazy_lib missing = LAZY_LIB_INIT(MISSING, "testing", NULL);
 static struct lazy_sym missing_fn = LAZY_SYM_INIT("tw_no_such_function");
 
+/* The maths stubs give libm's results (inputs volatile, so the compiler cannot fold the calls). */
+static void test_libm_stubs_forward(void **state)
+{
+    (void)state;
+    volatile double half = 0.5, one = 1.0, two = 2.0, ten = 10.0, minus = -2.75, big = 7.5;
+    assert_float_equal(sin(half), 0.479425538604203, 1e-15);
+    assert_float_equal(cos(half), 0.8775825618903728, 1e-15);
+    assert_float_equal(tan(half), 0.5463024898437905, 1e-15);
+    double s = 0, c = 0;
+    sincos(half, &s, &c);
+    assert_float_equal(s, 0.479425538604203, 1e-15);
+    assert_float_equal(c, 0.8775825618903728, 1e-15);
+    assert_float_equal(asin(half), 0.5235987755982989, 1e-15);
+    assert_float_equal(acos(half), 1.0471975511965979, 1e-15);
+    assert_float_equal(atan(one), 0.7853981633974483, 1e-15);
+    assert_float_equal(atan2(one, two), 0.4636476090008061, 1e-15);
+    assert_float_equal(sinh(one), 1.1752011936438014, 1e-15);
+    assert_float_equal(cosh(one), 1.5430806348152437, 1e-15);
+    assert_float_equal(tanh(half), 0.46211715726000974, 1e-15);
+    assert_float_equal(asinh(one), 0.881373587019543, 1e-15);
+    assert_float_equal(acosh(two), 1.3169578969248166, 1e-15);
+    assert_float_equal(atanh(half), 0.5493061443340549, 1e-15);
+    assert_float_equal(exp(one), 2.718281828459045, 1e-15);
+    assert_float_equal(log(ten), 2.302585092994046, 1e-15);
+    assert_float_equal(pow(two, ten), 1024.0, 0.0);
+    assert_float_equal(sqrt(two), 1.4142135623730951, 1e-15);
+    assert_float_equal(fmod(big, two), 1.5, 0.0);
+    assert_float_equal(trunc(minus), -2.0, 0.0);
+    assert_true(isnan(sqrt(minus)));        /* libm's domain handling, not a reimplementation */
+}
+
+/* The GnuTLS stubs reach GnuTLS (the TLS round trip itself: tests/e2e/test_enclave.py). */
+static void test_gnutls_stubs_forward(void **state)
+{
+    (void)state;
+    const char *text = gnutls_strerror(GNUTLS_E_AGAIN);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "again"));
+    void *p = gnutls_malloc(32);              /* GnuTLS's allocator: libc's malloc */
+    assert_non_null(p);
+    memset(p, 0, 32);
+    free(p);
+    gnutls_priority_t prio = NULL;
+    assert_int_equal(gnutls_priority_init(&prio, "NORMAL", NULL), GNUTLS_E_SUCCESS);
+    gnutls_priority_deinit(prio);
+    const char *bad = NULL;
+    assert_true(gnutls_priority_init(&prio, "NO-SUCH-THING", &bad) < 0);
+    assert_non_null(bad);
+}
+
 static void test_missing_library_is_reported(void **state)
 {
     (void)state;
@@ -295,7 +377,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nothing_mapped_before_first_use),
+        cmocka_unit_test(test_gnutls_global_init_is_held_until_first_use),
         cmocka_unit_test(test_every_stub_resolves),
+        cmocka_unit_test(test_libm_stubs_forward),
+        cmocka_unit_test(test_gnutls_stubs_forward),
         cmocka_unit_test(test_curl_stubs_forward),
         cmocka_unit_test(test_libxml_stubs_forward),
         cmocka_unit_test(test_hiredis_stubs_forward),
