@@ -11,6 +11,7 @@
 
 struct keyring;
 struct keydist;
+struct keyring_writer;
 struct results;
 struct store;
 struct stats;
@@ -25,6 +26,7 @@ struct app {
     struct platform platform;
     struct keyring *keyring;
     struct keydist *keydist;        /* NULL: no KEY_DISTRIBUTOR_PUBKEY, /setkey not served */
+    struct keyring_writer *ring_writer;     /* /setkey's additions (with keydist only) */
     struct results *results;
     struct store *store;
     struct stats *stats;
