@@ -306,8 +306,9 @@ def prompt(w, method, path, what, **kw):
 def test_setkey_on_a_stalled_disk_leaves_the_other_requests_answered():
     # /setkey's key-ring write waits on the disk away from the HTTP thread: with one HTTP thread,
     # /healthz, /job/status and /job/result (which seal and open with the ring) are answered
-    # meanwhile; two /setkeys waiting at once are applied in their order once the disk answers
-    # (K2, sent second, is the newest key and seals), and the ring is on disk after a restart.
+    # meanwhile, and a /job/add waits for its commit without holding the thread either; two
+    # /setkeys waiting at once are applied in their order once the disk answers (K2, sent second,
+    # is the newest key and seals), and the ring is on disk after a restart.
     stall = Stall()
     env = stall.env(20)
     env["KEY_DISTRIBUTOR_PUBKEY"] = h.distributor_pubkey_file()
@@ -318,12 +319,16 @@ def test_setkey_on_a_stalled_disk_leaves_the_other_requests_answered():
     try:
         w.start()
         sig, uid, sealed, _ = w.run_job(TELEMETRY)
+        later_sig = w.generate(TELEMETRY)
         stall.on()
         first = PendingSetkey(w.port, sk["key"], sk["signature"])
         first.start()
         stall.wait_hit()
         second = PendingSetkey(w.port, sk["key2"], sk["signature2"])
         second.start()
+        add = PendingAdd(w.port, later_sig)     # its commit waits on the disk too
+        add.start()
+        time.sleep(0.2)
         h.expect_status(prompt(w, "GET", "/healthz", "/healthz"), 200, "/healthz")
         st = h.expect_status(prompt(w, "GET", "/job/status/" + uid, "/job/status"), 200,
                              "/job/status of a finished job")
@@ -333,9 +338,16 @@ def test_setkey_on_a_stalled_disk_leaves_the_other_requests_answered():
         h.check(first.outcome is None and second.outcome is None,
                 "/setkey answered while its write hangs: %r, %r"
                 % (first.outcome, second.outcome))
+        add.check_not_acknowledged("while the disk is stalled")
         stall.off()
         first.key_set("/setkey K1 after the disk came back")
         second.key_set("/setkey K2 after the disk came back")
+        add.join(30.0)
+        h.check(add.outcome and add.outcome[0] == "answer", "/job/add after the disk came back: "
+                "%r" % (add.outcome,))
+        later_uid = (add.outcome[1].json() or {}).get("uid")
+        h.expect_status(add.outcome[1], 200, "/job/add after the disk came back")
+        h.expect_status(w.wait_status(later_uid), 200, "status of the job added while stalled")
         w.stop()
         w.start()
         # K1 (the Go vectors' key) was persisted ...
