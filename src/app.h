@@ -52,9 +52,8 @@ int app_open(struct app *app, char *err, size_t errlen);
 
 /* app_close stops the listener, then the job server, and frees everything (cfg included).
  * Returns false when /job/add or /setkey requests still waited for their write (the store's, the
- * key ring's) after SHUTDOWN_DRAIN_SECONDS:
- * then nothing is stopped or freed (their late answers would use it) and the caller should just
- * exit. */
+ * key ring's) after SHUTDOWN_DRAIN_SECONDS: then nothing is stopped or freed (their late answers
+ * would use it) and the caller should just exit. */
 bool app_close(struct app *app);
 
 /* app_dispatch is the HTTP entry point (routes.c). */
