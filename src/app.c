@@ -11,8 +11,9 @@
  * even when nobody reads.
  *
  * A stop waits for the store at two points, each for SHUTDOWN_DRAIN_SECONDS at most: the /job/add
- * requests whose commit is under way (http_stop), then, after the running jobs, the local store's
- * last writes (close_watch). A disk that does not answer would otherwise hold the process until
+ * requests whose commit is under way and the /setkey requests whose key-ring write is (both
+ * deferred answers, http_stop), then, after the running jobs, the local store's last writes
+ * (close_watch). A disk that does not answer would otherwise hold the process until
  * the supervisor's SIGKILL. Everything before the store's close (other threads waiting on that
  * disk included) is bounded together by JOB_TIMEOUT_SECONDS + 2 x SHUTDOWN_DRAIN_SECONDS. */
 #include "app.h"
@@ -40,6 +41,7 @@
 #include "tee/attested_tls.h"
 #include "tee/keydist.h"
 #include "tee/keyring.h"
+#include "tee/keyring_writer.h"
 #include "tee/keys_file.h"
 #include "tee/platform.h"
 #include "tee/ratls.h"
@@ -314,6 +316,9 @@ static int open_keys(struct app *app, char *err, size_t errlen)
             snprintf(err, errlen, "KEY_DISTRIBUTOR_PUBKEY: %s", why);
             return -1;
         }
+        app->ring_writer = keyring_writer_start(app->keyring, err, errlen);   /* for /setkey */
+        if (!app->ring_writer)
+            return -1;
     }
     return 0;
 }
@@ -431,9 +436,9 @@ fail:
 bool app_close(struct app *app)
 {
     /* Up to the store's close, the stop also waits for threads that may wait on a disk where no
-     * bound of their own applies: an HTTP thread writing the key ring (/setkey), a job saving its
-     * session (with a Redis store too: it keeps those in DATA_DIR). All of it is bounded
-     * together: the deferred requests' drain, the HTTP threads' end, the running jobs' timeout. */
+     * bound of their own applies: a job saving its session (with a Redis store too: it keeps
+     * those in DATA_DIR). All of it is bounded together: the deferred requests' drain, the HTTP
+     * threads' end, the running jobs' timeout. */
     const struct config *cfg = &app->cfg;
     struct close_watch stop_watch;
     bool stop_watched = app->store &&
@@ -445,17 +450,20 @@ bool app_close(struct app *app)
                                           "answer?");
     attested_tls_stop(app->tls);    /* the renewal thread uses the listener: stopped first */
     if (!http_stop(app->http)) {
-        /* The store's writer still holds admissions (a disk that does not answer): their answers
-         * would reach the job server and the HTTP server after we freed them. Nothing they hold
-         * was acknowledged, so the process exits as it is. */
-        log_error("shutdown: /job/add requests still wait for the store (a disk that does not "
-                  "answer?); exiting without closing it: their clients get no answer, and each of "
-                  "those jobs is either recorded (it runs after the restart) or not (its "
-                  "signature can be added again)");
+        /* The store's writer still holds admissions, or the key ring's writer a key (a disk that
+         * does not answer): their answers would reach the job server and the HTTP server after
+         * we freed them. Nothing they hold was acknowledged, so the process exits as it is. */
+        log_error("shutdown: requests still wait for the disk (/job/add for the store, /setkey "
+                  "for the key ring; a disk that does not answer?); exiting without closing the "
+                  "store: their clients get no answer, each of those jobs is either recorded (it "
+                  "runs after the restart) or not (its signature can be added again), and each of "
+                  "those keys is either in the ring after the restart or not (it can be sent "
+                  "again)");
         if (stop_watched)
             close_watch_stop(&stop_watch);   /* its thread must not outlive this frame */
         return false;
     }
+    keyring_writer_stop(app->ring_writer);  /* every /setkey was answered: nothing is queued */
     attested_tls_free(app->tls);
     pprof_close(app->pprof);
     jobserver_stop(app->jobs);      /* the running jobs end, each within JOB_TIMEOUT_SECONDS */

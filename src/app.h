@@ -11,6 +11,7 @@
 
 struct keyring;
 struct keydist;
+struct keyring_writer;
 struct results;
 struct store;
 struct stats;
@@ -25,6 +26,7 @@ struct app {
     struct platform platform;
     struct keyring *keyring;
     struct keydist *keydist;        /* NULL: no KEY_DISTRIBUTOR_PUBKEY, /setkey not served */
+    struct keyring_writer *ring_writer;     /* /setkey's additions (with keydist only) */
     struct results *results;
     struct store *store;
     struct stats *stats;
@@ -49,9 +51,9 @@ struct app {
 int app_open(struct app *app, char *err, size_t errlen);
 
 /* app_close stops the listener, then the job server, and frees everything (cfg included).
- * Returns false when /job/add requests still waited for the store after SHUTDOWN_DRAIN_SECONDS:
- * then nothing is stopped or freed (their late answers would use it) and the caller should just
- * exit. */
+ * Returns false when /job/add or /setkey requests still waited for their write (the store's, the
+ * key ring's) after SHUTDOWN_DRAIN_SECONDS: then nothing is stopped or freed (their late answers
+ * would use it) and the caller should just exit. */
 bool app_close(struct app *app);
 
 /* app_dispatch is the HTTP entry point (routes.c). */

@@ -2,7 +2,7 @@
  *
  * Exit status: 0 after a clean shutdown, 2 for a configuration error, 1 when start-up fails
  * (unwritable DATA_DIR, bad key file, address in use, ...) or when a shutdown had to leave
- * /job/add requests waiting for the store (see app_close). Signals are blocked in every thread
+ * /job/add or /setkey requests waiting for the disk (see app_close). Signals are blocked in every thread
  * and taken synchronously here with sigwait, so no handler runs inside library code. */
 #include <malloc.h>
 #include <signal.h>

@@ -3,7 +3,10 @@
  * /debug/loglevel?level=L sets the level (debug, info, warn/warning, error; any case); without
  * a level it goes back to the start-up level; anything else is 400 and changes nothing.
  * /setkey (served when KEY_DISTRIBUTOR_PUBKEY is set) takes {"key","signature"}: the signature is
- * checked before the length (core-protocol.md 4.3), the key joins the ring. Errors carry both
+ * checked before the length (core-protocol.md 4.3), the key joins the ring. Joining writes the ring
+ * to the disk (durably), so it is done by the key ring's writer thread (keyring_writer.h) and the
+ * answer is deferred until then: a disk that does not answer holds that thread, not this HTTP
+ * thread, and concurrent /setkeys are applied one at a time in their order. Errors carry both
  * "error" and Go's "status" member, since Go's key broker reads "status" - bad requests too - and
  * Go's status codes (core-protocol.md 1.5.9): 400 for a body that cannot be read, 500 for every
  * refusal of the key. Refusals are the sender's doing and stay out of the readiness window. */
@@ -15,6 +18,7 @@
 #include "log.h"
 #include "tee/keydist.h"
 #include "tee/keyring.h"
+#include "tee/keyring_writer.h"
 #include "util/utf8.h"
 
 void api_loglevel(struct app *app, const struct http_request *req, struct http_response *resp)
@@ -47,6 +51,48 @@ static void setkey_refused(struct http_response *resp, const char *msg)
     resp->count = HTTP_COUNT_SKIP;
 }
 
+/* reply_added answers what adding the key to the ring gave (keyring_add's rc, e). */
+static void reply_added(struct http_response *resp, int rc, const struct err *e)
+{
+    if (rc < 0) {
+        http_reply_error(resp, 500, e->msg);
+    } else if (rc == KEYRING_RETIRED) {
+        log_warn("/setkey refused a retired key");
+        setkey_refused(resp, "key was retired from the key ring and cannot be set again");
+    } else {
+        log_info("/setkey: %s", rc == KEYRING_ADDED ? "new sealing key" : "key already present");
+        http_reply_json(resp, 200, json_pack("{s:s}", "status", "Key set"));
+    }
+}
+
+/* setkey_added answers a deferred /setkey once the writer added its key (on the writer's
+ * thread). */
+static void setkey_added(void *ctx, int rc, const struct err *e)
+{
+    struct http_response resp = { .error_twin = "status" };
+    reply_added(&resp, rc, e);
+    http_deferred_answer(ctx, &resp);
+}
+
+/* add_key hands the key to the key ring's writer; the answer follows when it is added. */
+static void add_key(struct app *app, const struct http_request *req, const uint8_t *key,
+                    struct http_response *resp)
+{
+    struct http_deferred *later = http_defer(req);
+    if (!later) {
+        /* The server is stopping, and waits for its HTTP threads: a write here could hold the
+         * stop on a disk that does not answer. The key broker tries again after the restart. */
+        http_reply_error(resp, 503, "worker shutting down; retry later");
+        http_add_header(resp, "Retry-After", "5");
+        return;
+    }
+    if (keyring_writer_add(app->ring_writer, key, setkey_added, later) < 0) {
+        struct err e = { 0 };
+        err_set(&e, 500, "out of memory");
+        setkey_added(later, -1, &e);
+    }
+}
+
 void api_setkey(struct app *app, const struct http_request *req, struct http_response *resp)
 {
     static const char *const members[] = { "key", "signature", NULL };
@@ -72,17 +118,7 @@ void api_setkey(struct app *app, const struct http_request *req, struct http_res
                  key_len);
         setkey_refused(resp, msg);
     } else {
-        struct err e = { 0 };
-        int rc = keyring_add(app->keyring, (const uint8_t *)key, &e);
-        if (rc < 0) {
-            http_reply_error(resp, 500, e.msg);
-        } else if (rc == KEYRING_RETIRED) {
-            log_warn("/setkey refused a retired key");
-            setkey_refused(resp, "key was retired from the key ring and cannot be set again");
-        } else {
-            log_info("/setkey: %s", rc == KEYRING_ADDED ? "new sealing key" : "key already present");
-            http_reply_json(resp, 200, json_pack("{s:s}", "status", "Key set"));
-        }
+        add_key(app, req, (const uint8_t *)key, resp);
     }
     json_decref(body);
 }

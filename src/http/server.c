@@ -889,8 +889,8 @@ bool http_stop(struct http_server *srv)
 {
     if (!srv)
         return true;
-    /* A request still deferred will be answered by another thread (the store's writer, stuck on
-     * a slow disk) into this server's memory, and libmicrohttpd cannot stop a daemon holding a
+    /* A request still deferred will be answered by another thread (the store's or the key ring's
+     * writer, stuck on a slow disk) into this server's memory, and libmicrohttpd cannot stop a daemon holding a
      * suspended connection: the server is then left running, for the process's exit to end. */
     if (wait_deferred(srv, true) > 0)
         return false;

@@ -14,7 +14,10 @@
  * The length must match the counts exactly; anything else is a malformed file and an error.
  *
  * One rwlock guards the state. Sealing and opening copy the keys they need under the read lock
- * and do the crypto outside it; keys are wiped from every copy when done. */
+ * and do the crypto outside it; keys are wiped from every copy when done. Additions are serialised
+ * by a mutex of their own, held across the (durable, possibly slow) write; the write lock is taken
+ * only to swap the new state in, so sealing and opening go on while a disk makes an addition
+ * wait. */
 #include "tee/keyring.h"
 
 #include <pthread.h>
@@ -47,7 +50,8 @@ struct ring_state {
 };
 
 struct keyring {
-    pthread_rwlock_t lock;
+    pthread_rwlock_t lock;          /* readers vs. the swap of state */
+    pthread_mutex_t add_lock;       /* one addition at a time; state changes only under it */
     const struct platform *platform;
     struct secret_store secrets;    /* where the ring is persisted */
     struct ring_state state;
@@ -202,6 +206,13 @@ struct keyring *keyring_open(const struct platform *p, bool with_local_key,
         free(kr);
         return NULL;
     }
+    if (pthread_mutex_init(&kr->add_lock, NULL) != 0) {
+        snprintf(err, errlen, "cannot create the key ring lock");
+        pthread_rwlock_destroy(&kr->lock);
+        crypto_wipe(kr, sizeof *kr);
+        free(kr);
+        return NULL;
+    }
     if (with_local_key) {
         platform_derive(p, PLATFORM_LABEL_LOCAL_SEAL, kr->local_key);
         kr->has_local = true;
@@ -245,6 +256,7 @@ void keyring_free(struct keyring *kr)
     if (kr == NULL)
         return;
     pthread_rwlock_destroy(&kr->lock);
+    pthread_mutex_destroy(&kr->add_lock);
     crypto_wipe(kr, sizeof *kr);
     free(kr);
 }
@@ -254,7 +266,8 @@ int keyring_add(struct keyring *kr, const uint8_t key[SEAL_KEY_LEN], struct err 
     struct ring_state next;
     int rc = KEYRING_ADDED;
 
-    pthread_rwlock_wrlock(&kr->lock);
+    /* state only changes under add_lock: reading it here needs no read lock */
+    pthread_mutex_lock(&kr->add_lock);
     if (ring_contains(&kr->state, key)) {
         rc = KEYRING_PRESENT;
     } else if (ring_is_retired(&kr->state, key)) {
@@ -262,13 +275,16 @@ int keyring_add(struct keyring *kr, const uint8_t key[SEAL_KEY_LEN], struct err 
     } else {
         next = kr->state;
         ring_insert_front(&next, key);
-        if (persist_ring(&kr->secrets, &next, e) == 0)
+        if (persist_ring(&kr->secrets, &next, e) == 0) {    /* no lock readers wait on */
+            pthread_rwlock_wrlock(&kr->lock);
             kr->state = next;
-        else
+            pthread_rwlock_unlock(&kr->lock);
+        } else {
             rc = -1;
+        }
         crypto_wipe(&next, sizeof next);
     }
-    pthread_rwlock_unlock(&kr->lock);
+    pthread_mutex_unlock(&kr->add_lock);
     return rc;
 }
 

@@ -5,7 +5,9 @@
  * mode; else (enclave, empty ring) 500 "no keys available in key ring". Opening tries the ring keys
  * newest first, then the local key. Keys retired from the ring are remembered (by SHA-256) so a
  * re-sent retired key does not become the sealing key again. The ring is persisted sealed through a
- * secret_store (the store in the worker, sealed files in tests), so a restart needs no key broker. Thread-safe (one rwlock). */
+ * secret_store (the store in the worker, sealed files in tests), so a restart needs no key broker.
+ * Thread-safe: additions run one at a time; sealing and opening never wait for an addition's
+ * write (keyring_writer.h runs additions away from the HTTP threads). */
 #ifndef TW_KEYRING_H
 #define TW_KEYRING_H
 
@@ -45,7 +47,8 @@ enum keyring_add_result {
 
 /* keyring_add inserts key at the front (dropping the oldest beyond capacity) and persists the ring.
  * Returns an enum keyring_add_result (>= 0), or -1 with e set (500) when persisting failed (the
- * ring is then unchanged). */
+ * ring is then unchanged). Concurrent additions run one after the other, each seeing the ring the
+ * previous one left; the new ring seals and opens only once it is written. */
 int keyring_add(struct keyring *kr, const uint8_t key[SEAL_KEY_LEN], struct err *e);
 
 /* Number of ring keys (0..KEYRING_CAPACITY). */
