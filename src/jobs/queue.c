@@ -1,9 +1,13 @@
 /* queue.c - the bounded FIFO between /job/add and the worker threads (see queue.h).
  *
  * A ring buffer of `capacity` pointers: `head` is the slot of the oldest item and `count` items
- * follow it, wrapping at the end of the array. A reservation is a promise of one slot: `reserved`
- * counts them, and the room test is count + reserved < bound, so a reserved slot can always be
- * filled without failing. The ring is `bound` slots, except after queue_push_beyond grew it. Producers never wait; consumers wait on one condition variable that is
+ * follow it, wrapping at the end of the array. The ring starts small (RING_START slots) and
+ * doubles, up to the bound, only when items and reservations fill it, so its memory follows the
+ * longest queue seen, not JOB_QUEUE_MAX (up to 10M: 80 MB allocated and zeroed at start-up
+ * before). A reservation is a promise of one slot: `reserved` counts them, the room test is
+ * count + reserved < bound, and the ring is grown when the reservation is taken, so a reserved
+ * slot can always be filled without failing. queue_push_beyond grows the ring past the bound.
+ * Producers never wait; consumers wait on one condition variable that is
  * signalled (after unlocking) for each new item and broadcast on close. After close, pushes and
  * reservations fail while pops keep draining; an item pushed on a reservation taken before the
  * close still goes in (the caller cannot fail at that point) and is either popped or handed to
@@ -13,6 +17,8 @@
 #include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
+
+#define RING_START 64
 
 struct queue {
     pthread_mutex_t lock;
@@ -33,12 +39,12 @@ struct queue *queue_new(size_t capacity)
     struct queue *q = calloc(1, sizeof *q);
     if (!q)
         return NULL;
-    q->slots = calloc(capacity, sizeof *q->slots);
+    q->capacity = capacity < RING_START ? capacity : RING_START;
+    q->slots = calloc(q->capacity, sizeof *q->slots);
     if (!q->slots) {
         free(q);
         return NULL;
     }
-    q->capacity = capacity;
     q->bound = capacity;
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->not_empty, NULL);
@@ -90,10 +96,13 @@ void queue_free(struct queue *q, void (*drop)(void *item))
     free(q);
 }
 
-/* grow doubles the ring, the items moved to its start in order. Returns 0 or -1 (out of memory). */
-static int grow(struct queue *q)
+/* grow doubles the ring (within the bound, unless beyond), the items moved to its start in
+ * order. Returns 0 or -1 (out of memory). */
+static int grow(struct queue *q, bool beyond)
 {
     size_t capacity = q->capacity * 2;
+    if (!beyond && capacity > q->bound)
+        capacity = q->bound;
     void **slots = calloc(capacity, sizeof *slots);
     if (!slots)
         return -1;
@@ -106,13 +115,19 @@ static int grow(struct queue *q)
     return 0;
 }
 
+/* ring_has_slot makes sure the ring holds one more item than it and its reservations do, growing
+ * it if needed. Returns false only when out of memory. */
+static bool ring_has_slot(struct queue *q, bool beyond)
+{
+    return q->count + q->reserved < q->capacity || grow(q, beyond) == 0;
+}
+
 /* push appends item if there is room under the bound, or, with beyond, in the ring (grown when
  * full). Returns 0 or -1. */
 static int push(struct queue *q, void *item, bool beyond)
 {
     pthread_mutex_lock(&q->lock);
-    bool ok = beyond ? !q->closed && (q->count + q->reserved < q->capacity || grow(q) == 0)
-                     : has_room(q);
+    bool ok = (beyond ? !q->closed : has_room(q)) && ring_has_slot(q, beyond);
     if (ok)
         append(q, item);
     pthread_mutex_unlock(&q->lock);
@@ -134,7 +149,7 @@ int queue_push_beyond(struct queue *q, void *item)
 int queue_reserve(struct queue *q)
 {
     pthread_mutex_lock(&q->lock);
-    bool ok = has_room(q);
+    bool ok = has_room(q) && ring_has_slot(q, false);
     if (ok)
         q->reserved++;
     pthread_mutex_unlock(&q->lock);

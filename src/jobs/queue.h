@@ -1,6 +1,7 @@
 /* queue.h - the bounded FIFO between /job/add and the worker threads.
  *
- * A ring buffer of opaque pointers with a fixed capacity (JOB_QUEUE_MAX). Producers never block:
+ * A ring buffer of opaque pointers bounded by a capacity (JOB_QUEUE_MAX), allocated as the queue
+ * grows. Producers never block:
  * queue_push fails when the queue is full, and the HTTP layer answers 503. Consumers block in
  * queue_pop until an item arrives or the queue is closed. One mutex, two condition-free paths. */
 #ifndef TW_QUEUE_H
@@ -17,7 +18,8 @@ struct queue *queue_new(size_t capacity);
 /* queue_free frees the queue; items still inside are passed to drop (may be NULL). */
 void queue_free(struct queue *q, void (*drop)(void *item));
 
-/* queue_push appends item. Returns 0, or -1 when the queue is full or closed. */
+/* queue_push appends item. Returns 0, or -1 when the queue is full or closed (or out of memory
+ * growing the ring). */
 int queue_push(struct queue *q, void *item);
 
 /* queue_push_beyond appends item even when the queue is at its bound, growing it (start-up
@@ -28,7 +30,7 @@ int queue_push_beyond(struct queue *q, void *item);
 
 /* queue_reserve/queue_push_reserved: take a slot first (so the caller can do work that must only
  * happen when there is room, such as recording a nonce), then fill it. queue_reserve returns 0 or -1
- * when full/closed; a reservation must be followed by exactly one queue_push_reserved or
+ * when full/closed (or out of memory growing the ring); a reservation must be followed by exactly one queue_push_reserved or
  * queue_unreserve. */
 int queue_reserve(struct queue *q);
 void queue_push_reserved(struct queue *q, void *item);

@@ -81,6 +81,35 @@ static void test_full_queue_refuses(void **state)
     queue_free(q, NULL);
 }
 
+/* The ring starts small and grows as items and reservations fill it, with its head wrapped,
+ * keeping the order, up to the bound and no further; reservations taken across a growth are
+ * always filled. */
+static void test_ring_grows_up_to_the_bound_in_order(void **state)
+{
+    (void)state;
+    enum { BOUND = 1000 };
+    struct queue *q = queue_new(BOUND);
+    uintptr_t next_in = 1, next_out = 1;
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(queue_push(q, ITEM(next_in++)), 0);
+    for (int i = 0; i < 30; i++)                       /* the head moves: later growths wrap */
+        assert_int_equal(NUM(queue_pop(q)), next_out++);
+    while (queue_length(q) + 2 < BOUND) {
+        assert_int_equal(queue_reserve(q), 0);
+        assert_int_equal(queue_push(q, ITEM(next_in++)), 0);
+        queue_push_reserved(q, ITEM(next_in++));
+    }
+    while (queue_length(q) < BOUND)
+        assert_int_equal(queue_push(q, ITEM(next_in++)), 0);
+    assert_int_equal(queue_push(q, ITEM(next_in)), -1);
+    assert_int_equal(queue_reserve(q), -1);
+    assert_int_equal(queue_capacity(q), BOUND);
+    while (queue_length(q) > 0)
+        assert_int_equal(NUM(queue_pop(q)), next_out++);
+    assert_int_equal(next_out, next_in);
+    queue_free(q, NULL);
+}
+
 /* Recovery pushes every stored job even past the bound (JOB_QUEUE_MAX may have been lowered since
  * they were accepted): the ring grows, order is kept across its wrap, and new pushes and
  * reservations are refused until the queue is back under the bound. */
@@ -333,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_fifo_order),
         cmocka_unit_test(test_fifo_across_wraparound),
         cmocka_unit_test(test_full_queue_refuses),
+        cmocka_unit_test(test_ring_grows_up_to_the_bound_in_order),
         cmocka_unit_test(test_push_beyond_the_bound_for_recovery),
         cmocka_unit_test(test_reservations_take_room),
         cmocka_unit_test(test_close_drains_then_returns_null),
