@@ -1031,7 +1031,7 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
 /* result_length asks for the length of rkey's text (0: no result; an empty text is none either)
  * and whether jkey exists. Returns 0, or -1 when Redis cannot be asked or answers oddly. */
 static int result_length(struct redis_store *s, const char *rkey, const char *jkey,
-                         size_t *stored, bool *job_known)
+                         long long *stored, bool *job_known)
 {
     const char *length[] = { "STRLEN", rkey }, *exists[] = { "EXISTS", jkey };
     size_t length_lens[] = { 6, strlen(rkey) }, exists_lens[] = { 6, strlen(jkey) };
@@ -1043,8 +1043,7 @@ static int result_length(struct redis_store *s, const char *rkey, const char *jk
     int rc = -1;
     if (redis_reply_ok(replies[0], REDIS_REPLY_INTEGER) && replies[0]->integer >= 0 &&
         redis_reply_ok(replies[1], REDIS_REPLY_INTEGER)) {
-        *stored = (unsigned long long)replies[0]->integer > SIZE_MAX
-                      ? SIZE_MAX : (size_t)replies[0]->integer;
+        *stored = replies[0]->integer;
         *job_known = replies[1]->integer > 0;
         rc = 0;
     } else {
@@ -1085,13 +1084,13 @@ static int read_result(struct redis_store *s, const char *uid, const char *rkey,
         log_error("store: unexpected reply reading result %s: %.200s", uid,
                   r && r->type == REDIS_REPLY_ERROR ? r->str : "not GETRANGE's and STRLEN's");
     } else if ((size_t)got->len > len) {
-        log_error("store: redis sent %zu bytes of result %s where %zu were asked: not used", 
+        log_error("store: redis sent %zu bytes of result %s where %zu were asked: not used",
                   (size_t)got->len, uid, len);
     } else if (got->len == 0 && now->integer == 0) {
         rc = 0;
     } else if (now->integer < 0 || (unsigned long long)now->integer != (size_t)got->len) {
-        log_warn("store: result %s changed while read (%lld bytes, %zu announced); this poll "
-                 "answers 503", uid, now->integer, len);
+        log_warn("store: result %s changed while read (%lld bytes, %zu announced): not used, "
+                 "the next lookup reads it again", uid, now->integer, len);
     } else {
         rc = 1;
     }
@@ -1109,7 +1108,7 @@ static int rs_lookup(struct store *base, const char *uid, const struct store_siz
     char rkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX];
     redis_key(rkey, sizeof rkey, s->prefix, "result:", uid);
     redis_key(jkey, sizeof jkey, s->prefix, "job:", uid);
-    size_t stored = 0;
+    long long stored = 0;
     bool job_known = false;
     if (result_length(s, rkey, jkey, &stored, &job_known) < 0)
         return STORE_LOOKUP_UNAVAILABLE;
@@ -1117,14 +1116,14 @@ static int rs_lookup(struct store *base, const char *uid, const struct store_siz
     if (stored == 0)
         return missing;
     if (stored > REDIS_MAX_TEXT) {
-        log_warn("store: result %s is %zu bytes, more than the %u a worker reads; unknown", uid,
+        log_warn("store: result %s is %lld bytes, more than the %u a worker reads; unknown", uid,
                  stored, REDIS_MAX_TEXT);
         return missing;
     }
-    if (gate && !gate->admit(gate->ctx, stored))
+    if (gate && !gate->admit(gate->ctx, (size_t)stored))
         return STORE_LOOKUP_REFUSED;
     redisReply *text = NULL;
-    int got = read_result(s, uid, rkey, stored, &text);
+    int got = read_result(s, uid, rkey, (size_t)stored, &text);
     if (got <= 0)
         return got < 0 ? STORE_LOOKUP_UNAVAILABLE : missing;
     char label[96];
