@@ -1,7 +1,8 @@
 /* test_server_shared.c - the job server on a shared store (a fleet), against an in-memory fake of
  * the store interface: /job/add only stores the job; the feeder takes jobs only while a job thread
  * is free (never more than MAX_JOBS taken and unfinished); results go back to the store; a status
- * lookup falls back to the store (finished elsewhere, queued elsewhere, unknown, store down); the
+ * lookup falls back to the store (finished elsewhere, queued elsewhere, unknown, store down), whose
+ * results pass the caller's size gate before they are read (refused: nothing copied out); the
  * store's admission answers map to 409 / 503 / 500. */
 #include <pthread.h>
 #include <setjmp.h>
