@@ -23,6 +23,7 @@
 #include "jobs/results.h"
 #include "jobs/server.h"
 #include "log.h"
+#include "store/store.h"
 #include "tee/keyring.h"
 #include "util/uuid_util.h"
 
@@ -246,13 +247,34 @@ static void reply_done(struct app *app, const struct http_request *req,
     }
 }
 
+/* The poll a shared store's result is read for: the request whose answer budget it passes. */
+struct status_poll {
+    const struct http_request *req;
+    struct http_response *resp;
+};
+
+/* reserve_stored is the size gate of a result in a shared store: the stored text is reserved in
+ * the answer budget before it is read. It is the result row in the same sealing envelope as the
+ * answer, so it covers the answer too (reply_done's reservation then finds it made, and the
+ * charge is settled to the answer's real size when it is sent). Refused: the budget's 503. */
+static bool reserve_stored(void *ctx, size_t stored_len)
+{
+    struct status_poll *poll = ctx;
+    return http_reserve_answer(poll->req, stored_len, poll->resp);
+}
+
 void api_job_status(struct app *app, const struct http_request *req, struct http_response *resp)
 {
     const char *id = req->path + strlen("/job/status/");
     struct result_view v = { 0 };
-    int state = uuid_text_valid(id) ? jobserver_lookup(app->jobs, id, &v) : (int)RESULT_UNKNOWN;
+    struct status_poll poll = { req, resp };
+    const struct store_size_gate gate = { reserve_stored, &poll };
+    int state = uuid_text_valid(id) ? jobserver_lookup(app->jobs, id, &gate, &v)
+                                    : (int)RESULT_UNKNOWN;
     switch (state) {
-    case -1: {
+    case JOBSERVER_LOOKUP_REFUSED:
+        break;   /* resp is the budget's 503 (reserve_stored) */
+    case JOBSERVER_LOOKUP_UNAVAILABLE: {
         struct err e = { 0 };
         err_set(&e, 503, "job store unavailable; retry later");
         reply_err(resp, &e);

@@ -534,17 +534,24 @@ static int fill_view(void *ctx, const char *uid, const char *quote, size_t quote
     return ok ? 0 : -1;
 }
 
-int jobserver_lookup(struct job_server *s, const char *uid, struct result_view *out)
+int jobserver_lookup(struct job_server *s, const char *uid, const struct store_size_gate *gate,
+                     struct result_view *out)
 {
     enum result_state state = results_get(s->deps.results, uid, out);
     if (state != RESULT_UNKNOWN || !s->shared)
         return (int)state;
     memset(out, 0, sizeof *out);
-    int rc = store_lookup(s->deps.store, uid, fill_view, out);
-    if (rc == 2 && out->state != RESULT_UNKNOWN && out->quote)
+    int rc = store_lookup(s->deps.store, uid, gate, fill_view, out);
+    if (rc == STORE_LOOKUP_FINISHED && out->state != RESULT_UNKNOWN && out->quote)
         return (int)out->state;
     result_view_free(out);   /* a copy that ran out of memory, or nothing */
-    return rc < 0 ? -1 : rc == 1 ? RESULT_QUEUED : RESULT_UNKNOWN;
+    switch (rc) {
+    case STORE_LOOKUP_REFUSED: return JOBSERVER_LOOKUP_REFUSED;
+    case STORE_LOOKUP_PENDING: return RESULT_QUEUED;
+    case STORE_LOOKUP_FINISHED:
+    case STORE_LOOKUP_UNKNOWN: return RESULT_UNKNOWN;
+    default: return JOBSERVER_LOOKUP_UNAVAILABLE;
+    }
 }
 
 size_t jobserver_queue_length(struct job_server *s)

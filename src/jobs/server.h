@@ -74,10 +74,16 @@ bool jobserver_whitelisted(const struct config *cfg, const char *self, const cha
                            const char *worker_id);
 
 /* jobserver_lookup answers /job/status: this worker's result table first, then (shared store) the
- * fleet's store. Fills *out (free with result_view_free) and returns an enum result_state, or -1
- * when the store cannot be reached (answer 503). */
+ * fleet's store, whose results pass gate (may be NULL; see store.h) before they are read. Fills
+ * *out (free with result_view_free) and returns an enum result_state, JOBSERVER_LOOKUP_UNAVAILABLE
+ * when the store cannot be reached (answer 503), or JOBSERVER_LOOKUP_REFUSED when gate refused
+ * the stored result (nothing was read; the gate made the answer). */
+#define JOBSERVER_LOOKUP_UNAVAILABLE (-1)
+#define JOBSERVER_LOOKUP_REFUSED (-2)
 struct result_view;
-int jobserver_lookup(struct job_server *s, const char *uid, struct result_view *out);
+struct store_size_gate;
+int jobserver_lookup(struct job_server *s, const char *uid, const struct store_size_gate *gate,
+                     struct result_view *out);
 
 /* Queue fill, for /readyz and metrics. */
 size_t jobserver_queue_length(struct job_server *s);

@@ -259,14 +259,10 @@ static size_t lock_slot(struct redis_pool *p, int slot)
     return i;
 }
 
-int redis_pool_run(struct redis_pool *p, int slot, size_t n, const struct redis_cmd *cmds,
-                   redisReply **replies, char *reason, size_t reasonlen)
-{
-    return redis_pool_run_sent(p, slot, n, cmds, replies, reason, reasonlen, NULL);
-}
-
-int redis_pool_run_sent(struct redis_pool *p, int slot, size_t n, const struct redis_cmd *cmds,
-                        redisReply **replies, char *reason, size_t reasonlen, bool *sent)
+/* run sends n commands on one connection of slot and reads their replies within reply_max bytes
+ * (redis_pool_run_sent, redis_pool_run_within). */
+static int run(struct redis_pool *p, int slot, size_t n, const struct redis_cmd *cmds,
+               size_t reply_max, redisReply **replies, char *reason, size_t reasonlen, bool *sent)
 {
     for (size_t k = 0; k < n; k++)
         replies[k] = NULL;
@@ -279,7 +275,7 @@ int redis_pool_run_sent(struct redis_pool *p, int slot, size_t n, const struct r
         if (sent)
             *sent = true;   /* from here on the server may have received the commands */
         char why[160];
-        rc = exchange(s->c, n, cmds, replies, p->reply_max, why, sizeof why);
+        rc = exchange(s->c, n, cmds, replies, reply_max, why, sizeof why);
         if (rc < 0) {
             snprintf(reason, reasonlen, "redis %.64s:%d connection failed: %.120s", p->url.host,
                      p->url.port, why);
@@ -294,6 +290,25 @@ int redis_pool_run_sent(struct redis_pool *p, int slot, size_t n, const struct r
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+int redis_pool_run(struct redis_pool *p, int slot, size_t n, const struct redis_cmd *cmds,
+                   redisReply **replies, char *reason, size_t reasonlen)
+{
+    return run(p, slot, n, cmds, p->reply_max, replies, reason, reasonlen, NULL);
+}
+
+int redis_pool_run_sent(struct redis_pool *p, int slot, size_t n, const struct redis_cmd *cmds,
+                        redisReply **replies, char *reason, size_t reasonlen, bool *sent)
+{
+    return run(p, slot, n, cmds, p->reply_max, replies, reason, reasonlen, sent);
+}
+
+int redis_pool_run_within(struct redis_pool *p, int slot, size_t n, const struct redis_cmd *cmds,
+                          size_t reply_max, redisReply **replies, char *reason, size_t reasonlen)
+{
+    return run(p, slot, n, cmds, reply_max < p->reply_max ? reply_max : p->reply_max, replies,
+               reason, reasonlen, NULL);
 }
 
 redisReply *redis_pool_command(struct redis_pool *p, char *reason, size_t reasonlen, int argc,

@@ -61,6 +61,14 @@ int redis_pool_run(struct redis_pool *p, int slot, size_t n, const struct redis_
 int redis_pool_run_sent(struct redis_pool *p, int slot, size_t n, const struct redis_cmd *cmds,
                         redisReply **replies, char *reason, size_t reasonlen, bool *sent);
 
+/* redis_pool_run_within is redis_pool_run with a tighter bound for this round trip: its replies
+ * may take reply_max bytes together (at most the pool's bound), beyond which the connection fails
+ * as for any reply over the pool's bound. For an answer whose size the caller learnt first and
+ * counted against a budget (a result read for /job/status), so that a server that sends more
+ * than it announced costs no more than what was counted. */
+int redis_pool_run_within(struct redis_pool *p, int slot, size_t n, const struct redis_cmd *cmds,
+                          size_t reply_max, redisReply **replies, char *reason, size_t reasonlen);
+
 /* redis_pool_command: one command on a shared connection; NULL with reason on failure. */
 redisReply *redis_pool_command(struct redis_pool *p, char *reason, size_t reasonlen, int argc,
                                const char **argv, const size_t *lens);

@@ -161,9 +161,29 @@ long store_each_result(struct store *s, time_t since, size_t limit, store_result
 int store_take(struct store *s, const char *consumer, size_t max, int wait_ms, store_job_fn fn,
                void *ctx);
 
-/* store_lookup (shared stores) looks uid up fleet-wide: 2 finished (fn called with the result),
- * 1 queued or running somewhere, 0 unknown, -1 store unavailable. A local store answers 0. */
-int store_lookup(struct store *s, const char *uid, store_result_fn fn, void *ctx);
+/* store_lookup's answers. */
+enum store_lookup_result {
+    STORE_LOOKUP_FINISHED = 2,     /* fn was called with the result */
+    STORE_LOOKUP_PENDING = 1,      /* queued or running somewhere */
+    STORE_LOOKUP_UNKNOWN = 0,
+    STORE_LOOKUP_UNAVAILABLE = -1, /* store unreachable, or an answer it could not trust */
+    STORE_LOOKUP_REFUSED = -2,     /* the size gate refused the result: nothing was read */
+};
+
+/* A lookup's size gate: before a shared store reads a finished result it calls admit with the
+ * length of the stored text (what the read brings into memory, and no less than the result's
+ * sealed answer: both are the same envelope, the stored one around more). admit false stops the
+ * lookup before a byte of the result is read; true promises that many bytes, and the store reads
+ * no more (a server sending more is an error). */
+struct store_size_gate {
+    bool (*admit)(void *ctx, size_t stored_len);
+    void *ctx;
+};
+
+/* store_lookup (shared stores) looks uid up fleet-wide and returns an enum store_lookup_result.
+ * gate may be NULL (any size is read). A local store answers STORE_LOOKUP_UNKNOWN. */
+int store_lookup(struct store *s, const char *uid, const struct store_size_gate *gate,
+                 store_result_fn fn, void *ctx);
 
 /* store_prune deletes expired nonces (expiry < now), results finished before result_since, and
  * results beyond the newest max_results (a shared store expires keys by TTL). Returns rows

@@ -32,7 +32,9 @@
  * 200 - as far as the Redis server keeps what it acknowledged (appendonly yes, appendfsync always).
  * Results are written by one writer thread in MULTI/EXEC batches; while Redis is unreachable or
  * refuses the writes (maxmemory, a failed save) they wait in memory (bounded: the feeder takes no
- * new job meanwhile) and are retried. */
+ * new job meanwhile) and are retried. A status poll learns a result's length before reading it,
+ * and reads no more than that, so the caller's size gate (the HTTP answer budget) can refuse the
+ * result before a byte of it moves (rs_lookup). */
 #include "store/store_backend.h"
 
 #include <pthread.h>
@@ -53,7 +55,7 @@
 #define NONCE_DIGEST_LEN 16
 #define REDIS_MAX_TEXT (2u * STORE_MAX_BLOB)   /* a sealed text is ~16/9 of its plaintext */
 /* What one round trip may read (redis_conn.h): the largest answer is one sealed text (a result
- * read back with GET, or one job) or the entries of one read, which the feeder sizes to fit
+ * read back for a status poll, or one job) or the entries of one read, which the feeder sizes to fit
  * (take_count); the margin covers keys, ids and framing. */
 #define REDIS_REPLY_MAX ((size_t)REDIS_MAX_TEXT + 1024 * 1024)
 #define ENTRY_FRAMING 512                      /* a read's bytes per entry beyond its job text */
@@ -1014,48 +1016,133 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
 
 /* ---- status ---------------------------------------------------------------------------------- */
 
-static int rs_lookup(struct store *base, const char *uid, store_result_fn fn, void *ctx)
+/* A status poll reads a finished result in two round trips. First its length (STRLEN) and the
+ * existence of the job's key (EXISTS: the job's text may be as long as the result, and both texts
+ * in one answer would go past the connection's reply bound, which holds one sealed text), so that
+ * the caller's size gate can refuse the result before a byte of it moves. Then, once admitted, at
+ * most that many bytes: GETRANGE 0 len-1 and STRLEN again, in one MULTI/EXEC (atomic), read
+ * within len + RESULT_READ_FRAMING bytes, so that a server sending more than it announced is cut
+ * off there (the connection fails as for any reply over the bound). A result deleted in between
+ * (expired) is missing, as if the first answer had not seen it; one that changed length (a job
+ * run twice writes its result again) is not used: the poll answers "unavailable" and the next one
+ * reads the new length. */
+#define RESULT_READ_FRAMING 256   /* MULTI's, GETRANGE's, STRLEN's and EXEC's bytes besides the text */
+
+/* result_length asks for the length of rkey's text (0: no result; an empty text is none either)
+ * and whether jkey exists. Returns 0, or -1 when Redis cannot be asked or answers oddly. */
+static int result_length(struct redis_store *s, const char *rkey, const char *jkey,
+                         long long *stored, bool *job_known)
 {
-    struct redis_store *s = RS(base);
-    char rkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX], reason[256];
-    redis_key(rkey, sizeof rkey, s->prefix, "result:", uid);
-    redis_key(jkey, sizeof jkey, s->prefix, "job:", uid);
-    /* The result's text and only the existence of the job's: both texts in one answer (MGET)
-     * could go past the connection's reply bound, which holds one sealed text. */
-    const char *get[] = { "GET", rkey }, *exists[] = { "EXISTS", jkey };
-    size_t get_lens[] = { 3, strlen(rkey) }, exists_lens[] = { 6, strlen(jkey) };
-    const struct redis_cmd cmds[2] = { { 2, get, get_lens }, { 2, exists, exists_lens } };
+    const char *length[] = { "STRLEN", rkey }, *exists[] = { "EXISTS", jkey };
+    size_t length_lens[] = { 6, strlen(rkey) }, exists_lens[] = { 6, strlen(jkey) };
+    const struct redis_cmd cmds[2] = { { 2, length, length_lens }, { 2, exists, exists_lens } };
     redisReply *replies[2] = { NULL, NULL };
+    char reason[256];
     if (redis_pool_run(s->pool, REDIS_SLOT_ANY, 2, cmds, replies, reason, sizeof reason) < 0)
         return -1;
-    const redisReply *result = replies[0], *job = replies[1];
     int rc = -1;
-    if (!result || !job || job->type != REDIS_REPLY_INTEGER ||
-        (result->type != REDIS_REPLY_STRING && result->type != REDIS_REPLY_NIL)) {
-        log_error("store: unexpected reply to GET or EXISTS");
-    } else if (result->type == REDIS_REPLY_STRING && (size_t)result->len <= REDIS_MAX_TEXT) {
-        char label[96];
-        label_for(label, sizeof label, LABEL_RESULT, uid);
-        uint8_t *row = NULL;
-        size_t row_len = 0;
-        if (s->sealer.open(s->sealer.ctx, label, result->str, (size_t)result->len,
-                           &row, &row_len) == 0 &&
-            result_row_deliver(uid, time(NULL), row, row_len, fn, ctx) >= 0) {
-            rc = 2;
-        } else {
-            log_warn("store: result %s cannot be opened (another fleet's keys?); unknown", uid);
-            rc = 0;
-        }
-        if (row)
-            crypto_wipe(row, row_len);
-        free(row);
-    } else if (job->integer > 0) {
-        rc = 1;
-    } else {
+    if (redis_reply_ok(replies[0], REDIS_REPLY_INTEGER) && replies[0]->integer >= 0 &&
+        redis_reply_ok(replies[1], REDIS_REPLY_INTEGER)) {
+        *stored = replies[0]->integer;
+        *job_known = replies[1]->integer > 0;
         rc = 0;
+    } else {
+        log_error("store: unexpected reply to STRLEN or EXISTS");
     }
     freeReplyObject(replies[0]);
     freeReplyObject(replies[1]);
+    return rc;
+}
+
+/* read_result reads rkey's text, announced `len` bytes long, taking no more than that: 1 with
+ * *text (EXEC's answer, caller frees; the text is its first element), 0 when it is gone, -1 when
+ * Redis cannot be asked, or its answer does not match what it announced. */
+static int read_result(struct redis_store *s, const char *uid, const char *rkey, size_t len,
+                       redisReply **text)
+{
+    char last[24];
+    snprintf(last, sizeof last, "%zu", len - 1);
+    const char *multi[] = { "MULTI" }, *range[] = { "GETRANGE", rkey, "0", last },
+               *length[] = { "STRLEN", rkey }, *exec[] = { "EXEC" };
+    size_t multi_len[] = { 5 }, range_lens[] = { 8, strlen(rkey), 1, strlen(last) },
+           length_lens[] = { 6, strlen(rkey) }, exec_len[] = { 4 };
+    const struct redis_cmd cmds[4] = { { 1, multi, multi_len }, { 4, range, range_lens },
+                                       { 2, length, length_lens }, { 1, exec, exec_len } };
+    redisReply *replies[4] = { NULL, NULL, NULL, NULL };
+    char reason[256];
+    if (redis_pool_run_within(s->pool, REDIS_SLOT_ANY, 4, cmds, len + RESULT_READ_FRAMING,
+                              replies, reason, sizeof reason) < 0)
+        return -1;   /* logged by the pool (a reply over the bound included) */
+    for (size_t k = 0; k < 3; k++)
+        freeReplyObject(replies[k]);
+    redisReply *r = replies[3];
+    const redisReply *got = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? r->element[0]
+                                                                                  : NULL;
+    const redisReply *now = got ? r->element[1] : NULL;
+    int rc = -1;
+    if (!got || !now || got->type != REDIS_REPLY_STRING || now->type != REDIS_REPLY_INTEGER) {
+        log_error("store: unexpected reply reading result %s: %.200s", uid,
+                  r && r->type == REDIS_REPLY_ERROR ? r->str : "not GETRANGE's and STRLEN's");
+    } else if ((size_t)got->len > len) {
+        log_error("store: redis sent %zu bytes of result %s where %zu were asked: not used",
+                  (size_t)got->len, uid, len);
+    } else if (got->len == 0 && now->integer == 0) {
+        rc = 0;
+    } else if (now->integer < 0 || (unsigned long long)now->integer != (size_t)got->len) {
+        log_warn("store: result %s changed while read (%lld bytes, %zu announced): not used, "
+                 "the next lookup reads it again", uid, now->integer, len);
+    } else {
+        rc = 1;
+    }
+    if (rc == 1)
+        *text = r;
+    else
+        freeReplyObject(r);
+    return rc;
+}
+
+static int rs_lookup(struct store *base, const char *uid, const struct store_size_gate *gate,
+                     store_result_fn fn, void *ctx)
+{
+    struct redis_store *s = RS(base);
+    char rkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX];
+    redis_key(rkey, sizeof rkey, s->prefix, "result:", uid);
+    redis_key(jkey, sizeof jkey, s->prefix, "job:", uid);
+    long long stored = 0;
+    bool job_known = false;
+    if (result_length(s, rkey, jkey, &stored, &job_known) < 0)
+        return STORE_LOOKUP_UNAVAILABLE;
+    int missing = job_known ? STORE_LOOKUP_PENDING : STORE_LOOKUP_UNKNOWN;
+    if (stored == 0)
+        return missing;
+    if (stored > REDIS_MAX_TEXT) {
+        log_warn("store: result %s is %lld bytes, more than the %u a worker reads; unknown", uid,
+                 stored, REDIS_MAX_TEXT);
+        return missing;
+    }
+    if (gate && !gate->admit(gate->ctx, (size_t)stored))
+        return STORE_LOOKUP_REFUSED;
+    redisReply *text = NULL;
+    int got = read_result(s, uid, rkey, (size_t)stored, &text);
+    if (got <= 0)
+        return got < 0 ? STORE_LOOKUP_UNAVAILABLE : missing;
+    char label[96];
+    label_for(label, sizeof label, LABEL_RESULT, uid);
+    uint8_t *row = NULL;
+    size_t row_len = 0;
+    const redisReply *t = text->element[0];
+    int opened = s->sealer.open(s->sealer.ctx, label, t->str, (size_t)t->len, &row, &row_len);
+    freeReplyObject(text);   /* done with before the result is copied out */
+    int rc;
+    if (opened == 0 && result_row_deliver(uid, time(NULL), row, row_len, fn, ctx) >= 0) {
+        rc = STORE_LOOKUP_FINISHED;
+    } else {
+        log_warn("store: result %s cannot be opened (another fleet's keys?); unknown", uid);
+        rc = STORE_LOOKUP_UNKNOWN;
+    }
+    if (row)
+        crypto_wipe(row, row_len);
+    free(row);
     return rc;
 }
 

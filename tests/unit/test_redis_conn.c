@@ -2,7 +2,8 @@
  * with what a hostile Redis could send: a bulk string declared 1 GiB long then streamed, an array
  * whose elements never end, a flood answering AUTH. The pool must drop the connection once the
  * bytes read for a round trip pass its reply bound (not read on), say why, and work again with a
- * server that behaves; answers within the bound (pipelined ones too) come through whole. */
+ * server that behaves; answers within the bound (pipelined ones too) come through whole. A round
+ * trip's own bound (redis_pool_run_within), when tighter than the pool's, is the one that holds. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -257,6 +258,47 @@ static void test_answers_within_the_bound(void **state)
     fake_stop(&f);
 }
 
+/* redis_pool_run_within: a round trip's own, tighter bound fails an answer the pool's bound would
+ * take (and says which bound); one looser than the pool's is the pool's; the pool works on. */
+static void test_round_trip_within_a_tighter_bound(void **state)
+{
+    (void)state;
+    struct fake f = { .answers = { BULK_NEAR_BOUND, FLOOD_BULK, THREE_PONGS }, .conns = 3 };
+    fake_start(&f);
+    struct redis_pool *p = pool_for(&f, NULL);
+    const char *argv[] = { "GET", "tee-worker:result:x" };
+    size_t lens[] = { 3, strlen(argv[1]) };
+    struct redis_cmd cmd = { 2, argv, lens };
+    redisReply *r = NULL;
+    char reason[256] = "";
+    assert_int_equal(redis_pool_run_within(p, REDIS_SLOT_ANY, 1, &cmd, 64 * 1024, &r, reason,
+                                           sizeof reason), -1);
+    assert_null(r);
+    if (!strstr(reason, "reply larger than 65536 bytes"))
+        fail_msg("unexpected reason: %s", reason);
+    wait_out_backoff(p);
+    assert_int_equal(redis_pool_run_within(p, REDIS_SLOT_ANY, 1, &cmd, 8 * REPLY_MAX, &r, reason,
+                                           sizeof reason), -1);
+    if (!strstr(reason, "reply larger than 1048576 bytes"))
+        fail_msg("unexpected reason: %s", reason);
+    wait_out_backoff(p);
+    const char *ping_argv[] = { "PING" };
+    size_t ping_lens[] = { 4 };
+    struct redis_cmd cmds[3] = { { 1, ping_argv, ping_lens }, { 1, ping_argv, ping_lens },
+                                 { 1, ping_argv, ping_lens } };
+    redisReply *replies[3];
+    if (redis_pool_run_within(p, REDIS_SLOT_ANY, 3, cmds, 64, replies, reason, sizeof reason) < 0)
+        fail_msg("answers within the round trip's bound failed: %s", reason);
+    assert_string_equal(replies[0]->str, "PONG");
+    assert_int_equal(replies[1]->integer, 42);
+    assert_string_equal(replies[2]->str, "abc");
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(replies[i]);
+    redis_pool_free(p);
+    fake_stop(&f);
+    assert_true(f.sent[1] <= REPLY_MAX + KERNEL_SLACK);
+}
+
 /* The handshake reads within the same bound: a flood answering AUTH fails the connection. */
 static void test_flood_answering_auth(void **state)
 {
@@ -282,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_endless_array_is_dropped),
         cmocka_unit_test(test_answers_within_the_bound),
         cmocka_unit_test(test_flood_answering_auth),
+        cmocka_unit_test(test_round_trip_within_a_tighter_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* test_server_shared.c - the job server on a shared store (a fleet), against an in-memory fake of
  * the store interface: /job/add only stores the job; the feeder takes jobs only while a job thread
  * is free (never more than MAX_JOBS taken and unfinished); results go back to the store; a status
- * lookup falls back to the store (finished elsewhere, queued elsewhere, unknown, store down); the
+ * lookup falls back to the store (finished elsewhere, queued elsewhere, unknown, store down), whose
+ * results pass the caller's size gate before they are read (refused: nothing copied out); the
  * store's admission answers map to 409 / 503 / 500. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -160,7 +161,9 @@ static int fake_take(struct store *b, const char *consumer, size_t max, int wait
     return given;
 }
 
-static int fake_lookup(struct store *b, const char *uid, store_result_fn fn, void *ctx)
+/* fake_lookup: the "stored length" shown to the gate is the data's (the error's) length. */
+static int fake_lookup(struct store *b, const char *uid, const struct store_size_gate *gate,
+                       store_result_fn fn, void *ctx)
 {
     struct fake *f = FAKE(b);
     if (f->down)
@@ -169,11 +172,16 @@ static int fake_lookup(struct store *b, const char *uid, store_result_fn fn, voi
     pthread_mutex_lock(&f->lock);
     for (size_t i = 0; i < f->nresults && rc == 0; i++) {
         struct fake_result *r = &f->results[i];
-        if (strcmp(r->uid, uid) == 0) {
-            fn(ctx, uid, r->quote, strlen(r->quote), r->error ? NULL : r->data, r->data_len, NULL,
-               r->error, time(NULL));
-            rc = 2;
+        if (strcmp(r->uid, uid) != 0)
+            continue;
+        size_t stored = r->error ? strlen(r->error) : r->data_len;
+        if (gate && !gate->admit(gate->ctx, stored)) {
+            rc = STORE_LOOKUP_REFUSED;
+            break;
         }
+        fn(ctx, uid, r->quote, strlen(r->quote), r->error ? NULL : r->data, r->data_len, NULL,
+           r->error, time(NULL));
+        rc = 2;
     }
     for (size_t i = 0; i < f->njobs && rc == 0; i++)
         if (strcmp(f->jobs[i].uid, uid) == 0)
@@ -265,7 +273,7 @@ static void test_jobs_go_through_the_store(void **state)
     assert_true(fx->store->max_asked <= 2);
     for (int i = 0; i < 20; i++) {
         struct result_view v = { 0 };
-        assert_int_equal(jobserver_lookup(fx->server, uids[i], &v), RESULT_DONE);
+        assert_int_equal(jobserver_lookup(fx->server, uids[i], NULL, &v), RESULT_DONE);
         assert_non_null(strstr(v.data, "worker_version"));
         result_view_free(&v);
     }
@@ -281,7 +289,7 @@ static void test_lookup_falls_back_to_the_store(void **state)
     put_result(f, ELSEWHERE, "quote-x", "data from another worker", 24, NULL);
     pthread_mutex_unlock(&f->lock);
     struct result_view v = { 0 };
-    assert_int_equal(jobserver_lookup(fx->server, ELSEWHERE, &v), RESULT_DONE);
+    assert_int_equal(jobserver_lookup(fx->server, ELSEWHERE, NULL, &v), RESULT_DONE);
     assert_string_equal(v.quote, "quote-x");
     assert_int_equal(v.data_len, 24);
     assert_memory_equal(v.data, "data from another worker", 24);
@@ -290,7 +298,7 @@ static void test_lookup_falls_back_to_the_store(void **state)
     pthread_mutex_lock(&f->lock);
     put_result(f, WAITING, "quote-y", NULL, 0, "it failed elsewhere");
     pthread_mutex_unlock(&f->lock);
-    assert_int_equal(jobserver_lookup(fx->server, WAITING, &v), RESULT_FAILED);
+    assert_int_equal(jobserver_lookup(fx->server, WAITING, NULL, &v), RESULT_FAILED);
     assert_string_equal(v.error, "it failed elsewhere");
     result_view_free(&v);
 
@@ -301,13 +309,62 @@ static void test_lookup_falls_back_to_the_store(void **state)
     j->json = strdup("not for this worker");
     j->taken = true;       /* held by "another worker": the feeder skips it */
     pthread_mutex_unlock(&f->lock);
-    assert_int_equal(jobserver_lookup(fx->server, "44444444-4444-4444-8444-444444444444", &v),
+    assert_int_equal(jobserver_lookup(fx->server, "44444444-4444-4444-8444-444444444444", NULL, &v),
                      RESULT_QUEUED);
-    assert_int_equal(jobserver_lookup(fx->server, "55555555-5555-4555-8555-555555555555", &v),
+    assert_int_equal(jobserver_lookup(fx->server, "55555555-5555-4555-8555-555555555555", NULL, &v),
                      RESULT_UNKNOWN);
     f->down = true;
-    assert_int_equal(jobserver_lookup(fx->server, "55555555-5555-4555-8555-555555555555", &v), -1);
+    assert_int_equal(jobserver_lookup(fx->server, "55555555-5555-4555-8555-555555555555", NULL, &v),
+                     JOBSERVER_LOOKUP_UNAVAILABLE);
     assert_null(v.quote);
+    fixture_free(fx);
+}
+
+/* A gate that admits sizes up to its limit and remembers what it was asked. */
+struct size_gate_probe {
+    size_t limit;
+    size_t asked;
+    int calls;
+};
+
+static bool probe_admit(void *ctx, size_t stored_len)
+{
+    struct size_gate_probe *p = ctx;
+    p->asked = stored_len;
+    p->calls++;
+    return stored_len <= p->limit;
+}
+
+static void test_lookup_gate_refuses_before_the_result_is_read(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(1);
+    struct fake *f = fx->store;
+    pthread_mutex_lock(&f->lock);
+    put_result(f, ELSEWHERE, "quote-x", "data from another worker", 24, NULL);
+    pthread_mutex_unlock(&f->lock);
+    struct size_gate_probe probe = { .limit = 23 };
+    const struct store_size_gate gate = { probe_admit, &probe };
+    struct result_view v = { 0 };
+    assert_int_equal(jobserver_lookup(fx->server, ELSEWHERE, &gate, &v),
+                     JOBSERVER_LOOKUP_REFUSED);
+    assert_int_equal(probe.calls, 1);
+    assert_int_equal(probe.asked, 24);
+    assert_null(v.quote);          /* nothing copied out */
+    assert_null(v.data);
+
+    probe.limit = 24;              /* the budget has room now */
+    assert_int_equal(jobserver_lookup(fx->server, ELSEWHERE, &gate, &v), RESULT_DONE);
+    assert_int_equal(probe.calls, 2);
+    assert_memory_equal(v.data, "data from another worker", 24);
+    result_view_free(&v);
+
+    /* a job this worker knows is answered from its own table: no store read, no gate */
+    probe.limit = 0;
+    assert_int_equal(results_add_queued(fx->results, SELF, "quote-s", 7), 0);
+    assert_int_equal(jobserver_lookup(fx->server, SELF, &gate, &v), RESULT_QUEUED);
+    assert_int_equal(probe.calls, 2);
+    result_view_free(&v);
     fixture_free(fx);
 }
 
@@ -342,6 +399,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jobs_go_through_the_store),
         cmocka_unit_test(test_lookup_falls_back_to_the_store),
+        cmocka_unit_test(test_lookup_gate_refuses_before_the_result_is_read),
         cmocka_unit_test(test_admission_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
