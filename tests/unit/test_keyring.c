@@ -20,6 +20,7 @@
 #include <openssl/sha.h>
 
 #include "config.h"
+#include "platform_fixtures.h"
 #include "tee/keyring.h"
 #include "tee/platform.h"
 #include "tee/seal.h"
@@ -37,24 +38,15 @@ struct fixture {
     struct secret_store secrets;    /* the sealed-file backend of platform */
 };
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char err[512] = "";
-
     assert_non_null(f);
     strcpy(f->dir, "/tmp/tw-keyring-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     f->cfg.data_dir = f->dir;
     f->cfg.standalone = true; /* the enclave backend needs Gramine; the ring mode is separate */
-    if (platform_open(&f->platform, &f->cfg, err, sizeof err) != 0)
-        fail_msg("platform_open: %s", err);
+    open_ok(&f->cfg, &f->platform);
     platform_file_secrets(&f->platform, &f->secrets);
     *state = f;
     return 0;
@@ -65,7 +57,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
 
     platform_close(&f->platform);
-    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_tree(f->dir);
     free(f);
     return 0;
 }

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "platform_fixtures.h"
 #include "tee/keyring.h"
 #include "tee/keyring_writer.h"
 #include "tee/platform.h"
@@ -70,24 +71,15 @@ static int gated_put(void *ctx, const char *name, const char *label, const uint8
     return f->files.put(f->files.ctx, name, label, data, len, replace, err, errlen);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char err[512] = "";
-
     assert_non_null(f);
     strcpy(f->dir, "/tmp/tw-ringw-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     f->cfg.data_dir = f->dir;
     f->cfg.standalone = true;
-    if (platform_open(&f->platform, &f->cfg, err, sizeof err) != 0)
-        fail_msg("platform_open: %s", err);
+    open_ok(&f->cfg, &f->platform);
     platform_file_secrets(&f->platform, &f->files);
     f->gated = (struct secret_store){ .get = gated_get, .put = gated_put, .ctx = f };
     pthread_mutex_init(&f->lock, NULL);
@@ -103,7 +95,7 @@ static int teardown(void **state)
     pthread_cond_destroy(&f->changed);
     pthread_mutex_destroy(&f->lock);
     platform_close(&f->platform);
-    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_tree(f->dir);
     free(f);
     return 0;
 }
