@@ -97,6 +97,31 @@ def parse_answer(raw):
     return status, headers, body
 
 
+BUDGET_REFUSAL = {"error": "too many response bytes in flight on this worker; retry later"}
+
+
+def polls_at_once(port, uid, size):
+    """CLIENTS polls of uid sent together and read once all are answered: (served, refused),
+    each checked: 200 with the sealed result (size bytes), or the budget's 503."""
+    socks = poll_without_reading(port, uid, CLIENTS)
+    wait_all_answered(socks)
+    answers = [parse_answer(h.read_until_closed(s)) for s in socks]
+    for s in socks:
+        s.close()
+    served = [a for a in answers if a[0] == 200]
+    refused = [a for a in answers if a[0] == 503]
+    h.check_eq(len(served) + len(refused), CLIENTS,
+               "answers 200 or 503 (got %r)" % sorted(a[0] for a in answers))
+    for _, _, body in served:
+        h.check_eq(len(body), size, "length of a served sealed result")
+    for _, headers, body in refused:
+        h.check_eq(headers.get("retry-after"), "1", "Retry-After of a refused poll")
+        h.check(headers.get("content-type", "").startswith("application/json"),
+                "Content-Type of a refused poll: %r" % headers.get("content-type"))
+        h.check_eq(json.loads(body.decode("utf-8")), BUDGET_REFUSAL, "body of a refused poll")
+    return served, refused
+
+
 def test_polls_over_the_budget_are_refused_before_sealing():
     with Site() as site:
         site.page("/big", big_page())
@@ -122,26 +147,8 @@ def test_polls_over_the_budget_are_refused_before_sealing():
             pid = w.proc.pid
             reset_peak(pid)     # the crawl's own peak is not this test's business
             rss_before = memory_kib(pid, "VmHWM") * 1024
-            socks = poll_without_reading(w.port, uid, CLIENTS)
-            wait_all_answered(socks)
-            answers = [parse_answer(h.read_until_closed(s)) for s in socks]
-            for s in socks:
-                s.close()
+            served, refused = polls_at_once(w.port, uid, size)
             peak = memory_kib(pid, "VmHWM") * 1024
-
-            served = [a for a in answers if a[0] == 200]
-            refused = [a for a in answers if a[0] == 503]
-            h.check_eq(len(served) + len(refused), CLIENTS,
-                       "answers 200 or 503 (got %r)" % sorted(a[0] for a in answers))
-            for status, headers, body in served:
-                h.check_eq(len(body), size, "length of a served sealed result")
-            for status, headers, body in refused:
-                h.check_eq(headers.get("retry-after"), "1", "Retry-After of a refused poll")
-                h.check(headers.get("content-type", "").startswith("application/json"),
-                        "Content-Type of a refused poll: %r" % headers.get("content-type"))
-                doc = json.loads(body.decode("utf-8"))
-                h.check_eq(doc, {"error": "too many response bytes in flight on this worker; "
-                                          "retry later"}, "body of a refused poll")
             # Held unread, the answers that fit the budget block the others: at most `fit` at
             # once, so most of the 40 are refused (a served one may complete into the socket
             # buffers and make room for a few more).
