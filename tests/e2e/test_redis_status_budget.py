@@ -14,7 +14,6 @@ counts every byte Redis sends it (redis-server on a free loopback port, as in te
     read takes no more than the length said, the poll answers 503 and the next one is served;
   - a Redis that answers the read with more than the length it gave: the connection is cut at
     that length (plus framing), the poll answers 503, and the worker serves the next one."""
-import json
 import re
 import socket
 import threading
