@@ -12,6 +12,7 @@ import base64
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -128,8 +129,33 @@ def mkdtemp(prefix="tw-e2e-"):
     return d
 
 
+def _ephemeral_ports():
+    """The kernel's range of ports for outgoing connections (and for bind to port 0)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", "r", encoding="ascii") as f:
+            low, high = (int(x) for x in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    """A TCP port on 127.0.0.1 that nobody listens on right now, taken below the kernel's
+    ephemeral range: a port from that range (bind to port 0) can be handed meanwhile to an
+    outgoing connection of any process as its local port, and the worker, started seconds later
+    under load, then fails with "Address already in use"."""
+    low, _ = _ephemeral_ports()
+    first, last = 10000, low - 1
+    for _ in range(200 if last - first >= 1000 else 0):
+        port = random.randint(first, last)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind((HOST, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.bind((HOST, 0))
@@ -258,7 +284,9 @@ class Worker:
     """A running tee-worker. Use as a context manager: `with Worker() as w: ...`; leaving the block
     stops it and asserts a clean exit (status 0, no sanitizer report)."""
 
-    def __init__(self, env=None, data_dir=None, standalone=True, port=None, api_key=None):
+    def __init__(self, env=None, data_dir=None, standalone=True, port=None, api_key=None,
+                 start_timeout=START_TIMEOUT_S):
+        self.start_timeout = start_timeout
         self.data_dir = data_dir or mkdtemp("tw-data-")
         self.port = port or free_port()
         self.extra_env = dict(env or {})
@@ -297,7 +325,7 @@ class Worker:
         self.proc = subprocess.Popen(command(), env=self.environment(), cwd=self.data_dir,
                                      stdin=subprocess.DEVNULL, stdout=self._log_file,
                                      stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-        self.wait_healthy()
+        self.wait_healthy(self.start_timeout)
         return self
 
     def stderr(self):
