@@ -87,7 +87,7 @@ def wait_final(w, uid, deadline, what):
         time.sleep(0.1)
 
 
-def check_skipped(redis, w, uid, entry, sigs_uids, deadline):
+def check_skipped(redis, w, uid, entry, sigs_uids, deadline, entry_bytes=ENTRY_BYTES):
     """The jobs behind the big entry ran, it finished failed, the stream is empty, the worker is
     healthy and its memory stayed within the bound."""
     for sig, job_uid in sigs_uids:
@@ -96,12 +96,12 @@ def check_skipped(redis, w, uid, entry, sigs_uids, deadline):
         h.expect_status(w.result(st.text, sig), 200, "result of a job behind the big entry")
     st = wait_final(w, uid, deadline, "the big entry's job")
     doc = h.expect_json_error(st, 500, "status of the big entry's job")
-    h.check(str(ENTRY_BYTES) in doc["error"] and "too large" in doc["error"],
+    h.check(str(entry_bytes) in doc["error"] and "too large" in doc["error"],
             "the big entry's error does not say why: %r" % doc["error"])
     log = w.stderr()
-    h.check(any(entry in line and str(ENTRY_BYTES) in line and " error " in line
+    h.check(any(entry in line and str(entry_bytes) in line and " error " in line
                 for line in log.splitlines()),
-            "no error line naming entry %s and its size %d:\n%s" % (entry, ENTRY_BYTES,
+            "no error line naming entry %s and its size %d:\n%s" % (entry, entry_bytes,
                                                                     log[-3000:]))
     while redis.cmd("XLEN", STREAM) != 0:
         h.check(time.monotonic() < deadline, "stream length %r at the end"
@@ -166,6 +166,31 @@ def test_entry_over_the_bound_left_by_a_worker_gone_is_skipped_when_taken_over()
             sigs = [w.generate(TELEMETRY) for _ in range(3)]
             sigs_uids = [(sig, add_retrying(w, sig, deadline)) for sig in sigs]
             check_skipped(redis, w, uid, entry, sigs_uids, deadline)
+    finally:
+        redis.stop()
+
+
+def test_entry_with_more_fields_than_a_reply_may_hold_is_skipped():
+    """An entry of 70000 small fields (names and values) is small, but its field array is longer
+    than the reader takes (REDIS_REPLY_ARRAY_MAX, 65536: hiredis would allocate whatever count a
+    reply declares), so every read including it fails the same way as one over the byte bound."""
+    redis = Redis().start()
+    try:
+        with h.Worker(env=fleet_env(redis, keys_file())) as w:
+            wait_group(redis)
+            uid = str(uuid.uuid4())
+            args = ["uid", uid, "job", "x"]
+            for i in range(34998):
+                args += ["f%d" % i, "v"]
+            entry = raw_command(redis, "XADD", STREAM, "*", *args)
+            h.check_eq(len(args), 70000, "fields of the entry")
+            h.check_eq(redis.cmd("SET", "tee-worker:job:" + uid, entry), "OK", "SET job key")
+            deadline = time.monotonic() + 60
+            sigs = [w.generate(TELEMETRY) for _ in range(3)]
+            sigs_uids = [(sig, add_retrying(w, sig, deadline)) for sig in sigs]
+            check_skipped(redis, w, uid, entry, sigs_uids, deadline,
+                          entry_bytes=sum(len(a) for a in args))
+            h.check("70000 fields" in w.stderr(), "the field count is not logged")
     finally:
         redis.stop()
 
