@@ -172,6 +172,21 @@ bool redis_entry_id_valid(const char *id, size_t len)
     return dash == 1 && digits_before > 0 && digits_after > 0;
 }
 
+/* copy_uid copies v to e->uid when it is a UUID. Returns false (e->uid untouched) when not. */
+static bool copy_uid(const redisReply *v, struct redis_entry *e)
+{
+    if (!v || v->type != REDIS_REPLY_STRING || v->len != REDIS_UID_LEN ||
+        memchr(v->str, '\0', REDIS_UID_LEN))
+        return false;
+    char text[REDIS_UID_LEN + 1];
+    memcpy(text, v->str, REDIS_UID_LEN);
+    text[REDIS_UID_LEN] = '\0';
+    if (!uuid_text_valid(text))
+        return false;
+    memcpy(e->uid, text, sizeof text);
+    return true;
+}
+
 static void parse_fields(const redisReply *fields, struct redis_entry *e, size_t max_job)
 {
     if (!fields || fields->type != REDIS_REPLY_ARRAY || fields->elements % 2 != 0)
@@ -186,21 +201,29 @@ static void parse_fields(const redisReply *fields, struct redis_entry *e, size_t
         else if (k->len == 3 && memcmp(k->str, "job", 3) == 0)
             job = v;
     }
-    if (!uid || !job || uid->len != REDIS_UID_LEN || job->len == 0 || (size_t)job->len > max_job ||
-        memchr(uid->str, '\0', REDIS_UID_LEN))
+    if (!uid || !job || job->len == 0 || (size_t)job->len > max_job || !copy_uid(uid, e))
         return;
-    char text[REDIS_UID_LEN + 1];
-    memcpy(text, uid->str, REDIS_UID_LEN);
-    text[REDIS_UID_LEN] = '\0';
-    if (!uuid_text_valid(text))
-        return;
-    memcpy(e->uid, text, sizeof text);
     e->job = job->str;
     e->job_len = (size_t)job->len;
 }
 
-int redis_parse_entries(const redisReply *list, struct redis_entry *out, size_t max,
-                        size_t max_job, char *err, size_t errlen)
+/* parse_oversize reads [id, nil, bytes, fields, uid] (the id already read): false when malformed. */
+static bool parse_oversize(const redisReply *entry, struct redis_entry *e)
+{
+    const redisReply *const *x = (const redisReply *const *)entry->element;
+    if (!x[1] || x[1]->type != REDIS_REPLY_NIL || !x[2] || x[2]->type != REDIS_REPLY_INTEGER ||
+        x[2]->integer < 0 || !x[3] || x[3]->type != REDIS_REPLY_INTEGER || x[3]->integer < 0 ||
+        !x[4] || x[4]->type != REDIS_REPLY_STRING)
+        return false;
+    e->oversize = true;
+    e->stored_bytes = x[2]->integer;
+    e->stored_fields = x[3]->integer;
+    copy_uid(x[4], e);   /* "" when it is not a UUID: the job stays unknown */
+    return true;
+}
+
+static int parse_list(const redisReply *list, struct redis_entry *out, size_t max, size_t max_job,
+                      bool oversize_allowed, char *err, size_t errlen)
 {
     if (!list || list->type != REDIS_REPLY_ARRAY) {
         snprintf(err, errlen, "unexpected reply: an entry list is not an array");
@@ -215,17 +238,33 @@ int redis_parse_entries(const redisReply *list, struct redis_entry *out, size_t 
         const redisReply *entry = list->element[i];
         struct redis_entry *e = &out[i];
         memset(e, 0, sizeof *e);
-        if (!entry || entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+        bool oversize = oversize_allowed && entry && entry->type == REDIS_REPLY_ARRAY &&
+                        entry->elements == 5;
+        if (!entry || entry->type != REDIS_REPLY_ARRAY || (entry->elements != 2 && !oversize) ||
             !entry->element[0] || entry->element[0]->type != REDIS_REPLY_STRING ||
-            !redis_entry_id_valid(entry->element[0]->str, (size_t)entry->element[0]->len)) {
+            !redis_entry_id_valid(entry->element[0]->str, (size_t)entry->element[0]->len) ||
+            (oversize && !parse_oversize(entry, e))) {
             snprintf(err, errlen, "unexpected reply: malformed stream entry");
             return -1;
         }
         memcpy(e->id, entry->element[0]->str, (size_t)entry->element[0]->len);
         e->id[entry->element[0]->len] = '\0';
-        parse_fields(entry->element[1], e, max_job);
+        if (!oversize)
+            parse_fields(entry->element[1], e, max_job);
     }
     return (int)list->elements;
+}
+
+int redis_parse_entries(const redisReply *list, struct redis_entry *out, size_t max,
+                        size_t max_job, char *err, size_t errlen)
+{
+    return parse_list(list, out, max, max_job, false, err, errlen);
+}
+
+int redis_parse_reread(const redisReply *list, struct redis_entry *out, size_t max,
+                       size_t max_job, char *err, size_t errlen)
+{
+    return parse_list(list, out, max, max_job, true, err, errlen);
 }
 
 int redis_parse_read(const redisReply *r, struct redis_entry *out, size_t max, size_t max_job,

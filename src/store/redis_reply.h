@@ -37,9 +37,14 @@ bool redis_prefix_valid(const char *prefix);
 /* One stream entry handed to a worker. */
 struct redis_entry {
     char id[REDIS_ENTRY_ID_MAX + 1];
-    char uid[REDIS_UID_LEN + 1];
+    char uid[REDIS_UID_LEN + 1];  /* "" when missing or not a UUID */
     const char *job;         /* points into the reply; NULL for an entry deleted meanwhile */
     size_t job_len;
+    /* An entry too large to be read (redis_parse_reread only; job NULL): what the server measured
+     * of it, its fields' bytes (names and values) and their count. */
+    bool oversize;
+    long long stored_bytes;
+    long long stored_fields;
 };
 
 /* redis_entry_id_valid: "<digits>-<digits>", at most REDIS_ENTRY_ID_MAX characters. */
@@ -51,6 +56,12 @@ bool redis_entry_id_valid(const char *id, size_t len);
  * max_job bounds the job text. Returns the number of entries or -1 with err. */
 int redis_parse_entries(const redisReply *list, struct redis_entry *out, size_t max,
                         size_t max_job, char *err, size_t errlen);
+
+/* redis_parse_reread reads an entry list as redis_parse_entries does, where an entry may also be
+ * [id, nil, bytes, fields, uid]: one the server found too large to send (the store's reread
+ * script), returned with oversize set, its measures, and its uid when that is a UUID ("" else). */
+int redis_parse_reread(const redisReply *list, struct redis_entry *out, size_t max,
+                       size_t max_job, char *err, size_t errlen);
 
 /* redis_parse_read reads an XREADGROUP reply (nil on timeout, or [[stream, entries]]). */
 int redis_parse_read(const redisReply *r, struct redis_entry *out, size_t max, size_t max_job,

@@ -26,7 +26,11 @@
  * with reread_script, which does not. An entry given out more than MAX_DELIVERIES times is failed
  * instead of run again (whatever stops every worker that runs it). Consumers of workers gone are
  * removed once idle long with nothing pending (sweep_consumers). Every answer read is bounded
- * (REDIS_REPLY_MAX, redis_conn.h): the feeder sizes its reads to fit (take_count).
+ * (REDIS_REPLY_MAX, redis_conn.h): the feeder sizes its reads to fit (take_count). An entry no
+ * read can take (larger than the bound: only a hostile or misconfigured server, or another program
+ * writing into the stream, puts one there) fails the read that includes it; the re-read after the
+ * failure measures entries in Redis, finds it without reading it, and fails its job instead of
+ * retrying it forever in front of every job behind it (reread_script, skip_oversize).
  * So a job may run twice (a worker
  * dies after the job ran but before its result was stored); it is never lost once /job/add said
  * 200 - as far as the Redis server keeps what it acknowledged (appendonly yes, appendfsync always).
@@ -687,22 +691,29 @@ static void add_inflight(struct redis_store *s, struct inflight *f, const struct
     pthread_mutex_unlock(&s->lock);
 }
 
-/* abandon fails a job given out more than MAX_DELIVERIES times: every worker that took it stopped
- * before finishing it, so running it again would likely stop the next one too. */
-static void abandon(struct redis_store *s, const struct redis_entry *e, long long count)
+/* fail_entry finishes the job of entry e failed with msg, without running it: its result says
+ * why, and the writer removes the entry with it (as for any job finished). */
+static void fail_entry(struct redis_store *s, const struct redis_entry *e, const char *msg)
 {
     struct inflight *f = calloc(1, sizeof *f);
     if (!f)
         return;
     add_inflight(s, f, e);
-    char msg[200];
-    snprintf(msg, sizeof msg, "job abandoned: given to workers %lld times and none finished it "
-             "(each stopped while running it)", count);
-    log_error("job %s: %s", e->uid, msg);
     if (rs_finish(&s->base, e->uid, "", 0, NULL, 0, NULL, msg, time(NULL)) < 0) {
         char id[REDIS_ENTRY_ID_MAX + 1];
         take_inflight(s, e->uid, id);
     }
+}
+
+/* abandon fails a job given out more than MAX_DELIVERIES times: every worker that took it stopped
+ * before finishing it, so running it again would likely stop the next one too. */
+static void abandon(struct redis_store *s, const struct redis_entry *e, long long count)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "job abandoned: given to workers %lld times and none finished it "
+             "(each stopped while running it)", count);
+    log_error("job %s: %s", e->uid, msg);
+    fail_entry(s, e, msg);
 }
 
 /* held_here: the job runs here, or its result waits for the writer (listed, or being written). */
@@ -725,6 +736,31 @@ static bool held_here(struct redis_store *s, const char *uid)
     return found;
 }
 
+/* skip_oversize removes an entry too large for any worker to read (reread_script measured it in
+ * Redis). Admission refuses such a job, so only a hostile or misconfigured server, or another
+ * program writing into the stream, puts one there; left in place, every read including it would
+ * fail on the reply bound and hold up every job behind it. Its job, when the entry names one
+ * (its uid, read server-side) that is not running here, finishes failed with a result saying
+ * why, for /job/status; else the entry is acknowledged away and its job, if any, stays unknown. */
+static void skip_oversize(struct redis_store *s, const struct redis_entry *e)
+{
+    bool known = e->uid[0] && !held_here(s, e->uid);
+    log_error("store: stream entry %s (job %s) holds %lld bytes in %lld fields, more than a "
+              "worker reads in one answer (%zu bytes, %d fields): %s, not read", e->id,
+              e->uid[0] ? e->uid : "unknown", e->stored_bytes, e->stored_fields,
+              (size_t)REDIS_MAX_TEXT + ENTRY_FRAMING, REDIS_REPLY_ARRAY_MAX,
+              known ? "its job is failed" : "acknowledged away");
+    if (!known) {
+        ack_away(s, e->id);
+        return;
+    }
+    char msg[200];
+    snprintf(msg, sizeof msg, "job too large to be read: its stream entry in redis holds %lld "
+             "bytes in %lld fields, more than the %zu bytes a worker reads", e->stored_bytes,
+             e->stored_fields, (size_t)REDIS_MAX_TEXT + ENTRY_FRAMING);
+    fail_entry(s, e, msg);
+}
+
 /* deliver opens each entry and hands it to fn. redelivered: the entries were given out before
  * (taken over, or re-read after a restart), so their delivery counts are checked first. Returns
  * the number handed over. */
@@ -736,6 +772,10 @@ static int deliver(struct redis_store *s, const struct redis_entry *e, int n, bo
         delivery_counts(s, e, n, counts);
     int given = 0;
     for (int i = 0; i < n; i++) {
+        if (e[i].oversize) {
+            skip_oversize(s, &e[i]);
+            continue;
+        }
         if (redelivered && e[i].job && held_here(s, e[i].uid))
             continue;   /* this consumer's pending entries read again: it has this one */
         if (!e[i].job) {
@@ -780,19 +820,49 @@ enum read_kind {
     READ_CLAIM,        /* XAUTOCLAIM: entries left idle by a worker that stopped */
 };
 
-/* reread_script returns this consumer's pending entries with ids above a cursor (ARGV[3]) as
- * XREADGROUP would ([[id, fields or nil], ...]) but without counting a delivery: Redis raises an
- * entry's delivery count each time XREADGROUP reads it from the history, and after a lost answer
- * the entries read again were not given out again (most run here already, the rest were in the
- * answer that was lost). Their idle time is reset as XREADGROUP does (XCLAIM ... RETRYCOUNT with
- * the count they had, JUSTID), so no other worker takes them over meanwhile. */
+/* reread_script returns this consumer's pending entries with ids above a cursor (ARGV[3]), up to
+ * ARGV[4], as XREADGROUP would ([[id, fields or nil], ...]) but without counting a delivery: Redis
+ * raises an entry's delivery count each time XREADGROUP reads it from the history, and after a
+ * lost answer the entries read again were not given out again (most run here already, the rest
+ * were in the answer that was lost). Their idle time is reset as XREADGROUP does (XCLAIM ...
+ * RETRYCOUNT with the count they had, JUSTID), so no other worker takes them over meanwhile.
+ *
+ * Its answer stays within the connection's reply bound, whatever the stream holds. It measures
+ * each entry server-side: its fields' bytes plus RESP framing, counted as 16 bytes per field
+ * ("$", up to 10 digits, two CRLFs) and 128 per entry (its arrays and id), upper bounds. An entry
+ * over ARGV[6] bytes, or with more than ARGV[7] fields (the reader's array bound), is not sent
+ * but described in ~256 bytes: [id, nil, bytes, fields, uid] (its uid field when at most 36 bytes,
+ * else ""). It stops before an entry that would take the answer past ARGV[5] bytes (the next call
+ * goes on from there). This is how an entry too large for any read is found without a byte of it
+ * moving: a read that includes it (XREADGROUP, XAUTOCLAIM) fails on the bound after Redis gave
+ * the entry to this consumer, and every read whose answer is lost is followed by this one
+ * (read_entries). */
+#define REREAD_MARGIN (64 * 1024)   /* the answer's own array, beyond what the script counts */
 static const char reread_script[] =
     "local p = redis.call('XPENDING', KEYS[1], ARGV[1], '(' .. ARGV[3], '+', ARGV[4], ARGV[2]) "
-    "local out = {} "
-    "for i, e in ipairs(p) do "
-    "  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, e[1], 'RETRYCOUNT', e[4], 'JUSTID') "
+    "local budget, entry_max, fields_max = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]) "
+    "local out, used = {}, 0 "
+    "for _, e in ipairs(p) do "
     "  local r = redis.call('XRANGE', KEYS[1], e[1], e[1]) "
-    "  if #r == 1 then out[i] = r[1] else out[i] = {e[1], false} end "
+    "  local item, size = {e[1], false}, 128 "
+    "  if #r == 1 then "
+    "    local f, bytes = r[1][2], 0 "
+    "    for j = 1, #f do bytes = bytes + #f[j] end "
+    "    size = 128 + bytes + 16 * #f "
+    "    if size > entry_max or #f > fields_max then "
+    "      local uid = '' "
+    "      for j = 1, #f - 1, 2 do "
+    "        if f[j] == 'uid' and #f[j + 1] <= 36 then uid = f[j + 1] end "
+    "      end "
+    "      item, size = {e[1], false, bytes, #f, uid}, 256 "
+    "    else "
+    "      item = r[1] "
+    "    end "
+    "  end "
+    "  if #out > 0 and used + size > budget then break end "
+    "  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, e[1], 'RETRYCOUNT', e[4], 'JUSTID') "
+    "  used = used + size "
+    "  out[#out + 1] = item "
     "end "
     "return out";
 
@@ -808,7 +878,7 @@ static int parse_read(enum read_kind kind, const redisReply *r, struct redis_ent
             snprintf(err, errlen, "%.*s", (int)(r->len > 200 ? 200 : r->len), r->str);
             return -1;
         }
-        return redis_parse_entries(r, entries, max, REDIS_MAX_TEXT, err, errlen);
+        return redis_parse_reread(r, entries, max, REDIS_MAX_TEXT, err, errlen);
     default:
         return redis_parse_read(r, entries, max, REDIS_MAX_TEXT, err, errlen);
     }
@@ -977,9 +1047,13 @@ static int rs_take(struct store *base, const char *consumer, size_t max, int wai
          * a start, reading them counts a delivery (they run again); after a lost answer, not. */
         const char *argv[] = { "XREADGROUP", "GROUP", REDIS_GROUP, consumer, "COUNT", count,
                                "STREAMS", s->stream, s->own_cursor };
+        char budget[24], entry_max[24], fields_max[24];
+        snprintf(budget, sizeof budget, "%zu", REDIS_REPLY_MAX - REREAD_MARGIN);
+        snprintf(entry_max, sizeof entry_max, "%zu", (size_t)REDIS_MAX_TEXT + ENTRY_FRAMING);
+        snprintf(fields_max, sizeof fields_max, "%d", REDIS_REPLY_ARRAY_MAX);
         const char *again[] = { "EVAL", reread_script, "1", s->stream, REDIS_GROUP, consumer,
-                                s->own_cursor, count };
-        n = s->reread_after_loss ? read_entries(s, READ_OWN_AGAIN, 8, again, max, fn, ctx)
+                                s->own_cursor, count, budget, entry_max, fields_max };
+        n = s->reread_after_loss ? read_entries(s, READ_OWN_AGAIN, 11, again, max, fn, ctx)
                                  : read_entries(s, READ_OWN, 9, argv, max, fn, ctx);
         if (n > 0)
             log_info("store: %d job(s) given to this worker earlier (before a restart, or in an "

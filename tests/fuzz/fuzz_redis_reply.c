@@ -1,9 +1,10 @@
 /* fuzz_redis_reply.c - libFuzzer target for what the Redis store reads from the server
  * (store/redis_reply.h): the input is raw RESP bytes, parsed by hiredis's own reader exactly as a
- * connection would, then handed to the XREADGROUP and XAUTOCLAIM reply checks; the input is also
+ * connection would, then handed to the XREADGROUP, XAUTOCLAIM and re-read reply checks; the input is also
  * tried as a STORE_URL. Properties checked: a count is never above what was asked for; every entry
  * has a valid id; an entry with a job has a 36-character uid and a job length within the bound and
- * inside the reply; the claim cursor is a valid id; a consumer listed for removal (XINFO CONSUMERS)
+ * inside the reply; one described as too large has no job, non-negative measures and a uid that
+ * is empty or 36 characters; the claim cursor is a valid id; a consumer listed for removal (XINFO CONSUMERS)
  * has a bounded name without NUL and is not this worker; a parsed URL has a host and a port in range.
  * The reader is bounded as the pool's connections are (redis_reader_bound): hiredis 0.14 would
  * otherwise allocate any element count a reply declares; the fuzzer found that with one line. */
@@ -29,6 +30,9 @@ static void check_entries(const struct redis_entry *e, int n)
             abort();
         if (e[i].job && (strlen(e[i].uid) != REDIS_UID_LEN || e[i].job_len == 0 ||
                          e[i].job_len > MAX_JOB))
+            abort();
+        if (e[i].oversize && (e[i].job || e[i].stored_bytes < 0 || e[i].stored_fields < 0 ||
+                              (e[i].uid[0] && strlen(e[i].uid) != REDIS_UID_LEN)))
             abort();
         if (e[i].job) {   /* the job must be readable to its end (ASan checks the bounds) */
             volatile uint8_t sum = 0;
@@ -58,6 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (n >= 0 && !redis_entry_id_valid(next, strlen(next)))
                 abort();
             n = redis_parse_entries(reply, e, MAX, MAX_JOB, err, sizeof err);
+            check_entries(e, n);
+            n = redis_parse_reread(reply, e, MAX, MAX_JOB, err, sizeof err);
             check_entries(e, n);
             struct redis_consumer gone[MAX];
             n = redis_parse_idle_consumers(reply, "self", 1000, gone, MAX, err, sizeof err);

@@ -235,6 +235,71 @@ static void test_autoclaim_reply(void **state)
     assert_int_equal(redis_parse_autoclaim(r3, e, 4, 1000, next, err, sizeof err), -1);
 }
 
+static redisReply *integer(struct fake *f, long long v)
+{
+    redisReply *r = &f->nodes[f->used++];
+    memset(r, 0, sizeof *r);
+    r->type = REDIS_REPLY_INTEGER;
+    r->integer = v;
+    return r;
+}
+
+/* The store's re-read answers an entry too large to be sent as [id, nil, bytes, fields, uid]:
+ * only redis_parse_reread takes that shape, and only when each part has its type. */
+static void test_reread_reply(void **state)
+{
+    (void)state;
+    struct redis_entry e[4];
+    char err[256];
+    {   /* a normal entry, one too large with its uid, one too large whose uid is not a UUID */
+        struct fake f = { 0 };
+        redisReply *list = arr(&f, 3, entry(&f, "5-1", UID, "sealed"),
+                               arr(&f, 5, str(&f, "5-2"), nil(&f), integer(&f, 136314922),
+                                   integer(&f, 4), str(&f, UID)),
+                               arr(&f, 5, str(&f, "5-3"), nil(&f), integer(&f, 70000),
+                                   integer(&f, 70000), str(&f, "")));
+        assert_int_equal(redis_parse_reread(list, e, 4, 1000, err, sizeof err), 3);
+        assert_false(e[0].oversize);
+        assert_non_null(e[0].job);
+        assert_string_equal(e[0].uid, UID);
+        assert_true(e[1].oversize);
+        assert_null(e[1].job);
+        assert_string_equal(e[1].id, "5-2");
+        assert_string_equal(e[1].uid, UID);
+        assert_int_equal(e[1].stored_bytes, 136314922);
+        assert_int_equal(e[1].stored_fields, 4);
+        assert_true(e[2].oversize);
+        assert_string_equal(e[2].uid, "");
+        assert_int_equal(e[2].stored_fields, 70000);
+        /* the entry list of a plain read never has that shape */
+        assert_int_equal(redis_parse_entries(list, e, 4, 1000, err, sizeof err), -1);
+    }
+    {   /* a uid that is not a UUID is left out */
+        struct fake f = { 0 };
+        redisReply *list = arr(&f, 1, arr(&f, 5, str(&f, "5-2"), nil(&f), integer(&f, 1),
+                                          integer(&f, 2), str(&f, "../../etc/passwd")));
+        assert_int_equal(redis_parse_reread(list, e, 4, 1000, err, sizeof err), 1);
+        assert_true(e[0].oversize);
+        assert_string_equal(e[0].uid, "");
+    }
+    {   /* each part of the description checked: malformed is an error, not an entry */
+        struct fake f = { 0 };
+        redisReply *bad[] = {
+            arr(&f, 5, str(&f, "5-2"), str(&f, "x"), integer(&f, 1), integer(&f, 2), str(&f, UID)),
+            arr(&f, 5, str(&f, "5-2"), nil(&f), integer(&f, -1), integer(&f, 2), str(&f, UID)),
+            arr(&f, 5, str(&f, "5-2"), nil(&f), integer(&f, 1), str(&f, "2"), str(&f, UID)),
+            arr(&f, 5, str(&f, "5-2"), nil(&f), integer(&f, 1), integer(&f, 2), nil(&f)),
+            arr(&f, 5, str(&f, "x-2"), nil(&f), integer(&f, 1), integer(&f, 2), str(&f, UID)),
+            arr(&f, 4, str(&f, "5-2"), nil(&f), integer(&f, 1), integer(&f, 2)),
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            redisReply *list = arr(&f, 1, bad[i]);
+            if (redis_parse_reread(list, e, 4, 1000, err, sizeof err) != -1)
+                fail_msg("malformed description %zu accepted", i);
+        }
+    }
+}
+
 /* resp parses n bytes of RESP text with hiredis's reader, as a connection would (caller frees);
  * RESP(literal) passes a literal whole, NULs included. */
 #define RESP(lit) resp(lit, sizeof lit - 1)
@@ -367,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_read_reply),
         cmocka_unit_test(test_malformed_entries),
         cmocka_unit_test(test_autoclaim_reply),
+        cmocka_unit_test(test_reread_reply),
         cmocka_unit_test(test_reader_bounds_array_counts),
         cmocka_unit_test(test_idle_consumers),
     };
