@@ -463,10 +463,20 @@ struct http_deferred *http_defer(const struct http_request *req)
 void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
 {
     struct req_state *st = (struct req_state *)d;
+    struct http_server *srv = st->srv;
+    struct MHD_Connection *conn = st->conn;
+    /* MHD_resume_connection still reads the daemon after it has marked the connection (to wake
+     * the daemon's thread), and by then that thread may have sent the answer and counted the
+     * request done. This thread counts as one more deferral until it is out, so that neither
+     * http_stop nor the reaping of a retired daemon frees the daemon under it. */
+    pthread_mutex_lock(&srv->defer_lock);
+    srv->deferred++;
+    pthread_mutex_unlock(&srv->defer_lock);
     st->answer = *resp;
     memset(resp, 0, sizeof *resp);
     __atomic_store_n(&st->answered, true, __ATOMIC_RELEASE);
-    MHD_resume_connection(st->conn);
+    MHD_resume_connection(conn);    /* st may be freed from here on; srv may not */
+    deferred_done(srv);
 }
 
 /* wait_deferred waits until no request is deferred, up to SHUTDOWN_DRAIN_SECONDS (then says how
