@@ -819,6 +819,24 @@ int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *
 {
     struct daemon_slot fresh = { 0 };
     pthread_mutex_lock(&srv->lock);
+    /* The retired daemon's slot the current one will take: a free one, or the oldest. */
+    size_t slot = 0;
+    for (size_t i = 0; i < HTTP_MAX_RETIRED; i++)
+        if (!srv->retired[i].daemon || srv->retired[i].stop_by < srv->retired[slot].stop_by) {
+            slot = i;
+            if (!srv->retired[i].daemon)
+                break;
+        }
+    /* All slots busy: the oldest goes now, unless a deferred request may still be suspended on
+     * it (a write held up by the disk): libmicrohttpd aborts the process when a daemon holding a
+     * suspended connection is stopped, and the answer would come into freed memory. The current
+     * certificate is then kept (the renewal tries again). */
+    if (srv->retired[slot].daemon && wait_deferred(srv, false) > 0) {
+        snprintf(err, errlen, "deferred requests (waiting on the disk) may still be on every "
+                 "retired listener; the current certificate stays");
+        pthread_mutex_unlock(&srv->lock);
+        return -1;
+    }
     const union MHD_DaemonInfo *info = srv->current.key_pem
         ? MHD_get_daemon_info(srv->current.daemon, MHD_DAEMON_INFO_LISTEN_FD) : NULL;
     int fd = info ? fcntl(info->listen_fd, F_DUPFD_CLOEXEC, 0) : -1;
@@ -839,14 +857,7 @@ int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *
     MHD_socket old_fd = MHD_quiesce_daemon(srv->current.daemon);
     if (old_fd != MHD_INVALID_SOCKET)
         close(old_fd);
-    size_t slot = 0;
-    for (size_t i = 0; i < HTTP_MAX_RETIRED; i++)
-        if (!srv->retired[i].daemon || srv->retired[i].stop_by < srv->retired[slot].stop_by) {
-            slot = i;
-            if (!srv->retired[i].daemon)
-                break;
-        }
-    if (srv->retired[slot].daemon)    /* all slots busy: the oldest goes now */
+    if (srv->retired[slot].daemon)      /* a request deferred since the check above */
         wait_deferred(srv, false);
     slot_free(&srv->retired[slot]);
     srv->retired[slot] = srv->current;
