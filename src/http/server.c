@@ -815,6 +815,15 @@ struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispat
     return http_start_tls(cfg, NULL, dispatch, answered, ctx, err, errlen);
 }
 
+/* holds_connections: the slot's daemon has connections open (suspended ones included), or cannot
+ * say. */
+static bool holds_connections(const struct daemon_slot *slot)
+{
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(slot->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return !info || info->num_connections > 0;
+}
+
 int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *err, size_t errlen)
 {
     struct daemon_slot fresh = { 0 };
@@ -830,8 +839,10 @@ int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *
     /* All slots busy: the oldest goes now, unless a deferred request may still be suspended on
      * it (a write held up by the disk): libmicrohttpd aborts the process when a daemon holding a
      * suspended connection is stopped, and the answer would come into freed memory. The current
-     * certificate is then kept (the renewal tries again). */
-    if (srv->retired[slot].daemon && wait_deferred(srv, false) > 0) {
+     * certificate is then kept (the renewal tries again). A retired daemon without connections
+     * holds none (it accepts no new ones), whatever else is deferred. */
+    bool oldest_in_use = srv->retired[slot].daemon && holds_connections(&srv->retired[slot]);
+    if (oldest_in_use && wait_deferred(srv, false) > 0) {
         snprintf(err, errlen, "deferred requests (waiting on the disk) may still be on every "
                  "retired listener; the current certificate stays");
         pthread_mutex_unlock(&srv->lock);
@@ -857,7 +868,7 @@ int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *
     MHD_socket old_fd = MHD_quiesce_daemon(srv->current.daemon);
     if (old_fd != MHD_INVALID_SOCKET)
         close(old_fd);
-    if (srv->retired[slot].daemon)      /* a request deferred since the check above */
+    if (oldest_in_use)                  /* a request deferred since the check above */
         wait_deferred(srv, false);
     slot_free(&srv->retired[slot]);
     srv->retired[slot] = srv->current;
