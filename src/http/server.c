@@ -57,8 +57,15 @@
 #include "util/utf8.h"
 
 /* A daemon and the TLS key and certificate it was started with (owned; NULL for plain HTTP). */
+/* What a daemon's request handler is given: the server, and which daemon this is (a request keeps
+ * it, so a deferral can tell whether its daemon is the one being stopped). */
+struct daemon_tag {
+    struct http_server *srv;
+};
+
 struct daemon_slot {
     struct MHD_Daemon *daemon;
+    struct daemon_tag *tag;    /* freed with the daemon */
     char *key_pem, *cert_pem;
     time_t stop_by;            /* retired daemons: stopped at the latest then */
 };
@@ -85,6 +92,7 @@ struct http_server {
     pthread_cond_t defer_idle;
     size_t deferred;           /* deferred and not answered yet */
     bool stopping;
+    const struct daemon_tag *closing;   /* a retired daemon being stopped: defers no more */
 };
 
 struct req_state {
@@ -99,6 +107,7 @@ struct req_state {
     size_t received;    /* body bytes received, dropped ones included */
     struct deadline_conn *clock;    /* the connection's deadline entry (NULL: none) */
     struct http_server *srv;
+    const struct daemon_tag *tag;   /* the daemon serving the request */
     struct MHD_Connection *conn;
     bool deferred;                  /* suspended until http_deferred_answer */
     bool answered;                  /* answer is set (atomic: written by another thread) */
@@ -269,14 +278,16 @@ static bool request_received(struct req_state *st)
 }
 
 /* first_call sets up the request state; refuses outright a declared body far above the limit. */
-static enum MHD_Result first_call(struct http_server *srv, struct MHD_Connection *conn,
+static enum MHD_Result first_call(const struct daemon_tag *tag, struct MHD_Connection *conn,
                                   const char *url, void **con_cls)
 {
+    struct http_server *srv = tag->srv;
     struct req_state *st = calloc(1, sizeof *st);
     if (!st)
         return MHD_NO;
     *con_cls = st;
     st->srv = srv;
+    st->tag = tag;
     st->conn = conn;
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -449,7 +460,7 @@ struct http_deferred *http_defer(const struct http_request *req)
     struct req_state *st = req->state;
     struct http_server *srv = st->srv;
     pthread_mutex_lock(&srv->defer_lock);
-    bool ok = !srv->stopping;
+    bool ok = !srv->stopping && st->tag != srv->closing;
     if (ok)
         srv->deferred++;
     pthread_mutex_unlock(&srv->defer_lock);
@@ -463,10 +474,20 @@ struct http_deferred *http_defer(const struct http_request *req)
 void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
 {
     struct req_state *st = (struct req_state *)d;
+    struct http_server *srv = st->srv;
+    struct MHD_Connection *conn = st->conn;
+    /* MHD_resume_connection still reads the daemon after it has marked the connection (to wake
+     * the daemon's thread), and by then that thread may have sent the answer and counted the
+     * request done. This thread counts as one more deferral until it is out, so that neither
+     * http_stop nor the reaping of a retired daemon frees the daemon under it. */
+    pthread_mutex_lock(&srv->defer_lock);
+    srv->deferred++;
+    pthread_mutex_unlock(&srv->defer_lock);
     st->answer = *resp;
     memset(resp, 0, sizeof *resp);
     __atomic_store_n(&st->answered, true, __ATOMIC_RELEASE);
-    MHD_resume_connection(st->conn);
+    MHD_resume_connection(conn);    /* st may be freed from here on; srv may not */
+    deferred_done(srv);
 }
 
 /* wait_deferred waits until no request is deferred, up to SHUTDOWN_DRAIN_SECONDS (then says how
@@ -513,10 +534,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   void **con_cls)
 {
     (void)version;
-    struct http_server *srv = cls;
+    const struct daemon_tag *tag = cls;
+    struct http_server *srv = tag->srv;
     struct req_state *st = *con_cls;
     if (!st)
-        return first_call(srv, conn, url, con_cls);
+        return first_call(tag, conn, url, con_cls);
     if (st->deferred) {
         if (!__atomic_load_n(&st->answered, __ATOMIC_ACQUIRE))
             return MHD_YES;             /* not resumed by us: nothing to do yet */
@@ -690,7 +712,7 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct con
     packed[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
     if (https)
         flags |= MHD_USE_TLS | MHD_USE_ITC;   /* ITC: needed by MHD_quiesce_daemon */
-    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, srv,
+    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, tls->tag,
                             MHD_OPTION_ARRAY, packed, MHD_OPTION_END);
 }
 
@@ -698,6 +720,7 @@ static void slot_free(struct daemon_slot *slot)
 {
     if (slot->daemon)
         MHD_stop_daemon(slot->daemon);
+    free(slot->tag);
     if (slot->key_pem) {
         crypto_wipe(slot->key_pem, strlen(slot->key_pem));
         free(slot->key_pem);
@@ -706,9 +729,14 @@ static void slot_free(struct daemon_slot *slot)
     memset(slot, 0, sizeof *slot);
 }
 
-/* slot_set_tls copies the PEM texts into slot (both NULL = plain HTTP). Returns 0 or -1. */
-static int slot_set_tls(struct daemon_slot *slot, const struct http_tls *tls)
+/* slot_init gives slot its daemon's tag and copies the PEM texts into it (tls NULL: plain HTTP).
+ * Returns 0 or -1 (out of memory; slot_free frees what was made). */
+static int slot_init(struct daemon_slot *slot, struct http_server *srv, const struct http_tls *tls)
 {
+    slot->tag = calloc(1, sizeof *slot->tag);
+    if (!slot->tag)
+        return -1;
+    slot->tag->srv = srv;
     if (!tls)
         return 0;
     slot->key_pem = strdup(tls->key_pem);
@@ -761,7 +789,7 @@ struct http_server *http_start_tls(const struct config *cfg, const struct http_t
         server_free(srv);
         return NULL;
     }
-    if (slot_set_tls(&srv->current, tls) < 0) {
+    if (slot_init(&srv->current, srv, tls) < 0) {
         snprintf(err, errlen, "out of memory");
         server_free(srv);
         return NULL;
@@ -805,14 +833,63 @@ struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispat
     return http_start_tls(cfg, NULL, dispatch, answered, ctx, err, errlen);
 }
 
+/* stop_retired stops and frees a retired slot's daemon if no request is deferred (force: in any
+ * case). A request on it that would be deferred meanwhile (a keep-alive connection's next request)
+ * is answered at once instead (http_defer): libmicrohttpd aborts the process when a daemon holding
+ * a suspended connection is stopped. Returns whether the slot was freed. srv->lock held. */
+static bool stop_retired(struct http_server *srv, struct daemon_slot *slot, bool force)
+{
+    pthread_mutex_lock(&srv->defer_lock);
+    bool go = force || srv->deferred == 0;
+    if (go)
+        srv->closing = slot->tag;
+    pthread_mutex_unlock(&srv->defer_lock);
+    if (!go)
+        return false;
+    slot_free(slot);
+    pthread_mutex_lock(&srv->defer_lock);
+    srv->closing = NULL;
+    pthread_mutex_unlock(&srv->defer_lock);
+    return true;
+}
+
+/* holds_connections: the slot's daemon has connections open (suspended ones included), or cannot
+ * say. */
+static bool holds_connections(const struct daemon_slot *slot)
+{
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(slot->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return !info || info->num_connections > 0;
+}
+
 int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *err, size_t errlen)
 {
     struct daemon_slot fresh = { 0 };
     pthread_mutex_lock(&srv->lock);
+    /* The retired daemon's slot the current one will take: a free one, or the oldest. */
+    size_t slot = 0;
+    for (size_t i = 0; i < HTTP_MAX_RETIRED; i++)
+        if (!srv->retired[i].daemon || srv->retired[i].stop_by < srv->retired[slot].stop_by) {
+            slot = i;
+            if (!srv->retired[i].daemon)
+                break;
+        }
+    /* All slots busy: the oldest goes now, unless a deferred request may still be suspended on
+     * it (a write held up by the disk): libmicrohttpd aborts the process when a daemon holding a
+     * suspended connection is stopped, and the answer would come into freed memory. The current
+     * certificate is then kept (the renewal tries again). A retired daemon without connections
+     * holds none (it accepts no new ones), whatever else is deferred. */
+    bool oldest_in_use = srv->retired[slot].daemon && holds_connections(&srv->retired[slot]);
+    if (oldest_in_use && wait_deferred(srv, false) > 0) {
+        snprintf(err, errlen, "deferred requests (waiting on the disk) may still be on every "
+                 "retired listener; the current certificate stays");
+        pthread_mutex_unlock(&srv->lock);
+        return -1;
+    }
     const union MHD_DaemonInfo *info = srv->current.key_pem
         ? MHD_get_daemon_info(srv->current.daemon, MHD_DAEMON_INFO_LISTEN_FD) : NULL;
     int fd = info ? fcntl(info->listen_fd, F_DUPFD_CLOEXEC, 0) : -1;
-    if (fd < 0 || slot_set_tls(&fresh, tls) < 0) {
+    if (fd < 0 || slot_init(&fresh, srv, tls) < 0) {
         snprintf(err, errlen, "%s", !info ? "the server does not run HTTPS"
                                           : fd < 0 ? strerror(errno) : "out of memory");
         goto fail;
@@ -829,16 +906,9 @@ int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *
     MHD_socket old_fd = MHD_quiesce_daemon(srv->current.daemon);
     if (old_fd != MHD_INVALID_SOCKET)
         close(old_fd);
-    size_t slot = 0;
-    for (size_t i = 0; i < HTTP_MAX_RETIRED; i++)
-        if (!srv->retired[i].daemon || srv->retired[i].stop_by < srv->retired[slot].stop_by) {
-            slot = i;
-            if (!srv->retired[i].daemon)
-                break;
-        }
-    if (srv->retired[slot].daemon)    /* all slots busy: the oldest goes now */
+    if (oldest_in_use)                  /* a request deferred since the check above */
         wait_deferred(srv, false);
-    slot_free(&srv->retired[slot]);
+    stop_retired(srv, &srv->retired[slot], true);
     srv->retired[slot] = srv->current;
     srv->retired[slot].stop_by = time(NULL) + (time_t)srv->cfg->http_timeout_s + 1;
     srv->current = fresh;
@@ -856,9 +926,6 @@ size_t http_reap(struct http_server *srv)
 {
     size_t left = 0;
     time_t now = time(NULL);
-    pthread_mutex_lock(&srv->defer_lock);
-    bool deferring = srv->deferred > 0;     /* a retired daemon may hold a suspended request */
-    pthread_mutex_unlock(&srv->defer_lock);
     pthread_mutex_lock(&srv->lock);
     for (size_t i = 0; i < HTTP_MAX_RETIRED; i++) {
         struct daemon_slot *r = &srv->retired[i];
@@ -866,9 +933,9 @@ size_t http_reap(struct http_server *srv)
             continue;
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (!deferring && (now >= r->stop_by || (info && info->num_connections == 0)))
-            slot_free(r);
-        else
+        /* not while a request is deferred: it may be suspended on this daemon */
+        if (!((now >= r->stop_by || (info && info->num_connections == 0)) &&
+              stop_retired(srv, r, false)))
             left++;
     }
     pthread_mutex_unlock(&srv->lock);

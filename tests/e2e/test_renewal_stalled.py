@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""test_renewal_stalled.py - the enclave's certificate renewals while a /setkey waits on a disk that
+does not answer (tests/e2e/fakes/stall_io.c preloaded, as in test_shutdown.py).
+
+Each renewal starts a listener with the new certificate and retires the old one; a retired
+listener holding the suspended /setkey cannot be stopped (libmicrohttpd aborts the process when a
+daemon with a suspended connection is stopped, and the late answer would go to freed memory). Once
+every retired slot is taken, a renewal must therefore keep the current certificate instead of
+stopping the oldest listener: the worker stays up, other requests are answered, and the /setkey
+gets its 200 when the disk answers again."""
+import http.client
+import threading
+import time
+
+import harness as h
+from fakes.attestation_fake import AttestationFake
+from test_enclave import EnclaveWorker, distributor_pubkey_base64, https_request
+from test_shutdown import Stall
+
+# validity 3 s: a renewal every 2 s; four retired listeners, so the fifth renewal needs a slot
+RENEWALS_TO_FILL = 5
+
+
+class PendingHttpsSetkey(threading.Thread):
+    """POST /setkey over HTTPS in a thread; outcome ("answer", Response) or ("closed", error)."""
+
+    def __init__(self, port, key, signature):
+        super().__init__(daemon=True)
+        self.port, self.body = port, {"key": key, "signature": signature}
+        self.outcome = None
+
+    def run(self):
+        try:
+            r, _ = https_request(self.port, "POST", "/setkey", json_body=self.body, timeout=120.0)
+            self.outcome = ("answer", r)
+        except (OSError, http.client.HTTPException) as e:
+            self.outcome = ("closed", e)
+
+
+def test_renewals_keep_the_listener_of_a_setkey_waiting_on_the_disk():
+    stall = Stall()
+    env = stall.env(1)
+    env.update({"TLS_CERT_VALIDITY_SECONDS": "3", "HTTP_THREADS": "2",
+                "KEY_DISTRIBUTOR_PUBKEY": distributor_pubkey_base64()})
+    sk = h.vectors()["setkey"]
+    with AttestationFake() as fake:
+        w = EnclaveWorker(fake, env=env)
+        try:
+            w.start()
+            stall.on()
+            pending = PendingHttpsSetkey(w.port, sk["key"], sk["signature"])
+            pending.start()
+            stall.wait_hit()
+            renewed_before = w.stderr().count("TLS certificate renewed")
+            # wait for enough renewals to fill the retired slots, and one more that needs a slot
+            deadline = time.monotonic() + 40.0
+            while time.monotonic() < deadline and w.proc.poll() is None:
+                log = w.stderr()
+                if (log.count("TLS certificate renewed") - renewed_before >= RENEWALS_TO_FILL - 1
+                        and "the current certificate stays" in log):
+                    break
+                time.sleep(0.2)
+            log = w.stderr()
+            h.check(w.proc.poll() is None,
+                    "the worker died during the renewals while /setkey waited on the disk "
+                    "(exit %r):\n%s" % (w.proc.poll(), log[-3000:]))
+            h.check(not h.sanitizer_report(log), "sanitizer report:\n%s" % log)
+            h.check("the current certificate stays" in log,
+                    "no renewal kept the certificate while every retired listener was taken:\n%s"
+                    % log[-3000:])
+            h.check(pending.outcome is None,
+                    "/setkey answered while its write hangs: %r" % (pending.outcome,))
+            r, _ = https_request(w.port, "GET", "/healthz", timeout=5.0)
+            h.expect_status(r, 200, "/healthz while /setkey waits on the disk")
+
+            stall.off()
+            pending.join(30.0)
+            h.check(not pending.is_alive(), "/setkey: no answer 30 s after the disk came back")
+            h.check_eq(pending.outcome[0], "answer", "/setkey after the disk came back (%r)"
+                       % (pending.outcome,))
+            r = h.expect_status(pending.outcome[1], 200, "/setkey after the disk came back")
+            h.check_eq(r.json(), {"status": "Key set"}, "/setkey body")
+            h.check(not h.sanitizer_report(w.stderr()), "sanitizer report:\n%s" % w.stderr())
+            w.stop()
+        finally:
+            w.kill()
+
+
+if __name__ == "__main__":
+    h.main(globals())
