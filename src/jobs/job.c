@@ -298,7 +298,7 @@ int job_parse(const char *text, size_t len, struct job *out, struct err *e)
     return rc;
 }
 
-/* ---- output: the members in Go's order, written as jansson would dump them ------------------- */
+/* ---- output: the members in Go's order, written as Go writes them (util/json_out.h) ---------- */
 
 static int put_member_string(struct growbuf *b, const char *prefix, const char *s, size_t len)
 {
@@ -313,9 +313,9 @@ char *job_serialize(const struct job *j, size_t *len)
     if (!j->arguments || (json_is_object(j->arguments) && json_object_size(j->arguments) == 0)) {
         bad |= json_out_raw(&b, "{}", 2);
     } else {
-        char *args = json_dumps(j->arguments, JSON_COMPACT);
-        bad |= args ? json_out_raw(&b, args, strlen(args)) : -1;
-        free(args);
+        /* Go holds the arguments as a map[string]interface{}: its members come out sorted. An
+         * integral real beyond int64 stays in a form job_parse (jansson) reads back. */
+        bad |= json_out_value(&b, j->arguments, JSON_OUT_SORT_KEYS | JSON_OUT_READABLE_REALS);
     }
     bad |= put_member_string(&b, ",\"quote\":", j->quote, j->quote_len);
     bad |= put_member_string(&b, ",\"worker_id\":", j->worker_id,
