@@ -120,23 +120,87 @@ int json_out_int(struct growbuf *b, int64_t v)
     return json_out_raw(b, num, (size_t)n);
 }
 
-/* try_digits: is there a decimal of n significant digits that reads back as a (> 0, finite)?
- * If so, *mant x 10^*e10 is the one closest to a (ties to even, as printf rounds). The closest
- * n-digit decimal is printf's; when it does not read back, the interval of decimals that do may
- * still hold the n-digit neighbour on a's other side (the interval is lopsided at a power of
- * two), which is then the answer. */
-static bool try_digits(double a, int n, uint64_t *mant, int *e10)
+/* reads_back: the decimal m x 10^e is read (strtod, correctly rounded) as a. */
+static bool reads_back(uint64_t m, int e, double a, double *back)
 {
     char buf[48];
-    snprintf(buf, sizeof buf, "%.*e", n - 1, a);
-    uint64_t m = 0;
-    const char *p = buf;
-    for (; *p && *p != 'e'; p++)
-        if (*p != '.')
-            m = m * 10 + (uint64_t)(*p - '0');
-    int e = (int)strtol(p + 1, NULL, 10) - (n - 1);
-    double back = strtod(buf, NULL);
-    if (back == a) {
+    char *p = buf + 24, *q = buf + 24;
+    do
+        *--p = (char)('0' + m % 10);
+    while (m /= 10);
+    *q++ = 'e';
+    if (e < 0)
+        *q++ = '-';
+    unsigned ue = e < 0 ? (unsigned)-e : (unsigned)e;
+    char rev[8];
+    int nr = 0;
+    do
+        rev[nr++] = (char)('0' + ue % 10);
+    while (ue /= 10);
+    while (nr)
+        *q++ = rev[--nr];
+    *q = '\0';
+    *back = strtod(p, NULL);
+    return *back == a;
+}
+
+/* The 17 significant digits of a (> 0, finite), correctly rounded: every double reads back from
+ * them. d17 holds them as characters, x the decimal exponent of the first. */
+struct digits17 {
+    char d17[17];
+    int x;
+};
+
+static void digits17_of(double a, struct digits17 *g)
+{
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.16e", a);      /* d.dddddddddddddddde[+-]xx */
+    g->d17[0] = buf[0];
+    memcpy(g->d17 + 1, buf + 2, 16);
+    g->x = (int)strtol(buf + 19, NULL, 10);
+}
+
+/* nearest_digits: the n-digit decimal nearest to a (ties to even), as *m x 10^*e. It is the
+ * 17 digits rounded at n, unless they are exactly halfway there (then a itself may be above,
+ * below or on the midpoint, and printf, exact, decides). */
+static void nearest_digits(double a, const struct digits17 *g, int n, uint64_t *m, int *e)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (uint64_t)(g->d17[i] - '0');
+    *e = g->x - (n - 1);
+    if (n < 17) {
+        char first = g->d17[n];
+        bool rest_zero = true;
+        for (int i = n + 1; i < 17 && rest_zero; i++)
+            rest_zero = g->d17[i] == '0';
+        if (first == '5' && rest_zero) {
+            char buf[40];
+            snprintf(buf, sizeof buf, "%.*e", n - 1, a);
+            v = 0;
+            const char *p = buf;
+            for (; *p && *p != 'e'; p++)
+                if (*p != '.')
+                    v = v * 10 + (uint64_t)(*p - '0');
+            *e = (int)strtol(p + 1, NULL, 10) - (n - 1);
+        } else if (first > '5' || (first == '5' && !rest_zero)) {
+            v++;
+        }
+    }
+    *m = v;
+}
+
+/* try_digits: is there a decimal of n significant digits that reads back as a? If so, *mant x
+ * 10^*e10 is the one closest to a. The closest n-digit decimal is tried first; when it does not
+ * read back, the interval of decimals that do may still hold the n-digit neighbour on a's other
+ * side (the interval is lopsided at a power of two), which is then the answer. */
+static bool try_digits(double a, const struct digits17 *g, int n, uint64_t *mant, int *e10)
+{
+    uint64_t m;
+    int e;
+    nearest_digits(a, g, n, &m, &e);
+    double back;
+    if (reads_back(m, e, a, &back)) {
         *mant = m;
         *e10 = e;
         return true;
@@ -150,8 +214,7 @@ static bool try_digits(double a, int n, uint64_t *mant, int *e10)
     } else {
         m = back > a ? m - 1 : m + 1;
     }
-    snprintf(buf, sizeof buf, "%" PRIu64 "e%d", m, e);
-    if (strtod(buf, NULL) != a)
+    if (!reads_back(m, e, a, &back))
         return false;
     *mant = m;
     *e10 = e;
@@ -161,16 +224,18 @@ static bool try_digits(double a, int n, uint64_t *mant, int *e10)
 /* shortest_digits writes the fewest significant digits that read back as a (> 0, finite), with
  * no trailing zero, into digits (at least 18 bytes, not terminated); returns how many, and sets
  * *dp so that a = 0.<digits> x 10^dp. A decimal of n digits that reads back is also one of n + 1
- * digits, so the fewest is found by bisection over 1..17 (17 always reads back). */
+ * digits, so the fewest is found by bisection over 1..16, 17 digits always reading back. */
 static int shortest_digits(double a, char *digits, int *dp)
 {
+    struct digits17 g;
+    digits17_of(a, &g);
     int lo = 1, hi = 17;
     uint64_t mant = 0, m;
     int e10 = 0, e;
     bool have = false;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        if (try_digits(a, mid, &m, &e)) {
+        if (try_digits(a, &g, mid, &m, &e)) {
             hi = mid;
             mant = m;
             e10 = e;
@@ -179,11 +244,11 @@ static int shortest_digits(double a, char *digits, int *dp)
             lo = mid + 1;
         }
     }
-    if (!have && !try_digits(a, 17, &mant, &e10)) {
-        /* cannot happen: 17 significant digits identify every double */
-        snprintf(digits, 18, "%s", "0");
-        *dp = 1;
-        return 1;
+    if (!have) {
+        mant = 0;
+        for (int i = 0; i < 17; i++)
+            mant = mant * 10 + (uint64_t)(g.d17[i] - '0');
+        e10 = g.x - 16;
     }
     char tmp[24];
     int nd = snprintf(tmp, sizeof tmp, "%" PRIu64, mant);
