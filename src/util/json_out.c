@@ -261,9 +261,9 @@ static int shortest_digits(double a, char *digits, int *dp)
     return nd;
 }
 
-/* real_text: json_out_real_text, or with exp_beyond_int64 an integral value beyond the int64
- * range in exponent form. */
-static size_t real_text(double v, char *out, bool exp_beyond_int64)
+/* real_text: json_out_real_text, or with readable (JSON_OUT_READABLE_REALS) an integral value
+ * beyond the int64 range in exponent form and negative zero as -0.0. */
+static size_t real_text(double v, char *out, bool readable)
 {
     if (!isfinite(v))
         return 0;
@@ -272,6 +272,10 @@ static size_t real_text(double v, char *out, bool exp_beyond_int64)
         *o++ = '-';
     double a = signbit(v) ? -v : v;
     if (a == 0) {
+        if (readable && signbit(v)) {
+            memcpy(o, "0.0", 4);    /* jansson reads "-0" as the integer 0 */
+            return (size_t)(o + 3 - out);
+        }
         *o++ = '0';
         *o = '\0';
         return (size_t)(o - out);
@@ -285,7 +289,7 @@ static size_t real_text(double v, char *out, bool exp_beyond_int64)
     char d[18];
     int dp;
     int nd = shortest_digits(a, d, &dp);
-    if (a < 1e-6 || a >= 1e21 || (exp_beyond_int64 && a >= 9223372036854775808.0 && dp >= nd)) {
+    if (a < 1e-6 || a >= 1e21 || (readable && a >= 9223372036854775808.0 && dp >= nd)) {
         *o++ = d[0];
         if (nd > 1) {
             *o++ = '.';
@@ -324,10 +328,10 @@ size_t json_out_real_text(double v, char *out)
     return real_text(v, out, false);
 }
 
-static int put_real(struct growbuf *b, double v, bool exp_beyond_int64)
+static int put_real(struct growbuf *b, double v, bool readable)
 {
     char num[JSON_OUT_REAL_MAX];
-    size_t n = real_text(v, num, exp_beyond_int64);
+    size_t n = real_text(v, num, readable);
     return n ? json_out_raw(b, num, n) : -1;
 }
 

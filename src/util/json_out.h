@@ -35,9 +35,12 @@
 
 /* json_out_value flags */
 #define JSON_OUT_SORT_KEYS 0x1u     /* every object's members sorted by key bytes (a Go map) */
-/* An integral real of magnitude 2^63 or more below 1e21 is written in exponent form (1e+20), not
- * as Go writes it (100000000000000000000), which jansson refuses to read ("too big integer"):
- * for a text this worker reads back itself, the sealed job (its bytes are never compared). */
+/* The reals jansson would not read back as the same number are written in a form it reads as a
+ * real: an integral one of magnitude 2^63 or more below 1e21 in exponent form (1e+20, not Go's
+ * 100000000000000000000, refused as "too big integer"), negative zero as -0.0 (not Go's -0,
+ * read as the integer 0). Other integral reals stay as Go writes them (2.0 as 2) and read back
+ * as integers of the same value. For a text this worker reads back itself, the sealed job (its
+ * bytes are opaque to clients; a Go peer reads both forms as the same float64). */
 #define JSON_OUT_READABLE_REALS 0x2u
 
 /* json_out_utf8_valid: s[0..len) is UTF-8 as jansson accepts it in a string (no overlong forms,

@@ -57,7 +57,8 @@ static const struct real_case real_cases[] = {
     { 1.23e-7, "1.23e-7" },
     { 1.5e-10, "1.5e-10" },
     { 1e-100, "1e-100" },
-    { 5.960464477539063e-08, "5.960464477539063e-8" },  /* 2^-24: the nearest 16 digits do not read back */
+    /* 2^-24: the nearest decimal of 16 digits does not read back, its other neighbour does */
+    { 5.960464477539063e-08, "5.960464477539063e-8" },
     { 7.120236347223045e-307, "7.120236347223045e-307" },       /* 2^-1017, likewise */
     { 2.2250738585072014e-308, "2.2250738585072014e-308" },     /* DBL_MIN */
     { 2.225073858507201e-308, "2.225073858507201e-308" },       /* largest subnormal */
@@ -160,14 +161,16 @@ struct string_case {
 static const struct string_case string_cases[] = {
     { S(""), "\"\"" },
     { S("plain text"), "\"plain text\"" },
-    { S("<a href=\"x\">&amp;</a>"), "\"\\u003ca href=\\\"x\\\"\\u003e\\u0026amp;\\u003c/a\\u003e\"" },
+    { S("<a href=\"x\">&amp;</a>"),
+      "\"\\u003ca href=\\\"x\\\"\\u003e\\u0026amp;\\u003c/a\\u003e\"" },
     { S("a\"b\\c/d"), "\"a\\\"b\\\\c/d\"" },
     { S("\n\r\t"), "\"\\n\\r\\t\"" },
     { S("\b\f"), "\"\\u0008\\u000c\"" },
     { S("\x01\x1f\x1b[0m"), "\"\\u0001\\u001f\\u001b[0m\"" },
     { S("a\0b"), "\"a\\u0000b\"" },
     { S("del\x7f"), "\"del\x7f\"" },
-    { S("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
+    { S("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+      "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
     { S("\xe2\x80\xa8|\xe2\x80\xa9"), "\"\\u2028|\\u2029\"" },
     { S("\xe2\x80\xa7\xe2\x80\xaa"), "\"\xe2\x80\xa7\xe2\x80\xaa\"" },      /* U+2027, U+202A */
     { S("\xef\xbf\xbd"), "\"\xef\xbf\xbd\"" },                                /* U+FFFD itself */
@@ -300,18 +303,20 @@ static void test_values_sorted_as_go_map(void **state)
 static void test_values_readable_reals(void **state)
 {
     (void)state;
-    json_t *a = json_pack("[f,f,f,f,f,f]", 1e20, -9223372036854775808.0, 9.2e18, 2.5, 1e21,
-                          123456789012345678901.0);
+    json_t *a = json_pack("[f,f,f,f,f,f,f,f]", 1e20, -9223372036854775808.0, 9.2e18, 2.5, 1e21,
+                          123456789012345678901.0, -0.0, 0.0);
     assert_value_text(json_incref(a), 0,
                       "[100000000000000000000,-9223372036854776000,9200000000000000000,2.5,1e+21,"
-                      "123456789012345680000]");
+                      "123456789012345680000,-0,0]");
     assert_value_text(json_incref(a), JSON_OUT_READABLE_REALS,
                       "[1e+20,-9.223372036854776e+18,9200000000000000000,2.5,1e+21,"
-                      "1.2345678901234568e+20]");
+                      "1.2345678901234568e+20,-0.0,0]");
     char *text = json_out_text(a, JSON_OUT_READABLE_REALS, NULL);
     json_t *back = json_loads(text, 0, NULL);
     assert_non_null(back);
     assert_true(json_real_value(json_array_get(back, 0)) == 1e20);
+    json_t *minus_zero = json_array_get(back, 6);
+    assert_true(json_is_real(minus_zero) && signbit(json_real_value(minus_zero)));
     json_decref(back);
     free(text);
     json_decref(a);
