@@ -129,29 +129,72 @@ fail:
 
 /* ---- fast path for job_parse -----------------------------------------------------------------
  *
- * The texts this worker opens are nearly always ones a worker wrote: compact, plain strings,
+ * The texts this worker opens are nearly always ones a worker wrote: compact, plain strings
+ * (but for the \u003c \u003e \u0026 Go writes for '<' '>' '&', which the nonce alphabet holds),
  * small integers. fast_parse reads exactly that shape, with the arguments object (found by a
- * small skipper) handed to jansson alone, and gives up on anything else - whitespace, escapes,
- * null, reals, duplicates, unknown members, sizes over the limits, deep nesting - so that the full
- * parser below answers those with its own errors. What it accepts, the full parser accepts with
- * the same outcome. */
+ * small skipper) handed to jansson alone, and gives up on anything else - whitespace, other
+ * escapes, null, reals, duplicates, unknown members, sizes over the limits, deep nesting - so that
+ * the full parser below answers those with its own errors. What it accepts, the full parser
+ * accepts with the same outcome. */
 
 enum { FAST_MAX_DEPTH = 64 };
 
-/* A plain string value at p (after its opening quote): no escapes, no control characters, valid
- * UTF-8, at most max bytes. Returns its closing quote or NULL. */
-static const char *fast_string(const char *p, const char *end, size_t max)
+/* The character an HTML-safe escape at p (6 bytes there) stands for, or 0 for any other. */
+static char fast_html_escape(const char *p)
+{
+    if (memcmp(p, "\\u00", 4) != 0)
+        return 0;
+    if (p[4] == '3' && (p[5] == 'c' || p[5] == 'e'))
+        return p[5] == 'c' ? '<' : '>';
+    return p[4] == '2' && p[5] == '6' ? '&' : 0;
+}
+
+/* A plain string value at p (after its opening quote): no escapes but the HTML-safe ones, no
+ * control characters, valid UTF-8, at most max bytes once unescaped (*len). Returns its closing
+ * quote or NULL. */
+static const char *fast_string(const char *p, const char *end, size_t max, size_t *len)
 {
     const char *start = p;
+    size_t escapes = 0;
     while (p < end && *p != '"') {
         unsigned char c = (unsigned char)*p;
-        if (c < 0x20 || c == '\\')
+        if (c < 0x20)
             return NULL;
+        if (c == '\\') {
+            if (end - p < 6 || !fast_html_escape(p))
+                return NULL;
+            p += 6;
+            escapes++;
+            continue;
+        }
         p++;
     }
-    if (p == end || (size_t)(p - start) > max || !json_out_utf8_valid(start, (size_t)(p - start)))
+    if (p == end)
+        return NULL;
+    *len = (size_t)(p - start) - 5 * escapes;
+    if (*len > max || !json_out_utf8_valid(start, (size_t)(p - start)))
         return NULL;
     return p;
+}
+
+/* A copy of the fast string s (closing quote at close, len bytes once unescaped), unescaped. */
+static char *fast_string_dup(const char *s, const char *close, size_t len)
+{
+    if (!s)
+        return strdup("");
+    char *out = malloc(len + 1), *o = out;
+    if (!out)
+        return NULL;
+    while (s < close) {
+        if (*s == '\\') {
+            *o++ = fast_html_escape(s);
+            s += 6;
+        } else {
+            *o++ = *s++;
+        }
+    }
+    *o = '\0';
+    return out;
 }
 
 /* A JSON integer of at most 18 digits at p; returns the end or NULL. */
@@ -206,7 +249,7 @@ static int member_index(const char *name, size_t len)
 static bool fast_parse(const char *text, size_t len, struct job *out)
 {
     const char *p = text, *end = text + len;
-    const char *str[7] = { 0 };
+    const char *str[7] = { 0 }, *str_end[7] = { 0 };
     size_t str_len[7] = { 0 };
     int64_t num[7] = { 0 };
     json_t *args = NULL;
@@ -244,11 +287,11 @@ static bool fast_parse(const char *text, size_t len, struct job *out)
                 size_t max = m == 2 ? JOB_MAX_QUOTE : JOB_MAX_STRING;
                 if (*p++ != '"')
                     goto fail;
-                const char *close = fast_string(p, end, max);
+                const char *close = fast_string(p, end, max, &str_len[m]);
                 if (!close)
                     goto fail;
                 str[m] = p;
-                str_len[m] = (size_t)(close - p);
+                str_end[m] = close;
                 p = close + 1;
             }
             if (p < end && *p == ',') {
@@ -264,11 +307,11 @@ static bool fast_parse(const char *text, size_t len, struct job *out)
     }
     if (p != end)
         goto fail;
-    out->type = strndup(str[0] ? str[0] : "", str_len[0]);
-    out->quote = strndup(str[2] ? str[2] : "", str_len[2]);
+    out->type = fast_string_dup(str[0], str_end[0], str_len[0]);
+    out->quote = fast_string_dup(str[2], str_end[2], str_len[2]);
     out->quote_len = str_len[2];
-    out->worker_id = strndup(str[3] ? str[3] : "", str_len[3]);
-    out->target_worker = strndup(str[4] ? str[4] : "", str_len[4]);
+    out->worker_id = fast_string_dup(str[3], str_end[3], str_len[3]);
+    out->target_worker = fast_string_dup(str[4], str_end[4], str_len[4]);
     out->timeout_ns = num[5];
     out->issued_at = num[6];
     out->arguments = args ? args : json_object();

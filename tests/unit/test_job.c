@@ -324,6 +324,12 @@ static void test_parse_matches_full_parser(void **state)
         "{\"type\":\"\\u0000\"}",
         "{\"arguments\":{\"a\":\"\\u0000\"}}",
         "{\"type\":\"tab\there\"}",
+        /* the HTML-safe escapes Go (and job_serialize) write for < > & in a nonce */
+        "{\"type\":\"a\\u003cb\\u003e\",\"quote\":\"x\\u0026y-\\u003c!\",\"worker_id\":\"\\u0026\"}",
+        "{\"type\":\"a\\u003Cb\"}",
+        "{\"type\":\"a\\u0026\\u0027\"}",
+        "{\"type\":\"a\\u00\"}",
+        "{\"type\":\"a\\u003",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         struct job fast = { 0 }, full = { 0 };
