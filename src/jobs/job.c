@@ -186,11 +186,14 @@ static char *fast_string_dup(const char *s, const char *close, size_t len)
     if (!out)
         return NULL;
     while (s < close) {
-        if (*s == '\\') {
-            *o++ = fast_html_escape(s);
+        const char *esc = memchr(s, '\\', (size_t)(close - s));
+        size_t run = (size_t)((esc ? esc : close) - s);
+        memcpy(o, s, run);
+        o += run;
+        s += run;
+        if (esc) {
+            *o++ = fast_html_escape(esc);
             s += 6;
-        } else {
-            *o++ = *s++;
         }
     }
     *o = '\0';
