@@ -58,6 +58,8 @@ static size_t ascii_escape(unsigned char c, char *esc)
     switch (c) {
     case '"': esc[1] = '"'; return 2;
     case '\\': esc[1] = '\\'; return 2;
+    case '\b': esc[1] = 'b'; return 2;
+    case '\f': esc[1] = 'f'; return 2;
     case '\n': esc[1] = 'n'; return 2;
     case '\r': esc[1] = 'r'; return 2;
     case '\t': esc[1] = 't'; return 2;

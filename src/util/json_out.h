@@ -6,10 +6,10 @@
  * into every signature, HTTP JSON answers, the capability report. Compact, no spaces. Texts sent
  * to third-party services keep jansson's json_dumps (their bytes are not Go's business).
  *
- * Strings, as Go's encoder with its default HTML escaping:
- *   '"' and '\\' as \" and \\; \n \r \t; every other byte below 0x20 as \u00xx (lower-case hex,
- *   so \b and \f are \u0008 and \u000c); '<' '>' '&' as \u003c \u003e \u0026; U+2028 and U+2029
- *   as \u2028 \u2029; each byte that does not start a valid UTF-8 sequence (stray, truncated,
+ * Strings, as Go's encoder (Go 1.22 and later: the reference is built with toolchain 1.24.3) with
+ *   its default HTML escaping: '"' and '\\' as \" and \\; \b \f \n \r \t (Go before 1.22 wrote
+ *   \u0008 and \u000c); every other byte below 0x20 as \u00xx with lower-case hex; '<' '>' '&' as
+ *   \u003c \u003e \u0026; U+2028 and U+2029 as \u2028 \u2029; each byte that does not start a valid UTF-8 sequence (stray, truncated,
  *   overlong, surrogate, above U+10FFFF) as \ufffd; everything else ('/', DEL, other non-ASCII) as
  *   is.
  * Numbers: integers in decimal; reals as Go's float64 encoding - the shortest decimal that reads
