@@ -443,6 +443,12 @@ char *json_out_text(const json_t *v, unsigned flags, size_t *len)
         free(b.data);
         return NULL;
     }
+    if (b.cap - b.len > b.len / 8 + 64) {
+        /* the text may be kept a while (a stored result): give back the doubling's slack */
+        char *fit = realloc(b.data, b.len + 1);
+        if (fit)
+            b.data = fit;
+    }
     if (len)
         *len = b.len;
     return b.data;

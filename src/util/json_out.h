@@ -72,7 +72,8 @@ size_t json_out_real_text(double v, char *out);
 int json_out_value(struct growbuf *b, const json_t *v, unsigned flags);
 
 /* json_out_text is json_out_value into a new NUL-terminated string (*len bytes when len is not
- * NULL): the drop-in for json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY). NULL on failure. */
+ * NULL), its allocation trimmed to about its length: the drop-in for
+ * json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY). NULL on failure. */
 char *json_out_text(const json_t *v, unsigned flags, size_t *len);
 
 #endif
