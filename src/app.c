@@ -47,6 +47,7 @@
 #include "tee/ratls.h"
 #include "util/clock_after.h"
 #include "util/crypto.h"
+#include "util/json_out.h"
 
 struct maintenance {
     pthread_t thread;
@@ -334,7 +335,9 @@ static int open_tables(struct app *app, char *err, size_t errlen)
     if (cfg->apify_api_key && *cfg->apify_api_key)
         apify_check_key(cfg);   /* once, with a timeout; an invalid key withdraws the Apify kinds */
     app->capabilities = registry_capabilities(cfg);
-    app->capabilities_text = app->capabilities ? json_dumps(app->capabilities, JSON_COMPACT) : NULL;
+    /* a Go map[string][]string: job types sorted, as the telemetry report holds it */
+    app->capabilities_text =
+        app->capabilities ? json_out_text(app->capabilities, JSON_OUT_SORT_KEYS, NULL) : NULL;
     if (!app->results || !app->stats || !app->readiness || !app->capabilities_text) {
         snprintf(err, errlen, "out of memory");
         return -1;

@@ -54,6 +54,7 @@
 #include "util/clock_after.h"
 #include "util/crypto.h"
 #include "util/growbuf.h"
+#include "util/json_out.h"
 #include "util/utf8.h"
 
 /* A daemon and the TLS key and certificate it was started with (owned; NULL for plain HTTP). */
@@ -162,26 +163,19 @@ void http_reply_json(struct http_response *resp, unsigned status, json_t *value)
     free(resp->body);
     resp->body = NULL;
     resp->body_len = 0;
-    char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    struct growbuf text = { 0 };
+    int bad = !value || json_out_value(&text, value, 0) < 0 || json_out_raw(&text, "\n", 1) < 0;
     json_decref(value);
-    if (!text) {
+    if (bad) {
+        free(text.data);
         static const char oom[] = "{\"error\":\"out of memory\"}\n";
         resp->status = 500;
         resp->body = strdup(oom);
         resp->body_len = resp->body ? sizeof oom - 1 : 0;
         return;
     }
-    size_t n = strlen(text);
-    char *with_newline = realloc(text, n + 2);
-    if (!with_newline) {
-        resp->body = text;
-        resp->body_len = n;
-        return;
-    }
-    with_newline[n] = '\n';
-    with_newline[n + 1] = '\0';
-    resp->body = with_newline;
-    resp->body_len = n + 1;
+    resp->body = text.data;
+    resp->body_len = text.len;
 }
 
 void http_reply_json_text(struct http_response *resp, unsigned status, char *text, size_t len)

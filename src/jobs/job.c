@@ -129,29 +129,75 @@ fail:
 
 /* ---- fast path for job_parse -----------------------------------------------------------------
  *
- * The texts this worker opens are nearly always ones a worker wrote: compact, plain strings,
+ * The texts this worker opens are nearly always ones a worker wrote: compact, plain strings
+ * (but for the \u003c \u003e \u0026 Go writes for '<' '>' '&', which the nonce alphabet holds),
  * small integers. fast_parse reads exactly that shape, with the arguments object (found by a
- * small skipper) handed to jansson alone, and gives up on anything else - whitespace, escapes,
- * null, reals, duplicates, unknown members, sizes over the limits, deep nesting - so that the full
- * parser below answers those with its own errors. What it accepts, the full parser accepts with
- * the same outcome. */
+ * small skipper) handed to jansson alone, and gives up on anything else - whitespace, other
+ * escapes, null, reals, duplicates, unknown members, sizes over the limits, deep nesting - so that
+ * the full parser below answers those with its own errors. What it accepts, the full parser
+ * accepts with the same outcome. */
 
 enum { FAST_MAX_DEPTH = 64 };
 
-/* A plain string value at p (after its opening quote): no escapes, no control characters, valid
- * UTF-8, at most max bytes. Returns its closing quote or NULL. */
-static const char *fast_string(const char *p, const char *end, size_t max)
+/* The character an HTML-safe escape at p (6 bytes there) stands for, or 0 for any other. */
+static char fast_html_escape(const char *p)
+{
+    if (memcmp(p, "\\u00", 4) != 0)
+        return 0;
+    if (p[4] == '3' && (p[5] == 'c' || p[5] == 'e'))
+        return p[5] == 'c' ? '<' : '>';
+    return p[4] == '2' && p[5] == '6' ? '&' : 0;
+}
+
+/* A plain string value at p (after its opening quote): no escapes but the HTML-safe ones, no
+ * control characters, valid UTF-8, at most max bytes once unescaped (*len). Returns its closing
+ * quote or NULL. */
+static const char *fast_string(const char *p, const char *end, size_t max, size_t *len)
 {
     const char *start = p;
+    size_t escapes = 0;
     while (p < end && *p != '"') {
         unsigned char c = (unsigned char)*p;
-        if (c < 0x20 || c == '\\')
+        if (c < 0x20)
             return NULL;
+        if (c == '\\') {
+            if (end - p < 6 || !fast_html_escape(p))
+                return NULL;
+            p += 6;
+            escapes++;
+            continue;
+        }
         p++;
     }
-    if (p == end || (size_t)(p - start) > max || !json_out_utf8_valid(start, (size_t)(p - start)))
+    if (p == end)
+        return NULL;
+    *len = (size_t)(p - start) - 5 * escapes;
+    if (*len > max || !json_out_utf8_valid(start, (size_t)(p - start)))
         return NULL;
     return p;
+}
+
+/* A copy of the fast string s (closing quote at close, len bytes once unescaped), unescaped. */
+static char *fast_string_dup(const char *s, const char *close, size_t len)
+{
+    if (!s)
+        return strdup("");
+    char *out = malloc(len + 1), *o = out;
+    if (!out)
+        return NULL;
+    while (s < close) {
+        const char *esc = memchr(s, '\\', (size_t)(close - s));
+        size_t run = (size_t)((esc ? esc : close) - s);
+        memcpy(o, s, run);
+        o += run;
+        s += run;
+        if (esc) {
+            *o++ = fast_html_escape(esc);
+            s += 6;
+        }
+    }
+    *o = '\0';
+    return out;
 }
 
 /* A JSON integer of at most 18 digits at p; returns the end or NULL. */
@@ -206,7 +252,7 @@ static int member_index(const char *name, size_t len)
 static bool fast_parse(const char *text, size_t len, struct job *out)
 {
     const char *p = text, *end = text + len;
-    const char *str[7] = { 0 };
+    const char *str[7] = { 0 }, *str_end[7] = { 0 };
     size_t str_len[7] = { 0 };
     int64_t num[7] = { 0 };
     json_t *args = NULL;
@@ -244,11 +290,11 @@ static bool fast_parse(const char *text, size_t len, struct job *out)
                 size_t max = m == 2 ? JOB_MAX_QUOTE : JOB_MAX_STRING;
                 if (*p++ != '"')
                     goto fail;
-                const char *close = fast_string(p, end, max);
+                const char *close = fast_string(p, end, max, &str_len[m]);
                 if (!close)
                     goto fail;
                 str[m] = p;
-                str_len[m] = (size_t)(close - p);
+                str_end[m] = close;
                 p = close + 1;
             }
             if (p < end && *p == ',') {
@@ -264,11 +310,11 @@ static bool fast_parse(const char *text, size_t len, struct job *out)
     }
     if (p != end)
         goto fail;
-    out->type = strndup(str[0] ? str[0] : "", str_len[0]);
-    out->quote = strndup(str[2] ? str[2] : "", str_len[2]);
+    out->type = fast_string_dup(str[0], str_end[0], str_len[0]);
+    out->quote = fast_string_dup(str[2], str_end[2], str_len[2]);
     out->quote_len = str_len[2];
-    out->worker_id = strndup(str[3] ? str[3] : "", str_len[3]);
-    out->target_worker = strndup(str[4] ? str[4] : "", str_len[4]);
+    out->worker_id = fast_string_dup(str[3], str_end[3], str_len[3]);
+    out->target_worker = fast_string_dup(str[4], str_end[4], str_len[4]);
     out->timeout_ns = num[5];
     out->issued_at = num[6];
     out->arguments = args ? args : json_object();
@@ -298,7 +344,7 @@ int job_parse(const char *text, size_t len, struct job *out, struct err *e)
     return rc;
 }
 
-/* ---- output: the members in Go's order, written as jansson would dump them ------------------- */
+/* ---- output: the members in Go's order, written as Go writes them (util/json_out.h) ---------- */
 
 static int put_member_string(struct growbuf *b, const char *prefix, const char *s, size_t len)
 {
@@ -313,9 +359,9 @@ char *job_serialize(const struct job *j, size_t *len)
     if (!j->arguments || (json_is_object(j->arguments) && json_object_size(j->arguments) == 0)) {
         bad |= json_out_raw(&b, "{}", 2);
     } else {
-        char *args = json_dumps(j->arguments, JSON_COMPACT);
-        bad |= args ? json_out_raw(&b, args, strlen(args)) : -1;
-        free(args);
+        /* Go holds the arguments as a map[string]interface{}: its members come out sorted. An
+         * integral real beyond int64 stays in a form job_parse (jansson) reads back. */
+        bad |= json_out_value(&b, j->arguments, JSON_OUT_SORT_KEYS | JSON_OUT_READABLE_REALS);
     }
     bad |= put_member_string(&b, ",\"quote\":", j->quote, j->quote_len);
     bad |= put_member_string(&b, ",\"worker_id\":", j->worker_id,

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json_out.h"
+
 long job_ctx_remaining_ms(const struct job_ctx *ctx)
 {
     struct timespec now;
@@ -15,12 +17,13 @@ long job_ctx_remaining_ms(const struct job_ctx *ctx)
 
 int job_result_set_json(struct job_result *out, const json_t *value)
 {
-    char *text = json_dumps(value, JSON_COMPACT);
+    size_t len = 0;
+    char *text = json_out_text(value, 0, &len);
     if (!text)
         return err_set(&out->err, 500, "out of memory while encoding the result");
     free(out->data);
     out->data = text;
-    out->data_len = strlen(text);
+    out->data_len = len;
     return 0;
 }
 

@@ -59,8 +59,8 @@ struct job_kind {
 /* job_ctx_remaining_ms: milliseconds left before the deadline (0 when passed). */
 long job_ctx_remaining_ms(const struct job_ctx *ctx);
 
-/* job_result_set_json moves the compact text of value into out->data; returns 0 or -1 (OOM, with
- * out->err set). value is not consumed. */
+/* job_result_set_json puts the compact text of value into out->data, written as Go writes it
+ * (util/json_out.h); returns 0 or -1 (OOM, with out->err set). value is not consumed. */
 int job_result_set_json(struct job_result *out, const json_t *value);
 
 /* job_result_set_text makes out->data a copy of text (a literal result such as "null" or "[]");

@@ -32,8 +32,8 @@ uint64_t stats_get(struct stats *s, const char *worker_id, const char *name);
  * application_version. Caller owns the result (json_decref). */
 json_t *stats_document(struct stats *s, json_t *caps, const char *application_version);
 
-/* stats_document_text is the compact JSON text of that document (what json_dumps would write,
- * without building it), with caps_text the compact text of the capability report (NULL: {}):
+/* stats_document_text is the compact JSON text of that document (as Go writes it, see
+ * util/json_out.h, without building it), with caps_text the compact text of the capability report (NULL: {}):
  * a new NUL-terminated string of *len bytes, or NULL on OOM. */
 char *stats_document_text(struct stats *s, const char *caps_text, const char *application_version,
                           size_t *len);

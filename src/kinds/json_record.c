@@ -3,11 +3,12 @@
  * One pass per field: find the field's value in the input (case-insensitive key, last match wins,
  * every matching key must have an acceptable type), convert it, append it to the output object.
  * Nesting is bounded by the record tables themselves (no recursion on input shape except through
- * RT_ANY_ARRAY, which is a plain jansson deep copy of an already parsed, depth-limited value). */
+ * RT_ANY_ARRAY, a deep copy of an already parsed, depth-limited value). */
 #include "kinds/json_record.h"
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -172,6 +173,57 @@ static json_t *zero_value(const struct record_field *f)
     }
 }
 
+struct any_member {
+    const char *key;
+    size_t key_len;
+    json_t *value;
+};
+
+static int any_member_cmp(const void *x, const void *y)
+{
+    const struct any_member *a = x, *b = y;
+    int c = memcmp(a->key, b->key, a->key_len < b->key_len ? a->key_len : b->key_len);
+    return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
+}
+
+/* any_copy: a deep copy of v as Go holds an []any element: every object a map[string]any, whose
+ * members Go writes sorted by key bytes, so they are inserted in that order. NULL on OOM. */
+static json_t *any_copy(const json_t *v)
+{
+    if (json_is_array(v)) {
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < json_array_size(v); i++)
+            if (json_array_append_new(a, any_copy(json_array_get(v, i))) < 0) {
+                json_decref(a);
+                a = NULL;
+            }
+        return a;
+    }
+    if (!json_is_object(v))
+        return json_deep_copy(v);
+    size_t n = json_object_size(v);
+    struct any_member *m = malloc((n ? n : 1) * sizeof *m);
+    json_t *o = m ? json_object() : NULL;
+    size_t count = 0;
+    const char *key;
+    size_t key_len;
+    json_t *value;
+    if (o) {
+        json_object_keylen_foreach((json_t *)v, key, key_len, value) {
+            if (count < n)
+                m[count++] = (struct any_member){ key, key_len, value };
+        }
+        qsort(m, count, sizeof *m, any_member_cmp);
+    }
+    for (size_t i = 0; o && i < count; i++)
+        if (json_object_setn_new_nocheck(o, m[i].key, m[i].key_len, any_copy(m[i].value)) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    free(m);
+    return o;
+}
+
 static json_t *decode_array(const struct record_field *f, const json_t *v, char *why, size_t wl)
 {
     if (!json_is_array(v)) {
@@ -233,7 +285,7 @@ static json_t *decode_value(const struct record_field *f, const json_t *v, char 
         return NULL;
     case RT_ANY_ARRAY:
         if (json_is_array(v))
-            return json_deep_copy(v);
+            return any_copy(v);
         why_set(why, wl, f->name, "expected an array");
         return NULL;
     case RT_STRING_ARRAY:

@@ -26,7 +26,8 @@ enum record_type {
     RT_FLOAT,         /* any number (Go float64); zero 0.0 */
     RT_BOOL,          /* true/false; zero false */
     RT_TIME,          /* RFC 3339 string, re-emitted normalised; zero "0001-01-01T00:00:00Z" */
-    RT_ANY_ARRAY,     /* array of anything (Go []any), copied; zero null */
+    RT_ANY_ARRAY,     /* array of anything (Go []any), copied, objects' members sorted by key
+                       * as Go writes its maps; zero null */
     RT_STRING_ARRAY,  /* array of strings; zero null */
     RT_INT_ARRAY,     /* array of integers; zero null */
     RT_OBJECT,        /* nested record (Go struct value); zero = the record with zero fields */

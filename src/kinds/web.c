@@ -183,8 +183,8 @@ static unsigned effective_depth(const struct web_args *a, unsigned cap)
 
 /* ---- result ------------------------------------------------------------------------------- */
 
-/* The result is written as JSON text directly (util/json_out.h: the bytes json_dumps would write
- * for the same document), not built as a jansson tree first: for a few hundred pages the tree
+/* The result is written as JSON text directly (util/json_out.h: the bytes Go's encoding/json
+ * writes for the same document), not built as a jansson tree first: for a few hundred pages the tree
  * and its dump together were several times the size of the text, at the crawl's peak. */
 
 /* A JSON array of the strings of v, or null when v is empty. */
@@ -211,8 +211,8 @@ static int put_section(struct growbuf *b, const struct web_section *s)
 
 /* CollectedData (jobs-and-capabilities.md 3.1) from the crawled pages, in crawl order:
  * {"sections": [...] or null, "pages": [links...] or null}. Sections and links are written into
- * two buffers as each page is read, and each page is freed once written. NULL on OOM or when a
- * text is not valid UTF-8 (which jansson refused too). */
+ * two buffers as each page is read, and each page is freed once written. NULL on OOM. (A text
+ * that is not valid UTF-8 has each stray byte written as \ufffd, as Go writes it.) */
 static char *collected_data(struct crawl_result *r, size_t *len)
 {
     struct growbuf doc = { 0 }, links = { 0 };

@@ -146,6 +146,9 @@ def test_health_readiness_loglevel_and_routing():
         check(isinstance(checks, dict), "/readyz checks should be an object: %r" % r.body)
         check_eq(checks.get("job_server"), "ok", "/readyz checks.job_server")
         check_eq(checks.get("error_rate"), "healthy", "/readyz checks.error_rate")
+        # a float64 0 as Go writes it (0, not jansson's 0.0)
+        check(b'"stats":{"error_count":0,"error_rate":0,"success_count":0,' in r.body,
+              "/readyz stats.error_rate not written as Go writes a float64: %r" % r.body)
 
         r = w.request("PUT", "/debug/loglevel?level=debug")
         expect_status(r, 200, "PUT /debug/loglevel?level=debug")

@@ -27,8 +27,9 @@ def web_job(url, **args):
     return {"type": "web", "arguments": a}
 
 
-def run_web(w, job):
-    """Runs a job that must succeed; returns the parsed CollectedData."""
+def run_web(w, job, raw=False):
+    """Runs a job that must succeed; returns the parsed CollectedData (and with raw, the result
+    bytes as well)."""
     _, _, _, body = w.run_job(job)
     try:
         doc = json.loads(body.decode("utf-8"))
@@ -36,7 +37,7 @@ def run_web(w, job):
         fail("web result is not JSON (%s): %r" % (e, body[:300]))
     check(isinstance(doc, dict) and list(doc) == ["sections", "pages"],
           "web result should be {sections, pages} in that order: %r" % body[:300])
-    return doc
+    return (doc, body) if raw else doc
 
 
 def run_web_failing(w, job, timeout=15.0):
@@ -157,7 +158,12 @@ def test_tricky_html_extraction():
     site = tricky_site()
     with site, Worker(env=ALLOW) as w:
         u = site.url
-        doc = run_web(w, web_job(u("/tricky")))
+        doc, body = run_web(w, web_job(u("/tricky")), raw=True)
+        # the bytes Go's encoding/json writes: '<' '>' '&' escaped, lower-case hex, UTF-8 as is
+        check(b'{"sections":[{"title":"Caf\xc3\xa9 \\u0026 Bar","paragraphs":["one \\u003ctag\\u003e"]'
+              in body, "web result not written as Go writes it: %r" % body[:300])
+        check(b"<" not in body and b">" not in body and b"&" not in body,
+              "web result holds an unescaped < > or &: %r" % body[:300])
         check_eq(doc["sections"], [
             {"title": "Café & Bar", "paragraphs": ["one <tag>"],
              "images": [u("/base/pic.png")]},

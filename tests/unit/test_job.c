@@ -1,4 +1,5 @@
-/* test_job.c - Job JSON: strict parsing, member rules, exact integers, Go member order. */
+/* test_job.c - Job JSON: strict parsing, member rules, exact integers, Go member order, Go's
+ * bytes (arguments sorted as Go writes a map). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <cmocka.h>
 
 #include "jobs/job.h"
+#include "util/json_out.h"
 
 static int parse(const char *text, struct job *j, struct err *e)
 {
@@ -19,7 +21,7 @@ static int parse(const char *text, struct job *j, struct err *e)
 static void test_full_job_round_trip(void **state)
 {
     (void)state;
-    const char *text = "{\"type\":\"web\",\"arguments\":{\"url\":\"https://x\",\"max_depth\":2},"
+    const char *text = "{\"type\":\"web\",\"arguments\":{\"max_depth\":2,\"url\":\"https://x\"},"
                        "\"quote\":\"q-1\",\"worker_id\":\"w\",\"target_worker\":\"t\","
                        "\"timeout\":300000000000,\"issued_at\":1700000000}";
     struct job j;
@@ -160,27 +162,59 @@ static void test_oversized_strings(void **state)
 
 /* ---- the fast paths against jansson ---------------------------------------------------------- */
 
-/* The serializer as it was, through a jansson tree: the reference job_serialize must match. */
+static int key_cmp(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* A deep copy of v whose objects hold their members inserted in key order. */
+static json_t *sorted_copy(json_t *v)
+{
+    if (json_is_array(v)) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < json_array_size(v); i++)
+            json_array_append_new(a, sorted_copy(json_array_get(v, i)));
+        return a;
+    }
+    if (!json_is_object(v))
+        return json_incref(v);
+    const char *keys[64];
+    size_t n = 0;
+    const char *k;
+    json_t *m;
+    json_object_foreach(v, k, m)
+        keys[n++] = k;
+    qsort(keys, n, sizeof keys[0], key_cmp);
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(o, keys[i], sorted_copy(json_object_get(v, keys[i])));
+    return o;
+}
+
+/* The serializer through a jansson tree (strings unchecked, so that invalid UTF-8 reaches the
+ * writer; arguments copied in key order) written by json_out_text: job_serialize must match. */
 static char *reference_serialize(const struct job *j)
 {
     json_t *o = json_object();
     int bad = 0;
-    bad |= json_object_set_new(o, "type", json_string(j->type ? j->type : ""));
+    bad |= json_object_set_new(o, "type", json_string_nocheck(j->type ? j->type : ""));
     bad |= json_object_set_new(o, "arguments",
-                               j->arguments ? json_incref(j->arguments) : json_object());
-    bad |= json_object_set_new(o, "quote", json_stringn(j->quote ? j->quote : "", j->quote_len));
-    bad |= json_object_set_new(o, "worker_id", json_string(j->worker_id ? j->worker_id : ""));
+                               j->arguments ? sorted_copy(j->arguments) : json_object());
+    bad |= json_object_set_new(o, "quote",
+                               json_stringn_nocheck(j->quote ? j->quote : "", j->quote_len));
+    bad |= json_object_set_new(o, "worker_id",
+                               json_string_nocheck(j->worker_id ? j->worker_id : ""));
     bad |= json_object_set_new(o, "target_worker",
-                               json_string(j->target_worker ? j->target_worker : ""));
+                               json_string_nocheck(j->target_worker ? j->target_worker : ""));
     bad |= json_object_set_new(o, "timeout", json_integer(j->timeout_ns));
     if (j->issued_at)
         bad |= json_object_set_new(o, "issued_at", json_integer(j->issued_at));
-    char *text = bad ? NULL : json_dumps(o, JSON_COMPACT);
+    char *text = bad ? NULL : json_out_text(o, 0, NULL);
     json_decref(o);
     return text;
 }
 
-static void test_serialize_matches_jansson(void **state)
+static void test_serialize_matches_tree(void **state)
 {
     (void)state;
     char controls[40];
@@ -193,6 +227,7 @@ static void test_serialize_matches_jansson(void **state)
     static const char *const strings[] = {
         "", "telemetry", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "a\"b\\c/d",
         "\xc3", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe0\x80\x80", "\xff",
+        "<a>&amp;</a>", "line\xe2\x80\xa8para\xe2\x80\xa9",
     };
     const size_t n = sizeof strings / sizeof strings[0];
     for (size_t i = 0; i < n + 1; i++) {
@@ -205,23 +240,54 @@ static void test_serialize_matches_jansson(void **state)
         j.target_worker = (char *)"";
         j.timeout_ns = i % 3 ? -(int64_t)i * 1000000007LL : INT64_MAX;
         j.issued_at = i % 2 ? 0 : 1700000000 + (int64_t)i;
-        j.arguments = i % 2 ? json_pack("{s:s,s:[i,f,n,b],s:{}}", "url", s[0] ? "x" : "", "l",
-                                        1, 2.5, 1, "o")
+        j.arguments = i % 2 ? json_pack("{s:s,s:[i,f,n,b],s:{},s:{s:f,s:s,s:i}}", "url",
+                                        s[0] ? "x" : "", "l", 1, 2.5, 1, "o", "n", "z", 0.97,
+                                        "B", s, "a", 3)
                             : NULL;
         size_t len = 0;
         char *got = job_serialize(&j, &len);
         char *want = reference_serialize(&j);
-        if (!want) {
-            assert_null(got);
-        } else {
-            assert_non_null(got);
-            assert_string_equal(got, want);
-            assert_int_equal(len, strlen(want));
-        }
+        assert_non_null(want);
+        assert_non_null(got);
+        assert_string_equal(got, want);
+        assert_int_equal(len, strlen(want));
+        if (!json_out_utf8_valid(s, strlen(s)))
+            assert_non_null(strstr(got, "\\ufffd"));
+        if (j.arguments && !strstr(got, "\"arguments\":{\"l\":[1,2.5,null,true],\"n\":{\"B\":"))
+            fail_msg("arguments not in Go's order: %s", got);
         free(got);
         free(want);
         json_decref(j.arguments);
     }
+}
+
+/* Arguments come out as Go writes its map: keys sorted, reals in Go's shortest form; an integral
+ * real beyond int64 stays readable by job_parse (exponent form). */
+static void test_serialize_arguments_as_go(void **state)
+{
+    (void)state;
+    const char *text = "{\"type\":\"web\",\"arguments\":{\"z\":1e20,\"a\":0.97,\"m\":{\"y\":120.0,"
+                       "\"x\":\"<&>\"},\"B\":1e-7,\"big\":100000000000000000.5}}";
+    struct job j;
+    struct err e;
+    if (parse(text, &j, &e) != 0)
+        fail_msg("refused: %s", e.msg);
+    size_t len = 0;
+    char *out = job_serialize(&j, &len);
+    assert_non_null(out);
+    assert_string_equal(out, "{\"type\":\"web\",\"arguments\":{\"B\":1e-7,\"a\":0.97,"
+                             "\"big\":100000000000000000,\"m\":{\"x\":\"\\u003c\\u0026\\u003e\","
+                             "\"y\":120},\"z\":1e+20},\"quote\":\"\",\"worker_id\":\"\","
+                             "\"target_worker\":\"\",\"timeout\":0}");
+    struct job again;
+    if (job_parse(out, len, &again, &e) != 0)
+        fail_msg("own text refused: %s", e.msg);
+    assert_true(json_real_value(json_object_get(again.arguments, "z")) == 1e20);
+    assert_int_equal(json_integer_value(json_object_get(again.arguments, "big")),
+                     100000000000000000LL);
+    free(out);
+    job_clear(&again);
+    job_clear(&j);
 }
 
 /* job_parse (fast path when it applies) and the full parser give the same job or error. */
@@ -258,6 +324,12 @@ static void test_parse_matches_full_parser(void **state)
         "{\"type\":\"\\u0000\"}",
         "{\"arguments\":{\"a\":\"\\u0000\"}}",
         "{\"type\":\"tab\there\"}",
+        /* the HTML-safe escapes Go (and job_serialize) write for < > & in a nonce */
+        "{\"type\":\"a\\u003cb\\u003e\",\"quote\":\"x\\u0026y-\\u003c!\",\"worker_id\":\"\\u0026\"}",
+        "{\"type\":\"a\\u003Cb\"}",
+        "{\"type\":\"a\\u0026\\u0027\"}",
+        "{\"type\":\"a\\u00\"}",
+        "{\"type\":\"a\\u003",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         struct job fast = { 0 }, full = { 0 };
@@ -297,7 +369,8 @@ int main(void)
         cmocka_unit_test(test_go_quote_with_nul_bytes),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_oversized_strings),
-        cmocka_unit_test(test_serialize_matches_jansson),
+        cmocka_unit_test(test_serialize_matches_tree),
+        cmocka_unit_test(test_serialize_arguments_as_go),
         cmocka_unit_test(test_parse_matches_full_parser),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

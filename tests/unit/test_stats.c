@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "jobs/stats.h"
+#include "util/json_out.h"
 
 static json_t *sample_caps(void)
 {
@@ -44,7 +45,7 @@ static void pin_times(json_t *doc, time_t from, time_t to, bool expect_operation
 
 static void assert_document_text(json_t *doc, const char *expected)
 {
-    char *text = json_dumps(doc, JSON_COMPACT);
+    char *text = json_out_text(doc, 0, NULL);
     assert_non_null(text);
     assert_string_equal(text, expected);
     free(text);
@@ -109,12 +110,13 @@ static void test_null_caps_and_worker_id(void **state)
     stats_free(s);
 }
 
-/* stats_document_text writes what json_dumps writes for stats_document (same second). */
+/* stats_document_text writes what json_out_text (Go's bytes) writes for stats_document (same
+ * second); the worker id needs Go's HTML escaping. */
 static void test_document_text_matches_dump(void **state)
 {
     (void)state;
-    struct stats *s = stats_new("w-\xc3\xa9\"1");
-    stats_add(s, "w-\xc3\xa9\"1", "web_success", 3);
+    struct stats *s = stats_new("w-\xc3\xa9\"1<&>");
+    stats_add(s, "w-\xc3\xa9\"1<&>", "web_success", 3);
     stats_add(s, "w-000", "web_errors", UINT64_MAX);
     stats_add(s, "", "tiktok_queries", 1);
     json_t *caps = sample_caps();
@@ -123,12 +125,13 @@ static void test_document_text_matches_dump(void **state)
         for (int attempt = 0;; attempt++) {
             time_t before = time(NULL);
             size_t len = 0;
-            char *caps_text = use_caps ? json_dumps(use_caps, JSON_COMPACT) : NULL;
+            char *caps_text = use_caps ? json_out_text(use_caps, 0, NULL) : NULL;
             char *text = stats_document_text(s, caps_text, round ? NULL : "v\n1", &len);
             free(caps_text);
             json_t *doc = stats_document(s, use_caps, round ? NULL : "v\n1");
-            char *want = json_dumps(doc, JSON_COMPACT);
+            char *want = json_out_text(doc, 0, NULL);
             json_decref(doc);
+            assert_non_null(strstr(want, "1\\u003c\\u0026\\u003e\""));
             assert_non_null(text);
             assert_non_null(want);
             bool same_second = time(NULL) == before;
@@ -226,7 +229,7 @@ static void test_invalid_utf8_id_goes_to_other(void **state)
     stats_add(s, "me", "bad-\xc3", 1);               /* an invalid counter name is dropped */
     json_t *doc = stats_document(s, NULL, "");
     assert_non_null(doc);
-    char *text = json_dumps(json_object_get(doc, "stats"), JSON_COMPACT);
+    char *text = json_out_text(json_object_get(doc, "stats"), 0, NULL);
     assert_string_equal(text, "{\"other\":{\"web_success\":1}}");
     free(text);
     json_decref(doc);

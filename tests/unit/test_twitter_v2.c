@@ -53,7 +53,8 @@ static void test_page_decodes_tweet_result(void **state)
     json_t *t = json_incref(json_array_get(page.tweets, 0));
     assert_true(json_integer_value(json_object_get(t, "id")) == 1900000000000000001LL);
     assert_json_text(t, "{\"id\":" BIG ",\"tweet_id\":\"" BIG "\",\"conversation_id\":\"7\","
-                     "\"user_id\":\"42\",\"text\":\"hi <b>\",\"created_at\":\"2025-01-01T12:00:00Z\","
+                     "\"user_id\":\"42\",\"text\":\"hi \\u003cb\\u003e\","
+                     "\"created_at\":\"2025-01-01T12:00:00Z\","
                      TWEET_TAIL("alice", "en", "9", "8", "1"));
     twitter_v2_page_clear(&page);
 }
