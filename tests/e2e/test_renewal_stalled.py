@@ -8,33 +8,23 @@ daemon with a suspended connection is stopped, and the late answer would go to f
 every retired slot is taken, a renewal must therefore keep the current certificate instead of
 stopping the oldest listener: the worker stays up, other requests are answered, and the /setkey
 gets its 200 when the disk answers again."""
-import http.client
-import threading
 import time
 
 import harness as h
 from fakes.attestation_fake import AttestationFake
 from test_enclave import EnclaveWorker, distributor_pubkey_base64, https_request
-from test_shutdown import Stall
+from test_shutdown import PendingSetkey, Stall
 
 # validity 3 s: a renewal every 2 s; four retired listeners, so the fifth renewal needs a slot
 RENEWALS_TO_FILL = 5
 
 
-class PendingHttpsSetkey(threading.Thread):
+class PendingHttpsSetkey(PendingSetkey):
     """POST /setkey over HTTPS in a thread; outcome ("answer", Response) or ("closed", error)."""
 
-    def __init__(self, port, key, signature):
-        super().__init__(daemon=True)
-        self.port, self.body = port, {"key": key, "signature": signature}
-        self.outcome = None
-
-    def run(self):
-        try:
-            r, _ = https_request(self.port, "POST", "/setkey", json_body=self.body, timeout=120.0)
-            self.outcome = ("answer", r)
-        except (OSError, http.client.HTTPException) as e:
-            self.outcome = ("closed", e)
+    def send(self):
+        r, _ = https_request(self.port, "POST", "/setkey", json_body=self.body, timeout=120.0)
+        return r
 
 
 def test_renewals_keep_the_listener_of_a_setkey_waiting_on_the_disk():

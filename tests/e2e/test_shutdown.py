@@ -276,10 +276,13 @@ class PendingSetkey(threading.Thread):
         self.port, self.body = port, {"key": key, "signature": signature}
         self.outcome = None
 
+    def send(self):
+        """The request itself (plain HTTP here); returns the response."""
+        return h.http_request(self.port, "POST", "/setkey", json_body=self.body, timeout=120.0)
+
     def run(self):
         try:
-            r = h.http_request(self.port, "POST", "/setkey", json_body=self.body, timeout=120.0)
-            self.outcome = ("answer", r)
+            self.outcome = ("answer", self.send())
         except (OSError, http.client.HTTPException) as e:
             self.outcome = ("closed", e)
 

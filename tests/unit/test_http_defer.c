@@ -32,6 +32,7 @@
 
 #include "config.h"
 #include "http/http.h"
+#include "util/clock_after.h"
 #include "util/file_read.h"
 
 struct MHD_Connection;
@@ -104,14 +105,7 @@ static void *stop_main(void *arg)
 /* wait_for waits up to ms for *flag (under lock); returns it. */
 static bool wait_for(const bool *flag, long ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = clock_after_ms(CLOCK_REALTIME, ms);
     pthread_mutex_lock(&lock);
     while (!*flag && pthread_cond_timedwait(&changed, &lock, &until) == 0) {
     }
