@@ -498,6 +498,19 @@ class FakeRedisListener:
             except OSError:
                 pass
 
+    def _relay(self, c, to_redis, from_redis):
+        """Connects the worker's connection c to the real Redis on self.redis_port and pumps both
+        ways, each direction through its forward function (see _pump). Returns the connection to
+        Redis, or None (c closed) when Redis cannot be reached."""
+        try:
+            u = socket.create_connection((h.HOST, self.redis_port))
+        except OSError:
+            c.close()
+            return None
+        threading.Thread(target=self._pump, args=(c, u, to_redis), daemon=True).start()
+        threading.Thread(target=self._pump, args=(u, c, from_redis), daemon=True).start()
+        return u
+
     def close(self):
         """Stops listening and closes the connections a subclass kept in self.conns."""
         self.listener.close()
@@ -524,16 +537,9 @@ class LostReplyProxy(FakeRedisListener):
         self.listen(16)
 
     def connected(self, c):
-        try:
-            u = socket.create_connection((h.HOST, self.redis_port))
-        except OSError:
-            c.close()
-            return
         drop = threading.Event()
-        threading.Thread(target=self._pump, args=(c, u, lambda d: self._command_seen(d, drop)),
-                         daemon=True).start()
-        threading.Thread(target=self._pump, args=(u, c, lambda d: self._answer_passes(d, drop)),
-                         daemon=True).start()
+        self._relay(c, lambda d: self._command_seen(d, drop),
+                    lambda d: self._answer_passes(d, drop))
 
     def _command_seen(self, data, drop):
         """Worker to Redis: arms drop when the trigger command goes through; passes everything."""
@@ -912,14 +918,7 @@ class XinfoLiar(FakeRedisListener):
         self.listen(16)
 
     def connected(self, c):
-        try:
-            u = socket.create_connection((h.HOST, self.redis_port))
-        except OSError:
-            c.close()
-            return
-        threading.Thread(target=self._pump, args=(c, u, lambda d: self._command(c, d)),
-                         daemon=True).start()
-        threading.Thread(target=self._pump, args=(u, c, lambda d: d), daemon=True).start()
+        self._relay(c, lambda d: self._command(c, d), lambda d: d)
 
     def _command(self, c, data):
         """Worker to Redis: XINFO (one command alone: the worker waits for its answer) is answered

@@ -15,7 +15,6 @@ counts every byte Redis sends it (redis-server on a free loopback port, as in te
   - a Redis that answers the read with more than the length it gave: the connection is cut at
     that length (plus framing), the poll answers 503, and the worker serves the next one."""
 import re
-import socket
 import threading
 import time
 
@@ -42,15 +41,10 @@ class CountingProxy(FakeRedisListener):
         self.listen(16)
 
     def connected(self, c):
-        try:
-            u = socket.create_connection((h.HOST, self.redis_port))
-        except OSError:
-            c.close()
-            return
-        self.conns += [c, u]
         forward = (lambda d: self.on_command(c, d)) if self.on_command else (lambda d: d)
-        threading.Thread(target=self._pump, args=(c, u, forward), daemon=True).start()
-        threading.Thread(target=self._pump, args=(u, c, self._count), daemon=True).start()
+        u = self._relay(c, forward, self._count)
+        if u:
+            self.conns += [c, u]
 
     def _count(self, data):
         with self.lock:
