@@ -213,6 +213,16 @@ static void check_flood_dropped(enum answer flood)
         fail_msg("the fake sent %zu bytes before the pool dropped the connection", f.sent[0]);
 }
 
+/* check_three_pongs: the replies are THREE_PONGS' three answers, in order; frees them. */
+static void check_three_pongs(redisReply *replies[3])
+{
+    assert_string_equal(replies[0]->str, "PONG");
+    assert_int_equal(replies[1]->integer, 42);
+    assert_string_equal(replies[2]->str, "abc");
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(replies[i]);
+}
+
 static void test_huge_bulk_string_is_dropped(void **state)
 {
     (void)state;
@@ -249,11 +259,7 @@ static void test_answers_within_the_bound(void **state)
     struct redis_cmd cmds[3] = { { 1, argv, lens }, { 1, argv, lens }, { 1, argv, lens } };
     redisReply *replies[3];
     assert_int_equal(redis_pool_run(p, REDIS_SLOT_ANY, 3, cmds, replies, reason, sizeof reason), 0);
-    assert_string_equal(replies[0]->str, "PONG");
-    assert_int_equal(replies[1]->integer, 42);
-    assert_string_equal(replies[2]->str, "abc");
-    for (int i = 0; i < 3; i++)
-        freeReplyObject(replies[i]);
+    check_three_pongs(replies);
     redis_pool_free(p);
     fake_stop(&f);
 }
@@ -289,11 +295,7 @@ static void test_round_trip_within_a_tighter_bound(void **state)
     redisReply *replies[3];
     if (redis_pool_run_within(p, REDIS_SLOT_ANY, 3, cmds, 64, replies, reason, sizeof reason) < 0)
         fail_msg("answers within the round trip's bound failed: %s", reason);
-    assert_string_equal(replies[0]->str, "PONG");
-    assert_int_equal(replies[1]->integer, 42);
-    assert_string_equal(replies[2]->str, "abc");
-    for (int i = 0; i < 3; i++)
-        freeReplyObject(replies[i]);
+    check_three_pongs(replies);
     redis_pool_free(p);
     fake_stop(&f);
     assert_true(f.sent[1] <= REPLY_MAX + KERNEL_SLACK);
