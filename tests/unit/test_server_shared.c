@@ -280,14 +280,23 @@ static void test_jobs_go_through_the_store(void **state)
     fixture_free(fx);
 }
 
-static void test_lookup_falls_back_to_the_store(void **state)
+/* fixture_with_result_elsewhere: one job thread, and a result ELSEWHERE in the store that another
+ * worker finished ("data from another worker", quote "quote-x"). */
+static struct fixture *fixture_with_result_elsewhere(void)
 {
-    (void)state;
     struct fixture *fx = fixture_new(1);
     struct fake *f = fx->store;
     pthread_mutex_lock(&f->lock);
     put_result(f, ELSEWHERE, "quote-x", "data from another worker", 24, NULL);
     pthread_mutex_unlock(&f->lock);
+    return fx;
+}
+
+static void test_lookup_falls_back_to_the_store(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_with_result_elsewhere();
+    struct fake *f = fx->store;
     struct result_view v = { 0 };
     assert_int_equal(jobserver_lookup(fx->server, ELSEWHERE, NULL, &v), RESULT_DONE);
     assert_string_equal(v.quote, "quote-x");
@@ -338,11 +347,7 @@ static bool probe_admit(void *ctx, size_t stored_len)
 static void test_lookup_gate_refuses_before_the_result_is_read(void **state)
 {
     (void)state;
-    struct fixture *fx = fixture_new(1);
-    struct fake *f = fx->store;
-    pthread_mutex_lock(&f->lock);
-    put_result(f, ELSEWHERE, "quote-x", "data from another worker", 24, NULL);
-    pthread_mutex_unlock(&f->lock);
+    struct fixture *fx = fixture_with_result_elsewhere();
     struct size_gate_probe probe = { .limit = 23 };
     const struct store_size_gate gate = { probe_admit, &probe };
     struct result_view v = { 0 };
