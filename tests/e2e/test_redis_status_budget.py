@@ -75,6 +75,37 @@ def finish_big_job(redis, keys):
     return uid, size, stored
 
 
+class BigResultInRedis:
+    """A redis-server holding a finished big web job's result (finish_big_job: uid, size,
+    stored), with proxy() making the CountingProxy a poller goes through; on exit the proxy
+    closes and Redis stops."""
+
+    def __enter__(self):
+        self.redis = Redis().start()
+        self._proxy = None
+        try:
+            self.keys = keys_file()
+            self.uid, self.size, self.stored = finish_big_job(self.redis, self.keys)
+        except BaseException:
+            self.redis.stop()
+            raise
+        return self
+
+    def proxy(self, on_command=None):
+        self._proxy = CountingProxy(self.redis.port, on_command)
+        return self._proxy
+
+    def poller(self):
+        """A worker of the fleet polling through the proxy, under the small answer budget."""
+        return h.Worker(env=poller_env(self._proxy, self.keys))
+
+    def __exit__(self, *exc):
+        if self._proxy:
+            self._proxy.close()
+        self.redis.stop()
+        return False
+
+
 def poller_env(proxy, keys):
     return fleet_env(proxy, keys, HTTP_MAX_RESULT_BODY_BYTES=str(RESULT_BODY), HTTP_THREADS="4")
 
@@ -86,15 +117,12 @@ def expect_served(w, uid, size, what):
 
 
 def test_polls_the_budget_refuses_read_nothing_from_redis():
-    redis = Redis().start()
-    proxy = None
-    try:
-        keys = keys_file()
-        uid, size, stored = finish_big_job(redis, keys)
+    with BigResultInRedis() as big:
+        uid, size, stored = big.uid, big.size, big.stored
         fit = BUDGET // stored
         h.check(fit >= 4, "the stored result (%d bytes) should fit the budget 4 times" % stored)
-        proxy = CountingProxy(redis.port)
-        with h.Worker(env=poller_env(proxy, keys)) as w:
+        proxy = big.proxy()
+        with big.poller() as w:
             expect_served(w, uid, size, "a first poll, alone")
             before = proxy.received()
             # each answer checked as the SQLite store's (test_answer_budget.py)
@@ -117,28 +145,21 @@ def test_polls_the_budget_refuses_read_nothing_from_redis():
             for i in range(2 * fit):
                 expect_served(w, uid, size, "poll %d after the burst" % (i + 1))
             w.healthy("the polls")
-    finally:
-        if proxy:
-            proxy.close()
-        redis.stop()
 
 
 def test_result_deleted_between_its_length_and_its_read_is_not_found():
-    redis = Redis().start()
-    proxy = None
-    try:
-        keys = keys_file()
-        uid, size, _ = finish_big_job(redis, keys)
+    with BigResultInRedis() as big:
+        uid, size = big.uid, big.size
         armed = threading.Event()
 
         def delete_first(c, data):
             if armed.is_set() and b"GETRANGE" in data:   # the read, after the length was seen
                 armed.clear()
-                redis.cmd("DEL", "tee-worker:result:" + uid)
+                big.redis.cmd("DEL", "tee-worker:result:" + uid)
             return data
 
-        proxy = CountingProxy(redis.port, delete_first)
-        with h.Worker(env=poller_env(proxy, keys)) as w:
+        big.proxy(delete_first)
+        with big.poller() as w:
             expect_served(w, uid, size, "a poll before the result goes")
             armed.set()
             r = w.get("/job/status/" + uid, timeout=30)
@@ -147,18 +168,11 @@ def test_result_deleted_between_its_length_and_its_read_is_not_found():
             h.check_eq(doc.get("status"), "unknown", "its status member")
             h.check(not armed.is_set(), "the read of the result never went to redis")
             w.healthy("the poll")
-    finally:
-        if proxy:
-            proxy.close()
-        redis.stop()
 
 
 def test_length_smaller_than_the_value_reads_no_more_than_it_said():
-    redis = Redis().start()
-    proxy = None
-    try:
-        keys = keys_file()
-        uid, size, stored = finish_big_job(redis, keys)
+    with BigResultInRedis() as big:
+        uid, size, stored = big.uid, big.size, big.stored
         said = stored // 2
         armed = threading.Event()
 
@@ -170,8 +184,8 @@ def test_length_smaller_than_the_value_reads_no_more_than_it_said():
                 return b""
             return data
 
-        proxy = CountingProxy(redis.port, lie_about_length)
-        with h.Worker(env=poller_env(proxy, keys)) as w:
+        proxy = big.proxy(lie_about_length)
+        with big.poller() as w:
             armed.set()
             before = proxy.received()
             r = w.get("/job/status/" + uid, timeout=30)
@@ -185,18 +199,11 @@ def test_length_smaller_than_the_value_reads_no_more_than_it_said():
                     "no log line about the result changing:\n%s" % w.stderr()[-3000:])
             expect_served(w, uid, size, "the next poll")
             w.healthy("the polls")
-    finally:
-        if proxy:
-            proxy.close()
-        redis.stop()
 
 
 def test_redis_sending_more_than_the_length_it_gave_is_cut_off():
-    redis = Redis().start()
-    proxy = None
-    try:
-        keys = keys_file()
-        uid, size, stored = finish_big_job(redis, keys)
+    with BigResultInRedis() as big:
+        uid, size, stored = big.uid, big.size, big.stored
         flood = 64 * MIB
         armed = threading.Event()
         pushed = []
@@ -223,8 +230,8 @@ def test_redis_sending_more_than_the_length_it_gave_is_cut_off():
                 return b""
             return data
 
-        proxy = CountingProxy(redis.port, answer_the_read)
-        with h.Worker(env=poller_env(proxy, keys)) as w:
+        big.proxy(answer_the_read)
+        with big.poller() as w:
             armed.set()
             r = w.get("/job/status/" + uid, timeout=30)
             h.expect_json_error(r, 503, "a poll whose read redis answers with too much")
@@ -248,10 +255,6 @@ def test_redis_sending_more_than_the_length_it_gave_is_cut_off():
             h.expect_status(r, 200, "a poll after the connection was cut")
             h.check_eq(len(r.body), size, "its length")
             w.healthy("the polls")
-    finally:
-        if proxy:
-            proxy.close()
-        redis.stop()
 
 
 if __name__ == "__main__":
