@@ -1,22 +1,22 @@
 /* keyring_writer.c - the thread that adds keys to the ring, in the order they were handed over.
  *
- * A queue of additions (key copy, callback) under one mutex; the thread takes the oldest, runs
- * keyring_add outside the mutex (so queuing never waits for a write), wipes the key and calls
- * back. The queue is bounded by its callers: each entry is a suspended /setkey connection, so
- * HTTP_MAX_CONNECTIONS bounds it. Stopping lets the thread empty the queue before it ends. */
+ * Additions (key copy, callback) go through a FIFO (jobs/queue.h, the job server's); the thread
+ * takes the oldest, runs keyring_add (queuing never waits for a write), wipes the key and calls
+ * back. The FIFO sets no bound of its own: each entry is a suspended /setkey connection, so
+ * HTTP_MAX_CONNECTIONS bounds it. Stopping closes it: the thread empties it, then ends. */
 #include "tee/keyring_writer.h"
 
 #include <pthread.h>
-#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobs/queue.h"
 #include "tee/keyring.h"
 #include "util/crypto.h"
 
 struct addition {
-    struct addition *next;
     uint8_t key[SEAL_KEY_LEN];
     keyring_added_fn done;
     void *ctx;
@@ -24,34 +24,15 @@ struct addition {
 
 struct keyring_writer {
     struct keyring *ring;
+    struct queue *additions;    /* oldest first */
     pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    struct addition *head, *tail;   /* oldest first */
-    bool stopping;
 };
-
-/* next_addition waits for an addition and takes it; NULL when stopping with none left. */
-static struct addition *next_addition(struct keyring_writer *w)
-{
-    pthread_mutex_lock(&w->lock);
-    while (!w->head && !w->stopping)
-        pthread_cond_wait(&w->wake, &w->lock);
-    struct addition *a = w->head;
-    if (a) {
-        w->head = a->next;
-        if (!w->head)
-            w->tail = NULL;
-    }
-    pthread_mutex_unlock(&w->lock);
-    return a;
-}
 
 static void *writer_main(void *arg)
 {
     struct keyring_writer *w = arg;
     struct addition *a;
-    while ((a = next_addition(w)) != NULL) {
+    while ((a = queue_pop(w->additions)) != NULL) {
         struct err e = { 0 };
         int rc = keyring_add(w->ring, a->key, &e);
         crypto_wipe(a->key, sizeof a->key);
@@ -64,17 +45,17 @@ static void *writer_main(void *arg)
 struct keyring_writer *keyring_writer_start(struct keyring *ring, char *err, size_t errlen)
 {
     struct keyring_writer *w = calloc(1, sizeof *w);
-    if (!w) {
+    if (w)
+        w->additions = queue_new(SIZE_MAX);
+    if (!w || !w->additions) {
         snprintf(err, errlen, "out of memory");
+        free(w);
         return NULL;
     }
     w->ring = ring;
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->wake, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         snprintf(err, errlen, "cannot start the key ring writer thread");
-        pthread_cond_destroy(&w->wake);
-        pthread_mutex_destroy(&w->lock);
+        queue_free(w->additions, NULL);
         free(w);
         return NULL;
     }
@@ -89,20 +70,9 @@ int keyring_writer_add(struct keyring_writer *w, const uint8_t key[SEAL_KEY_LEN]
         return -1;
     *a = (struct addition){ .done = done, .ctx = ctx };
     memcpy(a->key, key, SEAL_KEY_LEN);
-    pthread_mutex_lock(&w->lock);
-    bool open = !w->stopping;
-    if (open) {
-        if (w->tail)
-            w->tail->next = a;
-        else
-            w->head = a;
-        w->tail = a;
-        pthread_cond_signal(&w->wake);
-    }
-    pthread_mutex_unlock(&w->lock);
-    if (open)
+    if (queue_push(w->additions, a) == 0)
         return 0;
-    crypto_wipe(a->key, sizeof a->key);
+    crypto_wipe(a->key, sizeof a->key);     /* stopped (or out of memory growing the FIFO) */
     free(a);
     return -1;
 }
@@ -111,12 +81,8 @@ void keyring_writer_stop(struct keyring_writer *w)
 {
     if (!w)
         return;
-    pthread_mutex_lock(&w->lock);
-    w->stopping = true;
-    pthread_cond_signal(&w->wake);
-    pthread_mutex_unlock(&w->lock);
+    queue_close(w->additions);      /* pops drain what is queued, then end the thread */
     pthread_join(w->thread, NULL);
-    pthread_cond_destroy(&w->wake);
-    pthread_mutex_destroy(&w->lock);
+    queue_free(w->additions, NULL); /* empty: the thread popped until the end */
     free(w);
 }
