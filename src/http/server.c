@@ -17,6 +17,8 @@
  * hold connections x result bytes. A handler that knows an answer's size before building it (the
  * sealed copy of a result) reserves it first (http_reserve_answer), so a refused request allocates
  * nothing. Smaller answers (telemetry, /healthz) are not charged.
+ * A JSON answer to a request whose query has a `pretty` parameter is laid out as echo lays it out
+ * (util/json_indent.h), just before it is queued.
  *
  * Request deadlines (deadline.h): libmicrohttpd only closes idle connections, so each connection is
  * also registered, from its start to its close, in a deadline table: a request must arrive whole
@@ -54,6 +56,7 @@
 #include "util/clock_after.h"
 #include "util/crypto.h"
 #include "util/growbuf.h"
+#include "util/json_indent.h"
 #include "util/json_out.h"
 #include "util/utf8.h"
 
@@ -231,8 +234,35 @@ void http_response_clear(struct http_response *resp)
     memset(resp, 0, sizeof *resp);
 }
 
+bool http_query_has(const struct http_request *req, const char *key)
+{
+    return MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), NULL,
+                                         NULL) == MHD_YES;
+}
+
+/* indent_if_pretty lays a JSON answer out as echo's c.JSON does when the request's query has a
+ * `pretty` parameter, with or without a value (core-protocol.md §1). Text answers, empty bodies
+ * and prebuilt responses (their handlers check http_query_has themselves) are left alone. */
+static void indent_if_pretty(struct MHD_Connection *conn, struct http_response *resp)
+{
+    if (resp->shared || !resp->body_len || !resp->content_type ||
+        strcmp(resp->content_type, HTTP_CT_JSON) != 0 ||
+        MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, "pretty", 6, NULL, NULL) !=
+            MHD_YES)
+        return;
+    struct growbuf pretty = { 0 };
+    if (json_indent(&pretty, resp->body, resp->body_len) < 0) {
+        free(pretty.data);          /* not one JSON value: sent as it is */
+        return;
+    }
+    free(resp->body);
+    resp->body = pretty.data;
+    resp->body_len = pretty.len;
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_response *resp)
 {
+    indent_if_pretty(conn, resp);
     if (resp->shared) {
         enum MHD_Result rc = MHD_queue_response(conn, resp->status, resp->shared);
         http_response_clear(resp);
