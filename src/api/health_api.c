@@ -1,6 +1,7 @@
 /* health_api.c - GET /healthz and GET /readyz (core-protocol.md 1.5.1, 1.5.2; DECISIONS.md).
  *
- * /healthz is a prebuilt response sent as is: no allocation per request. /readyz reports the job
+ * /healthz is a prebuilt response sent as is: no allocation per request (a `?pretty` one is
+ * written like any JSON answer, to be laid out). /readyz reports the job
  * server, the sliding-window error rate, the queue fill and the store (a shared Redis store that
  * does not answer is named with the reason); it is 503 when the error rate is unhealthy, the queue
  * is full or the store is unreachable. */
@@ -30,9 +31,8 @@ static void healthz_build(void)
 void api_healthz(struct app *app, const struct http_request *req, struct http_response *resp)
 {
     (void)app;
-    (void)req;
     pthread_once(&healthz_once, healthz_build);
-    if (healthz_response) {
+    if (healthz_response && !http_query_has(req, "pretty")) {
         resp->status = 200;
         resp->shared = healthz_response;
         return;

@@ -56,6 +56,9 @@ char *http_take_body(const struct http_request *req);
 /* http_query returns the first value of query parameter key, or NULL. */
 const char *http_query(const struct http_request *req, const char *key);
 
+/* http_query_has: the query names parameter key, with a value or without one (`?pretty`). */
+bool http_query_has(const struct http_request *req, const char *key);
+
 /* http_reply_json answers status with compact JSON + "\n", written as echo's c.JSON writes it
  * (util/json_out.h); takes the reference to value. */
 void http_reply_json(struct http_response *resp, unsigned status, json_t *value);

@@ -17,6 +17,8 @@
  * hold connections x result bytes. A handler that knows an answer's size before building it (the
  * sealed copy of a result) reserves it first (http_reserve_answer), so a refused request allocates
  * nothing. Smaller answers (telemetry, /healthz) are not charged.
+ * A JSON answer to a request whose query has a `pretty` parameter is laid out as echo lays it out
+ * (util/json_indent.h), just before it is queued.
  *
  * Request deadlines (deadline.h): libmicrohttpd only closes idle connections, so each connection is
  * also registered, from its start to its close, in a deadline table: a request must arrive whole
@@ -54,6 +56,7 @@
 #include "util/clock_after.h"
 #include "util/crypto.h"
 #include "util/growbuf.h"
+#include "util/json_indent.h"
 #include "util/json_out.h"
 #include "util/utf8.h"
 
@@ -62,6 +65,7 @@
  * it, so a deferral can tell whether its daemon is the one being stopped). */
 struct daemon_tag {
     struct http_server *srv;
+    size_t deferred;           /* requests deferred on this daemon (srv->defer_lock) */
 };
 
 struct daemon_slot {
@@ -108,7 +112,7 @@ struct req_state {
     size_t received;    /* body bytes received, dropped ones included */
     struct deadline_conn *clock;    /* the connection's deadline entry (NULL: none) */
     struct http_server *srv;
-    const struct daemon_tag *tag;   /* the daemon serving the request */
+    struct daemon_tag *tag;         /* the daemon serving the request */
     struct MHD_Connection *conn;
     bool deferred;                  /* suspended until http_deferred_answer */
     bool answered;                  /* answer is set (atomic: written by another thread) */
@@ -231,8 +235,35 @@ void http_response_clear(struct http_response *resp)
     memset(resp, 0, sizeof *resp);
 }
 
+bool http_query_has(const struct http_request *req, const char *key)
+{
+    return MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), NULL,
+                                         NULL) == MHD_YES;
+}
+
+/* indent_if_pretty lays a JSON answer out as echo's c.JSON does when the request's query has a
+ * `pretty` parameter, with or without a value (core-protocol.md §1). Text answers, empty bodies
+ * and prebuilt responses (their handlers check http_query_has themselves) are left alone. */
+static void indent_if_pretty(struct MHD_Connection *conn, struct http_response *resp)
+{
+    if (resp->shared || !resp->body_len || !resp->content_type ||
+        strcmp(resp->content_type, HTTP_CT_JSON) != 0 ||
+        MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, "pretty", 6, NULL, NULL) !=
+            MHD_YES)
+        return;
+    struct growbuf pretty = { 0 };
+    if (json_indent(&pretty, resp->body, resp->body_len) < 0) {
+        free(pretty.data);          /* not one JSON value: sent as it is */
+        return;
+    }
+    free(resp->body);
+    resp->body = pretty.data;
+    resp->body_len = pretty.len;
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_response *resp)
 {
+    indent_if_pretty(conn, resp);
     if (resp->shared) {
         enum MHD_Result rc = MHD_queue_response(conn, resp->status, resp->shared);
         http_response_clear(resp);
@@ -272,7 +303,7 @@ static bool request_received(struct req_state *st)
 }
 
 /* first_call sets up the request state; refuses outright a declared body far above the limit. */
-static enum MHD_Result first_call(const struct daemon_tag *tag, struct MHD_Connection *conn,
+static enum MHD_Result first_call(struct daemon_tag *tag, struct MHD_Connection *conn,
                                   const char *url, void **con_cls)
 {
     struct http_server *srv = tag->srv;
@@ -440,11 +471,13 @@ bool http_reserve_answer(const struct http_request *req, size_t n, struct http_r
     return true;
 }
 
-/* deferred_done counts one deferred request answered (or abandoned with its connection). */
-static void deferred_done(struct http_server *srv)
+/* deferred_done counts one deferred request on tag's daemon answered (or abandoned with its
+ * connection). */
+static void deferred_done(struct http_server *srv, struct daemon_tag *tag)
 {
     pthread_mutex_lock(&srv->defer_lock);
-    if (--srv->deferred == 0)
+    tag->deferred--;
+    if (--srv->deferred == 0 || tag->deferred == 0)
         pthread_cond_broadcast(&srv->defer_idle);
     pthread_mutex_unlock(&srv->defer_lock);
 }
@@ -455,8 +488,10 @@ struct http_deferred *http_defer(const struct http_request *req)
     struct http_server *srv = st->srv;
     pthread_mutex_lock(&srv->defer_lock);
     bool ok = !srv->stopping && st->tag != srv->closing;
-    if (ok)
+    if (ok) {
         srv->deferred++;
+        st->tag->deferred++;
+    }
     pthread_mutex_unlock(&srv->defer_lock);
     if (!ok)
         return NULL;
@@ -470,18 +505,20 @@ void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
     struct req_state *st = (struct req_state *)d;
     struct http_server *srv = st->srv;
     struct MHD_Connection *conn = st->conn;
+    struct daemon_tag *tag = st->tag;
     /* MHD_resume_connection still reads the daemon after it has marked the connection (to wake
      * the daemon's thread), and by then that thread may have sent the answer and counted the
-     * request done. This thread counts as one more deferral until it is out, so that neither
-     * http_stop nor the reaping of a retired daemon frees the daemon under it. */
+     * request done. This thread counts as one more deferral on the daemon until it is out, so
+     * that neither http_stop nor the reaping of a retired daemon frees the daemon under it. */
     pthread_mutex_lock(&srv->defer_lock);
     srv->deferred++;
+    tag->deferred++;
     pthread_mutex_unlock(&srv->defer_lock);
     st->answer = *resp;
     memset(resp, 0, sizeof *resp);
     __atomic_store_n(&st->answered, true, __ATOMIC_RELEASE);
-    MHD_resume_connection(conn);    /* st may be freed from here on; srv may not */
-    deferred_done(srv);
+    MHD_resume_connection(conn);    /* st may be freed from here on; srv and tag may not */
+    deferred_done(srv, tag);
 }
 
 /* wait_deferred waits until no request is deferred, up to SHUTDOWN_DRAIN_SECONDS (then says how
@@ -503,6 +540,29 @@ static size_t wait_deferred(struct http_server *srv, bool stop)
         log_error("http: %zu deferred requests still unanswered after %u s "
                   "(SHUTDOWN_DRAIN_SECONDS)", left, drain_s);
     return left;
+}
+
+/* wait_deferred_on waits until no request is deferred on tag's daemon, up to
+ * SHUTDOWN_DRAIN_SECONDS. Returns how many are left. */
+static size_t wait_deferred_on(struct http_server *srv, const struct daemon_tag *tag)
+{
+    struct timespec until = clock_after_ms(CLOCK_MONOTONIC, (long)srv->cfg->shutdown_drain_s * 1000);
+    pthread_mutex_lock(&srv->defer_lock);
+    while (tag->deferred > 0 && pthread_cond_clockwait(&srv->defer_idle, &srv->defer_lock,
+                                                       CLOCK_MONOTONIC, &until) != ETIMEDOUT) {
+    }
+    size_t left = tag->deferred;
+    pthread_mutex_unlock(&srv->defer_lock);
+    return left;
+}
+
+/* mark_closing names the retired daemon being stopped (NULL: none): from then on a request on it
+ * is answered at once instead of being deferred (http_defer). */
+static void mark_closing(struct http_server *srv, const struct daemon_tag *tag)
+{
+    pthread_mutex_lock(&srv->defer_lock);
+    srv->closing = tag;
+    pthread_mutex_unlock(&srv->defer_lock);
 }
 
 /* send_answer charges a large answer to the body budget, shows resp to the answered hook, then
@@ -528,7 +588,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   void **con_cls)
 {
     (void)version;
-    const struct daemon_tag *tag = cls;
+    struct daemon_tag *tag = cls;
     struct http_server *srv = tag->srv;
     struct req_state *st = *con_cls;
     if (!st)
@@ -539,7 +599,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st->deferred = false;
         struct http_request req = { .method = method, .path = url, .conn = conn, .state = st };
         enum MHD_Result rc = send_answer(srv, &req, &st->answer);
-        deferred_done(srv);
+        deferred_done(srv, tag);
         return rc;
     }
     if (*upload_data_size) {
@@ -584,7 +644,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         deadline_next(srv->deadlines, clock);
     if (st && st->deferred) {           /* answered, but the connection ended before it went out */
         http_response_clear(&st->answer);
-        deferred_done(st->srv);
+        deferred_done(st->srv, st->tag);
     }
     if (st) {
         release_body(st);
@@ -834,16 +894,14 @@ struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispat
 static bool stop_retired(struct http_server *srv, struct daemon_slot *slot, bool force)
 {
     pthread_mutex_lock(&srv->defer_lock);
-    bool go = force || srv->deferred == 0;
+    bool go = force || slot->tag->deferred == 0;
     if (go)
         srv->closing = slot->tag;
     pthread_mutex_unlock(&srv->defer_lock);
     if (!go)
         return false;
     slot_free(slot);
-    pthread_mutex_lock(&srv->defer_lock);
-    srv->closing = NULL;
-    pthread_mutex_unlock(&srv->defer_lock);
+    mark_closing(srv, NULL);
     return true;
 }
 
@@ -868,17 +926,26 @@ int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *
             if (!srv->retired[i].daemon)
                 break;
         }
-    /* All slots busy: the oldest goes now, unless a deferred request may still be suspended on
-     * it (a write held up by the disk): libmicrohttpd aborts the process when a daemon holding a
-     * suspended connection is stopped, and the answer would come into freed memory. The current
-     * certificate is then kept (the renewal tries again). A retired daemon without connections
-     * holds none (it accepts no new ones), whatever else is deferred. */
-    bool oldest_in_use = srv->retired[slot].daemon && holds_connections(&srv->retired[slot]);
-    if (oldest_in_use && wait_deferred(srv, false) > 0) {
-        snprintf(err, errlen, "deferred requests (waiting on the disk) may still be on every "
-                 "retired listener; the current certificate stays");
-        pthread_mutex_unlock(&srv->lock);
-        return -1;
+    /* All slots busy: the oldest goes now, unless a request deferred on it is still suspended
+     * (a write held up by the disk): libmicrohttpd aborts the process when a daemon holding a
+     * suspended connection is stopped, and the answer would come into freed memory. It is marked
+     * closing first, so that no request on it is deferred after the count is read (its
+     * keep-alive connections' next requests are answered at once); the ones deferred before are
+     * waited for, up to SHUTDOWN_DRAIN_SECONDS. If some are still out, the current certificate
+     * is kept (the renewal tries again). A retired daemon without connections holds none (it
+     * accepts no new ones). */
+    const struct daemon_tag *oldest = srv->retired[slot].daemon ? srv->retired[slot].tag : NULL;
+    if (oldest && holds_connections(&srv->retired[slot])) {
+        mark_closing(srv, oldest);
+        if (wait_deferred_on(srv, oldest) > 0) {
+            mark_closing(srv, NULL);
+            log_error("http: requests deferred on the oldest retired listener still unanswered "
+                      "after %u s (SHUTDOWN_DRAIN_SECONDS)", srv->cfg->shutdown_drain_s);
+            snprintf(err, errlen, "deferred requests (waiting on the disk) are still on every "
+                     "retired listener; the current certificate stays");
+            pthread_mutex_unlock(&srv->lock);
+            return -1;
+        }
     }
     const union MHD_DaemonInfo *info = srv->current.key_pem
         ? MHD_get_daemon_info(srv->current.daemon, MHD_DAEMON_INFO_LISTEN_FD) : NULL;
@@ -900,9 +967,7 @@ int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *
     MHD_socket old_fd = MHD_quiesce_daemon(srv->current.daemon);
     if (old_fd != MHD_INVALID_SOCKET)
         close(old_fd);
-    if (oldest_in_use)                  /* a request deferred since the check above */
-        wait_deferred(srv, false);
-    stop_retired(srv, &srv->retired[slot], true);
+    stop_retired(srv, &srv->retired[slot], true);   /* nothing deferred on it: see above */
     srv->retired[slot] = srv->current;
     srv->retired[slot].stop_by = time(NULL) + (time_t)srv->cfg->http_timeout_s + 1;
     srv->current = fresh;
@@ -912,6 +977,7 @@ fail:
     if (fd >= 0)
         close(fd);
     slot_free(&fresh);
+    mark_closing(srv, NULL);
     pthread_mutex_unlock(&srv->lock);
     return -1;
 }

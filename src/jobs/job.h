@@ -34,6 +34,11 @@ struct job {
  * message naming the problem. On failure *out holds nothing to free. */
 int job_parse(const char *text, size_t len, struct job *out, struct err *e);
 
+/* job_parse_tree is job_parse without its fast path: jansson's tree (an argument that is an
+ * integer beyond int64, as a Go worker writes a float64 below 1e21, read as a real), then
+ * job_from_json. job_parse takes this path for whatever its fast path declines. */
+int job_parse_tree(const char *text, size_t len, struct job *out, struct err *e);
+
 /* job_from_json is job_parse on an already parsed value (the member rules are the same). */
 int job_from_json(const json_t *root, struct job *out, struct err *e);
 

@@ -4,6 +4,7 @@ generic HTTP behaviour (health, readiness, log level, 404/405/OPTIONS).
 
 core-protocol.md sections 0, 1, 2; DECISIONS.md (pending 404 carries "status"; capabilities have no
 empty names; every error body has "error")."""
+import collections
 import json
 import os
 import subprocess
@@ -191,6 +192,55 @@ def test_health_readiness_loglevel_and_routing():
         r = w.post("/setkey", json_body={"key": "0" * 32, "signature": "AAAA"})
         expect_json_error(r, 404, "POST /setkey without a distributor key")
         w.healthy("routing checks")
+
+
+def go_indent(compact):
+    """Go's json.Indent(dst, compact, "", "  ") for a body of ASCII text without escapes: the
+    same layout as Python's indent=2 (members kept in order, {} and [] on one line)."""
+    doc = json.loads(compact, object_pairs_hook=collections.OrderedDict)
+    return (json.dumps(doc, indent=2) + "\n").encode()
+
+
+def test_pretty_query_lays_json_answers_out_as_echo():
+    """A `pretty` query parameter (any value, or none) gets every JSON answer indented as echo's
+    c.JSON indents it (core-protocol.md 1); text answers are unchanged."""
+    with Worker() as w:
+        r = expect_status(w.get("/healthz?pretty"), 200, "GET /healthz?pretty")
+        check_eq(r.body, b'{\n  "status": "ok",\n  "service": "tee-worker"\n}\n', "/healthz?pretty body")
+        check_eq(r.header("Content-Type"), "application/json", "/healthz?pretty Content-Type")
+        unknown = "/job/status/" + harness.random_uuid()
+        for path, method, status in ((unknown, "GET", 404), ("/no/such/path", "GET", 404),
+                                     ("/job/add", "GET", 405), ("/healthz", "GET", 200)):
+            compact = w.request(method, path)
+            expect_status(compact, status, method + " " + path)
+            check(b"\n" not in compact.body[:-1], "%s without pretty is not compact: %r" % (path, compact.body))
+            for query in ("?pretty", "?pretty=1", "?a=b&pretty=", "?pr%65tty"):
+                r = w.request(method, path + query)
+                expect_status(r, status, method + " " + path + query)
+                check_eq(r.body, go_indent(compact.body), method + " " + path + query + " body")
+        r = w.post("/job/generate?pretty", body=b"{", headers={"Content-Type": "application/json"})
+        expect_status(r, 400, "POST /job/generate?pretty with a malformed body")
+        check(r.body.startswith(b'{\n  "error": "') and r.body.endswith(b'"\n}\n'),
+              "400 error not indented: %r" % r.body)
+        r = expect_status(w.get("/readyz?pretty"), 200, "GET /readyz?pretty")
+        check(r.body.startswith(b'{\n  "service": "tee-worker",\n  "ready": true,\n  "checks": {\n    "'),
+              "/readyz?pretty not indented: %r" % r.body[:200])
+        check_eq(r.body, go_indent(r.body.decode()), "/readyz?pretty layout")
+
+        # the answer of /job/add comes back from the store's writer: indented too
+        r = expect_status(w.post("/job/generate?pretty", json_body=TELEMETRY_JOB), 200,
+                          "POST /job/generate?pretty")
+        check(b"\n" not in r.body and not r.body.startswith(b"{"),
+              "a text answer (the signature) is not JSON to indent: %r" % r.body[:100])
+        sig = r.text
+        r = expect_status(w.post("/job/add?pretty", json_body={"encrypted_job": sig}), 200,
+                          "POST /job/add?pretty")
+        uid = json.loads(r.body)["uid"]
+        check_eq(r.body, ('{\n  "uid": "%s"\n}\n' % uid).encode(), "/job/add?pretty body")
+        st = expect_status(w.wait_status(uid), 200, "status of the job added with ?pretty")
+        r = expect_status(w.get("/job/status/" + uid + "?pretty"), 200, "GET /job/status/<uid>?pretty")
+        check(b"\n" not in r.body, "the sealed result (text) was laid out: %r" % r.body[:100])
+        w.healthy("pretty answers")
 
 
 def test_keep_alive_chunked_and_concurrent_jobs():

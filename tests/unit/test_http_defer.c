@@ -9,7 +9,10 @@
  * A retired HTTPS daemon (replaced by a certificate renewal) is stopped while a keep-alive
  * connection on it sends a request that would be deferred: libmicrohttpd aborts the process when
  * a daemon holding a suspended connection is stopped, so that request must be answered at once
- * instead. MHD_stop_daemon is wrapped to send the request at that moment. The TLS client is the
+ * instead. MHD_stop_daemon is wrapped to send the request at that moment. The same request sent
+ * after the renewal has found nothing deferred on that daemon, and before it stops it (when the
+ * new daemon takes over: MHD_quiesce_daemon is wrapped), must be answered at once too; and a
+ * request deferred on another daemon must not hold the renewal up. The TLS client is the
  * worker's own GnuTLS stubs (http/gnutls_lazy.c); the certificate comes from the openssl command. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -41,6 +44,8 @@ void __real_MHD_resume_connection(struct MHD_Connection *conn);
 void __wrap_MHD_resume_connection(struct MHD_Connection *conn);
 void __real_MHD_stop_daemon(struct MHD_Daemon *daemon);
 void __wrap_MHD_stop_daemon(struct MHD_Daemon *daemon);
+int __real_MHD_quiesce_daemon(struct MHD_Daemon *daemon);
+int __wrap_MHD_quiesce_daemon(struct MHD_Daemon *daemon);
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
@@ -173,6 +178,7 @@ static void test_stop_waits_for_the_answering_thread_to_leave_resume(void **stat
 
 static gnutls_session_t client;         /* the keep-alive connection, on the first daemon */
 static bool arm_stop;                   /* the next MHD_stop_daemon sends DEFER_PATH first */
+static bool arm_quiesce;                /* the next MHD_quiesce_daemon sends DEFER_PATH first */
 static bool defer_handled, defer_suspended;
 static struct http_deferred *retired_later;
 
@@ -195,28 +201,38 @@ static void tls_dispatch(void *ctx, const struct http_request *req, struct http_
     pthread_mutex_unlock(&lock);
 }
 
-static void client_send(const char *path)
+static void session_send(gnutls_session_t s, const char *path)
 {
     char request[256];
     int n = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: test\r\n\r\n", path);
-    assert_int_equal(gnutls_record_send(client, request, (size_t)n), n);
+    assert_int_equal(gnutls_record_send(s, request, (size_t)n), n);
 }
 
-/* client_read_until reads answers until what has come. */
-static void client_read_until(const char *what)
+static void client_send(const char *path)
+{
+    session_send(client, path);
+}
+
+/* session_read_until reads answers until what has come. */
+static void session_read_until(gnutls_session_t s, const char *what)
 {
     char got[4096];
     size_t n = 0;
     got[0] = '\0';
     while (!strstr(got, what)) {
         assert_true(n < sizeof got - 1);
-        ssize_t r = gnutls_record_recv(client, got + n, sizeof got - 1 - n);
+        ssize_t r = gnutls_record_recv(s, got + n, sizeof got - 1 - n);
         if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
             continue;
         assert_true(r > 0);
         n += (size_t)r;
         got[n] = '\0';
     }
+}
+
+static void client_read_until(const char *what)
+{
+    session_read_until(client, what);
 }
 
 void __wrap_MHD_stop_daemon(struct MHD_Daemon *daemon)
@@ -231,6 +247,20 @@ void __wrap_MHD_stop_daemon(struct MHD_Daemon *daemon)
         assert_true(wait_for(&defer_handled, 10000));
     }
     __real_MHD_stop_daemon(daemon);
+}
+
+int __wrap_MHD_quiesce_daemon(struct MHD_Daemon *daemon)
+{
+    pthread_mutex_lock(&lock);
+    bool armed = arm_quiesce;
+    arm_quiesce = false;
+    pthread_mutex_unlock(&lock);
+    if (armed) {
+        /* the renewal has looked at the oldest daemon's deferrals: its connection sends now */
+        client_send(DEFER_PATH);
+        assert_true(wait_for(&defer_handled, 10000));
+    }
+    return __real_MHD_quiesce_daemon(daemon);
 }
 
 /* make_identity writes a self-signed P-256 key and certificate with the openssl command. */
@@ -255,69 +285,102 @@ static void make_identity(char **key_pem, char **cert_pem)
     rmdir(dir);
 }
 
+/* A TLS server with HTTP_THREADS = threads and four renewals behind it, and the keep-alive
+ * connection `client` on its first daemon, now the oldest retired one. */
+struct renewed_server {
+    char *key_pem, *cert_pem;
+    struct http_tls tls;
+    struct config cfg;
+    struct http_server *srv;
+    unsigned port;
+    gnutls_certificate_credentials_t creds;
+    gnutls_priority_t prio;
+    int fd;
+};
+
+/* tls_connect opens a TLS session to the server's current daemon. */
+static void tls_connect(struct renewed_server *rs, gnutls_session_t *s, int *fd)
+{
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(*fd >= 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)rs->port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(*fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(gnutls_init(s, GNUTLS_CLIENT), 0);
+    assert_int_equal(gnutls_priority_set(*s, rs->prio), 0);
+    assert_int_equal(gnutls_credentials_set(*s, GNUTLS_CRD_CERTIFICATE, rs->creds), 0);
+    gnutls_transport_set_int2(*s, *fd, *fd);
+    int rc;
+    do
+        rc = gnutls_handshake(*s);
+    while (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED);
+    assert_int_equal(rc, 0);
+}
+
+static void renewed_server_start(struct renewed_server *rs, unsigned threads)
+{
+    defer_handled = defer_suspended = arm_stop = arm_quiesce = false;
+    retired_later = NULL;
+    memset(rs, 0, sizeof *rs);
+    make_identity(&rs->key_pem, &rs->cert_pem);
+    rs->tls = (struct http_tls){ .key_pem = rs->key_pem, .cert_pem = rs->cert_pem };
+    rs->cfg = (struct config){ .listen_address = "127.0.0.1:0", .http_max_body = 1 << 20,
+                               .http_max_result_body = 1 << 20, .http_timeout_s = 30,
+                               .http_threads = threads, .http_max_connections = 16,
+                               .shutdown_drain_s = 1 };
+    char err[256] = "";
+    rs->srv = http_start_tls(&rs->cfg, &rs->tls, tls_dispatch, NULL, NULL, err, sizeof err);
+    assert_non_null(rs->srv);
+    rs->port = http_bound_port(rs->srv);
+    assert_int_equal(gnutls_certificate_allocate_credentials(&rs->creds), 0);
+    assert_int_equal(gnutls_priority_init(&rs->prio, "NORMAL", NULL), 0);
+    tls_connect(rs, &client, &rs->fd);
+    client_send("/first");
+    client_read_until("served");
+    /* four renewals fill the retired slots; the connection stays on the first daemon, the
+     * oldest, which the fifth renewal stops */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(http_replace_tls(rs->srv, &rs->tls, err, sizeof err), 0);
+}
+
+static void renewed_server_stop(struct renewed_server *rs)
+{
+    gnutls_deinit(client);
+    close(rs->fd);
+    gnutls_priority_deinit(rs->prio);
+    gnutls_certificate_free_credentials(rs->creds);
+    assert_true(http_stop(rs->srv));
+    free(rs->key_pem);
+    free(rs->cert_pem);
+}
+
+/* fifth_renewal_sends_on_the_oldest renews once more, the oldest daemon's connection sending
+ * DEFER_PATH at the moment *arm names; that request must be answered at once, not deferred. */
+static void fifth_renewal_sends_on_the_oldest(struct renewed_server *rs, bool *arm)
+{
+    pthread_mutex_lock(&lock);
+    *arm = true;
+    pthread_mutex_unlock(&lock);
+    char err[256] = "";
+    assert_int_equal(http_replace_tls(rs->srv, &rs->tls, err, sizeof err), 0);
+    pthread_mutex_lock(&lock);
+    bool handled = defer_handled, suspended = defer_suspended, armed = *arm;
+    pthread_mutex_unlock(&lock);
+    assert_false(armed);                /* the moment came */
+    assert_true(handled);
+    assert_false(suspended);            /* answered at once, not deferred */
+    assert_null(retired_later);
+    /* the answer itself may not go out: the daemon is stopped right after */
+}
+
 /* retired_daemon_stopped runs the case with HTTP_THREADS = threads (above 1, each daemon is a
  * pool of daemons, and the request is served by one of the pool's). */
 static void retired_daemon_stopped(unsigned threads)
 {
-    defer_handled = defer_suspended = arm_stop = false;
-    retired_later = NULL;
-    char *key_pem = NULL, *cert_pem = NULL;
-    make_identity(&key_pem, &cert_pem);
-    struct http_tls tls = { .key_pem = key_pem, .cert_pem = cert_pem };
-    struct config cfg = { .listen_address = "127.0.0.1:0", .http_max_body = 1 << 20,
-                          .http_max_result_body = 1 << 20, .http_timeout_s = 30,
-                          .http_threads = threads, .http_max_connections = 16,
-                          .shutdown_drain_s = 1 };
-    char err[256] = "";
-    struct http_server *srv = http_start_tls(&cfg, &tls, tls_dispatch, NULL, NULL, err,
-                                             sizeof err);
-    assert_non_null(srv);
-    unsigned port = http_bound_port(srv);
-
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    gnutls_certificate_credentials_t creds;
-    gnutls_priority_t prio;
-    assert_int_equal(gnutls_certificate_allocate_credentials(&creds), 0);
-    assert_int_equal(gnutls_priority_init(&prio, "NORMAL", NULL), 0);
-    assert_int_equal(gnutls_init(&client, GNUTLS_CLIENT), 0);
-    assert_int_equal(gnutls_priority_set(client, prio), 0);
-    assert_int_equal(gnutls_credentials_set(client, GNUTLS_CRD_CERTIFICATE, creds), 0);
-    gnutls_transport_set_int2(client, fd, fd);
-    int rc;
-    do
-        rc = gnutls_handshake(client);
-    while (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED);
-    assert_int_equal(rc, 0);
-    client_send("/first");
-    client_read_until("served");
-
-    /* four renewals fill the retired slots; the connection stays on the first daemon, the
-     * oldest, which the fifth renewal stops */
-    for (int i = 0; i < 4; i++)
-        assert_int_equal(http_replace_tls(srv, &tls, err, sizeof err), 0);
-    pthread_mutex_lock(&lock);
-    arm_stop = true;
-    pthread_mutex_unlock(&lock);
-    assert_int_equal(http_replace_tls(srv, &tls, err, sizeof err), 0);
-    pthread_mutex_lock(&lock);
-    bool handled = defer_handled, suspended = defer_suspended, armed = arm_stop;
-    pthread_mutex_unlock(&lock);
-    assert_false(armed);                /* the first daemon was stopped */
-    assert_true(handled);
-    assert_false(suspended);            /* answered at once, not deferred */
-    assert_null(retired_later);
-
-    gnutls_deinit(client);
-    close(fd);
-    gnutls_priority_deinit(prio);
-    gnutls_certificate_free_credentials(creds);
-    assert_true(http_stop(srv));
-    free(key_pem);
-    free(cert_pem);
+    struct renewed_server rs;
+    renewed_server_start(&rs, threads);
+    fifth_renewal_sends_on_the_oldest(&rs, &arm_stop);
+    renewed_server_stop(&rs);
 }
 
 static void test_retired_daemon_stopped_answers_instead_of_deferring(void **state)
@@ -332,12 +395,98 @@ static void test_retired_pool_stopped_answers_instead_of_deferring(void **state)
     retired_daemon_stopped(2);
 }
 
+/* The renewal found nothing deferred on the oldest daemon; a request on it arrives before the
+ * daemon is stopped. Deferred, it would be stopped suspended (libmicrohttpd aborts) once the
+ * renewal's wait for it ran out. */
+static void test_request_after_the_renewal_check_answered_at_once(void **state)
+{
+    (void)state;
+    struct renewed_server rs;
+    renewed_server_start(&rs, 1);
+    fifth_renewal_sends_on_the_oldest(&rs, &arm_quiesce);
+    renewed_server_stop(&rs);
+}
+
+/* A request deferred on the oldest retired daemon and not answered within SHUTDOWN_DRAIN_SECONDS
+ * (a write held up by the disk): that daemon cannot be stopped, so the renewal keeps the current
+ * certificate; once the request is answered, the next renewal goes ahead. */
+static void test_deferral_on_the_oldest_keeps_the_certificate(void **state)
+{
+    (void)state;
+    struct renewed_server rs;
+    renewed_server_start(&rs, 1);
+    client_send(DEFER_PATH);                    /* on the oldest daemon */
+    assert_true(wait_for(&defer_handled, 10000));
+    pthread_mutex_lock(&lock);
+    struct http_deferred *held = retired_later;
+    pthread_mutex_unlock(&lock);
+    assert_non_null(held);
+
+    char err[256] = "";
+    assert_int_equal(http_replace_tls(rs.srv, &rs.tls, err, sizeof err), -1);
+    assert_non_null(strstr(err, "the current certificate stays"));
+    client_send("/still-served");               /* the oldest daemon still runs */
+
+    pthread_t answerer;
+    assert_int_equal(pthread_create(&answerer, NULL, answer_main, held), 0);
+    pthread_join(answerer, NULL);
+    client_read_until("served");
+    assert_int_equal(http_replace_tls(rs.srv, &rs.tls, err, sizeof err), 0);
+    renewed_server_stop(&rs);
+}
+
+/* A request deferred on the current daemon (its answer held up) is not on the oldest retired
+ * one: the renewal goes ahead at once, and the request is answered afterwards. */
+static void test_deferral_elsewhere_does_not_hold_the_renewal(void **state)
+{
+    (void)state;
+    struct renewed_server rs;
+    renewed_server_start(&rs, 1);
+    gnutls_session_t other;
+    int other_fd;
+    tls_connect(&rs, &other, &other_fd);        /* on the current daemon */
+    session_send(other, DEFER_PATH);
+    assert_true(wait_for(&defer_handled, 10000));
+    pthread_mutex_lock(&lock);
+    struct http_deferred *held = retired_later;
+    bool suspended = defer_suspended;
+    pthread_mutex_unlock(&lock);
+    assert_true(suspended);
+    assert_non_null(held);
+
+    char err[256] = "";
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(http_replace_tls(rs.srv, &rs.tls, err, sizeof err), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(ms < 900);      /* no wait for the drain (SHUTDOWN_DRAIN_SECONDS = 1) */
+    client_send("/after");      /* the oldest daemon is gone: its connection is closed */
+    char byte;
+    ssize_t r;
+    do
+        r = gnutls_record_recv(client, &byte, 1);
+    while (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED);
+    assert_true(r <= 0);
+
+    pthread_t answerer;
+    assert_int_equal(pthread_create(&answerer, NULL, answer_main, held), 0);
+    pthread_join(answerer, NULL);
+    session_read_until(other, "answered later");
+    gnutls_deinit(other);
+    close(other_fd);
+    renewed_server_stop(&rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stop_waits_for_the_answering_thread_to_leave_resume),
         cmocka_unit_test(test_retired_daemon_stopped_answers_instead_of_deferring),
         cmocka_unit_test(test_retired_pool_stopped_answers_instead_of_deferring),
+        cmocka_unit_test(test_request_after_the_renewal_check_answered_at_once),
+        cmocka_unit_test(test_deferral_on_the_oldest_keeps_the_certificate),
+        cmocka_unit_test(test_deferral_elsewhere_does_not_hold_the_renewal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,6 +58,14 @@ static void test_defaults_and_member_order(void **state)
     job_clear(&j);
 }
 
+static void expect_refused_code(const char *text, int http)
+{
+    struct job j;
+    struct err e;
+    assert_int_equal(parse(text, &j, &e), -1);
+    assert_int_equal(e.http, http);
+}
+
 static void test_big_integers_keep_precision(void **state)
 {
     (void)state;
@@ -69,6 +77,38 @@ static void test_big_integers_keep_precision(void **state)
     assert_non_null(strstr(out, "1881258110712492142"));
     free(out);
     job_clear(&j);
+}
+
+/* A Go worker holds a job's arguments as float64s and writes one below 1e21 as plain digits: an
+ * integer beyond int64 in its job text is read as that real, not refused. */
+static void test_go_integers_beyond_int64_read_as_reals(void **state)
+{
+    (void)state;
+    struct job j;
+    struct err e;
+    assert_int_equal(parse("{\"type\":\"x\",\"arguments\":{\"big\":100000000000000000000,"
+                           "\"neg\":-9223372036854775809,\"edge\":9223372036854775808,"
+                           "\"max\":9223372036854775807,\"min\":-9223372036854775808,"
+                           "\"r\":12345678901234567890.5e0,\"s\":\"99999999999999999999\","
+                           "\"a\":[18446744073709551616]},\"quote\":\"q\",\"timeout\":5}", &j, &e), 0);
+    json_t *a = j.arguments;
+    assert_true(json_is_real(json_object_get(a, "big")));
+    assert_true(json_real_value(json_object_get(a, "big")) == 1e20);
+    assert_true(json_real_value(json_object_get(a, "neg")) == -9223372036854775809.0);
+    assert_true(json_real_value(json_object_get(a, "edge")) == 9223372036854775808.0);
+    assert_true(json_is_integer(json_object_get(a, "max")));     /* within int64: exact */
+    assert_true(json_integer_value(json_object_get(a, "max")) == INT64_MAX);
+    assert_true(json_integer_value(json_object_get(a, "min")) == INT64_MIN);
+    assert_true(json_is_real(json_object_get(a, "r")));
+    assert_string_equal(json_string_value(json_object_get(a, "s")), "99999999999999999999");
+    assert_true(json_real_value(json_array_get(json_object_get(a, "a"), 0)) == 18446744073709551616.0);
+    assert_int_equal(j.timeout_ns, 5);
+    assert_string_equal(j.quote, "q");
+    job_clear(&j);
+    /* the job's own integers stay integers: one beyond int64 there is refused */
+    expect_refused_code("{\"type\":\"x\",\"timeout\":10000000000000000000}", 400);
+    /* a real out of float64's range is refused as Go refuses it */
+    expect_refused_code("{\"type\":\"x\",\"arguments\":{\"n\":1e400}}", 400);
 }
 
 static void test_unicode_quote_is_decoded(void **state)
@@ -365,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_full_job_round_trip),
         cmocka_unit_test(test_defaults_and_member_order),
         cmocka_unit_test(test_big_integers_keep_precision),
+        cmocka_unit_test(test_go_integers_beyond_int64_read_as_reals),
         cmocka_unit_test(test_unicode_quote_is_decoded),
         cmocka_unit_test(test_go_quote_with_nul_bytes),
         cmocka_unit_test(test_refusals),
