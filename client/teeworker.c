@@ -518,9 +518,10 @@ static void pending_state(const struct response *r, char state[16])
 int tw_status(struct tw_client *c, const char *uid, struct tw_status_info *info,
               struct tw_error *err)
 {
+    if (info)
+        memset(info, 0, sizeof *info);   /* cleared even when refused: callers clear it after */
     if (!c || !uid || !*uid || !info)
         return fail(err, TW_E_INVALID, 0, "tw_status: missing argument");
-    memset(info, 0, sizeof *info);
     char *escaped = curl_easy_escape(c->curl, uid, 0);
     char *path = NULL;
     if (!escaped || asprintf(&path, "/job/status/%s", escaped) < 0) {
@@ -617,7 +618,7 @@ int tw_get_result(struct tw_client *c, const char *signature, const char *uid,
         return fail(err, TW_E_INVALID, 0, "tw_get_result: missing argument");
     if (next_cursor)
         *next_cursor = NULL;
-    struct tw_status_info info;
+    struct tw_status_info info = { 0 };
     int rc = tw_wait(c, uid, wait, &info, err);
     if (rc != TW_OK) {
         tw_status_info_clear(&info);
