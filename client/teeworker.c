@@ -6,9 +6,9 @@
  * everything above it is a thin mapping of one route.
  * Error answers are turned into messages by server_message(): the "error", "message" or
  * "status" member of a JSON body, else the body text, so the caller sees the server's words, but
- * never its control characters: messages and states are made printable (terminal_safe), and a
- * sealed cursor must be printable ASCII, since callers print them and a hostile server could
- * otherwise drive the user's terminal. */
+ * never its control characters: messages and states are made printable (terminal_safe), and the
+ * sealed values (signature, result, cursor) and the uid must be printable ASCII, since callers
+ * print them and a hostile server could otherwise drive the user's terminal. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -442,6 +442,11 @@ int tw_generate(struct tw_client *c, const char *job_json, char **signature, str
     int rc = post_json(c, "/job/generate", job, &r, err);
     if (rc != TW_OK)
         return rc;
+    if (!r.body.len || !printable_ascii(r.body.data) || strlen(r.body.data) != r.body.len) {
+        response_clear(&r);
+        return fail(err, TW_E_PROTOCOL, 200, "/job/generate answered something that is not a "
+                    "signature (sealed values are printable ASCII)");
+    }
     *signature = take_body(&r, NULL);
     response_clear(&r);
     ok(err);
@@ -536,6 +541,10 @@ int tw_status(struct tw_client *c, const char *uid, struct tw_status_info *info,
         return rc;
     if (r.status == 200 && r.next_cursor && !printable_ascii(r.next_cursor)) {
         rc = fail(err, TW_E_PROTOCOL, 200, "the X-Next-Cursor header is not a sealed value");
+    } else if (r.status == 200 && (!r.body.len || !printable_ascii(r.body.data) ||
+                                   strlen(r.body.data) != r.body.len)) {
+        rc = fail(err, TW_E_PROTOCOL, 200, "/job/status answered something that is not a sealed "
+                  "result (sealed values are printable ASCII)");
     } else if (r.status == 200) {
         info->sealed_result = take_body(&r, NULL);
         info->sealed_cursor = r.next_cursor;

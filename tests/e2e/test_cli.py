@@ -329,5 +329,30 @@ def test_hostile_worker_cannot_write_control_sequences():
                       "progress line")
 
 
+def test_hostile_sealed_values_are_refused():
+    # a signature and a sealed result are base64 text, printed as they come on stdout (generate,
+    # status, run --sealed): one that carries anything else is refused, never printed
+    with HostileWorker() as h:
+        h.answers[("POST", "/job/generate")] = (200, {}, b"c2ln" + ESCAPES)
+        rc, out, err = cli(["--url", h.url, "generate", "telemetry"])
+        check_eq((rc, out), (1, ""), "a signature with control characters (%r)" % err)
+        terminal_safe(err, "signature refusal")
+
+        h.answers[("GET", "/job/status/")] = (200, {}, b"c2VhbGVk" + ESCAPES)
+        rc, out, err = cli(["--url", h.url, "status", "u1"])
+        check_eq((rc, out), (1, ""), "a sealed result with control characters (%r)" % err)
+        terminal_safe(err, "sealed result refusal")
+
+        h.answers[("POST", "/job/generate")] = (200, {}, b"c2ln")
+        h.answers[("POST", "/job/add")] = (200, {}, b'{"uid":"u1"}')
+        rc, out, err = cli(["--url", h.url, "--sealed", "--delay", "10", "run", "telemetry"])
+        check_eq((rc, out), (1, ""), "run --sealed, a sealed result with control characters")
+        terminal_safe(err, "run --sealed refusal")
+
+        h.answers[("GET", "/job/status/")] = (200, {}, b"c2VhbGVk")
+        rc, out, err = cli(["--url", h.url, "--sealed", "--delay", "10", "run", "telemetry"])
+        check_eq((rc, out), (0, "c2VhbGVk\n"), "run --sealed, a clean sealed result (%r)" % err)
+
+
 if __name__ == "__main__":
     harness.main(globals())
