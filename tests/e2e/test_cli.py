@@ -238,6 +238,33 @@ def test_huge_error_answer_is_not_held():
               "a 200 MB error answer grew the client from %d to %d KiB" % (base_kb, big_kb))
 
 
+def test_huge_stdin_is_not_read_whole():
+    # "-" reads one line of at most 64 MiB: a longer one is refused once the limit is passed,
+    # not after the whole input was taken into memory
+    p = subprocess.Popen(harness.valgrind_prefix() + [cli_path(), "--url", "http://127.0.0.1:9",
+                                                      "add", "-"],
+                         env=harness.base_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, bufsize=0)
+    chunk, sent = b"A" * (1 << 20), 0
+    try:
+        while sent < 160 << 20:
+            sent += p.stdin.write(chunk)
+    except BrokenPipeError:
+        pass
+    try:
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    p.wait(timeout=120)
+    out, err = p.stdout.read(), p.stderr.read().decode("utf-8", "replace")
+    p.stdout.close()
+    p.stderr.close()
+    check(not harness.sanitizer_report(err), "sanitizer report from the CLI:\n%s" % err)
+    check_eq((p.returncode, out), (2, b""), "a 160 MiB line on stdin (%r)" % err)
+    check("stdin" in err, "the refusal names stdin: %r" % err)
+    check(sent <= 80 << 20, "the CLI read %d MiB of stdin before refusing it" % (sent >> 20))
+
+
 def test_tls_options_need_https():
     # a pin or a CA file asks for a verified server: over plain HTTP it would silently protect
     # nothing, so the client refuses before sending anything (the API key included)
