@@ -464,7 +464,12 @@ int tw_generate_args(struct tw_client *c, const char *type, const char *argument
         json_decref(args);
         return fail(err, TW_E_INVALID, 0, "the arguments are not a JSON object");
     }
-    json_t *job = json_pack("{s:s,s:o}", "type", type, "arguments", args);
+    json_t *type_text = json_string(type);   /* NULL when not UTF-8, all JSON can carry */
+    if (!type_text) {
+        json_decref(args);
+        return fail(err, TW_E_INVALID, 0, "the job type is not valid UTF-8");
+    }
+    json_t *job = json_pack("{s:o,s:o}", "type", type_text, "arguments", args);
     char *text = job ? json_dumps(job, JSON_COMPACT) : NULL;
     json_decref(job);
     if (!text)
@@ -478,8 +483,11 @@ int tw_submit(struct tw_client *c, const char *signature, char **uid, struct tw_
 {
     if (!c || !signature || !uid)
         return fail(err, TW_E_INVALID, 0, "tw_submit: missing argument");
+    json_t *sig = json_string(signature);
+    if (!sig)
+        return fail(err, TW_E_INVALID, 0, "the signature is not valid UTF-8");
     struct response r;
-    int rc = post_json(c, "/job/add", json_pack("{s:s}", "encrypted_job", signature), &r, err);
+    int rc = post_json(c, "/job/add", json_pack("{s:o}", "encrypted_job", sig), &r, err);
     if (rc != TW_OK)
         return rc;
     json_t *doc = json_loadb(r.body.data, r.body.len, 0, NULL);
@@ -606,10 +614,17 @@ int tw_decrypt(struct tw_client *c, const char *signature, const char *sealed, c
 {
     if (!c || !signature || !sealed || !clear)
         return fail(err, TW_E_INVALID, 0, "tw_decrypt: missing argument");
+    json_t *sealed_text = json_string(sealed), *sig = json_string(signature);
+    if (!sealed_text || !sig) {
+        json_decref(sealed_text);
+        json_decref(sig);
+        return fail(err, TW_E_INVALID, 0, "the %s is not valid UTF-8",
+                    sig ? "sealed value" : "signature");
+    }
     struct response r;
     int rc = post_json(c, "/job/result",
-                       json_pack("{s:s,s:s}", "encrypted_result", sealed, "encrypted_request",
-                                 signature),
+                       json_pack("{s:o,s:o}", "encrypted_result", sealed_text, "encrypted_request",
+                                 sig),
                        &r, err);
     if (rc != TW_OK)
         return rc;

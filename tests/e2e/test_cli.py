@@ -381,5 +381,26 @@ def test_hostile_sealed_values_are_refused():
         check_eq((rc, out), (0, "c2VhbGVk\n"), "run --sealed, a clean sealed result (%r)" % err)
 
 
+def test_text_that_is_not_utf8_is_named():
+    # JSON carries UTF-8 only: an argument that is not is a bad argument, said so (not "out of
+    # memory"), and a next cursor that is not is an error, not a silent restart from page one
+    bad = os.fsdecode(b"\xff")
+    with HostileWorker() as h:
+        h.answers[("POST", "/job/generate")] = (200, {}, b"c2ln")
+        h.answers[("POST", "/job/add")] = (200, {}, b'{"uid":"u1"}')
+        h.answers[("POST", "/job/result")] = (200, {}, b"clear")
+        for args in (["generate", bad], ["run", bad], ["add", bad], ["result", bad, "c2VhbGVk"],
+                     ["result", "c2ln", bad]):
+            rc, out, err = cli(["--url", h.url] + args)
+            check(rc in (1, 2) and out == "", "%r: exit %d, output %r" % (args, rc, out))
+            check("UTF-8" in err and "memory" not in err, "%r: the refusal %r" % (args, err))
+
+        h.answers[("GET", "/job/status/")] = (200, {"X-Next-Cursor": "Y3Vyc29y"}, b"c2VhbGVk")
+        h.answers[("POST", "/job/result")] = (200, {}, b"page \xff")
+        rc, out, err = cli(["--url", h.url, "--delay", "10", "--next", "run", "telemetry"])
+        check_eq((rc, out.count("\n")), (1, 1), "a cursor that is not UTF-8 ends the run (%r)" % err)
+        check("cursor" in err and "UTF-8" in err, "the refusal names the cursor: %r" % err)
+
+
 if __name__ == "__main__":
     harness.main(globals())
