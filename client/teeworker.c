@@ -592,9 +592,14 @@ int tw_wait(struct tw_client *c, const char *uid, const struct tw_wait_options *
     double start = now_s();
     const char *last = "queued";
     char state[16] = "queued";
+    struct tw_error own;
+    if (!err)
+        err = &own;                  /* for the status of an error answer */
     for (unsigned i = 1;; i++) {
         int rc = tw_status(c, uid, info, err);
-        if (rc == TW_OK || (rc < 0 && rc != TW_E_TRANSPORT))
+        /* 503 is a busy worker (answer budget spent, store away) asking to be polled again */
+        bool again = rc == TW_E_TRANSPORT || (rc == TW_E_SERVER && err->http_status == 503);
+        if (rc == TW_OK || (rc < 0 && !again))
             return rc;
         if (rc == TW_PENDING) {
             snprintf(state, sizeof state, "%s", info->state);

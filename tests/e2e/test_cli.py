@@ -402,5 +402,31 @@ def test_text_that_is_not_utf8_is_named():
         check("cursor" in err and "UTF-8" in err, "the refusal names the cursor: %r" % err)
 
 
+def test_polls_retry_a_busy_worker():
+    # a worker answers a poll 503 + Retry-After when its answer budget is spent or its Redis store
+    # is away, and counts on the client to poll again (README, HTTP API and Fleet mode): that is
+    # not the end of the job; a failed job (500) still is
+    busy = (503, {"Retry-After": "1", "Content-Type": "application/json"},
+            b'{"error":"too many response bytes in flight on this worker; retry later"}')
+    with HostileWorker() as h:
+        h.answers[("POST", "/job/generate")] = (200, {}, b"c2ln")
+        h.answers[("POST", "/job/add")] = (200, {}, b'{"uid":"u1"}')
+        h.answers[("GET", "/job/status/")] = [busy, busy, (200, {}, b"c2VhbGVk")]
+        args = ["--url", h.url, "--sealed", "--delay", "10", "--retries", "5", "run", "telemetry"]
+        rc, out, err = cli(args)
+        check_eq((rc, out), (0, "c2VhbGVk\n"), "two busy polls, then the result (%r)" % err)
+
+        h.answers[("GET", "/job/status/")] = busy
+        rc, out, err = cli(args)
+        check_eq((rc, out), (1, ""), "busy at every poll: the budget runs out (%r)" % err)
+        check("5 polls" in err, "the budget is named: %r" % err)
+
+        h.answers[("GET", "/job/status/")] = [(500, {}, b'{"error":"job failed: boom"}'),
+                                              (200, {}, b"c2VhbGVk")]
+        rc, out, err = cli(args)
+        check_eq((rc, out), (1, ""), "a failed job ends the wait at once (%r)" % err)
+        check("boom" in err, "the job's own error: %r" % err)
+
+
 if __name__ == "__main__":
     harness.main(globals())
