@@ -584,11 +584,25 @@ static void pause_ms(unsigned ms)
         ;
 }
 
+/* budget reads the retry budget of wait (NULL: the defaults). */
+static void budget(const struct tw_wait_options *wait, unsigned *attempts, unsigned *delay)
+{
+    *attempts = wait && wait->max_attempts ? wait->max_attempts : 60;
+    *delay = wait && wait->delay_ms ? wait->delay_ms : 1000;
+}
+
+/* busy: an error answer 503, a busy worker (answer budget spent, store away) asking to be asked
+ * again later. */
+static bool busy(int rc, const struct tw_error *err)
+{
+    return rc == TW_E_SERVER && err->http_status == 503;
+}
+
 int tw_wait(struct tw_client *c, const char *uid, const struct tw_wait_options *wait,
             struct tw_status_info *info, struct tw_error *err)
 {
-    unsigned attempts = wait && wait->max_attempts ? wait->max_attempts : 60;
-    unsigned delay = wait && wait->delay_ms ? wait->delay_ms : 1000;
+    unsigned attempts, delay;
+    budget(wait, &attempts, &delay);
     double start = now_s();
     const char *last = "queued";
     char state[16] = "queued";
@@ -597,9 +611,7 @@ int tw_wait(struct tw_client *c, const char *uid, const struct tw_wait_options *
         err = &own;                  /* for the status of an error answer */
     for (unsigned i = 1;; i++) {
         int rc = tw_status(c, uid, info, err);
-        /* 503 is a busy worker (answer budget spent, store away) asking to be polled again */
-        bool again = rc == TW_E_TRANSPORT || (rc == TW_E_SERVER && err->http_status == 503);
-        if (rc == TW_OK || (rc < 0 && !again))
+        if (rc == TW_OK || (rc < 0 && rc != TW_E_TRANSPORT && !busy(rc, err)))
             return rc;
         if (rc == TW_PENDING) {
             snprintf(state, sizeof state, "%s", info->state);
@@ -639,6 +651,25 @@ int tw_decrypt(struct tw_client *c, const char *signature, const char *sealed, c
     return TW_OK;
 }
 
+/* decrypt_when_free is tw_decrypt asked again, within the budget of wait, while the worker
+ * answers 503 (the clear result counts against the same answer budget as a poll). */
+static int decrypt_when_free(struct tw_client *c, const char *signature, const char *sealed,
+                             char **clear, const struct tw_wait_options *wait,
+                             struct tw_error *err)
+{
+    unsigned attempts, delay;
+    budget(wait, &attempts, &delay);
+    struct tw_error own;
+    if (!err)
+        err = &own;
+    for (unsigned i = 1;; i++) {
+        int rc = tw_decrypt(c, signature, sealed, clear, NULL, err);
+        if (!busy(rc, err) || i >= attempts)
+            return rc;
+        pause_ms(delay);
+    }
+}
+
 int tw_get_result(struct tw_client *c, const char *signature, const char *uid,
                   const struct tw_wait_options *wait, bool decrypt, char **result,
                   char **next_cursor, struct tw_error *err)
@@ -661,9 +692,9 @@ int tw_get_result(struct tw_client *c, const char *signature, const char *uid,
             info.sealed_cursor = NULL;
         }
     } else {
-        rc = tw_decrypt(c, signature, info.sealed_result, result, NULL, err);
+        rc = decrypt_when_free(c, signature, info.sealed_result, result, wait, err);
         if (rc == TW_OK && next_cursor && info.sealed_cursor) {
-            rc = tw_decrypt(c, signature, info.sealed_cursor, next_cursor, NULL, err);
+            rc = decrypt_when_free(c, signature, info.sealed_cursor, next_cursor, wait, err);
             if (rc != TW_OK) {
                 free(*result);
                 *result = NULL;

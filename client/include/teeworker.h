@@ -112,7 +112,8 @@ int tw_decrypt(struct tw_client *c, const char *signature, const char *sealed, c
 
 /* tw_get_result waits for job uid (submitted from signature) and returns its result in *result,
  * sealed or decrypted; *next_cursor (when not NULL) receives the job's next cursor, clear when
- * decrypt is true and sealed otherwise, or NULL when it has none. */
+ * decrypt is true and sealed otherwise, or NULL when it has none. Opening them is asked again on
+ * a 503 answer, within the same kind of budget as the wait. */
 int tw_get_result(struct tw_client *c, const char *signature, const char *uid,
                   const struct tw_wait_options *wait, bool decrypt, char **result,
                   char **next_cursor, struct tw_error *err);

@@ -427,6 +427,17 @@ def test_polls_retry_a_busy_worker():
         check_eq((rc, out), (1, ""), "a failed job ends the wait at once (%r)" % err)
         check("boom" in err, "the job's own error: %r" % err)
 
+        # /job/result's answer counts against the same budget: opening the result is retried too
+        h.answers[("GET", "/job/status/")] = (200, {}, b"c2VhbGVk")
+        h.answers[("POST", "/job/result")] = [busy, busy, (200, {}, b'{"clear":1}')]
+        rc, out, err = cli([a for a in args if a != "--sealed"])
+        check_eq((rc, out), (0, '{"clear":1}\n'), "opening the result after two busy answers (%r)"
+                 % err)
+        h.answers[("POST", "/job/result")] = busy
+        rc, out, err = cli([a for a in args if a != "--sealed"])
+        check_eq((rc, out), (1, ""), "busy at every try: the budget runs out (%r)" % err)
+        check("retry later" in err, "the worker's reason: %r" % err)
+
 
 if __name__ == "__main__":
     harness.main(globals())
