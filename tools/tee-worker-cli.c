@@ -400,8 +400,15 @@ int main(int argc, char **argv)
             printf("tee-worker-cli %s\n", TW_CLIENT_VERSION);
             return 0;
         }
-        if (opt == '?' || opt == ':')
-            return usage_error("bad or incomplete option \"%s\"", argv[optind - 1]);
+        if (opt == '?' || opt == ':') {
+            /* a short option inside a cluster ("-xs") is named by optopt: optind has not moved
+             * past its word yet, so argv[optind - 1] is the word before it */
+            const char *word = argv[optind - 1];
+            char shown[3] = { '-', (char)optopt, '\0' };
+            return usage_error("bad or incomplete option \"%s\"",
+                               optopt > 0 && optopt < 256 && strncmp(word, "--", 2) != 0 ? shown
+                                                                                       : word);
+        }
         if (parse_option(&cli, opt, optarg) != 0)
             return EXIT_USAGE;
     }

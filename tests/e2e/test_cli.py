@@ -63,6 +63,12 @@ def test_help_covers_every_flag():
         check(command in out, "--help does not mention %s" % command)
     rc, _, err = cli(["--no-such-flag", "run", "telemetry"])
     check_eq(rc, 2, "unknown flag exit status")
+    check('"--no-such-flag"' in err, "unknown flag not named: %r" % err)
+    for args, named in ((["-xs", "run", "telemetry"], '"-x"'), (["-sx", "run"], '"-x"'),
+                        (["run", "telemetry", "-t"], '"-t"'), (["--url"], '"--url"')):
+        rc, _, err = cli(args)
+        check_eq(rc, 2, "%r exit status" % args)
+        check(named in err and err.count("\n") == 2, "%r: the refusal names %s: %r" % (args, named, err))
     rc, _, err = cli(["frobnicate"])
     check_eq(rc, 2, "unknown command exit status")
     check("frobnicate" in err, "unknown command not named: %r" % err)
