@@ -360,6 +360,8 @@ static int request(struct tw_client *c, const char *method, const char *path, co
         response_clear(r);
         fail(err, TW_E_TRANSPORT, 0, "cannot reach %s: %s", url,
              curl_error[0] ? curl_error : curl_easy_strerror(rc));
+        if (err)
+            terminal_safe(err->message);   /* curl quotes the server's certificate name */
         free(url);
         return TW_E_TRANSPORT;
     }

@@ -227,6 +227,15 @@ def peak_rss_kb(args):
     return int(rc), int(kb)
 
 
+def test_certificate_name_cannot_write_control_sequences():
+    # curl's TLS errors quote the server certificate's name: a hostile server chooses it
+    with TlsWorker(subject="/CN=\x1b]0;pwned\x07\x1b[2Jevil") as t:
+        rc, out, err = cli(["--url", t.url, "--cacert", t.cert_path, "generate", "telemetry"])
+        check_eq((rc, out), (1, ""), "a certificate whose name does not match")
+        check("evil" in err and "does not match" in err, "curl's reason still shown: %r" % err)
+        terminal_safe(err, "TLS error with the certificate's name")
+
+
 def test_huge_error_answer_is_not_held():
     # an error answer is only read for its message: a hostile worker's 200 MB error body must not
     # become 200 MB (or, doubling, 256 MB) of the client's memory
