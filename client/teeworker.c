@@ -6,9 +6,9 @@
  * everything above it is a thin mapping of one route.
  * Error answers are turned into messages by server_message(): the "error", "message" or
  * "status" member of a JSON body, else the body text, so the caller sees the server's words, but
- * never its control characters: messages and states are made printable (terminal_safe), and a
- * sealed cursor must be printable ASCII, since callers print them and a hostile server could
- * otherwise drive the user's terminal. */
+ * never its control characters: messages and states are made printable (terminal_safe), and the
+ * sealed values (signature, result, cursor) and the uid must be printable ASCII, since callers
+ * print them and a hostile server could otherwise drive the user's terminal. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -360,6 +360,8 @@ static int request(struct tw_client *c, const char *method, const char *path, co
         response_clear(r);
         fail(err, TW_E_TRANSPORT, 0, "cannot reach %s: %s", url,
              curl_error[0] ? curl_error : curl_easy_strerror(rc));
+        if (err)
+            terminal_safe(err->message);   /* curl quotes the server's certificate name */
         free(url);
         return TW_E_TRANSPORT;
     }
@@ -442,6 +444,11 @@ int tw_generate(struct tw_client *c, const char *job_json, char **signature, str
     int rc = post_json(c, "/job/generate", job, &r, err);
     if (rc != TW_OK)
         return rc;
+    if (!r.body.len || !printable_ascii(r.body.data) || strlen(r.body.data) != r.body.len) {
+        response_clear(&r);
+        return fail(err, TW_E_PROTOCOL, 200, "/job/generate answered something that is not a "
+                    "signature (sealed values are printable ASCII)");
+    }
     *signature = take_body(&r, NULL);
     response_clear(&r);
     ok(err);
@@ -459,7 +466,12 @@ int tw_generate_args(struct tw_client *c, const char *type, const char *argument
         json_decref(args);
         return fail(err, TW_E_INVALID, 0, "the arguments are not a JSON object");
     }
-    json_t *job = json_pack("{s:s,s:o}", "type", type, "arguments", args);
+    json_t *type_text = json_string(type);   /* NULL when not UTF-8, all JSON can carry */
+    if (!type_text) {
+        json_decref(args);
+        return fail(err, TW_E_INVALID, 0, "the job type is not valid UTF-8");
+    }
+    json_t *job = json_pack("{s:o,s:o}", "type", type_text, "arguments", args);
     char *text = job ? json_dumps(job, JSON_COMPACT) : NULL;
     json_decref(job);
     if (!text)
@@ -473,8 +485,11 @@ int tw_submit(struct tw_client *c, const char *signature, char **uid, struct tw_
 {
     if (!c || !signature || !uid)
         return fail(err, TW_E_INVALID, 0, "tw_submit: missing argument");
+    json_t *sig = json_string(signature);
+    if (!sig)
+        return fail(err, TW_E_INVALID, 0, "the signature is not valid UTF-8");
     struct response r;
-    int rc = post_json(c, "/job/add", json_pack("{s:s}", "encrypted_job", signature), &r, err);
+    int rc = post_json(c, "/job/add", json_pack("{s:o}", "encrypted_job", sig), &r, err);
     if (rc != TW_OK)
         return rc;
     json_t *doc = json_loadb(r.body.data, r.body.len, 0, NULL);
@@ -518,9 +533,10 @@ static void pending_state(const struct response *r, char state[16])
 int tw_status(struct tw_client *c, const char *uid, struct tw_status_info *info,
               struct tw_error *err)
 {
+    if (info)
+        memset(info, 0, sizeof *info);   /* cleared even when refused: callers clear it after */
     if (!c || !uid || !*uid || !info)
         return fail(err, TW_E_INVALID, 0, "tw_status: missing argument");
-    memset(info, 0, sizeof *info);
     char *escaped = curl_easy_escape(c->curl, uid, 0);
     char *path = NULL;
     if (!escaped || asprintf(&path, "/job/status/%s", escaped) < 0) {
@@ -535,6 +551,10 @@ int tw_status(struct tw_client *c, const char *uid, struct tw_status_info *info,
         return rc;
     if (r.status == 200 && r.next_cursor && !printable_ascii(r.next_cursor)) {
         rc = fail(err, TW_E_PROTOCOL, 200, "the X-Next-Cursor header is not a sealed value");
+    } else if (r.status == 200 && (!r.body.len || !printable_ascii(r.body.data) ||
+                                   strlen(r.body.data) != r.body.len)) {
+        rc = fail(err, TW_E_PROTOCOL, 200, "/job/status answered something that is not a sealed "
+                  "result (sealed values are printable ASCII)");
     } else if (r.status == 200) {
         info->sealed_result = take_body(&r, NULL);
         info->sealed_cursor = r.next_cursor;
@@ -566,17 +586,34 @@ static void pause_ms(unsigned ms)
         ;
 }
 
+/* budget reads the retry budget of wait (NULL: the defaults). */
+static void budget(const struct tw_wait_options *wait, unsigned *attempts, unsigned *delay)
+{
+    *attempts = wait && wait->max_attempts ? wait->max_attempts : 60;
+    *delay = wait && wait->delay_ms ? wait->delay_ms : 1000;
+}
+
+/* busy: an error answer 503, a busy worker (answer budget spent, store away) asking to be asked
+ * again later. */
+static bool busy(int rc, const struct tw_error *err)
+{
+    return rc == TW_E_SERVER && err->http_status == 503;
+}
+
 int tw_wait(struct tw_client *c, const char *uid, const struct tw_wait_options *wait,
             struct tw_status_info *info, struct tw_error *err)
 {
-    unsigned attempts = wait && wait->max_attempts ? wait->max_attempts : 60;
-    unsigned delay = wait && wait->delay_ms ? wait->delay_ms : 1000;
+    unsigned attempts, delay;
+    budget(wait, &attempts, &delay);
     double start = now_s();
     const char *last = "queued";
     char state[16] = "queued";
+    struct tw_error own;
+    if (!err)
+        err = &own;                  /* for the status of an error answer */
     for (unsigned i = 1;; i++) {
         int rc = tw_status(c, uid, info, err);
-        if (rc == TW_OK || (rc < 0 && rc != TW_E_TRANSPORT))
+        if (rc == TW_OK || (rc < 0 && rc != TW_E_TRANSPORT && !busy(rc, err)))
             return rc;
         if (rc == TW_PENDING) {
             snprintf(state, sizeof state, "%s", info->state);
@@ -596,10 +633,17 @@ int tw_decrypt(struct tw_client *c, const char *signature, const char *sealed, c
 {
     if (!c || !signature || !sealed || !clear)
         return fail(err, TW_E_INVALID, 0, "tw_decrypt: missing argument");
+    json_t *sealed_text = json_string(sealed), *sig = json_string(signature);
+    if (!sealed_text || !sig) {
+        json_decref(sealed_text);
+        json_decref(sig);
+        return fail(err, TW_E_INVALID, 0, "the %s is not valid UTF-8",
+                    sig ? "sealed value" : "signature");
+    }
     struct response r;
     int rc = post_json(c, "/job/result",
-                       json_pack("{s:s,s:s}", "encrypted_result", sealed, "encrypted_request",
-                                 signature),
+                       json_pack("{s:o,s:o}", "encrypted_result", sealed_text, "encrypted_request",
+                                 sig),
                        &r, err);
     if (rc != TW_OK)
         return rc;
@@ -607,6 +651,25 @@ int tw_decrypt(struct tw_client *c, const char *signature, const char *sealed, c
     response_clear(&r);
     ok(err);
     return TW_OK;
+}
+
+/* decrypt_when_free is tw_decrypt asked again, within the budget of wait, while the worker
+ * answers 503 (the clear result counts against the same answer budget as a poll). */
+static int decrypt_when_free(struct tw_client *c, const char *signature, const char *sealed,
+                             char **clear, const struct tw_wait_options *wait,
+                             struct tw_error *err)
+{
+    unsigned attempts, delay;
+    budget(wait, &attempts, &delay);
+    struct tw_error own;
+    if (!err)
+        err = &own;
+    for (unsigned i = 1;; i++) {
+        int rc = tw_decrypt(c, signature, sealed, clear, NULL, err);
+        if (!busy(rc, err) || i >= attempts)
+            return rc;
+        pause_ms(delay);
+    }
 }
 
 int tw_get_result(struct tw_client *c, const char *signature, const char *uid,
@@ -617,7 +680,7 @@ int tw_get_result(struct tw_client *c, const char *signature, const char *uid,
         return fail(err, TW_E_INVALID, 0, "tw_get_result: missing argument");
     if (next_cursor)
         *next_cursor = NULL;
-    struct tw_status_info info;
+    struct tw_status_info info = { 0 };
     int rc = tw_wait(c, uid, wait, &info, err);
     if (rc != TW_OK) {
         tw_status_info_clear(&info);
@@ -631,9 +694,9 @@ int tw_get_result(struct tw_client *c, const char *signature, const char *uid,
             info.sealed_cursor = NULL;
         }
     } else {
-        rc = tw_decrypt(c, signature, info.sealed_result, result, NULL, err);
+        rc = decrypt_when_free(c, signature, info.sealed_result, result, wait, err);
         if (rc == TW_OK && next_cursor && info.sealed_cursor) {
-            rc = tw_decrypt(c, signature, info.sealed_cursor, next_cursor, NULL, err);
+            rc = decrypt_when_free(c, signature, info.sealed_cursor, next_cursor, wait, err);
             if (rc != TW_OK) {
                 free(*result);
                 *result = NULL;

@@ -48,14 +48,34 @@ char *cli_read_word(const char *word)
 {
     if (strcmp(word, "-") != 0)
         return strdup(word);
+    /* read up to the first newline, refusing the line as soon as it passes MAX_STDIN (getline
+     * would first take all of it, however long, into memory) */
     char *line = NULL;
-    size_t cap = 0;
-    ssize_t n = getline(&line, &cap, stdin);
-    if (n < 0 || (size_t)n > MAX_STDIN) {
+    size_t len = 0, cap = 0;
+    int c;
+    while ((c = getchar()) != EOF && c != '\n') {
+        if (len == MAX_STDIN) {
+            free(line);
+            return NULL;
+        }
+        if (len + 1 >= cap) {
+            size_t grown_cap = cap ? cap * 2 : 4096;
+            char *grown = realloc(line, grown_cap);
+            if (!grown) {
+                free(line);
+                return NULL;
+            }
+            line = grown;
+            cap = grown_cap;
+        }
+        line[len++] = (char)c;
+    }
+    if (ferror(stdin) || (c == EOF && len == 0) || (!line && !(line = malloc(1)))) {
         free(line);
         return NULL;
     }
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
+    while (len > 0 && line[len - 1] == '\r')
+        len--;
+    line[len] = '\0';
     return line;
 }

@@ -201,9 +201,15 @@ static char *job_text(const struct cli *cli, char **words, int count, const char
     } else if (count < 1) {
         snprintf(why, sizeof why, "missing the job TYPE");
     } else {
-        json_t *args = cli_job_arguments(cli->args_json, words + 1, count - 1, why, sizeof why);
+        json_t *type = json_string(words[0]);   /* NULL when not UTF-8, all JSON can carry */
+        json_t *args = type ? cli_job_arguments(cli->args_json, words + 1, count - 1, why,
+                                                sizeof why)
+                            : NULL;
+        if (!type)
+            snprintf(why, sizeof why, "the job TYPE is not valid UTF-8");
         if (args)
-            job = json_pack("{s:s,s:o}", "type", words[0], "arguments", args);
+            job = json_pack("{s:O,s:o}", "type", type, "arguments", args);
+        json_decref(type);
     }
     if (job && !why[0] && cursor) {
         json_t *args = json_object_get(job, "arguments");
@@ -320,7 +326,18 @@ static int run_page(struct cli *cli, char **words, int count, const char *cursor
     free(sig);
     free(uid);
     free(result);
-    return rc == TW_OK ? 0 : report(&err);
+    if (rc != TW_OK)
+        return report(&err);
+    json_t *cursor_text = *next ? json_string(*next) : NULL;
+    if (*next && !cursor_text) {
+        /* it cannot be sent as the next job's argument: dropping it would start over */
+        fprintf(stderr, "tee-worker-cli: the next cursor from the server is not valid UTF-8\n");
+        free(*next);
+        *next = NULL;
+        return EXIT_FAIL;
+    }
+    json_decref(cursor_text);
+    return 0;
 }
 
 static int cmd_run(struct cli *cli, char **words, int count)
@@ -383,8 +400,15 @@ int main(int argc, char **argv)
             printf("tee-worker-cli %s\n", TW_CLIENT_VERSION);
             return 0;
         }
-        if (opt == '?' || opt == ':')
-            return usage_error("bad or incomplete option \"%s\"", argv[optind - 1]);
+        if (opt == '?' || opt == ':') {
+            /* a short option inside a cluster ("-xs") is named by optopt: optind has not moved
+             * past its word yet, so argv[optind - 1] is the word before it */
+            const char *word = argv[optind - 1];
+            char shown[3] = { '-', (char)optopt, '\0' };
+            return usage_error("bad or incomplete option \"%s\"",
+                               optopt > 0 && optopt < 256 && strncmp(word, "--", 2) != 0 ? shown
+                                                                                       : word);
+        }
         if (parse_option(&cli, opt, optarg) != 0)
             return EXIT_USAGE;
     }

@@ -99,7 +99,8 @@ int tw_status(struct tw_client *c, const char *uid, struct tw_status_info *info,
 void tw_status_info_clear(struct tw_status_info *info);
 
 /* tw_wait polls tw_status until the job is done, fails, or the budget runs out (TW_E_TIMEOUT).
- * Transport errors while polling are retried within the same budget. wait may be NULL. */
+ * Transport errors and 503 answers (a busy worker: its answer budget spent, its store away) while
+ * polling are retried within the same budget. wait may be NULL. */
 int tw_wait(struct tw_client *c, const char *uid, const struct tw_wait_options *wait,
             struct tw_status_info *info, struct tw_error *err);
 
@@ -111,7 +112,8 @@ int tw_decrypt(struct tw_client *c, const char *signature, const char *sealed, c
 
 /* tw_get_result waits for job uid (submitted from signature) and returns its result in *result,
  * sealed or decrypted; *next_cursor (when not NULL) receives the job's next cursor, clear when
- * decrypt is true and sealed otherwise, or NULL when it has none. */
+ * decrypt is true and sealed otherwise, or NULL when it has none. Opening them is asked again on
+ * a 503 answer, within the same kind of budget as the wait. */
 int tw_get_result(struct tw_client *c, const char *signature, const char *uid,
                   const struct tw_wait_options *wait, bool decrypt, char **result,
                   char **next_cursor, struct tw_error *err);

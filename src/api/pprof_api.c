@@ -2,7 +2,8 @@
  *
  *   POST /debug/pprof/enable   -> "pprof enabled"   (400 "pprof not supported" in enclave mode)
  *   POST /debug/pprof/disable  -> "pprof disabled"  (idem)
- *   GET  /debug/pprof/               index of the dumps
+ *   GET  /debug/pprof/               index of the dumps (also without the trailing slash, which
+ *                                    Go's needs: core-protocol.md 10, row 31)
  *   GET  /debug/pprof/profile?seconds=N   CPU profile of the whole process for N seconds
  *                                         (default 30, 1..300) in gperftools' pprof format
  *   GET  /debug/pprof/heap (= allocs)     allocator summary from glibc's mallinfo2, as text

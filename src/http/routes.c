@@ -48,6 +48,7 @@ static const struct route routes[] = {
     { "POST", "/debug/pprof/enable",  false, false, false, NULL,     api_pprof_enable },
     { "POST", "/debug/pprof/disable", false, false, false, NULL,     api_pprof_disable },
     { "GET",  "/debug/pprof/",        false, false, false, pprof_served, api_pprof_index },
+    { "GET",  "/debug/pprof",         false, false, false, pprof_served, api_pprof_index },
     { "GET",  "/debug/pprof/profile", false, false, false, pprof_served, api_pprof_profile },
     { "GET",  "/debug/pprof/heap",    false, false, false, pprof_served, api_pprof_heap },
     { "GET",  "/debug/pprof/allocs",  false, false, false, pprof_served, api_pprof_heap },

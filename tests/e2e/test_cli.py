@@ -63,6 +63,12 @@ def test_help_covers_every_flag():
         check(command in out, "--help does not mention %s" % command)
     rc, _, err = cli(["--no-such-flag", "run", "telemetry"])
     check_eq(rc, 2, "unknown flag exit status")
+    check('"--no-such-flag"' in err, "unknown flag not named: %r" % err)
+    for args, named in ((["-xs", "run", "telemetry"], '"-x"'), (["-sx", "run"], '"-x"'),
+                        (["run", "telemetry", "-t"], '"-t"'), (["--url"], '"--url"')):
+        rc, _, err = cli(args)
+        check_eq(rc, 2, "%r exit status" % args)
+        check(named in err and err.count("\n") == 2, "%r: the refusal names %s: %r" % (args, named, err))
     rc, _, err = cli(["frobnicate"])
     check_eq(rc, 2, "unknown command exit status")
     check("frobnicate" in err, "unknown command not named: %r" % err)
@@ -221,6 +227,15 @@ def peak_rss_kb(args):
     return int(rc), int(kb)
 
 
+def test_certificate_name_cannot_write_control_sequences():
+    # curl's TLS errors quote the server certificate's name: a hostile server chooses it
+    with TlsWorker(subject="/CN=\x1b]0;pwned\x07\x1b[2Jevil") as t:
+        rc, out, err = cli(["--url", t.url, "--cacert", t.cert_path, "generate", "telemetry"])
+        check_eq((rc, out), (1, ""), "a certificate whose name does not match")
+        check("evil" in err and "does not match" in err, "curl's reason still shown: %r" % err)
+        terminal_safe(err, "TLS error with the certificate's name")
+
+
 def test_huge_error_answer_is_not_held():
     # an error answer is only read for its message: a hostile worker's 200 MB error body must not
     # become 200 MB (or, doubling, 256 MB) of the client's memory
@@ -236,6 +251,33 @@ def test_huge_error_answer_is_not_held():
         check_eq(rc, 1, "a huge error answer is still an error")
         check(big_kb - base_kb < 32 * 1024,
               "a 200 MB error answer grew the client from %d to %d KiB" % (base_kb, big_kb))
+
+
+def test_huge_stdin_is_not_read_whole():
+    # "-" reads one line of at most 64 MiB: a longer one is refused once the limit is passed,
+    # not after the whole input was taken into memory
+    p = subprocess.Popen(harness.valgrind_prefix() + [cli_path(), "--url", "http://127.0.0.1:9",
+                                                      "add", "-"],
+                         env=harness.base_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, bufsize=0)
+    chunk, sent = b"A" * (1 << 20), 0
+    try:
+        while sent < 160 << 20:
+            sent += p.stdin.write(chunk)
+    except BrokenPipeError:
+        pass
+    try:
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    p.wait(timeout=120)
+    out, err = p.stdout.read(), p.stderr.read().decode("utf-8", "replace")
+    p.stdout.close()
+    p.stderr.close()
+    check(not harness.sanitizer_report(err), "sanitizer report from the CLI:\n%s" % err)
+    check_eq((p.returncode, out), (2, b""), "a 160 MiB line on stdin (%r)" % err)
+    check("stdin" in err, "the refusal names stdin: %r" % err)
+    check(sent <= 80 << 20, "the CLI read %d MiB of stdin before refusing it" % (sent >> 20))
 
 
 def test_tls_options_need_https():
@@ -327,6 +369,89 @@ def test_hostile_worker_cannot_write_control_sequences():
         # the CLI's own progress line uses ESC [ K; nothing else may reach the terminal
         terminal_safe(tty.replace("\x1b[K", "").replace("\r", "").replace("\n", ""),
                       "progress line")
+
+
+def test_hostile_sealed_values_are_refused():
+    # a signature and a sealed result are base64 text, printed as they come on stdout (generate,
+    # status, run --sealed): one that carries anything else is refused, never printed
+    with HostileWorker() as h:
+        h.answers[("POST", "/job/generate")] = (200, {}, b"c2ln" + ESCAPES)
+        rc, out, err = cli(["--url", h.url, "generate", "telemetry"])
+        check_eq((rc, out), (1, ""), "a signature with control characters (%r)" % err)
+        terminal_safe(err, "signature refusal")
+
+        h.answers[("GET", "/job/status/")] = (200, {}, b"c2VhbGVk" + ESCAPES)
+        rc, out, err = cli(["--url", h.url, "status", "u1"])
+        check_eq((rc, out), (1, ""), "a sealed result with control characters (%r)" % err)
+        terminal_safe(err, "sealed result refusal")
+
+        h.answers[("POST", "/job/generate")] = (200, {}, b"c2ln")
+        h.answers[("POST", "/job/add")] = (200, {}, b'{"uid":"u1"}')
+        rc, out, err = cli(["--url", h.url, "--sealed", "--delay", "10", "run", "telemetry"])
+        check_eq((rc, out), (1, ""), "run --sealed, a sealed result with control characters")
+        terminal_safe(err, "run --sealed refusal")
+
+        h.answers[("GET", "/job/status/")] = (200, {}, b"c2VhbGVk")
+        rc, out, err = cli(["--url", h.url, "--sealed", "--delay", "10", "run", "telemetry"])
+        check_eq((rc, out), (0, "c2VhbGVk\n"), "run --sealed, a clean sealed result (%r)" % err)
+
+
+def test_text_that_is_not_utf8_is_named():
+    # JSON carries UTF-8 only: an argument that is not is a bad argument, said so (not "out of
+    # memory"), and a next cursor that is not is an error, not a silent restart from page one
+    bad = os.fsdecode(b"\xff")
+    with HostileWorker() as h:
+        h.answers[("POST", "/job/generate")] = (200, {}, b"c2ln")
+        h.answers[("POST", "/job/add")] = (200, {}, b'{"uid":"u1"}')
+        h.answers[("POST", "/job/result")] = (200, {}, b"clear")
+        for args in (["generate", bad], ["run", bad], ["add", bad], ["result", bad, "c2VhbGVk"],
+                     ["result", "c2ln", bad]):
+            rc, out, err = cli(["--url", h.url] + args)
+            check(rc in (1, 2) and out == "", "%r: exit %d, output %r" % (args, rc, out))
+            check("UTF-8" in err and "memory" not in err, "%r: the refusal %r" % (args, err))
+
+        h.answers[("GET", "/job/status/")] = (200, {"X-Next-Cursor": "Y3Vyc29y"}, b"c2VhbGVk")
+        h.answers[("POST", "/job/result")] = (200, {}, b"page \xff")
+        rc, out, err = cli(["--url", h.url, "--delay", "10", "--next", "run", "telemetry"])
+        check_eq((rc, out.count("\n")), (1, 1), "a cursor that is not UTF-8 ends the run (%r)" % err)
+        check("cursor" in err and "UTF-8" in err, "the refusal names the cursor: %r" % err)
+
+
+def test_polls_retry_a_busy_worker():
+    # a worker answers a poll 503 + Retry-After when its answer budget is spent or its Redis store
+    # is away, and counts on the client to poll again (README, HTTP API and Fleet mode): that is
+    # not the end of the job; a failed job (500) still is
+    busy = (503, {"Retry-After": "1", "Content-Type": "application/json"},
+            b'{"error":"too many response bytes in flight on this worker; retry later"}')
+    with HostileWorker() as h:
+        h.answers[("POST", "/job/generate")] = (200, {}, b"c2ln")
+        h.answers[("POST", "/job/add")] = (200, {}, b'{"uid":"u1"}')
+        h.answers[("GET", "/job/status/")] = [busy, busy, (200, {}, b"c2VhbGVk")]
+        args = ["--url", h.url, "--sealed", "--delay", "10", "--retries", "5", "run", "telemetry"]
+        rc, out, err = cli(args)
+        check_eq((rc, out), (0, "c2VhbGVk\n"), "two busy polls, then the result (%r)" % err)
+
+        h.answers[("GET", "/job/status/")] = busy
+        rc, out, err = cli(args)
+        check_eq((rc, out), (1, ""), "busy at every poll: the budget runs out (%r)" % err)
+        check("5 polls" in err, "the budget is named: %r" % err)
+
+        h.answers[("GET", "/job/status/")] = [(500, {}, b'{"error":"job failed: boom"}'),
+                                              (200, {}, b"c2VhbGVk")]
+        rc, out, err = cli(args)
+        check_eq((rc, out), (1, ""), "a failed job ends the wait at once (%r)" % err)
+        check("boom" in err, "the job's own error: %r" % err)
+
+        # /job/result's answer counts against the same budget: opening the result is retried too
+        h.answers[("GET", "/job/status/")] = (200, {}, b"c2VhbGVk")
+        h.answers[("POST", "/job/result")] = [busy, busy, (200, {}, b'{"clear":1}')]
+        rc, out, err = cli([a for a in args if a != "--sealed"])
+        check_eq((rc, out), (0, '{"clear":1}\n'), "opening the result after two busy answers (%r)"
+                 % err)
+        h.answers[("POST", "/job/result")] = busy
+        rc, out, err = cli([a for a in args if a != "--sealed"])
+        check_eq((rc, out), (1, ""), "busy at every try: the budget runs out (%r)" % err)
+        check("retry later" in err, "the worker's reason: %r" % err)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,20 @@ def test_enable_profile_heap_disable():
         w.healthy("profiling")
 
 
+def test_index_with_and_without_trailing_slash():
+    # Go's index needs the trailing slash (core-protocol.md 10, row 31: fix): both paths answer it
+    # while enabled, neither after disable
+    with Worker(api_key=KEY) as w:
+        expect_status(w.get("/debug/pprof", headers=AUTH), 404, "/debug/pprof while disabled")
+        expect_status(w.post("/debug/pprof/enable", headers=AUTH), 200, "enable")
+        slash = expect_status(w.get("/debug/pprof/", headers=AUTH), 200, "/debug/pprof/")
+        bare = expect_status(w.get("/debug/pprof", headers=AUTH), 200, "/debug/pprof")
+        check_eq(bare.text, slash.text, "the same index on both paths")
+        expect_status(w.get("/debug/pprof"), 401, "/debug/pprof without the API key")
+        expect_status(w.post("/debug/pprof/disable", headers=AUTH), 200, "disable")
+        expect_status(w.get("/debug/pprof", headers=AUTH), 404, "/debug/pprof after disable")
+
+
 def test_enable_pprof_at_start():
     with Worker(env={"ENABLE_PPROF": "true"}) as w:
         expect_status(w.get("/debug/pprof/heap"), 200, "heap with ENABLE_PPROF=true")

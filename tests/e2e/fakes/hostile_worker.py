@@ -2,8 +2,9 @@
 handling of hostile answers: error texts, states and headers that carry terminal escape sequences,
 newlines and invalid UTF-8.
 
-`answers` maps (method, path prefix) to (status, headers dict, body bytes); the first matching
-prefix wins, anything else is 404 {"error":"not here"}. Usage:
+`answers` maps (method, path prefix) to (status, headers dict, body bytes), or to a list of them
+given one per request in turn (the last one then stays); the first matching prefix wins, anything
+else is 404 {"error":"not here"}. Usage:
     with HostileWorker() as h: h.answers[("POST", "/job/generate")] = (400, {}, b'...'); h.url"""
 from http.server import BaseHTTPRequestHandler
 
@@ -23,6 +24,8 @@ class _Handler(BaseHTTPRequestHandler):
         status, headers, body = 404, {}, b'{"error":"not here"}'
         for (m, prefix), value in self.server.fake.answers.items():
             if m == method and self.path.startswith(prefix):
+                if isinstance(value, list):
+                    value = value.pop(0) if len(value) > 1 else value[0]
                 status, headers, body = value
                 break
         self.send_response(status)

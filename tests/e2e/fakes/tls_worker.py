@@ -3,7 +3,8 @@
 It makes a fresh self-signed certificate (openssl command line, ECDSA P-256, like the enclave's)
 in a temporary directory, serves HTTPS on 127.0.0.1 (port 0) and answers POST /job/generate with
 the text "tls-signature". `pin` is the curl public-key pin of its key: sha256//base64(SHA-256 of
-the DER SubjectPublicKeyInfo). Usage: with TlsWorker() as t: t.url, t.pin, t.key_path"""
+the DER SubjectPublicKeyInfo). `subject` names the certificate (default "/CN=EGo"; a hostile one
+may carry control characters). Usage: with TlsWorker() as t: t.url, t.pin, t.key_path"""
 import base64
 import hashlib
 import os
@@ -34,14 +35,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class TlsWorker(LocalServer):
-    def __init__(self):
+    def __init__(self, subject="/CN=EGo"):
         self.dir = tempfile.mkdtemp(prefix="tw-tls-")
         self.key_path = os.path.join(self.dir, "key.pem")
         self.cert_path = os.path.join(self.dir, "cert.pem")
         self.pubkey_path = os.path.join(self.dir, "pub.pem")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                         "ec_paramgen_curve:P-256", "-nodes", "-keyout", self.key_path,
-                        "-out", self.cert_path, "-days", "1", "-subj", "/CN=EGo"],
+                        "-out", self.cert_path, "-days", "1", "-subj", subject],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         der = subprocess.run(["openssl", "x509", "-in", self.cert_path, "-pubkey", "-noout"],
                              check=True, stdout=subprocess.PIPE).stdout
