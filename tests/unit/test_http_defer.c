@@ -235,31 +235,30 @@ static void client_read_until(const char *what)
     session_read_until(client, what);
 }
 
-void __wrap_MHD_stop_daemon(struct MHD_Daemon *daemon)
+/* send_if_armed: when *arm is set (then cleared), the keep-alive connection on the oldest daemon
+ * sends DEFER_PATH, and the handler has run when this returns. */
+static void send_if_armed(bool *arm)
 {
     pthread_mutex_lock(&lock);
-    bool armed = arm_stop;
-    arm_stop = false;
+    bool armed = *arm;
+    *arm = false;
     pthread_mutex_unlock(&lock);
     if (armed) {
-        /* the keep-alive connection's next request reaches the daemon being stopped */
         client_send(DEFER_PATH);
         assert_true(wait_for(&defer_handled, 10000));
     }
+}
+
+void __wrap_MHD_stop_daemon(struct MHD_Daemon *daemon)
+{
+    send_if_armed(&arm_stop);           /* the request reaches the daemon being stopped */
     __real_MHD_stop_daemon(daemon);
 }
 
 int __wrap_MHD_quiesce_daemon(struct MHD_Daemon *daemon)
 {
-    pthread_mutex_lock(&lock);
-    bool armed = arm_quiesce;
-    arm_quiesce = false;
-    pthread_mutex_unlock(&lock);
-    if (armed) {
-        /* the renewal has looked at the oldest daemon's deferrals: its connection sends now */
-        client_send(DEFER_PATH);
-        assert_true(wait_for(&defer_handled, 10000));
-    }
+    /* the renewal has looked at the oldest daemon's deferrals: its connection sends now */
+    send_if_armed(&arm_quiesce);
     return __real_MHD_quiesce_daemon(daemon);
 }
 
