@@ -303,11 +303,11 @@ def test_rate_limit_cools_one_account_for_one_operation():
             fake.rate_limited["dave"] = {"*"}
             err = run_fails(w, job("searchbyquery", "q", max_results=2))
             check("rate limited" in err, "every account rate limited: %r" % err)
-            check(re.search(r"account carol rate limited on searchbyquery; cooling down for "
+            check(re.search(r"account carol rate limited on SearchTimeline; cooling down for "
                             r"(59\d|600) s", w.stderr()), "cool-down from x-rate-limit-reset")
             _, stats = caps_and_stats(w)
             check_eq(stats.get("twitter_ratelimit_errors"), 2, "rate-limit events counted")
-            check(w.stderr().count("rate limited on searchbyquery") >= 2, "log lines")
+            check(w.stderr().count("rate limited on SearchTimeline") >= 2, "log lines")
         no_violations(fake)
 
 
@@ -322,8 +322,29 @@ def test_spent_window_moves_on_without_a_429():
             users = [c["user"] for c in fake.calls("SearchTimeline")]
             check_eq(users, ["pia", "quinn", "quinn"], "pia's spent window is respected")
             check_eq([c["status"] for c in fake.calls("SearchTimeline")], [200] * 3, "no 429")
-            check(re.search(r"account pia rate limited on searchbyquery; cooling down for "
+            check(re.search(r"account pia rate limited on SearchTimeline; cooling down for "
                             r"(29\d|300) s", w.stderr()), "cool-down until x-rate-limit-reset")
+        no_violations(fake)
+
+
+def test_cool_down_is_per_graphql_operation():
+    """X counts its windows per GraphQL operation: a spent UserByScreenName window (the last
+    allowed call, answered 200 with x-rate-limit-remaining 0) must not keep the same job's
+    UserTweets call off that account, and must keep the next searchbyprofile (UserByScreenName
+    too) off it."""
+    with TwitterWebFake() as fake:
+        fake.exhausted["rosa"] = {"UserByScreenName"}
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["rosa"]))
+        with Worker(env=env) as w:
+            data, _ = run(w, job("gettweets", "NASA", max_results=3))
+            check_eq(len(data), 3, "gettweets served by the one account")
+            check_eq([c["user"] for c in fake.calls("UserTweets")], ["rosa"], "UserTweets asked")
+            err = run_fails(w, job("searchbyprofile", "alice"))
+            check("rate limited" in err and "UserByScreenName" in err,
+                  "profile lookups wait for the spent window: %r" % err)
+            check_eq(len(fake.calls("UserByScreenName")), 1, "no request into a spent window")
+            check(re.search(r"account rosa rate limited on UserByScreenName; cooling down for "
+                            r"(29\d|300) s", w.stderr()), "cool-down logged per operation")
         no_violations(fake)
 
 
