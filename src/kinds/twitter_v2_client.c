@@ -27,6 +27,7 @@
 #define MAX_RESPONSE_BYTES (4u * 1024 * 1024)
 #define MAX_LOOKUPS_PER_PAGE 100
 #define CURSOR_MAX 512
+#define MAX_BARREN_PAGES 3      /* pages in a row with no new tweet before a search gives up */
 
 struct v2_job {
     const struct twitter_request *req;
@@ -215,6 +216,9 @@ struct search_state {
     unsigned skip;              /* tweets of that page already returned */
     json_t *tweets;
     char *next_cursor;          /* owned */
+    json_t *seen;               /* tweet ids returned so far (a set) */
+    json_t *tokens;             /* next_tokens followed so far (a set): X never repeats one */
+    int barren;                 /* pages in a row that brought no new tweet */
 };
 
 /* search_page reads one page into s. Returns 1 to go on, 0 when done, -1 on failure. */
@@ -254,21 +258,41 @@ static int search_page(struct v2_job *j, struct search_state *s, struct err *e)
         count(j, "twitter_errors", 1);
         return err_set(e, 502, "X API search: %s", why);
     }
-    size_t n = json_array_size(page.tweets), taken = 0;
+    size_t n = json_array_size(page.tweets), taken = 0, i;
     enrich(j, page.tweets, s->skip);
-    for (size_t i = s->skip; i < n && have + taken < target; i++, taken++)
-        json_array_append(s->tweets, json_array_get(page.tweets, i));
+    /* a tweet already returned (X repeating itself) is passed over, not returned twice */
+    for (i = s->skip; i < n && have + taken < target; i++) {
+        json_t *t = json_array_get(page.tweets, i);
+        const char *id = json_string_value(json_object_get(t, "tweet_id"));
+        if (!id || json_object_get(s->seen, id))
+            continue;
+        if (json_object_set_new(s->seen, id, json_true()) < 0 ||
+            json_array_append(s->tweets, t) < 0) {
+            twitter_v2_page_clear(&page);
+            return err_set(e, 500, "out of memory");
+        }
+        taken++;
+    }
+    s->barren = taken ? 0 : s->barren + 1;
     int more = 0;
     if (n == 0) {
         more = 0;                                   /* an empty page ends the search */
-    } else if (s->skip + taken < n) {               /* stopped inside this page */
-        s->next_cursor = twitter_v2_cursor_make(s->token, s->skip + (unsigned)taken);
-    } else if (page.next_token && strlen(page.next_token) < sizeof s->token) {
+    } else if (i < n) {                             /* stopped inside this page */
+        s->next_cursor = twitter_v2_cursor_make(s->token, (unsigned)i);
+    } else if (page.next_token && strlen(page.next_token) < sizeof s->token &&
+               !json_object_get(s->tokens, page.next_token) && s->barren < MAX_BARREN_PAGES) {
         snprintf(s->token, sizeof s->token, "%s", page.next_token);
         s->skip = 0;
+        if (json_object_set_new(s->tokens, s->token, json_true()) < 0) {
+            twitter_v2_page_clear(&page);
+            return err_set(e, 500, "out of memory");
+        }
         more = have + taken < target;
         if (!more)
             s->next_cursor = strdup(s->token);
+    } else if (page.next_token) {                   /* X repeats itself: nothing more to read */
+        log_warn("twitter: search: X sent a next_token already followed (or %d pages without a "
+                 "new tweet); stopping after %zu tweets", MAX_BARREN_PAGES, have + taken);
     }
     twitter_v2_page_clear(&page);
     return more;
@@ -278,14 +302,21 @@ int twitter_v2_search(const struct twitter_request *req, struct job_ctx *ctx,
                       struct job_result *out)
 {
     struct v2_job j = { .req = req, .ctx = ctx, .full_archive = req->op == TW_OP_SEARCHBYFULLARCHIVE };
-    struct search_state s = { .tweets = json_array() };
-    if (!s.tweets)
-        return err_set(&out->err, 500, "out of memory");
-    if (twitter_v2_cursor_parse(req->cursor, s.token, sizeof s.token, &s.skip) < 0) {
-        json_decref(s.tweets);
-        return err_set(&out->err, 400, "next_cursor is too long to be a search cursor");
-    }
+    struct search_state s = { .tweets = json_array(), .seen = json_object(),
+                              .tokens = json_object() };
     int rc = 1;
+    if (!s.tweets || !s.seen || !s.tokens)
+        rc = err_set(&out->err, 500, "out of memory");
+    else if (twitter_v2_cursor_parse(req->cursor, s.token, sizeof s.token, &s.skip) < 0)
+        rc = err_set(&out->err, 400, "next_cursor is too long to be a search cursor");
+    else if (json_object_set_new(s.tokens, s.token, json_true()) < 0)
+        rc = err_set(&out->err, 500, "out of memory");
+    if (rc < 0) {
+        json_decref(s.tweets);
+        json_decref(s.seen);
+        json_decref(s.tokens);
+        return rc;
+    }
     while (rc == 1 && (int64_t)json_array_size(s.tweets) < req->max_results &&
            job_ctx_remaining_ms(ctx) > 0)
         rc = search_page(&j, &s, &out->err);
@@ -299,6 +330,8 @@ int twitter_v2_search(const struct twitter_request *req, struct job_ctx *ctx,
     }
     free(s.next_cursor);
     json_decref(s.tweets);
+    json_decref(s.seen);
+    json_decref(s.tokens);
     return rc;
 }
 

@@ -5,7 +5,8 @@ against a local fake X API (twitter.md 3, 6, 8.1, 8.4, 9, 10.2; DECISIONS.md "Tw
 Checks: the start-up key probe (one request per key) and the capabilities it yields, with
 validation accepting exactly what is advertised; recent search with next_token paging, the
 query sent as given, the field lists, TweetResult keys in order and ids above 2^53 exact;
-X-Next-Cursor paging (also in the middle of an X page); usernames looked up when includes lack
+X-Next-Cursor paging (also in the middle of an X page); a repeated or cycling next_token ends
+the search with each tweet once; usernames looked up when includes lack
 them; full-archive search with an elevated and a basic key; tweet and user lookups; 429 with
 x-rate-limit-reset (rotation to the next key, cool-down, partial results); 401 (key marked
 bad); 5xx, malformed JSON, a non-numeric id, 404 and errors-only answers reaching the user with
@@ -257,6 +258,30 @@ def test_partial_result_on_mid_paging_429():
         err = run_fails(w, search({"query": "nasa", "max_results": 20}))
         check("rate limited" in err, "next job: key cooling down: %r" % err)
         check_eq(len(fake.calls("search/recent")), 2, "no request while cooling down")
+
+
+def test_repeating_next_token_ends_the_search():
+    """A hostile or broken X that hands back a next_token already followed (the same one, or a
+    cycle) must not make the search loop until max_results or the deadline with the same tweets
+    again: each tweet is returned once and the search stops when the token repeats."""
+    with XApiFake() as fake, Worker(env=fake.worker_env(["k1"])) as w:
+        fake.tweets = [make_tweet(i) for i in range(10)]
+        page = {"data": fake.tweets, "meta": {"result_count": 10, "next_token": "same"}}
+        fake.search_reply = (200, json.dumps(page).encode())
+        data, cursor = run(w, search({"query": "nasa", "max_results": 500}))
+        check_eq([t["id"] for t in data], [BIG_BASE + i for i in range(10)], "each tweet once")
+        check_eq(cursor, None, "no cursor into the loop")
+        check_eq(len(fake.calls("search/recent")), 2, "stopped when next_token came back")
+    with XApiFake() as fake, Worker(env=fake.worker_env(["k1"])) as w:
+        # offset 0 -> p100 -> (the same hundred tweets) p0 -> p100 ...: a cycle of two tokens
+        fake.tweets = [make_tweet(i) for i in range(200)]
+        again = {"data": fake.tweets[:100], "meta": {"result_count": 100, "next_token": "p0"}}
+        fake.fail_at_offset[100] = (200, json.dumps(again).encode(), {})
+        data, cursor = run(w, search({"query": "nasa", "max_results": 500}))
+        check_eq([t["id"] for t in data], [BIG_BASE + i for i in range(100)], "each tweet once")
+        check_eq(cursor, None, "no cursor into the cycle")
+        check(len(fake.calls("search/recent")) <= 4, "the cycle is left: %d requests"
+              % len(fake.calls("search/recent")))
 
 
 def test_bad_key_marked_and_rotated():
