@@ -13,7 +13,8 @@ to the next account; the password login flow with an alternate-identifier challe
 step; a wrong password and a denied login marking the account bad; expired cookies (401)
 re-logging in; cookies persisted sealed across a restart; TWITTER_SKIP_LOGIN_VERIFICATION;
 locked accounts; malformed timelines; a 404 rebuilding the transaction id then switching
-GET/POST; Cloudflare blocks; the per-account concurrency bound; the job deadline; the stats."""
+GET/POST; Cloudflare blocks; a cursor cycle left with each item once; the per-account concurrency
+bound; the job deadline; the stats."""
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import time
 
 import harness
 from harness import Worker, check, check_eq, expect_status, mkdtemp
-from fakes.twitter_web_fake import BIG, TwitterWebFake
+from fakes.twitter_web_fake import BIG, TwitterWebFake, cursor_entry, timeline, tweet, tweet_entry
 
 ALL_OPS = sorted([
     "searchbyquery", "searchbyfullarchive", "searchbyprofile", "getbyid", "getreplies",
@@ -348,6 +349,30 @@ def test_cool_down_is_per_graphql_operation():
         no_violations(fake)
 
 
+def test_cursor_cycle_ends_the_paging():
+    """X (or something in its place) answering a Bottom cursor already followed, here A -> B ->
+    A, with the same tweets each time: the pager returns each tweet once and leaves the cycle
+    instead of fetching until max_results or the deadline."""
+    with TwitterWebFake() as fake:
+        same = [tweet_entry(tweet(i)) for i in range(1, 6)]
+        nxt = {"": "A", "A": "B", "B": "A"}
+
+        def answer(op, v):
+            if op != "SearchTimeline":
+                return TwitterWebFake.answer(fake, op, v)
+            return {"data": {"search_by_raw_query": {"search_timeline": timeline(
+                same + [cursor_entry(nxt[v.get("cursor") or ""])])}}}
+        fake.answer = answer
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["sam"]))
+        with Worker(env=env) as w:
+            data, cursor = run(w, job("searchbyquery", "q", max_results=40))
+            check_eq(tweet_ids(data), [BIG + i for i in range(1, 6)], "each tweet once")
+            check_eq(cursor, None, "no cursor into the cycle")
+            calls = [c["variables"].get("cursor") for c in fake.calls("SearchTimeline")]
+            check(len(calls) <= 4, "the cycle is left: %r" % calls)
+        no_violations(fake)
+
+
 def test_login_flow_with_challenge_totp_and_wrong_password():
     with TwitterWebFake() as fake:
         secret = "JBSWY3DPEHPK3PXP"
@@ -469,7 +494,7 @@ def test_method_switch_and_cloudflare_block():
             check_eq([(c["method"], c["status"]) for c in fake.calls("SearchTimeline")],
                      [("POST", 404), ("POST", 404), ("GET", 200)],
                      "404: transaction id rebuilt, then the other method")
-            fake.search_tweets = fake.search_tweets * 2
+            fake.search_tweets = fake.search_tweets + [tweet(i) for i in range(46, 91)]
             data, _ = run(w, job("searchbyquery", "q", max_results=70))
             check_eq(len(data), 70, "two pages")
             check_eq([(c["method"], c["status"]) for c in fake.calls("SearchTimeline")][3:],
