@@ -328,6 +328,22 @@ long tw_accounts_cooldown(size_t i, enum tw_gql op, const char *reset, const cha
     return seconds;
 }
 
+void tw_accounts_rest(size_t i, long seconds, const char *what)
+{
+    time_t until = time(NULL) + (seconds > 0 ? seconds : TWITTER_KEYS_DEFAULT_COOLDOWN_S);
+    const char *name = "?";
+    pthread_mutex_lock(&lock);
+    if (i < nslots) {
+        for (int op = 0; op < TWG_COUNT; op++)
+            if (slots[i].cool_until[op] < until)
+                slots[i].cool_until[op] = until;
+        name = slots[i].acct.name;
+    }
+    pthread_mutex_unlock(&lock);
+    log_warn("twitter: account %s rate limited on %s; cooling down for %lld s (every operation)",
+             name, what, (long long)(until - time(NULL)));
+}
+
 void tw_accounts_mark_bad(size_t i, const char *reason)
 {
     bool first = false;

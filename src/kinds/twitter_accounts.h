@@ -72,6 +72,10 @@ void tw_accounts_release(size_t i);
  * values (may be NULL). Returns the seconds applied; logs one line. */
 long tw_accounts_cooldown(size_t i, enum tw_gql op, const char *reset, const char *retry_after);
 
+/* tw_accounts_rest: account i cannot serve any operation for `seconds` (X rate-limited `what`,
+ * e.g. its login flow); it cools down for every GraphQL operation. Logs one line. */
+void tw_accounts_rest(size_t i, long seconds, const char *what);
+
 /* tw_accounts_mark_bad: account i is not used again until restart; logs reason once. */
 void tw_accounts_mark_bad(size_t i, const char *reason);
 

@@ -410,6 +410,25 @@ def test_denied_login_is_reported():
         no_violations(fake)
 
 
+def test_rate_limited_login_cools_down_not_bad():
+    """X answering the login flow with 429 / code 88 is a spent window, not a refused login:
+    the account cools down until x-rate-limit-reset and logs in on a later job; it is not marked
+    bad until restart."""
+    with TwitterWebFake() as fake:
+        fake.accounts["gina"] = {"password": "pw"}
+        fake.login_rate_limited = 1
+        fake.login_reset_in = 2
+        with Worker(env=fake.worker_env(accounts=["gina:pw"])) as w:
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check("rate limit" in err, "the rate-limited login reaches the user: %r" % err)
+            check("marked bad" not in w.stderr(), "a rate limit is not a refusal:\n%s"
+                  % w.stderr())
+            time.sleep(2.5)
+            data, _ = run(w, job("searchbyquery", "q", max_results=1))
+            check_eq(len(data), 1, "logged in once the window reset")
+        no_violations(fake)
+
+
 def test_expired_cookies_relogin_and_persistence():
     with TwitterWebFake() as fake:
         fake.accounts["gina"] = {"password": "pw"}
