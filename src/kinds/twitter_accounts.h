@@ -57,8 +57,8 @@ bool tw_accounts_configured(const struct config *cfg);
 const struct tw_account *tw_accounts_get(size_t i);
 
 /* tw_accounts_acquire picks the next usable account for GraphQL operation op, round robin,
- * skipping bad ones, those cooling down for op and those listed in `skip` (nskip entries: accounts this job already gave up
- * on). When all usable ones are at their concurrency bound it waits until one is released or
+ * skipping bad ones, those cooling down for op and those listed in `skip` (nskip entries:
+ * accounts this job already gave up on). When all usable ones are at their concurrency bound it waits until one is released or
  * `deadline` (CLOCK_MONOTONIC) passes. Returns 0 with *index set, or -1 with e = 503 saying why
  * no account is usable (how many rate limited and until when, how many marked bad and why). */
 int tw_accounts_acquire(const struct config *cfg, enum tw_gql op, const size_t *skip,
