@@ -90,19 +90,20 @@ static int send_get(struct v2_job *j, const struct twitter_key_lease *lease, con
 }
 
 /* judge: 1 when the key was given up on (try the next one), 0 when resp is the answer. */
-static int judge(struct v2_job *j, const struct twitter_key_lease *lease,
-                 const struct fetch_response *resp)
+static int judge(struct v2_job *j, enum twitter_key_endpoint ep,
+                 const struct twitter_key_lease *lease, const struct fetch_response *resp)
 {
     size_t n = lease->index + 1;
     if (resp->status == 429) {
         count(j, "twitter_ratelimit_errors", 1);
-        long s = twitter_keys_cooldown(lease->index, resp->rate_limit_reset, resp->retry_after);
+        long s = twitter_keys_cooldown(lease->index, ep, resp->rate_limit_reset,
+                                       resp->retry_after);
         snprintf(j->rejection, sizeof j->rejection, "X API key #%zu rate limited (HTTP 429), "
                  "cooling down for %ld s", n, s);
         j->rate_limited = true;
         return 1;
     }
-    if (resp->status == 403 && j->full_archive) {
+    if (resp->status == 403 && ep == TWITTER_KEYS_SEARCH_ALL) {
         count(j, "twitter_auth_errors", 1);
         twitter_keys_mark_base(lease->index);
         snprintf(j->rejection, sizeof j->rejection, "X API key #%zu has no full-archive access "
@@ -121,13 +122,14 @@ static int judge(struct v2_job *j, const struct twitter_key_lease *lease,
     return 0;
 }
 
-/* v2_get: GET {base}{path} with key rotation. Returns 0 with resp holding the answer (any status
- * but 429/401/403), -1 or TWITTER_BACKEND_NO_SESSION with e set. */
-static int v2_get(struct v2_job *j, const char *path, struct fetch_response *resp, struct err *e)
+/* v2_get: GET {base}{path} (endpoint ep) with key rotation. Returns 0 with resp holding the
+ * answer (any status but 429/401/403), -1 or TWITTER_BACKEND_NO_SESSION with e set. */
+static int v2_get(struct v2_job *j, enum twitter_key_endpoint ep, const char *path,
+                  struct fetch_response *resp, struct err *e)
 {
     for (;;) {
         struct twitter_key_lease lease;
-        if (twitter_keys_acquire(j->ctx->cfg, j->full_archive, &lease, e) < 0)
+        if (twitter_keys_acquire(j->ctx->cfg, ep, &lease, e) < 0)
             return no_key_left(j, e);
         if (!j->key_obtained) {
             j->key_obtained = true;
@@ -137,7 +139,7 @@ static int v2_get(struct v2_job *j, const char *path, struct fetch_response *res
             count(j, "twitter_errors", 1);
             return -1;
         }
-        if (!judge(j, &lease, resp))
+        if (!judge(j, ep, &lease, resp))
             return 0;
         fetch_response_clear(resp);
     }
@@ -177,7 +179,7 @@ static char *lookup_username(struct v2_job *j, const char *author)
     struct err e = { 0 };
     char *name = NULL;
     snprintf(path, sizeof path, "/users/%s", author);
-    if (v2_get(j, path, &resp, &e) == 0 && resp.status == 200)
+    if (v2_get(j, TWITTER_KEYS_USER_LOOKUP, path, &resp, &e) == 0 && resp.status == 200)
         name = twitter_v2_decode_username(resp.body, resp.body_len);
     else
         log_debug("twitter: username of author %s not found: %s", author,
@@ -232,7 +234,8 @@ static int search_page(struct v2_job *j, struct search_state *s, struct err *e)
     if (!path)
         return err_set(e, 500, "out of memory");
     struct fetch_response resp = { 0 };
-    int rc = v2_get(j, path, &resp, e);
+    int rc = v2_get(j, j->full_archive ? TWITTER_KEYS_SEARCH_ALL : TWITTER_KEYS_SEARCH_RECENT,
+                    path, &resp, e);
     free(path);
     if (rc < 0 || rc == TWITTER_BACKEND_NO_SESSION) {
         fetch_response_clear(&resp);
@@ -338,10 +341,11 @@ int twitter_v2_search(const struct twitter_request *req, struct job_ctx *ctx,
 /* ---- lookups ---- */
 
 /* lookup: GET path and judge the status like twitter.md 6.3/6.4. On 200 *resp holds the body. */
-static int lookup(struct v2_job *j, const char *path, const char *what, const char *not_found,
-                  struct fetch_response *resp, struct err *e)
+static int lookup(struct v2_job *j, enum twitter_key_endpoint ep, const char *path,
+                  const char *what, const char *not_found, struct fetch_response *resp,
+                  struct err *e)
 {
-    int rc = v2_get(j, path, resp, e);
+    int rc = v2_get(j, ep, path, resp, e);
     if (rc != 0)
         return rc;
     if (resp->status == 200)
@@ -363,7 +367,8 @@ int twitter_v2_get_tweet(const struct twitter_request *req, struct job_ctx *ctx,
     snprintf(path, sizeof path, "/tweets/%.19s?tweet.fields=%s&user.fields=username"
              "&expansions=author_id", req->query, TWITTER_V2_LOOKUP_TWEET_FIELDS);
     struct fetch_response resp = { 0 };
-    int rc = lookup(&j, path, "tweet", "tweet not found", &resp, &out->err);
+    int rc = lookup(&j, TWITTER_KEYS_TWEET_LOOKUP, path, "tweet", "tweet not found", &resp,
+                    &out->err);
     if (rc == 0) {
         char why[TWITTER_V2_WHY];
         json_t *tweet = twitter_v2_decode_tweet(resp.body, resp.body_len, time(NULL), why,
@@ -388,7 +393,8 @@ int twitter_v2_get_profile(const struct twitter_request *req, struct job_ctx *ct
     snprintf(path, sizeof path, "/users/%.19s?user.fields=%s", req->query,
              TWITTER_V2_PROFILE_FIELDS);
     struct fetch_response resp = { 0 };
-    int rc = lookup(&j, path, "profile", "user not found", &resp, &out->err);
+    int rc = lookup(&j, TWITTER_KEYS_USER_LOOKUP, path, "profile", "user not found", &resp,
+                    &out->err);
     if (rc == 0) {
         char why[TWITTER_V2_WHY];
         json_t *profile = twitter_v2_decode_profile(resp.body, resp.body_len, why, sizeof why);

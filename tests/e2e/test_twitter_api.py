@@ -247,6 +247,26 @@ def test_rate_limit_rotation_and_cooldown():
             check("cooling down for 1" in w.stderr(), "cool-down from x-rate-limit-reset logged")
 
 
+def test_rate_limit_is_per_endpoint():
+    """X API v2 counts its windows per endpoint and key: the user lookups that fill in usernames
+    running out (429) must not keep the key from searches and tweet lookups."""
+    with XApiFake() as fake, Worker(env=fake.worker_env(["k1"])) as w:
+        fake.include_users = False
+        fake.user_reply = (429, b'{"title":"Too Many Requests"}')
+        data, _ = run(w, search({"query": "nasa", "max_results": 20}))
+        check_eq(len(data), 20, "search served; usernames unknown")
+        check_eq(len(fake.calls("user")), 1, "one user lookup, then that endpoint rests")
+        data, _ = run(w, search({"query": "nasa", "max_results": 5}))
+        check_eq(len(data), 5, "the key still searches")
+        tweet, _ = run(w, {"type": "twitter-api", "arguments": {
+            "type": "getbyid", "query": str(BIG_BASE + 3)}})
+        check_eq(tweet["id"], BIG_BASE + 3, "the key still looks tweets up")
+        check_eq(len(fake.calls("user")), 1, "no user lookup while that endpoint rests")
+        err = run_fails(w, {"type": "twitter-api", "arguments": {
+            "type": "getprofilebyid", "query": "42"}})
+        check("rate limited" in err, "user lookups wait: %r" % err)
+
+
 def test_partial_result_on_mid_paging_429():
     with XApiFake() as fake, Worker(env=fake.worker_env(["k1"])) as w:
         fake.tweets = [make_tweet(i) for i in range(150)]
