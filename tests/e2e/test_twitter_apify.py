@@ -4,8 +4,9 @@ local fake Apify.
 
 twitter.md 7, 8.3 and 10.3; jobs-and-capabilities.md 2.5: the follower actor and its input, the
 ProfileResultApify shape (every key, 64-bit ids exact, url null kept, a string id and a null item
-skipped), paging through X-Next-Cursor (a page longer than the limit cut to it), argument validation at /job/generate, an actor failure
-reaching the user with its reason, and the twitter_scrapes / twitter_returned_followers counters."""
+skipped), paging through X-Next-Cursor (a page longer than the limit cut to it), argument
+validation at /job/generate, an actor failure reaching the user with its reason, and the
+twitter_scrapes / twitter_returned_followers counters."""
 import json
 
 from harness import Worker, check, check_eq, expect_json_error
