@@ -130,6 +130,19 @@ def test_page_longer_than_the_limit_is_cut():
         check_eq(stats_of(w).get("twitter_returned_followers"), 4, "followers counted")
 
 
+def test_undecodable_items_do_not_flood_the_log():
+    """Each undecodable dataset item is skipped; a page full of them (hostile or broken actor)
+    writes a few lines and a count, not a line per item."""
+    with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
+        fake.datasets[ACTOR] = [{"id": "not a number"}] * 300 + [{"id": 5, "screen_name": "ok"}]
+        body, _ = run(w, {"type": "twitter-apify", "arguments": {
+            "type": "getfollowers", "query": "nasa", "max_results": 400}})
+        check_eq([p["id"] for p in json.loads(body.decode("utf-8"))], [5], "the good item")
+        lines = [ln for ln in w.stderr().splitlines() if "dataset item" in ln]
+        check(len(lines) <= 5, "%d log lines for 300 skipped items" % len(lines))
+        check(any("300" in ln for ln in lines), "the skipped items are counted: %r" % lines)
+
+
 def test_non_ascii_values_do_not_cut_the_message():
     """A refused value is quoted cut on a character boundary (util/utf8.h), so the rest of the
     message survives: a value cut inside a character made the reply stop there."""
