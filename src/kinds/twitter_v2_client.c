@@ -188,13 +188,16 @@ static char *lookup_username(struct v2_job *j, const char *author)
     return name;
 }
 
-/* enrich: fill the empty usernames of page tweets from i0 on by looking their authors up. */
+/* enrich: fill the empty usernames of page tweets from i0 on by looking their authors up; stops
+ * at the job deadline (the usernames left are ""). */
 static void enrich(struct v2_job *j, json_t *tweets, size_t i0)
 {
     json_t *known = json_object();
     size_t lookups = 0, i;
     json_t *t;
     json_array_foreach(tweets, i, t) {
+        if (job_ctx_remaining_ms(j->ctx) <= 0)
+            break;
         const char *author = json_string_value(json_object_get(t, "author_id"));
         const char *have = json_string_value(json_object_get(t, "username"));
         if (i < i0 || !known || !author || !*author || (have && *have) ||

@@ -7,7 +7,7 @@ validation accepting exactly what is advertised; recent search with next_token p
 query sent as given, the field lists, TweetResult keys in order and ids above 2^53 exact;
 X-Next-Cursor paging (also in the middle of an X page); a repeated or cycling next_token ends
 the search with each tweet once; usernames looked up when includes lack
-them; full-archive search with an elevated and a basic key; tweet and user lookups; 429 with
+them, and no longer once the job deadline has passed; full-archive search with an elevated and a basic key; tweet and user lookups; 429 with
 x-rate-limit-reset (rotation to the next key, cool-down, partial results); 401 (key marked
 bad); 5xx, malformed JSON, a non-numeric id, 404 and errors-only answers reaching the user with
 their reason; the stats counters."""
@@ -165,6 +165,25 @@ def test_usernames_looked_up_when_not_included():
                  "usernames from user lookups (unknown author: empty)")
         lookups = sorted(r["path"] for r in fake.calls("user"))
         check_eq(lookups, ["/2/users/42", "/2/users/43", "/2/users/99"], "one lookup per author")
+
+
+def test_username_lookups_stop_at_the_deadline():
+    """Filling in usernames is a loop of requests: at the job deadline it stops, instead of
+    going through every remaining author (each failing at once and counted as an X error)."""
+    with XApiFake() as fake:
+        fake.include_users = False
+        fake.users = {str(100 + i): {"id": str(100 + i), "name": "U", "username": "u%d" % i}
+                      for i in range(30)}
+        fake.tweets = [make_tweet(i, author=str(100 + i)) for i in range(30)]
+        fake.user_delay_s = 0.5
+        env = dict(fake.worker_env(["k1"]), JOB_TIMEOUT_SECONDS="2")
+        with Worker(env=env) as w:
+            run_fails(w, search({"query": "nasa", "max_results": 30}))
+            _, stats = caps_and_stats(w)
+            looked_up = len(fake.calls("user"))
+            check(looked_up <= 6, "%d lookups in a 2 s job" % looked_up)
+            check(stats.get("twitter_errors", 0) <= 1,
+                  "lookups after the deadline counted as errors: %r" % stats)
 
 
 def test_full_archive_uses_the_elevated_key():
