@@ -6,11 +6,11 @@ Checks: the start-up key probe (one request per key) and the capabilities it yie
 validation accepting exactly what is advertised; recent search with next_token paging, the
 query sent as given, the field lists, TweetResult keys in order and ids above 2^53 exact;
 X-Next-Cursor paging (also in the middle of an X page); a repeated or cycling next_token ends
-the search with each tweet once; usernames looked up when includes lack
-them, and no longer once the job deadline has passed; full-archive search with an elevated and a basic key; tweet and user lookups; 429 with
-x-rate-limit-reset (rotation to the next key, cool-down, partial results); 401 (key marked
-bad); 5xx, malformed JSON, a non-numeric id, 404 and errors-only answers reaching the user with
-their reason; the stats counters."""
+the search with each tweet once; usernames looked up when includes lack them, and no longer once
+the job deadline has passed; full-archive search with an elevated and a basic key; tweet and
+user lookups; 429 with x-rate-limit-reset (rotation to the next key, cool-down per endpoint,
+partial results); 401 (key marked bad); 5xx, malformed JSON, a non-numeric id, 404 and
+errors-only answers reaching the user with their reason; the stats counters."""
 import json
 
 from harness import Worker, check, check_eq, expect_json_error
