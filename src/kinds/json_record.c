@@ -15,6 +15,7 @@
 #include "log.h"
 
 #define ZERO_TIME "0001-01-01T00:00:00Z"
+#define RECORD_SKIPS_LOGGED 3   /* undecodable items logged one by one, then only counted */
 
 static void why_set(char *why, size_t whylen, const char *name, const char *what)
 {
@@ -367,7 +368,7 @@ json_t *record_strings_copy(const json_t *list)
 json_t *record_decode_items(const json_t *raw, record_item_decoder decode, const char *what)
 {
     json_t *out = json_array();
-    size_t i;
+    size_t i, skipped = 0;
     json_t *item;
     char why[128];
 
@@ -376,7 +377,10 @@ json_t *record_decode_items(const json_t *raw, record_item_decoder decode, const
     json_array_foreach(raw, i, item) {
         json_t *rec = decode(item, why, sizeof why);
         if (!rec) {
-            log_warn("%s: skipping dataset item %zu: %s", what, i, why);
+            /* a line for the first few; a page full of them (a broken or hostile actor) must
+             * not write a line per item */
+            if (skipped++ < RECORD_SKIPS_LOGGED)
+                log_warn("%s: skipping dataset item %zu: %s", what, i, why);
             continue;
         }
         if (json_array_append_new(out, rec) < 0) {
@@ -384,5 +388,8 @@ json_t *record_decode_items(const json_t *raw, record_item_decoder decode, const
             return NULL;
         }
     }
+    if (skipped > RECORD_SKIPS_LOGGED)
+        log_warn("%s: skipped %zu undecodable dataset items in all (%zu of %zu kept)", what,
+                 skipped, json_array_size(out), json_array_size(raw));
     return out;
 }

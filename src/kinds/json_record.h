@@ -61,7 +61,7 @@ typedef json_t *(*record_item_decoder)(const json_t *item, char *why, size_t why
 
 /* record_decode_items returns a new array of the items of raw (an array) that decode, in order;
  * an item that does not decode is skipped with a warning naming `what` (the job type), its index
- * and the reason. NULL on OOM. */
+ * and the reason (the first three; beyond that one line counts them all). NULL on OOM. */
 json_t *record_decode_items(const json_t *raw, record_item_decoder decode, const char *what);
 
 /* record_load_object parses body (len bytes) as one JSON object: the root every decoder starts

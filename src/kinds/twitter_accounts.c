@@ -22,7 +22,7 @@ struct slot {
     struct tw_account acct;
     bool bad;
     char bad_reason[160];
-    time_t cool_until[TW_OP_COUNT];   /* realtime seconds; 0 = not cooling */
+    time_t cool_until[TWG_COUNT];     /* per GraphQL operation; realtime seconds; 0 = not cooling */
     unsigned in_flight;
 };
 
@@ -214,7 +214,7 @@ static bool skipped(const size_t *skip, size_t nskip, size_t i)
 }
 
 /* explain: why no account is usable (lock held). */
-static int explain(enum twitter_op op, const size_t *skip, size_t nskip, time_t now,
+static int explain(enum tw_gql op, const size_t *skip, size_t nskip, time_t now,
                    struct err *e)
 {
     size_t bad = 0, cooling = 0, tried = 0;
@@ -239,7 +239,7 @@ static int explain(enum twitter_op op, const size_t *skip, size_t nskip, time_t 
     size_t used = 0;
     if (cooling)
         used += (size_t)snprintf(parts, sizeof parts, ", %zu rate limited for %s (next free in "
-                                 "%lld s)", cooling, twitter_op_name(op),
+                                 "%lld s)", cooling, tw_gql_name(op),
                                  (long long)(soonest - now));
     if (bad && used < sizeof parts)
         used += (size_t)snprintf(parts + used, sizeof parts - used, ", %zu marked bad (%s)", bad,
@@ -258,12 +258,14 @@ static long ms_left(const struct timespec *deadline)
            (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
-int tw_accounts_acquire(const struct config *cfg, enum twitter_op op, const size_t *skip,
+int tw_accounts_acquire(const struct config *cfg, enum tw_gql op, const size_t *skip,
                         size_t nskip, const struct timespec *deadline, size_t *index,
                         struct err *e)
 {
     unsigned bound = cfg->twitter_account_concurrency ? cfg->twitter_account_concurrency : 1;
     bool busy = false;
+    if ((unsigned)op >= TWG_COUNT)
+        return err_set(e, 500, "unknown GraphQL operation %d", (int)op);
     pthread_mutex_lock(&lock);
     ensure_built(cfg);
     for (;;) {
@@ -310,20 +312,36 @@ void tw_accounts_release(size_t i)
     pthread_mutex_unlock(&lock);
 }
 
-long tw_accounts_cooldown(size_t i, enum twitter_op op, const char *reset, const char *retry_after)
+long tw_accounts_cooldown(size_t i, enum tw_gql op, const char *reset, const char *retry_after)
 {
     time_t now = time(NULL);
     long seconds = twitter_keys_parse_cooldown(reset, retry_after, now);
     const char *name = "?";
     pthread_mutex_lock(&lock);
-    if (i < nslots) {
+    if (i < nslots && op < TWG_COUNT) {
         slots[i].cool_until[op] = now + seconds;
         name = slots[i].acct.name;
     }
     pthread_mutex_unlock(&lock);
     log_warn("twitter: account %s rate limited on %s; cooling down for %ld s", name,
-             twitter_op_name(op), seconds);
+             tw_gql_name(op), seconds);
     return seconds;
+}
+
+void tw_accounts_rest(size_t i, long seconds, const char *what)
+{
+    time_t until = time(NULL) + (seconds > 0 ? seconds : TWITTER_KEYS_DEFAULT_COOLDOWN_S);
+    const char *name = "?";
+    pthread_mutex_lock(&lock);
+    if (i < nslots) {
+        for (int op = 0; op < TWG_COUNT; op++)
+            if (slots[i].cool_until[op] < until)
+                slots[i].cool_until[op] = until;
+        name = slots[i].acct.name;
+    }
+    pthread_mutex_unlock(&lock);
+    log_warn("twitter: account %s rate limited on %s; cooling down for %lld s (every operation)",
+             name, what, (long long)(until - time(NULL)));
 }
 
 void tw_accounts_mark_bad(size_t i, const char *reason)

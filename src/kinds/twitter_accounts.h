@@ -9,8 +9,12 @@
  * process-wide, built on first use, and thread-safe (one mutex; never held across I/O).
  *
  *   - rotation: round robin with its own index (independent of the X API keys);
- *   - cool-down per (account, operation): a rate-limited account is skipped for that operation
- *     until x-rate-limit-reset, else Retry-After, else 15 minutes (twitter_keys_parse_cooldown);
+ *   - cool-down per (account, GraphQL operation): X counts its 15-minute windows per account and
+ *     GraphQL operation (twitter-modern.md 4.1, 4.4), so a rate-limited account is skipped for
+ *     that GraphQL operation (SearchTimeline, UserByScreenName, ...) until x-rate-limit-reset,
+ *     else Retry-After, else 15 minutes (twitter_keys_parse_cooldown); one job operation may call
+ *     several (gettweets: UserByScreenName, then UserTweets) and several job operations share
+ *     one (searchbyquery and searchbyfullarchive: SearchTimeline);
  *   - bad: an account whose login X refused, or that X reports locked, suspended or logged out
  *     (cookie-only), is skipped until restart, with one log line naming it and the reason;
  *   - concurrency: at most TWITTER_ACCOUNT_CONCURRENCY requests per account at once; when every
@@ -26,6 +30,7 @@
 #include "err.h"
 #include "kinds/twitter_backend.h"
 #include "kinds/twitter_cookies.h"
+#include "kinds/twitter_web_call.h"
 
 struct config;
 
@@ -51,21 +56,25 @@ bool tw_accounts_configured(const struct config *cfg);
 /* tw_accounts_get: account i (NULL when out of range). The pointer stays valid until reset. */
 const struct tw_account *tw_accounts_get(size_t i);
 
-/* tw_accounts_acquire picks the next usable account for op, round robin, skipping bad ones, those
- * cooling down for op and those listed in `skip` (nskip entries: accounts this job already gave up
- * on). When all usable ones are at their concurrency bound it waits until one is released or
+/* tw_accounts_acquire picks the next usable account for GraphQL operation op, round robin,
+ * skipping bad ones, those cooling down for op and those listed in `skip` (nskip entries:
+ * accounts this job already gave up on). When all usable ones are at their concurrency bound it waits until one is released or
  * `deadline` (CLOCK_MONOTONIC) passes. Returns 0 with *index set, or -1 with e = 503 saying why
  * no account is usable (how many rate limited and until when, how many marked bad and why). */
-int tw_accounts_acquire(const struct config *cfg, enum twitter_op op, const size_t *skip,
+int tw_accounts_acquire(const struct config *cfg, enum tw_gql op, const size_t *skip,
                         size_t nskip, const struct timespec *deadline, size_t *index,
                         struct err *e);
 
 /* tw_accounts_release ends one request of account i (wakes a waiting acquire). */
 void tw_accounts_release(size_t i);
 
-/* tw_accounts_cooldown: account i was rate limited on op; reset and retry_after are the header
+/* tw_accounts_cooldown: account i was rate limited on GraphQL operation op; reset and retry_after are the header
  * values (may be NULL). Returns the seconds applied; logs one line. */
-long tw_accounts_cooldown(size_t i, enum twitter_op op, const char *reset, const char *retry_after);
+long tw_accounts_cooldown(size_t i, enum tw_gql op, const char *reset, const char *retry_after);
+
+/* tw_accounts_rest: account i cannot serve any operation for `seconds` (X rate-limited `what`,
+ * e.g. its login flow); it cools down for every GraphQL operation. Logs one line. */
+void tw_accounts_rest(size_t i, long seconds, const char *what);
 
 /* tw_accounts_mark_bad: account i is not used again until restart; logs reason once. */
 void tw_accounts_mark_bad(size_t i, const char *reason);

@@ -19,7 +19,7 @@ struct key_state {
     enum twitter_key_type type;
     bool bad;
     long bad_status;
-    time_t cool_until;       /* realtime seconds; 0 = not cooling */
+    time_t cool_until[TWITTER_KEYS_ENDPOINTS];   /* realtime seconds; 0 = not cooling */
 };
 
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -136,10 +136,21 @@ enum twitter_key_type twitter_keys_type(size_t index)
     return t;
 }
 
-/* usable: key i may serve a request now; pass 0 takes only elevated keys (full archive). */
-static bool usable(const struct key_state *k, bool full_archive, int pass, time_t now)
+static const char *endpoint_name(enum twitter_key_endpoint ep)
 {
-    if (k->bad || k->cool_until > now)
+    switch (ep) {
+    case TWITTER_KEYS_SEARCH_RECENT: return "recent search";
+    case TWITTER_KEYS_SEARCH_ALL: return "full-archive search";
+    case TWITTER_KEYS_TWEET_LOOKUP: return "tweet lookup";
+    default: return "user lookup";
+    }
+}
+
+/* usable: key i may serve a request of ep now; pass 0 takes only elevated keys (full archive). */
+static bool usable(const struct key_state *k, enum twitter_key_endpoint ep, int pass, time_t now)
+{
+    bool full_archive = ep == TWITTER_KEYS_SEARCH_ALL;
+    if (k->bad || k->cool_until[ep] > now)
         return false;
     if (!full_archive)
         return true;
@@ -149,8 +160,9 @@ static bool usable(const struct key_state *k, bool full_archive, int pass, time_
 }
 
 /* explain: why no key is usable (called with state_lock held). */
-static int explain(bool full_archive, time_t now, struct err *e)
+static int explain(enum twitter_key_endpoint ep, time_t now, struct err *e)
 {
+    bool full_archive = ep == TWITTER_KEYS_SEARCH_ALL;
     size_t bad = 0, cooling = 0, base = 0;
     time_t soonest = 0;
     long bad_status = 0;
@@ -159,9 +171,9 @@ static int explain(bool full_archive, time_t now, struct err *e)
         if (k->bad) {
             bad++;
             bad_status = k->bad_status;
-        } else if (k->cool_until > now) {
+        } else if (k->cool_until[ep] > now) {
             cooling++;
-            soonest = !soonest || k->cool_until < soonest ? k->cool_until : soonest;
+            soonest = !soonest || k->cool_until[ep] < soonest ? k->cool_until[ep] : soonest;
         } else if (full_archive && k->type == TWITTER_KEY_BASE) {
             base++;
         }
@@ -174,8 +186,9 @@ static int explain(bool full_archive, time_t now, struct err *e)
     char parts[200] = "";
     size_t used = 0;
     if (cooling)
-        used += (size_t)snprintf(parts + used, sizeof parts - used, ", %zu rate limited (next "
-                                 "free in %lld s)", cooling, (long long)(soonest - now));
+        used += (size_t)snprintf(parts + used, sizeof parts - used, ", %zu rate limited for %s "
+                                 "(next free in %lld s)", cooling, endpoint_name(ep),
+                                 (long long)(soonest - now));
     if (bad && used < sizeof parts)
         used += (size_t)snprintf(parts + used, sizeof parts - used, ", %zu rejected by X and "
                                  "marked bad (HTTP %ld)", bad, bad_status);
@@ -184,16 +197,18 @@ static int explain(bool full_archive, time_t now, struct err *e)
     return err_set(e, 503, "no usable X API key: %zu configured%s", nstates, parts);
 }
 
-int twitter_keys_acquire(const struct config *cfg, bool full_archive,
+int twitter_keys_acquire(const struct config *cfg, enum twitter_key_endpoint ep,
                          struct twitter_key_lease *lease, struct err *e)
 {
+    if ((unsigned)ep >= TWITTER_KEYS_ENDPOINTS)
+        return err_set(e, 500, "unknown X API endpoint %d", (int)ep);
     twitter_keys_probe(cfg);
     time_t now = time(NULL);
     pthread_mutex_lock(&state_lock);
-    for (int pass = 0; pass < (full_archive ? 2 : 1); pass++) {
+    for (int pass = 0; pass < (ep == TWITTER_KEYS_SEARCH_ALL ? 2 : 1); pass++) {
         for (size_t i = 0; i < nstates; i++) {
             size_t idx = (next_index + i) % nstates;
-            if (!usable(&states[idx], full_archive, pass, now))
+            if (!usable(&states[idx], ep, pass, now))
                 continue;
             next_index = idx + 1;
             lease->index = idx;
@@ -202,7 +217,7 @@ int twitter_keys_acquire(const struct config *cfg, bool full_archive,
             return 0;
         }
     }
-    explain(full_archive, now, e);
+    explain(ep, now, e);
     pthread_mutex_unlock(&state_lock);
     return -1;
 }
@@ -227,16 +242,19 @@ long twitter_keys_parse_cooldown(const char *reset, const char *retry_after, tim
     return seconds ? seconds : TWITTER_KEYS_DEFAULT_COOLDOWN_S;
 }
 
-long twitter_keys_cooldown(size_t index, const char *reset, const char *retry_after)
+long twitter_keys_cooldown(size_t index, enum twitter_key_endpoint ep, const char *reset,
+                           const char *retry_after)
 {
     time_t now = time(NULL);
     long seconds = twitter_keys_parse_cooldown(reset, retry_after, now);
+    if ((unsigned)ep >= TWITTER_KEYS_ENDPOINTS)
+        return seconds;
     pthread_mutex_lock(&state_lock);
     if (index < nstates)
-        states[index].cool_until = now + seconds;
+        states[index].cool_until[ep] = now + seconds;
     pthread_mutex_unlock(&state_lock);
-    log_warn("twitter: X API key #%zu rate limited (429); cooling down for %ld s", index + 1,
-             seconds);
+    log_warn("twitter: X API key #%zu rate limited (429) on %s; cooling down for %ld s",
+             index + 1, endpoint_name(ep), seconds);
     return seconds;
 }
 

@@ -8,8 +8,10 @@
  *     200 elevated, 401/403 base, anything else (or no answer within the timeout) unknown.
  *     Each probe has 5 s, all probes together 15 s; keys not reached in time stay unknown.
  *   - rotation: round robin with its own index (not shared with credential accounts);
- *   - cool-down: a key answered 429 is skipped until x-rate-limit-reset (Unix seconds), else
- *     Retry-After, else 15 minutes (capped at 24 hours);
+ *   - cool-down per (key, endpoint): X API v2 counts its windows per endpoint, so a key answered
+ *     429 is skipped for that endpoint (recent search, full-archive search, tweet lookup, user
+ *     lookup) until x-rate-limit-reset (Unix seconds), else Retry-After, else 15 minutes (capped
+ *     at 24 hours); the username lookups of a search running out do not stop its searches;
  *   - bad: a key answered 401 (or 403 outside full-archive search) is skipped until restart.
  *
  * When is the probe run? twitter_keys_probe is meant to be called from app start-up, before the
@@ -41,6 +43,15 @@ enum twitter_key_type {
 #define TWITTER_KEYS_DEFAULT_COOLDOWN_S (15 * 60)
 #define TWITTER_KEYS_MAX_COOLDOWN_S (24 * 60 * 60)
 
+/* The X API v2 endpoints whose rate-limit windows are kept apart. */
+enum twitter_key_endpoint {
+    TWITTER_KEYS_SEARCH_RECENT,
+    TWITTER_KEYS_SEARCH_ALL,
+    TWITTER_KEYS_TWEET_LOOKUP,
+    TWITTER_KEYS_USER_LOOKUP,
+    TWITTER_KEYS_ENDPOINTS
+};
+
 /* twitter_keys_probe probes every key of cfg once per process (see above); logs each outcome. */
 void twitter_keys_probe(const struct config *cfg);
 
@@ -59,16 +70,19 @@ struct twitter_key_lease {
     const char *key;
 };
 
-/* twitter_keys_acquire picks the next usable key, round robin: not bad, not cooling down, and
- * for full-archive search not base (elevated keys first, then unknown/credential ones). Returns 0,
- * or -1 with e = 503 and a message saying why no key is usable (how many are rate limited and
- * until when, marked bad, or without full-archive access). */
-int twitter_keys_acquire(const struct config *cfg, bool full_archive,
+/* twitter_keys_acquire picks the next usable key for endpoint ep, round robin: not bad, not
+ * cooling down for ep, and for full-archive search (TWITTER_KEYS_SEARCH_ALL) not base (elevated
+ * keys first, then unknown/credential ones). Returns 0, or -1 with e = 503 and a message saying
+ * why no key is usable (how many are rate limited and until when, marked bad, or without
+ * full-archive access). */
+int twitter_keys_acquire(const struct config *cfg, enum twitter_key_endpoint ep,
                          struct twitter_key_lease *lease, struct err *e);
 
-/* twitter_keys_cooldown: key index answered 429; reset and retry_after are the x-rate-limit-reset
- * and Retry-After header values (may be NULL). Returns the seconds of cool-down applied. */
-long twitter_keys_cooldown(size_t index, const char *reset, const char *retry_after);
+/* twitter_keys_cooldown: key index answered 429 on endpoint ep; reset and retry_after are the
+ * x-rate-limit-reset and Retry-After header values (may be NULL). Returns the seconds of
+ * cool-down applied. */
+long twitter_keys_cooldown(size_t index, enum twitter_key_endpoint ep, const char *reset,
+                           const char *retry_after);
 
 /* twitter_keys_mark_bad: key index was refused (HTTP status); it is not used again. */
 void twitter_keys_mark_bad(size_t index, long status);

@@ -203,18 +203,30 @@ static json_t *tweet_result(const json_t *t, const char *created_at, const char 
     return r;
 }
 
-/* username_of: the username of author id in a decoded includes record ("" when absent). */
-static const char *username_of(const json_t *includes, const char *author)
+/* usernames_of: id -> username of a decoded includes record, the first user of an id winning
+ * (new object, NULL on OOM). One pass, so that a page of many tweets and many users costs
+ * tweets + users, not tweets x users. */
+static json_t *usernames_of(const json_t *includes)
 {
-    const json_t *users = json_object_get(includes, "users");
+    json_t *map = json_object();
     size_t i;
     json_t *u;
-    if (!*author)
-        return "";
-    json_array_foreach(users, i, u)
-        if (strcmp(str_of(u, "id"), author) == 0)
-            return str_of(u, "username");
-    return "";
+    json_array_foreach(json_object_get(includes, "users"), i, u) {
+        const char *id = str_of(u, "id");
+        if (map && *id && !json_object_get(map, id) &&
+            json_object_set(map, id, json_object_get(u, "username")) < 0) {
+            json_decref(map);
+            return NULL;
+        }
+    }
+    return map;
+}
+
+/* username_of: the username of author id in a usernames_of map ("" when absent). */
+static const char *username_of(const json_t *usernames, const char *author)
+{
+    const char *name = *author ? json_string_value(json_object_get(usernames, author)) : NULL;
+    return name ? name : "";
 }
 
 /* ---- search page ---- */
@@ -223,20 +235,26 @@ static int page_tweets(const json_t *decoded, struct twitter_v2_page *page, char
                        size_t whylen)
 {
     const json_t *data = json_object_get(decoded, "data");
-    const json_t *includes = json_object_get(decoded, "includes");
     const json_t *meta = json_object_get(decoded, "meta");
+    json_t *usernames = usernames_of(json_object_get(decoded, "includes"));
     size_t i;
     json_t *t;
+    if (!usernames) {
+        snprintf(why, whylen, "out of memory while reading users");
+        return -1;
+    }
     json_array_foreach(data, i, t) {
         const char *author = str_of(t, "author_id");
-        json_t *r = tweet_result(t, str_of(t, "created_at"), username_of(includes, author), meta,
+        json_t *r = tweet_result(t, str_of(t, "created_at"), username_of(usernames, author), meta,
                                  " from twitterx", why, whylen);
         if (!r || json_array_append_new(page->tweets, r) < 0) {
             if (r)
                 snprintf(why, whylen, "out of memory while building tweets");
+            json_decref(usernames);
             return -1;
         }
     }
+    json_decref(usernames);
     const char *next = str_of(meta, "next_token");
     if (*next && !(page->next_token = strdup(next))) {
         snprintf(why, whylen, "out of memory");
@@ -311,8 +329,13 @@ json_t *twitter_v2_decode_tweet(const char *body, size_t len, time_t now, char *
     char created[64];
     if (rfc3339_normalise(str_of(tweet, "created_at"), created, sizeof created, NULL) < 0)
         time_text(now, created, sizeof created);
-    result = tweet_result(tweet, created, username_of(includes, str_of(tweet, "author_id")), NULL,
-                          "", why, whylen);
+    json_t *usernames = usernames_of(includes);
+    if (!usernames)
+        snprintf(why, whylen, "out of memory while reading users");
+    else
+        result = tweet_result(tweet, created, username_of(usernames, str_of(tweet, "author_id")),
+                              NULL, "", why, whylen);
+    json_decref(usernames);
 done:
     json_decref(tweet);
     json_decref(includes);

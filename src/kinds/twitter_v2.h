@@ -94,7 +94,9 @@ char *twitter_v2_cursor_make(const char *token, unsigned skip);
 
 /* Search: recent (searchbyquery) or full archive (searchbyfullarchive), next_token paging until
  * max_results tweets (0 = [] without a request); a 429 after some tweets returns them (partial
- * result) with next_cursor pointing at the page that was refused. */
+ * result) with next_cursor pointing at the page that was refused. Each tweet is returned once;
+ * a next_token already followed, or three pages in a row without a new tweet, end the search
+ * (X repeating itself). */
 int twitter_v2_search(const struct twitter_request *req, struct job_ctx *ctx,
                       struct job_result *out);
 

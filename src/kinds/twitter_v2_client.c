@@ -27,6 +27,7 @@
 #define MAX_RESPONSE_BYTES (4u * 1024 * 1024)
 #define MAX_LOOKUPS_PER_PAGE 100
 #define CURSOR_MAX 512
+#define MAX_BARREN_PAGES 3      /* pages in a row with no new tweet before a search gives up */
 
 struct v2_job {
     const struct twitter_request *req;
@@ -89,19 +90,20 @@ static int send_get(struct v2_job *j, const struct twitter_key_lease *lease, con
 }
 
 /* judge: 1 when the key was given up on (try the next one), 0 when resp is the answer. */
-static int judge(struct v2_job *j, const struct twitter_key_lease *lease,
-                 const struct fetch_response *resp)
+static int judge(struct v2_job *j, enum twitter_key_endpoint ep,
+                 const struct twitter_key_lease *lease, const struct fetch_response *resp)
 {
     size_t n = lease->index + 1;
     if (resp->status == 429) {
         count(j, "twitter_ratelimit_errors", 1);
-        long s = twitter_keys_cooldown(lease->index, resp->rate_limit_reset, resp->retry_after);
+        long s = twitter_keys_cooldown(lease->index, ep, resp->rate_limit_reset,
+                                       resp->retry_after);
         snprintf(j->rejection, sizeof j->rejection, "X API key #%zu rate limited (HTTP 429), "
                  "cooling down for %ld s", n, s);
         j->rate_limited = true;
         return 1;
     }
-    if (resp->status == 403 && j->full_archive) {
+    if (resp->status == 403 && ep == TWITTER_KEYS_SEARCH_ALL) {
         count(j, "twitter_auth_errors", 1);
         twitter_keys_mark_base(lease->index);
         snprintf(j->rejection, sizeof j->rejection, "X API key #%zu has no full-archive access "
@@ -120,13 +122,14 @@ static int judge(struct v2_job *j, const struct twitter_key_lease *lease,
     return 0;
 }
 
-/* v2_get: GET {base}{path} with key rotation. Returns 0 with resp holding the answer (any status
- * but 429/401/403), -1 or TWITTER_BACKEND_NO_SESSION with e set. */
-static int v2_get(struct v2_job *j, const char *path, struct fetch_response *resp, struct err *e)
+/* v2_get: GET {base}{path} (endpoint ep) with key rotation. Returns 0 with resp holding the
+ * answer (any status but 429/401/403), -1 or TWITTER_BACKEND_NO_SESSION with e set. */
+static int v2_get(struct v2_job *j, enum twitter_key_endpoint ep, const char *path,
+                  struct fetch_response *resp, struct err *e)
 {
     for (;;) {
         struct twitter_key_lease lease;
-        if (twitter_keys_acquire(j->ctx->cfg, j->full_archive, &lease, e) < 0)
+        if (twitter_keys_acquire(j->ctx->cfg, ep, &lease, e) < 0)
             return no_key_left(j, e);
         if (!j->key_obtained) {
             j->key_obtained = true;
@@ -136,7 +139,7 @@ static int v2_get(struct v2_job *j, const char *path, struct fetch_response *res
             count(j, "twitter_errors", 1);
             return -1;
         }
-        if (!judge(j, &lease, resp))
+        if (!judge(j, ep, &lease, resp))
             return 0;
         fetch_response_clear(resp);
     }
@@ -176,7 +179,7 @@ static char *lookup_username(struct v2_job *j, const char *author)
     struct err e = { 0 };
     char *name = NULL;
     snprintf(path, sizeof path, "/users/%s", author);
-    if (v2_get(j, path, &resp, &e) == 0 && resp.status == 200)
+    if (v2_get(j, TWITTER_KEYS_USER_LOOKUP, path, &resp, &e) == 0 && resp.status == 200)
         name = twitter_v2_decode_username(resp.body, resp.body_len);
     else
         log_debug("twitter: username of author %s not found: %s", author,
@@ -185,13 +188,16 @@ static char *lookup_username(struct v2_job *j, const char *author)
     return name;
 }
 
-/* enrich: fill the empty usernames of page tweets from i0 on by looking their authors up. */
+/* enrich: fill the empty usernames of page tweets from i0 on by looking their authors up; stops
+ * at the job deadline (the usernames left are ""). */
 static void enrich(struct v2_job *j, json_t *tweets, size_t i0)
 {
     json_t *known = json_object();
     size_t lookups = 0, i;
     json_t *t;
     json_array_foreach(tweets, i, t) {
+        if (job_ctx_remaining_ms(j->ctx) <= 0)
+            break;
         const char *author = json_string_value(json_object_get(t, "author_id"));
         const char *have = json_string_value(json_object_get(t, "username"));
         if (i < i0 || !known || !author || !*author || (have && *have) ||
@@ -215,6 +221,9 @@ struct search_state {
     unsigned skip;              /* tweets of that page already returned */
     json_t *tweets;
     char *next_cursor;          /* owned */
+    json_t *seen;               /* tweet ids returned so far (a set) */
+    json_t *tokens;             /* next_tokens followed so far (a set): X never repeats one */
+    int barren;                 /* pages in a row that brought no new tweet */
 };
 
 /* search_page reads one page into s. Returns 1 to go on, 0 when done, -1 on failure. */
@@ -228,7 +237,8 @@ static int search_page(struct v2_job *j, struct search_state *s, struct err *e)
     if (!path)
         return err_set(e, 500, "out of memory");
     struct fetch_response resp = { 0 };
-    int rc = v2_get(j, path, &resp, e);
+    int rc = v2_get(j, j->full_archive ? TWITTER_KEYS_SEARCH_ALL : TWITTER_KEYS_SEARCH_RECENT,
+                    path, &resp, e);
     free(path);
     if (rc < 0 || rc == TWITTER_BACKEND_NO_SESSION) {
         fetch_response_clear(&resp);
@@ -254,21 +264,41 @@ static int search_page(struct v2_job *j, struct search_state *s, struct err *e)
         count(j, "twitter_errors", 1);
         return err_set(e, 502, "X API search: %s", why);
     }
-    size_t n = json_array_size(page.tweets), taken = 0;
+    size_t n = json_array_size(page.tweets), taken = 0, i;
     enrich(j, page.tweets, s->skip);
-    for (size_t i = s->skip; i < n && have + taken < target; i++, taken++)
-        json_array_append(s->tweets, json_array_get(page.tweets, i));
+    /* a tweet already returned (X repeating itself) is passed over, not returned twice */
+    for (i = s->skip; i < n && have + taken < target; i++) {
+        json_t *t = json_array_get(page.tweets, i);
+        const char *id = json_string_value(json_object_get(t, "tweet_id"));
+        if (!id || json_object_get(s->seen, id))
+            continue;
+        if (json_object_set_new(s->seen, id, json_true()) < 0 ||
+            json_array_append(s->tweets, t) < 0) {
+            twitter_v2_page_clear(&page);
+            return err_set(e, 500, "out of memory");
+        }
+        taken++;
+    }
+    s->barren = taken ? 0 : s->barren + 1;
     int more = 0;
     if (n == 0) {
         more = 0;                                   /* an empty page ends the search */
-    } else if (s->skip + taken < n) {               /* stopped inside this page */
-        s->next_cursor = twitter_v2_cursor_make(s->token, s->skip + (unsigned)taken);
-    } else if (page.next_token && strlen(page.next_token) < sizeof s->token) {
+    } else if (i < n) {                             /* stopped inside this page */
+        s->next_cursor = twitter_v2_cursor_make(s->token, (unsigned)i);
+    } else if (page.next_token && strlen(page.next_token) < sizeof s->token &&
+               !json_object_get(s->tokens, page.next_token) && s->barren < MAX_BARREN_PAGES) {
         snprintf(s->token, sizeof s->token, "%s", page.next_token);
         s->skip = 0;
+        if (json_object_set_new(s->tokens, s->token, json_true()) < 0) {
+            twitter_v2_page_clear(&page);
+            return err_set(e, 500, "out of memory");
+        }
         more = have + taken < target;
         if (!more)
             s->next_cursor = strdup(s->token);
+    } else if (page.next_token) {                   /* X repeats itself: nothing more to read */
+        log_warn("twitter: search: X sent a next_token already followed (or %d pages without a "
+                 "new tweet); stopping after %zu tweets", MAX_BARREN_PAGES, have + taken);
     }
     twitter_v2_page_clear(&page);
     return more;
@@ -278,14 +308,21 @@ int twitter_v2_search(const struct twitter_request *req, struct job_ctx *ctx,
                       struct job_result *out)
 {
     struct v2_job j = { .req = req, .ctx = ctx, .full_archive = req->op == TW_OP_SEARCHBYFULLARCHIVE };
-    struct search_state s = { .tweets = json_array() };
-    if (!s.tweets)
-        return err_set(&out->err, 500, "out of memory");
-    if (twitter_v2_cursor_parse(req->cursor, s.token, sizeof s.token, &s.skip) < 0) {
-        json_decref(s.tweets);
-        return err_set(&out->err, 400, "next_cursor is too long to be a search cursor");
-    }
+    struct search_state s = { .tweets = json_array(), .seen = json_object(),
+                              .tokens = json_object() };
     int rc = 1;
+    if (!s.tweets || !s.seen || !s.tokens)
+        rc = err_set(&out->err, 500, "out of memory");
+    else if (twitter_v2_cursor_parse(req->cursor, s.token, sizeof s.token, &s.skip) < 0)
+        rc = err_set(&out->err, 400, "next_cursor is too long to be a search cursor");
+    else if (json_object_set_new(s.tokens, s.token, json_true()) < 0)
+        rc = err_set(&out->err, 500, "out of memory");
+    if (rc < 0) {
+        json_decref(s.tweets);
+        json_decref(s.seen);
+        json_decref(s.tokens);
+        return rc;
+    }
     while (rc == 1 && (int64_t)json_array_size(s.tweets) < req->max_results &&
            job_ctx_remaining_ms(ctx) > 0)
         rc = search_page(&j, &s, &out->err);
@@ -299,16 +336,19 @@ int twitter_v2_search(const struct twitter_request *req, struct job_ctx *ctx,
     }
     free(s.next_cursor);
     json_decref(s.tweets);
+    json_decref(s.seen);
+    json_decref(s.tokens);
     return rc;
 }
 
 /* ---- lookups ---- */
 
 /* lookup: GET path and judge the status like twitter.md 6.3/6.4. On 200 *resp holds the body. */
-static int lookup(struct v2_job *j, const char *path, const char *what, const char *not_found,
-                  struct fetch_response *resp, struct err *e)
+static int lookup(struct v2_job *j, enum twitter_key_endpoint ep, const char *path,
+                  const char *what, const char *not_found, struct fetch_response *resp,
+                  struct err *e)
 {
-    int rc = v2_get(j, path, resp, e);
+    int rc = v2_get(j, ep, path, resp, e);
     if (rc != 0)
         return rc;
     if (resp->status == 200)
@@ -330,7 +370,8 @@ int twitter_v2_get_tweet(const struct twitter_request *req, struct job_ctx *ctx,
     snprintf(path, sizeof path, "/tweets/%.19s?tweet.fields=%s&user.fields=username"
              "&expansions=author_id", req->query, TWITTER_V2_LOOKUP_TWEET_FIELDS);
     struct fetch_response resp = { 0 };
-    int rc = lookup(&j, path, "tweet", "tweet not found", &resp, &out->err);
+    int rc = lookup(&j, TWITTER_KEYS_TWEET_LOOKUP, path, "tweet", "tweet not found", &resp,
+                    &out->err);
     if (rc == 0) {
         char why[TWITTER_V2_WHY];
         json_t *tweet = twitter_v2_decode_tweet(resp.body, resp.body_len, time(NULL), why,
@@ -355,7 +396,8 @@ int twitter_v2_get_profile(const struct twitter_request *req, struct job_ctx *ct
     snprintf(path, sizeof path, "/users/%.19s?user.fields=%s", req->query,
              TWITTER_V2_PROFILE_FIELDS);
     struct fetch_response resp = { 0 };
-    int rc = lookup(&j, path, "profile", "user not found", &resp, &out->err);
+    int rc = lookup(&j, TWITTER_KEYS_USER_LOOKUP, path, "profile", "user not found", &resp,
+                    &out->err);
     if (rc == 0) {
         char why[TWITTER_V2_WHY];
         json_t *profile = twitter_v2_decode_profile(resp.body, resp.body_len, why, sizeof why);

@@ -181,12 +181,13 @@ void tw_job_count(struct tw_job *j, const char *name, uint64_t n)
     stats_add(j->ctx->stats, j->req->worker_id, name, n);
 }
 
-/* take_account: hold a usable account with an open session. 0, NO_SESSION or -1. */
-static int take_account(struct tw_job *j, struct err *e)
+/* take_account: hold a usable account for GraphQL operation g with an open session. 0,
+ * NO_SESSION or -1. */
+static int take_account(struct tw_job *j, enum tw_gql g, struct err *e)
 {
     while (!j->holding) {
         size_t i;
-        if (tw_accounts_acquire(j->ctx->cfg, j->req->op, j->tried, j->ntried, &j->ctx->deadline,
+        if (tw_accounts_acquire(j->ctx->cfg, g, j->tried, j->ntried, &j->ctx->deadline,
                                 &i, e) < 0) {
             if (!j->scraped) {
                 tw_job_count(j, "twitter_auth_errors", 1);
@@ -257,7 +258,7 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
     bool post = tw_gql_is_post(j->ctx->cfg, g) != j->flipped[g];
     int not_found_retries = 0, relogins = 0, csrf_retries = 0, transport_retries = 0;
     for (int attempt = 0; attempt < 4 * TW_JOB_MAX_TRIED; attempt++) {
-        int rc = take_account(j, e);
+        int rc = take_account(j, g, e);
         if (rc != 0)
             return rc;
         const struct tw_account *a = tw_accounts_get(j->account);
@@ -289,13 +290,13 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
         case TWV_OK:
             if (ans->remaining == 0 && ans->reset) {
                 /* the window is used up: later requests of this operation go elsewhere */
-                tw_accounts_cooldown(j->account, j->req->op, ans->reset, NULL);
+                tw_accounts_cooldown(j->account, g, ans->reset, NULL);
                 drop_account(j, false);
             }
             return 0;
         case TWV_RATE_LIMITED:
             tw_job_count(j, "twitter_ratelimit_errors", 1);
-            tw_accounts_cooldown(j->account, j->req->op, ans->reset, ans->retry_after);
+            tw_accounts_cooldown(j->account, g, ans->reset, ans->retry_after);
             j->rate_limited = true;
             drop_account(j, true);
             break;

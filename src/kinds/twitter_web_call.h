@@ -4,7 +4,7 @@
  * twitter.md 3.2, 4).
  *
  * A job holds one account across its pages while it works ("one account keeps serving a
- * paginated operation"); when X rate-limits it the account cools down for this operation
+ * paginated operation"); when X rate-limits it the account cools down for that GraphQL operation
  * (x-rate-limit-reset, else 15 min) and the same page is asked again of the next account; a dead
  * session is re-established once (next cookie source / login) or the account is marked bad; a
  * locked (326) or suspended (64/37) account is marked bad; both rotate. A transport failure

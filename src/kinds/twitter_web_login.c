@@ -11,6 +11,7 @@
 #include "config.h"
 #include "jobs/kind.h"
 #include "kinds/twitter_accounts.h"
+#include "kinds/twitter_keys.h"
 #include "kinds/twitter_web_request.h"
 #include "log.h"
 #include "util/crypto.h"
@@ -72,6 +73,7 @@ struct flow {
     const struct job_ctx *ctx;
     const struct tw_account *a;
     struct twitter_jar *jar;
+    long *rest_s;               /* the caller's: cool-down seconds when X rate-limits the flow */
     char guest[64];
     char token[512];            /* flow_token */
     char subtask[96];           /* subtasks[0].subtask_id of the last answer, "" when none */
@@ -99,6 +101,18 @@ static int pause_step(struct flow *f, struct err *e)
     return 0;
 }
 
+/* rate_limited: the flow's answer was X's rate limit (429 / code 88): sets the cool-down the
+ * headers ask for and e (429). Returns -1. */
+static int rate_limited(struct flow *f, const struct tw_web_answer *ans, const char *what,
+                        struct err *e)
+{
+    long s = twitter_keys_parse_cooldown(ans->reset, ans->retry_after, time(NULL));
+    if (f->rest_s)
+        *f->rest_s = s;
+    return err_set(e, 429, "%s rate limited by X (HTTP %ld: %.120s); next try in %ld s", what,
+                   ans->status, ans->message, s);
+}
+
 static int guest_token(struct flow *f, struct err *e)
 {
     char url[1024];
@@ -110,7 +124,9 @@ static int guest_token(struct flow *f, struct err *e)
     absorb(f, ans.set_cookies);
     const char *gt = json_string_value(json_object_get(ans.json, "guest_token"));
     int rc = 0;
-    if (ans.status != 200 || !gt || !*gt || strlen(gt) >= sizeof f->guest)
+    if (ans.verdict == TWV_RATE_LIMITED)
+        rc = rate_limited(f, &ans, "guest token activation", e);
+    else if (ans.status != 200 || !gt || !*gt || strlen(gt) >= sizeof f->guest)
         rc = err_set(e, 502, "guest token activation failed (HTTP %ld): %s", ans.status,
                      ans.message[0] ? ans.message : "guest_token not found");
     else
@@ -149,7 +165,9 @@ static int step(struct flow *f, bool first, json_t *body, struct err *e)
     const char *tok = json_string_value(json_object_get(ans.json, "flow_token"));
     json_t *sub = json_array_get(json_object_get(ans.json, "subtasks"), 0);
     const char *id = json_string_value(json_object_get(sub, "subtask_id"));
-    if (!json_is_object(ans.json)) {
+    if (ans.verdict == TWV_RATE_LIMITED) {
+        rc = rate_limited(f, &ans, "login flow", e);
+    } else if (!json_is_object(ans.json)) {
         rc = err_set(e, 502, "login flow answered HTTP %ld without JSON", ans.status);
     } else if (json_array_size(errors) > 0) {
         rc = err_set(e, 401, "auth error (%d): %s", ans.code, ans.message);
@@ -236,9 +254,9 @@ static bool done(const struct flow *f)
 }
 
 int tw_login(const struct config *cfg, const struct job_ctx *ctx, const struct tw_account *a,
-             struct twitter_jar *jar, struct err *e)
+             struct twitter_jar *jar, long *rest_s, struct err *e)
 {
-    struct flow f = { .cfg = cfg, .ctx = ctx, .a = a, .jar = jar };
+    struct flow f = { .cfg = cfg, .ctx = ctx, .a = a, .jar = jar, .rest_s = rest_s };
     if (!a->password)
         return err_set(e, 401, "account %s has no password", a->name);
     log_info("twitter: account %s: logging in (onboarding flow)", a->name);

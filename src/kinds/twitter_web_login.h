@@ -14,7 +14,9 @@
  * and the flow fails with the reason on: an `errors` answer ("auth error (<code>): <message>",
  * e.g. a wrong password or 399), LoginAcid (X wants the account's e-mail or an e-mailed code),
  * DenyLoginSubtask, ArkoseLogin (captcha), an unknown subtask, a non-JSON answer, or more than
- * TW_LOGIN_MAX_STEPS steps. The password and codes are never logged. */
+ * TW_LOGIN_MAX_STEPS steps. X rate-limiting the flow (429 / code 88, on the guest token or a
+ * step) is not a refusal: it fails with 429 and the cool-down its headers ask for
+ * (x-rate-limit-reset, else Retry-After, else 15 min). The password and codes are never logged. */
 #ifndef TW_TWITTER_WEB_LOGIN_H
 #define TW_TWITTER_WEB_LOGIN_H
 
@@ -31,9 +33,11 @@ struct tw_account;
 #define TW_LOGIN_MAX_STEPS 12
 
 /* tw_login logs account a in; on success *jar holds the session cookies (auth_token, ct0, ...).
- * Returns 0, or -1 with e set (504 when the job's deadline ran out). */
+ * Returns 0, or -1 with e set: 504 when the job's deadline ran out, 429 when X rate-limited the
+ * flow (*rest_s, may be NULL, then holds the seconds to wait), 401 when X refused the login,
+ * 502 for transport trouble or answers that make no sense. */
 int tw_login(const struct config *cfg, const struct job_ctx *ctx, const struct tw_account *a,
-             struct twitter_jar *jar, struct err *e);
+             struct twitter_jar *jar, long *rest_s, struct err *e);
 
 /* tw_totp writes the 6-digit RFC 6238 code (HMAC-SHA1, 30 s steps) of the base32 secret at
  * Unix time now into out. Returns 0, or -1 when the secret is not base32 (spaces and '='

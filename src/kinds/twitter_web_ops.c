@@ -4,8 +4,9 @@
  *
  * Paging, the same for every list operation (fixing Go's tweet-id cursors, ignored cursors and
  * whole pages, twitter.md 11.7/11.13): start from next_cursor when given; fetch pages of
- * min(remaining, page cap) until max_results items are collected, X sends no new cursor (or the
- * same one), or three pages in a row brought nothing; max_results 0 means one page of
+ * min(remaining, page cap) until max_results items are collected, X sends no new cursor (or one
+ * this job already followed), or three pages in a row brought nothing new (an item already
+ * collected is passed over, not returned twice); max_results 0 means one page of
  * TW_OPS_DEFAULT_COUNT, except for searches, where it is the target as in Go (and the API-key
  * backend): [] without a request. The job's next_cursor (delivered as X-Next-Cursor) is X's
  * Bottom cursor after the last page used. When a later page fails for want of accounts (all rate
@@ -182,14 +183,27 @@ static bool partial_ok(const struct err *e)
     return e->http == 429 || e->http == 503 || e->http == 504;
 }
 
+/* item_id: what identifies a page item (a TweetResult's tweet_id, a Profile's UserID). */
+static const char *item_id(const json_t *item)
+{
+    const char *id = json_string_value(json_object_get(item, "tweet_id"));
+    return id ? id : json_string_value(json_object_get(item, "UserID"));
+}
+
 static int page_all(struct tw_job *j, struct pager *p, struct job_result *out)
 {
     int64_t target = j->req->max_results;
     json_t *items = json_array();
+    json_t *seen = json_object();       /* ids of the items collected (a set) */
+    json_t *followed = json_object();   /* cursors asked for (a set): X never repeats one */
     char *cursor = j->req->cursor && *j->req->cursor ? strdup(j->req->cursor) : NULL;
     char *next = NULL;
     int rc = 0, empties = 0;
     struct err *e = &out->err;
+    if (!seen || !followed || (cursor && json_object_set_new(followed, cursor, json_true()) < 0)) {
+        json_decref(items);
+        items = NULL;
+    }
     while (items) {
         size_t have = json_array_size(items);
         if (job_ctx_remaining_ms(j->ctx) <= 0) {
@@ -234,19 +248,34 @@ static int page_all(struct tw_job *j, struct pager *p, struct job_result *out)
             break;
         }
         size_t n = json_array_size(page.items), taken = 0;
-        for (size_t i = 0; i < n && (!target || (int64_t)(have + taken) < target); i++, taken++)
-            json_array_append(items, json_array_get(page.items, i));
-        bool repeated = page.next_cursor && cursor && strcmp(page.next_cursor, cursor) == 0;
+        for (size_t i = 0; i < n && (!target || (int64_t)(have + taken) < target); i++) {
+            json_t *it = json_array_get(page.items, i);
+            const char *id = item_id(it);
+            if (id && json_object_get(seen, id))
+                continue;                   /* already collected: X repeating itself */
+            if ((id && json_object_set_new(seen, id, json_true()) < 0) ||
+                json_array_append(items, it) < 0) {
+                rc = err_set(e, 500, "out of memory");
+                break;
+            }
+            taken++;
+        }
+        bool repeated = page.next_cursor && json_object_get(followed, page.next_cursor);
+        if (repeated)
+            log_warn("twitter: %s: X sent a cursor already followed; stopping after %zu items",
+                     twitter_op_name(j->req->op), have + taken);
         free(next);
         next = page.next_cursor && !repeated ? strdup(page.next_cursor) : NULL;
         twitter_web_page_clear(&page);
-        empties = n ? 0 : empties + 1;
+        if (rc != 0)
+            break;
+        empties = taken ? 0 : empties + 1;
         bool full = target && (int64_t)json_array_size(items) >= target;
         if (!next || full || !target || empties >= MAX_EMPTY_PAGES)
             break;
         free(cursor);
         cursor = strdup(next);
-        if (!cursor) {
+        if (!cursor || json_object_set_new(followed, cursor, json_true()) < 0) {
             rc = err_set(e, 500, "out of memory");
             break;
         }
@@ -262,6 +291,8 @@ static int page_all(struct tw_job *j, struct pager *p, struct job_result *out)
         next = NULL;
     }
     json_decref(items);
+    json_decref(seen);
+    json_decref(followed);
     json_decref(p->vars);
     json_decref(p->toggles);
     free(cursor);

@@ -197,24 +197,43 @@ static bool is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
 }
 
-/* word_end: the end of the longest run of up to max non-space characters (UTF-8 runes) starting
- * at s[start] that ends at an ASCII word boundary (Go's \S{1,max}\b); start when none. */
-static size_t word_end(const char *s, size_t start, size_t max)
+/* A sliding window over one text for word_end: the rune ends in (start, end], `count` of them,
+ * and the last word boundary seen at or before end. Starts only move forward, so the text is
+ * walked once however many '#' or '@' it holds (rescanning max runes per start was quadratic:
+ * seconds of CPU for a hostile answer full of '#'). */
+struct word_window {
+    bool used;
+    size_t start, end, count, last;
+};
+
+static bool is_continuation(unsigned char c)
 {
-    size_t ends[MAX_HASHTAG_RUNES + 1];
-    size_t count = 0, p = start;
-    while (s[p] && !is_space((unsigned char)s[p]) && count < max) {
-        p++;
-        while (((unsigned char)s[p] & 0xC0) == 0x80)
-            p++;
-        ends[count++] = p;
+    return (c & 0xC0) == 0x80;
+}
+
+/* word_end: the end of the longest run of up to max non-space characters (UTF-8 runes) starting
+ * at s[start] that ends at an ASCII word boundary (Go's \S{1,max}\b); start when none. Calls on
+ * one window must use the same s and max and never decreasing starts (rune starts). */
+static size_t word_end(struct word_window *w, const char *s, size_t start, size_t max)
+{
+    if (!w->used || start > w->end) {
+        *w = (struct word_window){ .used = true, .start = start, .end = start, .last = start };
+    } else {
+        for (size_t p = w->start + 1; p <= start; p++)     /* the runes left behind */
+            if (!is_continuation((unsigned char)s[p]))
+                w->count--;
+        w->start = start;
     }
-    while (count > 0) {
-        size_t e = ends[--count];
+    while (s[w->end] && !is_space((unsigned char)s[w->end]) && w->count < max) {
+        w->end++;
+        while (is_continuation((unsigned char)s[w->end]))
+            w->end++;
+        w->count++;
+        size_t e = w->end;
         if (is_word((unsigned char)s[e - 1]) != (s[e] && is_word((unsigned char)s[e])))
-            return e;
+            w->last = e;
     }
-    return start;
+    return w->last > start ? w->last : start;
 }
 
 static json_t *html_of(const char *text, const struct entities *e, const json_t *photos,
@@ -222,6 +241,7 @@ static json_t *html_of(const char *text, const struct entities *e, const json_t 
 {
     struct twp_buf b = { 0 };
     json_t *found = json_object();
+    struct word_window tags = { 0 }, mentions = { 0 };
     size_t i = 0;
     while (text[i]) {
         unsigned char c = (unsigned char)text[i];
@@ -250,7 +270,8 @@ static json_t *html_of(const char *text, const struct entities *e, const json_t 
             continue;
         }
         if ((c == '#' || c == '@') && (i == 0 || !is_word((unsigned char)text[i - 1]))) {
-            size_t end = word_end(text, i + 1, c == '#' ? MAX_HASHTAG_RUNES : MAX_MENTION_RUNES);
+            size_t end = c == '#' ? word_end(&tags, text, i + 1, MAX_HASHTAG_RUNES)
+                                  : word_end(&mentions, text, i + 1, MAX_MENTION_RUNES);
             if (end > i + 1) {
                 twp_buf_adds(&b, c == '#' ? "<a href=\"https://twitter.com/hashtag/"
                                           : "<a href=\"https://twitter.com/");

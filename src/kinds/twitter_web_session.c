@@ -294,11 +294,14 @@ static int establish(const struct config *cfg, const struct job_ctx *ctx, size_t
         tw_accounts_mark_bad(i, "cookies refused by X, no password to log in with");
         return -1;
     }
-    if (tw_login(cfg, ctx, a, &jar, e) < 0) {
+    long rest_s = 0;
+    if (tw_login(cfg, ctx, a, &jar, &rest_s, e) < 0) {
         twitter_jar_free(&jar);
         if (e->http == 504)         /* the job ran out of time: not the account's fault */
             return -1;
-        if (e->http == 401) {       /* X refused the login: until an operator looks at it */
+        if (e->http == 429) {       /* X's login window is spent: the account rests meanwhile */
+            tw_accounts_rest(i, rest_s, "the login flow");
+        } else if (e->http == 401) {  /* X refused the login: until an operator looks at it */
             char reason[200];
             snprintf(reason, sizeof reason, "login failed: %.180s", e->msg);
             tw_accounts_mark_bad(i, reason);

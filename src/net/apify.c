@@ -7,7 +7,8 @@
  *           TIMED-OUT fail the job with the run's statusMessage; anything else keeps waiting.
  *   abort:  POST {base}/actor-runs/{id}/abort             when the deadline is near (ABORT_RESERVE_MS
  *           before it) or a poll fails, so a run we gave up on stops costing money.
- *   page:   GET  {base}/datasets/{ds}/items?offset=O&limit=L   200 bare JSON array (or null)
+ *   page:   GET  {base}/datasets/{ds}/items?offset=O&limit=L   200 bare JSON array (or null);
+ *           items past L (an answer that ignored the limit) are dropped
  * Each request's timeout is the smaller of REQUEST_TIMEOUT_MS and what is left of the deadline. No
  * retries: a refusal is reported with Apify's status and body. Ids coming back from Apify are
  * percent-escaped before they go into a path. */
@@ -361,6 +362,14 @@ int apify_run_page(const struct config *cfg, const struct timespec *deadline,
     if (rc == 0)
         rc = read_page(cfg, deadline, &run, out->offset, call->limit, &out->items, e);
     run_clear(&run);
+    /* Apify answers at most `limit` items; more (a broken or hostile answer) are not this page's:
+     * they are cut, so the page and its cursor stay what was asked for */
+    if (rc == 0 && call->limit > 0 && json_array_size(out->items) > call->limit) {
+        log_warn("apify: dataset page of %zu items for a limit of %zu; the rest is dropped",
+                 json_array_size(out->items), call->limit);
+        while (json_array_size(out->items) > call->limit)
+            json_array_remove(out->items, json_array_size(out->items) - 1);
+    }
     if (rc == 0 && call->limit > 0 && json_array_size(out->items) == call->limit) {
         out->next_cursor = apify_cursor_encode(out->offset + call->limit);
         if (!out->next_cursor) {

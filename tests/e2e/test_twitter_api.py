@@ -5,11 +5,12 @@ against a local fake X API (twitter.md 3, 6, 8.1, 8.4, 9, 10.2; DECISIONS.md "Tw
 Checks: the start-up key probe (one request per key) and the capabilities it yields, with
 validation accepting exactly what is advertised; recent search with next_token paging, the
 query sent as given, the field lists, TweetResult keys in order and ids above 2^53 exact;
-X-Next-Cursor paging (also in the middle of an X page); usernames looked up when includes lack
-them; full-archive search with an elevated and a basic key; tweet and user lookups; 429 with
-x-rate-limit-reset (rotation to the next key, cool-down, partial results); 401 (key marked
-bad); 5xx, malformed JSON, a non-numeric id, 404 and errors-only answers reaching the user with
-their reason; the stats counters."""
+X-Next-Cursor paging (also in the middle of an X page); a repeated or cycling next_token ends
+the search with each tweet once; usernames looked up when includes lack them, and no longer once
+the job deadline has passed; full-archive search with an elevated and a basic key; tweet and
+user lookups; 429 with x-rate-limit-reset (rotation to the next key, cool-down per endpoint,
+partial results); 401 (key marked bad); 5xx, malformed JSON, a non-numeric id, 404 and
+errors-only answers reaching the user with their reason; the stats counters."""
 import json
 
 from harness import Worker, check, check_eq, expect_json_error
@@ -166,6 +167,25 @@ def test_usernames_looked_up_when_not_included():
         check_eq(lookups, ["/2/users/42", "/2/users/43", "/2/users/99"], "one lookup per author")
 
 
+def test_username_lookups_stop_at_the_deadline():
+    """Filling in usernames is a loop of requests: at the job deadline it stops, instead of
+    going through every remaining author (each failing at once and counted as an X error)."""
+    with XApiFake() as fake:
+        fake.include_users = False
+        fake.users = {str(100 + i): {"id": str(100 + i), "name": "U", "username": "u%d" % i}
+                      for i in range(30)}
+        fake.tweets = [make_tweet(i, author=str(100 + i)) for i in range(30)]
+        fake.user_delay_s = 0.5
+        env = dict(fake.worker_env(["k1"]), JOB_TIMEOUT_SECONDS="2")
+        with Worker(env=env) as w:
+            run_fails(w, search({"query": "nasa", "max_results": 30}))
+            _, stats = caps_and_stats(w)
+            looked_up = len(fake.calls("user"))
+            check(looked_up <= 6, "%d lookups in a 2 s job" % looked_up)
+            check(stats.get("twitter_errors", 0) <= 1,
+                  "lookups after the deadline counted as errors: %r" % stats)
+
+
 def test_full_archive_uses_the_elevated_key():
     with XApiFake() as fake:
         fake.key_modes.update({"kb": "basic", "ke": "elevated"})
@@ -246,6 +266,26 @@ def test_rate_limit_rotation_and_cooldown():
             check("cooling down for 1" in w.stderr(), "cool-down from x-rate-limit-reset logged")
 
 
+def test_rate_limit_is_per_endpoint():
+    """X API v2 counts its windows per endpoint and key: the user lookups that fill in usernames
+    running out (429) must not keep the key from searches and tweet lookups."""
+    with XApiFake() as fake, Worker(env=fake.worker_env(["k1"])) as w:
+        fake.include_users = False
+        fake.user_reply = (429, b'{"title":"Too Many Requests"}')
+        data, _ = run(w, search({"query": "nasa", "max_results": 20}))
+        check_eq(len(data), 20, "search served; usernames unknown")
+        check_eq(len(fake.calls("user")), 1, "one user lookup, then that endpoint rests")
+        data, _ = run(w, search({"query": "nasa", "max_results": 5}))
+        check_eq(len(data), 5, "the key still searches")
+        tweet, _ = run(w, {"type": "twitter-api", "arguments": {
+            "type": "getbyid", "query": str(BIG_BASE + 3)}})
+        check_eq(tweet["id"], BIG_BASE + 3, "the key still looks tweets up")
+        check_eq(len(fake.calls("user")), 1, "no user lookup while that endpoint rests")
+        err = run_fails(w, {"type": "twitter-api", "arguments": {
+            "type": "getprofilebyid", "query": "42"}})
+        check("rate limited" in err, "user lookups wait: %r" % err)
+
+
 def test_partial_result_on_mid_paging_429():
     with XApiFake() as fake, Worker(env=fake.worker_env(["k1"])) as w:
         fake.tweets = [make_tweet(i) for i in range(150)]
@@ -257,6 +297,30 @@ def test_partial_result_on_mid_paging_429():
         err = run_fails(w, search({"query": "nasa", "max_results": 20}))
         check("rate limited" in err, "next job: key cooling down: %r" % err)
         check_eq(len(fake.calls("search/recent")), 2, "no request while cooling down")
+
+
+def test_repeating_next_token_ends_the_search():
+    """A hostile or broken X that hands back a next_token already followed (the same one, or a
+    cycle) must not make the search loop until max_results or the deadline with the same tweets
+    again: each tweet is returned once and the search stops when the token repeats."""
+    with XApiFake() as fake, Worker(env=fake.worker_env(["k1"])) as w:
+        fake.tweets = [make_tweet(i) for i in range(10)]
+        page = {"data": fake.tweets, "meta": {"result_count": 10, "next_token": "same"}}
+        fake.search_reply = (200, json.dumps(page).encode())
+        data, cursor = run(w, search({"query": "nasa", "max_results": 500}))
+        check_eq([t["id"] for t in data], [BIG_BASE + i for i in range(10)], "each tweet once")
+        check_eq(cursor, None, "no cursor into the loop")
+        check_eq(len(fake.calls("search/recent")), 2, "stopped when next_token came back")
+    with XApiFake() as fake, Worker(env=fake.worker_env(["k1"])) as w:
+        # offset 0 -> p100 -> (the same hundred tweets) p0 -> p100 ...: a cycle of two tokens
+        fake.tweets = [make_tweet(i) for i in range(200)]
+        again = {"data": fake.tweets[:100], "meta": {"result_count": 100, "next_token": "p0"}}
+        fake.fail_at_offset[100] = (200, json.dumps(again).encode(), {})
+        data, cursor = run(w, search({"query": "nasa", "max_results": 500}))
+        check_eq([t["id"] for t in data], [BIG_BASE + i for i in range(100)], "each tweet once")
+        check_eq(cursor, None, "no cursor into the cycle")
+        check(len(fake.calls("search/recent")) <= 4, "the cycle is left: %d requests"
+              % len(fake.calls("search/recent")))
 
 
 def test_bad_key_marked_and_rotated():

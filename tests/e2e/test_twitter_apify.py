@@ -4,8 +4,9 @@ local fake Apify.
 
 twitter.md 7, 8.3 and 10.3; jobs-and-capabilities.md 2.5: the follower actor and its input, the
 ProfileResultApify shape (every key, 64-bit ids exact, url null kept, a string id and a null item
-skipped), paging through X-Next-Cursor, argument validation at /job/generate, an actor failure
-reaching the user with its reason, and the twitter_scrapes / twitter_returned_followers counters."""
+skipped), paging through X-Next-Cursor (a page longer than the limit cut to it), argument
+validation at /job/generate, an actor failure reaching the user with its reason, and the
+twitter_scrapes / twitter_returned_followers counters."""
 import json
 
 from harness import Worker, check, check_eq, expect_json_error
@@ -112,6 +113,34 @@ def test_getfollowing_and_defaults():
         run(w, {"type": "twitter-apify", "arguments": {"query": "esa"}})
         check(fake.runs[1]["input"]["getFollowers"] is True, "default type is getfollowers")
         check_eq(fake.dataset_reads[1]["limit"], "200", "max_results 0 -> page of 200")
+
+
+def test_page_longer_than_the_limit_is_cut():
+    """A dataset answer with more items than the limit asked for (a broken or hostile Apify)
+    must not hand the client more than max_results profiles nor lose the next page: the page is
+    cut to the limit and the cursor goes on after it."""
+    with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
+        items = [{"id": 100 + i, "screen_name": "u%d" % i} for i in range(10)]
+        fake.dataset_reply = (200, json.dumps(items).encode())
+        body, cursor = run(w, {"type": "twitter-apify", "arguments": {
+            "type": "getfollowers", "query": "nasa", "max_results": 4}})
+        check_eq([p["id"] for p in json.loads(body.decode("utf-8"))], [100, 101, 102, 103],
+                 "page cut to max_results")
+        check_eq(cursor, "eyJvZmZzZXQiOjR9", "cursor after the page asked for")
+        check_eq(stats_of(w).get("twitter_returned_followers"), 4, "followers counted")
+
+
+def test_undecodable_items_do_not_flood_the_log():
+    """Each undecodable dataset item is skipped; a page full of them (hostile or broken actor)
+    writes a few lines and a count, not a line per item."""
+    with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
+        fake.datasets[ACTOR] = [{"id": "not a number"}] * 300 + [{"id": 5, "screen_name": "ok"}]
+        body, _ = run(w, {"type": "twitter-apify", "arguments": {
+            "type": "getfollowers", "query": "nasa", "max_results": 400}})
+        check_eq([p["id"] for p in json.loads(body.decode("utf-8"))], [5], "the good item")
+        lines = [ln for ln in w.stderr().splitlines() if "dataset item" in ln]
+        check(len(lines) <= 5, "%d log lines for 300 skipped items" % len(lines))
+        check(any("300" in ln for ln in lines), "the skipped items are counted: %r" % lines)
 
 
 def test_non_ascii_values_do_not_cut_the_message():

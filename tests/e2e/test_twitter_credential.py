@@ -13,7 +13,8 @@ to the next account; the password login flow with an alternate-identifier challe
 step; a wrong password and a denied login marking the account bad; expired cookies (401)
 re-logging in; cookies persisted sealed across a restart; TWITTER_SKIP_LOGIN_VERIFICATION;
 locked accounts; malformed timelines; a 404 rebuilding the transaction id then switching
-GET/POST; Cloudflare blocks; the per-account concurrency bound; the job deadline; the stats."""
+GET/POST; Cloudflare blocks; a cursor cycle left with each item once; the per-account concurrency
+bound; the job deadline; the stats."""
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import time
 
 import harness
 from harness import Worker, check, check_eq, expect_status, mkdtemp
-from fakes.twitter_web_fake import BIG, TwitterWebFake
+from fakes.twitter_web_fake import BIG, TwitterWebFake, cursor_entry, timeline, tweet, tweet_entry
 
 ALL_OPS = sorted([
     "searchbyquery", "searchbyfullarchive", "searchbyprofile", "getbyid", "getreplies",
@@ -303,11 +304,11 @@ def test_rate_limit_cools_one_account_for_one_operation():
             fake.rate_limited["dave"] = {"*"}
             err = run_fails(w, job("searchbyquery", "q", max_results=2))
             check("rate limited" in err, "every account rate limited: %r" % err)
-            check(re.search(r"account carol rate limited on searchbyquery; cooling down for "
+            check(re.search(r"account carol rate limited on SearchTimeline; cooling down for "
                             r"(59\d|600) s", w.stderr()), "cool-down from x-rate-limit-reset")
             _, stats = caps_and_stats(w)
             check_eq(stats.get("twitter_ratelimit_errors"), 2, "rate-limit events counted")
-            check(w.stderr().count("rate limited on searchbyquery") >= 2, "log lines")
+            check(w.stderr().count("rate limited on SearchTimeline") >= 2, "log lines")
         no_violations(fake)
 
 
@@ -322,8 +323,53 @@ def test_spent_window_moves_on_without_a_429():
             users = [c["user"] for c in fake.calls("SearchTimeline")]
             check_eq(users, ["pia", "quinn", "quinn"], "pia's spent window is respected")
             check_eq([c["status"] for c in fake.calls("SearchTimeline")], [200] * 3, "no 429")
-            check(re.search(r"account pia rate limited on searchbyquery; cooling down for "
+            check(re.search(r"account pia rate limited on SearchTimeline; cooling down for "
                             r"(29\d|300) s", w.stderr()), "cool-down until x-rate-limit-reset")
+        no_violations(fake)
+
+
+def test_cool_down_is_per_graphql_operation():
+    """X counts its windows per GraphQL operation: a spent UserByScreenName window (the last
+    allowed call, answered 200 with x-rate-limit-remaining 0) must not keep the same job's
+    UserTweets call off that account, and must keep the next searchbyprofile (UserByScreenName
+    too) off it."""
+    with TwitterWebFake() as fake:
+        fake.exhausted["rosa"] = {"UserByScreenName"}
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["rosa"]))
+        with Worker(env=env) as w:
+            data, _ = run(w, job("gettweets", "NASA", max_results=3))
+            check_eq(len(data), 3, "gettweets served by the one account")
+            check_eq([c["user"] for c in fake.calls("UserTweets")], ["rosa"], "UserTweets asked")
+            err = run_fails(w, job("searchbyprofile", "alice"))
+            check("rate limited" in err and "UserByScreenName" in err,
+                  "profile lookups wait for the spent window: %r" % err)
+            check_eq(len(fake.calls("UserByScreenName")), 1, "no request into a spent window")
+            check(re.search(r"account rosa rate limited on UserByScreenName; cooling down for "
+                            r"(29\d|300) s", w.stderr()), "cool-down logged per operation")
+        no_violations(fake)
+
+
+def test_cursor_cycle_ends_the_paging():
+    """X (or something in its place) answering a Bottom cursor already followed, here A -> B ->
+    A, with the same tweets each time: the pager returns each tweet once and leaves the cycle
+    instead of fetching until max_results or the deadline."""
+    with TwitterWebFake() as fake:
+        same = [tweet_entry(tweet(i)) for i in range(1, 6)]
+        nxt = {"": "A", "A": "B", "B": "A"}
+
+        def answer(op, v):
+            if op != "SearchTimeline":
+                return TwitterWebFake.answer(fake, op, v)
+            return {"data": {"search_by_raw_query": {"search_timeline": timeline(
+                same + [cursor_entry(nxt[v.get("cursor") or ""])])}}}
+        fake.answer = answer
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["sam"]))
+        with Worker(env=env) as w:
+            data, cursor = run(w, job("searchbyquery", "q", max_results=40))
+            check_eq(tweet_ids(data), [BIG + i for i in range(1, 6)], "each tweet once")
+            check_eq(cursor, None, "no cursor into the cycle")
+            calls = [c["variables"].get("cursor") for c in fake.calls("SearchTimeline")]
+            check(len(calls) <= 4, "the cycle is left: %r" % calls)
         no_violations(fake)
 
 
@@ -361,6 +407,25 @@ def test_denied_login_is_reported():
                   "denied login reaches the user: %r" % err)
             check("account paul marked bad" in w.stderr(), "denied account logged")
             check_eq(fake.calls("SearchTimeline"), [], "no search without a session")
+        no_violations(fake)
+
+
+def test_rate_limited_login_cools_down_not_bad():
+    """X answering the login flow with 429 / code 88 is a spent window, not a refused login:
+    the account cools down until x-rate-limit-reset and logs in on a later job; it is not marked
+    bad until restart."""
+    with TwitterWebFake() as fake:
+        fake.accounts["gina"] = {"password": "pw"}
+        fake.login_rate_limited = 1
+        fake.login_reset_in = 2
+        with Worker(env=fake.worker_env(accounts=["gina:pw"])) as w:
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check("rate limit" in err, "the rate-limited login reaches the user: %r" % err)
+            check("marked bad" not in w.stderr(), "a rate limit is not a refusal:\n%s"
+                  % w.stderr())
+            time.sleep(2.5)
+            data, _ = run(w, job("searchbyquery", "q", max_results=1))
+            check_eq(len(data), 1, "logged in once the window reset")
         no_violations(fake)
 
 
@@ -448,7 +513,7 @@ def test_method_switch_and_cloudflare_block():
             check_eq([(c["method"], c["status"]) for c in fake.calls("SearchTimeline")],
                      [("POST", 404), ("POST", 404), ("GET", 200)],
                      "404: transaction id rebuilt, then the other method")
-            fake.search_tweets = fake.search_tweets * 2
+            fake.search_tweets = fake.search_tweets + [tweet(i) for i in range(46, 91)]
             data, _ = run(w, job("searchbyquery", "q", max_results=70))
             check_eq(len(data), 70, "two pages")
             check_eq([(c["method"], c["status"]) for c in fake.calls("SearchTimeline")][3:],

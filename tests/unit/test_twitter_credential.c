@@ -65,44 +65,44 @@ static void test_pool(void **state)
     struct err e = { 0 };
     size_t i, j, k;
     /* round robin */
-    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_SEARCHBYQUERY, NULL, 0, &soon, &i, &e), 0);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_SEARCH_TIMELINE, NULL, 0, &soon, &i, &e), 0);
     assert_int_equal(i, 0);
     tw_accounts_release(i);
-    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_SEARCHBYQUERY, NULL, 0, &soon, &i, &e), 0);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_SEARCH_TIMELINE, NULL, 0, &soon, &i, &e), 0);
     assert_int_equal(i, 1);
     tw_accounts_release(i);
 
     /* a cooled account is skipped for that operation only */
-    long s = tw_accounts_cooldown(2, TW_OP_SEARCHBYQUERY, NULL, NULL);
+    long s = tw_accounts_cooldown(2, TWG_SEARCH_TIMELINE, NULL, NULL);
     assert_int_equal(s, 15 * 60);
     char reset[32];
     snprintf(reset, sizeof reset, "%lld", (long long)time(NULL) + 120);
-    s = tw_accounts_cooldown(0, TW_OP_SEARCHBYQUERY, reset, NULL);
+    s = tw_accounts_cooldown(0, TWG_SEARCH_TIMELINE, reset, NULL);
     assert_true(s >= 119 && s <= 120);
-    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_SEARCHBYQUERY, NULL, 0, &soon, &i, &e), 0);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_SEARCH_TIMELINE, NULL, 0, &soon, &i, &e), 0);
     assert_int_equal(i, 1);
-    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_GETTRENDS, NULL, 0, &soon, &j, &e), 0);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_GENERIC_TIMELINE_BY_ID, NULL, 0, &soon, &j, &e), 0);
     assert_int_equal(j, 2);
     /* b is busy (bound 1), a and c cooling: no account, after waiting until the deadline */
     struct timespec brief = in_ms(100);
-    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_SEARCHBYQUERY, NULL, 0, &brief, &k, &e), -1);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_SEARCH_TIMELINE, NULL, 0, &brief, &k, &e), -1);
     assert_int_equal(e.http, 504);
     tw_accounts_release(i);
     tw_accounts_release(j);
     /* skip list: the job already gave up on b */
     size_t tried[] = { 1 };
     err_clear(&e);
-    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_SEARCHBYQUERY, tried, 1, &soon, &k, &e), -1);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_SEARCH_TIMELINE, tried, 1, &soon, &k, &e), -1);
     assert_int_equal(e.http, 503);
-    assert_non_null(strstr(e.msg, "2 rate limited for searchbyquery"));
+    assert_non_null(strstr(e.msg, "2 rate limited for SearchTimeline"));
     assert_non_null(strstr(e.msg, "1 already tried"));
     /* bad accounts are never handed out */
     tw_accounts_mark_bad(1, "locked (X error 326)");
     assert_true(tw_accounts_is_bad(1));
     err_clear(&e);
-    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_SEARCHBYQUERY, NULL, 0, &soon, &k, &e), -1);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_SEARCH_TIMELINE, NULL, 0, &soon, &k, &e), -1);
     assert_non_null(strstr(e.msg, "1 marked bad (locked (X error 326))"));
-    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_GETSPACE, NULL, 0, &soon, &k, &e), 0);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_AUDIO_SPACE_BY_ID, NULL, 0, &soon, &k, &e), 0);
     assert_int_not_equal(k, 1);
     tw_accounts_release(k);
     tw_accounts_reset();
@@ -110,7 +110,7 @@ static void test_pool(void **state)
     struct config none = { .twitter_account_concurrency = 1 };
     assert_false(tw_accounts_configured(&none));
     err_clear(&e);
-    assert_int_equal(tw_accounts_acquire(&none, TW_OP_GETBYID, NULL, 0, &soon, &k, &e), -1);
+    assert_int_equal(tw_accounts_acquire(&none, TWG_TWEET_DETAIL, NULL, 0, &soon, &k, &e), -1);
     assert_non_null(strstr(e.msg, "no Twitter credentials available"));
     tw_accounts_reset();
 }
@@ -133,12 +133,12 @@ static void test_pool_wait_for_release(void **state)
     struct timespec later = in_ms(3000);
     struct err e = { 0 };
     size_t i, j;
-    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_GETBYID, NULL, 0, &later, &i, &e), 0);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_TWEET_DETAIL, NULL, 0, &later, &i, &e), 0);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, release_later, &i), 0);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    assert_int_equal(tw_accounts_acquire(&cfg, TW_OP_GETBYID, NULL, 0, &later, &j, &e), 0);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_TWEET_DETAIL, NULL, 0, &later, &j, &e), 0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_join(t, NULL);
     assert_int_equal(j, 0);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -57,6 +58,72 @@ static void test_page_decodes_tweet_result(void **state)
                      "\"created_at\":\"2025-01-01T12:00:00Z\","
                      TWEET_TAIL("alice", "en", "9", "8", "1"));
     twitter_v2_page_clear(&page);
+}
+
+/* Usernames come from includes.users (the first user with the author's id). A page with many
+ * tweets and many users (a hostile answer within the 4 MiB bound) must not cost tweets x users
+ * comparisons: 30000 tweets and 45000 users took a minute of CPU. */
+static char *big_page(size_t ntweets, size_t nusers)
+{
+    json_t *data = json_array(), *users = json_array();
+    assert_non_null(data);
+    assert_non_null(users);
+    for (size_t i = 0; i < ntweets; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%zu", i + 1);
+        const char *author = i == 0 ? "u19999" : i == 1 ? "dup" : "nobody";
+        json_array_append_new(data, json_pack("{s:s, s:s}", "id", id, "author_id", author));
+    }
+    for (size_t i = 0; i < nusers; i++) {
+        char id[32], name[32];
+        snprintf(id, sizeof id, "u%zu", i);
+        snprintf(name, sizeof name, "%s", i + 1 == nusers ? "last" : "n");
+        json_array_append_new(users, json_pack("{s:s, s:s}", "id", id, "username", name));
+    }
+    if (nusers) {
+        json_array_append_new(users, json_pack("{s:s, s:s}", "id", "dup", "username", "first"));
+        json_array_append_new(users, json_pack("{s:s, s:s}", "id", "dup", "username", "second"));
+    }
+    json_t *doc = json_pack("{s:o, s:{s:o}, s:{}}", "data", data, "includes", "users", users,
+                            "meta");
+    assert_non_null(doc);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    assert_non_null(text);
+    json_decref(doc);
+    return text;
+}
+
+static double cpu_seconds_to_decode(const char *body, struct twitter_v2_page *page)
+{
+    char why[TWITTER_V2_WHY] = "";
+    struct timespec a, b;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+    assert_int_equal(twitter_v2_decode_page(body, strlen(body), page, why, sizeof why), 0);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+    return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+}
+
+static void test_page_usernames_in_linear_time(void **state)
+{
+    (void)state;
+    struct twitter_v2_page page;
+    char *with = big_page(4000, 20000), *without = big_page(4000, 0);
+    double t_without = cpu_seconds_to_decode(without, &page);
+    twitter_v2_page_clear(&page);
+    double t_with = cpu_seconds_to_decode(with, &page);
+    const json_t *tweets = page.tweets;
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tweets, 0), "username")),
+                        "last");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tweets, 1), "username")),
+                        "first");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tweets, 2), "username")),
+                        "");
+    twitter_v2_page_clear(&page);
+    free(with);
+    free(without);
+    if (t_with > 10 * t_without + 0.05)
+        fail_msg("4000 tweets with 20000 users took %.3f s of CPU, without users %.3f s", t_with,
+                 t_without);
 }
 
 static void test_page_failures_are_typed(void **state)
@@ -251,6 +318,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_page_decodes_tweet_result),
+        cmocka_unit_test(test_page_usernames_in_linear_time),
         cmocka_unit_test(test_page_failures_are_typed),
         cmocka_unit_test(test_page_without_data_or_token),
         cmocka_unit_test(test_tweet_lookup),

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -679,6 +680,69 @@ static void test_error_envelope(void **state)
 
 /* ---- hostile bodies ---- */
 
+/* The html of a tweet: hashtags and mentions linked as before, and a text made of a long run of
+ * '#' (a hostile answer: every '#' starts a candidate hashtag) costs about as much as a plain text
+ * of the same length. Each '#' used to rescan the 280 characters after it: 5 s of CPU for one
+ * 7 MiB answer. */
+static json_t *tweet_with_text(const char *text)
+{
+    json_t *doc = json_pack("{s:{s:{s:{s:s, s:s, s:{s:s, s:s}}}}}", "data", "tweetResult",
+                            "result", "__typename", "Tweet", "rest_id", "1", "legacy", "id_str",
+                            "1", "full_text", text);
+    assert_non_null(doc);
+    char *body = json_dumps(doc, JSON_COMPACT);
+    assert_non_null(body);
+    char why[TWITTER_WEB_WHY];
+    json_t *t = twitter_web_parse_tweet(body, strlen(body), "1", why, sizeof why);
+    assert_non_null(t);
+    free(body);
+    json_decref(doc);
+    return t;
+}
+
+static double cpu_seconds_to_parse(const char *text)
+{
+    struct timespec a, b;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+    json_decref(tweet_with_text(text));
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+    return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+}
+
+static void test_html_links_in_linear_time(void **state)
+{
+    (void)state;
+    static const struct { const char *text, *html_json; } cases[] = {
+        { "#abc! #x_y. @someone_with_long_name_over15 #\xc3\xa9t\xc3\xa9 #a#b ##c @a@b x#y "
+          "#1-2-3 @_ #\n#end",
+          "\"<a href=\\\"https://twitter.com/hashtag/abc\\\">#abc</a>! <a href=\\\"https://twitter.com/hashtag/x_y\\\">#x_y</a>. @someone_with_long_name_over15 <a href=\\\"https://twitter.com/hashtag/\\u00E9t\\\">#\\u00E9t</a>\\u00E9 <a href=\\\"https://twitter.com/hashtag/a#b\\\">#a#b</a> <a href=\\\"https://twitter.com/hashtag/#c\\\">##c</a> <a href=\\\"https://twitter.com/a@b\\\">@a@b</a> x#y <a href=\\\"https://twitter.com/hashtag/1-2-3\\\">#1-2-3</a> <a href=\\\"https://twitter.com/_\\\">@_</a> #<br><a href=\\\"https://twitter.com/hashtag/end\\\">#end</a>\"" },
+        { "#################### @@@@@@ #a############ ##### #_#_#_ @x.y.z #ab\xe2\x80\xa6"
+          "cd #",
+          "\"#################### @@@@@@ <a href=\\\"https://twitter.com/hashtag/a\\\">#a</a>############ ##### <a href=\\\"https://twitter.com/hashtag/_#_#_\\\">#_#_#_</a> <a href=\\\"https://twitter.com/x.y.z\\\">@x.y.z</a> <a href=\\\"https://twitter.com/hashtag/ab\\u2026cd\\\">#ab\\u2026cd</a> #\"" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *want = json_loads(cases[i].html_json, JSON_DECODE_ANY, NULL);
+        json_t *t = tweet_with_text(cases[i].text);
+        assert_non_null(want);
+        assert_string_equal(s_of(t, "html"), json_string_value(want));
+        json_decref(t);
+        json_decref(want);
+    }
+
+    size_t n = 1u << 20;
+    char *hashes = malloc(n + 1), *plain = malloc(n + 1);
+    assert_non_null(hashes);
+    assert_non_null(plain);
+    memset(hashes, '#', n);
+    memset(plain, 'a', n);
+    hashes[n] = plain[n] = '\0';
+    double t_plain = cpu_seconds_to_parse(plain), t_hashes = cpu_seconds_to_parse(hashes);
+    free(hashes);
+    free(plain);
+    if (t_hashes > 10 * t_plain + 0.05)
+        fail_msg("1 MiB of '#' took %.3f s of CPU, a plain text %.3f s", t_hashes, t_plain);
+}
+
 static void test_hostile_bodies(void **state)
 {
     (void)state;
@@ -775,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_trends),
         cmocka_unit_test(test_space),
         cmocka_unit_test(test_error_envelope),
+        cmocka_unit_test(test_html_links_in_linear_time),
         cmocka_unit_test(test_hostile_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,7 +31,9 @@ exhausted[user] = set of operation names answered 200 with x-rate-limit-remainin
 locked (set of users: 403 code 326), malformed (set of operation names answered with a broken
 timeline: SearchTimeline a truncated body, others entries of the wrong types),
 method_required (operation -> "GET"/"POST": the other method gets 404 with an empty body),
-cloudflare (set of operation names answered 403 with a Cloudflare HTML page), drop (operation ->
+cloudflare (set of operation names answered 403 with a Cloudflare HTML page), login_rate_limited
+(number of login-flow calls answered 429 code 88, x-rate-limit-reset login_reset_in seconds
+ahead), drop (operation ->
 number of requests whose connection is closed without an answer), delay
 (operation -> seconds before answering; max_in_flight[user] records the most concurrent
 requests of one account), data sets (tweets, users, ...). Records: requests (dicts: method, path, op, user,
@@ -282,6 +284,13 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # noqa: BLE001
             return self._send(400, {"errors": [{"code": 0, "message": "bad json"}]})
         with fake.lock:
+            limited = fake.login_rate_limited > 0
+            if limited:
+                fake.login_rate_limited -= 1
+        if limited:
+            return self._send(429, {"errors": [{"code": 88, "message": "Rate limit exceeded"}]},
+                              [("x-rate-limit-reset", str(int(time.time()) + fake.login_reset_in))])
+        with fake.lock:
             fake.flow_calls.append(doc)
             if "flow_name=login" in query:
                 tok = "f%d" % next(fake.counter)
@@ -506,6 +515,8 @@ class TwitterWebFake(LocalServer):
         self.in_flight = {}
         self.max_in_flight = {}
         self.cloudflare = set()
+        self.login_rate_limited = 0     # onboarding calls still to answer 429 code 88
+        self.login_reset_in = 60        # their x-rate-limit-reset, seconds from now
         self.requests = []
         self.violations = []
         self.flow_calls = []

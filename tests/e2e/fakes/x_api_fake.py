@@ -24,6 +24,7 @@ Scenario knobs (attributes):
                         starting at that offset (any key)
   tweet_reply           (status, body bytes) for every tweet lookup
   user_reply            (status, body bytes) for every user lookup
+  user_delay_s          seconds to wait before answering a user lookup
 Records: `requests` (dicts: path, route, params (dict of first values), key).
 Usage:  with XApiFake() as fake: env = fake.worker_env(["k1"]); ...
 """
@@ -81,13 +82,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status, body, headers=None):
         if not isinstance(body, bytes):
             body = json.dumps(body).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):   # the worker gave up (its deadline)
+            self.close_connection = True
 
     def do_GET(self):  # noqa: N802
         fake = self.server.fake
@@ -173,6 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _user(self, uid, params):
         fake = self.server.fake
+        if fake.user_delay_s:
+            time.sleep(fake.user_delay_s)
         if fake.user_reply:
             return self._send(*fake.user_reply)
         user = fake.users.get(uid)
@@ -196,6 +202,7 @@ class XApiFake(LocalServer):
         self.fail_at_offset = {}
         self.tweet_reply = None
         self.user_reply = None
+        self.user_delay_s = 0
 
     def start(self):
         return self.serve(loopback_server(_Handler))
