@@ -1124,8 +1124,18 @@ const char *twitter_txid_state_anim_key(const struct twitter_txid_state *st)
     return st ? st->anim : NULL;
 }
 
+struct twitter_txid_state *twitter_txid_state_dup(const struct twitter_txid_state *st)
+{
+    struct twitter_txid_state *copy = st ? malloc(sizeof *copy) : NULL;
+    if (copy)
+        *copy = *st;
+    return copy;
+}
+
 void twitter_txid_state_free(struct twitter_txid_state *st)
 {
+    if (st)
+        explicit_bzero(st, sizeof *st);
     free(st);
 }
 

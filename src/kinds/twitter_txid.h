@@ -135,6 +135,9 @@ int twitter_txid_state_from_pair(const char *verification_b64, const char *anima
 /* The state's animation key (lowercase hex-ish string), for logs and tests. */
 const char *twitter_txid_state_anim_key(const struct twitter_txid_state *st);
 
+/* twitter_txid_state_dup: a copy of st (NULL for NULL or on OOM). */
+struct twitter_txid_state *twitter_txid_state_dup(const struct twitter_txid_state *st);
+
 void twitter_txid_state_free(struct twitter_txid_state *st);
 
 /* ---- Per-request id (§3.3.7) ------------------------------------------------------------- */

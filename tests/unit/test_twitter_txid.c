@@ -68,6 +68,26 @@ static void test_vector1_animation_key(void **state)
     assert_string_equal(anim, V1_ANIM);
 }
 
+/* A request's copy of a state makes the same ids after the original is freed (a rebuild frees
+ * the account's state while requests may still be building their headers). */
+static void test_state_copy_outlives_the_original(void **state)
+{
+    (void)state;
+    uint8_t key[48];
+    v1_key(key);
+    struct twitter_txid_state *st = NULL;
+    assert_int_equal(twitter_txid_state_new(key, sizeof key, V1_ANIM, &st), TWITTER_TXID_OK);
+    struct twitter_txid_state *copy = twitter_txid_state_dup(st);
+    assert_non_null(copy);
+    twitter_txid_state_free(st);
+    char id[TWITTER_TXID_ID_MAX];
+    assert_int_equal(twitter_txid_make_raw(copy, "GET", V1_PATH, 100000000u, 0x5A, id, sizeof id),
+                     0);
+    assert_string_equal(id, V1_ID);
+    twitter_txid_state_free(copy);
+    assert_null(twitter_txid_state_dup(NULL));
+}
+
 static void test_vector1_id(void **state)
 {
     (void)state;
@@ -750,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_page_broken_parts),
         cmocka_unit_test(test_derive_errors),
         cmocka_unit_test(test_hops),
+        cmocka_unit_test(test_state_copy_outlives_the_original),
         cmocka_unit_test(test_hostile_sizes),
         cmocka_unit_test(test_foreign_script_hosts),
     };
