@@ -490,7 +490,8 @@ static int build_txid(const struct config *cfg, const struct job_ctx *ctx, const
             break;
         fetch_response_clear(&page);
         snprintf(url, sizeof url, "%s", h.url);
-        int rc = get_page(ctx, h.url, cookie, h.body, &page, &e);
+        bool ours = twitter_txid_cookie_host(h.url, cfg->twitter_web_base);
+        int rc = get_page(ctx, h.url, ours ? cookie : NULL, h.body, &page, &e);
         twitter_txid_hop_free(&h);
         if (rc < 0) {
             snprintf(why, whylen, "redirect: %.200s", e.msg);
