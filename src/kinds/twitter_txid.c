@@ -148,6 +148,17 @@ static bool url_host(const char *url, char *out, size_t cap)
     return ok;
 }
 
+bool twitter_txid_cookie_host(const char *url, const char *web_base)
+{
+    char host[256], base[256];
+    if (!url_host(url, host, sizeof host))
+        return false;
+    size_t hl = strlen(host);
+    if (strcmp(host, "x.com") == 0 || (hl > 6 && strcmp(host + hl - 6, ".x.com") == 0))
+        return true;
+    return web_base && url_host(web_base, base, sizeof base) && strcmp(base, host) == 0;
+}
+
 /* URLs taken from a page may only lead to X's own hosts (x.com, twitter.com, twimg.com and
  * their subdomains) or to the hosts the caller configured (the page's and the asset base's):
  * a hostile page must not steer the fetcher elsewhere. */
@@ -1124,8 +1135,18 @@ const char *twitter_txid_state_anim_key(const struct twitter_txid_state *st)
     return st ? st->anim : NULL;
 }
 
+struct twitter_txid_state *twitter_txid_state_dup(const struct twitter_txid_state *st)
+{
+    struct twitter_txid_state *copy = st ? malloc(sizeof *copy) : NULL;
+    if (copy)
+        *copy = *st;
+    return copy;
+}
+
 void twitter_txid_state_free(struct twitter_txid_state *st)
 {
+    if (st)
+        explicit_bzero(st, sizeof *st);
     free(st);
 }
 

@@ -38,6 +38,7 @@
 #ifndef TW_TWITTER_TXID_H
 #define TW_TWITTER_TXID_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -85,6 +86,11 @@ struct twitter_txid_hop {
 int twitter_txid_next_hop(const char *html, size_t len, const char *page_url,
                           struct twitter_txid_hop *hop);
 void twitter_txid_hop_free(struct twitter_txid_hop *hop);
+
+/* twitter_txid_cookie_host: an account's cookies may go with a request to url: its host is the
+ * host of web_base (the configured X web base) or x.com or a subdomain of it. Never twimg.com,
+ * where a hop may also lead (cookies are scoped to .x.com; twitter-modern.md). */
+bool twitter_txid_cookie_host(const char *url, const char *web_base);
 
 /* What the home page yields: the verification key, the selected animation frame's rows and
  * where the indices script is. */
@@ -134,6 +140,9 @@ int twitter_txid_state_from_pair(const char *verification_b64, const char *anima
 
 /* The state's animation key (lowercase hex-ish string), for logs and tests. */
 const char *twitter_txid_state_anim_key(const struct twitter_txid_state *st);
+
+/* twitter_txid_state_dup: a copy of st (NULL for NULL or on OOM). */
+struct twitter_txid_state *twitter_txid_state_dup(const struct twitter_txid_state *st);
 
 void twitter_txid_state_free(struct twitter_txid_state *st);
 

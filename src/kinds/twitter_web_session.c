@@ -3,8 +3,8 @@
  *
  * State: an array parallel to the account pool, created on first use. jar_lock guards the jars
  * and flags; each session's `setup` mutex serialises establishing it (store read, check, login,
- * transaction-id page fetch), which does I/O. Transaction-id states are kept until reset (a
- * request may still use the previous one while a rebuild replaces it). */
+ * transaction-id page fetch), which does I/O. A request takes its own copy of the account's
+ * transaction-id state (tw_session_view), so a rebuild frees the one it replaces at once. */
 #include "kinds/twitter_web_session.h"
 
 #include <pthread.h>
@@ -27,7 +27,6 @@
 #include "net/fetch.h"
 #include "tee/platform.h"
 
-#define MAX_TXID_STATES 8
 #define MAX_CHUNKS_SEARCHED 32
 #define PAGE_TIMEOUT_MS 15000
 
@@ -39,7 +38,7 @@ struct session {
     enum source source;
     bool store_dead, file_dead, legacy_dead;   /* that source's cookies were refused by X */
     bool checked;
-    struct twitter_txid_state *txid[MAX_TXID_STATES];   /* [0] current, the rest retired */
+    struct twitter_txid_state *txid;    /* the current transaction-id state, or NULL */
     time_t txid_built, txid_failed;
     bool txid_stale;
 };
@@ -491,7 +490,8 @@ static int build_txid(const struct config *cfg, const struct job_ctx *ctx, const
             break;
         fetch_response_clear(&page);
         snprintf(url, sizeof url, "%s", h.url);
-        int rc = get_page(ctx, h.url, cookie, h.body, &page, &e);
+        bool ours = twitter_txid_cookie_host(h.url, cfg->twitter_web_base);
+        int rc = get_page(ctx, h.url, ours ? cookie : NULL, h.body, &page, &e);
         twitter_txid_hop_free(&h);
         if (rc < 0) {
             snprintf(why, whylen, "redirect: %.200s", e.msg);
@@ -529,7 +529,7 @@ static void refresh_txid(const struct config *cfg, const struct job_ctx *ctx, si
     time_t now = time(NULL);
     pthread_mutex_lock(&jar_lock);
     bool stale = s->txid_stale;
-    bool due = !s->txid[0] || stale || now - s->txid_built >= TWITTER_TXID_REFRESH_SECONDS;
+    bool due = !s->txid || stale || now - s->txid_built >= TWITTER_TXID_REFRESH_SECONDS;
     bool resting = s->txid_failed && now - s->txid_failed < TWITTER_TXID_RETRY_SECONDS;
     s->txid_stale = false;
     pthread_mutex_unlock(&jar_lock);
@@ -549,12 +549,8 @@ static void refresh_txid(const struct config *cfg, const struct job_ctx *ctx, si
         return;
     }
     pthread_mutex_lock(&jar_lock);
-    if (s->txid[MAX_TXID_STATES - 1]) {     /* full: the oldest retired one goes */
-        twitter_txid_state_free(s->txid[MAX_TXID_STATES - 1]);
-        s->txid[MAX_TXID_STATES - 1] = NULL;
-    }
-    memmove(&s->txid[1], &s->txid[0], (MAX_TXID_STATES - 1) * sizeof s->txid[0]);
-    s->txid[0] = st;
+    twitter_txid_state_free(s->txid);   /* requests hold copies (tw_session_view) */
+    s->txid = st;
     s->txid_built = now;
     s->txid_failed = 0;
     pthread_mutex_unlock(&jar_lock);
@@ -579,15 +575,20 @@ int tw_session_view(const struct config *cfg, const struct job_ctx *ctx, size_t 
     /* While another thread (re)builds the state, use the one there is; with none yet, wait for
      * it rather than send a request X would refuse. */
     pthread_mutex_lock(&jar_lock);
-    bool none = !s->txid[0];
+    bool none = !s->txid;
     pthread_mutex_unlock(&jar_lock);
     if ((none ? pthread_mutex_lock(&s->setup) : pthread_mutex_trylock(&s->setup)) == 0) {
         refresh_txid(cfg, ctx, i, s, v->cookie_header);
         pthread_mutex_unlock(&s->setup);
     }
     pthread_mutex_lock(&jar_lock);
-    v->txid = s->txid[0];
+    bool have = s->txid != NULL;
+    v->txid = twitter_txid_state_dup(s->txid);
     pthread_mutex_unlock(&jar_lock);
+    if (have && !v->txid) {
+        tw_session_view_clear(v);
+        return -1;
+    }
     return 0;
 }
 
@@ -598,6 +599,7 @@ void tw_session_view_clear(struct tw_session_view *v)
         free(v->cookie_header);
     }
     free(v->ct0);
+    twitter_txid_state_free(v->txid);
     memset(v, 0, sizeof *v);
 }
 
@@ -614,8 +616,7 @@ void tw_session_reset(void)
     pthread_mutex_lock(&jar_lock);
     for (size_t i = 0; i < nsessions; i++) {
         twitter_jar_free(&sessions[i].jar);
-        for (int k = 0; k < MAX_TXID_STATES; k++)
-            twitter_txid_state_free(sessions[i].txid[k]);
+        twitter_txid_state_free(sessions[i].txid);
         pthread_mutex_destroy(&sessions[i].setup);
     }
     free(sessions);

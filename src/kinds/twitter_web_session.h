@@ -46,7 +46,7 @@ int tw_session_open(const struct config *cfg, const struct job_ctx *ctx, size_t 
 struct tw_session_view {
     char *cookie_header;                        /* owned */
     char *ct0;                                  /* owned */
-    const struct twitter_txid_state *txid;      /* may be NULL; valid until tw_session_reset */
+    struct twitter_txid_state *txid;            /* owned copy; NULL without a state */
 };
 
 /* tw_session_view fills v for one request of account i (building the transaction-id state when

@@ -68,6 +68,45 @@ static void test_vector1_animation_key(void **state)
     assert_string_equal(anim, V1_ANIM);
 }
 
+/* Account cookies go to the web base's host and x.com only, never to twimg.com or elsewhere,
+ * whatever a hop in the home page leads to. */
+static void test_cookie_hosts(void **state)
+{
+    (void)state;
+    const char *base = "https://x.com";
+    assert_true(twitter_txid_cookie_host("https://x.com/x/migrate?tok=1", base));
+    assert_true(twitter_txid_cookie_host("https://mobile.X.com/home", base));
+    assert_false(twitter_txid_cookie_host("https://abs.twimg.com/x/migrate", base));
+    assert_false(twitter_txid_cookie_host("https://twimg.com/", base));
+    assert_false(twitter_txid_cookie_host("https://twitter.com/x/migrate", base));
+    assert_false(twitter_txid_cookie_host("https://evilx.com/", base));
+    assert_false(twitter_txid_cookie_host("https://x.com.evil.example/", base));
+    assert_false(twitter_txid_cookie_host("not a url", base));
+    /* a configured base (the tests' fake): its host, not another host of the same machine */
+    assert_true(twitter_txid_cookie_host("http://127.0.0.1:8081/x/migrate", "http://127.0.0.1:8081"));
+    assert_false(twitter_txid_cookie_host("http://localhost:8081/x/migrate", "http://127.0.0.1:8081"));
+}
+
+/* A request's copy of a state makes the same ids after the original is freed (a rebuild frees
+ * the account's state while requests may still be building their headers). */
+static void test_state_copy_outlives_the_original(void **state)
+{
+    (void)state;
+    uint8_t key[48];
+    v1_key(key);
+    struct twitter_txid_state *st = NULL;
+    assert_int_equal(twitter_txid_state_new(key, sizeof key, V1_ANIM, &st), TWITTER_TXID_OK);
+    struct twitter_txid_state *copy = twitter_txid_state_dup(st);
+    assert_non_null(copy);
+    twitter_txid_state_free(st);
+    char id[TWITTER_TXID_ID_MAX];
+    assert_int_equal(twitter_txid_make_raw(copy, "GET", V1_PATH, 100000000u, 0x5A, id, sizeof id),
+                     0);
+    assert_string_equal(id, V1_ID);
+    twitter_txid_state_free(copy);
+    assert_null(twitter_txid_state_dup(NULL));
+}
+
 static void test_vector1_id(void **state)
 {
     (void)state;
@@ -750,6 +789,8 @@ int main(void)
         cmocka_unit_test(test_page_broken_parts),
         cmocka_unit_test(test_derive_errors),
         cmocka_unit_test(test_hops),
+        cmocka_unit_test(test_state_copy_outlives_the_original),
+        cmocka_unit_test(test_cookie_hosts),
         cmocka_unit_test(test_hostile_sizes),
         cmocka_unit_test(test_foreign_script_hosts),
     };
