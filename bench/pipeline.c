@@ -698,12 +698,14 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* percentile of sorted v[0..n) by nearest rank. */
-static int64_t percentile(const int64_t *v, size_t n, double p)
+/* percentile p (whole percent) of sorted v[0..n) by nearest rank: rank = ceil(p * n / 100), in
+ * integers, so that 0.99 * n landing a hair above a whole number in floating point does not push
+ * p99 one rank up. */
+static int64_t percentile(const int64_t *v, size_t n, unsigned p)
 {
     if (n == 0)
         return 0;
-    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
+    size_t rank = (size_t)(((unsigned long long)p * n + 99) / 100);
     if (rank < 1)
         rank = 1;
     if (rank > n)
