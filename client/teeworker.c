@@ -672,6 +672,22 @@ static int decrypt_when_free(struct tw_client *c, const char *signature, const c
     }
 }
 
+int tw_submit_when_free(struct tw_client *c, const char *signature,
+                        const struct tw_wait_options *wait, char **uid, struct tw_error *err)
+{
+    unsigned attempts, delay;
+    budget(wait, &attempts, &delay);
+    struct tw_error own;
+    if (!err)
+        err = &own;
+    for (unsigned i = 1;; i++) {
+        int rc = tw_submit(c, signature, uid, err);
+        if (!busy(rc, err) || i >= attempts)
+            return rc;
+        pause_ms(delay);
+    }
+}
+
 int tw_get_result(struct tw_client *c, const char *signature, const char *uid,
                   const struct tw_wait_options *wait, bool decrypt, char **result,
                   char **next_cursor, struct tw_error *err)

@@ -55,7 +55,7 @@ static const char usage_text[] =
     "  -a, --args JSON          arguments object; KEY=VALUE words are added to it\n"
     "  -t, --timeout SECONDS    per-request timeout (default 60)\n"
     "      --connect-timeout SECONDS  connection timeout (default 10)\n"
-    "  -r, --retries N          status polls before giving up (run; default 60)\n"
+    "  -r, --retries N          polls (and tries while busy: 503) before giving up (run; default 60)\n"
     "  -d, --delay MS           pause between polls in milliseconds (run; default 1000)\n"
     "  -s, --sealed             run: print the sealed result instead of opening it\n"
     "  -n, --next               run: follow next cursors, one result per line (not with --sealed)\n"
@@ -316,7 +316,7 @@ static int run_page(struct cli *cli, char **words, int count, const char *cursor
     int rc = tw_generate(cli->client, job, &sig, &err);
     free(job);
     if (rc == TW_OK)
-        rc = tw_submit(cli->client, sig, &uid, &err);
+        rc = tw_submit_when_free(cli->client, sig, &cli->wait, &uid, &err);
     if (rc == TW_OK)
         rc = tw_get_result(cli->client, sig, uid, &cli->wait, !cli->sealed, &result,
                            cli->follow_next && !cli->sealed ? next : NULL, &err);

@@ -91,6 +91,12 @@ int tw_generate_args(struct tw_client *c, const char *type, const char *argument
 /* tw_submit queues a signature; *uid receives the job uid. */
 int tw_submit(struct tw_client *c, const char *signature, char **uid, struct tw_error *err);
 
+/* tw_submit_when_free is tw_submit asked again, within the budget of wait (NULL: the defaults),
+ * while the worker answers 503: a full job queue, a store that is away or a worker shutting down
+ * has not admitted the job nor recorded its signature, so sending it again is safe. */
+int tw_submit_when_free(struct tw_client *c, const char *signature,
+                        const struct tw_wait_options *wait, char **uid, struct tw_error *err);
+
 /* tw_status asks once: TW_OK with info->sealed_result (and sealed_cursor), TW_PENDING with
  * info->state, or an error (the job's own error is TW_E_SERVER with its message). Clear info
  * with tw_status_info_clear. */

@@ -453,6 +453,22 @@ def test_polls_retry_a_busy_worker():
         check_eq((rc, out), (1, ""), "busy at every try: the budget runs out (%r)" % err)
         check("retry later" in err, "the worker's reason: %r" % err)
 
+        # a full queue (or a store away) answers /job/add 503 without admitting the job or
+        # recording its signature: `run` sends it again within the budget
+        full = (503, {"Retry-After": "1", "Content-Type": "application/json"},
+                b'{"error":"job queue is full (2 jobs); retry later"}')
+        h.answers[("POST", "/job/result")] = (200, {}, b'{"clear":1}')
+        h.answers[("POST", "/job/add")] = [full, full, (200, {}, b'{"uid":"u1"}')]
+        rc, out, err = cli(args)
+        check_eq((rc, out), (0, "c2VhbGVk\n"), "queued after two busy answers (%r)" % err)
+        h.answers[("POST", "/job/add")] = full
+        rc, out, err = cli(args)
+        check_eq((rc, out), (1, ""), "busy at every try: the budget runs out (%r)" % err)
+        check("queue is full" in err, "the worker's reason: %r" % err)
+        h.answers[("POST", "/job/add")] = (400, {}, b'{"error":"replayed signature"}')
+        rc, out, err = cli(args)
+        check_eq((rc, out), (1, ""), "a refusal is not retried (%r)" % err)
+
 
 if __name__ == "__main__":
     harness.main(globals())
