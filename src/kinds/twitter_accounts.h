@@ -12,9 +12,10 @@
  *   - cool-down per (account, GraphQL operation): X counts its 15-minute windows per account and
  *     GraphQL operation (twitter-modern.md 4.1, 4.4), so a rate-limited account is skipped for
  *     that GraphQL operation (SearchTimeline, UserByScreenName, ...) until x-rate-limit-reset,
- *     else Retry-After, else 15 minutes (twitter_keys_parse_cooldown); one job operation may call
- *     several (gettweets: UserByScreenName, then UserTweets) and several job operations share
- *     one (searchbyquery and searchbyfullarchive: SearchTimeline);
+ *     else Retry-After, else 15 minutes; a minute for a reset already past
+ *     (twitter_keys_parse_cooldown); one job operation may call several (gettweets:
+ *     UserByScreenName, then UserTweets) and several job operations share one (searchbyquery and
+ *     searchbyfullarchive: SearchTimeline);
  *   - bad: an account whose login X refused, or that X reports locked, suspended or logged out
  *     (cookie-only), is skipped until restart, with one log line naming it and the reason;
  *   - concurrency: at most TWITTER_ACCOUNT_CONCURRENCY requests per account at once; when every

@@ -225,6 +225,7 @@ int twitter_keys_acquire(const struct config *cfg, enum twitter_key_endpoint ep,
 long twitter_keys_parse_cooldown(const char *reset, const char *retry_after, time_t now)
 {
     long seconds = 0;
+    bool reset_passed = false;
     char *end;
     if (reset && *reset) {
         errno = 0;
@@ -232,6 +233,8 @@ long twitter_keys_parse_cooldown(const char *reset, const char *retry_after, tim
         if (!errno && !*end && at > now)
             seconds = (long)(at - now < TWITTER_KEYS_MAX_COOLDOWN_S ? at - now
                                                                     : TWITTER_KEYS_MAX_COOLDOWN_S);
+        else if (!errno && !*end && at > 0)
+            reset_passed = true;     /* by our clock the window has turned: X's may lag */
     }
     if (!seconds && retry_after && *retry_after) {
         errno = 0;
@@ -239,6 +242,8 @@ long twitter_keys_parse_cooldown(const char *reset, const char *retry_after, tim
         if (!errno && !*end && s > 0)
             seconds = (long)(s < TWITTER_KEYS_MAX_COOLDOWN_S ? s : TWITTER_KEYS_MAX_COOLDOWN_S);
     }
+    if (!seconds && reset_passed)
+        return TWITTER_KEYS_SKEW_COOLDOWN_S;
     return seconds ? seconds : TWITTER_KEYS_DEFAULT_COOLDOWN_S;
 }
 

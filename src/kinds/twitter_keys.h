@@ -11,7 +11,7 @@
  *   - cool-down per (key, endpoint): X API v2 counts its windows per endpoint, so a key answered
  *     429 is skipped for that endpoint (recent search, full-archive search, tweet lookup, user
  *     lookup) until x-rate-limit-reset (Unix seconds), else Retry-After, else 15 minutes (capped
- *     at 24 hours); the username lookups of a search running out do not stop its searches;
+ *     at 24 hours; a minute when the reset is already past by our clock); the username lookups of a search running out do not stop its searches;
  *   - bad: a key answered 401 (or 403 outside full-archive search) is skipped until restart.
  *
  * When is the probe run? twitter_keys_probe is meant to be called from app start-up, before the
@@ -42,6 +42,9 @@ enum twitter_key_type {
 #define TWITTER_KEYS_PROBE_BUDGET_MS 15000
 #define TWITTER_KEYS_DEFAULT_COOLDOWN_S (15 * 60)
 #define TWITTER_KEYS_MAX_COOLDOWN_S (24 * 60 * 60)
+/* A 429 whose x-rate-limit-reset is already past by our clock (X's clock or ours is off): the
+ * window has turned or is about to; a minute covers the skew instead of a whole window. */
+#define TWITTER_KEYS_SKEW_COOLDOWN_S 60
 
 /* The X API v2 endpoints whose rate-limit windows are kept apart. */
 enum twitter_key_endpoint {

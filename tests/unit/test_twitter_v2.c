@@ -252,6 +252,11 @@ static void test_cooldown_seconds(void **state)
     assert_int_equal(twitter_keys_parse_cooldown(NULL, NULL, 1000), 15 * 60);
     assert_int_equal(twitter_keys_parse_cooldown("junk", "-1", 1000), 15 * 60);
     assert_int_equal(twitter_keys_parse_cooldown("99999999", NULL, 1000), 24 * 3600);
+    /* a reset already past by our clock: a minute for the clocks' skew, not a whole window */
+    assert_int_equal(twitter_keys_parse_cooldown("1000", NULL, 1000), 60);
+    assert_int_equal(twitter_keys_parse_cooldown("400", NULL, 1000), 60);
+    assert_int_equal(twitter_keys_parse_cooldown("400", "5", 1000), 5);
+    assert_int_equal(twitter_keys_parse_cooldown("0", NULL, 1000), 15 * 60);
 }
 
 static void test_arguments(void **state)
