@@ -217,6 +217,9 @@ static int take_account(struct tw_job *j, enum tw_gql g, struct err *e)
     return 0;
 }
 
+/* send_once's failure before anything was sent: the held account has no usable session. */
+#define SEND_NO_SESSION (-2)
+
 /* send_once: one request of g on the held account. */
 static int send_once(struct tw_job *j, enum tw_gql g, bool post, const json_t *variables,
                      const json_t *toggles, struct tw_web_answer *ans, struct err *e)
@@ -231,10 +234,10 @@ static int send_once(struct tw_job *j, enum tw_gql g, bool post, const json_t *v
         free(body);
         return err_set(e, 500, "out of memory");
     }
-    if (tw_session_view(cfg, j->ctx, j->account, &v) < 0) {
+    if (tw_session_view(cfg, j->ctx, j->account, &v, e) < 0) {
         free(url);
         free(body);
-        return err_set(e, 503, "the account's session is gone");
+        return SEND_NO_SESSION;
     }
     struct tw_web_request req = {
         .method = post ? "POST" : "GET", .url = url, .body = body,
@@ -270,7 +273,17 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
             explicit_bzero(auth, strlen(auth));
             free(auth);
         }
-        if (send_once(j, g, post, variables, field_toggles, ans, e) < 0) {
+        rc = send_once(j, g, post, variables, field_toggles, ans, e);
+        if (rc == SEND_NO_SESSION && e->http == 503) {
+            /* its session was refused and could not be set up again: the next account */
+            tw_job_count(j, "twitter_auth_errors", 1);
+            log_warn("twitter: %s: account %s unusable, rotating: %s", tw_gql_name(g), name,
+                     e->msg);
+            err_clear(e);
+            drop_account(j, true);
+            continue;
+        }
+        if (rc < 0) {
             long backoff_ms = 1000L << transport_retries;
             if (e->http == 502 && transport_retries < TW_TRANSPORT_RETRIES &&
                 job_ctx_remaining_ms(j->ctx) > backoff_ms + 1000) {

@@ -318,6 +318,19 @@ static int establish(const struct config *cfg, const struct job_ctx *ctx, size_t
     return 0;
 }
 
+/* lock_setup takes s's setup lock, waiting no longer than the job's deadline: the holder may be
+ * in a login or a page fetch bounded only by its own deadline, which can be later than ours. */
+static int lock_setup(struct session *s, const struct job_ctx *ctx, struct err *e)
+{
+    if (!ctx) {
+        pthread_mutex_lock(&s->setup);
+        return 0;
+    }
+    if (pthread_mutex_clocklock(&s->setup, CLOCK_MONOTONIC, &ctx->deadline) == 0)
+        return 0;
+    return err_set(e, 504, "job deadline reached while another job set up the account's session");
+}
+
 static bool has_session(struct session *s)
 {
     pthread_mutex_lock(&jar_lock);
@@ -333,7 +346,8 @@ int tw_session_open(const struct config *cfg, const struct job_ctx *ctx, size_t 
     const struct tw_account *a = tw_accounts_get(i);
     if (!s || !a)
         return err_set(e, 500, "no session slot for account %zu", i);
-    pthread_mutex_lock(&s->setup);
+    if (lock_setup(s, ctx, e) < 0)
+        return -1;
     int rc = 0;
     if (tw_accounts_is_bad(i))
         rc = err_set(e, 503, "account %s is marked bad", a->name);
@@ -359,7 +373,8 @@ int tw_session_dead(const struct config *cfg, const struct job_ctx *ctx, size_t 
     const struct tw_account *a = tw_accounts_get(i);
     if (!s || !a)
         return err_set(e, 500, "no session slot for account %zu", i);
-    pthread_mutex_lock(&s->setup);
+    if (lock_setup(s, ctx, e) < 0)
+        return -1;
     char *now = tw_session_auth_token(i);
     bool renewed = now && (!refused || strcmp(now, refused) != 0);
     if (now) {
@@ -556,28 +571,46 @@ static void refresh_txid(const struct config *cfg, const struct job_ctx *ctx, si
     pthread_mutex_unlock(&jar_lock);
 }
 
-int tw_session_view(const struct config *cfg, const struct job_ctx *ctx, size_t i,
-                    struct tw_session_view *v)
+/* read_jar: v's cookie header and ct0 from s's jar; false when the jar holds no session. */
+static bool read_jar(struct session *s, struct tw_session_view *v)
 {
-    memset(v, 0, sizeof *v);
-    struct session *s = get(cfg, i);
-    if (!s)
-        return -1;
     pthread_mutex_lock(&jar_lock);
     v->cookie_header = twitter_jar_header(&s->jar);
     const char *c = twitter_jar_get(&s->jar, "ct0");
     v->ct0 = c ? strdup(c) : NULL;
     pthread_mutex_unlock(&jar_lock);
-    if (!v->cookie_header || !v->ct0) {
-        tw_session_view_clear(v);
-        return -1;
+    if (v->cookie_header && v->ct0)
+        return true;
+    tw_session_view_clear(v);
+    return false;
+}
+
+int tw_session_view(const struct config *cfg, const struct job_ctx *ctx, size_t i,
+                    struct tw_session_view *v, struct err *e)
+{
+    memset(v, 0, sizeof *v);
+    struct session *s = get(cfg, i);
+    if (!s)
+        return err_set(e, 500, "no session slot for account %zu", i);
+    if (!read_jar(s, v)) {
+        /* Another job sharing the account (TWITTER_ACCOUNT_CONCURRENCY > 1) found its session
+         * refused and is establishing a new one: wait for it (or establish it), then read. */
+        if (tw_session_open(cfg, ctx, i, e) < 0)
+            return -1;
+        if (!read_jar(s, v))
+            return err_set(e, 503, "account %s has no session", tw_accounts_get(i)->name);
     }
     /* While another thread (re)builds the state, use the one there is; with none yet, wait for
      * it rather than send a request X would refuse. */
     pthread_mutex_lock(&jar_lock);
     bool none = !s->txid;
     pthread_mutex_unlock(&jar_lock);
-    if ((none ? pthread_mutex_lock(&s->setup) : pthread_mutex_trylock(&s->setup)) == 0) {
+    int locked = none ? lock_setup(s, ctx, e) : pthread_mutex_trylock(&s->setup);
+    if (none && locked < 0) {
+        tw_session_view_clear(v);
+        return -1;
+    }
+    if (locked == 0) {
         refresh_txid(cfg, ctx, i, s, v->cookie_header);
         pthread_mutex_unlock(&s->setup);
     }
@@ -587,7 +620,7 @@ int tw_session_view(const struct config *cfg, const struct job_ctx *ctx, size_t 
     pthread_mutex_unlock(&jar_lock);
     if (have && !v->txid) {
         tw_session_view_clear(v);
-        return -1;
+        return err_set(e, 500, "out of memory");
     }
     return 0;
 }

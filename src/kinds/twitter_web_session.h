@@ -50,10 +50,12 @@ struct tw_session_view {
 };
 
 /* tw_session_view fills v for one request of account i (building the transaction-id state when
- * due, which fetches the X home page with the account's cookies). Returns 0 or -1 (no session,
- * OOM). */
+ * due, which fetches the X home page with the account's cookies). An account whose session another
+ * job is renewing is waited for (at most until ctx's deadline), or set up again as
+ * tw_session_open does. Returns 0, or -1 with e set (504 at the deadline, 503 when the account
+ * cannot be used any more, 500 out of memory). */
 int tw_session_view(const struct config *cfg, const struct job_ctx *ctx, size_t i,
-                    struct tw_session_view *v);
+                    struct tw_session_view *v, struct err *e);
 void tw_session_view_clear(struct tw_session_view *v);
 
 /* tw_session_absorb applies the Set-Cookie lines of an answer to account i's jar; persists when

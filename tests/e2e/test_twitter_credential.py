@@ -454,6 +454,35 @@ def test_expired_cookies_relogin_and_persistence():
         no_violations(fake)
 
 
+def test_shared_account_waits_for_a_renewed_session():
+    # TWITTER_ACCOUNT_CONCURRENCY 2: a job holding the account between its two calls (gettweets:
+    # UserByScreenName, then UserTweets) while another job renews the session X refused waits for
+    # the new session instead of failing with "the account's session is gone"
+    with TwitterWebFake() as fake:
+        fake.accounts["gina"] = {"password": "pw"}
+        env = fake.worker_env(accounts=["gina:pw"], extra={"TWITTER_ACCOUNT_CONCURRENCY": "2"})
+        with Worker(env=env) as w:
+            run(w, job("searchbyquery", "q", max_results=1))
+            fake.delay["UserByScreenName"] = 1.5
+            fake.flow_delay = 0.4
+            holder = w.add(w.generate(job("gettweets", "alice", max_results=5)))
+            t0 = time.monotonic()
+            while not fake.calls("UserByScreenName") and time.monotonic() - t0 < 10:
+                time.sleep(0.02)
+            fake.expire("gina")
+            renewer = w.add(w.generate(job("searchbyquery", "q", max_results=1)))
+            expect_status(w.wait_status(renewer, timeout=30), 200, "the job that met the 401")
+            expect_status(w.wait_status(holder, timeout=30), 200,
+                          "the job that held the account while its session was renewed")
+            check_eq([c["status"] for c in fake.calls("UserByScreenName")], [200],
+                     "the holder's first call, on the old session")
+            check_eq([c["status"] for c in fake.calls("UserTweets")], [200],
+                     "its second call, on the new session")
+            check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 2,
+                     "one login for the renewal")
+        no_violations(fake)
+
+
 def test_skip_verification_and_dead_cookie_account():
     with TwitterWebFake() as fake:
         env = fake.worker_env(cookies_file=cookie_file(fake, ["hank", "ivy"]),

@@ -290,6 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
         if limited:
             return self._send(429, {"errors": [{"code": 88, "message": "Rate limit exceeded"}]},
                               [("x-rate-limit-reset", str(int(time.time()) + fake.login_reset_in))])
+        time.sleep(fake.flow_delay)
         with fake.lock:
             fake.flow_calls.append(doc)
             if "flow_name=login" in query:
@@ -517,6 +518,7 @@ class TwitterWebFake(LocalServer):
         self.cloudflare = set()
         self.login_rate_limited = 0     # onboarding calls still to answer 429 code 88
         self.login_reset_in = 60        # their x-rate-limit-reset, seconds from now
+        self.flow_delay = 0             # seconds before each login flow step answers
         self.requests = []
         self.violations = []
         self.flow_calls = []
