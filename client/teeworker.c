@@ -653,11 +653,24 @@ int tw_decrypt(struct tw_client *c, const char *signature, const char *sealed, c
     return TW_OK;
 }
 
-/* decrypt_when_free is tw_decrypt asked again, within the budget of wait, while the worker
- * answers 503 (the clear result counts against the same answer budget as a poll). */
-static int decrypt_when_free(struct tw_client *c, const char *signature, const char *sealed,
-                             char **clear, const struct tw_wait_options *wait,
-                             struct tw_error *err)
+/* One request that a busy worker (503) may refuse: what when_free asks again. */
+struct busy_call {
+    bool submit;                  /* tw_submit, else tw_decrypt */
+    struct tw_client *c;
+    const char *signature;
+    const char *sealed;           /* decrypt: the sealed value */
+    char **out;                   /* decrypt: the clear bytes; submit: the uid */
+};
+
+static int busy_call_once(const struct busy_call *call, struct tw_error *err)
+{
+    return call->submit ? tw_submit(call->c, call->signature, call->out, err)
+                        : tw_decrypt(call->c, call->signature, call->sealed, call->out, NULL, err);
+}
+
+/* when_free makes call, and again within the budget of wait while the worker answers 503. */
+static int when_free(const struct busy_call *call, const struct tw_wait_options *wait,
+                     struct tw_error *err)
 {
     unsigned attempts, delay;
     budget(wait, &attempts, &delay);
@@ -665,27 +678,28 @@ static int decrypt_when_free(struct tw_client *c, const char *signature, const c
     if (!err)
         err = &own;
     for (unsigned i = 1;; i++) {
-        int rc = tw_decrypt(c, signature, sealed, clear, NULL, err);
+        int rc = busy_call_once(call, err);
         if (!busy(rc, err) || i >= attempts)
             return rc;
         pause_ms(delay);
     }
 }
 
+/* decrypt_when_free is tw_decrypt asked again while the worker answers 503 (the clear result
+ * counts against the same answer budget as a poll). */
+static int decrypt_when_free(struct tw_client *c, const char *signature, const char *sealed,
+                             char **clear, const struct tw_wait_options *wait,
+                             struct tw_error *err)
+{
+    struct busy_call call = { false, c, signature, sealed, clear };
+    return when_free(&call, wait, err);
+}
+
 int tw_submit_when_free(struct tw_client *c, const char *signature,
                         const struct tw_wait_options *wait, char **uid, struct tw_error *err)
 {
-    unsigned attempts, delay;
-    budget(wait, &attempts, &delay);
-    struct tw_error own;
-    if (!err)
-        err = &own;
-    for (unsigned i = 1;; i++) {
-        int rc = tw_submit(c, signature, uid, err);
-        if (!busy(rc, err) || i >= attempts)
-            return rc;
-        pause_ms(delay);
-    }
+    struct busy_call call = { true, c, signature, NULL, uid };
+    return when_free(&call, wait, err);
 }
 
 int tw_get_result(struct tw_client *c, const char *signature, const char *uid,
