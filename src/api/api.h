@@ -58,4 +58,10 @@ const char *api_strings_get(const struct api_strings *s, const char *const *allo
                             const char *name, size_t *len, struct http_response *resp);
 void api_strings_clear(struct api_strings *s);
 
+/* api_strings_clear_wiped is api_strings_clear for secrets: every string member of root (a body
+ * the fast path declined) is zeroed before the tree is freed. The fast path's values are slices
+ * of the request body, which the caller takes (http_take_body) and wipes itself. jansson's own
+ * scratch buffers, freed inside its parser, are out of reach. */
+void api_strings_clear_wiped(struct api_strings *s);
+
 #endif

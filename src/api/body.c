@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "util/crypto.h"
 #include "util/utf8.h"
 
 static bool is_json_media_type(const char *ct)
@@ -231,4 +232,15 @@ void api_strings_clear(struct api_strings *s)
 {
     json_decref(s->root);
     memset(s, 0, sizeof *s);
+}
+
+void api_strings_clear_wiped(struct api_strings *s)
+{
+    const char *name;
+    json_t *value;
+    if (s->root)
+        json_object_foreach(s->root, name, value)
+            if (json_is_string(value))
+                crypto_wipe((char *)json_string_value(value), json_string_length(value));
+    api_strings_clear(s);
 }
