@@ -11,8 +11,9 @@
  * Go's status codes (core-protocol.md 1.5.9): 400 for a body that cannot be read, 500 for every
  * refusal of the key. Refusals are the sender's doing and stay out of the readiness window.
  * The key must not stay behind in freed memory: the handler takes the request body and wipes it
- * when done, reads the members as slices of it (api_parse_strings), and wipes the copies a body
- * parsed by jansson holds (api_strings_clear_wiped). */
+ * when done, decodes the members in it (api_parse_strings_in_place: no copy, escapes included),
+ * and wipes the strings of a body that only jansson reads (api_strings_clear_wiped; a body of
+ * another shape, such as one with a null member, also leaves jansson's scratch copies). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +108,7 @@ void api_setkey(struct app *app, const struct http_request *req, struct http_res
     struct api_strings fields;
     size_t key_len = 0, sig_len = 0;
     const char *key = NULL, *sig = NULL;
-    if (api_parse_strings(req, resp, members, &fields) == 0) {
+    if (api_parse_strings_in_place(req, body, resp, members, &fields) == 0) {
         key = api_strings_get(&fields, members, "key", &key_len, resp);
         sig = key ? api_strings_get(&fields, members, "signature", &sig_len, resp) : NULL;
     }
