@@ -9,9 +9,14 @@
  * thread, and concurrent /setkeys are applied one at a time in their order. Errors carry both
  * "error" and Go's "status" member, since Go's key broker reads "status" - bad requests too - and
  * Go's status codes (core-protocol.md 1.5.9): 400 for a body that cannot be read, 500 for every
- * refusal of the key. Refusals are the sender's doing and stay out of the readiness window. */
+ * refusal of the key. Refusals are the sender's doing and stay out of the readiness window.
+ * The key must not stay behind in freed memory: the handler takes the request body and wipes it
+ * when done, decodes the members in it (api_parse_strings_in_place: no copy, escapes included),
+ * and wipes the strings of a body that only jansson reads (api_strings_clear_wiped; a body of
+ * another shape, such as one with a null member, also leaves jansson's scratch copies). */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -19,6 +24,7 @@
 #include "tee/keydist.h"
 #include "tee/keyring.h"
 #include "tee/keyring_writer.h"
+#include "util/crypto.h"
 #include "util/utf8.h"
 
 void api_loglevel(struct app *app, const struct http_request *req, struct http_response *resp)
@@ -97,19 +103,20 @@ void api_setkey(struct app *app, const struct http_request *req, struct http_res
 {
     static const char *const members[] = { "key", "signature", NULL };
     resp->error_twin = "status";    /* every error, the body helpers' included */
-    json_t *body = api_parse_body(req, resp, members);
-    if (!body)
-        return;
+    char *body = http_take_body(req);   /* holds the key: wiped below, not just freed */
+    size_t body_len = req->body_len;
+    struct api_strings fields;
     size_t key_len = 0, sig_len = 0;
-    const char *key = api_string_member(body, "key", &key_len, resp);
-    const char *sig = key ? api_string_member(body, "signature", &sig_len, resp) : NULL;
-    if (!key || !sig) {
-        json_decref(body);
-        return;
+    const char *key = NULL, *sig = NULL;
+    if (api_parse_strings_in_place(req, body, resp, members, &fields) == 0) {
+        key = api_strings_get(&fields, members, "key", &key_len, resp);
+        sig = key ? api_strings_get(&fields, members, "signature", &sig_len, resp) : NULL;
     }
     char msg[256];
-    if (keydist_verify(app->keydist, (const uint8_t *)key, key_len, sig, sig_len, msg,
-                       sizeof msg) < 0) {
+    if (!key || !sig) {
+        /* answered */
+    } else if (keydist_verify(app->keydist, (const uint8_t *)key, key_len, sig, sig_len, msg,
+                              sizeof msg) < 0) {
         log_warn("/setkey refused: %s", msg);
         setkey_refused(resp, msg);
     } else if (key_len != SEAL_KEY_LEN) {
@@ -118,7 +125,11 @@ void api_setkey(struct app *app, const struct http_request *req, struct http_res
                  key_len);
         setkey_refused(resp, msg);
     } else {
-        add_key(app, req, (const uint8_t *)key, resp);
+        add_key(app, req, (const uint8_t *)key, resp);     /* the writer copies the key */
     }
-    json_decref(body);
+    api_strings_clear_wiped(&fields);
+    if (body) {
+        crypto_wipe(body, body_len);
+        free(body);
+    }
 }

@@ -52,10 +52,25 @@ struct api_strings {
 int api_parse_strings(const struct http_request *req, struct http_response *resp,
                       const char *const *allowed, struct api_strings *out);
 
+/* api_parse_strings_in_place is api_parse_strings for a body that holds a secret, which the
+ * caller took (body: req->body, from http_take_body) and wipes after use: a flat object of string
+ * members is decoded in the body's own buffer, JSON escapes and UTF-8 included, so that no copy
+ * of a value is made; the values are then slices of body (not NUL-terminated). Any other body,
+ * or one holding what jansson would refuse, goes through api_parse_body as before. */
+int api_parse_strings_in_place(const struct http_request *req, char *body,
+                               struct http_response *resp, const char *const *allowed,
+                               struct api_strings *out);
+
 /* api_strings_get is api_string_member for a parsed body: the value (not NUL-terminated on the
  * fast path; len bytes) or NULL after answering 400 (missing, not a string, or empty). */
 const char *api_strings_get(const struct api_strings *s, const char *const *allowed,
                             const char *name, size_t *len, struct http_response *resp);
 void api_strings_clear(struct api_strings *s);
+
+/* api_strings_clear_wiped is api_strings_clear for secrets: every string member of root (a body
+ * the fast path declined) is zeroed before the tree is freed. The fast path's values are slices
+ * of the request body, which the caller takes (http_take_body) and wipes itself. jansson's own
+ * scratch buffers, freed inside its parser, are out of reach. */
+void api_strings_clear_wiped(struct api_strings *s);
 
 #endif

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "util/crypto.h"
 #include "util/utf8.h"
 
 static bool is_json_media_type(const char *ct)
@@ -45,13 +46,118 @@ static const char *scan_plain_string(const char *p, const char *end)
     return NULL;
 }
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The code unit of the \uXXXX escape at p (6 bytes before end), or -1. */
+static long unicode_escape(const char *p, const char *end)
+{
+    if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
+        return -1;
+    long v = 0;
+    for (int i = 2; i < 6; i++) {
+        int d = hex_digit(p[i]);
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* scan_escaped_string is scan_plain_string with what jansson decodes in a string allowed too:
+ * the escapes, and valid UTF-8 (utf8_char_len). \u0000 and unpaired surrogates, which jansson
+ * refuses, make it give up (NULL) as anything else does. */
+static const char *scan_escaped_string(const char *p, const char *end)
+{
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            return p;
+        if (c < 0x20)
+            return NULL;
+        if (c >= 0x80) {
+            size_t n = utf8_char_len(p, (size_t)(end - p));
+            if (!n)
+                return NULL;
+            p += n;
+            continue;
+        }
+        if (c != '\\') {
+            p++;
+            continue;
+        }
+        if (p + 1 < end && p[1] && strchr("\"\\/bfnrt", p[1])) {
+            p += 2;
+            continue;
+        }
+        long u = unicode_escape(p, end);
+        if (u <= 0 || (u >= 0xDC00 && u <= 0xDFFF))
+            return NULL;
+        p += 6;
+        if (u >= 0xD800 && u <= 0xDBFF) {
+            long low = unicode_escape(p, end);
+            if (low < 0xDC00 || low > 0xDFFF)
+                return NULL;
+            p += 6;
+        }
+    }
+    return NULL;
+}
+
+/* unescape_in_place decodes the string s[0..n) that scan_escaped_string accepted, in place (the
+ * decoded form is never longer), and returns its length. */
+static size_t unescape_in_place(char *s, size_t n)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    const char *r = s, *end = s + n;
+    char *w = s;
+    while (r < end) {
+        if (*r != '\\') {
+            *w++ = *r++;
+            continue;
+        }
+        if (r[1] != 'u') {
+            *w++ = to[strchr(from, r[1]) - from];
+            r += 2;
+            continue;
+        }
+        unsigned long u = (unsigned long)unicode_escape(r, end);
+        r += 6;
+        if (u >= 0xD800 && u <= 0xDBFF) {
+            u = 0x10000 + ((u - 0xD800) << 10) + ((unsigned long)unicode_escape(r, end) - 0xDC00);
+            r += 6;
+        }
+        if (u < 0x80) {
+            *w++ = (char)u;
+        } else if (u < 0x800) {
+            *w++ = (char)(0xC0 | u >> 6);
+            *w++ = (char)(0x80 | (u & 0x3F));
+        } else if (u < 0x10000) {
+            *w++ = (char)(0xE0 | u >> 12);
+            *w++ = (char)(0x80 | (u >> 6 & 0x3F));
+            *w++ = (char)(0x80 | (u & 0x3F));
+        } else {
+            *w++ = (char)(0xF0 | u >> 18);
+            *w++ = (char)(0x80 | (u >> 12 & 0x3F));
+            *w++ = (char)(0x80 | (u >> 6 & 0x3F));
+            *w++ = (char)(0x80 | (u & 0x3F));
+        }
+    }
+    return (size_t)(w - s);
+}
+
 /* scan_flat_strings is the fast path for the common body: one object whose members are allowed
- * names with plain ASCII string values (the sealed texts are base64). It records each value as a
- * slice of the body, by index in allowed, and the indexes in body order (order[0..*count)). It
- * gives up (false) on anything else, duplicates and unknown names included, and the full parser
- * then answers. */
+ * names with plain ASCII string values (the sealed texts are base64), or with escaped ones too
+ * (scan_escaped_string) when `escapes`. It records each value as a slice of the body (escapes not
+ * decoded), by index in allowed, and the indexes in body order (order[0..*count)). It gives up
+ * (false) on anything else, duplicates and unknown names included, and the full parser then
+ * answers. */
 static bool scan_flat_strings(const char *body, size_t len, const char *const *allowed,
-                              const char **value, size_t *value_len, size_t *order, size_t *count)
+                              const char **value, size_t *value_len, size_t *order, size_t *count,
+                              bool escapes)
 {
     size_t n_allowed = 0;
     while (allowed[n_allowed])
@@ -86,7 +192,8 @@ static bool scan_flat_strings(const char *body, size_t len, const char *const *a
         p = skip_ws(p, end);
         if (p == end || *p++ != '"')
             return false;
-        const char *val = p, *val_end = scan_plain_string(p, end);
+        const char *val = p;
+        const char *val_end = escapes ? scan_escaped_string(p, end) : scan_plain_string(p, end);
         if (!val_end)
             return false;
         value[idx] = val;
@@ -107,7 +214,7 @@ static json_t *parse_flat_strings(const char *body, size_t len, const char *cons
 {
     const char *value[API_MAX_MEMBERS];
     size_t value_len[API_MAX_MEMBERS], order[API_MAX_MEMBERS], count = 0;
-    if (!scan_flat_strings(body, len, allowed, value, value_len, order, &count))
+    if (!scan_flat_strings(body, len, allowed, value, value_len, order, &count, false))
         return NULL;
     json_t *obj = json_object();
     for (size_t i = 0; obj && i < count; i++) {
@@ -196,7 +303,8 @@ int api_parse_strings(const struct http_request *req, struct http_response *resp
     size_t order[API_MAX_MEMBERS], count = 0;
     bool has_body = req->body && req->body_len > 0;
     if (has_body && is_json_media_type(http_header(req, "Content-Type")) &&
-        scan_flat_strings(req->body, req->body_len, allowed, out->value, out->len, order, &count))
+        scan_flat_strings(req->body, req->body_len, allowed, out->value, out->len, order, &count,
+                          false))
         return 0;
     out->root = api_parse_body(req, resp, allowed);
     if (!out->root)
@@ -207,6 +315,23 @@ int api_parse_strings(const struct http_request *req, struct http_response *resp
             out->value[i] = json_string_value(v);
             out->len[i] = json_string_length(v);
         }
+    }
+    return 0;
+}
+
+int api_parse_strings_in_place(const struct http_request *req, char *body,
+                               struct http_response *resp, const char *const *allowed,
+                               struct api_strings *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t order[API_MAX_MEMBERS], count = 0;
+    if (!body || body != req->body || !is_json_media_type(http_header(req, "Content-Type")) ||
+        !scan_flat_strings(body, req->body_len, allowed, out->value, out->len, order, &count,
+                           true))
+        return api_parse_strings(req, resp, allowed, out);
+    for (size_t i = 0; i < count; i++) {
+        size_t idx = order[i];
+        out->len[idx] = unescape_in_place(body + (out->value[idx] - body), out->len[idx]);
     }
     return 0;
 }
@@ -231,4 +356,15 @@ void api_strings_clear(struct api_strings *s)
 {
     json_decref(s->root);
     memset(s, 0, sizeof *s);
+}
+
+void api_strings_clear_wiped(struct api_strings *s)
+{
+    const char *name;
+    json_t *value;
+    if (s->root)
+        json_object_foreach(s->root, name, value)
+            if (json_is_string(value))
+                crypto_wipe((char *)json_string_value(value), json_string_length(value));
+    api_strings_clear(s);
 }

@@ -364,8 +364,11 @@ static int admit_checks(const struct job_server *s, const struct job *job, time_
 }
 
 /* admit_reserve takes a queue slot and moves the job into a new queued job with a fresh uid, its
- * text in *json (to be freed). Returns the queued job, or NULL with e (job left to the caller).
- * A replayed quote is refused later, by the store, in the transaction that would record it. */
+ * text in *json (to be freed), and records the uid as queued in the result table. Returns the
+ * queued job, or NULL with e (job left to the caller). A replayed quote is refused later, by the
+ * store, in the transaction that would record it: everything that can fail for want of memory is
+ * done before, since once the store has consumed the nonce a failure here would lose the job and
+ * refuse the client's retry with the same signature as a replay. */
 static struct queued_job *admit_reserve(struct job_server *s, struct job *job, char **json,
                                         size_t *json_len, struct err *e)
 {
@@ -382,7 +385,11 @@ static struct queued_job *admit_reserve(struct job_server *s, struct job *job, c
     uuid_v4(q->uid);
     job->timeout_ns = (int64_t)s->deps.cfg->job_timeout_s * 1000000000LL;
     *json = job_serialize(job, json_len);
-    if (!*json) {
+    if (!*json || results_add_queued(s->deps.results, q->uid, job->quote, job->quote_len) < 0) {
+        if (*json)
+            crypto_wipe(*json, *json_len);
+        free(*json);
+        *json = NULL;
         queue_unreserve(s->queue);
         free(q);
         err_set(e, 500, "out of memory");
@@ -394,26 +401,22 @@ static struct queued_job *admit_reserve(struct job_server *s, struct job *job, c
 }
 
 /* admit_complete queues q once the store answered `admitted` (enum store_admit_result), or gives
- * the slot back. Returns 0, or -1 with e (q freed). */
+ * the slot and the result entry back. Nothing here can fail once the store has admitted the job.
+ * Returns 0, or -1 with e (q freed). */
 static int admit_complete(struct job_server *s, struct queued_job *q, int admitted, struct err *e)
 {
-    if (admitted == STORE_ADMITTED &&
-        results_add_queued(s->deps.results, q->uid, q->job.quote, q->job.quote_len) < 0) {
-        store_drop_job(s->deps.store, q->uid);
-        admitted = STORE_ERROR;
-        err_set(e, 500, "out of memory");
-    } else if (admitted == STORE_REPLAY) {
+    if (admitted == STORE_ADMITTED) {
+        queue_push_reserved(s->queue, q);
+        return 0;
+    }
+    if (admitted == STORE_REPLAY)
         err_set(e, 409, "job already executed");
-    } else if (admitted != STORE_ADMITTED) {
+    else
         err_set(e, 500, "cannot record the job durably (storage error)");
-    }
-    if (admitted != STORE_ADMITTED) {
-        queue_unreserve(s->queue);
-        queued_job_free(q);
-        return -1;
-    }
-    queue_push_reserved(s->queue, q);
-    return 0;
+    results_remove(s->deps.results, q->uid);
+    queue_unreserve(s->queue);
+    queued_job_free(q);
+    return -1;
 }
 
 int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct err *e)

@@ -28,6 +28,17 @@ static int type_error(const json_t *v, const char *name, const char *go_type, ch
     return -1;
 }
 
+static int nul_error(const char *name, char *msg)
+{
+    snprintf(msg, GO_ARGS_MSG, "%s must not contain NUL characters", name);
+    return -1;
+}
+
+bool go_arg_has_nul(const json_t *v)
+{
+    return json_is_string(v) && memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+}
+
 const json_t *go_arg_member(const json_t *args, const char *name)
 {
     const char *key, *best = NULL;
@@ -51,6 +62,8 @@ int go_arg_string(const json_t *args, const char *name, const char **out, char *
         return 0;
     if (!json_is_string(v))
         return type_error(v, name, "string", msg);
+    if (go_arg_has_nul(v))
+        return nul_error(name, msg);
     *out = json_string_value(v);
     return 0;
 }
@@ -135,9 +148,12 @@ int go_arg_strings(const json_t *args, const char *name, const json_t **out, cha
         return 0;
     if (!json_is_array(v))
         return type_error(v, name, "[]string", msg);
-    json_array_foreach(v, i, el)
+    json_array_foreach(v, i, el) {
         if (!json_is_string(el) && !json_is_null(el))
             return type_error(el, name, "string", msg);
+        if (go_arg_has_nul(el))
+            return nul_error(name, msg);
+    }
     *out = v;
     return 0;
 }

@@ -4,7 +4,9 @@
  * travel through a double (2.0 is a fine int, 2.5 is not), unsigned fields refuse negatives with the
  * decoder's wording, and a wrong JSON type is an error quoting Go's text
  * ("json: cannot unmarshal string into Go struct field .max_items of type uint"). Each getter
- * leaves *out untouched when the key is absent or null, and returns 0, or -1 with msg filled. */
+ * leaves *out untouched when the key is absent or null, and returns 0, or -1 with msg filled.
+ * Unlike Go, a string holding a NUL byte (\u0000) is refused: every C string API downstream would
+ * read it as its end, so "abc\u0000def" would silently become "abc". */
 #ifndef TW_GO_ARGS_H
 #define TW_GO_ARGS_H
 
@@ -21,6 +23,9 @@
  * assigning in turn and null assigning nothing: so among the non-null spellings the byte-wise
  * greatest (the most lower-case one) wins. Borrowed reference. */
 const json_t *go_arg_member(const json_t *args, const char *name);
+
+/* go_arg_has_nul: whether v is a string holding a NUL byte (false for any other value). */
+bool go_arg_has_nul(const json_t *v);
 
 int go_arg_string(const json_t *args, const char *name, const char **out, char *msg);
 int go_arg_bool(const json_t *args, const char *name, bool *out, char *msg);

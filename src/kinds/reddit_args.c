@@ -72,6 +72,10 @@ static int decode_after(const json_t *args, struct reddit_args *a, char *msg)
         snprintf(msg, GO_ARGS_MSG, "Time.UnmarshalJSON: input is not a JSON string");
         return -1;
     }
+    if (go_arg_has_nul(v)) {
+        snprintf(msg, GO_ARGS_MSG, "after must not contain NUL characters");
+        return -1;
+    }
     if (rfc3339_normalise(json_string_value(v), a->after, sizeof a->after, &a->after_epoch) < 0) {
         snprintf(msg, GO_ARGS_MSG, "parsing time \"%.*s\" as \"2006-01-02T15:04:05Z07:00\": "
                  "not an RFC 3339 time", utf8_print_len(json_string_value(v), 64),

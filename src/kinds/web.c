@@ -157,7 +157,7 @@ static int web_args_parse(const json_t *args, struct web_args *out, struct err *
     out->url = url ? json_string_value(url) : "";
     if (!*out->url)
         return err_set(e, 400, WEB_ARG_PREFIX "url is required");
-    if (strlen(out->url) != json_string_length(url))
+    if (go_arg_has_nul(url))
         return err_set(e, 400, WEB_ARG_PREFIX "invalid URL format: the URL contains a NUL byte");
     if (check_url(out->url, e) < 0)
         return -1;

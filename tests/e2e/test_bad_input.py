@@ -182,6 +182,8 @@ def test_malformed_bodies():
             ("no type", "/job/generate", b'{"arguments":{}}', 400),
             ("invalid UTF-8", "/job/generate", b'{"type":"tele\xffmetry","arguments":{}}', 400),
             ("NUL in a string", "/job/generate", b'{"type":"tele\\u0000metry","arguments":{}}', 400),
+            ("NUL in an argument", "/job/generate",
+             b'{"type":"web","arguments":{"url":"https://example.com/\\u0000x"}}', 400),
         ]
         for what, path, body, status in cases:
             expect_json_error(raw(w, "POST", path, body), status, "%s (POST %s %r)" % (what, path, body[:60]))

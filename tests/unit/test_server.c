@@ -1,7 +1,11 @@
 /* test_server.c - the job server: admission order and answers, nonce only consumed on admission,
- * the queue bound, workers running telemetry jobs to completion, MAX_JOBS honoured. */
+ * the queue bound, workers running telemetry jobs to completion, MAX_JOBS honoured, and an
+ * admission that runs out of memory leaving the signature usable (this binary is linked with
+ * -Wl,--wrap=calloc, see tests/meson.build, to fail the one allocation that matters). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +27,33 @@
 #include "job_fixtures.h"
 
 #define SELF "11111111-1111-4111-8111-111111111111"
+
+/* ---- allocation failure (-Wl,--wrap=calloc) ----
+ * While armed, the first calloc of one object whose size lies in (fail_above, fail_above + 256]
+ * fails. The result table's entry for a job is one calloc of a small header plus the job's quote:
+ * a quote of a length nothing else in the admission path allocates singles that entry out. */
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+
+static atomic_size_t fail_above;
+static atomic_int calloc_failures;
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    size_t above = atomic_load(&fail_above);
+    if (above && n == 1 && size > above && size <= above + 256 &&
+        atomic_compare_exchange_strong(&fail_above, &above, 0)) {
+        atomic_fetch_add(&calloc_failures, 1);
+        return NULL;
+    }
+    return __real_calloc(n, size);
+}
+
+static void fail_next_calloc_above(size_t size)
+{
+    atomic_store(&calloc_failures, 0);
+    atomic_store(&fail_above, size);
+}
 
 struct fixture {
     struct config cfg;
@@ -259,6 +290,106 @@ static void test_recovery_requeues_and_fails_unreadable(void **state)
     fixture_free(f);
 }
 
+/* ---- out of memory recording the job's result entry ---- */
+
+#define LONG_QUOTE_LEN 700
+
+struct async_answer {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool answered;
+    char uid[37];
+    struct err e;
+};
+
+static void async_answered(void *ctx, const char *uid, const struct err *e)
+{
+    struct async_answer *a = ctx;
+    pthread_mutex_lock(&a->lock);
+    if (uid)
+        memcpy(a->uid, uid, sizeof a->uid);
+    else
+        a->e = *e;
+    a->answered = true;
+    pthread_cond_signal(&a->cond);
+    pthread_mutex_unlock(&a->lock);
+}
+
+/* admit_once admits a telemetry job with quote, through the writer (async) or not; returns 0 with
+ * uid, or -1 with e. */
+static int admit_once(struct fixture *f, const char *quote, bool async, char uid[37],
+                      struct err *e)
+{
+    struct job j;
+    make_job(&j, "telemetry", quote, SELF);
+    if (!async) {
+        int rc = jobserver_admit(f->server, &j, uid, e);
+        job_clear(&j);
+        return rc;
+    }
+    struct async_answer a = { .lock = PTHREAD_MUTEX_INITIALIZER,
+                              .cond = PTHREAD_COND_INITIALIZER };
+    jobserver_admit_async(f->server, &j, async_answered, &a);
+    pthread_mutex_lock(&a.lock);
+    while (!a.answered)
+        pthread_cond_wait(&a.cond, &a.lock);
+    pthread_mutex_unlock(&a.lock);
+    pthread_mutex_destroy(&a.lock);
+    pthread_cond_destroy(&a.cond);
+    memcpy(uid, a.uid, 37);
+    *e = a.e;
+    return a.e.http ? -1 : 0;
+}
+
+/* The job's entry in the result table could not be allocated: the admission is refused (500) and
+ * leaves nothing behind - no job in the store, and above all not the nonce, or the client's retry
+ * with the same signature would be refused as a replay and the job lost. */
+static void check_oom_keeps_the_signature(bool async)
+{
+    struct fixture *f = fixture_new(1, 10);
+    assert_true(jobserver_admits_async(f->server));    /* a local store: both paths exist */
+    char quote[LONG_QUOTE_LEN + 1];
+    memset(quote, async ? 'a' : 's', LONG_QUOTE_LEN);
+    quote[LONG_QUOTE_LEN] = '\0';
+    char uid[37];
+    struct err e = { 0 };
+
+    fail_next_calloc_above(LONG_QUOTE_LEN);
+    assert_int_equal(admit_once(f, quote, async, uid, &e), -1);
+    assert_int_equal(atomic_load(&calloc_failures), 1);
+    fail_next_calloc_above(0);
+    assert_int_equal(e.http, 500);
+    assert_string_equal(e.msg, "out of memory");
+    assert_int_equal(store_flush(f->store), 0);
+    assert_int_equal(store_nonce_seen(f->store, quote, LONG_QUOTE_LEN, time(NULL)), 0);
+    int left = 0;
+    assert_int_equal(store_each_job(f->store, count_job, &left), 0);
+    assert_int_equal(left, 0);
+    assert_int_equal(jobserver_queue_length(f->server), 0);
+
+    /* the same signature again, with memory: admitted and run */
+    err_clear(&e);
+    if (admit_once(f, quote, async, uid, &e) < 0)
+        fail_msg("retry refused: %d %s", e.http, e.msg);
+    struct result_view v = { 0 };
+    assert_int_equal(wait_finished(f->results, uid, &v), RESULT_DONE);
+    assert_int_equal(v.quote_len, LONG_QUOTE_LEN);
+    result_view_free(&v);
+    fixture_free(f);
+}
+
+static void test_oom_on_result_entry_keeps_the_signature(void **state)
+{
+    (void)state;
+    check_oom_keeps_the_signature(false);
+}
+
+static void test_oom_on_result_entry_keeps_the_signature_async(void **state)
+{
+    (void)state;
+    check_oom_keeps_the_signature(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +398,8 @@ int main(void)
         cmocka_unit_test(test_whitelist),
         cmocka_unit_test(test_queue_full_is_503_and_keeps_the_nonce),
         cmocka_unit_test(test_recovery_requeues_and_fails_unreadable),
+        cmocka_unit_test(test_oom_on_result_entry_keeps_the_signature),
+        cmocka_unit_test(test_oom_on_result_entry_keeps_the_signature_async),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

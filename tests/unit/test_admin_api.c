@@ -1,0 +1,284 @@
+/* test_admin_api.c - POST /setkey leaves no copy of the ring key in freed memory.
+ *
+ * The key travels in clear in the request body. The test serves /setkey (api_setkey) on the
+ * worker's own HTTP server and sends it a key; this binary is linked with -Wl,--wrap=free (see
+ * tests/meson.build), which covers the worker's code and the static libjansson and
+ * libmicrohttpd, so every buffer freed while the request is handled is searched for the key's
+ * bytes. A refused key (no distributor key configured: the signature check fails) is handled by
+ * the same parsing as an accepted one. libmicrohttpd's connection buffer, which holds the raw
+ * request until the connection closes, is outside the handler's reach: the connection is kept
+ * open until the search is over.
+ *
+ * /setkey decodes its members in the body's own buffer (api_parse_strings_in_place): a test route
+ * compares what it decodes with what jansson decodes from the same text, escapes and UTF-8
+ * included, and checks that it leaves to jansson whatever jansson refuses. */
+#include <arpa/inet.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "api/api.h"
+#include "app.h"
+#include "config.h"
+#include "http/http.h"
+#include "util/memdup.h"
+
+#define KEY "wipe-me:0123456789abcdefghijklmn"     /* 32 bytes */
+#define KEY_HALF 16
+
+/* ---- free() searching what it frees ---- */
+
+void __real_free(void *p);
+void __wrap_free(void *p);
+
+static atomic_bool searching;
+static char last_answer[4096];       /* the last answer post() read */
+static atomic_int key_copies_freed;
+
+/* holds_key_half: p's block holds either half of the key (a partial copy leaks too). */
+static bool holds_key_half(const void *p)
+{
+    size_t n = malloc_usable_size((void *)p);
+    return memmem(p, n, KEY, KEY_HALF) || memmem(p, n, KEY + KEY_HALF, KEY_HALF);
+}
+
+void __wrap_free(void *p)
+{
+    if (p && atomic_load(&searching) && holds_key_half(p))
+        atomic_fetch_add(&key_copies_freed, 1);
+    __real_free(p);
+}
+
+/* ---- the server ---- */
+
+static struct app app;      /* no key distributor: every key is refused after parsing */
+
+static const char *const members[] = { "key", "signature", NULL };
+
+/* same_as_jansson: what api_parse_strings_in_place read (rc, got) is what jansson reads from text:
+ * the same refusal, or the same bytes for each member (a body jansson reads may still be refused
+ * for its members). */
+static const char *same_as_jansson(const char *text, size_t len, int rc,
+                                   const struct api_strings *got)
+{
+    json_t *want = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *verdict = NULL;
+    if (!want || rc < 0)
+        verdict = !want && rc < 0 ? "both refused" : rc < 0 ? "refused (a member not allowed)"
+                                                            : "differ";
+    for (size_t i = 0; !verdict && members[i]; i++) {
+        const json_t *v = json_object_get(want, members[i]);
+        size_t n = json_string_length(v);
+        if (!json_is_string(v) ? got->value[i] != NULL
+                               : !got->value[i] || got->len[i] != n ||
+                                     memcmp(got->value[i], json_string_value(v), n) != 0)
+            verdict = "differ";
+    }
+    json_decref(want);
+    return verdict ? verdict : got->root ? "same, parsed by jansson" : "same, decoded in place";
+}
+
+/* decode answers the verdict of same_as_jansson for the request's body. */
+static void decode(const struct http_request *req, struct http_response *resp)
+{
+    size_t len = req->body_len;
+    char *body = http_take_body(req);
+    char *text = memdup_z(req->body, len);
+    struct http_response scratch = { 0 };
+    struct api_strings got;
+    int rc = api_parse_strings_in_place(req, body, &scratch, members, &got);
+    const char *verdict = same_as_jansson(text, len, rc, &got);
+    api_strings_clear(&got);
+    http_response_clear(&scratch);
+    free(text);
+    free(body);
+    char *answer = strdup(verdict);
+    http_reply_text(resp, 200, answer, strlen(answer));
+}
+
+static void dispatch(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    (void)ctx;
+    if (strcmp(req->path, "/setkey") == 0)
+        api_setkey(&app, req, resp);
+    else if (strcmp(req->path, "/decode") == 0)
+        decode(req, resp);
+    else
+        http_reply_error(resp, 404, "not found");
+}
+
+static int connect_to(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+/* exchange sends request on fd and reads one whole answer (headers and Content-Length bytes)
+ * into got. */
+static void exchange(int fd, const char *request, char *got, size_t size)
+{
+    assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+    size_t n = 0;
+    for (;;) {
+        got[n] = '\0';
+        const char *end = strstr(got, "\r\n\r\n");
+        const char *cl = strcasestr(got, "Content-Length:");
+        if (end && cl && n >= (size_t)(end + 4 - got) + strtoul(cl + 15, NULL, 10))
+            return;
+        assert_true(n < size - 1);
+        ssize_t r = read(fd, got + n, size - 1 - n);
+        assert_true(r > 0);
+        n += (size_t)r;
+    }
+}
+
+/* post sends body to path and checks the answer's status, searching every buffer freed
+ * meanwhile; returns how many held the key. A second request on the same connection makes sure
+ * the first one is over (its buffers freed) before the search stops. */
+static int post(unsigned port, const char *path, const char *body, const char *status)
+{
+    char request[2048], got[4096];
+    snprintf(request, sizeof request,
+             "POST %s HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n%s", path, strlen(body), body);
+    int fd = connect_to(port);
+    atomic_store(&key_copies_freed, 0);
+    atomic_store(&searching, true);
+    exchange(fd, request, got, sizeof got);
+    memcpy(last_answer, got, sizeof last_answer);
+    if (strncmp(got, status, strlen(status)) != 0)
+        fail_msg("answer %.200s, expected %s", got, status);
+    exchange(fd, "GET /next HTTP/1.1\r\nHost: test\r\n\r\n", got, sizeof got);
+    atomic_store(&searching, false);
+    close(fd);
+    return atomic_load(&key_copies_freed);
+}
+
+static struct http_server *start(void)
+{
+    static struct config cfg = { .listen_address = "127.0.0.1:0", .http_max_body = 1 << 20,
+                                 .http_max_result_body = 1 << 20, .http_timeout_s = 10,
+                                 .http_threads = 1, .http_max_connections = 16,
+                                 .shutdown_drain_s = 10 };
+    char err[256] = "";
+    struct http_server *srv = http_start(&cfg, dispatch, NULL, NULL, err, sizeof err);
+    if (!srv)
+        fail_msg("http_start: %s", err);
+    return srv;
+}
+
+/* The search works: the body of a request to another route is freed by the server as it came. */
+static void test_the_search_finds_a_freed_key(void **state)
+{
+    (void)state;
+    struct http_server *srv = start();
+    assert_true(post(http_bound_port(srv), "/elsewhere", "{\"key\":\"" KEY "\"}",
+                     "HTTP/1.1 404") > 0);
+    assert_true(http_stop(srv));
+}
+
+/* The common body: plain strings, read as slices of the body, which is wiped. */
+static void test_plain_body_leaves_no_key(void **state)
+{
+    (void)state;
+    struct http_server *srv = start();
+    assert_int_equal(post(http_bound_port(srv), "/setkey",
+                          "{\"key\":\"" KEY "\",\"signature\":\"c2lnbmF0dXJl\"}",
+                          "HTTP/1.1 500"), 0);
+    assert_true(http_stop(srv));
+}
+
+/* A body the fast path declines (an escape): parsed by jansson. */
+static void test_escaped_body_leaves_no_key(void **state)
+{
+    (void)state;
+    struct http_server *srv = start();
+    assert_int_equal(post(http_bound_port(srv), "/setkey",
+                          "{\"key\":\"" KEY "\",\"signature\":\"c2ln\\/bmF0dXJl\"}",
+                          "HTTP/1.1 500"), 0);
+    assert_true(http_stop(srv));
+}
+
+/* decoded_as checks the /decode verdict for body. */
+static void decoded_as(unsigned port, const char *body, const char *verdict)
+{
+    post(port, "/decode", body, "HTTP/1.1 200");
+    const char *text = strstr(last_answer, "\r\n\r\n");
+    if (!text || strcmp(text + 4, verdict) != 0)
+        fail_msg("%s: %s, expected %s", body, text ? text + 4 : last_answer, verdict);
+}
+
+static void test_in_place_decoding_is_jansson_s(void **state)
+{
+    (void)state;
+    struct http_server *srv = start();
+    unsigned port = http_bound_port(srv);
+    const char *in_place = "same, decoded in place";
+    decoded_as(port, "{\"key\":\"plain\",\"signature\":\"c2ln\"}", in_place);
+    decoded_as(port, "{\"signature\":\"s\", \"key\" : \"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\te\"}",
+               in_place);
+    decoded_as(port, "{\"key\":\"\\u0041\\u00e9\\u20AC\\ud83d\\uDE00\\u003c\\u003E\\u007f\\u0080"
+                     "\\u07ff\\u0800\\uffff\\udbff\\udfff\",\"signature\":\"s\"}", in_place);
+    decoded_as(port, "{\"key\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}", in_place);
+    decoded_as(port, "{\"key\":\"\\\\u0041\"}", in_place);
+    /* what jansson refuses, or reads another way, is left to it */
+    const char *refused[] = {
+        "{\"key\":\"a\\u0000b\"}", "{\"key\":\"\\ud800\"}", "{\"key\":\"\\udc00\\ud800\"}",
+        "{\"key\":\"\\ud800\\u0041\"}", "{\"key\":\"\\ud800x\"}", "{\"key\":\"\\x\"}",
+        "{\"key\":\"\\u12\"}", "{\"key\":\"\\u12g4\"}", "{\"key\":\"a\\\"}", "{\"key\":\"\xff\"}",
+        "{\"key\":\"\xc0\xaf\"}", "{\"key\":\"\xed\xa0\x80\"}", "{\"key\":\"\xf4\x90\x80\x80\"}",
+        "{\"key\":\"\xe2\x82\"}", "{\"key\":\"tab\there\"}", "{\"key\":\"a\",\"key\":\"\\n\"}",
+        "{\"key\":\"\\n\"",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        decoded_as(port, refused[i], "both refused");
+    /* random values made of the pieces that matter: whatever the verdict, never "differ" */
+    static const char *const pieces[] = { "\\u", "\\", "d8", "DB", "dc", "df", "00", "0", "4",
+                                          "1", "e9", "f", "g", "\"", "n", "/", "a", "\x01",
+                                          "\x7f", "\x80", "\xc3", "\xa9", "\xed", "\xf0", "\x9f",
+                                          "\xff" };
+    int in_place_count = 0, refused_count = 0;
+    srand(20261127);
+    for (int round = 0; round < 400; round++) {
+        char body[256] = "{\"key\":\"";
+        for (int k = rand() % 12; k >= 0; k--)
+            strcat(body, pieces[rand() % (int)(sizeof pieces / sizeof pieces[0])]);
+        strcat(body, "\"}");
+        post(port, "/decode", body, "HTTP/1.1 200");
+        if (strstr(last_answer, "differ"))
+            fail_msg("%s: decoded unlike jansson", body);
+        in_place_count += strstr(last_answer, "decoded in place") != NULL;
+        refused_count += strstr(last_answer, "both refused") != NULL;
+    }
+    assert_true(in_place_count >= 40 && refused_count >= 40);   /* both ways were taken */
+    decoded_as(port, "{\"key\":\"\\n\",\"other\":\"x\"}", "refused (a member not allowed)");
+    decoded_as(port, "{\"key\":\"\\n\",\"signature\":null}", "same, parsed by jansson");
+    assert_true(http_stop(srv));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_the_search_finds_a_freed_key),
+        cmocka_unit_test(test_plain_body_leaves_no_key),
+        cmocka_unit_test(test_escaped_body_leaves_no_key),
+        cmocka_unit_test(test_in_place_decoding_is_jansson_s),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
