@@ -61,6 +61,11 @@ int api_parse_strings_in_place(const struct http_request *req, char *body,
                                struct http_response *resp, const char *const *allowed,
                                struct api_strings *out);
 
+/* api_decode_flat_in_place is that decoding alone, for body[0..len): true with out's values as
+ * decoded slices of body, or false (body untouched, out cleared) for any other body. */
+bool api_decode_flat_in_place(char *body, size_t len, const char *const *allowed,
+                              struct api_strings *out);
+
 /* api_strings_get is api_string_member for a parsed body: the value (not NUL-terminated on the
  * fast path; len bytes) or NULL after answering 400 (missing, not a string, or empty). */
 const char *api_strings_get(const struct api_strings *s, const char *const *allowed,

@@ -319,21 +319,30 @@ int api_parse_strings(const struct http_request *req, struct http_response *resp
     return 0;
 }
 
-int api_parse_strings_in_place(const struct http_request *req, char *body,
-                               struct http_response *resp, const char *const *allowed,
-                               struct api_strings *out)
+bool api_decode_flat_in_place(char *body, size_t len, const char *const *allowed,
+                              struct api_strings *out)
 {
     memset(out, 0, sizeof *out);
     size_t order[API_MAX_MEMBERS], count = 0;
-    if (!body || body != req->body || !is_json_media_type(http_header(req, "Content-Type")) ||
-        !scan_flat_strings(body, req->body_len, allowed, out->value, out->len, order, &count,
-                           true))
-        return api_parse_strings(req, resp, allowed, out);
+    if (!scan_flat_strings(body, len, allowed, out->value, out->len, order, &count, true)) {
+        memset(out, 0, sizeof *out);
+        return false;
+    }
     for (size_t i = 0; i < count; i++) {
         size_t idx = order[i];
         out->len[idx] = unescape_in_place(body + (out->value[idx] - body), out->len[idx]);
     }
-    return 0;
+    return true;
+}
+
+int api_parse_strings_in_place(const struct http_request *req, char *body,
+                               struct http_response *resp, const char *const *allowed,
+                               struct api_strings *out)
+{
+    if (body && body == req->body && is_json_media_type(http_header(req, "Content-Type")) &&
+        api_decode_flat_in_place(body, req->body_len, allowed, out))
+        return 0;
+    return api_parse_strings(req, resp, allowed, out);
 }
 
 const char *api_strings_get(const struct api_strings *s, const char *const *allowed,

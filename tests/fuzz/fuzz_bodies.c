@@ -8,7 +8,10 @@
  * what it would accept); a refusal is 400 with a JSON {"error": string} body; then the
  * route's members are taken as the handlers take them: the job of /job/generate, the sealed job
  * of /job/add and /job/result opened with a key ring and parsed, the result opened with the
- * job's quote as salt, the key and signature of /setkey. */
+ * job's quote as salt, the key and signature of /setkey. Also, on every input, the in-place
+ * decoding of /setkey's bodies (api_decode_flat_in_place, escapes and UTF-8 decoded in the
+ * body's own buffer): when it accepts, jansson reads the same body as an object of exactly those
+ * allowed string members with exactly those values. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -164,6 +167,38 @@ static void take_members(enum route r, const json_t *body)
     http_response_clear(&resp);
 }
 
+/* check_in_place: api_decode_flat_in_place on a copy of body[0..len) agrees with jansson. */
+static void check_in_place(const char *body, size_t len, const char *const *allowed)
+{
+    char *copy = malloc(len + 1);
+    if (!copy)
+        abort();
+    memcpy(copy, body, len + 1);
+    struct api_strings out;
+    if (api_decode_flat_in_place(copy, len, allowed, &out)) {
+        json_t *want = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(want))
+            abort();    /* accepted what jansson refuses */
+        size_t members = 0;
+        for (size_t i = 0; allowed[i]; i++) {
+            json_t *v = json_object_get(want, allowed[i]);
+            if (!out.value[i] != !v)
+                abort();    /* a member one side has and the other not */
+            if (!v)
+                continue;
+            members++;
+            if (!json_is_string(v) || json_string_length(v) != out.len[i] ||
+                memcmp(json_string_value(v), out.value[i], out.len[i]) != 0 ||
+                out.value[i] < copy || out.value[i] + out.len[i] > copy + len)
+                abort();    /* another value, or not a slice of the body */
+        }
+        if (json_object_size(want) != members)
+            abort();    /* a member that is not allowed */
+        json_decref(want);
+    }
+    free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -179,6 +214,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(body, data + 1, len);
     body[len] = '\0';
 
+    check_in_place(body, len, setkey_members);
     struct http_response resp = { 0 };
     json_t *got = api_parse_json_text(content_types[ct_pick], len ? body : NULL, len, &resp, allowed);
     json_t *want = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
