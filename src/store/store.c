@@ -74,11 +74,6 @@ int store_flush(struct store *s)
     return s->ops->flush(s);
 }
 
-void store_drop_job(struct store *s, const char *uid)
-{
-    s->ops->drop_job(s, uid);
-}
-
 long store_each_job(struct store *s, store_job_fn fn, void *ctx)
 {
     return s->ops->each_job ? s->ops->each_job(s, fn, ctx) : 0;

@@ -136,9 +136,6 @@ int store_finish(struct store *s, const char *uid, const char *quote, size_t quo
 /* store_flush commits the queued results now (tests, shutdown). Returns 0 or -1. */
 int store_flush(struct store *s);
 
-/* store_drop_job removes a job (admission rolled back). */
-void store_drop_job(struct store *s, const char *uid);
-
 /* Recovery at start-up, and delivery of shared jobs. Callbacks return 0 to go on. */
 typedef int (*store_job_fn)(void *ctx, const char *uid, const char *job_json, size_t job_len);
 typedef int (*store_result_fn)(void *ctx, const char *uid, const char *quote, size_t quote_len,

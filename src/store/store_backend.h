@@ -20,7 +20,6 @@ struct store_ops {
                   const char *data, size_t data_len, const char *next_cursor, const char *error,
                   time_t finished_at);
     int (*flush)(struct store *s);
-    void (*drop_job)(struct store *s, const char *uid);
     long (*each_job)(struct store *s, store_job_fn fn, void *ctx);
     long (*each_result)(struct store *s, time_t since, size_t limit, store_result_fn fn, void *ctx);
     int (*take)(struct store *s, const char *consumer, size_t max, int wait_ms, store_job_fn fn,

@@ -92,11 +92,6 @@ static const char withdraw_script[] =
     "redis.call('XDEL', KEYS[2], id) redis.call('DEL', KEYS[1]) redis.call('DEL', KEYS[3]) "
     "return 0";
 
-static const char drop_script[] =
-    "local id = redis.call('GET', KEYS[1]) "
-    "if id then redis.call('XACK', KEYS[2], ARGV[1], id) redis.call('XDEL', KEYS[2], id) end "
-    "redis.call('DEL', KEYS[1]) return 1";
-
 /* A job this worker took from the stream and has not finished yet. */
 struct inflight {
     struct inflight *next;
@@ -325,18 +320,6 @@ static int rs_nonce_seen(struct store *base, const char *quote, size_t quote_len
     int seen = redis_reply_ok(r, REDIS_REPLY_INTEGER) ? (r->integer > 0) : -1;
     freeReplyObject(r);
     return seen;
-}
-
-static void rs_drop_job(struct store *base, const char *uid)
-{
-    struct redis_store *s = RS(base);
-    char jkey[REDIS_KEY_MAX], reason[256];
-    redis_key(jkey, sizeof jkey, s->prefix, "job:", uid);
-    const char *argv[] = { "EVAL", drop_script, "2", jkey, s->stream, REDIS_GROUP };
-    size_t lens[6];
-    for (size_t i = 0; i < 6; i++)
-        lens[i] = strlen(argv[i]);
-    freeReplyObject(redis_pool_command(s->pool, reason, sizeof reason, 6, argv, lens));
 }
 
 /* ---- completion: the writer ---------------------------------------------------------------- */
@@ -1292,7 +1275,6 @@ static const struct store_ops redis_ops = {
     .nonce_seen = rs_nonce_seen,
     .finish = rs_finish,
     .flush = rs_flush,
-    .drop_job = rs_drop_job,
     .take = rs_take,
     .lookup = rs_lookup,
     .health = rs_health,

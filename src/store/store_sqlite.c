@@ -864,16 +864,6 @@ static void *batch_writer(void *arg)
     return NULL;
 }
 
-static void sq_drop_job(struct store *base, const char *uid)
-{
-    struct sqlite_store *s = (struct sqlite_store *)base;
-    pthread_mutex_lock(&s->lock);
-    sqlite3_stmt *d = s->stmt[ST_JOB_DELETE];
-    sqlite3_bind_text(d, 1, uid, -1, SQLITE_STATIC);
-    step_done(s, d);
-    pthread_mutex_unlock(&s->lock);
-}
-
 /* ---- recovery -------------------------------------------------------------------------- */
 
 static long sq_each_job(struct store *base, store_job_fn fn, void *ctx)
@@ -1104,7 +1094,6 @@ static const struct store_ops sqlite_ops = {
     .nonce_seen = sq_nonce_seen,
     .finish = sq_finish,
     .flush = sq_flush,
-    .drop_job = sq_drop_job,
     .each_job = sq_each_job,
     .each_result = sq_each_result,
     .prune = sq_prune,

@@ -128,11 +128,6 @@ static int fake_flush(struct store *b)
     return 0;
 }
 
-static void fake_drop(struct store *b, const char *uid)
-{
-    (void)b, (void)uid;
-}
-
 static int fake_take(struct store *b, const char *consumer, size_t max, int wait_ms,
                      store_job_fn fn, void *ctx)
 {
@@ -200,7 +195,7 @@ static int fake_counts(struct store *b, struct store_counts *out)
 static const struct store_ops fake_ops = {
     .name = "fake", .shared = true, .close = fake_close, .admit = fake_admit,
     .nonce_seen = fake_nonce_seen, .finish = fake_finish, .flush = fake_flush,
-    .drop_job = fake_drop, .take = fake_take, .lookup = fake_lookup, .counts = fake_counts,
+    .take = fake_take, .lookup = fake_lookup, .counts = fake_counts,
 };
 
 struct fixture {
