@@ -40,21 +40,59 @@ struct transcription_args {
 
 /* ---- arguments (1.2) ---- */
 
+/* go_has_authority: url has an authority part ("//host...") as Go's url.Parse reads it: after an
+ * optional scheme (a letter, then letters, digits, '+', '-' or '.', then ':'), "//" and a
+ * non-empty authority must follow. Without them ("www.tiktok.com/@u/video/1", "tiktok.com:443/x",
+ * "https:/www.tiktok.com/x", "https:///www.tiktok.com/x") Go's Host is empty. *scheme_len gets
+ * the length of the scheme with its ':' (0 when none). Returns 1 or 0, or -1 for a leading ':'
+ * (Go: "missing protocol scheme"). */
+static int go_has_authority(const char *url, size_t *scheme_len)
+{
+    size_t i = 0;
+    *scheme_len = 0;
+    if (url[0] == ':')
+        return -1;
+    if (isalpha((unsigned char)url[0])) {
+        for (i = 1; isalnum((unsigned char)url[i]) || url[i] == '+' || url[i] == '-' ||
+                    url[i] == '.'; i++) {
+        }
+        if (url[i] == ':')
+            *scheme_len = i + 1;
+    }
+    const char *rest = url + *scheme_len;
+    return strncmp(rest, "//", 2) == 0 && rest[2] != '/';
+}
+
 static int check_video_url(const char *url, char *msg)
 {
     if (!*url) {
         snprintf(msg, GO_ARGS_MSG, "video_url is required");
         return -1;
     }
+    /* Go's url.Parse takes "www.tiktok.com/@u/video/1" as a path with an empty host: refused
+     * like any other host; "//www.tiktok.com/x" has a host (given to curl as https) */
+    size_t scheme_len;
+    int authority = go_has_authority(url, &scheme_len);
+    if (authority < 0) {
+        snprintf(msg, GO_ARGS_MSG, "invalid video_url format: missing protocol scheme");
+        return -1;
+    }
+    if (!authority) {
+        snprintf(msg, GO_ARGS_MSG, "URL must be a valid TikTok video URL");
+        return -1;
+    }
     CURLU *u = curl_url();
-    char *host = NULL, *port = NULL;
-    if (!u) {
+    char *host = NULL, *port = NULL, *with_scheme = NULL;
+    if (!u || (!scheme_len && asprintf(&with_scheme, "https:%s", url) < 0)) {
+        curl_url_cleanup(u);
         snprintf(msg, GO_ARGS_MSG, "out of memory");
         return -1;
     }
     /* Go's url.Parse takes spaces in the path and query (URLENCODE: the same here); the URL
      * itself goes to the service verbatim. */
-    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE);
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, with_scheme ? with_scheme : url,
+                                CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE);
+    free(with_scheme);
     int result = -1;
     if (rc != CURLUE_OK) {
         snprintf(msg, GO_ARGS_MSG, "invalid video_url format: %s", curl_url_strerror(rc));
