@@ -465,7 +465,8 @@ static void test_page_big_ints_as_reals(void **state)
 static void test_page_bad_items_cost_only_themselves(void **state)
 {
     (void)state;
-    json_t *items = page_ok("[{\"t\":\"a\\u0000b\"},{\"t\":\"ok\"},{\"deep\":[[{\"x\":[\"\\u0000\"]}]]}]");
+    json_t *items = page_ok("[{\"t\":\"a\\u0000b\"},{\"t\":\"ok\"},"
+                            "{\"deep\":[[{\"x\":[\"\\u0000\"]}]]}]");
     assert_json_text(items, "[null,{\"t\":\"ok\"},null]");
 
     items = page_ok("[{\"a\\u0000\":1},{\"t\":\"ok\"}]");
