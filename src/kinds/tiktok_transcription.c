@@ -1,10 +1,13 @@
 /* tiktok_transcription.c - the `transcription` operation of the `tiktok` kind (see the header).
  *
  * Steps: validate the arguments (1.2), POST {"url": ...} with the headers of 1.3 (the call is
- * bounded by what is left of the job's deadline, redirects followed as Go does), judge the answer
+ * bounded by what is left of the job's deadline, redirects followed as Go does, but each hop only
+ * to a public address unless WEBSCRAPER_ALLOW_PRIVATE, as for the web scraper), judge the answer
  * in the order of 1.4, choose the transcript (DECISIONS.md: requested language, then
  * TIKTOK_DEFAULT_LANGUAGE, then the first non-empty one), convert its WebVTT and build the result
- * of 1.7. The call has at most 30 s (Go's client timeout), never more than the job has left.
+ * of 1.7. The call has at most 30 s (Go's client timeout), never more than the job has left. The
+ * answer is decoded only when that would not take more than 12 x its size + 64 MiB of memory
+ * (util/json_cost.h).
  * Every failure after validation counts tiktok_transcription_errors and carries the real
  * reason (the upstream status and an excerpt of its body, curl's reason, the missing field). */
 #include "kinds/tiktok_transcription.h"
@@ -23,6 +26,7 @@
 #include "kinds/go_args.h"
 #include "kinds/vtt.h"
 #include "net/fetch.h"
+#include "util/json_cost.h"
 #include "util/utf8.h"
 
 #define ARGS_PREFIX "Failed to unmarshal job arguments: "
@@ -176,6 +180,8 @@ static int call_service(const struct config *cfg, const struct transcription_arg
         .timeout_ms = timeout_ms,
         .user_agent = ua && *ua ? ua : DEFAULT_USER_AGENT,
         .follow_redirects = true,
+        /* the endpoint is configuration; where its answers send the worker is not */
+        .redirects_public_only = !cfg->webscraper_allow_private,
     };
     int rc = fetch_do(&req, resp, e);
     free(body);
@@ -236,8 +242,8 @@ static json_t *read_reply(const struct fetch_response *resp, struct err *e)
         return NULL;
     }
     json_error_t jerr;
-    json_t *doc = json_loadb(resp->body, resp->body_len, JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL,
-                             &jerr);
+    json_t *doc = json_load_bounded(resp->body, resp->body_len,
+                                    JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &jerr);
     const char *problem = doc ? shape_problem(doc) : jerr.text;
     if (problem) {
         err_set(e, 502, "Failed to parse API response: %.*s", utf8_print_len(problem, 160),
