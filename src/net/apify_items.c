@@ -8,8 +8,8 @@
  *   - a string with \u0000: the decoders and the results keep C strings, so such an item is
  *     replaced by null (decoders skip null items);
  *   - a number beyond double (1e400) or a key with \u0000, which jansson refuses outright: the
- *     page is then decoded item by item (util/json_cost.h-style structural scan for the item
- *     boundaries, jansson for each item) and only those items become null.
+ *     page is then decoded item by item (a structural scan finds the item boundaries, jansson
+ *     decodes each item) and only those items become null.
  * Anything else that jansson refuses (broken syntax) fails the page, and a page whose decoding
  * would take too much memory (json_load_bounded) is refused before jansson sees it. Replaced items
  * keep their place, so the page's size, and with it the next cursor, stay what Apify sent. */
