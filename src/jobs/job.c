@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json_bigint.h"
 #include "util/json_out.h"
 #include "util/memdup.h"
 #include "util/utf8.h"
@@ -328,65 +329,6 @@ fail:
     return false;
 }
 
-/* int_beyond_int64: the integer token s[0..n) ('-'? digits, no leading zero) is outside int64. */
-static bool int_beyond_int64(const char *s, size_t n)
-{
-    bool neg = n && s[0] == '-';
-    const char *digits = s + neg;
-    size_t k = n - neg;
-    if (k != 19)
-        return k > 19;
-    return memcmp(digits, neg ? "9223372036854775808" : "9223372036854775807", 19) > 0;
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* big_ints_as_reals copies the JSON text with ".0" after every integer outside int64, so that
- * jansson reads it as a real, as Go's decoder reads every number of a job's arguments (into a
- * float64): a Go worker writes such a float64 below 1e21 as plain digits, which jansson refuses
- * ("too big integer"). NULL when there is none, or on OOM. */
-static char *big_ints_as_reals(const char *text, size_t len, size_t *out_len)
-{
-    struct growbuf b = { 0 };
-    size_t copied = 0;
-    bool bad = false;
-    for (size_t i = 0; i < len;) {
-        if (text[i] == '"') {
-            for (i++; i < len && text[i] != '"'; i += text[i] == '\\' ? 2 : 1) {
-            }
-            i++;
-            continue;
-        }
-        if (text[i] != '-' && !is_digit(text[i])) {
-            i++;
-            continue;
-        }
-        size_t start = i++;
-        while (i < len && is_digit(text[i]))
-            i++;
-        bool integer = i == len || (text[i] != '.' && text[i] != 'e' && text[i] != 'E');
-        if (integer && int_beyond_int64(text + start, i - start)) {
-            bad |= json_out_raw(&b, text + copied, i - copied) < 0 || json_out_raw(&b, ".0", 2) < 0;
-            copied = i;
-        }
-        while (i < len && (is_digit(text[i]) || strchr(".eE+-", text[i])))
-            i++;
-    }
-    if (bad || !b.data) {
-        free(b.data);
-        return NULL;
-    }
-    if (json_out_raw(&b, text + copied, len - copied) < 0) {
-        free(b.data);
-        return NULL;
-    }
-    *out_len = b.len;
-    return b.data;
-}
-
 int job_parse(const char *text, size_t len, struct job *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
@@ -404,7 +346,7 @@ int job_parse_tree(const char *text, size_t len, struct job *out, struct err *e)
     json_t *root = json_loadb(text, len, flags, &jerr);
     if (!root && json_error_code(&jerr) == json_error_numeric_overflow) {
         size_t copy_len = 0;
-        char *copy = big_ints_as_reals(text, len, &copy_len);
+        char *copy = json_big_ints_as_reals(text, len, &copy_len);
         if (copy)
             root = json_loadb(copy, copy_len, flags, NULL);
         free(copy);

@@ -1,10 +1,13 @@
 /* tiktok_transcription.c - the `transcription` operation of the `tiktok` kind (see the header).
  *
  * Steps: validate the arguments (1.2), POST {"url": ...} with the headers of 1.3 (the call is
- * bounded by what is left of the job's deadline, redirects followed as Go does), judge the answer
+ * bounded by what is left of the job's deadline, redirects followed as Go does, but each hop only
+ * to a public address unless WEBSCRAPER_ALLOW_PRIVATE, as for the web scraper), judge the answer
  * in the order of 1.4, choose the transcript (DECISIONS.md: requested language, then
  * TIKTOK_DEFAULT_LANGUAGE, then the first non-empty one), convert its WebVTT and build the result
- * of 1.7. The call has at most 30 s (Go's client timeout), never more than the job has left.
+ * of 1.7. The call has at most 30 s (Go's client timeout), never more than the job has left. The
+ * answer is decoded only when that would not take more than 12 x its size + 64 MiB of memory
+ * (util/json_cost.h).
  * Every failure after validation counts tiktok_transcription_errors and carries the real
  * reason (the upstream status and an excerpt of its body, curl's reason, the missing field). */
 #include "kinds/tiktok_transcription.h"
@@ -23,6 +26,7 @@
 #include "kinds/go_args.h"
 #include "kinds/vtt.h"
 #include "net/fetch.h"
+#include "util/json_cost.h"
 #include "util/utf8.h"
 
 #define ARGS_PREFIX "Failed to unmarshal job arguments: "
@@ -40,21 +44,59 @@ struct transcription_args {
 
 /* ---- arguments (1.2) ---- */
 
+/* go_has_authority: url has an authority part ("//host...") as Go's url.Parse reads it: after an
+ * optional scheme (a letter, then letters, digits, '+', '-' or '.', then ':'), "//" and a
+ * non-empty authority must follow. Without them ("www.tiktok.com/@u/video/1", "tiktok.com:443/x",
+ * "https:/www.tiktok.com/x", "https:///www.tiktok.com/x") Go's Host is empty. *scheme_len gets
+ * the length of the scheme with its ':' (0 when none). Returns 1 or 0, or -1 for a leading ':'
+ * (Go: "missing protocol scheme"). */
+static int go_has_authority(const char *url, size_t *scheme_len)
+{
+    size_t i = 0;
+    *scheme_len = 0;
+    if (url[0] == ':')
+        return -1;
+    if (isalpha((unsigned char)url[0])) {
+        for (i = 1; isalnum((unsigned char)url[i]) || url[i] == '+' || url[i] == '-' ||
+                    url[i] == '.'; i++) {
+        }
+        if (url[i] == ':')
+            *scheme_len = i + 1;
+    }
+    const char *rest = url + *scheme_len;
+    return strncmp(rest, "//", 2) == 0 && rest[2] != '/';
+}
+
 static int check_video_url(const char *url, char *msg)
 {
     if (!*url) {
         snprintf(msg, GO_ARGS_MSG, "video_url is required");
         return -1;
     }
+    /* Go's url.Parse takes "www.tiktok.com/@u/video/1" as a path with an empty host: refused
+     * like any other host; "//www.tiktok.com/x" has a host (given to curl as https) */
+    size_t scheme_len;
+    int authority = go_has_authority(url, &scheme_len);
+    if (authority < 0) {
+        snprintf(msg, GO_ARGS_MSG, "invalid video_url format: missing protocol scheme");
+        return -1;
+    }
+    if (!authority) {
+        snprintf(msg, GO_ARGS_MSG, "URL must be a valid TikTok video URL");
+        return -1;
+    }
     CURLU *u = curl_url();
-    char *host = NULL, *port = NULL;
-    if (!u) {
+    char *host = NULL, *port = NULL, *with_scheme = NULL;
+    if (!u || (!scheme_len && asprintf(&with_scheme, "https:%s", url) < 0)) {
+        curl_url_cleanup(u);
         snprintf(msg, GO_ARGS_MSG, "out of memory");
         return -1;
     }
     /* Go's url.Parse takes spaces in the path and query (URLENCODE: the same here); the URL
      * itself goes to the service verbatim. */
-    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE);
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, with_scheme ? with_scheme : url,
+                                CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE);
+    free(with_scheme);
     int result = -1;
     if (rc != CURLUE_OK) {
         snprintf(msg, GO_ARGS_MSG, "invalid video_url format: %s", curl_url_strerror(rc));
@@ -138,6 +180,8 @@ static int call_service(const struct config *cfg, const struct transcription_arg
         .timeout_ms = timeout_ms,
         .user_agent = ua && *ua ? ua : DEFAULT_USER_AGENT,
         .follow_redirects = true,
+        /* the endpoint is configuration; where its answers send the worker is not */
+        .redirects_public_only = !cfg->webscraper_allow_private,
     };
     int rc = fetch_do(&req, resp, e);
     free(body);
@@ -198,8 +242,8 @@ static json_t *read_reply(const struct fetch_response *resp, struct err *e)
         return NULL;
     }
     json_error_t jerr;
-    json_t *doc = json_loadb(resp->body, resp->body_len, JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL,
-                             &jerr);
+    json_t *doc = json_load_bounded(resp->body, resp->body_len,
+                                    JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &jerr);
     const char *problem = doc ? shape_problem(doc) : jerr.text;
     if (problem) {
         err_set(e, 502, "Failed to parse API response: %.*s", utf8_print_len(problem, 160),

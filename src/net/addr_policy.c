@@ -155,7 +155,11 @@ static curl_socket_t open_checked_socket(void *clientp, curlsocktype purpose,
     struct addr_policy_guard *guard = clientp;
     if (purpose != CURLSOCKTYPE_IPCXN)
         return CURL_SOCKET_BAD;
-    if (!guard->allow_private &&
+    long hops = 1;     /* without hops_of, every connection is checked */
+    if (guard->hops_of &&
+        curl_easy_getinfo(guard->hops_of, CURLINFO_REDIRECT_COUNT, &hops) != CURLE_OK)
+        hops = 1;
+    if (!guard->allow_private && hops > 0 &&
         !addr_policy_sockaddr_public(&address->addr, address->addrlen)) {
         guard->refused = true;
         print_addr(&address->addr, guard->refused_addr, sizeof guard->refused_addr);

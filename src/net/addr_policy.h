@@ -1,4 +1,5 @@
-/* addr_policy.h - which hosts and addresses the web crawler may connect to.
+/* addr_policy.h - which hosts and addresses the web crawler may connect to (and where the
+ * redirects of other upstream calls may lead: net/fetch.h redirects_public_only).
  *
  * Two independent checks, both applied to every URL fetched (redirect targets included):
  *   - the blacklist, on host names: a term blocks the host equal to it and every subdomain of it
@@ -33,6 +34,8 @@ bool addr_policy_sockaddr_public(const struct sockaddr *sa, size_t len);
 /* What the open-socket callback reports back: set when a connection was refused. */
 struct addr_policy_guard {
     bool allow_private;        /* true: every address is allowed */
+    CURL *hops_of;             /* non-NULL: only the connections this handle opens while following
+                                * a redirect are checked (the first request's own are not) */
     bool refused;              /* set by the callback when it refused an address */
     char refused_addr[64];     /* the refused address, printable */
 };

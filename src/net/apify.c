@@ -7,8 +7,10 @@
  *           TIMED-OUT fail the job with the run's statusMessage; anything else keeps waiting.
  *   abort:  POST {base}/actor-runs/{id}/abort             when the deadline is near (ABORT_RESERVE_MS
  *           before it) or a poll fails, so a run we gave up on stops costing money.
- *   page:   GET  {base}/datasets/{ds}/items?offset=O&limit=L   200 bare JSON array (or null);
- *           items past L (an answer that ignored the limit) are dropped
+ *   page:   GET  {base}/datasets/{ds}/items?offset=O&limit=L   200 bare JSON array (or null),
+ *           decoded by apify_items_parse (apify_items.c: a bad item costs only itself, a page too
+ *           costly to decode is refused); items past L (an answer that ignored the limit) are
+ *           dropped
  * Each request's timeout is the smaller of REQUEST_TIMEOUT_MS and what is left of the deadline. No
  * retries: a refusal is reported with Apify's status and body. Ids coming back from Apify are
  * percent-escaped before they go into a path. */
@@ -326,23 +328,11 @@ static int read_page(const struct config *cfg, const struct timespec *deadline,
     } else if (r.status != 200) {
         status_error(e, "failed to get dataset items", &r);
     } else {
-        json_error_t jerr;
-        json_t *doc = json_loadb(r.body ? r.body : "", r.body_len, JSON_DECODE_ANY, &jerr);
-        if (!doc)
-            err_set(e, 502, "failed to get dataset items: error parsing response: %s", jerr.text);
-        else if (json_is_null(doc) || json_is_array(doc))
+        char why[200];
+        if (apify_items_parse(r.body ? r.body : "", r.body_len, items, why, sizeof why) < 0)
+            err_set(e, 502, "failed to get dataset items: error parsing response: %s", why);
+        else
             rc = 0;
-        else
-            err_set(e, 502, "failed to get dataset items: error parsing response: "
-                    "expected a JSON array");
-        if (rc == 0 && json_is_null(doc)) {
-            json_decref(doc);
-            doc = json_array();
-        }
-        if (rc == 0)
-            *items = doc;
-        else
-            json_decref(doc);
     }
     fetch_response_clear(&r);
     return rc;

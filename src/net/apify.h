@@ -69,6 +69,13 @@ int apify_run_page(const struct config *cfg, const struct timespec *deadline,
 
 void apify_page_clear(struct apify_page *p);
 
+/* apify_items_parse decodes the text of a dataset page (a JSON array, or null for no items) into
+ * *items (a new array). An item jansson cannot represent costs only itself (apify_items.c): an
+ * integer beyond int64 becomes a real, an item with a \u0000 in a string or key, or a number beyond
+ * double, becomes null (logged), in its place. Returns 0, or -1 with why set when the text is not
+ * such a page or would take too much memory to decode (util/json_cost.h). */
+int apify_items_parse(const char *text, size_t len, json_t **items, char *why, size_t whylen);
+
 /* ---- cursor (2.4) ---- */
 
 /* apify_cursor_decode: offset of base64(std, padded) of {"offset":N}; empty, malformed or negative

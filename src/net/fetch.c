@@ -3,8 +3,11 @@
  * A handle per call keeps calls independent across job threads (no shared state but libcurl's
  * global init). The body is collected up to max_response_bytes; one byte more aborts the transfer
  * (write callback returns short) and the call fails with 502 instead of returning a cut body.
- * Only http and https are allowed, for the request and for redirects. */
+ * Only http and https are allowed, for the request and for redirects. With redirects_public_only,
+ * a hop never reuses a connection and its address goes through the address policy in curl's
+ * open-socket callback, so an upstream cannot send the worker to its own private network. */
 #include "net/fetch.h"
+#include "net/addr_policy.h"
 #include "net/curl_lazy.h"
 #include "util/growbuf.h"
 
@@ -175,7 +178,15 @@ int fetch_do(const struct fetch_request *req, struct fetch_response *resp, struc
         return err_set(e, 500, "out of memory");
     }
     set_options(c, req, headers, &body, resp);
-    CURLcode rc = curl_easy_perform(c);
+    struct addr_policy_guard guard = { .hops_of = c };
+    CURLcode rc = CURLE_OK;
+    if (req->follow_redirects && req->redirects_public_only) {
+        rc = curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);   /* every hop connects anew */
+        if (rc == CURLE_OK)
+            rc = addr_policy_install(c, &guard);
+    }
+    if (rc == CURLE_OK)
+        rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     curl_easy_cleanup(c);
     curl_slist_free_all(headers);
@@ -184,6 +195,9 @@ int fetch_do(const struct fetch_request *req, struct fetch_response *resp, struc
     int result = 0;
     if (body.overflow) {
         result = err_set(e, 502, "response larger than %zu bytes", body.max);
+    } else if (guard.refused) {
+        result = err_set(e, 502, "redirected to %s, which is not a public address",
+                         guard.refused_addr);
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
         host_of(req->url, host, sizeof host);
         result = err_set(e, 504, "%s: request timed out after %ld ms", host, req->timeout_ms);

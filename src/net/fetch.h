@@ -25,6 +25,9 @@ struct fetch_request {
     long timeout_ms;                 /* whole exchange; must be > 0 */
     const char *user_agent;          /* NULL = "tee-worker/<version>" */
     bool follow_redirects;           /* at most 5, http(s) only */
+    bool redirects_public_only;      /* with follow_redirects: each hop makes a new connection,
+                                      * and only to a public address (net/addr_policy.h); the
+                                      * first request's address is not checked */
 };
 
 struct fetch_response {
@@ -48,7 +51,8 @@ void fetch_global_cleanup(void);
 
 /* fetch_do performs req. Returns 0 when a response was received (any status; the caller judges
  * it), or -1 with e set: 504 "<what> timed out after N ms", 502 "<url host>: <curl reason>",
- * 502 "response larger than N bytes". resp is always safe to clear. */
+ * 502 "response larger than N bytes", 502 "redirected to <address>, which is not a public
+ * address" (redirects_public_only). resp is always safe to clear. */
 int fetch_do(const struct fetch_request *req, struct fetch_response *resp, struct err *e);
 
 void fetch_response_clear(struct fetch_response *resp);

@@ -326,6 +326,33 @@ def test_http_failures_reach_the_user():
         w.healthy("Apify failures")
 
 
+def test_a_bad_item_costs_only_itself():
+    """A \\u0000 in a string or key, or a number beyond double (jansson refuses them), skips that
+    item only; an integer beyond int64 in a key the record ignores is read as a real and keeps the
+    item. The page keeps its size: a full page still has its cursor."""
+    post = json.dumps(dict(POST, id="t3_ok")).encode()
+    page = b"[" + b",".join([
+        b'{"dataType":"post","id":"t3_nul","title":"a\\u0000b"}',
+        b'{"dataType":"post","id":"t3_big","ignoredCount":123456789012345678901234567890}',
+        b'{"dataType":"post","id":"t3_inf","ignoredScore":1e400}',
+        b'{"dataType":"post","id":"t3_key","x\\u0000y":1}',
+        post]) + b"]"
+    job = {"type": "reddit", "arguments": {"type": "searchposts", "queries": ["x"],
+                                           "max_results": 5}}
+    with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
+        fake.dataset_reply = (200, page)
+        data, _, cursor = run_ok(w, job)
+        check_eq([d["id"] for d in data], ["t3_big", "t3_ok"], "items kept")
+        check_eq(cursor, "eyJvZmZzZXQiOjV9", "a full page keeps its cursor")
+        # a page made of tiny values would take many times its size to decode: refused
+        fake.dataset_reply = (200, b"[" + b",".join([b"{}"] * 700000) + b"]")
+        err = run_fail(w, job)
+        check(err.startswith("error while scraping Reddit: failed to get dataset items: error "
+                             "parsing response: JSON text of 2100001 bytes would take about "),
+              "costly page: %r" % err)
+        w.healthy("bad dataset items")
+
+
 def test_deadline_aborts_a_run_that_never_ends():
     job = {"type": "reddit", "arguments": {"type": "searchposts", "queries": ["x"]}}
     with ApifyFake() as fake, Worker(env=fake.worker_env(poll_ms=100, timeout_s=3)) as w:

@@ -185,12 +185,42 @@ def test_video_url_with_a_space_in_its_path():
         expect_json_error(r, 400, "space in the host", prefix=PREFIX)
 
 
+def test_redirect_hops_held_to_public_addresses():
+    """The endpoint is configuration, where its answers redirect the worker is not: a hop to a
+    private or loopback address is refused (the fake keeps its connections alive, so the hop back
+    to it must not ride on the endpoint's connection either), unless WEBSCRAPER_ALLOW_PRIVATE."""
+    with TikTokFake() as fake, Worker(env=fake.worker_env()) as w:
+        check_eq(failed_job(w, "redirect"), "API request failed: redirected to 127.0.0.1, which "
+                 "is not a public address", "hop to loopback")
+        check_eq([r["path"] for r in fake.requests], ["/api/tiktok-transcription"],
+                 "the hop was never made")
+    with TikTokFake() as fake, Worker(env=fake.worker_env(WEBSCRAPER_ALLOW_PRIVATE="true")) as w:
+        doc = json.loads(transcribe(w, "redirect").decode("utf-8"))
+        check_eq(doc["transcription_text"], "Hello", "transcript after the hop")
+        check_eq([(r["path"], r["body"]) for r in fake.requests],
+                 [("/api/tiktok-transcription", {"url": video("redirect")}),
+                  ("/api/tiktok-transcription?hop=1", {"url": video("redirect")})],
+                 "307 repeats the POST")
+
+
+def test_answer_too_costly_to_decode():
+    """3 MB of tiny JSON values would take jansson some 250 MB: refused before decoding."""
+    with TikTokFake() as fake, Worker(env=fake.worker_env()) as w:
+        err = failed_job(w, "costly")
+        check(err.startswith("Failed to parse API response: JSON text of ") and
+              "MiB to decode (more than" in err, "costly answer: %r" % err)
+        w.healthy("costly answer")
+
+
 def test_bad_arguments_are_400_without_a_call():
     with TikTokFake() as fake, Worker(env=fake.worker_env()) as w:
         for args, want in [
             ({}, "video_url is required"),
             ({"video_url": "https://www.youtube.com/watch?v=1"}, "URL must be a valid TikTok video URL"),
             ({"video_url": "https://tiktok.com.evil.net/v/1"}, "URL must be a valid TikTok video URL"),
+            ({"video_url": "www.tiktok.com/@u/video/1"}, "URL must be a valid TikTok video URL"),
+            ({"video_url": "https:/www.tiktok.com/@u/video/1"},
+             "URL must be a valid TikTok video URL"),
             ({"video_url": 5}, "json: cannot unmarshal number into Go struct field .video_url of type string"),
             ({"video_url": video("1"), "language": "english"},
              "invalid language format 'english', expected format: 'lang-region' (e.g., 'en-us' or 'eng-us')"),

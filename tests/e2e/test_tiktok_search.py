@@ -94,6 +94,23 @@ def test_searchbyquery():
         check_eq(stats.get("tiktok_returned_videos"), 1, "tiktok_returned_videos")
 
 
+def test_a_bad_item_costs_only_itself():
+    """A video with a \\u0000 in a string or a number beyond double (jansson refuses both) is
+    skipped, not the page; an integer beyond int64 where a float goes (volumeInfo.Loudness) is
+    read as a real and keeps its video."""
+    with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
+        fake.dataset_reply = (200, b'[{"id":"1","desc":"a\\u0000b"},{"id":"2","extra":-1e999},'
+                                   b'{"id":"3","video":{"volumeInfo":{"Loudness":'
+                                   b'123456789012345678901234}}},{"id":"4"}]')
+        body, cursor = run(w, {"type": "tiktok", "arguments": {
+            "type": "searchbyquery", "search": ["cats"], "max_items": 4}})
+        videos = json.loads(body.decode("utf-8"))
+        check_eq([v["id"] for v in videos], ["3", "4"], "videos kept")
+        check_eq(videos[0]["video"]["volumeInfo"]["Loudness"], 1.2345678901234568e+23,
+                 "big integer read as a float")
+        check_eq(cursor, "eyJvZmZzZXQiOjR9", "a full page keeps its cursor")
+
+
 def test_searchbytrending_and_errors():
     with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
         fake.datasets[TRENDING_ACTOR] = TRENDING_ITEMS

@@ -130,6 +130,22 @@ def test_page_longer_than_the_limit_is_cut():
         check_eq(stats_of(w).get("twitter_returned_followers"), 4, "followers counted")
 
 
+def test_a_bad_item_costs_only_itself():
+    """A profile with a \\u0000 in a string or a count beyond double (jansson refuses both) is
+    skipped, not the page; an id beyond int64 is read as a real, so that profile fails its int
+    field, as in Go. The page keeps its size, so a full page keeps its cursor."""
+    with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
+        fake.dataset_reply = (200, b'[{"id":1,"screen_name":"a\\u0000b"},'
+                                   b'{"id":2,"screen_name":"inf","listed_count":1e400},'
+                                   b'{"id":99999999999999999999,"screen_name":"big"},'
+                                   b'{"id":3,"screen_name":"ok"}]')
+        body, cursor = run(w, {"type": "twitter-apify", "arguments": {
+            "type": "getfollowers", "query": "nasa", "max_results": 4}})
+        check_eq([p["screen_name"] for p in json.loads(body.decode("utf-8"))], ["ok"],
+                 "the one good profile")
+        check_eq(cursor, "eyJvZmZzZXQiOjR9", "a full page keeps its cursor")
+
+
 def test_undecodable_items_do_not_flood_the_log():
     """Each undecodable dataset item is skipped; a page full of them (hostile or broken actor)
     writes a few lines and a count, not a line per item."""

@@ -2,10 +2,12 @@
  *
  * Input layout: the first byte picks the decoder (Reddit items, TikTok query items, TikTok
  * trending items, ProfileResultApify, the offset cursor); the rest is a dataset page as Apify
- * would send it (any JSON text; only an array has items) or, for the cursor, the cursor text.
- * Properties checked: no crash or leak; every decoded record re-encodes, and decoding a record
- * again gives the same record (the decoders are idempotent on their own output); a cursor made
- * from a decoded offset decodes to that offset. */
+ * would send it (any JSON text, read by apify_items_parse; a text it refuses that jansson reads is
+ * decoded as one item) or, for the cursor, the cursor text.
+ * Properties checked: no crash or leak; a page apify_items_parse accepts is an array, and when
+ * jansson reads the whole text as an array without big numbers or NULs, the same array; every
+ * decoded record re-encodes, and decoding a record again gives the same record (the decoders are
+ * idempotent on their own output); a cursor made from a decoded offset decodes to that offset. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -73,16 +75,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_cursor(data + 1, size - 1);
         return 0;
     }
-    json_t *page = json_loadb((const char *)data + 1, size - 1, JSON_DECODE_ANY, NULL);
-    if (!page)
-        return 0;
-    size_t i;
-    json_t *raw;
-    if (json_is_array(page))
+    const char *text = (const char *)data + 1;
+    char why[200];
+    json_t *page = NULL, *plain = json_loadb(text, size - 1, JSON_DECODE_ANY, NULL);
+    if (apify_items_parse(text, size - 1, &page, why, sizeof why) == 0) {
+        if (!json_is_array(page) || (json_is_array(plain) && !json_equal(plain, page)))
+            abort();
+        size_t i;
+        json_t *raw;
         json_array_foreach(page, i, raw)
             check_item(decoders[pick], raw);
-    else
-        check_item(decoders[pick], page);
+    } else if (plain) {
+        check_item(decoders[pick], plain);
+    }
+    json_decref(plain);
     json_decref(page);
     return 0;
 }

@@ -420,6 +420,106 @@ static void test_tiktok_items(void **state)
     }
 }
 
+/* ---- dataset pages ---- */
+
+static json_t *page_ok(const char *text)
+{
+    json_t *items = NULL;
+    char why[200] = "";
+    if (apify_items_parse(text, strlen(text), &items, why, sizeof why) < 0)
+        fail_msg("page %s refused: %s", text, why);
+    assert_true(json_is_array(items));
+    return items;
+}
+
+static void page_refused(const char *text, size_t len, const char *want)
+{
+    json_t *items = (json_t *)1;
+    char why[200] = "";
+    assert_int_equal(apify_items_parse(text, len, &items, why, sizeof why), -1);
+    assert_null(items);
+    if (!strstr(why, want))
+        fail_msg("page %.60s: reason %s, expected %s", text, why, want);
+}
+
+/* an integer beyond int64 is read as a real (as Go's float64), the rest of the page as it is */
+static void test_page_big_ints_as_reals(void **state)
+{
+    (void)state;
+    json_t *items = page_ok("[{\"big\":12345678901234567890,\"s\":\"99999999999999999999\"},"
+                            "{\"n\":-9223372036854775809,\"m\":-9223372036854775808},7]");
+    assert_int_equal(json_array_size(items), 3);
+    json_t *big = json_object_get(json_array_get(items, 0), "big");
+    assert_true(json_is_real(big));
+    assert_true(json_real_value(big) == 12345678901234567890.0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "s")),
+                        "99999999999999999999");
+    assert_true(json_is_real(json_object_get(json_array_get(items, 1), "n")));
+    assert_true(json_is_integer(json_object_get(json_array_get(items, 1), "m")));
+    assert_int_equal(json_integer_value(json_array_get(items, 2)), 7);
+    json_decref(items);
+}
+
+/* a \u0000 in a string (at any depth) or a key, or a number beyond double: that item becomes
+ * null in its place, the others stay */
+static void test_page_bad_items_cost_only_themselves(void **state)
+{
+    (void)state;
+    json_t *items = page_ok("[{\"t\":\"a\\u0000b\"},{\"t\":\"ok\"},"
+                            "{\"deep\":[[{\"x\":[\"\\u0000\"]}]]}]");
+    assert_json_text(items, "[null,{\"t\":\"ok\"},null]");
+
+    items = page_ok("[{\"a\\u0000\":1},{\"t\":\"ok\"}]");
+    assert_json_text(items, "[null,{\"t\":\"ok\"}]");
+
+    items = page_ok(" [ {\"x\":1e400} , \"]},[{\\\"\" ,{\"s\":\"}]\\\\\",\"n\":-1e-2},3,[1,[2,{}]],"
+                    "null,true , {\"n\":99999999999999999999,\"z\":\"\\u0000\"},-2e999 ] \n");
+    assert_json_text(items, "[null,\"]},[{\\\"\",{\"s\":\"}]\\\\\",\"n\":-0.01},3,[1,[2,{}]],"
+                     "null,true,null,null]");
+
+    /* big integers and a real overflow in one page */
+    items = page_ok("[{\"x\":1e400},{\"n\":99999999999999999999}]");
+    assert_int_equal(json_array_size(items), 2);
+    assert_true(json_is_null(json_array_get(items, 0)));
+    assert_true(json_is_real(json_object_get(json_array_get(items, 1), "n")));
+    json_decref(items);
+}
+
+/* broken syntax still fails the page, on either path; null is no items */
+static void test_page_refusals(void **state)
+{
+    (void)state;
+    page_refused("[{]", 3, "");
+    page_refused("{\"items\":[]}", 12, "expected a JSON array");
+    const char *broken[] = {
+        "[{\"x\":1e400} {\"y\":1}]", "[{\"x\":1e400},]", "[{\"x\":1e400}", "[{\"x\":1e400}] x",
+        "[{\"x\":1e400},{\"y\":tru}]", "[{\"x\":1e400},\"open]", "{\"x\":1e400}", "[1e400,]",
+        "[,1e400]", "[{\"x\":1e400},{]",
+    };
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++)
+        page_refused(broken[i], strlen(broken[i]), "");
+    json_t *items = page_ok(" null ");
+    assert_json_text(items, "[]");
+    items = page_ok("[1e400]");
+    assert_json_text(items, "[null]");
+}
+
+/* a page whose decoding would take too much memory is refused before jansson sees it */
+static void test_page_too_costly(void **state)
+{
+    (void)state;
+    size_t n = 700000, len = 3 * n + 1;
+    char *text = malloc(len);
+    if (!text)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        memcpy(text + 3 * i, ",{}", 3);
+    text[0] = '[';
+    text[len - 1] = ']';
+    page_refused(text, len, "would take about");
+    free(text);
+}
+
 static void test_err_prefix_cuts_utf8(void **state)
 {
     (void)state;
@@ -453,6 +553,10 @@ int main(void)
         cmocka_unit_test(test_follower_input),
         cmocka_unit_test(test_tiktok_validation),
         cmocka_unit_test(test_tiktok_items),
+        cmocka_unit_test(test_page_big_ints_as_reals),
+        cmocka_unit_test(test_page_bad_items_cost_only_themselves),
+        cmocka_unit_test(test_page_refusals),
+        cmocka_unit_test(test_page_too_costly),
         cmocka_unit_test(test_err_prefix_cuts_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /* test_fetch.c - fetch_do against a tiny HTTP server in a thread: status, body and headers,
- * POST bodies, the size cap, the timeout, unreachable hosts, refused schemes. */
+ * POST bodies, the size cap, the timeout, unreachable hosts, refused schemes, redirect hops held to
+ * public addresses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +31,10 @@ static void answer(int fd, const char *req)
     char buf[4096];
     if (strstr(req, "GET /ok ")) {
         reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello";
+    } else if (strstr(req, "GET /hop ")) {
+        snprintf(buf, sizeof buf, "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/ok\r\n"
+                 "Content-Length: 0\r\n\r\n", port);
+        reply = buf;
     } else if (strstr(req, "GET /retry ")) {
         reply = "HTTP/1.1 429 Too Many\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n";
     } else if (strstr(req, "GET /cookies ")) {
@@ -218,6 +223,35 @@ static void test_unreachable_and_refused_schemes(void **state)
     assert_null(r.body);
 }
 
+/* redirects_public_only: the first request may go to a private address (the caller's own
+ * configuration), a hop may not */
+static void test_redirect_hops_to_private_addresses(void **state)
+{
+    (void)state;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hop", port);
+    struct fetch_response r;
+    struct err e = { 0 };
+    struct fetch_request req = { .url = url, .timeout_ms = 5000, .follow_redirects = true };
+    assert_int_equal(fetch_do(&req, &r, &e), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "hello");
+    fetch_response_clear(&r);
+
+    req.redirects_public_only = true;
+    assert_int_equal(fetch_do(&req, &r, &e), -1);
+    assert_int_equal(e.http, 502);
+    assert_string_equal(e.msg, "redirected to 127.0.0.1, which is not a public address");
+    assert_null(r.body);
+
+    /* no redirect: nothing to check */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/ok", port);
+    err_clear(&e);
+    assert_int_equal(fetch_do(&req, &r, &e), 0);
+    assert_string_equal(r.body, "hello");
+    fetch_response_clear(&r);
+}
+
 static void test_url_escape(void **state)
 {
     (void)state;
@@ -236,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_size_cap_fails_instead_of_cutting),
         cmocka_unit_test(test_timeout_is_504),
         cmocka_unit_test(test_unreachable_and_refused_schemes),
+        cmocka_unit_test(test_redirect_hops_to_private_addresses),
         cmocka_unit_test(test_url_escape),
     };
     return cmocka_run_group_tests(tests, start_server, stop_all);

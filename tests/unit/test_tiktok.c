@@ -95,8 +95,21 @@ static void test_transcription_arguments(void **state)
           PREFIX "URL must be a valid TikTok video URL");
     check(&cfg, "{\"video_url\":\"https://www.tiktok.com:8443/v/1\"}",
           PREFIX "URL must be a valid TikTok video URL");
-    check(&cfg, "{\"video_url\":\"www.tiktok.com/@u/video/1\"}",
-          PREFIX "invalid video_url format: Bad scheme");
+    /* Go's url.Parse finds no host without "//" after the scheme (or without a scheme) */
+    const char *hostless[] = { "www.tiktok.com/@u/video/1", "tiktok.com:443/@u/video/1",
+                               "https:/www.tiktok.com/@u/video/1", "https:www.tiktok.com/x",
+                               "https:///www.tiktok.com/@u/video/1", "///www.tiktok.com/x" };
+    for (size_t i = 0; i < sizeof hostless / sizeof hostless[0]; i++) {
+        char args[200];
+        snprintf(args, sizeof args, "{\"video_url\":\"%s\"}", hostless[i]);
+        check(&cfg, args, PREFIX "URL must be a valid TikTok video URL");
+    }
+    check(&cfg, "{\"video_url\":\":www.tiktok.com\"}",
+          PREFIX "invalid video_url format: missing protocol scheme");
+    check(&cfg, "{\"video_url\":\"//www.tiktok.com/@u/video/1\"}", NULL);
+    check(&cfg, "{\"video_url\":\"//evil.com/www.tiktok.com\"}",
+          PREFIX "URL must be a valid TikTok video URL");
+    check(&cfg, "{\"video_url\":\"ftp://www.tiktok.com/@u/video/1\"}", NULL);
     check(&cfg, "{\"video_url\":\"https://VM.TikTok.com/ZM1/\"}", NULL);
     check(&cfg, "{\"video_url\":\"https://tiktok.com/@u/video/1\",\"language\":\"es-ES\"}", NULL);
     check(&cfg, "{\"video_url\":\"https://tiktok.com/@u/video/1\",\"language\":\"spa-ES\"}", NULL);

@@ -18,6 +18,10 @@ https://www.tiktok.com/@u/video/<scenario>:
   rich              a real-world-shaped VTT (BOM, header metadata, NOTE, STYLE, cue ids, tags,
                     entities, CRLF)
   slow              sleeps .slow_s seconds (default 5) before the default reply
+  redirect          307 to this same endpoint with ?hop=1 (the POST is repeated there, and
+                    answered with the default reply)
+  costly            200 with the default reply plus a member of a million empty objects (3 MB
+                    of text that jansson would need some 250 MB to decode)
 Usage: with TikTokFake() as fake: env = fake.worker_env(); ... fake.requests
 """
 import json
@@ -88,10 +92,23 @@ class _Handler(BaseHTTPRequestHandler):
             fake.requests.append({"method": "POST", "path": self.path,
                                   "headers": {k.lower(): v for k, v in self.headers.items()},
                                   "raw": raw, "body": doc})
-        if self.path != PATH:
+        if self.path not in (PATH, PATH + "?hop=1"):
             return self._send(404, "text/plain", b"not found")
         url = doc.get("url", "") if isinstance(doc, dict) else ""
         scenario = url.rstrip("/").rsplit("/", 1)[-1]
+        if scenario == "redirect" and self.path == PATH:
+            try:
+                self.send_response(307)
+                self.send_header("Location", fake.endpoint + "?hop=1")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+            return None
+        if scenario == "costly":
+            body = json.dumps(DEFAULT_REPLY).encode("utf-8")[:-1]
+            return self._send(200, "application/json",
+                              body + b',"pad":[' + b",".join([b"{}"] * 1000000) + b"]}")
         if scenario == "slow":
             fake.stopping.wait(fake.slow_s)
         if scenario in RAW_REPLIES:
