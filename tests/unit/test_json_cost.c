@@ -14,36 +14,7 @@
 
 #include "util/json_cost.h"
 
-/* ---- a counting allocator: glibc's chunk size per allocation, the peak kept ---- */
-
-static size_t live, peak;
-
-static size_t chunk(size_t n)
-{
-    size_t c = (n + 8 + 15) & ~(size_t)15;
-    return c < 32 ? 32 : c;
-}
-
-static void *counting_malloc(size_t n)
-{
-    size_t *p = malloc(n + sizeof(size_t) * 2);
-    if (!p)
-        return NULL;
-    p[0] = n;
-    live += chunk(n);
-    if (live > peak)
-        peak = live;
-    return p + 2;
-}
-
-static void counting_free(void *q)
-{
-    if (!q)
-        return;
-    size_t *p = (size_t *)q - 2;
-    live -= chunk(p[0]);
-    free(p);
-}
+#include "jansson_alloc_count.h"
 
 /* decode_cost: the peak of what jansson allocated to decode text (it must decode). */
 static size_t decode_cost(const char *text, size_t len)
