@@ -578,6 +578,9 @@ static void on_page(struct crawler *c, struct target *t, struct transfer *x)
         fail_target(c, t, 500, "out of memory while parsing %.200s", t->url);
         return;
     }
+    if (c->r->pages[t->page].cut)
+        log_debug("web crawl: %s: extraction stopped at the output bound of %zu bytes", t->url,
+                  web_output_budget(x->len));
     c->r->fetched++;
     if (t->page == 0)
         c->start_done = true;

@@ -1,7 +1,9 @@
 /* web_extract.c - HTML page -> sections, paragraphs, images and links (see web_extract.h).
  *
  * Parsing is libxml2's HTML parser in recovery mode with network access off; the walk over the
- * tree is iterative (no recursion, so hostile nesting depth cannot exhaust the stack). URL
+ * tree is iterative (no recursion, so hostile nesting depth cannot exhaust the stack). Every
+ * string taken is charged to the page's output budget (web_output_budget) before it is kept; an
+ * element's text is gathered against what is left of it, so an oversized text is never built. URL
  * resolution uses libcurl's URL API (RFC 3986 reference resolution, normalised output); values
  * with a non-http(s) scheme are kept as written (minus the fragment), as Go's net/url does. */
 #include "kinds/web_extract.h"
@@ -18,6 +20,7 @@
 
 #include "kinds/html_walk.h"
 #include "kinds/libxml_lazy.h"
+#include "util/growbuf.h"
 #include "util/utf8.h"
 
 /* ---- string lists ------------------------------------------------------------------------- */
@@ -225,15 +228,52 @@ struct walk {
     CURLU *base;
     const char *base_text;          /* base URL as text: what an absent attribute resolves to */
     size_t first_section;           /* sections before this index belong to earlier pages */
+    size_t budget;                  /* bytes of output this page may still produce */
     bool failed;                    /* OOM */
+    bool cut;                       /* the budget ran out: the walk stops */
 };
 
-static char *node_text(const xmlNode *n)
+/* charge takes the cost of keeping s (its bytes and one more) from the budget. False, with s
+ * freed and the walk cut, when it does not fit. */
+static bool charge(struct walk *w, char *s)
 {
-    xmlChar *raw = xmlNodeGetContent(n);
-    char *out = web_utf8_dup(raw ? (const char *)raw : "", raw ? strlen((const char *)raw) : 0);
-    libxml_free(raw);
-    return out;
+    size_t cost = strlen(s) + 1;
+    if (cost > w->budget) {
+        free(s);
+        w->cut = true;
+        return false;
+    }
+    w->budget -= cost;
+    return true;
+}
+
+/* The text of n as xmlNodeGetContent gives it for an HTML tree (its text and CDATA descendants,
+ * in document order), as valid UTF-8 and charged to the budget. Gathering stops as soon as the
+ * text outgrows the budget (UTF-8 repair never shortens it). NULL when it does not fit (w->cut)
+ * or on OOM (w->failed). */
+static char *node_text(struct walk *w, const xmlNode *n)
+{
+    struct growbuf raw = { 0 };
+    for (xmlNode *c = n->children; c; c = html_next_in_order(c, n)) {
+        if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) || !c->content)
+            continue;
+        size_t len = strlen((const char *)c->content);
+        if (len >= w->budget - raw.len) {
+            free(raw.data);
+            w->cut = true;
+            return NULL;
+        }
+        if (growbuf_append(&raw, c->content, len, 256) < 0) {
+            free(raw.data);
+            w->failed = true;
+            return NULL;
+        }
+    }
+    char *out = web_utf8_dup(raw.data ? raw.data : "", raw.len);
+    free(raw.data);
+    if (!out)
+        w->failed = true;
+    return out && charge(w, out) ? out : NULL;
 }
 
 /* The resolved value of attribute attr of n, or NULL on OOM. */
@@ -273,11 +313,9 @@ static void on_heading(struct walk *w, const xmlNode *n)
         p->sections = s;
         p->section_cap = cap;
     }
-    char *title = node_text(n);
-    if (!title) {
-        w->failed = true;
+    char *title = node_text(w, n);
+    if (!title)
         return;
-    }
     p->sections[p->section_count++] = (struct web_section){ .title = title };
 }
 
@@ -286,10 +324,11 @@ static void on_paragraph(struct walk *w, const xmlNode *n)
     struct web_section *s = current_section(w);
     if (!s || s->paragraphs.count >= WEB_MAX_ITEMS_PER_SECTION)
         return;
-    char *text = node_text(n);
-    if (!text) {
-        w->failed = true;
-    } else if (strvec_contains(&s->paragraphs, text)) {
+    char *text = node_text(w, n);
+    if (!text)
+        return;
+    if (strvec_contains(&s->paragraphs, text)) {
+        w->budget += strlen(text) + 1;      /* not kept: given back */
         free(text);
     } else if (strvec_push(&s->paragraphs, text) < 0) {
         w->failed = true;
@@ -301,7 +340,10 @@ static void on_image(struct walk *w, const xmlNode *n)
     struct web_section *s = current_section(w);
     if (!s || s->images.count >= WEB_MAX_ITEMS_PER_SECTION)
         return;
-    if (strvec_push(&s->images, resolved_attr(w, n, "src")) < 0)
+    char *url = resolved_attr(w, n, "src");
+    if (!url)
+        w->failed = true;
+    else if (charge(w, url) && strvec_push(&s->images, url) < 0)
         w->failed = true;
 }
 
@@ -314,7 +356,7 @@ static void on_link(struct walk *w, const xmlNode *n)
         w->failed = true;
     } else if (!web_is_http_url(url)) {
         free(url);
-    } else if (strvec_push(&w->page->links, url) < 0) {
+    } else if (charge(w, url) && strvec_push(&w->page->links, url) < 0) {
         w->failed = true;
     }
 }
@@ -383,14 +425,17 @@ int web_extract(const char *html, size_t len, const char *charset, const char *p
     xmlDoc *doc = parse_html(html, len, charset, page_url);
     if (!doc)
         return 0;               /* nothing parsable: an empty page */
-    struct walk w = { .page = out, .first_section = out->section_count };
+    struct walk w = { .page = out, .first_section = out->section_count,
+                      .budget = web_output_budget(len) };
     char *base_owned = NULL;
     if (setup_base(&w, doc, page_url, &base_owned) < 0) {
         xmlFreeDoc(doc);
         return -1;
     }
-    for (xmlNode *n = doc->children; n && !w.failed; n = html_next_in_order(n, (xmlNode *)doc))
+    for (xmlNode *n = doc->children; n && !w.failed && !w.cut;
+         n = html_next_in_order(n, (xmlNode *)doc))
         visit(&w, n);
+    out->cut |= w.cut;
     curl_url_cleanup(w.base);
     free(base_owned);
     xmlFreeDoc(doc);

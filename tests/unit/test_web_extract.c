@@ -1,5 +1,6 @@
 /* test_web_extract.c - HTML extraction (sections, paragraphs, images, links), URL resolution,
- * charsets, UTF-8 repair, and the Retry-After parser of the crawler. */
+ * charsets, UTF-8 repair, the bound on what one page produces, and the Retry-After parser of the
+ * crawler. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -215,6 +216,84 @@ static void test_link_count_is_bounded(void **state)
     free(html);
 }
 
+/* Bytes of all the strings taken from p, one more per string (what web_output_budget bounds). */
+static size_t page_output_bytes(const struct web_page *p)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < p->section_count; i++) {
+        total += strlen(p->sections[i].title) + 1;
+        for (size_t j = 0; j < p->sections[i].paragraphs.count; j++)
+            total += strlen(p->sections[i].paragraphs.items[j]) + 1;
+        for (size_t j = 0; j < p->sections[i].images.count; j++)
+            total += strlen(p->sections[i].images.items[j]) + 1;
+    }
+    for (size_t j = 0; j < p->links.count; j++)
+        total += strlen(p->links.items[j]) + 1;
+    return total;
+}
+
+/* head, then unit repeated reps times (caller frees; *len set). */
+static char *repeated_page(const char *head, const char *unit, size_t reps, size_t *len)
+{
+    size_t hl = strlen(head), ul = strlen(unit);
+    char *html = malloc(hl + ul * reps + 1);
+    assert_non_null(html);
+    memcpy(html, head, hl);
+    for (size_t i = 0; i < reps; i++)
+        memcpy(html + hl + i * ul, unit, ul);
+    *len = hl + ul * reps;
+    html[*len] = '\0';
+    return html;
+}
+
+/* A <base href> of ~8 KB, then a heading (the long URL is what every absent src/href repeats). */
+static const char *long_base_head(void)
+{
+    static char head[8000 + 64];
+    size_t n = (size_t)sprintf(head, "<base href=\"http://site.test/");
+    memset(head + n, 'b', 8000);
+    strcpy(head + n + 8000, "\"><h1>T</h1>");
+    return head;
+}
+
+static void assert_output_bounded(const char *head, const char *unit, size_t reps)
+{
+    size_t len;
+    char *html = repeated_page(head, unit, reps, &len);
+    struct web_page p = { 0 };
+    assert_int_equal(web_extract(html, len, NULL, PAGE, &p), 0);
+    size_t produced = page_output_bytes(&p);
+    if (produced > web_output_budget(len))
+        fail_msg("%zu bytes of page (\"%.20s\" x %zu) produced %zu bytes, over the bound %zu", len,
+                 unit, reps, produced, web_output_budget(len));
+    assert_true(p.cut);
+    assert_true(produced > web_output_budget(len) / 2);   /* what fits is kept */
+    web_page_clear(&p);
+    free(html);
+}
+
+static void test_output_is_bounded_by_page_size(void **state)
+{
+    (void)state;
+    const char *head = long_base_head();
+    /* 5 bytes of <img> each add the 8 KB base URL: 20000 of them made 160 MB */
+    assert_output_bounded(head, "<img>", 20000);
+    /* same with <a> (10000 links of 8 KB) and with many sections of images */
+    assert_output_bounded(head, "<a>", 10000);
+    assert_output_bounded(head, "<h2>x</h2><img><img>", 5000);
+    /* nested paragraphs: each p's text holds the text of every p inside it (quadratic) */
+    char unit[4096 + 16] = "<button><p>";
+    memset(unit + strlen(unit), 'n', 4096);
+    assert_output_bounded("<h1>T</h1>", unit, 120);
+    /* a page under the bound is not cut; an element whose text would not fit stops the walk */
+    struct web_page p;
+    extract("<h1>A</h1><p>one</p><img><a>x</a>", NULL, &p);
+    assert_false(p.cut);
+    assert_int_equal(p.sections[0].images.count, 1);
+    assert_int_equal(p.links.count, 1);
+    web_page_clear(&p);
+}
+
 static void test_url_resolution(void **state)
 {
     (void)state;
@@ -267,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_malformed_markup_is_recovered),
         cmocka_unit_test(test_deep_nesting_does_not_recurse),
         cmocka_unit_test(test_link_count_is_bounded),
+        cmocka_unit_test(test_output_is_bounded_by_page_size),
         cmocka_unit_test(test_url_resolution),
         cmocka_unit_test(test_retry_after_parsing),
     };
