@@ -22,6 +22,7 @@
 #include "config.h"
 #include "log.h"
 #include "net/addr_policy.h"
+#include "net/retry_after.h"
 
 /* ---- time --------------------------------------------------------------------------------- */
 
@@ -35,27 +36,6 @@ static long long mono_ms(void)
 static long long timespec_ms(const struct timespec *ts)
 {
     return (long long)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
-}
-
-long long crawl_retry_after_ms(const char *value, long long now)
-{
-    if (!value)
-        return -1;
-    while (*value == ' ' || *value == '\t')
-        value++;
-    if (*value >= '0' && *value <= '9') {
-        long long s = 0;
-        const char *p = value;
-        for (; *p >= '0' && *p <= '9'; p++)
-            s = s < 100000000 ? s * 10 + (*p - '0') : s;
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-            p++;
-        return *p ? -1 : s * 1000;
-    }
-    time_t when = curl_getdate(value, NULL);
-    if (when == (time_t)-1)
-        return -1;
-    return when > now ? ((long long)when - now) * 1000 : 0;
 }
 
 /* ---- visited set -------------------------------------------------------------------------- */
@@ -502,9 +482,8 @@ static void on_too_many_requests(struct crawler *c, struct target *t, CURL *easy
     const char *value = NULL;
     if (curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
         value = h->value;
-    long long wait = crawl_retry_after_ms(value, (long long)time(NULL));
-    if (wait < 0)
-        wait = 1000ll << (t->retries < 5 ? t->retries : 5);
+    long long wait = retry_after_seconds(value, time(NULL));   /* <= 10^8 s: no overflow */
+    wait = wait < 0 ? 1000ll << (t->retries < 5 ? t->retries : 5) : wait * 1000;
     long long now = mono_ms();
     if (t->retries >= CRAWL_MAX_429_RETRIES) {
         fail_target(c, t, 503, "%.200s answered HTTP 429 (too many requests) %u times",

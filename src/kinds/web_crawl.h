@@ -12,8 +12,8 @@
  * decoded body per page (the transfer is cut there and the prefix is parsed); the deadline cuts
  * everything still running. Redirects are followed by hand (at most CRAWL_MAX_REDIRECTS), each
  * target checked like a fresh URL: http(s) only, host not blacklisted, address public (unless
- * allow_private; see net/addr_policy.h). HTTP 429 is retried after Retry-After (seconds or HTTP
- * date; an exponential back-off when absent) when that is still before the deadline. Only 2xx
+ * allow_private; see net/addr_policy.h). HTTP 429 is retried after Retry-After (net/retry_after.h;
+ * an exponential back-off when absent) when that is still before the deadline. Only 2xx
  * responses whose Content-Type mentions "html" and whose first bytes are not binary are parsed.
  *
  * The start page decides the outcome: if it fails (refused, transport error, non-2xx, not HTML,
@@ -63,9 +63,5 @@ struct crawl_result {
 int crawl_run(const struct crawl_options *o, struct crawl_result *r, struct err *e);
 
 void crawl_result_clear(struct crawl_result *r);
-
-/* crawl_retry_after_ms parses a Retry-After value (delta seconds or HTTP date) relative to now
- * (Unix seconds). Returns milliseconds to wait (>= 0), or -1 when absent or unparsable. */
-long long crawl_retry_after_ms(const char *value, long long now);
 
 #endif

@@ -4,9 +4,10 @@
 jobs-and-capabilities.md 2.1, 3.1, 5; DECISIONS.md (Web): depth sets and one fetch per URL,
 extraction on tricky HTML (nested sections, relative links, <base>, entities, non-UTF-8
 charsets, malformed markup, a page over the size cap, binary content behind an .html name,
-gzip), a cookie set by a redirect, the blacklist (start URL, deeper links, redirects),
-refusal of private addresses, HTTP 429 with Retry-After (seconds and HTTP date), the job
-deadline cutting a slow site, argument validation at /job/generate, and the web_* counters.
+gzip), a cookie set by a redirect, the blacklist (start URL, deeper links,
+redirects), refusal of private addresses, HTTP 429 with Retry-After (seconds, HTTP date, huge
+values), the job deadline cutting a slow site, argument validation at /job/generate, and the
+web_* counters.
 
 The site is on 127.0.0.1, so every worker here runs with WEBSCRAPER_ALLOW_PRIVATE=true except
 the one that checks the refusal."""
@@ -338,9 +339,16 @@ def test_429_retried_after_retry_after():
     def forever(handler, n):
         return 429, {"Retry-After": "3600", "Content-Type": "text/plain"}, b"go away"
 
+    def huge(value):
+        return lambda handler, n: (429, {"Retry-After": value, "Content-Type": "text/plain"}, b"")
+
     site.handler("/", limited)
     site.handler("/dated", dated)
     site.handler("/forever", forever)
+    # saturated at 10^8 s by the parser, before the wait is computed in ms (the date's 6.8e16 s
+    # times 1000 overflowed)
+    site.handler("/huge", huge("99999999999999999999"))
+    site.handler("/hugedate", huge("Wed, 31 Dec 2147483647 23:59:59 GMT"))
     with site, Worker(env=ALLOW) as w:
         doc = run_web(w, web_job(site.url("/"), max_depth=2))
         check_eq(titles(doc), ["Limited", "Dated"], "both pages after their 429s")
@@ -356,6 +364,13 @@ def test_429_retried_after_retry_after():
         check("429" in err and "deadline" in err, "Retry-After past the deadline: %r" % err)
         check(time.monotonic() - t0 < 5, "a retry past the deadline fails at once")
         check_eq(site.count("/forever"), 1, "no retry when it cannot happen in time")
+
+        for path in ("/huge", "/hugedate"):
+            err = run_web_failing(w, web_job(site.url(path)))
+            check("429" in err and "100000000000 ms" in err and "deadline" in err,
+                  "a huge Retry-After is capped at 10^8 s, then refused by the deadline: %r" % err)
+            check_eq(site.count(path), 1, "no retry after a huge Retry-After")
+        w.healthy("huge Retry-After values")
 
 
 def test_job_deadline_cuts_a_slow_site():

@@ -1,6 +1,5 @@
 /* test_web_extract.c - HTML extraction (sections, paragraphs, images, links), URL resolution,
- * charsets, UTF-8 repair, the bound on what one page produces, and the Retry-After parser of the
- * crawler. */
+ * charsets, UTF-8 repair, and the bound on what one page produces. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +10,6 @@
 
 #include <cmocka.h>
 
-#include "kinds/web_crawl.h"
 #include "kinds/web_extract.h"
 #include "net/fetch.h"
 
@@ -319,21 +317,6 @@ static void test_url_resolution(void **state)
     assert_false(web_is_http_url(NULL));
 }
 
-static void test_retry_after_parsing(void **state)
-{
-    (void)state;
-    assert_int_equal(crawl_retry_after_ms("5", 0), 5000);
-    assert_int_equal(crawl_retry_after_ms(" 2 ", 0), 2000);
-    assert_int_equal(crawl_retry_after_ms("0", 0), 0);
-    assert_int_equal(crawl_retry_after_ms(NULL, 0), -1);
-    assert_int_equal(crawl_retry_after_ms("soon", 0), -1);
-    assert_int_equal(crawl_retry_after_ms("-1", 0), -1);
-    assert_int_equal(crawl_retry_after_ms("3x", 0), -1);
-    long long when = 1445412480;   /* Wed, 21 Oct 2015 07:28:00 GMT */
-    assert_int_equal(crawl_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", when - 3), 3000);
-    assert_int_equal(crawl_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", when + 10), 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,7 +331,6 @@ int main(void)
         cmocka_unit_test(test_link_count_is_bounded),
         cmocka_unit_test(test_output_is_bounded_by_page_size),
         cmocka_unit_test(test_url_resolution),
-        cmocka_unit_test(test_retry_after_parsing),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     fetch_global_cleanup();   /* libcurl was opened (and initialised) by the first URL resolved */
