@@ -535,7 +535,10 @@ static void on_page(struct crawler *c, struct target *t, struct transfer *x)
 {
     char *ctype = NULL;
     curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ctype);
-    if (x->not_html || !x->body || looks_binary(x->body, x->len)) {
+    if (!x->checked)
+        keep_body(x);       /* no body bytes came: the type alone decides (sets not_html) */
+    const char *body = x->body ? x->body : "";      /* an empty HTML page is an empty page */
+    if (x->not_html || looks_binary(body, x->len)) {
         if (t->page == 0) {
             fail_target(c, t, 502, "%.200s is not an HTML page (Content-Type %.80s)", t->url,
                         ctype ? ctype : "absent");
@@ -551,7 +554,7 @@ static void on_page(struct crawler *c, struct target *t, struct transfer *x)
                   x->len);
     char charset[48];
     content_charset(ctype, charset, sizeof charset);
-    if (web_extract(x->body, x->len, charset[0] ? charset : NULL, t->url,
+    if (web_extract(body, x->len, charset[0] ? charset : NULL, t->url,
                     &c->r->pages[t->page]) < 0) {
         c->oom = true;
         fail_target(c, t, 500, "out of memory while parsing %.200s", t->url);

@@ -14,7 +14,8 @@
  * target checked like a fresh URL: http(s) only, host not blacklisted, address public (unless
  * allow_private; see net/addr_policy.h). HTTP 429 is retried after Retry-After (net/retry_after.h;
  * an exponential back-off when absent) when that is still before the deadline. Only 2xx
- * responses whose Content-Type mentions "html" and whose first bytes are not binary are parsed.
+ * responses whose Content-Type mentions "html" and whose first bytes are not binary are parsed;
+ * such a response with an empty body is an empty page (parsed, nothing found), not a failure.
  *
  * The start page decides the outcome: if it fails (refused, transport error, non-2xx, not HTML,
  * deadline) the crawl returns an error naming the reason; failures of deeper pages are only

@@ -4,7 +4,7 @@
 jobs-and-capabilities.md 2.1, 3.1, 5; DECISIONS.md (Web): depth sets and one fetch per URL,
 extraction on tricky HTML (nested sections, relative links, <base>, entities, non-UTF-8
 charsets, malformed markup, a page over the size cap, binary content behind an .html name,
-gzip), a cookie set by a redirect, the blacklist (start URL, deeper links,
+gzip, an empty page), a cookie set by a redirect, the blacklist (start URL, deeper links,
 redirects), refusal of private addresses, HTTP 429 with Retry-After (seconds, HTTP date, huge
 values), the job deadline cutting a slow site, argument validation at /job/generate, and the
 web_* counters.
@@ -152,6 +152,9 @@ def tricky_site():
     s.page("/bin.html", bytes(range(256)) * 64 + b"<h1>Hidden</h1>", content_type="text/html")
     s.page("/gz", "<h1>Gzipped</h1><p>" + "z" * 5000 + "</p>", gzip=True)
     s.page("/image.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, content_type="image/png")
+    s.page("/empty", b"")
+    s.page("/to-empty", '<h1>Before empty</h1><a href="/empty">e</a>')
+    s.page("/empty.txt", b"", content_type="text/plain")
     return s
 
 
@@ -203,6 +206,17 @@ def test_tricky_html_extraction():
         check("not an HTML page" in err and "image/png" in err, "image start page error: %r" % err)
         err = run_web_failing(w, web_job(u("/missing")))
         check("HTTP 404" in err, "404 start page error: %r" % err)
+        # an HTML start page with an empty body is an empty success, deeper ones are parsed too
+        doc, body = run_web(w, web_job(u("/empty")), raw=True)
+        check_eq(body, b'{"sections":null,"pages":null}', "empty HTML start page")
+        reset(site)
+        doc = run_web(w, web_job(u("/to-empty"), max_depth=2))
+        check_eq((titles(doc), doc["pages"]), (["Before empty"], [u("/empty")]),
+                 "a link to an empty page")
+        check_eq(site.count("/empty"), 1, "the empty page was fetched")
+        # an empty body under a non-HTML type is still not an HTML page
+        err = run_web_failing(w, web_job(u("/empty.txt")))
+        check("not an HTML page" in err and "text/plain" in err, "empty text start page: %r" % err)
         w.healthy("tricky pages")
 
 
