@@ -213,6 +213,14 @@ static char *url_host(const char *url)
     return host;
 }
 
+bool crawl_host_is_idn(const char *host)
+{
+    for (const unsigned char *p = (const unsigned char *)host; *p; p++)
+        if (*p >= 0x80)
+            return true;
+    return false;
+}
+
 /* Checks t->url as a URL to fetch and puts t on the pending list; or fails it. */
 static void enqueue(struct crawler *c, struct target *t)
 {
@@ -223,6 +231,12 @@ static void enqueue(struct crawler *c, struct target *t)
     char *host = url_host(t->url);
     if (!host) {
         fail_target(c, t, 400, "invalid URL: %.200s", t->url);
+        return;
+    }
+    if (crawl_host_is_idn(host)) {
+        curl_free(host);
+        fail_target(c, t, 400, CRAWL_IDN_REFUSED ": %.160s%s", t->url,
+                    t->redirects ? " (redirect target)" : "");
         return;
     }
     const char *term = NULL;

@@ -17,6 +17,11 @@
  * responses whose Content-Type mentions "html" and whose first bytes are not binary are parsed;
  * such a response with an empty body is an empty page (parsed, nothing found), not a failure.
  *
+ * Internationalized host names (bücher.example) are refused with a clear reason, in links and
+ * redirects as in the start URL (web.c): libcurl converts them with libidn2's locale-dependent
+ * call, which fails in the C locale the worker runs in ("URL using bad/illegal format"); the
+ * same host in its ASCII form (xn--bcher-kva.example) is fetched.
+ *
  * The start page decides the outcome: if it fails (refused, transport error, non-2xx, not HTML,
  * deadline) the crawl returns an error naming the reason; failures of deeper pages are only
  * counted. */
@@ -64,5 +69,11 @@ struct crawl_result {
 int crawl_run(const struct crawl_options *o, struct crawl_result *r, struct err *e);
 
 void crawl_result_clear(struct crawl_result *r);
+
+/* crawl_host_is_idn: host (as libcurl's URL API gives it: percent-escapes decoded) holds a
+ * non-ASCII byte, i.e. it is an internationalized name not written in its ASCII form. */
+bool crawl_host_is_idn(const char *host);
+
+#define CRAWL_IDN_REFUSED "internationalized host name not supported, write it in punycode (xn--)"
 
 #endif

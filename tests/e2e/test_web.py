@@ -6,8 +6,9 @@ extraction on tricky HTML (nested sections, relative links, <base>, entities, no
 charsets, malformed markup, a page over the size cap, binary content behind an .html name,
 gzip, an empty page), a cookie set by a redirect, the blacklist (start URL, deeper links,
 redirects), refusal of private addresses, HTTP 429 with Retry-After (seconds, HTTP date, huge
-values), the job deadline cutting a slow site, argument validation at /job/generate, and the
-web_* counters.
+values), the job deadline cutting a slow site, internationalized host names (refused with a
+clear error, their ASCII form fetched), argument validation at /job/generate, and the web_*
+counters.
 
 The site is on 127.0.0.1, so every worker here runs with WEBSCRAPER_ALLOW_PRIVATE=true except
 the one that checks the refusal."""
@@ -410,6 +411,45 @@ def test_job_deadline_cuts_a_slow_site():
         check("deadline" in err or "timed out" in err, "slow start page error: %r" % err)
 
 
+def test_internationalized_hosts():
+    """The worker runs in the C locale, where libcurl cannot convert a non-ASCII host (it reads it
+    in the locale's charset): such hosts get a clear error; their ASCII form is fetched."""
+    site = Site()
+    port = None
+
+    def idn(path):
+        return "http://b\u00fccher.localhost:%d%s" % (port, path)
+
+    def ace(path):
+        return "http://xn--bcher-kva.localhost:%d%s" % (port, path)
+
+    def home(handler, n):
+        return 200, {"Content-Type": "text/html"}, (
+            '<h1>Home</h1><a href="%s">idn</a><a href="%s">ace</a>'
+            % (idn("/page"), ace("/page"))).encode("utf-8")
+
+    site.handler("/", home)
+    site.page("/page", "<h1>Page</h1>")
+    with site, Worker(env=ALLOW) as w:
+        port = site.port
+        site.redirect("/to-idn", "http://b%%C3%%BCcher.localhost:%d/page" % port)
+        doc = run_web(w, web_job(site.url("/"), max_depth=2))
+        check_eq(titles(doc), ["Home", "Page"], "the ASCII-form link is fetched")
+        check_eq(doc["pages"], [idn("/page"), ace("/page")], "both links are listed")
+        check_eq(site.count("/page"), 1, "the internationalized link is not fetched")
+        check_eq(site.request_headers["/page"].get("Host"), "xn--bcher-kva.localhost:%d" % port,
+                 "Host header of the ASCII form")
+
+        err = run_web_failing(w, web_job(site.url("/to-idn")))
+        check(err.startswith("internationalized host name not supported, write it in punycode "
+                             "(xn--): " + idn("/page") + " (redirect target)"),
+              "redirect of the start page to an IDN host: %r" % err)
+        check_eq(run_web(w, web_job(ace("/page"))), {"sections": [
+            {"title": "Page", "paragraphs": None, "images": None}], "pages": None},
+            "an ASCII-form start URL")
+        w.healthy("internationalized hosts")
+
+
 # ---------------------------------------------------------------------------------------------
 
 PREFIX = "Invalid arguments: failed to unmarshal web job arguments: failed to unmarshal arguments: "
@@ -445,6 +485,12 @@ def test_argument_validation():
         err = expect_json_error(r, 400, "long non-ASCII URL")["error"]
         check(err.startswith(PREFIX + 'invalid URL format: parse "http://[x\u00e9') and
               '": ' in err and err.split('": ', 1)[1] != "", "reason kept: %r" % err)
+        # an internationalized host (as such or percent-escaped) is refused with a hint
+        for url in ("http://b\u00fccher.example/", "http://b%C3%BCcher.example/x"):
+            r = w.post("/job/generate", json_body={"type": "web", "arguments": {"url": url}})
+            expect_json_error(r, 400, "IDN host %r" % url, message=PREFIX + 'invalid URL format: '
+                              'parse "%s": internationalized host name not supported, write it '
+                              'in punycode (xn--)' % url)
         # accepted: case-insensitive key, unknown keys, null depth, a null spelling that does not
         # erase another one (Go: null assigns nothing)
         for args in ({"URL": "https://x.test/"}, {"url": "http://x.test", "selector": "p",
