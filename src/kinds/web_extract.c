@@ -43,14 +43,6 @@ int strvec_push(struct strvec *v, char *s)
     return 0;
 }
 
-bool strvec_contains(const struct strvec *v, const char *s)
-{
-    for (size_t i = 0; i < v->count; i++)
-        if (strcmp(v->items[i], s) == 0)
-            return true;
-    return false;
-}
-
 void strvec_clear(struct strvec *v)
 {
     for (size_t i = 0; i < v->count; i++)
@@ -221,6 +213,58 @@ char *web_resolve_url(const char *base, const char *value)
     return out;
 }
 
+/* ---- paragraphs already in the current section ------------------------------------------- */
+
+/* A hash set over the current section's paragraphs (slots hold index + 1 into its items, 0 is
+ * empty; open addressing, at most half full), so that de-duplicating a paragraph costs one lookup:
+ * comparing it with each of up to WEB_MAX_ITEMS_PER_SECTION earlier ones made a 5 MiB page of
+ * distinct paragraphs take seconds. Emptied when a heading opens a new section. */
+struct para_set {
+    size_t *slots;
+    size_t cap, count;          /* cap: 0 or a power of two */
+};
+
+static uint64_t text_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* The slot of text in set: the one holding an equal paragraph of items, or the empty one where
+ * it would go. cap must be > count. */
+static size_t *para_slot(const struct para_set *set, char *const *items, const char *text)
+{
+    size_t i = (size_t)text_hash(text) & (set->cap - 1);
+    while (set->slots[i] && strcmp(items[set->slots[i] - 1], text) != 0)
+        i = (i + 1) & (set->cap - 1);
+    return &set->slots[i];
+}
+
+/* Makes room for one more entry. Returns 0 or -1 (OOM; set unchanged). */
+static int para_reserve(struct para_set *set, char *const *items)
+{
+    if ((set->count + 1) * 2 <= set->cap)
+        return 0;
+    struct para_set bigger = { .cap = set->cap ? set->cap * 2 : 16, .count = set->count };
+    bigger.slots = calloc(bigger.cap, sizeof *bigger.slots);
+    if (!bigger.slots)
+        return -1;
+    for (size_t i = 0; i < set->cap; i++)
+        if (set->slots[i])
+            *para_slot(&bigger, items, items[set->slots[i] - 1]) = set->slots[i];
+    free(set->slots);
+    *set = bigger;
+    return 0;
+}
+
+static void para_clear(struct para_set *set)
+{
+    free(set->slots);
+    memset(set, 0, sizeof *set);
+}
+
 /* ---- the walk ----------------------------------------------------------------------------- */
 
 struct walk {
@@ -229,6 +273,7 @@ struct walk {
     const char *base_text;          /* base URL as text: what an absent attribute resolves to */
     size_t first_section;           /* sections before this index belong to earlier pages */
     size_t budget;                  /* bytes of output this page may still produce */
+    struct para_set paragraphs;     /* those of the current section */
     bool failed;                    /* OOM */
     bool cut;                       /* the budget ran out: the walk stops */
 };
@@ -317,6 +362,7 @@ static void on_heading(struct walk *w, const xmlNode *n)
     if (!title)
         return;
     p->sections[p->section_count++] = (struct web_section){ .title = title };
+    para_clear(&w->paragraphs);
 }
 
 static void on_paragraph(struct walk *w, const xmlNode *n)
@@ -327,11 +373,18 @@ static void on_paragraph(struct walk *w, const xmlNode *n)
     char *text = node_text(w, n);
     if (!text)
         return;
-    if (strvec_contains(&s->paragraphs, text)) {
+    size_t *slot;
+    if (para_reserve(&w->paragraphs, s->paragraphs.items) < 0) {
+        free(text);
+        w->failed = true;
+    } else if (*(slot = para_slot(&w->paragraphs, s->paragraphs.items, text))) {
         w->budget += strlen(text) + 1;      /* not kept: given back */
         free(text);
     } else if (strvec_push(&s->paragraphs, text) < 0) {
         w->failed = true;
+    } else {
+        *slot = s->paragraphs.count;
+        w->paragraphs.count++;
     }
 }
 
@@ -436,6 +489,7 @@ int web_extract(const char *html, size_t len, const char *charset, const char *p
          n = html_next_in_order(n, (xmlNode *)doc))
         visit(&w, n);
     out->cut |= w.cut;
+    para_clear(&w.paragraphs);
     curl_url_cleanup(w.base);
     free(base_owned);
     xmlFreeDoc(doc);

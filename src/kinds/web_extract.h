@@ -43,7 +43,6 @@ struct strvec {
 
 /* strvec_push takes ownership of s (freed on failure). Returns 0 or -1 (OOM). */
 int strvec_push(struct strvec *v, char *s);
-bool strvec_contains(const struct strvec *v, const char *s);
 void strvec_clear(struct strvec *v);
 
 struct web_section {

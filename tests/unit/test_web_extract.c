@@ -1,5 +1,5 @@
 /* test_web_extract.c - HTML extraction (sections, paragraphs, images, links), URL resolution,
- * charsets, UTF-8 repair, and the bound on what one page produces. */
+ * charsets, UTF-8 repair, the bound on what one page produces, and de-duplication's cost. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -292,6 +293,54 @@ static void test_output_is_bounded_by_page_size(void **state)
     web_page_clear(&p);
 }
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_paragraph_deduplication_is_not_quadratic(void **state)
+{
+    (void)state;
+    /* 8 MiB of distinct paragraphs sharing a long prefix, 5000 per section: each one compared
+     * with every earlier one of its section took ~17 s under the sanitizers, a lookup takes ms */
+    size_t cap = 8u << 20, n = 0;
+    char *html = malloc(cap + 256);
+    assert_non_null(html);
+    unsigned count = 0;
+    while (n + 256 < cap) {
+        if (count % WEB_MAX_ITEMS_PER_SECTION == 0)
+            n += (size_t)sprintf(html + n, "<h2>s%u</h2>", count);
+        n += (size_t)sprintf(html + n, "<p>%0100u</p><p>%0100u</p>", count, count);
+        count++;
+    }
+    struct web_page p = { 0 };
+    double start = now_seconds();
+    assert_int_equal(web_extract(html, n, NULL, PAGE, &p), 0);
+    double took = now_seconds() - start;
+    if (took > 4.0)
+        fail_msg("%zu bytes of distinct paragraphs took %.1f s", n, took);
+    size_t kept = 0;
+    for (size_t i = 0; i < p.section_count; i++)
+        kept += p.sections[i].paragraphs.count;
+    assert_int_equal(kept, count);          /* each twin dropped, every distinct text kept */
+    assert_int_equal(p.sections[1].paragraphs.count, WEB_MAX_ITEMS_PER_SECTION);
+    char want[128];
+    sprintf(want, "%0100u", WEB_MAX_ITEMS_PER_SECTION + 7);
+    assert_string_equal(p.sections[1].paragraphs.items[7], want);
+    web_page_clear(&p);
+    free(html);
+    /* the same text in two sections is kept in both; twins in one are merged, in order */
+    extract("<h1>A</h1><p>x</p><p>y</p><p>x</p><h2>B</h2><p>x</p><p>x</p><p>z</p>", NULL, &p);
+    assert_int_equal(p.sections[0].paragraphs.count, 2);
+    assert_string_equal(p.sections[0].paragraphs.items[1], "y");
+    assert_int_equal(p.sections[1].paragraphs.count, 2);
+    assert_string_equal(p.sections[1].paragraphs.items[0], "x");
+    assert_string_equal(p.sections[1].paragraphs.items[1], "z");
+    web_page_clear(&p);
+}
+
 static void test_url_resolution(void **state)
 {
     (void)state;
@@ -330,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_deep_nesting_does_not_recurse),
         cmocka_unit_test(test_link_count_is_bounded),
         cmocka_unit_test(test_output_is_bounded_by_page_size),
+        cmocka_unit_test(test_paragraph_deduplication_is_not_quadratic),
         cmocka_unit_test(test_url_resolution),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
