@@ -14,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "net/fetch.h"
+#include "net/retry_after.h"
 
 struct key_state {
     enum twitter_key_type type;
@@ -236,10 +237,9 @@ long twitter_keys_parse_cooldown(const char *reset, const char *retry_after, tim
         else if (!errno && !*end && at > 0)
             reset_passed = true;     /* by our clock the window has turned: X's may lag */
     }
-    if (!seconds && retry_after && *retry_after) {
-        errno = 0;
-        long long s = strtoll(retry_after, &end, 10);
-        if (!errno && !*end && s > 0)
+    if (!seconds) {
+        long long s = retry_after_seconds(retry_after, now);     /* saturated: <= 10^8 */
+        if (s > 0)
             seconds = (long)(s < TWITTER_KEYS_MAX_COOLDOWN_S ? s : TWITTER_KEYS_MAX_COOLDOWN_S);
     }
     if (!seconds && reset_passed)

@@ -10,8 +10,10 @@
  *   - rotation: round robin with its own index (not shared with credential accounts);
  *   - cool-down per (key, endpoint): X API v2 counts its windows per endpoint, so a key answered
  *     429 is skipped for that endpoint (recent search, full-archive search, tweet lookup, user
- *     lookup) until x-rate-limit-reset (Unix seconds), else Retry-After, else 15 minutes (capped
- *     at 24 hours; a minute when the reset is already past by our clock); the username lookups of a search running out do not stop its searches;
+ *     lookup) until x-rate-limit-reset (Unix seconds), else Retry-After (seconds or HTTP date,
+ *     net/retry_after.h), else 15 minutes (capped at 24 hours; a minute when the reset is
+ *     already past by our clock); the username lookups of a search running out do not stop its
+ *     searches;
  *   - bad: a key answered 401 (or 403 outside full-archive search) is skipped until restart.
  *
  * When is the probe run? twitter_keys_probe is meant to be called from app start-up, before the

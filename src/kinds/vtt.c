@@ -5,7 +5,8 @@
  * skipped; any other block is a cue when its first or second line is a timing line ("-->"), and
  * then only the lines after the timing line are text. Blocks that are neither are dropped, as a
  * WebVTT parser does. Text goes through tag removal and reference decoding into an output that
- * collapses whitespace. The output never outgrows the input (+1), so it is allocated once. */
+ * collapses whitespace. The output never outgrows the input (+1), so it is allocated once. Every
+ * step is linear in the input, hostile input included (unclosed tags, long lines). */
 #include "kinds/vtt.h"
 
 #include <stdbool.h>
@@ -133,16 +134,21 @@ static bool is_alnum(char c)
 
 /* put_text writes one line of cue text: tags removed (a '<' that is not followed by a letter,
  * digit or '/', or has no '>' later on the line, is literal: "a < b"), references decoded, control
- * bytes dropped; the line ends in a (collapsible) space. */
+ * bytes dropped; the line ends in a (collapsible) space. Linear: a search for '>' either jumps
+ * past what it scanned or finds none up to the end of the line, which is then remembered (else
+ * every '<' of "<a<a<a..." would scan the rest of the line again). */
 static void put_text(struct text_out *o, const char *s, size_t n)
 {
+    bool no_close_left = false;     /* no '>' from here to the end of the line */
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '<' && i + 1 < n && (is_alnum(s[i + 1]) || s[i + 1] == '/')) {
+        if (s[i] == '<' && !no_close_left && i + 1 < n &&
+            (is_alnum(s[i + 1]) || s[i + 1] == '/')) {
             const char *close = memchr(s + i, '>', n - i);
             if (close) {
                 i = (size_t)(close - s);
                 continue;
             }
+            no_close_left = true;
         } else if (s[i] == '&') {
             size_t used = put_reference(o, s + i, n - i);
             if (used) {

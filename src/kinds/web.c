@@ -4,10 +4,11 @@
  * Arguments are read the way Go decodes them: keys match case-insensitively (among several
  * spellings the byte-wise greatest, i.e. the most lower-case one, wins), null is absent, unknown
  * keys (`selector`, `type`, ...) are ignored, integers may be written 2.0 but not 2.5 or "2".
- * `url` is required and must be an absolute http(s) URL with a host. Depth: `max_depth` wins when
- * it is > 0, else `depth` when > 0, else 1 (the start page only); values above
- * WEBSCRAPER_MAX_DEPTH are clamped to it (validate cannot see the configuration, so this is not
- * a 400). Invalid arguments are refused by validate (400 at /job/generate and /job/add) with
+ * `url` is required and must be an absolute http(s) URL with a host, an ASCII one (an
+ * internationalized host is refused with a hint to its punycode form: web_crawl.h). Depth:
+ * `max_depth` wins when it is > 0, else `depth` when > 0, else 1 (the start page only); values
+ * above WEBSCRAPER_MAX_DEPTH are clamped to it (validate cannot see the configuration, so this
+ * is not a 400). Invalid arguments are refused by validate (400 at /job/generate and /job/add) with
  * Go's message chain; a job that still reaches run with bad arguments fails the same way.
  *
  * Stats: web_invalid +1 for bad arguments or a blacklisted start URL; web_errors +1 when the
@@ -132,12 +133,13 @@ static int check_url(const char *url, struct err *e)
     if (uc == CURLUE_OK)
         uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
     curl_url_cleanup(u);
-    bool has_host = host && *host;
+    bool has_host = host && *host, idn = has_host && crawl_host_is_idn(host);
     curl_free(host);
-    if (uc != CURLUE_OK || !has_host)
+    if (uc != CURLUE_OK || !has_host || idn)
         return err_set(e, 400, WEB_ARG_PREFIX "invalid URL format: parse \"%.*s\": %s",
                        utf8_print_len(url, 120), url,
-                       uc != CURLUE_OK ? curl_url_strerror(uc) : "missing host");
+                       uc != CURLUE_OK ? curl_url_strerror(uc) :
+                       idn ? CRAWL_IDN_REFUSED : "missing host");
     return 0;
 }
 

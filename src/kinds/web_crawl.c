@@ -22,6 +22,7 @@
 #include "config.h"
 #include "log.h"
 #include "net/addr_policy.h"
+#include "net/retry_after.h"
 
 /* ---- time --------------------------------------------------------------------------------- */
 
@@ -35,27 +36,6 @@ static long long mono_ms(void)
 static long long timespec_ms(const struct timespec *ts)
 {
     return (long long)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
-}
-
-long long crawl_retry_after_ms(const char *value, long long now)
-{
-    if (!value)
-        return -1;
-    while (*value == ' ' || *value == '\t')
-        value++;
-    if (*value >= '0' && *value <= '9') {
-        long long s = 0;
-        const char *p = value;
-        for (; *p >= '0' && *p <= '9'; p++)
-            s = s < 100000000 ? s * 10 + (*p - '0') : s;
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-            p++;
-        return *p ? -1 : s * 1000;
-    }
-    time_t when = curl_getdate(value, NULL);
-    if (when == (time_t)-1)
-        return -1;
-    return when > now ? ((long long)when - now) * 1000 : 0;
 }
 
 /* ---- visited set -------------------------------------------------------------------------- */
@@ -233,6 +213,14 @@ static char *url_host(const char *url)
     return host;
 }
 
+bool crawl_host_is_idn(const char *host)
+{
+    for (const unsigned char *p = (const unsigned char *)host; *p; p++)
+        if (*p >= 0x80)
+            return true;
+    return false;
+}
+
 /* Checks t->url as a URL to fetch and puts t on the pending list; or fails it. */
 static void enqueue(struct crawler *c, struct target *t)
 {
@@ -243,6 +231,12 @@ static void enqueue(struct crawler *c, struct target *t)
     char *host = url_host(t->url);
     if (!host) {
         fail_target(c, t, 400, "invalid URL: %.200s", t->url);
+        return;
+    }
+    if (crawl_host_is_idn(host)) {
+        curl_free(host);
+        fail_target(c, t, 400, CRAWL_IDN_REFUSED ": %.160s%s", t->url,
+                    t->redirects ? " (redirect target)" : "");
         return;
     }
     const char *term = NULL;
@@ -502,9 +496,8 @@ static void on_too_many_requests(struct crawler *c, struct target *t, CURL *easy
     const char *value = NULL;
     if (curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
         value = h->value;
-    long long wait = crawl_retry_after_ms(value, (long long)time(NULL));
-    if (wait < 0)
-        wait = 1000ll << (t->retries < 5 ? t->retries : 5);
+    long long wait = retry_after_seconds(value, time(NULL));   /* <= 10^8 s: no overflow */
+    wait = wait < 0 ? 1000ll << (t->retries < 5 ? t->retries : 5) : wait * 1000;
     long long now = mono_ms();
     if (t->retries >= CRAWL_MAX_429_RETRIES) {
         fail_target(c, t, 503, "%.200s answered HTTP 429 (too many requests) %u times",
@@ -556,7 +549,10 @@ static void on_page(struct crawler *c, struct target *t, struct transfer *x)
 {
     char *ctype = NULL;
     curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ctype);
-    if (x->not_html || !x->body || looks_binary(x->body, x->len)) {
+    if (!x->checked)
+        keep_body(x);       /* no body bytes came: the type alone decides (sets not_html) */
+    const char *body = x->body ? x->body : "";      /* an empty HTML page is an empty page */
+    if (x->not_html || looks_binary(body, x->len)) {
         if (t->page == 0) {
             fail_target(c, t, 502, "%.200s is not an HTML page (Content-Type %.80s)", t->url,
                         ctype ? ctype : "absent");
@@ -572,12 +568,15 @@ static void on_page(struct crawler *c, struct target *t, struct transfer *x)
                   x->len);
     char charset[48];
     content_charset(ctype, charset, sizeof charset);
-    if (web_extract(x->body, x->len, charset[0] ? charset : NULL, t->url,
+    if (web_extract(body, x->len, charset[0] ? charset : NULL, t->url,
                     &c->r->pages[t->page]) < 0) {
         c->oom = true;
         fail_target(c, t, 500, "out of memory while parsing %.200s", t->url);
         return;
     }
+    if (c->r->pages[t->page].cut)
+        log_debug("web crawl: %s: extraction stopped at the output bound of %zu bytes", t->url,
+                  web_output_budget(x->len));
     c->r->fetched++;
     if (t->page == 0)
         c->start_done = true;

@@ -12,9 +12,15 @@
  * decoded body per page (the transfer is cut there and the prefix is parsed); the deadline cuts
  * everything still running. Redirects are followed by hand (at most CRAWL_MAX_REDIRECTS), each
  * target checked like a fresh URL: http(s) only, host not blacklisted, address public (unless
- * allow_private; see net/addr_policy.h). HTTP 429 is retried after Retry-After (seconds or HTTP
- * date; an exponential back-off when absent) when that is still before the deadline. Only 2xx
- * responses whose Content-Type mentions "html" and whose first bytes are not binary are parsed.
+ * allow_private; see net/addr_policy.h). HTTP 429 is retried after Retry-After (net/retry_after.h;
+ * an exponential back-off when absent) when that is still before the deadline. Only 2xx
+ * responses whose Content-Type mentions "html" and whose first bytes are not binary are parsed;
+ * such a response with an empty body is an empty page (parsed, nothing found), not a failure.
+ *
+ * Internationalized host names (bücher.example) are refused with a clear reason, in links and
+ * redirects as in the start URL (web.c): libcurl converts them with libidn2's locale-dependent
+ * call, which fails in the C locale the worker runs in ("URL using bad/illegal format"); the
+ * same host in its ASCII form (xn--bcher-kva.example) is fetched.
  *
  * The start page decides the outcome: if it fails (refused, transport error, non-2xx, not HTML,
  * deadline) the crawl returns an error naming the reason; failures of deeper pages are only
@@ -64,8 +70,10 @@ int crawl_run(const struct crawl_options *o, struct crawl_result *r, struct err 
 
 void crawl_result_clear(struct crawl_result *r);
 
-/* crawl_retry_after_ms parses a Retry-After value (delta seconds or HTTP date) relative to now
- * (Unix seconds). Returns milliseconds to wait (>= 0), or -1 when absent or unparsable. */
-long long crawl_retry_after_ms(const char *value, long long now);
+/* crawl_host_is_idn: host (as libcurl's URL API gives it: percent-escapes decoded) holds a
+ * non-ASCII byte, i.e. it is an internationalized name not written in its ASCII form. */
+bool crawl_host_is_idn(const char *host);
+
+#define CRAWL_IDN_REFUSED "internationalized host name not supported, write it in punycode (xn--)"
 
 #endif

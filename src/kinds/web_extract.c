@@ -1,7 +1,9 @@
 /* web_extract.c - HTML page -> sections, paragraphs, images and links (see web_extract.h).
  *
  * Parsing is libxml2's HTML parser in recovery mode with network access off; the walk over the
- * tree is iterative (no recursion, so hostile nesting depth cannot exhaust the stack). URL
+ * tree is iterative (no recursion, so hostile nesting depth cannot exhaust the stack). Every
+ * string taken is charged to the page's output budget (web_output_budget) before it is kept; an
+ * element's text is gathered against what is left of it, so an oversized text is never built. URL
  * resolution uses libcurl's URL API (RFC 3986 reference resolution, normalised output); values
  * with a non-http(s) scheme are kept as written (minus the fragment), as Go's net/url does. */
 #include "kinds/web_extract.h"
@@ -18,6 +20,7 @@
 
 #include "kinds/html_walk.h"
 #include "kinds/libxml_lazy.h"
+#include "util/growbuf.h"
 #include "util/utf8.h"
 
 /* ---- string lists ------------------------------------------------------------------------- */
@@ -38,14 +41,6 @@ int strvec_push(struct strvec *v, char *s)
     }
     v->items[v->count++] = s;
     return 0;
-}
-
-bool strvec_contains(const struct strvec *v, const char *s)
-{
-    for (size_t i = 0; i < v->count; i++)
-        if (strcmp(v->items[i], s) == 0)
-            return true;
-    return false;
 }
 
 void strvec_clear(struct strvec *v)
@@ -218,6 +213,58 @@ char *web_resolve_url(const char *base, const char *value)
     return out;
 }
 
+/* ---- paragraphs already in the current section ------------------------------------------- */
+
+/* A hash set over the current section's paragraphs (slots hold index + 1 into its items, 0 is
+ * empty; open addressing, at most half full), so that de-duplicating a paragraph costs one lookup:
+ * comparing it with each of up to WEB_MAX_ITEMS_PER_SECTION earlier ones made a 5 MiB page of
+ * distinct paragraphs take seconds. Emptied when a heading opens a new section. */
+struct para_set {
+    size_t *slots;
+    size_t cap, count;          /* cap: 0 or a power of two */
+};
+
+static uint64_t text_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* The slot of text in set: the one holding an equal paragraph of items, or the empty one where
+ * it would go. cap must be > count. */
+static size_t *para_slot(const struct para_set *set, char *const *items, const char *text)
+{
+    size_t i = (size_t)text_hash(text) & (set->cap - 1);
+    while (set->slots[i] && strcmp(items[set->slots[i] - 1], text) != 0)
+        i = (i + 1) & (set->cap - 1);
+    return &set->slots[i];
+}
+
+/* Makes room for one more entry. Returns 0 or -1 (OOM; set unchanged). */
+static int para_reserve(struct para_set *set, char *const *items)
+{
+    if ((set->count + 1) * 2 <= set->cap)
+        return 0;
+    struct para_set bigger = { .cap = set->cap ? set->cap * 2 : 16, .count = set->count };
+    bigger.slots = calloc(bigger.cap, sizeof *bigger.slots);
+    if (!bigger.slots)
+        return -1;
+    for (size_t i = 0; i < set->cap; i++)
+        if (set->slots[i])
+            *para_slot(&bigger, items, items[set->slots[i] - 1]) = set->slots[i];
+    free(set->slots);
+    *set = bigger;
+    return 0;
+}
+
+static void para_clear(struct para_set *set)
+{
+    free(set->slots);
+    memset(set, 0, sizeof *set);
+}
+
 /* ---- the walk ----------------------------------------------------------------------------- */
 
 struct walk {
@@ -225,15 +272,53 @@ struct walk {
     CURLU *base;
     const char *base_text;          /* base URL as text: what an absent attribute resolves to */
     size_t first_section;           /* sections before this index belong to earlier pages */
+    size_t budget;                  /* bytes of output this page may still produce */
+    struct para_set paragraphs;     /* those of the current section */
     bool failed;                    /* OOM */
+    bool cut;                       /* the budget ran out: the walk stops */
 };
 
-static char *node_text(const xmlNode *n)
+/* charge takes the cost of keeping s (its bytes and one more) from the budget. False, with s
+ * freed and the walk cut, when it does not fit. */
+static bool charge(struct walk *w, char *s)
 {
-    xmlChar *raw = xmlNodeGetContent(n);
-    char *out = web_utf8_dup(raw ? (const char *)raw : "", raw ? strlen((const char *)raw) : 0);
-    libxml_free(raw);
-    return out;
+    size_t cost = strlen(s) + 1;
+    if (cost > w->budget) {
+        free(s);
+        w->cut = true;
+        return false;
+    }
+    w->budget -= cost;
+    return true;
+}
+
+/* The text of n as xmlNodeGetContent gives it for an HTML tree (its text and CDATA descendants,
+ * in document order), as valid UTF-8 and charged to the budget. Gathering stops as soon as the
+ * text outgrows the budget (UTF-8 repair never shortens it). NULL when it does not fit (w->cut)
+ * or on OOM (w->failed). */
+static char *node_text(struct walk *w, const xmlNode *n)
+{
+    struct growbuf raw = { 0 };
+    for (xmlNode *c = n->children; c; c = html_next_in_order(c, n)) {
+        if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) || !c->content)
+            continue;
+        size_t len = strlen((const char *)c->content);
+        if (len >= w->budget - raw.len) {
+            free(raw.data);
+            w->cut = true;
+            return NULL;
+        }
+        if (growbuf_append(&raw, c->content, len, 256) < 0) {
+            free(raw.data);
+            w->failed = true;
+            return NULL;
+        }
+    }
+    char *out = web_utf8_dup(raw.data ? raw.data : "", raw.len);
+    free(raw.data);
+    if (!out)
+        w->failed = true;
+    return out && charge(w, out) ? out : NULL;
 }
 
 /* The resolved value of attribute attr of n, or NULL on OOM. */
@@ -273,12 +358,11 @@ static void on_heading(struct walk *w, const xmlNode *n)
         p->sections = s;
         p->section_cap = cap;
     }
-    char *title = node_text(n);
-    if (!title) {
-        w->failed = true;
+    char *title = node_text(w, n);
+    if (!title)
         return;
-    }
     p->sections[p->section_count++] = (struct web_section){ .title = title };
+    para_clear(&w->paragraphs);
 }
 
 static void on_paragraph(struct walk *w, const xmlNode *n)
@@ -286,13 +370,21 @@ static void on_paragraph(struct walk *w, const xmlNode *n)
     struct web_section *s = current_section(w);
     if (!s || s->paragraphs.count >= WEB_MAX_ITEMS_PER_SECTION)
         return;
-    char *text = node_text(n);
-    if (!text) {
+    char *text = node_text(w, n);
+    if (!text)
+        return;
+    size_t *slot;
+    if (para_reserve(&w->paragraphs, s->paragraphs.items) < 0) {
+        free(text);
         w->failed = true;
-    } else if (strvec_contains(&s->paragraphs, text)) {
+    } else if (*(slot = para_slot(&w->paragraphs, s->paragraphs.items, text))) {
+        w->budget += strlen(text) + 1;      /* not kept: given back */
         free(text);
     } else if (strvec_push(&s->paragraphs, text) < 0) {
         w->failed = true;
+    } else {
+        *slot = s->paragraphs.count;
+        w->paragraphs.count++;
     }
 }
 
@@ -301,7 +393,10 @@ static void on_image(struct walk *w, const xmlNode *n)
     struct web_section *s = current_section(w);
     if (!s || s->images.count >= WEB_MAX_ITEMS_PER_SECTION)
         return;
-    if (strvec_push(&s->images, resolved_attr(w, n, "src")) < 0)
+    char *url = resolved_attr(w, n, "src");
+    if (!url)
+        w->failed = true;
+    else if (charge(w, url) && strvec_push(&s->images, url) < 0)
         w->failed = true;
 }
 
@@ -314,7 +409,7 @@ static void on_link(struct walk *w, const xmlNode *n)
         w->failed = true;
     } else if (!web_is_http_url(url)) {
         free(url);
-    } else if (strvec_push(&w->page->links, url) < 0) {
+    } else if (charge(w, url) && strvec_push(&w->page->links, url) < 0) {
         w->failed = true;
     }
 }
@@ -383,14 +478,18 @@ int web_extract(const char *html, size_t len, const char *charset, const char *p
     xmlDoc *doc = parse_html(html, len, charset, page_url);
     if (!doc)
         return 0;               /* nothing parsable: an empty page */
-    struct walk w = { .page = out, .first_section = out->section_count };
+    struct walk w = { .page = out, .first_section = out->section_count,
+                      .budget = web_output_budget(len) };
     char *base_owned = NULL;
     if (setup_base(&w, doc, page_url, &base_owned) < 0) {
         xmlFreeDoc(doc);
         return -1;
     }
-    for (xmlNode *n = doc->children; n && !w.failed; n = html_next_in_order(n, (xmlNode *)doc))
+    for (xmlNode *n = doc->children; n && !w.failed && !w.cut;
+         n = html_next_in_order(n, (xmlNode *)doc))
         visit(&w, n);
+    out->cut |= w.cut;
+    para_clear(&w.paragraphs);
     curl_url_cleanup(w.base);
     free(base_owned);
     xmlFreeDoc(doc);

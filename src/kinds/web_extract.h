@@ -11,7 +11,12 @@
  * URLs resolve against the first <base href> (itself resolved against the page URL), else the
  * page URL; fragments are dropped; a value starting with '#' resolves to "". The page is decoded
  * with the charset given by the HTTP header, else what the document declares (meta, BOM); all
- * strings produced are valid UTF-8 (invalid bytes become U+FFFD). Counts are bounded per page. */
+ * strings produced are valid UTF-8 (invalid bytes become U+FFFD). Counts are bounded per page, and
+ * so are the bytes produced: all the strings taken from one page of len bytes add up to at most
+ * web_output_budget(len), counting one byte more per string. Without that bound hostile markup
+ * expands (an <img> or <a> without src/href repeats the page URL, up to its few kilobytes, for five
+ * bytes of markup; nested elements repeat their text in every p or heading around it); the walk
+ * stops where the budget runs out, and what it took before is kept (web_page.cut). */
 #ifndef TW_WEB_EXTRACT_H
 #define TW_WEB_EXTRACT_H
 
@@ -21,6 +26,14 @@
 #define WEB_MAX_SECTIONS_PER_PAGE 2000
 #define WEB_MAX_ITEMS_PER_SECTION 5000     /* paragraphs, and images, per section */
 #define WEB_MAX_LINKS_PER_PAGE 10000
+#define WEB_OUTPUT_SLACK (1024 * 1024)     /* bytes of output allowed beyond 3 per input byte */
+
+/* web_output_budget: the most bytes of strings one page of len bytes may produce. 3 per input
+ * byte: a byte may honestly become three (an invalid byte U+FFFD, a URL byte %XX). */
+static inline size_t web_output_budget(size_t len)
+{
+    return len > ((size_t)-1 - WEB_OUTPUT_SLACK) / 3 ? (size_t)-1 : len * 3 + WEB_OUTPUT_SLACK;
+}
 
 /* A growable list of owned strings. */
 struct strvec {
@@ -30,7 +43,6 @@ struct strvec {
 
 /* strvec_push takes ownership of s (freed on failure). Returns 0 or -1 (OOM). */
 int strvec_push(struct strvec *v, char *s);
-bool strvec_contains(const struct strvec *v, const char *s);
 void strvec_clear(struct strvec *v);
 
 struct web_section {
@@ -43,6 +55,7 @@ struct web_page {
     struct web_section *sections;
     size_t section_count, section_cap;
     struct strvec links;          /* absolute http(s) URLs, document order */
+    bool cut;                     /* the output budget stopped the extraction early */
 };
 
 /* web_extract parses html[0..len) fetched from page_url (absolute http(s) URL; the final URL

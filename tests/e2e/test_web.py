@@ -4,9 +4,11 @@
 jobs-and-capabilities.md 2.1, 3.1, 5; DECISIONS.md (Web): depth sets and one fetch per URL,
 extraction on tricky HTML (nested sections, relative links, <base>, entities, non-UTF-8
 charsets, malformed markup, a page over the size cap, binary content behind an .html name,
-gzip), a cookie set by a redirect, the blacklist (start URL, deeper links, redirects),
-refusal of private addresses, HTTP 429 with Retry-After (seconds and HTTP date), the job
-deadline cutting a slow site, argument validation at /job/generate, and the web_* counters.
+gzip, an empty page), a cookie set by a redirect, the blacklist (start URL, deeper links,
+redirects), refusal of private addresses, HTTP 429 with Retry-After (seconds, HTTP date, huge
+values), the job deadline cutting a slow site, internationalized host names (refused with a
+clear error, their ASCII form fetched), argument validation at /job/generate, and the web_*
+counters.
 
 The site is on 127.0.0.1, so every worker here runs with WEBSCRAPER_ALLOW_PRIVATE=true except
 the one that checks the refusal."""
@@ -151,6 +153,9 @@ def tricky_site():
     s.page("/bin.html", bytes(range(256)) * 64 + b"<h1>Hidden</h1>", content_type="text/html")
     s.page("/gz", "<h1>Gzipped</h1><p>" + "z" * 5000 + "</p>", gzip=True)
     s.page("/image.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, content_type="image/png")
+    s.page("/empty", b"")
+    s.page("/to-empty", '<h1>Before empty</h1><a href="/empty">e</a>')
+    s.page("/empty.txt", b"", content_type="text/plain")
     return s
 
 
@@ -202,6 +207,17 @@ def test_tricky_html_extraction():
         check("not an HTML page" in err and "image/png" in err, "image start page error: %r" % err)
         err = run_web_failing(w, web_job(u("/missing")))
         check("HTTP 404" in err, "404 start page error: %r" % err)
+        # an HTML start page with an empty body is an empty success, deeper ones are parsed too
+        doc, body = run_web(w, web_job(u("/empty")), raw=True)
+        check_eq(body, b'{"sections":null,"pages":null}', "empty HTML start page")
+        reset(site)
+        doc = run_web(w, web_job(u("/to-empty"), max_depth=2))
+        check_eq((titles(doc), doc["pages"]), (["Before empty"], [u("/empty")]),
+                 "a link to an empty page")
+        check_eq(site.count("/empty"), 1, "the empty page was fetched")
+        # an empty body under a non-HTML type is still not an HTML page
+        err = run_web_failing(w, web_job(u("/empty.txt")))
+        check("not an HTML page" in err and "text/plain" in err, "empty text start page: %r" % err)
         w.healthy("tricky pages")
 
 
@@ -338,9 +354,16 @@ def test_429_retried_after_retry_after():
     def forever(handler, n):
         return 429, {"Retry-After": "3600", "Content-Type": "text/plain"}, b"go away"
 
+    def huge(value):
+        return lambda handler, n: (429, {"Retry-After": value, "Content-Type": "text/plain"}, b"")
+
     site.handler("/", limited)
     site.handler("/dated", dated)
     site.handler("/forever", forever)
+    # saturated at 10^8 s by the parser, before the wait is computed in ms (the date's 6.8e16 s
+    # times 1000 overflowed)
+    site.handler("/huge", huge("99999999999999999999"))
+    site.handler("/hugedate", huge("Wed, 31 Dec 2147483647 23:59:59 GMT"))
     with site, Worker(env=ALLOW) as w:
         doc = run_web(w, web_job(site.url("/"), max_depth=2))
         check_eq(titles(doc), ["Limited", "Dated"], "both pages after their 429s")
@@ -356,6 +379,13 @@ def test_429_retried_after_retry_after():
         check("429" in err and "deadline" in err, "Retry-After past the deadline: %r" % err)
         check(time.monotonic() - t0 < 5, "a retry past the deadline fails at once")
         check_eq(site.count("/forever"), 1, "no retry when it cannot happen in time")
+
+        for path in ("/huge", "/hugedate"):
+            err = run_web_failing(w, web_job(site.url(path)))
+            check("429" in err and "100000000000 ms" in err and "deadline" in err,
+                  "a huge Retry-After is capped at 10^8 s, then refused by the deadline: %r" % err)
+            check_eq(site.count(path), 1, "no retry after a huge Retry-After")
+        w.healthy("huge Retry-After values")
 
 
 def test_job_deadline_cuts_a_slow_site():
@@ -379,6 +409,45 @@ def test_job_deadline_cuts_a_slow_site():
         elapsed = time.monotonic() - t0
         check(elapsed < 3.5, "a slow start page fails at the deadline, took %.1f s" % elapsed)
         check("deadline" in err or "timed out" in err, "slow start page error: %r" % err)
+
+
+def test_internationalized_hosts():
+    """The worker runs in the C locale, where libcurl cannot convert a non-ASCII host (it reads it
+    in the locale's charset): such hosts get a clear error; their ASCII form is fetched."""
+    site = Site()
+    port = None
+
+    def idn(path):
+        return "http://b\u00fccher.localhost:%d%s" % (port, path)
+
+    def ace(path):
+        return "http://xn--bcher-kva.localhost:%d%s" % (port, path)
+
+    def home(handler, n):
+        return 200, {"Content-Type": "text/html"}, (
+            '<h1>Home</h1><a href="%s">idn</a><a href="%s">ace</a>'
+            % (idn("/page"), ace("/page"))).encode("utf-8")
+
+    site.handler("/", home)
+    site.page("/page", "<h1>Page</h1>")
+    with site, Worker(env=ALLOW) as w:
+        port = site.port
+        site.redirect("/to-idn", "http://b%%C3%%BCcher.localhost:%d/page" % port)
+        doc = run_web(w, web_job(site.url("/"), max_depth=2))
+        check_eq(titles(doc), ["Home", "Page"], "the ASCII-form link is fetched")
+        check_eq(doc["pages"], [idn("/page"), ace("/page")], "both links are listed")
+        check_eq(site.count("/page"), 1, "the internationalized link is not fetched")
+        check_eq(site.request_headers["/page"].get("Host"), "xn--bcher-kva.localhost:%d" % port,
+                 "Host header of the ASCII form")
+
+        err = run_web_failing(w, web_job(site.url("/to-idn")))
+        check(err.startswith("internationalized host name not supported, write it in punycode "
+                             "(xn--): " + idn("/page") + " (redirect target)"),
+              "redirect of the start page to an IDN host: %r" % err)
+        check_eq(run_web(w, web_job(ace("/page"))), {"sections": [
+            {"title": "Page", "paragraphs": None, "images": None}], "pages": None},
+            "an ASCII-form start URL")
+        w.healthy("internationalized hosts")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,6 +485,12 @@ def test_argument_validation():
         err = expect_json_error(r, 400, "long non-ASCII URL")["error"]
         check(err.startswith(PREFIX + 'invalid URL format: parse "http://[x\u00e9') and
               '": ' in err and err.split('": ', 1)[1] != "", "reason kept: %r" % err)
+        # an internationalized host (as such or percent-escaped) is refused with a hint
+        for url in ("http://b\u00fccher.example/", "http://b%C3%BCcher.example/x"):
+            r = w.post("/job/generate", json_body={"type": "web", "arguments": {"url": url}})
+            expect_json_error(r, 400, "IDN host %r" % url, message=PREFIX + 'invalid URL format: '
+                              'parse "%s": internationalized host name not supported, write it '
+                              'in punycode (xn--)' % url)
         # accepted: case-insensitive key, unknown keys, null depth, a null spelling that does not
         # erase another one (Go: null assigns nothing)
         for args in ({"URL": "https://x.test/"}, {"url": "http://x.test", "selector": "p",

@@ -1,5 +1,5 @@
 /* test_web_extract.c - HTML extraction (sections, paragraphs, images, links), URL resolution,
- * charsets, UTF-8 repair, and the Retry-After parser of the crawler. */
+ * charsets, UTF-8 repair, the bound on what one page produces, and de-duplication's cost. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
-#include "kinds/web_crawl.h"
 #include "kinds/web_extract.h"
 #include "net/fetch.h"
 
@@ -215,6 +215,132 @@ static void test_link_count_is_bounded(void **state)
     free(html);
 }
 
+/* Bytes of all the strings taken from p, one more per string (what web_output_budget bounds). */
+static size_t page_output_bytes(const struct web_page *p)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < p->section_count; i++) {
+        total += strlen(p->sections[i].title) + 1;
+        for (size_t j = 0; j < p->sections[i].paragraphs.count; j++)
+            total += strlen(p->sections[i].paragraphs.items[j]) + 1;
+        for (size_t j = 0; j < p->sections[i].images.count; j++)
+            total += strlen(p->sections[i].images.items[j]) + 1;
+    }
+    for (size_t j = 0; j < p->links.count; j++)
+        total += strlen(p->links.items[j]) + 1;
+    return total;
+}
+
+/* head, then unit repeated reps times (caller frees; *len set). */
+static char *repeated_page(const char *head, const char *unit, size_t reps, size_t *len)
+{
+    size_t hl = strlen(head), ul = strlen(unit);
+    char *html = malloc(hl + ul * reps + 1);
+    assert_non_null(html);
+    memcpy(html, head, hl);
+    for (size_t i = 0; i < reps; i++)
+        memcpy(html + hl + i * ul, unit, ul);
+    *len = hl + ul * reps;
+    html[*len] = '\0';
+    return html;
+}
+
+/* A <base href> of ~8 KB, then a heading (the long URL is what every absent src/href repeats). */
+static const char *long_base_head(void)
+{
+    static char head[8000 + 64];
+    size_t n = (size_t)sprintf(head, "<base href=\"http://site.test/");
+    memset(head + n, 'b', 8000);
+    strcpy(head + n + 8000, "\"><h1>T</h1>");
+    return head;
+}
+
+static void assert_output_bounded(const char *head, const char *unit, size_t reps)
+{
+    size_t len;
+    char *html = repeated_page(head, unit, reps, &len);
+    struct web_page p = { 0 };
+    assert_int_equal(web_extract(html, len, NULL, PAGE, &p), 0);
+    size_t produced = page_output_bytes(&p);
+    if (produced > web_output_budget(len))
+        fail_msg("%zu bytes of page (\"%.20s\" x %zu) produced %zu bytes, over the bound %zu", len,
+                 unit, reps, produced, web_output_budget(len));
+    assert_true(p.cut);
+    assert_true(produced > web_output_budget(len) / 2);   /* what fits is kept */
+    web_page_clear(&p);
+    free(html);
+}
+
+static void test_output_is_bounded_by_page_size(void **state)
+{
+    (void)state;
+    const char *head = long_base_head();
+    /* 5 bytes of <img> each add the 8 KB base URL: 20000 of them made 160 MB */
+    assert_output_bounded(head, "<img>", 20000);
+    /* same with <a> (10000 links of 8 KB) and with many sections of images */
+    assert_output_bounded(head, "<a>", 10000);
+    assert_output_bounded(head, "<h2>x</h2><img><img>", 5000);
+    /* nested paragraphs: each p's text holds the text of every p inside it (quadratic) */
+    char unit[4096 + 16] = "<button><p>";
+    memset(unit + strlen(unit), 'n', 4096);
+    assert_output_bounded("<h1>T</h1>", unit, 120);
+    /* a page under the bound is not cut; an element whose text would not fit stops the walk */
+    struct web_page p;
+    extract("<h1>A</h1><p>one</p><img><a>x</a>", NULL, &p);
+    assert_false(p.cut);
+    assert_int_equal(p.sections[0].images.count, 1);
+    assert_int_equal(p.links.count, 1);
+    web_page_clear(&p);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_paragraph_deduplication_is_not_quadratic(void **state)
+{
+    (void)state;
+    /* 8 MiB of distinct paragraphs sharing a long prefix, 5000 per section: each one compared
+     * with every earlier one of its section took ~17 s under the sanitizers, a lookup takes ms */
+    size_t cap = 8u << 20, n = 0;
+    char *html = malloc(cap + 256);
+    assert_non_null(html);
+    unsigned count = 0;
+    while (n + 256 < cap) {
+        if (count % WEB_MAX_ITEMS_PER_SECTION == 0)
+            n += (size_t)sprintf(html + n, "<h2>s%u</h2>", count);
+        n += (size_t)sprintf(html + n, "<p>%0100u</p><p>%0100u</p>", count, count);
+        count++;
+    }
+    struct web_page p = { 0 };
+    double start = now_seconds();
+    assert_int_equal(web_extract(html, n, NULL, PAGE, &p), 0);
+    double took = now_seconds() - start;
+    if (took > 4.0)
+        fail_msg("%zu bytes of distinct paragraphs took %.1f s", n, took);
+    size_t kept = 0;
+    for (size_t i = 0; i < p.section_count; i++)
+        kept += p.sections[i].paragraphs.count;
+    assert_int_equal(kept, count);          /* each twin dropped, every distinct text kept */
+    assert_int_equal(p.sections[1].paragraphs.count, WEB_MAX_ITEMS_PER_SECTION);
+    char want[128];
+    sprintf(want, "%0100u", WEB_MAX_ITEMS_PER_SECTION + 7);
+    assert_string_equal(p.sections[1].paragraphs.items[7], want);
+    web_page_clear(&p);
+    free(html);
+    /* the same text in two sections is kept in both; twins in one are merged, in order */
+    extract("<h1>A</h1><p>x</p><p>y</p><p>x</p><h2>B</h2><p>x</p><p>x</p><p>z</p>", NULL, &p);
+    assert_int_equal(p.sections[0].paragraphs.count, 2);
+    assert_string_equal(p.sections[0].paragraphs.items[1], "y");
+    assert_int_equal(p.sections[1].paragraphs.count, 2);
+    assert_string_equal(p.sections[1].paragraphs.items[0], "x");
+    assert_string_equal(p.sections[1].paragraphs.items[1], "z");
+    web_page_clear(&p);
+}
+
 static void test_url_resolution(void **state)
 {
     (void)state;
@@ -240,21 +366,6 @@ static void test_url_resolution(void **state)
     assert_false(web_is_http_url(NULL));
 }
 
-static void test_retry_after_parsing(void **state)
-{
-    (void)state;
-    assert_int_equal(crawl_retry_after_ms("5", 0), 5000);
-    assert_int_equal(crawl_retry_after_ms(" 2 ", 0), 2000);
-    assert_int_equal(crawl_retry_after_ms("0", 0), 0);
-    assert_int_equal(crawl_retry_after_ms(NULL, 0), -1);
-    assert_int_equal(crawl_retry_after_ms("soon", 0), -1);
-    assert_int_equal(crawl_retry_after_ms("-1", 0), -1);
-    assert_int_equal(crawl_retry_after_ms("3x", 0), -1);
-    long long when = 1445412480;   /* Wed, 21 Oct 2015 07:28:00 GMT */
-    assert_int_equal(crawl_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", when - 3), 3000);
-    assert_int_equal(crawl_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", when + 10), 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,8 +378,9 @@ int main(void)
         cmocka_unit_test(test_malformed_markup_is_recovered),
         cmocka_unit_test(test_deep_nesting_does_not_recurse),
         cmocka_unit_test(test_link_count_is_bounded),
+        cmocka_unit_test(test_output_is_bounded_by_page_size),
+        cmocka_unit_test(test_paragraph_deduplication_is_not_quadratic),
         cmocka_unit_test(test_url_resolution),
-        cmocka_unit_test(test_retry_after_parsing),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     fetch_global_cleanup();   /* libcurl was opened (and initialised) by the first URL resolved */
