@@ -150,6 +150,20 @@ bool config_variable_env_only(size_t i)
     return i < NVARS && vars[i].env_only;
 }
 
+const char *config_variable_default(size_t i)
+{
+    return i < NVARS ? vars[i].def : NULL;
+}
+
+bool config_variable_range(size_t i, unsigned long long *min, unsigned long long *max)
+{
+    if (i >= NVARS || (vars[i].kind != VK_UINT && vars[i].kind != VK_SIZE))
+        return false;
+    *min = vars[i].min;
+    *max = vars[i].max;
+    return true;
+}
+
 /* Where a raw value came from: unset, the environment, or file number (origin - ORIGIN_FILE). */
 enum { ORIGIN_UNSET = 0, ORIGIN_ENV = 1, ORIGIN_FILE = 2 };
 
