@@ -654,9 +654,11 @@ static int check_twitter(const struct config *c, char *err, size_t errlen)
         json_t *doc = json_loads(f, 0, &je);
         bool ok = json_is_object(doc), parsed = doc != NULL;
         json_decref(doc);
+        char shown[300];
         if (!ok)
             return why_set(err, errlen, "TWITTER_FEATURES: expected a JSON object of feature "
-                           "flags (%s)", parsed ? "not an object" : je.text);
+                           "flags (%s), got \"%s\"", parsed ? "not an object" : je.text,
+                           quote_value(f, shown, sizeof shown));
     }
     return 0;
 }
