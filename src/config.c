@@ -150,6 +150,20 @@ bool config_variable_env_only(size_t i)
     return i < NVARS && vars[i].env_only;
 }
 
+const char *config_variable_default(size_t i)
+{
+    return i < NVARS ? vars[i].def : NULL;
+}
+
+bool config_variable_range(size_t i, unsigned long long *min, unsigned long long *max)
+{
+    if (i >= NVARS || (vars[i].kind != VK_UINT && vars[i].kind != VK_SIZE))
+        return false;
+    *min = vars[i].min;
+    *max = vars[i].max;
+    return true;
+}
+
 /* Where a raw value came from: unset, the environment, or file number (origin - ORIGIN_FILE). */
 enum { ORIGIN_UNSET = 0, ORIGIN_ENV = 1, ORIGIN_FILE = 2 };
 
@@ -640,9 +654,11 @@ static int check_twitter(const struct config *c, char *err, size_t errlen)
         json_t *doc = json_loads(f, 0, &je);
         bool ok = json_is_object(doc), parsed = doc != NULL;
         json_decref(doc);
+        char shown[300];
         if (!ok)
             return why_set(err, errlen, "TWITTER_FEATURES: expected a JSON object of feature "
-                           "flags (%s)", parsed ? "not an object" : je.text);
+                           "flags (%s), got \"%s\"", parsed ? "not an object" : je.text,
+                           quote_value(f, shown, sizeof shown));
     }
     return 0;
 }

@@ -120,6 +120,12 @@ const char *config_variable_name(size_t i);
  * GRAMINE_ATTESTATION_DIR): the environment only. */
 bool config_variable_env_only(size_t i);
 
+/* config_variable_default returns the text an unset or empty i-th variable stands for, or NULL
+ * past the end; config_variable_range gives the bounds of an integer variable (false for the other
+ * kinds). Both let a test hold README.md and deploy/.env.example to the table. */
+const char *config_variable_default(size_t i);
+bool config_variable_range(size_t i, unsigned long long *min, unsigned long long *max);
+
 /* str_list_contains is true when s equals one element exactly. */
 bool str_list_contains(const struct str_list *l, const char *s);
 

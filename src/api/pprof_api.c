@@ -1,6 +1,7 @@
 /* pprof_api.c - the standalone-only profiling switch and its dumps (core-protocol.md 1.5.4).
  *
- *   POST /debug/pprof/enable   -> "pprof enabled"   (400 "pprof not supported" in enclave mode)
+ *   POST /debug/pprof/enable   -> "pprof enabled"   (400 {"error":"pprof not supported"} in
+ *                                                    enclave mode: DECISIONS.md's error body)
  *   POST /debug/pprof/disable  -> "pprof disabled"  (idem)
  *   GET  /debug/pprof/               index of the dumps (also without the trailing slash, which
  *                                    Go's needs: core-protocol.md 10, row 31)
@@ -122,7 +123,7 @@ static void reply_static_text(struct http_response *resp, unsigned status, const
 static void toggle(struct app *app, struct http_response *resp, bool on)
 {
     if (!app->cfg.standalone || !app->pprof) {
-        reply_static_text(resp, 400, "pprof not supported");
+        http_reply_error(resp, 400, "pprof not supported");
         return;
     }
     pprof_set(app->pprof, on);

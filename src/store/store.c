@@ -9,13 +9,34 @@
 #include "store/store_backend.h"
 #include "util/memdup.h"
 
+/* name_store_url puts "STORE_URL: " before the message in err: the file that failed is the one
+ * the operator named there, not the default one in DATA_DIR. */
+static void name_store_url(char *err, size_t errlen)
+{
+    static const char tag[] = "STORE_URL: ";
+    size_t t = sizeof tag - 1;
+    if (!err || errlen <= t)
+        return;
+    size_t n = strnlen(err, errlen - 1);
+    if (n > errlen - 1 - t)
+        n = errlen - 1 - t;
+    memmove(err + t, err, n);
+    memcpy(err, tag, t);
+    err[t + n] = '\0';
+}
+
 struct store *store_connect(const struct store_params *params, char *err, size_t errlen)
 {
     const char *url = params->url ? params->url : "";
     if (!*url || strcmp(url, "sqlite:") == 0)
         return store_sqlite_open(params->platform, NULL, params->full_durability, err, errlen);
-    if (strncmp(url, "sqlite:", 7) == 0)
-        return store_sqlite_open(params->platform, url + 7, params->full_durability, err, errlen);
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        struct store *s = store_sqlite_open(params->platform, url + 7, params->full_durability,
+                                            err, errlen);
+        if (!s)
+            name_store_url(err, errlen);
+        return s;
+    }
     if (strncmp(url, "redis://", 8) == 0 || strncmp(url, "rediss://", 9) == 0)
         return store_redis_open(params, err, errlen);
     /* The value is not quoted: it may hold a password. */

@@ -46,6 +46,55 @@ def test_bad_values_name_the_variable():
         expect_refusal(env_for(**{name: value}), [name], "%s=%r" % (name, value))
 
 
+def test_every_kind_of_value_is_checked():
+    """One bad value of each kind of setting (README "Configuration": levels, formats, bounds,
+    ratios, URLs, lists of a given shape, JSON) stops the start-up with exit status 2 and one line
+    naming the variable and the value. STORE_URL's value is never shown: it may hold a password.
+    (Every integer variable's two bounds, as README documents them, are checked by the unit test
+    test_config.c, test_documented_defaults_and_bounds_are_the_code_s.)"""
+    cases = [
+        ("LOG_LEVEL", "verbose", "expected debug, info, warn, warning or error"),
+        ("LOG_FORMAT", "xml", "expected text or json"),
+        ("DURABILITY", "sync", "expected normal or full"),
+        ("HTTP_MAX_BODY_BYTES", "1023", "expected an integer from 1024 to 67108864"),
+        ("READYZ_ERROR_THRESHOLD", "1.5", "expected a decimal number greater than 0 and at most 1"),
+        ("ENABLE_PPROF", "on", "expected true or false"),
+        ("APIFY_BASE_URL", "ftp://apify.example", "expected an http:// or https:// URL"),
+        ("TWITTER_QUERY_IDS", "SearchTimeline", "expected Operation=queryId[@GET|@POST]"),
+        ("TWITTER_FEATURES", "[true]", "expected a JSON object"),
+        ("STORE_URL", "mysql://user:s3cret@db", "expected sqlite:[PATH] or redis://"),
+    ]
+    for name, value, expected in cases:
+        what = "%s=%r" % (name, value)
+        rc, out = expect_refusal(env_for(**{name: value}), ["configuration error: %s: %s" % (name, expected)],
+                                 what)
+        check(rc == 2, "%s: exit %d, expected 2 (configuration error)" % (what, rc))
+        if name == "STORE_URL":
+            check("s3cret" not in out, "%s: the password was printed: %s" % (what, out))
+        else:
+            check(value in out, "%s: the value is not shown: %s" % (what, out))
+
+
+def test_what_a_variable_names_is_checked_at_start():
+    """A file, store or prefix a variable names that turns out unusable stops the start-up with
+    exit status 1 and a message naming the variable (README "Configuration")."""
+    d = harness.mkdtemp("tw-names-")
+    missing = os.path.join(d, "missing")
+    cases = [
+        ({"SEALING_KEYS_FILE": missing}, "SEALING_KEYS_FILE"),
+        ({"TWITTER_COOKIES_FILE": missing}, "TWITTER_COOKIES_FILE"),
+        ({"KEY_DISTRIBUTOR_PUBKEY": "not base64 !"}, "KEY_DISTRIBUTOR_PUBKEY"),
+        ({"STORE_URL": "sqlite:" + os.path.join(missing, "tee-worker.db")}, "STORE_URL"),
+        ({"STORE_URL": "rediss://127.0.0.1:1/0"}, "STORE_URL"),
+        ({"STORE_URL": "redis://127.0.0.1:1/0", "STORE_REDIS_PREFIX": "two words"},
+         "STORE_REDIS_PREFIX"),
+    ]
+    for overrides, name in cases:
+        what = " ".join("%s=%r" % kv for kv in sorted(overrides.items()))
+        rc, _ = expect_refusal(env_for(**overrides), ["start-up failed: " + name], what)
+        check(rc == 1, "%s: exit %d, expected 1 (a problem found after parsing)" % (what, rc))
+
+
 def test_enclave_mode_without_gramine():
     if os.path.exists("/dev/attestation/attestation_type"):
         print("  (skipped: this machine runs under Gramine)")

@@ -937,6 +937,127 @@ static void test_env_example_and_readme_list_every_variable(void **state)
     free(manifest);
 }
 
+/* readme_cell copies the n-th cell (0 = the variable's name) of README's row for name into out. */
+static void readme_cell(const char *readme, const char *name, int n, char *out, size_t outlen)
+{
+    char needle[128];
+    snprintf(needle, sizeof needle, "\n| `%s` | ", name);
+    const char *p = strstr(readme, needle);
+    if (!p)
+        fail_msg("README.md has no row for %s", name);
+    p += strlen(needle);
+    for (int i = 1; i < n; i++) {
+        p = strstr(p, " | ");
+        assert_non_null(p);
+        p += 3;
+    }
+    const char *end = strstr(p, " | ");
+    assert_non_null(end);
+    snprintf(out, outlen, "%.*s", (int)(end - p), p);
+}
+
+/* default_documented: README's default cell says `def` (a literal in backticks), "empty..." for an
+ * empty default, or a description whose first backticked text (ellipses removed) is part of it. */
+static bool default_documented(const char *cell, const char *def)
+{
+    size_t n = strlen(cell);
+    if (strncmp(cell, "empty", 5) == 0)
+        return *def == '\0';
+    if (n >= 2 && cell[0] == '`' && cell[n - 1] == '`' && !memchr(cell + 1, '`', n - 2))
+        return strlen(def) == n - 2 && strncmp(cell + 1, def, n - 2) == 0;
+    const char *open = strchr(cell, '`'), *close = open ? strchr(open + 1, '`') : NULL;
+    if (!close)
+        return false;
+    char quoted[256];
+    size_t q = 0;
+    for (const char *c = open + 1; c < close && q + 1 < sizeof quoted; c++) {
+        if (strncmp(c, "\xe2\x80\xa6", 3) == 0)     /* U+2026 ... */
+            c += 2;
+        else
+            quoted[q++] = *c;
+    }
+    quoted[q] = '\0';
+    return q > 0 && *def && strstr(def, quoted) != NULL;
+}
+
+/* example_comment copies the comment lines right above `NAME=` in .env.example into out. */
+static void example_comment(const char *example, const char *name, char *out, size_t outlen)
+{
+    char needle[128];
+    snprintf(needle, sizeof needle, "\n%s=", name);
+    const char *line = strstr(example, needle);
+    assert_non_null(line);
+    const char *start = line;
+    while (start > example) {
+        const char *prev = start - 1;
+        while (prev > example && prev[-1] != '\n')
+            prev--;
+        if (*prev != '#')
+            break;
+        start = prev - (prev > example);
+        if (prev == example)
+            break;
+    }
+    snprintf(out, outlen, "%.*s", (int)(line - start), start);
+}
+
+/* The README's table and .env.example give each variable the default and, for integers, the
+ * bounds the configuration table holds, and a value just past either bound is refused with an
+ * error naming those bounds. */
+static void test_documented_defaults_and_bounds_are_the_code_s(void **state)
+{
+    struct fixture *f = *state;
+    char *example = slurp("deploy/.env.example"), *readme = slurp("README.md");
+    if (!example || !readme) {
+        free(example);
+        free(readme);
+        skip(); /* run outside the source tree */
+    }
+    char cell[1024], comment[1024], want[96], value[32], needle[128];
+    for (size_t i = 0; i < NUM_VARIABLES; i++) {
+        const char *name = all_variables_at(i), *def = config_variable_default(i);
+        readme_cell(readme, name, 2, cell, sizeof cell);
+        if (!default_documented(cell, def))
+            fail_msg("README.md gives %s the default \"%s\"; the code's is \"%s\"", name, cell, def);
+        if (!config_variable_env_only(i)) {
+            snprintf(needle, sizeof needle, "\n%s=", name);
+            const char *v = strstr(example, needle) + strlen(needle);
+            size_t len = strcspn(v, "\n");
+            if (len && (strlen(def) != len || strncmp(v, def, len) != 0))
+                fail_msg("deploy/.env.example sets %s=%.*s; the default is \"%s\"", name,
+                         (int)len, v, def);
+        }
+        unsigned long long min, max;
+        if (!config_variable_range(i, &min, &max))
+            continue;
+        readme_cell(readme, name, 1, cell, sizeof cell);
+        snprintf(want, sizeof want, "integer %llu to %llu", min, max);
+        if (strcmp(cell, want) != 0)
+            fail_msg("README.md types %s as \"%s\"; the code takes an %s", name, cell, want);
+        example_comment(example, name, comment, sizeof comment);
+        snprintf(want, sizeof want, "%llu to %llu", min, max);
+        if (!strstr(comment, want))
+            fail_msg("deploy/.env.example's comment on %s does not say \"%s\":\n%s", name, want,
+                     comment);
+        snprintf(want, sizeof want, "%s: expected an integer from %llu to %llu, got", name, min, max);
+        unsigned long long outside[2] = { max + 1, min - 1 };
+        for (int k = 0; k < (min > 0 ? 2 : 1); k++) {
+            snprintf(value, sizeof value, "%llu", outside[k]);
+            env_clear(f);
+            env_set(f, name, value);
+            load_fails(f, want, value);
+        }
+        for (int k = 0; k < 2; k++) {
+            snprintf(value, sizeof value, "%llu", k ? max : min);
+            env_clear(f);
+            env_set(f, name, value);
+            load_ok(f);
+        }
+    }
+    free(example);
+    free(readme);
+}
+
 /* find_source_root locates the tree from this file's path (relative to the build directory). */
 static void find_source_root(void)
 {
@@ -995,6 +1116,7 @@ int main(void)
         T(test_failure_after_allocations_leaks_nothing),
         T(test_config_load_reads_process_env),
         T(test_env_example_and_readme_list_every_variable),
+        T(test_documented_defaults_and_bounds_are_the_code_s),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
-/* test_pprof.c - the profiling switch in enclave mode: refused with 400 "pprof not supported",
+/* test_pprof.c - the profiling switch in enclave mode: refused with 400 and the JSON error body
+ * every error has (DECISIONS.md "Errors": {"error":"pprof not supported"}),
  * ENABLE_PPROF ignored, dump routes not served. (Standalone toggling and the profile itself are
  * covered end to end by tests/e2e/test_pprof.py, which loads the real profiler.) */
 #include <setjmp.h>
@@ -18,8 +19,10 @@ static void expect_refused(struct app *app, api_handler handler)
     struct http_request req = { .method = "POST", .path = "/debug/pprof/enable" };
     handler(app, &req, &resp);
     assert_int_equal(resp.status, 400);
-    assert_int_equal(resp.body_len, strlen("pprof not supported"));
-    assert_memory_equal(resp.body, "pprof not supported", resp.body_len);
+    static const char body[] = "{\"error\":\"pprof not supported\"}\n";
+    assert_string_equal(resp.content_type, "application/json");
+    assert_int_equal(resp.body_len, strlen(body));
+    assert_memory_equal(resp.body, body, resp.body_len);
     http_response_clear(&resp);
 }
 
