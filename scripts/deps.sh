@@ -8,7 +8,8 @@ build_pkgs=(gcc pkg-config meson ninja-build libmicrohttpd-dev libjansson-dev li
             nettle-dev              # sealing's AES-GCM, SHA-256, HMAC, HKDF (src/util/crypto.c)
             libcurl4-openssl-dev libxml2-dev libsqlite3-dev
             libhiredis-dev          # the Redis store (fleet mode); 0.14 in Debian 12: no TLS
-            libgnutls28-dev)        # headers of src/http/gnutls_lazy.c (libmicrohttpd's HTTPS)
+            libgnutls28-dev         # headers of src/http/gnutls_lazy.c (libmicrohttpd's HTTPS)
+            libidn2-dev)            # headers of src/net/idn2_lazy.c (internationalized host names)
 test_pkgs=(libcmocka-dev python3 valgrind clang libclang-rt-14-dev
            libgoogle-perftools4    # libprofiler, dlopened by /debug/pprof/profile (optional at run time)
            openssl                 # the command: test key pairs and TLS certificates

@@ -4,12 +4,13 @@
  * Arguments are read the way Go decodes them: keys match case-insensitively (among several
  * spellings the byte-wise greatest, i.e. the most lower-case one, wins), null is absent, unknown
  * keys (`selector`, `type`, ...) are ignored, integers may be written 2.0 but not 2.5 or "2".
- * `url` is required and must be an absolute http(s) URL with a host, an ASCII one (an
- * internationalized host is refused with a hint to its punycode form: web_crawl.h). Depth:
- * `max_depth` wins when it is > 0, else `depth` when > 0, else 1 (the start page only); values
- * above WEBSCRAPER_MAX_DEPTH are clamped to it (validate cannot see the configuration, so this
- * is not a 400). Invalid arguments are refused by validate (400 at /job/generate and /job/add) with
- * Go's message chain; a job that still reaches run with bad arguments fails the same way.
+ * `url` is required and must be an absolute http(s) URL with a host; a host written in Unicode
+ * must have an ASCII form (net/idn.h), which is what is fetched and checked against the
+ * blacklist (web_crawl.h). Depth: `max_depth` wins when it is > 0, else `depth` when > 0, else 1
+ * (the start page only); values above WEBSCRAPER_MAX_DEPTH are clamped to it (validate cannot
+ * see the configuration, so this is not a 400). Invalid arguments are refused by validate (400
+ * at /job/generate and /job/add) with Go's message chain; a job that still reaches run with bad
+ * arguments fails the same way.
  *
  * Stats: web_invalid +1 for bad arguments or a blacklisted start URL; web_errors +1 when the
  * start page fails (refused address, transport error, HTTP error, not HTML, deadline);
@@ -32,6 +33,7 @@
 #include "kinds/web_crawl.h"
 #include "log.h"
 #include "net/addr_policy.h"
+#include "net/idn.h"
 #include "util/json_out.h"
 #include "util/utf8.h"
 
@@ -92,17 +94,18 @@ static int read_int(const json_t *args, const char *name, long long *out, struct
  * as such) are taken in the path and query and sent escaped, as in links (web_extract.c). */
 #define URL_PARSE_FLAGS CURLU_URLENCODE
 
-/* The start URL as it is fetched (escaped by URL_PARSE_FLAGS), or NULL (OOM, or not a URL). */
-static char *fetch_url_of(const char *url)
+/* The start URL as it is fetched (escaped by URL_PARSE_FLAGS, host in ASCII form: web_crawl.h).
+ * Returns 0 with *out (free()), or -1 with e set. */
+static int fetch_url_of(const char *url, char **out, struct err *e)
 {
-    CURLU *u = curl_url();
-    char *text = NULL, *copy = NULL;
-    if (u && curl_url_set(u, CURLUPART_URL, url, URL_PARSE_FLAGS) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_URL, &text, 0) == CURLUE_OK)
-        copy = strdup(text);
-    curl_free(text);
-    curl_url_cleanup(u);
-    return copy;
+    const char *why = NULL;
+    int rc = crawl_ascii_url(url, URL_PARSE_FLAGS, out, &why);
+    if (rc == -1)          /* web_args_parse checked it: not reached */
+        return err_set(e, 400, WEB_ARG_PREFIX "invalid URL format: parse \"%.*s\": "
+                       CRAWL_IDN_INVALID " (%s)", utf8_print_len(url, 120), url, why);
+    if (rc != 0)
+        return err_set(e, 500, "out of memory");
+    return 0;
 }
 
 /* Length of the scheme at the start of url (without ':'), 0 when there is none. */
@@ -133,13 +136,21 @@ static int check_url(const char *url, struct err *e)
     if (uc == CURLUE_OK)
         uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
     curl_url_cleanup(u);
-    bool has_host = host && *host, idn = has_host && crawl_host_is_idn(host);
+    bool has_host = host && *host;
+    /* a host written in Unicode needs an ASCII form (no libidn2 for an ASCII one) */
+    char ascii[IDN_HOST_MAX];
+    const char *why = NULL;
+    int idn = has_host && !idn_is_ascii(host) ? idn_host_to_ascii(host, ascii, &why) : 0;
     curl_free(host);
-    if (uc != CURLUE_OK || !has_host || idn)
+    if (idn == -2)
+        return err_set(e, 500, "out of memory");
+    if (uc != CURLUE_OK || !has_host)
         return err_set(e, 400, WEB_ARG_PREFIX "invalid URL format: parse \"%.*s\": %s",
                        utf8_print_len(url, 120), url,
-                       uc != CURLUE_OK ? curl_url_strerror(uc) :
-                       idn ? CRAWL_IDN_REFUSED : "missing host");
+                       uc != CURLUE_OK ? curl_url_strerror(uc) : "missing host");
+    if (idn < 0)
+        return err_set(e, 400, WEB_ARG_PREFIX "invalid URL format: parse \"%.*s\": "
+                       CRAWL_IDN_INVALID " (%s)", utf8_print_len(url, 120), url, why);
     return 0;
 }
 
@@ -285,14 +296,18 @@ static int web_run(const struct job *job, struct job_ctx *ctx, struct job_result
         stats_add(ctx->stats, job->worker_id, "web_invalid", 1);
         return -1;
     }
-    if (start_url_blacklisted(cfg, a.url)) {
+    char *start = NULL;
+    if (fetch_url_of(a.url, &start, &out->err) < 0) {
+        if (out->err.http == 400)
+            stats_add(ctx->stats, job->worker_id, "web_invalid", 1);
+        return -1;
+    }
+    if (start_url_blacklisted(cfg, start)) {      /* its host in ASCII form: either spelling */
+        free(start);
         stats_add(ctx->stats, job->worker_id, "web_invalid", 1);
         return err_set(&out->err, 400, "URL blacklisted: %.*s", utf8_print_len(a.url, 200),
                        a.url);
     }
-    char *start = fetch_url_of(a.url);
-    if (!start)
-        return err_set(&out->err, 500, "out of memory");
     struct crawl_options o = {
         .start_url = start,
         .max_depth = effective_depth(&a, cfg->webscraper_max_depth),

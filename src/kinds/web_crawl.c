@@ -22,6 +22,7 @@
 #include "config.h"
 #include "log.h"
 #include "net/addr_policy.h"
+#include "net/idn.h"
 #include "net/retry_after.h"
 
 /* ---- time --------------------------------------------------------------------------------- */
@@ -213,12 +214,47 @@ static char *url_host(const char *url)
     return host;
 }
 
-bool crawl_host_is_idn(const char *host)
+int crawl_ascii_url(const char *url, unsigned curlu_flags, char **out, const char **why)
 {
-    for (const unsigned char *p = (const unsigned char *)host; *p; p++)
-        if (*p >= 0x80)
-            return true;
-    return false;
+    *out = NULL;
+    CURLU *u = curl_url();
+    if (!u)
+        return -2;
+    char *host = NULL, *text = NULL;
+    int rc = 1;
+    if (curl_url_set(u, CURLUPART_URL, url, curlu_flags) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        char ascii[IDN_HOST_MAX];
+        bool unicode = !idn_is_ascii(host);
+        rc = unicode ? idn_host_to_ascii(host, ascii, why) : 0;
+        if (rc == 0 && unicode && curl_url_set(u, CURLUPART_HOST, ascii, 0) != CURLUE_OK)
+            rc = -2;
+        if (rc == 0 && curl_url_get(u, CURLUPART_URL, &text, 0) != CURLUE_OK)
+            rc = -2;
+        if (rc == 0 && !(*out = strdup(text)))
+            rc = -2;
+    }
+    curl_free(text);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* The URL to fetch for url: a copy, with its host in ASCII form when it was not (crawl_ascii_url);
+ * a URL whose host is ASCII, or that does not parse (for enqueue to refuse), is copied as it is.
+ * Returns 0 with *out, or -1 (why) or -2 as crawl_ascii_url. */
+static int fetch_form(const char *url, char **out, const char **why)
+{
+    bool convert = false;
+    if (!idn_is_ascii(url) || strchr(url, '%')) {     /* else its host is ASCII */
+        char *host = url_host(url);
+        convert = host && !idn_is_ascii(host);
+        curl_free(host);
+    }
+    int rc = convert ? crawl_ascii_url(url, 0, out, why) : 1;
+    if (rc == 1)
+        rc = (*out = strdup(url)) ? 0 : -2;
+    return rc;
 }
 
 /* Checks t->url as a URL to fetch and puts t on the pending list; or fails it. */
@@ -233,10 +269,9 @@ static void enqueue(struct crawler *c, struct target *t)
         fail_target(c, t, 400, "invalid URL: %.200s", t->url);
         return;
     }
-    if (crawl_host_is_idn(host)) {
+    if (!idn_is_ascii(host)) {         /* fetch_form converted it: not reached */
         curl_free(host);
-        fail_target(c, t, 400, CRAWL_IDN_REFUSED ": %.160s%s", t->url,
-                    t->redirects ? " (redirect target)" : "");
+        fail_target(c, t, 400, "invalid URL (host not in ASCII form): %.200s", t->url);
         return;
     }
     const char *term = NULL;
@@ -265,14 +300,28 @@ oom:
     fail_target(c, t, 500, "out of memory");
 }
 
-/* Creates the result page for url and enqueues it. url is copied. */
+/* Creates the result page for url and enqueues it under its fetch form (fetch_form), unless that
+ * form is already visited (one page linked under both spellings of its host). url is copied. A
+ * host with no ASCII form fails the page here. */
 static void admit(struct crawler *c, const char *url)
 {
     struct crawl_result *r = c->r;
+    const char *why = NULL;
+    char *fetch = NULL;
+    int conv = fetch_form(url, &fetch, &why);
+    if (conv == -1)
+        fetch = strdup(url);
+    int added = fetch ? visited_add(&c->visited, fetch) : -1;
+    if (added <= 0) {
+        free(fetch);
+        c->oom |= added < 0;
+        return;
+    }
     if (r->page_count == c->page_cap) {
         size_t cap = c->page_cap ? c->page_cap * 2 : 16;
         struct web_page *p = realloc(r->pages, cap * sizeof *p);
         if (!p) {
+            free(fetch);
             c->oom = true;
             return;
         }
@@ -280,15 +329,19 @@ static void admit(struct crawler *c, const char *url)
         c->page_cap = cap;
     }
     struct target *t = calloc(1, sizeof *t);
-    if (!t || !(t->url = strdup(url)) || !(t->origin = strdup(url)) ||
-        visited_add(&c->visited, url) < 0) {
-        free_target(t);
+    if (!t || !(t->origin = strdup(fetch))) {
+        free(t);
+        free(fetch);
         c->oom = true;
         return;
     }
+    t->url = fetch;
     memset(&r->pages[r->page_count], 0, sizeof r->pages[0]);
     t->page = r->page_count++;
-    enqueue(c, t);
+    if (conv == -1)
+        fail_target(c, t, 400, CRAWL_IDN_INVALID " (%s): %.200s", why, url);
+    else
+        enqueue(c, t);
 }
 
 /* ---- transfers ---------------------------------------------------------------------------- */
@@ -471,6 +524,24 @@ static void on_redirect(struct crawler *c, struct target *t, CURL *easy, long co
         c->oom = true;
         fail_target(c, t, 500, "out of memory");
         return;
+    }
+    if (web_is_http_url(next)) {
+        const char *why = NULL;
+        char *ascii = NULL;
+        int conv = fetch_form(next, &ascii, &why);
+        if (conv < 0) {
+            if (conv == -2) {
+                c->oom = true;
+                fail_target(c, t, 500, "out of memory");
+            } else {
+                fail_target(c, t, 400, CRAWL_IDN_INVALID " (%s): %.160s (redirect target)", why,
+                            next);
+            }
+            free(next);
+            return;
+        }
+        free(next);
+        next = ascii;
     }
     int added = web_is_http_url(next) ? visited_add(&c->visited, next) : 1;
     if (added == 0 && (strcmp(next, t->url) == 0 || strcmp(next, t->origin) == 0))

@@ -17,10 +17,13 @@
  * responses whose Content-Type mentions "html" and whose first bytes are not binary are parsed;
  * such a response with an empty body is an empty page (parsed, nothing found), not a failure.
  *
- * Internationalized host names (bücher.example) are refused with a clear reason, in links and
- * redirects as in the start URL (web.c): libcurl converts them with libidn2's locale-dependent
- * call, which fails in the C locale the worker runs in ("URL using bad/illegal format"); the
- * same host in its ASCII form (xn--bcher-kva.example) is fetched.
+ * A host name written in Unicode (bücher.example, or percent-escaped), in the start URL, a link
+ * or a redirect, is fetched under its ASCII form (xn--bcher-kva.example; net/idn.h), as Go's
+ * net/http does: that form is what is fetched, checked against the blacklist and the address
+ * policy, named in errors and kept in the visited set (so both spellings are one page); the
+ * links listed in the result stay as the page wrote them. A host with no ASCII form (invalid
+ * IDNA) fails with CRAWL_IDN_INVALID and libidn2's reason. libcurl is never given a non-ASCII
+ * host: its own conversion depends on the locale and fails in the C locale the worker runs in.
  *
  * The start page decides the outcome: if it fails (refused, transport error, non-2xx, not HTML,
  * deadline) the crawl returns an error naming the reason; failures of deeper pages are only
@@ -70,10 +73,12 @@ int crawl_run(const struct crawl_options *o, struct crawl_result *r, struct err 
 
 void crawl_result_clear(struct crawl_result *r);
 
-/* crawl_host_is_idn: host (as libcurl's URL API gives it: percent-escapes decoded) holds a
- * non-ASCII byte, i.e. it is an internationalized name not written in its ASCII form. */
-bool crawl_host_is_idn(const char *host);
+/* crawl_ascii_url parses url (absolute) with libcurl's URL API and curlu_flags, puts its host in
+ * ASCII form when it is not (net/idn.h), and gives the URL as libcurl writes it back (a new
+ * string; free()). Returns 0 with *out; 1 when url does not parse or has no host (*out NULL);
+ * -1 when the host has no ASCII form (*why: the reason, static text); -2 out of memory. */
+int crawl_ascii_url(const char *url, unsigned curlu_flags, char **out, const char **why);
 
-#define CRAWL_IDN_REFUSED "internationalized host name not supported, write it in punycode (xn--)"
+#define CRAWL_IDN_INVALID "invalid internationalized host name"
 
 #endif

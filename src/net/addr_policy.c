@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "net/idn.h"
 
 /* ---- blacklist ---------------------------------------------------------------------------- */
 
@@ -25,6 +26,26 @@ static size_t len_without_dot(const char *s)
     return (n > 0 && s[n - 1] == '.') ? n - 1 : n;
 }
 
+/* The ASCII form of the name s[0..len) into out (net/idn.h); a name that has none (invalid, too
+ * long) is copied as written, so it matches only itself. Returns out, or NULL when it does not
+ * fit. */
+static const char *ascii_form(const char *s, size_t len, char out[IDN_HOST_MAX])
+{
+    char name[IDN_HOST_INPUT_MAX + 1];
+    if (len > IDN_HOST_INPUT_MAX)
+        return NULL;
+    memcpy(name, s, len);
+    name[len] = '\0';
+    const char *why = NULL;
+    if (idn_host_to_ascii(name, out, &why) == 0)
+        return out;
+    if (len >= IDN_HOST_MAX)
+        return NULL;
+    memcpy(out, name, len + 1);
+    return out;
+}
+
+/* host (hlen bytes, ASCII form) is term or a subdomain of it. */
 static bool host_matches(const char *host, size_t hlen, const char *term)
 {
     while (*term == ' ' || *term == '\t')
@@ -32,6 +53,15 @@ static bool host_matches(const char *host, size_t hlen, const char *term)
     size_t tlen = len_without_dot(term);
     while (tlen > 0 && (term[tlen - 1] == ' ' || term[tlen - 1] == '\t'))
         tlen--;
+    char ascii[IDN_HOST_MAX];
+    for (size_t i = 0; i < tlen; i++) {
+        if ((unsigned char)term[i] >= 0x80) {     /* written in Unicode: compare its ASCII form */
+            if (!(term = ascii_form(term, tlen, ascii)))
+                return false;
+            tlen = len_without_dot(term);
+            break;
+        }
+    }
     if (tlen == 0 || tlen > hlen)
         return false;
     if (strncasecmp(host + hlen - tlen, term, tlen) != 0)
@@ -41,7 +71,10 @@ static bool host_matches(const char *host, size_t hlen, const char *term)
 
 bool addr_policy_host_blacklisted(const struct str_list *list, const char *host, const char **term)
 {
-    if (!list || !host)
+    if (!list || !host || list->count == 0)
+        return false;
+    char ascii[IDN_HOST_MAX];
+    if (!idn_is_ascii(host) && !(host = ascii_form(host, strlen(host), ascii)))
         return false;
     size_t hlen = len_without_dot(host);
     for (size_t i = 0; i < list->count; i++) {

@@ -4,7 +4,10 @@
  * Two independent checks, both applied to every URL fetched (redirect targets included):
  *   - the blacklist, on host names: a term blocks the host equal to it and every subdomain of it
  *     ("example.com" blocks "example.com" and "a.example.com", not "badexample.com"); comparison
- *     is case-insensitive and ignores one trailing dot; empty terms never match;
+ *     is case-insensitive and ignores one trailing dot; empty terms never match; a host or a term
+ *     written in Unicode is compared in its ASCII form (net/idn.h), so "bücher.example" and
+ *     "xn--bcher-kva.example" block each other's spelling (a term with no valid ASCII form is
+ *     compared as written);
  *   - the address policy, on the address actually connected to (after DNS): private, loopback,
  *     link-local, unique-local, CGNAT, multicast, reserved and unspecified addresses are refused,
  *     for IPv4 and IPv6 alike, including IPv4 embedded in IPv6 (mapped, compatible, NAT64, 6to4).

@@ -2,7 +2,8 @@
  *
  * libcurl, libxml2 and libhiredis (and what they pull in: OpenSSL's libssl, Kerberos, LDAP, ICU,
  * libstdc++, ...) are needed only by the job kinds that fetch or parse HTML and by the Redis store;
- * OpenSSL's libcrypto only by the key distributor's key and the enclave's certificate.
+ * OpenSSL's libcrypto only by the key distributor's key and the enclave's certificate; libidn2
+ * only by a non-ASCII host name to fetch (net/idn2_lazy.c).
  * A worker that never runs those maps none of their pages, runs none of their relocations and
  * constructors. Each library has a stub file next to its users (net/curl_lazy.c,
  * kinds/libxml_lazy.c, store/hiredis_lazy.c, tee/libcrypto_lazy.c) that defines the functions our

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""test_lazy_libs.py - libcurl, libxml2, libhiredis, libcrypto, GnuTLS and libm are opened on first
-use (src/util/lazy_lib.h); libmicrohttpd, SQLite, jansson, nettle and libuuid are linked in.
+"""test_lazy_libs.py - libcurl, libxml2, libhiredis, libcrypto, GnuTLS, libidn2 and libm are opened
+on first use (src/util/lazy_lib.h); libmicrohttpd, SQLite, jansson, nettle and libuuid are linked
+in.
 
 A worker on the default (SQLite) store that has served /healthz and run a telemetry job maps none
 of libcurl, libxml2, libhiredis, ICU (libicuuc, pulled in by libxml2), OpenSSL's libcrypto
 (sealing is on nettle), GnuTLS or p11-kit (libmicrohttpd's HTTPS, for the enclave's listener:
-test_enclave.py runs it), nor libm unless the sanitizer runtime needs it, nor any of the five
-libraries linked from static archives: /proc/PID/maps says so.
+test_enclave.py runs it), libidn2 (internationalized host names; libcurl also links it), nor libm
+unless the sanitizer runtime needs it, nor any of the five libraries linked from static archives:
+/proc/PID/maps says so.
 A web job against a page served on 127.0.0.1 then succeeds, and libcurl and libxml2 are mapped
 afterwards (still not libhiredis). A worker on the Redis store (redis-server on a free loopback
 port, as in test_fleet.py) maps libhiredis from the start, and still neither libcurl nor libxml2
@@ -20,7 +22,8 @@ from fakes.site import Site
 from test_fleet import Redis, fleet_env, keys_file
 
 TELEMETRY = {"type": "telemetry", "arguments": {}}
-LAZY = ("libcurl", "libxml2", "libhiredis", "libicuuc", "libcrypto", "libgnutls", "libp11-kit")
+LAZY = ("libcurl", "libxml2", "libhiredis", "libicuuc", "libcrypto", "libgnutls", "libp11-kit",
+        "libidn2")
 # linked from Debian's static archives (meson.build): in the binary, never mapped as libraries
 LINKED_IN = ("libmicrohttpd", "libsqlite3", "libjansson", "libnettle", "libuuid")
 
@@ -51,7 +54,9 @@ def check_mapped(libs, prefixes, when):
 def test_idle_and_telemetry_map_none_web_maps_curl_and_libxml2():
     site = Site()
     site.page("/", '<h1>Lazy</h1><p>loaded on first use</p><a href="/next">next</a>')
-    with site, h.Worker(env={"WEBSCRAPER_ALLOW_PRIVATE": "true"}) as w:
+    # a blacklist term written in Unicode is converted when a host is checked, not at start-up
+    env = {"WEBSCRAPER_ALLOW_PRIVATE": "true", "WEBSCRAPER_BLACKLIST": "b\u00fccher.example"}
+    with site, h.Worker(env=env) as w:
         h.expect_status(w.get("/healthz"), 200, "/healthz")
         libs = mapped_libraries(w)
         check_mapped(libs, ["libc"], "idle")   # the listing itself works
@@ -71,7 +76,7 @@ def test_idle_and_telemetry_map_none_web_maps_curl_and_libxml2():
         h.check_eq(doc["pages"], [site.url("/next")], "web job pages (the links found)")
         h.check_eq(site.hits.get("/"), 1, "fetches of the page")
         libs = mapped_libraries(w)
-        check_mapped(libs, ["libcurl", "libxml2"], "after a web job")
+        check_mapped(libs, ["libcurl", "libxml2", "libidn2"], "after a web job")
         check_not_mapped(libs, ["libhiredis"], "after a web job")
         # libcurl links libssl and so libcrypto: one copy, whoever opens it first
         h.check(len(mapped(libs, "libcrypto")) == 1, "libcrypto mapped once: %s" % " ".join(libs))

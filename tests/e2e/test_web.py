@@ -6,9 +6,9 @@ extraction on tricky HTML (nested sections, relative links, <base>, entities, no
 charsets, malformed markup, a page over the size cap, binary content behind an .html name,
 gzip, an empty page), a cookie set by a redirect, the blacklist (start URL, deeper links,
 redirects), refusal of private addresses, HTTP 429 with Retry-After (seconds, HTTP date, huge
-values), the job deadline cutting a slow site, internationalized host names (refused with a
-clear error, their ASCII form fetched), argument validation at /job/generate, and the web_*
-counters.
+values), the job deadline cutting a slow site, internationalized host names (fetched under
+their ASCII form, both spellings one page, in the blacklist too; invalid ones refused with a
+clear error), argument validation at /job/generate, and the web_* counters.
 
 The site is on 127.0.0.1, so every worker here runs with WEBSCRAPER_ALLOW_PRIVATE=true except
 the one that checks the refusal."""
@@ -412,42 +412,97 @@ def test_job_deadline_cuts_a_slow_site():
 
 
 def test_internationalized_hosts():
-    """The worker runs in the C locale, where libcurl cannot convert a non-ASCII host (it reads it
-    in the locale's charset): such hosts get a clear error; their ASCII form is fetched."""
+    """A host written in Unicode is fetched under its ASCII form, as Go's net/http does (the worker
+    runs in the C locale, where libcurl's own conversion fails): bücher.localhost is
+    xn--bcher-kva.localhost, which libcurl resolves to the loopback address like any *.localhost
+    name. Both spellings are one page; links are listed as written; an invalid name fails with
+    libidn2's reason; an unknown name fails at name resolution, naming its ASCII form."""
     site = Site()
     port = None
 
-    def idn(path):
-        return "http://b\u00fccher.localhost:%d%s" % (port, path)
+    def idn(path, host="b\u00fccher.localhost"):
+        return "http://%s:%d%s" % (host, port, path)
 
     def ace(path):
         return "http://xn--bcher-kva.localhost:%d%s" % (port, path)
 
     def home(handler, n):
         return 200, {"Content-Type": "text/html"}, (
-            '<h1>Home</h1><a href="%s">idn</a><a href="%s">ace</a>'
-            % (idn("/page"), ace("/page"))).encode("utf-8")
+            '<h1>Home</h1><a href="%s">idn</a><a href="%s">ace</a><a href="%s">upper</a>'
+            '<a href="%s">bad</a><a href="%s">other</a>'
+            % (idn("/page"), ace("/page"), idn("/page", "B\u00dcCHER.localhost"),
+               idn("/bad", "-b\u00fc.localhost"), idn("/other"))).encode("utf-8")
 
     site.handler("/", home)
     site.page("/page", "<h1>Page</h1>")
+    site.page("/other", "<h1>Other</h1>")
+    site.page("/bad", "<h1>Bad</h1>")
     with site, Worker(env=ALLOW) as w:
         port = site.port
-        site.redirect("/to-idn", "http://b%%C3%%BCcher.localhost:%d/page" % port)
-        doc = run_web(w, web_job(site.url("/"), max_depth=2))
-        check_eq(titles(doc), ["Home", "Page"], "the ASCII-form link is fetched")
-        check_eq(doc["pages"], [idn("/page"), ace("/page")], "both links are listed")
-        check_eq(site.count("/page"), 1, "the internationalized link is not fetched")
-        check_eq(site.request_headers["/page"].get("Host"), "xn--bcher-kva.localhost:%d" % port,
-                 "Host header of the ASCII form")
+        site.redirect("/to-idn", "http://b%%C3%%BCcher.localhost:%d/other" % port)
+        site.redirect("/to-bad", "http://-b%%C3%%BC.localhost:%d/bad" % port)
+        doc = run_web(w, web_job(idn("/"), max_depth=2))
+        check_eq(titles(doc), ["Home", "Page", "Other"], "pages under a Unicode host")
+        check_eq(doc["pages"], [idn("/page"), ace("/page"), idn("/page", "B\u00dcCHER.localhost"),
+                                idn("/bad", "-b\u00fc.localhost"), idn("/other")],
+                 "links are listed as the page wrote them")
+        check_eq(site.hits, {"/": 1, "/page": 1, "/other": 1},
+                 "both spellings (and the upper-case one) are one page; the invalid one is not "
+                 "fetched")
+        for path in ("/", "/page", "/other"):
+            check_eq(site.request_headers[path].get("Host"), "xn--bcher-kva.localhost:%d" % port,
+                     "Host header of %s" % path)
 
-        err = run_web_failing(w, web_job(site.url("/to-idn")))
-        check(err.startswith("internationalized host name not supported, write it in punycode "
-                             "(xn--): " + idn("/page") + " (redirect target)"),
-              "redirect of the start page to an IDN host: %r" % err)
-        check_eq(run_web(w, web_job(ace("/page"))), {"sections": [
-            {"title": "Page", "paragraphs": None, "images": None}], "pages": None},
-            "an ASCII-form start URL")
+        # the start URL percent-escaped, and a redirect to a Unicode host, followed
+        reset(site)
+        doc = run_web(w, web_job("http://b%%C3%%BCcher.localhost:%d/to-idn" % port))
+        check_eq(titles(doc), ["Other"], "a percent-escaped start URL redirected to a Unicode host")
+        check_eq(site.hits, {"/to-idn": 1, "/other": 1}, "fetches through the redirect")
+
+        err = run_web_failing(w, web_job(site.url("/to-bad")))
+        check(err.startswith("invalid internationalized host name (string start/ends with "
+                             "forbidden hyphen): http://-b\u00fc.localhost:%d/bad (redirect "
+                             "target)" % port),
+              "redirect of the start page to an invalid internationalized host: %r" % err)
+        check_eq(site.count("/bad"), 0, "the invalid host was not fetched")
+
+        # a name that resolves nowhere fails at name resolution, under its ASCII form
+        err = run_web_failing(w, web_job("http://b\u00fccher.invalid/"))
+        check("fetching http://xn--bcher-kva.invalid/" in err and "resolve" in err,
+              "an unknown Unicode host fails at name resolution, named in ASCII: %r" % err)
         w.healthy("internationalized hosts")
+
+
+def test_blacklist_matches_either_spelling_of_a_host():
+    """A blacklist term written in Unicode blocks the punycode host and the other way round, for
+    the start URL and for links."""
+    site = Site()
+    port = None
+
+    def url(host, path):
+        return "http://%s:%d%s" % (host, port, path)
+
+    def home(handler, n):
+        return 200, {"Content-Type": "text/html"}, (
+            '<h1>Home</h1><a href="%s">a</a><a href="%s">b</a><a href="%s">ok</a>'
+            % (url("xn--bcher-kva.localhost", "/a"), url("www.m\u00fcnchen.localhost", "/b"),
+               url("127.0.0.1", "/ok"))).encode("utf-8")
+
+    site.handler("/", home)
+    for path in ("/a", "/b", "/ok"):
+        site.page(path, "<h1>%s</h1>" % path)
+    env = dict(ALLOW, WEBSCRAPER_BLACKLIST="B\u00dcCHER.localhost,xn--mnchen-3ya.localhost")
+    with site, Worker(env=env) as w:
+        port = site.port
+        doc = run_web(w, web_job(site.url("/"), max_depth=2))
+        check_eq(titles(doc), ["Home", "/ok"], "links to blacklisted hosts in either spelling")
+        check_eq(site.hits, {"/": 1, "/ok": 1}, "nothing fetched from the blacklisted hosts")
+        for start in (url("xn--bcher-kva.localhost", "/a"), url("b\u00fccher.localhost", "/a"),
+                      url("m\u00fcnchen.localhost", "/b"), url("xn--mnchen-3ya.localhost", "/b"),
+                      "http://b%%C3%%BCcher.localhost:%d/a" % port):
+            err = run_web_failing(w, web_job(start))
+            check_eq(err, "URL blacklisted: %s" % start, "blacklisted start URL %r" % start)
+        check_eq(site.hits, {"/": 1, "/ok": 1}, "still nothing fetched from the blacklisted hosts")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -485,17 +540,25 @@ def test_argument_validation():
         err = expect_json_error(r, 400, "long non-ASCII URL")["error"]
         check(err.startswith(PREFIX + 'invalid URL format: parse "http://[x\u00e9') and
               '": ' in err and err.split('": ', 1)[1] != "", "reason kept: %r" % err)
-        # an internationalized host (as such or percent-escaped) is refused with a hint
-        for url in ("http://b\u00fccher.example/", "http://b%C3%BCcher.example/x"):
+        # an internationalized host with no ASCII form is refused with libidn2's reason
+        for url, why in (("http://-b\u00fc.example/", "string start/ends with forbidden hyphen"),
+                         ("http://xn--zz.b%C3%BCcher.example/x", "string contains invalid "
+                          "punycode data"),
+                         ("http://a_b.b\u00fccher.example/", "character not allowed in a host "
+                          "name")):
             r = w.post("/job/generate", json_body={"type": "web", "arguments": {"url": url}})
-            expect_json_error(r, 400, "IDN host %r" % url, message=PREFIX + 'invalid URL format: '
-                              'parse "%s": internationalized host name not supported, write it '
-                              'in punycode (xn--)' % url)
+            expect_json_error(r, 400, "invalid IDN host %r" % url, message=PREFIX + 'invalid URL '
+                              'format: parse "%s": invalid internationalized host name (%s)'
+                              % (url, why))
         # accepted: case-insensitive key, unknown keys, null depth, a null spelling that does not
         # erase another one (Go: null assigns nothing)
         for args in ({"URL": "https://x.test/"}, {"url": "http://x.test", "selector": "p",
                                                   "type": "foo", "depth": None, "extra": [1]},
-                     {"URL": "https://x.test/", "url": None}):
+                     {"URL": "https://x.test/", "url": None},
+                     # an internationalized host, as such or percent-escaped, in any case
+                     {"url": "http://b\u00fccher.example/"},
+                     {"url": "http://b%C3%BCcher.example/x"},
+                     {"url": "https://B\u00dcCHER.example:8443/a b"}):
             r = w.post("/job/generate", json_body={"type": "web", "arguments": args})
             expect_status(r, 200, "generate web %r" % args)
 

@@ -82,6 +82,31 @@ static void test_other_families_and_short_lengths(void **state)
     assert_false(addr_policy_sockaddr_public(NULL, 0));
 }
 
+/* Unicode and punycode spellings of a name block each other, in either direction, for the
+ * name and its subdomains; a term that is not a valid name matches nothing else. */
+static void test_blacklist_matches_either_spelling_of_an_idn(void **state)
+{
+    (void)state;
+    char *items[] = { " B\xc3\x9c" "CHER.example. ", "xn--mnchen-3ya.de", "-b\xc3\xbc.bad",
+                      "fa\xc3\x9f.de" };
+    struct str_list l = { items, 4 };
+    const char *term = NULL;
+    assert_true(addr_policy_host_blacklisted(&l, "xn--bcher-kva.example", &term));
+    assert_ptr_equal(term, items[0]);
+    assert_true(addr_policy_host_blacklisted(&l, "www.XN--BCHER-KVA.example.", NULL));
+    assert_true(addr_policy_host_blacklisted(&l, "b\xc3\xbc" "cher.example", NULL));
+    assert_true(addr_policy_host_blacklisted(&l, "m\xc3\xbc" "nchen.de", &term));
+    assert_ptr_equal(term, items[1]);
+    assert_true(addr_policy_host_blacklisted(&l, "a.M\xc3\x9c" "NCHEN.de", NULL));
+    assert_true(addr_policy_host_blacklisted(&l, "xn--fa-hia.de", NULL));
+    assert_false(addr_policy_host_blacklisted(&l, "fass.de", NULL));     /* non-transitional */
+    assert_false(addr_policy_host_blacklisted(&l, "bucher.example", NULL));
+    assert_false(addr_policy_host_blacklisted(&l, "xn--bcher-kva.example.org", NULL));
+    assert_false(addr_policy_host_blacklisted(&l, "xn--b-eha.bad", NULL));
+    assert_false(addr_policy_host_blacklisted(&l, "b\xc3\xbc.bad", NULL));
+    assert_true(addr_policy_host_blacklisted(&l, "-b\xc3\xbc.bad", NULL));  /* as written */
+}
+
 static void test_blacklist_matches_host_and_subdomains(void **state)
 {
     (void)state;
@@ -129,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_other_families_and_short_lengths),
         cmocka_unit_test(test_blacklist_matches_host_and_subdomains),
+        cmocka_unit_test(test_blacklist_matches_either_spelling_of_an_idn),
         cmocka_unit_test(test_curl_hook_refuses_loopback),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

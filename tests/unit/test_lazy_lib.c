@@ -1,6 +1,6 @@
 /* test_lazy_lib.c - libraries opened on first use (util/lazy_lib.c and the stubs net/curl_lazy.c,
  * kinds/libxml_lazy.c, store/hiredis_lazy.c, tee/libcrypto_lazy.c, http/gnutls_lazy.c,
- * util/libm_lazy.c): nothing is mapped before the first call; every
+ * net/idn2_lazy.c, util/libm_lazy.c): nothing is mapped before the first call; every
  * symbol of every stub file resolves in the installed libraries; the stubs forward arguments and
  * results (each argument type range of the variadic curl_easy_setopt, getinfo's pointer, xmlFree
  * read through its address, hiredis's reader and connect); and a library that is missing, lacks
@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <gnutls/gnutls.h>
 #include <hiredis/hiredis.h>
+#include <idn2.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 #include <math.h>
@@ -32,6 +33,7 @@
 #include "http/gnutls_lazy.h"
 #include "net/curl_lazy.h"
 #include "net/fetch.h"
+#include "net/idn2_lazy.h"
 #include "store/hiredis_lazy.h"
 #include "tee/libcrypto_lazy.h"
 #include "util/file_read.h"
@@ -59,6 +61,8 @@ static void test_nothing_mapped_before_first_use(void **state)
     assert_false(maps_mention("/libcrypto"));
     assert_false(libcrypto_lazy_loaded());
     assert_false(curl_lazy_loaded());
+    assert_false(maps_mention("/libidn2"));
+    assert_false(idn2_lazy_loaded());
     fetch_global_cleanup();                 /* nothing to clean: must not open libcurl */
     assert_false(curl_lazy_loaded());
     libxml_free(NULL);                      /* freeing nothing needs no library either */
@@ -101,6 +105,10 @@ static void test_every_stub_resolves(void **state)
     assert_string_equal(err, "");
     assert_int_equal(libm_lazy_resolve_all(err, sizeof err), 0);
     assert_string_equal(err, "");
+    assert_int_equal(idn2_lazy_resolve_all(err, sizeof err), 0);
+    assert_string_equal(err, "");
+    assert_true(idn2_lazy_loaded());
+    assert_true(maps_mention("/libidn2"));
     assert_true(gnutls_lazy_loaded());
     assert_true(maps_mention("/libgnutls"));
     assert_true(libm_lazy_loaded());
@@ -315,6 +323,23 @@ static void test_gnutls_stubs_forward(void **state)
     assert_non_null(bad);
 }
 
+/* The libidn2 stubs forward arguments and results (the conversions themselves: test_idn). */
+static void test_idn2_stubs_forward(void **state)
+{
+    (void)state;
+    uint8_t *out = NULL;
+    assert_int_equal(idn2_lookup_u8((const uint8_t *)"b\xc3\xbc" "cher.example", &out,
+                                    IDN2_NONTRANSITIONAL), IDN2_OK);
+    assert_string_equal((const char *)out, "xn--bcher-kva.example");
+    idn2_free(out);
+    out = NULL;
+    assert_int_equal(idn2_lookup_u8((const uint8_t *)"-b\xc3\xbc", &out, IDN2_NONTRANSITIONAL),
+                     IDN2_HYPHEN_STARTEND);
+    assert_null(out);
+    assert_string_equal(idn2_strerror(IDN2_HYPHEN_STARTEND),
+                        "string start/ends with forbidden hyphen");
+}
+
 static void test_missing_library_is_reported(void **state)
 {
     (void)state;
@@ -406,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_curl_stubs_forward),
         cmocka_unit_test(test_libxml_stubs_forward),
         cmocka_unit_test(test_hiredis_stubs_forward),
+        cmocka_unit_test(test_idn2_stubs_forward),
         cmocka_unit_test(test_missing_library_is_reported),
         cmocka_unit_test(test_missing_symbol_is_reported),
         cmocka_unit_test(test_failing_init_is_reported_and_retried),
