@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <valgrind/valgrind.h>
 #include <cmocka.h>
 
 #include "kinds/web_extract.h"
@@ -319,7 +320,8 @@ static void test_paragraph_deduplication_is_not_quadratic(void **state)
     double start = now_seconds();
     assert_int_equal(web_extract(html, n, NULL, PAGE, &p), 0);
     double took = now_seconds() - start;
-    if (took > 4.0)
+    /* valgrind runs this ~10x slower (4 s seen on a busy machine); the quadratic walk is far above */
+    if (took > (RUNNING_ON_VALGRIND ? 40.0 : 4.0))
         fail_msg("%zu bytes of distinct paragraphs took %.1f s", n, took);
     size_t kept = 0;
     for (size_t i = 0; i < p.section_count; i++)
