@@ -69,7 +69,7 @@ int main(int argc, char **argv)
     /* What start-up allocated and freed (configuration, the store's checks and migration, the
      * prepared statements' scratch) goes back to the system instead of staying in the heap. */
     malloc_trim(0);
-    log_info("tee-worker %s listening on %s (port %u), %s mode, worker id %s, %u job threads",
+    log_info("tee-worker %s listening on %s (port %u), %s mode, worker id %s, up to %u job threads",
              TW_VERSION, app.cfg.listen_address, http_bound_port(app.http),
              app.cfg.standalone ? "standalone" : "enclave", app.worker_id, app.cfg.max_jobs);
 

@@ -4,6 +4,10 @@
  * job running, run its kind with a deadline, and store the outcome in the result table. The only
  * shared locks are the queue's and the result table's; kinds run without any.
  *
+ * Job threads are started as jobs arrive, up to MAX_JOBS, and then kept: one at start, another
+ * whenever a job is queued and there are more queued jobs than threads waiting for one
+ * (add_workers). An idle worker thus holds one thread's stack and buffers, not MAX_JOBS.
+ *
  * With a local store (SQLite) /job/add queues the job here. With a shared store (Redis, a fleet)
  * /job/add only stores it; a feeder thread takes jobs from the store (store_take) whenever a job
  * thread is free - never more than MAX_JOBS at once, so no worker hoards jobs the others could
@@ -37,7 +41,10 @@ struct job_server {
     struct job_server_deps deps;
     struct queue *queue;
     pthread_t *threads;
-    size_t thread_count;
+    size_t thread_count;            /* started; grows under spawn_lock up to MAX_JOBS */
+    size_t waiting;                 /* threads in queue_pop (atomic) */
+    pthread_mutex_t spawn_lock;
+    bool spawn_failed_logged;
     /* shared store only: the feeder and the count of jobs taken and not finished */
     bool shared;
     pthread_t feeder;
@@ -50,6 +57,8 @@ struct job_server {
 };
 
 #define FEED_WAIT_MS 1000
+
+static void add_workers(struct job_server *s);
 
 static void queued_job_free(void *item)
 {
@@ -109,7 +118,12 @@ static void *worker_main(void *arg)
 {
     struct job_server *s = arg;
     struct queued_job *q;
-    while ((q = queue_pop(s->queue)) != NULL) {
+    for (;;) {
+        __atomic_add_fetch(&s->waiting, 1, __ATOMIC_ACQ_REL);
+        q = queue_pop(s->queue);
+        __atomic_sub_fetch(&s->waiting, 1, __ATOMIC_ACQ_REL);
+        if (!q)
+            break;
         /* Once stopping, a queued job is not started: it is still in the store, and runs after
          * a restart (or, in a fleet, on the worker that takes it over). */
         if (!__atomic_load_n(&s->closing, __ATOMIC_ACQUIRE))
@@ -191,6 +205,7 @@ static int take_job(void *ctx, const char *uid, const char *json, size_t len)
         pthread_mutex_unlock(&s->slots_lock);
         return 1;
     }
+    add_workers(s);
     return 0;
 }
 
@@ -213,6 +228,44 @@ static void *feeder_main(void *arg)
     return NULL;
 }
 
+/* start_worker starts one more job thread (spawn_lock held). Returns 0 or -1. */
+static int start_worker(struct job_server *s)
+{
+    if (s->thread_count >= s->deps.cfg->max_jobs)
+        return -1;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    int rc = pthread_create(&s->threads[s->thread_count], &attr, worker_main, s);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        return -1;
+    __atomic_store_n(&s->thread_count, s->thread_count + 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* add_workers, after a job was queued: starts threads, up to MAX_JOBS, until the jobs queued are
+ * no more than the threads waiting for one. A thread that fails to start is logged once; the
+ * threads there are run the jobs meanwhile (there is always at least one). */
+static void add_workers(struct job_server *s)
+{
+    if (__atomic_load_n(&s->thread_count, __ATOMIC_ACQUIRE) >= s->deps.cfg->max_jobs)
+        return;
+    pthread_mutex_lock(&s->spawn_lock);
+    while (!__atomic_load_n(&s->closing, __ATOMIC_ACQUIRE) &&
+           s->thread_count < s->deps.cfg->max_jobs &&
+           queue_length(s->queue) > __atomic_load_n(&s->waiting, __ATOMIC_ACQUIRE)) {
+        if (start_worker(s) < 0) {
+            if (!s->spawn_failed_logged)
+                log_warn("job server: cannot start job thread %zu of %u; running jobs on %zu",
+                         s->thread_count + 1, s->deps.cfg->max_jobs, s->thread_count);
+            s->spawn_failed_logged = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->spawn_lock);
+}
+
 struct job_server *jobserver_start(const struct job_server_deps *deps, char *err, size_t errlen)
 {
     struct job_server *s = calloc(1, sizeof *s);
@@ -222,6 +275,7 @@ struct job_server *jobserver_start(const struct job_server_deps *deps, char *err
     s->shared = store_shared(deps->store);
     pthread_mutex_init(&s->slots_lock, NULL);
     pthread_cond_init(&s->slot_free, NULL);
+    pthread_mutex_init(&s->spawn_lock, NULL);
     size_t capacity = deps->cfg->job_queue_max;
     if (s->shared && capacity < deps->cfg->max_jobs)
         capacity = deps->cfg->max_jobs;   /* the fleet-wide bound is the store's */
@@ -229,18 +283,17 @@ struct job_server *jobserver_start(const struct job_server_deps *deps, char *err
     s->threads = calloc(deps->cfg->max_jobs, sizeof *s->threads);
     if (!s->queue || !s->threads)
         goto oom;
+    pthread_mutex_lock(&s->spawn_lock);
+    int started = start_worker(s);
+    pthread_mutex_unlock(&s->spawn_lock);
+    if (started < 0) {
+        snprintf(err, errlen, "cannot start a job worker thread");
+        jobserver_stop(s);
+        return NULL;
+    }
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    for (unsigned i = 0; i < deps->cfg->max_jobs; i++) {
-        if (pthread_create(&s->threads[i], &attr, worker_main, s) != 0) {
-            pthread_attr_destroy(&attr);
-            snprintf(err, errlen, "cannot start job worker thread %u", i + 1);
-            jobserver_stop(s);
-            return NULL;
-        }
-        s->thread_count++;
-    }
     if (s->shared) {
         if (pthread_create(&s->feeder, &attr, feeder_main, s) != 0) {
             pthread_attr_destroy(&attr);
@@ -274,7 +327,10 @@ void jobserver_stop(struct job_server *s)
         pthread_mutex_unlock(&s->slots_lock);
         pthread_join(s->feeder, NULL);
     }
+    /* closing, under spawn_lock: no thread is started after this */
+    pthread_mutex_lock(&s->spawn_lock);
     __atomic_store_n(&s->closing, true, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&s->spawn_lock);
     if (s->queue)
         queue_close(s->queue);
     for (size_t i = 0; i < s->thread_count; i++)
@@ -284,6 +340,7 @@ void jobserver_stop(struct job_server *s)
     free(s->threads);
     pthread_mutex_destroy(&s->slots_lock);
     pthread_cond_destroy(&s->slot_free);
+    pthread_mutex_destroy(&s->spawn_lock);
     free(s);
 }
 
@@ -407,6 +464,7 @@ static int admit_complete(struct job_server *s, struct queued_job *q, int admitt
 {
     if (admitted == STORE_ADMITTED) {
         queue_push_reserved(s->queue, q);
+        add_workers(s);
         return 0;
     }
     if (admitted == STORE_REPLAY)
@@ -622,6 +680,7 @@ static void requeue(struct job_server *s, struct queued_job *q)
         struct timespec pause = { 0, 10 * 1000 * 1000 };
         nanosleep(&pause, NULL);
     }
+    add_workers(s);
 }
 
 long jobserver_recover(struct job_server *s, char *err, size_t errlen)

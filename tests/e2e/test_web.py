@@ -563,5 +563,28 @@ def test_argument_validation():
             expect_status(r, 200, "generate web %r" % args)
 
 
+def test_job_threads_start_as_jobs_arrive():
+    # an idle worker holds one job thread; slow jobs arriving together get one each, up to
+    # MAX_JOBS, and run side by side (threads are kept once started)
+    import os
+    with Site() as site:
+        site.page("/slow", "<h1>Slow</h1><p>text</p>", delay=1.5)
+        job = {"type": "web", "arguments": {"url": site.url("/slow")}}
+        with Worker(env={"MAX_JOBS": "3", "WEBSCRAPER_ALLOW_PRIVATE": "true"}) as w:
+            def threads():
+                return len(os.listdir("/proc/%d/task" % w.proc.pid))
+            idle = threads()
+            sigs = [w.generate(job) for _ in range(5)]
+            t0 = time.monotonic()
+            uids = [w.add(sig) for sig in sigs]
+            for uid in uids:
+                expect_status(w.wait_status(uid, timeout=30), 200, "slow web job")
+            took = time.monotonic() - t0
+            check(took < 6.0, "5 jobs of 1.5 s on 3 threads took %.1f s (one thread: 7.5 s)" % took)
+            check(took >= 2.9, "5 jobs of 1.5 s took %.1f s: more than MAX_JOBS 3 at once" % took)
+            time.sleep(0.5)         # libcurl's resolver threads, if any, are gone
+            check_eq(threads() - idle, 2, "job threads started beyond the first (MAX_JOBS 3)")
+
+
 if __name__ == "__main__":
     harness.main(globals())
