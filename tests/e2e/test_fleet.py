@@ -1137,14 +1137,18 @@ def test_redis_restart_loses_no_acknowledged_job():
                 "refusals other than 503 + Retry-After: %r" % [x for x in refused if x[0] != 503][:3])
         print("  %d jobs acknowledged (%d before the kill, %d of them pending in redis), %d "
               "refused with 503 + Retry-After" % (len(accepted), before, backlog, len(refused)))
+        # Every worker, not one: each has its own reconnect back-off (up to 5 s), so one may
+        # still be waiting to try again when another already took jobs.
         deadline = time.monotonic() + 30
-        while True:
-            r = ws[2].get("/readyz")
-            if r.status == 200 and r.json()["checks"]["store"] == "ok":
-                break
-            if time.monotonic() > deadline:
-                h.fail("/readyz not ready 30 s after redis came back: %s" % r.describe())
-            time.sleep(0.2)
+        for w in ws:
+            while True:
+                r = w.get("/readyz")
+                if r.status == 200 and r.json()["checks"]["store"] == "ok":
+                    break
+                if time.monotonic() > deadline:
+                    h.fail("/readyz of port %d not ready 30 s after redis came back: %s"
+                           % (w.port, r.describe()))
+                time.sleep(0.2)
         for i, (uid, sig) in enumerate(accepted):
             w = ws[i % 3]
             st = status_until_done(w, uid, timeout=40)
