@@ -22,7 +22,11 @@ meson test -C "$vg" --suite unit --print-errorlogs --num-processes 2 \
     --test-args='' --timeout-multiplier 4
 # Only the fast ones (seconds under valgrind, 2 shared cores, measured 2026-11-26): flow 20, ring 28,
 # bad_input 19, auth 5-11, config_errors 24-25 (2026-11-27), metrics 10-13, pprof 10, lazy_libs 9, twitter_apify
-# 12-20. The others pass too (TW_VALGRIND=1 meson test e2e_<name>) but take 20-140 s each.
+# 12-20. The others pass too (TW_VALGRIND=1 meson test e2e_<name>) but take longer (measured
+# 2026-11-27, two at a time): web 49-56, tiktok 64-68, tiktok_search 14, reddit 28, twitter_api
+# 42-46, twitter_credential 86-100, cli 70-89, durability 93, shutdown 40, request_deadline 58,
+# answer_budget 10, enclave 30, renewal_stalled 15, fleet 205-220, redis_lookup_bound 11,
+# redis_status_budget 32, redis_stream_oversize 46 s.
 TW_VALGRIND=1 meson test -C "$vg" e2e_flow e2e_ring e2e_bad_input e2e_auth e2e_config_errors \
     e2e_metrics e2e_pprof e2e_lazy_libs e2e_twitter_apify --logbase e2e-valgrind \
     --print-errorlogs --num-processes 2 --timeout-multiplier 3

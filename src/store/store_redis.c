@@ -633,7 +633,8 @@ static void ack_away(struct redis_store *s, const char *id)
 }
 
 /* delivery_counts asks how often each entry has been given out (one XPENDING per entry, in one
- * round trip); counts[i] stays 0 when the answer is missing or malformed. */
+ * round trip); counts[i] is -1 when the entry is no longer pending (acknowledged since it was
+ * read) and stays 0 when the answer is missing or malformed. */
 static void delivery_counts(struct redis_store *s, const struct redis_entry *e, int n,
                             long long *counts)
 {
@@ -660,6 +661,8 @@ static void delivery_counts(struct redis_store *s, const struct redis_entry *e, 
             r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 4 &&
             r->element[0]->element[3] && r->element[0]->element[3]->type == REDIS_REPLY_INTEGER)
             counts[i] = r->element[0]->element[3]->integer;
+        else if (redis_reply_ok(r, REDIS_REPLY_ARRAY) && r->elements == 0)
+            counts[i] = -1;
         freeReplyObject(replies[i]);
     }
 }
@@ -750,17 +753,25 @@ static void skip_oversize(struct redis_store *s, const struct redis_entry *e)
 static int deliver(struct redis_store *s, const struct redis_entry *e, int n, bool redelivered,
                    store_job_fn fn, void *ctx)
 {
+    /* An entry given out before is skipped when its job runs here or its result waits here, or
+     * when it is no longer pending: the writer stores a result and acknowledges its entry in one
+     * transaction, then drops it from its list, so a result written between the read and
+     * held_here is seen as acknowledged by delivery_counts, asked after held_here. */
+    bool held[TAKE_MAX] = { false };
     long long counts[TAKE_MAX] = { 0 };
-    if (redelivered && n > 0)
+    if (redelivered && n > 0) {
+        for (int i = 0; i < n; i++)
+            held[i] = !e[i].oversize && e[i].job && held_here(s, e[i].uid);
         delivery_counts(s, e, n, counts);
+    }
     int given = 0;
     for (int i = 0; i < n; i++) {
         if (e[i].oversize) {
             skip_oversize(s, &e[i]);
             continue;
         }
-        if (redelivered && e[i].job && held_here(s, e[i].uid))
-            continue;   /* this consumer's pending entries read again: it has this one */
+        if (held[i] || (redelivered && e[i].job && counts[i] < 0))
+            continue;   /* this consumer's pending entries read again: it has, or had, this one */
         if (!e[i].job) {
             log_warn("store: stream entry %s holds no readable job; acknowledged away", e[i].id);
             ack_away(s, e[i].id);
