@@ -318,6 +318,119 @@ static void test_flood_answering_auth(void **state)
     assert_true(f.sent[0] <= REPLY_MAX + KERNEL_SLACK);
 }
 
+/* ---- a server that answers every command, and can drop all its connections (a restart) ---- */
+
+struct pong_server {
+    int listener;
+    int port;
+    pthread_mutex_t lock;
+    int fds[16];
+    size_t nfds;
+    size_t accepted;
+    pthread_t acceptor;
+};
+
+static void *pong_conn(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char buf[4096];
+    ssize_t k;
+    size_t ignored = 0;
+    while ((k = recv(fd, buf, sizeof buf, 0)) > 0) {
+        bool line_start = true;   /* one +PONG per command ("*" at a line start) */
+        for (ssize_t i = 0; i < k; i++) {
+            if (line_start && buf[i] == '*' && send_all(fd, "+PONG\r\n", 7, &ignored) < 0)
+                return NULL;
+            line_start = buf[i] == '\n';
+        }
+    }
+    return NULL;
+}
+
+static void *pong_accept(void *arg)
+{
+    struct pong_server *ps = arg;
+    for (;;) {
+        int fd = accept(ps->listener, NULL, NULL);
+        if (fd < 0)
+            return NULL;
+        pthread_mutex_lock(&ps->lock);
+        if (ps->nfds < 16)
+            ps->fds[ps->nfds++] = fd;
+        ps->accepted++;
+        pthread_mutex_unlock(&ps->lock);
+        pthread_t t;
+        pthread_create(&t, NULL, pong_conn, (void *)(intptr_t)fd);
+        pthread_detach(t);
+    }
+}
+
+static void pong_start(struct pong_server *ps)
+{
+    memset(ps, 0, sizeof *ps);
+    pthread_mutex_init(&ps->lock, NULL);
+    ps->listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(ps->listener, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(ps->listener, 16), 0);
+    assert_int_equal(getsockname(ps->listener, (struct sockaddr *)&a, &len), 0);
+    ps->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&ps->acceptor, NULL, pong_accept, ps), 0);
+}
+
+/* pong_drop_all closes every connection, as a restarted server has none of them any more. */
+static void pong_drop_all(struct pong_server *ps)
+{
+    pthread_mutex_lock(&ps->lock);
+    for (size_t i = 0; i < ps->nfds; i++)
+        shutdown(ps->fds[i], SHUT_RDWR);
+    pthread_mutex_unlock(&ps->lock);
+}
+
+static void test_restart_drops_every_connection_opened_before_it(void **state)
+{
+    (void)state;
+    struct pong_server ps;
+    pong_start(&ps);
+    struct fake addr = { .port = ps.port };
+    struct redis_pool *p = pool_for(&addr, NULL);
+    char reason[256];
+    for (int i = 0; i < REDIS_POOL_SHARED; i++) {     /* every shared slot connected */
+        redisReply *r = ping(p, reason, sizeof reason);
+        assert_non_null(r);
+        freeReplyObject(r);
+    }
+    assert_int_equal(ps.accepted, REDIS_POOL_SHARED);
+    pong_drop_all(&ps);
+    usleep(50 * 1000);
+    /* the first command after the restart meets a dead connection: one failure is unavoidable */
+    assert_null(ping(p, reason, sizeof reason));
+    wait_out_backoff(p);
+    /* the other slots' connections date from before that failure: they are opened again, not
+     * tried (each would fail once more and double the back-off) */
+    int failures = 0;
+    for (int i = 0; i < 2 * REDIS_POOL_SHARED; i++) {
+        redisReply *r = ping(p, reason, sizeof reason);
+        if (!r) {
+            failures++;
+            wait_out_backoff(p);
+        }
+        freeReplyObject(r);
+    }
+    assert_int_equal(failures, 0);
+    assert_int_equal(ps.accepted, 2 * REDIS_POOL_SHARED);
+    redis_pool_free(p);
+    shutdown(ps.listener, SHUT_RDWR);
+    close(ps.listener);
+    pthread_join(ps.acceptor, NULL);
+    pong_drop_all(&ps);
+    usleep(50 * 1000);          /* the connection threads see the end and return */
+    for (size_t i = 0; i < ps.nfds; i++)
+        close(ps.fds[i]);
+    pthread_mutex_destroy(&ps.lock);
+}
+
 int main(void)
 {
     log_init(LOG_ERROR, false);   /* the pool logs each dropped connection as an error */
@@ -327,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_answers_within_the_bound),
         cmocka_unit_test(test_flood_answering_auth),
         cmocka_unit_test(test_round_trip_within_a_tighter_bound),
+        cmocka_unit_test(test_restart_drops_every_connection_opened_before_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
