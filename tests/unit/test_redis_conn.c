@@ -142,16 +142,23 @@ static void *fake_main(void *arg)
     return NULL;
 }
 
-static void fake_start(struct fake *f)
+/* listen_loopback: a listening socket on 127.0.0.1, its port in *port. */
+static int listen_loopback(int backlog, int *port)
 {
-    f->listener = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(f->listener >= 0);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t len = sizeof a;
-    assert_int_equal(bind(f->listener, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(f->listener, 4), 0);
-    assert_int_equal(getsockname(f->listener, (struct sockaddr *)&a, &len), 0);
-    f->port = ntohs(a.sin_port);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, backlog), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void fake_start(struct fake *f)
+{
+    f->listener = listen_loopback(4, &f->port);
     assert_int_equal(pthread_create(&f->thread, NULL, fake_main, f), 0);
 }
 
@@ -369,13 +376,7 @@ static void pong_start(struct pong_server *ps)
 {
     memset(ps, 0, sizeof *ps);
     pthread_mutex_init(&ps->lock, NULL);
-    ps->listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(ps->listener, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(ps->listener, 16), 0);
-    assert_int_equal(getsockname(ps->listener, (struct sockaddr *)&a, &len), 0);
-    ps->port = ntohs(a.sin_port);
+    ps->listener = listen_loopback(16, &ps->port);
     assert_int_equal(pthread_create(&ps->acceptor, NULL, pong_accept, ps), 0);
 }
 
