@@ -17,14 +17,7 @@
 #include "net/idn2_lazy.h"
 #include "util/file_read.h"
 
-static bool maps_mention(const char *what)
-{
-    static char maps[1 << 20];
-    ssize_t n = read_upto_path("/proc/self/maps", maps, sizeof maps - 1);
-    assert_true(n > 0);
-    maps[n] = '\0';
-    return strstr(maps, what) != NULL;
-}
+#include "proc_maps.h"
 
 static void expect_ascii(const char *host, const char *want)
 {

@@ -40,15 +40,7 @@
 #include "util/lazy_lib.h"
 #include "util/libm_lazy.h"
 
-/* maps_mention: /proc/self/maps names a file containing what. */
-static bool maps_mention(const char *what)
-{
-    static char maps[1 << 20];
-    ssize_t n = read_upto_path("/proc/self/maps", maps, sizeof maps - 1);
-    assert_true(n > 0);
-    maps[n] = '\0';
-    return strstr(maps, what) != NULL;
-}
+#include "proc_maps.h"
 
 /* Runs first: this program is linked like the worker, so none of the four is mapped yet. */
 static void test_nothing_mapped_before_first_use(void **state)
