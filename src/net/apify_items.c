@@ -23,6 +23,7 @@
 #include "log.h"
 #include "util/json_bigint.h"
 #include "util/json_cost.h"
+#include "util/json_scan.h"
 
 #define PAGE_FLAGS (JSON_DECODE_ANY | JSON_ALLOW_NUL)
 #define SKIPS_LOGGED 3
@@ -44,14 +45,9 @@ static bool item_local(const json_error_t *jerr)
     return code == json_error_numeric_overflow || code == json_error_null_byte_in_key;
 }
 
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 static size_t skip_space(const char *text, size_t len, size_t i)
 {
-    while (i < len && is_space(text[i]))
+    while (i < len && json_scan_space(text[i]))
         i++;
     return i;
 }
@@ -65,11 +61,8 @@ static size_t value_end(const char *text, size_t len, size_t i)
     while (i < len) {
         char c = text[i];
         if (c == '"') {
-            for (i++; i < len && text[i] != '"'; i += text[i] == '\\' ? 2 : 1) {
-            }
-            if (i >= len)
+            if (!(i = json_scan_string_end(text, len, i)))
                 return 0;
-            i++;
             if (depth == 0)
                 return i;
         } else if (c == '{' || c == '[') {
@@ -81,7 +74,7 @@ static size_t value_end(const char *text, size_t len, size_t i)
             i++;
             if (--depth == 0)
                 return i;
-        } else if (depth == 0 && (c == ',' || is_space(c))) {
+        } else if (depth == 0 && (c == ',' || json_scan_space(c))) {
             return i;
         } else {
             i++;

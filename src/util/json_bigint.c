@@ -12,6 +12,7 @@
 
 #include "util/growbuf.h"
 #include "util/json_out.h"
+#include "util/json_scan.h"
 
 /* int_beyond_int64: the integer token s[0..n) ('-'? digits, no leading zero) is outside int64. */
 static bool int_beyond_int64(const char *s, size_t n)
@@ -29,11 +30,6 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static bool is_number_char(char c)
-{
-    return is_digit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-';
-}
-
 char *json_big_ints_as_reals(const char *text, size_t len, size_t *out_len)
 {
     struct growbuf b = { 0 };
@@ -41,9 +37,8 @@ char *json_big_ints_as_reals(const char *text, size_t len, size_t *out_len)
     bool bad = false;
     for (size_t i = 0; i < len;) {
         if (text[i] == '"') {
-            for (i++; i < len && text[i] != '"'; i += text[i] == '\\' ? 2 : 1) {
-            }
-            i++;
+            size_t end = json_scan_string_end(text, len, i);
+            i = end ? end : len;
             continue;
         }
         if (text[i] != '-' && !is_digit(text[i])) {
@@ -58,7 +53,7 @@ char *json_big_ints_as_reals(const char *text, size_t len, size_t *out_len)
             bad |= json_out_raw(&b, text + copied, i - copied) < 0 || json_out_raw(&b, ".0", 2) < 0;
             copied = i;
         }
-        while (i < len && is_number_char(text[i]))
+        while (i < len && json_scan_number_char(text[i]))
             i++;
     }
     if (bad || !b.data) {

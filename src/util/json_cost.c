@@ -11,32 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/json_scan.h"
+
 static size_t add(size_t a, size_t b)
 {
     return a > SIZE_MAX - b ? SIZE_MAX : a + b;
-}
-
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static int is_number_char(char c)
-{
-    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
-}
-
-/* string_end returns the index just past the closing quote of the string opening at text[i]
- * (len when it is not closed). */
-static size_t string_end(const char *text, size_t len, size_t i)
-{
-    for (i++; i < len; i++) {
-        if (text[i] == '\\')
-            i++;
-        else if (text[i] == '"')
-            return i + 1;
-    }
-    return len;
 }
 
 size_t json_cost_estimate(const char *text, size_t len)
@@ -46,8 +25,11 @@ size_t json_cost_estimate(const char *text, size_t len)
         char c = text[i];
         size_t start = i;
         if (c == '"') {
-            size_t end = string_end(text, len, i), next = end;
-            while (next < len && is_space(text[next]))
+            size_t end = json_scan_string_end(text, len, i);
+            if (!end)
+                end = len;              /* not closed: the rest of the text */
+            size_t next = end;
+            while (next < len && json_scan_space(text[next]))
                 next++;
             size_t bytes = end - i;
             if (next < len && text[next] == ':')
@@ -58,9 +40,9 @@ size_t json_cost_estimate(const char *text, size_t len)
         } else if (c == '{' || c == '[') {
             cost = add(cost, (c == '{' ? JSON_COST_OBJECT : JSON_COST_ARRAY) + JSON_COST_SLOT);
             i++;
-        } else if (is_number_char(c)) {
+        } else if (json_scan_number_char(c)) {
             cost = add(cost, JSON_COST_NUMBER + JSON_COST_SLOT);
-            while (i < len && is_number_char(text[i]))
+            while (i < len && json_scan_number_char(text[i]))
                 i++;
         } else if (c >= 'a' && c <= 'z') {
             cost = add(cost, JSON_COST_SLOT);
