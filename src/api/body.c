@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "util/crypto.h"
+#include "util/hex.h"
 #include "util/utf8.h"
 
 static bool is_json_media_type(const char *ct)
@@ -46,12 +47,6 @@ static const char *scan_plain_string(const char *p, const char *end)
     return NULL;
 }
 
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* The code unit of the \uXXXX escape at p (6 bytes before end), or -1. */
 static long unicode_escape(const char *p, const char *end)
 {
@@ -59,7 +54,7 @@ static long unicode_escape(const char *p, const char *end)
         return -1;
     long v = 0;
     for (int i = 2; i < 6; i++) {
-        int d = hex_digit(p[i]);
+        int d = hex_value(p[i]);
         if (d < 0)
             return -1;
         v = v * 16 + d;
@@ -124,27 +119,13 @@ static size_t unescape_in_place(char *s, size_t n)
             r += 2;
             continue;
         }
-        unsigned long u = (unsigned long)unicode_escape(r, end);
+        uint32_t u = (uint32_t)unicode_escape(r, end);
         r += 6;
         if (u >= 0xD800 && u <= 0xDBFF) {
-            u = 0x10000 + ((u - 0xD800) << 10) + ((unsigned long)unicode_escape(r, end) - 0xDC00);
+            u = 0x10000 + ((u - 0xD800) << 10) + ((uint32_t)unicode_escape(r, end) - 0xDC00);
             r += 6;
         }
-        if (u < 0x80) {
-            *w++ = (char)u;
-        } else if (u < 0x800) {
-            *w++ = (char)(0xC0 | u >> 6);
-            *w++ = (char)(0x80 | (u & 0x3F));
-        } else if (u < 0x10000) {
-            *w++ = (char)(0xE0 | u >> 12);
-            *w++ = (char)(0x80 | (u >> 6 & 0x3F));
-            *w++ = (char)(0x80 | (u & 0x3F));
-        } else {
-            *w++ = (char)(0xF0 | u >> 18);
-            *w++ = (char)(0x80 | (u >> 12 & 0x3F));
-            *w++ = (char)(0x80 | (u >> 6 & 0x3F));
-            *w++ = (char)(0x80 | (u & 0x3F));
-        }
+        w += utf8_put_codepoint(u, w);     /* never longer than the escape it replaces */
     }
     return (size_t)(w - s);
 }

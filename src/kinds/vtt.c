@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 enum block_state {
     AT_BLOCK_START,   /* after a blank line (or at the start) */
     IN_HEADER,        /* the WEBVTT line and its metadata lines */
@@ -53,21 +55,10 @@ static bool put_codepoint(struct text_out *o, uint32_t cp)
 {
     if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         return false;
-    if (cp < 0x80) {
-        put_byte(o, (unsigned char)cp);
-    } else if (cp < 0x800) {
-        put_byte(o, (unsigned char)(0xC0 | (cp >> 6)));
-        put_byte(o, (unsigned char)(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        put_byte(o, (unsigned char)(0xE0 | (cp >> 12)));
-        put_byte(o, (unsigned char)(0x80 | ((cp >> 6) & 0x3F)));
-        put_byte(o, (unsigned char)(0x80 | (cp & 0x3F)));
-    } else {
-        put_byte(o, (unsigned char)(0xF0 | (cp >> 18)));
-        put_byte(o, (unsigned char)(0x80 | ((cp >> 12) & 0x3F)));
-        put_byte(o, (unsigned char)(0x80 | ((cp >> 6) & 0x3F)));
-        put_byte(o, (unsigned char)(0x80 | (cp & 0x3F)));
-    }
+    char bytes[4];
+    size_t n = utf8_put_codepoint(cp, bytes);
+    for (size_t i = 0; i < n; i++)
+        put_byte(o, (unsigned char)bytes[i]);
     return true;
 }
 

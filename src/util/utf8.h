@@ -8,11 +8,16 @@
 #define TW_UTF8_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* utf8_char_len returns the length (1 to 4) of the valid UTF-8 character that starts s, reading
  * at most n bytes, or 0 when there is none (n == 0, a stray or truncated sequence, an overlong
  * form, a surrogate, above U+10FFFF). Any byte below 0x80, NUL included, is a character of 1. */
 size_t utf8_char_len(const char *s, size_t n);
+
+/* utf8_put_codepoint writes code point cp (at most U+10FFFF; the caller refuses surrogates and
+ * any other value it does not want) as UTF-8 into out and returns its length, 1 to 4. */
+size_t utf8_put_codepoint(uint32_t cp, char out[4]);
 
 /* utf8_print_len returns the length of the longest prefix of the NUL-terminated s that is at
  * most max bytes, is valid UTF-8 (as jansson checks it: no overlong forms, no surrogates, nothing
