@@ -29,7 +29,7 @@ struct redis_pool {
     pthread_mutex_t state_lock;      /* guards what follows */
     long long retry_at_ms;           /* no connection attempt before this (monotonic) */
     unsigned backoff_ms;
-    unsigned long failures;          /* connection failures so far */
+    unsigned long failures;          /* connection failures so far (atomic) */
     bool down;                       /* the last attempt failed */
     char last_error[256];
 };
@@ -81,7 +81,7 @@ static void note_failure(struct redis_pool *p, const char *what, const char *why
     if (p->backoff_ms > BACKOFF_MAX_MS)
         p->backoff_ms = BACKOFF_MAX_MS;
     p->retry_at_ms = now_ms() + p->backoff_ms;
-    p->failures++;
+    __atomic_add_fetch(&p->failures, 1, __ATOMIC_RELEASE);   /* read without the lock */
     p->down = true;
     char msg[sizeof p->last_error];
     memcpy(msg, p->last_error, sizeof msg);
@@ -203,14 +203,6 @@ static int handshake(struct redis_pool *p, redisContext *c, char *why, size_t wh
     return 0;
 }
 
-static unsigned long failures_so_far(struct redis_pool *p)
-{
-    pthread_mutex_lock(&p->state_lock);
-    unsigned long n = p->failures;
-    pthread_mutex_unlock(&p->state_lock);
-    return n;
-}
-
 /* connect_slot gives the slot a working context (caller holds the slot's lock). A context opened
  * before the pool's latest failure is not used: when one connection fails the server has most
  * likely restarted or dropped them all, and trying each in turn would fail each request once more
@@ -218,7 +210,7 @@ static unsigned long failures_so_far(struct redis_pool *p)
 static int connect_slot(struct redis_pool *p, size_t i, char *reason, size_t reasonlen)
 {
     struct slot *s = &p->slots[i];
-    unsigned long failures = failures_so_far(p);
+    unsigned long failures = __atomic_load_n(&p->failures, __ATOMIC_ACQUIRE);
     if (s->c && !s->c->err && s->failures_seen == failures)
         return 0;
     if (s->c) {
