@@ -66,16 +66,26 @@ static void test_getters_refuse_nul(void **state)
 
 /* ---- each kind's parser: refused with 400 with the NUL, accepted without it ---- */
 
+/* expect_verdict: a parser's answer rc, e to what: accepted, or refused with 400 for a NUL. */
+static void expect_verdict(int rc, const struct err *e, const char *what, bool accepted)
+{
+    if (accepted && rc != 0)
+        fail_msg("%s refused: %s", what, e->msg);
+    if (!accepted && (rc == 0 || e->http != 400 || !strstr(e->msg, "must not contain NUL")))
+        fail_msg("%s: rc %d, %d %s", what, rc, e->http, e->msg);
+}
+
+static void expect_refused(int rc, const struct err *e, const char *what)
+{
+    expect_verdict(rc, e, what, false);
+}
+
 static void expect_reddit(const char *text, bool accepted)
 {
     json_t *args = parse(text);
     struct reddit_args a;
     struct err e = { 0 };
-    int rc = reddit_args_parse(args, &a, &e);
-    if (accepted && rc != 0)
-        fail_msg("%s refused: %s", text, e.msg);
-    if (!accepted && (rc == 0 || e.http != 400 || !strstr(e.msg, "must not contain NUL")))
-        fail_msg("%s: rc %d, %d %s", text, rc, e.http, e.msg);
+    expect_verdict(reddit_args_parse(args, &a, &e), &e, text, accepted);
     json_decref(args);
 }
 
@@ -102,11 +112,7 @@ static void expect_twitter(const char *text, bool accepted)
     json_t *args = parse(text);
     struct twitter_request req;
     struct err e = { 0 };
-    int rc = twitter_args_parse(args, "twitter", &req, &e);
-    if (accepted && rc != 0)
-        fail_msg("%s refused: %s", text, e.msg);
-    if (!accepted && (rc == 0 || e.http != 400 || !strstr(e.msg, "must not contain NUL")))
-        fail_msg("%s: rc %d, %d %s", text, rc, e.http, e.msg);
+    expect_verdict(twitter_args_parse(args, "twitter", &req, &e), &e, text, accepted);
     json_decref(args);
 }
 
@@ -120,12 +126,6 @@ static void test_twitter_refuses_nul(void **state)
     expect_twitter("{\"query\":\"abc\",\"next_cursor\":\"c\\u0000\"}", false);
     expect_twitter("{\"query\":\"abc\",\"start_time\":\"\\u0000\"}", false);
     expect_twitter("{\"query\":\"abc\",\"end_time\":\"x\\u0000\"}", false);
-}
-
-static void expect_refused(int rc, const struct err *e, const char *what)
-{
-    if (rc == 0 || e->http != 400 || !strstr(e->msg, "must not contain NUL"))
-        fail_msg("%s: rc %d, %d %s", what, rc, e->http, e->msg);
 }
 
 static void test_tiktok_refuses_nul(void **state)
