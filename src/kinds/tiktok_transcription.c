@@ -27,6 +27,7 @@
 #include "kinds/vtt.h"
 #include "net/fetch.h"
 #include "util/json_cost.h"
+#include "util/url_scheme.h"
 #include "util/utf8.h"
 
 #define ARGS_PREFIX "Failed to unmarshal job arguments: "
@@ -52,17 +53,12 @@ struct transcription_args {
  * (Go: "missing protocol scheme"). */
 static int go_has_authority(const char *url, size_t *scheme_len)
 {
-    size_t i = 0;
-    *scheme_len = 0;
-    if (url[0] == ':')
+    if (url[0] == ':') {
+        *scheme_len = 0;
         return -1;
-    if (isalpha((unsigned char)url[0])) {
-        for (i = 1; isalnum((unsigned char)url[i]) || url[i] == '+' || url[i] == '-' ||
-                    url[i] == '.'; i++) {
-        }
-        if (url[i] == ':')
-            *scheme_len = i + 1;
     }
+    size_t sl = url_scheme_len(url);
+    *scheme_len = sl ? sl + 1 : 0;
     const char *rest = url + *scheme_len;
     return strncmp(rest, "//", 2) == 0 && rest[2] != '/';
 }

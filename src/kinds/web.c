@@ -15,7 +15,6 @@
  * Stats: web_invalid +1 for bad arguments or a blacklisted start URL; web_errors +1 when the
  * start page fails (refused address, transport error, HTTP error, not HTML, deadline);
  * web_success +1 otherwise. Deeper pages that fail are skipped and counted in the log line. */
-#include <ctype.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
@@ -35,6 +34,7 @@
 #include "net/addr_policy.h"
 #include "net/idn.h"
 #include "util/json_out.h"
+#include "util/url_scheme.h"
 #include "util/utf8.h"
 
 #ifndef TW_VERSION
@@ -106,17 +106,6 @@ static int fetch_url_of(const char *url, char **out, struct err *e)
     if (rc != 0)
         return err_set(e, 500, "out of memory");
     return 0;
-}
-
-/* Length of the scheme at the start of url (without ':'), 0 when there is none. */
-static size_t url_scheme_len(const char *url)
-{
-    if (!isalpha((unsigned char)url[0]))
-        return 0;
-    size_t i = 1;
-    while (isalnum((unsigned char)url[i]) || url[i] == '+' || url[i] == '-' || url[i] == '.')
-        i++;
-    return url[i] == ':' ? i : 0;
 }
 
 static int check_url(const char *url, struct err *e)

@@ -8,7 +8,6 @@
  * with a non-http(s) scheme are kept as written (minus the fragment), as Go's net/url does. */
 #include "kinds/web_extract.h"
 
-#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "kinds/html_walk.h"
 #include "kinds/libxml_lazy.h"
 #include "util/growbuf.h"
+#include "util/url_scheme.h"
 #include "util/utf8.h"
 
 /* ---- string lists ------------------------------------------------------------------------- */
@@ -121,17 +121,6 @@ static char *clean_attr(const char *v)
     return out;
 }
 
-/* Length of the scheme of v including ':' when v starts with one, else 0. */
-static size_t scheme_len(const char *v)
-{
-    if (!isalpha((unsigned char)v[0]))
-        return 0;
-    size_t i = 1;
-    while (isalnum((unsigned char)v[i]) || v[i] == '+' || v[i] == '-' || v[i] == '.')
-        i++;
-    return v[i] == ':' ? i + 1 : 0;
-}
-
 static char *strip_fragment(char *v)
 {
     char *hash = strchr(v, '#');
@@ -143,9 +132,9 @@ static char *strip_fragment(char *v)
 /* Resolve the cleaned value v against the parsed base (NULL when the base is unusable). */
 static char *resolve_clean(CURLU *base, const char *v)
 {
-    size_t sl = scheme_len(v);
-    if (sl && !(sl == 5 && strncasecmp(v, "http:", 5) == 0) &&
-        !(sl == 6 && strncasecmp(v, "https:", 6) == 0))
+    size_t sl = url_scheme_len(v);
+    if (sl && !(sl == 4 && strncasecmp(v, "http", 4) == 0) &&
+        !(sl == 5 && strncasecmp(v, "https", 5) == 0))
     {
         char *copy = strdup(v);
         return copy ? strip_fragment(copy) : NULL;
