@@ -8,7 +8,9 @@
 # WARMUP jobs unmeasured, then JOBS jobs through NEW_BUILD_DIR's pipeline-bench with CLIENTS client
 # threads. Prints each round's server CPU per job (user + sys), jobs/s and p99, the medians, and
 # RATIO new/old of the CPU per job (< 1: the new binary spends less). Each side waits for a quiet
-# machine first (QUIET_WAIT, QUIET_BUSY as common.sh). This is how the per-change figures in
+# machine first (QUIET_WAIT, QUIET_BUSY as common.sh). LAYOUT=pinned puts each worker on core 1
+# and the load generator on core 0 (as pipeline.sh's pinned layout); shared (the default) pins
+# nothing. This is how the per-change figures in
 # bench/README.md were measured; shorter than pipeline.sh, so compare ratios, not absolute figures.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 OLD_BUILD_DIR NEW_BUILD_DIR" >&2; exit 2; }
@@ -20,6 +22,13 @@ ROUNDS=${ROUNDS:-4}
 WARMUP=${WARMUP:-2000}
 JOBS=${JOBS:-20000}
 CLIENTS=${CLIENTS:-16}
+LAYOUT=${LAYOUT:-shared}
+SERVER_CPUS="" GEN_PIN=()
+case $LAYOUT in
+    shared) ;;
+    pinned) SERVER_CPUS=1 GEN_PIN=(taskset -c 0) ;;
+    *) die "unknown LAYOUT $LAYOUT (shared or pinned)" ;;
+esac
 read -r -a EXTRA <<< "${EXTRA_ENV:-}"
 PIPELINE_BIN="$NEW_DIR/bench/pipeline-bench"
 for d in "$OLD_DIR" "$NEW_DIR"; do
@@ -35,22 +44,21 @@ measure() {
     WORKER_BIN="$1/tee-worker"
     local port
     port=$(free_port)
-    start_worker "$port" "" ${EXTRA[@]+"${EXTRA[@]}"}
-    "$PIPELINE_BIN" --port "$port" --clients "$CLIENTS" --jobs "$WARMUP" > /dev/null ||
+    start_worker "$port" "$SERVER_CPUS" ${EXTRA[@]+"${EXTRA[@]}"}
+    ${GEN_PIN[@]+"${GEN_PIN[@]}"} "$PIPELINE_BIN" --port "$port" --clients "$CLIENTS" --jobs "$WARMUP" > /dev/null ||
         die "warm-up failed against $1"
     wait_quiet
     local out r
-    out=$("$PIPELINE_BIN" --port "$port" --clients "$CLIENTS" --jobs "$JOBS" --pid "$WORKER_PID") ||
+    out=$(${GEN_PIN[@]+"${GEN_PIN[@]}"} "$PIPELINE_BIN" --port "$port" --clients "$CLIENTS" --jobs "$JOBS" --pid "$WORKER_PID") ||
         die "measured run failed against $1"
-    kill -TERM "$WORKER_PID"
-    wait "$WORKER_PID" 2> /dev/null || true
+    stop_worker "$WORKER_PID"
     r=$(grep '^RESULT' <<< "$out")
     echo "$(field "$r" server_cpu_us_per_job) $(field "$r" server_user_us_per_job)" \
          "$(field "$r" server_sys_us_per_job) $(field "$r" jobs_per_s) $(field "$r" p99_ms)"
 }
 
 say "ab: old $OLD_DIR/tee-worker, new $NEW_DIR/tee-worker; $ROUNDS rounds of $JOBS jobs" \
-    "($WARMUP warm-up), $CLIENTS clients${EXTRA_ENV:+, $EXTRA_ENV}; $(date -u +%Y-%m-%dT%H:%MZ)"
+    "($WARMUP warm-up), $CLIENTS clients, layout $LAYOUT${EXTRA_ENV:+, $EXTRA_ENV}; $(date -u +%Y-%m-%dT%H:%MZ)"
 machine_note
 : > "$BENCH_TMP/old" && : > "$BENCH_TMP/new"
 for round in $(seq "$ROUNDS"); do

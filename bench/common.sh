@@ -113,6 +113,12 @@ start_worker() {
     fi
 }
 
+# stop_worker PID: stops a worker start_worker started and waits for it to exit.
+stop_worker() {
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
 # start_nginx PORT WORKERS [CPU_LIST]: starts a private nginx on 127.0.0.1:PORT answering
 # GET /healthz with the worker's 39-byte /healthz body ({"status":"ok","service":"tee-worker"} and
 # a newline) as application/json: its own prefix, config, pid file, logs and temp paths under
