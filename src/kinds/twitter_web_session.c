@@ -435,9 +435,12 @@ void tw_session_absorb(size_t i, const char *set_cookies)
 
 /* ---- the transaction-id state ---- */
 
-/* get_page: fetch url (GET, or POST of a form body) with cookie (may be NULL) into resp. */
-static int get_page(const struct job_ctx *ctx, const char *url, const char *cookie,
-                    const char *form, struct fetch_response *resp, struct err *e)
+/* get_page: fetch url (GET, or POST of a form body) with cookie (may be NULL) into resp. The
+ * redirects it follows lead only to public addresses unless WEBSCRAPER_ALLOW_PRIVATE is set: the
+ * web base is configuration, where its answers send the worker is not. */
+static int get_page(const struct config *cfg, const struct job_ctx *ctx, const char *url,
+                    const char *cookie, const char *form, struct fetch_response *resp,
+                    struct err *e)
 {
     long left = job_ctx_remaining_ms(ctx);
     if (left <= 0)
@@ -457,6 +460,7 @@ static int get_page(const struct job_ctx *ctx, const char *url, const char *cook
         .body_len = form ? strlen(form) : 0, .max_response_bytes = TWITTER_TXID_MAX_SCRIPT,
         .timeout_ms = left < PAGE_TIMEOUT_MS ? left : PAGE_TIMEOUT_MS,
         .user_agent = TW_WEB_USER_AGENT, .follow_redirects = true,
+        .redirects_public_only = !cfg->webscraper_allow_private,
     };
     int rc = fetch_do(&fr, resp, e);
     if (ch) {
@@ -471,7 +475,8 @@ static int get_page(const struct job_ctx *ctx, const char *url, const char *cook
 }
 
 /* find_script: the indices script URL of an x-web page (searches its chunks). */
-static char *find_script(const struct job_ctx *ctx, const struct twitter_txid_page *page)
+static char *find_script(const struct config *cfg, const struct job_ctx *ctx,
+                         const struct twitter_txid_page *page)
 {
     size_t n = 0;
     const char *const *chunks = twitter_txid_page_chunks(page, &n);
@@ -479,7 +484,7 @@ static char *find_script(const struct job_ctx *ctx, const struct twitter_txid_pa
     for (size_t k = 0; k < n && k < MAX_CHUNKS_SEARCHED && !url; k++) {
         struct fetch_response r = { 0 };
         struct err e = { 0 };
-        if (get_page(ctx, chunks[k], NULL, NULL, &r, &e) == 0 &&
+        if (get_page(cfg, ctx, chunks[k], NULL, NULL, &r, &e) == 0 &&
             twitter_txid_find_script(r.body, r.body_len, chunks[k], &url) != 1)
             url = NULL;
         fetch_response_clear(&r);
@@ -495,7 +500,7 @@ static int build_txid(const struct config *cfg, const struct job_ctx *ctx, const
     snprintf(url, sizeof url, "%s/home", cfg->twitter_web_base);
     struct fetch_response page = { 0 };
     struct err e = { 0 };
-    if (get_page(ctx, url, cookie, NULL, &page, &e) < 0) {
+    if (get_page(cfg, ctx, url, cookie, NULL, &page, &e) < 0) {
         snprintf(why, whylen, "home page: %.200s", e.msg);
         return TWITTER_TXID_ERR_PARSE;
     }
@@ -506,7 +511,7 @@ static int build_txid(const struct config *cfg, const struct job_ctx *ctx, const
         fetch_response_clear(&page);
         snprintf(url, sizeof url, "%s", h.url);
         bool ours = twitter_txid_cookie_host(h.url, cfg->twitter_web_base);
-        int rc = get_page(ctx, h.url, ours ? cookie : NULL, h.body, &page, &e);
+        int rc = get_page(cfg, ctx, h.url, ours ? cookie : NULL, h.body, &page, &e);
         twitter_txid_hop_free(&h);
         if (rc < 0) {
             snprintf(why, whylen, "redirect: %.200s", e.msg);
@@ -520,12 +525,12 @@ static int build_txid(const struct config *cfg, const struct job_ctx *ctx, const
     if (rc != TWITTER_TXID_OK)
         return rc;
     const char *direct = twitter_txid_page_script_url(p);
-    char *script_url = direct ? strdup(direct) : find_script(ctx, p);
+    char *script_url = direct ? strdup(direct) : find_script(cfg, ctx, p);
     struct fetch_response script = { 0 };
     if (!script_url) {
         snprintf(why, whylen, "no indices script found");
         rc = TWITTER_TXID_ERR_PARSE;
-    } else if (get_page(ctx, script_url, NULL, NULL, &script, &e) < 0) {
+    } else if (get_page(cfg, ctx, script_url, NULL, NULL, &script, &e) < 0) {
         snprintf(why, whylen, "indices script: %.200s", e.msg);
         rc = TWITTER_TXID_ERR_PARSE;
     } else {

@@ -13,8 +13,9 @@ to the next account; the password login flow with an alternate-identifier challe
 step; a wrong password and a denied login marking the account bad; expired cookies (401)
 re-logging in; cookies persisted sealed across a restart; TWITTER_SKIP_LOGIN_VERIFICATION;
 locked accounts; malformed timelines; a 404 rebuilding the transaction id then switching
-GET/POST; Cloudflare blocks; a cursor cycle left with each item once; the per-account concurrency
-bound; the job deadline; the stats."""
+GET/POST; Cloudflare blocks; a redirect of the home page to a private address not followed
+(unless WEBSCRAPER_ALLOW_PRIVATE); a cursor cycle left with each item once; the per-account
+concurrency bound; the job deadline; the stats."""
 import json
 import os
 import re
@@ -22,7 +23,8 @@ import time
 
 import harness
 from harness import Worker, check, check_eq, expect_status, mkdtemp
-from fakes.twitter_web_fake import BIG, TwitterWebFake, cursor_entry, timeline, tweet, tweet_entry
+from fakes.twitter_web_fake import (BIG, REDIRECT_TARGET, TwitterWebFake, cursor_entry, timeline,
+                                    tweet, tweet_entry)
 
 ALL_OPS = sorted([
     "searchbyquery", "searchbyfullarchive", "searchbyprofile", "getbyid", "getreplies",
@@ -557,6 +559,34 @@ def test_method_switch_and_cloudflare_block():
             fake.cloudflare.clear()
             p, _ = run(w, job("searchbyprofile", "NASA"))
             check_eq(p["Username"], "NASA", "the account was not penalised for the block")
+        no_violations(fake)
+
+
+def test_home_page_redirect_to_a_private_address_is_not_followed():
+    """The web base is configuration (here the fake on 127.0.0.1), so its own address is not
+    checked; where its answers send the worker is. /home answers 302 to a loopback URL: without
+    WEBSCRAPER_ALLOW_PRIVATE the transaction-id build refuses the hop (the worker says so), the
+    target is never requested, and X's refusal of requests without the id fails the job. With
+    WEBSCRAPER_ALLOW_PRIVATE=true the same redirect is followed and the job succeeds, so the
+    target is a page the worker would have used."""
+    with TwitterWebFake() as fake:
+        fake.home_redirect = fake.base + REDIRECT_TARGET
+        with Worker(env=fake.worker_env(cookies_file=cookie_file(fake, ["vera"]))) as w:
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check(fake.home_fetches, "the home page was requested")
+            check_eq(fake.redirect_target_hits, 0, "requests of the private redirect target")
+            check("redirected to 127.0.0.1, which is not a public address" in w.stderr(),
+                  "the refused redirect is logged (job error %r):\n%s" % (err, w.stderr()))
+        check(fake.violations and set(fake.violations) == {"missing x-client-transaction-id"},
+              "requests went without a transaction id, and only that: %r" % fake.violations)
+    with TwitterWebFake() as fake:
+        fake.home_redirect = fake.base + REDIRECT_TARGET
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["vera"]),
+                              extra={"WEBSCRAPER_ALLOW_PRIVATE": "true"})
+        with Worker(env=env) as w:
+            data, _ = run(w, job("searchbyquery", "q", max_results=1))
+            check_eq(len(data), 1, "search with WEBSCRAPER_ALLOW_PRIVATE=true")
+            check_eq(fake.redirect_target_hits, 1, "the redirect was followed once")
         no_violations(fake)
 
 

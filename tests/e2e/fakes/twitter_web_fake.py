@@ -36,8 +36,10 @@ cloudflare (set of operation names answered 403 with a Cloudflare HTML page), lo
 ahead), drop (operation ->
 number of requests whose connection is closed without an answer), delay
 (operation -> seconds before answering; max_in_flight[user] records the most concurrent
-requests of one account), data sets (tweets, users, ...). Records: requests (dicts: method, path, op, user,
-variables, query_id).
+requests of one account), home_redirect (a URL: /home answers 302 to it; REDIRECT_TARGET on
+this fake serves the home page, as a private address behind x.com would), data sets (tweets,
+users, ...). Records: requests (dicts: method, path, op, user, variables, query_id),
+redirect_target_hits (requests of REDIRECT_TARGET).
 """
 import base64
 import hashlib
@@ -54,6 +56,7 @@ from fakes.base import LocalServer, loopback_server
 
 BEARER = "test-bearer-NRILg"
 BIG = 1900000000000000000          # tweet ids above 2^53: must stay exact
+REDIRECT_TARGET = "/latest/meta-data/home"   # where home_redirect may point (this fake's loopback)
 
 # Transaction-id inputs: vector 1 of twitter-modern.md 3.3.8.
 KEY = bytes((7 * i + 3) % 256 for i in range(48))
@@ -240,6 +243,13 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/home":
             with fake.lock:
                 fake.home_fetches.append(self._cookies().get("auth_token"))
+                redirect = fake.home_redirect
+            if redirect:
+                return self._send(302, b"", [("Location", redirect)], ctype="text/html")
+            return self._send(200, home_page().encode(), ctype="text/html; charset=utf-8")
+        if path == REDIRECT_TARGET:
+            with fake.lock:
+                fake.redirect_target_hits += 1
             return self._send(200, home_page().encode(), ctype="text/html; charset=utf-8")
         if path == "/responsive-web/client-web/ondemand.s.%sa.js" % SCRIPT_HASH:
             if self.headers.get("Cookie"):
@@ -523,6 +533,8 @@ class TwitterWebFake(LocalServer):
         self.violations = []
         self.flow_calls = []
         self.home_fetches = []
+        self.home_redirect = None       # a URL /home answers 302 to
+        self.redirect_target_hits = 0   # requests of REDIRECT_TARGET
         self.guest_calls = 0
         self.settings_calls = 0
         self.search_tweets = [tweet(i, media="photo" if i % 3 == 0 else None) for i in range(1, 46)]
