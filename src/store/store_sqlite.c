@@ -401,11 +401,17 @@ static int configure(struct sqlite_store *s, bool full, char *err, size_t errlen
         snprintf(err, errlen, "cannot switch the database to WAL mode: %s", sqlite3_errmsg(s->db));
         return -1;
     }
+    /* A checkpoint every 4000 WAL pages (≈ 16 MB), not SQLite's 1000: each admission dirties a
+     * leaf of the nonce index picked by a hash, so the pages a checkpoint copies into the database
+     * are mostly distinct leaves, and a longer interval lets more admissions share each copy
+     * (bench/README.md, eleventh session: about 5 % less CPU per job, fewer checkpoint stalls).
+     * The size limit keeps the WAL file at its working size between checkpoints (a smaller one
+     * would truncate it after each). */
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA synchronous=%s; PRAGMA cache_size=-2048;"
-             "PRAGMA journal_size_limit=8388608;"
-             "PRAGMA wal_autocheckpoint=1000;",
+             "PRAGMA journal_size_limit=20971520;"
+             "PRAGMA wal_autocheckpoint=4000;",
              full ? "FULL" : "NORMAL");
     if (exec(s, pragmas) < 0) {
         snprintf(err, errlen, "cannot configure the database: %s", sqlite3_errmsg(s->db));
