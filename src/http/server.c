@@ -350,11 +350,11 @@ static void release_body(struct req_state *st)
     give_back(st->srv, &st->charged);
 }
 
-/* free_body frees what was received of the body and gives its bytes back to the budget. */
+/* free_body wipes and frees what was received of the body (a /setkey body holds a key in clear)
+ * and gives its bytes back to the budget. */
 static void free_body(struct req_state *st)
 {
-    free(st->body.data);
-    st->body = (struct growbuf){ 0 };
+    growbuf_wipe_free(&st->body);
     release_body(st);
 }
 
@@ -388,7 +388,7 @@ static void append_body(struct req_state *st, const char *data, size_t n)
         drop_body(st, &st->over_budget);
         return;
     }
-    if (growbuf_append(&st->body, data, n, st->first_cap ? st->first_cap : 1024) < 0)
+    if (growbuf_append_wiping(&st->body, data, n, st->first_cap ? st->first_cap : 1024) < 0)
         drop_body(st, &st->too_large);
 }
 
@@ -604,6 +604,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (*upload_data_size) {
         append_body(st, upload_data, *upload_data_size);
+        /* The piece lies in libmicrohttpd's read buffer, which is freed as it is if the client
+         * goes away before the request is complete: wiped once copied (a /setkey body holds a
+         * key in clear). The buffer is the connection's own memory; MHD reads nothing back from
+         * the bytes this call consumed. */
+        explicit_bzero((void *)upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -649,7 +654,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (st) {
         release_body(st);
         release_reservation(st);
-        free(st->body.data);
+        growbuf_wipe_free(&st->body);
         free(st);
         *con_cls = NULL;
     }

@@ -18,4 +18,11 @@ struct growbuf {
  * Returns 0, or -1 on OOM or size overflow (b unchanged). */
 int growbuf_append(struct growbuf *b, const void *src, size_t n, size_t first);
 
+/* growbuf_append_wiping is growbuf_append for secrets: when b grows, the old buffer is wiped
+ * before it is freed (realloc would leave its bytes in freed memory). */
+int growbuf_append_wiping(struct growbuf *b, const void *src, size_t n, size_t first);
+
+/* growbuf_wipe_free wipes b's bytes, frees them and empties b. */
+void growbuf_wipe_free(struct growbuf *b);
+
 #endif

@@ -5,9 +5,10 @@
  * tests/meson.build), which covers the worker's code and the static libjansson and
  * libmicrohttpd, so every buffer freed while the request is handled is searched for the key's
  * bytes. A refused key (no distributor key configured: the signature check fails) is handled by
- * the same parsing as an accepted one. libmicrohttpd's connection buffer, which holds the raw
- * request until the connection closes, is outside the handler's reach: the connection is kept
- * open until the search is over.
+ * the same parsing as an accepted one. libmicrohttpd's connection memory pool, where the raw
+ * request arrives, is freed (with free()) when the connection closes: the server wipes each piece
+ * of a body there once copied, and the tests of a closed or abandoned connection search until the
+ * server has stopped.
  *
  * /setkey decodes its members in the body's own buffer (api_parse_strings_in_place): a test route
  * compares what it decodes with what jansson decodes from the same text, escapes and UTF-8
@@ -34,6 +35,7 @@
 #include "app.h"
 #include "config.h"
 #include "http/http.h"
+#include "util/growbuf.h"
 #include "util/memdup.h"
 
 #define KEY "wipe-me:0123456789abcdefghijklmn"     /* 32 bytes */
@@ -119,8 +121,10 @@ static void dispatch(void *ctx, const struct http_request *req, struct http_resp
         api_setkey(&app, req, resp);
     else if (strcmp(req->path, "/decode") == 0)
         decode(req, resp);
-    else
+    else {
+        free(http_take_body(req));      /* freed as it came: what the search must find */
         http_reply_error(resp, 404, "not found");
+    }
 }
 
 static int connect_to(unsigned port)
@@ -187,7 +191,7 @@ static struct http_server *start(void)
     return srv;
 }
 
-/* The search works: the body of a request to another route is freed by the server as it came. */
+/* The search works: the body of a request to another route is freed by its handler as it came. */
 static void test_the_search_finds_a_freed_key(void **state)
 {
     (void)state;
@@ -203,6 +207,103 @@ static void setkey_leaves_no_key(const char *body)
     struct http_server *srv = start();
     assert_int_equal(post(http_bound_port(srv), "/setkey", body, "HTTP/1.1 500"), 0);
     assert_true(http_stop(srv));
+}
+
+/* A connection closed right after its /setkey answer: libmicrohttpd frees the connection's memory
+ * pool, where the request came in, as it is; the server wipes each piece of a request body there
+ * once it has its own copy, so the pool holds no key either. The search runs until the server
+ * has stopped (every connection's memory freed). */
+static void test_closed_connection_leaves_no_key(void **state)
+{
+    (void)state;
+    struct http_server *srv = start();
+    const char *body = "{\"key\":\"" KEY "\",\"signature\":\"c2lnbmF0dXJl\"}";
+    char request[512], got[4096];
+    snprintf(request, sizeof request,
+             "POST /setkey HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+    int fd = connect_to(http_bound_port(srv));
+    atomic_store(&key_copies_freed, 0);
+    atomic_store(&searching, true);
+    exchange(fd, request, got, sizeof got);
+    assert_int_equal(strncmp(got, "HTTP/1.1 500", 12), 0);
+    close(fd);
+    assert_true(http_stop(srv));
+    atomic_store(&searching, false);
+    assert_int_equal(atomic_load(&key_copies_freed), 0);
+}
+
+/* A client that sends part of a /setkey body, the key included, and goes away: neither the
+ * server's copy of the part nor libmicrohttpd's pool keeps the key. */
+static void test_abandoned_body_leaves_no_key(void **state)
+{
+    (void)state;
+    struct http_server *srv = start();
+    const char *part = "{\"key\":\"" KEY "\",\"signa";
+    char request[512];
+    snprintf(request, sizeof request,
+             "POST /setkey HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n%s", strlen(part) + 40, part);
+    int fd = connect_to(http_bound_port(srv));
+    atomic_store(&key_copies_freed, 0);
+    atomic_store(&searching, true);
+    assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+    usleep(200 * 1000);     /* the server reads the part */
+    close(fd);
+    assert_true(http_stop(srv));
+    atomic_store(&searching, false);
+    assert_int_equal(atomic_load(&key_copies_freed), 0);
+}
+
+/* A chunked body of unknown length grows the server's buffer past its first size with the key
+ * already in it: the buffer it leaves is wiped before it is freed (growbuf_append_wiping moves
+ * it with malloc and free(), which the search sees; realloc's own frees would not be seen). */
+static void test_chunked_body_leaves_no_key(void **state)
+{
+    (void)state;
+    struct http_server *srv = start();
+    const char *head = "{\"key\":\"" KEY "\",";
+    char pad[3000];
+    memset(pad, ' ', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    const char *tail = "\"signature\":\"c2lnbmF0dXJl\"}";
+    char request[4096];
+    snprintf(request, sizeof request,
+             "POST /setkey HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n%zx\r\n%s\r\n%zx\r\n%s\r\n0\r\n\r\n",
+             strlen(head), head, strlen(pad), pad, strlen(tail), tail);
+    char got[4096];
+    int fd = connect_to(http_bound_port(srv));
+    atomic_store(&key_copies_freed, 0);
+    atomic_store(&searching, true);
+    exchange(fd, request, got, sizeof got);
+    assert_int_equal(strncmp(got, "HTTP/1.1 500", 12), 0);
+    close(fd);
+    assert_true(http_stop(srv));
+    atomic_store(&searching, false);
+    assert_int_equal(atomic_load(&key_copies_freed), 0);
+}
+
+/* growbuf_append_wiping: the buffer left behind when the key's buffer grows, and the last one
+ * (growbuf_wipe_free), are wiped before they are freed. */
+static void test_growing_wiping_buffer_leaves_no_key(void **state)
+{
+    (void)state;
+    char pad[5000];
+    memset(pad, ' ', sizeof pad);
+    struct growbuf b = { 0 };
+    atomic_store(&key_copies_freed, 0);
+    atomic_store(&searching, true);
+    assert_int_equal(growbuf_append_wiping(&b, KEY, strlen(KEY), 64), 0);
+    char *first = b.data;
+    assert_int_equal(growbuf_append_wiping(&b, pad, sizeof pad, 64), 0);
+    assert_true(b.data != first);       /* it grew: the first buffer went through free() */
+    assert_int_equal(memcmp(b.data, KEY, strlen(KEY)), 0);
+    assert_int_equal(b.len, strlen(KEY) + sizeof pad);
+    growbuf_wipe_free(&b);
+    atomic_store(&searching, false);
+    assert_null(b.data);
+    assert_int_equal(atomic_load(&key_copies_freed), 0);
 }
 
 /* The common body: plain strings, read as slices of the body, which is wiped. */
@@ -282,6 +383,10 @@ int main(void)
         cmocka_unit_test(test_the_search_finds_a_freed_key),
         cmocka_unit_test(test_plain_body_leaves_no_key),
         cmocka_unit_test(test_escaped_body_leaves_no_key),
+        cmocka_unit_test(test_closed_connection_leaves_no_key),
+        cmocka_unit_test(test_abandoned_body_leaves_no_key),
+        cmocka_unit_test(test_chunked_body_leaves_no_key),
+        cmocka_unit_test(test_growing_wiping_buffer_leaves_no_key),
         cmocka_unit_test(test_in_place_decoding_is_jansson_s),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
