@@ -79,6 +79,7 @@ static const struct var_spec vars[] = {
     { "HTTP_TIMEOUT_SECONDS", VK_UINT, AT(http_timeout_s), "30", 1, 3600, false },
     { "HTTP_THREADS", VK_UINT, AT(http_threads), "1", 1, 256, false },
     { "HTTP_MAX_CONNECTIONS", VK_UINT, AT(http_max_connections), "1024", 1, 65536, false },
+    { "HTTP_CPUS", VK_LIST, AT(http_cpus), "", 0, 0, false },
     { "SHUTDOWN_DRAIN_SECONDS", VK_UINT, AT(shutdown_drain_s), "10", 1, 3600, false },
     { "KEY_DISTRIBUTOR_PUBKEY", VK_STRING, AT(key_distributor_pubkey), "", 0, 0, false },
     { "MINERS_WHITE_LIST", VK_LIST, AT(miners_white_list), "", 0, 0, false },

@@ -36,6 +36,8 @@ struct config {
     unsigned http_timeout_s;       /* HTTP_TIMEOUT_SECONDS (idle timeout, request deadline), default 30 */
     unsigned http_threads;         /* HTTP_THREADS, default 1 (epoll thread per core is the max) */
     unsigned http_max_connections; /* HTTP_MAX_CONNECTIONS, default 1024 */
+    struct str_list http_cpus;     /* HTTP_CPUS: CPUs of the HTTP threads and the store's writer,
+                                    * default empty = not pinned (cpu_affinity.h) */
     bool sched_batch;              /* SCHED_BATCH: the worker's threads run as SCHED_BATCH, default true */
     unsigned shutdown_drain_s;     /* SHUTDOWN_DRAIN_SECONDS: how long a stop waits for the
                                     * store (admissions under way, then its last writes), 10 */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "cpu_affinity.h"
 #include "http/http.h"
 #include "log.h"
 #include "net/fetch.h"
@@ -63,6 +64,10 @@ int main(int argc, char **argv)
     static struct app app;
     char err[512];
     if (config_load(&app.cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "tee-worker: configuration error: %s\n", err);
+        return 2;
+    }
+    if (cpu_affinity_init(&app.cfg.http_cpus, err, sizeof err) < 0) {
         fprintf(stderr, "tee-worker: configuration error: %s\n", err);
         return 2;
     }

@@ -51,6 +51,7 @@
 #include <microhttpd.h>
 
 #include "config.h"
+#include "cpu_affinity.h"
 #include "http/deadline.h"
 #include "log.h"
 #include "util/clock_after.h"
@@ -771,8 +772,14 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct con
     packed[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
     if (https)
         flags |= MHD_USE_TLS | MHD_USE_ITC;   /* ITC: needed by MHD_quiesce_daemon */
-    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, tls->tag,
-                            MHD_OPTION_ARRAY, packed, MHD_OPTION_END);
+    /* HTTP_CPUS: the daemon's threads inherit the CPUs of the thread that starts them */
+    cpu_set_t saved;
+    bool pinned = cpu_affinity_enter_loop(&saved);
+    struct MHD_Daemon *d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request,
+                                            tls->tag, MHD_OPTION_ARRAY, packed, MHD_OPTION_END);
+    if (pinned)
+        cpu_affinity_leave_loop(&saved);
+    return d;
 }
 
 static void slot_free(struct daemon_slot *slot)

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "cpu_affinity.h"
 #include "jobs/job.h"
 #include "jobs/kind.h"
 #include "jobs/queue.h"
@@ -118,6 +119,8 @@ static void *worker_main(void *arg)
 {
     struct job_server *s = arg;
     struct queued_job *q;
+    pthread_setname_np(pthread_self(), "tw-job");
+    cpu_affinity_unpin_self();  /* started by a thread HTTP_CPUS may pin: jobs use every CPU */
     for (;;) {
         __atomic_add_fetch(&s->waiting, 1, __ATOMIC_ACQ_REL);
         q = queue_pop(s->queue);
@@ -212,6 +215,7 @@ static int take_job(void *ctx, const char *uid, const char *json, size_t len)
 static void *feeder_main(void *arg)
 {
     struct job_server *s = arg;
+    pthread_setname_np(pthread_self(), "tw-feeder");
     size_t max = s->deps.cfg->max_jobs;
     pthread_mutex_lock(&s->slots_lock);
     while (!s->stopping) {

@@ -36,6 +36,7 @@
 #include "util/crypto.h"
 #include <sqlite3.h>
 
+#include "cpu_affinity.h"
 #include "log.h"
 #include "store/sqlite_walbuf.h"
 #include "tee/platform.h"
@@ -847,6 +848,8 @@ static int sq_flush(struct store *base)
 static void *batch_writer(void *arg)
 {
     struct sqlite_store *s = arg;
+    pthread_setname_np(pthread_self(), "tw-store");
+    cpu_affinity_pin_self("store's writer");    /* HTTP_CPUS: with the HTTP threads it answers */
     pthread_mutex_lock(&s->batch_lock);
     while (!s->batch_stop) {
         /* Admissions are written at once (their HTTP answers wait); results every few ms, or at

@@ -75,6 +75,23 @@ def test_every_kind_of_value_is_checked():
             check(value in out, "%s: the value is not shown: %s" % (what, out))
 
 
+def test_http_cpus_are_checked():
+    """HTTP_CPUS: each item a CPU number the process may run on, else exit 2 naming it."""
+    allowed = os.sched_getaffinity(0)
+    outside = next(c for c in range(1023, -1, -1) if c not in allowed)
+    cases = [
+        ("x1", 'HTTP_CPUS: "x1" is not a CPU number'),
+        ("-1", 'HTTP_CPUS: "-1" is not a CPU number'),
+        ("4096", 'HTTP_CPUS: "4096" is not a CPU number'),
+        ("%d,%d" % (min(allowed), outside), "HTTP_CPUS: CPU %d is not one this process may run on"
+         % outside),
+    ]
+    for value, message in cases:
+        what = "HTTP_CPUS=%r" % value
+        rc, _ = expect_refusal(env_for(HTTP_CPUS=value), ["configuration error: " + message], what)
+        check(rc == 2, "%s: exit %d, expected 2 (configuration error)" % (what, rc))
+
+
 def test_what_a_variable_names_is_checked_at_start():
     """A file, store or prefix a variable names that turns out unusable stops the start-up with
     exit status 1 and a message naming the variable (README "Configuration")."""

@@ -14,6 +14,7 @@ The site is on 127.0.0.1, so every worker here runs with WEBSCRAPER_ALLOW_PRIVAT
 the one that checks the refusal."""
 import email.utils
 import json
+import os
 import time
 
 import harness
@@ -566,7 +567,6 @@ def test_argument_validation():
 def test_job_threads_start_as_jobs_arrive():
     # an idle worker holds one job thread; slow jobs arriving together get one each, up to
     # MAX_JOBS, and run side by side (threads are kept once started)
-    import os
     with Site() as site:
         site.page("/slow", "<h1>Slow</h1><p>text</p>", delay=1.5)
         job = {"type": "web", "arguments": {"url": site.url("/slow")}}
@@ -584,6 +584,41 @@ def test_job_threads_start_as_jobs_arrive():
             check(took >= 2.9, "5 jobs of 1.5 s took %.1f s: more than MAX_JOBS 3 at once" % took)
             time.sleep(0.5)         # libcurl's resolver threads, if any, are gone
             check_eq(threads() - idle, 2, "job threads started beyond the first (MAX_JOBS 3)")
+
+
+def thread_cpus(pid):
+    """(name, Cpus_allowed_list) of each of pid's threads."""
+    threads = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+            fields = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        threads.append((fields["Name"], fields["Cpus_allowed_list"]))
+    return threads
+
+
+def test_http_cpus_pin_the_request_path_only():
+    # HTTP_CPUS=c: the HTTP thread (libmicrohttpd's) and the store's writer run on c alone; the
+    # job threads, those the writer starts as jobs arrive included, keep the process's CPUs
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    with open("/proc/self/status") as f:
+        everything = next(line.split(":\t", 1)[1].strip() for line in f
+                          if line.startswith("Cpus_allowed_list:"))
+    with Site() as site:
+        site.page("/slow", "<h1>Slow</h1><p>text</p>", delay=1.0)
+        job = {"type": "web", "arguments": {"url": site.url("/slow")}}
+        with Worker(env={"MAX_JOBS": "3", "WEBSCRAPER_ALLOW_PRIVATE": "true",
+                         "HTTP_CPUS": str(cpu)}) as w:
+            uids = [w.add(sig) for sig in [w.generate(job) for _ in range(3)]]
+            time.sleep(0.5)                 # the three run side by side
+            threads = thread_cpus(w.proc.pid)
+            for uid in uids:
+                expect_status(w.wait_status(uid, timeout=30), 200, "slow web job")
+    names = [name for name, _ in threads]
+    check_eq(names.count("tw-job"), 3, "job threads in %r" % names)
+    check("MHD-single" in names and "tw-store" in names, "threads: %r" % names)
+    for name, cpus in threads:
+        want = str(cpu) if name.startswith("MHD-") or name == "tw-store" else everything
+        check_eq(cpus, want, "CPUs of thread %s" % name)
 
 
 if __name__ == "__main__":

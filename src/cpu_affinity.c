@@ -1,0 +1,99 @@
+/* cpu_affinity.c - HTTP_CPUS: the CPUs of the request path (see cpu_affinity.h).
+ *
+ * The sets live in two process-wide masks set once at start-up (cpu_affinity_init, before any
+ * thread exists) and only read afterwards. A thread's mask is inherited by the threads it starts,
+ * so the pinned threads' children would be pinned too: the job threads, which a pinned thread
+ * (the store's writer, an HTTP thread) may start, put themselves back on the process's CPUs. */
+#include "cpu_affinity.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static bool configured;
+static cpu_set_t loop_cpus;     /* HTTP_CPUS */
+static cpu_set_t all_cpus;      /* the process's CPUs at start-up */
+
+/* parse_cpu reads one CPU number (decimal, no sign) from text. Returns it, or -1. */
+static int parse_cpu(const char *text)
+{
+    if (!*text || strlen(text) > 5)
+        return -1;
+    int cpu = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        cpu = cpu * 10 + (*p - '0');
+    }
+    return cpu < CPU_SETSIZE ? cpu : -1;
+}
+
+int cpu_affinity_init(const struct str_list *cpus, char *err, size_t errlen)
+{
+    configured = false;
+    if (!cpus || cpus->count == 0)
+        return 0;
+    if (sched_getaffinity(0, sizeof all_cpus, &all_cpus) < 0) {
+        snprintf(err, errlen, "HTTP_CPUS: cannot read the CPUs this process may use (%s)",
+                 strerror(errno));
+        return -1;
+    }
+    CPU_ZERO(&loop_cpus);
+    for (size_t i = 0; i < cpus->count; i++) {
+        int cpu = parse_cpu(cpus->items[i]);
+        if (cpu < 0) {
+            snprintf(err, errlen, "HTTP_CPUS: \"%.32s\" is not a CPU number (0 to %d)",
+                     cpus->items[i], CPU_SETSIZE - 1);
+            return -1;
+        }
+        if (!CPU_ISSET(cpu, &all_cpus)) {
+            snprintf(err, errlen, "HTTP_CPUS: CPU %d is not one this process may run on", cpu);
+            return -1;
+        }
+        CPU_SET(cpu, &loop_cpus);
+    }
+    configured = true;
+    return 0;
+}
+
+bool cpu_affinity_configured(void)
+{
+    return configured;
+}
+
+/* set_self puts the calling thread on set; a refusal (a sandbox, an enclave's host) is logged. */
+static bool set_self(const cpu_set_t *set, const char *what)
+{
+    int rc = pthread_setaffinity_np(pthread_self(), sizeof *set, set);
+    if (rc != 0)
+        log_warn("HTTP_CPUS: cannot put the %s on its CPUs (%s)", what, strerror(rc));
+    return rc == 0;
+}
+
+bool cpu_affinity_enter_loop(cpu_set_t *saved)
+{
+    if (!configured || pthread_getaffinity_np(pthread_self(), sizeof *saved, saved) != 0)
+        return false;
+    return set_self(&loop_cpus, "HTTP threads");
+}
+
+void cpu_affinity_leave_loop(const cpu_set_t *saved)
+{
+    pthread_setaffinity_np(pthread_self(), sizeof *saved, saved);
+}
+
+void cpu_affinity_pin_self(const char *what)
+{
+    if (configured)
+        set_self(&loop_cpus, what);
+}
+
+void cpu_affinity_unpin_self(void)
+{
+    if (configured)
+        set_self(&all_cpus, "job thread");
+}
