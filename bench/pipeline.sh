@@ -9,9 +9,11 @@
 #                                     issue for the same flow at ~3000 jobs/s; not measured here)
 #   idle VmRSS           <= 4 MiB
 #   VmRSS after the run  <= 16 MiB
-# Layouts (both by default, in this order, each with its own worker):
+# Layouts (all three by default, in this order, each with its own worker):
 #   shared  nothing pinned: the load generator and the worker's threads share the 2 cores as the
 #           scheduler places them, so the worker's threads often wake each other across cores.
+#   loop    HTTP_CPUS=1: the worker's HTTP thread and store writer on core 1, its job threads and
+#           the load generator where the scheduler puts them (the worker's own setting).
 #   pinned  the worker on core 1, the load generator on core 0, as healthz.sh runs its servers:
 #           a worker on a dedicated core, its threads handing work over on that core.
 # The load generator's CPU bounds jobs/s in both; server CPU per job (from /proc/PID/stat) does
@@ -19,7 +21,7 @@
 # QUIET_WAIT s) for the machine to be quiet, and it reports the CPU that other processes used
 # during the measured run.
 #
-# Environment: LAYOUTS ("shared pinned"), CLIENTS (16), WARMUP (2000), JOBS (100000),
+# Environment: LAYOUTS ("shared loop pinned"), CLIENTS (16), WARMUP (2000), JOBS (100000),
 # POLL_DELAY_US (0), QUIET_WAIT (120), QUIET_BUSY (10), BUILD_DIR (/tmp/bench-build),
 # NO_BUILD (1 = use the binaries already built). STRICT=1 makes a missed target (in any layout)
 # exit 1.
@@ -30,7 +32,7 @@ WARMUP=${WARMUP:-2000}
 JOBS=${JOBS:-100000}
 POLL_DELAY_US=${POLL_DELAY_US:-0}
 STRICT=${STRICT:-0}
-LAYOUTS=${LAYOUTS:-shared pinned}
+LAYOUTS=${LAYOUTS:-shared loop pinned}
 GO_CPU_US=370
 
 need_cmd curl curl
@@ -39,23 +41,26 @@ bench_build
 
 measure_layout() {
     LAYOUT=$1
-    SERVER_CPUS="" GEN_PIN=()
-    if [ "$LAYOUT" = pinned ]; then
+    SERVER_CPUS="" GEN_PIN=() SETTINGS=()
+    if [ "$LAYOUT" = loop ]; then
+        [ "$(nproc)" -ge 2 ] || die "layout loop needs 2 cores"
+        SETTINGS=(HTTP_CPUS=1)
+    elif [ "$LAYOUT" = pinned ]; then
         [ "$(nproc)" -ge 2 ] && command -v taskset > /dev/null ||
             die "layout pinned needs 2 cores and taskset"
         SERVER_CPUS=1
         GEN_PIN=(taskset -c 0)
     elif [ "$LAYOUT" != shared ]; then
-        die "unknown layout $LAYOUT (shared or pinned)"
+        die "unknown layout $LAYOUT (shared, loop or pinned)"
     fi
     PORT=$(free_port)
-    start_worker "$PORT" "$SERVER_CPUS"
+    start_worker "$PORT" "$SERVER_CPUS" ${SETTINGS[@]+"${SETTINGS[@]}"}
     curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz"
     sleep 1
     IDLE_RSS=$(rss_kb "$WORKER_PID")
 
     say "pipeline bench: tee-worker $("$WORKER_BIN" --version 2>/dev/null | awk '{print $2}') (release, pid $WORKER_PID," \
-        "port $PORT, default settings), layout $LAYOUT, $CLIENTS clients, $(nproc) cores," \
+        "port $PORT, default settings${SETTINGS[*]:+ but ${SETTINGS[*]}}), layout $LAYOUT, $CLIENTS clients, $(nproc) cores," \
         "$(date -u +%Y-%m-%dT%H:%MZ)"
     machine_note
     say "idle: $(mem_line "$WORKER_PID")"
