@@ -60,6 +60,7 @@ struct maintenance {
 static void *maintenance_main(void *arg)
 {
     struct maintenance *m = arg;
+    pthread_setname_np(pthread_self(), "tw-maintenance");
     /* The store is pruned often enough that its results table stays near RESULT_CACHE_MAX_SIZE
      * under load: between two passes every finished job adds a row (at 6 000 jobs/s, a minute
      * between passes left 360 000 extra rows, ≈ 400 MB, and SQLite keeps a file at its largest
@@ -147,6 +148,7 @@ struct close_watch {
 static void *close_watch_main(void *arg)
 {
     struct close_watch *w = arg;
+    pthread_setname_np(pthread_self(), "tw-close-watch");
     /* monotonic: a wall-clock step during a stop neither hurries nor delays the watch */
     struct timespec until = clock_after_ms(CLOCK_MONOTONIC, (long)w->seconds * 1000);
     pthread_mutex_lock(&w->lock);

@@ -59,6 +59,7 @@ struct deadline_table *deadline_table_new(unsigned limit_s, size_t body_rate)
 static void *sweeper_main(void *arg)
 {
     struct deadline_table *t = arg;
+    pthread_setname_np(pthread_self(), "tw-deadlines");
     pthread_mutex_lock(&t->run_lock);
     while (!t->stop) {
         struct timespec until = clock_after_ms(CLOCK_MONOTONIC, 1000);

@@ -565,6 +565,7 @@ static int write_some(struct redis_store *s)
 static void *writer_main(void *arg)
 {
     struct redis_store *s = arg;
+    pthread_setname_np(pthread_self(), "tw-redis");
     pthread_mutex_lock(&s->write_lock);
     while (!s->stop) {
         if (!s->head) {

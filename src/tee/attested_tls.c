@@ -95,6 +95,7 @@ static int renew(struct attested_tls *at)
 static void *renewal_main(void *arg)
 {
     struct attested_tls *at = arg;
+    pthread_setname_np(pthread_self(), "tw-tls-renewal");
 
     pthread_mutex_lock(&at->lock);
     while (!at->stop) {

@@ -32,6 +32,7 @@ static void *writer_main(void *arg)
 {
     struct keyring_writer *w = arg;
     struct addition *a;
+    pthread_setname_np(pthread_self(), "tw-keyring");
     while ((a = queue_pop(w->additions)) != NULL) {
         struct err e = { 0 };
         int rc = keyring_add(w->ring, a->key, &e);
