@@ -25,8 +25,9 @@
  * default policy each woken thread preempts the one that woke it, which costs a context switch
  * pair per hand-off and splits the store's group commits into commits of one admission. A batch
  * thread that wakes up waits for the running one to block or use up its slice. Best effort: it
- * needs no privilege on Linux, but a sandbox (Gramine, seccomp) may refuse it. Called before any
- * thread is started. */
+ * needs no privilege on Linux, but a seccomp sandbox may refuse it, and inside Gramine the host's
+ * threads are what the kernel schedules (README: start the loader under the policy). Called
+ * before any thread is started. */
 static void apply_sched_policy(const struct config *cfg)
 {
     if (!cfg->sched_batch)
