@@ -60,11 +60,6 @@ int cpu_affinity_init(const struct str_list *cpus, char *err, size_t errlen)
     return 0;
 }
 
-bool cpu_affinity_configured(void)
-{
-    return configured;
-}
-
 /* set_self puts the calling thread on set; a refusal (a sandbox, an enclave's host) is logged. */
 static bool set_self(const cpu_set_t *set, const char *what)
 {

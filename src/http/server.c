@@ -653,9 +653,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         deferred_done(st->srv, st->tag);
     }
     if (st) {
-        release_body(st);
+        free_body(st);
         release_reservation(st);
-        growbuf_wipe_free(&st->body);
         free(st);
         *con_cls = NULL;
     }

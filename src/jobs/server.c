@@ -232,17 +232,23 @@ static void *feeder_main(void *arg)
     return NULL;
 }
 
-/* start_worker starts one more job thread (spawn_lock held). Returns 0 or -1. */
-static int start_worker(struct job_server *s)
+/* start_thread starts fn(s) on a thread of the job server's stack size. Returns pthread_create's
+ * answer. */
+static int start_thread(pthread_t *t, void *(*fn)(void *), struct job_server *s)
 {
-    if (s->thread_count >= s->deps.cfg->max_jobs)
-        return -1;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    int rc = pthread_create(&s->threads[s->thread_count], &attr, worker_main, s);
+    int rc = pthread_create(t, &attr, fn, s);
     pthread_attr_destroy(&attr);
-    if (rc != 0)
+    return rc;
+}
+
+/* start_worker starts one more job thread (spawn_lock held). Returns 0 or -1. */
+static int start_worker(struct job_server *s)
+{
+    if (s->thread_count >= s->deps.cfg->max_jobs ||
+        start_thread(&s->threads[s->thread_count], worker_main, s) != 0)
         return -1;
     __atomic_store_n(&s->thread_count, s->thread_count + 1, __ATOMIC_RELEASE);
     return 0;
@@ -295,19 +301,14 @@ struct job_server *jobserver_start(const struct job_server_deps *deps, char *err
         jobserver_stop(s);
         return NULL;
     }
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
     if (s->shared) {
-        if (pthread_create(&s->feeder, &attr, feeder_main, s) != 0) {
-            pthread_attr_destroy(&attr);
+        if (start_thread(&s->feeder, feeder_main, s) != 0) {
             snprintf(err, errlen, "cannot start the job feeder thread");
             jobserver_stop(s);
             return NULL;
         }
         s->feeder_started = true;
     }
-    pthread_attr_destroy(&attr);
     return s;
 oom:
     snprintf(err, errlen, "out of memory starting the job server");

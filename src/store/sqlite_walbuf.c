@@ -16,8 +16,9 @@
  * Early write-back: a checkpoint starts with an fsync of the WAL, which with nothing written back
  * yet has to write every page appended since the last one (the store checkpoints every ≈ 16 MB;
  * 4 MB took ≈ 7 ms on this machine's disk, while admissions wait behind it). Every KICK_BYTES of
- * WAL written, the layer asks the kernel to start writing that range back (sync_file_range, SYNC_FILE_RANGE_WRITE: it does not wait and
- * promises nothing), so the checkpoint's fsync finds little left to do. Durability is unchanged:
+ * WAL written, the layer asks the kernel to start writing that range back (sync_file_range,
+ * SYNC_FILE_RANGE_WRITE: it does not wait and promises nothing), so the checkpoint's fsync finds
+ * little left to do. Durability is unchanged:
  * SQLite's own syncs still decide what is on disk when. */
 #include "store/sqlite_walbuf.h"
 
