@@ -8,9 +8,8 @@
 # WARMUP jobs unmeasured, then JOBS jobs through NEW_BUILD_DIR's pipeline-bench with CLIENTS client
 # threads. Prints each round's server CPU per job (user + sys), jobs/s and p99, the medians, and
 # RATIO new/old of the CPU per job (< 1: the new binary spends less). Each side waits for a quiet
-# machine first (QUIET_WAIT, QUIET_BUSY as common.sh). LAYOUT=pinned puts each worker on core 1
-# and the load generator on core 0 (as pipeline.sh's pinned layout); shared (the default) pins
-# nothing. This is how the per-change figures in
+# machine first (QUIET_WAIT, QUIET_BUSY as common.sh). LAYOUT (shared, loop or pinned: common.sh
+# set_layout; shared by default) places both workers alike. This is how the per-change figures in
 # bench/README.md were measured; shorter than pipeline.sh, so compare ratios, not absolute figures.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 OLD_BUILD_DIR NEW_BUILD_DIR" >&2; exit 2; }
@@ -23,12 +22,7 @@ WARMUP=${WARMUP:-2000}
 JOBS=${JOBS:-20000}
 CLIENTS=${CLIENTS:-16}
 LAYOUT=${LAYOUT:-shared}
-SERVER_CPUS="" GEN_PIN=()
-case $LAYOUT in
-    shared) ;;
-    pinned) SERVER_CPUS=1 GEN_PIN=(taskset -c 0) ;;
-    *) die "unknown LAYOUT $LAYOUT (shared or pinned)" ;;
-esac
+set_layout "$LAYOUT"
 read -r -a EXTRA <<< "${EXTRA_ENV:-}"
 PIPELINE_BIN="$NEW_DIR/bench/pipeline-bench"
 for d in "$OLD_DIR" "$NEW_DIR"; do
@@ -44,7 +38,8 @@ measure() {
     WORKER_BIN="$1/tee-worker"
     local port
     port=$(free_port)
-    start_worker "$port" "$SERVER_CPUS" ${EXTRA[@]+"${EXTRA[@]}"}
+    start_worker "$port" "$SERVER_CPUS" ${LAYOUT_SETTINGS[@]+"${LAYOUT_SETTINGS[@]}"} \
+        ${EXTRA[@]+"${EXTRA[@]}"}
     ${GEN_PIN[@]+"${GEN_PIN[@]}"} "$PIPELINE_BIN" --port "$port" --clients "$CLIENTS" --jobs "$WARMUP" > /dev/null ||
         die "warm-up failed against $1"
     wait_quiet

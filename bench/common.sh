@@ -113,6 +113,27 @@ start_worker() {
     fi
 }
 
+# set_layout LAYOUT: how pipeline.sh and ab.sh place a worker and the load generator.
+#   shared  nothing pinned
+#   loop    the worker's HTTP_CPUS=1 (its HTTP thread and store writer on core 1), nothing else
+#   pinned  the worker on core 1 (taskset), the load generator on core 0
+# Sets SERVER_CPUS (start_worker's CPU_LIST), GEN_PIN (a command prefix for the load generator)
+# and LAYOUT_SETTINGS (VAR=VALUE pairs for start_worker).
+set_layout() {
+    SERVER_CPUS="" GEN_PIN=() LAYOUT_SETTINGS=()
+    case $1 in
+        shared) ;;
+        loop)
+            [ "$(nproc)" -ge 2 ] || die "layout loop needs 2 cores"
+            LAYOUT_SETTINGS=(HTTP_CPUS=1) ;;
+        pinned)
+            [ "$(nproc)" -ge 2 ] && command -v taskset > /dev/null ||
+                die "layout pinned needs 2 cores and taskset"
+            SERVER_CPUS=1 GEN_PIN=(taskset -c 0) ;;
+        *) die "unknown layout $1 (shared, loop or pinned)" ;;
+    esac
+}
+
 # stop_worker PID: stops a worker start_worker started and waits for it to exit.
 stop_worker() {
     kill -TERM "$1" 2>/dev/null || true

@@ -16,7 +16,7 @@
 #           the load generator where the scheduler puts them (the worker's own setting).
 #   pinned  the worker on core 1, the load generator on core 0, as healthz.sh runs its servers:
 #           a worker on a dedicated core, its threads handing work over on that core.
-# The load generator's CPU bounds jobs/s in both; server CPU per job (from /proc/PID/stat) does
+# The load generator's CPU bounds jobs/s in every layout; server CPU per job (from /proc/PID/stat) does
 # not depend on it. Before the warm-up and before the measured run the script waits (up to
 # QUIET_WAIT s) for the machine to be quiet, and it reports the CPU that other processes used
 # during the measured run.
@@ -39,36 +39,28 @@ need_cmd curl curl
 bench_build
 [ -x "$PIPELINE_BIN" ] || die "no $PIPELINE_BIN after the build"
 
+# run_bench N: N jobs through pipeline-bench against the worker of the current layout.
+run_bench() {
+    ${GEN_PIN[@]+"${GEN_PIN[@]}"} "$PIPELINE_BIN" --port "$PORT" --clients "$CLIENTS" --pid "$WORKER_PID" \
+        --poll-delay-us "$POLL_DELAY_US" --jobs "$1"
+}
+field() { tr ' ' '\n' <<< "$RESULT" | awk -F= -v k="$1" '$1 == k { print $2 }'; }
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t ? "ok" : "MISSED") }'; }
+
 measure_layout() {
     LAYOUT=$1
-    SERVER_CPUS="" GEN_PIN=() SETTINGS=()
-    if [ "$LAYOUT" = loop ]; then
-        [ "$(nproc)" -ge 2 ] || die "layout loop needs 2 cores"
-        SETTINGS=(HTTP_CPUS=1)
-    elif [ "$LAYOUT" = pinned ]; then
-        [ "$(nproc)" -ge 2 ] && command -v taskset > /dev/null ||
-            die "layout pinned needs 2 cores and taskset"
-        SERVER_CPUS=1
-        GEN_PIN=(taskset -c 0)
-    elif [ "$LAYOUT" != shared ]; then
-        die "unknown layout $LAYOUT (shared, loop or pinned)"
-    fi
+    set_layout "$LAYOUT"
     PORT=$(free_port)
-    start_worker "$PORT" "$SERVER_CPUS" ${SETTINGS[@]+"${SETTINGS[@]}"}
+    start_worker "$PORT" "$SERVER_CPUS" ${LAYOUT_SETTINGS[@]+"${LAYOUT_SETTINGS[@]}"}
     curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz"
     sleep 1
     IDLE_RSS=$(rss_kb "$WORKER_PID")
 
     say "pipeline bench: tee-worker $("$WORKER_BIN" --version 2>/dev/null | awk '{print $2}') (release, pid $WORKER_PID," \
-        "port $PORT, default settings${SETTINGS[*]:+ but ${SETTINGS[*]}}), layout $LAYOUT, $CLIENTS clients, $(nproc) cores," \
+        "port $PORT, default settings${LAYOUT_SETTINGS[*]:+ but ${LAYOUT_SETTINGS[*]}}), layout $LAYOUT, $CLIENTS clients, $(nproc) cores," \
         "$(date -u +%Y-%m-%dT%H:%MZ)"
     machine_note
     say "idle: $(mem_line "$WORKER_PID")"
-
-    run_bench() {
-        ${GEN_PIN[@]+"${GEN_PIN[@]}"} "$PIPELINE_BIN" --port "$PORT" --clients "$CLIENTS" --pid "$WORKER_PID" \
-            --poll-delay-us "$POLL_DELAY_US" --jobs "$1"
-    }
 
     wait_quiet
     say "--- warm-up: $WARMUP jobs"
@@ -81,7 +73,6 @@ measure_layout() {
     B1=$(busy_ticks)
     printf '%s\n' "$OUT" | grep -v '^RESULT'
     RESULT=$(grep '^RESULT' <<< "$OUT")
-    field() { tr ' ' '\n' <<< "$RESULT" | awk -F= -v k="$1" '$1 == k { print $2 }'; }
 
     CPU=$(field server_cpu_us_per_job)
     # CPU used meanwhile by neither the worker nor the load generator (other work, kernel threads).
@@ -93,7 +84,6 @@ measure_layout() {
     RSS_REST=$(rss_kb "$WORKER_PID")
     MEM_REST=$(mem_line "$WORKER_PID")
 
-    verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t ? "ok" : "MISSED") }'; }
     V_CPU=$(verdict "$CPU" 100)
     V_IDLE=$(verdict "$IDLE_RSS" 4096)
     V_RSS=$(verdict "$RSS_AFTER" 16384)
@@ -111,8 +101,8 @@ measure_layout() {
     printf '  VmRSS after %s jobs %s kB (%s kB after 1 s of rest)   target <= 16384 kB: %s\n' \
         "$((WARMUP + JOBS))" "$RSS_AFTER" "$RSS_REST" "$V_RSS"
     say "  after 1 s of rest:  $MEM_REST"
-        stop_worker "$WORKER_PID"
-        [ "$V_CPU" = ok ] && [ "$V_IDLE" = ok ] && [ "$V_RSS" = ok ] || MISSED=1
+    stop_worker "$WORKER_PID"
+    [ "$V_CPU" = ok ] && [ "$V_IDLE" = ok ] && [ "$V_RSS" = ok ] || MISSED=1
 }
 
 MISSED=0
