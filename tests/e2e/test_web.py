@@ -586,12 +586,17 @@ def test_job_threads_start_as_jobs_arrive():
             check_eq(threads() - idle, 2, "job threads started beyond the first (MAX_JOBS 3)")
 
 
+def status_fields(path):
+    """The "Name:\tvalue" lines of a /proc status file, as a dict."""
+    with open(path) as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
 def thread_cpus(pid):
     """(name, Cpus_allowed_list) of each of pid's threads."""
     threads = []
     for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-            fields = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        fields = status_fields("/proc/%d/task/%s/status" % (pid, tid))
         threads.append((fields["Name"], fields["Cpus_allowed_list"]))
     return threads
 
@@ -600,9 +605,7 @@ def test_http_cpus_pin_the_request_path_only():
     # HTTP_CPUS=c: the HTTP thread (libmicrohttpd's) and the store's writer run on c alone; the
     # job threads, those the writer starts as jobs arrive included, keep the process's CPUs
     cpu = sorted(os.sched_getaffinity(0))[-1]
-    with open("/proc/self/status") as f:
-        everything = next(line.split(":\t", 1)[1].strip() for line in f
-                          if line.startswith("Cpus_allowed_list:"))
+    everything = status_fields("/proc/self/status")["Cpus_allowed_list"]
     with Site() as site:
         site.page("/slow", "<h1>Slow</h1><p>text</p>", delay=1.0)
         job = {"type": "web", "arguments": {"url": site.url("/slow")}}
