@@ -314,7 +314,7 @@ def test_worker_killed_mid_job_is_finished_by_another():
             time.sleep(0.02)
         h.check_eq(site.count("/slow"), 1, "fetches before the kill")
         runner.kill()
-        runner.stop(check_exit=False)
+        runner.stop(check_exit=False, check_report=True)
         runner.proc = None
         t_kill = time.monotonic()
         others = [w for w in ws if w is not runner]
@@ -347,7 +347,7 @@ def test_worker_restarted_runs_its_pending_job_again():
             h.check(time.monotonic() < deadline, "the job never ran")
             time.sleep(0.02)
         w.kill()
-        w.stop(check_exit=False)
+        w.stop(check_exit=False, check_report=True)
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 1, "the job is still in the stream")
         w.start()
         st = status_until_done(w, uid, timeout=15)
@@ -414,7 +414,7 @@ def test_job_killing_every_worker_is_abandoned():
                 h.check(time.monotonic() < deadline, "delivery %d never fetched the page" % kill)
                 time.sleep(0.02)
             w.kill()
-            w.stop(check_exit=False)
+            w.stop(check_exit=False, check_report=True)
             w.start()
         st = w.wait_status(uid, timeout=15)
         doc = h.expect_json_error(st, 500, "status of the abandoned job")

@@ -117,16 +117,6 @@ def test_polls_reseal_with_fresh_iv():
                           prefix="error while unsealing the job result:")
 
 
-def thread_policies(pid):
-    """The scheduling policy (/proc/PID/task/TID/stat field 41) of each of pid's threads."""
-    policies = {}
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        policies[tid] = int(fields[41 - 3])     # fields after "pid (comm)" start at field 3
-    return policies
-
-
 def test_threads_run_under_sched_batch_unless_disabled():
     # SCHED_BATCH=true (the default): every thread, the HTTP, store and job threads started after
     # the set-up included, runs under SCHED_BATCH (3); SCHED_BATCH=false leaves SCHED_OTHER (0)
@@ -134,9 +124,9 @@ def test_threads_run_under_sched_batch_unless_disabled():
     for env, want in (({}, 3), ({"SCHED_BATCH": "false"}, 0)):
         with Worker(env=env) as w:
             expect_status(w.wait_status(w.add(w.generate(job))), 200, "telemetry job")
-            policies = thread_policies(w.proc.pid)
-            check(len(policies) >= 3, "threads: %r" % policies)
-            check_eq(set(policies.values()), {want}, "thread policies with %r" % env)
+            threads = harness.threads_of(w.proc.pid)
+            check(len(threads) >= 3, "threads: %r" % threads)
+            check_eq({t["policy"] for t in threads}, {want}, "thread policies with %r" % env)
 
 
 def test_unknown_uid():

@@ -572,7 +572,7 @@ def test_job_threads_start_as_jobs_arrive():
         job = {"type": "web", "arguments": {"url": site.url("/slow")}}
         with Worker(env={"MAX_JOBS": "3", "WEBSCRAPER_ALLOW_PRIVATE": "true"}) as w:
             def threads():
-                return len(os.listdir("/proc/%d/task" % w.proc.pid))
+                return len(harness.threads_of(w.proc.pid))
             idle = threads()
             sigs = [w.generate(job) for _ in range(5)]
             t0 = time.monotonic()
@@ -586,26 +586,11 @@ def test_job_threads_start_as_jobs_arrive():
             check_eq(threads() - idle, 2, "job threads started beyond the first (MAX_JOBS 3)")
 
 
-def status_fields(path):
-    """The "Name:\tvalue" lines of a /proc status file, as a dict."""
-    with open(path) as f:
-        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
-
-
-def thread_cpus(pid):
-    """(name, Cpus_allowed_list) of each of pid's threads."""
-    threads = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        fields = status_fields("/proc/%d/task/%s/status" % (pid, tid))
-        threads.append((fields["Name"], fields["Cpus_allowed_list"]))
-    return threads
-
-
 def test_http_cpus_pin_the_request_path_only():
     # HTTP_CPUS=c: the HTTP thread (libmicrohttpd's) and the store's writer run on c alone; the
     # job threads, those the writer starts as jobs arrive included, keep the process's CPUs
     cpu = sorted(os.sched_getaffinity(0))[-1]
-    everything = status_fields("/proc/self/status")["Cpus_allowed_list"]
+    everything = harness.proc_status("/proc/self/status")["Cpus_allowed_list"]
     with Site() as site:
         site.page("/slow", "<h1>Slow</h1><p>text</p>", delay=1.0)
         job = {"type": "web", "arguments": {"url": site.url("/slow")}}
@@ -613,15 +598,15 @@ def test_http_cpus_pin_the_request_path_only():
                          "HTTP_CPUS": str(cpu)}) as w:
             uids = [w.add(sig) for sig in [w.generate(job) for _ in range(3)]]
             time.sleep(0.5)                 # the three run side by side
-            threads = thread_cpus(w.proc.pid)
+            threads = harness.threads_of(w.proc.pid)
             for uid in uids:
                 expect_status(w.wait_status(uid, timeout=30), 200, "slow web job")
-    names = [name for name, _ in threads]
+    names = [t["name"] for t in threads]
     check_eq(names.count("tw-job"), 3, "job threads in %r" % names)
     check("MHD-single" in names and "tw-store" in names, "threads: %r" % names)
-    for name, cpus in threads:
-        want = str(cpu) if name.startswith("MHD-") or name == "tw-store" else everything
-        check_eq(cpus, want, "CPUs of thread %s" % name)
+    for t in threads:
+        want = str(cpu) if t["name"].startswith("MHD-") or t["name"] == "tw-store" else everything
+        check_eq(t["cpus"], want, "CPUs of thread %s" % t["name"])
 
 
 if __name__ == "__main__":
