@@ -142,30 +142,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-enum { STORED_JOB_OK, STORED_JOB_UNREADABLE, STORED_JOB_NO_MEMORY };
-
-/* read_stored_job turns a job text read back from the store (the fleet's stream or recovery)
- * into a queued job in *out. UNREADABLE (e says why) when the uid or the text is not a job. */
-static int read_stored_job(const char *uid, const char *json, size_t len, struct queued_job **out,
-                           struct err *e)
-{
-    struct queued_job *q = calloc(1, sizeof *q);
-    if (!q)
-        return STORED_JOB_NO_MEMORY;
-    if (strlen(uid) != 36) {
-        free(q);
-        err_set(e, 500, "the job id is not a UUID");
-        return STORED_JOB_UNREADABLE;
-    }
-    if (job_parse(json, len, &q->job, e) < 0) {
-        free(q);
-        return STORED_JOB_UNREADABLE;
-    }
-    memcpy(q->uid, uid, 37);
-    *out = q;
-    return STORED_JOB_OK;
-}
-
 /* fail_unreadable finishes a stored job whose text is authentic (it opened) but unreadable as
  * failed, so it leaves the store's unfinished jobs instead of coming back at every take or
  * restart; in_memory also records the failure in the result cache, for /job/status. */
@@ -180,19 +156,39 @@ static void fail_unreadable(struct job_server *s, const char *uid, const struct 
         results_finish(s->deps.results, uid, NULL, 0, NULL, msg);
 }
 
+enum { STORED_JOB_OK, STORED_JOB_UNREADABLE, STORED_JOB_NO_MEMORY };
+
+/* read_stored_job turns a job text read back from the store (the fleet's stream or recovery)
+ * into a queued job in *out. UNREADABLE when the uid or the text is not a job: the job is then
+ * finished as failed (fail_unreadable, in_memory passed on). */
+static int read_stored_job(struct job_server *s, const char *uid, const char *json, size_t len,
+                           bool in_memory, struct queued_job **out)
+{
+    struct queued_job *q = calloc(1, sizeof *q);
+    if (!q)
+        return STORED_JOB_NO_MEMORY;
+    struct err e = { 0 };
+    int parsed = strlen(uid) != 36 ? err_set(&e, 500, "the job id is not a UUID")
+                                   : job_parse(json, len, &q->job, &e);
+    if (parsed < 0) {
+        free(q);
+        fail_unreadable(s, uid, &e, in_memory);
+        return STORED_JOB_UNREADABLE;
+    }
+    memcpy(q->uid, uid, 37);
+    *out = q;
+    return STORED_JOB_OK;
+}
+
 /* take_job receives one job from the shared store (feeder thread). Returns 0 when queued here. */
 static int take_job(void *ctx, const char *uid, const char *json, size_t len)
 {
     struct job_server *s = ctx;
-    struct err e = { 0 };
     struct queued_job *q = NULL;
-    int rc = read_stored_job(uid, json, len, &q, &e);
-    if (rc == STORED_JOB_NO_MEMORY)
-        return 1;
-    if (rc == STORED_JOB_UNREADABLE) {
-        fail_unreadable(s, uid, &e, false);   /* the fleet reads statuses from the store */
-        return 0;
-    }
+    /* not in memory: the fleet reads statuses from the store */
+    int rc = read_stored_job(s, uid, json, len, false, &q);
+    if (rc != STORED_JOB_OK)
+        return rc == STORED_JOB_NO_MEMORY;
     if (results_add_queued(s->deps.results, q->uid, q->job.quote, q->job.quote_len) < 0) {
         queued_job_free(q);
         return 1;
@@ -641,15 +637,10 @@ struct recovered {
 static int collect_job(void *ctx, const char *uid, const char *json, size_t len)
 {
     struct recovered *r = ctx;
-    struct err e = { 0 };
     struct queued_job *q = NULL;
-    int rc = read_stored_job(uid, json, len, &q, &e);
-    if (rc == STORED_JOB_NO_MEMORY)
-        return 1;
-    if (rc == STORED_JOB_UNREADABLE) {
-        fail_unreadable(r->server, uid, &e, true);
-        return 0;
-    }
+    int rc = read_stored_job(r->server, uid, json, len, true, &q);
+    if (rc != STORED_JOB_OK)
+        return rc == STORED_JOB_NO_MEMORY;
     if (r->count == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 64;
         struct queued_job **grown = realloc(r->items, cap * sizeof *grown);
