@@ -305,7 +305,7 @@ static void set_if_not_empty(json_t *obj, const char *name, const char *value)
         json_object_set_new(obj, name, json_string(value));
 }
 
-static int build_result(const struct transcription_args *a, const json_t *doc, const char *lang,
+static int build_result(const char *video_url, const json_t *doc, const char *lang,
                         const json_t *vtt, struct job_result *out)
 {
     size_t text_len;
@@ -321,11 +321,27 @@ static int build_result(const struct transcription_args *a, const json_t *doc, c
     json_object_set_new(result, "transcription_text", text_value);
     set_if_not_empty(result, "detected_language", lang);
     set_if_not_empty(result, "video_title", json_string_value(json_object_get(doc, "videoTitle")));
-    json_object_set_new(result, "original_url", json_string(a->video_url));
+    json_object_set_new(result, "original_url", json_string(video_url));
     set_if_not_empty(result, "thumbnail_url",
                      json_string_value(json_object_get(doc, "thumbnailUrl")));
     int rc = job_result_set_json(out, result);
     json_decref(result);
+    return rc;
+}
+
+int tiktok_transcription_answer(const struct fetch_response *resp, const char *video_url,
+                                const char *language, const char *default_language,
+                                struct job_result *out)
+{
+    json_t *doc = read_reply(resp, &out->err);
+    if (!doc)
+        return -1;
+    const json_t *transcripts = json_object_get(doc, "transcripts"), *vtt = NULL;
+    const char *lang = tiktok_pick_transcript(transcripts, language, default_language, &vtt);
+    int rc = lang ? build_result(video_url, doc, lang, vtt, out)
+                  : err_set(&out->err, 502, "No transcripts found in API response (all %zu are "
+                            "empty)", json_object_size(transcripts));
+    json_decref(doc);
     return rc;
 }
 
@@ -341,17 +357,9 @@ static int transcribe(const struct transcription_args *a, struct job_ctx *ctx,
         fetch_response_clear(&resp);
         return -1;
     }
-    json_t *doc = read_reply(&resp, &out->err);
+    int rc = tiktok_transcription_answer(&resp, a->video_url, a->language,
+                                         ctx->cfg->tiktok_default_language, out);
     fetch_response_clear(&resp);
-    if (!doc)
-        return -1;
-    const json_t *transcripts = json_object_get(doc, "transcripts"), *vtt = NULL;
-    const char *lang = tiktok_pick_transcript(transcripts, a->language,
-                                              ctx->cfg->tiktok_default_language, &vtt);
-    int rc = lang ? build_result(a, doc, lang, vtt, out)
-                  : err_set(&out->err, 502, "No transcripts found in API response (all %zu are "
-                            "empty)", json_object_size(transcripts));
-    json_decref(doc);
     return rc;
 }
 
