@@ -533,11 +533,12 @@ static uint8_t *seal_row(struct sqlite_store *s, const char *label, const void *
     return out;
 }
 
-/* open_row returns the opened bytes (new buffer, NUL-terminated) or NULL when corrupt. */
+/* open_row returns the opened bytes (new buffer, NUL-terminated) or NULL when corrupt. A row may
+ * hold up to STORE_MAX_BLOB bytes (result_row_encode), so its sealed blob up to the overhead more. */
 static uint8_t *open_row(struct sqlite_store *s, const char *label, const void *blob, size_t len,
                          size_t *out_len)
 {
-    if (len < PLATFORM_SEALED_OVERHEAD || len > STORE_MAX_BLOB)
+    if (len < PLATFORM_SEALED_OVERHEAD || len > STORE_MAX_BLOB + PLATFORM_SEALED_OVERHEAD)
         return NULL;
     size_t n = len - PLATFORM_SEALED_OVERHEAD;
     uint8_t *out = malloc(n + 1);
