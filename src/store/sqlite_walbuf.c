@@ -41,6 +41,7 @@ struct wb_file {
     sqlite3_file base;
     sqlite3_file *real;
     char *name;                 /* a database: its name, to find its WAL */
+    const char *core_name;      /* a database: the name as SQLite's pager holds it (not ours) */
     struct wb_file *wal;        /* a database: its open WAL, if any */
     struct wb_file *owner;      /* a WAL: its database */
     struct wb_file *next_db;    /* list of open databases */
@@ -367,19 +368,31 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int f
     pthread_mutex_lock(&registry_lock);
     if (flags & SQLITE_OPEN_MAIN_DB) {
         f->name = strdup(name);
+        f->core_name = name;
         if (f->name) {
             f->next_db = open_dbs;
             open_dbs = f;
         }
     } else if (f->is_wal) {
+        /* Several connections may have the same file open: the WAL belongs to the database
+         * whose pager opened it, the one that passed SQLite's copy of the name SQLite derives
+         * the WAL's name from. Matching by name alone linked a WAL to another connection's
+         * database (flushed from the wrong thread, and a pointer left dangling when that
+         * database closed first). By name only among databases without a WAL otherwise. */
+        const char *db_name = sqlite3_filename_database(name);
+        struct wb_file *owner = NULL;
+        for (struct wb_file *db = open_dbs; db && !owner; db = db->next_db)
+            if (db->core_name == db_name && !db->wal)
+                owner = db;
         size_t n = strlen(name);
-        for (struct wb_file *db = open_dbs; db; db = db->next_db)
-            if (n > 4 && strncmp(db->name, name, n - 4) == 0 && db->name[n - 4] == '\0' &&
-                strcmp(name + n - 4, "-wal") == 0) {
-                db->wal = f;
-                f->owner = db;
-                break;
-            }
+        for (struct wb_file *db = open_dbs; db && !owner; db = db->next_db)
+            if (!db->wal && n > 4 && strncmp(db->name, name, n - 4) == 0 &&
+                db->name[n - 4] == '\0' && strcmp(name + n - 4, "-wal") == 0)
+                owner = db;
+        if (owner) {
+            owner->wal = f;
+            f->owner = owner;
+        }
     }
     pthread_mutex_unlock(&registry_lock);
     return SQLITE_OK;

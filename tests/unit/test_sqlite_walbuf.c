@@ -1,7 +1,8 @@
 /* test_sqlite_walbuf.c - the WAL-gathering VFS: a transaction reaches the WAL file in one write
  * and before COMMIT returns (a process that dies right after a commit loses nothing), rollbacks,
  * large transactions, checkpoints and WAL restarts read back what was written, write-back started
- * early every 512 KiB of WAL, also in a transaction that rewrites its own frames. */
+ * early every 512 KiB of WAL, also in a transaction that rewrites its own frames, and two
+ * connections of the process on one file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -253,6 +254,44 @@ static void test_writeback_of_a_transaction_rewriting_its_frames(void **state)
     sqlite3_close(db);
 }
 
+/* Two connections of the process on the same file, opened before either opens the WAL (which
+ * SQLite opens at the first read): each WAL belongs to its own connection's database, whatever
+ * the order in which they open and close. (Linked by name, the first WAL went to the other
+ * connection's database, whose close then left it pointing to freed memory.) */
+static void test_two_connections_on_one_file(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *db = open_db(f, true, "NORMAL");       /* creates the file in WAL mode */
+    sqlite3_close(db);
+    sqlite3 *a = NULL, *b = NULL;
+    assert_int_equal(sqlite3_open_v2(f->path, &a, SQLITE_OPEN_READWRITE, WALBUF_VFS_NAME),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_open_v2(f->path, &b, SQLITE_OPEN_READWRITE, WALBUF_VFS_NAME),
+                     SQLITE_OK);
+    assert_int_equal(count_rows(a, ""), 0);         /* a's WAL opens first */
+    assert_int_equal(count_rows(b, ""), 0);
+    for (int i = 0; i < 10; i++) {
+        sqlite3 *c = i % 2 ? b : a;
+        exec_ok(c, "BEGIN IMMEDIATE");
+        insert(c, i, 3000, (uint8_t)i);
+        exec_ok(c, "COMMIT");
+        struct walbuf_stats st;
+        walbuf_stats(&st);
+        assert_int_equal(st.pending, 0);
+    }
+    assert_int_equal(count_rows(a, ""), 10);
+    assert_int_equal(count_rows(b, ""), 10);
+    sqlite3_close(b);                               /* the database a's WAL was linked to */
+    exec_ok(a, "BEGIN IMMEDIATE");
+    insert(a, 10, 3000, 10);
+    exec_ok(a, "COMMIT");
+    sqlite3_close(a);
+    db = open_db(f, false, "NORMAL");
+    exec_ok(db, "PRAGMA integrity_check");
+    assert_int_equal(count_rows(db, "WHERE length(v) = 3000"), 11);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_early_writeback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writeback_of_a_transaction_rewriting_its_frames, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_two_connections_on_one_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
