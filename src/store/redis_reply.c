@@ -222,8 +222,11 @@ static bool parse_oversize(const redisReply *entry, struct redis_entry *e)
     return true;
 }
 
+/* parse_list reads a list of stream entries into out (at most max). oversize_allowed: an entry
+ * may be parse_oversize's shape; nil_skipped: a nil entry is left out instead of malformed.
+ * Returns the entries read, or -1 with err. */
 static int parse_list(const redisReply *list, struct redis_entry *out, size_t max, size_t max_job,
-                      bool oversize_allowed, char *err, size_t errlen)
+                      bool oversize_allowed, bool nil_skipped, char *err, size_t errlen)
 {
     if (!list || list->type != REDIS_REPLY_ARRAY) {
         snprintf(err, errlen, "unexpected reply: an entry list is not an array");
@@ -234,9 +237,12 @@ static int parse_list(const redisReply *list, struct redis_entry *out, size_t ma
                  (size_t)list->elements, max);
         return -1;
     }
+    size_t n = 0;
     for (size_t i = 0; i < list->elements; i++) {
         const redisReply *entry = list->element[i];
-        struct redis_entry *e = &out[i];
+        if (nil_skipped && entry && entry->type == REDIS_REPLY_NIL)
+            continue;
+        struct redis_entry *e = &out[n++];
         memset(e, 0, sizeof *e);
         bool oversize = oversize_allowed && entry && entry->type == REDIS_REPLY_ARRAY &&
                         entry->elements == 5;
@@ -252,19 +258,19 @@ static int parse_list(const redisReply *list, struct redis_entry *out, size_t ma
         if (!oversize)
             parse_fields(entry->element[1], e, max_job);
     }
-    return (int)list->elements;
+    return (int)n;
 }
 
 int redis_parse_entries(const redisReply *list, struct redis_entry *out, size_t max,
                         size_t max_job, char *err, size_t errlen)
 {
-    return parse_list(list, out, max, max_job, false, err, errlen);
+    return parse_list(list, out, max, max_job, false, false, err, errlen);
 }
 
 int redis_parse_reread(const redisReply *list, struct redis_entry *out, size_t max,
                        size_t max_job, char *err, size_t errlen)
 {
-    return parse_list(list, out, max, max_job, true, err, errlen);
+    return parse_list(list, out, max, max_job, true, false, err, errlen);
 }
 
 int redis_parse_read(const redisReply *r, struct redis_entry *out, size_t max, size_t max_job,
@@ -308,7 +314,9 @@ int redis_parse_autoclaim(const redisReply *r, struct redis_entry *out, size_t m
     }
     memcpy(next, r->element[0]->str, (size_t)r->element[0]->len);
     next[r->element[0]->len] = '\0';
-    return redis_parse_entries(r->element[1], out, max, max_job, err, errlen);
+    /* Redis 6.2 answers nil for an entry deleted while pending (7.0 lists its id in the third
+     * element instead): nothing to run, and no id to acknowledge it by. */
+    return parse_list(r->element[1], out, max, max_job, false, true, err, errlen);
 }
 
 /* consumer_fields reads one consumer's [field, value, ...] description. Returns false when it is

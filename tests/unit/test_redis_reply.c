@@ -233,6 +233,16 @@ static void test_autoclaim_reply(void **state)
     /* a bad cursor */
     redisReply *r3 = arr(&f, 2, str(&f, "zz"), arr(&f, 0));
     assert_int_equal(redis_parse_autoclaim(r3, e, 4, 1000, next, err, sizeof err), -1);
+    /* Redis 6.2: an entry deleted while pending comes back as nil, and is skipped */
+    redisReply *r4 = arr(&f, 2, str(&f, "21-0"),
+                         arr(&f, 3, nil(&f), entry(&f, "12-0", UID, "sealed"), nil(&f)));
+    assert_int_equal(redis_parse_autoclaim(r4, e, 4, 1000, next, err, sizeof err), 1);
+    assert_string_equal(next, "21-0");
+    assert_string_equal(e[0].id, "12-0");
+    assert_string_equal(e[0].uid, UID);
+    /* elsewhere a nil entry is still malformed */
+    redisReply *list = arr(&f, 1, nil(&f));
+    assert_int_equal(redis_parse_entries(list, e, 4, 1000, err, sizeof err), -1);
 }
 
 static redisReply *integer(struct fake *f, long long v)
