@@ -377,7 +377,8 @@ static void copy_identity(const struct ratls_cert *c, void *arg)
 static int start_listener(struct app *app, char *err, size_t errlen)
 {
     if (!app->platform.enclave) {
-        app->http = http_start(&app->cfg, app_dispatch, app_answered, app, err, errlen);
+        app->http = http_start(&app->cfg, app_dispatch, app_screen, app_answered, app, err,
+                               errlen);
         return app->http ? 0 : -1;
     }
     app->tls = attested_tls_open(&app->platform, app->cfg.tls_cert_validity_s, err, errlen);
@@ -387,8 +388,8 @@ static int start_listener(struct app *app, char *err, size_t errlen)
     attested_tls_read(app->tls, copy_identity, &copy);
     if (copy.key_pem && copy.cert_pem) {
         struct http_tls tls = { .key_pem = copy.key_pem, .cert_pem = copy.cert_pem };
-        app->http = http_start_tls(&app->cfg, &tls, app_dispatch, app_answered, app, err,
-                                   errlen);
+        app->http = http_start_tls(&app->cfg, &tls, app_dispatch, app_screen, app_answered, app,
+                                   err, errlen);
     } else {
         snprintf(err, errlen, "out of memory");
     }

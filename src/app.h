@@ -60,6 +60,9 @@ bool app_close(struct app *app);
 struct http_request;
 struct http_response;
 void app_dispatch(void *app, const struct http_request *req, struct http_response *resp);
+/* app_screen answers 401 from the headers alone when the request needs the API key and lacks it,
+ * before any of its body is read (routes.c). */
+void app_screen(void *app, const struct http_request *req, struct http_response *resp);
 /* app_answered counts an answer as it is sent (readiness window, /metrics); routes.c. */
 void app_answered(void *app, const struct http_request *req, const struct http_response *resp);
 

@@ -102,6 +102,12 @@ void http_response_clear(struct http_response *resp);
  * every answer a dispatched request gets, when it is sent (for a deferred request, later). */
 typedef void (*http_dispatch_fn)(void *ctx, const struct http_request *req,
                                  struct http_response *resp);
+/* The screen function (optional) sees each request as soon as its headers are in, before any of
+ * its body is read (req->body is NULL): it may answer it then, by setting resp->status (the
+ * answered function sees that answer too), and the body is then never read (the connection
+ * closes after the answer); a resp left untouched lets the request through to dispatch. */
+typedef void (*http_screen_fn)(void *ctx, const struct http_request *req,
+                               struct http_response *resp);
 typedef void (*http_answered_fn)(void *ctx, const struct http_request *req,
                                  const struct http_response *resp);
 
@@ -111,7 +117,8 @@ struct http_server;
 /* http_start listens on cfg->listen_address and serves until http_stop. Returns NULL with err when
  * the address is invalid or cannot be bound. */
 struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispatch,
-                               http_answered_fn answered, void *ctx, char *err, size_t errlen);
+                               http_screen_fn screen, http_answered_fn answered, void *ctx,
+                               char *err, size_t errlen);
 
 /* http_stop refuses new deferrals, waits (up to SHUTDOWN_DRAIN_SECONDS) for the deferred requests to be
  * answered, then stops serving and frees the server. Returns false when requests are still
@@ -127,8 +134,8 @@ struct http_tls {
 
 /* http_start_tls is http_start serving HTTPS with tls (NULL: plain HTTP, as http_start). */
 struct http_server *http_start_tls(const struct config *cfg, const struct http_tls *tls,
-                                   http_dispatch_fn dispatch, http_answered_fn answered, void *ctx,
-                                   char *err, size_t errlen);
+                                   http_dispatch_fn dispatch, http_screen_fn screen,
+                                   http_answered_fn answered, void *ctx, char *err, size_t errlen);
 
 /* http_replace_tls serves new connections with tls from now on, on the same listening socket;
  * connections already open finish on the old certificate (see http_reap). Only for a server

@@ -1,5 +1,6 @@
 /* routes.c - the route table and what runs around every handler: routing (404/405/OPTIONS),
- * the API-key check, and readiness accounting.
+ * the API-key check, and readiness accounting. The key is checked as soon as a request's headers
+ * are in (app_screen), so that no body of a client without it is read or held.
  *
  * One line per route: method, path (or path prefix for /job/status/:id), whether it is open
  * without the API key, whether its answers feed the readiness window, whether it is served in
@@ -122,27 +123,44 @@ static void record_readiness(struct app *app, const struct http_response *resp)
         readiness_record(app->readiness, false);
 }
 
-void app_dispatch(void *ctx, const struct http_request *req, struct http_response *resp)
+/* needs_key says whether the request goes through the API-key check: the route serving it is not
+ * open, or, with no route for its method, no route of its path is (401 before 404 and 405). */
+static bool needs_key(const struct app *app, const struct http_request *req)
 {
-    struct app *app = ctx;
     const struct route *path_match = NULL;
     for (size_t i = 0; i < ROUTE_COUNT; i++) {
         const struct route *r = &routes[i];
         if (!route_served(app, r) || !path_matches(r, req->path))
             continue;
+        if (strcmp(r->method, req->method) == 0)
+            return !r->open;
         path_match = r;
-        if (strcmp(r->method, req->method) != 0)
-            continue;
-        if (!r->open && !authorized(app, req)) {
-            reply_unauthorized(resp);
-            return;
-        }
-        r->handler(app, req, resp);     /* counted in app_answered */
+    }
+    return !path_match || !path_match->open;
+}
+
+void app_screen(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct app *app = ctx;
+    if (app->has_api_key && needs_key(app, req) && !authorized(app, req))
+        reply_unauthorized(resp);
+}
+
+void app_dispatch(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct app *app = ctx;
+    if (needs_key(app, req) && !authorized(app, req)) {
+        reply_unauthorized(resp);
         return;
     }
-    if (!path_match || !path_match->open) {
-        if (!authorized(app, req)) {
-            reply_unauthorized(resp);
+    bool path_match = false;
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        const struct route *r = &routes[i];
+        if (!route_served(app, r) || !path_matches(r, req->path))
+            continue;
+        path_match = true;
+        if (strcmp(r->method, req->method) == 0) {
+            r->handler(app, req, resp);     /* counted in app_answered */
             return;
         }
     }

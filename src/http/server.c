@@ -7,6 +7,8 @@
  * after the request is fully read. Queuing then, and not on the first call, is what keeps
  * connections alive (see DESIGN.md: about 7x the throughput). A declared Content-Length far above
  * the limit is answered 413 at once and the connection closed, so nobody streams gigabytes in.
+ * A request the screen refuses from its headers (http_screen_fn: a missing API key) is answered
+ * at once too, so that a client without the key has none of its body read or held.
  * All the bodies being received or served at once share one budget, HTTP_BODY_BUDGET_FACTOR times
  * the larger limit: a request whose bytes would go beyond it is read and dropped and answered 503
  * with Retry-After, so many connections each just under the limit cannot add up to gigabytes.
@@ -85,6 +87,7 @@ struct http_server {
     const struct config *cfg;
     unsigned flags;            /* MHD flags the current daemon was started with */
     http_dispatch_fn dispatch;
+    http_screen_fn screen;     /* NULL: none */
     http_answered_fn answered;
     void *ctx;
     size_t max_body;           /* HTTP_MAX_BODY_BYTES */
@@ -303,9 +306,14 @@ static bool request_received(struct req_state *st)
     return !st->clock || deadline_received(st->clock);
 }
 
-/* first_call sets up the request state; refuses outright a declared body far above the limit. */
+static enum MHD_Result send_answer(struct http_server *srv, struct http_request *req,
+                                   struct http_response *resp);
+
+/* first_call sets up the request state; answers at once a request the screen refuses (a missing
+ * API key: none of its body is read or held) and refuses outright a declared body far above the
+ * limit. */
 static enum MHD_Result first_call(struct daemon_tag *tag, struct MHD_Connection *conn,
-                                  const char *url, void **con_cls)
+                                  const char *method, const char *url, void **con_cls)
 {
     struct http_server *srv = tag->srv;
     struct req_state *st = calloc(1, sizeof *st);
@@ -318,6 +326,17 @@ static enum MHD_Result first_call(struct daemon_tag *tag, struct MHD_Connection 
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     st->clock = info ? info->socket_context : NULL;
+    if (srv->screen) {
+        struct http_request req = { .method = method, .path = url, .conn = conn, .state = st };
+        struct http_response resp = { 0 };
+        srv->screen(srv->ctx, &req, &resp);
+        if (resp.status) {
+            if (request_received(st))
+                return send_answer(srv, &req, &resp);
+            http_response_clear(&resp);
+            return MHD_NO;
+        }
+    }
     /* A sealed result travels back in /job/result: it may be far larger than any other request. */
     st->limit = strcmp(url, "/job/result") == 0 ? srv->max_result_body : srv->max_body;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -593,7 +612,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct http_server *srv = tag->srv;
     struct req_state *st = *con_cls;
     if (!st)
-        return first_call(tag, conn, url, con_cls);
+        return first_call(tag, conn, method, url, con_cls);
     if (st->deferred) {
         if (!__atomic_load_n(&st->answered, __ATOMIC_ACQUIRE))
             return MHD_YES;             /* not resumed by us: nothing to do yet */
@@ -822,8 +841,8 @@ static void server_free(struct http_server *srv)
 }
 
 struct http_server *http_start_tls(const struct config *cfg, const struct http_tls *tls,
-                                   http_dispatch_fn dispatch, http_answered_fn answered, void *ctx,
-                                   char *err, size_t errlen)
+                                   http_dispatch_fn dispatch, http_screen_fn screen,
+                                   http_answered_fn answered, void *ctx, char *err, size_t errlen)
 {
     char host[256];
     unsigned port;
@@ -842,6 +861,7 @@ struct http_server *http_start_tls(const struct config *cfg, const struct http_t
     pthread_cond_init(&srv->defer_idle, NULL);
     srv->cfg = cfg;
     srv->dispatch = dispatch;
+    srv->screen = screen;
     srv->answered = answered;
     srv->ctx = ctx;
     srv->max_body = cfg->http_max_body;
@@ -893,9 +913,10 @@ struct http_server *http_start_tls(const struct config *cfg, const struct http_t
 }
 
 struct http_server *http_start(const struct config *cfg, http_dispatch_fn dispatch,
-                               http_answered_fn answered, void *ctx, char *err, size_t errlen)
+                               http_screen_fn screen, http_answered_fn answered, void *ctx,
+                               char *err, size_t errlen)
 {
-    return http_start_tls(cfg, NULL, dispatch, answered, ctx, err, errlen);
+    return http_start_tls(cfg, NULL, dispatch, screen, answered, ctx, err, errlen);
 }
 
 /* stop_retired stops and frees a retired slot's daemon if no request is deferred (force: in any

@@ -2,7 +2,13 @@
 """test_auth.py - the API-key middleware (core-protocol.md 8, DECISIONS.md "Errors"):
 Authorization: Bearer <key> (exact, case-sensitive scheme, one space) or X-API-Key: <key>;
 /healthz and /readyz open; everything else, unknown paths included, 401 without the key, with a
-body carrying both "error" and Go's "message"."""
+body carrying both "error" and Go's "message". The key is checked as soon as a request's headers
+are in, before any of its body is read (as Echo's middleware does): a client without the key
+cannot make the worker buffer bodies (up to HTTP_MAX_RESULT_BODY_BYTES each) or fill the budget
+all bodies in flight share."""
+import socket
+import time
+
 import harness
 from harness import Worker, check, check_eq, expect_json_error, expect_status
 
@@ -71,6 +77,43 @@ def test_open_and_closed_routes():
         # the whole flow with the key
         _, _, _, body = w.run_job(JOB, headers=auth)
         check(body.startswith(b"{\"boot_time\""), "telemetry result: %r" % body[:100])
+
+
+def test_body_of_a_request_without_the_key_is_not_read():
+    """An unauthorized request is answered 401 from its headers alone: the worker neither waits
+    for its body nor holds any of it (the connection is closed after the answer)."""
+    with Worker(api_key=KEY) as w:
+        for path in ("/job/result", "/job/add", "/no/such/path"):
+            s = socket.create_connection((harness.HOST, w.port), timeout=10)
+            s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 1000000\r\n\r\n" % path.encode() + b"{" * 1000)
+            t0 = time.monotonic()
+            s.settimeout(3.0)
+            data = b""
+            closed = False
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        closed = True
+                        break
+                    data += chunk
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                closed = True
+            s.close()
+            check(data.startswith(b"HTTP/1.1 401 "),
+                  "POST %s without the key, body not sent: no 401 within %.1f s (got %r)"
+                  % (path, time.monotonic() - t0, data[:80]))
+            check(b'"message":"missing or invalid API key"' in data,
+                  "POST %s: 401 body %r" % (path, data[-120:]))
+            check(closed, "POST %s: connection left open after the 401 (waiting for the body)"
+                  % path)
+        # with the key, the same request still waits for its body and is served
+        r = w.post("/job/add", json_body={"encrypted_job": "x"}, headers={"X-API-Key": KEY})
+        expect_json_error(r, 500, "/job/add with the key", prefix="Error while decrypting job")
+        w.healthy("after unauthorized bodies")
 
 
 if __name__ == "__main__":

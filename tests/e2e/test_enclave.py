@@ -175,9 +175,11 @@ def https_request(port, method, path, body=None, headers=None, json_body=None, t
                                                context=tls_context())
     try:
         conn.request(method, path, body=body, headers=hdrs)
+        # read before the answer: one that closes the connection (a 401 is answered from the
+        # headers and closes it) leaves http.client no socket once read
+        der = conn.sock.getpeercert(binary_form=True)
         resp = conn.getresponse()
         data = resp.read()
-        der = conn.sock.getpeercert(binary_form=True)
         return harness.Response(resp.status, resp.headers, data), der
     finally:
         if own:

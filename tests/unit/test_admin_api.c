@@ -185,7 +185,7 @@ static struct http_server *start(void)
                                  .http_threads = 1, .http_max_connections = 16,
                                  .shutdown_drain_s = 10 };
     char err[256] = "";
-    struct http_server *srv = http_start(&cfg, dispatch, NULL, NULL, err, sizeof err);
+    struct http_server *srv = http_start(&cfg, dispatch, NULL, NULL, NULL, err, sizeof err);
     if (!srv)
         fail_msg("http_start: %s", err);
     return srv;

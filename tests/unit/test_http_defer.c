@@ -126,7 +126,7 @@ static void test_stop_waits_for_the_answering_thread_to_leave_resume(void **stat
                           .http_max_result_body = 1 << 20, .http_timeout_s = 10,
                           .http_threads = 1, .http_max_connections = 16, .shutdown_drain_s = 10 };
     char err[256] = "";
-    struct http_server *srv = http_start(&cfg, dispatch, NULL, NULL, err, sizeof err);
+    struct http_server *srv = http_start(&cfg, dispatch, NULL, NULL, NULL, err, sizeof err);
     assert_non_null(srv);
     unsigned port = http_bound_port(srv);
     assert_true(port > 0);
@@ -328,7 +328,7 @@ static void renewed_server_start(struct renewed_server *rs, unsigned threads)
                                .http_threads = threads, .http_max_connections = 16,
                                .shutdown_drain_s = 1 };
     char err[256] = "";
-    rs->srv = http_start_tls(&rs->cfg, &rs->tls, tls_dispatch, NULL, NULL, err, sizeof err);
+    rs->srv = http_start_tls(&rs->cfg, &rs->tls, tls_dispatch, NULL, NULL, NULL, err, sizeof err);
     assert_non_null(rs->srv);
     rs->port = http_bound_port(rs->srv);
     assert_int_equal(gnutls_certificate_allocate_credentials(&rs->creds), 0);
