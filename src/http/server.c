@@ -203,12 +203,13 @@ void http_reply_json_text(struct http_response *resp, unsigned status, char *tex
 
 void http_reply_error(struct http_response *resp, unsigned status, const char *msg)
 {
-    /* Messages quote client bytes; cut at the first invalid UTF-8 rather than fail to encode. */
+    /* Messages quote client bytes; cut at the first invalid UTF-8 rather than fail to encode.
+     * "s%" takes the length as a size_t ("s#" would read an int). */
     size_t n = utf8_print_len(msg, SIZE_MAX);
     http_reply_json(resp, status, resp->error_twin
-                                      ? json_pack("{s:s#,s:s#}", "error", msg, n, resp->error_twin,
+                                      ? json_pack("{s:s%,s:s%}", "error", msg, n, resp->error_twin,
                                                   msg, n)
-                                      : json_pack("{s:s#}", "error", msg, n));
+                                      : json_pack("{s:s%}", "error", msg, n));
 }
 
 void http_reply_text(struct http_response *resp, unsigned status, char *body, size_t len)
