@@ -368,8 +368,10 @@ static int outcome_make(struct outcome *o, char **data, const char *copy_from, s
     return 0;
 }
 
-/* move_outcome_in makes e finished with o's strings (now owned by e), newest in the LRU list. */
-static void move_outcome_in(struct results *r, struct result_entry *e, struct outcome *o)
+/* move_outcome_in makes e finished with o's strings (now owned by e), newest in the LRU list,
+ * finished at `finished_at` (0: now; never later than now). */
+static void move_outcome_in(struct results *r, struct result_entry *e, struct outcome *o,
+                            time_t finished_at)
 {
     if (is_finished(e)) {
         lru_unlink(r, e);
@@ -380,7 +382,8 @@ static void move_outcome_in(struct results *r, struct result_entry *e, struct ou
     e->data = o->data;
     e->error = o->error;
     e->next_cursor = o->next_cursor;
-    e->finished_at = now(r);
+    time_t t = now(r);
+    e->finished_at = finished_at && finished_at < t ? finished_at : t;
     lru_push_newest(r, e);
     r->finished_count++;
 }
@@ -389,7 +392,7 @@ static void move_outcome_in(struct results *r, struct result_entry *e, struct ou
  * since the quote that salts a result is gone with the entry. A finished uid is overwritten and
  * becomes the newest. */
 static int finish(struct results *r, const char *uid, char **data, const char *copy_from,
-                  size_t data_len, const char *next_cursor, const char *error)
+                  size_t data_len, const char *next_cursor, const char *error, time_t finished_at)
 {
     uint8_t key[UID_BYTES];
     if (!uuid_text_to_bytes(uid, key))
@@ -400,7 +403,7 @@ static int finish(struct results *r, const char *uid, char **data, const char *c
     pthread_mutex_lock(&r->lock);
     struct result_entry *e = find(r, key);
     if (e) {
-        move_outcome_in(r, e, &o);
+        move_outcome_in(r, e, &o, finished_at);
         evict_beyond_max_size(r);
     }
     pthread_mutex_unlock(&r->lock);
@@ -412,15 +415,21 @@ static int finish(struct results *r, const char *uid, char **data, const char *c
 int results_finish(struct results *r, const char *uid, const char *data, size_t data_len,
                    const char *next_cursor, const char *error)
 {
-    return finish(r, uid, NULL, data, data_len, next_cursor, error);
+    return finish(r, uid, NULL, data, data_len, next_cursor, error, 0);
+}
+
+int results_finish_at(struct results *r, const char *uid, const char *data, size_t data_len,
+                      const char *next_cursor, const char *error, time_t finished_at)
+{
+    return finish(r, uid, NULL, data, data_len, next_cursor, error, finished_at);
 }
 
 int results_finish_take(struct results *r, const char *uid, char **data, size_t data_len,
                         const char *next_cursor, const char *error)
 {
     if (error || !data || !*data)
-        return finish(r, uid, NULL, error ? NULL : "", 0, next_cursor, error);
-    return finish(r, uid, data, NULL, data_len, next_cursor, error);
+        return finish(r, uid, NULL, error ? NULL : "", 0, next_cursor, error, 0);
+    return finish(r, uid, data, NULL, data_len, next_cursor, error, 0);
 }
 
 static char *copy_string_or_null(const char *s, bool *failed)

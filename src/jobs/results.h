@@ -60,6 +60,11 @@ void results_set_running(struct results *r, const char *uid);
 int results_finish(struct results *r, const char *uid, const char *data, size_t data_len,
                    const char *next_cursor, const char *error);
 
+/* results_finish_at is results_finish for a job that finished at `finished_at` (a result restored
+ * from the store at start-up): its age counts from then, not from now (a later time counts as now). */
+int results_finish_at(struct results *r, const char *uid, const char *data, size_t data_len,
+                      const char *next_cursor, const char *error, time_t finished_at);
+
 /* results_finish_take is results_finish taking the data instead of copying it: *data is a malloc'd
  * buffer of data_len bytes followed by a NUL. On success (0) *data is NULL (stored, or freed when
  * the uid is unknown); on failure (-1, OOM) it is left to the caller. With error != NULL, or

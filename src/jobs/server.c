@@ -659,10 +659,9 @@ static int restore_result(void *ctx, const char *uid, const char *quote, size_t 
                           const char *data, size_t data_len, const char *next_cursor,
                           const char *error, time_t finished_at)
 {
-    (void)finished_at;
     struct results *results = ctx;
     if (results_add_queued(results, uid, quote, quote_len) == 0)
-        results_finish(results, uid, data, data_len, next_cursor, error);
+        results_finish_at(results, uid, data, data_len, next_cursor, error, finished_at);
     return 0;
 }
 

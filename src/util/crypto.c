@@ -66,6 +66,7 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
     sha256_init(&c);
     sha256_update(&c, len, data);
     sha256_digest(&c, CRYPTO_SHA256_LEN, out);
+    crypto_wipe(&c, sizeof c);  /* its block holds the input's tail: a ring key, an API key */
 }
 
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,

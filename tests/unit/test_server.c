@@ -55,6 +55,14 @@ static void fail_next_calloc_above(size_t size)
     atomic_store(&fail_above, size);
 }
 
+/* The result table's clock: real time plus an offset a test may move forward. */
+static atomic_long clock_offset;
+
+static time_t fixture_now(void)
+{
+    return time(NULL) + (time_t)atomic_load(&clock_offset);
+}
+
 struct fixture {
     struct config cfg;
     struct results *results;
@@ -74,7 +82,8 @@ static struct fixture *fixture_new(unsigned max_jobs, unsigned queue_max)
     f->cfg.job_queue_max = queue_max;
     f->cfg.job_timeout_s = 30;
     f->cfg.job_signature_max_age_s = 3600;
-    f->results = results_new(100, 600, NULL);
+    atomic_store(&clock_offset, 0);
+    f->results = results_new(100, 600, fixture_now);
     strcpy(f->dir, "/tmp/tw-server-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     f->cfg.data_dir = f->dir;
@@ -290,6 +299,25 @@ static void test_recovery_requeues_and_fails_unreadable(void **state)
     fixture_free(f);
 }
 
+/* A result restored at start-up keeps the age it had: it expires RESULT_CACHE_MAX_AGE_SECONDS
+ * after its job finished, not after the restart (else every restart would extend its life). */
+static void test_recovered_result_keeps_its_age(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(1, 10);
+    const char *uid = "44444444-4444-4444-8444-444444444444";
+    assert_int_equal(store_finish(f->store, uid, "quote-old", 9, "{}", 2, NULL, NULL,
+                                  time(NULL) - 590), 0);
+    assert_int_equal(store_flush(f->store), 0);
+
+    char err[128];
+    assert_int_equal(jobserver_recover(f->server, err, sizeof err), 0);
+    assert_int_equal(results_get(f->results, uid, NULL), RESULT_DONE);
+    atomic_store(&clock_offset, 20);    /* 610 s after the job finished: past the 600 s bound */
+    assert_int_equal(results_get(f->results, uid, NULL), RESULT_UNKNOWN);
+    fixture_free(f);
+}
+
 /* ---- out of memory recording the job's result entry ---- */
 
 #define LONG_QUOTE_LEN 700
@@ -398,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_whitelist),
         cmocka_unit_test(test_queue_full_is_503_and_keeps_the_nonce),
         cmocka_unit_test(test_recovery_requeues_and_fails_unreadable),
+        cmocka_unit_test(test_recovered_result_keeps_its_age),
         cmocka_unit_test(test_oom_on_result_entry_keeps_the_signature),
         cmocka_unit_test(test_oom_on_result_entry_keeps_the_signature_async),
     };
