@@ -5,7 +5,9 @@
  * (write callback returns short) and the call fails with 502 instead of returning a cut body.
  * Only http and https are allowed, for the request and for redirects. With redirects_public_only,
  * a hop never reuses a connection and its address goes through the address policy in curl's
- * open-socket callback, so an upstream cannot send the worker to its own private network. */
+ * open-socket callback, so an upstream cannot send the worker to its own private network; such a
+ * call ignores the proxy of the environment (http_proxy...), whose address the policy would judge
+ * instead of the hop's. Other calls honour it, as Go's clients do. */
 #include "net/fetch.h"
 #include "net/addr_policy.h"
 #include "net/curl_lazy.h"
@@ -182,6 +184,8 @@ int fetch_do(const struct fetch_request *req, struct fetch_response *resp, struc
     CURLcode rc = CURLE_OK;
     if (req->follow_redirects && req->redirects_public_only) {
         rc = curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);   /* every hop connects anew */
+        if (rc == CURLE_OK)     /* to the hop itself: no proxy from the environment in between */
+            rc = curl_easy_setopt(c, CURLOPT_PROXY, "");
         if (rc == CURLE_OK)
             rc = addr_policy_install(c, &guard);
     }

@@ -27,7 +27,8 @@ struct fetch_request {
     bool follow_redirects;           /* at most 5, http(s) only */
     bool redirects_public_only;      /* with follow_redirects: each hop makes a new connection,
                                       * and only to a public address (net/addr_policy.h); the
-                                      * first request's address is not checked */
+                                      * first request's address is not checked; no proxy
+                                      * from the environment (http_proxy...) is used */
 };
 
 struct fetch_response {

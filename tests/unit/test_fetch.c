@@ -29,7 +29,10 @@ static void answer(int fd, const char *req)
     char big[2100];
     const char *reply;
     char buf[4096];
-    if (strstr(req, "GET /ok ")) {
+    if (strncmp(req, "GET http://", 11) == 0) {
+        /* asked as a proxy (absolute-form request line): send the client to a public address */
+        reply = "HTTP/1.1 302 Found\r\nLocation: http://8.8.8.8:9/\r\nContent-Length: 0\r\n\r\n";
+    } else if (strstr(req, "GET /ok ")) {
         reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello";
     } else if (strstr(req, "GET /hop ")) {
         snprintf(buf, sizeof buf, "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/ok\r\n"
@@ -252,6 +255,37 @@ static void test_redirect_hops_to_private_addresses(void **state)
     fetch_response_clear(&r);
 }
 
+/* redirects_public_only judges the address each hop connects to, so no proxy from the
+ * environment may stand in between (through one, the rule would judge the proxy's address: a
+ * redirect to a public host refused because the proxy is on loopback, or one to a private host
+ * let through by a public proxy); other calls keep honouring it, as Go's clients do. */
+static void test_environment_proxy_and_public_redirects(void **state)
+{
+    (void)state;
+    char url[128], proxy[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/ok", port);
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", port);
+    assert_int_equal(setenv("http_proxy", proxy, 1), 0);
+    struct fetch_response r;
+    struct err e = { 0 };
+    struct fetch_request req = { .url = url, .timeout_ms = 5000, .follow_redirects = true,
+                                 .redirects_public_only = true };
+    int rc = fetch_do(&req, &r, &e);
+    if (rc != 0)
+        fail_msg("fetch through the environment's proxy: %s", e.msg);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "hello");
+    assert_memory_equal(last_request, "GET /ok ", 8);
+    fetch_response_clear(&r);
+
+    req.follow_redirects = req.redirects_public_only = false;
+    assert_int_equal(fetch_do(&req, &r, &e), 0);
+    assert_int_equal(r.status, 302);
+    assert_memory_equal(last_request, "GET http://127.0.0.1:", 21);
+    fetch_response_clear(&r);
+    unsetenv("http_proxy");
+}
+
 static void test_url_escape(void **state)
 {
     (void)state;
@@ -271,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_timeout_is_504),
         cmocka_unit_test(test_unreachable_and_refused_schemes),
         cmocka_unit_test(test_redirect_hops_to_private_addresses),
+        cmocka_unit_test(test_environment_proxy_and_public_redirects),
         cmocka_unit_test(test_url_escape),
     };
     return cmocka_run_group_tests(tests, start_server, stop_all);
