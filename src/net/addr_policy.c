@@ -45,7 +45,31 @@ static const char *ascii_form(const char *s, size_t len, char out[IDN_HOST_MAX])
     return out;
 }
 
-/* host (hlen bytes, ASCII form) is term or a subdomain of it. */
+/* The IPv6 literal s[0..len) ("[...]" as curl gives a host, or a term with or without the
+ * brackets) in the one spelling the blacklist compares: the IPv4 address it carries when it is
+ * IPv4-mapped (the address connected to: "[::ffff:a9fe:a9fe]" is "169.254.169.254"), else its
+ * canonical IPv6 text. NULL when s is no IPv6 literal. */
+static const char *v6_literal_form(const char *s, size_t len, char out[INET6_ADDRSTRLEN])
+{
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    char text[INET6_ADDRSTRLEN];
+    struct in6_addr a;
+    if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+        s++;
+        len -= 2;
+    }
+    if (len == 0 || len >= sizeof text || !memchr(s, ':', len))
+        return NULL;
+    memcpy(text, s, len);
+    text[len] = '\0';
+    if (inet_pton(AF_INET6, text, &a) != 1)
+        return NULL;
+    if (memcmp(a.s6_addr, mapped, sizeof mapped) == 0)
+        return inet_ntop(AF_INET, a.s6_addr + 12, out, INET6_ADDRSTRLEN);
+    return inet_ntop(AF_INET6, &a, out, INET6_ADDRSTRLEN);
+}
+
+/* host (hlen bytes, ASCII form, an IPv6 literal in v6_literal_form) is term or a subdomain of it. */
 static bool host_matches(const char *host, size_t hlen, const char *term)
 {
     while (*term == ' ' || *term == '\t')
@@ -53,6 +77,12 @@ static bool host_matches(const char *host, size_t hlen, const char *term)
     size_t tlen = len_without_dot(term);
     while (tlen > 0 && (term[tlen - 1] == ' ' || term[tlen - 1] == '\t'))
         tlen--;
+    char literal[INET6_ADDRSTRLEN];
+    const char *v6 = v6_literal_form(term, tlen, literal);
+    if (v6) {
+        term = v6;
+        tlen = strlen(v6);
+    }
     char ascii[IDN_HOST_MAX];
     for (size_t i = 0; i < tlen; i++) {
         if ((unsigned char)term[i] >= 0x80) {     /* written in Unicode: compare its ASCII form */
@@ -77,6 +107,12 @@ bool addr_policy_host_blacklisted(const struct str_list *list, const char *host,
     if (!idn_is_ascii(host) && !(host = ascii_form(host, strlen(host), ascii)))
         return false;
     size_t hlen = len_without_dot(host);
+    char literal[INET6_ADDRSTRLEN];
+    const char *v6 = v6_literal_form(host, hlen, literal);
+    if (v6) {
+        host = v6;
+        hlen = strlen(v6);
+    }
     for (size_t i = 0; i < list->count; i++) {
         if (list->items[i] && host_matches(host, hlen, list->items[i])) {
             if (term)

@@ -7,7 +7,9 @@
  *     is case-insensitive and ignores one trailing dot; empty terms never match; a host or a term
  *     written in Unicode is compared in its ASCII form (net/idn.h), so "bücher.example" and
  *     "xn--bcher-kva.example" block each other's spelling (a term with no valid ASCII form is
- *     compared as written);
+ *     compared as written); an IPv6 literal, host ("[...]") or term (with or without brackets),
+ *     is compared as the IPv4 address it carries when IPv4-mapped ("[::ffff:7f00:1]" is
+ *     "127.0.0.1", the address connected to), else in its canonical IPv6 text;
  *   - the address policy, on the address actually connected to (after DNS): private, loopback,
  *     link-local, unique-local, CGNAT, multicast, reserved and unspecified addresses are refused,
  *     for IPv4 and IPv6 alike, including IPv4 embedded in IPv6 (mapped, compatible, NAT64, 6to4).

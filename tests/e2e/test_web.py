@@ -506,6 +506,32 @@ def test_blacklist_matches_either_spelling_of_a_host():
         check_eq(site.hits, {"/": 1, "/ok": 1}, "still nothing fetched from the blacklisted hosts")
 
 
+
+def test_blacklist_reads_ipv6_literals():
+    """An IPv4-mapped IPv6 literal host is the IPv4 address it connects to, for the blacklist too:
+    [::ffff:127.0.0.1] and [::ffff:7f00:1] are blocked by the term 127.0.0.1 (start URL, link,
+    redirect); an IPv6 term is read with or without brackets."""
+    site = Site()
+    port = None
+
+    def home(handler, n):
+        return 200, {"Content-Type": "text/html"}, (
+            '<h1>Home</h1><a href="http://[::ffff:7f00:1]:%d/a">a</a><a href="/hop">hop</a>'
+            % port).encode()
+
+    site.handler("/", home)
+    site.page("/a", "<h1>A</h1>")
+    with site, Worker(env=dict(ALLOW, WEBSCRAPER_BLACKLIST="127.0.0.1,::1")) as w:
+        port = site.port
+        site.redirect("/hop", "http://[::FFFF:127.0.0.1]:%d/a" % port)
+        doc = run_web(w, web_job(site.url("/", host="localhost"), max_depth=2))
+        check_eq(titles(doc), ["Home"], "mapped literals of a blacklisted address are not crawled")
+        check_eq(site.hits, {"/": 1, "/hop": 1}, "fetches")
+        for start in ("http://[::ffff:127.0.0.1]:%d/a" % port, "http://[0::1]:%d/a" % port):
+            err = run_web_failing(w, web_job(start))
+            check_eq(err, "URL blacklisted: %s" % start, "blacklisted start URL %r" % start)
+        check_eq(site.count("/a"), 0, "the blacklisted address was never fetched")
+
 # ---------------------------------------------------------------------------------------------
 
 PREFIX = "Invalid arguments: failed to unmarshal web job arguments: failed to unmarshal arguments: "

@@ -129,6 +129,35 @@ static void test_blacklist_matches_host_and_subdomains(void **state)
     assert_false(addr_policy_host_blacklisted(NULL, "example.com", NULL));
 }
 
+/* An IPv6 literal host is compared in one spelling: the IPv4 address it carries when it is
+ * IPv4-mapped (that is the address connected to, so "[::ffff:169.254.169.254]" is the host
+ * "169.254.169.254"), else its canonical IPv6 text; an IPv6 term is read the same way, with or
+ * without brackets. */
+static void test_blacklist_reads_ipv6_literals(void **state)
+{
+    (void)state;
+    char *items[] = { "169.254.169.254", "::1", "[2001:DB8::5]", "::ffff:10.9.8.7" };
+    struct str_list l = { items, 4 };
+    const char *term = NULL;
+    assert_true(addr_policy_host_blacklisted(&l, "[::ffff:169.254.169.254]", &term));
+    assert_ptr_equal(term, items[0]);
+    assert_true(addr_policy_host_blacklisted(&l, "[::ffff:a9fe:a9fe]", NULL));
+    assert_true(addr_policy_host_blacklisted(&l, "[::FFFF:169.254.169.254]", NULL));
+    assert_true(addr_policy_host_blacklisted(&l, "169.254.169.254", NULL));
+    assert_true(addr_policy_host_blacklisted(&l, "[::1]", &term));
+    assert_ptr_equal(term, items[1]);
+    assert_true(addr_policy_host_blacklisted(&l, "[0:0::1]", NULL));
+    assert_true(addr_policy_host_blacklisted(&l, "[2001:db8:0::5]", &term));
+    assert_ptr_equal(term, items[2]);
+    assert_true(addr_policy_host_blacklisted(&l, "10.9.8.7", &term));
+    assert_ptr_equal(term, items[3]);
+    assert_true(addr_policy_host_blacklisted(&l, "[::ffff:a09:807]", NULL));
+    assert_false(addr_policy_host_blacklisted(&l, "[::2]", NULL));
+    assert_false(addr_policy_host_blacklisted(&l, "[::ffff:169.254.169.253]", NULL));
+    assert_false(addr_policy_host_blacklisted(&l, "[2001:db8::1]", NULL));
+    assert_false(addr_policy_host_blacklisted(&l, "[64:ff9b::a9fe:a9fe]", NULL));
+}
+
 /* The open-socket hook refuses 127.0.0.1 before any connection is made, and says so. */
 static void test_curl_hook_refuses_loopback(void **state)
 {
@@ -155,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_other_families_and_short_lengths),
         cmocka_unit_test(test_blacklist_matches_host_and_subdomains),
         cmocka_unit_test(test_blacklist_matches_either_spelling_of_an_idn),
+        cmocka_unit_test(test_blacklist_reads_ipv6_literals),
         cmocka_unit_test(test_curl_hook_refuses_loopback),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
