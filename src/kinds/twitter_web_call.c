@@ -15,6 +15,7 @@
 #include "kinds/twitter_cookies.h"
 #include "kinds/twitter_web_session.h"
 #include "log.h"
+#include "util/utf8.h"
 
 #define TW_TRANSPORT_RETRIES 2      /* after 1 s, then 2 s (twitter-modern.md 4.3, network errors) */
 
@@ -189,6 +190,11 @@ static int take_account(struct tw_job *j, enum tw_gql g, struct err *e)
         size_t i;
         if (tw_accounts_acquire(j->ctx->cfg, g, j->tried, j->ntried, &j->ctx->deadline,
                                 &i, e) < 0) {
+            if (j->unusable[0] && e->http == 503) {
+                char msg[sizeof e->msg];
+                snprintf(msg, sizeof msg, "%s", e->msg);
+                err_set(e, 503, "%s; last session failure: %s", msg, j->unusable);
+            }
             if (!j->scraped) {
                 tw_job_count(j, "twitter_auth_errors", 1);
                 return TWITTER_BACKEND_NO_SESSION;
@@ -206,6 +212,7 @@ static int take_account(struct tw_job *j, enum tw_gql g, struct err *e)
                 return -1;
             log_warn("twitter: %s: account unusable, rotating: %s", twitter_op_name(j->req->op),
                      e->msg);
+            snprintf(j->unusable, sizeof j->unusable, "%.*s", utf8_print_len(e->msg, 150), e->msg);
             err_clear(e);
             continue;
         }
@@ -279,6 +286,7 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
             tw_job_count(j, "twitter_auth_errors", 1);
             log_warn("twitter: %s: account %s unusable, rotating: %s", tw_gql_name(g), name,
                      e->msg);
+            snprintf(j->unusable, sizeof j->unusable, "%.*s", utf8_print_len(e->msg, 150), e->msg);
             err_clear(e);
             drop_account(j, true);
             continue;

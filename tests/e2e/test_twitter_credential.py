@@ -10,8 +10,8 @@ worker's cookie files; search with max_results and X-Next-Cursor paging; the oth
 operations and their result shapes; rate limits (429 + x-rate-limit-reset, and a spent window
 announced by x-rate-limit-remaining 0) cooling one account for one operation while the job moves
 to the next account; the password login flow with an alternate-identifier challenge and a TOTP
-step; a wrong password and a denied login marking the account bad; expired cookies (401)
-re-logging in; cookies persisted sealed across a restart; TWITTER_SKIP_LOGIN_VERIFICATION;
+step; a wrong password and a denied login marking the account bad (an overloaded X, 5xx, not);
+expired cookies (401) re-logging in; cookies persisted sealed across a restart; TWITTER_SKIP_LOGIN_VERIFICATION;
 locked accounts; malformed timelines; a 404 rebuilding the transaction id then switching
 GET/POST; Cloudflare blocks; a redirect of the home page to a private address not followed
 (unless WEBSCRAPER_ALLOW_PRIVATE); a cursor cycle left with each item once; the per-account
@@ -428,6 +428,23 @@ def test_rate_limited_login_cools_down_not_bad():
             time.sleep(2.5)
             data, _ = run(w, job("searchbyquery", "q", max_results=1))
             check_eq(len(data), 1, "logged in once the window reset")
+        no_violations(fake)
+
+
+def test_overloaded_login_is_not_a_refusal():
+    """X answering the login flow with a 5xx and an errors body ("Over capacity", code 130) is
+    X's trouble, not a refused login: the job fails with the reason, the account is not marked
+    bad until restart, and the next job logs in."""
+    with TwitterWebFake() as fake:
+        fake.accounts["gina"] = {"password": "pw"}
+        fake.login_overloaded = 1
+        with Worker(env=fake.worker_env(accounts=["gina:pw"])) as w:
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check("Over capacity" in err, "X's reason reaches the user: %r" % err)
+            check("marked bad" not in w.stderr(), "an overloaded X is not a refusal:\n%s"
+                  % w.stderr())
+            data, _ = run(w, job("searchbyquery", "q", max_results=1))
+            check_eq(len(data), 1, "logged in on the next job")
         no_violations(fake)
 
 
