@@ -26,7 +26,6 @@
 #define REQUEST_TIMEOUT_MS 30000
 #define MAX_RESPONSE_BYTES (4u * 1024 * 1024)
 #define MAX_LOOKUPS_PER_PAGE 100
-#define CURSOR_MAX 512
 #define MAX_BARREN_PAGES 3      /* pages in a row with no new tweet before a search gives up */
 
 struct v2_job {
@@ -217,7 +216,7 @@ static void enrich(struct v2_job *j, json_t *tweets, size_t i0)
 }
 
 struct search_state {
-    char token[CURSOR_MAX];     /* next_token of the page to read ("" = first page) */
+    char token[TWITTER_V2_CURSOR_MAX];  /* next_token of the page to read ("" = first page) */
     unsigned skip;              /* tweets of that page already returned */
     json_t *tweets;
     char *next_cursor;          /* owned */

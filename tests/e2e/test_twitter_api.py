@@ -74,7 +74,9 @@ def test_capabilities_follow_the_probe():
                               "'twitter-api'")
             for args, what in (({"type": "getbyid", "query": "12a"}, "non-numeric tweet id"),
                                ({"query": "x", "max_results": -1}, "negative max_results"),
-                               ({"type": "searchbyquery"}, "empty search query")):
+                               ({"type": "searchbyquery"}, "empty search query"),
+                               ({"query": "x", "next_cursor": "c" * 600}, "oversized cursor"),
+                               ({"query": "x", "next_cursor": "a~b~3"}, "not a search cursor")):
                 r = w.post("/job/generate", json_body={"type": "twitter-api", "arguments": args})
                 expect_json_error(r, 400, what, prefix="error unmarshalling job arguments: ")
             check_eq(len(fake.calls()), 2, "no X API request beyond the probes")
