@@ -188,8 +188,14 @@ static int take_account(struct tw_job *j, enum tw_gql g, struct err *e)
 {
     while (!j->holding) {
         size_t i;
-        if (tw_accounts_acquire(j->ctx->cfg, g, j->tried, j->ntried, &j->ctx->deadline,
-                                &i, e) < 0) {
+        /* a job gives up once it has tried as many accounts as it can remember: one it could
+         * not remember would be handed out (and logged in) again and again until the deadline */
+        int rc = j->ntried >= TW_JOB_MAX_TRIED
+                     ? err_set(e, 503, "no usable Twitter account: this job already tried %d",
+                               TW_JOB_MAX_TRIED)
+                     : tw_accounts_acquire(j->ctx->cfg, g, j->tried, j->ntried,
+                                           &j->ctx->deadline, &i, e);
+        if (rc < 0) {
             if (j->unusable[0] && e->http == 503) {
                 char msg[sizeof e->msg];
                 snprintf(msg, sizeof msg, "%s", e->msg);

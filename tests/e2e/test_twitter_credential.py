@@ -15,7 +15,7 @@ expired cookies (401) re-logging in; cookies persisted sealed across a restart; 
 locked accounts; malformed timelines; a 404 rebuilding the transaction id then switching
 GET/POST; Cloudflare blocks; a redirect of the home page to a private address not followed
 (unless WEBSCRAPER_ALLOW_PRIVATE); a cursor cycle left with each item once; the per-account
-concurrency bound; the job deadline; the stats."""
+concurrency bound; the number of accounts one job tries; the job deadline; the stats."""
 import json
 import os
 import re
@@ -445,6 +445,26 @@ def test_overloaded_login_is_not_a_refusal():
                   % w.stderr())
             data, _ = run(w, job("searchbyquery", "q", max_results=1))
             check_eq(len(data), 1, "logged in on the next job")
+        no_violations(fake)
+
+
+def test_a_job_tries_a_bounded_number_of_accounts():
+    """A pool larger than the 64 accounts a job remembers trying, whose logins all fail for a
+    reason that does not mark the account bad (X overloaded): the job gives up after trying each
+    account once at most, instead of logging the accounts it could not remember in again and
+    again until its deadline."""
+    with TwitterWebFake() as fake:
+        names = ["u%d" % i for i in range(70)]
+        for n in names:
+            fake.accounts[n] = {"password": "pw"}
+        fake.login_overloaded = 10 ** 6
+        env = fake.worker_env(accounts=[n + ":pw" for n in names],
+                              extra={"JOB_TIMEOUT_SECONDS": "8"})
+        with Worker(env=env) as w:
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check(fake.guest_calls <= len(names), "at most one login per account and job, got "
+                  "%d for %d accounts" % (fake.guest_calls, len(names)))
+            check("Over capacity" in err, "the last login failure reaches the user: %r" % err)
         no_violations(fake)
 
 
