@@ -216,8 +216,9 @@ static int take_account(struct tw_job *j, enum tw_gql g, struct err *e)
             drop_account(j, true);
             if (e->http == 504)
                 return -1;
-            log_warn("twitter: %s: account unusable, rotating: %s", twitter_op_name(j->req->op),
-                     e->msg);
+            const struct tw_account *a = tw_accounts_get(i);
+            log_warn("twitter: %s: account %s unusable, rotating: %s",
+                     twitter_op_name(j->req->op), a ? a->name : "?", e->msg);
             snprintf(j->unusable, sizeof j->unusable, "%.*s", utf8_print_len(e->msg, 150), e->msg);
             err_clear(e);
             continue;

@@ -441,6 +441,7 @@ def test_overloaded_login_is_not_a_refusal():
         with Worker(env=fake.worker_env(accounts=["gina:pw"])) as w:
             err = run_fails(w, job("searchbyquery", "q", max_results=1))
             check("Over capacity" in err, "X's reason reaches the user: %r" % err)
+            check("gina" not in err, "the worker's account stays out of the job error: %r" % err)
             check("marked bad" not in w.stderr(), "an overloaded X is not a refusal:\n%s"
                   % w.stderr())
             data, _ = run(w, job("searchbyquery", "q", max_results=1))
