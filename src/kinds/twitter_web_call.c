@@ -354,7 +354,8 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
         }
         case TWV_BLOCKED:
             tw_job_count(j, "twitter_errors", 1);
-            err_set(e, 502, "%s on account %s: %s", tw_gql_name(g), name, ans->message);
+            log_warn("twitter: %s on account %s: %s", tw_gql_name(g), name, ans->message);
+            err_set(e, 502, "%s: %s", tw_gql_name(g), ans->message);
             tw_web_answer_clear(ans);
             return -1;
         case TWV_FAILED:

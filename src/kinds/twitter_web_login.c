@@ -262,7 +262,7 @@ int tw_login(const struct config *cfg, const struct job_ctx *ctx, const struct t
 {
     struct flow f = { .cfg = cfg, .ctx = ctx, .a = a, .jar = jar, .rest_s = rest_s };
     if (!a->password)
-        return err_set(e, 401, "account %s has no password", a->name);
+        return err_set(e, 401, "the account has no password");
     log_info("twitter: account %s: logging in (onboarding flow)", a->name);
     if (guest_token(&f, e) < 0)
         return -1;

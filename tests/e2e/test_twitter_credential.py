@@ -594,6 +594,8 @@ def test_method_switch_and_cloudflare_block():
             fake.cloudflare.add("UserByScreenName")
             err = run_fails(w, job("searchbyprofile", "NASA"))
             check("Cloudflare" in err, "Cloudflare block reported: %r" % err)
+            check("mia" not in err, "the worker's account stays out of the job error: %r" % err)
+            check("account mia" in w.stderr(), "the log names the blocked account")
             fake.cloudflare.clear()
             p, _ = run(w, job("searchbyprofile", "NASA"))
             check_eq(p["Username"], "NASA", "the account was not penalised for the block")
