@@ -22,6 +22,7 @@
 #include "kinds/twitter_keys.h"
 #include "log.h"
 #include "net/fetch.h"
+#include "util/utf8.h"
 
 #define REQUEST_TIMEOUT_MS 30000
 #define MAX_RESPONSE_BYTES (4u * 1024 * 1024)
@@ -113,8 +114,9 @@ static int judge(struct v2_job *j, enum twitter_key_endpoint ep,
     if (resp->status == 401 || resp->status == 403) {
         count(j, "twitter_auth_errors", 1);
         twitter_keys_mark_bad(lease->index, resp->status);
+        const char *body = resp->body ? resp->body : "";
         snprintf(j->rejection, sizeof j->rejection, "X API key #%zu rejected by X (HTTP %ld: "
-                 "%.60s) and marked bad", n, resp->status, resp->body ? resp->body : "");
+                 "%.*s) and marked bad", n, resp->status, utf8_print_len(body, 60), body);
         j->rate_limited = false;
         return 1;
     }

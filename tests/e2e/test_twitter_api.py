@@ -372,6 +372,17 @@ def test_upstream_failures_reach_the_user():
         w.healthy("hostile answers")
 
 
+def test_quoted_answer_cut_on_a_character_boundary():
+    """X's answer quoted inside a job error is cut on a character boundary: a cut inside a UTF-8
+    character ended the error there (the reply stops at the first invalid byte), losing what
+    follows: that the key was marked bad and why no other key is usable."""
+    with XApiFake() as fake, Worker(env=fake.worker_env(["k1"])) as w:
+        fake.search_reply = (401, ("a" + "\u00e9" * 40).encode("utf-8"))
+        err = run_fails(w, search({"query": "nasa", "max_results": 10}))
+        check("and marked bad; no usable X API key: 1 configured" in err,
+              "the whole error reaches the user: %r" % err)
+
+
 if __name__ == "__main__":
     import harness
     harness.main(globals())
