@@ -19,6 +19,7 @@
 #include "kinds/twitter_web_login.h"
 #include "kinds/twitter_web_request.h"
 #include "util/clock_after.h"
+#include "util/utf8.h"
 
 static void test_account_specs(void **state)
 {
@@ -145,6 +146,28 @@ static void test_pool_wait_for_release(void **state)
     long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     assert_true(waited >= 50 && waited < 1500);
     tw_accounts_release(j);
+    tw_accounts_reset();
+}
+
+/* A bad mark's reason is kept whole characters only: quoted by the pool's refusal, a cut inside
+ * a UTF-8 character ended the job error there (the reply stops at the first invalid byte). */
+static void test_bad_reason_cut_on_a_character_boundary(void **state)
+{
+    (void)state;
+    char *items[] = { "solo:pw" };
+    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 1 };
+    tw_accounts_reset();
+    assert_int_equal(tw_accounts_count(&cfg), 1);
+    char reason[400];
+    memset(reason, 'x', 158);
+    strcpy(reason + 158, "\xC3\xA9 and more");              /* U+00E9 across the cut */
+    tw_accounts_mark_bad(0, reason);
+    struct timespec soon = in_ms(100);
+    struct err e = { 0 };
+    size_t i;
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_TWEET_DETAIL, NULL, 0, &soon, &i, &e), -1);
+    assert_int_equal(utf8_print_len(e.msg, SIZE_MAX), (int)strlen(e.msg));
+    assert_non_null(strstr(e.msg, "x)"));
     tw_accounts_reset();
 }
 
@@ -289,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_account_specs),
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_pool_wait_for_release),
+        cmocka_unit_test(test_bad_reason_cut_on_a_character_boundary),
         cmocka_unit_test(test_totp),
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_graphql_encoding),
