@@ -241,6 +241,21 @@ static void test_classify(void **state)
     assert_int_equal(classify(200, NULL, json, NULL, msg, sizeof msg), TWV_FAILED);
     assert_string_equal(msg, "HTTP 200 (not JSON)");
     assert_int_equal(classify(500, "{\"errors\":\"weird\"}", json, NULL, NULL, 0), TWV_FAILED);
+    /* X's message is kept to whole characters (a cut inside one ends a job error there) */
+    char body[600] = "{\"errors\":[{\"code\":130,\"message\":\"";
+    for (int k = 0; k < 150; k++)
+        strcat(body, "\xC3\xA9");
+    strcat(body, "\"}]}");
+    assert_int_equal(classify(503, body, json, NULL, msg, sizeof msg), TWV_FAILED);
+    assert_true(strlen(msg) > 200);
+    assert_int_equal(utf8_print_len(msg, SIZE_MAX), (int)strlen(msg));
+    char body336[600] = "{\"errors\":[{\"code\":336,\"message\":\"a";   /* 'a': odd cut */
+    for (int k = 0; k < 150; k++)
+        strcat(body336, "\xC3\xA9");
+    strcat(body336, "\"}]}");
+    assert_int_equal(classify(400, body336, json, NULL, msg, sizeof msg), TWV_FAILED);
+    assert_non_null(strstr(msg, "TWITTER_FEATURES"));
+    assert_int_equal(utf8_print_len(msg, SIZE_MAX), (int)strlen(msg));
 }
 
 static void test_graphql_encoding(void **state)
