@@ -17,6 +17,7 @@
 #include "kinds/twitter_keys.h"
 #include "log.h"
 #include "util/clock_after.h"
+#include "util/utf8.h"
 
 struct slot {
     struct tw_account acct;
@@ -352,7 +353,8 @@ void tw_accounts_mark_bad(size_t i, const char *reason)
     if (i < nslots) {
         first = !slots[i].bad;
         slots[i].bad = true;
-        snprintf(slots[i].bad_reason, sizeof slots[i].bad_reason, "%s", reason);
+        snprintf(slots[i].bad_reason, sizeof slots[i].bad_reason, "%.*s",
+                 utf8_print_len(reason, sizeof slots[i].bad_reason - 1), reason);
         name = slots[i].acct.name;
     }
     pthread_mutex_unlock(&lock);

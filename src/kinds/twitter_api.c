@@ -69,9 +69,19 @@ static bool twitter_api_available(const struct config *cfg)
 
 static int parse(const json_t *arguments, struct twitter_request *req, struct err *e)
 {
-    return twitter_offer_parse(&twitter_api_offer, arguments, JOB_TYPE,
-                               "no X API key in TWITTER_API_KEYS has full-archive (elevated) "
-                               "access", req, e);
+    if (twitter_offer_parse(&twitter_api_offer, arguments, JOB_TYPE,
+                            "no X API key in TWITTER_API_KEYS has full-archive (elevated) "
+                            "access", req, e) < 0)
+        return -1;
+    /* a search cursor the search could not read is refused now, not when the job runs */
+    char token[TWITTER_V2_CURSOR_MAX];
+    unsigned skip;
+    if ((req->op == TW_OP_SEARCHBYQUERY || req->op == TW_OP_SEARCHBYFULLARCHIVE) &&
+        twitter_v2_cursor_parse(req->cursor, token, sizeof token, &skip) < 0)
+        return err_set(e, 400, "error unmarshalling job arguments: next_cursor is not a search "
+                       "cursor of this worker (an X next_token of at most %d bytes, then "
+                       "optionally ~<count>)", TWITTER_V2_CURSOR_MAX - 1);
+    return 0;
 }
 
 static int twitter_api_validate(const json_t *arguments, struct err *e)

@@ -76,6 +76,8 @@ int twitter_v2_parse_id(const char *s, long long *out, char *why, size_t whylen)
  * "~<n>": skip the first n tweets of that page (already returned, when max_results ended in the
  * middle of a page). "~<n>" alone means the first page. Any other text is an X token. */
 
+#define TWITTER_V2_CURSOR_MAX 512      /* bytes of a search cursor's token, with its NUL */
+
 /* twitter_v2_cursor_parse splits cursor into token (copied into tok, "" for none) and skip.
  * Returns 0, or -1 when the cursor is too long for tok. */
 int twitter_v2_cursor_parse(const char *cursor, char *tok, size_t toklen, unsigned *skip);

@@ -22,11 +22,11 @@
 #include "kinds/twitter_keys.h"
 #include "log.h"
 #include "net/fetch.h"
+#include "util/utf8.h"
 
 #define REQUEST_TIMEOUT_MS 30000
 #define MAX_RESPONSE_BYTES (4u * 1024 * 1024)
 #define MAX_LOOKUPS_PER_PAGE 100
-#define CURSOR_MAX 512
 #define MAX_BARREN_PAGES 3      /* pages in a row with no new tweet before a search gives up */
 
 struct v2_job {
@@ -114,8 +114,9 @@ static int judge(struct v2_job *j, enum twitter_key_endpoint ep,
     if (resp->status == 401 || resp->status == 403) {
         count(j, "twitter_auth_errors", 1);
         twitter_keys_mark_bad(lease->index, resp->status);
+        const char *body = resp->body ? resp->body : "";
         snprintf(j->rejection, sizeof j->rejection, "X API key #%zu rejected by X (HTTP %ld: "
-                 "%.60s) and marked bad", n, resp->status, resp->body ? resp->body : "");
+                 "%.*s) and marked bad", n, resp->status, utf8_print_len(body, 60), body);
         j->rate_limited = false;
         return 1;
     }
@@ -217,7 +218,7 @@ static void enrich(struct v2_job *j, json_t *tweets, size_t i0)
 }
 
 struct search_state {
-    char token[CURSOR_MAX];     /* next_token of the page to read ("" = first page) */
+    char token[TWITTER_V2_CURSOR_MAX];  /* next_token of the page to read ("" = first page) */
     unsigned skip;              /* tweets of that page already returned */
     json_t *tweets;
     char *next_cursor;          /* owned */

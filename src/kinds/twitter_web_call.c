@@ -15,6 +15,7 @@
 #include "kinds/twitter_cookies.h"
 #include "kinds/twitter_web_session.h"
 #include "log.h"
+#include "util/utf8.h"
 
 #define TW_TRANSPORT_RETRIES 2      /* after 1 s, then 2 s (twitter-modern.md 4.3, network errors) */
 
@@ -187,8 +188,19 @@ static int take_account(struct tw_job *j, enum tw_gql g, struct err *e)
 {
     while (!j->holding) {
         size_t i;
-        if (tw_accounts_acquire(j->ctx->cfg, g, j->tried, j->ntried, &j->ctx->deadline,
-                                &i, e) < 0) {
+        /* a job gives up once it has tried as many accounts as it can remember: one it could
+         * not remember would be handed out (and logged in) again and again until the deadline */
+        int rc = j->ntried >= TW_JOB_MAX_TRIED
+                     ? err_set(e, 503, "no usable Twitter account: this job already tried %d",
+                               TW_JOB_MAX_TRIED)
+                     : tw_accounts_acquire(j->ctx->cfg, g, j->tried, j->ntried,
+                                           &j->ctx->deadline, &i, e);
+        if (rc < 0) {
+            if (j->unusable[0] && e->http == 503) {
+                char msg[sizeof e->msg];
+                snprintf(msg, sizeof msg, "%s", e->msg);
+                err_set(e, 503, "%s; last session failure: %s", msg, j->unusable);
+            }
             if (!j->scraped) {
                 tw_job_count(j, "twitter_auth_errors", 1);
                 return TWITTER_BACKEND_NO_SESSION;
@@ -204,8 +216,10 @@ static int take_account(struct tw_job *j, enum tw_gql g, struct err *e)
             drop_account(j, true);
             if (e->http == 504)
                 return -1;
-            log_warn("twitter: %s: account unusable, rotating: %s", twitter_op_name(j->req->op),
-                     e->msg);
+            const struct tw_account *a = tw_accounts_get(i);
+            log_warn("twitter: %s: account %s unusable, rotating: %s",
+                     twitter_op_name(j->req->op), a ? a->name : "?", e->msg);
+            snprintf(j->unusable, sizeof j->unusable, "%.*s", utf8_print_len(e->msg, 150), e->msg);
             err_clear(e);
             continue;
         }
@@ -279,6 +293,7 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
             tw_job_count(j, "twitter_auth_errors", 1);
             log_warn("twitter: %s: account %s unusable, rotating: %s", tw_gql_name(g), name,
                      e->msg);
+            snprintf(j->unusable, sizeof j->unusable, "%.*s", utf8_print_len(e->msg, 150), e->msg);
             err_clear(e);
             drop_account(j, true);
             continue;
@@ -339,7 +354,8 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
         }
         case TWV_BLOCKED:
             tw_job_count(j, "twitter_errors", 1);
-            err_set(e, 502, "%s on account %s: %s", tw_gql_name(g), name, ans->message);
+            log_warn("twitter: %s on account %s: %s", tw_gql_name(g), name, ans->message);
+            err_set(e, 502, "%s: %s", tw_gql_name(g), ans->message);
             tw_web_answer_clear(ans);
             return -1;
         case TWV_FAILED:

@@ -73,6 +73,7 @@ struct tw_job {
     bool rate_limited;          /* some account was rate limited for this job */
     bool flipped[TWG_COUNT];    /* X wanted the other method (GET/POST) for that operation */
     json_t *features;
+    char unusable[160];         /* why the last account given up on had no session, "" if none */
 };
 
 void tw_job_init(struct tw_job *j, const struct twitter_request *req, struct job_ctx *ctx);

@@ -169,6 +169,10 @@ static int step(struct flow *f, bool first, json_t *body, struct err *e)
         rc = rate_limited(f, &ans, "login flow", e);
     } else if (!json_is_object(ans.json)) {
         rc = err_set(e, 502, "login flow answered HTTP %ld without JSON", ans.status);
+    } else if (json_array_size(errors) > 0 && ans.status >= 500) {
+        /* X's own trouble ("Over capacity", code 130): the next job tries again */
+        rc = err_set(e, 502, "login flow failed (HTTP %ld, X error %d): %s", ans.status,
+                     ans.code, ans.message);
     } else if (json_array_size(errors) > 0) {
         rc = err_set(e, 401, "auth error (%d): %s", ans.code, ans.message);
     } else if (!tok || strlen(tok) >= sizeof f->token) {
@@ -258,7 +262,7 @@ int tw_login(const struct config *cfg, const struct job_ctx *ctx, const struct t
 {
     struct flow f = { .cfg = cfg, .ctx = ctx, .a = a, .jar = jar, .rest_s = rest_s };
     if (!a->password)
-        return err_set(e, 401, "account %s has no password", a->name);
+        return err_set(e, 401, "the account has no password");
     log_info("twitter: account %s: logging in (onboarding flow)", a->name);
     if (guest_token(&f, e) < 0)
         return -1;

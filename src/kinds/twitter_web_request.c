@@ -13,6 +13,7 @@
 #include "kinds/twitter_txid.h"
 #include "log.h"
 #include "net/fetch.h"
+#include "util/utf8.h"
 
 #define MAX_HEADERS 24
 
@@ -97,7 +98,8 @@ void tw_web_classify(struct tw_web_answer *ans, const char *content_type, const 
     json_t *code = json_object_get(first, "code");
     ans->code = json_is_integer(code) ? (int)json_integer_value(code) : 0;
     if (msg)
-        snprintf(ans->message, sizeof ans->message, "%s", msg);
+        snprintf(ans->message, sizeof ans->message, "%.*s",
+                 utf8_print_len(msg, sizeof ans->message - 1), msg);
     bool html = content_type && strncasecmp(content_type, "text/html", 9) == 0;
     bool has_data = json_is_object(json_object_get(ans->json, "data")) ||
                     (ans->json && !errors && ans->status / 100 == 2);
@@ -130,7 +132,8 @@ void tw_web_classify(struct tw_web_answer *ans, const char *content_type, const 
                      "wrong method or a transaction id X refused; see TWITTER_QUERY_IDS)");
         else if (ans->code == 336)
             snprintf(ans->message, sizeof ans->message, "feature flags outdated (see "
-                     "TWITTER_FEATURES): %.180s", msg ? msg : "");
+                     "TWITTER_FEATURES): %.*s", utf8_print_len(msg ? msg : "", 180),
+                     msg ? msg : "");
         else if (!msg)
             snprintf(ans->message, sizeof ans->message, "HTTP %ld%s", ans->status,
                      ans->json ? "" : " (not JSON)");

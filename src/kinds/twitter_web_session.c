@@ -288,8 +288,8 @@ static int establish(const struct config *cfg, const struct job_ctx *ctx, size_t
     }
     install(s, &jar, SRC_NONE, false);
     if (!a->password) {
-        err_set(e, 503, "twitter authentication failed for %s: its cookies were refused by X "
-                "and it has no password (replace its cookies in TWITTER_COOKIES_FILE)", a->name);
+        err_set(e, 503, "twitter authentication failed: the account's cookies were refused by X "
+                "and it has no password (replace its cookies in TWITTER_COOKIES_FILE)");
         tw_accounts_mark_bad(i, "cookies refused by X, no password to log in with");
         return -1;
     }
@@ -309,7 +309,7 @@ static int establish(const struct config *cfg, const struct job_ctx *ctx, size_t
         }
         char msg[sizeof e->msg];
         snprintf(msg, sizeof msg, "%s", e->msg);
-        err_set(e, 503, "twitter authentication failed for %s: %s", a->name, msg);
+        err_set(e, 503, "twitter authentication failed: %s", msg);
         return -1;
     }
     install(s, &jar, SRC_LOGIN, true);
@@ -350,7 +350,7 @@ int tw_session_open(const struct config *cfg, const struct job_ctx *ctx, size_t 
         return -1;
     int rc = 0;
     if (tw_accounts_is_bad(i))
-        rc = err_set(e, 503, "account %s is marked bad", a->name);
+        rc = err_set(e, 503, "the account is marked bad");
     else if (!has_session(s))
         rc = establish(cfg, ctx, i, a, s, e);
     pthread_mutex_unlock(&s->setup);
@@ -603,7 +603,7 @@ int tw_session_view(const struct config *cfg, const struct job_ctx *ctx, size_t 
         if (tw_session_open(cfg, ctx, i, e) < 0)
             return -1;
         if (!read_jar(s, v))
-            return err_set(e, 503, "account %s has no session", tw_accounts_get(i)->name);
+            return err_set(e, 503, "the account has no session");
     }
     /* While another thread (re)builds the state, use the one there is; with none yet, wait for
      * it rather than send a request X would refuse. */

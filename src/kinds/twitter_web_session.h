@@ -38,7 +38,8 @@ void tw_session_attach_store(const struct secret_store *store);
 void tw_session_detach_store(void);
 
 /* tw_session_open makes account i's session usable (see above). Returns 0, or -1 with e set when
- * the account cannot be used (it is then marked bad in the pool, with the reason). */
+ * the account cannot be used (it is then marked bad in the pool, with the reason). The messages
+ * never name the account (they may reach a client); the log does. */
 int tw_session_open(const struct config *cfg, const struct job_ctx *ctx, size_t i,
                     struct err *e);
 

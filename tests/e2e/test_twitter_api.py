@@ -74,7 +74,9 @@ def test_capabilities_follow_the_probe():
                               "'twitter-api'")
             for args, what in (({"type": "getbyid", "query": "12a"}, "non-numeric tweet id"),
                                ({"query": "x", "max_results": -1}, "negative max_results"),
-                               ({"type": "searchbyquery"}, "empty search query")):
+                               ({"type": "searchbyquery"}, "empty search query"),
+                               ({"query": "x", "next_cursor": "c" * 600}, "oversized cursor"),
+                               ({"query": "x", "next_cursor": "a~b~3"}, "not a search cursor")):
                 r = w.post("/job/generate", json_body={"type": "twitter-api", "arguments": args})
                 expect_json_error(r, 400, what, prefix="error unmarshalling job arguments: ")
             check_eq(len(fake.calls()), 2, "no X API request beyond the probes")
@@ -368,6 +370,17 @@ def test_upstream_failures_reach_the_user():
         _, stats = caps_and_stats(w)
         check_eq(stats.get("twitter_errors"), 6, "twitter_errors")
         w.healthy("hostile answers")
+
+
+def test_quoted_answer_cut_on_a_character_boundary():
+    """X's answer quoted inside a job error is cut on a character boundary: a cut inside a UTF-8
+    character ended the error there (the reply stops at the first invalid byte), losing what
+    follows: that the key was marked bad and why no other key is usable."""
+    with XApiFake() as fake, Worker(env=fake.worker_env(["k1"])) as w:
+        fake.search_reply = (401, ("a" + "\u00e9" * 40).encode("utf-8"))
+        err = run_fails(w, search({"query": "nasa", "max_results": 10}))
+        check("and marked bad; no usable X API key: 1 configured" in err,
+              "the whole error reaches the user: %r" % err)
 
 
 if __name__ == "__main__":

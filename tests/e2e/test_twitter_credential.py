@@ -10,12 +10,12 @@ worker's cookie files; search with max_results and X-Next-Cursor paging; the oth
 operations and their result shapes; rate limits (429 + x-rate-limit-reset, and a spent window
 announced by x-rate-limit-remaining 0) cooling one account for one operation while the job moves
 to the next account; the password login flow with an alternate-identifier challenge and a TOTP
-step; a wrong password and a denied login marking the account bad; expired cookies (401)
-re-logging in; cookies persisted sealed across a restart; TWITTER_SKIP_LOGIN_VERIFICATION;
+step; a wrong password and a denied login marking the account bad (an overloaded X, 5xx, not);
+expired cookies (401) re-logging in; cookies persisted sealed across a restart; TWITTER_SKIP_LOGIN_VERIFICATION;
 locked accounts; malformed timelines; a 404 rebuilding the transaction id then switching
 GET/POST; Cloudflare blocks; a redirect of the home page to a private address not followed
 (unless WEBSCRAPER_ALLOW_PRIVATE); a cursor cycle left with each item once; the per-account
-concurrency bound; the job deadline; the stats."""
+concurrency bound; the number of accounts one job tries; the job deadline; the stats."""
 import json
 import os
 import re
@@ -431,6 +431,44 @@ def test_rate_limited_login_cools_down_not_bad():
         no_violations(fake)
 
 
+def test_overloaded_login_is_not_a_refusal():
+    """X answering the login flow with a 5xx and an errors body ("Over capacity", code 130) is
+    X's trouble, not a refused login: the job fails with the reason, the account is not marked
+    bad until restart, and the next job logs in."""
+    with TwitterWebFake() as fake:
+        fake.accounts["gina"] = {"password": "pw"}
+        fake.login_overloaded = 1
+        with Worker(env=fake.worker_env(accounts=["gina:pw"])) as w:
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check("Over capacity" in err, "X's reason reaches the user: %r" % err)
+            check("gina" not in err, "the worker's account stays out of the job error: %r" % err)
+            check("marked bad" not in w.stderr(), "an overloaded X is not a refusal:\n%s"
+                  % w.stderr())
+            data, _ = run(w, job("searchbyquery", "q", max_results=1))
+            check_eq(len(data), 1, "logged in on the next job")
+        no_violations(fake)
+
+
+def test_a_job_tries_a_bounded_number_of_accounts():
+    """A pool larger than the 64 accounts a job remembers trying, whose logins all fail for a
+    reason that does not mark the account bad (X overloaded): the job gives up after trying each
+    account once at most, instead of logging the accounts it could not remember in again and
+    again until its deadline."""
+    with TwitterWebFake() as fake:
+        names = ["u%d" % i for i in range(70)]
+        for n in names:
+            fake.accounts[n] = {"password": "pw"}
+        fake.login_overloaded = 10 ** 6
+        env = fake.worker_env(accounts=[n + ":pw" for n in names],
+                              extra={"JOB_TIMEOUT_SECONDS": "8"})
+        with Worker(env=env) as w:
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check(fake.guest_calls <= len(names), "at most one login per account and job, got "
+                  "%d for %d accounts" % (fake.guest_calls, len(names)))
+            check("Over capacity" in err, "the last login failure reaches the user: %r" % err)
+        no_violations(fake)
+
+
 def test_expired_cookies_relogin_and_persistence():
     with TwitterWebFake() as fake:
         fake.accounts["gina"] = {"password": "pw"}
@@ -556,6 +594,8 @@ def test_method_switch_and_cloudflare_block():
             fake.cloudflare.add("UserByScreenName")
             err = run_fails(w, job("searchbyprofile", "NASA"))
             check("Cloudflare" in err, "Cloudflare block reported: %r" % err)
+            check("mia" not in err, "the worker's account stays out of the job error: %r" % err)
+            check("account mia" in w.stderr(), "the log names the blocked account")
             fake.cloudflare.clear()
             p, _ = run(w, job("searchbyprofile", "NASA"))
             check_eq(p["Username"], "NASA", "the account was not penalised for the block")

@@ -19,6 +19,7 @@
 #include "kinds/twitter_web_login.h"
 #include "kinds/twitter_web_request.h"
 #include "util/clock_after.h"
+#include "util/utf8.h"
 
 static void test_account_specs(void **state)
 {
@@ -148,6 +149,28 @@ static void test_pool_wait_for_release(void **state)
     tw_accounts_reset();
 }
 
+/* A bad mark's reason is kept whole characters only: quoted by the pool's refusal, a cut inside
+ * a UTF-8 character ended the job error there (the reply stops at the first invalid byte). */
+static void test_bad_reason_cut_on_a_character_boundary(void **state)
+{
+    (void)state;
+    char *items[] = { "solo:pw" };
+    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 1 };
+    tw_accounts_reset();
+    assert_int_equal(tw_accounts_count(&cfg), 1);
+    char reason[400];
+    memset(reason, 'x', 158);
+    strcpy(reason + 158, "\xC3\xA9 and more");              /* U+00E9 across the cut */
+    tw_accounts_mark_bad(0, reason);
+    struct timespec soon = in_ms(100);
+    struct err e = { 0 };
+    size_t i;
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_TWEET_DETAIL, NULL, 0, &soon, &i, &e), -1);
+    assert_int_equal(utf8_print_len(e.msg, SIZE_MAX), (int)strlen(e.msg));
+    assert_non_null(strstr(e.msg, "x)"));
+    tw_accounts_reset();
+}
+
 /* RFC 6238 appendix B, SHA-1, last six digits; secret "12345678901234567890" in base32. */
 static void test_totp(void **state)
 {
@@ -218,6 +241,21 @@ static void test_classify(void **state)
     assert_int_equal(classify(200, NULL, json, NULL, msg, sizeof msg), TWV_FAILED);
     assert_string_equal(msg, "HTTP 200 (not JSON)");
     assert_int_equal(classify(500, "{\"errors\":\"weird\"}", json, NULL, NULL, 0), TWV_FAILED);
+    /* X's message is kept to whole characters (a cut inside one ends a job error there) */
+    char body[600] = "{\"errors\":[{\"code\":130,\"message\":\"";
+    for (int k = 0; k < 150; k++)
+        strcat(body, "\xC3\xA9");
+    strcat(body, "\"}]}");
+    assert_int_equal(classify(503, body, json, NULL, msg, sizeof msg), TWV_FAILED);
+    assert_true(strlen(msg) > 200);
+    assert_int_equal(utf8_print_len(msg, SIZE_MAX), (int)strlen(msg));
+    char body336[600] = "{\"errors\":[{\"code\":336,\"message\":\"a";   /* 'a': odd cut */
+    for (int k = 0; k < 150; k++)
+        strcat(body336, "\xC3\xA9");
+    strcat(body336, "\"}]}");
+    assert_int_equal(classify(400, body336, json, NULL, msg, sizeof msg), TWV_FAILED);
+    assert_non_null(strstr(msg, "TWITTER_FEATURES"));
+    assert_int_equal(utf8_print_len(msg, SIZE_MAX), (int)strlen(msg));
 }
 
 static void test_graphql_encoding(void **state)
@@ -289,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_account_specs),
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_pool_wait_for_release),
+        cmocka_unit_test(test_bad_reason_cut_on_a_character_boundary),
         cmocka_unit_test(test_totp),
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_graphql_encoding),

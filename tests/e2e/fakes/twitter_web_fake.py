@@ -33,7 +33,7 @@ timeline: SearchTimeline a truncated body, others entries of the wrong types),
 method_required (operation -> "GET"/"POST": the other method gets 404 with an empty body),
 cloudflare (set of operation names answered 403 with a Cloudflare HTML page), login_rate_limited
 (number of login-flow calls answered 429 code 88, x-rate-limit-reset login_reset_in seconds
-ahead), drop (operation ->
+ahead), login_overloaded (number of login-flow calls answered 503 code 130 "Over capacity"), drop (operation ->
 number of requests whose connection is closed without an answer), delay
 (operation -> seconds before answering; max_in_flight[user] records the most concurrent
 requests of one account), home_redirect (a URL: /home answers 302 to it; REDIRECT_TARGET on
@@ -297,9 +297,14 @@ class _Handler(BaseHTTPRequestHandler):
             limited = fake.login_rate_limited > 0
             if limited:
                 fake.login_rate_limited -= 1
+            overloaded = not limited and fake.login_overloaded > 0
+            if overloaded:
+                fake.login_overloaded -= 1
         if limited:
             return self._send(429, {"errors": [{"code": 88, "message": "Rate limit exceeded"}]},
                               [("x-rate-limit-reset", str(int(time.time()) + fake.login_reset_in))])
+        if overloaded:
+            return self._send(503, {"errors": [{"code": 130, "message": "Over capacity"}]})
         time.sleep(fake.flow_delay)
         with fake.lock:
             fake.flow_calls.append(doc)
@@ -528,6 +533,7 @@ class TwitterWebFake(LocalServer):
         self.cloudflare = set()
         self.login_rate_limited = 0     # onboarding calls still to answer 429 code 88
         self.login_reset_in = 60        # their x-rate-limit-reset, seconds from now
+        self.login_overloaded = 0       # onboarding calls still to answer 503 code 130
         self.flow_delay = 0             # seconds before each login flow step answers
         self.requests = []
         self.violations = []
