@@ -265,6 +265,20 @@ static int install_file(const char *dir, const char *tmp, const char *path, bool
     return 0;
 }
 
+int platform_create_file(const char *dir, const char *name, const uint8_t *buf, size_t len,
+                         char *err, size_t errlen)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+
+    if (platform_path(path, sizeof path, dir, name) != 0) {
+        snprintf(err, errlen, "%s/%s: path too long", dir, name);
+        return -1;
+    }
+    if (write_temp(dir, name, buf, len, tmp, sizeof tmp, err, errlen) != 0)
+        return -1;
+    return install_file(dir, tmp, path, false, err, errlen);
+}
+
 /* write_sealed seals data and installs it as DATA_DIR/name. Returns 0, 1 when !replace and the
  * file already exists, or -1 with err. */
 static int write_sealed(const struct platform *p, const char *name, const char *label,

@@ -10,6 +10,7 @@ private to its user."""
 import os
 import resource
 import sqlite3
+import subprocess
 import threading
 import time
 
@@ -367,6 +368,34 @@ def test_data_dir_files_are_private_whatever_the_umask():
     h.check("tee-worker.db" in modes and "platform.key" in modes, "files: %r" % names)
     loose = {n: oct(m) for n, m in modes.items() if m & 0o077}
     h.check(not loose, "DATA_DIR files that group or others may read: %r" % loose)
+
+
+def test_kill9_while_the_root_key_is_written_does_not_block_later_starts():
+    """The standalone root key (DATA_DIR/platform.key) is created whole or not at all: a first
+    start killed (kill -9, a power cut) while writing it must not leave a short key file behind,
+    which every later start refuses as damaged. The first start is held at its first write (the
+    key's; tests/e2e/fakes/stall_io.c), killed there, and a second start must then succeed."""
+    from test_shutdown import Stall
+    stall = Stall()
+    stall.on()
+    first = h.Worker(env=stall.env(10, calls="write"))
+    log = open(os.path.join(h.mkdtemp("tw-log-"), "stderr"), "wb")
+    proc = subprocess.Popen(h.command(), env=first.environment(), cwd=first.data_dir,
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        stall.wait_hit()
+        names = os.listdir(first.data_dir)
+        h.check(any("platform.key" in n for n in names),
+                "the first write of the first start should be the root key's; DATA_DIR: %r" % names)
+    finally:
+        proc.kill()
+        proc.wait(10)
+        log.close()
+        stall.off()
+    with h.Worker(data_dir=first.data_dir) as w:
+        w.run_job(TELEMETRY)
+    key = os.path.join(first.data_dir, "platform.key")
+    h.check_eq(os.stat(key).st_size, 32, "size of the root key made by the second start")
 
 
 if __name__ == "__main__":
