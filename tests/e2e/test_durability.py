@@ -195,6 +195,28 @@ def test_store_keeps_only_the_newest_results_of_the_cache_size():
         h.expect_status(w.get("/job/status/" + uids[-1]), 200, "newest result after a restart")
 
 
+def clock_ahead_env(seconds):
+    """Preloads tests/e2e/fakes/clock_shift.c: the worker's wall clock runs `seconds` ahead of the
+    kernel's, so a timed wait on the wall clock lasts that much longer (a clock stepped back)."""
+    path = os.environ.get("TW_CLOCK_SHIFT")
+    h.check(path and os.path.exists(path), "TW_CLOCK_SHIFT (built by tests/meson.build) missing")
+    return {"LD_PRELOAD": h.preload_env(path), "CLOCK_SHIFT_SECONDS": str(seconds)}
+
+
+def test_maintenance_passes_do_not_follow_the_wall_clock():
+    """The store is pruned every 5 s at most even when the wall clock is stepped back meanwhile
+    (an NTP correction): the maintenance thread's wait counts on the monotonic clock. A wait on the
+    wall clock lasted the step longer, and the results table grew by a row per job all along."""
+    with h.Worker(env=dict(clock_ahead_env(3600), RESULT_CACHE_MAX_SIZE="20")) as w:
+        for _ in range(40):
+            w.run_job(TELEMETRY)
+        time.sleep(7.5)             # a pass at most 5 s after the last job, and some slack
+        # (the store is locked while the worker runs: its debug line tells the pass happened)
+        h.check("20 store rows pruned" in w.stderr(),
+                "no maintenance pass pruned the 20 extra result rows within 7.5 s; stderr:\n%s"
+                % w.stderr()[-2000:])
+
+
 def result_uids(data_dir):
     db = sqlite3.connect(os.path.join(data_dir, "tee-worker.db"))
     try:
