@@ -225,6 +225,21 @@ def result_uids(data_dir):
         db.close()
 
 
+def test_results_reach_the_store_when_the_wall_clock_steps_back():
+    """A finished job's result is committed within milliseconds even when the wall clock is stepped
+    back meanwhile: the store's writer waits for the next batch on the monotonic clock. A wait on
+    the wall clock lasted the step longer, and a crash then lost results already served (their jobs
+    ran again after the restart)."""
+    w = h.Worker(env=clock_ahead_env(3600))
+    w.start()
+    _, uid, _, _ = w.run_job(TELEMETRY)
+    time.sleep(1.0)                 # the writer's batch delay is a few milliseconds
+    w.kill()                        # kill -9: only what was committed is in the file
+    w.stop(check_exit=False)
+    h.check(uid in result_uids(w.data_dir),
+            "the result of a job finished 1 s before a kill -9 is not in the store")
+
+
 def test_full_disk_refuses_new_jobs_and_keeps_the_results_of_running_ones():
     # A soft file-size limit of 0 makes every write of the worker to a file fail (EFBIG; the
     # worker ignores SIGXFSZ): to SQLite that is a full disk. Web jobs on a slow page are running
