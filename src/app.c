@@ -75,10 +75,9 @@ static void *maintenance_main(void *arg)
     unsigned pass = 0;
     pthread_mutex_lock(&m->lock);
     while (!m->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += period;
-        pthread_cond_timedwait(&m->wake, &m->lock, &until);
+        /* monotonic: a wall-clock step backwards would hold the next pass for as long */
+        struct timespec until = clock_after_ms(CLOCK_MONOTONIC, (long)period * 1000);
+        pthread_cond_clockwait(&m->wake, &m->lock, CLOCK_MONOTONIC, &until);
         if (m->stop)
             break;
         pthread_mutex_unlock(&m->lock);

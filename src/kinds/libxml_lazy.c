@@ -30,16 +30,34 @@
 enum { LIBXML_SYMBOLS(LAZY_SYM_ENUM) LIBXML_SYMBOL_COUNT };
 static struct lazy_sym syms[LIBXML_SYMBOL_COUNT] = { LIBXML_SYMBOLS(LAZY_SYM_ENTRY) };
 
-/* xmlInitParser is not safe to race with a first parse in another thread: it runs here, once. */
+/* drop_message is libxml2's error handler: HTML_PARSE_NOERROR silences the parser, but not the
+ * encoding layer, which printed "encoding error : input conversion failed ..." straight to stderr
+ * for any page whose bytes do not decode in the charset it names: lines outside the logger (not
+ * JSON under LOG_FORMAT=json) that any web page could add. */
+static void drop_message(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+/* xmlInitParser is not safe to race with a first parse in another thread: it runs here, once,
+ * and so does the silencing of libxml2's messages, for this thread (libxml2's error handler is
+ * per thread) and as the default of every other. */
 static int init_parser(void *handle, char *err, size_t errlen)
 {
     __typeof__(&xmlInitParser) init = (__typeof__(&xmlInitParser))dlsym(handle, "xmlInitParser");
-    if (!init) {
+    __typeof__(&xmlSetGenericErrorFunc) set_here =
+        (__typeof__(&xmlSetGenericErrorFunc))dlsym(handle, "xmlSetGenericErrorFunc");
+    __typeof__(&xmlThrDefSetGenericErrorFunc) set_default =
+        (__typeof__(&xmlThrDefSetGenericErrorFunc))dlsym(handle, "xmlThrDefSetGenericErrorFunc");
+    if (!init || !set_here || !set_default) {
         const char *why = dlerror();
-        snprintf(err, errlen, "%s", why ? why : "no xmlInitParser");
+        snprintf(err, errlen, "%s", why ? why : "no xmlInitParser or error handler setters");
         return -1;
     }
     init();
+    set_default(NULL, drop_message);
+    set_here(NULL, drop_message);
     return 0;
 }
 

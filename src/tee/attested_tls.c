@@ -1,9 +1,10 @@
 /* attested_tls.c - the current attested TLS identity and the thread that renews it.
  *
  * One mutex guards the current identity (readers copy what they need under it) and the stop flag;
- * the renewal thread waits on a condition variable for at most a second at a time, so it can reap
- * replaced listeners (installer tick) and stop promptly. Making a new identity (key, quote,
- * certificate) happens outside the lock; only the swap happens inside it. */
+ * the renewal thread waits on a condition variable for at most a second at a time (on the
+ * monotonic clock), so it can reap replaced listeners (installer tick) and stop promptly. Making a
+ * new identity (key, quote, certificate) happens outside the lock; only the swap happens inside
+ * it. */
 #include "tee/attested_tls.h"
 
 #include <pthread.h>
@@ -15,6 +16,7 @@
 
 #include "log.h"
 #include "tee/ratls.h"
+#include "util/clock_after.h"
 
 #define RETRY_S 10
 
@@ -99,10 +101,10 @@ static void *renewal_main(void *arg)
 
     pthread_mutex_lock(&at->lock);
     while (!at->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
-        pthread_cond_timedwait(&at->wake, &at->lock, &until);
+        /* monotonic: a wall-clock step backwards would hold the thread for as long (the renewal
+         * time itself is wall-clock time, as the certificate's validity is) */
+        struct timespec until = clock_after_ms(CLOCK_MONOTONIC, 1000);
+        pthread_cond_clockwait(&at->wake, &at->lock, CLOCK_MONOTONIC, &until);
         if (at->stop)
             break;
         bool due = time(NULL) >= at->renew_at;

@@ -8,7 +8,8 @@
  * A sealed file is "TWS1" || IV (12 random bytes) || AES-256-GCM ciphertext || tag (16), under
  * platform_derive(label) with the label as additional data, so a file cannot be replayed under
  * another purpose. Files are written atomically: a temporary file in DATA_DIR (mode 0600), fsync,
- * rename (or link, for create-once files), then fsync of the directory. Reading is bounded
+ * rename (or link, for create-once files; without hard links, as under Gramine, a rename that
+ * replaces nothing), then fsync of the directory. Reading is bounded
  * (SEALED_FILE_MAX) and a file that does not open is an error, never silently replaced: data
  * sealed under another root key means the wrong DATA_DIR or the wrong enclave signer, which an
  * operator must see.
@@ -242,6 +243,22 @@ static int write_temp(const char *dir, const char *name, const uint8_t *buf, siz
     return 0;
 }
 
+/* rename_if_absent stands in for link where there are no hard links (Gramine has no link(2), nor
+ * have some file systems): a rename that replaces nothing. Its race with another process creating
+ * path at the same instant is accepted there. Returns 0, or -1 with *saved (EEXIST: path exists). */
+static int rename_if_absent(const char *tmp, const char *path, int *saved)
+{
+    struct stat st;
+
+    if (lstat(path, &st) == 0)
+        *saved = EEXIST;
+    else if (errno != ENOENT || rename(tmp, path) != 0)
+        *saved = errno;
+    else
+        return 0;
+    return -1;
+}
+
 /* install_file moves tmp to path: rename when replace, else link (which fails when path exists).
  * Returns 0, 1 when !replace and path already exists, or -1 with err. tmp is gone afterwards. */
 static int install_file(const char *dir, const char *tmp, const char *path, bool replace,
@@ -249,6 +266,9 @@ static int install_file(const char *dir, const char *tmp, const char *path, bool
 {
     int rc = replace ? rename(tmp, path) : link(tmp, path);
     int saved = errno;
+
+    if (rc != 0 && !replace && (saved == ENOSYS || saved == EPERM || saved == EOPNOTSUPP))
+        rc = rename_if_absent(tmp, path, &saved);   /* tmp's unlink below then finds nothing */
 
     if (!replace || rc != 0)
         unlink(tmp);
@@ -263,6 +283,20 @@ static int install_file(const char *dir, const char *tmp, const char *path, bool
         return -1;
     }
     return 0;
+}
+
+int platform_create_file(const char *dir, const char *name, const uint8_t *buf, size_t len,
+                         char *err, size_t errlen)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+
+    if (platform_path(path, sizeof path, dir, name) != 0) {
+        snprintf(err, errlen, "%s/%s: path too long", dir, name);
+        return -1;
+    }
+    if (write_temp(dir, name, buf, len, tmp, sizeof tmp, err, errlen) != 0)
+        return -1;
+    return install_file(dir, tmp, path, false, err, errlen);
 }
 
 /* write_sealed seals data and installs it as DATA_DIR/name. Returns 0, 1 when !replace and the

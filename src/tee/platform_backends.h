@@ -22,4 +22,11 @@ int platform_fsync_dir(const char *dir);
 /* platform_path writes dir + "/" + name into out. Returns 0, or -1 when it does not fit. */
 int platform_path(char *out, size_t outlen, const char *dir, const char *name);
 
+/* platform_create_file creates dir/name holding buf[0..len), mode 0600, whole or not at all: the
+ * bytes go to a temporary file in dir, synced, which is then linked (or, without hard links,
+ * renamed) to the name and the directory synced, so a crash leaves no partial file under the name. Returns 0, 1 when dir/name already
+ * exists (left as it is), or -1 with err. */
+int platform_create_file(const char *dir, const char *name, const uint8_t *buf, size_t len,
+                         char *err, size_t errlen);
+
 #endif

@@ -1,9 +1,10 @@
 /* platform_standalone.c - the platform backend for running without an enclave.
  *
- * The root key is 32 random bytes in DATA_DIR/platform.key, created on first start (O_EXCL, mode
- * 0600, synced with its directory) and read on every later one. Its protection is the file
- * system: a key file that group or others may access is refused rather than trusted, and so is one
- * of the wrong size or all zeros (damaged or not ours). A missing file means "first start"; a bad
+ * The root key is 32 random bytes in DATA_DIR/platform.key, created on first start (whole or not
+ * at all: a synced temporary file linked to the name, mode 0600, the directory synced) and read on
+ * every later one. Its protection is the file system: a key file that group or others may access
+ * is refused rather than trusted, and so is one of the wrong size or all zeros (damaged or not
+ * ours). A missing file means "first start"; a bad
  * one is never replaced, since a new key could not open anything sealed under the old one. */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,50 +97,16 @@ static int load_root_key(const char *path, uint8_t key[ROOT_KEY_LEN], char *err,
     return rc;
 }
 
-static int write_key(int fd, const uint8_t key[ROOT_KEY_LEN])
+/* create_root_key makes a new key file, whole or not at all (a first start killed while writing
+ * it must not leave a short file that every later start refuses). Returns 0 with key filled, 1
+ * when the file appeared meanwhile (another process), -1 with err. */
+static int create_root_key(const char *dir, uint8_t key[ROOT_KEY_LEN], char *err, size_t errlen)
 {
-    ssize_t n;
-
-    do {
-        n = write(fd, key, ROOT_KEY_LEN);
-    } while (n < 0 && errno == EINTR);
-    return n == ROOT_KEY_LEN && fchmod(fd, 0600) == 0 && fsync(fd) == 0 ? 0 : -1;
-}
-
-/* create_root_key makes a new key file. Returns 0 with key filled, 1 when the file appeared
- * meanwhile (another process), -1 with err. */
-static int create_root_key(const char *dir, const char *path, uint8_t key[ROOT_KEY_LEN], char *err,
-                           size_t errlen)
-{
-    int fd;
-
     if (crypto_random_secret(key, ROOT_KEY_LEN) != 0) {
         snprintf(err, errlen, "cannot generate the root key: the random generator failed");
         return -1;
     }
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == EEXIST)
-        return 1;
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot create the root key: %s", path, strerror(errno));
-        return -1;
-    }
-    if (write_key(fd, key) != 0) {
-        snprintf(err, errlen, "%s: cannot write the root key: %s", path, strerror(errno));
-        close(fd);
-        unlink(path);
-        return -1;
-    }
-    if (close(fd) != 0) {
-        snprintf(err, errlen, "%s: cannot write the root key: %s", path, strerror(errno));
-        unlink(path);
-        return -1;
-    }
-    if (platform_fsync_dir(dir) != 0) {
-        snprintf(err, errlen, "%s: cannot sync the directory: %s", dir, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return platform_create_file(dir, ROOT_KEY_FILE, key, ROOT_KEY_LEN, err, errlen);
 }
 
 static int standalone_open(struct platform *p, const struct config *cfg, char *err, size_t errlen)
@@ -155,7 +122,7 @@ static int standalone_open(struct platform *p, const struct config *cfg, char *e
         int rc = load_root_key(path, p->root_key, err, errlen);
         if (rc != 0)
             return rc > 0 ? 0 : -1;
-        rc = create_root_key(p->data_dir, path, p->root_key, err, errlen);
+        rc = create_root_key(p->data_dir, p->root_key, err, errlen);
         if (rc != 1)
             return rc;
     }

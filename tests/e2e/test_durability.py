@@ -10,6 +10,7 @@ private to its user."""
 import os
 import resource
 import sqlite3
+import subprocess
 import threading
 import time
 
@@ -194,12 +195,49 @@ def test_store_keeps_only_the_newest_results_of_the_cache_size():
         h.expect_status(w.get("/job/status/" + uids[-1]), 200, "newest result after a restart")
 
 
+def clock_ahead_env(seconds):
+    """Preloads tests/e2e/fakes/clock_shift.c: the worker's wall clock runs `seconds` ahead of the
+    kernel's, so a timed wait on the wall clock lasts that much longer (a clock stepped back)."""
+    path = os.environ.get("TW_CLOCK_SHIFT")
+    h.check(path and os.path.exists(path), "TW_CLOCK_SHIFT (built by tests/meson.build) missing")
+    return {"LD_PRELOAD": h.preload_env(path), "CLOCK_SHIFT_SECONDS": str(seconds)}
+
+
+def test_maintenance_passes_do_not_follow_the_wall_clock():
+    """The store is pruned every 5 s at most even when the wall clock is stepped back meanwhile
+    (an NTP correction): the maintenance thread's wait counts on the monotonic clock. A wait on the
+    wall clock lasted the step longer, and the results table grew by a row per job all along."""
+    with h.Worker(env=dict(clock_ahead_env(3600), RESULT_CACHE_MAX_SIZE="20")) as w:
+        for _ in range(40):
+            w.run_job(TELEMETRY)
+        time.sleep(7.5)             # a pass at most 5 s after the last job, and some slack
+        # (the store is locked while the worker runs: its debug line tells the pass happened)
+        h.check("20 store rows pruned" in w.stderr(),
+                "no maintenance pass pruned the 20 extra result rows within 7.5 s; stderr:\n%s"
+                % w.stderr()[-2000:])
+
+
 def result_uids(data_dir):
     db = sqlite3.connect(os.path.join(data_dir, "tee-worker.db"))
     try:
         return {row[0] for row in db.execute("SELECT uid FROM results")}
     finally:
         db.close()
+
+
+def test_results_reach_the_store_when_the_wall_clock_steps_back():
+    """A finished job's result is committed within milliseconds even when the wall clock is stepped
+    back meanwhile: the store's writer waits for the next batch on the monotonic clock. A wait on
+    the wall clock lasted the step longer, and a crash then lost results already served (their jobs
+    ran again after the restart)."""
+    w = h.Worker(env=clock_ahead_env(3600))
+    w.start()
+    _, uid, _, _ = w.run_job(TELEMETRY)
+    time.sleep(1.0)                 # the writer's batch delay is a few milliseconds
+    w.kill()                        # kill -9: only what was committed is in the file
+    w.stop(check_exit=False)
+    h.check(uid in result_uids(w.data_dir),
+            "the result of a job finished 1 s before a kill -9 is not in the store")
 
 
 def test_full_disk_refuses_new_jobs_and_keeps_the_results_of_running_ones():
@@ -367,6 +405,34 @@ def test_data_dir_files_are_private_whatever_the_umask():
     h.check("tee-worker.db" in modes and "platform.key" in modes, "files: %r" % names)
     loose = {n: oct(m) for n, m in modes.items() if m & 0o077}
     h.check(not loose, "DATA_DIR files that group or others may read: %r" % loose)
+
+
+def test_kill9_while_the_root_key_is_written_does_not_block_later_starts():
+    """The standalone root key (DATA_DIR/platform.key) is created whole or not at all: a first
+    start killed (kill -9, a power cut) while writing it must not leave a short key file behind,
+    which every later start refuses as damaged. The first start is held at its first write (the
+    key's; tests/e2e/fakes/stall_io.c), killed there, and a second start must then succeed."""
+    from test_shutdown import Stall
+    stall = Stall()
+    stall.on()
+    first = h.Worker(env=stall.env(10, calls="write"))
+    log = open(os.path.join(h.mkdtemp("tw-log-"), "stderr"), "wb")
+    proc = subprocess.Popen(h.command(), env=first.environment(), cwd=first.data_dir,
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        stall.wait_hit()
+        names = os.listdir(first.data_dir)
+        h.check(any("platform.key" in n for n in names),
+                "the first write of the first start should be the root key's; DATA_DIR: %r" % names)
+    finally:
+        proc.kill()
+        proc.wait(10)
+        log.close()
+        stall.off()
+    with h.Worker(data_dir=first.data_dir) as w:
+        w.run_job(TELEMETRY)
+    key = os.path.join(first.data_dir, "platform.key")
+    h.check_eq(os.stat(key).st_size, 32, "size of the root key made by the second start")
 
 
 if __name__ == "__main__":

@@ -330,6 +330,23 @@ def test_certificate_renewed_before_expiry():
         check("TLS certificate renewed" in w.stderr(), "no renewal line in the log")
 
 
+def test_renewal_does_not_wait_on_the_wall_clock():
+    """The renewal thread wakes every second on the monotonic clock: with the worker's wall clock
+    an hour ahead of the kernel's (tests/e2e/fakes/clock_shift.c; what a step backwards does to a
+    wait under way) the certificate is still renewed after two thirds of its validity. A wait on
+    the wall clock lasted the hour, and the certificate expired unrenewed."""
+    from test_durability import clock_ahead_env
+    env = dict(clock_ahead_env(3600), TLS_CERT_VALIDITY_SECONDS="3")
+    with AttestationFake() as fake, EnclaveWorker(fake, env=env) as w:
+        first = w.peer_certificate()
+        deadline = time.monotonic() + 10
+        renewed = first
+        while renewed == first and time.monotonic() < deadline:
+            time.sleep(0.3)
+            renewed = w.peer_certificate()
+        check(renewed != first, "the certificate was not renewed within 10 s (validity 3 s)")
+
+
 def test_attestation_type_none():
     with AttestationFake(attestation_type="none", serve_quotes=False) as fake:
         env = dict(fake.worker_env(), DATA_DIR=harness.mkdtemp("tw-data-"),

@@ -225,6 +225,25 @@ def test_tricky_html_extraction():
 # ---------------------------------------------------------------------------------------------
 
 
+def test_undecodable_page_writes_no_stray_log_line():
+    """A page whose bytes do not decode in the charset it names makes libxml2 report encoding
+    errors; they must not reach stderr outside the logger: with LOG_FORMAT=json every line the
+    worker writes is one JSON object (a log shipper drops or misreads anything else)."""
+    site = Site()
+    site.page("/jp", b"<h1>Title</h1><p>bad \xa4\xa2\xa4\xa4 bytes</p>",
+              content_type="text/html; charset=ISO-2022-JP")
+    env = dict(ALLOW, LOG_FORMAT="json")
+    with site, Worker(env=env) as w:
+        w.run_job(web_job(site.url("/jp")))
+        lines = [line for line in w.stderr().splitlines() if line]
+        for line in lines:
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                fail("a stderr line that is not a JSON log line: %r" % line)
+            check(isinstance(doc, dict) and "msg" in doc, "not a log object: %r" % line)
+
+
 def test_blacklist_redirects_and_counters():
     site = Site()
     env = dict(ALLOW, WEBSCRAPER_BLACKLIST=" localhost , ,evil.test")

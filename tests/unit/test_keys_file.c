@@ -115,12 +115,39 @@ static void test_load_checks_the_file(void **state)
     free(malformed);
 }
 
+/* A key file reached through a symbolic link is the file it names: Kubernetes mounts each key
+ * of a Secret as a link into a "..data/" directory, systemd and Docker use bind mounts. The type
+ * and mode checks apply to the file the link names. */
+static void test_load_follows_a_symbolic_link(void **state)
+{
+    (void)state;
+    uint8_t keys[2][32];
+    char err[300] = "";
+    char *target = write_file(HEX_A "\n", 0400);
+    char link_path[] = "/tmp/tw-keys-link-XXXXXX";
+    int fd = mkstemp(link_path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(link_path);
+    assert_int_equal(symlink(target, link_path), 0);
+    if (keys_file_load(link_path, keys, 2, err, sizeof err) != 1)
+        fail_msg("refused a link to a mode-0400 key file: %s", err);
+    assert_int_equal(keys[0][31], 31);
+    assert_int_equal(chmod(target, 0644), 0);
+    assert_int_equal(keys_file_load(link_path, keys, 2, err, sizeof err), -1);
+    assert_non_null(strstr(err, "mode 0644"));
+    unlink(link_path);
+    unlink(target);
+    free(target);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_hex_and_base64),
         cmocka_unit_test(test_parse_refusals),
         cmocka_unit_test(test_load_checks_the_file),
+        cmocka_unit_test(test_load_follows_a_symbolic_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

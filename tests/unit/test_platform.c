@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -343,6 +344,47 @@ static void test_worker_id_stable_and_v4(void **state)
     platform_close(&p);
 }
 
+/* Gramine has no link(2) (it answers ENOSYS), nor have some file systems (EPERM): this test's
+ * link stands in for them when links_unsupported is set, and the real one otherwise. */
+static bool links_unsupported;
+
+int link(const char *from, const char *to)
+{
+    if (links_unsupported) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return linkat(AT_FDCWD, from, AT_FDCWD, to, 0);
+}
+
+/* Files created once (the root key, the worker id) still are where there are no hard links: an
+ * enclave worker with a shared store keeps its worker id in such a file, and failed to start. */
+static void test_create_once_files_without_hard_links(void **state)
+{
+    struct fixture *f = *state;
+    struct platform p;
+    char err[512] = "", first[37], second[37], path[PATH_MAX];
+    struct stat st;
+
+    links_unsupported = true;
+    open_ok(&f->cfg, &p);
+    if (platform_worker_id(&p, first, err, sizeof err) != 0)
+        fail_msg("platform_worker_id without hard links: %s", err);
+    assert_uuid_v4(first);
+    assert_int_equal(platform_worker_id(&p, second, err, sizeof err), 0);
+    assert_string_equal(first, second);
+    platform_close(&p);
+    open_ok(&f->cfg, &p);
+    assert_int_equal(platform_worker_id(&p, second, err, sizeof err), 0);
+    assert_string_equal(first, second);
+    platform_close(&p);
+    links_unsupported = false;
+    path_in(f, "platform.key", path, sizeof path);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 32);
+    assert_int_equal(st.st_mode & 0777, 0600);
+}
+
 static void test_worker_id_not_a_uuid_refused(void **state)
 {
     struct fixture *f = *state;
@@ -418,6 +460,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_from_other_root_key_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_id_stable_and_v4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_id_not_a_uuid_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_once_files_without_hard_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gramine_fails_without_attestation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_data_dir_refused, setup, teardown),
         cmocka_unit_test(test_uuid_text),

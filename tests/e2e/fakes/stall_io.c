@@ -6,8 +6,10 @@
  * 10 ms and go on to the real call once it is gone. STALL_IO_CALLS limits the stall to a
  * comma-separated subset ("fsync,fdatasync": writes reach the page cache, syncs hang); unset, every
  * call above stalls. The first call that stalls creates STALL_IO_FILE.hit, so a test knows the
- * store's writer is stuck there and not merely about to be. Plain write() is never stalled (the
- * log, eventfds and sockets use it). Built by tests/meson.build only; never part of the worker.
+ * store's writer is stuck there and not merely about to be. Plain write() stalls only when
+ * STALL_IO_CALLS names it (the log, eventfds and sockets use it too: a test that asks for it
+ * stalls the whole process at its next write, e.g. the start-up's first file). Built by
+ * tests/meson.build only; never part of the worker.
  *
  * With the AddressSanitizer build the worker's sanitizer runtime must come first in the list of
  * loaded libraries: the tests preload it ahead of this one (tests/e2e/harness.py, preload_env). */
@@ -27,12 +29,12 @@
 #include <time.h>
 #include <unistd.h>
 
-/* stall_on says whether call is one of the stalled ones (STALL_IO_CALLS, default all). */
+/* stall_on says whether call is one of the stalled ones (STALL_IO_CALLS; unset: all but write). */
 static int stall_on(const char *call)
 {
     const char *list = getenv("STALL_IO_CALLS");
     if (!list || !*list)
-        return 1;
+        return strcmp(call, "write") != 0;
     size_t n = strlen(call);
     for (const char *p = list; *p;) {
         const char *end = strchr(p, ',');
@@ -76,6 +78,7 @@ static void stall(const char *call)
         }                                                                                         \
     } while (0)
 
+static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
 static ssize_t (*real_pwrite64)(int, const void *, size_t, off64_t);
 static ssize_t (*real_pwritev)(int, const struct iovec *, int, off_t);
@@ -83,6 +86,13 @@ static ssize_t (*real_pwritev2)(int, const struct iovec *, int, off_t, int);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 static int (*real_sync_file_range)(int, off64_t, off64_t, unsigned int);
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    LOOKUP(write);
+    stall("write");
+    return real_write(fd, buf, n);
+}
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
