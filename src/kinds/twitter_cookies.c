@@ -756,7 +756,7 @@ int twitter_cookies_load(const char *path, struct twitter_cookie_file *out,
 {
     out->v = NULL;
     out->n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);   /* a FIFO: refused below */
     if (fd < 0)
         return why_set(why, whylen, "cannot open %s: %s", path, strerror(errno));
     struct stat st;

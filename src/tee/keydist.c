@@ -10,6 +10,7 @@
 #include "tee/keydist.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -24,8 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/b64.h"
+#include "util/file_read.h"
 
 /* The smallest modulus accepted: a distributor key that can be factored lets anyone sign ring keys
  * (production uses 4092 bits; Go itself refuses below 1024). */
@@ -77,19 +80,27 @@ bool keydist_value_is_path(const char *value)
     return value && *value && (is_regular_file(value) || looks_like_path(value));
 }
 
-/* Reads at most KEYDIST_MAX_PEM bytes of path into a new buffer. Returns 0 or -1 with err. */
+/* Reads at most KEYDIST_MAX_PEM bytes of path, a regular file, into a new buffer. Returns 0 or -1
+ * with err. Opened without waiting: a named pipe there would hold the start-up for ever. */
 static int read_pem_file(const char *path, uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
 
-    if (!f) {
+    if (fd < 0) {
         set_err(err, errlen, "%s: cannot open %s: %s", msg_decode_key, path, strerror(errno));
         return -1;
     }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        set_err(err, errlen, "%s: %s is not a regular file", msg_decode_key, path);
+        return -1;
+    }
     uint8_t *buf = malloc(KEYDIST_MAX_PEM + 1);
-    size_t n = buf ? fread(buf, 1, KEYDIST_MAX_PEM + 1, f) : 0;
-    bool failed = !buf || ferror(f);
-    fclose(f);
+    ssize_t got = buf ? read_upto_fd(fd, buf, KEYDIST_MAX_PEM + 1) : 0;
+    bool failed = !buf || got < 0;
+    size_t n = got > 0 ? (size_t)got : 0;
+    close(fd);
     if (failed || n > KEYDIST_MAX_PEM) {
         free(buf);
         set_err(err, errlen, "%s: cannot read %s: %s", msg_decode_key, path,

@@ -97,7 +97,7 @@ fail:
 int keys_file_load(const char *path, uint8_t (*keys)[32], size_t max, char *err, size_t errlen)
 {
     char why[200];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);   /* a link is checked as the file it names */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);   /* a link: the file it names */
     if (fd < 0) {
         snprintf(err, errlen, "SEALING_KEYS_FILE %s: %s", path, strerror(errno));
         return -1;

@@ -346,7 +346,7 @@ static int read_bounded(const char *path, size_t max, uint8_t **buf, size_t *len
 {
     struct stat st;
     ssize_t got = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);   /* a FIFO: refused below */
 
     if (fd < 0 && errno == ENOENT)
         return 0;

@@ -75,7 +75,7 @@ static int read_key(int fd, uint8_t key[ROOT_KEY_LEN])
 static int load_root_key(const char *path, uint8_t key[ROOT_KEY_LEN], char *err, size_t errlen)
 {
     struct stat st;
-    int rc = -1, fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = -1, fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);   /* a FIFO: refused below */
 
     if (fd < 0 && errno == ENOENT)
         return 0;

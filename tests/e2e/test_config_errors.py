@@ -112,6 +112,25 @@ def test_what_a_variable_names_is_checked_at_start():
         check(rc == 1, "%s: exit %d, expected 1 (a problem found after parsing)" % (what, rc))
 
 
+def test_a_named_pipe_where_a_file_belongs_is_refused_at_once():
+    """A named pipe at a path the worker reads at start-up (a key file, the cookies file, the root
+    key in DATA_DIR) is refused as not a regular file: opening one for reading would wait for a
+    writer for ever, and SIGTERM is not acted on during start-up."""
+    d = harness.mkdtemp("tw-fifo-")
+    fifo = os.path.join(d, "pipe")
+    os.mkfifo(fifo, 0o600)
+    cases = [
+        ({"SEALING_KEYS_FILE": fifo}, "SEALING_KEYS_FILE"),
+        ({"TWITTER_COOKIES_FILE": fifo}, "TWITTER_COOKIES_FILE"),
+        ({"KEY_DISTRIBUTOR_PUBKEY": fifo}, "KEY_DISTRIBUTOR_PUBKEY"),
+    ]
+    for overrides, name in cases:
+        expect_refusal(env_for(**overrides), [name], "%s is a named pipe" % name)
+    data = harness.mkdtemp("tw-fifo-data-")
+    os.mkfifo(os.path.join(data, "platform.key"), 0o600)
+    expect_refusal(env_for(data_dir=data), ["platform.key"], "DATA_DIR/platform.key is a named pipe")
+
+
 def test_enclave_mode_without_gramine():
     if os.path.exists("/dev/attestation/attestation_type"):
         print("  (skipped: this machine runs under Gramine)")
