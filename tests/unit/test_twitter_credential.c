@@ -149,6 +149,44 @@ static void test_pool_wait_for_release(void **state)
     tw_accounts_reset();
 }
 
+/* The wall clock, as the pool's code reads it, runs this many seconds ahead of the kernel's
+ * (linked with -Wl,--wrap=clock_gettime): what a wall-clock step backwards does to a wait under
+ * way whose end was computed on CLOCK_REALTIME. */
+static long realtime_shift_s;
+
+int __real_clock_gettime(clockid_t id, struct timespec *ts);
+int __wrap_clock_gettime(clockid_t id, struct timespec *ts)
+{
+    int rc = __real_clock_gettime(id, ts);
+    if (rc == 0 && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE))
+        ts->tv_sec += __atomic_load_n(&realtime_shift_s, __ATOMIC_RELAXED);
+    return rc;
+}
+
+/* A job waiting for a busy account gives up at its deadline, whatever the wall clock does. */
+static void test_pool_wait_ignores_the_wall_clock(void **state)
+{
+    (void)state;
+    char *items[] = { "solo:pw" };
+    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 1 };
+    tw_accounts_reset();
+    struct timespec later = in_ms(3000);
+    struct err e = { 0 };
+    size_t i, j;
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_TWEET_DETAIL, NULL, 0, &later, &i, &e), 0);
+    __atomic_store_n(&realtime_shift_s, 10, __ATOMIC_RELAXED);
+    struct timespec t0, t1, brief = in_ms(300);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_TWEET_DETAIL, NULL, 0, &brief, &j, &e), -1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    __atomic_store_n(&realtime_shift_s, 0, __ATOMIC_RELAXED);
+    assert_int_equal(e.http, 504);
+    long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(waited >= 250 && waited < 2000);
+    tw_accounts_release(i);
+    tw_accounts_reset();
+}
+
 /* A bad mark's reason is kept whole characters only: quoted by the pool's refusal, a cut inside
  * a UTF-8 character ended the job error there (the reply stops at the first invalid byte). */
 static void test_bad_reason_cut_on_a_character_boundary(void **state)
@@ -327,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_account_specs),
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_pool_wait_for_release),
+        cmocka_unit_test(test_pool_wait_ignores_the_wall_clock),
         cmocka_unit_test(test_bad_reason_cut_on_a_character_boundary),
         cmocka_unit_test(test_totp),
         cmocka_unit_test(test_classify),
