@@ -321,7 +321,11 @@ long tw_accounts_cooldown(size_t i, enum tw_gql op, const char *reset, const cha
     const char *name = "?";
     pthread_mutex_lock(&lock);
     if (i < nslots && op < TWG_COUNT) {
-        slots[i].cool_until[op] = now + seconds;
+        /* a longer cool-down already running (a login-flow rest, an earlier limit) stays */
+        if (slots[i].cool_until[op] < now + seconds)
+            slots[i].cool_until[op] = now + seconds;
+        else
+            seconds = (long)(slots[i].cool_until[op] - now);
         name = slots[i].acct.name;
     }
     pthread_mutex_unlock(&lock);

@@ -149,6 +149,37 @@ static void test_pool_wait_for_release(void **state)
     tw_accounts_reset();
 }
 
+/* A rate limit ending sooner never shortens a cool-down already running (a login-flow rest of
+ * every operation, a longer limit of the same operation): the account stays resting. */
+static void test_shorter_cooldown_keeps_the_longer(void **state)
+{
+    (void)state;
+    char *items[] = { "solo:pw" };
+    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 1 };
+    tw_accounts_reset();
+    struct timespec soon = in_ms(200);
+    struct err e = { 0 };
+    size_t i;
+    assert_int_equal(tw_accounts_count(&cfg), 1);
+    tw_accounts_rest(0, 900, "the login flow");
+    char reset[32];
+    snprintf(reset, sizeof reset, "%lld", (long long)time(NULL) + 60);
+    long s = tw_accounts_cooldown(0, TWG_TWEET_DETAIL, reset, NULL);
+    assert_true(s >= 899 && s <= 900);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_TWEET_DETAIL, NULL, 0, &soon, &i, &e), -1);
+    assert_int_equal(e.http, 503);
+    assert_non_null(strstr(e.msg, "next free in 9"));
+    /* the same with two limits of one operation */
+    s = tw_accounts_cooldown(0, TWG_SEARCH_TIMELINE, "junk", "1200");
+    assert_true(s >= 1199 && s <= 1200);
+    s = tw_accounts_cooldown(0, TWG_SEARCH_TIMELINE, NULL, "30");
+    assert_true(s >= 1199 && s <= 1200);
+    err_clear(&e);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_SEARCH_TIMELINE, NULL, 0, &soon, &i, &e), -1);
+    assert_non_null(strstr(e.msg, "next free in 1"));
+    tw_accounts_reset();
+}
+
 /* The wall clock, as the pool's code reads it, runs this many seconds ahead of the kernel's
  * (linked with -Wl,--wrap=clock_gettime): what a wall-clock step backwards does to a wait under
  * way whose end was computed on CLOCK_REALTIME. */
@@ -366,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_pool_wait_for_release),
         cmocka_unit_test(test_pool_wait_ignores_the_wall_clock),
+        cmocka_unit_test(test_shorter_cooldown_keeps_the_longer),
         cmocka_unit_test(test_bad_reason_cut_on_a_character_boundary),
         cmocka_unit_test(test_totp),
         cmocka_unit_test(test_classify),
