@@ -494,6 +494,31 @@ def test_expired_cookies_relogin_and_persistence():
         no_violations(fake)
 
 
+def test_each_expired_account_of_a_call_logs_in_again():
+    # one call meets two expired sessions: gina's (logged in again, then rate limited) and then
+    # hank's, which gets its own login too instead of being given up without one
+    with TwitterWebFake() as fake:
+        fake.accounts["gina"] = {"password": "pw"}
+        fake.accounts["hank"] = {"password": "pw"}
+        env = fake.worker_env(accounts=["gina:pw", "hank:pw"])
+        with Worker(env=env) as w:
+            for _ in range(2):                      # round robin: both accounts log in
+                run(w, job("searchbyquery", "q", max_results=1))
+            check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 2, "logins")
+            fake.expire("gina")
+            fake.expire("hank")
+            fake.rate_limited["gina"] = {"SearchTimeline"}
+            data, _ = run(w, job("searchbyquery", "q", max_results=2))
+            check_eq(len(data), 2, "search after both sessions expired")
+            check_eq([(c["user"], c["status"]) for c in fake.calls("SearchTimeline")][2:],
+                     [(None, 401), ("gina", 429), (None, 401), ("hank", 200)],
+                     "each expired account (its session no one's any more) logged in again, "
+                     "then asked again")
+            check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 4,
+                     "one new login per expired account")
+        no_violations(fake)
+
+
 def test_shared_account_waits_for_a_renewed_session():
     # TWITTER_ACCOUNT_CONCURRENCY 2: a job holding the account between its two calls (gettweets:
     # UserByScreenName, then UserTweets) while another job renews the session X refused waits for
