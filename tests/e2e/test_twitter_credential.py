@@ -252,18 +252,22 @@ def test_every_operation():
 
 def test_empty_reply_and_profile_lists_are_null():
     """jobs-and-capabilities.md 3.4 and twitter.md 8.6: when nothing is found, getreplies,
-    getretweeters and the credential getfollowers/getfollowing give null (Go's nil list), while
-    searches and the paginated timelines give []."""
+    getretweeters, gettrends and the credential getfollowers/getfollowing give null (Go's nil
+    list), while searches and the paginated timelines give []."""
     with TwitterWebFake() as fake:
         env = fake.worker_env(cookies_file=cookie_file(fake, ["jack"]))
         with Worker(env=env) as w:
             fake.follow_users = []
             fake.search_tweets = []
             fake.timeline_tweets = []
+            fake.trends = []
             for op, query in [("getreplies", "1"), ("getretweeters", str(BIG + 7)),
-                              ("getfollowers", "alice"), ("getfollowing", "alice")]:
+                              ("getfollowers", "alice"), ("getfollowing", "alice"),
+                              ("gettrends", "")]:
                 data, cursor = run(w, job(op, query, max_results=5))
                 check_eq((data, cursor), (None, None), "%s with nothing found" % op)
+            _, stats = caps_and_stats(w)
+            check_eq(stats.get("twitter_returned_other", 0), 0, "no trend counted")
             for op, query in [("searchbyquery", "nothing"), ("gettweets", "alice")]:
                 data, cursor = run(w, job(op, query, max_results=5))
                 check_eq((data, cursor), ([], None), "%s with nothing found" % op)
