@@ -257,7 +257,11 @@ static int check(const struct config *cfg, const struct job_ctx *ctx, struct ses
         tw_session_absorb((size_t)(s - sessions), ans.set_cookies);
         tw_web_answer_clear(&ans);
     }
+    if (cookie)                     /* auth_token inside */
+        explicit_bzero(cookie, strlen(cookie));
     free(cookie);
+    if (ct0)
+        explicit_bzero(ct0, strlen(ct0));
     free(ct0);
     return rc;
 }
