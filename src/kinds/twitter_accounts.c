@@ -290,12 +290,13 @@ int tw_accounts_acquire(const struct config *cfg, enum tw_gql op, const size_t *
         long left = ms_left(deadline);
         if (!busy || left <= 0)
             break;
-        /* every usable account is busy: wait for a release (the condition variable runs on
-         * the realtime clock, the deadline on the monotonic one: wait at most a second) */
+        /* every usable account is busy: wait for a release, at most a second (a cool-down may
+         * end meanwhile), on the monotonic clock as the deadline (a wall-clock step backwards
+         * would hold the job past its deadline for as long) */
         if (left > 1000)
             left = 1000;
-        struct timespec until = clock_after_ms(CLOCK_REALTIME, left);
-        pthread_cond_timedwait(&freed, &lock, &until);
+        struct timespec until = clock_after_ms(CLOCK_MONOTONIC, left);
+        pthread_cond_clockwait(&freed, &lock, CLOCK_MONOTONIC, &until);
     }
     int rc = busy ? err_set(e, 504, "job deadline reached while every usable Twitter account "
                             "was busy (TWITTER_ACCOUNT_CONCURRENCY %u)", bound)
@@ -320,7 +321,11 @@ long tw_accounts_cooldown(size_t i, enum tw_gql op, const char *reset, const cha
     const char *name = "?";
     pthread_mutex_lock(&lock);
     if (i < nslots && op < TWG_COUNT) {
-        slots[i].cool_until[op] = now + seconds;
+        /* a longer cool-down already running (a login-flow rest, an earlier limit) stays */
+        if (slots[i].cool_until[op] < now + seconds)
+            slots[i].cool_until[op] = now + seconds;
+        else
+            seconds = (long)(slots[i].cool_until[op] - now);
         name = slots[i].acct.name;
     }
     pthread_mutex_unlock(&lock);

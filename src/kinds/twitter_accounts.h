@@ -70,7 +70,8 @@ int tw_accounts_acquire(const struct config *cfg, enum tw_gql op, const size_t *
 void tw_accounts_release(size_t i);
 
 /* tw_accounts_cooldown: account i was rate limited on GraphQL operation op; reset and retry_after are the header
- * values (may be NULL). Returns the seconds applied; logs one line. */
+ * values (may be NULL); a longer cool-down already running is kept. Returns the seconds the operation
+ * now cools for; logs one line. */
 long tw_accounts_cooldown(size_t i, enum tw_gql op, const char *reset, const char *retry_after);
 
 /* tw_accounts_rest: account i cannot serve any operation for `seconds` (X rate-limited `what`,

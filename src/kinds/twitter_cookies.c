@@ -101,6 +101,7 @@ static int jar_set_n(struct twitter_jar *jar, const char *name, size_t nl, const
         return -2;
     struct twitter_cookie *c = jar_find(jar, name, nl);
     if (c) {
+        explicit_bzero(c->value, strlen(c->value));
         free(c->value);
         c->value = v;
         return 0;
@@ -139,6 +140,7 @@ int twitter_jar_remove(struct twitter_jar *jar, const char *name)
         return 0;
     size_t i = (size_t)(c - jar->v);
     free(c->name);
+    explicit_bzero(c->value, strlen(c->value));     /* auth_token, ct0: secrets */
     free(c->value);
     memmove(jar->v + i, jar->v + i + 1, (jar->n - i - 1) * sizeof *jar->v);
     jar->n--;
@@ -155,6 +157,7 @@ void twitter_jar_free(struct twitter_jar *jar)
         return;
     for (size_t i = 0; i < jar->n; i++) {
         free(jar->v[i].name);
+        explicit_bzero(jar->v[i].value, strlen(jar->v[i].value));
         free(jar->v[i].value);
     }
     free(jar->v);

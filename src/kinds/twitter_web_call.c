@@ -2,6 +2,7 @@
  * operation table (see twitter_web_call.h). */
 #include "kinds/twitter_web_call.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,10 +275,15 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
         return -1;
     bool post = tw_gql_is_post(j->ctx->cfg, g) != j->flipped[g];
     int not_found_retries = 0, relogins = 0, csrf_retries = 0, transport_retries = 0;
+    size_t relogin_account = SIZE_MAX;      /* the account `relogins` counts for */
     for (int attempt = 0; attempt < 4 * TW_JOB_MAX_TRIED; attempt++) {
         int rc = take_account(j, g, e);
         if (rc != 0)
             return rc;
+        if (j->account != relogin_account) {  /* each account may log in again once */
+            relogin_account = j->account;
+            relogins = 0;
+        }
         const struct tw_account *a = tw_accounts_get(j->account);
         const char *name = a ? a->name : "?";
         char sent_auth[TWITTER_COOKIE_MAX_VALUE + 1] = "";    /* the session this request used */
@@ -339,7 +345,6 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
             }
             err_clear(e);
             drop_account(j, true);
-            relogins = 0;
             break;
         case TWV_ACCOUNT_LOCKED:
         case TWV_ACCOUNT_BANNED: {

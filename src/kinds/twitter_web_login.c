@@ -147,7 +147,11 @@ static int step(struct flow *f, bool first, json_t *body, struct err *e)
     json_decref(body);
     char *cookie = twitter_jar_header(f->jar);
     if (!text || !cookie) {
+        if (text)                   /* the password, in its step */
+            explicit_bzero(text, strlen(text));
         free(text);
+        if (cookie)
+            explicit_bzero(cookie, strlen(cookie));
         free(cookie);
         return err_set(e, 500, "out of memory");
     }
@@ -157,6 +161,7 @@ static int step(struct flow *f, bool first, json_t *body, struct err *e)
     int rc = tw_web_send(f->cfg, f->ctx, &req, &ans, e);
     explicit_bzero(text, strlen(text));
     free(text);
+    explicit_bzero(cookie, strlen(cookie));
     free(cookie);
     if (rc < 0)
         return -1;

@@ -98,7 +98,7 @@ static int single(struct tw_job *j, enum tw_gql g, json_t *vars, json_t *toggles
     }
     rc = job_result_set_json(out, v);
     if (rc == 0)
-        tw_job_count(j, stat, json_is_array(v) ? json_array_size(v) : 1);
+        tw_job_count(j, stat, json_is_array(v) ? json_array_size(v) : json_is_null(v) ? 0 : 1);
     json_decref(v);
     return rc;
 }

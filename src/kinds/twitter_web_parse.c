@@ -669,6 +669,10 @@ json_t *twitter_web_parse_trends(const char *body, size_t len, char *why, size_t
             twp_trends(ins, out, 0);
         else
             snprintf(why, whylen, "out of memory while parsing trends");
+        if (out && json_array_size(out) == 0) {   /* Go's nil list: null (twitter.md 8.6) */
+            json_decref(out);
+            out = json_null();
+        }
     } else if (!envelope_failure(root, why, whylen)) {
         snprintf(why, whylen, "no trend entries found");
     }

@@ -114,8 +114,8 @@ json_t *twitter_web_parse_tweet(const char *body, size_t len, const char *tweet_
 json_t *twitter_web_parse_user(const char *body, size_t len, const char *query, char *why,
                                size_t whylen);
 
-/* twitter_web_parse_trends: the trend names (new JSON array of strings, in document order, maybe
- * empty) of a GenericTimelineById answer (every itemContent of __typename TimelineTrend: its
+/* twitter_web_parse_trends: the trend names (new JSON array of strings, in document order; JSON
+ * null when there is none, as Go's nil list) of a GenericTimelineById answer (every itemContent of __typename TimelineTrend: its
  * `name`) or of a 2024 guide.json answer (every trendMetadata.trendName). NULL with why set on a
  * body failure, or "no trend entries found" when the answer holds no timeline at all (a
  * guide.json answer: fewer than 2 instructions, or fewer than 2 entries in instruction 1). */

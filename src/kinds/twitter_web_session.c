@@ -97,8 +97,12 @@ static bool current_store(struct secret_store *out)
     return ok;
 }
 
-/* persist writes jar as account a's sealed secret ("" removes it). */
-static void persist(const struct tw_account *a, const char *text)
+/* Serialises the writes of sessions to the store, each with the reading of what it writes: two
+ * jobs renewing a cookie at once must not store the older jar last. Taken before jar_lock. */
+static pthread_mutex_t persist_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* store_put writes text as account a's sealed secret ("" removes it); persist_lock held. */
+static void store_put(const struct tw_account *a, const char *text)
 {
     struct secret_store st;
     if (!current_store(&st))
@@ -110,17 +114,27 @@ static void persist(const struct tw_account *a, const char *text)
         log_warn("twitter: account %s: cookies not saved: %s", a->name, why);
 }
 
-/* persist_jar: the current jar of s, sealed. */
+/* persist writes text as account a's sealed secret ("" removes it). */
+static void persist(const struct tw_account *a, const char *text)
+{
+    pthread_mutex_lock(&persist_lock);
+    store_put(a, text);
+    pthread_mutex_unlock(&persist_lock);
+}
+
+/* persist_jar: the current jar of s, sealed (read once the writes before it are done). */
 static void persist_jar(const struct tw_account *a, struct session *s)
 {
+    pthread_mutex_lock(&persist_lock);
     pthread_mutex_lock(&jar_lock);
     char *text = twitter_jar_header(&s->jar);
     pthread_mutex_unlock(&jar_lock);
     if (text) {
-        persist(a, text);
+        store_put(a, text);
         explicit_bzero(text, strlen(text));
         free(text);
     }
+    pthread_mutex_unlock(&persist_lock);
 }
 
 /* load_stored reads account a's stored cookies into *out. Returns 0 when found and complete. */
@@ -243,7 +257,11 @@ static int check(const struct config *cfg, const struct job_ctx *ctx, struct ses
         tw_session_absorb((size_t)(s - sessions), ans.set_cookies);
         tw_web_answer_clear(&ans);
     }
+    if (cookie)                     /* auth_token inside */
+        explicit_bzero(cookie, strlen(cookie));
     free(cookie);
+    if (ct0)
+        explicit_bzero(ct0, strlen(ct0));
     free(ct0);
     return rc;
 }

@@ -398,6 +398,28 @@ def test_sigterm_while_redis_is_away_waits_for_it_to_store_the_results():
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length at the end")
 
 
+def test_results_reach_redis_back_when_the_wall_clock_steps_back():
+    """A result that waited in the worker while Redis was down is written within a second or so of
+    Redis coming back, even when the wall clock is stepped back meanwhile: the writer waits
+    between retries on the monotonic clock. A wait on the wall clock lasted the step longer (here
+    an hour; the worker's wall clock runs ahead of the kernel's, tests/e2e/fakes/clock_shift.c)."""
+    shim = os.environ.get("TW_CLOCK_SHIFT")
+    h.check(shim and os.path.exists(shim), "TW_CLOCK_SHIFT (built by tests/meson.build) missing")
+    site = Site()
+    site.page("/slow", "<h1>Slow page</h1>", delay=1.0)
+    with site, Fleet(n=1, JOB_TIMEOUT_SECONDS="10", STORE_REDIS_CLAIM_MARGIN_SECONDS="600",
+                     WEBSCRAPER_ALLOW_PRIVATE="true", LD_PRELOAD=h.preload_env(shim),
+                     CLOCK_SHIFT_SECONDS="3600") as f:
+        w, uid = finish_a_job_while_redis_is_down(f, site)
+        time.sleep(1.5)                           # the writer has failed and waits to retry
+        f.redis.start()
+        deadline = time.monotonic() + 8
+        while f.redis.cmd("EXISTS", "tee-worker:result:" + uid) != 1:
+            h.check(time.monotonic() < deadline, "the result did not reach Redis within 8 s of "
+                    "its return; stderr:\n%s" % w.stderr()[-2000:])
+            time.sleep(0.1)
+
+
 def test_job_killing_every_worker_is_abandoned():
     """A job whose worker is killed mid-job every time is given out at most 5 times (first
     delivery, then re-reads after restarts), then finishes failed instead of running again."""

@@ -252,18 +252,22 @@ def test_every_operation():
 
 def test_empty_reply_and_profile_lists_are_null():
     """jobs-and-capabilities.md 3.4 and twitter.md 8.6: when nothing is found, getreplies,
-    getretweeters and the credential getfollowers/getfollowing give null (Go's nil list), while
-    searches and the paginated timelines give []."""
+    getretweeters, gettrends and the credential getfollowers/getfollowing give null (Go's nil
+    list), while searches and the paginated timelines give []."""
     with TwitterWebFake() as fake:
         env = fake.worker_env(cookies_file=cookie_file(fake, ["jack"]))
         with Worker(env=env) as w:
             fake.follow_users = []
             fake.search_tweets = []
             fake.timeline_tweets = []
+            fake.trends = []
             for op, query in [("getreplies", "1"), ("getretweeters", str(BIG + 7)),
-                              ("getfollowers", "alice"), ("getfollowing", "alice")]:
+                              ("getfollowers", "alice"), ("getfollowing", "alice"),
+                              ("gettrends", "")]:
                 data, cursor = run(w, job(op, query, max_results=5))
                 check_eq((data, cursor), (None, None), "%s with nothing found" % op)
+            _, stats = caps_and_stats(w)
+            check_eq(stats.get("twitter_returned_other", 0), 0, "no trend counted")
             for op, query in [("searchbyquery", "nothing"), ("gettweets", "alice")]:
                 data, cursor = run(w, job(op, query, max_results=5))
                 check_eq((data, cursor), ([], None), "%s with nothing found" % op)
@@ -491,6 +495,31 @@ def test_expired_cookies_relogin_and_persistence():
             check(fake.settings_calls >= 1, "restored cookies checked")
         db = open(os.path.join(data_dir, "tee-worker.db"), "rb").read()
         check(b"auth-gina" not in db, "cookies are sealed, not stored in clear")
+        no_violations(fake)
+
+
+def test_each_expired_account_of_a_call_logs_in_again():
+    # one call meets two expired sessions: gina's (logged in again, then rate limited) and then
+    # hank's, which gets its own login too instead of being given up without one
+    with TwitterWebFake() as fake:
+        fake.accounts["gina"] = {"password": "pw"}
+        fake.accounts["hank"] = {"password": "pw"}
+        env = fake.worker_env(accounts=["gina:pw", "hank:pw"])
+        with Worker(env=env) as w:
+            for _ in range(2):                      # round robin: both accounts log in
+                run(w, job("searchbyquery", "q", max_results=1))
+            check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 2, "logins")
+            fake.expire("gina")
+            fake.expire("hank")
+            fake.rate_limited["gina"] = {"SearchTimeline"}
+            data, _ = run(w, job("searchbyquery", "q", max_results=2))
+            check_eq(len(data), 2, "search after both sessions expired")
+            check_eq([(c["user"], c["status"]) for c in fake.calls("SearchTimeline")][2:],
+                     [(None, 401), ("gina", 429), (None, 401), ("hank", 200)],
+                     "each expired account (its session no one's any more) logged in again, "
+                     "then asked again")
+            check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 4,
+                     "one new login per expired account")
         no_violations(fake)
 
 

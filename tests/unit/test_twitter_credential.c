@@ -18,6 +18,8 @@
 #include "kinds/twitter_web_call.h"
 #include "kinds/twitter_web_login.h"
 #include "kinds/twitter_web_request.h"
+#include "kinds/twitter_web_session.h"
+#include "tee/platform.h"
 #include "util/clock_after.h"
 #include "util/utf8.h"
 
@@ -146,6 +148,139 @@ static void test_pool_wait_for_release(void **state)
     long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     assert_true(waited >= 50 && waited < 1500);
     tw_accounts_release(j);
+    tw_accounts_reset();
+}
+
+/* A rate limit ending sooner never shortens a cool-down already running (a login-flow rest of
+ * every operation, a longer limit of the same operation): the account stays resting. */
+static void test_shorter_cooldown_keeps_the_longer(void **state)
+{
+    (void)state;
+    char *items[] = { "solo:pw" };
+    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 1 };
+    tw_accounts_reset();
+    struct timespec soon = in_ms(200);
+    struct err e = { 0 };
+    size_t i;
+    assert_int_equal(tw_accounts_count(&cfg), 1);
+    tw_accounts_rest(0, 900, "the login flow");
+    char reset[32];
+    snprintf(reset, sizeof reset, "%lld", (long long)time(NULL) + 60);
+    long s = tw_accounts_cooldown(0, TWG_TWEET_DETAIL, reset, NULL);
+    assert_true(s >= 899 && s <= 900);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_TWEET_DETAIL, NULL, 0, &soon, &i, &e), -1);
+    assert_int_equal(e.http, 503);
+    assert_non_null(strstr(e.msg, "next free in 9"));
+    /* the same with two limits of one operation */
+    s = tw_accounts_cooldown(0, TWG_SEARCH_TIMELINE, "junk", "1200");
+    assert_true(s >= 1199 && s <= 1200);
+    s = tw_accounts_cooldown(0, TWG_SEARCH_TIMELINE, NULL, "30");
+    assert_true(s >= 1199 && s <= 1200);
+    err_clear(&e);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_SEARCH_TIMELINE, NULL, 0, &soon, &i, &e), -1);
+    assert_non_null(strstr(e.msg, "next free in 1"));
+    tw_accounts_reset();
+}
+
+/* A secret store in memory: one stored session; a write carrying ct0=slow is slow to land. */
+static pthread_mutex_t saved_lock = PTHREAD_MUTEX_INITIALIZER;
+static char saved[512] = "auth_token=tok; ct0=first";
+
+static int memory_get(void *ctx, const char *name, const char *label, uint8_t **data, size_t *len,
+                      char *err, size_t errlen)
+{
+    (void)ctx, (void)name, (void)label, (void)err, (void)errlen;
+    pthread_mutex_lock(&saved_lock);
+    *data = (uint8_t *)strdup(saved);
+    *len = strlen(saved);
+    pthread_mutex_unlock(&saved_lock);
+    return *data ? 1 : -1;
+}
+
+static int memory_put(void *ctx, const char *name, const char *label, const uint8_t *data,
+                      size_t len, bool replace, char *err, size_t errlen)
+{
+    (void)ctx, (void)name, (void)label, (void)replace, (void)err, (void)errlen;
+    if (memmem(data, len, "ct0=slow", 8)) {
+        struct timespec pause = { 0, 300L * 1000000L };
+        nanosleep(&pause, NULL);
+    }
+    pthread_mutex_lock(&saved_lock);
+    snprintf(saved, sizeof saved, "%.*s", (int)len, (const char *)data);
+    pthread_mutex_unlock(&saved_lock);
+    return 0;
+}
+
+static void *absorb_slow(void *arg)
+{
+    (void)arg;
+    tw_session_absorb(0, "ct0=slow; Path=/; Domain=.x.com; Secure");
+    return NULL;
+}
+
+/* Two answers renewing ct0 at once: the stored session ends with the newer cookie, as the jar
+ * in memory does, though the older one's write was slower. */
+static void test_concurrent_absorbs_store_the_newest_cookie(void **state)
+{
+    (void)state;
+    char *items[] = { "solo:pw" };
+    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 2,
+                          .twitter_skip_login_verification = true };
+    tw_accounts_reset();
+    tw_session_reset();
+    struct secret_store st = { .get = memory_get, .put = memory_put };
+    tw_session_attach_store(&st);
+    struct err e = { 0 };
+    assert_int_equal(tw_session_open(&cfg, NULL, 0, &e), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, absorb_slow, NULL), 0);
+    struct timespec pause = { 0, 100L * 1000000L };
+    nanosleep(&pause, NULL);        /* the slow write is under way */
+    tw_session_absorb(0, "ct0=newest; Path=/; Domain=.x.com; Secure");
+    pthread_join(t, NULL);
+    pthread_mutex_lock(&saved_lock);
+    assert_string_equal(saved, "auth_token=tok; ct0=newest");
+    pthread_mutex_unlock(&saved_lock);
+    tw_session_detach_store();
+    tw_session_reset();
+    tw_accounts_reset();
+}
+
+/* The wall clock, as the pool's code reads it, runs this many seconds ahead of the kernel's
+ * (linked with -Wl,--wrap=clock_gettime): what a wall-clock step backwards does to a wait under
+ * way whose end was computed on CLOCK_REALTIME. */
+static long realtime_shift_s;
+
+int __real_clock_gettime(clockid_t id, struct timespec *ts);
+int __wrap_clock_gettime(clockid_t id, struct timespec *ts)
+{
+    int rc = __real_clock_gettime(id, ts);
+    if (rc == 0 && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE))
+        ts->tv_sec += __atomic_load_n(&realtime_shift_s, __ATOMIC_RELAXED);
+    return rc;
+}
+
+/* A job waiting for a busy account gives up at its deadline, whatever the wall clock does. */
+static void test_pool_wait_ignores_the_wall_clock(void **state)
+{
+    (void)state;
+    char *items[] = { "solo:pw" };
+    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 1 };
+    tw_accounts_reset();
+    struct timespec later = in_ms(3000);
+    struct err e = { 0 };
+    size_t i, j;
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_TWEET_DETAIL, NULL, 0, &later, &i, &e), 0);
+    __atomic_store_n(&realtime_shift_s, 10, __ATOMIC_RELAXED);
+    struct timespec t0, t1, brief = in_ms(300);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(tw_accounts_acquire(&cfg, TWG_TWEET_DETAIL, NULL, 0, &brief, &j, &e), -1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    __atomic_store_n(&realtime_shift_s, 0, __ATOMIC_RELAXED);
+    assert_int_equal(e.http, 504);
+    long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(waited >= 250 && waited < 2000);
+    tw_accounts_release(i);
     tw_accounts_reset();
 }
 
@@ -327,6 +462,9 @@ int main(void)
         cmocka_unit_test(test_account_specs),
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_pool_wait_for_release),
+        cmocka_unit_test(test_pool_wait_ignores_the_wall_clock),
+        cmocka_unit_test(test_shorter_cooldown_keeps_the_longer),
+        cmocka_unit_test(test_concurrent_absorbs_store_the_newest_cookie),
         cmocka_unit_test(test_bad_reason_cut_on_a_character_boundary),
         cmocka_unit_test(test_totp),
         cmocka_unit_test(test_classify),

@@ -576,11 +576,11 @@ static void test_trends(void **state)
         "{\"timeline\":{\"instructions\":[{},{\"addEntries\":{\"entries\":[{}]}}]}}";
     assert_null(twitter_web_parse_trends(one_entry, sizeof one_entry - 1, why, sizeof why));
     assert_string_equal(why, "no trend entries found");
-    /* A timeline without trends is an empty list. */
+    /* A timeline without trends is null (Go's nil list, twitter.md 8.6). */
     static const char no_trends[] =
         "{\"data\":{\"timeline\":{\"timeline\":{\"instructions\":[{\"type\":\"TimelineClearCache\"}]}}}}";
     t = twitter_web_parse_trends(no_trends, sizeof no_trends - 1, why, sizeof why);
-    assert_json_is(t, "[]");
+    assert_json_is(t, "null");
     json_decref(t);
     static const char none[] = "{\"data\":{}}";
     assert_null(twitter_web_parse_trends(none, sizeof none - 1, why, sizeof why));

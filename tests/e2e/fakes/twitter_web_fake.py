@@ -38,7 +38,7 @@ number of requests whose connection is closed without an answer), delay
 (operation -> seconds before answering; max_in_flight[user] records the most concurrent
 requests of one account), home_redirect (a URL: /home answers 302 to it; REDIRECT_TARGET on
 this fake serves the home page, as a private address behind x.com would), data sets (tweets,
-users, ...). Records: requests (dicts: method, path, op, user, variables, query_id),
+users, trends, ...). Records: requests (dicts: method, path, op, user, variables, query_id),
 redirect_target_hits (requests of REDIRECT_TARGET).
 """
 import base64
@@ -548,6 +548,7 @@ class TwitterWebFake(LocalServer):
         self.timeline_tweets = [tweet(100 + i, media=("photo", "video", None)[i % 3])
                                 for i in range(30)]
         self.follow_users = [user(10 + i) for i in range(25)]
+        self.trends = ["#Alpha", "Beta", "#Gamma"]
         self.cursor_padding = ""    # appended to every Bottom "c<offset>" cursor (tests of size)
 
     # ---- lifecycle (stop, `with` and port come from LocalServer)
@@ -675,7 +676,7 @@ class TwitterWebFake(LocalServer):
             items = [{"entryId": "trend-%d" % i, "item": {"itemContent": {
                 "itemType": "TimelineTrend", "__typename": "TimelineTrend", "name": name,
                 "trend_url": {"url": "twitter://trending/%d" % i}}}}
-                for i, name in enumerate(["#Alpha", "Beta", "#Gamma"])]
+                for i, name in enumerate(self.trends)]
             return {"data": {"timeline": {"timeline": {"instructions": [
                 {"type": "TimelineAddEntries", "entries": [
                     {"entryId": "frame-0", "content": {"entryType": "TimelineTimelineItem"}},
