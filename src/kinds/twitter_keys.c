@@ -255,8 +255,13 @@ long twitter_keys_cooldown(size_t index, enum twitter_key_endpoint ep, const cha
     if ((unsigned)ep >= TWITTER_KEYS_ENDPOINTS)
         return seconds;
     pthread_mutex_lock(&state_lock);
-    if (index < nstates)
-        states[index].cool_until[ep] = now + seconds;
+    if (index < nstates) {
+        /* a longer cool-down already running (an earlier limit) stays */
+        if (states[index].cool_until[ep] < now + seconds)
+            states[index].cool_until[ep] = now + seconds;
+        else
+            seconds = (long)(states[index].cool_until[ep] - now);
+    }
     pthread_mutex_unlock(&state_lock);
     log_warn("twitter: X API key #%zu rate limited (429) on %s; cooling down for %ld s",
              index + 1, endpoint_name(ep), seconds);

@@ -84,8 +84,8 @@ int twitter_keys_acquire(const struct config *cfg, enum twitter_key_endpoint ep,
                          struct twitter_key_lease *lease, struct err *e);
 
 /* twitter_keys_cooldown: key index answered 429 on endpoint ep; reset and retry_after are the
- * x-rate-limit-reset and Retry-After header values (may be NULL). Returns the seconds of
- * cool-down applied. */
+ * x-rate-limit-reset and Retry-After header values (may be NULL). A longer cool-down already
+ * running for ep stays. Returns the seconds of cool-down left. */
 long twitter_keys_cooldown(size_t index, enum twitter_key_endpoint ep, const char *reset,
                            const char *retry_after);
 

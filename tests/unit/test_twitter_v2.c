@@ -296,6 +296,24 @@ static void test_arguments(void **state)
     json_decref(a);
 }
 
+/* A 429 whose reset comes sooner (a call in flight, another job on the same key) does not
+ * shorten the key's longer cool-down already running: the key would be used again while X still
+ * refuses it. */
+static void test_shorter_cooldown_keeps_the_longer(void **state)
+{
+    (void)state;
+    twitter_keys_reset();
+    char *keys[] = { "k1" };
+    struct config cfg = { .twitter_api_keys = { .items = keys, .count = 1 },
+                          .twitter_x_api_base = "http://127.0.0.1:1" };   /* the probe fails */
+    twitter_keys_probe(&cfg);
+    assert_int_equal(twitter_keys_cooldown(0, TWITTER_KEYS_SEARCH_RECENT, NULL, "600"), 600);
+    assert_in_range(twitter_keys_cooldown(0, TWITTER_KEYS_SEARCH_RECENT, NULL, "5"), 598, 600);
+    /* another endpoint's window is its own */
+    assert_int_equal(twitter_keys_cooldown(0, TWITTER_KEYS_USER_LOOKUP, NULL, "5"), 5);
+    twitter_keys_reset();
+}
+
 /* With Apify alone, `twitter` offers exactly followers/following; twitter-api is absent. */
 static void test_offers_follow_configuration(void **state)
 {
@@ -332,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_cooldown_seconds),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_offers_follow_configuration),
+        cmocka_unit_test(test_shorter_cooldown_keeps_the_longer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
