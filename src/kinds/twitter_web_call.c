@@ -267,6 +267,12 @@ static int send_once(struct tw_job *j, enum tw_gql g, bool post, const json_t *v
     return rc;
 }
 
+/* wipe_sent_auth clears a copy of an auth_token as it goes out of scope, on every path. */
+static void wipe_sent_auth(char (*copy)[TWITTER_COOKIE_MAX_VALUE + 1])
+{
+    explicit_bzero(*copy, sizeof *copy);
+}
+
 int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
                const json_t *field_toggles, struct tw_web_answer *ans, struct err *e)
 {
@@ -286,7 +292,8 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
         }
         const struct tw_account *a = tw_accounts_get(j->account);
         const char *name = a ? a->name : "?";
-        char sent_auth[TWITTER_COOKIE_MAX_VALUE + 1] = "";    /* the session this request used */
+        /* the session this request used; wiped however the iteration ends */
+        char sent_auth[TWITTER_COOKIE_MAX_VALUE + 1] __attribute__((cleanup(wipe_sent_auth))) = "";
         char *auth = tw_session_auth_token(j->account);
         if (auth) {
             snprintf(sent_auth, sizeof sent_auth, "%s", auth);
@@ -392,7 +399,6 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
             return -1;
         }
         tw_web_answer_clear(ans);
-        explicit_bzero(sent_auth, sizeof sent_auth);
     }
     return err_set(e, 502, "%s: too many attempts", tw_gql_name(g));
 }
