@@ -54,6 +54,26 @@ static struct timespec in_ms(long ms)
     return clock_after_ms(CLOCK_MONOTONIC, ms);
 }
 
+static long elapsed_ms(const struct timespec *t0, const struct timespec *t1)
+{
+    return (t1->tv_sec - t0->tv_sec) * 1000 + (t1->tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* One account, one job at a time: the pool of the tests of waiting, resting and bad marks. */
+static char *solo_items[] = { "solo:pw" };
+#define SOLO_CONFIG { .twitter_accounts = { solo_items, 1 }, .twitter_account_concurrency = 1 }
+
+/* take_solo resets the pool to cfg's one account and takes it: the next acquire must wait. */
+static size_t take_solo(const struct config *cfg)
+{
+    tw_accounts_reset();
+    struct timespec later = in_ms(3000);
+    struct err e = { 0 };
+    size_t i;
+    assert_int_equal(tw_accounts_acquire(cfg, TWG_TWEET_DETAIL, NULL, 0, &later, &i, &e), 0);
+    return i;
+}
+
 static void test_pool(void **state)
 {
     (void)state;
@@ -130,13 +150,10 @@ static void *release_later(void *arg)
 static void test_pool_wait_for_release(void **state)
 {
     (void)state;
-    char *items[] = { "solo:pw" };
-    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 1 };
-    tw_accounts_reset();
+    struct config cfg = SOLO_CONFIG;
+    size_t i = take_solo(&cfg), j;
     struct timespec later = in_ms(3000);
     struct err e = { 0 };
-    size_t i, j;
-    assert_int_equal(tw_accounts_acquire(&cfg, TWG_TWEET_DETAIL, NULL, 0, &later, &i, &e), 0);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, release_later, &i), 0);
     struct timespec t0, t1;
@@ -145,7 +162,7 @@ static void test_pool_wait_for_release(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_join(t, NULL);
     assert_int_equal(j, 0);
-    long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    long waited = elapsed_ms(&t0, &t1);
     assert_true(waited >= 50 && waited < 1500);
     tw_accounts_release(j);
     tw_accounts_reset();
@@ -156,8 +173,7 @@ static void test_pool_wait_for_release(void **state)
 static void test_shorter_cooldown_keeps_the_longer(void **state)
 {
     (void)state;
-    char *items[] = { "solo:pw" };
-    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 1 };
+    struct config cfg = SOLO_CONFIG;
     tw_accounts_reset();
     struct timespec soon = in_ms(200);
     struct err e = { 0 };
@@ -223,9 +239,9 @@ static void *absorb_slow(void *arg)
 static void test_concurrent_absorbs_store_the_newest_cookie(void **state)
 {
     (void)state;
-    char *items[] = { "solo:pw" };
-    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 2,
-                          .twitter_skip_login_verification = true };
+    struct config cfg = SOLO_CONFIG;
+    cfg.twitter_account_concurrency = 2;
+    cfg.twitter_skip_login_verification = true;
     tw_accounts_reset();
     tw_session_reset();
     struct secret_store st = { .get = memory_get, .put = memory_put };
@@ -264,13 +280,9 @@ int __wrap_clock_gettime(clockid_t id, struct timespec *ts)
 static void test_pool_wait_ignores_the_wall_clock(void **state)
 {
     (void)state;
-    char *items[] = { "solo:pw" };
-    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 1 };
-    tw_accounts_reset();
-    struct timespec later = in_ms(3000);
+    struct config cfg = SOLO_CONFIG;
+    size_t i = take_solo(&cfg), j;
     struct err e = { 0 };
-    size_t i, j;
-    assert_int_equal(tw_accounts_acquire(&cfg, TWG_TWEET_DETAIL, NULL, 0, &later, &i, &e), 0);
     __atomic_store_n(&realtime_shift_s, 10, __ATOMIC_RELAXED);
     struct timespec t0, t1, brief = in_ms(300);
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -278,7 +290,7 @@ static void test_pool_wait_ignores_the_wall_clock(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     __atomic_store_n(&realtime_shift_s, 0, __ATOMIC_RELAXED);
     assert_int_equal(e.http, 504);
-    long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    long waited = elapsed_ms(&t0, &t1);
     assert_true(waited >= 250 && waited < 2000);
     tw_accounts_release(i);
     tw_accounts_reset();
@@ -289,8 +301,7 @@ static void test_pool_wait_ignores_the_wall_clock(void **state)
 static void test_bad_reason_cut_on_a_character_boundary(void **state)
 {
     (void)state;
-    char *items[] = { "solo:pw" };
-    struct config cfg = { .twitter_accounts = { items, 1 }, .twitter_account_concurrency = 1 };
+    struct config cfg = SOLO_CONFIG;
     tw_accounts_reset();
     assert_int_equal(tw_accounts_count(&cfg), 1);
     char reason[400];
