@@ -17,6 +17,7 @@
 #include "kinds/twitter_accounts.h"
 #include "kinds/twitter_web_login.h"
 #include "log.h"
+#include "util/crypto.h"
 #include "util/file_read.h"
 
 #include <errno.h>
@@ -186,10 +187,7 @@ struct loader {
 /* free_secret wipes and frees a string: any of them may hold a key or a password. */
 static void free_secret(char *s)
 {
-    if (s) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
+    crypto_free_text(s);
 }
 
 /* quote_value writes s for an error message: at most 64 bytes, '"', '\\' and non-printable bytes

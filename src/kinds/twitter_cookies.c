@@ -6,6 +6,7 @@
 #include "kinds/twitter_cookies.h"
 
 #include "err.h"
+#include "util/crypto.h"
 #include "util/file_read.h"
 
 #include <ctype.h>
@@ -101,8 +102,7 @@ static int jar_set_n(struct twitter_jar *jar, const char *name, size_t nl, const
         return -2;
     struct twitter_cookie *c = jar_find(jar, name, nl);
     if (c) {
-        explicit_bzero(c->value, strlen(c->value));
-        free(c->value);
+        crypto_free_text(c->value);
         c->value = v;
         return 0;
     }
@@ -140,8 +140,7 @@ int twitter_jar_remove(struct twitter_jar *jar, const char *name)
         return 0;
     size_t i = (size_t)(c - jar->v);
     free(c->name);
-    explicit_bzero(c->value, strlen(c->value));     /* auth_token, ct0: secrets */
-    free(c->value);
+    crypto_free_text(c->value);
     memmove(jar->v + i, jar->v + i + 1, (jar->n - i - 1) * sizeof *jar->v);
     jar->n--;
     if (jar->n == 0) {

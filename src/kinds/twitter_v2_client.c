@@ -22,6 +22,7 @@
 #include "kinds/twitter_keys.h"
 #include "log.h"
 #include "net/fetch.h"
+#include "util/crypto.h"
 #include "util/utf8.h"
 
 #define REQUEST_TIMEOUT_MS 30000
@@ -82,9 +83,7 @@ static int send_get(struct v2_job *j, const struct twitter_key_lease *lease, con
         };
         rc = fetch_do(&fr, resp, e);
     }
-    if (auth)
-        explicit_bzero(auth, strlen(auth));
-    free(auth);
+    crypto_free_text(auth);
     free(url);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include "kinds/twitter_cookies.h"
 #include "kinds/twitter_web_session.h"
 #include "log.h"
+#include "util/crypto.h"
 #include "util/utf8.h"
 
 #define TW_TRANSPORT_RETRIES 2      /* after 1 s, then 2 s (twitter-modern.md 4.3, network errors) */
@@ -297,8 +298,7 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
         char *auth = tw_session_auth_token(j->account);
         if (auth) {
             snprintf(sent_auth, sizeof sent_auth, "%s", auth);
-            explicit_bzero(auth, strlen(auth));
-            free(auth);
+            crypto_free_text(auth);
         }
         rc = send_once(j, g, post, variables, field_toggles, ans, e);
         if (rc == SEND_NO_SESSION && e->http == 503) {

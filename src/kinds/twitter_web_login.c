@@ -147,22 +147,16 @@ static int step(struct flow *f, bool first, json_t *body, struct err *e)
     json_decref(body);
     char *cookie = twitter_jar_header(f->jar);
     if (!text || !cookie) {
-        if (text)                   /* the password, in its step */
-            explicit_bzero(text, strlen(text));
-        free(text);
-        if (cookie)
-            explicit_bzero(cookie, strlen(cookie));
-        free(cookie);
+        crypto_free_text(text);
+        crypto_free_text(cookie);
         return err_set(e, 500, "out of memory");
     }
     struct tw_web_request req = { .method = "POST", .url = url, .body = text,
                                   .cookie_header = cookie, .guest_token = f->guest };
     struct tw_web_answer ans;
     int rc = tw_web_send(f->cfg, f->ctx, &req, &ans, e);
-    explicit_bzero(text, strlen(text));
-    free(text);
-    explicit_bzero(cookie, strlen(cookie));
-    free(cookie);
+    crypto_free_text(text);
+    crypto_free_text(cookie);
     if (rc < 0)
         return -1;
     absorb(f, ans.set_cookies);

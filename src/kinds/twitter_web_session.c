@@ -26,6 +26,7 @@
 #include "log.h"
 #include "net/fetch.h"
 #include "tee/platform.h"
+#include "util/crypto.h"
 
 #define MAX_CHUNKS_SEARCHED 32
 #define PAGE_TIMEOUT_MS 15000
@@ -131,8 +132,7 @@ static void persist_jar(const struct tw_account *a, struct session *s)
     pthread_mutex_unlock(&jar_lock);
     if (text) {
         store_put(a, text);
-        explicit_bzero(text, strlen(text));
-        free(text);
+        crypto_free_text(text);
     }
     pthread_mutex_unlock(&persist_lock);
 }
@@ -215,10 +215,7 @@ static int load_legacy(const struct config *cfg, const struct tw_account *a,
         log_warn("twitter: account %s: %s not used: %s", a->name, path, why);
     }
     twitter_cookie_file_free(&file);
-    if (doc) {
-        explicit_bzero(doc, strlen(doc));
-        free(doc);
-    }
+    crypto_free_text(doc);
     return rc;
 }
 
@@ -257,12 +254,8 @@ static int check(const struct config *cfg, const struct job_ctx *ctx, struct ses
         tw_session_absorb((size_t)(s - sessions), ans.set_cookies);
         tw_web_answer_clear(&ans);
     }
-    if (cookie)                     /* auth_token inside */
-        explicit_bzero(cookie, strlen(cookie));
-    free(cookie);
-    if (ct0)
-        explicit_bzero(ct0, strlen(ct0));
-    free(ct0);
+    crypto_free_text(cookie);
+    crypto_free_text(ct0);
     return rc;
 }
 
@@ -395,10 +388,7 @@ int tw_session_dead(const struct config *cfg, const struct job_ctx *ctx, size_t 
         return -1;
     char *now = tw_session_auth_token(i);
     bool renewed = now && (!refused || strcmp(now, refused) != 0);
-    if (now) {
-        explicit_bzero(now, strlen(now));
-        free(now);
-    }
+    crypto_free_text(now);
     if (renewed) {                  /* another job re-established it meanwhile */
         pthread_mutex_unlock(&s->setup);
         return 0;
@@ -481,10 +471,7 @@ static int get_page(const struct config *cfg, const struct job_ctx *ctx, const c
         .redirects_public_only = !cfg->webscraper_allow_private,
     };
     int rc = fetch_do(&fr, resp, e);
-    if (ch) {
-        explicit_bzero(ch, strlen(ch));
-        free(ch);
-    }
+    crypto_free_text(ch);
     if (rc == 0 && resp->status != 200) {
         rc = err_set(e, 502, "%s answered HTTP %ld", url, resp->status);
         fetch_response_clear(resp);
@@ -650,10 +637,7 @@ int tw_session_view(const struct config *cfg, const struct job_ctx *ctx, size_t 
 
 void tw_session_view_clear(struct tw_session_view *v)
 {
-    if (v->cookie_header) {
-        explicit_bzero(v->cookie_header, strlen(v->cookie_header));
-        free(v->cookie_header);
-    }
+    crypto_free_text(v->cookie_header);
     free(v->ct0);
     twitter_txid_state_free(v->txid);
     memset(v, 0, sizeof *v);

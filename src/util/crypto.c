@@ -3,6 +3,7 @@
 #include "util/crypto.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -10,6 +11,14 @@
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
 #include <nettle/sha2.h>
+
+void crypto_free_text(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
 
 void crypto_wipe(void *p, size_t n)
 {

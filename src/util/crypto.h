@@ -78,4 +78,8 @@ bool crypto_equal(const void *a, const void *b, size_t n);
 /* crypto_wipe zeroes n bytes at p in a way the compiler does not remove. */
 void crypto_wipe(void *p, size_t n);
 
+/* crypto_free_text wipes the NUL-terminated secret s (a password, a header holding a cookie) and
+ * frees it; NULL is fine. */
+void crypto_free_text(char *s);
+
 #endif
