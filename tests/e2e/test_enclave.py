@@ -300,6 +300,17 @@ def test_setkey_jobs_restart_and_another_signer():
             expect_status(w.result(sealed, sig), 200, "/job/result after the refused start")
 
 
+def wait_renewed(w, first, seconds):
+    """The worker's certificate once it differs from first (DER), within seconds; fails if not."""
+    deadline = time.monotonic() + seconds
+    renewed = first
+    while renewed == first and time.monotonic() < deadline:
+        time.sleep(0.3)
+        renewed = w.peer_certificate()
+    check(renewed != first, "the certificate was not renewed within %d s" % seconds)
+    return renewed
+
+
 def test_certificate_renewed_before_expiry():
     # two event-loop threads: the replacement listener and the quiesced one are thread pools
     env = {"TLS_CERT_VALIDITY_SECONDS": "3", "HTTP_THREADS": "2"}
@@ -310,12 +321,7 @@ def test_certificate_renewed_before_expiry():
             r, first = https_request(w.port, "GET", "/healthz", conn=old_conn)
             expect_status(r, 200, "/healthz on the first connection")
             _, spki1 = check_attested(first, "first certificate")
-            deadline = time.monotonic() + 15
-            renewed = first
-            while renewed == first and time.monotonic() < deadline:
-                time.sleep(0.3)
-                renewed = w.peer_certificate()
-            check(renewed != first, "the certificate was not renewed within 15 s (validity 3 s)")
+            renewed = wait_renewed(w, first, 15)
             _, spki2 = check_attested(renewed, "renewed certificate")
             check(spki2 != spki1, "the renewed certificate must have a new key")
             doc = w.get("/attestation").json()
@@ -338,13 +344,7 @@ def test_renewal_does_not_wait_on_the_wall_clock():
     from test_durability import clock_ahead_env
     env = dict(clock_ahead_env(3600), TLS_CERT_VALIDITY_SECONDS="3")
     with AttestationFake() as fake, EnclaveWorker(fake, env=env) as w:
-        first = w.peer_certificate()
-        deadline = time.monotonic() + 10
-        renewed = first
-        while renewed == first and time.monotonic() < deadline:
-            time.sleep(0.3)
-            renewed = w.peer_certificate()
-        check(renewed != first, "the certificate was not renewed within 10 s (validity 3 s)")
+        wait_renewed(w, w.peer_certificate(), 10)
 
 
 def test_attestation_type_none():
