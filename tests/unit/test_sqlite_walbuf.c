@@ -92,6 +92,14 @@ static void insert(sqlite3 *db, int k, size_t len, uint8_t fill)
     free(v);
 }
 
+/* insert_committed inserts one row in a transaction of its own. */
+static void insert_committed(sqlite3 *db, int k, size_t len, uint8_t fill)
+{
+    exec_ok(db, "BEGIN IMMEDIATE");
+    insert(db, k, len, fill);
+    exec_ok(db, "COMMIT");
+}
+
 /* A transaction of several pages is one write, done by the time COMMIT returns. */
 static void test_one_write_per_commit(void **state)
 {
@@ -133,9 +141,7 @@ static void test_commits_survive_process_death(void **state)
         if (pid == 0) {
             sqlite3 *db = open_db(f, true, *sync);
             for (int i = 0; i < 50; i++) {
-                exec_ok(db, "BEGIN IMMEDIATE");
-                insert(db, i, 500 + (size_t)i * 97, (uint8_t)i);
-                exec_ok(db, "COMMIT");
+                insert_committed(db, i, 500 + (size_t)i * 97, (uint8_t)i);
             }
             exec_ok(db, "BEGIN IMMEDIATE");           /* left open: must not appear */
             insert(db, 1000, 100, 1);
@@ -158,16 +164,12 @@ static void test_rollback_large_and_checkpoints(void **state)
     struct fx *f = *state;
     sqlite3 *db = open_db(f, true, "NORMAL");
     exec_ok(db, "PRAGMA wal_autocheckpoint=8; PRAGMA cache_size=4");
-    exec_ok(db, "BEGIN IMMEDIATE");
-    insert(db, 1, 3 * 1024 * 1024, 0xAB);           /* 3 MiB: written in pieces */
-    exec_ok(db, "COMMIT");
+    insert_committed(db, 1, 3 * 1024 * 1024, 0xAB);     /* 3 MiB: written in pieces */
     exec_ok(db, "BEGIN IMMEDIATE");
     insert(db, 2, 2 * 1024 * 1024, 0xCD);
     exec_ok(db, "ROLLBACK");
     for (int i = 10; i < 210; i++) {
-        exec_ok(db, "BEGIN IMMEDIATE");
-        insert(db, i, 1500, (uint8_t)i);
-        exec_ok(db, "COMMIT");
+        insert_committed(db, i, 1500, (uint8_t)i);
     }
     struct walbuf_stats st;
     walbuf_stats(&st);
@@ -197,17 +199,13 @@ static void test_early_writeback(void **state)
     struct walbuf_stats a, b, c;
     walbuf_stats(&a);
     for (int i = 0; i < 200; i++) {                 /* ≈ 200 × 3 pages: ≈ 2.4 MB of WAL */
-        exec_ok(db, "BEGIN IMMEDIATE");
-        insert(db, i, 8000, (uint8_t)i);
-        exec_ok(db, "COMMIT");
+        insert_committed(db, i, 8000, (uint8_t)i);
     }
     walbuf_stats(&b);
     assert_true(b.kicks - a.kicks >= 3);
     exec_ok(db, "PRAGMA wal_checkpoint(RESTART)");  /* the next commit writes from offset 0 */
     for (int i = 200; i < 400; i++) {
-        exec_ok(db, "BEGIN IMMEDIATE");
-        insert(db, i, 8000, (uint8_t)i);
-        exec_ok(db, "COMMIT");
+        insert_committed(db, i, 8000, (uint8_t)i);
     }
     walbuf_stats(&c);
     assert_true(c.kicks - b.kicks >= 3);
@@ -272,9 +270,7 @@ static void test_two_connections_on_one_file(void **state)
     assert_int_equal(count_rows(b, ""), 0);
     for (int i = 0; i < 10; i++) {
         sqlite3 *c = i % 2 ? b : a;
-        exec_ok(c, "BEGIN IMMEDIATE");
-        insert(c, i, 3000, (uint8_t)i);
-        exec_ok(c, "COMMIT");
+        insert_committed(c, i, 3000, (uint8_t)i);
         struct walbuf_stats st;
         walbuf_stats(&st);
         assert_int_equal(st.pending, 0);
@@ -282,9 +278,7 @@ static void test_two_connections_on_one_file(void **state)
     assert_int_equal(count_rows(a, ""), 10);
     assert_int_equal(count_rows(b, ""), 10);
     sqlite3_close(b);                               /* the database a's WAL was linked to */
-    exec_ok(a, "BEGIN IMMEDIATE");
-    insert(a, 10, 3000, 10);
-    exec_ok(a, "COMMIT");
+    insert_committed(a, 10, 3000, 10);
     sqlite3_close(a);
     db = open_db(f, false, "NORMAL");
     exec_ok(db, "PRAGMA integrity_check");
