@@ -79,12 +79,28 @@ static void add_set_cookie(struct fetch_response *resp, const char *v)
     resp->set_cookies = grown;
 }
 
+/* forget_hop_headers drops the single-valued headers read so far: a new status line starts the
+ * next hop's answer, and the response reports the final answer's headers only (a redirect's
+ * Retry-After or Content-Type does not stand for an answer without one). Set-Cookie values are
+ * kept: a hop's cookies are still set. */
+static void forget_hop_headers(struct fetch_response *resp)
+{
+    char **fields[] = { &resp->content_type, &resp->retry_after, &resp->rate_limit_reset,
+                        &resp->rate_limit_remaining };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        free(*fields[i]);
+        *fields[i] = NULL;
+    }
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
     struct fetch_response *resp = userdata;
     size_t n = size * nmemb;
     char *v;
-    if ((v = header_value(data, n, "Content-Type"))) {
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        forget_hop_headers(resp);
+    } else if ((v = header_value(data, n, "Content-Type"))) {
         free(resp->content_type);
         resp->content_type = v;
     } else if ((v = header_value(data, n, "Retry-After"))) {

@@ -38,6 +38,13 @@ static void answer(int fd, const char *req)
         snprintf(buf, sizeof buf, "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/ok\r\n"
                  "Content-Length: 0\r\n\r\n", port);
         reply = buf;
+    } else if (strstr(req, "GET /hop-headers ")) {
+        snprintf(buf, sizeof buf, "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/bare\r\n"
+                 "Content-Type: text/html\r\nRetry-After: 9\r\nx-rate-limit-remaining: 3\r\n"
+                 "x-rate-limit-reset: 1700000000\r\nContent-Length: 0\r\n\r\n", port);
+        reply = buf;
+    } else if (strstr(req, "GET /bare ")) {
+        reply = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbare";
     } else if (strstr(req, "GET /retry ")) {
         reply = "HTTP/1.1 429 Too Many\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n";
     } else if (strstr(req, "GET /cookies ")) {
@@ -255,6 +262,26 @@ static void test_redirect_hops_to_private_addresses(void **state)
     fetch_response_clear(&r);
 }
 
+/* The headers read into the response are the final answer's: a redirect hop's Content-Type,
+ * Retry-After or rate-limit headers do not stand for an answer that has none. */
+static void test_headers_of_a_redirect_hop_are_not_kept(void **state)
+{
+    (void)state;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hop-headers", port);
+    struct fetch_response r;
+    struct err e = { 0 };
+    struct fetch_request req = { .url = url, .timeout_ms = 5000, .follow_redirects = true };
+    assert_int_equal(fetch_do(&req, &r, &e), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "bare");
+    assert_null(r.content_type);
+    assert_null(r.retry_after);
+    assert_null(r.rate_limit_reset);
+    assert_null(r.rate_limit_remaining);
+    fetch_response_clear(&r);
+}
+
 /* redirects_public_only judges the address each hop connects to, so no proxy from the
  * environment may stand in between (through one, the rule would judge the proxy's address: a
  * redirect to a public host refused because the proxy is on loopback, or one to a private host
@@ -306,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_unreachable_and_refused_schemes),
         cmocka_unit_test(test_redirect_hops_to_private_addresses),
         cmocka_unit_test(test_environment_proxy_and_public_redirects),
+        cmocka_unit_test(test_headers_of_a_redirect_hop_are_not_kept),
         cmocka_unit_test(test_url_escape),
     };
     return cmocka_run_group_tests(tests, start_server, stop_all);
