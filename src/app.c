@@ -75,9 +75,7 @@ static void *maintenance_main(void *arg)
     unsigned pass = 0;
     pthread_mutex_lock(&m->lock);
     while (!m->stop) {
-        /* monotonic: a wall-clock step backwards would hold the next pass for as long */
-        struct timespec until = clock_after_ms(CLOCK_MONOTONIC, (long)period * 1000);
-        pthread_cond_clockwait(&m->wake, &m->lock, CLOCK_MONOTONIC, &until);
+        cond_wait_ms(&m->wake, &m->lock, (long)period * 1000);
         if (m->stop)
             break;
         pthread_mutex_unlock(&m->lock);

@@ -295,8 +295,7 @@ int tw_accounts_acquire(const struct config *cfg, enum tw_gql op, const size_t *
          * would hold the job past its deadline for as long) */
         if (left > 1000)
             left = 1000;
-        struct timespec until = clock_after_ms(CLOCK_MONOTONIC, left);
-        pthread_cond_clockwait(&freed, &lock, CLOCK_MONOTONIC, &until);
+        cond_wait_ms(&freed, &lock, left);
     }
     int rc = busy ? err_set(e, 504, "job deadline reached while every usable Twitter account "
                             "was busy (TWITTER_ACCOUNT_CONCURRENCY %u)", bound)

@@ -574,10 +574,8 @@ static void *writer_main(void *arg)
         }
         int rc = write_some(s);
         if (rc < 0) {
-            /* unreachable or failed: the pool's back-off paces the retries; refused: once a second
-             * (monotonic: a wall-clock step backwards would hold the retry for as long) */
-            struct timespec until = clock_after_ms(CLOCK_MONOTONIC, rc == -2 ? 1000 : 200);
-            pthread_cond_clockwait(&s->write_wake, &s->write_lock, CLOCK_MONOTONIC, &until);
+            /* unreachable or failed: the pool's back-off paces the retries; refused: once a second */
+            cond_wait_ms(&s->write_wake, &s->write_lock, rc == -2 ? 1000 : 200);
         }
     }
     pthread_mutex_unlock(&s->write_lock);

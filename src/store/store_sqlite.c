@@ -856,10 +856,8 @@ static void *batch_writer(void *arg)
         /* Admissions are written at once (their HTTP answers wait); results every few ms, or at
          * once when many wait, or with the next admissions. */
         if (!s->adm_head && (s->batch_count < STORE_BATCH_MAX || s->batch_failing)) {
-            /* monotonic: a wall-clock step backwards would hold the batch for as long */
-            struct timespec until = clock_after_ms(CLOCK_MONOTONIC, s->batch_failing
-                                                   ? STORE_RETRY_DELAY_MS : STORE_BATCH_DELAY_MS);
-            pthread_cond_clockwait(&s->batch_wake, &s->batch_lock, CLOCK_MONOTONIC, &until);
+            cond_wait_ms(&s->batch_wake, &s->batch_lock,
+                         s->batch_failing ? STORE_RETRY_DELAY_MS : STORE_BATCH_DELAY_MS);
         }
         struct store_admission *adm = NULL;
         struct finished *list = take_batch(s, &adm);

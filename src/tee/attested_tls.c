@@ -101,10 +101,8 @@ static void *renewal_main(void *arg)
 
     pthread_mutex_lock(&at->lock);
     while (!at->stop) {
-        /* monotonic: a wall-clock step backwards would hold the thread for as long (the renewal
-         * time itself is wall-clock time, as the certificate's validity is) */
-        struct timespec until = clock_after_ms(CLOCK_MONOTONIC, 1000);
-        pthread_cond_clockwait(&at->wake, &at->lock, CLOCK_MONOTONIC, &until);
+        /* (the renewal time itself is wall-clock time, as the certificate's validity is) */
+        cond_wait_ms(&at->wake, &at->lock, 1000);
         if (at->stop)
             break;
         bool due = time(NULL) >= at->renew_at;

@@ -1,4 +1,5 @@
-/* clock_after.c - a clock's now plus milliseconds (see clock_after.h). */
+/* clock_after.c - a clock's now plus milliseconds, and waits bounded on the monotonic clock
+ * (see clock_after.h). */
 #include "util/clock_after.h"
 
 struct timespec clock_after_ms(clockid_t clock, long ms)
@@ -13,4 +14,10 @@ struct timespec clock_after_ms(clockid_t clock, long ms)
         ts.tv_nsec -= 1000000000L;
     }
     return ts;
+}
+
+int cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex, long ms)
+{
+    struct timespec until = clock_after_ms(CLOCK_MONOTONIC, ms);
+    return pthread_cond_clockwait(cond, mutex, CLOCK_MONOTONIC, &until);
 }
