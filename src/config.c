@@ -184,12 +184,6 @@ struct loader {
 
 /* ---- small helpers ---- */
 
-/* free_secret wipes and frees a string: any of them may hold a key or a password. */
-static void free_secret(char *s)
-{
-    crypto_free_text(s);
-}
-
 /* quote_value writes s for an error message: at most 64 bytes, '"', '\\' and non-printable bytes
  * escaped, "..." when shortened. */
 static const char *quote_value(const char *s, char *out, size_t outlen)
@@ -556,7 +550,7 @@ static int on_pair(const char *key, const char *value, void *ctx)
         ld->nomem = true;
         return 1;
     }
-    free_secret(r->value);
+    crypto_free_text(r->value);
     r->value = copy;
     r->origin = origin;
     return 0;
@@ -602,7 +596,7 @@ static int collect_files(struct loader *ld, char *err, size_t errlen)
 static void loader_free(struct loader *ld)
 {
     for (size_t i = 0; i < NVARS; i++)
-        free_secret(ld->raw[i].value);
+        crypto_free_text(ld->raw[i].value);
 }
 
 /* ---- public ---- */
@@ -623,8 +617,8 @@ static int check_twitter_accounts(const struct config *c, char *err, size_t errl
             why_set(err, errlen, "TWITTER_ACCOUNTS: item #%zu (account %.64s): the totp_secret is "
                     "not base32 (A-Z, 2-7)", i + 1, user);
         free(user);
-        free_secret(pass);
-        free_secret(totp);
+        crypto_free_text(pass);
+        crypto_free_text(totp);
         if (bad_totp)
             return -1;
     }
@@ -717,12 +711,13 @@ int config_load(struct config *cfg, char *err, size_t errlen)
 static void str_list_free(struct str_list *l)
 {
     for (size_t i = 0; i < l->count; i++)
-        free_secret(l->items[i]);
+        crypto_free_text(l->items[i]);
     free(l->items);
     l->items = NULL;
     l->count = 0;
 }
 
+/* config_free wipes every string value as it frees it: any of them may hold a key or a password. */
 void config_free(struct config *cfg)
 {
     if (!cfg)
@@ -733,7 +728,7 @@ void config_free(struct config *cfg)
             str_list_free(field);
         else if (vars[i].kind == VK_STRING || vars[i].kind == VK_URL || vars[i].kind == VK_LISTEN ||
                  vars[i].kind == VK_DURABILITY)
-            free_secret(*(char **)field);
+            crypto_free_text(*(char **)field);
     }
     memset(cfg, 0, sizeof *cfg);
 }
