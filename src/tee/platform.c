@@ -285,8 +285,10 @@ static int install_file(const char *dir, const char *tmp, const char *path, bool
     return 0;
 }
 
-int platform_create_file(const char *dir, const char *name, const uint8_t *buf, size_t len,
-                         char *err, size_t errlen)
+/* write_file writes buf as dir/name atomically (a synced temporary file, install_file). Returns 0,
+ * 1 when !replace and the file already exists, or -1 with err. */
+static int write_file(const char *dir, const char *name, const uint8_t *buf, size_t len,
+                      bool replace, char *err, size_t errlen)
 {
     char path[PATH_MAX], tmp[PATH_MAX];
 
@@ -296,7 +298,13 @@ int platform_create_file(const char *dir, const char *name, const uint8_t *buf, 
     }
     if (write_temp(dir, name, buf, len, tmp, sizeof tmp, err, errlen) != 0)
         return -1;
-    return install_file(dir, tmp, path, false, err, errlen);
+    return install_file(dir, tmp, path, replace, err, errlen);
+}
+
+int platform_create_file(const char *dir, const char *name, const uint8_t *buf, size_t len,
+                         char *err, size_t errlen)
+{
+    return write_file(dir, name, buf, len, false, err, errlen);
 }
 
 /* write_sealed seals data and installs it as DATA_DIR/name. Returns 0, 1 when !replace and the
@@ -304,7 +312,7 @@ int platform_create_file(const char *dir, const char *name, const uint8_t *buf, 
 static int write_sealed(const struct platform *p, const char *name, const char *label,
                         const uint8_t *data, size_t len, bool replace, char *err, size_t errlen)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
+    char path[PATH_MAX];
     uint8_t key[32], *blob;
     int rc = -1;
 
@@ -324,9 +332,8 @@ static int write_sealed(const struct platform *p, const char *name, const char *
     platform_derive(p, label, key);
     if (platform_seal_bytes(key, label, data, len, blob) != 0)
         snprintf(err, errlen, "%s: sealing failed (no random bytes for the IV)", path);
-    else if (write_temp(p->data_dir, name, blob, len + SEALED_OVERHEAD, tmp, sizeof tmp, err,
-                        errlen) == 0)
-        rc = install_file(p->data_dir, tmp, path, replace, err, errlen);
+    else
+        rc = write_file(p->data_dir, name, blob, len + SEALED_OVERHEAD, replace, err, errlen);
     crypto_wipe(key, sizeof key);
     crypto_wipe(blob, len + SEALED_OVERHEAD);
     free(blob);
