@@ -321,10 +321,7 @@ long tw_accounts_cooldown(size_t i, enum tw_gql op, const char *reset, const cha
     pthread_mutex_lock(&lock);
     if (i < nslots && op < TWG_COUNT) {
         /* a longer cool-down already running (a login-flow rest, an earlier limit) stays */
-        if (slots[i].cool_until[op] < now + seconds)
-            slots[i].cool_until[op] = now + seconds;
-        else
-            seconds = (long)(slots[i].cool_until[op] - now);
+        seconds = twitter_cooldown_extend(&slots[i].cool_until[op], now, seconds);
         name = slots[i].acct.name;
     }
     pthread_mutex_unlock(&lock);
@@ -335,18 +332,19 @@ long tw_accounts_cooldown(size_t i, enum tw_gql op, const char *reset, const cha
 
 void tw_accounts_rest(size_t i, long seconds, const char *what)
 {
-    time_t until = time(NULL) + (seconds > 0 ? seconds : TWITTER_KEYS_DEFAULT_COOLDOWN_S);
+    time_t now = time(NULL);
+    if (seconds <= 0)
+        seconds = TWITTER_KEYS_DEFAULT_COOLDOWN_S;
     const char *name = "?";
     pthread_mutex_lock(&lock);
     if (i < nslots) {
         for (int op = 0; op < TWG_COUNT; op++)
-            if (slots[i].cool_until[op] < until)
-                slots[i].cool_until[op] = until;
+            twitter_cooldown_extend(&slots[i].cool_until[op], now, seconds);
         name = slots[i].acct.name;
     }
     pthread_mutex_unlock(&lock);
-    log_warn("twitter: account %s rate limited on %s; cooling down for %lld s (every operation)",
-             name, what, (long long)(until - time(NULL)));
+    log_warn("twitter: account %s rate limited on %s; cooling down for %ld s (every operation)",
+             name, what, seconds);
 }
 
 void tw_accounts_mark_bad(size_t i, const char *reason)

@@ -247,6 +247,13 @@ long twitter_keys_parse_cooldown(const char *reset, const char *retry_after, tim
     return seconds ? seconds : TWITTER_KEYS_DEFAULT_COOLDOWN_S;
 }
 
+long twitter_cooldown_extend(time_t *until, time_t now, long seconds)
+{
+    if (*until < now + seconds)
+        *until = now + seconds;
+    return (long)(*until - now);
+}
+
 long twitter_keys_cooldown(size_t index, enum twitter_key_endpoint ep, const char *reset,
                            const char *retry_after)
 {
@@ -255,13 +262,8 @@ long twitter_keys_cooldown(size_t index, enum twitter_key_endpoint ep, const cha
     if ((unsigned)ep >= TWITTER_KEYS_ENDPOINTS)
         return seconds;
     pthread_mutex_lock(&state_lock);
-    if (index < nstates) {
-        /* a longer cool-down already running (an earlier limit) stays */
-        if (states[index].cool_until[ep] < now + seconds)
-            states[index].cool_until[ep] = now + seconds;
-        else
-            seconds = (long)(states[index].cool_until[ep] - now);
-    }
+    if (index < nstates)
+        seconds = twitter_cooldown_extend(&states[index].cool_until[ep], now, seconds);
     pthread_mutex_unlock(&state_lock);
     log_warn("twitter: X API key #%zu rate limited (429) on %s; cooling down for %ld s",
              index + 1, endpoint_name(ep), seconds);

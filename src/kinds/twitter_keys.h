@@ -102,4 +102,9 @@ void twitter_keys_reset(void);
  * (exposed for tests). */
 long twitter_keys_parse_cooldown(const char *reset, const char *retry_after, time_t now);
 
+/* twitter_cooldown_extend makes *until (a cool-down's end) now + seconds unless it already ends
+ * later: a rate limit ending sooner never shortens a longer one running. Returns the seconds the
+ * cool-down now lasts from now. Shared by the keys and the credential backend's accounts. */
+long twitter_cooldown_extend(time_t *until, time_t now, long seconds);
+
 #endif
