@@ -47,7 +47,8 @@ struct platform {
 
 /* platform_open picks the backend from cfg (standalone when cfg->standalone, else the enclave
  * backend, which fails clearly when no enclave runtime is present), creates DATA_DIR when missing
- * (mode 0700) and loads or creates the root key. Returns 0 or -1 with err. */
+ * (mode 0700), removes the temporary files of writes that did not finish (older than a minute,
+ * named .<name>.tw-tmp.XXXXXX) and loads or creates the root key. Returns 0 or -1 with err. */
 int platform_open(struct platform *p, const struct config *cfg, char *err, size_t errlen);
 
 /* platform_quote asks the platform for an attestation quote whose report data is report_data
