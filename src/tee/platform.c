@@ -9,7 +9,8 @@
  * platform_derive(label) with the label as additional data, so a file cannot be replayed under
  * another purpose. Files are written atomically: a temporary file in DATA_DIR (mode 0600), fsync,
  * rename (or link, for create-once files; without hard links, as under Gramine, a rename that
- * replaces nothing), then fsync of the directory. The temporary files are named
+ * replaces nothing), then fsync of the directory: a failure of that last step is a warning, the
+ * file being installed (install_file). The temporary files are named
  * .<name>.tw-tmp.XXXXXX; one left by a process that died while writing is removed when DATA_DIR
  * is opened (remove_stale_temps). Reading is bounded
  * (SEALED_FILE_MAX) and a file that does not open is an error, never silently replaced: data
@@ -318,8 +319,12 @@ static int rename_if_absent(const char *tmp, const char *path, int *saved)
     return -1;
 }
 
-/* install_file moves tmp to path: rename when replace, else link (which fails when path exists).
- * Returns 0, 1 when !replace and path already exists, or -1 with err. tmp is gone afterwards. */
+/* install_file moves tmp to path: rename when replace, else link (which fails when path exists),
+ * then syncs dir. Returns 0, 1 when !replace and path already exists, or -1 with err (nothing
+ * installed). tmp is gone afterwards. Once installed, the file is what every reader and the next
+ * start see, so a failed sync of dir is logged as a warning and the install returns 0: reported
+ * as a failure it made callers believe the old file still stood (keyring_add kept the old ring
+ * in memory and answered 500, while the new ring was on disk and came back at the next start). */
 static int install_file(const char *dir, const char *tmp, const char *path, bool replace,
                         char *err, size_t errlen)
 {
@@ -337,10 +342,10 @@ static int install_file(const char *dir, const char *tmp, const char *path, bool
         snprintf(err, errlen, "%s: cannot install: %s", path, strerror(saved));
         return -1;
     }
-    if (platform_fsync_dir(dir) != 0) {
-        snprintf(err, errlen, "%s: cannot sync the directory: %s", dir, strerror(errno));
-        return -1;
-    }
+    if (platform_fsync_dir(dir) != 0)
+        log_warn("%s: installed and in use, but syncing its directory failed (%s): should the "
+                 "machine crash before the file system writes the directory, the previous "
+                 "version (or none) may be found there", path, strerror(errno));
     return 0;
 }
 

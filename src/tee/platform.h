@@ -66,7 +66,9 @@ void platform_close(struct platform *p);
 void platform_derive(const struct platform *p, const char *label, uint8_t out[32]);
 
 /* platform_write_sealed seals data under the key for label and writes DATA_DIR/name atomically
- * (temp file, fsync, rename; mode 0600). Returns 0 or -1 with err. */
+ * (temp file, fsync, rename, fsync of DATA_DIR; mode 0600). Returns 0 once the new file is in
+ * place (a failed fsync of DATA_DIR is only logged: the file is installed, its surviving a crash
+ * of the machine uncertain), or -1 with err when the old file, if any, is still there. */
 int platform_write_sealed(const struct platform *p, const char *name, const char *label,
                           const uint8_t *data, size_t len, char *err, size_t errlen);
 

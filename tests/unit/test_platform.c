@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -386,6 +387,59 @@ static void test_create_once_files_without_hard_links(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
 }
 
+/* The directory's fsync after an install fails (EIO) when dir_sync_fails is set: this test's
+ * fsync stands in for the real one, which it calls otherwise. */
+static bool dir_sync_fails;
+static int dir_syncs_failed;
+
+int fsync(int fd)
+{
+    struct stat st;
+
+    if (dir_sync_fails && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        dir_syncs_failed++;
+        errno = EIO;
+        return -1;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+/* A failed fsync of DATA_DIR after the rename does not undo the install: the new file is in place
+ * and is what every reader, and the next start, sees. Reporting a failure made callers believe the
+ * old file still stood (keyring_add kept the old ring in memory and /setkey answered 500, while
+ * the new ring was on disk and came back at the next start): the write succeeds, with a warning
+ * that its surviving a crash of the machine is uncertain. */
+static void test_directory_sync_failure_after_install_is_not_a_failure(void **state)
+{
+    struct fixture *f = *state;
+    struct platform p;
+    char err[512] = "", id[37], again[37];
+    uint8_t *data = NULL;
+    size_t len = 0;
+
+    dir_sync_fails = true;
+    dir_syncs_failed = 0;
+    if (platform_open(&p, &f->cfg, err, sizeof err) != 0)      /* creates the root key */
+        fail_msg("platform_open with a failing directory sync: %s", err);
+    if (platform_worker_id(&p, id, err, sizeof err) != 0)       /* creates the worker id */
+        fail_msg("platform_worker_id with a failing directory sync: %s", err);
+    assert_int_equal(platform_write_sealed(&p, "ring", PLATFORM_LABEL_KEYRING,
+                                           (const uint8_t *)"old", 3, err, sizeof err), 0);
+    assert_int_equal(platform_write_sealed(&p, "ring", PLATFORM_LABEL_KEYRING,
+                                           (const uint8_t *)"new", 3, err, sizeof err), 0);
+    assert_int_equal(dir_syncs_failed, 4);
+    dir_sync_fails = false;
+    assert_int_equal(platform_read_sealed(&p, "ring", PLATFORM_LABEL_KEYRING, &data, &len, err,
+                                          sizeof err), 1);
+    assert_string_equal((char *)data, "new");
+    free(data);
+    platform_close(&p);
+    open_ok(&f->cfg, &p);                   /* the same root key and worker id, installed */
+    assert_int_equal(platform_worker_id(&p, again, err, sizeof err), 0);
+    assert_string_equal(id, again);
+    platform_close(&p);
+}
+
 /* age_entry sets the times of path back by age_s seconds (of the entry itself for a symbolic
  * link). */
 static void age_entry(const char *path, int age_s)
@@ -538,6 +592,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_once_files_without_hard_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_temporary_files_removed_only_ours, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_directory_sync_failure_after_install_is_not_a_failure,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_gramine_fails_without_attestation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_data_dir_refused, setup, teardown),
         cmocka_unit_test(test_uuid_text),
