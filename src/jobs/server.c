@@ -180,11 +180,23 @@ static int read_stored_job(struct job_server *s, const char *uid, const char *js
     return STORED_JOB_OK;
 }
 
-/* take_job receives one job from the shared store (feeder thread). Returns 0 when queued here. */
+/* take_job receives one job from the shared store (feeder thread). Returns 0 when queued here.
+ * A job that is queued or running here already is refused (1): the store may hand it back while
+ * it runs (XAUTOCLAIM of an entry idle past the claim delay while a slow run goes on, or an entry
+ * read again as its result is on its way to the store), and recording it again would reset the
+ * running entry to queued and run the job a second time on another job thread. The check and the
+ * add below need no common lock: only this thread adds entries on a shared store, and job threads
+ * only move an entry from queued to running to finished. */
 static int take_job(void *ctx, const char *uid, const char *json, size_t len)
 {
     struct job_server *s = ctx;
     struct queued_job *q = NULL;
+    enum result_state here = results_get(s->deps.results, uid, NULL);
+    if (here == RESULT_QUEUED || here == RESULT_RUNNING) {
+        log_warn("job %s: handed back by the store while it is %s here; not taken again", uid,
+                 here == RESULT_QUEUED ? "queued" : "running");
+        return 1;
+    }
     /* not in memory: the fleet reads statuses from the store */
     int rc = read_stored_job(s, uid, json, len, false, &q);
     if (rc != STORED_JOB_OK)

@@ -136,7 +136,9 @@ int store_finish(struct store *s, const char *uid, const char *quote, size_t quo
 /* store_flush commits the queued results now (tests, shutdown). Returns 0 or -1. */
 int store_flush(struct store *s);
 
-/* Recovery at start-up, and delivery of shared jobs. Callbacks return 0 to go on. */
+/* Recovery at start-up, and delivery of shared jobs. Callbacks return 0 to go on; store_take's
+ * callback returns non-zero to refuse a job (not taken here: the store does not count it as one
+ * of this worker's running jobs). */
 typedef int (*store_job_fn)(void *ctx, const char *uid, const char *job_json, size_t job_len);
 typedef int (*store_result_fn)(void *ctx, const char *uid, const char *quote, size_t quote_len,
                                const char *data, size_t data_len, const char *next_cursor,

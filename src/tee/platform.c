@@ -9,7 +9,10 @@
  * platform_derive(label) with the label as additional data, so a file cannot be replayed under
  * another purpose. Files are written atomically: a temporary file in DATA_DIR (mode 0600), fsync,
  * rename (or link, for create-once files; without hard links, as under Gramine, a rename that
- * replaces nothing), then fsync of the directory. Reading is bounded
+ * replaces nothing), then fsync of the directory: a failure of that last step is a warning, the
+ * file being installed (install_file). The temporary files are named
+ * .<name>.tw-tmp.XXXXXX; one left by a process that died while writing is removed when DATA_DIR
+ * is opened (remove_stale_temps). Reading is bounded
  * (SEALED_FILE_MAX) and a file that does not open is an error, never silently replaced: data
  * sealed under another root key means the wrong DATA_DIR or the wrong enclave signer, which an
  * operator must see.
@@ -19,6 +22,7 @@
 #include "tee/platform.h"
 #include "util/crypto.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,9 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "tee/platform_backends.h"
 #include "util/file_read.h"
 #include "util/uuid_util.h"
@@ -42,6 +48,12 @@
 #define FILE_NAME_MAX 64
 #define WORKER_ID_FILE "worker_id"
 #define WORKER_ID_LEN 36
+/* A temporary file is DATA_DIR/.<name>TEMP_MARK followed by mkostemp's 6 characters. */
+#define TEMP_MARK ".tw-tmp."
+#define TEMP_RANDOM_LEN 6
+/* A temporary file this old is stale: no write keeps one longer than its fsync lasts. Younger ones
+ * may belong to another process writing in the same DATA_DIR right now, and are left alone. */
+#define STALE_TEMP_AGE_S 60
 
 /* ------------------------------------------------------------------------------------------ */
 /* Shared helpers (platform_backends.h)                                                        */
@@ -113,6 +125,53 @@ static int make_dirs(const char *path)
     return 0;
 }
 
+/* is_temp_name: name has the form of write_temp's files, .<name>.tw-tmp.XXXXXX (X alphanumeric,
+ * as mkostemp makes them), and nothing else. */
+static bool is_temp_name(const char *name)
+{
+    size_t n = strlen(name), mark = strlen(TEMP_MARK);
+
+    if (name[0] != '.' || n < 2 + mark + TEMP_RANDOM_LEN)
+        return false;
+    const char *tail = name + n - TEMP_RANDOM_LEN;
+    for (const char *c = tail; *c != '\0'; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+            return false;
+    return memcmp(tail - mark, TEMP_MARK, mark) == 0;
+}
+
+/* remove_stale_temps removes from dir the temporary files a write left behind when its process
+ * died before installing them (write_file): only names of our pattern, only regular files of this
+ * user that are older than STALE_TEMP_AGE_S, never through a symbolic link (the entry itself is
+ * examined, and unlinkat removes an entry, never what it points to). Failures are logged: a file
+ * left in place is harmless. */
+static void remove_stale_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+
+    if (d == NULL) {
+        log_warn("DATA_DIR %s: cannot list it to remove stale temporary files: %s", dir,
+                 strerror(errno));
+        return;
+    }
+    time_t now = time(NULL);
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (!is_temp_name(e->d_name) ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode) || st.st_uid != geteuid() || now - st.st_mtime < STALE_TEMP_AGE_S)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+            log_info("DATA_DIR %s: removed %s, a temporary file left by a write that did not "
+                     "finish (the process stopped before installing it)", dir, e->d_name);
+        else
+            log_warn("DATA_DIR %s: cannot remove the stale temporary file %s: %s", dir,
+                     e->d_name, strerror(errno));
+    }
+    closedir(d);
+}
+
 int platform_open(struct platform *p, const struct config *cfg, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
@@ -132,6 +191,7 @@ int platform_open(struct platform *p, const struct config *cfg, char *err, size_
         platform_close(p);
         return -1;
     }
+    remove_stale_temps(p->data_dir);
     if (p->ops->open(p, cfg, err, errlen) != 0) {
         platform_close(p);
         return -1;
@@ -213,12 +273,12 @@ static bool file_name_ok(const char *name)
            strcmp(name, "..") != 0;
 }
 
-/* write_temp creates DATA_DIR/.name.XXXXXX (mode 0600) holding buf, synced to disk. tmp
+/* write_temp creates DATA_DIR/.name.tw-tmp.XXXXXX (mode 0600) holding buf, synced to disk. tmp
  * receives its path. Returns 0 or -1 with err. */
 static int write_temp(const char *dir, const char *name, const uint8_t *buf, size_t len,
                       char *tmp, size_t tmplen, char *err, size_t errlen)
 {
-    int fd, n = snprintf(tmp, tmplen, "%s/.%s.XXXXXX", dir, name);
+    int fd, n = snprintf(tmp, tmplen, "%s/.%s" TEMP_MARK "XXXXXX", dir, name);
 
     if (n < 0 || (size_t)n >= tmplen) {
         snprintf(err, errlen, "%s/%s: path too long", dir, name);
@@ -259,8 +319,12 @@ static int rename_if_absent(const char *tmp, const char *path, int *saved)
     return -1;
 }
 
-/* install_file moves tmp to path: rename when replace, else link (which fails when path exists).
- * Returns 0, 1 when !replace and path already exists, or -1 with err. tmp is gone afterwards. */
+/* install_file moves tmp to path: rename when replace, else link (which fails when path exists),
+ * then syncs dir. Returns 0, 1 when !replace and path already exists, or -1 with err (nothing
+ * installed). tmp is gone afterwards. Once installed, the file is what every reader and the next
+ * start see, so a failed sync of dir is logged as a warning and the install returns 0: reported
+ * as a failure it made callers believe the old file still stood (keyring_add kept the old ring
+ * in memory and answered 500, while the new ring was on disk and came back at the next start). */
 static int install_file(const char *dir, const char *tmp, const char *path, bool replace,
                         char *err, size_t errlen)
 {
@@ -278,10 +342,10 @@ static int install_file(const char *dir, const char *tmp, const char *path, bool
         snprintf(err, errlen, "%s: cannot install: %s", path, strerror(saved));
         return -1;
     }
-    if (platform_fsync_dir(dir) != 0) {
-        snprintf(err, errlen, "%s: cannot sync the directory: %s", dir, strerror(errno));
-        return -1;
-    }
+    if (platform_fsync_dir(dir) != 0)
+        log_warn("%s: installed and in use, but syncing its directory failed (%s): should the "
+                 "machine crash before the file system writes the directory, the previous "
+                 "version (or none) may be found there", path, strerror(errno));
     return 0;
 }
 

@@ -47,7 +47,8 @@ struct platform {
 
 /* platform_open picks the backend from cfg (standalone when cfg->standalone, else the enclave
  * backend, which fails clearly when no enclave runtime is present), creates DATA_DIR when missing
- * (mode 0700) and loads or creates the root key. Returns 0 or -1 with err. */
+ * (mode 0700), removes the temporary files of writes that did not finish (older than a minute,
+ * named .<name>.tw-tmp.XXXXXX) and loads or creates the root key. Returns 0 or -1 with err. */
 int platform_open(struct platform *p, const struct config *cfg, char *err, size_t errlen);
 
 /* platform_quote asks the platform for an attestation quote whose report data is report_data
@@ -65,7 +66,9 @@ void platform_close(struct platform *p);
 void platform_derive(const struct platform *p, const char *label, uint8_t out[32]);
 
 /* platform_write_sealed seals data under the key for label and writes DATA_DIR/name atomically
- * (temp file, fsync, rename; mode 0600). Returns 0 or -1 with err. */
+ * (temp file, fsync, rename, fsync of DATA_DIR; mode 0600). Returns 0 once the new file is in
+ * place (a failed fsync of DATA_DIR is only logged: the file is installed, its surviving a crash
+ * of the machine uncertain), or -1 with err when the old file, if any, is still there. */
 int platform_write_sealed(const struct platform *p, const char *name, const char *label,
                           const uint8_t *data, size_t len, char *err, size_t errlen);
 

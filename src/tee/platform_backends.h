@@ -24,8 +24,9 @@ int platform_path(char *out, size_t outlen, const char *dir, const char *name);
 
 /* platform_create_file creates dir/name holding buf[0..len), mode 0600, whole or not at all: the
  * bytes go to a temporary file in dir, synced, which is then linked (or, without hard links,
- * renamed) to the name and the directory synced, so a crash leaves no partial file under the name. Returns 0, 1 when dir/name already
- * exists (left as it is), or -1 with err. */
+ * renamed) to the name and the directory synced, so a crash leaves no partial file under the
+ * name. Returns 0 (created; a failed sync of dir is only logged), 1 when dir/name already exists
+ * (left as it is), or -1 with err (not created). */
 int platform_create_file(const char *dir, const char *name, const uint8_t *buf, size_t len,
                          char *err, size_t errlen);
 

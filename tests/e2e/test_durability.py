@@ -411,7 +411,9 @@ def test_kill9_while_the_root_key_is_written_does_not_block_later_starts():
     """The standalone root key (DATA_DIR/platform.key) is created whole or not at all: a first
     start killed (kill -9, a power cut) while writing it must not leave a short key file behind,
     which every later start refuses as damaged. The first start is held at its first write (the
-    key's; tests/e2e/fakes/stall_io.c), killed there, and a second start must then succeed."""
+    key's; tests/e2e/fakes/stall_io.c), killed there, and a second start must then succeed. The
+    temporary file the first start was writing is left behind; once stale (older than a minute:
+    its times are set back here), the second start removes it."""
     from test_shutdown import Stall
     stall = Stall()
     stall.on()
@@ -429,10 +431,18 @@ def test_kill9_while_the_root_key_is_written_does_not_block_later_starts():
         proc.wait(10)
         log.close()
         stall.off()
+    left = [n for n in os.listdir(first.data_dir) if n.startswith(".platform.key.tw-tmp.")]
+    h.check_eq(len(left), 1, "temporary root key files left by the killed start (%r)"
+               % os.listdir(first.data_dir))
+    old = time.time() - 120
+    os.utime(os.path.join(first.data_dir, left[0]), (old, old))
     with h.Worker(data_dir=first.data_dir) as w:
         w.run_job(TELEMETRY)
     key = os.path.join(first.data_dir, "platform.key")
     h.check_eq(os.stat(key).st_size, 32, "size of the root key made by the second start")
+    names = os.listdir(first.data_dir)
+    h.check(left[0] not in names, "the stale temporary file %s is still in DATA_DIR: %r"
+            % (left[0], names))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -385,6 +387,133 @@ static void test_create_once_files_without_hard_links(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
 }
 
+/* The directory's fsync after an install fails (EIO) when dir_sync_fails is set: this test's
+ * fsync stands in for the real one, which it calls otherwise. */
+static bool dir_sync_fails;
+static int dir_syncs_failed;
+
+int fsync(int fd)
+{
+    struct stat st;
+
+    if (dir_sync_fails && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        dir_syncs_failed++;
+        errno = EIO;
+        return -1;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+/* A failed fsync of DATA_DIR after the rename does not undo the install: the new file is in place
+ * and is what every reader, and the next start, sees. Reporting a failure made callers believe the
+ * old file still stood (keyring_add kept the old ring in memory and /setkey answered 500, while
+ * the new ring was on disk and came back at the next start): the write succeeds, with a warning
+ * that its surviving a crash of the machine is uncertain. */
+static void test_directory_sync_failure_after_install_is_not_a_failure(void **state)
+{
+    struct fixture *f = *state;
+    struct platform p;
+    char err[512] = "", id[37], again[37];
+    uint8_t *data = NULL;
+    size_t len = 0;
+
+    dir_sync_fails = true;
+    dir_syncs_failed = 0;
+    if (platform_open(&p, &f->cfg, err, sizeof err) != 0)      /* creates the root key */
+        fail_msg("platform_open with a failing directory sync: %s", err);
+    if (platform_worker_id(&p, id, err, sizeof err) != 0)       /* creates the worker id */
+        fail_msg("platform_worker_id with a failing directory sync: %s", err);
+    assert_int_equal(platform_write_sealed(&p, "ring", PLATFORM_LABEL_KEYRING,
+                                           (const uint8_t *)"old", 3, err, sizeof err), 0);
+    assert_int_equal(platform_write_sealed(&p, "ring", PLATFORM_LABEL_KEYRING,
+                                           (const uint8_t *)"new", 3, err, sizeof err), 0);
+    assert_int_equal(dir_syncs_failed, 4);
+    dir_sync_fails = false;
+    assert_int_equal(platform_read_sealed(&p, "ring", PLATFORM_LABEL_KEYRING, &data, &len, err,
+                                          sizeof err), 1);
+    assert_string_equal((char *)data, "new");
+    free(data);
+    platform_close(&p);
+    open_ok(&f->cfg, &p);                   /* the same root key and worker id, installed */
+    assert_int_equal(platform_worker_id(&p, again, err, sizeof err), 0);
+    assert_string_equal(id, again);
+    platform_close(&p);
+}
+
+/* age_entry sets the times of path back by age_s seconds (of the entry itself for a symbolic
+ * link). */
+static void age_entry(const char *path, int age_s)
+{
+    struct timespec t[2];
+
+    clock_gettime(CLOCK_REALTIME, &t[0]);
+    t[0].tv_sec -= age_s;
+    t[1] = t[0];
+    assert_int_equal(utimensat(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static bool entry_exists(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0;
+}
+
+/* A process that dies between creating a temporary file and installing it leaves the file in
+ * DATA_DIR. Opening the platform removes such files when they are stale, and nothing else: not
+ * a fresh one (another process may be writing it), not a name that only looks alike, not a
+ * symbolic link or a directory of that name, and never what a link points to. */
+static void test_stale_temporary_files_removed_only_ours(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const stale[] = { ".worker_id.tw-tmp.Ab12Cd", ".platform.key.tw-tmp.zzzzzz",
+                                         ".keyring.tw-tmp.000000" };
+    static const char *const kept[] = { ".keyring.tw-tmp.Fresh1",   /* fresh */
+                                        ".profile.backup", "worker_id.tw-tmp.Ab12Cd",
+                                        ".x.tw-tmp.Ab12C", ".x.tw-tmp.Ab12Cd.bak",
+                                        ".x.tw-tmp.Ab-2Cd", ".tw-tmp.Ab12Cd", ".x.tw-tmpAb12Cd" };
+    char path[PATH_MAX], target[PATH_MAX], link_path[PATH_MAX], dir_path[PATH_MAX];
+    struct platform p;
+
+    assert_int_equal(mkdir(f->data, 0700), 0);
+    for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++) {
+        path_in(f, stale[i], path, sizeof path);
+        write_file(path, "partial", 7, 0600);
+        age_entry(path, 120);
+    }
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        path_in(f, kept[i], path, sizeof path);
+        write_file(path, "keep", 4, 0600);
+        if (i > 0)
+            age_entry(path, 120);
+    }
+    snprintf(target, sizeof target, "%s/outside", f->dir);
+    write_file(target, "not ours", 8, 0600);
+    age_entry(target, 120);
+    path_in(f, ".link.tw-tmp.Sym123", link_path, sizeof link_path);
+    assert_int_equal(symlink(target, link_path), 0);
+    age_entry(link_path, 120);
+    path_in(f, ".dir.tw-tmp.Dir123", dir_path, sizeof dir_path);
+    assert_int_equal(mkdir(dir_path, 0700), 0);
+    age_entry(dir_path, 120);
+
+    open_ok(&f->cfg, &p);
+    platform_close(&p);
+    for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++) {
+        path_in(f, stale[i], path, sizeof path);
+        if (entry_exists(path))
+            fail_msg("stale temporary file %s was left in DATA_DIR", stale[i]);
+    }
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        path_in(f, kept[i], path, sizeof path);
+        if (!entry_exists(path))
+            fail_msg("%s was removed, though not a stale temporary file of ours", kept[i]);
+    }
+    assert_true(entry_exists(link_path));
+    assert_true(entry_exists(target));
+    assert_true(entry_exists(dir_path));
+}
+
 static void test_worker_id_not_a_uuid_refused(void **state)
 {
     struct fixture *f = *state;
@@ -461,6 +590,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_worker_id_stable_and_v4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_id_not_a_uuid_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_once_files_without_hard_links, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_temporary_files_removed_only_ours, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_directory_sync_failure_after_install_is_not_a_failure,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_gramine_fails_without_attestation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_data_dir_refused, setup, teardown),
         cmocka_unit_test(test_uuid_text),

@@ -3,7 +3,8 @@
  * is free (never more than MAX_JOBS taken and unfinished); results go back to the store; a status
  * lookup falls back to the store (finished elsewhere, queued elsewhere, unknown, store down), whose
  * results pass the caller's size gate before they are read (refused: nothing copied out); the
- * store's admission answers map to 409 / 503 / 500. */
+ * store's admission answers map to 409 / 503 / 500; a job the store hands back while it still runs
+ * here (a redelivery) is refused, not reset to queued and run a second time. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -56,6 +57,12 @@ struct fake {
     int forced_admit;
     bool down;
     size_t taken_open, max_taken_open, max_asked;
+    /* redelivery: fake_finish holds each finishing job while hold_finish; once one is held,
+     * fake_take hands jobs[0] over again (once) and records fn's answer */
+    pthread_cond_t changed;
+    bool hold_finish, redeliver, redelivering, redelivered;
+    size_t held;
+    int redelivered_rc;
 };
 
 #define FAKE(b) ((struct fake *)(b))
@@ -71,6 +78,7 @@ static void fake_close(struct store *b)
         free(f->results[i].error);
     }
     pthread_mutex_destroy(&f->lock);
+    pthread_cond_destroy(&f->changed);
     free(f);
 }
 
@@ -116,6 +124,12 @@ static int fake_finish(struct store *b, const char *uid, const char *quote, size
     (void)quote_len, (void)cursor, (void)at;
     struct fake *f = FAKE(b);
     pthread_mutex_lock(&f->lock);
+    if (f->hold_finish) {
+        f->held++;
+        pthread_cond_broadcast(&f->changed);
+        while (f->hold_finish)
+            pthread_cond_wait(&f->changed, &f->lock);
+    }
     put_result(f, uid, quote, data, data_len, error);
     f->taken_open--;
     pthread_mutex_unlock(&f->lock);
@@ -149,6 +163,16 @@ static int fake_take(struct store *b, const char *consumer, size_t max, int wait
         assert_int_equal(fn(ctx, j->uid, j->json, j->len), 0);
         pthread_mutex_lock(&f->lock);
         given++;
+    }
+    if (f->redeliver && f->held && !f->redelivering) {
+        struct fake_job *j = &f->jobs[0];   /* running here, held in fake_finish */
+        f->redelivering = true;
+        pthread_mutex_unlock(&f->lock);
+        int rc = fn(ctx, j->uid, j->json, j->len);
+        pthread_mutex_lock(&f->lock);
+        f->redelivered_rc = rc;
+        f->redelivered = true;
+        pthread_cond_broadcast(&f->changed);
     }
     pthread_mutex_unlock(&f->lock);
     if (!given)
@@ -219,6 +243,7 @@ static struct fixture *fixture_new(unsigned max_jobs)
     fx->store = calloc(1, sizeof *fx->store);
     fx->store->base.ops = &fake_ops;
     pthread_mutex_init(&fx->store->lock, NULL);
+    pthread_cond_init(&fx->store->changed, NULL);
     fx->stats = stats_new(SELF);
     fx->caps = registry_capabilities(&fx->cfg);
     struct job_server_deps deps = { &fx->cfg, fx->results, &fx->store->base, fx->stats, fx->caps,
@@ -394,6 +419,62 @@ static void test_admission_answers(void **state)
     fixture_free(fx);
 }
 
+/* The store may hand back a job this worker still runs (XAUTOCLAIM of an entry idle past the claim
+ * delay, or a result being written as the entry is read again): the job server refuses it, so
+ * the running job is neither reset to queued nor run a second time on a free job thread. */
+static void test_job_handed_back_while_running_is_refused(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(2);
+    struct fake *f = fx->store;
+    pthread_mutex_lock(&f->lock);
+    f->hold_finish = true;
+    f->redeliver = true;
+    pthread_mutex_unlock(&f->lock);
+    struct job j;
+    make_job(&j, "telemetry", "q-run", SELF);
+    char uid[37];
+    struct err e = { 0 };
+    assert_int_equal(jobserver_admit(fx->server, &j, uid, &e), 0);
+
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&f->lock);
+    while (!f->redelivered)
+        if (pthread_cond_timedwait(&f->changed, &f->lock, &until) != 0)
+            break;
+    bool redelivered = f->redelivered;
+    int rc = f->redelivered_rc;
+    pthread_mutex_unlock(&f->lock);
+    /* still running (held in store_finish): the handed-back copy did not reset it to queued */
+    struct result_view v = { 0 };
+    enum result_state st = jobserver_lookup(fx->server, uid, NULL, &v);
+    result_view_free(&v);
+    usleep(100 * 1000);   /* a second run, had it been queued, reaches store_finish meanwhile */
+    pthread_mutex_lock(&f->lock);
+    size_t held = f->held;
+    f->hold_finish = false;
+    pthread_cond_broadcast(&f->changed);
+    pthread_mutex_unlock(&f->lock);
+    for (int i = 0; i < 500 && finished(f) < held; i++)
+        usleep(10000);
+    usleep(50 * 1000);
+    assert_true(redelivered);
+    assert_int_not_equal(rc, 0);              /* refused: not taken a second time */
+    assert_int_equal(st, RESULT_RUNNING);
+    assert_int_equal(held, 1);                /* one run only */
+    assert_int_equal(finished(f), 1);
+
+    /* the refusal took no job slot: the next job goes through */
+    make_job(&j, "telemetry", "q-next", SELF);
+    assert_int_equal(jobserver_admit(fx->server, &j, uid, &e), 0);
+    for (int i = 0; i < 500 && finished(f) < 2; i++)
+        usleep(10000);
+    assert_int_equal(finished(f), 2);
+    fixture_free(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_lookup_falls_back_to_the_store),
         cmocka_unit_test(test_lookup_gate_refuses_before_the_result_is_read),
         cmocka_unit_test(test_admission_answers),
+        cmocka_unit_test(test_job_handed_back_while_running_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

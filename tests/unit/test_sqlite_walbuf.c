@@ -1,8 +1,10 @@
 /* test_sqlite_walbuf.c - the WAL-gathering VFS: a transaction reaches the WAL file in one write
  * and before COMMIT returns (a process that dies right after a commit loses nothing), rollbacks,
  * large transactions, checkpoints and WAL restarts read back what was written, write-back started
- * early every 512 KiB of WAL, also in a transaction that rewrites its own frames, and two
- * connections of the process on one file. */
+ * early every 512 KiB of WAL, also in a transaction that rewrites its own frames, two
+ * connections of the process on one file, and the error a write of gathered bytes reports when
+ * it fails in another method than xWrite (faults injected through the unix VFS's system calls). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -286,6 +288,133 @@ static void test_two_connections_on_one_file(void **state)
     sqlite3_close(db);
 }
 
+/* Fault injection: while wal_write_errno is set, every write the unix VFS makes to a WAL file
+ * fails with that errno (its system calls are replaced through xSetSystemCall; SQLite writes
+ * with pwrite64, or pwrite, or write, depending on how it was built). */
+static int wal_write_errno;
+static int wal_writes_failed;
+static sqlite3_syscall_ptr real_write, real_pwrite, real_pwrite64;
+
+static bool failing_wal_fd(int fd)
+{
+    char link[64], target[512];
+    if (!wal_write_errno)
+        return false;
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n < 4 || memcmp(target + n - 4, "-wal", 4) != 0)
+        return false;
+    wal_writes_failed++;
+    errno = wal_write_errno;
+    return true;
+}
+
+static ssize_t faulty_write(int fd, const void *buf, size_t n)
+{
+    return failing_wal_fd(fd) ? -1
+                              : ((ssize_t(*)(int, const void *, size_t))real_write)(fd, buf, n);
+}
+
+static ssize_t faulty_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    return failing_wal_fd(fd) ? -1
+                              : ((ssize_t(*)(int, const void *, size_t, off_t))real_pwrite)(fd, buf,
+                                                                                           n, off);
+}
+
+static ssize_t faulty_pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+    return failing_wal_fd(fd) ? -1
+                              : ((ssize_t(*)(int, const void *, size_t, off_t))real_pwrite64)(
+                                    fd, buf, n, off);
+}
+
+static void install_faults(void)
+{
+    sqlite3_vfs *unix_vfs = sqlite3_vfs_find("unix");
+    assert_non_null(unix_vfs);
+    real_write = unix_vfs->xGetSystemCall(unix_vfs, "write");
+    real_pwrite = unix_vfs->xGetSystemCall(unix_vfs, "pwrite");
+    real_pwrite64 = unix_vfs->xGetSystemCall(unix_vfs, "pwrite64");
+    if (real_write)
+        unix_vfs->xSetSystemCall(unix_vfs, "write", (sqlite3_syscall_ptr)faulty_write);
+    if (real_pwrite)
+        unix_vfs->xSetSystemCall(unix_vfs, "pwrite", (sqlite3_syscall_ptr)faulty_pwrite);
+    if (real_pwrite64)
+        unix_vfs->xSetSystemCall(unix_vfs, "pwrite64", (sqlite3_syscall_ptr)faulty_pwrite64);
+}
+
+/* gather_junk hands the WAL a 24-byte frame header that is not a commit's, at its end: the layer
+ * keeps it (pending) and writes it before the WAL's next use. */
+static void gather_junk(sqlite3_file *wal)
+{
+    static const uint8_t header[24] = { 0 };
+    sqlite3_int64 size = 0;
+    assert_int_equal(wal->pMethods->xFileSize(wal, &size), SQLITE_OK);
+    assert_int_equal(wal->pMethods->xWrite(wal, header, sizeof header, size), SQLITE_OK);
+    struct walbuf_stats st;
+    walbuf_stats(&st);
+    assert_int_equal(st.pending, sizeof header);
+}
+
+/* Gathered bytes are written when the WAL is next used; when that write fails, the method SQLite
+ * called (a read, a sync, the size) reports what failed: the write (SQLITE_IOERR_WRITE, or
+ * SQLITE_FULL for a full disk), as the unix VFS reports it, never a read or sync error. SQLite
+ * then fails the transaction, and what it committed before is intact. */
+static void test_failed_flush_reports_the_write_error(void **state)
+{
+    struct fx *f = *state;
+    install_faults();
+    sqlite3 *db = open_db(f, true, "FULL");
+    insert_committed(db, 1000, 100, 7);
+    exec_ok(db, "PRAGMA cache_size=10");
+    exec_ok(db, "BEGIN IMMEDIATE");
+    for (int i = 0; i < 40; i++)
+        insert(db, i, 3000, 1);              /* the page cache spills frames to the WAL */
+    struct walbuf_stats st;
+    walbuf_stats(&st);
+    assert_true(st.pending > 0);
+
+    /* a read of a spilled page writes the gathered frames first */
+    wal_write_errno = EIO;
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT sum(length(v)) FROM t", -1, &q, NULL),
+                     SQLITE_OK);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    wal_write_errno = 0;
+    assert_true(wal_writes_failed > 0);
+    assert_int_equal(rc, SQLITE_IOERR);
+    assert_int_equal(sqlite3_extended_errcode(db), SQLITE_IOERR_WRITE);
+    assert_int_equal(sqlite3_system_errno(db), EIO);
+    assert_true(sqlite3_get_autocommit(db));          /* the transaction was rolled back */
+    assert_int_equal(count_rows(db, ""), 1);
+    insert_committed(db, 1001, 100, 8);
+
+    /* the sync and the size of the WAL, with bytes gathered */
+    sqlite3_file *wal = NULL;
+    assert_int_equal(sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal),
+                     SQLITE_OK);
+    assert_non_null(wal);
+    gather_junk(wal);
+    wal_write_errno = EIO;
+    assert_int_equal(wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL), SQLITE_IOERR_WRITE);
+    wal_write_errno = 0;
+    gather_junk(wal);
+    wal_write_errno = ENOSPC;
+    sqlite3_int64 size = 0;
+    assert_int_equal(wal->pMethods->xFileSize(wal, &size), SQLITE_FULL);
+    wal_write_errno = 0;
+    walbuf_stats(&st);
+    assert_int_equal(st.pending, 0);                  /* dropped with the failure, not retried */
+    sqlite3_close(db);
+
+    db = open_db(f, false, "NORMAL");
+    exec_ok(db, "PRAGMA integrity_check");
+    assert_int_equal(count_rows(db, ""), 2);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +425,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_writeback_of_a_transaction_rewriting_its_frames, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_two_connections_on_one_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_flush_reports_the_write_error, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
