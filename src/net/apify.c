@@ -105,10 +105,11 @@ static int format_path(char *path, struct err *e, const char *fmt, ...)
     return 0;
 }
 
-/* request performs one call to {base}{path} with the token header. */
-static int request(const struct config *cfg, const char *method, const char *path,
-                   const json_t *body, long timeout_ms, struct fetch_response *resp,
-                   struct err *e)
+/* request_stoppable performs one call to {base}{path} with the token header; stop as in
+ * struct fetch_request (may be NULL). */
+static int request_stoppable(const struct config *cfg, const char *method, const char *path,
+                             const json_t *body, long timeout_ms, bool (*stop)(void *ctx),
+                             void *stop_ctx, struct fetch_response *resp, struct err *e)
 {
     char url[2048], auth[1024];
     if (snprintf(url, sizeof url, "%s%s", cfg->apify_base_url, path) >= (int)sizeof url)
@@ -129,11 +130,20 @@ static int request(const struct config *cfg, const char *method, const char *pat
         .body_len = text ? strlen(text) : 0,
         .max_response_bytes = MAX_RESPONSE_BYTES,
         .timeout_ms = timeout_ms > 0 ? timeout_ms : 1,
+        .stop = stop,
+        .stop_ctx = stop_ctx,
     };
     int rc = fetch_do(&req, resp, e);
     explicit_bzero(auth, sizeof auth);
     free(text);
     return rc;
+}
+
+static int request(const struct config *cfg, const char *method, const char *path,
+                   const json_t *body, long timeout_ms, struct fetch_response *resp,
+                   struct err *e)
+{
+    return request_stoppable(cfg, method, path, body, timeout_ms, NULL, NULL, resp, e);
 }
 
 /* parse_data returns the "data" object of an Apify response (new reference), or NULL with why. */
@@ -175,7 +185,7 @@ bool apify_available(const struct config *cfg)
            atomic_load(&key_state) != APIFY_KEY_INVALID;
 }
 
-int apify_check_key(const struct config *cfg)
+int apify_check_key(const struct config *cfg, bool (*stop)(void *ctx), void *stop_ctx)
 {
     int state;
     if (!cfg->apify_api_key || !*cfg->apify_api_key) {
@@ -184,7 +194,8 @@ int apify_check_key(const struct config *cfg)
     }
     struct fetch_response r = { 0 };
     struct err e = { 0 };
-    if (request(cfg, "GET", "/users/me", NULL, KEY_CHECK_TIMEOUT_MS, &r, &e) < 0) {
+    if (request_stoppable(cfg, "GET", "/users/me", NULL, KEY_CHECK_TIMEOUT_MS, stop, stop_ctx,
+                          &r, &e) < 0) {
         log_warn("apify: key check: error making auth test request: %s", e.msg);
         state = APIFY_KEY_UNKNOWN;
     } else if (r.status == 200) {

@@ -10,7 +10,8 @@ and the job's result after the restart, while a /job/add that comes during the d
 at once (503 + Retry-After). A stop whose store cannot write a finished job's result is
 bounded the same way, and that job runs again after the restart. A /setkey whose key-ring write
 hangs on the disk waits away from the HTTP thread: other requests are answered meanwhile, its own
-answer comes when the disk does, and at a stop it is drained like a /job/add."""
+answer comes when the disk does, and at a stop it is drained like a /job/add. A SIGTERM during start-up (here while the Apify key
+check waits for a slow answer) ends start-up promptly: status 0, nothing served, nothing leaked."""
 import http.client
 import os
 import signal
@@ -19,6 +20,7 @@ import threading
 import time
 
 import harness as h
+from fakes.apify_fake import ApifyFake
 from fakes.site import Site
 
 TELEMETRY = {"type": "telemetry", "arguments": {}}
@@ -93,6 +95,35 @@ def sigterm_and_wait(w, bound_s):
     took = time.monotonic() - t0
     w.stop(check_exit=False, check_report=True)   # closes the log
     return rc, took
+
+
+def test_sigterm_during_start_up_exits_promptly():
+    # The key check waits up to 5 s for /users/me, which answers after 8 s: the signal must end it
+    # (and start-up) well before either.
+    bound_s = 4.5 if os.environ.get("TW_VALGRIND") == "1" else 3.0
+    with ApifyFake() as fake:
+        fake.users_me_delay_s = 8.0
+        w = h.Worker(env=fake.worker_env())
+        try:
+            w.start(wait=False)
+            until = time.monotonic() + 30
+            while not any(r[1] == "/v2/users/me" for r in list(fake.requests)):
+                if w.proc.poll() is not None:
+                    h.fail("worker exited before its key check; stderr:\n%s" % w.stderr())
+                if time.monotonic() > until:
+                    h.fail("the worker never asked /users/me; stderr:\n%s" % w.stderr())
+                time.sleep(0.02)
+            rc, took = sigterm_and_wait(w, 10.0)
+            log = w.stderr()
+            h.check_eq(rc, 0, "exit status of a SIGTERM during start-up")
+            h.check(took < bound_s, "SIGTERM during the key check took %.1f s to end the worker "
+                    "(the check would have waited 5 s); stderr:\n%s" % (took, log))
+            h.check("signal %d during start-up: stopped" % signal.SIGTERM in log,
+                    "the log should say start-up was stopped:\n%s" % log)
+            h.check("listening on" not in log, "nothing is served after a SIGTERM during "
+                    "start-up:\n%s" % log)
+        finally:
+            w.kill()
 
 
 def stored_job_uids(data_dir):
