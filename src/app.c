@@ -12,8 +12,8 @@
  *
  * A stop signal that comes during start-up (main.c blocks SIGINT and SIGTERM and takes them with
  * sigwait once serving) stays pending; app_open looks for it between its steps, and the Apify key
- * check (a request of up to 5 s) asks while it waits, so start-up ends early: what was built is
- * torn down as at a stop, and nothing is served.
+ * check (a request of up to 5 s) and the X API key probe (up to 15 s) ask while they wait, so
+ * start-up ends early: what was built is torn down as at a stop, and nothing is served.
  *
  * A stop waits for the store at two points, each for SHUTDOWN_DRAIN_SECONDS at most: the /job/add
  * requests whose commit is under way and the /setkey requests whose key-ring write is (both
@@ -40,6 +40,7 @@
 #include "jobs/server.h"
 #include "jobs/stats.h"
 #include "kinds/twitter_accounts.h"
+#include "kinds/twitter_keys.h"
 #include "kinds/twitter_web_session.h"
 #include "log.h"
 #include "net/apify.h"
@@ -350,9 +351,13 @@ static int open_tables(struct app *app, const sigset_t *stop, char *err, size_t 
     app->readiness = readiness_new(cfg->readyz_min_samples, cfg->readyz_error_threshold, NULL);
     if (tw_accounts_load(cfg, err, errlen) < 0)   /* Twitter accounts, incl. the cookie file */
         return -1;
+    /* The start-up's network waits (each bounded, and cut short by a stop signal): the Apify key
+     * check (an invalid key withdraws the Apify kinds) and the X API keys' access probe (an
+     * elevated key adds searchbyfullarchive), both before the capability report. */
     if (cfg->apify_api_key && *cfg->apify_api_key)
-        /* once, with a timeout; an invalid key withdraws the Apify kinds */
         apify_check_key(cfg, stop_pending, (void *)stop);
+    if (twitter_keys_configured(cfg))
+        twitter_keys_probe_stoppable(cfg, stop_pending, (void *)stop);
     app->capabilities = registry_capabilities(cfg);
     /* a Go map[string][]string: job types sorted, as the telemetry report holds it */
     app->capabilities_text =
