@@ -10,6 +10,11 @@
  * The maintenance thread sweeps expired results and nonces on a timer, so memory is returned
  * even when nobody reads.
  *
+ * A stop signal that comes during start-up (main.c blocks SIGINT and SIGTERM and takes them with
+ * sigwait once serving) stays pending; app_open looks for it between its steps, and the Apify key
+ * check (a request of up to 5 s) and the X API key probe (up to 15 s) ask while they wait, so
+ * start-up ends early: what was built is torn down as at a stop, and nothing is served.
+ *
  * A stop waits for the store at two points, each for SHUTDOWN_DRAIN_SECONDS at most: the /job/add
  * requests whose commit is under way and the /setkey requests whose key-ring write is (both
  * deferred answers, http_stop), then, after the running jobs, the local store's last writes
@@ -20,6 +25,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +40,7 @@
 #include "jobs/server.h"
 #include "jobs/stats.h"
 #include "kinds/twitter_accounts.h"
+#include "kinds/twitter_keys.h"
 #include "kinds/twitter_web_session.h"
 #include "log.h"
 #include "net/apify.h"
@@ -323,7 +330,20 @@ static int open_keys(struct app *app, char *err, size_t errlen)
     return 0;
 }
 
-static int open_tables(struct app *app, char *err, size_t errlen)
+/* stop_pending: a signal of the set ctx (a sigset_t) is pending for the process or this thread. */
+static bool stop_pending(void *ctx)
+{
+    const sigset_t *stop = ctx;
+    sigset_t pending;
+    if (!stop || sigpending(&pending) < 0)
+        return false;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(stop, sig) == 1 && sigismember(&pending, sig) == 1)
+            return true;
+    return false;
+}
+
+static int open_tables(struct app *app, const sigset_t *stop, char *err, size_t errlen)
 {
     const struct config *cfg = &app->cfg;
     app->results = results_new(cfg->result_cache_max_size, cfg->result_cache_max_age_s, NULL);
@@ -331,8 +351,13 @@ static int open_tables(struct app *app, char *err, size_t errlen)
     app->readiness = readiness_new(cfg->readyz_min_samples, cfg->readyz_error_threshold, NULL);
     if (tw_accounts_load(cfg, err, errlen) < 0)   /* Twitter accounts, incl. the cookie file */
         return -1;
+    /* The start-up's network waits (each bounded, and cut short by a stop signal): the Apify key
+     * check (an invalid key withdraws the Apify kinds) and the X API keys' access probe (an
+     * elevated key adds searchbyfullarchive), both before the capability report. */
     if (cfg->apify_api_key && *cfg->apify_api_key)
-        apify_check_key(cfg);   /* once, with a timeout; an invalid key withdraws the Apify kinds */
+        apify_check_key(cfg, stop_pending, (void *)stop);
+    if (twitter_keys_configured(cfg))
+        twitter_keys_probe_stoppable(cfg, stop_pending, (void *)stop);
     app->capabilities = registry_capabilities(cfg);
     /* a Go map[string][]string: job types sorted, as the telemetry report holds it */
     app->capabilities_text =
@@ -403,7 +428,7 @@ static int start_listener(struct app *app, char *err, size_t errlen)
     return attested_tls_start(app->tls, &installer, err, errlen);
 }
 
-int app_open(struct app *app, char *err, size_t errlen)
+int app_open(struct app *app, const sigset_t *stop, char *err, size_t errlen)
 {
     app->startup_log_level = app->cfg.log_level;
     set_api_key(app);
@@ -411,9 +436,20 @@ int app_open(struct app *app, char *err, size_t errlen)
         config_free(&app->cfg);
         return -1;
     }
-    if (open_store(app, err, errlen) < 0 || open_keys(app, err, errlen) < 0 ||
-        open_tables(app, err, errlen) < 0)
+    if (stop_pending((void *)stop))
+        goto stopped;
+    if (open_store(app, err, errlen) < 0)
         goto fail;
+    if (stop_pending((void *)stop))
+        goto stopped;
+    if (open_keys(app, err, errlen) < 0)
+        goto fail;
+    if (stop_pending((void *)stop))
+        goto stopped;
+    if (open_tables(app, stop, err, errlen) < 0)
+        goto fail;
+    if (stop_pending((void *)stop))
+        goto stopped;
     struct job_server_deps deps = {
         .cfg = &app->cfg,
         .results = app->results,
@@ -424,13 +460,24 @@ int app_open(struct app *app, char *err, size_t errlen)
         .worker_id = app->worker_id,
     };
     app->jobs = jobserver_start(&deps, err, errlen);
-    if (!app->jobs || jobserver_recover(app->jobs, err, errlen) < 0 ||
-        maintenance_start(app, err, errlen) < 0)
+    if (!app->jobs)
+        goto fail;
+    if (stop_pending((void *)stop))
+        goto stopped;
+    if (jobserver_recover(app->jobs, err, errlen) < 0)
+        goto fail;
+    if (stop_pending((void *)stop))
+        goto stopped;
+    if (maintenance_start(app, err, errlen) < 0)
         goto fail;
     app->pprof = pprof_open(&app->cfg);
     if (start_listener(app, err, errlen) < 0)
         goto fail;
     return 0;
+stopped:
+    log_info("start-up stopped by a signal; tearing down what was built");
+    app_close(app);     /* nothing was served: no request waits for the disk, the close is whole */
+    return 1;
 fail:
     app_close(app);
     return -1;

@@ -4,6 +4,8 @@
 #ifndef TW_APP_H
 #define TW_APP_H
 
+#include <signal.h>
+
 #include <jansson.h>
 
 #include "config.h"
@@ -47,8 +49,11 @@ struct app {
 };
 
 /* app_open builds everything from app->cfg (already loaded) and starts the job server and the
- * HTTP listener. Returns 0, or -1 with err (and everything already built torn down). */
-int app_open(struct app *app, char *err, size_t errlen);
+ * HTTP listener. A signal of stop (blocked by the caller; may be NULL) pending between two steps,
+ * or while the Apify key check waits, ends start-up early. Returns 0; 1 when stopped so (the
+ * signal still pending, everything built torn down, as by app_close); or -1 with err (and
+ * everything already built torn down). */
+int app_open(struct app *app, const sigset_t *stop, char *err, size_t errlen);
 
 /* app_close stops the listener, then the job server, and frees everything (cfg included).
  * Returns false when /job/add or /setkey requests still waited for their write (the store's, the

@@ -3,7 +3,9 @@
  * Exit status: 0 after a clean shutdown, 2 for a configuration error, 1 when start-up fails
  * (unwritable DATA_DIR, bad key file, address in use, ...) or when a shutdown had to leave
  * /job/add or /setkey requests waiting for the disk (see app_close). Signals are blocked in every thread
- * and taken synchronously here with sigwait, so no handler runs inside library code. */
+ * and taken synchronously here with sigwait, so no handler runs inside library code. One that comes
+ * during start-up stays pending: app_open sees it at its next step (or during the Apify key check)
+ * and tears down what it built, and the worker exits with status 0 without serving. */
 #include <errno.h>
 #include <malloc.h>
 #include <sched.h>
@@ -88,9 +90,17 @@ int main(int argc, char **argv)
      * full disk; the signal's default would kill the worker instead (Go's runtime ignores it too). */
     signal(SIGXFSZ, SIG_IGN);
 
-    if (app_open(&app, err, sizeof err) < 0) {
+    int sig = 0;
+    int opened = app_open(&app, &stop, err, sizeof err);
+    if (opened < 0) {
         log_error("start-up failed: %s", err);
         return 1;
+    }
+    if (opened > 0) {          /* a stop signal came during start-up: nothing was served */
+        sigwait(&stop, &sig);
+        log_info("signal %d during start-up: stopped", sig);
+        fetch_global_cleanup();
+        return 0;
     }
     /* What start-up allocated and freed (configuration, the store's checks and migration, the
      * prepared statements' scratch) goes back to the system instead of staying in the heap. */
@@ -99,7 +109,6 @@ int main(int argc, char **argv)
              TW_VERSION, app.cfg.listen_address, http_bound_port(app.http),
              app.cfg.standalone ? "standalone" : "enclave", app.worker_id, app.cfg.max_jobs);
 
-    int sig = 0;
     sigwait(&stop, &sig);
     log_info("signal %d: shutting down", sig);
     /* Not a clean stop (app_close said why): threads still wait on the store and use what the

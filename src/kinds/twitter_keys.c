@@ -48,7 +48,8 @@ static long elapsed_ms(const struct timespec *since)
 }
 
 /* probe_one: the access type of key (twitter.md 6.1) within timeout_ms. */
-static enum twitter_key_type probe_one(const struct config *cfg, const char *key, long timeout_ms)
+static enum twitter_key_type probe_one(const struct config *cfg, const char *key, long timeout_ms,
+                                       bool (*stop)(void *ctx), void *stop_ctx)
 {
     if (strchr(key, ':'))
         return TWITTER_KEY_CREDENTIAL;
@@ -59,7 +60,7 @@ static enum twitter_key_type probe_one(const struct config *cfg, const char *key
     const char *headers[] = { auth, "Content-Type: application/json", NULL };
     struct fetch_request req = {
         .url = url, .headers = headers, .timeout_ms = timeout_ms,
-        .max_response_bytes = 256 * 1024,
+        .max_response_bytes = 256 * 1024, .stop = stop, .stop_ctx = stop_ctx,
     };
     struct fetch_response resp = { 0 };
     struct err e = { 0 };
@@ -75,11 +76,17 @@ static enum twitter_key_type probe_one(const struct config *cfg, const char *key
     return type;
 }
 
-static void probe_all(const struct config *cfg, struct key_state *st, size_t n)
+static void probe_all(const struct config *cfg, struct key_state *st, size_t n,
+                      bool (*stop)(void *ctx), void *stop_ctx)
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (size_t i = 0; i < n; i++) {
+        if (stop && stop(stop_ctx)) {
+            log_info("twitter: X API keys #%zu to #%zu not probed: the worker is stopping",
+                     i + 1, n);
+            return;
+        }
         long left = TWITTER_KEYS_PROBE_BUDGET_MS - elapsed_ms(&start);
         if (left <= 0) {
             log_warn("twitter: X API key #%zu not probed (start-up probe budget of %d ms spent); "
@@ -87,12 +94,18 @@ static void probe_all(const struct config *cfg, struct key_state *st, size_t n)
             continue;
         }
         long timeout = left < TWITTER_KEYS_PROBE_TIMEOUT_MS ? left : TWITTER_KEYS_PROBE_TIMEOUT_MS;
-        st[i].type = probe_one(cfg, cfg->twitter_api_keys.items[i], timeout);
+        st[i].type = probe_one(cfg, cfg->twitter_api_keys.items[i], timeout, stop, stop_ctx);
         log_info("twitter: X API key #%zu: access %s", i + 1, type_name(st[i].type));
     }
 }
 
 void twitter_keys_probe(const struct config *cfg)
+{
+    twitter_keys_probe_stoppable(cfg, NULL, NULL);
+}
+
+void twitter_keys_probe_stoppable(const struct config *cfg, bool (*stop)(void *ctx),
+                                  void *stop_ctx)
 {
     pthread_mutex_lock(&probe_lock);
     if (!probed) {
@@ -102,7 +115,7 @@ void twitter_keys_probe(const struct config *cfg)
             log_error("twitter: out of memory while probing X API keys");
             n = 0;
         }
-        probe_all(cfg, st, n);
+        probe_all(cfg, st, n, stop, stop_ctx);
         pthread_mutex_lock(&state_lock);
         states = st;
         nstates = n;

@@ -16,11 +16,11 @@
  *     searches;
  *   - bad: a key answered 401 (or 403 outside full-archive search) is skipped until restart.
  *
- * When is the probe run? twitter_keys_probe is meant to be called from app start-up, before the
- * capability report is built. Until the lead wires that call, the first use probes: the Twitter
- * kinds call twitter_keys_probe from their available() hook, which the registry calls while it
- * builds the capability report at start-up, so in practice the probe still happens once at
- * start-up. Later calls return at once. Thread-safe (one mutex for the state; callers that race
+ * When is the probe run? App start-up calls twitter_keys_probe_stoppable before the capability
+ * report is built, with a stop hook that a stop signal ends it by (keys not probed then stay
+ * unknown; the worker is exiting). Any other first use probes too (the Twitter kinds call
+ * twitter_keys_probe from their available() hook and before each use). Later calls return at
+ * once. Thread-safe (one mutex for the state; callers that race
  * the probe wait for it). */
 #ifndef TW_TWITTER_KEYS_H
 #define TW_TWITTER_KEYS_H
@@ -59,6 +59,11 @@ enum twitter_key_endpoint {
 
 /* twitter_keys_probe probes every key of cfg once per process (see above); logs each outcome. */
 void twitter_keys_probe(const struct config *cfg);
+
+/* twitter_keys_probe_stoppable is twitter_keys_probe with a stop hook (may be NULL), asked before
+ * each key and while a probe waits: once it says true, the keys left are not probed (unknown). */
+void twitter_keys_probe_stoppable(const struct config *cfg, bool (*stop)(void *ctx),
+                                  void *stop_ctx);
 
 /* twitter_keys_configured: TWITTER_API_KEYS has at least one key. */
 bool twitter_keys_configured(const struct config *cfg);

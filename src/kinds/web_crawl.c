@@ -1,6 +1,6 @@
 /* web_crawl.c - breadth-first crawl on one libcurl multi handle (see web_crawl.h).
  *
- * Pieces: a visited set (open addressing over normalised URL strings); per-host slots (in-flight
+ * Pieces: a visited set (open addressing over visit keys: crawl_visit_key); per-host slots (in-flight
  * count and the earliest next start, for the concurrency and delay limits); the pending list of
  * targets waiting for a slot or a retry time; the active transfers. One level runs until nothing
  * is pending or in flight; then the links of that level's pages, in page order, become the next
@@ -74,11 +74,6 @@ static int visited_grow(struct visited *v)
     free(v->slots);
     *v = bigger;
     return 0;
-}
-
-static bool visited_has(const struct visited *v, const char *url)
-{
-    return v->cap && *visited_find(v, url);
 }
 
 /* Adds a copy of url; returns 1 when added, 0 when already there, -1 on OOM. */
@@ -240,6 +235,58 @@ int crawl_ascii_url(const char *url, unsigned curlu_flags, char **out, const cha
     return rc;
 }
 
+char *crawl_visit_key(const char *url)
+{
+    CURLU *u = curl_url();
+    if (!u)
+        return NULL;
+    char *host = NULL, *text = NULL, *key = NULL;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        key = strdup(url);           /* not a URL libcurl reads: its own spelling is its key */
+        goto out;
+    }
+    size_t n = strlen(host);
+    for (size_t i = 0; i < n; i++)
+        if (host[i] >= 'A' && host[i] <= 'Z')
+            host[i] = (char)(host[i] - 'A' + 'a');
+    if (n > 1 && host[n - 1] == '.')
+        host[n - 1] = '\0';         /* the root label: "example.com." is "example.com" */
+    /* libcurl writes back an empty path as "/" and a lower-case scheme; NO_DEFAULT_PORT drops
+     * :80 for http and :443 for https */
+    if (curl_url_set(u, CURLUPART_HOST, host, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_URL, &text, CURLU_NO_DEFAULT_PORT) == CURLUE_OK)
+        key = strdup(text);
+    else
+        key = strdup(url);
+out:
+    curl_free(text);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return key;
+}
+
+/* Adds url's visit key (crawl_visit_key) to the visited set: 1 when added, 0 when that page is
+ * already there, -1 on OOM. */
+static int visit(struct crawler *c, const char *url)
+{
+    char *key = crawl_visit_key(url);
+    int added = key ? visited_add(&c->visited, key) : -1;
+    free(key);
+    return added;
+}
+
+/* Whether a and b are one page (the same visit key); false when out of memory. */
+static bool same_page(const char *a, const char *b)
+{
+    char *ka = crawl_visit_key(a), *kb = crawl_visit_key(b);
+    bool same = ka && kb && strcmp(ka, kb) == 0;
+    free(ka);
+    free(kb);
+    return same;
+}
+
 /* The URL to fetch for url: a copy, with its host in ASCII form when it was not (crawl_ascii_url);
  * a URL whose host is ASCII, or that does not parse (for enqueue to refuse), is copied as it is.
  * Returns 0 with *out, or -1 (why) or -2 as crawl_ascii_url. */
@@ -311,7 +358,7 @@ static void admit(struct crawler *c, const char *url)
     int conv = fetch_form(url, &fetch, &why);
     if (conv == -1)
         fetch = strdup(url);
-    int added = fetch ? visited_add(&c->visited, fetch) : -1;
+    int added = fetch ? visit(c, fetch) : -1;
     if (added <= 0) {
         free(fetch);
         c->oom |= added < 0;
@@ -543,8 +590,8 @@ static void on_redirect(struct crawler *c, struct target *t, CURL *easy, long co
         free(next);
         next = ascii;
     }
-    int added = web_is_http_url(next) ? visited_add(&c->visited, next) : 1;
-    if (added == 0 && (strcmp(next, t->url) == 0 || strcmp(next, t->origin) == 0))
+    int added = web_is_http_url(next) ? visit(c, next) : 1;
+    if (added == 0 && (same_page(next, t->url) || same_page(next, t->origin)))
         added = 1;          /* back to itself, e.g. after setting a cookie: bounded by the limit */
     if (added <= 0) {
         if (added < 0)
@@ -740,9 +787,7 @@ static void admit_links(struct crawler *c, size_t from, size_t to)
         for (size_t i = 0; i < c->r->pages[p].links.count && !c->oom; i++) {
             if (c->r->page_count >= c->o->max_pages)
                 return;
-            const char *url = c->r->pages[p].links.items[i];
-            if (!visited_has(&c->visited, url))
-                admit(c, url);
+            admit(c, c->r->pages[p].links.items[i]);   /* a page already visited is skipped */
         }
     }
 }

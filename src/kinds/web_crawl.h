@@ -2,7 +2,9 @@
  *
  * Breadth-first, level by level: the start page is depth 1, the http(s) links of depth-d pages
  * are fetched at depth d+1 while d+1 <= max_depth. Each URL is fetched at most once per job (the
- * visited set holds normalised URLs, redirect targets included), which also makes the page set
+ * visited set holds the visit keys of the URLs, redirect targets included: crawl_visit_key, so
+ * http://Example.COM./a, http://example.com:80/a and http://example.com/a#top are one page, fetched
+ * under the first spelling met), which also makes the page set
  * deterministic: a page's depth is its shortest distance from the start. Results come back in
  * that order (level by level, then discovery order within a level), whatever order the
  * responses arrived in.
@@ -78,6 +80,14 @@ void crawl_result_clear(struct crawl_result *r);
  * string; free()). Returns 0 with *out; 1 when url does not parse or has no host (*out NULL);
  * -1 when the host has no ASCII form (*why: the reason, static text); -2 out of memory. */
 int crawl_ascii_url(const char *url, unsigned curlu_flags, char **out, const char **why);
+
+/* crawl_visit_key gives the spelling of url under which the crawl remembers it was visited (a new
+ * string; free()), NULL out of memory: url as libcurl writes it back (scheme in lower case, an
+ * empty path as "/"), with its host in lower case and without the root label's trailing dot, the
+ * default port of its scheme (80 for http, 443 for https) dropped and no fragment. A url libcurl
+ * cannot parse is its own key. The host is taken as it is: pass the ASCII form of a Unicode host
+ * (crawl_ascii_url). */
+char *crawl_visit_key(const char *url);
 
 #define CRAWL_IDN_INVALID "invalid internationalized host name"
 

@@ -13,10 +13,12 @@
  *           dropped
  * Each request's timeout is the smaller of REQUEST_TIMEOUT_MS and what is left of the deadline. No
  * retries: a refusal is reported with Apify's status and body. Ids coming back from Apify are
- * percent-escaped before they go into a path. */
+ * percent-escaped before they go into a path; an id longer than APIFY_ID_MAX bytes (Apify's own
+ * are 17 characters) fails the job, and a path that does not fit its buffer is never sent cut. */
 #include "net/apify.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,10 @@
 #define ABORT_RESERVE_MS 1000L
 #define BODY_EXCERPT 120
 #define MAX_RESPONSE_BYTES (32u * 1024 * 1024)
+/* The longest run or dataset id accepted from Apify; escaped (3 bytes a byte at worst) it still
+ * fits PATH_MAX_BYTES with the rest of any path. */
+#define APIFY_ID_MAX 128
+#define PATH_MAX_BYTES 512
 
 static atomic_int key_state = APIFY_KEY_UNKNOWN;
 
@@ -85,10 +91,25 @@ static int status_error(struct err *e, const char *what, const struct fetch_resp
     return err_set(e, 502, "%s: unexpected status code %ld: %s", what, r->status, body);
 }
 
-/* request performs one call to {base}{path} with the token header. */
-static int request(const struct config *cfg, const char *method, const char *path,
-                   const json_t *body, long timeout_ms, struct fetch_response *resp,
-                   struct err *e)
+/* format_path writes an API path into path (PATH_MAX_BYTES); -1 with e set when it does not fit,
+ * so a cut path is never requested. */
+__attribute__((format(printf, 3, 4)))
+static int format_path(char *path, struct err *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(path, PATH_MAX_BYTES, fmt, ap);
+    va_end(ap);
+    if (n < 0 || n >= PATH_MAX_BYTES)
+        return err_set(e, 500, "Apify request path longer than %d bytes", PATH_MAX_BYTES - 1);
+    return 0;
+}
+
+/* request_stoppable performs one call to {base}{path} with the token header; stop as in
+ * struct fetch_request (may be NULL). */
+static int request_stoppable(const struct config *cfg, const char *method, const char *path,
+                             const json_t *body, long timeout_ms, bool (*stop)(void *ctx),
+                             void *stop_ctx, struct fetch_response *resp, struct err *e)
 {
     char url[2048], auth[1024];
     if (snprintf(url, sizeof url, "%s%s", cfg->apify_base_url, path) >= (int)sizeof url)
@@ -109,11 +130,20 @@ static int request(const struct config *cfg, const char *method, const char *pat
         .body_len = text ? strlen(text) : 0,
         .max_response_bytes = MAX_RESPONSE_BYTES,
         .timeout_ms = timeout_ms > 0 ? timeout_ms : 1,
+        .stop = stop,
+        .stop_ctx = stop_ctx,
     };
     int rc = fetch_do(&req, resp, e);
     explicit_bzero(auth, sizeof auth);
     free(text);
     return rc;
+}
+
+static int request(const struct config *cfg, const char *method, const char *path,
+                   const json_t *body, long timeout_ms, struct fetch_response *resp,
+                   struct err *e)
+{
+    return request_stoppable(cfg, method, path, body, timeout_ms, NULL, NULL, resp, e);
 }
 
 /* parse_data returns the "data" object of an Apify response (new reference), or NULL with why. */
@@ -155,7 +185,7 @@ bool apify_available(const struct config *cfg)
            atomic_load(&key_state) != APIFY_KEY_INVALID;
 }
 
-int apify_check_key(const struct config *cfg)
+int apify_check_key(const struct config *cfg, bool (*stop)(void *ctx), void *stop_ctx)
 {
     int state;
     if (!cfg->apify_api_key || !*cfg->apify_api_key) {
@@ -164,7 +194,8 @@ int apify_check_key(const struct config *cfg)
     }
     struct fetch_response r = { 0 };
     struct err e = { 0 };
-    if (request(cfg, "GET", "/users/me", NULL, KEY_CHECK_TIMEOUT_MS, &r, &e) < 0) {
+    if (request_stoppable(cfg, "GET", "/users/me", NULL, KEY_CHECK_TIMEOUT_MS, stop, stop_ctx,
+                          &r, &e) < 0) {
         log_warn("apify: key check: error making auth test request: %s", e.msg);
         state = APIFY_KEY_UNKNOWN;
     } else if (r.status == 200) {
@@ -205,12 +236,14 @@ static void run_clear(struct run *run)
 static int start_run(const struct config *cfg, const struct timespec *deadline,
                      const struct apify_call *call, struct run *run, struct err *e)
 {
-    char path[512], why[160];
+    char path[PATH_MAX_BYTES], why[160];
     char *actor = fetch_url_escape(call->actor);
     if (!actor)
         return err_set(e, 500, "out of memory");
-    snprintf(path, sizeof path, "/acts/%s/runs", actor);
+    int fits = format_path(path, e, "/acts/%s/runs", actor);
     free(actor);
+    if (fits < 0)
+        return apify_err_prefix(e, "failed to run actor");
     struct fetch_response r = { 0 };
     int rc = -1;
     if (request(cfg, "POST", path, call->input, min_l(REQUEST_TIMEOUT_MS, remaining_ms(deadline)),
@@ -226,6 +259,10 @@ static int start_run(const struct config *cfg, const struct timespec *deadline,
         else if (!id || !ds)
             err_set(e, 502, "failed to run actor: error parsing response: no data.id or "
                     "data.defaultDatasetId");
+        else if (strlen(id) > APIFY_ID_MAX || strlen(ds) > APIFY_ID_MAX)
+            err_set(e, 502, "failed to run actor: error parsing response: data.%s of %zu bytes "
+                    "(at most %d accepted)", strlen(id) > APIFY_ID_MAX ? "id" : "defaultDatasetId",
+                    strlen(id) > APIFY_ID_MAX ? strlen(id) : strlen(ds), APIFY_ID_MAX);
         else if (!(run->id = fetch_url_escape(id)) || !(run->dataset = fetch_url_escape(ds)))
             err_set(e, 500, "out of memory");
         else
@@ -239,11 +276,12 @@ static int start_run(const struct config *cfg, const struct timespec *deadline,
 /* abort_run asks Apify to stop a run we gave up on; a failure is only logged. */
 static void abort_run(const struct config *cfg, const struct run *run)
 {
-    char path[512];
-    snprintf(path, sizeof path, "/actor-runs/%s/abort", run->id);
+    char path[PATH_MAX_BYTES];
     struct fetch_response r = { 0 };
     struct err e = { 0 };
-    if (request(cfg, "POST", path, NULL, ABORT_RESERVE_MS, &r, &e) < 0)
+    if (format_path(path, &e, "/actor-runs/%s/abort", run->id) < 0)
+        log_warn("apify: not aborting run %s: %s", run->id, e.msg);
+    else if (request(cfg, "POST", path, NULL, ABORT_RESERVE_MS, &r, &e) < 0)
         log_warn("apify: aborting run %s failed: %s", run->id, e.msg);
     else if (r.status != 200)
         log_warn("apify: aborting run %s: status %ld", run->id, r.status);
@@ -256,11 +294,12 @@ static void abort_run(const struct config *cfg, const struct run *run)
 static int poll_once(const struct config *cfg, const struct run *run, long timeout_ms,
                      struct err *e)
 {
-    char path[512], why[160];
-    snprintf(path, sizeof path, "/actor-runs/%s", run->id);
+    char path[PATH_MAX_BYTES], why[160];
     struct fetch_response r = { 0 };
     int rc = -1;
-    if (request(cfg, "GET", path, NULL, timeout_ms, &r, e) < 0) {
+    if (format_path(path, e, "/actor-runs/%s", run->id) < 0) {
+        apify_err_prefix(e, "failed to get actor run status");
+    } else if (request(cfg, "GET", path, NULL, timeout_ms, &r, e) < 0) {
         apify_err_prefix(e, "failed to get actor run status");
     } else if (r.status != 200) {
         status_error(e, "failed to get actor run status", &r);
@@ -315,13 +354,14 @@ static int read_page(const struct config *cfg, const struct timespec *deadline,
                      const struct run *run, size_t offset, size_t limit, json_t **items,
                      struct err *e)
 {
-    char path[512];
-    snprintf(path, sizeof path, "/datasets/%s/items?offset=%zu&limit=%zu", run->dataset, offset,
-             limit);
+    char path[PATH_MAX_BYTES];
     struct fetch_response r = { 0 };
     int rc = -1;
     long left = remaining_ms(deadline);
-    if (left <= 0) {
+    if (format_path(path, e, "/datasets/%s/items?offset=%zu&limit=%zu", run->dataset, offset,
+                    limit) < 0) {
+        apify_err_prefix(e, "failed to get dataset items");
+    } else if (left <= 0) {
         err_set(e, 504, "failed to get dataset items: the job deadline passed");
     } else if (request(cfg, "GET", path, NULL, min_l(REQUEST_TIMEOUT_MS, left), &r, e) < 0) {
         apify_err_prefix(e, "failed to get dataset items");

@@ -35,8 +35,10 @@ enum apify_key_state {
 /* apify_check_key asks GET {base}/users/me once (5 s timeout), logs the outcome (never the key),
  * remembers it process-wide for apify_available and returns it. An empty key is INVALID without a
  * request. A 403 is UNKNOWN, not INVALID: a scoped token may run actors without reading the user.
- * Call once at start-up, before the capability report is built. */
-int apify_check_key(const struct config *cfg);
+ * stop (may be NULL) is asked while the request waits: true abandons it (UNKNOWN), so a worker
+ * told to stop during start-up does not wait for the check. Call once at start-up, before the
+ * capability report is built. */
+int apify_check_key(const struct config *cfg, bool (*stop)(void *ctx), void *stop_ctx);
 
 /* apify_key_state_get returns what the last apify_check_key found (UNKNOWN before any check). */
 int apify_key_state_get(void);

@@ -137,6 +137,16 @@ static struct curl_slist *build_headers(const char *const *headers)
     return next;
 }
 
+/* on_progress asks req->stop whether to go on (libcurl calls it as data comes, and about once a
+ * second while none does); non-zero abandons the transfer. */
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const struct fetch_request *req = userp;
+    return req->stop(req->stop_ctx) ? 1 : 0;
+}
+
 static void set_options(CURL *c, const struct fetch_request *req, struct curl_slist *headers,
                         struct sink *body, struct fetch_response *resp)
 {
@@ -156,6 +166,11 @@ static void set_options(CURL *c, const struct fetch_request *req, struct curl_sl
     curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
+    if (req->stop) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)req);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     if (strcmp(method, "GET") == 0) {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else {
@@ -221,6 +236,9 @@ int fetch_do(const struct fetch_request *req, struct fetch_response *resp, struc
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
         host_of(req->url, host, sizeof host);
         result = err_set(e, 504, "%s: request timed out after %ld ms", host, req->timeout_ms);
+    } else if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        host_of(req->url, host, sizeof host);
+        result = err_set(e, 503, "%s: request abandoned", host);
     } else if (rc != CURLE_OK) {
         host_of(req->url, host, sizeof host);
         result = err_set(e, 502, "%s: %s", host, curl_easy_strerror(rc));

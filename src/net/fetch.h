@@ -29,6 +29,9 @@ struct fetch_request {
                                       * and only to a public address (net/addr_policy.h); the
                                       * first request's address is not checked; no proxy
                                       * from the environment (http_proxy...) is used */
+    bool (*stop)(void *ctx);         /* may be NULL; else asked as data comes and about once a
+                                      * second while none does: true abandons the call (503) */
+    void *stop_ctx;
 };
 
 struct fetch_response {
@@ -51,7 +54,8 @@ struct fetch_response {
 void fetch_global_cleanup(void);
 
 /* fetch_do performs req. Returns 0 when a response was received (any status; the caller judges
- * it), or -1 with e set: 504 "<what> timed out after N ms", 502 "<url host>: <curl reason>",
+ * it), or -1 with e set: 504 "<what> timed out after N ms", 503 "<url host>: request abandoned"
+ * (req->stop said so), 502 "<url host>: <curl reason>",
  * 502 "response larger than N bytes", 502 "redirected to <address>, which is not a public
  * address" (redirects_public_only). resp is always safe to clear. */
 int fetch_do(const struct fetch_request *req, struct fetch_response *resp, struct err *e);

@@ -342,7 +342,8 @@ class Worker:
                 env[k] = v
         return env
 
-    def start(self):
+    def start(self, wait=True):
+        """Starts the process; with wait, returns once /healthz answers 200."""
         if self.log_path:   # a restart: the previous process's log is no longer needed
             try:
                 os.unlink(self.log_path)
@@ -355,7 +356,8 @@ class Worker:
         self.proc = subprocess.Popen(command(), env=self.environment(), cwd=self.data_dir,
                                      stdin=subprocess.DEVNULL, stdout=self._log_file,
                                      stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-        self.wait_healthy(self.start_timeout)
+        if wait:
+            self.wait_healthy(self.start_timeout)
         return self
 
     def stderr(self):

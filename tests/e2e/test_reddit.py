@@ -6,7 +6,8 @@ tiktok-reddit-apify.md 2 and 3, jobs-and-capabilities.md 2.4, 3.3 and 1.5; DECIS
 request goes out); every operation's actor input; decoded items by dataType with null, unknown and
 mistyped items skipped; paging through the cursor sealed in X-Next-Cursor (opened with
 /job/result); final states FAILED/ABORTED/TIMED-OUT with Apify's statusMessage; 401/429/5xx and
-malformed replies reported with Apify's reason; the job deadline aborting a run that never ends
+malformed replies reported with Apify's reason; an over-long run or dataset id failing the job
+rather than a cut URL being requested; the job deadline aborting a run that never ends
 (the fake sees the abort); every validation message of 2.1 at /job/generate; reddit_* counters."""
 import json
 import time
@@ -324,6 +325,37 @@ def test_http_failures_reach_the_user():
         data, body, cursor = run_ok(w, job)
         check_eq(body, b"[]", "a null dataset is an empty page")
         w.healthy("Apify failures")
+
+
+def test_over_long_ids_fail_the_job():
+    """Ids from Apify go into URL paths: one longer than the client accepts (128 bytes) fails the
+    job with a clear error and nothing is requested with it (before, a path over 511 bytes was
+    cut and the cut URL requested); ids of 128 bytes are used whole."""
+    job = {"type": "reddit", "arguments": {"type": "searchposts", "queries": ["x"]}}
+    with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
+        for field, other in (("id", "defaultDatasetId"), ("defaultDatasetId", "id")):
+            before = len(fake.requests)
+            fake.start_reply = (201, json.dumps({"data": {field: "r" * 600, other: "ok1",
+                                                          "status": "READY"}}).encode())
+            err = run_fail(w, job)
+            check_eq(err, "error while scraping Reddit: failed to run actor: error parsing "
+                     "response: data.%s of 600 bytes (at most 128 accepted)" % field,
+                     "over-long %s" % field)
+            check_eq([r[:2] for r in fake.requests[before:]],
+                     [("POST", "/v2/acts/%s/runs" % ACTOR)],
+                     "nothing requested after an over-long %s" % field)
+        run_id, ds = "r" * 128, "d" * 128
+        fake.start_reply = (201, json.dumps({"data": {"id": run_id, "defaultDatasetId": ds,
+                                                      "status": "READY"}}).encode())
+        fake.status_reply = (200, json.dumps({"data": {"id": run_id, "status": "SUCCEEDED"}}).encode())
+        fake.dataset_reply = (200, json.dumps([POST]).encode())
+        before = len(fake.requests)
+        data, _, _ = run_ok(w, job)
+        check_eq([d["id"] for d in data], ["t3_p"], "items with ids of 128 bytes")
+        check_eq([r[:2] for r in fake.requests[before:]],
+                 [("POST", "/v2/acts/%s/runs" % ACTOR), ("GET", "/v2/actor-runs/" + run_id),
+                  ("GET", "/v2/datasets/%s/items" % ds)], "ids of 128 bytes used whole")
+        w.healthy("over-long Apify ids")
 
 
 def test_a_bad_item_costs_only_itself():

@@ -10,7 +10,9 @@ and the job's result after the restart, while a /job/add that comes during the d
 at once (503 + Retry-After). A stop whose store cannot write a finished job's result is
 bounded the same way, and that job runs again after the restart. A /setkey whose key-ring write
 hangs on the disk waits away from the HTTP thread: other requests are answered meanwhile, its own
-answer comes when the disk does, and at a stop it is drained like a /job/add."""
+answer comes when the disk does, and at a stop it is drained like a /job/add. A SIGTERM during start-up (here while the Apify key
+check or the X API key probe waits for a slow answer) ends start-up promptly: status 0, nothing
+served, nothing leaked."""
 import http.client
 import os
 import signal
@@ -19,7 +21,9 @@ import threading
 import time
 
 import harness as h
+from fakes.apify_fake import ApifyFake
 from fakes.site import Site
+from fakes.x_api_fake import XApiFake
 
 TELEMETRY = {"type": "telemetry", "arguments": {}}
 # How much longer than SHUTDOWN_DRAIN_SECONDS the exit may take (the job threads, the sanitizer's
@@ -93,6 +97,52 @@ def sigterm_and_wait(w, bound_s):
     took = time.monotonic() - t0
     w.stop(check_exit=False, check_report=True)   # closes the log
     return rc, took
+
+
+def sigterm_during_start_up(env, asked, what):
+    """Starts a worker with env, sends SIGTERM once asked() says its start-up is waiting on a slow
+    upstream (which answers after 8 s; each of the worker's waits is bounded at 5 s), and checks a
+    prompt, clean exit that served nothing."""
+    bound_s = 4.5 if os.environ.get("TW_VALGRIND") == "1" else 3.0
+    w = h.Worker(env=env)
+    try:
+        w.start(wait=False)
+        until = time.monotonic() + 30
+        while not asked():
+            if w.proc.poll() is not None:
+                h.fail("worker exited before %s; stderr:\n%s" % (what, w.stderr()))
+            if time.monotonic() > until:
+                h.fail("the worker never reached %s; stderr:\n%s" % (what, w.stderr()))
+            time.sleep(0.02)
+        rc, took = sigterm_and_wait(w, 10.0)
+        log = w.stderr()
+        h.check_eq(rc, 0, "exit status of a SIGTERM during %s" % what)
+        h.check(took < bound_s, "SIGTERM during %s took %.1f s to end the worker; stderr:\n%s"
+                % (what, took, log))
+        h.check("signal %d during start-up: stopped" % signal.SIGTERM in log,
+                "the log should say start-up was stopped:\n%s" % log)
+        h.check("listening on" not in log, "nothing is served after a SIGTERM during "
+                "start-up:\n%s" % log)
+        return log
+    finally:
+        w.kill()
+
+
+def test_sigterm_during_start_up_exits_promptly():
+    # the Apify key check (5 s at most) while /users/me takes 8 s
+    with ApifyFake() as fake:
+        fake.users_me_delay_s = 8.0
+        sigterm_during_start_up(fake.worker_env(),
+                                lambda: any(r[1] == "/v2/users/me" for r in list(fake.requests)),
+                                "the Apify key check")
+    # the X API keys' probe (5 s a key, 15 s in all) while each probe takes 8 s
+    with XApiFake() as fake:
+        fake.search_all_delay_s = 8.0
+        log = sigterm_during_start_up(fake.worker_env(["k1", "k2", "k3"]),
+                                      lambda: len(fake.requests) > 0, "the X API key probe")
+        h.check_eq(len(fake.requests), 1, "keys probed after the SIGTERM")
+        h.check("X API keys #2 to #3 not probed: the worker is stopping" in log,
+                "the log should name the keys left unprobed:\n%s" % log)
 
 
 def stored_job_uids(data_dir):

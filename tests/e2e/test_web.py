@@ -4,6 +4,7 @@
 jobs-and-capabilities.md 2.1, 3.1, 5; DECISIONS.md (Web): depth sets and one fetch per URL,
 extraction on tricky HTML (nested sections, relative links, <base>, entities, non-UTF-8
 charsets, malformed markup, a page over the size cap, binary content behind an .html name,
+host names in any case one page,
 gzip, an empty page), a cookie set by a redirect, the blacklist (start URL, deeper links,
 redirects), refusal of private addresses, HTTP 429 with Retry-After (seconds, HTTP date, huge
 values), the job deadline cutting a slow site, internationalized host names (fetched under
@@ -121,6 +122,23 @@ def test_depth_sets_and_one_fetch_per_url():
         check_eq(titles(run_web(w, web_job(site.url("/"), max_depth=4))), ["Home", "A"],
                  "WEBSCRAPER_MAX_PAGES=2: the start page and the first link only")
         check_eq(site.total_hits(), 2, "WEBSCRAPER_MAX_PAGES=2 fetches")
+
+
+def test_host_spellings_are_one_page():
+    """A host name is case-insensitive: http://LOCALHOST:P/page and http://localhost:P/page#x are
+    the page http://localhost:P/page, fetched once (the visit key; its other spellings, a trailing
+    dot and the default port, are covered by the unit test test_web_crawl)."""
+    site = Site()
+    with site, Worker(env=ALLOW) as w:
+        u = site.url
+        site.page("/", '<h1>Home</h1><a href="%s">upper</a><a href="%s">lower</a>'
+                       '<a href="%s">mixed, fragment</a><a href="%s">home, upper</a>'
+                  % (u("/page", "LOCALHOST"), u("/page", "localhost"),
+                     u("/page#x", "LocalHost"), u("/", "LOCALHOST")))
+        site.page("/page", "<h1>Page</h1>")
+        doc = run_web(w, web_job(u("/", "localhost"), max_depth=2))
+        check_eq(titles(doc), ["Home", "Page"], "one page per host spelling")
+        check_eq(site.hits, {"/": 1, "/page": 1}, "each page fetched once whatever its host's case")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /* test_fetch.c - fetch_do against a tiny HTTP server in a thread: status, body and headers,
- * POST bodies, the size cap, the timeout, unreachable hosts, refused schemes, redirect hops held to
+ * POST bodies, the size cap, the timeout, the stop hook, unreachable hosts, refused schemes, redirect hops held to
  * public addresses. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net/fetch.h"
@@ -217,6 +218,53 @@ static void test_timeout_is_504(void **state)
     assert_int_equal(e.http, 504);
 }
 
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct stop_probe {
+    long long stop_at_ms;       /* the stop says true from then on */
+    unsigned asked;
+};
+
+static bool probe_stop(void *ctx)
+{
+    struct stop_probe *p = ctx;
+    p->asked++;
+    return mono_ms() >= p->stop_at_ms;
+}
+
+/* The stop hook is asked while an answer is slow to come, and abandons the call when it says so. */
+static void test_stop_abandons_a_waiting_request(void **state)
+{
+    (void)state;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/slow", port);
+    long long t0 = mono_ms();
+    struct stop_probe probe = { .stop_at_ms = t0 + 200 };
+    struct fetch_request req = { .url = url, .timeout_ms = 5000, .stop = probe_stop,
+                                 .stop_ctx = &probe };
+    struct fetch_response r;
+    struct err e = { 0 };
+    assert_int_equal(fetch_do(&req, &r, &e), -1);
+    long long took = mono_ms() - t0;
+    assert_int_equal(e.http, 503);
+    assert_string_equal(e.msg, "127.0.0.1: request abandoned");
+    assert_true(took < 1500);    /* /slow answers after 2 s; the timeout is 5 s */
+    assert_true(probe.asked > 0);
+    fetch_response_clear(&r);
+    /* a stop that stays false changes nothing */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/ok", port);
+    probe = (struct stop_probe){ .stop_at_ms = mono_ms() + 60000 };
+    assert_int_equal(fetch_do(&req, &r, &e), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "hello");
+    fetch_response_clear(&r);
+}
+
 static void test_unreachable_and_refused_schemes(void **state)
 {
     (void)state;
@@ -330,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_post_body),
         cmocka_unit_test(test_size_cap_fails_instead_of_cutting),
         cmocka_unit_test(test_timeout_is_504),
+        cmocka_unit_test(test_stop_abandons_a_waiting_request),
         cmocka_unit_test(test_unreachable_and_refused_schemes),
         cmocka_unit_test(test_redirect_hops_to_private_addresses),
         cmocka_unit_test(test_environment_proxy_and_public_redirects),

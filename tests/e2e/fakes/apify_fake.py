@@ -16,6 +16,7 @@ Scenario knobs (attributes, changeable between jobs; each run takes them when it
   status_reply         (status, body bytes) for run status polls instead of the script
   dataset_reply        (status, body bytes) for dataset reads instead of the fixture
   poll_delay_s         sleep before answering each status poll
+  users_me_delay_s     sleep before answering GET /users/me (the worker's start-up key check)
 Usage:  with ApifyFake() as fake: env = fake.worker_env(); ...; fake.runs, fake.aborts, fake.polls
 """
 import json
@@ -79,6 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
         with fake.lock:
             fake.requests.append(("GET", path, parts.query))
         if path == "/v2/users/me":
+            if fake.users_me_delay_s:
+                time.sleep(fake.users_me_delay_s)
             if fake.users_me_status is not None:
                 return self._send(fake.users_me_status, {"error": {"type": "x", "message": "scripted"}})
             if not self._authorised():
@@ -186,6 +189,7 @@ class ApifyFake(LocalServer):
         self.dataset_reply = None
         self.users_me_status = None
         self.poll_delay_s = 0.0
+        self.users_me_delay_s = 0.0
         self.runs = []
         self.run_by_id = {}
         self.run_by_dataset = {}

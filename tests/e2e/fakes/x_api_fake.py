@@ -25,6 +25,7 @@ Scenario knobs (attributes):
   tweet_reply           (status, body bytes) for every tweet lookup
   user_reply            (status, body bytes) for every user lookup
   user_delay_s          seconds to wait before answering a user lookup
+  search_all_delay_s    seconds to wait before answering a full-archive search (the probe too)
 Records: `requests` (dicts: path, route, params (dict of first values), key).
 Usage:  with XApiFake() as fake: env = fake.worker_env(["k1"]); ...
 """
@@ -112,6 +113,8 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "ratelimited":
             return self._send(429, {"title": "Too Many Requests"},
                               {"x-rate-limit-reset": str(int(time.time()) + 120)})
+        if route == "search/all" and fake.search_all_delay_s:
+            time.sleep(fake.search_all_delay_s)
         if route == "search/all" and mode != "elevated":
             return self._send(403, {"title": "Forbidden"})
         if route.startswith("search/"):
@@ -203,6 +206,7 @@ class XApiFake(LocalServer):
         self.tweet_reply = None
         self.user_reply = None
         self.user_delay_s = 0
+        self.search_all_delay_s = 0
 
     def start(self):
         return self.serve(loopback_server(_Handler))
