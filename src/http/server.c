@@ -207,9 +207,9 @@ void http_reply_error(struct http_response *resp, unsigned status, const char *m
      * message stays. */
     json_t *doc = json_object();
     size_t n = strlen(msg);
+    const char *twin = resp->error_twin;
     if (doc && (json_object_set_new_nocheck(doc, "error", json_stringn_nocheck(msg, n)) < 0 ||
-                (resp->error_twin && json_object_set_new_nocheck(
-                                         doc, resp->error_twin, json_stringn_nocheck(msg, n)) < 0))) {
+                (twin && json_object_set_new_nocheck(doc, twin, json_stringn_nocheck(msg, n)) < 0))) {
         json_decref(doc);
         doc = NULL;
     }

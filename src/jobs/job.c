@@ -134,10 +134,10 @@ fail:
  * The texts this worker opens are nearly always ones a worker wrote: compact, plain strings
  * (but for the \u003c \u003e \u0026 Go writes for '<' '>' '&', which the nonce alphabet holds),
  * small integers. fast_parse reads exactly that shape, with the arguments object (found by a
- * small skipper) handed to jansson alone, and gives up on anything else - whitespace, other
- * escapes, null (but for the arguments), reals, duplicates, unknown members, sizes over the limits, deep nesting - so that
- * the full parser below answers those with its own errors. What it accepts, the full parser
- * accepts with the same outcome. */
+ * small skipper) handed to jansson alone, or null (as written for none), and gives up on
+ * anything else - whitespace, other escapes, other nulls, reals, duplicates, unknown members,
+ * sizes over the limits, deep nesting - so that the full parser below answers those with its own
+ * errors. What it accepts, the full parser accepts with the same outcome. */
 
 enum { FAST_MAX_DEPTH = 64 };
 

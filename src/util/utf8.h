@@ -5,7 +5,8 @@
  * without cutting a character in two. Bytes that are not part of a valid UTF-8 sequence are kept
  * as they are: the JSON writer (util/json_out.h) writes each of them as \ufffd, as Go's
  * encoding/json does (core-protocol.md 1: invalid UTF-8 replaced by U+FFFD), so the text after
- * them still reaches the client. Use: snprintf(buf, n, "... %.*s ...", utf8_print_len(s, 64), s). */
+ * them still reaches the client.
+ * Use: snprintf(buf, n, "... %.*s ...", utf8_print_len(s, 64), s). */
 #ifndef TW_UTF8_H
 #define TW_UTF8_H
 

@@ -1,5 +1,6 @@
-/* test_utf8.c - utf8_print_len: cuts on character boundaries, keeps the bytes that are not part of a
- * valid character (the JSON writer turns each into \ufffd, as Go does) and the text after them. */
+/* test_utf8.c - utf8_print_len: cuts on character boundaries, keeps the bytes that are not part of
+ * a valid character (the JSON writer turns each into \ufffd, as Go does) and the text after them;
+ * utf8_trim_partial and err_set's cut; utf8_excerpt. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
