@@ -4,12 +4,15 @@
  * human-readable message that becomes {"error": msg}. 4xx means the client's fault, 5xx ours.
  * Functions that can fail take a `struct err *` (never NULL) and return 0 or a negative value.
  * Lower-level modules that only explain a failure in a caller's text buffer (char *why, size_t
- * whylen) fill it with why_set. */
+ * whylen) fill it with why_set. A message longer than its buffer is cut, never in the middle of a
+ * UTF-8 character. */
 #ifndef TW_ERR_H
 #define TW_ERR_H
 
 #include <stdarg.h>
 #include <stdio.h>
+
+#include "util/utf8.h"
 
 struct err {
     int http;       /* HTTP status to answer with; 0 while no error */
@@ -24,7 +27,9 @@ static inline int err_set(struct err *e, int http, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     e->http = http;
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    int w = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    if (w >= (int)sizeof e->msg)
+        e->msg[utf8_trim_partial(e->msg, sizeof e->msg - 1)] = '\0';
     va_end(ap);
     return -1;
 }
@@ -37,7 +42,9 @@ static inline int why_set(char *why, size_t whylen, const char *fmt, ...)
     if (why && whylen) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(why, whylen, fmt, ap);
+        int w = vsnprintf(why, whylen, fmt, ap);
+        if (w >= 0 && (size_t)w >= whylen)
+            why[utf8_trim_partial(why, whylen - 1)] = '\0';
         va_end(ap);
     }
     return -1;

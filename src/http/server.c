@@ -61,7 +61,6 @@
 #include "util/growbuf.h"
 #include "util/json_indent.h"
 #include "util/json_out.h"
-#include "util/utf8.h"
 
 /* A daemon and the TLS key and certificate it was started with (owned; NULL for plain HTTP). */
 /* What a daemon's request handler is given: the server, and which daemon this is (a request keeps
@@ -203,13 +202,18 @@ void http_reply_json_text(struct http_response *resp, unsigned status, char *tex
 
 void http_reply_error(struct http_response *resp, unsigned status, const char *msg)
 {
-    /* Messages quote client bytes; cut at the first invalid UTF-8 rather than fail to encode.
-     * "s%" takes the length as a size_t ("s#" would read an int). */
-    size_t n = utf8_print_len(msg, SIZE_MAX);
-    http_reply_json(resp, status, resp->error_twin
-                                      ? json_pack("{s:s%,s:s%}", "error", msg, n, resp->error_twin,
-                                                  msg, n)
-                                      : json_pack("{s:s%}", "error", msg, n));
+    /* Messages quote client and upstream bytes and may hold invalid UTF-8: taken unchecked, each
+     * such byte is written as \ufffd (json_out), as Go's encoder writes it, and the rest of the
+     * message stays. */
+    json_t *doc = json_object();
+    size_t n = strlen(msg);
+    const char *twin = resp->error_twin;
+    if (doc && (json_object_set_new_nocheck(doc, "error", json_stringn_nocheck(msg, n)) < 0 ||
+                (twin && json_object_set_new_nocheck(doc, twin, json_stringn_nocheck(msg, n)) < 0))) {
+        json_decref(doc);
+        doc = NULL;
+    }
+    http_reply_json(resp, status, doc);
 }
 
 void http_reply_text(struct http_response *resp, unsigned status, char *body, size_t len)

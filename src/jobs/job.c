@@ -118,6 +118,7 @@ int job_from_json(const json_t *root, struct job *out, struct err *e)
         goto fail;
     }
     out->arguments = (args && json_is_object(args)) ? json_deep_copy(args) : json_object();
+    out->arguments_null = !args || json_is_null(args);
     if (!out->arguments) {
         err_set(e, 500, "out of memory");
         goto fail;
@@ -133,10 +134,10 @@ fail:
  * The texts this worker opens are nearly always ones a worker wrote: compact, plain strings
  * (but for the \u003c \u003e \u0026 Go writes for '<' '>' '&', which the nonce alphabet holds),
  * small integers. fast_parse reads exactly that shape, with the arguments object (found by a
- * small skipper) handed to jansson alone, and gives up on anything else - whitespace, other
- * escapes, null, reals, duplicates, unknown members, sizes over the limits, deep nesting - so that
- * the full parser below answers those with its own errors. What it accepts, the full parser
- * accepts with the same outcome. */
+ * small skipper) handed to jansson alone, or null (as written for none), and gives up on
+ * anything else - whitespace, other escapes, other nulls, reals, duplicates, unknown members,
+ * sizes over the limits, deep nesting - so that the full parser below answers those with its own
+ * errors. What it accepts, the full parser accepts with the same outcome. */
 
 enum { FAST_MAX_DEPTH = 64 };
 
@@ -278,7 +279,9 @@ static bool fast_parse(const char *text, size_t len, struct job *out)
             p++;
             if (p == end || *p++ != ':' || p == end)
                 goto fail;
-            if (m == 1) {                           /* arguments */
+            if (m == 1 && end - p >= 4 && memcmp(p, "null", 4) == 0) {
+                p += 4;                             /* arguments: null, as Go writes none */
+            } else if (m == 1) {                    /* arguments */
                 const char *obj_end = *p == '{' ? fast_skip_object(p, end) : NULL;
                 if (!obj_end || !(args = json_loadb(p, (size_t)(obj_end - p),
                                                     JSON_REJECT_DUPLICATES, NULL)))
@@ -319,6 +322,7 @@ static bool fast_parse(const char *text, size_t len, struct job *out)
     out->timeout_ns = num[5];
     out->issued_at = num[6];
     out->arguments = args ? args : json_object();
+    out->arguments_null = !args;
     if (!out->type || !out->quote || !out->worker_id || !out->target_worker || !out->arguments) {
         job_clear(out);
         return false;       /* the full parser then runs into the same shortage, or succeeds */
@@ -371,7 +375,10 @@ char *job_serialize(const struct job *j, size_t *len)
     struct growbuf b = { 0 };
     int bad = put_member_string(&b, "{\"type\":", j->type, j->type ? strlen(j->type) : 0);
     bad |= json_out_raw(&b, ",\"arguments\":", 13);
-    if (!j->arguments || (json_is_object(j->arguments) && json_object_size(j->arguments) == 0)) {
+    if (j->arguments_null) {
+        bad |= json_out_raw(&b, "null", 4);     /* Go's nil map: no arguments, or null, sent */
+    } else if (!j->arguments ||
+               (json_is_object(j->arguments) && json_object_size(j->arguments) == 0)) {
         bad |= json_out_raw(&b, "{}", 2);
     } else {
         /* Go holds the arguments as a map[string]interface{}: its members come out sorted. An

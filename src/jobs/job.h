@@ -7,6 +7,7 @@
 #ifndef TW_JOB_H
 #define TW_JOB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,8 @@
 struct job {
     char *type;
     json_t *arguments;      /* always an object; {} when absent or null */
+    bool arguments_null;    /* the client sent no arguments or null: written back as null, as Go
+                             * writes its nil map (core-protocol.md 2.1); {} stays {} */
     char *quote;            /* the nonce; "" when absent; quote_len bytes of valid UTF-8, which
                              * may include NULs (Go quotes hold raw digest bytes) */
     size_t quote_len;

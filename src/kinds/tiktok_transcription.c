@@ -191,7 +191,7 @@ static int call_service(const struct config *cfg, const struct transcription_arg
 
 /* ---- the response (1.4) ---- */
 
-/* excerpt copies a one-line, valid UTF-8 prefix of at most EXCERPT_MAX bytes of body to out,
+/* excerpt copies a one-line prefix of at most EXCERPT_MAX bytes of body (utf8_excerpt) to out,
  * with "..." when body was longer. */
 static void excerpt(const char *body, size_t len, char out[EXCERPT_MAX + 4])
 {

@@ -145,12 +145,17 @@ static int v2_get(struct v2_job *j, enum twitter_key_endpoint ep, const char *pa
     }
 }
 
+/* upstream_failure: the job error fmt (one %ld for the status, one %s for at most
+ * UPSTREAM_BODY_MAX bytes of X's answer, cut on a character boundary) and twitter_errors. */
+#define UPSTREAM_BODY_MAX 120
 static int upstream_failure(struct v2_job *j, struct err *e, int http, const char *fmt,
                             long status, const char *body)
 {
     count(j, "twitter_errors", 1);
-    char text[sizeof e->msg];
-    snprintf(text, sizeof text, fmt, status, body ? body : "");
+    char quoted[UPSTREAM_BODY_MAX + 1], text[sizeof e->msg];
+    body = body ? body : "";
+    snprintf(quoted, sizeof quoted, "%.*s", utf8_print_len(body, UPSTREAM_BODY_MAX), body);
+    snprintf(text, sizeof text, fmt, status, quoted);
     return err_set(e, http, "%s", text);
 }
 
@@ -252,7 +257,7 @@ static int search_page(struct v2_job *j, struct search_state *s, struct err *e)
         return rc < 0 ? -1 : rc;
     }
     if (resp.status != 200) {
-        upstream_failure(j, e, 502, "unexpected status code %ld: %.120s", resp.status, resp.body);
+        upstream_failure(j, e, 502, "unexpected status code %ld: %s", resp.status, resp.body);
         fetch_response_clear(&resp);
         return -1;
     }
@@ -358,7 +363,7 @@ static int lookup(struct v2_job *j, enum twitter_key_endpoint ep, const char *pa
         return err_set(e, 404, "%s", not_found);
     }
     char fmt[96];
-    snprintf(fmt, sizeof fmt, "API %s lookup failed with status: %%ld, body: %%.120s", what);
+    snprintf(fmt, sizeof fmt, "API %s lookup failed with status: %%ld, body: %%s", what);
     return upstream_failure(j, e, 502, fmt, resp->status, resp->body);
 }
 

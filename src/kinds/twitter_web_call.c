@@ -179,6 +179,11 @@ void tw_job_end(struct tw_job *j)
     j->features = NULL;
 }
 
+void tw_job_next_call(struct tw_job *j)
+{
+    j->call_counted = false;
+}
+
 void tw_job_count(struct tw_job *j, const char *name, uint64_t n)
 {
     stats_add(j->ctx->stats, j->req->worker_id, name, n);
@@ -203,7 +208,7 @@ static int take_account(struct tw_job *j, enum tw_gql g, struct err *e)
                 snprintf(msg, sizeof msg, "%s", e->msg);
                 err_set(e, 503, "%s; last session failure: %s", msg, j->unusable);
             }
-            if (!j->scraped) {
+            if (!j->obtained) {
                 tw_job_count(j, "twitter_auth_errors", 1);
                 return TWITTER_BACKEND_NO_SESSION;
             }
@@ -225,10 +230,11 @@ static int take_account(struct tw_job *j, enum tw_gql g, struct err *e)
             err_clear(e);
             continue;
         }
-        if (!j->scraped) {
-            j->scraped = true;
-            tw_job_count(j, "twitter_scrapes", 1);
-        }
+        j->obtained = true;
+    }
+    if (!j->call_counted) {
+        j->call_counted = true;
+        tw_job_count(j, "twitter_scrapes", 1);
     }
     return 0;
 }

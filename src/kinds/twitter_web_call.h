@@ -13,10 +13,11 @@
  * wrong method) rebuilds the account's transaction-id state and retries once, then once more with
  * the other method.
  *
- * Stats (twitter.md 4, keyed by the job's worker_id): twitter_scrapes once per job when an
- * account was obtained; twitter_ratelimit_errors per rate-limited answer; twitter_auth_errors per
- * session/login/account failure and when no account could be obtained; twitter_errors per other
- * failure. */
+ * Stats (twitter.md 4, keyed by the job's worker_id): twitter_scrapes once per operation call
+ * when an account was obtained for it - one per job, but one per page for the paginated
+ * operations (tw_job_next_call); twitter_ratelimit_errors per rate-limited answer;
+ * twitter_auth_errors per session/login/account failure and when no account could be obtained;
+ * twitter_errors per other failure. */
 #ifndef TW_TWITTER_WEB_CALL_H
 #define TW_TWITTER_WEB_CALL_H
 
@@ -69,7 +70,8 @@ struct tw_job {
     size_t account;
     size_t tried[TW_JOB_MAX_TRIED];
     size_t ntried;
-    bool scraped;               /* twitter_scrapes counted */
+    bool obtained;              /* an account was obtained for the job */
+    bool call_counted;          /* twitter_scrapes counted for the current operation call */
     bool rate_limited;          /* some account was rate limited for this job */
     bool flipped[TWG_COUNT];    /* X wanted the other method (GET/POST) for that operation */
     json_t *features;
@@ -78,6 +80,11 @@ struct tw_job {
 
 void tw_job_init(struct tw_job *j, const struct twitter_request *req, struct job_ctx *ctx);
 void tw_job_end(struct tw_job *j);         /* releases the account held */
+
+/* tw_job_next_call: the next GraphQL call starts another operation call (a further page of
+ * gettweets, getmedia or a home timeline, which Go's pager makes one call each): it counts
+ * twitter_scrapes again once it has an account (twitter.md 4 and 5.10). */
+void tw_job_next_call(struct tw_job *j);
 
 /* tw_job_count adds n to stat `name` of the job's worker. */
 void tw_job_count(struct tw_job *j, const char *name, uint64_t n);

@@ -11,6 +11,8 @@
  * backend): [] without a request. The job's next_cursor (delivered as X-Next-Cursor) is X's
  * Bottom cursor after the last page used. When a later page fails for want of accounts (all rate
  * limited or bad) or time, the items collected so far are returned with the cursor to go on from.
+ * twitter_scrapes counts one per job, but one per page for gettweets, getmedia and the home
+ * timelines, whose pages Go's pager makes one operation call each (twitter.md 4, 5.10).
  * Operations taking a screen name (gettweets, getmedia, getfollowers, getfollowing) resolve it to
  * a user id with UserByScreenName first; ids are cached process-wide. Nothing found is [] for
  * searches and timelines but null for getreplies, getretweeters, getfollowers and getfollowing,
@@ -175,6 +177,8 @@ struct pager {
     bool counted;               /* the operation takes a `count` variable */
     int cap;                    /* page size cap */
     const char *stat;
+    bool scrape_per_page;       /* each page is an operation call of its own (Go's pager P:
+                                 * gettweets, getmedia, home timelines; twitter.md 4, 5.10) */
     bool null_when_empty;       /* nothing found is null, not [] (Go's nil list, twitter.md 8.6) */
 };
 
@@ -198,7 +202,7 @@ static int page_all(struct tw_job *j, struct pager *p, struct job_result *out)
     json_t *followed = json_object();   /* cursors asked for (a set): X never repeats one */
     char *cursor = j->req->cursor && *j->req->cursor ? strdup(j->req->cursor) : NULL;
     char *next = NULL;
-    int rc = 0, empties = 0;
+    int rc = 0, empties = 0, pages = 0;
     struct err *e = &out->err;
     if (!seen || !followed || (cursor && json_object_set_new(followed, cursor, json_true()) < 0)) {
         json_decref(items);
@@ -212,6 +216,8 @@ static int page_all(struct tw_job *j, struct pager *p, struct job_result *out)
             rc = err_set(e, 504, "job deadline reached before X answered");
             break;
         }
+        if (p->scrape_per_page && pages++ > 0)
+            tw_job_next_call(j);    /* the first page is the job's first call (a lookup's too) */
         json_t *vars = json_deep_copy(p->vars);
         if (!vars) {
             rc = err_set(e, 500, "out of memory");
@@ -367,6 +373,7 @@ static int user_timeline(struct tw_job *j, enum tw_gql g, struct job_result *out
     switch (g) {
     case TWG_USER_TWEETS:
         p.kind = TWITTER_WEB_USER_TWEETS;
+        p.scrape_per_page = true;
         p.cap = 100;
         p.stat = "twitter_returned_tweets";
         p.vars = json_pack("{s:s, s:b, s:b, s:b, s:b}", "userId", uid, "includePromotedContent", 1,
@@ -376,6 +383,7 @@ static int user_timeline(struct tw_job *j, enum tw_gql g, struct job_result *out
         break;
     case TWG_USER_MEDIA:
         p.kind = TWITTER_WEB_USER_MEDIA;
+        p.scrape_per_page = true;
         p.cap = 100;
         p.stat = "twitter_returned_other";
         p.vars = json_pack("{s:s, s:b, s:b, s:b, s:b, s:b}", "userId", uid,
@@ -400,7 +408,7 @@ static int home(struct tw_job *j, bool latest, struct job_result *out)
 {
     struct pager p = {
         .g = latest ? TWG_HOME_LATEST_TIMELINE : TWG_HOME_TIMELINE, .kind = TWITTER_WEB_HOME,
-        .counted = true, .cap = 100, .stat = "twitter_returned_tweets",
+        .counted = true, .cap = 100, .stat = "twitter_returned_tweets", .scrape_per_page = true,
         .vars = json_pack("{s:b, s:b, s:s, s:b, s:[]}", "includePromotedContent", 1,
                           "latestControlAvailable", 1, "requestContext", "launch",
                           "withCommunity", 1, "seenTweetIds"),

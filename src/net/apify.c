@@ -64,21 +64,13 @@ static long min_l(long a, long b)
     return a < b ? a : b;
 }
 
-/* utf8_cut returns the largest n' <= n that does not split a UTF-8 sequence of s. */
-static size_t utf8_cut(const char *s, size_t n)
-{
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
-}
-
 int apify_err_prefix(struct err *e, const char *prefix)
 {
     char old[sizeof e->msg];
     memcpy(old, e->msg, sizeof old);
     int w = snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
     if (w >= (int)sizeof e->msg)
-        e->msg[utf8_cut(e->msg, sizeof e->msg - 1)] = '\0';
+        e->msg[utf8_trim_partial(e->msg, sizeof e->msg - 1)] = '\0';
     if (!e->http)
         e->http = 502;
     return -1;

@@ -2,7 +2,6 @@
 #include "util/utf8.h"
 
 #include <limits.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -66,40 +65,48 @@ size_t utf8_char_len(const char *s, size_t n)
     return len;
 }
 
+/* prefix_len: the longest prefix of s[0..n) of at most max bytes that does not cut a valid
+ * character in two; every other byte is a unit of its own. */
+static size_t prefix_len(const char *s, size_t n, size_t max)
+{
+    size_t used = 0;
+    while (used < n) {
+        size_t len = utf8_char_len(s + used, n - used);
+        if (len == 0)
+            len = 1;
+        if (len > max - used)
+            break;
+        used += len;
+    }
+    return used;
+}
+
 int utf8_print_len(const char *s, size_t max)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = 0;
     if (max > INT_MAX)
         max = INT_MAX;
-    while (p[n]) {
-        size_t len = utf8_char_len(s + n, max - n);
-        if (len == 0)
-            break;
-        n += len;
+    /* reads at most max + 3 bytes: enough to tell whether the character at max is whole */
+    return (int)prefix_len(s, strnlen(s, max + 3), max);
+}
+
+size_t utf8_trim_partial(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        if ((p[n - back] & 0xc0) == 0x80)
+            continue;           /* a continuation byte: look further back for its lead */
+        return sequence_len(p[n - back]) > back ? n - back : n;
     }
-    return (int)n;
+    return n;
 }
 
 size_t utf8_excerpt(const char *body, size_t len, char *out, size_t outlen)
 {
-    size_t n = len < outlen - 1 ? len : outlen - 1;
-    if (n < len)
-        while (n > 0 && ((unsigned char)body[n] & 0xC0) == 0x80)
-            n--;
+    size_t n = prefix_len(body, len, outlen - 1);
     memcpy(out, body, n);
     out[n] = '\0';
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
             out[i] = ' ';
-    bool valid = true;
-    for (size_t i = 0, c; i < n; i += c)
-        if (!(c = utf8_char_len(out + i, n - i))) {
-            valid = false;
-            break;
-        }
-    for (size_t i = 0; !valid && i < n; i++)
-        if ((unsigned char)out[i] >= 0x80)
-            out[i] = '?';
     return n;
 }

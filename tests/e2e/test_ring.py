@@ -240,6 +240,27 @@ def test_go_signature_whose_quote_holds_nul_bytes():
         w.add(go_seal(key, b"", other))
 
 
+def test_sealed_job_writes_missing_arguments_as_null():
+    """A job sent without arguments, or with null, is sealed with "arguments":null, as Go writes
+    its nil map (core-protocol.md 2.1); {} stays {}. The worker accepts both back, and a Go
+    signature with null arguments."""
+    key = SK["key"].encode("ascii")
+    with ring_worker() as w:
+        expect_key_set(setkey(w, SK["key"], SK["signature"]), "/setkey K1")
+        for job, want in (({"type": "telemetry"}, b'"arguments":null,'),
+                          ({"type": "telemetry", "arguments": None}, b'"arguments":null,'),
+                          ({"type": "telemetry", "arguments": {}}, b'"arguments":{},')):
+            sig = w.generate(job)
+            plain = go_open(key, b"", sig)
+            check(plain is not None and plain.startswith(b'{"type":"telemetry",' + want),
+                  "%r sealed as %r" % (job, plain))
+            expect_status(w.wait_status(w.add(sig)), 200, "the job %r runs" % job)
+        plain = (b'{"type":"telemetry","arguments":null,"quote":"go-null-args-' + b"x" * 40 +
+                 b'","worker_id":"","target_worker":"","timeout":0}')
+        expect_status(w.wait_status(w.add(go_seal(key, b"", plain))), 200,
+                      "a Go signature with null arguments")
+
+
 def test_setkey_errors_carry_status():
     """Go answers every /setkey error as KeyResponse {"status": "<text>"} (core-protocol.md 1.5.9),
     and its key broker reads "status": every error body has it, equal to "error", bad requests

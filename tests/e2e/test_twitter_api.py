@@ -383,6 +383,25 @@ def test_quoted_answer_cut_on_a_character_boundary():
               "the whole error reaches the user: %r" % err)
 
 
+def test_invalid_utf8_in_an_answer_becomes_u_fffd():
+    """A byte of X's answer that is not part of a valid UTF-8 character reaches the job error as
+    \\ufffd, one per byte, as Go's encoder writes it (core-protocol.md 1), and the text after it
+    stays: the error used to end at the first such byte."""
+    with XApiFake() as fake, Worker(env=fake.worker_env(["k1"])) as w:
+        fake.tweet_reply = (500, b"bo\xff\xc3om \xe2\x82\xac")
+        uid = w.add(w.generate({"type": "twitter-api", "arguments": {"type": "getbyid",
+                                                                     "query": "1"}}))
+        r = w.wait_status(uid, timeout=20)
+        err = expect_json_error(r, 500, "failed lookup")["error"]
+        check_eq(err, "API tweet lookup failed with status: 500, body: bo\ufffd\ufffdom \u20ac",
+                 "error text")
+        check(b"bo\\ufffd\\ufffdom \xe2\x82\xac\"" in r.body, "written as Go writes it: %r"
+              % r.body)
+        fake.search_reply = (401, b"\x80key revoked")
+        err = run_fails(w, search({"query": "nasa", "max_results": 10}))
+        check("(HTTP 401: \ufffdkey revoked) and marked bad" in err, "401 reason: %r" % err)
+
+
 if __name__ == "__main__":
     import harness
     harness.main(globals())

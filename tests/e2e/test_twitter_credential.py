@@ -250,6 +250,40 @@ def test_every_operation():
         no_violations(fake)
 
 
+def test_scrapes_per_page_of_paginated_operations():
+    """twitter_scrapes counts one per operation call (twitter.md 4, jobs-and-capabilities.md 4):
+    one per page for gettweets, getmedia and the home timelines, which Go's pager makes one call
+    each (the screen-name lookup belongs to the first page's call), and one per job for searches
+    and the other operations, however many X pages they fetch."""
+    with TwitterWebFake() as fake:
+        fake.page_cap = 4
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["carol"]))
+        with Worker(env=env) as w:
+            want = 0
+            for op, query, n, gql in [("gettweets", "alice", 10, "UserTweets"),
+                                      ("gettweets", "alice", 9, "UserTweets"),   # id cached
+                                      ("getmedia", "alice", 6, "UserMedia"),
+                                      ("gethometweets", "", 5, "HomeLatestTimeline"),
+                                      ("getforyoutweets", "", 5, "HomeTimeline")]:
+                before = len(fake.calls(gql))
+                data, _ = run(w, job(op, query, max_results=n))
+                check_eq(len(data), n, op)
+                pages = len(fake.calls(gql)) - before
+                check(pages >= 2, "%s: %d pages, the test wants several" % (op, pages))
+                want += pages
+            check_eq(len(fake.calls("UserByScreenName")), 1, "one screen-name lookup")
+            for op, query, gql in [("searchbyquery", "nasa", "SearchTimeline"),
+                                   ("getfollowers", "alice", "Followers"),
+                                   ("getretweeters", str(BIG + 7), "Retweeters")]:
+                before = len(fake.calls(gql))
+                run(w, job(op, query, max_results=10))
+                check(len(fake.calls(gql)) - before >= 2, "%s over several pages" % op)
+                want += 1
+            _, stats = caps_and_stats(w)
+            check_eq(stats.get("twitter_scrapes"), want, "twitter_scrapes")
+        no_violations(fake)
+
+
 def test_empty_reply_and_profile_lists_are_null():
     """jobs-and-capabilities.md 3.4 and twitter.md 8.6: when nothing is found, getreplies,
     getretweeters, gettrends and the credential getfollowers/getfollowing give null (Go's nil

@@ -48,7 +48,7 @@ static void test_defaults_and_member_order(void **state)
     (void)state;
     struct job j;
     struct err e;
-    assert_int_equal(parse("{\"type\":\"telemetry\",\"arguments\":null}", &j, &e), 0);
+    assert_int_equal(parse("{\"type\":\"telemetry\",\"arguments\":{}}", &j, &e), 0);
     assert_true(json_is_object(j.arguments));
     assert_int_equal(json_object_size(j.arguments), 0);
     char *out = job_serialize(&j, NULL);
@@ -56,6 +56,43 @@ static void test_defaults_and_member_order(void **state)
                              "\"target_worker\":\"\",\"timeout\":0}");
     free(out);
     job_clear(&j);
+}
+
+/* No arguments, or null, is Go's nil map: the kinds see {} but the job is written back with
+ * "arguments":null, as Go writes it (core-protocol.md 2.1, and the JobResult of 1.4); {} stays {}. Both
+ * parsers read that text back the same way. */
+static void test_absent_or_null_arguments_written_as_null(void **state)
+{
+    (void)state;
+    static const char *const given[] = {
+        "{\"type\":\"telemetry\",\"arguments\":null}",
+        "{\"type\":\"telemetry\"}",
+        "{\"type\": \"telemetry\", \"arguments\": null}",     /* the full parser's way */
+    };
+    static const char want[] = "{\"type\":\"telemetry\",\"arguments\":null,\"quote\":\"\","
+                               "\"worker_id\":\"\",\"target_worker\":\"\",\"timeout\":0}";
+    for (size_t i = 0; i < sizeof given / sizeof given[0]; i++) {
+        struct job j;
+        struct err e;
+        assert_int_equal(parse(given[i], &j, &e), 0);
+        assert_true(json_is_object(j.arguments));
+        assert_int_equal(json_object_size(j.arguments), 0);
+        char *out = job_serialize(&j, NULL);
+        assert_string_equal(out, want);
+        job_clear(&j);
+        struct job again, tree;
+        assert_int_equal(parse(out, &again, &e), 0);
+        assert_int_equal(job_parse_tree(out, strlen(out), &tree, &e), 0);
+        assert_true(again.arguments_null && tree.arguments_null);
+        assert_true(json_is_object(again.arguments) && json_is_object(tree.arguments));
+        free(out);
+        job_clear(&again);
+        job_clear(&tree);
+    }
+    struct job j;
+    struct err e;
+    assert_int_equal(parse("{\"type\":\"x\",\"arguments\":nul}", &j, &e), -1);
+    assert_int_equal(parse("{\"type\":\"x\",\"arguments\":nullx}", &j, &e), -1);
 }
 
 static void expect_refused_code(const char *text, int http)
@@ -404,6 +441,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_job_round_trip),
         cmocka_unit_test(test_defaults_and_member_order),
+        cmocka_unit_test(test_absent_or_null_arguments_written_as_null),
         cmocka_unit_test(test_big_integers_keep_precision),
         cmocka_unit_test(test_go_integers_beyond_int64_read_as_reals),
         cmocka_unit_test(test_unicode_quote_is_decoded),

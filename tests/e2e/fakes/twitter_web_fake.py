@@ -550,6 +550,7 @@ class TwitterWebFake(LocalServer):
         self.follow_users = [user(10 + i) for i in range(25)]
         self.trends = ["#Alpha", "Beta", "#Gamma"]
         self.cursor_padding = ""    # appended to every Bottom "c<offset>" cursor (tests of size)
+        self.page_cap = None        # at most this many items in any timeline page
 
     # ---- lifecycle (stop, `with` and port come from LocalServer)
 
@@ -607,6 +608,8 @@ class TwitterWebFake(LocalServer):
         count = int(variables.get("count") or 20)
         if cap:
             count = min(count, cap)
+        if self.page_cap:
+            count = min(count, self.page_cap)
         page = items[off:off + count]
         entries = [make_entry(x) for x in page]
         entries.append(cursor_entry("top%d" % off, "Top"))
