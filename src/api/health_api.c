@@ -6,6 +6,7 @@
  * does not answer is named with the reason); it is 503 when the error rate is unhealthy, the queue
  * is full or the store is unreachable. */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -40,12 +41,23 @@ void api_healthz(struct app *app, const struct http_request *req, struct http_re
     http_reply_json(resp, 200, json_pack("{s:s,s:s}", "status", "ok", "service", "tee-worker"));
 }
 
+/* rfc3339 writes t in the server's local zone (TZ, else /etc/localtime; UTC when neither says),
+ * whole seconds, as Go's time.Time writes a local time: "Z" for a zero offset, else +hh:mm. */
 static json_t *rfc3339(time_t t)
 {
     struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!localtime_r(&t, &tm)) {
+        gmtime_r(&t, &tm);
+        tm.tm_gmtoff = 0;
+    }
+    char buf[40];
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    long off = tm.tm_gmtoff / 60;   /* Go's RFC 3339 layout shows hours and minutes only */
+    if (off == 0)
+        snprintf(buf + n, sizeof buf - n, "Z");
+    else
+        snprintf(buf + n, sizeof buf - n, "%c%02ld:%02ld", off < 0 ? '-' : '+',
+                 (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
     return json_string(buf);
 }
 

@@ -4,9 +4,11 @@ generic HTTP behaviour (health, readiness, log level, 404/405/OPTIONS).
 
 core-protocol.md sections 0, 1, 2; DECISIONS.md (pending 404 carries "status"; capabilities have no
 empty names; every error body has "error")."""
+import calendar
 import collections
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -211,6 +213,26 @@ def go_indent(compact):
     same layout as Python's indent=2 (members kept in order, {} and [] on one line)."""
     doc = json.loads(compact, object_pairs_hook=collections.OrderedDict)
     return (json.dumps(doc, indent=2) + "\n").encode()
+
+
+def test_readyz_window_start_in_the_local_zone():
+    """window_start is the server's local time, as Go writes it: "Z" for a zero offset, else the
+    offset as +hh:mm (core-protocol.md: RFC 3339, whole seconds, server's local zone)."""
+    for tz, suffix, offset_s in (("UTC0", "Z", 0), ("XYZ-5:30", "+05:30", 19800),
+                                 ("ABC+3", "-03:00", -10800)):
+        with Worker(env={"TZ": tz}) as w:
+            before = int(time.time())
+            r = expect_status(w.get("/readyz"), 200, "GET /readyz with TZ=%s" % tz)
+            after = int(time.time())
+            start = r.json()["checks"]["stats"]["window_start"]
+            check(start.endswith(suffix), "TZ=%s: window_start %r should end with %r"
+                  % (tz, start, suffix))
+            check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d" + re.escape(suffix), start),
+                  "TZ=%s: window_start %r is not RFC 3339 in whole seconds" % (tz, start))
+            local = calendar.timegm(time.strptime(start[:19], "%Y-%m-%dT%H:%M:%S")) - offset_s
+            check(before - 600 <= local <= after - 600,
+                  "TZ=%s: window_start %r is not ten minutes ago (%d..%d)"
+                  % (tz, start, before - 600, after - 600))
 
 
 def test_pretty_query_lays_json_answers_out_as_echo():
