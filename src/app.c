@@ -343,8 +343,9 @@ static bool stop_pending(void *ctx)
     return false;
 }
 
-static int open_tables(struct app *app, const sigset_t *stop, char *err, size_t errlen)
+static int open_tables(struct app *app, char *err, size_t errlen)
 {
+    const sigset_t *stop = app->stop_signals;
     const struct config *cfg = &app->cfg;
     app->results = results_new(cfg->result_cache_max_size, cfg->result_cache_max_age_s, NULL);
     app->stats = stats_new(app->worker_id);
@@ -428,28 +429,8 @@ static int start_listener(struct app *app, char *err, size_t errlen)
     return attested_tls_start(app->tls, &installer, err, errlen);
 }
 
-int app_open(struct app *app, const sigset_t *stop, char *err, size_t errlen)
+static int start_jobs(struct app *app, char *err, size_t errlen)
 {
-    app->startup_log_level = app->cfg.log_level;
-    set_api_key(app);
-    if (platform_open(&app->platform, &app->cfg, err, errlen) < 0) {
-        config_free(&app->cfg);
-        return -1;
-    }
-    if (stop_pending((void *)stop))
-        goto stopped;
-    if (open_store(app, err, errlen) < 0)
-        goto fail;
-    if (stop_pending((void *)stop))
-        goto stopped;
-    if (open_keys(app, err, errlen) < 0)
-        goto fail;
-    if (stop_pending((void *)stop))
-        goto stopped;
-    if (open_tables(app, stop, err, errlen) < 0)
-        goto fail;
-    if (stop_pending((void *)stop))
-        goto stopped;
     struct job_server_deps deps = {
         .cfg = &app->cfg,
         .results = app->results,
@@ -460,27 +441,43 @@ int app_open(struct app *app, const sigset_t *stop, char *err, size_t errlen)
         .worker_id = app->worker_id,
     };
     app->jobs = jobserver_start(&deps, err, errlen);
-    if (!app->jobs)
-        goto fail;
-    if (stop_pending((void *)stop))
-        goto stopped;
-    if (jobserver_recover(app->jobs, err, errlen) < 0)
-        goto fail;
-    if (stop_pending((void *)stop))
-        goto stopped;
+    return app->jobs && jobserver_recover(app->jobs, err, errlen) >= 0 ? 0 : -1;
+}
+
+static int start_serving(struct app *app, char *err, size_t errlen)
+{
     if (maintenance_start(app, err, errlen) < 0)
-        goto fail;
+        return -1;
     app->pprof = pprof_open(&app->cfg);
-    if (start_listener(app, err, errlen) < 0)
-        goto fail;
+    return start_listener(app, err, errlen);
+}
+
+int app_open(struct app *app, const sigset_t *stop, char *err, size_t errlen)
+{
+    /* start-up in order; a stop signal pending before a step ends it there */
+    static int (*const steps[])(struct app *, char *, size_t) = {
+        open_store, open_keys, open_tables, start_jobs, start_serving,
+    };
+    app->startup_log_level = app->cfg.log_level;
+    app->stop_signals = stop;
+    set_api_key(app);
+    if (platform_open(&app->platform, &app->cfg, err, errlen) < 0) {
+        config_free(&app->cfg);
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        if (stop_pending((void *)stop)) {
+            log_info("start-up stopped by a signal; tearing down what was built");
+            app_close(app);     /* nothing was served: no request waits for the disk */
+            return 1;
+        }
+        if (steps[i](app, err, errlen) < 0) {
+            app_close(app);
+            return -1;
+        }
+    }
+    app->stop_signals = NULL;
     return 0;
-stopped:
-    log_info("start-up stopped by a signal; tearing down what was built");
-    app_close(app);     /* nothing was served: no request waits for the disk, the close is whole */
-    return 1;
-fail:
-    app_close(app);
-    return -1;
 }
 
 bool app_close(struct app *app)

@@ -46,6 +46,7 @@ struct app {
     struct attested_tls *tls;       /* enclave mode: the attested HTTPS identity; NULL standalone */
     void *periodic;                 /* the maintenance thread (app.c) */
     struct pprof *pprof;            /* profiling switch (api/pprof_api.c) */
+    const sigset_t *stop_signals;   /* during app_open: one pending ends start-up (NULL: none) */
 };
 
 /* app_open builds everything from app->cfg (already loaded) and starts the job server and the
