@@ -1,7 +1,8 @@
 /* fuzz_job.c - libFuzzer target for the Job JSON parser (jobs/job.c).
  *
  * The input is the job text as it comes out of a sealed signature. Properties: no crash or
- * leak; a refusal is 400 with a UTF-8 message (it becomes a JSON error); a job that parses
+ * leak; a refusal is 400 with a message that becomes a valid JSON error (invalid UTF-8 in it
+ * written as \ufffd, as Go writes it); a job that parses
  * serialises, the serialisation parses to the same job, and serialising that again gives the
  * same bytes (the round trip is stable). (The job text writes reals as Go does, so an integral
  * real in the arguments, 2.0, comes back as the integer 2: numbers compare by value.)
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "jobs/job.h"
+#include "util/json_out.h"
 
 static int same_string(const char *a, const char *b)
 {
@@ -74,10 +76,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_same_job(&job, &full);
     job_clear(&full);
     if (rc < 0) {
-        json_t *reply = json_string(e.msg);     /* the message goes out as JSON: UTF-8 */
-        if (e.http != 400 || e.msg[0] == '\0' || !reply)
+        /* the message goes out as http_reply_error writes it: JSON text in which a byte of
+         * invalid UTF-8 becomes \ufffd, so the answer is always valid UTF-8 JSON */
+        json_t *doc = json_object();
+        json_object_set_new_nocheck(doc, "error", json_stringn_nocheck(e.msg, strlen(e.msg)));
+        size_t n = 0;
+        char *text = json_out_text(doc, 0, &n);
+        json_t *back = text ? json_loadb(text, n, 0, NULL) : NULL;
+        if (e.http != 400 || e.msg[0] == '\0' || !back)
             abort();
-        json_decref(reply);
+        json_decref(back);
+        free(text);
+        json_decref(doc);
         return 0;
     }
     size_t len = 0;

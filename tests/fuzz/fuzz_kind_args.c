@@ -4,8 +4,8 @@
  *
  * Input layout: byte 0 picks the job type, the rest is the arguments as JSON text; anything but
  * an object is skipped (the job parser refuses it before a kind sees it). Properties: no crash or
- * leak; a refusal is 400 and its message is valid UTF-8 but for a last character cut by the
- * message size (it becomes {"error": ...}); the same arguments give the same outcome twice. The
+ * leak; a refusal is 400 and its message is valid UTF-8, a character cut by the message size
+ * dropped whole (it becomes {"error": ...}); the same arguments give the same outcome twice. The
  * configuration has an Apify key, so the Apify-backed operations are validated too. The Twitter
  * kinds' offers are decided by start-up probes (network), so their shared argument record is
  * fuzzed through twitter_args_parse directly. */
@@ -19,7 +19,7 @@
 #include "config.h"
 #include "jobs/kind.h"
 #include "kinds/twitter_backend.h"
-#include "util/utf8.h"
+#include "util/json_out.h"
 
 extern const struct job_kind web_kind;
 extern const struct job_kind tiktok_kind;
@@ -41,15 +41,13 @@ static int validate(enum target t, const struct config *cfg, const json_t *args,
     }
 }
 
-/* check_message: 400 with valid UTF-8, except that the message size may have cut the last
- * character (at most 3 bytes of a sequence left over). */
+/* check_refusal: 400 with a non-empty message of valid UTF-8: the arguments come from JSON (valid
+ * UTF-8), quotes of them are cut on character boundaries (utf8_print_len) and a message cut by
+ * its buffer loses the partial character at its end (err_set). */
 static void check_refusal(const struct err *e)
 {
     size_t n = strnlen(e->msg, sizeof e->msg);
-    if (e->http != 400 || n == 0 || n == sizeof e->msg)
-        abort();
-    size_t valid = (size_t)utf8_print_len(e->msg, SIZE_MAX);
-    if (valid < n && (n - valid > 3 || n < sizeof e->msg - 4))
+    if (e->http != 400 || n == 0 || n == sizeof e->msg || !json_out_utf8_valid(e->msg, n))
         abort();
 }
 

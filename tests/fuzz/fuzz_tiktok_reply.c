@@ -4,7 +4,7 @@
  * Input layout: byte 0 picks the HTTP status (mostly 200), byte 1 the requested language and
  * byte 2 TIKTOK_DEFAULT_LANGUAGE (each "", "en", "fr" or "es-ES"); the rest is the reply's body.
  * Properties checked: no crash or leak; exactly one of a result or an error. An error is a 502
- * with a non-empty, valid UTF-8 message. A result is a JSON object whose transcription_text is a
+ * with a non-empty message that the error answer writes as valid JSON. A result is a JSON object whose transcription_text is a
  * string, whose original_url is the video's, and whose detected_language, when the requested
  * language has a non-blank transcript, is that language. */
 #include <ctype.h>
@@ -20,16 +20,24 @@
 #include "kinds/tiktok_transcription.h"
 #include "log.h"
 #include "net/fetch.h"
+#include "util/growbuf.h"
+#include "util/json_out.h"
 
 #define VIDEO_URL "https://www.tiktok.com/@someone/video/7000000000000000000"
 
 static const char *const languages[] = { "", "en", "fr", "es-ES" };
 
-static bool valid_utf8(const char *s)
+/* writes_as_json: s, written as the error answer writes it (json_out: a byte of invalid UTF-8,
+ * which an excerpt of the reply may carry, as \ufffd), reads back as a JSON string. */
+static bool writes_as_json(const char *s)
 {
-    json_t *probe = json_string(s);
-    json_decref(probe);
-    return probe != NULL;
+    struct growbuf b = { 0 };
+    bool ok = json_out_string(&b, s, strlen(s)) == 0;
+    json_t *back = ok ? json_loadb(b.data, b.len, JSON_DECODE_ANY, NULL) : NULL;
+    ok = json_is_string(back);
+    json_decref(back);
+    free(b.data);
+    return ok;
 }
 
 /* has_text: the reply (read again) holds a non-blank transcript for lang. */
@@ -89,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         check_result(&out, body, size - 3, lang);
     } else if (rc != -1 || out.err.http != 502 || out.data || !out.err.msg[0] ||
-               !valid_utf8(out.err.msg)) {
+               !writes_as_json(out.err.msg)) {
         abort();
     }
     job_result_clear(&out);
