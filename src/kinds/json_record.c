@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "util/json_cost.h"
 
 #define ZERO_TIME "0001-01-01T00:00:00Z"
 #define RECORD_SKIPS_LOGGED 3   /* undecodable items logged one by one, then only counted */
@@ -35,7 +36,7 @@ json_t *record_load_object(const char *body, size_t len, size_t max_len, const c
         return NULL;
     }
     json_error_t jerr;
-    json_t *root = json_loadb(body, len, 0, &jerr);
+    json_t *root = json_load_bounded(body, len, 0, &jerr);
     if (!root) {
         snprintf(why, whylen, "%s: %s", failed, jerr.text);
         return NULL;

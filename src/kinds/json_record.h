@@ -66,7 +66,8 @@ json_t *record_decode_items(const json_t *raw, record_item_decoder decode, const
 
 /* record_load_object parses body (len bytes) as one JSON object: the root every decoder starts
  * from. NULL with why set to "<failed>: <reason>" when body is NULL ("no body"), longer than
- * max_len bytes, not JSON, or JSON but not an object. New reference. */
+ * max_len bytes, would take too much memory to decode (util/json_cost.h: json_load_bounded), not
+ * JSON, or JSON but not an object. New reference. */
 json_t *record_load_object(const char *body, size_t len, size_t max_len, const char *failed,
                            char *why, size_t whylen);
 
