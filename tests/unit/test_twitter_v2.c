@@ -357,6 +357,42 @@ static void test_shorter_cooldown_keeps_the_longer(void **state)
     twitter_keys_reset();
 }
 
+/* A search that goes to the API-key backend reads next_cursor as that backend does: with only
+ * X API keys configured, `twitter` refuses a cursor the search cannot read at validation, with the
+ * same message as `twitter-api` (before, it was admitted and failed when it ran, saying the cursor
+ * was too long); other operations, and a cursor it can read, pass. */
+static void test_twitter_checks_api_search_cursors(void **state)
+{
+    (void)state;
+    twitter_kinds_reset();
+    char *keys[] = { "k1" };
+    struct config cfg = { .twitter_api_keys = { .items = keys, .count = 1 },
+                          .twitter_x_api_base = "http://127.0.0.1:1" };   /* the probe fails */
+    json_decref(registry_capabilities(&cfg));
+    static const char want[] = "error unmarshalling job arguments: next_cursor is not a search "
+                               "cursor of this worker (an X next_token of at most 511 bytes, then "
+                               "optionally ~<count>)";
+    const char *const kinds[] = { "twitter", "twitter-api" };
+    for (size_t k = 0; k < 2; k++) {
+        struct job j = { .type = (char *)kinds[k],
+                         .arguments = json_pack("{s:s, s:s, s:s}", "type", "searchbyquery",
+                                                "query", "x", "next_cursor", "a~b") };
+        struct err e = { 0 };
+        assert_null(registry_check(&cfg, &j, &e));
+        assert_int_equal(e.http, 400);
+        assert_string_equal(e.msg, want);
+        json_object_set_new(j.arguments, "next_cursor", json_string("p2~3"));
+        memset(&e, 0, sizeof e);
+        assert_non_null(registry_check(&cfg, &j, &e));
+        json_object_set_new(j.arguments, "type", json_string("getbyid"));
+        json_object_set_new(j.arguments, "query", json_string("5"));
+        json_object_set_new(j.arguments, "next_cursor", json_string("a~b"));
+        assert_non_null(registry_check(&cfg, &j, &e));
+        json_decref(j.arguments);
+    }
+    twitter_kinds_reset();
+}
+
 /* With Apify alone, `twitter` offers exactly followers/following; twitter-api is absent. */
 static void test_offers_follow_configuration(void **state)
 {
@@ -394,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_cooldown_seconds),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_offers_follow_configuration),
+        cmocka_unit_test(test_twitter_checks_api_search_cursors),
         cmocka_unit_test(test_shorter_cooldown_keeps_the_longer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
