@@ -2,8 +2,8 @@
  *
  * One pass per field: find the field's value in the input (case-insensitive key, last match wins,
  * every matching key must have an acceptable type), convert it, append it to the output object.
- * Nesting is bounded by the record tables themselves (no recursion on input shape except through
- * RT_ANY_ARRAY, a deep copy of an already parsed, depth-limited value). */
+ * Nesting is bounded by the record tables themselves, and RT_ANY_ARRAY, the one deep copy that
+ * follows the input's shape, by RECORD_ANY_MAX_DEPTH (json_record.h). */
 #include "kinds/json_record.h"
 
 #include <ctype.h>
@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "util/json_cost.h"
 
 #define ZERO_TIME "0001-01-01T00:00:00Z"
 #define RECORD_SKIPS_LOGGED 3   /* undecodable items logged one by one, then only counted */
@@ -35,7 +36,7 @@ json_t *record_load_object(const char *body, size_t len, size_t max_len, const c
         return NULL;
     }
     json_error_t jerr;
-    json_t *root = json_loadb(body, len, 0, &jerr);
+    json_t *root = json_load_bounded(body, len, 0, &jerr);
     if (!root) {
         snprintf(why, whylen, "%s: %s", failed, jerr.text);
         return NULL;
@@ -188,13 +189,20 @@ static int any_member_cmp(const void *x, const void *y)
 }
 
 /* any_copy: a deep copy of v as Go holds an []any element: every object a map[string]any, whose
- * members Go writes sorted by key bytes, so they are inserted in that order. NULL on OOM. */
-static json_t *any_copy(const json_t *v)
+ * members Go writes sorted by key bytes, so they are inserted in that order. v is at nesting
+ * level depth of the field; a value nested deeper than RECORD_ANY_MAX_DEPTH sets *too_deep. NULL
+ * then or on OOM. */
+static json_t *any_copy(const json_t *v, int depth, bool *too_deep)
 {
+    if ((json_is_array(v) || json_is_object(v)) && depth >= RECORD_ANY_MAX_DEPTH) {
+        *too_deep = true;
+        return NULL;
+    }
     if (json_is_array(v)) {
         json_t *a = json_array();
         for (size_t i = 0; a && i < json_array_size(v); i++)
-            if (json_array_append_new(a, any_copy(json_array_get(v, i))) < 0) {
+            if (json_array_append_new(a, any_copy(json_array_get(v, i), depth + 1,
+                                                  too_deep)) < 0) {
                 json_decref(a);
                 a = NULL;
             }
@@ -217,7 +225,8 @@ static json_t *any_copy(const json_t *v)
         qsort(m, count, sizeof *m, any_member_cmp);
     }
     for (size_t i = 0; o && i < count; i++)
-        if (json_object_setn_new_nocheck(o, m[i].key, m[i].key_len, any_copy(m[i].value)) < 0) {
+        if (json_object_setn_new_nocheck(o, m[i].key, m[i].key_len,
+                                         any_copy(m[i].value, depth + 1, too_deep)) < 0) {
             json_decref(o);
             o = NULL;
         }
@@ -284,11 +293,19 @@ static json_t *decode_value(const struct record_field *f, const json_t *v, char 
             return json_string(buf);
         why_set(why, wl, f->name, "expected an RFC 3339 time");
         return NULL;
-    case RT_ANY_ARRAY:
-        if (json_is_array(v))
-            return any_copy(v);
-        why_set(why, wl, f->name, "expected an array");
-        return NULL;
+    case RT_ANY_ARRAY: {
+        if (!json_is_array(v)) {
+            why_set(why, wl, f->name, "expected an array");
+            return NULL;
+        }
+        bool too_deep = false;
+        json_t *copy = any_copy(v, 0, &too_deep);
+        if (!copy && too_deep) {
+            snprintf(buf, sizeof buf, "nested deeper than %d levels", RECORD_ANY_MAX_DEPTH);
+            why_set(why, wl, f->name, buf);
+        }
+        return copy;
+    }
     case RT_STRING_ARRAY:
     case RT_INT_ARRAY:
     case RT_OBJECT_ARRAY:

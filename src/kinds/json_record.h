@@ -27,13 +27,21 @@ enum record_type {
     RT_BOOL,          /* true/false; zero false */
     RT_TIME,          /* RFC 3339 string, re-emitted normalised; zero "0001-01-01T00:00:00Z" */
     RT_ANY_ARRAY,     /* array of anything (Go []any), copied, objects' members sorted by key
-                       * as Go writes its maps; zero null */
+                       * as Go writes its maps; zero null; nesting deeper than
+                       * RECORD_ANY_MAX_DEPTH fails the item (see below) */
     RT_STRING_ARRAY,  /* array of strings; zero null */
     RT_INT_ARRAY,     /* array of integers; zero null */
     RT_OBJECT,        /* nested record (Go struct value); zero = the record with zero fields */
     RT_OBJECT_PTR,    /* nested record (Go *struct, omitempty); omitted when absent or null */
     RT_OBJECT_ARRAY,  /* array of nested records; zero null; a null element = a zero record */
 };
+
+/* The deepest nesting of arrays and objects an RT_ANY_ARRAY value may hold (the field's own array
+ * is level 1). The copy of such a value, and the writing of the result that holds it
+ * (util/json_out.h), take stack per level, and job threads have small stacks: a value from a
+ * hostile answer nested some hundreds of levels deep (jansson reads up to 2048) overflowed it and
+ * killed the worker. Real actor data nests a few levels. */
+#define RECORD_ANY_MAX_DEPTH 64
 
 struct record;
 
@@ -66,7 +74,8 @@ json_t *record_decode_items(const json_t *raw, record_item_decoder decode, const
 
 /* record_load_object parses body (len bytes) as one JSON object: the root every decoder starts
  * from. NULL with why set to "<failed>: <reason>" when body is NULL ("no body"), longer than
- * max_len bytes, not JSON, or JSON but not an object. New reference. */
+ * max_len bytes, would take too much memory to decode (util/json_cost.h: json_load_bounded), not
+ * JSON, or JSON but not an object. New reference. */
 json_t *record_load_object(const char *body, size_t len, size_t max_len, const char *failed,
                            char *why, size_t whylen);
 

@@ -15,6 +15,9 @@
  * serve is refused with 400 naming the configuration it needs. Unlike Go, `twitter` is offered
  * with an Apify key alone (for followers/following), since it can serve those.
  *
+ * A search whose first backend is the API-key one (no accounts) has its next_cursor checked as
+ * `twitter-api` checks it, at validation.
+ *
  * At run time the first backend of the operation's list that serves it runs the job; if it
  * could not obtain an account or key at all (TWITTER_BACKEND_NO_SESSION) the next one is tried,
  * otherwise its result or its error (with the real reason) is the job's. */
@@ -26,6 +29,7 @@
 #include "kinds/twitter_apify.h"
 #include "kinds/twitter_backend.h"
 #include "kinds/twitter_keys.h"
+#include "kinds/twitter_v2.h"
 #include "log.h"
 #include "net/apify.h"
 
@@ -124,11 +128,29 @@ static int refuse(enum twitter_op op, struct err *e)
                    twitter_op_name(op), needs);
 }
 
-static int parse(const json_t *arguments, struct twitter_request *req, struct err *e)
+/* first_backend: the backend the job of op goes to first under cfg (NULL when none serves). */
+static const struct twitter_backend *first_backend(const struct config *cfg, enum twitter_op op)
+{
+    for (int c = 0; c < MAX_CHOICES; c++) {
+        const struct twitter_backend *b = backend_at(op, c);
+        if (b && b->serves(cfg, op))
+            return b;
+    }
+    return NULL;
+}
+
+static int parse(const struct config *cfg, const json_t *arguments, struct twitter_request *req,
+                 struct err *e)
 {
     if (twitter_args_parse(arguments, JOB_TYPE, req, e) < 0)
         return -1;
-    return twitter_offer.ops[req->op] ? 0 : refuse(req->op, e);
+    if (!twitter_offer.ops[req->op])
+        return refuse(req->op, e);
+    /* a search going to the API-key backend reads its cursor as that backend does (as
+     * `twitter-api` checks it): one it cannot read is refused now, not when the job runs */
+    if (first_backend(cfg, req->op) == &twitter_api_backend)
+        return twitter_v2_check_cursor(req, e);
+    return 0;
 }
 
 static int route(const struct twitter_request *req, struct job_ctx *ctx, struct job_result *out)
@@ -157,16 +179,16 @@ static bool twitter_available(const struct config *cfg)
     return twitter_offer_decide(&twitter_offer, cfg, twitter_serves);
 }
 
-static int twitter_validate(const json_t *arguments, struct err *e)
+static int twitter_validate(const struct config *cfg, const json_t *arguments, struct err *e)
 {
     struct twitter_request req;
-    return parse(arguments, &req, e);
+    return parse(cfg, arguments, &req, e);
 }
 
 static int twitter_run(const struct job *job, struct job_ctx *ctx, struct job_result *out)
 {
     struct twitter_request req;
-    if (parse(job->arguments, &req, &out->err) < 0)
+    if (parse(ctx->cfg, job->arguments, &req, &out->err) < 0)
         return -1;
     req.worker_id = job->worker_id;
     return route(&req, ctx, out);
@@ -176,8 +198,8 @@ const struct job_kind twitter_kind = {
     .type = JOB_TYPE,
     .capabilities = twitter_offer.caps,
     .available = twitter_available,
-    .validate = twitter_validate,
     .run = twitter_run,
+    .validate_for = twitter_validate,
 };
 
 void twitter_kinds_reset(void)

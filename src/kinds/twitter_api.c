@@ -74,14 +74,7 @@ static int parse(const json_t *arguments, struct twitter_request *req, struct er
                             "access", req, e) < 0)
         return -1;
     /* a search cursor the search could not read is refused now, not when the job runs */
-    char token[TWITTER_V2_CURSOR_MAX];
-    unsigned skip;
-    if ((req->op == TW_OP_SEARCHBYQUERY || req->op == TW_OP_SEARCHBYFULLARCHIVE) &&
-        twitter_v2_cursor_parse(req->cursor, token, sizeof token, &skip) < 0)
-        return err_set(e, 400, "error unmarshalling job arguments: next_cursor is not a search "
-                       "cursor of this worker (an X next_token of at most %d bytes, then "
-                       "optionally ~<count>)", TWITTER_V2_CURSOR_MAX - 1);
-    return 0;
+    return twitter_v2_check_cursor(req, e);
 }
 
 static int twitter_api_validate(const json_t *arguments, struct err *e)

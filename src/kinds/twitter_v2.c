@@ -414,3 +414,15 @@ char *twitter_v2_cursor_make(const char *token, unsigned skip)
         return NULL;
     return out;
 }
+
+int twitter_v2_check_cursor(const struct twitter_request *req, struct err *e)
+{
+    char token[TWITTER_V2_CURSOR_MAX];
+    unsigned skip;
+    if ((req->op != TW_OP_SEARCHBYQUERY && req->op != TW_OP_SEARCHBYFULLARCHIVE) ||
+        twitter_v2_cursor_parse(req->cursor, token, sizeof token, &skip) == 0)
+        return 0;
+    return err_set(e, 400, "error unmarshalling job arguments: next_cursor is not a search cursor "
+                   "of this worker (an X next_token of at most %d bytes, then optionally "
+                   "~<count>)", TWITTER_V2_CURSOR_MAX - 1);
+}

@@ -85,6 +85,11 @@ int twitter_v2_cursor_parse(const char *cursor, char *tok, size_t toklen, unsign
 /* twitter_v2_cursor_make returns a new cursor (caller frees), NULL on OOM. */
 char *twitter_v2_cursor_make(const char *token, unsigned skip);
 
+/* twitter_v2_check_cursor: 0 when req is not a search or its next_cursor is a search cursor
+ * twitter_v2_cursor_parse reads; else -1 with e = 400 saying what a search cursor is. Every kind
+ * whose search runs on the API-key backend refuses such a cursor at /job/generate and /job/add. */
+int twitter_v2_check_cursor(const struct twitter_request *req, struct err *e);
+
 /* ---- the API-key backend's operations (network; twitter_v2_client.c) ----
  * Each picks keys through twitter_keys (rotation; 429 cools the key down and the next key is
  * tried; 401 marks it bad and the next key is tried), bounds every request by the job deadline

@@ -319,7 +319,7 @@ int twitter_v2_search(const struct twitter_request *req, struct job_ctx *ctx,
     if (!s.tweets || !s.seen || !s.tokens)
         rc = err_set(&out->err, 500, "out of memory");
     else if (twitter_v2_cursor_parse(req->cursor, s.token, sizeof s.token, &s.skip) < 0)
-        rc = err_set(&out->err, 400, "next_cursor is too long to be a search cursor");
+        rc = twitter_v2_check_cursor(req, &out->err);   /* a cursor of another backend */
     else if (json_object_set_new(s.tokens, s.token, json_true()) < 0)
         rc = err_set(&out->err, 500, "out of memory");
     if (rc < 0) {

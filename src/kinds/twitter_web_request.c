@@ -13,6 +13,7 @@
 #include "kinds/twitter_txid.h"
 #include "log.h"
 #include "net/fetch.h"
+#include "util/json_cost.h"
 #include "util/utf8.h"
 
 #define MAX_HEADERS 24
@@ -223,7 +224,10 @@ int tw_web_send(const struct config *cfg, const struct job_ctx *ctx,
         return -1;
     }
     ans->status = resp.status;
-    ans->json = json_loadb(resp.body, resp.body_len, 0, NULL);
+    /* an answer too costly to decode (util/json_cost.h) is not decoded: not JSON to us */
+    json_error_t jerr;
+    ans->json = json_load_bounded(resp.body, resp.body_len, 0, &jerr);
+    bool too_costly = !ans->json && json_error_code(&jerr) == json_error_out_of_memory;
     ans->body = resp.body;
     ans->body_len = resp.body_len;
     resp.body = NULL;
@@ -239,6 +243,9 @@ int tw_web_send(const struct config *cfg, const struct job_ctx *ctx,
             ans->remaining = v;
     }
     tw_web_classify(ans, resp.content_type, resp.rate_limit_remaining);
+    if (too_costly && ans->verdict == TWV_FAILED)
+        snprintf(ans->message, sizeof ans->message, "%.*s",
+                 utf8_print_len(jerr.text, sizeof ans->message - 1), jerr.text);
     if (ans->verdict != TWV_OK)
         log_debug("twitter: %s %s -> %ld (%s)", req->method, req->url, ans->status, ans->message);
     fetch_response_clear(&resp);

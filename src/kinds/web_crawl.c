@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -181,20 +180,39 @@ static void fail_target(struct crawler *c, struct target *t, int http, const cha
     free_target(t);
 }
 
+/* Puts a host name (in place) in the form under which the crawl tells hosts apart: lower case,
+ * without the root label's trailing dot ("Example.COM." is "example.com"). */
+static void host_canonical(char *host)
+{
+    size_t n = strlen(host);
+    for (size_t i = 0; i < n; i++)
+        if (host[i] >= 'A' && host[i] <= 'Z')
+            host[i] = (char)(host[i] - 'A' + 'a');
+    if (n > 1 && host[n - 1] == '.')
+        host[n - 1] = '\0';
+}
+
+/* The slot of host name (any spelling: host_canonical), created on first use; NULL on OOM. */
 static struct host_slot *host_slot_for(struct crawler *c, const char *name)
 {
-    for (size_t i = 0; i < c->host_count; i++)
-        if (strcasecmp(c->hosts[i]->name, name) == 0)
-            return c->hosts[i];
-    struct host_slot **hosts = realloc(c->hosts, (c->host_count + 1) * sizeof *hosts);
-    if (!hosts)
+    char *key = strdup(name);
+    if (!key)
         return NULL;
-    c->hosts = hosts;
-    struct host_slot *h = calloc(1, sizeof *h);
-    if (!h || !(h->name = strdup(name))) {
-        free(h);
+    host_canonical(key);
+    for (size_t i = 0; i < c->host_count; i++)
+        if (strcmp(c->hosts[i]->name, key) == 0) {
+            free(key);
+            return c->hosts[i];
+        }
+    struct host_slot **hosts = realloc(c->hosts, (c->host_count + 1) * sizeof *hosts);
+    struct host_slot *h = hosts ? calloc(1, sizeof *h) : NULL;
+    if (hosts)
+        c->hosts = hosts;
+    if (!h) {
+        free(key);
         return NULL;
     }
+    h->name = key;
     return c->hosts[c->host_count++] = h;
 }
 
@@ -246,12 +264,7 @@ char *crawl_visit_key(const char *url)
         key = strdup(url);           /* not a URL libcurl reads: its own spelling is its key */
         goto out;
     }
-    size_t n = strlen(host);
-    for (size_t i = 0; i < n; i++)
-        if (host[i] >= 'A' && host[i] <= 'Z')
-            host[i] = (char)(host[i] - 'A' + 'a');
-    if (n > 1 && host[n - 1] == '.')
-        host[n - 1] = '\0';         /* the root label: "example.com." is "example.com" */
+    host_canonical(host);           /* the root label: "example.com." is "example.com" */
     /* libcurl writes back an empty path as "/" and a lower-case scheme; NO_DEFAULT_PORT drops
      * :80 for http and :443 for https */
     if (curl_url_set(u, CURLUPART_HOST, host, 0) == CURLUE_OK &&

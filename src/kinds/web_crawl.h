@@ -10,7 +10,8 @@
  * responses arrived in.
  *
  * Limits: max_pages fetches per job; host_concurrency transfers in flight per host (and
- * CRAWL_MAX_INFLIGHT overall); delay_ms between two starts on one host; max_page_bytes of
+ * CRAWL_MAX_INFLIGHT overall); delay_ms between two starts on one host (a host's name in any
+ * case, with or without the root label's trailing dot, is one host); max_page_bytes of
  * decoded body per page (the transfer is cut there and the prefix is parsed); the deadline cuts
  * everything still running. Redirects are followed by hand (at most CRAWL_MAX_REDIRECTS), each
  * target checked like a fresh URL: http(s) only, host not blacklisted, address public (unless

@@ -27,6 +27,7 @@
 #include "config.h"
 #include "log.h"
 #include "net/fetch.h"
+#include "util/json_cost.h"
 #include "util/utf8.h"
 
 #define REQUEST_TIMEOUT_MS 60000L
@@ -138,11 +139,13 @@ static int request(const struct config *cfg, const char *method, const char *pat
     return request_stoppable(cfg, method, path, body, timeout_ms, NULL, NULL, resp, e);
 }
 
-/* parse_data returns the "data" object of an Apify response (new reference), or NULL with why. */
+/* parse_data returns the "data" object of an Apify response (new reference), or NULL with why.
+ * An answer that would take too much memory to decode is refused like a dataset page
+ * (util/json_cost.h): a run object is small, but the answer may be up to MAX_RESPONSE_BYTES. */
 static json_t *parse_data(const struct fetch_response *r, char *why, size_t whylen)
 {
     json_error_t jerr;
-    json_t *root = json_loadb(r->body ? r->body : "", r->body_len, 0, &jerr);
+    json_t *root = json_load_bounded(r->body ? r->body : "", r->body_len, 0, &jerr);
     if (!root) {
         snprintf(why, whylen, "%s", jerr.text);
         return NULL;

@@ -6,9 +6,9 @@ tiktok-reddit-apify.md 2 and 3, jobs-and-capabilities.md 2.4, 3.3 and 1.5; DECIS
 request goes out); every operation's actor input; decoded items by dataType with null, unknown and
 mistyped items skipped; paging through the cursor sealed in X-Next-Cursor (opened with
 /job/result); final states FAILED/ABORTED/TIMED-OUT with Apify's statusMessage; 401/429/5xx and
-malformed replies reported with Apify's reason; an over-long run or dataset id failing the job
-rather than a cut URL being requested; the job deadline aborting a run that never ends
-(the fake sees the abort); every validation message of 2.1 at /job/generate; reddit_* counters."""
+malformed replies reported with Apify's reason (answers too costly to decode refused); an
+over-long run or dataset id failing the job rather than a cut URL being requested; the job
+deadline aborting a run that never ends (the fake sees the abort); every validation message of 2.1 at /job/generate; reddit_* counters."""
 import json
 import time
 
@@ -383,6 +383,44 @@ def test_a_bad_item_costs_only_itself():
                              "parsing response: JSON text of 2100001 bytes would take about "),
               "costly page: %r" % err)
         w.healthy("bad dataset items")
+
+
+def test_costly_run_answers_are_refused():
+    """The answers to starting a run and to its status polls are read like dataset pages: one
+    made of tiny values, which would take many times its size to decode (here some 200 MB for
+    2 MB), is refused before it is decoded, and the job fails with that reason (a run whose
+    status cannot be read is aborted). The worker's peak memory does not grow by the decode."""
+    job = {"type": "reddit", "arguments": {"type": "searchposts", "queries": ["x"]}}
+    padding = b"[" + b",".join([b"{}"] * 700000) + b"]"
+    with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
+        fake.datasets[ACTOR] = [POST]
+        run_ok(w, job)
+        peak_before = vm_hwm_kib(w.proc.pid)
+        fake.start_reply = (201, b'{"data":{"id":"run9","defaultDatasetId":"ds9"},"pad":'
+                            + padding + b"}")
+        err = run_fail(w, job)
+        check(err.startswith("error while scraping Reddit: failed to run actor: error parsing "
+                             "response: JSON text of 2100055 bytes would take about "),
+              "costly start answer: %r" % err)
+        fake.start_reply = None
+        fake.status_reply = (200, b'{"data":{"status":"SUCCEEDED"},"pad":' + padding + b"}")
+        err = run_fail(w, job)
+        check(err.startswith("error while scraping Reddit: failed to get actor run status: error "
+                             "parsing response: JSON text of 2100039 bytes would take about "),
+              "costly status answer: %r" % err)
+        check_eq(fake.aborts, [fake.runs[-1]["id"]], "the run whose status was refused is aborted")
+        grown = vm_hwm_kib(w.proc.pid) - peak_before
+        check(grown < 64 * 1024, "peak memory grew by %d KiB reading the costly answers" % grown)
+        w.healthy("costly run answers")
+
+
+def vm_hwm_kib(pid):
+    with open("/proc/%d/status" % pid, "r", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    fail("no VmHWM in /proc/%d/status" % pid)
+    return 0
 
 
 def test_deadline_aborts_a_run_that_never_ends():

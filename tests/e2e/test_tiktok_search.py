@@ -4,7 +4,7 @@ against a local fake Apify (tiktok-reddit-apify.md 1.10, jobs-and-capabilities.m
 
 Checks: the capabilities appear only with APIFY_API_KEY; each actor and its input (keys in Go's
 alphabetical order, values as typed); decoded records (malformed items dropped, null data when none
-decodes); limit max_items or 20 and paging through X-Next-Cursor; validation messages at
+decodes; a value nested too deep costs only its item); limit max_items or 20 and paging through X-Next-Cursor; validation messages at
 /job/generate; "apify run (search|trending): <reason>" errors; tiktok_* counters.
 
 The `tiktok` kind itself (tiktok.c) dispatches to tiktok_search.c; when the binary has no `tiktok`
@@ -109,6 +109,36 @@ def test_a_bad_item_costs_only_itself():
         check_eq(videos[0]["video"]["volumeInfo"]["Loudness"], 1.2345678901234568e+23,
                  "big integer read as a float")
         check_eq(cursor, "eyJvZmZzZXQiOjR9", "a full page keeps its cursor")
+
+
+def test_deeply_nested_values_cost_only_their_item():
+    """A value of an any-typed field (challenges, comments, ...) nested deeper than 64 levels skips
+    its video; before, copying it into the result and writing the result took stack per level and
+    one nested some hundreds of levels (300 objects, 1500 arrays) overflowed the job thread's stack
+    and killed the worker. A value of exactly 64 levels is kept whole."""
+    def arrays(n):
+        return b"[" * n + b"]" * n
+
+    def objects(n):
+        return b'{"a":' * n + b"1" + b"}" * n
+    page = b"[" + b",".join([
+        b'{"id":"1","challenges":' + arrays(1500) + b"}",
+        b'{"id":"2","comments":[' + objects(300) + b"]}",
+        b'{"id":"3","warnInfo":' + arrays(64) + b"}",
+        b'{"id":"4","effectStickers":[' + objects(63) + b"]}",
+        b'{"id":"5","stickersOnItem":' + arrays(65) + b"}"]) + b"]"
+    with ApifyFake() as fake, Worker(env=fake.worker_env()) as w:
+        fake.dataset_reply = (200, page)
+        body, _ = run(w, {"type": "tiktok", "arguments": {
+            "type": "searchbyquery", "search": ["cats"], "max_items": 5}})
+        videos = json.loads(body.decode("utf-8"))
+        check_eq([v["id"] for v in videos], ["3", "4"], "videos kept")
+        depth, v = 0, videos[0]["warnInfo"]
+        while isinstance(v, list) and v:
+            depth, v = depth + 1, v[0]
+        check_eq(depth + 1, 64, "the 64 levels of warnInfo kept")
+        check("nested deeper than 64 levels" in w.stderr(), "the skip is logged with its reason")
+        w.healthy("deeply nested values")
 
 
 def test_searchbytrending_and_errors():

@@ -12,7 +12,7 @@ announced by x-rate-limit-remaining 0) cooling one account for one operation whi
 to the next account; the password login flow with an alternate-identifier challenge and a TOTP
 step; a wrong password and a denied login marking the account bad (an overloaded X, 5xx, not);
 expired cookies (401) re-logging in; cookies persisted sealed across a restart; TWITTER_SKIP_LOGIN_VERIFICATION;
-locked accounts; malformed timelines; a 404 rebuilding the transaction id then switching
+locked accounts; malformed timelines; an answer too costly to decode; a 404 rebuilding the transaction id then switching
 GET/POST; Cloudflare blocks; a redirect of the home page to a private address not followed
 (unless WEBSCRAPER_ALLOW_PRIVATE); a cursor cycle left with each item once; the per-account
 concurrency bound; the number of accounts one job tries; the job deadline; the stats."""
@@ -621,6 +621,34 @@ def test_locked_account_and_malformed_timeline():
             _, stats = caps_and_stats(w)
             check(stats.get("twitter_errors", 0) >= 1, "errors counted: %r" % stats)
         no_violations(fake)
+
+
+def test_costly_answer_is_not_decoded():
+    """An answer made of tiny values (2 MB of text some 200 MB of JSON nodes would hold) is
+    refused before it is decoded, with the reason; the worker's peak memory does not grow by it."""
+    with TwitterWebFake() as fake:
+        env = fake.worker_env(cookies_file=cookie_file(fake, ["jack"]))
+        with Worker(env=env) as w:
+            data, _ = run(w, job("gettrends"))
+            check_eq(len(data), 3, "trends before")
+            peak_before = vm_hwm_kib(w.proc.pid)
+            fake.costly.add("GenericTimelineById")
+            err = run_fails(w, job("gettrends"))
+            check("GenericTimelineById failed (HTTP 200): JSON text of 2100019 bytes would take "
+                  "about" in err, "costly answer refused with the reason: %r" % err)
+            grown = vm_hwm_kib(w.proc.pid) - peak_before
+            check(grown < 64 * 1024, "peak memory grew by %d KiB for a refused answer" % grown)
+            w.healthy("after a costly answer")
+        no_violations(fake)
+
+
+def vm_hwm_kib(pid):
+    with open("/proc/%d/status" % pid, "r", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    harness.fail("no VmHWM in /proc/%d/status" % pid)
+    return 0
 
 
 def test_no_usable_account_falls_back_or_fails():

@@ -141,6 +141,30 @@ def test_host_spellings_are_one_page():
         check_eq(site.hits, {"/": 1, "/page": 1}, "each page fetched once whatever its host's case")
 
 
+def test_host_limits_take_every_spelling_as_one_host():
+    """WEBSCRAPER_DELAY_MS spaces the starts on one host, whatever the spelling of its name: a
+    link to http://LOCALHOST.:P/x (upper case, the root label's trailing dot) waits its turn on
+    the host localhost like http://localhost:P/b does. localhost. does not resolve here, so /x
+    fails at once and is only counted; what counts is when each fetch starts: / at t0, /x at
+    t0+D, /b at t0+2D (with two host slots, /x started at t0 and /b at t0+D)."""
+    delay = 1.5
+    site = Site()
+    env = dict(ALLOW, WEBSCRAPER_DELAY_MS=str(int(delay * 1000)), WEBSCRAPER_HOST_CONCURRENCY="1")
+    with site, Worker(env=env) as w:
+        u = site.url
+        site.page("/", '<h1>Home</h1><a href="%s">dot</a><a href="%s">b</a>'
+                  % (u("/x", "LOCALHOST."), u("/b", "localhost")))
+        site.page("/b", "<h1>B</h1>")
+        t0 = time.monotonic()
+        doc = run_web(w, web_job(u("/", "localhost"), max_depth=2))
+        elapsed = time.monotonic() - t0
+        check_eq(titles(doc), ["Home", "B"], "the unresolvable spelling fails, /b is fetched")
+        gap = site.hit_times["/b"][0] - site.hit_times["/"][0]
+        check(gap >= 2 * delay - 0.1,
+              "/b waits for / and for LOCALHOST./x on the one host (gap %.2f s)" % gap)
+        check(elapsed < 2 * delay + 5, "no longer than the delays (%.2f s)" % elapsed)
+
+
 # ---------------------------------------------------------------------------------------------
 
 TRICKY = (

@@ -166,6 +166,49 @@ static void test_page_without_data_or_token(void **state)
     twitter_v2_page_clear(&page);
 }
 
+/* costly: prefix followed by a padding member of 700000 empty objects and "}": some 2 MB of
+ * text that jansson would take some 200 MB to decode (util/json_cost.h). Caller frees. */
+static char *costly(const char *prefix, size_t *len)
+{
+    size_t n = 700000, p = strlen(prefix);
+    char *text = malloc(p + 3 * n + 16);
+    if (!text)
+        abort();
+    char *w = text + sprintf(text, "%s\"pad\":[{}", prefix);
+    for (size_t i = 1; i < n; i++, w += 3)
+        memcpy(w, ",{}", 3);
+    w += sprintf(w, "]}");
+    *len = (size_t)(w - text);
+    return text;
+}
+/* An answer made of tiny values would take many times its size to decode: refused before
+ * jansson sees it, by every decoder, with the reason. */
+static void test_costly_answers_are_refused(void **state)
+{
+    (void)state;
+    char why[TWITTER_V2_WHY] = "";
+    size_t len;
+    char *body = costly("{\"data\":[],\"meta\":{\"next_token\":\"p2\"},", &len);
+    struct twitter_v2_page page;
+    assert_int_equal(twitter_v2_decode_page(body, len, &page, why, sizeof why), -1);
+    assert_non_null(strstr(why, "failed to unmarshal response: JSON text of"));
+    assert_non_null(strstr(why, "would take about"));
+    free(body);
+
+    body = costly("{\"data\":{\"id\":\"5\",\"text\":\"t\"},", &len);
+    why[0] = '\0';
+    assert_null(twitter_v2_decode_tweet(body, len, 0, why, sizeof why));
+    assert_non_null(strstr(why, "would take about"));
+    why[0] = '\0';
+    assert_null(twitter_v2_decode_profile(body, len, why, sizeof why));
+    assert_non_null(strstr(why, "would take about"));
+    free(body);
+
+    body = costly("{\"data\":{\"id\":\"5\",\"username\":\"bob\"},", &len);
+    assert_null(twitter_v2_decode_username(body, len));
+    free(body);
+}
+
 static void test_tweet_lookup(void **state)
 {
     (void)state;
@@ -314,6 +357,42 @@ static void test_shorter_cooldown_keeps_the_longer(void **state)
     twitter_keys_reset();
 }
 
+/* A search that goes to the API-key backend reads next_cursor as that backend does: with only
+ * X API keys configured, `twitter` refuses a cursor the search cannot read at validation, with the
+ * same message as `twitter-api` (before, it was admitted and failed when it ran, saying the cursor
+ * was too long); other operations, and a cursor it can read, pass. */
+static void test_twitter_checks_api_search_cursors(void **state)
+{
+    (void)state;
+    twitter_kinds_reset();
+    char *keys[] = { "k1" };
+    struct config cfg = { .twitter_api_keys = { .items = keys, .count = 1 },
+                          .twitter_x_api_base = "http://127.0.0.1:1" };   /* the probe fails */
+    json_decref(registry_capabilities(&cfg));
+    static const char want[] = "error unmarshalling job arguments: next_cursor is not a search "
+                               "cursor of this worker (an X next_token of at most 511 bytes, then "
+                               "optionally ~<count>)";
+    const char *const kinds[] = { "twitter", "twitter-api" };
+    for (size_t k = 0; k < 2; k++) {
+        struct job j = { .type = (char *)kinds[k],
+                         .arguments = json_pack("{s:s, s:s, s:s}", "type", "searchbyquery",
+                                                "query", "x", "next_cursor", "a~b") };
+        struct err e = { 0 };
+        assert_null(registry_check(&cfg, &j, &e));
+        assert_int_equal(e.http, 400);
+        assert_string_equal(e.msg, want);
+        json_object_set_new(j.arguments, "next_cursor", json_string("p2~3"));
+        memset(&e, 0, sizeof e);
+        assert_non_null(registry_check(&cfg, &j, &e));
+        json_object_set_new(j.arguments, "type", json_string("getbyid"));
+        json_object_set_new(j.arguments, "query", json_string("5"));
+        json_object_set_new(j.arguments, "next_cursor", json_string("a~b"));
+        assert_non_null(registry_check(&cfg, &j, &e));
+        json_decref(j.arguments);
+    }
+    twitter_kinds_reset();
+}
+
 /* With Apify alone, `twitter` offers exactly followers/following; twitter-api is absent. */
 static void test_offers_follow_configuration(void **state)
 {
@@ -344,12 +423,14 @@ int main(void)
         cmocka_unit_test(test_page_usernames_in_linear_time),
         cmocka_unit_test(test_page_failures_are_typed),
         cmocka_unit_test(test_page_without_data_or_token),
+        cmocka_unit_test(test_costly_answers_are_refused),
         cmocka_unit_test(test_tweet_lookup),
         cmocka_unit_test(test_profile_lookup),
         cmocka_unit_test(test_parse_id_and_cursors),
         cmocka_unit_test(test_cooldown_seconds),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_offers_follow_configuration),
+        cmocka_unit_test(test_twitter_checks_api_search_cursors),
         cmocka_unit_test(test_shorter_cooldown_keeps_the_longer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,7 +29,8 @@ session, returns (auth_token, ct0)), expire(user) (kills its sessions: 401 code 
 rate_limited[user] = set of operation names or {"*"} (429 code 88 with x-rate-limit-reset),
 exhausted[user] = set of operation names answered 200 with x-rate-limit-remaining 0,
 locked (set of users: 403 code 326), malformed (set of operation names answered with a broken
-timeline: SearchTimeline a truncated body, others entries of the wrong types),
+timeline: SearchTimeline a truncated body, others entries of the wrong types), costly (set of
+operation names answered 200 with a JSON object padded with 700000 empty objects),
 method_required (operation -> "GET"/"POST": the other method gets 404 with an empty body),
 cloudflare (set of operation names answered 403 with a Cloudflare HTML page), login_rate_limited
 (number of login-flow calls answered 429 code 88, x-rate-limit-reset login_reset_in seconds
@@ -486,6 +487,9 @@ class _Handler(BaseHTTPRequestHandler):
             headers.append(("x-rate-limit-reset", str(int(time.time()) + 600)))
             return self._send(429, {"errors": [{"code": 88, "message": "Rate limit exceeded"}]},
                               headers)
+        if op in fake.costly:                          # tiny values: costly to decode
+            return self._send(200, b'{"data":{},"pad":[' + b",".join([b"{}"] * 700000) + b"]}",
+                              headers)
         if malformed and op == "SearchTimeline":      # cut off in the middle
             return self._send(200, b'{"data":{"search_by_raw_query":{"search_timeline":{"timel',
                               headers)
@@ -524,6 +528,7 @@ class TwitterWebFake(LocalServer):
         self.rate_limited = {}
         self.locked = set()
         self.malformed = set()
+        self.costly = set()
         self.method_required = {}
         self.delay = {}
         self.drop = {}
