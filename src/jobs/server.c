@@ -246,7 +246,7 @@ static int start_thread(pthread_t *t, void *(*fn)(void *), struct job_server *s)
 {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_attr_setstacksize(&attr, JOBSERVER_THREAD_STACK);
     int rc = pthread_create(t, &attr, fn, s);
     pthread_attr_destroy(&attr);
     return rc;

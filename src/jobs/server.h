@@ -32,6 +32,10 @@ struct job_server_deps {
     const char *capabilities_text;  /* compact JSON text of capabilities; borrowed likewise */
 };
 
+/* The stack of a job thread: what a kind's run needs, and JSON_OUT_MAX_DEPTH levels of
+ * util/json_out's recursion when the result is written (test_json_out checks that it fits). */
+#define JOBSERVER_THREAD_STACK (256 * 1024)
+
 /* jobserver_start starts cfg->max_jobs worker threads. Returns NULL with err on failure. */
 struct job_server *jobserver_start(const struct job_server_deps *deps, char *err, size_t errlen);
 

@@ -68,7 +68,7 @@ size_t json_out_real_text(double v, char *out);
 
 /* json_out_value appends the whole of v (any JSON type). Returns -1 on OOM, on a real that is not
  * finite, or when v nests deeper than JSON_OUT_MAX_DEPTH (a reference cycle included). */
-#define JSON_OUT_MAX_DEPTH 2048
+#define JSON_OUT_MAX_DEPTH 256
 int json_out_value(struct growbuf *b, const json_t *v, unsigned flags);
 
 /* json_out_text is json_out_value into a new NUL-terminated string (*len bytes when len is not

@@ -3,6 +3,8 @@
  * as a Go map, nesting limit), and refusals (NaN, infinities). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobs/server.h"
 #include "util/json_out.h"
 
 /* ---- reals -------------------------------------------------------------------------------- */
@@ -346,6 +349,54 @@ static void test_values_depth_limit(void **state)
     free(text);
 }
 
+/* nested: JSON_OUT_MAX_DEPTH levels, objects of two members (written sorted: the largest frame)
+ * alternating with arrays, as a hostile upstream answer copied into a result could nest. */
+static json_t *nested(void)
+{
+    json_t *top = json_array(), *cur = top;
+    for (int i = 0; i + 2 <= JSON_OUT_MAX_DEPTH; i += 2) {
+        json_t *obj = json_object(), *next = json_array();
+        json_object_set_new(obj, "b", json_true());
+        json_object_set_new(obj, "a", next);
+        json_array_append_new(cur, obj);
+        cur = next;
+    }
+    return top;
+}
+
+/* what the thread's callers of json_out may have on the stack: a kind's run and its helpers */
+#define CALLERS_STACK (64 * 1024)
+
+static void *write_nested(void *arg)
+{
+    volatile char callers[CALLERS_STACK];
+    callers[0] = callers[CALLERS_STACK - 1] = 1;
+    json_t *doc = nested();
+    size_t len = 0;
+    char *text = json_out_text(doc, JSON_OUT_SORT_KEYS, &len);
+    *(bool *)arg = text != NULL && len > 0;
+    free(text);
+    json_decref(doc);
+    return NULL;
+}
+
+/* The deepest document json_out writes fits on a job thread's stack (JOBSERVER_THREAD_STACK),
+ * below CALLERS_STACK of other frames: results are written there, and a recursion deeper than the
+ * stack holds kills the worker. */
+static void test_deepest_value_fits_a_job_thread(void **state)
+{
+    (void)state;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    assert_int_equal(pthread_attr_setstacksize(&attr, JOBSERVER_THREAD_STACK), 0);
+    pthread_t t;
+    bool written = false;
+    assert_int_equal(pthread_create(&t, &attr, write_nested, &written), 0);
+    pthread_join(t, NULL);
+    pthread_attr_destroy(&attr);
+    assert_true(written);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_values_sorted_as_go_map),
         cmocka_unit_test(test_values_readable_reals),
         cmocka_unit_test(test_values_depth_limit),
+        cmocka_unit_test(test_deepest_value_fits_a_job_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
