@@ -215,6 +215,25 @@ def test_malformed_bodies():
         w.healthy("unknown job id")
 
 
+def test_generate_reads_integers_beyond_int64_as_go_does():
+    """An argument integer outside int64 is a float64 in Go's /job/generate (its arguments are a
+    map[string]any), as /job/add reads it in a Go worker's signature: accepted, not 400 "too big
+    integer". A timeout that large is still refused (an int64 in Go too), and the signature made
+    is one /job/add takes and runs."""
+    with Worker() as w:
+        body = (b'{"type":"telemetry","arguments":{"n":12345678901234567890123,'
+                b'"u":18446744073709551615,"neg":-9223372036854775809,"a":[1e2,99999999999999999999]}}')
+        r = raw(w, "POST", "/job/generate", body)
+        expect_status(r, 200, "generate with integers beyond int64 in the arguments")
+        uid = w.add(r.text)
+        status = w.wait_status(uid)
+        expect_status(status, 200, "status of the job generated with big integers")
+        r = raw(w, "POST", "/job/generate",
+                b'{"type":"telemetry","arguments":{},"timeout":99999999999999999999}')
+        expect_json_error(r, 400, "timeout beyond int64")
+        w.healthy("after integers beyond int64")
+
+
 def test_body_limits():
     with Worker() as w:
         big = b'{"type":"' + b"a" * (2 * 1024 * 1024) + b'","arguments":{}}'
