@@ -184,6 +184,11 @@ def test_malformed_bodies():
             ("NUL in a string", "/job/generate", b'{"type":"tele\\u0000metry","arguments":{}}', 400),
             ("NUL in an argument", "/job/generate",
              b'{"type":"web","arguments":{"url":"https://example.com/\\u0000x"}}', 400),
+            # a queued job is a jansson tree, ~80 times its text for small values: bounded (job.h)
+            ("arguments holding too many values", "/job/generate",
+             b'{"type":"telemetry","arguments":{"a":[' + b",".join([b"{}"] * 2000) + b']}}', 400),
+            ("arguments holding too much text", "/job/generate",
+             b'{"type":"telemetry","arguments":{"a":"' + b"x" * (65 * 1024) + b'"}}', 400),
         ]
         for what, path, body, status in cases:
             expect_json_error(raw(w, "POST", path, body), status, "%s (POST %s %r)" % (what, path, body[:60]))

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,6 +199,70 @@ static void test_oversized_strings(void **state)
         text[off + i] = 'a';
     memcpy(text + off + JOB_MAX_QUOTE + 1, "\"}", 3);
     expect_refused(text, "longer than");
+}
+
+/* arguments_of_values writes {"type":"x","arguments":{"a":[0,0,...]}} holding `values` values
+ * inside the arguments (the array and values - 1 numbers), then `tail` before the closing braces. */
+static char *arguments_of_values(size_t values, const char *tail)
+{
+    size_t cap = 64 + 2 * values + strlen(tail);
+    char *text = malloc(cap), *p = text;
+    if (!text)
+        abort();
+    p += sprintf(p, "{\"type\":\"x\",\"arguments\":{\"a\":[");
+    for (size_t i = 0; i + 1 < values; i++)
+        p += sprintf(p, i ? ",0" : "0");
+    p += sprintf(p, "]}%s}", tail);
+    return text;
+}
+
+/* A job waits in the queue as a jansson tree, up to ~80 times its text: the values and the text
+ * its arguments hold are bounded (job.h), on the fast path and on jansson's path alike (a space
+ * after the arguments sends the text to the full parser), and at /job/generate (job_from_json). */
+static void test_arguments_are_bounded(void **state)
+{
+    (void)state;
+    struct job j;
+    struct err e;
+    for (int full = 0; full < 2; full++) {
+        const char *tail = full ? " " : "";
+        char *text = arguments_of_values(JOB_MAX_ARGUMENT_VALUES, tail);
+        assert_int_equal(parse(text, &j, &e), 0);
+        assert_int_equal(json_array_size(json_object_get(j.arguments, "a")),
+                         JOB_MAX_ARGUMENT_VALUES - 1);
+        job_clear(&j);
+        free(text);
+        text = arguments_of_values(JOB_MAX_ARGUMENT_VALUES + 1, tail);
+        assert_int_equal(parse(text, &j, &e), -1);
+        assert_int_equal(e.http, 400);
+        assert_non_null(strstr(e.msg, "values"));
+        free(text);
+    }
+    /* the text: member names and strings together */
+    size_t n = JOB_MAX_ARGUMENT_BYTES / 2;
+    char *text = malloc(2 * n + 128), *p = text;
+    if (!text)
+        abort();
+    p += sprintf(p, "{\"type\":\"x\",\"arguments\":{\"");
+    memset(p, 'k', n - 1);
+    p += n - 1;
+    p += sprintf(p, "\":\"");
+    memset(p, 's', n);
+    p += n;
+    p += sprintf(p, "\"}}");
+    assert_int_equal(parse(text, &j, &e), 0);       /* exactly at the bound */
+    job_clear(&j);
+    p[-3] = 's';
+    strcpy(p, "s\"}}");                            /* one byte more */
+    assert_int_equal(parse(text, &j, &e), -1);
+    assert_int_equal(e.http, 400);
+    assert_non_null(strstr(e.msg, "bytes"));
+    json_t *root = json_loads(text, 0, NULL);
+    assert_non_null(root);
+    assert_int_equal(job_from_json(root, &j, &e), -1);
+    assert_non_null(strstr(e.msg, "bytes"));
+    json_decref(root);
+    free(text);
 }
 
 /* ---- the fast paths against jansson ---------------------------------------------------------- */
@@ -410,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_go_quote_with_nul_bytes),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_oversized_strings),
+        cmocka_unit_test(test_arguments_are_bounded),
         cmocka_unit_test(test_serialize_matches_tree),
         cmocka_unit_test(test_serialize_arguments_as_go),
         cmocka_unit_test(test_parse_matches_full_parser),
