@@ -99,11 +99,15 @@ static int stamp_job(struct app *app, struct job *job, struct err *e)
 
 void api_job_generate(struct app *app, const struct http_request *req, struct http_response *resp)
 {
+    struct err e = { 0 };
+    if (req->body && job_check_cost(req->body, req->body_len, &e) < 0) {
+        reply_err(resp, &e);    /* refused before jansson decodes it whole */
+        return;
+    }
     json_t *body = api_parse_body(req, resp, job_body_members);
     if (!body)
         return;
     struct job job;
-    struct err e = { 0 };
     int rc = job_from_json(body, &job, &e);
     json_decref(body);
     if (rc < 0) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/json_bigint.h"
+#include "util/json_cost.h"
 #include "util/json_out.h"
 #include "util/memdup.h"
 #include "util/utf8.h"
@@ -362,15 +363,36 @@ fail:
     return false;
 }
 
+int job_check_cost(const char *text, size_t len, struct err *e)
+{
+    size_t cost = json_cost_estimate(text, len);
+    if (cost <= JOB_MAX_DECODE_COST)
+        return 0;
+    return err_set(e, 400, "invalid job: the job text would take about %zu MiB to decode (more "
+                   "than %u MiB allowed)", cost >> 20, JOB_MAX_DECODE_COST >> 20);
+}
+
+static int parse_tree(const char *text, size_t len, struct job *out, struct err *e);
+
 int job_parse(const char *text, size_t len, struct job *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
+    if (job_check_cost(text, len, e) < 0)
+        return -1;
     if (fast_parse(text, len, out))
         return 0;
-    return job_parse_tree(text, len, out, e);
+    return parse_tree(text, len, out, e);
 }
 
 int job_parse_tree(const char *text, size_t len, struct job *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (job_check_cost(text, len, e) < 0)
+        return -1;
+    return parse_tree(text, len, out, e);
+}
+
+static int parse_tree(const char *text, size_t len, struct job *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
     json_error_t jerr;

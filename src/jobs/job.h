@@ -24,6 +24,14 @@
  * 47 MB until it ran. Real arguments hold a few dozen values. */
 #define JOB_MAX_ARGUMENT_VALUES 1024
 #define JOB_MAX_ARGUMENT_BYTES  (64 * 1024)
+/* What decoding a job text may cost (util/json_cost.h's estimate), checked before jansson reads
+ * it: a job within the bounds above costs under 2 MiB, escapes included; without this check a
+ * text refused by them was still decoded whole first (80 MB for 1 MiB of [{},{},...]). */
+#define JOB_MAX_DECODE_COST (4u * 1024 * 1024)
+
+/* job_check_cost refuses (-1, e = 400) a job text whose decoding would cost more than
+ * JOB_MAX_DECODE_COST; 0 otherwise. job_parse and job_parse_tree make it first. */
+int job_check_cost(const char *text, size_t len, struct err *e);
 
 struct job {
     char *type;

@@ -239,6 +239,18 @@ def test_generate_reads_integers_beyond_int64_as_go_does():
         w.healthy("after integers beyond int64")
 
 
+def test_costly_job_text_refused_before_decoding():
+    """A job text that would decode to far more memory than any job within the bounds may take
+    (~900 KB of [{},{},...], about 80 MB as a jansson tree) is refused from its size estimate at
+    /job/generate, before it is decoded; the worker stays up and serves the next request."""
+    with Worker() as w:
+        body = b'{"type":"telemetry","arguments":{"a":[' + b",".join([b"{}"] * 300000) + b']}}'
+        r = raw(w, "POST", "/job/generate", body)
+        expect_json_error(r, 400, "costly job text", prefix="invalid job: the job text would take")
+        w.healthy("after a costly job text")
+        w.run_job(JOB)
+
+
 def test_body_limits():
     with Worker() as w:
         big = b'{"type":"' + b"a" * (2 * 1024 * 1024) + b'","arguments":{}}'

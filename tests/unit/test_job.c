@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "jansson_alloc_count.h"
 #include "jobs/job.h"
 #include "util/json_out.h"
 
@@ -265,6 +266,41 @@ static void test_arguments_are_bounded(void **state)
     free(text);
 }
 
+/* A job text the bounds refuse is refused before jansson decodes it: 600 KB of [{},{},...]
+ * (what a signature within the /job/add body limit can carry) used to be decoded whole, ~47 MB,
+ * on the fast path and again on jansson's path, before the values bound refused it. */
+static void test_costly_text_refused_before_decoding(void **state)
+{
+    (void)state;
+    size_t n = 200 * 1024;
+    char *text = malloc(3 * n + 64), *p = text;
+    if (!text)
+        abort();
+    p += sprintf(p, "{\"type\":\"x\",\"arguments\":{\"a\":[");
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, i ? ",{}" : "{}", i ? 3 : 2);
+        p += i ? 3 : 2;
+    }
+    strcpy(p, "]}}");
+    struct job j;
+    struct err e;
+    live = peak = 0;
+    json_set_alloc_funcs(counting_malloc, counting_free);
+    int fast = parse(text, &j, &e);
+    size_t fast_peak = peak;
+    peak = 0;
+    int tree = job_parse_tree(text, strlen(text), &j, &e);
+    size_t tree_peak = peak;
+    json_set_alloc_funcs(malloc, free);
+    assert_int_equal(fast, -1);
+    assert_int_equal(tree, -1);
+    assert_int_equal(e.http, 400);
+    assert_non_null(strstr(e.msg, "to decode"));
+    assert_true(fast_peak < 1024 * 1024);
+    assert_true(tree_peak < 1024 * 1024);
+    free(text);
+}
+
 /* ---- the fast paths against jansson ---------------------------------------------------------- */
 
 static int key_cmp(const void *x, const void *y)
@@ -476,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_oversized_strings),
         cmocka_unit_test(test_arguments_are_bounded),
+        cmocka_unit_test(test_costly_text_refused_before_decoding),
         cmocka_unit_test(test_serialize_matches_tree),
         cmocka_unit_test(test_serialize_arguments_as_go),
         cmocka_unit_test(test_parse_matches_full_parser),
