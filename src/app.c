@@ -496,6 +496,7 @@ bool app_close(struct app *app)
                                           "request or a job waiting on a disk that does not "
                                           "answer?");
     attested_tls_stop(app->tls);    /* the renewal thread uses the listener: stopped first */
+    pprof_stop(app->pprof);         /* a CPU profile's deferred answer comes at once */
     if (!http_stop(app->http)) {
         /* The store's writer still holds admissions, or the key ring's writer a key (a disk that
          * does not answer): their answers would reach the job server and the HTTP server after

@@ -1,15 +1,18 @@
 /* body.c - strict JSON request bodies (DECISIONS.md "Strict JSON").
  *
  * The media type must be application/json (parameters such as charset allowed), the body present,
- * one JSON object with nothing after it, exact member names from an allowed list, no duplicates. */
+ * one JSON object with nothing after it, exact member names from an allowed list, no duplicates.
+ * An integer beyond int64, which jansson refuses and Go reads as a float64, is read as a real. */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api/api.h"
 #include "util/crypto.h"
 #include "util/hex.h"
+#include "util/json_bigint.h"
 #include "util/utf8.h"
 
 static bool is_json_media_type(const char *ct)
@@ -209,6 +212,22 @@ static json_t *parse_flat_strings(const char *body, size_t len, const char *cons
     return obj;
 }
 
+/* load_big_ints_as_reals parses body again with every integer beyond int64 read as a real, as
+ * Go's decoder reads a number into the float64 of a map[string]any (a job's arguments) and as
+ * job_parse reads it back from a signature. NULL when it still does not parse (the first error is
+ * the one reported). The copy is wiped: a /setkey body holds a key. */
+static json_t *load_big_ints_as_reals(const char *body, size_t body_len)
+{
+    size_t copy_len = 0;
+    char *copy = json_big_ints_as_reals(body, body_len, &copy_len);
+    if (!copy)
+        return NULL;
+    json_t *root = json_loadb(copy, copy_len, JSON_REJECT_DUPLICATES, NULL);
+    crypto_wipe(copy, copy_len);
+    free(copy);
+    return root;
+}
+
 json_t *api_parse_body(const struct http_request *req, struct http_response *resp,
                        const char *const *allowed)
 {
@@ -233,6 +252,8 @@ json_t *api_parse_json_text(const char *content_type, const char *body, size_t b
         return fast;
     json_error_t jerr;
     json_t *root = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root && json_error_code(&jerr) == json_error_numeric_overflow)
+        root = load_big_ints_as_reals(body, body_len);
     char msg[256];
     if (!root) {
         snprintf(msg, sizeof msg, "invalid JSON: %.*s at offset %d",

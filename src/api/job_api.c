@@ -10,7 +10,8 @@
  * that cannot be opened or parsed, a replay, another worker's job and a miner outside the white
  * list answer 500, as in Go; DECISIONS.md's own refusals keep theirs (400 for an unknown type or
  * invalid arguments, 503 for a full queue). Those 500s are the client's doing, not the worker's, so
- * they stay out of the readiness window; "no keys available in key ring" is ours and counts. */
+ * they stay out of the readiness window, as does the full queue's 503 (the clients' load); "no keys
+ * available in key ring" is ours and counts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,13 +49,21 @@ static void reply_refused(struct http_response *resp, const char *msg)
 
 /* reply_admission_err answers a refused admission. The job server says whose fault it is with
  * its status (403 another worker's job or a miner outside the white list, 409 a replay); on the
- * wire those are Go's 500. */
+ * wire those are Go's 500. A full queue (429) is the clients' load: DECISIONS.md's 503 with
+ * Retry-After, kept out of the readiness window like the body budget's 503 (/readyz reports the
+ * full queue itself, and the 503s of a burst must not hold it unready once the queue has room). */
 static void reply_admission_err(struct http_response *resp, const struct err *e)
 {
-    if (e->http == 403 || e->http == 409)
+    if (e->http == 403 || e->http == 409) {
         reply_refused(resp, e->msg);
-    else
+    } else if (e->http == 429) {
+        struct err busy = *e;
+        busy.http = 503;
+        reply_err(resp, &busy);
+        resp->count = HTTP_COUNT_SKIP;
+    } else {
         reply_err(resp, e);
+    }
 }
 
 /* reply_open_failed answers a sealed text that did not open: 500 as in Go; the ring being empty
@@ -90,11 +99,15 @@ static int stamp_job(struct app *app, struct job *job, struct err *e)
 
 void api_job_generate(struct app *app, const struct http_request *req, struct http_response *resp)
 {
+    struct err e = { 0 };
+    if (req->body && job_check_cost(req->body, req->body_len, &e) < 0) {
+        reply_err(resp, &e);    /* refused before jansson decodes it whole */
+        return;
+    }
     json_t *body = api_parse_body(req, resp, job_body_members);
     if (!body)
         return;
     struct job job;
-    struct err e = { 0 };
     int rc = job_from_json(body, &job, &e);
     json_decref(body);
     if (rc < 0) {

@@ -18,6 +18,10 @@ struct pprof;
 struct pprof *pprof_open(const struct config *cfg);
 void pprof_close(struct pprof *p);
 
+/* pprof_stop cuts a running CPU profile short (it answers with what it has) and refuses new ones
+ * (503): called before the HTTP server drains, which waits for the profile's deferred answer. */
+void pprof_stop(struct pprof *p);
+
 /* pprof_served: the dump routes exist only while profiling is enabled (404 otherwise). */
 bool pprof_served(const struct app *app);
 void api_pprof_enable(struct app *app, const struct http_request *req, struct http_response *resp);

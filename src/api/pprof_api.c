@@ -14,8 +14,10 @@
  * the first time profiling is enabled, so a normal run neither links nor loads it and the worker
  * runs without the package (the profile then answers 501 saying what to install). Once loaded it
  * stays mapped: unloading a library that may still own a SIGPROF handler is not safe. A profile
- * holds the HTTP thread that serves it for N seconds (use HTTP_THREADS >= 2 to keep serving);
- * only one profile runs at a time (409 otherwise). */
+ * runs for its N seconds on a thread of its own, the request deferred meanwhile (http_defer), so
+ * the HTTP thread goes on serving (with the default HTTP_THREADS=1 a profile used to stop the
+ * whole server for up to five minutes); only one profile runs at a time (409 otherwise), and a
+ * stop (pprof_stop, before the server drains) cuts a running one short. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,7 @@
 #include "api/ops_api.h"
 #include "config.h"
 #include "log.h"
+#include "util/clock_after.h"
 #include "util/file_read.h"
 
 #define PROFILER_LIBRARY "libprofiler.so.0"
@@ -42,6 +45,8 @@
 struct pprof {
     atomic_bool enabled;
     pthread_mutex_t lock;            /* guards everything below */
+    pthread_cond_t wake;             /* a running profile's wait: signalled by pprof_stop */
+    bool stopping;                   /* pprof_stop: no profile runs any more */
     bool profiling;
     void *library;                   /* never closed, see the top comment */
     int (*profiler_start)(const char *fname);
@@ -90,6 +95,11 @@ struct pprof *pprof_open(const struct config *cfg)
     if (!p)
         return NULL;
     pthread_mutex_init(&p->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->wake, &attr);
+    pthread_condattr_destroy(&attr);
     if (cfg->enable_pprof && cfg->standalone)
         pprof_set(p, true);
     else if (cfg->enable_pprof)
@@ -97,10 +107,21 @@ struct pprof *pprof_open(const struct config *cfg)
     return p;
 }
 
+void pprof_stop(struct pprof *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+}
+
 void pprof_close(struct pprof *p)
 {
     if (!p)
         return;
+    pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
@@ -169,11 +190,15 @@ static unsigned parse_seconds(const struct http_request *req)
     return (unsigned)v;
 }
 
-static void sleep_seconds(unsigned seconds)
+/* wait_seconds waits `seconds`, or less when pprof_stop comes first. */
+static void wait_seconds(struct pprof *p, unsigned seconds)
 {
-    struct timespec left = { (time_t)seconds, 0 };
-    while (nanosleep(&left, &left) < 0 && errno == EINTR)
-        ;
+    struct timespec until = clock_after_ms(CLOCK_MONOTONIC, (long)seconds * 1000);
+    pthread_mutex_lock(&p->lock);
+    while (!p->stopping &&
+           pthread_cond_clockwait(&p->wake, &p->lock, CLOCK_MONOTONIC, &until) != ETIMEDOUT) {
+    }
+    pthread_mutex_unlock(&p->lock);
 }
 
 /* slurp reads the whole file at path (at most PROFILE_MAX_BYTES) into *out. Returns 0 or -1. */
@@ -220,7 +245,7 @@ static unsigned take_profile(struct pprof *p, unsigned seconds, char **data, siz
         snprintf(msg, msglen, "the CPU profiler did not start");
         status = 500;
     } else {
-        sleep_seconds(seconds);
+        wait_seconds(p, seconds);
         p->profiler_stop();
         if (slurp(path, data, len) < 0) {
             snprintf(msg, msglen, "the CPU profile could not be read back");
@@ -243,11 +268,52 @@ static unsigned claim_profiler(struct pprof *p, char *msg, size_t msglen)
     } else if (p->profiling) {
         snprintf(msg, msglen, "a CPU profile is already being taken");
         status = 409;
+    } else if (p->stopping) {
+        snprintf(msg, msglen, "worker shutting down");
+        status = 503;
     } else {
         p->profiling = true;
     }
     pthread_mutex_unlock(&p->lock);
     return status;
+}
+
+/* release_profiler marks the profile done. */
+static void release_profiler(struct pprof *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->profiling = false;
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* A profile being taken, and the request waiting for it. */
+struct profile_run {
+    struct pprof *p;
+    unsigned seconds;
+    struct http_deferred *later;
+};
+
+/* profile_main takes the profile and answers the deferred request with it. */
+static void *profile_main(void *arg)
+{
+    struct profile_run *run = arg;
+    pthread_setname_np(pthread_self(), "tw-profile");
+    struct http_response resp = { 0 };
+    char *data = NULL;
+    size_t len = 0;
+    char msg[300];
+    unsigned status = take_profile(run->p, run->seconds, &data, &len, msg, sizeof msg);
+    release_profiler(run->p);   /* before answering: once answered, p may be freed */
+    if (status) {
+        http_reply_error(&resp, status, msg);
+    } else {
+        http_reply_text(&resp, 200, data, len);
+        resp.content_type = "application/octet-stream";
+        http_add_header(&resp, "Content-Disposition", "attachment; filename=\"profile\"");
+    }
+    http_deferred_answer(run->later, &resp);
+    free(run);
+    return NULL;
 }
 
 void api_pprof_profile(struct app *app, const struct http_request *req, struct http_response *resp)
@@ -264,19 +330,35 @@ void api_pprof_profile(struct app *app, const struct http_request *req, struct h
         http_reply_error(resp, status, msg);
         return;
     }
-    char *data = NULL;
-    size_t len = 0;
-    status = take_profile(p, seconds, &data, &len, msg, sizeof msg);
-    pthread_mutex_lock(&p->lock);
-    p->profiling = false;
-    pthread_mutex_unlock(&p->lock);
-    if (status) {
-        http_reply_error(resp, status, msg);
+    struct profile_run *run = calloc(1, sizeof *run);
+    if (!run) {
+        release_profiler(p);
+        http_reply_error(resp, 500, "out of memory");
         return;
     }
-    http_reply_text(resp, 200, data, len);
-    resp->content_type = "application/octet-stream";
-    http_add_header(resp, "Content-Disposition", "attachment; filename=\"profile\"");
+    run->p = p;
+    run->seconds = seconds;
+    run->later = http_defer(req);
+    if (!run->later) {              /* the server is stopping */
+        free(run);
+        release_profiler(p);
+        http_reply_error(resp, 503, "worker shutting down");
+        return;
+    }
+    pthread_attr_t attr;
+    pthread_t thread;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&thread, &attr, profile_main, run);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        struct http_deferred *later = run->later;
+        free(run);
+        release_profiler(p);
+        struct http_response failed = { 0 };
+        http_reply_error(&failed, 500, "cannot start the profiling thread");
+        http_deferred_answer(later, &failed);
+    }
 }
 
 /* ---- allocator summary ------------------------------------------------------------------- */

@@ -99,7 +99,9 @@ bool http_reserve_answer(const struct http_request *req, size_t n, struct http_r
 void http_response_clear(struct http_response *resp);
 
 /* The server: one dispatch function receives every complete request; the answered function sees
- * every answer a dispatched request gets, when it is sent (for a deferred request, later). */
+ * every answer a dispatched request gets, when it is sent (for a deferred request, later), and
+ * the answers the server makes itself to a request whose body it refused (413, or the 503 of a
+ * spent body budget). */
 typedef void (*http_dispatch_fn)(void *ctx, const struct http_request *req,
                                  struct http_response *resp);
 /* The screen function (optional) sees each request as soon as its headers are in, before any of

@@ -295,15 +295,6 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
     return rc;
 }
 
-static enum MHD_Result reply_too_large(size_t limit, struct MHD_Connection *conn)
-{
-    struct http_response resp = { 0 };
-    char msg[96];
-    snprintf(msg, sizeof msg, "request body too large (limit %zu bytes)", limit);
-    http_reply_error(&resp, 413, msg);
-    return send_response(conn, &resp);
-}
-
 /* request_received marks the request as arrived whole: its connection is not cut while it is
  * answered. False when the deadline passed first (the connection is being cut: serve nothing). */
 static bool request_received(struct req_state *st)
@@ -313,6 +304,25 @@ static bool request_received(struct req_state *st)
 
 static enum MHD_Result send_answer(struct http_server *srv, struct http_request *req,
                                    struct http_response *resp);
+
+/* reply_refused_body answers a request whose body is not served (resp made by the caller: a 413,
+ * or the 503 of a spent body budget) through send_answer, so the answered hook counts it like
+ * any other answer (/metrics). */
+static enum MHD_Result reply_refused_body(struct req_state *st, const char *method,
+                                          const char *url, struct http_response *resp)
+{
+    struct http_request req = { .method = method, .path = url, .conn = st->conn, .state = st };
+    return send_answer(st->srv, &req, resp);
+}
+
+static enum MHD_Result reply_too_large(struct req_state *st, const char *method, const char *url)
+{
+    struct http_response resp = { 0 };
+    char msg[96];
+    snprintf(msg, sizeof msg, "request body too large (limit %zu bytes)", st->limit);
+    http_reply_error(&resp, 413, msg);
+    return reply_refused_body(st, method, url, &resp);
+}
 
 /* first_call sets up the request state; answers at once a request the screen refuses (a missing
  * API key: none of its body is read or held) and refuses outright a declared body far above the
@@ -353,7 +363,7 @@ static enum MHD_Result first_call(struct daemon_tag *tag, struct MHD_Connection 
         if (errno || *end || n > st->limit) {
             st->too_large = true;
             if (errno || *end || n / HTTP_DRAIN_FACTOR > st->limit)
-                return request_received(st) ? reply_too_large(st->limit, conn) : MHD_NO;
+                return request_received(st) ? reply_too_large(st, method, url) : MHD_NO;
         } else {
             st->first_cap = n < BODY_PRESIZE ? (size_t)n + 1 : BODY_PRESIZE;
         }
@@ -426,11 +436,14 @@ static void busy_reply(struct http_response *resp, const char *what)
     http_add_header(resp, "Retry-After", "1");
 }
 
-static enum MHD_Result reply_busy(struct MHD_Connection *conn)
+/* reply_busy answers a request whose body the budget could not take: the clients' load, kept out
+ * of the readiness window like the answer budget's 503. */
+static enum MHD_Result reply_busy(struct req_state *st, const char *method, const char *url)
 {
     struct http_response resp = { 0 };
     busy_reply(&resp, "request");
-    return send_response(conn, &resp);
+    resp.count = HTTP_COUNT_SKIP;
+    return reply_refused_body(st, method, url, &resp);
 }
 
 /* take_budget adds n bytes to the body budget's count unless that goes beyond the budget while
@@ -640,9 +653,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!request_received(st))
         return MHD_NO;
     if (st->too_large)
-        return reply_too_large(st->limit, conn);
+        return reply_too_large(st, method, url);
     if (st->over_budget)
-        return reply_busy(conn);
+        return reply_busy(st, method, url);
     struct http_request req = {
         .method = method,
         .path = url,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/json_bigint.h"
+#include "util/json_cost.h"
 #include "util/json_out.h"
 #include "util/memdup.h"
 #include "util/utf8.h"
@@ -61,25 +62,56 @@ static int take_string(const json_t *root, const char *name, size_t max, char **
     return 0;
 }
 
-/* has_nul_string: whether any string inside v (at any depth) holds a NUL byte. The recursion is
- * no deeper than the parser's own, which built v. */
-static bool has_nul_string(const json_t *v)
+/* What the arguments hold, counted by measure_args. */
+struct args_measure {
+    size_t values;      /* JSON values inside the arguments object */
+    size_t bytes;       /* bytes of member names and string values */
+    bool nul;           /* a string value holds a NUL byte */
+};
+
+/* measure_args adds what v (a value inside the arguments, or with top the arguments object
+ * itself, not counted) holds to *m, and stops early (false) as soon as a string holds a NUL or a
+ * bound of job.h is passed. The recursion is no deeper than the parser's own, which built v. */
+static bool measure_args(const json_t *v, bool top, struct args_measure *m)
 {
-    if (json_is_string(v))
-        return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
-    size_t i;
+    if (!top && ++m->values > JOB_MAX_ARGUMENT_VALUES)
+        return false;
+    if (json_is_string(v)) {
+        size_t n = json_string_length(v);
+        m->bytes += n;
+        m->nul = memchr(json_string_value(v), '\0', n) != NULL;
+        return !m->nul && m->bytes <= JOB_MAX_ARGUMENT_BYTES;
+    }
+    size_t i, key_len;
     const char *key;
     json_t *item;
     if (json_is_array(v)) {
         json_array_foreach(v, i, item)
-            if (has_nul_string(item))
-                return true;
+            if (!measure_args(item, false, m))
+                return false;
     } else if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, key, item)
-            if (has_nul_string(item))
-                return true;
+        json_object_keylen_foreach((json_t *)v, key, key_len, item) {
+            m->bytes += key_len;
+            if (m->bytes > JOB_MAX_ARGUMENT_BYTES || !measure_args(item, false, m))
+                return false;
+        }
     }
-    return false;
+    return true;
+}
+
+/* check_args refuses arguments whose strings hold a NUL or that pass a bound of job.h. */
+static int check_args(const json_t *args, struct err *e)
+{
+    struct args_measure m = { 0 };
+    if (measure_args(args, true, &m))
+        return 0;
+    if (m.nul)
+        return err_set(e, 400, "invalid job: \"arguments\" must not contain NUL characters");
+    if (m.values > JOB_MAX_ARGUMENT_VALUES)
+        return err_set(e, 400, "invalid job: \"arguments\" holds more than %d values",
+                       JOB_MAX_ARGUMENT_VALUES);
+    return err_set(e, 400, "invalid job: \"arguments\" holds more than %d bytes of names and "
+                   "strings", JOB_MAX_ARGUMENT_BYTES);
 }
 
 static int take_int(const json_t *root, const char *name, int64_t *out, struct err *e)
@@ -104,8 +136,8 @@ int job_from_json(const json_t *root, struct job *out, struct err *e)
     const json_t *args = json_object_get(root, "arguments");
     if (args && !json_is_null(args) && !json_is_object(args))
         return err_set(e, 400, "invalid job: \"arguments\" must be an object");
-    if (args && has_nul_string(args))
-        return err_set(e, 400, "invalid job: \"arguments\" must not contain NUL characters");
+    if (args && json_is_object(args) && check_args(args, e) < 0)
+        return -1;
     if (take_string(root, "type", JOB_MAX_STRING, &out->type, NULL, e) < 0 ||
         take_string(root, "quote", JOB_MAX_QUOTE, &out->quote, &out->quote_len, e) < 0 ||
         take_string(root, "worker_id", JOB_MAX_STRING, &out->worker_id, NULL, e) < 0 ||
@@ -283,8 +315,10 @@ static bool fast_parse(const char *text, size_t len, struct job *out)
                 p += 4;                             /* arguments: null, as Go writes none */
             } else if (m == 1) {                    /* arguments */
                 const char *obj_end = *p == '{' ? fast_skip_object(p, end) : NULL;
+                struct err ignored;
                 if (!obj_end || !(args = json_loadb(p, (size_t)(obj_end - p),
-                                                    JSON_REJECT_DUPLICATES, NULL)))
+                                                    JSON_REJECT_DUPLICATES, NULL)) ||
+                    check_args(args, &ignored) < 0)
                     goto fail;
                 p = obj_end;
             } else if (m == 5 || m == 6) {          /* timeout, issued_at */
@@ -333,15 +367,36 @@ fail:
     return false;
 }
 
+int job_check_cost(const char *text, size_t len, struct err *e)
+{
+    size_t cost = json_cost_estimate(text, len);
+    if (cost <= JOB_MAX_DECODE_COST)
+        return 0;
+    return err_set(e, 400, "invalid job: the job text would take about %zu MiB to decode (more "
+                   "than %u MiB allowed)", cost >> 20, JOB_MAX_DECODE_COST >> 20);
+}
+
+static int parse_tree(const char *text, size_t len, struct job *out, struct err *e);
+
 int job_parse(const char *text, size_t len, struct job *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
+    if (job_check_cost(text, len, e) < 0)
+        return -1;
     if (fast_parse(text, len, out))
         return 0;
-    return job_parse_tree(text, len, out, e);
+    return parse_tree(text, len, out, e);
 }
 
 int job_parse_tree(const char *text, size_t len, struct job *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (job_check_cost(text, len, e) < 0)
+        return -1;
+    return parse_tree(text, len, out, e);
+}
+
+static int parse_tree(const char *text, size_t len, struct job *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
     json_error_t jerr;

@@ -18,6 +18,21 @@
 /* Upper bounds on what a job may carry; anything larger is refused with 400/413. */
 #define JOB_MAX_STRING 4096     /* type, worker_id, target_worker */
 #define JOB_MAX_QUOTE  1024
+/* The arguments: at most this many JSON values inside them (at any depth; the object itself not
+ * counted), and this many bytes of member names and string values together. A job waits in the
+ * queue (up to JOB_QUEUE_MAX of them) as a jansson tree, which costs up to ~80 times its text for
+ * small values ([{},{},...]): bounded by what the text may hold, a signature of 600 KB held some
+ * 47 MB until it ran. Real arguments hold a few dozen values. */
+#define JOB_MAX_ARGUMENT_VALUES 1024
+#define JOB_MAX_ARGUMENT_BYTES  (64 * 1024)
+/* What decoding a job text may cost (util/json_cost.h's estimate), checked before jansson reads
+ * it: a job within the bounds above costs under 2 MiB, escapes included; without this check a
+ * text refused by them was still decoded whole first (80 MB for 1 MiB of [{},{},...]). */
+#define JOB_MAX_DECODE_COST (4u * 1024 * 1024)
+
+/* job_check_cost refuses (-1, e = 400) a job text whose decoding would cost more than
+ * JOB_MAX_DECODE_COST; 0 otherwise. job_parse and job_parse_tree make it first. */
+int job_check_cost(const char *text, size_t len, struct err *e);
 
 struct job {
     char *type;

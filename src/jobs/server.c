@@ -409,7 +409,7 @@ static int admit_shared(struct job_server *s, struct job *job, time_t now, char 
     case STORE_REPLAY:
         return err_set(e, 409, "job already executed");
     case STORE_FULL:
-        return err_set(e, 503, "job queue is full (%u jobs across the fleet); retry later",
+        return err_set(e, 429, "job queue is full (%u jobs across the fleet); retry later",
                        s->deps.cfg->job_queue_max);
     case STORE_UNAVAILABLE:
         return err_set(e, 503, "job store unavailable; retry later");
@@ -449,7 +449,7 @@ static struct queued_job *admit_reserve(struct job_server *s, struct job *job, c
     }
     if (queue_reserve(s->queue) < 0) {
         free(q);
-        err_set(e, 503, "job queue is full (%zu jobs); retry later", queue_capacity(s->queue));
+        err_set(e, 429, "job queue is full (%zu jobs); retry later", queue_capacity(s->queue));
         return NULL;
     }
     uuid_v4(q->uid);

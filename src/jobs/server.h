@@ -2,7 +2,8 @@
  *
  * Admission (jobserver_admit) runs the checks of core-protocol.md 5 in the order that wastes
  * nothing: type and arguments (400), signature age (400), target worker (403), miners whitelist
- * (403, telemetry exempt), replay (409), queue room (503). The nonce is recorded only when the job
+ * (403, telemetry exempt), replay (409), queue room (429: the clients' load; 503 on the wire).
+ * The nonce is recorded only when the job
  * is admitted, so a refused job can be re-sent. Admitted jobs wait in a bounded FIFO and are run by
  * MAX_JOBS threads; there is no lock per job type. Each job gets JOB_TIMEOUT_SECONDS as a deadline. */
 #ifndef TW_JOBSERVER_H
@@ -52,7 +53,8 @@ void jobserver_stop(struct job_server *s);
 
 /* jobserver_admit checks *job and queues it. On success takes ownership of the job's contents
  * (job is zeroed), writes the new uid to uid (36 chars + NUL) and returns 0. On refusal returns -1
- * with e set (400, 403, 409, 500, 503) and leaves *job to the caller to clear (it may have been
+ * with e set (400, 403, 409, 429 queue full, 500, 503 store unavailable) and leaves *job to the
+ * caller to clear (it may have been
  * emptied already). */
 int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct err *e);
 

@@ -184,6 +184,11 @@ def test_malformed_bodies():
             ("NUL in a string", "/job/generate", b'{"type":"tele\\u0000metry","arguments":{}}', 400),
             ("NUL in an argument", "/job/generate",
              b'{"type":"web","arguments":{"url":"https://example.com/\\u0000x"}}', 400),
+            # a queued job is a jansson tree, ~80 times its text for small values: bounded (job.h)
+            ("arguments holding too many values", "/job/generate",
+             b'{"type":"telemetry","arguments":{"a":[' + b",".join([b"{}"] * 2000) + b']}}', 400),
+            ("arguments holding too much text", "/job/generate",
+             b'{"type":"telemetry","arguments":{"a":"' + b"x" * (65 * 1024) + b'"}}', 400),
         ]
         for what, path, body, status in cases:
             expect_json_error(raw(w, "POST", path, body), status, "%s (POST %s %r)" % (what, path, body[:60]))
@@ -213,6 +218,37 @@ def test_malformed_bodies():
         r = w.get("/job/status/" + "x" * 3000)
         expect_json_error(r, 404, "very long job id", message="Job not found")
         w.healthy("unknown job id")
+
+
+def test_generate_reads_integers_beyond_int64_as_go_does():
+    """An argument integer outside int64 is a float64 in Go's /job/generate (its arguments are a
+    map[string]any), as /job/add reads it in a Go worker's signature: accepted, not 400 "too big
+    integer". A timeout that large is still refused (an int64 in Go too), and the signature made
+    is one /job/add takes and runs."""
+    with Worker() as w:
+        body = (b'{"type":"telemetry","arguments":{"n":12345678901234567890123,'
+                b'"u":18446744073709551615,"neg":-9223372036854775809,"a":[1e2,99999999999999999999]}}')
+        r = raw(w, "POST", "/job/generate", body)
+        expect_status(r, 200, "generate with integers beyond int64 in the arguments")
+        uid = w.add(r.text)
+        status = w.wait_status(uid)
+        expect_status(status, 200, "status of the job generated with big integers")
+        r = raw(w, "POST", "/job/generate",
+                b'{"type":"telemetry","arguments":{},"timeout":99999999999999999999}')
+        expect_json_error(r, 400, "timeout beyond int64")
+        w.healthy("after integers beyond int64")
+
+
+def test_costly_job_text_refused_before_decoding():
+    """A job text that would decode to far more memory than any job within the bounds may take
+    (~900 KB of [{},{},...], about 80 MB as a jansson tree) is refused from its size estimate at
+    /job/generate, before it is decoded; the worker stays up and serves the next request."""
+    with Worker() as w:
+        body = b'{"type":"telemetry","arguments":{"a":[' + b",".join([b"{}"] * 300000) + b']}}'
+        r = raw(w, "POST", "/job/generate", body)
+        expect_json_error(r, 400, "costly job text", prefix="invalid job: the job text would take")
+        w.healthy("after a costly job text")
+        w.run_job(JOB)
 
 
 def test_body_limits():

@@ -2,7 +2,8 @@
 """test_durability.py - nothing accepted is lost: kill -9 while jobs are queued and running, then a
 restart runs them under the same uids; results and replay memory survive a restart; the store keeps
 the newest results of the cache size; a signature past
-its max age is refused; a full queue answers 503 without consuming the nonce; a full disk refuses new
+its max age is refused; a full queue answers 503 without consuming the nonce, and its 503s stay out
+of /readyz's error rate; a full disk refuses new
 jobs and keeps the results of running ones until it can write them; a corrupt or unusable store
 stops start-up with a clear message and a non-zero exit; a SIGTERM waits for the running jobs only
 and exits cleanly; whatever the umask it is started with, the files it creates in DATA_DIR are
@@ -298,6 +299,33 @@ def test_stored_backlog_above_a_lowered_queue_bound_does_not_hold_start_up():
         for uid, _ in jobs:
             h.expect_status(w.wait_status(uid, timeout=30), 200, "stored job %s" % uid)
         w.stop()
+
+
+def test_full_queue_stays_out_of_the_readiness_error_rate():
+    """A full queue's 503 is the clients' load, not a failure of the worker (like the body budget's
+    503): /readyz says "queue": "full" while it is, and once the queue has room the worker is
+    ready again, not held unready by an error rate made of those 503s for the next ten minutes."""
+    with Site() as site:
+        site.page("/slow", "<h1>Slow</h1><p>page</p>", delay=2.0)
+        env = {"MAX_JOBS": "1", "JOB_QUEUE_MAX": "1", "WEBSCRAPER_ALLOW_PRIVATE": "true",
+               "READYZ_MIN_SAMPLES": "2"}
+        with h.Worker(env=env) as w:
+            job = {"type": "web", "arguments": {"url": site.url("/slow")}}
+            sigs = [w.generate(job) for _ in range(6)]
+            uids = [w.add(sigs[0])]
+            deadline = time.monotonic() + 10
+            while site.count("/slow") < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)        # the first job runs: the next one fills the queue
+            uids.append(w.add(sigs[1]))
+            for s in sigs[2:]:
+                r = w.post("/job/add", json_body={"encrypted_job": s})
+                h.expect_json_error(r, 503, "add to a full queue", prefix="job queue is full")
+            for uid in uids:
+                h.expect_status(w.wait_status(uid, timeout=20), 200, "a queued job's status")
+            r = w.get("/readyz")
+            doc = r.json()
+            h.check_eq(doc["checks"]["stats"]["error_count"], 0, "errors counted in /readyz")
+            h.check_eq((r.status, doc["ready"]), (200, True), "/readyz once the queue has room")
 
 
 def test_signature_past_its_max_age_is_refused():

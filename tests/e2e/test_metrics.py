@@ -10,6 +10,7 @@ the result cache, the key ring and the process gauges. The JSON-log test checks 
 per line with the job's uid and kind on the job's line, and that the API key is never logged."""
 import json
 import re
+import socket
 import time
 
 import harness
@@ -230,6 +231,54 @@ def test_metrics_count_what_happened():
         check(abs(value_of(samples, "process_start_time_seconds") - time.time()) < 120,
               "process start time should be within two minutes of now")
         check(value_of(samples, "process_threads") >= 2, "threads")
+
+
+def test_metrics_count_refused_bodies():
+    """Answers made before a request reaches its route are answers too: a body over its limit
+    (413, read and dropped, or refused at once from Content-Length) and a body the request budget
+    cannot take (503) are counted by route and status; the 503 (the clients' load) stays out of
+    the readiness window."""
+    env = {"HTTP_MAX_BODY_BYTES": "4096", "HTTP_MAX_RESULT_BODY_BYTES": "8192"}   # budget 32 KiB
+    with Worker(env=env, api_key=KEY) as w:
+        json_auth = dict(AUTH, **{"Content-Type": "application/json"})
+        r = w.post("/job/generate", body=b'{"type":"' + b"a" * 5000 + b'"}', headers=json_auth)
+        expect_status(r, 413, "a body over HTTP_MAX_BODY_BYTES")
+        s = socket.create_connection((harness.HOST, w.port), timeout=10)
+        s.sendall(b"POST /job/add HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY.encode() +
+                  b"\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n")
+        answer = harness.read_until_closed(s)
+        s.close()
+        check(answer.startswith(b"HTTP/1.1 413"), "a declared 100 MB body: %r" % answer[:100])
+
+        body = b'{"encrypted_request":"x","encrypted_result":"' + b"A" * 7900 + b'"}'
+        socks, answers = [], []
+        try:
+            for _ in range(5):      # 5 x ~7950 bytes held at once: the 5th is over 32 KiB
+                s = socket.create_connection((harness.HOST, w.port), timeout=10)
+                s.sendall(b"POST /job/result HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                          KEY.encode() + b"\r\nContent-Type: application/json\r\n"
+                          b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+                s.sendall(body[:-1])
+                socks.append(s)
+                time.sleep(0.2)
+            for s in socks:
+                s.sendall(body[-1:])
+                answers.append(harness.read_until_closed(s))
+        finally:
+            for s in socks:
+                s.close()
+        check(answers[4].startswith(b"HTTP/1.1 503"), "body beyond the budget: %r" % answers[4][:100])
+
+        types, samples = scrape(w)
+        req = lambda route, status: value_of(samples, "tee_worker_http_requests_total",
+                                             {"route": route, "status": str(status)}, 0.0)
+        check_eq(req("/job/generate", 413), 1.0, "413 of a body read and dropped")
+        check_eq(req("/job/add", 413), 1.0, "413 of a declared length refused at once")
+        check_eq(req("/job/result", 503), 1.0, "503 of the spent request budget")
+        check_eq(req("/job/result", 500), 4.0, "500s of the bodies within the budget")
+        ready = w.get("/readyz").json()
+        # the 500s are refusals of the client's input and the 503 its load: none is the worker's
+        check_eq(ready["checks"]["stats"]["error_count"], 0, "readiness errors")
 
 
 def test_json_logs_carry_job_uid_and_kind_and_no_secret():

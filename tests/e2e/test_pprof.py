@@ -91,6 +91,47 @@ def test_enable_profile_heap_disable():
         w.healthy("profiling")
 
 
+def test_profile_does_not_hold_the_server():
+    """A CPU profile runs for `seconds` on a thread of its own: with the default single HTTP
+    thread, the worker keeps answering (here /healthz and a job) meanwhile, and a SIGTERM during a
+    long profile ends it at once instead of waiting for it."""
+    with Worker(api_key=KEY) as w:       # HTTP_THREADS defaults to 1
+        expect_status(w.post("/debug/pprof/enable", headers=AUTH), 200, "enable")
+        result = {}
+
+        def profile():
+            result["r"] = w.get("/debug/pprof/profile?seconds=3", headers=AUTH, timeout=30)
+
+        prof = threading.Thread(target=profile)
+        prof.start()
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        w.healthy("while a profile runs")
+        w.run_job({"type": "telemetry", "arguments": {}}, headers=AUTH)
+        took = time.monotonic() - t0
+        check(took < 1.5, "requests during a 3 s profile took %.1f s" % took)
+        prof.join(30)
+        r = result.get("r")
+        check(r is not None, "the profile request did not return")
+        expect_status(r, 200, "profile")
+        check_pprof_profile(r.body)
+
+        def long_profile():
+            try:
+                w.get("/debug/pprof/profile?seconds=300", headers=AUTH, timeout=30)
+            except OSError:
+                pass        # the worker stopping may close the connection unanswered
+
+        prof = threading.Thread(target=long_profile)
+        prof.start()
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        w.stop()
+        check(time.monotonic() - t0 < 5, "stop during a 300 s profile took %.1f s"
+              % (time.monotonic() - t0))
+        prof.join(30)
+
+
 def test_index_with_and_without_trailing_slash():
     # Go's index needs the trailing slash (core-protocol.md 10, row 31: fix): both paths answer it
     # while enabled, neither after disable

@@ -4,11 +4,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "jansson_alloc_count.h"
 #include "jobs/job.h"
 #include "util/json_out.h"
 
@@ -237,6 +239,105 @@ static void test_oversized_strings(void **state)
     expect_refused(text, "longer than");
 }
 
+/* arguments_of_values writes {"type":"x","arguments":{"a":[0,0,...]}} holding `values` values
+ * inside the arguments (the array and values - 1 numbers), then `tail` before the closing braces. */
+static char *arguments_of_values(size_t values, const char *tail)
+{
+    size_t cap = 64 + 2 * values + strlen(tail);
+    char *text = malloc(cap), *p = text;
+    if (!text)
+        abort();
+    p += sprintf(p, "{\"type\":\"x\",\"arguments\":{\"a\":[");
+    for (size_t i = 0; i + 1 < values; i++)
+        p += sprintf(p, i ? ",0" : "0");
+    p += sprintf(p, "]}%s}", tail);
+    return text;
+}
+
+/* A job waits in the queue as a jansson tree, up to ~80 times its text: the values and the text
+ * its arguments hold are bounded (job.h), on the fast path and on jansson's path alike (a space
+ * after the arguments sends the text to the full parser), and at /job/generate (job_from_json). */
+static void test_arguments_are_bounded(void **state)
+{
+    (void)state;
+    struct job j;
+    struct err e;
+    for (int full = 0; full < 2; full++) {
+        const char *tail = full ? " " : "";
+        char *text = arguments_of_values(JOB_MAX_ARGUMENT_VALUES, tail);
+        assert_int_equal(parse(text, &j, &e), 0);
+        assert_int_equal(json_array_size(json_object_get(j.arguments, "a")),
+                         JOB_MAX_ARGUMENT_VALUES - 1);
+        job_clear(&j);
+        free(text);
+        text = arguments_of_values(JOB_MAX_ARGUMENT_VALUES + 1, tail);
+        assert_int_equal(parse(text, &j, &e), -1);
+        assert_int_equal(e.http, 400);
+        assert_non_null(strstr(e.msg, "values"));
+        free(text);
+    }
+    /* the text: member names and strings together */
+    size_t n = JOB_MAX_ARGUMENT_BYTES / 2;
+    char *text = malloc(2 * n + 128), *p = text;
+    if (!text)
+        abort();
+    p += sprintf(p, "{\"type\":\"x\",\"arguments\":{\"");
+    memset(p, 'k', n - 1);
+    p += n - 1;
+    p += sprintf(p, "\":\"");
+    memset(p, 's', n);
+    p += n;
+    p += sprintf(p, "\"}}");
+    assert_int_equal(parse(text, &j, &e), 0);       /* exactly at the bound */
+    job_clear(&j);
+    p[-3] = 's';
+    strcpy(p, "s\"}}");                            /* one byte more */
+    assert_int_equal(parse(text, &j, &e), -1);
+    assert_int_equal(e.http, 400);
+    assert_non_null(strstr(e.msg, "bytes"));
+    json_t *root = json_loads(text, 0, NULL);
+    assert_non_null(root);
+    assert_int_equal(job_from_json(root, &j, &e), -1);
+    assert_non_null(strstr(e.msg, "bytes"));
+    json_decref(root);
+    free(text);
+}
+
+/* A job text the bounds refuse is refused before jansson decodes it: 600 KB of [{},{},...]
+ * (what a signature within the /job/add body limit can carry) used to be decoded whole, ~47 MB,
+ * on the fast path and again on jansson's path, before the values bound refused it. */
+static void test_costly_text_refused_before_decoding(void **state)
+{
+    (void)state;
+    size_t n = 200 * 1024;
+    char *text = malloc(3 * n + 64), *p = text;
+    if (!text)
+        abort();
+    p += sprintf(p, "{\"type\":\"x\",\"arguments\":{\"a\":[");
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, i ? ",{}" : "{}", i ? 3 : 2);
+        p += i ? 3 : 2;
+    }
+    strcpy(p, "]}}");
+    struct job j;
+    struct err e;
+    live = peak = 0;
+    json_set_alloc_funcs(counting_malloc, counting_free);
+    int fast = parse(text, &j, &e);
+    size_t fast_peak = peak;
+    peak = 0;
+    int tree = job_parse_tree(text, strlen(text), &j, &e);
+    size_t tree_peak = peak;
+    json_set_alloc_funcs(malloc, free);
+    assert_int_equal(fast, -1);
+    assert_int_equal(tree, -1);
+    assert_int_equal(e.http, 400);
+    assert_non_null(strstr(e.msg, "to decode"));
+    assert_true(fast_peak < 1024 * 1024);
+    assert_true(tree_peak < 1024 * 1024);
+    free(text);
+}
+
 /* ---- the fast paths against jansson ---------------------------------------------------------- */
 
 static int key_cmp(const void *x, const void *y)
@@ -448,6 +549,8 @@ int main(void)
         cmocka_unit_test(test_go_quote_with_nul_bytes),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_oversized_strings),
+        cmocka_unit_test(test_arguments_are_bounded),
+        cmocka_unit_test(test_costly_text_refused_before_decoding),
         cmocka_unit_test(test_serialize_matches_tree),
         cmocka_unit_test(test_serialize_arguments_as_go),
         cmocka_unit_test(test_parse_matches_full_parser),

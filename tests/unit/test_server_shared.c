@@ -3,8 +3,8 @@
  * is free (never more than MAX_JOBS taken and unfinished); results go back to the store; a status
  * lookup falls back to the store (finished elsewhere, queued elsewhere, unknown, store down), whose
  * results pass the caller's size gate before they are read (refused: nothing copied out); the
- * store's admission answers map to 409 / 503 / 500; a job the store hands back while it still runs
- * here (a redelivery) is refused, not reset to queued and run a second time. */
+ * store's admission answers map to 409 / 429 / 503 / 500; a job the store hands back while it still
+ * runs here (a redelivery) is refused, not reset to queued and run a second time. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -399,7 +399,7 @@ static void test_admission_answers(void **state)
     struct fixture *fx = fixture_new(1);
     static const struct { int store; int http; const char *text; } cases[] = {
         { STORE_REPLAY, 409, "job already executed" },
-        { STORE_FULL, 503, "job queue is full" },
+        { STORE_FULL, 429, "job queue is full" },
         { STORE_UNAVAILABLE, 503, "job store unavailable" },
         { STORE_ERROR, 500, "storage error" },
     };
