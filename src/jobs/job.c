@@ -67,14 +67,15 @@ struct args_measure {
     size_t values;      /* JSON values inside the arguments object */
     size_t bytes;       /* bytes of member names and string values */
     bool nul;           /* a string value holds a NUL byte */
+    bool too_deep;      /* arrays and objects nest deeper than JOB_MAX_ARGUMENT_DEPTH */
 };
 
-/* measure_args adds what v (a value inside the arguments, or with top the arguments object
- * itself, not counted) holds to *m, and stops early (false) as soon as a string holds a NUL or a
- * bound of job.h is passed. The recursion is no deeper than the parser's own, which built v. */
-static bool measure_args(const json_t *v, bool top, struct args_measure *m)
+/* measure_args adds what v holds to *m (v at nesting level depth: 0 for the arguments object
+ * itself, which is not counted as a value), and stops early (false) as soon as a string holds a
+ * NUL or a bound of job.h is passed. The recursion stops at JOB_MAX_ARGUMENT_DEPTH. */
+static bool measure_args(const json_t *v, int depth, struct args_measure *m)
 {
-    if (!top && ++m->values > JOB_MAX_ARGUMENT_VALUES)
+    if (depth > 0 && ++m->values > JOB_MAX_ARGUMENT_VALUES)
         return false;
     if (json_is_string(v)) {
         size_t n = json_string_length(v);
@@ -82,17 +83,21 @@ static bool measure_args(const json_t *v, bool top, struct args_measure *m)
         m->nul = memchr(json_string_value(v), '\0', n) != NULL;
         return !m->nul && m->bytes <= JOB_MAX_ARGUMENT_BYTES;
     }
+    if ((json_is_array(v) || json_is_object(v)) && depth > JOB_MAX_ARGUMENT_DEPTH) {
+        m->too_deep = true;
+        return false;
+    }
     size_t i, key_len;
     const char *key;
     json_t *item;
     if (json_is_array(v)) {
         json_array_foreach(v, i, item)
-            if (!measure_args(item, false, m))
+            if (!measure_args(item, depth + 1, m))
                 return false;
     } else if (json_is_object(v)) {
         json_object_keylen_foreach((json_t *)v, key, key_len, item) {
             m->bytes += key_len;
-            if (m->bytes > JOB_MAX_ARGUMENT_BYTES || !measure_args(item, false, m))
+            if (m->bytes > JOB_MAX_ARGUMENT_BYTES || !measure_args(item, depth + 1, m))
                 return false;
         }
     }
@@ -103,10 +108,13 @@ static bool measure_args(const json_t *v, bool top, struct args_measure *m)
 static int check_args(const json_t *args, struct err *e)
 {
     struct args_measure m = { 0 };
-    if (measure_args(args, true, &m))
+    if (measure_args(args, 0, &m))
         return 0;
     if (m.nul)
         return err_set(e, 400, "invalid job: \"arguments\" must not contain NUL characters");
+    if (m.too_deep)
+        return err_set(e, 400, "invalid job: \"arguments\" nests arrays and objects deeper than "
+                       "%d levels", JOB_MAX_ARGUMENT_DEPTH);
     if (m.values > JOB_MAX_ARGUMENT_VALUES)
         return err_set(e, 400, "invalid job: \"arguments\" holds more than %d values",
                        JOB_MAX_ARGUMENT_VALUES);

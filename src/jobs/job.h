@@ -25,6 +25,10 @@
  * 47 MB until it ran. Real arguments hold a few dozen values. */
 #define JOB_MAX_ARGUMENT_VALUES 1024
 #define JOB_MAX_ARGUMENT_BYTES  (64 * 1024)
+/* How deep arrays and objects may nest inside the arguments (the arguments object is level 0):
+ * the job text is written by util/json_out, whose recursion a job thread's stack bounds
+ * (JSON_OUT_MAX_DEPTH); real arguments nest two or three levels. */
+#define JOB_MAX_ARGUMENT_DEPTH 64
 /* What decoding a job text may cost (util/json_cost.h's estimate), checked before jansson reads
  * it: a job within the bounds above costs under 2 MiB, escapes included; without this check a
  * text refused by them was still decoded whole first (80 MB for 1 MiB of [{},{},...]). */

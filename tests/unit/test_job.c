@@ -303,6 +303,49 @@ static void test_arguments_are_bounded(void **state)
     free(text);
 }
 
+/* nested_arguments: a job whose arguments nest depth arrays ({"a":[[...]]}: the object is level 0,
+ * its array level 1); free() it. */
+static char *nested_arguments(int depth)
+{
+    char *text = malloc(64 + 2 * (size_t)depth), *p = text;
+    if (!text)
+        abort();
+    p += sprintf(p, "{\"type\":\"x\",\"arguments\":{\"a\":");
+    memset(p, '[', (size_t)depth);
+    p += depth;
+    memset(p, ']', (size_t)depth);
+    p += depth;
+    strcpy(p, "}}");
+    return text;
+}
+
+/* Arguments nest at most JOB_MAX_ARGUMENT_DEPTH levels, on both paths, so that the job text (and
+ * a job thread writing it again) stays within json_out's depth. */
+static void test_arguments_nesting_is_bounded(void **state)
+{
+    (void)state;
+    struct job j;
+    struct err e;
+    char *text = nested_arguments(JOB_MAX_ARGUMENT_DEPTH);
+    assert_int_equal(parse(text, &j, &e), 0);
+    size_t len = 0;
+    char *again = job_serialize(&j, &len);
+    assert_non_null(again);
+    free(again);
+    job_clear(&j);
+    free(text);
+    text = nested_arguments(JOB_MAX_ARGUMENT_DEPTH + 1);
+    assert_int_equal(parse(text, &j, &e), -1);
+    assert_int_equal(e.http, 400);
+    assert_non_null(strstr(e.msg, "deeper than"));
+    json_t *root = json_loads(text, 0, NULL);
+    assert_non_null(root);
+    assert_int_equal(job_from_json(root, &j, &e), -1);
+    assert_non_null(strstr(e.msg, "deeper than"));
+    json_decref(root);
+    free(text);
+}
+
 /* A job text the bounds refuse is refused before jansson decodes it: 600 KB of [{},{},...]
  * (what a signature within the /job/add body limit can carry) used to be decoded whole, ~47 MB,
  * on the fast path and again on jansson's path, before the values bound refused it. */
@@ -550,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_oversized_strings),
         cmocka_unit_test(test_arguments_are_bounded),
+        cmocka_unit_test(test_arguments_nesting_is_bounded),
         cmocka_unit_test(test_costly_text_refused_before_decoding),
         cmocka_unit_test(test_serialize_matches_tree),
         cmocka_unit_test(test_serialize_arguments_as_go),
