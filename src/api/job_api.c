@@ -282,8 +282,8 @@ void api_job_status(struct app *app, const struct http_request *req, struct http
     struct result_view v = { 0 };
     struct status_poll poll = { req, resp };
     const struct store_size_gate gate = { reserve_stored, &poll };
-    int state = uuid_text_valid(id) ? jobserver_lookup(app->jobs, id, &gate, &v)
-                                    : (int)RESULT_UNKNOWN;
+    int state = uuid_text_lower_valid(id) ? jobserver_lookup(app->jobs, id, &gate, &v)
+                                          : (int)RESULT_UNKNOWN;
     switch (state) {
     case JOBSERVER_LOOKUP_REFUSED:
         break;   /* resp is the budget's 503 (reserve_stored) */

@@ -59,3 +59,8 @@ bool uuid_text_valid(const char *s)
     uint8_t bytes[16];
     return uuid_text_to_bytes(s, bytes);
 }
+
+bool uuid_text_lower_valid(const char *s)
+{
+    return uuid_text_valid(s) && strpbrk(s, "ABCDEF") == NULL;
+}

@@ -13,6 +13,10 @@ void uuid_v4(char out[37]);
  * lower or upper case hex). */
 bool uuid_text_valid(const char *s);
 
+/* uuid_text_lower_valid: uuid_text_valid with lower-case hex only, as uuid_v4 writes ids (a job's
+ * uid is matched as that text, as Go matches it and the shared store keys it). */
+bool uuid_text_lower_valid(const char *s);
+
 /* uuid_text_to_bytes reads canonical 8-4-4-4-12 text (either case, exactly 36 characters) into
  * its 16 bytes; false for anything else. */
 bool uuid_text_to_bytes(const char *text, uint8_t out[16]);

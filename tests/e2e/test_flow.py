@@ -142,6 +142,12 @@ def test_unknown_uid():
         # the id must be non-empty: /job/status/ is an unknown route
         r = w.get("/job/status/")
         expect_json_error(r, 404, "GET /job/status/")
+        # ids are matched as the worker writes them (lower case), as Go's map of ids matches
+        # them and the shared store does: the upper-case spelling of a finished job's id is unknown
+        _, uid, _, _ = w.run_job(TELEMETRY_JOB)
+        r = w.get("/job/status/" + uid.upper())
+        doc = expect_json_error(r, 404, "GET /job/status/<upper-case uid>", message="Job not found")
+        check_eq(doc.get("status"), "unknown", "status member for an upper-case uid")
 
 
 def test_health_readiness_loglevel_and_routing():
