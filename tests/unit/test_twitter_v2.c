@@ -20,6 +20,7 @@
 #include "kinds/twitter_keys.h"
 #include "kinds/twitter_v2.h"
 #include "json_assert.h"
+#include "costly_json.h"
 
 #define BIG "1900000000000000001"
 
@@ -166,21 +167,6 @@ static void test_page_without_data_or_token(void **state)
     twitter_v2_page_clear(&page);
 }
 
-/* costly: prefix followed by a padding member of 700000 empty objects and "}": some 2 MB of
- * text that jansson would take some 200 MB to decode (util/json_cost.h). Caller frees. */
-static char *costly(const char *prefix, size_t *len)
-{
-    size_t n = 700000, p = strlen(prefix);
-    char *text = malloc(p + 3 * n + 16);
-    if (!text)
-        abort();
-    char *w = text + sprintf(text, "%s\"pad\":[{}", prefix);
-    for (size_t i = 1; i < n; i++, w += 3)
-        memcpy(w, ",{}", 3);
-    w += sprintf(w, "]}");
-    *len = (size_t)(w - text);
-    return text;
-}
 /* An answer made of tiny values would take many times its size to decode: refused before
  * jansson sees it, by every decoder, with the reason. */
 static void test_costly_answers_are_refused(void **state)
@@ -188,14 +174,14 @@ static void test_costly_answers_are_refused(void **state)
     (void)state;
     char why[TWITTER_V2_WHY] = "";
     size_t len;
-    char *body = costly("{\"data\":[],\"meta\":{\"next_token\":\"p2\"},", &len);
+    char *body = costly_json("{\"data\":[],\"meta\":{\"next_token\":\"p2\"},", &len);
     struct twitter_v2_page page;
     assert_int_equal(twitter_v2_decode_page(body, len, &page, why, sizeof why), -1);
     assert_non_null(strstr(why, "failed to unmarshal response: JSON text of"));
     assert_non_null(strstr(why, "would take about"));
     free(body);
 
-    body = costly("{\"data\":{\"id\":\"5\",\"text\":\"t\"},", &len);
+    body = costly_json("{\"data\":{\"id\":\"5\",\"text\":\"t\"},", &len);
     why[0] = '\0';
     assert_null(twitter_v2_decode_tweet(body, len, 0, why, sizeof why));
     assert_non_null(strstr(why, "would take about"));
@@ -204,7 +190,7 @@ static void test_costly_answers_are_refused(void **state)
     assert_non_null(strstr(why, "would take about"));
     free(body);
 
-    body = costly("{\"data\":{\"id\":\"5\",\"username\":\"bob\"},", &len);
+    body = costly_json("{\"data\":{\"id\":\"5\",\"username\":\"bob\"},", &len);
     assert_null(twitter_v2_decode_username(body, len));
     free(body);
 }

@@ -17,6 +17,7 @@
 
 #include "kinds/twitter_web_parse.h"
 #include "json_assert.h"
+#include "costly_json.h"
 
 /* ---- helpers ---- */
 
@@ -743,21 +744,6 @@ static void test_html_links_in_linear_time(void **state)
         fail_msg("1 MiB of '#' took %.3f s of CPU, a plain text %.3f s", t_hashes, t_plain);
 }
 
-/* costly: prefix followed by a padding member of 700000 empty objects and "}": some 2 MB of
- * text that jansson would take some 200 MB to decode (util/json_cost.h). Caller frees. */
-static char *costly(const char *prefix, size_t *len)
-{
-    size_t n = 700000, p = strlen(prefix);
-    char *text = malloc(p + 3 * n + 16);
-    if (!text)
-        abort();
-    char *w = text + sprintf(text, "%s\"pad\":[{}", prefix);
-    for (size_t i = 1; i < n; i++, w += 3)
-        memcpy(w, ",{}", 3);
-    w += sprintf(w, "]}");
-    *len = (size_t)(w - text);
-    return text;
-}
 /* An answer made of tiny values would take many times its size to decode: refused before
  * jansson sees it, with the reason. */
 static void test_costly_answers_are_refused(void **state)
@@ -765,7 +751,7 @@ static void test_costly_answers_are_refused(void **state)
     (void)state;
     char why[TWITTER_WEB_WHY] = "";
     size_t len;
-    char *body = costly("{\"data\":{},", &len);
+    char *body = costly_json("{\"data\":{},", &len);
     struct twitter_web_page p;
     assert_int_equal(twitter_web_parse_timeline(TWITTER_WEB_SEARCH, body, len, NULL, &p, why,
                                                 sizeof why), -1);
