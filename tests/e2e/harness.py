@@ -180,6 +180,30 @@ def read_until_closed(sock):
         data += chunk
 
 
+def post_bodies_held_together(port, path, body, count, extra_headers=b""):
+    """Sends count POST requests of body on count connections, each whole but its last byte, a
+    0.2 s pause after each (for the worker to read it), so that all of them are held by the worker
+    at once; then the last bytes, and returns the count answers (read until each connection
+    closes). extra_headers: header lines, each ending in CRLF."""
+    socks, answers = [], []
+    try:
+        for _ in range(count):
+            s = socket.create_connection((HOST, port), timeout=10)
+            s.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" + extra_headers +
+                      b"Content-Type: application/json\r\nConnection: close\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body))
+            s.sendall(body[:-1])
+            socks.append(s)
+            time.sleep(0.2)
+        for s in socks:
+            s.sendall(body[-1:])
+            answers.append(read_until_closed(s))
+    finally:
+        for s in socks:
+            s.close()
+    return answers
+
+
 def base_env():
     env = {}
     for k in PASSTHROUGH_VARS:

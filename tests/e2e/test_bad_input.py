@@ -70,22 +70,8 @@ def test_bodies_in_flight_are_bounded_together():
         tail = b'"}'
         fill = 8000 - len(head) - len(tail)
         body = head + b"A" * fill + tail
-        socks = []
-        try:
-            for _ in range(5):      # 5 x 7999 bytes received and held: the 5th is over 32 KiB
-                s = socket.create_connection((harness.HOST, w.port), timeout=10)
-                s.sendall(b"POST /job/result HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                          b"\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
-                s.sendall(body[:-1])
-                socks.append(s)
-                time.sleep(0.2)     # let the worker read it before the next one
-            answers = []
-            for s in socks:
-                s.sendall(body[-1:])
-                answers.append(harness.read_until_closed(s))
-        finally:
-            for s in socks:
-                s.close()
+        # 5 x 7999 bytes received and held: the 5th is over 32 KiB
+        answers = harness.post_bodies_held_together(w.port, "/job/result", body, 5)
         for i, a in enumerate(answers[:4]):
             check(a.startswith(b"HTTP/1.1 500"), "body %d within the budget: expected 500 (junk "
                   "result), got %r" % (i + 1, a[:200]))

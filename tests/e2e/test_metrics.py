@@ -251,22 +251,9 @@ def test_metrics_count_refused_bodies():
         check(answer.startswith(b"HTTP/1.1 413"), "a declared 100 MB body: %r" % answer[:100])
 
         body = b'{"encrypted_request":"x","encrypted_result":"' + b"A" * 7900 + b'"}'
-        socks, answers = [], []
-        try:
-            for _ in range(5):      # 5 x ~7950 bytes held at once: the 5th is over 32 KiB
-                s = socket.create_connection((harness.HOST, w.port), timeout=10)
-                s.sendall(b"POST /job/result HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                          KEY.encode() + b"\r\nContent-Type: application/json\r\n"
-                          b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
-                s.sendall(body[:-1])
-                socks.append(s)
-                time.sleep(0.2)
-            for s in socks:
-                s.sendall(body[-1:])
-                answers.append(harness.read_until_closed(s))
-        finally:
-            for s in socks:
-                s.close()
+        # 5 x ~7950 bytes held at once: the 5th is over 32 KiB
+        answers = harness.post_bodies_held_together(
+            w.port, "/job/result", body, 5, b"Authorization: Bearer " + KEY.encode() + b"\r\n")
         check(answers[4].startswith(b"HTTP/1.1 503"), "body beyond the budget: %r" % answers[4][:100])
 
         types, samples = scrape(w)
