@@ -465,6 +465,11 @@ int app_open(struct app *app, const sigset_t *stop, char *err, size_t errlen)
         config_free(&app->cfg);
         return -1;
     }
+    if (platform_lock_data_dir(&app->platform, err, errlen) < 0) {
+        platform_close(&app->platform);
+        config_free(&app->cfg);
+        return -1;
+    }
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         if (stop_pending((void *)stop)) {
             log_info("start-up stopped by a signal; tearing down what was built");

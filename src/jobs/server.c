@@ -97,6 +97,10 @@ static void run_one(struct job_server *s, struct queued_job *q)
         free(out.next_cursor);
         out.next_cursor = NULL;
     }
+    char too_large[160];
+    if (!out.err.http && store_result_too_large(q->job.quote_len, out.data_len, out.next_cursor,
+                                                too_large, sizeof too_large))
+        err_set(&out.err, 500, "%s", too_large);   /* in memory as in the store */
     const char *data = out.err.http ? NULL : (out.data ? out.data : "");
     const char *error = out.err.http ? out.err.msg : NULL;
     if (error) {

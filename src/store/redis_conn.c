@@ -17,6 +17,7 @@
 struct slot {
     pthread_mutex_t lock;
     redisContext *c;
+    struct redis_reply_budget budget;   /* what c's replies may take once built (exchange) */
     unsigned long failures_seen;     /* the pool's failure count when c was opened */
 };
 
@@ -113,14 +114,23 @@ static bool may_connect(struct redis_pool *p, char *reason, size_t reasonlen)
     return ok;
 }
 
+/* What the replies of a round trip may take once built beyond its bound on the bytes read: the
+ * objects around the texts (a result read within its announced length is a few replies too). */
+#define REPLY_OBJECTS_SLACK (64 * 1024)
+
 /* exchange sends n commands on c and reads their n replies into replies[] (all NULL on entry),
  * as redisGetReply would, but counting every byte read for them: once more than reply_max have
- * come without the replies being complete, it gives up. The socket timeouts bound each read as
+ * come without the replies being complete, it gives up. What the replies take once built is
+ * bounded too (c's reader charges its budget, redis_reply.h): reply_max + REPLY_OBJECTS_SLACK,
+ * whatever the number of elements those bytes declare. The socket timeouts bound each read as
  * before. Returns 0, or -1 with why (c is then unusable; replies already read stay in replies[]
  * for the caller to free). */
 static int exchange(redisContext *c, size_t n, const struct redis_cmd *cmds, redisReply **replies,
                     size_t reply_max, char *why, size_t whylen)
 {
+    struct redis_reply_budget *budget = c->reader->privdata;
+    if (budget)
+        *budget = (struct redis_reply_budget){ .max = reply_max + REPLY_OBJECTS_SLACK };
     for (size_t k = 0; k < n; k++)
         if (redisAppendCommandArgv(c, cmds[k].argc, cmds[k].argv, cmds[k].lens) != REDIS_OK)
             goto failed;
@@ -151,7 +161,11 @@ static int exchange(redisContext *c, size_t n, const struct redis_cmd *cmds, red
     }
     return 0;
 failed:
-    snprintf(why, whylen, "%s", c->err ? c->errstr : "out of memory");
+    if (budget && budget->exceeded)
+        snprintf(why, whylen, "reply larger than %zu bytes once built in memory (more than "
+                 "any legitimate answer): dropped", budget->max);
+    else
+        snprintf(why, whylen, "%s", c->err ? c->errstr : "out of memory");
     return -1;
 }
 
@@ -231,6 +245,7 @@ static int connect_slot(struct redis_pool *p, size_t i, char *reason, size_t rea
         return -1;
     }
     redis_reader_bound(c->reader);
+    redis_reader_budget(c->reader, &s->budget);
     int ms = i == REDIS_SLOT_FEEDER ? p->feeder_timeout_ms : REDIS_COMMAND_TIMEOUT_MS;
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
     if (redisSetTimeout(c, tv) != REDIS_OK || redisEnableKeepAlive(c) != REDIS_OK ||

@@ -14,7 +14,9 @@
  * Every byte read for the replies of one round trip is counted; beyond the pool's reply_max the
  * connection fails (logged, dropped, reconnected with back-off, as for any I/O error), so a
  * connection never holds much more than reply_max bytes of reply (redis_reader_bound bounds the
- * element tables arrays declare). */
+ * element tables arrays declare). The replies built from those bytes are bounded as well: a
+ * reply of many tiny elements takes far more memory than it has bytes, and the objects of one
+ * round trip may take reply_max + 64 KiB together (redis_reader_budget). */
 #ifndef TW_REDIS_CONN_H
 #define TW_REDIS_CONN_H
 

@@ -3,6 +3,7 @@
 #include "store/redis_reply.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,11 +384,49 @@ static void *(*hiredis_create_array)(const redisReadTask *task, int elements);
 static pthread_once_t bounded_once = PTHREAD_ONCE_INIT;
 static const redisReplyObjectFunctions *hiredis_functions;
 
+static void *(*hiredis_create_string)(const redisReadTask *task, char *str, size_t len);
+static void *(*hiredis_create_integer)(const redisReadTask *task, long long value);
+static void *(*hiredis_create_nil)(const redisReadTask *task);
+
+/* charge takes cost bytes from the round trip's budget (task->privdata, from the reader's);
+ * false when they are not there. */
+static bool charge(const redisReadTask *task, size_t cost)
+{
+    struct redis_reply_budget *b = task->privdata;
+    if (!b)
+        return true;
+    if (b->used > b->max || cost > b->max - b->used) {
+        b->exceeded = true;
+        return false;
+    }
+    b->used += cost;
+    return true;
+}
+
 static void *bounded_create_array(const redisReadTask *task, int elements)
 {
-    if (elements < 0 || elements > REDIS_REPLY_ARRAY_MAX)
+    if (elements < 0 || elements > REDIS_REPLY_ARRAY_MAX ||
+        !charge(task, REDIS_OBJECT_COST + (size_t)elements * sizeof(redisReply *)))
         return NULL;
     return hiredis_create_array(task, elements);
+}
+
+static void *bounded_create_string(const redisReadTask *task, char *str, size_t len)
+{
+    /* the reply, and its text's own allocation (len + NUL, and malloc's overhead) */
+    if (len > SIZE_MAX / 2 || !charge(task, 2 * REDIS_OBJECT_COST + len))
+        return NULL;
+    return hiredis_create_string(task, str, len);
+}
+
+static void *bounded_create_integer(const redisReadTask *task, long long value)
+{
+    return charge(task, REDIS_OBJECT_COST) ? hiredis_create_integer(task, value) : NULL;
+}
+
+static void *bounded_create_nil(const redisReadTask *task)
+{
+    return charge(task, REDIS_OBJECT_COST) ? hiredis_create_nil(task) : NULL;
 }
 
 static void make_bounded_functions(void)
@@ -400,7 +439,13 @@ static void make_bounded_functions(void)
     redisReaderFree(probe);
     bounded_functions = *hiredis_functions;
     hiredis_create_array = hiredis_functions->createArray;
+    hiredis_create_string = hiredis_functions->createString;
+    hiredis_create_integer = hiredis_functions->createInteger;
+    hiredis_create_nil = hiredis_functions->createNil;
     bounded_functions.createArray = bounded_create_array;
+    bounded_functions.createString = bounded_create_string;
+    bounded_functions.createInteger = bounded_create_integer;
+    bounded_functions.createNil = bounded_create_nil;
 }
 
 void redis_reader_bound(redisReader *reader)
@@ -408,4 +453,10 @@ void redis_reader_bound(redisReader *reader)
     pthread_once(&bounded_once, make_bounded_functions);
     if (reader && hiredis_functions && reader->fn == hiredis_functions)
         reader->fn = &bounded_functions;
+}
+
+void redis_reader_budget(redisReader *reader, struct redis_reply_budget *budget)
+{
+    if (reader)
+        reader->privdata = budget;
 }

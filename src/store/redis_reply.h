@@ -103,6 +103,23 @@ int redis_parse_idle_consumers(const redisReply *r, const char *self, long long 
  * bounds what it reads per round trip (redis_conn.h). */
 void redis_reader_bound(redisReader *reader);
 
+/* What the objects a bounded reader builds may take in memory. Counting the bytes read is not
+ * enough: each element of a reply is a separate allocation of some 64 bytes (and a string's
+ * another), so a reply of tiny elements ("+\r\n", 3 bytes each) takes some 30 times its size
+ * once built. Each object is charged its allocations, with their overhead (REDIS_OBJECT_COST);
+ * one that would take `used` past `max` is refused (the reader fails as out of memory) and
+ * `exceeded` is set. The caller resets used and exceeded for each round trip. */
+struct redis_reply_budget {
+    size_t max;
+    size_t used;
+    bool exceeded;
+};
+#define REDIS_OBJECT_COST 80   /* a redisReply (48 bytes) and malloc's overhead, rounded up */
+
+/* redis_reader_budget charges what reader (bounded by redis_reader_bound) builds to budget, which
+ * must outlive it; NULL stops the charging. */
+void redis_reader_budget(redisReader *reader, struct redis_reply_budget *budget);
+
 /* redis_reply_ok: the reply exists, is not an error, and (when type >= 0) has that type. */
 bool redis_reply_ok(const redisReply *r, int type);
 

@@ -82,10 +82,32 @@ int store_nonce_seen(struct store *s, const char *quote, size_t quote_len, time_
     return s->ops->nonce_seen(s, quote, quote_len, now);
 }
 
+/* A result row holds a flag, three lengths, the quote, the data (or the error) and the cursor
+ * (result_row_encode). */
+#define RESULT_ROW_FRAMING 13
+
+bool store_result_too_large(size_t quote_len, size_t data_len, const char *next_cursor, char *msg,
+                            size_t msglen)
+{
+    size_t cursor_len = next_cursor ? strlen(next_cursor) : 0;
+    if (quote_len <= STORE_MAX_BLOB && data_len <= STORE_MAX_BLOB &&
+        cursor_len <= STORE_MAX_BLOB &&
+        RESULT_ROW_FRAMING + quote_len + data_len + cursor_len <= STORE_MAX_BLOB)
+        return false;
+    snprintf(msg, msglen, "job result too large to keep: %zu bytes (a worker stores at most %u)",
+             data_len, STORE_MAX_BLOB - RESULT_ROW_FRAMING);
+    return true;
+}
+
 int store_finish(struct store *s, const char *uid, const char *quote, size_t quote_len,
                  const char *data, size_t data_len, const char *next_cursor, const char *error,
                  time_t finished_at)
 {
+    char too_large[160];
+    if (!error && store_result_too_large(quote_len, data_len, next_cursor, too_large,
+                                         sizeof too_large))
+        return s->ops->finish(s, uid, quote, quote_len, NULL, 0, NULL, too_large,
+                              finished_at) < 0 ? -1 : 1;
     return s->ops->finish(s, uid, quote, quote_len, data, data_len, next_cursor, error,
                           finished_at);
 }
@@ -166,7 +188,7 @@ uint8_t *result_row_encode(const char *quote, size_t quote_len, const char *data
     size_t cursor_len = next_cursor ? strlen(next_cursor) : 0;
     if (body_len > STORE_MAX_BLOB || quote_len > STORE_MAX_BLOB || cursor_len > STORE_MAX_BLOB)
         return NULL;
-    size_t n = 1 + 12 + quote_len + body_len + cursor_len;
+    size_t n = RESULT_ROW_FRAMING + quote_len + body_len + cursor_len;
     if (n > STORE_MAX_BLOB)
         return NULL;
     uint8_t *row = malloc(n);

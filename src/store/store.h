@@ -128,10 +128,19 @@ int store_nonce_seen(struct store *s, const char *quote, size_t quote_len, time_
 /* store_finish stores the outcome of uid and removes the job, in one transaction, batched with the
  * other results finished meanwhile (one commit per batch, not per job). Until that commit the job
  * is still there: a crash in between runs the job again, nothing is lost. data/next_cursor on
- * success, error on failure (exactly one of data or error non-NULL). Returns 0, or -1 on OOM. */
+ * success, error on failure (exactly one of data or error non-NULL). A result larger than a store
+ * keeps (store_result_too_large) finishes the job as failed, with that error, instead of leaving
+ * it to run again at every restart (or on every worker of a fleet). Returns 0, 1 when the job was
+ * so finished as failed, or -1 on OOM. */
 int store_finish(struct store *s, const char *uid, const char *quote, size_t quote_len,
                  const char *data, size_t data_len, const char *next_cursor, const char *error,
                  time_t finished_at);
+
+/* store_result_too_large: true when a result of data_len bytes (with its quote and next_cursor,
+ * which may be NULL) is larger than a store keeps (a row of STORE_MAX_BLOB bytes), with the error
+ * the job finishes with instead in msg. */
+bool store_result_too_large(size_t quote_len, size_t data_len, const char *next_cursor, char *msg,
+                            size_t msglen);
 
 /* store_flush commits the queued results now (tests, shutdown). Returns 0 or -1. */
 int store_flush(struct store *s);

@@ -381,16 +381,33 @@ static int migrate(struct sqlite_store *s, char *err, size_t errlen)
     return 0;
 }
 
-static int configure(struct sqlite_store *s, bool full, char *err, size_t errlen)
+/* lock_exclusively: one process owns the database. An exclusive lock taken once saves the file
+ * locking of every transaction (and the WAL index lives in heap memory, not a shared file), and a
+ * second worker on the same DATA_DIR fails at start-up with "database is locked" instead of
+ * recovering and running the same unfinished jobs. The mode is set before the database is first
+ * read: the first read of a database already in WAL mode opens the WAL, and only a WAL opened in
+ * this mode takes the exclusive lock at once (opened before, by the integrity check, it left the
+ * database shared with a second worker until this one's first write, for ever after a restart
+ * that writes nothing). The lock is taken here, by a first read, not left to the check. */
+static int lock_exclusively(struct sqlite_store *s, char *err, size_t errlen)
 {
     sqlite3_busy_timeout(s->db, 5000);
-    /* One process owns the database: an exclusive lock taken once saves the file locking of every
-     * transaction (and the WAL index lives in heap memory, not a shared file). A second worker on
-     * the same DATA_DIR then fails at start-up with "database is locked". */
     if (exec(s, "PRAGMA locking_mode=EXCLUSIVE") < 0) {
         snprintf(err, errlen, "cannot lock the database: %s", sqlite3_errmsg(s->db));
         return -1;
     }
+    long long ignored = 0;
+    int rc = query_int(s->db, "SELECT count(*) FROM sqlite_master", &ignored);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        snprintf(err, errlen, "cannot lock the database: %s (another worker uses this DATA_DIR?)",
+                 sqlite3_errstr(rc));
+        return -1;
+    }
+    return 0;   /* any other failure is the integrity check's to report */
+}
+
+static int configure(struct sqlite_store *s, bool full, char *err, size_t errlen)
+{
     sqlite3_stmt *st = NULL;
     const char *mode = NULL;
     if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
@@ -474,7 +491,8 @@ struct store *store_sqlite_open(const struct platform *p, const char *file, bool
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
     if (rc != SQLITE_OK)
         snprintf(why, sizeof why, "%s", s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-    else if (check_integrity(s->db, why, sizeof why) == 0 &&
+    else if (lock_exclusively(s, why, sizeof why) == 0 &&
+             check_integrity(s->db, why, sizeof why) == 0 &&
              configure(s, full_durability, why, sizeof why) == 0 &&
              migrate(s, why, sizeof why) == 0 && prepare_all(s, why, sizeof why) == 0) {
         /* quick_check read every page of the database into the page cache (up to cache_size):

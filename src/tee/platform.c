@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -199,6 +200,36 @@ int platform_open(struct platform *p, const struct config *cfg, char *err, size_
     return 0;
 }
 
+int platform_lock_data_dir(struct platform *p, char *err, size_t errlen)
+{
+    if (p->data_dir_locked)
+        return 0;
+    int fd = open(p->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        log_warn("DATA_DIR %s: cannot open it to lock it (%s); make sure no other worker uses it",
+                 p->data_dir, strerror(errno));
+        return 0;
+    }
+    int rc;
+    while ((rc = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
+        ;
+    if (rc != 0) {
+        int saved = errno;
+        close(fd);
+        if (saved == EWOULDBLOCK) {
+            snprintf(err, errlen, "DATA_DIR %s is locked by another worker (each worker needs a "
+                     "DATA_DIR of its own)", p->data_dir);
+            return -1;
+        }
+        log_warn("DATA_DIR %s: cannot lock it (%s); make sure no other worker uses it",
+                 p->data_dir, strerror(saved));
+        return 0;
+    }
+    p->data_dir_fd = fd;
+    p->data_dir_locked = true;
+    return 0;
+}
+
 int platform_quote(const struct platform *p, const uint8_t report_data[PLATFORM_REPORT_DATA_LEN],
                    uint8_t **quote, size_t *len, char *err, size_t errlen)
 {
@@ -212,6 +243,8 @@ int platform_quote(const struct platform *p, const uint8_t report_data[PLATFORM_
 
 void platform_close(struct platform *p)
 {
+    if (p->data_dir_locked)
+        close(p->data_dir_fd);      /* releases the lock */
     crypto_wipe(p->root_key, sizeof p->root_key);
     free(p->attestation_dir);
     free(p->data_dir);

@@ -42,6 +42,8 @@ struct platform {
     char *attestation_dir;                  /* gramine-sgx: owned copy of GRAMINE_ATTESTATION_DIR */
     char attestation_type[16];              /* gramine-sgx: "dcap", "epid" or "none"; "" standalone */
     bool enclave;                           /* true under an enclave backend */
+    bool data_dir_locked;                   /* platform_lock_data_dir holds data_dir_fd */
+    int data_dir_fd;
     uint8_t root_key[32];
 };
 
@@ -50,6 +52,15 @@ struct platform {
  * (mode 0700), removes the temporary files of writes that did not finish (older than a minute,
  * named .<name>.tw-tmp.XXXXXX) and loads or creates the root key. Returns 0 or -1 with err. */
 int platform_open(struct platform *p, const struct config *cfg, char *err, size_t errlen);
+
+/* platform_lock_data_dir makes DATA_DIR this process's: an exclusive lock (flock) on the
+ * directory, held until platform_close or the process ends (kill -9 included). A second worker
+ * on the same DATA_DIR would share the worker id, and with a Redis store its consumer in the
+ * stream: each restart of either would run again the jobs the other runs. Returns 0; -1 with err
+ * when another process holds the lock. A directory that cannot be opened or a file system
+ * without flock (some FUSE or network file systems, an enclave runtime) is logged as a warning,
+ * and the worker runs unlocked. */
+int platform_lock_data_dir(struct platform *p, char *err, size_t errlen);
 
 /* platform_quote asks the platform for an attestation quote whose report data is report_data
  * (64 bytes; RA-TLS puts SHA-256 of the TLS public key in the first 32 and zeros after). Returns 0

@@ -392,6 +392,25 @@ def test_a_second_worker_on_the_same_data_dir_is_refused():
         w.healthy("the first worker after the second was refused")
 
 
+def test_a_second_worker_is_refused_after_a_restart_too():
+    """A worker restarted on its DATA_DIR writes nothing while it starts (the store exists, its
+    id and keys are there): a second worker started then must still be refused, not recover and
+    run the same unfinished jobs on the same database (it once was, the lock being taken only at
+    the first worker's first write)."""
+    with h.Worker() as w:
+        w.restart()
+        env = dict(h.Worker(data_dir=w.data_dir).environment())
+        rc, out = h.run_binary(env, cwd=w.data_dir, timeout=30)
+        h.check(rc not in (0, None) and rc > 0,
+                "a second worker on one DATA_DIR, after the first restarted, exited with %r" % rc)
+        h.check("locked" in out, "no clear message for a DATA_DIR in use:\n%s" % out)
+        w.healthy("the restarted worker after the second was refused")
+        w.run_job({"type": "telemetry", "arguments": {}})   # its store is still its own
+        # exclusive from the first read: the WAL index in heap memory, no shared-memory file
+        h.check(not os.path.exists(os.path.join(w.data_dir, "tee-worker.db-shm")),
+                "the restarted worker shares its WAL index in tee-worker.db-shm")
+
+
 def test_corrupt_store_stops_start_up():
     d = h.mkdtemp("tw-data-")
     with h.Worker(data_dir=d) as w:

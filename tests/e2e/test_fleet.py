@@ -241,6 +241,22 @@ def test_jobs_round_robin_across_workers():
         h.check_eq(f.redis.cmd("XLEN", "tee-worker:jobs"), 0, "stream length after every job")
 
 
+def test_a_second_worker_on_the_same_data_dir_is_refused():
+    """Two workers on one DATA_DIR would be one worker id, one consumer of the stream: each
+    restart of either would run again the jobs the other runs. The second is refused at start-up,
+    with a Redis store as with the SQLite one, and the first serves on."""
+    with Fleet(n=1) as f:
+        (w,) = f.workers
+        w.restart()     # nothing written in DATA_DIR at this start: its files are all there
+        env = dict(h.Worker(data_dir=w.data_dir, env=fleet_env(f.redis, f.keys)).environment())
+        rc, out = h.run_binary(env, cwd=w.data_dir, timeout=30)
+        h.check(rc not in (0, None) and rc > 0,
+                "a second worker on one DATA_DIR with a Redis store exited with %r" % rc)
+        h.check("DATA_DIR" in out and "locked by another worker" in out,
+                "no clear message for a DATA_DIR in use:\n%s" % out[-800:])
+        status_until_done(w, w.add(w.generate(TELEMETRY)))
+
+
 def test_replay_on_another_worker_refused():
     with Fleet() as f:
         a, b, c = f.workers

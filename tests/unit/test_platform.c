@@ -115,6 +115,26 @@ static void test_root_key_created_private_and_reused(void **state)
     platform_close(&p);
 }
 
+/* One process at a time locks a DATA_DIR: a second lock on it is refused, saying why, until the
+ * first platform is closed. */
+static void test_data_dir_locked_by_one_process_at_a_time(void **state)
+{
+    struct fixture *f = *state;
+    struct platform first, second;
+    char err[512] = "";
+
+    open_ok(&f->cfg, &first);
+    assert_int_equal(platform_lock_data_dir(&first, err, sizeof err), 0);
+    assert_int_equal(platform_lock_data_dir(&first, err, sizeof err), 0);   /* held already */
+    open_ok(&f->cfg, &second);
+    assert_int_equal(platform_lock_data_dir(&second, err, sizeof err), -1);
+    if (!strstr(err, "is locked by another worker"))
+        fail_msg("unexpected reason: %s", err);
+    platform_close(&first);
+    assert_int_equal(platform_lock_data_dir(&second, err, sizeof err), 0);
+    platform_close(&second);
+}
+
 static void test_key_file_with_group_access_refused(void **state)
 {
     struct fixture *f = *state;
@@ -581,6 +601,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_root_key_created_private_and_reused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_data_dir_locked_by_one_process_at_a_time, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_key_file_with_group_access_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_file_wrong_size_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_derived_keys_are_distinct, setup, teardown),

@@ -28,9 +28,11 @@
 #define REPLY_MAX (1024 * 1024)
 #define FLOOD_CAP (256u * 1024 * 1024)   /* what the fake sends at most: an unbounded reader takes it all */
 #define KERNEL_SLACK (24u * 1024 * 1024) /* socket buffers on both sides may hold this much */
+#define TINY_ARRAYS 5
+#define TINY_ARRAY_LEN 60000
 
 /* What the fake answers on its nth connection (after reading one command). */
-enum answer { PONG, FLOOD_BULK, FLOOD_ARRAY, BULK_NEAR_BOUND, THREE_PONGS };
+enum answer { PONG, FLOOD_BULK, FLOOD_ARRAY, BULK_NEAR_BOUND, THREE_PONGS, TINY_ELEMENTS };
 
 struct fake {
     int listener;
@@ -104,6 +106,25 @@ static void serve(int fd, enum answer a, size_t *sent)
             return;
         while (*sent < FLOOD_CAP && send_all(fd, element, (size_t)n, sent) == 0)
             ;
+        break;
+    }
+    case TINY_ELEMENTS: {
+        /* 300 000 empty status replies, 3 bytes each: 900 KB, within the bound on bytes read,
+         * but some 30 MB once hiredis has built an object (and a string) for each */
+        char *tiny = malloc(TINY_ARRAY_LEN * 3);
+        if (!tiny)
+            return;
+        for (size_t i = 0; i < TINY_ARRAY_LEN; i++)
+            memcpy(tiny + 3 * i, "+\r\n", 3);
+        char head[32];
+        int n = snprintf(head, sizeof head, "*%d\r\n", TINY_ARRAYS);
+        int failed = send_all(fd, head, (size_t)n, sent);
+        for (int a = 0; a < TINY_ARRAYS && !failed; a++) {
+            n = snprintf(head, sizeof head, "*%d\r\n", TINY_ARRAY_LEN);
+            failed = send_all(fd, head, (size_t)n, sent) ||
+                     send_all(fd, tiny, TINY_ARRAY_LEN * 3, sent);
+        }
+        free(tiny);
         break;
     }
     case BULK_NEAR_BOUND: {
@@ -195,7 +216,7 @@ static void wait_out_backoff(struct redis_pool *p)
     }
 }
 
-static void check_flood_dropped(enum answer flood)
+static void check_flood_dropped(enum answer flood, const char *expected_reason, size_t min_read)
 {
     struct fake f = { .answers = { flood, PONG }, .conns = 2 };
     fake_start(&f);
@@ -203,7 +224,7 @@ static void check_flood_dropped(enum answer flood)
     char reason[256] = "";
     redisReply *r = ping(p, reason, sizeof reason);
     assert_null(r);
-    if (!strstr(reason, "reply larger than 1048576 bytes"))
+    if (!strstr(reason, expected_reason))
         fail_msg("unexpected reason: %s", reason);
     /* The connection is closed: the fake's next send fails. Not before it was read past the
      * bound, and long before the fake's cap (an unbounded reader takes all of it). */
@@ -216,7 +237,7 @@ static void check_flood_dropped(enum answer flood)
     freeReplyObject(r);
     redis_pool_free(p);
     fake_stop(&f);
-    if (f.sent[0] < REPLY_MAX || f.sent[0] > REPLY_MAX + KERNEL_SLACK)
+    if (f.sent[0] < min_read || f.sent[0] > REPLY_MAX + KERNEL_SLACK)
         fail_msg("the fake sent %zu bytes before the pool dropped the connection", f.sent[0]);
 }
 
@@ -233,13 +254,44 @@ static void check_three_pongs(redisReply *replies[3])
 static void test_huge_bulk_string_is_dropped(void **state)
 {
     (void)state;
-    check_flood_dropped(FLOOD_BULK);
+    check_flood_dropped(FLOOD_BULK, "reply larger than 1048576 bytes (", REPLY_MAX);
 }
 
 static void test_endless_array_is_dropped(void **state)
 {
     (void)state;
-    check_flood_dropped(FLOOD_ARRAY);
+    /* its element table (512 KiB for 65536 elements) and its elements, each a reply object
+     * besides its 1000 bytes, reach the bound on what the reply takes once built before their
+     * bytes reach the bound on bytes read: after some 500 KB */
+    check_flood_dropped(FLOOD_ARRAY, "reply larger than 1114112 bytes once built in memory",
+                        REPLY_MAX / 2);
+}
+
+/* A reply within the bound on bytes read but made of 300 000 elements of 3 bytes each would take
+ * some 30 times the bound once built: it is dropped as it is built, past the bound on what its
+ * objects take, and the pool works on. */
+static void test_reply_of_tiny_elements_is_dropped(void **state)
+{
+    (void)state;
+    assert_true(TINY_ARRAYS * (TINY_ARRAY_LEN * 3 + 16) < REPLY_MAX);
+    struct fake f = { .answers = { TINY_ELEMENTS, PONG }, .conns = 2 };
+    fake_start(&f);
+    struct redis_pool *p = pool_for(&f, NULL);
+    char reason[256] = "";
+    redisReply *r = ping(p, reason, sizeof reason);
+    if (r)
+        fail_msg("a reply of %d elements (%zu bytes once built) was taken whole",
+                 TINY_ARRAYS * TINY_ARRAY_LEN, (size_t)TINY_ARRAYS * TINY_ARRAY_LEN * 96);
+    if (!strstr(reason, "reply larger than 1114112 bytes once built in memory"))
+        fail_msg("unexpected reason: %s", reason);
+    wait_out_backoff(p);
+    r = ping(p, reason, sizeof reason);
+    if (!r)
+        fail_msg("no answer after reconnecting: %s", reason);
+    assert_string_equal(r->str, "PONG");
+    freeReplyObject(r);
+    redis_pool_free(p);
+    fake_stop(&f);
 }
 
 /* An answer just within the bound, then three pipelined ones, come through whole. */
@@ -438,6 +490,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_huge_bulk_string_is_dropped),
         cmocka_unit_test(test_endless_array_is_dropped),
+        cmocka_unit_test(test_reply_of_tiny_elements_is_dropped),
         cmocka_unit_test(test_answers_within_the_bound),
         cmocka_unit_test(test_flood_answering_auth),
         cmocka_unit_test(test_round_trip_within_a_tighter_bound),

@@ -432,6 +432,44 @@ static void test_reader_bounds_array_counts(void **state)
     redisReaderFree(r);
 }
 
+/* A budgeted reader charges every object it builds: a reply whose objects fit is built whole
+ * (and the charge is what it took); one whose objects do not fails as hiredis's out of memory,
+ * with the budget marked exceeded, whatever few bytes it was read from. */
+static void test_reader_charges_its_budget(void **state)
+{
+    (void)state;
+    static const char ok[] = "*3\r\n:1\r\n$3\r\nabc\r\n$-1\r\n";
+    struct redis_reply_budget budget = { .max = 1024 };
+    redisReader *r = redisReaderCreate();
+    assert_non_null(r);
+    redis_reader_bound(r);
+    redis_reader_budget(r, &budget);
+    void *reply = NULL;
+    assert_int_equal(redisReaderFeed(r, ok, sizeof ok - 1), REDIS_OK);
+    assert_int_equal(redisReaderGetReply(r, &reply), REDIS_OK);
+    assert_non_null(reply);
+    assert_int_equal(((redisReply *)reply)->elements, 3);
+    freeReplyObject(reply);
+    /* the array and its table, an integer, a string and its text, a nil */
+    assert_int_equal(budget.used, REDIS_OBJECT_COST + 3 * sizeof(redisReply *) + REDIS_OBJECT_COST +
+                                      2 * REDIS_OBJECT_COST + 3 + REDIS_OBJECT_COST);
+    assert_false(budget.exceeded);
+
+    /* 100 empty statuses: 304 bytes to read, some 16 KB once built */
+    char tiny[512];
+    int n = snprintf(tiny, sizeof tiny, "*100\r\n");
+    for (int i = 0; i < 100; i++)
+        n += snprintf(tiny + n, sizeof tiny - (size_t)n, "+\r\n");
+    budget = (struct redis_reply_budget){ .max = 4096 };
+    assert_int_equal(redisReaderFeed(r, tiny, (size_t)n), REDIS_OK);
+    reply = NULL;
+    assert_int_equal(redisReaderGetReply(r, &reply), REDIS_ERR);
+    assert_null(reply);
+    assert_true(budget.exceeded);
+    assert_true(budget.used <= budget.max);
+    redisReaderFree(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_autoclaim_reply),
         cmocka_unit_test(test_reread_reply),
         cmocka_unit_test(test_reader_bounds_array_counts),
+        cmocka_unit_test(test_reader_charges_its_budget),
         cmocka_unit_test(test_idle_consumers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

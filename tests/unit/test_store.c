@@ -329,6 +329,34 @@ static void test_largest_result_survives_a_restart(void **state)
     assert_int_equal(got, data_len);
 }
 
+/* A result one byte larger than that cannot be stored: its job finishes as failed, saying why,
+ * and leaves the store with it. Refused with the job left in place, it ran again at every
+ * restart, and was never stored. */
+static void test_result_too_large_finishes_the_job_failed(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    assert_int_equal(store_admit(f->store, "a", 1, now + 100, UID1, "{}", 2), STORE_ADMITTED);
+    size_t data_len = STORE_MAX_BLOB - 13 - 1 + 1;
+    char *data = malloc(data_len);
+    assert_non_null(data);
+    memset(data, 'x', data_len);
+    char msg[160];
+    assert_false(store_result_too_large(1, data_len - 1, NULL, msg, sizeof msg));
+    assert_true(store_result_too_large(1, data_len, NULL, msg, sizeof msg));
+    assert_true(store_result_too_large(1, data_len - 1, "c", msg, sizeof msg));
+    assert_int_equal(store_finish(f->store, UID1, "a", 1, data, data_len, NULL, NULL, now), 1);
+    free(data);
+    assert_int_equal(store_flush(f->store), 0);
+    reopen(f);
+    struct collected got = { 0 };
+    assert_int_equal(store_each_result(f->store, now - 60, 10, collect, &got), 1);
+    assert_string_equal(got.uids[0], UID1);
+    assert_non_null(strstr(got.error[0], "job result too large to keep: 67108851 bytes"));
+    char jobs[8] = "";
+    assert_int_equal(store_each_job(f->store, count_jobs, jobs), 0);
+}
+
 /* set_file_size_limit sets this process's soft RLIMIT_FSIZE: with 0 every write to a file fails
  * (EFBIG, SIGXFSZ ignored), which is how a full disk looks to SQLite. */
 static void set_file_size_limit(rlim_t soft)
@@ -688,6 +716,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_admit_replay_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_moves_job_to_results, setup, teardown),
         cmocka_unit_test_setup_teardown(test_largest_result_survives_a_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_result_too_large_finishes_the_job_failed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_quote_with_nul_bytes_round_trips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_bounds_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_in_slices, setup, teardown),
