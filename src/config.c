@@ -671,6 +671,62 @@ static int check_store_url(const struct config *c, char *err, size_t errlen)
                    "hold a password)");
 }
 
+/* header_unsafe_byte: the offset of the first byte of s that cannot stand in an HTTP header
+ * field value (C0 controls, tab included, and DEL), or -1. libcurl sends a header as it is given,
+ * so a newline there (a key file's trailing one, a "\n" in a double-quoted .env value) would end
+ * the header early or add one of its own. */
+static long header_unsafe_byte(const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return (long)(p - s);
+    return -1;
+}
+
+/* check_secret: a key or token that goes into an HTTP header: no control character and no blank
+ * at either end (HTTP does not count blanks around a field value as part of it: clients and
+ * proxies drop them, so an API_KEY ending in one is not what a client sends). The value is never
+ * shown; item is the list item's number, 0 for a plain variable. */
+static int check_secret(const char *name, size_t item, const char *s, char *err, size_t errlen)
+{
+    if (!s || !*s)
+        return 0;
+    char which[32] = "";
+    if (item)
+        snprintf(which, sizeof which, " item #%zu", item);
+    long bad = header_unsafe_byte(s);
+    if (bad >= 0)
+        return why_set(err, errlen, "%s:%s holds a control character (byte 0x%02x at offset "
+                       "%ld), which an HTTP header cannot carry (the value is not shown: it is a "
+                       "secret)", name, which, (unsigned char)s[bad], bad);
+    size_t n = strlen(s);
+    if (s[0] == ' ' || s[n - 1] == ' ')
+        return why_set(err, errlen, "%s:%s starts or ends with a blank (the value is not shown: "
+                       "it is a secret)", name, which);
+    return 0;
+}
+
+/* check_header_values: every setting sent in (or compared with) an HTTP header field. */
+static int check_header_values(const struct config *c, char *err, size_t errlen)
+{
+    if (check_secret("API_KEY", 0, c->api_key, err, errlen) < 0 ||
+        check_secret("APIFY_API_KEY", 0, c->apify_api_key, err, errlen) < 0 ||
+        check_secret("TWITTER_BEARER_TOKEN", 0, c->twitter_bearer_token, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < c->twitter_api_keys.count; i++)
+        if (check_secret("TWITTER_API_KEYS", i + 1, c->twitter_api_keys.items[i], err,
+                         errlen) < 0)
+            return -1;
+    const char *ua = c->tiktok_api_user_agent;
+    if (ua && header_unsafe_byte(ua) >= 0) {
+        char shown[300];
+        return why_set(err, errlen, "TIKTOK_API_USER_AGENT: expected text without control "
+                       "characters (it is sent as the User-Agent header), got \"%s\"",
+                       quote_value(ua, shown, sizeof shown));
+    }
+    return 0;
+}
+
 int config_load_from(struct config *cfg, config_getenv_fn get, void *ctx, char *err, size_t errlen)
 {
     struct loader *ld = calloc(1, sizeof *ld);
@@ -683,7 +739,8 @@ int config_load_from(struct config *cfg, config_getenv_fn get, void *ctx, char *
     else
         rc = (collect_env(ld, get, ctx, err, errlen) < 0 || collect_files(ld, err, errlen) < 0 ||
               convert_all(ld, &tmp, err, errlen) < 0 || check_twitter(&tmp, err, errlen) < 0 ||
-              check_store_url(&tmp, err, errlen) < 0)
+              check_store_url(&tmp, err, errlen) < 0 ||
+              check_header_values(&tmp, err, errlen) < 0)
                  ? -1 : 0;
     if (ld)
         loader_free(ld);

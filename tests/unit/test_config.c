@@ -562,6 +562,36 @@ static void test_bad_value_is_quoted_safely(void **state)
     assert_non_null(strstr(f->err, "...\""));
 }
 
+/* Keys, tokens and the User-Agent go into HTTP headers as they are: a control character (a key
+ * file's trailing newline) would split or end the header, so it stops the start-up, naming the
+ * variable but never showing a secret. */
+static void test_header_values_refuse_control_characters(void **state)
+{
+    struct fixture *f = *state;
+    static const struct { const char *name, *value, *expect; } cases[] = {
+        { "API_KEY", "s3cr3t\n", "API_KEY: holds a control character (byte 0x0a at offset 6)" },
+        { "API_KEY", "s3cr3t ", "API_KEY: starts or ends with a blank" },
+        { "APIFY_API_KEY", "s3cr3t\r\nX-Injected: 1", "APIFY_API_KEY: holds a control" },
+        { "TWITTER_BEARER_TOKEN", "s3cr3t\tx", "TWITTER_BEARER_TOKEN: holds a control" },
+        { "TWITTER_API_KEYS", "good, s3cr3t\x7fx", "TWITTER_API_KEYS: item #2 holds a control" },
+        { "TIKTOK_API_USER_AGENT", "ua/1\r\nX-Injected: 1",
+          "TIKTOK_API_USER_AGENT: expected text without control characters" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        env_clear(f);
+        env_set(f, cases[i].name, cases[i].value);
+        load_fails(f, cases[i].expect, NULL);
+        if (strcmp(cases[i].name, "TIKTOK_API_USER_AGENT") != 0)
+            assert_null(strstr(f->err, "s3cr3t"));
+    }
+    env_clear(f);
+    env_set(f, "API_KEY", "a b");
+    env_set(f, "APIFY_API_KEY", "k-\xc3\xa9");
+    env_set(f, "TIKTOK_API_USER_AGENT", "Mozilla/5.0 (X11; Linux x86_64)");
+    load_ok(f);
+    assert_string_equal(f->cfg.api_key, "a b");
+}
+
 static void test_overlong_env_value(void **state)
 {
     struct fixture *f = *state;
@@ -1097,6 +1127,7 @@ int main(void)
         T(test_urls),
         T(test_bad_values_name_their_variable),
         T(test_bad_value_is_quoted_safely),
+        T(test_header_values_refuse_control_characters),
         T(test_overlong_env_value),
         T(test_missing_dotenv_is_fine),
         T(test_data_dir_not_a_directory),
