@@ -15,6 +15,7 @@
 #include "dotenv.h"
 #include "err.h"
 #include "kinds/twitter_accounts.h"
+#include "kinds/twitter_web_call.h"
 #include "kinds/twitter_web_login.h"
 #include "log.h"
 #include "util/crypto.h"
@@ -641,6 +642,27 @@ static int check_twitter(const struct config *c, char *err, size_t errlen)
         if (!name || !id || (*rest && strcmp(rest, "@GET") != 0 && strcmp(rest, "@POST") != 0))
             return why_set(err, errlen, "TWITTER_QUERY_IDS: expected Operation=queryId[@GET|@POST], "
                            "got \"%.64s\"", it);
+        /* the operation must be one the backend calls, spelt as X spells it: an override of a
+         * misspelt one ("searchTimeline") would be ignored, the stale id kept */
+        char op[64] = "";
+        if (name < sizeof op) {
+            memcpy(op, p, name);
+            op[name] = '\0';
+        }
+        if (!op[0] || tw_gql_parse(op) < 0) {
+            char names[512] = "";
+            size_t used = 0;
+            for (int g = 0; g < TWG_COUNT && used < sizeof names; g++)
+                used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", g ? ", " : "",
+                                         tw_gql_name((enum tw_gql)g));
+            return why_set(err, errlen, "TWITTER_QUERY_IDS: expected an operation of the "
+                           "credential backend (%s), got \"%.*s\"", names,
+                           (int)(name < 64 ? name : 64), p);
+        }
+        for (size_t k = 0; k < i; k++)
+            if (strncmp(c->twitter_query_ids.items[k], p, name + 1) == 0)
+                return why_set(err, errlen, "TWITTER_QUERY_IDS: expected each operation once, "
+                               "got %s twice", op);
     }
     const char *f = c->twitter_features;
     if (f && *f) {

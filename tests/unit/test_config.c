@@ -540,6 +540,11 @@ static void test_bad_values_name_their_variable(void **state)
         { "TWITTER_QUERY_IDS", "SearchTimeline", "got \"SearchTimeline\"" },
         { "TWITTER_QUERY_IDS", "SearchTimeline=a/b", "Operation=queryId[@GET|@POST]" },
         { "TWITTER_QUERY_IDS", "UserTweets=x1,SearchTimeline=y@PUT", "got \"SearchTimeline=y@PUT\"" },
+        { "TWITTER_QUERY_IDS", "searchTimeline=abc", "an operation of the credential backend "
+          "(SearchTimeline, UserByScreenName, " },
+        { "TWITTER_QUERY_IDS", "UserTweets=x1,SearchTimelines=abc", "got \"SearchTimelines\"" },
+        { "TWITTER_QUERY_IDS", "SearchTimeline=a,UserTweets=b,SearchTimeline=c@GET",
+          "each operation once, got SearchTimeline twice" },
         { "TWITTER_FEATURES", "[true]", "JSON object of feature flags (not an object)" },
         { "TWITTER_FEATURES", "{\"a\":", "JSON object" },
         { "TWITTER_ACCOUNT_CONCURRENCY", "0", "from 1 to 64" },
@@ -552,6 +557,16 @@ static void test_bad_values_name_their_variable(void **state)
         env_set(f, cases[i].name, cases[i].value);
         load_fails(f, prefix, cases[i].expect);
     }
+}
+
+static void test_query_ids_of_known_operations_load(void **state)
+{
+    struct fixture *f = *state;
+    env_set(f, "TWITTER_QUERY_IDS", "SearchTimeline=BGd0T_j7oVwlW5U79tO_0A@GET, UserTweets=x-1_2,"
+            "AudioSpaceById=q@POST");
+    load_ok(f);
+    assert_list(&f->cfg.twitter_query_ids, 3, "SearchTimeline=BGd0T_j7oVwlW5U79tO_0A@GET",
+                "UserTweets=x-1_2", "AudioSpaceById=q@POST");
 }
 
 static void test_bad_value_is_quoted_safely(void **state)
@@ -1126,6 +1141,7 @@ int main(void)
         T(test_lists_trimmed),
         T(test_urls),
         T(test_bad_values_name_their_variable),
+        T(test_query_ids_of_known_operations_load),
         T(test_bad_value_is_quoted_safely),
         T(test_header_values_refuse_control_characters),
         T(test_overlong_env_value),
