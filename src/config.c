@@ -270,29 +270,46 @@ static int parse_bool(const char *s, bool *field, struct bad *bad)
     return -1;
 }
 
-/* parse_ratio accepts "[+]digits[.digits]" (or ".digits", at most 15 digits) in (0, 1], without
- * strtod's locale, exponents, hex or nan. mantissa / 10^k of exact doubles is correctly rounded. */
+/* parse_ratio accepts "[+]digits[.digits]" (or ".digits", any number of digits) in (0, 1],
+ * without strtod's locale, exponents, hex or nan. The integer part decides above 1 exactly ("1.0"
+ * and "1.000" are 1, "1.0000000000000000001" is above it); a fraction is read from its first
+ * RATIO_DIGITS digits after the leading zeros (the rest moves the value by less than 1e-17 of
+ * itself), mantissa / 10^k of exact doubles. */
+#define RATIO_DIGITS 17
 static int parse_ratio(const char *s, double *field, struct bad *bad)
 {
-    unsigned long long mantissa = 0;
-    double divisor = 1;
-    int digits = 0;
-    bool fraction = false;
     const char *p = *s == '+' ? s + 1 : s;
-    for (; *p && digits <= 15; p++) {
-        if (*p == '.' && !fraction) {
-            fraction = true;
-        } else if (*p >= '0' && *p <= '9') {
-            mantissa = mantissa * 10 + (unsigned)(*p - '0');
-            digits++;
-            if (fraction)
-                divisor *= 10;
-        } else {
-            break;
-        }
+    size_t int_len = strspn(p, "0123456789");
+    const char *frac = p + int_len;
+    size_t frac_len = 0;
+    if (*frac == '.') {
+        frac++;
+        frac_len = strspn(frac, "0123456789");
     }
-    double v = (double)mantissa / divisor;
-    if (*p || digits == 0 || digits > 15 || !(v > 0 && v <= 1)) {
+    const char *end = frac_len ? frac + frac_len : frac;
+    bool ok = !*end && int_len + frac_len > 0;
+    while (int_len > 0 && *p == '0') {          /* the integer part without its leading zeros */
+        p++;
+        int_len--;
+    }
+    double v = 0;
+    if (ok && int_len == 1 && *p == '1') {       /* 1, unless a fraction digit is not 0 */
+        ok = strspn(frac, "0") >= frac_len;
+        v = 1;
+    } else if (ok && int_len == 0) {
+        unsigned long long mantissa = 0;
+        double divisor = 1;
+        int significant = 0;
+        for (size_t i = 0; i < frac_len && significant < RATIO_DIGITS; i++) {
+            mantissa = mantissa * 10 + (unsigned)(frac[i] - '0');
+            divisor *= 10;
+            significant += mantissa > 0;
+        }
+        v = (double)mantissa / divisor;
+    } else {
+        ok = false;
+    }
+    if (!ok || !(v > 0 && v <= 1)) {
         snprintf(bad->what, sizeof bad->what, "a decimal number greater than 0 and at most 1");
         return -1;
     }

@@ -373,13 +373,17 @@ static void test_ratio_forms(void **state)
     struct fixture *f = *state;
     static const struct { const char *in; double want; } cases[] = {
         { "1", 1.0 }, { "1.0", 1.0 }, { "0.5", 0.5 }, { "+.25", 0.25 }, { "0.001", 0.001 },
+        /* more digits than a double holds are still such a number */
+        { "0.33333333333333333333", 1.0 / 3 }, { "1.00000000000000000000", 1.0 },
+        { "0.950000000000000000", 0.95 }, { "00.5", 0.5 }, { "1.", 1.0 },
+        { "0.000000000000000000012345678901234567890123", 1.2345678901234568e-20 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         env_clear(f);
         env_set(f, "READYZ_ERROR_THRESHOLD", cases[i].in);
         load_ok(f);
         double d = f->cfg.readyz_error_threshold - cases[i].want;
-        assert_true(d < 1e-12 && d > -1e-12);
+        assert_true(d < 1e-12 * cases[i].want && d > -1e-12 * cases[i].want);
     }
 }
 
@@ -520,6 +524,11 @@ static void test_bad_values_name_their_variable(void **state)
         { "READYZ_ERROR_THRESHOLD", "1e-1", "got \"1e-1\"" },
         { "READYZ_ERROR_THRESHOLD", ".", "got \".\"" },
         { "READYZ_ERROR_THRESHOLD", "0.5.", "got \"0.5.\"" },
+        { "READYZ_ERROR_THRESHOLD", "1.00000000000000000001", "got \"1.00000000000000000001\"" },
+        { "READYZ_ERROR_THRESHOLD", "0.00000000000000000000", "greater than 0" },
+        { "READYZ_ERROR_THRESHOLD", "2.0", "greater than 0" },
+        { "READYZ_ERROR_THRESHOLD", "10", "greater than 0" },
+        { "READYZ_ERROR_THRESHOLD", "+", "greater than 0" },
         { "LISTEN_ADDRESS", "8080", "\":port\", \"host:port\" or \"[v6]:port\"" },
         { "LISTEN_ADDRESS", ":0", "got \":0\"" },
         { "LISTEN_ADDRESS", ":65536", "got \":65536\"" },
