@@ -15,6 +15,7 @@
 #include "dotenv.h"
 #include "err.h"
 #include "kinds/twitter_accounts.h"
+#include "kinds/twitter_web_call.h"
 #include "kinds/twitter_web_login.h"
 #include "log.h"
 #include "util/crypto.h"
@@ -269,29 +270,46 @@ static int parse_bool(const char *s, bool *field, struct bad *bad)
     return -1;
 }
 
-/* parse_ratio accepts "[+]digits[.digits]" (or ".digits", at most 15 digits) in (0, 1], without
- * strtod's locale, exponents, hex or nan. mantissa / 10^k of exact doubles is correctly rounded. */
+/* parse_ratio accepts "[+]digits[.digits]" (or ".digits", any number of digits) in (0, 1],
+ * without strtod's locale, exponents, hex or nan. The integer part decides above 1 exactly ("1.0"
+ * and "1.000" are 1, "1.0000000000000000001" is above it); a fraction is read from its first
+ * RATIO_DIGITS digits after the leading zeros (the rest moves the value by less than 1e-17 of
+ * itself), mantissa / 10^k of exact doubles. */
+#define RATIO_DIGITS 17
 static int parse_ratio(const char *s, double *field, struct bad *bad)
 {
-    unsigned long long mantissa = 0;
-    double divisor = 1;
-    int digits = 0;
-    bool fraction = false;
     const char *p = *s == '+' ? s + 1 : s;
-    for (; *p && digits <= 15; p++) {
-        if (*p == '.' && !fraction) {
-            fraction = true;
-        } else if (*p >= '0' && *p <= '9') {
-            mantissa = mantissa * 10 + (unsigned)(*p - '0');
-            digits++;
-            if (fraction)
-                divisor *= 10;
-        } else {
-            break;
-        }
+    size_t int_len = strspn(p, "0123456789");
+    const char *frac = p + int_len;
+    size_t frac_len = 0;
+    if (*frac == '.') {
+        frac++;
+        frac_len = strspn(frac, "0123456789");
     }
-    double v = (double)mantissa / divisor;
-    if (*p || digits == 0 || digits > 15 || !(v > 0 && v <= 1)) {
+    const char *end = frac_len ? frac + frac_len : frac;
+    bool ok = !*end && int_len + frac_len > 0;
+    while (int_len > 0 && *p == '0') {          /* the integer part without its leading zeros */
+        p++;
+        int_len--;
+    }
+    double v = 0;
+    if (ok && int_len == 1 && *p == '1') {       /* 1, unless a fraction digit is not 0 */
+        ok = strspn(frac, "0") >= frac_len;
+        v = 1;
+    } else if (ok && int_len == 0) {
+        unsigned long long mantissa = 0;
+        double divisor = 1;
+        int significant = 0;
+        for (size_t i = 0; i < frac_len && significant < RATIO_DIGITS; i++) {
+            mantissa = mantissa * 10 + (unsigned)(frac[i] - '0');
+            divisor *= 10;
+            significant += mantissa > 0;
+        }
+        v = (double)mantissa / divisor;
+    } else {
+        ok = false;
+    }
+    if (!ok || !(v > 0 && v <= 1)) {
         snprintf(bad->what, sizeof bad->what, "a decimal number greater than 0 and at most 1");
         return -1;
     }
@@ -641,6 +659,27 @@ static int check_twitter(const struct config *c, char *err, size_t errlen)
         if (!name || !id || (*rest && strcmp(rest, "@GET") != 0 && strcmp(rest, "@POST") != 0))
             return why_set(err, errlen, "TWITTER_QUERY_IDS: expected Operation=queryId[@GET|@POST], "
                            "got \"%.64s\"", it);
+        /* the operation must be one the backend calls, spelt as X spells it: an override of a
+         * misspelt one ("searchTimeline") would be ignored, the stale id kept */
+        char op[64] = "";
+        if (name < sizeof op) {
+            memcpy(op, p, name);
+            op[name] = '\0';
+        }
+        if (!op[0] || tw_gql_parse(op) < 0) {
+            char names[512] = "";
+            size_t used = 0;
+            for (int g = 0; g < TWG_COUNT && used < sizeof names; g++)
+                used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", g ? ", " : "",
+                                         tw_gql_name((enum tw_gql)g));
+            return why_set(err, errlen, "TWITTER_QUERY_IDS: expected an operation of the "
+                           "credential backend (%s), got \"%.*s\"", names,
+                           (int)(name < 64 ? name : 64), p);
+        }
+        for (size_t k = 0; k < i; k++)
+            if (strncmp(c->twitter_query_ids.items[k], p, name + 1) == 0)
+                return why_set(err, errlen, "TWITTER_QUERY_IDS: expected each operation once, "
+                               "got %s twice", op);
     }
     const char *f = c->twitter_features;
     if (f && *f) {
@@ -671,6 +710,62 @@ static int check_store_url(const struct config *c, char *err, size_t errlen)
                    "hold a password)");
 }
 
+/* header_unsafe_byte: the offset of the first byte of s that cannot stand in an HTTP header
+ * field value (C0 controls, tab included, and DEL), or -1. libcurl sends a header as it is given,
+ * so a newline there (a key file's trailing one, a "\n" in a double-quoted .env value) would end
+ * the header early or add one of its own. */
+static long header_unsafe_byte(const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return (long)(p - s);
+    return -1;
+}
+
+/* check_secret: a key or token that goes into an HTTP header: no control character and no blank
+ * at either end (HTTP does not count blanks around a field value as part of it: clients and
+ * proxies drop them, so an API_KEY ending in one is not what a client sends). The value is never
+ * shown; item is the list item's number, 0 for a plain variable. */
+static int check_secret(const char *name, size_t item, const char *s, char *err, size_t errlen)
+{
+    if (!s || !*s)
+        return 0;
+    char which[32] = "";
+    if (item)
+        snprintf(which, sizeof which, " item #%zu", item);
+    long bad = header_unsafe_byte(s);
+    if (bad >= 0)
+        return why_set(err, errlen, "%s:%s holds a control character (byte 0x%02x at offset "
+                       "%ld), which an HTTP header cannot carry (the value is not shown: it is a "
+                       "secret)", name, which, (unsigned char)s[bad], bad);
+    size_t n = strlen(s);
+    if (s[0] == ' ' || s[n - 1] == ' ')
+        return why_set(err, errlen, "%s:%s starts or ends with a blank (the value is not shown: "
+                       "it is a secret)", name, which);
+    return 0;
+}
+
+/* check_header_values: every setting sent in (or compared with) an HTTP header field. */
+static int check_header_values(const struct config *c, char *err, size_t errlen)
+{
+    if (check_secret("API_KEY", 0, c->api_key, err, errlen) < 0 ||
+        check_secret("APIFY_API_KEY", 0, c->apify_api_key, err, errlen) < 0 ||
+        check_secret("TWITTER_BEARER_TOKEN", 0, c->twitter_bearer_token, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < c->twitter_api_keys.count; i++)
+        if (check_secret("TWITTER_API_KEYS", i + 1, c->twitter_api_keys.items[i], err,
+                         errlen) < 0)
+            return -1;
+    const char *ua = c->tiktok_api_user_agent;
+    if (ua && header_unsafe_byte(ua) >= 0) {
+        char shown[300];
+        return why_set(err, errlen, "TIKTOK_API_USER_AGENT: expected text without control "
+                       "characters (it is sent as the User-Agent header), got \"%s\"",
+                       quote_value(ua, shown, sizeof shown));
+    }
+    return 0;
+}
+
 int config_load_from(struct config *cfg, config_getenv_fn get, void *ctx, char *err, size_t errlen)
 {
     struct loader *ld = calloc(1, sizeof *ld);
@@ -683,7 +778,8 @@ int config_load_from(struct config *cfg, config_getenv_fn get, void *ctx, char *
     else
         rc = (collect_env(ld, get, ctx, err, errlen) < 0 || collect_files(ld, err, errlen) < 0 ||
               convert_all(ld, &tmp, err, errlen) < 0 || check_twitter(&tmp, err, errlen) < 0 ||
-              check_store_url(&tmp, err, errlen) < 0)
+              check_store_url(&tmp, err, errlen) < 0 ||
+              check_header_values(&tmp, err, errlen) < 0)
                  ? -1 : 0;
     if (ld)
         loader_free(ld);

@@ -7,7 +7,8 @@
  *
  * Blank lines and lines whose first non-blank byte is '#' are skipped. VALUE is one of
  *   - unquoted: up to the end of the line (LF or a lone CR); cut at the last '#' that follows a
- *     blank (as godotenv does), trimmed, then variables expanded;
+ *     blank (as godotenv does), trimmed, then variables expanded; blanks there are godotenv's:
+ *     space, tab, VT, FF, CR, and the characters NEL (U+0085) and no-break space (U+00A0);
  *   - "double quoted": may span lines; a backslash escapes the next byte; \n and \r become LF and
  *     CR, \$ stays for the expansion step, any other \X becomes X; then variables expanded;
  *   - 'single quoted': literal up to the next single quote.
@@ -331,11 +332,35 @@ static int finish_expansion(struct parser *p, unsigned line, const char *raw, si
     return *value ? 0 : fail(p, line, "out of memory");
 }
 
+/* godotenv's blanks (around an unquoted value, after a closing quote, before a statement) are
+ * characters, not bytes: besides the ASCII ones, U+0085 (NEL) and U+00A0 (no-break space, what a
+ * copy from a web page often brings), two bytes each in UTF-8. blank_after / blank_before: the length of the blank that starts at s[0] / ends at s[n),
+ * or 0. 0xC2 is never a continuation byte, so "C2 A0" ending a text is always that character. */
+static size_t blank_after(const char *s, size_t n)
+{
+    if (n >= 1 && is_blank(s[0]))
+        return 1;
+    if (n >= 2 && (unsigned char)s[0] == 0xC2 && ((unsigned char)s[1] == 0xA0 ||
+                                                  (unsigned char)s[1] == 0x85))
+        return 2;
+    return 0;
+}
+
+static size_t blank_before(const char *s, size_t n)
+{
+    if (n >= 1 && is_blank(s[n - 1]))
+        return 1;
+    if (n >= 2 && (unsigned char)s[n - 2] == 0xC2 && ((unsigned char)s[n - 1] == 0xA0 ||
+                                                      (unsigned char)s[n - 1] == 0x85))
+        return 2;
+    return 0;
+}
+
 /* comment_cut returns where an unquoted value s[0..n) ends: at the last '#' preceded by a blank. */
 static size_t comment_cut(const char *s, size_t n)
 {
     for (size_t i = n; i-- > 1;)
-        if (s[i] == '#' && is_blank(s[i - 1]))
+        if (s[i] == '#' && blank_before(s, i))
             return i;
     return n;
 }
@@ -343,22 +368,26 @@ static size_t comment_cut(const char *s, size_t n)
 static int parse_unquoted(struct parser *p, unsigned line, char **value)
 {
     const char *s = p->text + p->pos;
-    size_t n = 0;
+    size_t n = 0, b;
     while (p->pos + n < p->len && s[n] != '\n' && s[n] != '\r')
         n++;
     p->pos += n;
     n = comment_cut(s, n);
-    while (n && is_blank(s[n - 1]))
-        n--;
+    while ((b = blank_before(s, n)))
+        n -= b;
+    while ((b = blank_after(s, n))) {
+        s += b;
+        n -= b;
+    }
     return finish_expansion(p, line, s, n, value);
 }
 
 /* rest_of_line_is_empty is true when only blanks and an optional comment follow p->pos. */
 static bool rest_of_line_is_empty(const struct parser *p)
 {
-    size_t i = p->pos;
-    while (i < p->len && is_blank(p->text[i]))
-        i++;
+    size_t i = p->pos, b;
+    while ((b = blank_after(p->text + i, p->len - i)))
+        i += b;
     return i == p->len || p->text[i] == '\n' || p->text[i] == '#';
 }
 
@@ -415,8 +444,9 @@ static int parse_quoted(struct parser *p, unsigned line, char **value)
 
 static int parse_value(struct parser *p, unsigned line, char **value)
 {
-    while (p->pos < p->len && is_blank(p->text[p->pos]) && p->text[p->pos] != '\r')
-        p->pos++;
+    size_t b;
+    while (p->text[p->pos] != '\r' && (b = blank_after(p->text + p->pos, p->len - p->pos)))
+        p->pos += b;
     if (p->pos < p->len && (p->text[p->pos] == '"' || p->text[p->pos] == '\''))
         return parse_quoted(p, line, value);
     return parse_unquoted(p, line, value);
@@ -473,13 +503,14 @@ static int parse_name(struct parser *p, char **key)
 /* skip_to_statement passes blank lines and comment lines; false at the end of the text. */
 static bool skip_to_statement(struct parser *p)
 {
+    size_t b;
     while (p->pos < p->len) {
         char c = p->text[p->pos];
         if (c == '\n') {
             p->line++;
             p->pos++;
-        } else if (is_blank(c)) {
-            p->pos++;
+        } else if ((b = blank_after(p->text + p->pos, p->len - p->pos))) {
+            p->pos += b;
         } else if (c == '#') {
             while (p->pos < p->len && p->text[p->pos] != '\n')
                 p->pos++;

@@ -129,6 +129,9 @@ static int guest_token(struct flow *f, struct err *e)
     else if (ans.status != 200 || !gt || !*gt || strlen(gt) >= sizeof f->guest)
         rc = err_set(e, 502, "guest token activation failed (HTTP %ld): %s", ans.status,
                      ans.message[0] ? ans.message : "guest_token not found");
+    else if (!twitter_jar_valid_value(gt))   /* it goes out as a header and a cookie as it is */
+        rc = err_set(e, 502, "guest token activation failed: the guest_token holds a character "
+                     "no header or cookie may carry");
     else
         snprintf(f->guest, sizeof f->guest, "%s", gt);
     tw_web_answer_clear(&ans);

@@ -236,8 +236,8 @@ static int check(const struct config *cfg, const struct job_ctx *ctx, struct ses
 {
     pthread_mutex_lock(&jar_lock);
     char *cookie = twitter_jar_header(&s->jar);
-    const char *c = twitter_jar_get(&s->jar, "ct0");
-    char *ct0 = c ? strdup(c) : NULL;
+    const char *c = twitter_jar_get(&s->jar, "ct0"), *t = twitter_jar_get(&s->jar, "auth_token");
+    char *ct0 = c ? strdup(c) : NULL, *auth = t ? strdup(t) : NULL;
     pthread_mutex_unlock(&jar_lock);
     char url[1024];
     snprintf(url, sizeof url, "%s/1.1/account/settings.json", cfg->twitter_login_base);
@@ -251,11 +251,12 @@ static int check(const struct config *cfg, const struct job_ctx *ctx, struct ses
         if (rc < 0)
             log_warn("twitter: session check inconclusive (%s); the session is used as is",
                      ans.message);
-        tw_session_absorb((size_t)(s - sessions), ans.set_cookies);
+        tw_session_absorb((size_t)(s - sessions), auth, ans.set_cookies);
         tw_web_answer_clear(&ans);
     }
     crypto_free_text(cookie);
     crypto_free_text(ct0);
+    crypto_free_text(auth);
     return rc;
 }
 
@@ -409,7 +410,7 @@ int tw_session_dead(const struct config *cfg, const struct job_ctx *ctx, size_t 
     return rc;
 }
 
-void tw_session_absorb(size_t i, const char *set_cookies)
+void tw_session_absorb(size_t i, const char *sent_auth, const char *set_cookies)
 {
     if (!set_cookies || !*set_cookies)
         return;
@@ -417,6 +418,9 @@ void tw_session_absorb(size_t i, const char *set_cookies)
     bool changed = false;
     pthread_mutex_lock(&jar_lock);
     struct session *s = i < nsessions ? &sessions[i] : NULL;
+    const char *current = s ? twitter_jar_get(&s->jar, "auth_token") : NULL;
+    if (s && sent_auth && (!current || strcmp(current, sent_auth) != 0))
+        s = NULL;                       /* an answer to a session since replaced */
     if (s) {
         char *auth0 = NULL, *ct00 = NULL;
         const char *v;
@@ -586,10 +590,11 @@ static bool read_jar(struct session *s, struct tw_session_view *v)
 {
     pthread_mutex_lock(&jar_lock);
     v->cookie_header = twitter_jar_header(&s->jar);
-    const char *c = twitter_jar_get(&s->jar, "ct0");
+    const char *c = twitter_jar_get(&s->jar, "ct0"), *t = twitter_jar_get(&s->jar, "auth_token");
     v->ct0 = c ? strdup(c) : NULL;
+    v->auth_token = t ? strdup(t) : NULL;
     pthread_mutex_unlock(&jar_lock);
-    if (v->cookie_header && v->ct0)
+    if (v->cookie_header && v->ct0 && v->auth_token)
         return true;
     tw_session_view_clear(v);
     return false;
@@ -639,6 +644,7 @@ void tw_session_view_clear(struct tw_session_view *v)
 {
     crypto_free_text(v->cookie_header);
     free(v->ct0);
+    crypto_free_text(v->auth_token);
     twitter_txid_state_free(v->txid);
     memset(v, 0, sizeof *v);
 }

@@ -47,6 +47,7 @@ int tw_session_open(const struct config *cfg, const struct job_ctx *ctx, size_t 
 struct tw_session_view {
     char *cookie_header;                        /* owned */
     char *ct0;                                  /* owned */
+    char *auth_token;                           /* owned: the session the request belongs to */
     struct twitter_txid_state *txid;            /* owned copy; NULL without a state */
 };
 
@@ -60,8 +61,10 @@ int tw_session_view(const struct config *cfg, const struct job_ctx *ctx, size_t 
 void tw_session_view_clear(struct tw_session_view *v);
 
 /* tw_session_absorb applies the Set-Cookie lines of an answer to account i's jar; persists when
- * auth_token or ct0 changed. */
-void tw_session_absorb(size_t i, const char *set_cookies);
+ * auth_token or ct0 changed. sent_auth is the auth_token the request went with: when the jar
+ * holds another session by then (another job renewed it meanwhile), the answer's cookies belong
+ * to the replaced session and are dropped (its ct0 would not match the new auth_token). */
+void tw_session_absorb(size_t i, const char *sent_auth, const char *set_cookies);
 
 /* tw_session_dead: X refused account i's session (401 / code 32) when it was sent with the
  * auth_token `refused`. Drops the cookies (also the stored copy) and establishes the next

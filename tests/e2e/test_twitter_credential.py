@@ -450,6 +450,20 @@ def test_denied_login_is_reported():
         no_violations(fake)
 
 
+def test_guest_token_that_cannot_be_a_header_is_refused():
+    """The guest token of activate.json goes out as the x-guest-token header (and the gt
+    cookie): one holding CR LF would add headers of the answer's choosing to the login flow's
+    requests. It is refused as unusable, and no login step is sent with it."""
+    with TwitterWebFake() as fake:
+        fake.accounts["gus"] = {"password": "pw"}
+        fake.guest_token_suffix = "\r\nX-Injected: 1"
+        with Worker(env=fake.worker_env(accounts=["gus:pw"])) as w:
+            err = run_fails(w, job("searchbyquery", "q", max_results=1))
+            check("guest token activation failed" in err, "the refusal reaches the user: %r" % err)
+            check_eq(fake.flow_calls, [], "no login step with that guest token")
+        no_violations(fake)
+
+
 def test_rate_limited_login_cools_down_not_bad():
     """X answering the login flow with 429 / code 88 is a spent window, not a refused login:
     the account cools down until x-rate-limit-reset and logs in on a later job; it is not marked

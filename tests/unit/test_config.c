@@ -373,13 +373,17 @@ static void test_ratio_forms(void **state)
     struct fixture *f = *state;
     static const struct { const char *in; double want; } cases[] = {
         { "1", 1.0 }, { "1.0", 1.0 }, { "0.5", 0.5 }, { "+.25", 0.25 }, { "0.001", 0.001 },
+        /* more digits than a double holds are still such a number */
+        { "0.33333333333333333333", 1.0 / 3 }, { "1.00000000000000000000", 1.0 },
+        { "0.950000000000000000", 0.95 }, { "00.5", 0.5 }, { "1.", 1.0 },
+        { "0.000000000000000000012345678901234567890123", 1.2345678901234568e-20 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         env_clear(f);
         env_set(f, "READYZ_ERROR_THRESHOLD", cases[i].in);
         load_ok(f);
         double d = f->cfg.readyz_error_threshold - cases[i].want;
-        assert_true(d < 1e-12 && d > -1e-12);
+        assert_true(d < 1e-12 * cases[i].want && d > -1e-12 * cases[i].want);
     }
 }
 
@@ -520,6 +524,11 @@ static void test_bad_values_name_their_variable(void **state)
         { "READYZ_ERROR_THRESHOLD", "1e-1", "got \"1e-1\"" },
         { "READYZ_ERROR_THRESHOLD", ".", "got \".\"" },
         { "READYZ_ERROR_THRESHOLD", "0.5.", "got \"0.5.\"" },
+        { "READYZ_ERROR_THRESHOLD", "1.00000000000000000001", "got \"1.00000000000000000001\"" },
+        { "READYZ_ERROR_THRESHOLD", "0.00000000000000000000", "greater than 0" },
+        { "READYZ_ERROR_THRESHOLD", "2.0", "greater than 0" },
+        { "READYZ_ERROR_THRESHOLD", "10", "greater than 0" },
+        { "READYZ_ERROR_THRESHOLD", "+", "greater than 0" },
         { "LISTEN_ADDRESS", "8080", "\":port\", \"host:port\" or \"[v6]:port\"" },
         { "LISTEN_ADDRESS", ":0", "got \":0\"" },
         { "LISTEN_ADDRESS", ":65536", "got \":65536\"" },
@@ -540,6 +549,11 @@ static void test_bad_values_name_their_variable(void **state)
         { "TWITTER_QUERY_IDS", "SearchTimeline", "got \"SearchTimeline\"" },
         { "TWITTER_QUERY_IDS", "SearchTimeline=a/b", "Operation=queryId[@GET|@POST]" },
         { "TWITTER_QUERY_IDS", "UserTweets=x1,SearchTimeline=y@PUT", "got \"SearchTimeline=y@PUT\"" },
+        { "TWITTER_QUERY_IDS", "searchTimeline=abc", "an operation of the credential backend "
+          "(SearchTimeline, UserByScreenName, " },
+        { "TWITTER_QUERY_IDS", "UserTweets=x1,SearchTimelines=abc", "got \"SearchTimelines\"" },
+        { "TWITTER_QUERY_IDS", "SearchTimeline=a,UserTweets=b,SearchTimeline=c@GET",
+          "each operation once, got SearchTimeline twice" },
         { "TWITTER_FEATURES", "[true]", "JSON object of feature flags (not an object)" },
         { "TWITTER_FEATURES", "{\"a\":", "JSON object" },
         { "TWITTER_ACCOUNT_CONCURRENCY", "0", "from 1 to 64" },
@@ -554,12 +568,52 @@ static void test_bad_values_name_their_variable(void **state)
     }
 }
 
+static void test_query_ids_of_known_operations_load(void **state)
+{
+    struct fixture *f = *state;
+    env_set(f, "TWITTER_QUERY_IDS", "SearchTimeline=BGd0T_j7oVwlW5U79tO_0A@GET, UserTweets=x-1_2,"
+            "AudioSpaceById=q@POST");
+    load_ok(f);
+    assert_list(&f->cfg.twitter_query_ids, 3, "SearchTimeline=BGd0T_j7oVwlW5U79tO_0A@GET",
+                "UserTweets=x-1_2", "AudioSpaceById=q@POST");
+}
+
 static void test_bad_value_is_quoted_safely(void **state)
 {
     struct fixture *f = *state;
     env_set(f, "MAX_JOBS", "a\"b\\c\x01\n0123456789012345678901234567890123456789012345678901234567890");
     load_fails(f, "MAX_JOBS: ", "got \"a\\\"b\\\\c\\x01\\x0a");
     assert_non_null(strstr(f->err, "...\""));
+}
+
+/* Keys, tokens and the User-Agent go into HTTP headers as they are: a control character (a key
+ * file's trailing newline) would split or end the header, so it stops the start-up, naming the
+ * variable but never showing a secret. */
+static void test_header_values_refuse_control_characters(void **state)
+{
+    struct fixture *f = *state;
+    static const struct { const char *name, *value, *expect; } cases[] = {
+        { "API_KEY", "s3cr3t\n", "API_KEY: holds a control character (byte 0x0a at offset 6)" },
+        { "API_KEY", "s3cr3t ", "API_KEY: starts or ends with a blank" },
+        { "APIFY_API_KEY", "s3cr3t\r\nX-Injected: 1", "APIFY_API_KEY: holds a control" },
+        { "TWITTER_BEARER_TOKEN", "s3cr3t\tx", "TWITTER_BEARER_TOKEN: holds a control" },
+        { "TWITTER_API_KEYS", "good, s3cr3t\x7fx", "TWITTER_API_KEYS: item #2 holds a control" },
+        { "TIKTOK_API_USER_AGENT", "ua/1\r\nX-Injected: 1",
+          "TIKTOK_API_USER_AGENT: expected text without control characters" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        env_clear(f);
+        env_set(f, cases[i].name, cases[i].value);
+        load_fails(f, cases[i].expect, NULL);
+        if (strcmp(cases[i].name, "TIKTOK_API_USER_AGENT") != 0)
+            assert_null(strstr(f->err, "s3cr3t"));
+    }
+    env_clear(f);
+    env_set(f, "API_KEY", "a b");
+    env_set(f, "APIFY_API_KEY", "k-\xc3\xa9");
+    env_set(f, "TIKTOK_API_USER_AGENT", "Mozilla/5.0 (X11; Linux x86_64)");
+    load_ok(f);
+    assert_string_equal(f->cfg.api_key, "a b");
 }
 
 static void test_overlong_env_value(void **state)
@@ -1096,7 +1150,9 @@ int main(void)
         T(test_lists_trimmed),
         T(test_urls),
         T(test_bad_values_name_their_variable),
+        T(test_query_ids_of_known_operations_load),
         T(test_bad_value_is_quoted_safely),
+        T(test_header_values_refuse_control_characters),
         T(test_overlong_env_value),
         T(test_missing_dotenv_is_fine),
         T(test_data_dir_not_a_directory),

@@ -133,6 +133,11 @@ static void test_unquoted_trim(void **state)
     expect_pairs("A=   spaced out   \n", "A=spaced out", NULL);
     expect_pairs("A=back\\slash\\n", "A=back\\slash\\n", NULL);
     expect_pairs("A=it's \"fine\"", "A=it's \"fine\"", NULL);
+    /* godotenv's blanks are characters: a no-break space (U+00A0, what a copy from a web page
+     * brings) or a NEL (U+0085) trims and starts a comment as a space does; inside, it stays */
+    expect_pairs("A=key\xc2\xa0\nB=\xc2\xa0 x\xc2\xa0y\xc2\x85\nC=v\xc2\xa0# note\n"
+                 "D=\xc2\xa0\"q\"\xc2\xa0# note\n\xc2\xa0 # indented comment\nE=\xc3\xa0\n",
+                 "A=key", "B=x\xc2\xa0y", "C=v", "D=q", "E=\xc3\xa0", NULL);
 }
 
 static void test_double_quotes(void **state)

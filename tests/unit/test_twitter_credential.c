@@ -230,7 +230,7 @@ static int memory_put(void *ctx, const char *name, const char *label, const uint
 static void *absorb_slow(void *arg)
 {
     (void)arg;
-    tw_session_absorb(0, "ct0=slow; Path=/; Domain=.x.com; Secure");
+    tw_session_absorb(0, "tok", "ct0=slow; Path=/; Domain=.x.com; Secure");
     return NULL;
 }
 
@@ -252,10 +252,46 @@ static void test_concurrent_absorbs_store_the_newest_cookie(void **state)
     assert_int_equal(pthread_create(&t, NULL, absorb_slow, NULL), 0);
     struct timespec pause = { 0, 100L * 1000000L };
     nanosleep(&pause, NULL);        /* the slow write is under way */
-    tw_session_absorb(0, "ct0=newest; Path=/; Domain=.x.com; Secure");
+    tw_session_absorb(0, "tok", "ct0=newest; Path=/; Domain=.x.com; Secure");
     pthread_join(t, NULL);
     pthread_mutex_lock(&saved_lock);
     assert_string_equal(saved, "auth_token=tok; ct0=newest");
+    pthread_mutex_unlock(&saved_lock);
+    tw_session_detach_store();
+    tw_session_reset();
+    tw_accounts_reset();
+}
+
+/* An answer to a request sent with a session that has been replaced since (another job sharing
+ * the account renewed it) carries that old session's cookies: its ct0 rotation must not land in
+ * the new session's jar, nor in the store, where the new auth_token would be paired with the old
+ * session's ct0 (X then refuses every request: code 353). */
+static void test_answer_of_a_replaced_session_is_not_absorbed(void **state)
+{
+    (void)state;
+    struct config cfg = SOLO_CONFIG;
+    cfg.twitter_skip_login_verification = true;
+    tw_accounts_reset();
+    tw_session_reset();
+    pthread_mutex_lock(&saved_lock);
+    snprintf(saved, sizeof saved, "auth_token=tok; ct0=first");
+    pthread_mutex_unlock(&saved_lock);
+    struct secret_store st = { .get = memory_get, .put = memory_put };
+    tw_session_attach_store(&st);
+    struct err e = { 0 };
+    assert_int_equal(tw_session_open(&cfg, NULL, 0, &e), 0);
+    tw_session_absorb(0, "tok-replaced", "ct0=stale; Path=/; Domain=.x.com; Secure");
+    tw_session_absorb(0, "tok-replaced", "auth_token=old; Path=/; Domain=.x.com; Secure");
+    pthread_mutex_lock(&saved_lock);
+    assert_string_equal(saved, "auth_token=tok; ct0=first");
+    pthread_mutex_unlock(&saved_lock);
+    char *auth = tw_session_auth_token(0);
+    assert_string_equal(auth, "tok");
+    free(auth);
+    /* an answer to the current session is absorbed as before */
+    tw_session_absorb(0, "tok", "ct0=second; Path=/; Domain=.x.com; Secure");
+    pthread_mutex_lock(&saved_lock);
+    assert_string_equal(saved, "auth_token=tok; ct0=second");
     pthread_mutex_unlock(&saved_lock);
     tw_session_detach_store();
     tw_session_reset();
@@ -476,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_pool_wait_ignores_the_wall_clock),
         cmocka_unit_test(test_shorter_cooldown_keeps_the_longer),
         cmocka_unit_test(test_concurrent_absorbs_store_the_newest_cookie),
+        cmocka_unit_test(test_answer_of_a_replaced_session_is_not_absorbed),
         cmocka_unit_test(test_bad_reason_cut_on_a_character_boundary),
         cmocka_unit_test(test_totp),
         cmocka_unit_test(test_classify),

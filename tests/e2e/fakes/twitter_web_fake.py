@@ -281,7 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with fake.lock:
             fake.guest_calls += 1
-            gt = "gt-%d" % next(fake.counter)
+            gt = "gt-%d" % next(fake.counter) + fake.guest_token_suffix
         self._send(200, {"guest_token": gt})
 
     def _flow(self, query, body):
@@ -290,6 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not (self.headers.get("x-guest-token") or "").startswith("gt-"):
             fake.violate("login flow without x-guest-token")
+        if self.headers.get("x-injected") is not None:
+            fake.violate("login flow with a header injected through the guest token")
         try:
             doc = json.loads(body.decode())
         except Exception:  # noqa: BLE001
@@ -547,6 +549,7 @@ class TwitterWebFake(LocalServer):
         self.home_redirect = None       # a URL /home answers 302 to
         self.redirect_target_hits = 0   # requests of REDIRECT_TARGET
         self.guest_calls = 0
+        self.guest_token_suffix = ""    # appended to every guest token activate.json hands out
         self.settings_calls = 0
         self.search_tweets = [tweet(i, media="photo" if i % 3 == 0 else None) for i in range(1, 46)]
         self.profiles = {"nasa": user(0, "NASA"), "alice": user(2, "alice")}
