@@ -70,25 +70,36 @@ static bool route_served(const struct app *app, const struct route *r)
     return !r->served || r->served(app);
 }
 
-/* authorized checks Authorization: Bearer <key> or X-API-Key: <key> in constant time (digests of
- * equal length are compared, so not even the key's length leaks). */
+/* header_matches: the value of header name, without the blanks (spaces, tabs) around it that HTTP
+ * does not count as part of a field value (RFC 9110 5.5; Go's server drops them too), has the
+ * SHA-256 digest want. Digests of equal length are compared in constant time, so not even the
+ * key's length leaks. */
+static bool header_matches(const struct http_request *req, const char *name,
+                           const unsigned char want[CRYPTO_SHA256_LEN])
+{
+    const char *v = http_header(req, name);
+    if (!v)
+        return false;
+    size_t n = strlen(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    while (n > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    unsigned char d[CRYPTO_SHA256_LEN];
+    crypto_sha256(v, n, d);
+    return crypto_equal(d, want, sizeof d);
+}
+
+/* authorized checks Authorization: Bearer <key> or X-API-Key: <key>. */
 static bool authorized(const struct app *app, const struct http_request *req)
 {
     if (!app->has_api_key)
         return true;
-    unsigned char d[CRYPTO_SHA256_LEN];
-    bool ok = false;
-    const char *auth = http_header(req, "Authorization");
-    if (auth) {
-        crypto_sha256(auth, strlen(auth), d);
-        ok |= crypto_equal(d, app->bearer_digest, sizeof d);
-    }
-    const char *key = http_header(req, "X-API-Key");
-    if (key) {
-        crypto_sha256(key, strlen(key), d);
-        ok |= crypto_equal(d, app->key_digest, sizeof d);
-    }
-    return ok;
+    bool bearer = header_matches(req, "Authorization", app->bearer_digest);
+    bool key = header_matches(req, "X-API-Key", app->key_digest);
+    return bearer | key;
 }
 
 /* reply_framework_error answers the errors Echo itself makes in Go (401 of the API-key check,

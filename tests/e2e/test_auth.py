@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """test_auth.py - the API-key middleware (core-protocol.md 8, DECISIONS.md "Errors"):
-Authorization: Bearer <key> (exact, case-sensitive scheme, one space) or X-API-Key: <key>;
+Authorization: Bearer <key> (exact, case-sensitive scheme, one space; blanks around the header value not part of it) or X-API-Key: <key>;
 /healthz and /readyz open; everything else, unknown paths included, 401 without the key, with a
 body carrying both "error" and Go's "message". The key is checked as soon as a request's headers
 are in, before any of its body is read (as Echo's middleware does): a client without the key
@@ -45,6 +45,12 @@ def test_generate_needs_the_key():
         expect_status(r, 200, "/job/generate with X-API-Key: secret")
         r = w.post("/job/generate", json_body=JOB, headers={"x-api-key": KEY})
         expect_status(r, 200, "/job/generate with x-api-key (header names are case-insensitive)")
+        # blanks around a field value are not part of it (RFC 9110 5.5; Go's server drops them)
+        for name, headers in [("X-API-Key with a trailing space", {"X-API-Key": KEY + " "}),
+                              ("X-API-Key with a trailing tab", {"X-API-Key": KEY + "\t"}),
+                              ("bearer with blanks after it", {"Authorization": "Bearer " + KEY + " \t"})]:
+            expect_status(w.post("/job/generate", json_body=JOB, headers=headers), 200,
+                          "/job/generate with " + name)
         # one good credential is enough even when the other header is wrong
         r = w.post("/job/generate", json_body=JOB,
                    headers={"Authorization": "Bearer wrong", "X-API-Key": KEY})
