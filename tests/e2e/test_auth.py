@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """test_auth.py - the API-key middleware (core-protocol.md 8, DECISIONS.md "Errors"):
 Authorization: Bearer <key> (exact, case-sensitive scheme, one space) or X-API-Key: <key>, the
-blanks around a header's value not part of it; /healthz and /readyz open; everything else, unknown paths included, 401 without the key, with a
-body carrying both "error" and Go's "message". The key is checked as soon as a request's headers
-are in, before any of its body is read (as Echo's middleware does): a client without the key
-cannot make the worker buffer bodies (up to HTTP_MAX_RESULT_BODY_BYTES each) or fill the budget
-all bodies in flight share."""
+blanks around a header's value not part of it; /healthz and /readyz open; everything else,
+unknown paths included, 401 without the key, with a body carrying both "error" and Go's
+"message". The key is checked as soon as a request's headers are in, before any of its body is
+read (as Echo's middleware does): a client without the key cannot make the worker buffer bodies
+(up to HTTP_MAX_RESULT_BODY_BYTES each) or fill the budget all bodies in flight share."""
 import socket
 import time
 
