@@ -148,6 +148,12 @@ def value_of(samples, name, labels=None, default=None):
     return found[0]
 
 
+def requests_of(samples, route, status):
+    """tee_worker_http_requests_total of route and status (0 when the series is absent)."""
+    return value_of(samples, "tee_worker_http_requests_total",
+                    {"route": route, "status": str(status)}, 0.0)
+
+
 def scrape(w):
     r = w.get("/metrics", headers=AUTH)
     expect_status(r, 200, "GET /metrics")
@@ -194,8 +200,7 @@ def test_metrics_count_what_happened():
         w.healthy("jobs")
 
         types, samples = scrape(w)
-        req = lambda route, status: value_of(samples, "tee_worker_http_requests_total",
-                                             {"route": route, "status": str(status)}, 0.0)
+        req = lambda route, status: requests_of(samples, route, status)
         check_eq(req("/job/generate", 200), 3.0, "generate 200s")
         check_eq(req("/job/add", 200), 3.0, "add 200s")
         check_eq(req("/job/add", 400), 1.0, "add 400s")
@@ -257,8 +262,7 @@ def test_metrics_count_refused_bodies():
         check(answers[4].startswith(b"HTTP/1.1 503"), "body beyond the budget: %r" % answers[4][:100])
 
         types, samples = scrape(w)
-        req = lambda route, status: value_of(samples, "tee_worker_http_requests_total",
-                                             {"route": route, "status": str(status)}, 0.0)
+        req = lambda route, status: requests_of(samples, route, status)
         check_eq(req("/job/generate", 413), 1.0, "413 of a body read and dropped")
         check_eq(req("/job/add", 413), 1.0, "413 of a declared length refused at once")
         check_eq(req("/job/result", 503), 1.0, "503 of the spent request budget")

@@ -254,6 +254,24 @@ static char *arguments_of_values(size_t values, const char *tail)
     return text;
 }
 
+/* assert_refused_by_both: text is refused with 400 and a message holding why, by job_parse and
+ * by job_from_json on jansson's tree of it. */
+static void assert_refused_by_both(const char *text, const char *why)
+{
+    struct job j;
+    struct err e;
+    assert_int_equal(parse(text, &j, &e), -1);
+    assert_int_equal(e.http, 400);
+    assert_non_null(strstr(e.msg, why));
+    json_t *root = json_loads(text, 0, NULL);
+    assert_non_null(root);
+    err_clear(&e);
+    assert_int_equal(job_from_json(root, &j, &e), -1);
+    assert_int_equal(e.http, 400);
+    assert_non_null(strstr(e.msg, why));
+    json_decref(root);
+}
+
 /* A job waits in the queue as a jansson tree, up to ~80 times its text: the values and the text
  * its arguments hold are bounded (job.h), on the fast path and on jansson's path alike (a space
  * after the arguments sends the text to the full parser), and at /job/generate (job_from_json). */
@@ -292,14 +310,7 @@ static void test_arguments_are_bounded(void **state)
     job_clear(&j);
     p[-3] = 's';
     strcpy(p, "s\"}}");                            /* one byte more */
-    assert_int_equal(parse(text, &j, &e), -1);
-    assert_int_equal(e.http, 400);
-    assert_non_null(strstr(e.msg, "bytes"));
-    json_t *root = json_loads(text, 0, NULL);
-    assert_non_null(root);
-    assert_int_equal(job_from_json(root, &j, &e), -1);
-    assert_non_null(strstr(e.msg, "bytes"));
-    json_decref(root);
+    assert_refused_by_both(text, "bytes");
     free(text);
 }
 
@@ -335,14 +346,7 @@ static void test_arguments_nesting_is_bounded(void **state)
     job_clear(&j);
     free(text);
     text = nested_arguments(JOB_MAX_ARGUMENT_DEPTH + 1);
-    assert_int_equal(parse(text, &j, &e), -1);
-    assert_int_equal(e.http, 400);
-    assert_non_null(strstr(e.msg, "deeper than"));
-    json_t *root = json_loads(text, 0, NULL);
-    assert_non_null(root);
-    assert_int_equal(job_from_json(root, &j, &e), -1);
-    assert_non_null(strstr(e.msg, "deeper than"));
-    json_decref(root);
+    assert_refused_by_both(text, "deeper than");
     free(text);
 }
 
