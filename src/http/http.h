@@ -144,8 +144,9 @@ struct http_server *http_start_tls(const struct config *cfg, const struct http_t
  * started with TLS. Returns 0, or -1 with err (the old certificate stays in service). */
 int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *err, size_t errlen);
 
-/* http_reap stops the replaced servers whose connections have all ended or whose idle timeout
- * (HTTP_TIMEOUT_SECONDS) has passed since the replacement. Returns how many are still draining. */
+/* http_reap stops the replaced servers whose connections have all ended, or on which a request
+ * begun before the replacement can no longer be arriving (HTTP_TIMEOUT_SECONDS plus a second per
+ * 16 KiB of HTTP_MAX_RESULT_BODY_BYTES since it). Returns how many are still draining. */
 size_t http_reap(struct http_server *srv);
 
 /* http_bound_port returns the port actually listened on (useful with port 0). */

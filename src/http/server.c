@@ -35,8 +35,10 @@
  * HTTPS (enclave mode): the same daemon with MHD_USE_TLS and the key and certificate in memory
  * (libmicrohttpd's GnuTLS). A certificate is replaced without dropping the listener: a second
  * daemon starts on a duplicate of the listening socket with the new certificate, the old one is
- * quiesced (stops accepting) and keeps serving its open connections until they end or the idle
- * timeout passes, when http_reap stops it. */
+ * quiesced (stops accepting) and keeps serving its open connections until they end, or at the
+ * latest until a request begun on it could no longer be arriving under the request deadlines
+ * (HTTP_TIMEOUT_SECONDS plus a second per HTTP_BODY_MIN_RATE bytes of the largest body), when
+ * http_reap stops it. */
 #include "http/http.h"
 
 #include <arpa/inet.h>
@@ -964,6 +966,15 @@ static bool holds_connections(const struct daemon_slot *slot)
     return !info || info->num_connections > 0;
 }
 
+/* longest_arrival_s: the longest a request may take to arrive whole under the request deadlines
+ * (deadline.h): HTTP_TIMEOUT_SECONDS, plus a second per HTTP_BODY_MIN_RATE bytes of the largest
+ * body. A retired daemon is kept that long at least, so that a request under way on it when the
+ * certificate was replaced (a sealed result posted back over a slow link) is not cut. */
+static unsigned long longest_arrival_s(const struct http_server *srv)
+{
+    return srv->cfg->http_timeout_s + srv->max_result_body / HTTP_BODY_MIN_RATE;
+}
+
 int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *err, size_t errlen)
 {
     struct daemon_slot fresh = { 0 };
@@ -1019,7 +1030,7 @@ int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *
         close(old_fd);
     stop_retired(srv, &srv->retired[slot], true);   /* nothing deferred on it: see above */
     srv->retired[slot] = srv->current;
-    srv->retired[slot].stop_by = time(NULL) + (time_t)srv->cfg->http_timeout_s + 1;
+    srv->retired[slot].stop_by = time(NULL) + (time_t)longest_arrival_s(srv) + 1;
     srv->current = fresh;
     pthread_mutex_unlock(&srv->lock);
     return 0;

@@ -23,6 +23,7 @@ import hashlib
 import http.client
 import json
 import shutil
+import socket
 import ssl
 import subprocess
 import time
@@ -334,6 +335,44 @@ def test_certificate_renewed_before_expiry():
         finally:
             old_conn.close()
         check("TLS certificate renewed" in w.stderr(), "no renewal line in the log")
+
+
+def test_renewal_keeps_a_slow_upload_under_way():
+    """A body the request deadlines allow (HTTP_TIMEOUT_SECONDS plus a second per 16 KiB) still
+    arrives, and is answered, on a connection opened before a renewal: the listener it was
+    accepted on is retired, not cut, while a request on it may still be arriving. The retired
+    listener was stopped HTTP_TIMEOUT_SECONDS + 1 s after the renewal, cutting the upload."""
+    env = {"TLS_CERT_VALIDITY_SECONDS": "3", "HTTP_THREADS": "2", "HTTP_TIMEOUT_SECONDS": "2"}
+    chunk, pause, chunks = 8 * 1024, 0.25, 40      # 32 KiB/s for 10 s
+    filler = chunk * chunks - len(b'{"encrypted_result":"","encrypted_request":"x"}')
+    body = b'{"encrypted_result":"' + b"A" * filler + b'","encrypted_request":"x"}'
+    with AttestationFake() as fake, EnclaveWorker(fake, env=env) as w:
+        first = w.peer_certificate()
+        raw = socket.create_connection((harness.HOST, w.port), timeout=10)
+        sock = tls_context().wrap_socket(raw, server_hostname=harness.HOST)
+        try:
+            sock.sendall(b"POST /job/result HTTP/1.1\r\nHost: worker\r\n"
+                         b"Content-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(body))
+            for i in range(chunks):
+                try:
+                    sock.sendall(body[i * chunk:(i + 1) * chunk])
+                except OSError as e:
+                    check(False, "the upload was cut after %d of %d bytes (%s)"
+                          % (i * chunk, len(body), e))
+                time.sleep(pause)
+            check(w.peer_certificate() != first, "no renewal happened during the upload")
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                try:
+                    piece = sock.recv(4096)
+                except OSError as e:
+                    check(False, "no answer to the upload (%s)" % e)
+                check(piece, "the connection closed without an answer to the upload")
+                answer += piece
+            check(answer.startswith(b"HTTP/1.1 500"), "unexpected answer: %r" % answer[:200])
+        finally:
+            sock.close()
 
 
 def test_renewal_does_not_wait_on_the_wall_clock():
