@@ -49,6 +49,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -326,9 +327,60 @@ static enum MHD_Result reply_too_large(struct req_state *st, const char *method,
     return reply_refused_body(st, method, url, &resp);
 }
 
-/* first_call sets up the request state; answers at once a request the screen refuses (a missing
- * API key: none of its body is read or held) and refuses outright a declared body far above the
- * limit. */
+/* What the headers say of a request's body length, as framing_of gathers it. */
+struct framing {
+    unsigned lengths;               /* Content-Length fields */
+    bool lengths_differ;            /* two of them with different values */
+    const char *length;             /* the first one's value */
+    unsigned codings;               /* Transfer-Encoding fields */
+    bool chunked_only;              /* the only one is exactly "chunked" */
+};
+
+static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (!key || !value)
+        return MHD_YES;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (f->lengths++ == 0)
+            f->length = value;
+        else if (strcmp(f->length, value) != 0)
+            f->lengths_differ = true;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->chunked_only = f->codings++ == 0 && strcasecmp(value, "chunked") == 0;
+    }
+    return MHD_YES;
+}
+
+/* framing_refusal says why a request's body length is ambiguous (RFC 9112 6.1, 6.3), making resp
+ * its 400, or the 501 of a transfer coding not implemented (Go's server answers that for any
+ * coding but chunked alone); false when it is not. libmicrohttpd reads the first Content-Length
+ * and takes chunked over it: a proxy in front that read the last one, or the Content-Length,
+ * would forward as body bytes the worker reads as its next request (request smuggling). */
+static bool framing_refusal(struct MHD_Connection *conn, struct http_response *resp)
+{
+    struct framing f = { 0 };
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_field, &f);
+    if (f.lengths_differ)
+        http_reply_error(resp, 400, "ambiguous request framing: Content-Length given twice with "
+                                    "different values");
+    else if (f.codings && !f.chunked_only)
+        http_reply_error(resp, 501, "unsupported Transfer-Encoding (only chunked is)");
+    else if (f.codings && f.lengths)
+        http_reply_error(resp, 400, "ambiguous request framing: both Transfer-Encoding and "
+                                    "Content-Length");
+    else
+        return false;
+    resp->count = HTTP_COUNT_SKIP;     /* the client's doing: not the worker's readiness */
+    return true;
+}
+
+/* first_call sets up the request state; answers at once a request whose body length is
+ * ambiguous (framing_refusal) or that the screen refuses (a missing API key), so that none of
+ * its body is read or held, and the connection closes after the answer; refuses outright a
+ * declared body far above the limit. */
 static enum MHD_Result first_call(struct daemon_tag *tag, struct MHD_Connection *conn,
                                   const char *method, const char *url, void **con_cls)
 {
@@ -343,16 +395,15 @@ static enum MHD_Result first_call(struct daemon_tag *tag, struct MHD_Connection 
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     st->clock = info ? info->socket_context : NULL;
-    if (srv->screen) {
-        struct http_request req = { .method = method, .path = url, .conn = conn, .state = st };
-        struct http_response resp = { 0 };
+    struct http_request req = { .method = method, .path = url, .conn = conn, .state = st };
+    struct http_response resp = { 0 };
+    if (!framing_refusal(conn, &resp) && srv->screen)
         srv->screen(srv->ctx, &req, &resp);
-        if (resp.status) {
-            if (request_received(st))
-                return send_answer(srv, &req, &resp);
-            http_response_clear(&resp);
-            return MHD_NO;
-        }
+    if (resp.status) {
+        if (request_received(st))
+            return send_answer(srv, &req, &resp);
+        http_response_clear(&resp);
+        return MHD_NO;
     }
     /* A sealed result travels back in /job/result: it may be far larger than any other request. */
     st->limit = strcmp(url, "/job/result") == 0 ? srv->max_result_body : srv->max_body;
