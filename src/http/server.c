@@ -35,10 +35,10 @@
  * HTTPS (enclave mode): the same daemon with MHD_USE_TLS and the key and certificate in memory
  * (libmicrohttpd's GnuTLS). A certificate is replaced without dropping the listener: a second
  * daemon starts on a duplicate of the listening socket with the new certificate, the old one is
- * quiesced (stops accepting) and keeps serving its open connections until they end, or at the
- * latest until a request begun on it could no longer be arriving under the request deadlines
- * (HTTP_TIMEOUT_SECONDS plus a second per HTTP_BODY_MIN_RATE bytes of the largest body), when
- * http_reap stops it. */
+ * quiesced (stops accepting) and keeps serving each open connection until its next answer (which
+ * says Connection: close); http_reap stops it once they have all ended, or at the latest when a
+ * request begun on it could no longer be arriving under the request deadlines (HTTP_TIMEOUT_SECONDS
+ * plus a second per HTTP_BODY_MIN_RATE bytes of the largest body). */
 #include "http/http.h"
 
 #include <arpa/inet.h>
@@ -71,6 +71,7 @@
 struct daemon_tag {
     struct http_server *srv;
     size_t deferred;           /* requests deferred on this daemon (srv->defer_lock) */
+    bool retired;              /* atomic: replaced by a daemon with a new certificate */
 };
 
 struct daemon_slot {
@@ -670,6 +671,12 @@ static enum MHD_Result send_answer(struct http_server *srv, struct http_request 
     }
     if (srv->answered)
         srv->answered(srv->ctx, req, resp);
+    /* On a retired daemon the connection ends with this answer, so that the daemon (and the old
+     * key) goes as soon as the requests under way on it are done. Said as the request's own
+     * "Connection: close", which libmicrohttpd honours for every answer, prebuilt ones too. */
+    const struct req_state *st = req->state;
+    if (__atomic_load_n(&st->tag->retired, __ATOMIC_ACQUIRE))
+        MHD_set_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION, "close");
     return send_response(req->conn, resp);
 }
 
@@ -1075,7 +1082,9 @@ int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *
         snprintf(err, errlen, "cannot start a server with the new TLS certificate");
         goto fail;
     }
-    /* From here the new daemon owns fd; the old one stops accepting and drains. */
+    /* From here the new daemon owns fd; the old one stops accepting and drains, closing each
+     * connection after its next answer (send_answer). */
+    __atomic_store_n(&srv->current.tag->retired, true, __ATOMIC_RELEASE);
     MHD_socket old_fd = MHD_quiesce_daemon(srv->current.daemon);
     if (old_fd != MHD_INVALID_SOCKET)
         close(old_fd);

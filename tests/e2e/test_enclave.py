@@ -375,6 +375,36 @@ def test_renewal_keeps_a_slow_upload_under_way():
             sock.close()
 
 
+def test_renewal_closes_kept_alive_connections_after_their_request():
+    """After a renewal, an answer on a connection accepted with the old certificate says
+    Connection: close and the connection ends there, so the old listener (and its private key)
+    is gone once its requests are done, not kept as long as a client keeps polling on a
+    kept-alive connection, to be cut then, maybe in the middle of a request."""
+    env = {"TLS_CERT_VALIDITY_SECONDS": "3", "HTTP_THREADS": "2"}
+    get = b"GET /job/status/x HTTP/1.1\r\nHost: worker\r\nConnection: keep-alive\r\n\r\n"
+    with AttestationFake() as fake, EnclaveWorker(fake, env=env) as w:
+        raw = socket.create_connection((harness.HOST, w.port), timeout=10)
+        sock = tls_context().wrap_socket(raw, server_hostname=harness.HOST)
+        try:
+            first = sock.getpeercert(binary_form=True)
+            sock.sendall(get)
+            answer = b""
+            while not answer.endswith(b"}\n"):     # the whole JSON body
+                piece = sock.recv(65536)
+                check(piece, "before the renewal: closed after %r" % answer)
+                answer += piece
+            check(answer.startswith(b"HTTP/1.1 404") and b"Connection: close" not in answer,
+                  "before the renewal: expected a kept-alive 404, got %r" % answer)
+            wait_renewed(w, first, 15)
+            sock.sendall(get)
+            answer = harness.read_until_closed(sock)
+            check(answer.startswith(b"HTTP/1.1 404") and b"\r\nConnection: close\r\n" in answer,
+                  "after the renewal: expected a 404 saying Connection: close, got %r" % answer)
+            check(answer.count(b"HTTP/1.1 ") == 1, "one answer expected, got %r" % answer)
+        finally:
+            sock.close()
+
+
 def test_renewal_does_not_wait_on_the_wall_clock():
     """The renewal thread wakes every second on the monotonic clock: with the worker's wall clock
     an hour ahead of the kernel's (tests/e2e/fakes/clock_shift.c; what a step backwards does to a
