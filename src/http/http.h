@@ -53,6 +53,11 @@ const char *http_header(const struct http_request *req, const char *name);
  * a NUL, allocated with malloc. NULL when there is no body buffer (no body, or taken already). */
 char *http_take_body(const struct http_request *req);
 
+/* http_tls_cert returns the PEM certificate the request's connection was handshaken with (that of
+ * the listener it was accepted on: after a renewal, a connection accepted before it keeps the old
+ * one); NULL for plain HTTP or a request without server state (built by hand). */
+const char *http_tls_cert(const struct http_request *req);
+
 /* http_query returns the first value of query parameter key, or NULL. */
 const char *http_query(const struct http_request *req, const char *key);
 

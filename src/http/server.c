@@ -72,6 +72,7 @@ struct daemon_tag {
     struct http_server *srv;
     size_t deferred;           /* requests deferred on this daemon (srv->defer_lock) */
     bool retired;              /* atomic: replaced by a daemon with a new certificate */
+    const char *cert_pem;      /* the certificate this daemon presents (its slot's); NULL: HTTP */
 };
 
 struct daemon_slot {
@@ -160,6 +161,12 @@ char *http_take_body(const struct http_request *req)
     char *body = st->body.data;
     st->body = (struct growbuf){ 0 };
     return body;
+}
+
+const char *http_tls_cert(const struct http_request *req)
+{
+    const struct req_state *st = req->state;
+    return st ? st->tag->cert_pem : NULL;
 }
 
 const char *http_query(const struct http_request *req, const char *key)
@@ -903,6 +910,7 @@ static int slot_init(struct daemon_slot *slot, struct http_server *srv, const st
         return 0;
     slot->key_pem = strdup(tls->key_pem);
     slot->cert_pem = strdup(tls->cert_pem);
+    slot->tag->cert_pem = slot->cert_pem;
     return slot->key_pem && slot->cert_pem ? 0 : -1;
 }
 

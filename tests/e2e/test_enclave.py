@@ -405,6 +405,35 @@ def test_renewal_closes_kept_alive_connections_after_their_request():
             sock.close()
 
 
+def test_attestation_describes_the_certificate_of_its_connection():
+    """GET /attestation on a connection accepted with a certificate since renewed does not
+    describe the new certificate, which that connection never presented (a verifier comparing
+    the two would refuse the worker): it is a 503 with Retry-After, and the connection closes;
+    on a new connection the answer describes the certificate of that connection."""
+    env = {"TLS_CERT_VALIDITY_SECONDS": "3", "HTTP_THREADS": "2"}
+    with AttestationFake() as fake, EnclaveWorker(fake, env=env) as w:
+        old_conn = http.client.HTTPSConnection(harness.HOST, w.port, timeout=10,
+                                               context=tls_context())
+        try:
+            r, first = https_request(w.port, "GET", "/healthz", conn=old_conn)
+            expect_status(r, 200, "/healthz before the renewal")
+            wait_renewed(w, first, 15)
+            r, der = https_request(w.port, "GET", "/attestation", conn=old_conn)
+            check_eq(der, first, "the old connection's certificate")
+            if r.status == 200:
+                pem = r.json()["certificate"]
+                check(ssl.PEM_cert_to_DER_cert(pem) == der, "/attestation on a connection opened "
+                      "before the renewal describes another certificate than the connection's")
+            expect_status(r, 503, "/attestation on a connection opened before the renewal")
+            check(r.headers.get("Retry-After"), "the 503 must say Retry-After")
+        finally:
+            old_conn.close()
+        r, der = https_request(w.port, "GET", "/attestation")
+        expect_status(r, 200, "/attestation on a new connection")
+        check(ssl.PEM_cert_to_DER_cert(r.json()["certificate"]) == der,
+              "/attestation on a new connection describes another certificate than its own")
+
+
 def test_renewal_does_not_wait_on_the_wall_clock():
     """The renewal thread wakes every second on the monotonic clock: with the worker's wall clock
     an hour ahead of the kernel's (tests/e2e/fakes/clock_shift.c; what a step backwards does to a
