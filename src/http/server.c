@@ -79,7 +79,7 @@ struct daemon_slot {
     struct MHD_Daemon *daemon;
     struct daemon_tag *tag;    /* freed with the daemon */
     char *key_pem, *cert_pem;
-    time_t stop_by;            /* retired daemons: stopped at the latest then */
+    time_t stop_by;            /* retired daemons: stopped at the latest then (monotonic_s) */
 };
 
 #define HTTP_MAX_RETIRED 4
@@ -1032,6 +1032,15 @@ static bool holds_connections(const struct daemon_slot *slot)
     return !info || info->num_connections > 0;
 }
 
+/* monotonic_s: seconds on the monotonic clock, which a wall-clock step (NTP; in an enclave, the
+ * host's time) does not move: a retired daemon's drain is measured on it. */
+static time_t monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
 /* longest_arrival_s: the longest a request may take to arrive whole under the request deadlines
  * (deadline.h): HTTP_TIMEOUT_SECONDS, plus a second per HTTP_BODY_MIN_RATE bytes of the largest
  * body. A retired daemon is kept that long at least, so that a request under way on it when the
@@ -1098,7 +1107,7 @@ int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *
         close(old_fd);
     stop_retired(srv, &srv->retired[slot], true);   /* nothing deferred on it: see above */
     srv->retired[slot] = srv->current;
-    srv->retired[slot].stop_by = time(NULL) + (time_t)longest_arrival_s(srv) + 1;
+    srv->retired[slot].stop_by = monotonic_s() + (time_t)longest_arrival_s(srv) + 1;
     srv->current = fresh;
     pthread_mutex_unlock(&srv->lock);
     return 0;
@@ -1114,7 +1123,7 @@ fail:
 size_t http_reap(struct http_server *srv)
 {
     size_t left = 0;
-    time_t now = time(NULL);
+    time_t now = monotonic_s();
     pthread_mutex_lock(&srv->lock);
     for (size_t i = 0; i < HTTP_MAX_RETIRED; i++) {
         struct daemon_slot *r = &srv->retired[i];
