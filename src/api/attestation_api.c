@@ -8,9 +8,12 @@
  * A verifier checks the quote (Intel's chain, the enclave measurements), that the report data is
  * SHA-256 of the certificate's SubjectPublicKeyInfo followed by 32 zero bytes, and that the
  * certificate is the one the TLS handshake presented. Without attestation (OE_SIMULATION and
- * Gramine's attestation_type "none") the answer is 503. */
+ * Gramine's attestation_type "none") the answer is 503; so it is, with Retry-After, on a
+ * connection whose certificate was renewed since it was accepted: the identity described is
+ * always that of the connection asking. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "api/api.h"
@@ -20,8 +23,10 @@
 
 struct describe {
     const char *attestation_type;
+    const char *conn_cert;      /* PEM the connection was handshaken with; NULL: unknown */
     json_t *doc;
     bool no_quote;
+    bool other_cert;            /* the current identity is not the connection's (renewed since) */
 };
 
 static void rfc3339(time_t t, char out[32])
@@ -40,6 +45,10 @@ static void describe_current(const struct ratls_cert *c, void *arg)
         d->no_quote = true;
         return;
     }
+    if (d->conn_cert != NULL && strcmp(d->conn_cert, c->cert_pem) != 0) {
+        d->other_cert = true;
+        return;
+    }
     for (size_t i = 0; i < sizeof c->report_data; i++)
         snprintf(hex + 2 * i, 3, "%02x", c->report_data[i]);
     rfc3339(c->not_before, from);
@@ -54,12 +63,22 @@ static void describe_current(const struct ratls_cert *c, void *arg)
 
 void api_attestation(struct app *app, const struct http_request *req, struct http_response *resp)
 {
-    (void)req;
-    struct describe d = { .attestation_type = app->platform.attestation_type };
+    struct describe d = { .attestation_type = app->platform.attestation_type,
+                          .conn_cert = http_tls_cert(req) };
     attested_tls_read(app->tls, describe_current, &d);
     if (d.no_quote) {
         http_reply_error(resp, 503, "attestation unavailable: Gramine runs without remote "
                                     "attestation (attestation_type none, OE_SIMULATION)");
+        return;
+    }
+    if (d.other_cert) {
+        /* A connection accepted before a renewal (the answer closes it), or one accepted by the
+         * new listener in the instant before the new identity is published: either way the
+         * current identity is not the certificate this connection presented, which a verifier
+         * would compare it with. */
+        http_reply_error(resp, 503, "the TLS certificate of this connection was renewed; "
+                                    "reconnect for the current one");
+        http_add_header(resp, "Retry-After", "1");
         return;
     }
     if (d.doc == NULL) {

@@ -53,6 +53,11 @@ const char *http_header(const struct http_request *req, const char *name);
  * a NUL, allocated with malloc. NULL when there is no body buffer (no body, or taken already). */
 char *http_take_body(const struct http_request *req);
 
+/* http_tls_cert returns the PEM certificate the request's connection was handshaken with (that of
+ * the listener it was accepted on: after a renewal, a connection accepted before it keeps the old
+ * one); NULL for plain HTTP or a request without server state (built by hand). */
+const char *http_tls_cert(const struct http_request *req);
+
 /* http_query returns the first value of query parameter key, or NULL. */
 const char *http_query(const struct http_request *req, const char *key);
 
@@ -144,8 +149,9 @@ struct http_server *http_start_tls(const struct config *cfg, const struct http_t
  * started with TLS. Returns 0, or -1 with err (the old certificate stays in service). */
 int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *err, size_t errlen);
 
-/* http_reap stops the replaced servers whose connections have all ended or whose idle timeout
- * (HTTP_TIMEOUT_SECONDS) has passed since the replacement. Returns how many are still draining. */
+/* http_reap stops the replaced servers whose connections have all ended, or on which a request
+ * begun before the replacement can no longer be arriving (HTTP_TIMEOUT_SECONDS plus a second per
+ * 16 KiB of HTTP_MAX_RESULT_BODY_BYTES since it). Returns how many are still draining. */
 size_t http_reap(struct http_server *srv);
 
 /* http_bound_port returns the port actually listened on (useful with port 0). */

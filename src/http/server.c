@@ -35,8 +35,10 @@
  * HTTPS (enclave mode): the same daemon with MHD_USE_TLS and the key and certificate in memory
  * (libmicrohttpd's GnuTLS). A certificate is replaced without dropping the listener: a second
  * daemon starts on a duplicate of the listening socket with the new certificate, the old one is
- * quiesced (stops accepting) and keeps serving its open connections until they end or the idle
- * timeout passes, when http_reap stops it. */
+ * quiesced (stops accepting) and keeps serving each open connection until its next answer (which
+ * says Connection: close); http_reap stops it once they have all ended, or at the latest when a
+ * request begun on it could no longer be arriving under the request deadlines (HTTP_TIMEOUT_SECONDS
+ * plus a second per HTTP_BODY_MIN_RATE bytes of the largest body). */
 #include "http/http.h"
 
 #include <arpa/inet.h>
@@ -47,6 +49,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,13 +71,15 @@
 struct daemon_tag {
     struct http_server *srv;
     size_t deferred;           /* requests deferred on this daemon (srv->defer_lock) */
+    bool retired;              /* atomic: replaced by a daemon with a new certificate */
+    const char *cert_pem;      /* the certificate this daemon presents (its slot's); NULL: HTTP */
 };
 
 struct daemon_slot {
     struct MHD_Daemon *daemon;
     struct daemon_tag *tag;    /* freed with the daemon */
     char *key_pem, *cert_pem;
-    time_t stop_by;            /* retired daemons: stopped at the latest then */
+    time_t stop_by;            /* retired daemons: stopped at the latest then (monotonic_s) */
 };
 
 #define HTTP_MAX_RETIRED 4
@@ -156,6 +161,12 @@ char *http_take_body(const struct http_request *req)
     char *body = st->body.data;
     st->body = (struct growbuf){ 0 };
     return body;
+}
+
+const char *http_tls_cert(const struct http_request *req)
+{
+    const struct req_state *st = req->state;
+    return st ? st->tag->cert_pem : NULL;
 }
 
 const char *http_query(const struct http_request *req, const char *key)
@@ -324,9 +335,60 @@ static enum MHD_Result reply_too_large(struct req_state *st, const char *method,
     return reply_refused_body(st, method, url, &resp);
 }
 
-/* first_call sets up the request state; answers at once a request the screen refuses (a missing
- * API key: none of its body is read or held) and refuses outright a declared body far above the
- * limit. */
+/* What the headers say of a request's body length, as framing_of gathers it. */
+struct framing {
+    unsigned lengths;               /* Content-Length fields */
+    bool lengths_differ;            /* two of them with different values */
+    const char *length;             /* the first one's value */
+    unsigned codings;               /* Transfer-Encoding fields */
+    bool chunked_only;              /* the only one is exactly "chunked" */
+};
+
+static enum MHD_Result framing_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (!key || !value)
+        return MHD_YES;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (f->lengths++ == 0)
+            f->length = value;
+        else if (strcmp(f->length, value) != 0)
+            f->lengths_differ = true;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->chunked_only = f->codings++ == 0 && strcasecmp(value, "chunked") == 0;
+    }
+    return MHD_YES;
+}
+
+/* framing_refusal says why a request's body length is ambiguous (RFC 9112 6.1, 6.3), making resp
+ * its 400, or the 501 of a transfer coding not implemented (Go's server answers that for any
+ * coding but chunked alone); false when it is not. libmicrohttpd reads the first Content-Length
+ * and takes chunked over it: a proxy in front that read the last one, or the Content-Length,
+ * would forward as body bytes the worker reads as its next request (request smuggling). */
+static bool framing_refusal(struct MHD_Connection *conn, struct http_response *resp)
+{
+    struct framing f = { 0 };
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_field, &f);
+    if (f.lengths_differ)
+        http_reply_error(resp, 400, "ambiguous request framing: Content-Length given twice with "
+                                    "different values");
+    else if (f.codings && !f.chunked_only)
+        http_reply_error(resp, 501, "unsupported Transfer-Encoding (only chunked is)");
+    else if (f.codings && f.lengths)
+        http_reply_error(resp, 400, "ambiguous request framing: both Transfer-Encoding and "
+                                    "Content-Length");
+    else
+        return false;
+    resp->count = HTTP_COUNT_SKIP;     /* the client's doing: not the worker's readiness */
+    return true;
+}
+
+/* first_call sets up the request state; answers at once a request whose body length is
+ * ambiguous (framing_refusal) or that the screen refuses (a missing API key), so that none of
+ * its body is read or held, and the connection closes after the answer; refuses outright a
+ * declared body far above the limit. */
 static enum MHD_Result first_call(struct daemon_tag *tag, struct MHD_Connection *conn,
                                   const char *method, const char *url, void **con_cls)
 {
@@ -341,16 +403,15 @@ static enum MHD_Result first_call(struct daemon_tag *tag, struct MHD_Connection 
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     st->clock = info ? info->socket_context : NULL;
-    if (srv->screen) {
-        struct http_request req = { .method = method, .path = url, .conn = conn, .state = st };
-        struct http_response resp = { 0 };
+    struct http_request req = { .method = method, .path = url, .conn = conn, .state = st };
+    struct http_response resp = { 0 };
+    if (!framing_refusal(conn, &resp) && srv->screen)
         srv->screen(srv->ctx, &req, &resp);
-        if (resp.status) {
-            if (request_received(st))
-                return send_answer(srv, &req, &resp);
-            http_response_clear(&resp);
-            return MHD_NO;
-        }
+    if (resp.status) {
+        if (request_received(st))
+            return send_answer(srv, &req, &resp);
+        http_response_clear(&resp);
+        return MHD_NO;
     }
     /* A sealed result travels back in /job/result: it may be far larger than any other request. */
     st->limit = strcmp(url, "/job/result") == 0 ? srv->max_result_body : srv->max_body;
@@ -617,6 +678,12 @@ static enum MHD_Result send_answer(struct http_server *srv, struct http_request 
     }
     if (srv->answered)
         srv->answered(srv->ctx, req, resp);
+    /* On a retired daemon the connection ends with this answer, so that the daemon (and the old
+     * key) goes as soon as the requests under way on it are done. Said as the request's own
+     * "Connection: close", which libmicrohttpd honours for every answer, prebuilt ones too. */
+    const struct req_state *st = req->state;
+    if (__atomic_load_n(&st->tag->retired, __ATOMIC_ACQUIRE))
+        MHD_set_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION, "close");
     return send_response(req->conn, resp);
 }
 
@@ -843,6 +910,7 @@ static int slot_init(struct daemon_slot *slot, struct http_server *srv, const st
         return 0;
     slot->key_pem = strdup(tls->key_pem);
     slot->cert_pem = strdup(tls->cert_pem);
+    slot->tag->cert_pem = slot->cert_pem;
     return slot->key_pem && slot->cert_pem ? 0 : -1;
 }
 
@@ -964,6 +1032,24 @@ static bool holds_connections(const struct daemon_slot *slot)
     return !info || info->num_connections > 0;
 }
 
+/* monotonic_s: seconds on the monotonic clock, which a wall-clock step (NTP; in an enclave, the
+ * host's time) does not move: a retired daemon's drain is measured on it. */
+static time_t monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+/* longest_arrival_s: the longest a request may take to arrive whole under the request deadlines
+ * (deadline.h): HTTP_TIMEOUT_SECONDS, plus a second per HTTP_BODY_MIN_RATE bytes of the largest
+ * body. A retired daemon is kept that long at least, so that a request under way on it when the
+ * certificate was replaced (a sealed result posted back over a slow link) is not cut. */
+static unsigned long longest_arrival_s(const struct http_server *srv)
+{
+    return srv->cfg->http_timeout_s + srv->max_result_body / HTTP_BODY_MIN_RATE;
+}
+
 int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *err, size_t errlen)
 {
     struct daemon_slot fresh = { 0 };
@@ -1013,13 +1099,15 @@ int http_replace_tls(struct http_server *srv, const struct http_tls *tls, char *
         snprintf(err, errlen, "cannot start a server with the new TLS certificate");
         goto fail;
     }
-    /* From here the new daemon owns fd; the old one stops accepting and drains. */
+    /* From here the new daemon owns fd; the old one stops accepting and drains, closing each
+     * connection after its next answer (send_answer). */
+    __atomic_store_n(&srv->current.tag->retired, true, __ATOMIC_RELEASE);
     MHD_socket old_fd = MHD_quiesce_daemon(srv->current.daemon);
     if (old_fd != MHD_INVALID_SOCKET)
         close(old_fd);
     stop_retired(srv, &srv->retired[slot], true);   /* nothing deferred on it: see above */
     srv->retired[slot] = srv->current;
-    srv->retired[slot].stop_by = time(NULL) + (time_t)srv->cfg->http_timeout_s + 1;
+    srv->retired[slot].stop_by = monotonic_s() + (time_t)longest_arrival_s(srv) + 1;
     srv->current = fresh;
     pthread_mutex_unlock(&srv->lock);
     return 0;
@@ -1035,7 +1123,7 @@ fail:
 size_t http_reap(struct http_server *srv)
 {
     size_t left = 0;
-    time_t now = time(NULL);
+    time_t now = monotonic_s();
     pthread_mutex_lock(&srv->lock);
     for (size_t i = 0; i < HTTP_MAX_RETIRED; i++) {
         struct daemon_slot *r = &srv->retired[i];

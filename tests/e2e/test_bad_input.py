@@ -324,6 +324,69 @@ def test_body_limits():
         w.healthy("body just under the limit")
 
 
+def framing_answer(w, head, rest):
+    """Sends a POST /job/generate with header lines head (CRLF-ended) then the bytes rest, which
+    hold a pipelined GET /healthz after the body; returns every byte the worker sends back until
+    it closes the connection (or 5 s pass)."""
+    s = socket.create_connection((harness.HOST, w.port), timeout=5)
+    try:
+        s.sendall(b"POST /job/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+                  head + b"\r\n" + rest)
+        data = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except (socket.timeout, ConnectionResetError):
+            data += b"<not closed>"
+    finally:
+        s.close()
+    return data
+
+
+def test_ambiguous_body_framing_refused():
+    """A request whose body length two parsers may read differently (RFC 9112 6.1, 6.3): Content-
+    Length twice with different values, Transfer-Encoding beside Content-Length, or a transfer
+    coding other than chunked alone. A proxy in front that reads the other length would forward
+    bytes the worker takes for the next request (request smuggling). Refused from the headers
+    (400; 501 for a coding it does not implement, as Go's server answers), the connection closed
+    after the answer, so nothing after the headers is ever served as a request."""
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    cases = [
+        ("two Content-Length values", b"Content-Length: 2\r\nContent-Length: 40\r\n",
+         b"{}" + smuggled, 400),
+        ("Transfer-Encoding and Content-Length",
+         b"Content-Length: 40\r\nTransfer-Encoding: chunked\r\n",
+         b"2\r\n{}\r\n0\r\n\r\n" + smuggled, 400),
+        ("a coding before chunked", b"Transfer-Encoding: gzip, chunked\r\n",
+         b"2\r\n{}\r\n0\r\n\r\n" + smuggled, 501),
+        ("two Transfer-Encoding fields", b"Transfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n",
+         b"2\r\n{}\r\n0\r\n\r\n" + smuggled, 501),
+    ]
+    with Worker() as w:
+        for what, head, rest, status in cases:
+            data = framing_answer(w, head, rest)
+            check(data.startswith(b"HTTP/1.1 %d" % status),
+                  "%s: expected %d, got %r" % (what, status, data[:300]))
+            check(data.count(b"HTTP/1.1 ") == 1 and not data.endswith(b"<not closed>"),
+                  "%s: the connection must close after the one answer, got %r" % (what, data))
+            check(b'"error":' in data, "%s: expected a JSON error body, got %r" % (what, data))
+        # the same value twice is one length (RFC 9110 8.6), and chunked alone is served
+        data = framing_answer(w, b"Content-Length: 2\r\nContent-Length: 2\r\nConnection: close\r\n",
+                              b"{}")
+        check(data.startswith(b"HTTP/1.1 400") and b"job type is required" in data,
+              "Content-Length twice with one value: expected the handler's answer, got %r" % data)
+        data = framing_answer(w, b"Transfer-Encoding: chunked\r\nConnection: close\r\n",
+                              b"2\r\n{}\r\n0\r\n\r\n")
+        check(data.startswith(b"HTTP/1.1 400") and b"job type is required" in data,
+              "a chunked body: expected the handler's answer, got %r" % data)
+        stats = w.get("/readyz").json()["checks"]["stats"]
+        check_eq(stats["error_count"], 0, "readiness errors counted for refused framings")
+        w.healthy("ambiguous framing")
+
+
 def test_bad_signatures_and_admission():
     with Worker() as a, Worker() as b:
         sig = a.generate(JOB)

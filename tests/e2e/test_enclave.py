@@ -23,6 +23,7 @@ import hashlib
 import http.client
 import json
 import shutil
+import socket
 import ssl
 import subprocess
 import time
@@ -334,6 +335,103 @@ def test_certificate_renewed_before_expiry():
         finally:
             old_conn.close()
         check("TLS certificate renewed" in w.stderr(), "no renewal line in the log")
+
+
+def test_renewal_keeps_a_slow_upload_under_way():
+    """A body the request deadlines allow (HTTP_TIMEOUT_SECONDS plus a second per 16 KiB) still
+    arrives, and is answered, on a connection opened before a renewal: the listener it was
+    accepted on is retired, not cut, while a request on it may still be arriving. The retired
+    listener was stopped HTTP_TIMEOUT_SECONDS + 1 s after the renewal, cutting the upload."""
+    env = {"TLS_CERT_VALIDITY_SECONDS": "3", "HTTP_THREADS": "2", "HTTP_TIMEOUT_SECONDS": "2"}
+    chunk, pause, chunks = 8 * 1024, 0.25, 40      # 32 KiB/s for 10 s
+    filler = chunk * chunks - len(b'{"encrypted_result":"","encrypted_request":"x"}')
+    body = b'{"encrypted_result":"' + b"A" * filler + b'","encrypted_request":"x"}'
+    with AttestationFake() as fake, EnclaveWorker(fake, env=env) as w:
+        first = w.peer_certificate()
+        raw = socket.create_connection((harness.HOST, w.port), timeout=10)
+        sock = tls_context().wrap_socket(raw, server_hostname=harness.HOST)
+        try:
+            sock.sendall(b"POST /job/result HTTP/1.1\r\nHost: worker\r\n"
+                         b"Content-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(body))
+            for i in range(chunks):
+                try:
+                    sock.sendall(body[i * chunk:(i + 1) * chunk])
+                except OSError as e:
+                    check(False, "the upload was cut after %d of %d bytes (%s)"
+                          % (i * chunk, len(body), e))
+                time.sleep(pause)
+            check(w.peer_certificate() != first, "no renewal happened during the upload")
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                try:
+                    piece = sock.recv(4096)
+                except OSError as e:
+                    check(False, "no answer to the upload (%s)" % e)
+                check(piece, "the connection closed without an answer to the upload")
+                answer += piece
+            check(answer.startswith(b"HTTP/1.1 500"), "unexpected answer: %r" % answer[:200])
+        finally:
+            sock.close()
+
+
+def test_renewal_closes_kept_alive_connections_after_their_request():
+    """After a renewal, an answer on a connection accepted with the old certificate says
+    Connection: close and the connection ends there, so the old listener (and its private key)
+    is gone once its requests are done, not kept as long as a client keeps polling on a
+    kept-alive connection, to be cut then, maybe in the middle of a request."""
+    env = {"TLS_CERT_VALIDITY_SECONDS": "3", "HTTP_THREADS": "2"}
+    get = b"GET /job/status/x HTTP/1.1\r\nHost: worker\r\nConnection: keep-alive\r\n\r\n"
+    with AttestationFake() as fake, EnclaveWorker(fake, env=env) as w:
+        raw = socket.create_connection((harness.HOST, w.port), timeout=10)
+        sock = tls_context().wrap_socket(raw, server_hostname=harness.HOST)
+        try:
+            first = sock.getpeercert(binary_form=True)
+            sock.sendall(get)
+            answer = b""
+            while not answer.endswith(b"}\n"):     # the whole JSON body
+                piece = sock.recv(65536)
+                check(piece, "before the renewal: closed after %r" % answer)
+                answer += piece
+            check(answer.startswith(b"HTTP/1.1 404") and b"Connection: close" not in answer,
+                  "before the renewal: expected a kept-alive 404, got %r" % answer)
+            wait_renewed(w, first, 15)
+            sock.sendall(get)
+            answer = harness.read_until_closed(sock)
+            check(answer.startswith(b"HTTP/1.1 404") and b"\r\nConnection: close\r\n" in answer,
+                  "after the renewal: expected a 404 saying Connection: close, got %r" % answer)
+            check(answer.count(b"HTTP/1.1 ") == 1, "one answer expected, got %r" % answer)
+        finally:
+            sock.close()
+
+
+def test_attestation_describes_the_certificate_of_its_connection():
+    """GET /attestation on a connection accepted with a certificate since renewed does not
+    describe the new certificate, which that connection never presented (a verifier comparing
+    the two would refuse the worker): it is a 503 with Retry-After, and the connection closes;
+    on a new connection the answer describes the certificate of that connection."""
+    env = {"TLS_CERT_VALIDITY_SECONDS": "3", "HTTP_THREADS": "2"}
+    with AttestationFake() as fake, EnclaveWorker(fake, env=env) as w:
+        old_conn = http.client.HTTPSConnection(harness.HOST, w.port, timeout=10,
+                                               context=tls_context())
+        try:
+            r, first = https_request(w.port, "GET", "/healthz", conn=old_conn)
+            expect_status(r, 200, "/healthz before the renewal")
+            wait_renewed(w, first, 15)
+            r, der = https_request(w.port, "GET", "/attestation", conn=old_conn)
+            check_eq(der, first, "the old connection's certificate")
+            if r.status == 200:
+                pem = r.json()["certificate"]
+                check(ssl.PEM_cert_to_DER_cert(pem) == der, "/attestation on a connection opened "
+                      "before the renewal describes another certificate than the connection's")
+            expect_status(r, 503, "/attestation on a connection opened before the renewal")
+            check(r.headers.get("Retry-After"), "the 503 must say Retry-After")
+        finally:
+            old_conn.close()
+        r, der = https_request(w.port, "GET", "/attestation")
+        expect_status(r, 200, "/attestation on a new connection")
+        check(ssl.PEM_cert_to_DER_cert(r.json()["certificate"]) == der,
+              "/attestation on a new connection describes another certificate than its own")
 
 
 def test_renewal_does_not_wait_on_the_wall_clock():

@@ -353,6 +353,35 @@ static void renewed_server_stop(struct renewed_server *rs)
     free(rs->cert_pem);
 }
 
+/* The wall clock as the server reads it (time(3), wrapped): the kernel's plus wall_ahead_s, so a
+ * test can step it as NTP (or, in an enclave, the host) may. */
+static time_t wall_ahead_s;
+time_t __real_time(time_t *out);
+time_t __wrap_time(time_t *out)
+{
+    time_t now = __real_time(NULL) + __atomic_load_n(&wall_ahead_s, __ATOMIC_RELAXED);
+    if (out)
+        *out = now;
+    return now;
+}
+
+/* A wall-clock step forward does not stop a retired daemon whose connections are still open
+ * (its drain is measured on the monotonic clock): it was stopped at once, cutting whatever
+ * request was under way on it (a sealed result posted back over a slow link). */
+static void test_wall_clock_step_does_not_stop_a_retired_daemon(void **state)
+{
+    (void)state;
+    struct renewed_server rs;
+    renewed_server_start(&rs, 1);
+    __atomic_store_n(&wall_ahead_s, (time_t)30 * 24 * 3600, __ATOMIC_RELAXED);
+    size_t left = http_reap(rs.srv);
+    __atomic_store_n(&wall_ahead_s, 0, __ATOMIC_RELAXED);
+    assert_int_equal(left, 1);                  /* the oldest, which holds the connection */
+    client_send("/after-the-step");
+    client_read_until("served");
+    renewed_server_stop(&rs);
+}
+
 /* fifth_renewal_sends_on_the_oldest renews once more, the oldest daemon's connection sending
  * DEFER_PATH at the moment *arm names; that request must be answered at once, not deferred. */
 static void fifth_renewal_sends_on_the_oldest(struct renewed_server *rs, bool *arm)
@@ -424,12 +453,13 @@ static void test_deferral_on_the_oldest_keeps_the_certificate(void **state)
     char err[256] = "";
     assert_int_equal(http_replace_tls(rs.srv, &rs.tls, err, sizeof err), -1);
     assert_non_null(strstr(err, "the current certificate stays"));
-    client_send("/still-served");               /* the oldest daemon still runs */
 
+    /* the oldest daemon still runs: the answer goes out (closing the connection, which is on a
+     * retired daemon) */
     pthread_t answerer;
     assert_int_equal(pthread_create(&answerer, NULL, answer_main, held), 0);
     pthread_join(answerer, NULL);
-    client_read_until("served");
+    client_read_until("answered later");
     assert_int_equal(http_replace_tls(rs.srv, &rs.tls, err, sizeof err), 0);
     renewed_server_stop(&rs);
 }
@@ -486,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_request_after_the_renewal_check_answered_at_once),
         cmocka_unit_test(test_deferral_on_the_oldest_keeps_the_certificate),
         cmocka_unit_test(test_deferral_elsewhere_does_not_hold_the_renewal),
+        cmocka_unit_test(test_wall_clock_step_does_not_stop_a_retired_daemon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
