@@ -417,9 +417,34 @@ static void visit(struct walk *w, const xmlNode *n)
         on_link(w, n);
 }
 
+/* Elements whose content Go's HTML parser (scripting on, as goquery parses) reads as text, not
+ * markup: raw text (script, style, noscript, iframe, xmp, noembed, noframes, plaintext) and
+ * RCDATA (title, textarea). libxml2 2.9 reads only script and style that way and builds elements
+ * inside the others, so a walk that entered them would find headings, paragraphs, images and
+ * links that the Go service never sees (the <noscript><img src=...> of every lazy-loading page).
+ * Their text still counts in the text of an element around them. */
+static bool holds_text_only(const xmlNode *n)
+{
+    static const char *const names[] = { "script", "style", "noscript", "iframe", "xmp",
+                                         "noembed", "noframes", "plaintext", "title",
+                                         "textarea" };
+    if (n->type != XML_ELEMENT_NODE || !n->name)
+        return false;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp((const char *)n->name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The node after n in the walk: its children are skipped when they are text to Go. */
+static xmlNode *walk_next(xmlNode *n, const xmlNode *top)
+{
+    return holds_text_only(n) ? html_next_skipping_children(n, top) : html_next_in_order(n, top);
+}
+
 static const xmlNode *find_base(xmlDoc *doc)
 {
-    for (xmlNode *n = doc->children; n; n = html_next_in_order(n, (xmlNode *)doc))
+    for (xmlNode *n = doc->children; n; n = walk_next(n, (xmlNode *)doc))
         if (html_is_element(n, "base") && xmlHasProp(n, (const xmlChar *)"href"))
             return n;
     return NULL;
@@ -475,7 +500,7 @@ int web_extract(const char *html, size_t len, const char *charset, const char *p
         return -1;
     }
     for (xmlNode *n = doc->children; n && !w.failed && !w.cut;
-         n = html_next_in_order(n, (xmlNode *)doc))
+         n = walk_next(n, (xmlNode *)doc))
         visit(&w, n);
     out->cut |= w.cut;
     para_clear(&w.paragraphs);

@@ -368,6 +368,33 @@ static void test_url_resolution(void **state)
     assert_false(web_is_http_url(NULL));
 }
 
+/* Go's parser (scripting on) reads the content of noscript, iframe, xmp, noembed, noframes,
+ * plaintext, title and textarea as text: no element inside them is a heading, paragraph, image,
+ * link or <base> there, though their text still counts in an element around them. */
+static void test_text_only_elements_hold_no_elements(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<head><noscript><base href=\"http://other.test/\"><a href=\"/h\">h</a></noscript>"
+            "</head><body><h1>A</h1>"
+            "<img src=\"/lazy.gif\"><noscript><img src=\"/real.jpg\"><p>np</p></noscript>"
+            "<textarea><p>ta</p><a href=\"/ta\">t</a></textarea>"
+            "<xmp><h2>xm</h2></xmp><noembed><p>ne</p></noembed><noframes><p>nf</p></noframes>"
+            "<iframe><p>if</p></iframe><title><p>ti</p></title>"
+            "<p>x<noscript>y</noscript>z</p><a href=\"next\">n</a>"
+            "<plaintext><p>pt</p><a href=\"/pt\">p</a>",
+            NULL, &p);
+    assert_int_equal(p.section_count, 1);
+    assert_string_equal(p.sections[0].title, "A");
+    assert_int_equal(p.sections[0].images.count, 1);
+    assert_string_equal(p.sections[0].images.items[0], "http://site.test/lazy.gif");
+    assert_int_equal(p.sections[0].paragraphs.count, 1);
+    assert_string_equal(p.sections[0].paragraphs.items[0], "xyz");
+    assert_int_equal(p.links.count, 1);
+    assert_string_equal(p.links.items[0], "http://site.test/dir/next");   /* no <base> seen */
+    web_page_clear(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_output_is_bounded_by_page_size),
         cmocka_unit_test(test_paragraph_deduplication_is_not_quadratic),
         cmocka_unit_test(test_url_resolution),
+        cmocka_unit_test(test_text_only_elements_hold_no_elements),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     fetch_global_cleanup();   /* libcurl was opened (and initialised) by the first URL resolved */
