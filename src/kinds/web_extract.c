@@ -18,6 +18,7 @@
 #include <libxml/tree.h>
 
 #include "kinds/html_walk.h"
+#include "kinds/web_charset.h"
 #include "kinds/libxml_lazy.h"
 #include "util/growbuf.h"
 #include "util/url_scheme.h"
@@ -450,7 +451,10 @@ static const xmlNode *find_base(xmlDoc *doc)
     return NULL;
 }
 
-/* Parses the document, trying the header charset first and falling back to detection. */
+/* Parses the document: decoded from the header charset first (by web_charset, as Go decodes it:
+ * libxml2's own iconv decoding stopped at the first bad byte and lost the rest of the page, and
+ * took "iso-8859-1" and "us-ascii" literally where browsers and Go read windows-1252), else with
+ * libxml2's detection (BOM, <meta charset>). */
 static xmlDoc *parse_html(const char *html, size_t len, const char *charset, const char *url)
 {
     const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
@@ -458,8 +462,13 @@ static xmlDoc *parse_html(const char *html, size_t len, const char *charset, con
     if (len > INT32_MAX)
         len = INT32_MAX;
     xmlDoc *doc = NULL;
-    if (charset && *charset)
-        doc = htmlReadMemory(html, (int)len, url, charset, opts);
+    size_t utf8_len = 0;
+    char *utf8 = charset && *charset ? web_charset_to_utf8(html, len, charset, &utf8_len) : NULL;
+    if (utf8) {
+        doc = htmlReadMemory(utf8, utf8_len > INT32_MAX ? INT32_MAX : (int)utf8_len, url,
+                             "UTF-8", opts);
+        free(utf8);
+    }
     if (!doc)
         doc = htmlReadMemory(html, (int)len, url, NULL, opts);
     return doc;

@@ -133,6 +133,35 @@ static void test_header_charset_converts_to_utf8(void **state)
     web_page_clear(&p);
 }
 
+/* The header charset decodes as Go's crawler decodes it (WHATWG labels; a bad byte is U+FFFD and
+ * decoding goes on): "iso-8859-1" and "us-ascii" are windows-1252 (0x92 is a quote, not a C1
+ * control; a byte above 0x7f is not the end of the page), the text after an invalid sequence is
+ * kept, and the header wins over a <meta charset>. */
+static void test_header_charset_decodes_as_go(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<h1>it\x92s</h1><p>\x93q\x94 a\x81" "b</p>", "iso-8859-1", &p);
+    assert_string_equal(p.sections[0].title, "it\xe2\x80\x99s");
+    assert_string_equal(p.sections[0].paragraphs.items[0],
+                        "\xe2\x80\x9cq\xe2\x80\x9d a\xc2\x81" "b");
+    web_page_clear(&p);
+    extract("<h1>caf\xe9</h1><p>after</p>", "US-ASCII", &p);
+    assert_string_equal(p.sections[0].title, "caf\xc3\xa9");
+    assert_int_equal(p.sections[0].paragraphs.count, 1);
+    assert_string_equal(p.sections[0].paragraphs.items[0], "after");
+    web_page_clear(&p);
+    extract("<h1>A</h1><p>\x82\xa0\x82</p><p>after</p><a href=\"/x\">x</a>", "Shift_JIS", &p);
+    assert_int_equal(p.sections[0].paragraphs.count, 2);
+    assert_string_equal(p.sections[0].paragraphs.items[0], "\xe3\x81\x82\xef\xbf\xbd");
+    assert_string_equal(p.sections[0].paragraphs.items[1], "after");
+    assert_int_equal(p.links.count, 1);
+    web_page_clear(&p);
+    extract("<head><meta charset=\"utf-8\"></head><h1>caf\xe9</h1>", "latin1", &p);
+    assert_string_equal(p.sections[0].title, "caf\xc3\xa9");
+    web_page_clear(&p);
+}
+
 static int valid_utf8(const char *s)
 {
     char *copy = web_utf8_dup(s, strlen(s));
@@ -403,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_titles_are_untrimmed_full_text_and_entities_decoded),
         cmocka_unit_test(test_base_href_and_link_filtering),
         cmocka_unit_test(test_header_charset_converts_to_utf8),
+        cmocka_unit_test(test_header_charset_decodes_as_go),
         cmocka_unit_test(test_invalid_utf8_never_escapes),
         cmocka_unit_test(test_malformed_markup_is_recovered),
         cmocka_unit_test(test_deep_nesting_does_not_recurse),

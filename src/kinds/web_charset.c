@@ -1,0 +1,104 @@
+/* web_charset.c - decoding a page from its declared charset into UTF-8 (see web_charset.h). */
+#include "kinds/web_charset.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/growbuf.h"
+
+/* WHATWG encoding labels whose encoding is not what iconv means by the label (Encoding Standard,
+ * "Encodings" table): the Latin-1 and ASCII labels are windows-1252, the GB2312 ones GBK, ... */
+static const struct {
+    const char *label;
+    const char *iconv_name;
+} whatwg_labels[] = {
+    { "ansi_x3.4-1968", "WINDOWS-1252" }, { "ascii", "WINDOWS-1252" },
+    { "cp1252", "WINDOWS-1252" }, { "cp819", "WINDOWS-1252" },
+    { "csisolatin1", "WINDOWS-1252" }, { "ibm819", "WINDOWS-1252" },
+    { "iso-8859-1", "WINDOWS-1252" }, { "iso-ir-100", "WINDOWS-1252" },
+    { "iso8859-1", "WINDOWS-1252" }, { "iso88591", "WINDOWS-1252" },
+    { "iso_8859-1", "WINDOWS-1252" }, { "iso_8859-1:1987", "WINDOWS-1252" },
+    { "l1", "WINDOWS-1252" }, { "latin1", "WINDOWS-1252" }, { "us-ascii", "WINDOWS-1252" },
+    { "windows-1252", "WINDOWS-1252" }, { "x-cp1252", "WINDOWS-1252" },
+    { "cp1254", "WINDOWS-1254" }, { "csisolatin5", "WINDOWS-1254" },
+    { "iso-8859-9", "WINDOWS-1254" }, { "iso-ir-148", "WINDOWS-1254" },
+    { "iso8859-9", "WINDOWS-1254" }, { "iso88599", "WINDOWS-1254" },
+    { "iso_8859-9", "WINDOWS-1254" }, { "iso_8859-9:1989", "WINDOWS-1254" },
+    { "l5", "WINDOWS-1254" }, { "latin5", "WINDOWS-1254" }, { "x-cp1254", "WINDOWS-1254" },
+    { "dos-874", "WINDOWS-874" }, { "iso-8859-11", "WINDOWS-874" },
+    { "iso8859-11", "WINDOWS-874" }, { "iso885911", "WINDOWS-874" },
+    { "tis-620", "WINDOWS-874" },
+    { "chinese", "GBK" }, { "csgb2312", "GBK" }, { "csiso58gb231280", "GBK" },
+    { "gb2312", "GBK" }, { "gb_2312", "GBK" }, { "gb_2312-80", "GBK" }, { "iso-ir-58", "GBK" },
+    { "x-gbk", "GBK" },
+    { "cseuckr", "CP949" }, { "csksc56011987", "CP949" }, { "euc-kr", "CP949" },
+    { "iso-ir-149", "CP949" }, { "korean", "CP949" }, { "ks_c_5601-1987", "CP949" },
+    { "ks_c_5601-1989", "CP949" }, { "ksc5601", "CP949" }, { "ksc_5601", "CP949" },
+    { "windows-949", "CP949" },
+    { "csshiftjis", "CP932" }, { "ms932", "CP932" }, { "ms_kanji", "CP932" },
+    { "shift-jis", "CP932" }, { "shift_jis", "CP932" }, { "sjis", "CP932" },
+    { "windows-31j", "CP932" }, { "x-sjis", "CP932" },
+    { "big5", "BIG5-HKSCS" }, { "big5-hkscs", "BIG5-HKSCS" }, { "cn-big5", "BIG5-HKSCS" },
+    { "csbig5", "BIG5-HKSCS" }, { "x-x-big5", "BIG5-HKSCS" },
+    { "csunicode", "UTF-16LE" }, { "iso-10646-ucs-2", "UTF-16LE" }, { "ucs-2", "UTF-16LE" },
+    { "unicode", "UTF-16LE" }, { "unicodefeff", "UTF-16LE" }, { "utf-16", "UTF-16LE" },
+};
+
+const char *web_charset_iconv_name(const char *label)
+{
+    for (size_t i = 0; i < sizeof whatwg_labels / sizeof whatwg_labels[0]; i++)
+        if (strcasecmp(label, whatwg_labels[i].label) == 0)
+            return whatwg_labels[i].iconv_name;
+    return label;
+}
+
+/* The five bytes windows-1252 leaves unassigned decode to the C1 control of the same value in
+ * WHATWG's windows-1252; iconv refuses them. */
+static bool windows_1252_hole(unsigned char c)
+{
+    return c == 0x81 || c == 0x8d || c == 0x8f || c == 0x90 || c == 0x9d;
+}
+
+char *web_charset_to_utf8(const char *html, size_t len, const char *label, size_t *out_len)
+{
+    const char *name = web_charset_iconv_name(label);
+    iconv_t cd = iconv_open("UTF-8", name);
+    if (cd == (iconv_t)-1)
+        return NULL;
+    bool cp1252 = strcmp(name, "WINDOWS-1252") == 0;
+    struct growbuf out = { 0 };
+    char chunk[4096];
+    char *in = (char *)html;
+    size_t left = len;
+    bool failed = false;
+    while (left && !failed) {
+        char *o = chunk;
+        size_t room = sizeof chunk;
+        int why = iconv(cd, &in, &left, &o, &room) == (size_t)-1 ? errno : 0;
+        if (o > chunk && growbuf_append(&out, chunk, (size_t)(o - chunk), len + 16) < 0) {
+            failed = true;
+        } else if (why == EILSEQ || why == EINVAL) {  /* a bad sequence, or one cut at the end */
+            unsigned char c = (unsigned char)*in;
+            char c1[2] = { (char)(0xc0 | c >> 6), (char)(0x80 | (c & 0x3f)) };
+            failed = cp1252 && windows_1252_hole(c) ? growbuf_append(&out, c1, 2, len + 16) < 0
+                                                    : growbuf_append(&out, "\xef\xbf\xbd", 3,
+                                                                     len + 16) < 0;
+            in++;
+            left--;
+            iconv(cd, NULL, NULL, NULL, NULL);       /* a fresh shift state after it */
+        } else if (why && why != E2BIG) {
+            failed = true;
+        }
+    }
+    iconv_close(cd);
+    if (failed || growbuf_append(&out, "", 1, 16) < 0) {
+        free(out.data);
+        return NULL;
+    }
+    *out_len = out.len - 1;
+    return out.data;
+}
