@@ -102,3 +102,112 @@ char *web_charset_to_utf8(const char *html, size_t len, const char *label, size_
     *out_len = out.len - 1;
     return out.data;
 }
+
+/* ---- numeric character references ------------------------------------------------------- */
+
+/* What Go's parser (and the HTML standard) reads &#128; .. &#159; as. */
+static const unsigned short c1_as_windows_1252[32] = {
+    0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008d, 0x017d, 0x008f,
+    0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
+};
+
+static size_t put_utf8(char *out, unsigned cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    out[0] = (char)(0xe0 | cp >> 12);
+    out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+    out[2] = (char)(0x80 | (cp & 0x3f));
+    return 3;
+}
+
+static int digit_value(char c, bool hex)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (hex && ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
+        return (c | 0x20) - 'a' + 10;
+    return -1;
+}
+
+/* The length of the raw text element (script or style) opening at html[i] ("<script ...>" up to
+ * and with its "</script"), or 0 when none opens there. */
+static size_t raw_text_element_len(const char *html, size_t len, size_t i)
+{
+    static const char *const names[] = { "script", "style" };
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = strlen(names[k]);
+        if (len - i < n + 2 || strncasecmp(html + i + 1, names[k], n) != 0)
+            continue;
+        char after = html[i + 1 + n];
+        if (after != '>' && after != '/' && after != ' ' && after != '\t' && after != '\n' &&
+            after != '\r' && after != '\f')
+            continue;
+        for (size_t j = i + 1 + n; j + n + 2 <= len; j++)
+            if (html[j] == '<' && html[j + 1] == '/' && strncasecmp(html + j + 2, names[k], n) == 0)
+                return j + 2 + n - i;
+        return len - i;             /* never closed: raw text to the end */
+    }
+    return 0;
+}
+
+char *web_char_refs_as_go(const char *html, size_t len, size_t *out_len)
+{
+    struct growbuf out = { 0 };
+    int bad = 0;
+    size_t copied = 0;              /* html[0..copied) is in out */
+    for (size_t i = 0; i < len && !bad;) {
+        size_t raw = html[i] == '<' ? raw_text_element_len(html, len, i) : 0;
+        if (raw) {
+            i += raw;
+            continue;
+        }
+        if (html[i] != '&' || i + 1 >= len || html[i + 1] != '#') {
+            i++;
+            continue;
+        }
+        size_t j = i + 2;
+        bool hex = j < len && (html[j] == 'x' || html[j] == 'X');
+        j += hex;
+        unsigned long value = 0;
+        size_t digits = 0;
+        for (int d; j < len && (d = digit_value(html[j], hex)) >= 0; j++, digits++)
+            value = value > 0x10ffff ? value : value * (hex ? 16 : 10) + (unsigned long)d;
+        char text[8];
+        size_t text_len = 0;
+        if (!digits) {
+            memcpy(text, "&amp;", 5);       /* "&#" stays text, as Go leaves it */
+            text_len = 5;
+            j = i + 1;
+        } else if (value >= 0x80 && value <= 0x9f) {
+            text_len = put_utf8(text, c1_as_windows_1252[value - 0x80]);
+        } else if (value == 0 || (value >= 0xd800 && value <= 0xdfff) || value > 0x10ffff) {
+            text_len = put_utf8(text, 0xfffd);
+        } else {
+            i = j;                           /* libxml2 reads it as Go does: kept as written */
+            continue;
+        }
+        if (digits && j < len && html[j] == ';')
+            j++;
+        bad |= growbuf_append(&out, html + copied, i - copied, len + 16) |
+               growbuf_append(&out, text, text_len, len + 16);
+        copied = i = j;
+    }
+    bad |= growbuf_append(&out, html + copied, len - copied, len + 16) |
+           growbuf_append(&out, "", 1, 16);
+    if (bad) {
+        free(out.data);
+        return NULL;
+    }
+    *out_len = out.len - 1;
+    return out.data;
+}

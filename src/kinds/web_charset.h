@@ -1,6 +1,6 @@
 /* web_charset.h - a page's bytes in the charset its Content-Type declares, as UTF-8, decoded the
  * way Go's crawler decodes them (golang.org/x/net/html/charset: WHATWG labels, bad bytes become
- * U+FFFD and decoding goes on). */
+ * U+FFFD and decoding goes on; numeric character references as Go's parser reads them). */
 #ifndef TW_WEB_CHARSET_H
 #define TW_WEB_CHARSET_H
 
@@ -16,5 +16,14 @@ const char *web_charset_iconv_name(const char *label);
  * after it (libxml2 with iconv stopped there and dropped the rest of the page). NULL when iconv
  * does not know the charset or on OOM. */
 char *web_charset_to_utf8(const char *html, size_t len, const char *label, size_t *out_len);
+
+/* web_char_refs_as_go rewrites the numeric character references of a UTF-8 page that libxml2 2.9
+ * decodes differently from Go's HTML parser, so that libxml2 then reads what Go reads: &#128;
+ * to &#159; are the windows-1252 characters (&#146; a right quote, not U+0092); &#0;, a surrogate
+ * or a value past U+10FFFF is U+FFFD (libxml2 dropped them); "&#" without digits stays text
+ * (libxml2 dropped it). The content of script and style elements is left alone (neither parser
+ * reads references there). Returns a new NUL-ended text (its length in *out_len), or NULL on
+ * OOM. */
+char *web_char_refs_as_go(const char *html, size_t len, size_t *out_len);
 
 #endif

@@ -453,8 +453,9 @@ static const xmlNode *find_base(xmlDoc *doc)
 
 /* Parses the document: decoded from the header charset first (by web_charset, as Go decodes it:
  * libxml2's own iconv decoding stopped at the first bad byte and lost the rest of the page, and
- * took "iso-8859-1" and "us-ascii" literally where browsers and Go read windows-1252), else with
- * libxml2's detection (BOM, <meta charset>). */
+ * took "iso-8859-1" and "us-ascii" literally where browsers and Go read windows-1252), with its
+ * numeric character references made to read as in Go; else with libxml2's detection (BOM,
+ * <meta charset>). */
 static xmlDoc *parse_html(const char *html, size_t len, const char *charset, const char *url)
 {
     const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
@@ -465,9 +466,13 @@ static xmlDoc *parse_html(const char *html, size_t len, const char *charset, con
     size_t utf8_len = 0;
     char *utf8 = charset && *charset ? web_charset_to_utf8(html, len, charset, &utf8_len) : NULL;
     if (utf8) {
-        doc = htmlReadMemory(utf8, utf8_len > INT32_MAX ? INT32_MAX : (int)utf8_len, url,
-                             "UTF-8", opts);
+        size_t text_len = 0;
+        char *text = web_char_refs_as_go(utf8, utf8_len, &text_len);
         free(utf8);
+        if (text)
+            doc = htmlReadMemory(text, text_len > INT32_MAX ? INT32_MAX : (int)text_len, url,
+                                 "UTF-8", opts);
+        free(text);
     }
     if (!doc)
         doc = htmlReadMemory(html, (int)len, url, NULL, opts);

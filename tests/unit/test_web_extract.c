@@ -162,6 +162,26 @@ static void test_header_charset_decodes_as_go(void **state)
     web_page_clear(&p);
 }
 
+/* Numeric character references read as Go's parser reads them (with a header charset): &#128; to
+ * &#159; are windows-1252, &#0; / surrogates / past U+10FFFF are U+FFFD, "&#" without digits
+ * stays text; inside script they are text, in an attribute they are decoded. */
+static void test_numeric_char_refs_read_as_go(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<h1>it&#146;s&#x96</h1><p>a&#0;b&#xD800;c&#99999999;d&#;e&#x;f&#65;</p>"
+            "<p>g<script>&#146;&#;</script>h</p><img src=\"/&#150;.png\">", "utf-8", &p);
+    assert_string_equal(p.sections[0].title, "it\xe2\x80\x99s\xe2\x80\x93");
+    assert_string_equal(p.sections[0].paragraphs.items[0],
+                        "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd" "d&#;e&#x;fA");
+    assert_string_equal(p.sections[0].paragraphs.items[1], "g&#146;&#;h");
+    char *dash_png = web_resolve_url(PAGE, "/\xe2\x80\x93.png");
+    assert_non_null(dash_png);
+    assert_string_equal(p.sections[0].images.items[0], dash_png);
+    free(dash_png);
+    web_page_clear(&p);
+}
+
 static int valid_utf8(const char *s)
 {
     char *copy = web_utf8_dup(s, strlen(s));
@@ -433,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_base_href_and_link_filtering),
         cmocka_unit_test(test_header_charset_converts_to_utf8),
         cmocka_unit_test(test_header_charset_decodes_as_go),
+        cmocka_unit_test(test_numeric_char_refs_read_as_go),
         cmocka_unit_test(test_invalid_utf8_never_escapes),
         cmocka_unit_test(test_malformed_markup_is_recovered),
         cmocka_unit_test(test_deep_nesting_does_not_recurse),
