@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,21 +114,10 @@ static const unsigned short c1_as_windows_1252[32] = {
     0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
 };
 
-static size_t put_utf8(char *out, unsigned cp)
+/* A reference to cp as libxml2 reads it in any ASCII-compatible charset ("&#x2019;"). */
+static size_t put_char_ref(char *out, size_t size, unsigned cp)
 {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    out[0] = (char)(0xe0 | cp >> 12);
-    out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-    out[2] = (char)(0x80 | (cp & 0x3f));
-    return 3;
+    return (size_t)snprintf(out, size, "&#x%X;", cp);
 }
 
 static int digit_value(char c, bool hex)
@@ -182,16 +172,16 @@ char *web_char_refs_as_go(const char *html, size_t len, size_t *out_len)
         size_t digits = 0;
         for (int d; j < len && (d = digit_value(html[j], hex)) >= 0; j++, digits++)
             value = value > 0x10ffff ? value : value * (hex ? 16 : 10) + (unsigned long)d;
-        char text[8];
+        char text[16];
         size_t text_len = 0;
         if (!digits) {
             memcpy(text, "&amp;", 5);       /* "&#" stays text, as Go leaves it */
             text_len = 5;
             j = i + 1;
         } else if (value >= 0x80 && value <= 0x9f) {
-            text_len = put_utf8(text, c1_as_windows_1252[value - 0x80]);
+            text_len = put_char_ref(text, sizeof text, c1_as_windows_1252[value - 0x80]);
         } else if (value == 0 || (value >= 0xd800 && value <= 0xdfff) || value > 0x10ffff) {
-            text_len = put_utf8(text, 0xfffd);
+            text_len = put_char_ref(text, sizeof text, 0xfffd);
         } else {
             i = j;                           /* libxml2 reads it as Go does: kept as written */
             continue;

@@ -17,7 +17,8 @@ const char *web_charset_iconv_name(const char *label);
  * does not know the charset or on OOM. */
 char *web_charset_to_utf8(const char *html, size_t len, const char *label, size_t *out_len);
 
-/* web_char_refs_as_go rewrites the numeric character references of a UTF-8 page that libxml2 2.9
+/* web_char_refs_as_go rewrites the numeric character references of a page (in UTF-8 or any
+ * ASCII-compatible charset: what it writes is ASCII, "&#x2019;" or "&amp;") that libxml2 2.9
  * decodes differently from Go's HTML parser, so that libxml2 then reads what Go reads: &#128;
  * to &#159; are the windows-1252 characters (&#146; a right quote, not U+0092); &#0;, a surrogate
  * or a value past U+10FFFF is U+FFFD (libxml2 dropped them); "&#" without digits stays text

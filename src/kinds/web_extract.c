@@ -453,9 +453,9 @@ static const xmlNode *find_base(xmlDoc *doc)
 
 /* Parses the document: decoded from the header charset first (by web_charset, as Go decodes it:
  * libxml2's own iconv decoding stopped at the first bad byte and lost the rest of the page, and
- * took "iso-8859-1" and "us-ascii" literally where browsers and Go read windows-1252), with its
- * numeric character references made to read as in Go; else with libxml2's detection (BOM,
- * <meta charset>). */
+ * took "iso-8859-1" and "us-ascii" literally where browsers and Go read windows-1252), else with
+ * libxml2's detection (BOM, <meta charset>); either way with its numeric character references
+ * made to read as in Go (web_char_refs_as_go). */
 static xmlDoc *parse_html(const char *html, size_t len, const char *charset, const char *url)
 {
     const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
@@ -474,8 +474,14 @@ static xmlDoc *parse_html(const char *html, size_t len, const char *charset, con
                                  "UTF-8", opts);
         free(text);
     }
-    if (!doc)
-        doc = htmlReadMemory(html, (int)len, url, NULL, opts);
+    if (!doc) {
+        size_t text_len = 0;
+        char *text = web_char_refs_as_go(html, len, &text_len);
+        doc = htmlReadMemory(text ? text : html,
+                             text ? (text_len > INT32_MAX ? INT32_MAX : (int)text_len) : (int)len,
+                             url, NULL, opts);
+        free(text);
+    }
     return doc;
 }
 

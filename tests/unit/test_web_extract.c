@@ -162,9 +162,10 @@ static void test_header_charset_decodes_as_go(void **state)
     web_page_clear(&p);
 }
 
-/* Numeric character references read as Go's parser reads them (with a header charset): &#128; to
+/* Numeric character references read as Go's parser reads them: &#128; to
  * &#159; are windows-1252, &#0; / surrogates / past U+10FFFF are U+FFFD, "&#" without digits
- * stays text; inside script they are text, in an attribute they are decoded. */
+ * stays text; inside script they are text, in an attribute they are decoded; with or without a
+ * header charset. */
 static void test_numeric_char_refs_read_as_go(void **state)
 {
     (void)state;
@@ -179,6 +180,10 @@ static void test_numeric_char_refs_read_as_go(void **state)
     assert_non_null(dash_png);
     assert_string_equal(p.sections[0].images.items[0], dash_png);
     free(dash_png);
+    web_page_clear(&p);
+    /* without a header charset too, whatever the page's own charset */
+    extract("<meta charset=\"windows-1251\"><h1>\xcf&#146;&#0;</h1>", NULL, &p);
+    assert_string_equal(p.sections[0].title, "\xd0\x9f\xe2\x80\x99\xef\xbf\xbd");
     web_page_clear(&p);
 }
 
