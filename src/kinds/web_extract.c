@@ -18,6 +18,7 @@
 #include <libxml/tree.h>
 
 #include "kinds/html_walk.h"
+#include "kinds/web_attr_cap.h"
 #include "kinds/web_charset.h"
 #include "kinds/libxml_lazy.h"
 #include "util/growbuf.h"
@@ -451,38 +452,44 @@ static const xmlNode *find_base(xmlDoc *doc)
     return NULL;
 }
 
-/* Parses the document: decoded from the header charset first (by web_charset, as Go decodes it:
- * libxml2's own iconv decoding stopped at the first bad byte and lost the rest of the page, and
- * took "iso-8859-1" and "us-ascii" literally where browsers and Go read windows-1252), else with
- * libxml2's detection (BOM, <meta charset>); either way with its numeric character references
- * made to read as in Go (web_char_refs_as_go). */
-static xmlDoc *parse_html(const char *html, size_t len, const char *charset, const char *url)
+/* Parses text as libxml2 should see it: its numeric character references made to read as in Go
+ * (web_char_refs_as_go) and its start tags bounded in attributes (web_cap_attributes). */
+static xmlDoc *read_prepared(const char *html, size_t len, const char *url, const char *encoding)
 {
     const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                      HTML_PARSE_NONET | HTML_PARSE_COMPACT;
+    size_t refs_len = 0, capped_len = 0;
+    char *refs = web_char_refs_as_go(html, len, &refs_len);
+    const char *text = refs ? refs : html;
+    size_t text_len = refs ? refs_len : len;
+    char *capped = web_cap_attributes(text, text_len, &capped_len);
+    if (capped) {
+        text = capped;
+        text_len = capped_len;
+    }
+    xmlDoc *doc = htmlReadMemory(text, text_len > INT32_MAX ? INT32_MAX : (int)text_len, url,
+                                 encoding, opts);
+    free(capped);
+    free(refs);
+    return doc;
+}
+
+/* Parses the document: decoded from the header charset first (by web_charset, as Go decodes it:
+ * libxml2's own iconv decoding stopped at the first bad byte and lost the rest of the page, and
+ * took "iso-8859-1" and "us-ascii" literally where browsers and Go read windows-1252), else with
+ * libxml2's detection (BOM, <meta charset>). */
+static xmlDoc *parse_html(const char *html, size_t len, const char *charset, const char *url)
+{
     if (len > INT32_MAX)
         len = INT32_MAX;
     xmlDoc *doc = NULL;
     size_t utf8_len = 0;
     char *utf8 = charset && *charset ? web_charset_to_utf8(html, len, charset, &utf8_len) : NULL;
     if (utf8) {
-        size_t text_len = 0;
-        char *text = web_char_refs_as_go(utf8, utf8_len, &text_len);
+        doc = read_prepared(utf8, utf8_len, url, "UTF-8");
         free(utf8);
-        if (text)
-            doc = htmlReadMemory(text, text_len > INT32_MAX ? INT32_MAX : (int)text_len, url,
-                                 "UTF-8", opts);
-        free(text);
     }
-    if (!doc) {
-        size_t text_len = 0;
-        char *text = web_char_refs_as_go(html, len, &text_len);
-        doc = htmlReadMemory(text ? text : html,
-                             text ? (text_len > INT32_MAX ? INT32_MAX : (int)text_len) : (int)len,
-                             url, NULL, opts);
-        free(text);
-    }
-    return doc;
+    return doc ? doc : read_prepared(html, len, url, NULL);
 }
 
 /* Sets w->base / w->base_text from <base href> or the page URL. Returns 0 or -1 (OOM). */

@@ -397,6 +397,44 @@ static void test_paragraph_deduplication_is_not_quadratic(void **state)
     web_page_clear(&p);
 }
 
+/* One start tag with a hundred thousand attributes: libxml2 compares each attribute with every
+ * earlier one (~25 s under the sanitizers; a 10 MiB page of them, tens of minutes); past
+ * WEB_MAX_ATTRIBUTES_PER_TAG only the first href and src are kept, which is all that is read. */
+static void test_attribute_count_is_bounded(void **state)
+{
+    (void)state;
+    size_t reps = 100000, n = 0;
+    char *html = malloc(reps * 32 + 512);
+    assert_non_null(html);
+    n += (size_t)sprintf(html + n, "<h1>A</h1><img");
+    for (size_t i = 0; i < reps; i++)
+        n += (size_t)sprintf(html + n, " a%zu='v'", i);
+    n += (size_t)sprintf(html + n, " src=\"/first.png\" src=\"/second.png\" b=c>"
+                                   "<a x=\"1\" href=\"/in-bound\">i</a><a");
+    for (size_t i = 0; i < reps; i++)
+        n += (size_t)sprintf(html + n, " href=\"/h%zu\"", i);
+    n += (size_t)sprintf(html + n, ">h</a>");
+    struct web_page p = { 0 };
+    double start = now_seconds();
+    assert_int_equal(web_extract(html, n, NULL, PAGE, &p), 0);
+    double took = now_seconds() - start;
+    if (took > (RUNNING_ON_VALGRIND ? 40.0 : 4.0))
+        fail_msg("two tags of %zu attributes took %.1f s", reps, took);
+    assert_int_equal(p.section_count, 1);
+    assert_int_equal(p.sections[0].images.count, 1);
+    assert_string_equal(p.sections[0].images.items[0], "http://site.test/first.png");
+    assert_int_equal(p.links.count, 2);
+    assert_string_equal(p.links.items[0], "http://site.test/in-bound");
+    assert_string_equal(p.links.items[1], "http://site.test/h0");
+    web_page_clear(&p);
+    free(html);
+    /* a tag within the bound is untouched, quoted '>' and all */
+    extract("<h1>A</h1><img alt=\"a>b\" src='/q.png'><a href=/u>u</a>", NULL, &p);
+    assert_string_equal(p.sections[0].images.items[0], "http://site.test/q.png");
+    assert_string_equal(p.links.items[0], "http://site.test/u");
+    web_page_clear(&p);
+}
+
 static void test_url_resolution(void **state)
 {
     (void)state;
@@ -466,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_output_is_bounded_by_page_size),
         cmocka_unit_test(test_paragraph_deduplication_is_not_quadratic),
         cmocka_unit_test(test_url_resolution),
+        cmocka_unit_test(test_attribute_count_is_bounded),
         cmocka_unit_test(test_text_only_elements_hold_no_elements),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
