@@ -10,7 +10,7 @@
 
 /* web_cap_attributes: a copy of html[0..len) (malloc'd, NUL-ended, its length in *out_len) whose
  * start tags keep their first WEB_MAX_ATTRIBUTES_PER_TAG attributes and, of the rest, only the
- * first href and the first src (the only ones the extraction reads; an element's first
+ * first href and the first src (the only ones the web extraction reads; an element's first
  * attribute of a name is the one both parsers keep). libxml2 2.9 compares each attribute of a tag
  * with every earlier one, so one tag of a million attributes took it tens of minutes. NULL when
  * no tag is over the bound (nothing to change) or on OOM. Works on the bytes of any
