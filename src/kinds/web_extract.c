@@ -283,14 +283,27 @@ static bool charge(struct walk *w, char *s)
     return true;
 }
 
+/* h1 to h6: a heading start tag whose current node is a heading closes that one in Go's parser
+ * (HTML standard, "in body"), where libxml2 2.9 nests it: <h1>A<h2>B</h2></h1> is the title
+ * "A", then "B", not "AB" then "B". */
+static bool is_heading(const xmlNode *n)
+{
+    return n->type == XML_ELEMENT_NODE && n->name && n->name[0] == 'h' && n->name[1] >= '1' &&
+           n->name[1] <= '6' && n->name[2] == '\0';
+}
+
 /* The text of n as xmlNodeGetContent gives it for an HTML tree (its text and CDATA descendants,
- * in document order), as valid UTF-8 and charged to the budget. Gathering stops as soon as the
+ * in document order; for a heading, up to a heading nested in it as its child, see
+ * is_heading), as valid UTF-8 and charged to the budget. Gathering stops as soon as the
  * text outgrows the budget (UTF-8 repair never shortens it). NULL when it does not fit (w->cut)
  * or on OOM (w->failed). */
 static char *node_text(struct walk *w, const xmlNode *n)
 {
     struct growbuf raw = { 0 };
+    bool heading = is_heading(n);
     for (xmlNode *c = n->children; c; c = html_next_in_order(c, n)) {
+        if (heading && c->parent == n && is_heading(c))
+            break;      /* Go's parser closed n there: the rest is not n's text */
         if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) || !c->content)
             continue;
         size_t len = strlen((const char *)c->content);

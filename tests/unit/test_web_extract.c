@@ -435,6 +435,22 @@ static void test_attribute_count_is_bounded(void **state)
     web_page_clear(&p);
 }
 
+/* A heading opened while a heading is the current node closes it (Go's parser, as the HTML
+ * standard); libxml2 nests it, and the outer title took the inner's text and what followed. A
+ * heading inside an inline element of another stays nested in both. */
+static void test_heading_opened_in_a_heading_closes_it(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<h1>Title<h2>Sub</h2>tail</h1><p>p</p><h2>A<span>x<h3>y</h3></span></h2>", NULL, &p);
+    assert_int_equal(p.section_count, 3);
+    assert_string_equal(p.sections[0].title, "Title");
+    assert_string_equal(p.sections[1].title, "Sub");
+    assert_int_equal(p.sections[1].paragraphs.count, 1);
+    assert_string_equal(p.sections[2].title, "Axy");
+    web_page_clear(&p);
+}
+
 static void test_url_resolution(void **state)
 {
     (void)state;
@@ -504,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_output_is_bounded_by_page_size),
         cmocka_unit_test(test_paragraph_deduplication_is_not_quadratic),
         cmocka_unit_test(test_url_resolution),
+        cmocka_unit_test(test_heading_opened_in_a_heading_closes_it),
         cmocka_unit_test(test_attribute_count_is_bounded),
         cmocka_unit_test(test_text_only_elements_hold_no_elements),
     };
