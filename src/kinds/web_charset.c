@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kinds/html_entities.h"
 #include "util/growbuf.h"
 
 /* WHATWG encoding labels whose encoding is not what iconv means by the label (Encoding Standard,
@@ -150,47 +151,141 @@ static size_t raw_text_element_len(const char *html, size_t len, size_t i)
     return 0;
 }
 
+/* The reference &#... at html[i]: its end, with the ASCII text libxml2 should read in its place
+ * in text (text_len 0: keep it as written, libxml2 reads it as Go does). */
+static size_t numeric_ref(const char *html, size_t len, size_t i, char *text, size_t *text_len)
+{
+    size_t j = i + 2;
+    bool hex = j < len && (html[j] == 'x' || html[j] == 'X');
+    j += hex;
+    unsigned long value = 0;
+    size_t digits = 0;
+    for (int d; j < len && (d = digit_value(html[j], hex)) >= 0; j++, digits++)
+        value = value > 0x10ffff ? value : value * (hex ? 16 : 10) + (unsigned long)d;
+    *text_len = 0;
+    if (!digits) {
+        memcpy(text, "&amp;", 5);           /* "&#" stays text, as Go leaves it */
+        *text_len = 5;
+        return i + 1;
+    }
+    if (value >= 0x80 && value <= 0x9f)
+        *text_len = put_char_ref(text, 16, c1_as_windows_1252[value - 0x80]);
+    else if (value == 0 || (value >= 0xd800 && value <= 0xdfff) || value > 0x10ffff)
+        *text_len = put_char_ref(text, 16, 0xfffd);
+    return j < len && html[j] == ';' ? j + 1 : j;
+}
+
+static bool is_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* The named reference at html[i] ('&' and a letter or digit) read as Go's parser reads it (the
+ * longest name of the standard's table; in text, failing that, the longest legacy name without
+ * ';' that starts it; in an attribute, "&name=" stays text): its end, with its code points as
+ * numeric references in text, or "&amp;" and the end i + 1 when it stays text. libxml2 2.9 knows
+ * only HTML 4's names and none without ';', so it never gets to read one. */
+static size_t named_ref(const char *html, size_t len, size_t i, bool attribute, char *text,
+                        size_t *text_len)
+{
+    size_t j = i + 1;
+    while (j < len && is_alnum(html[j]) && j - i <= HTML_ENTITY_MAX_NAME)
+        j++;
+    if (j < len && html[j] == ';')
+        j++;
+    const char *name = html + i + 1;
+    size_t n = j - i - 1;
+    unsigned cp[2];
+    int count = 0;
+    if (attribute && name[n - 1] != ';' && j < len && html[j] == '=')
+        count = 0;
+    else if ((count = html_entity_lookup(name, n, cp)) == 0 && !attribute) {
+        size_t k = n - 1 < HTML_ENTITY_MAX_LEGACY_NAME ? n - 1 : HTML_ENTITY_MAX_LEGACY_NAME;
+        for (; k > 1 && !(count = html_entity_lookup(name, k, cp)); k--)
+            ;
+        j = i + 1 + k;
+    }
+    if (!count) {
+        memcpy(text, "&amp;", 5);
+        *text_len = 5;
+        return i + 1;
+    }
+    *text_len = put_char_ref(text, 16, cp[0]);
+    if (count == 2)
+        *text_len += put_char_ref(text + *text_len, 16, cp[1]);
+    return j;
+}
+
+/* Where the scan is: in text, in a tag, in an attribute value. */
+struct markup_state {
+    bool in_tag, after_equals, unquoted;
+    char quote;                     /* the quote of the value being read, or 0 */
+};
+
+static bool is_letter(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Steps the state over html[i] (not a reference): a tag opens at '<' and a letter or "</" and a
+ * letter, and ends at '>' outside a quoted value. */
+static void markup_step(struct markup_state *m, const char *html, size_t len, size_t i)
+{
+    char c = html[i];
+    if (!m->in_tag) {
+        m->in_tag = c == '<' && i + 1 < len &&
+                    (is_letter(html[i + 1]) ||
+                     (html[i + 1] == '/' && i + 2 < len && is_letter(html[i + 2])));
+        m->after_equals = m->unquoted = false;
+        m->quote = 0;
+    } else if (m->quote) {
+        if (c == m->quote)
+            m->quote = 0;
+    } else if (c == '>') {
+        m->in_tag = false;
+    } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f') {
+        m->unquoted = false;
+    } else if (m->after_equals) {
+        m->after_equals = false;
+        if (c == '"' || c == '\'')
+            m->quote = c;
+        else
+            m->unquoted = true;
+    } else if (c == '=' && !m->unquoted) {
+        m->after_equals = true;
+    }
+}
+
 char *web_char_refs_as_go(const char *html, size_t len, size_t *out_len)
 {
     struct growbuf out = { 0 };
+    struct markup_state m = { 0 };
     int bad = 0;
     size_t copied = 0;              /* html[0..copied) is in out */
     for (size_t i = 0; i < len && !bad;) {
-        size_t raw = html[i] == '<' ? raw_text_element_len(html, len, i) : 0;
+        size_t raw = !m.in_tag && html[i] == '<' ? raw_text_element_len(html, len, i) : 0;
         if (raw) {
             i += raw;
             continue;
         }
-        if (html[i] != '&' || i + 1 >= len || html[i + 1] != '#') {
+        bool in_value = m.in_tag && (m.quote || m.unquoted);
+        bool ref = html[i] == '&' && i + 1 < len && (!m.in_tag || in_value) &&
+                   (html[i + 1] == '#' || is_alnum(html[i + 1]));
+        if (!ref) {
+            markup_step(&m, html, len, i);
             i++;
             continue;
         }
-        size_t j = i + 2;
-        bool hex = j < len && (html[j] == 'x' || html[j] == 'X');
-        j += hex;
-        unsigned long value = 0;
-        size_t digits = 0;
-        for (int d; j < len && (d = digit_value(html[j], hex)) >= 0; j++, digits++)
-            value = value > 0x10ffff ? value : value * (hex ? 16 : 10) + (unsigned long)d;
-        char text[16];
+        char text[32];
         size_t text_len = 0;
-        if (!digits) {
-            memcpy(text, "&amp;", 5);       /* "&#" stays text, as Go leaves it */
-            text_len = 5;
-            j = i + 1;
-        } else if (value >= 0x80 && value <= 0x9f) {
-            text_len = put_char_ref(text, sizeof text, c1_as_windows_1252[value - 0x80]);
-        } else if (value == 0 || (value >= 0xd800 && value <= 0xdfff) || value > 0x10ffff) {
-            text_len = put_char_ref(text, sizeof text, 0xfffd);
-        } else {
-            i = j;                           /* libxml2 reads it as Go does: kept as written */
-            continue;
+        size_t end = html[i + 1] == '#' ? numeric_ref(html, len, i, text, &text_len)
+                                        : named_ref(html, len, i, in_value, text, &text_len);
+        if (text_len) {
+            bad |= growbuf_append(&out, html + copied, i - copied, len + 16) |
+                   growbuf_append(&out, text, text_len, len + 16);
+            copied = end;
         }
-        if (digits && j < len && html[j] == ';')
-            j++;
-        bad |= growbuf_append(&out, html + copied, i - copied, len + 16) |
-               growbuf_append(&out, text, text_len, len + 16);
-        copied = i = j;
+        i = end;
     }
     bad |= growbuf_append(&out, html + copied, len - copied, len + 16) |
            growbuf_append(&out, "", 1, 16);

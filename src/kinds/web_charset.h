@@ -17,14 +17,16 @@ const char *web_charset_iconv_name(const char *label);
  * does not know the charset or on OOM. */
 char *web_charset_to_utf8(const char *html, size_t len, const char *label, size_t *out_len);
 
-/* web_char_refs_as_go rewrites the numeric character references of a page (in UTF-8 or any
- * ASCII-compatible charset: what it writes is ASCII, "&#x2019;" or "&amp;") that libxml2 2.9
- * decodes differently from Go's HTML parser, so that libxml2 then reads what Go reads: &#128;
- * to &#159; are the windows-1252 characters (&#146; a right quote, not U+0092); &#0;, a surrogate
- * or a value past U+10FFFF is U+FFFD (libxml2 dropped them); "&#" without digits stays text
- * (libxml2 dropped it). The content of script and style elements is left alone (neither parser
- * reads references there). Returns a new NUL-ended text (its length in *out_len), or NULL on
- * OOM. */
+/* web_char_refs_as_go rewrites the character references of a page (in UTF-8 or any
+ * ASCII-compatible charset: what it writes is ASCII, "&#x2019;" or "&amp;") so that libxml2 2.9
+ * reads them as Go's HTML parser does: &#128; to &#159; are the windows-1252 characters (&#146;
+ * a right quote, not U+0092); &#0;, a surrogate or a value past U+10FFFF is U+FFFD (libxml2
+ * dropped them); "&#" without digits stays text (libxml2 dropped it); every named reference is
+ * looked up in the HTML standard's table, as Go does (libxml2 knows only HTML 4's names and
+ * none written without ';', so "&check;" and "&nbsp" stayed as written), legacy names without
+ * ';' included and "&name=" in an attribute value left as text. The content of script and style
+ * elements is left alone (neither parser reads references there). Returns a new NUL-ended text
+ * (its length in *out_len), or NULL on OOM. */
 char *web_char_refs_as_go(const char *html, size_t len, size_t *out_len);
 
 #endif

@@ -187,6 +187,35 @@ static void test_numeric_char_refs_read_as_go(void **state)
     web_page_clear(&p);
 }
 
+/* Named references read as Go's parser reads them: the HTML standard's names (not only HTML
+ * 4's), legacy names without ';' in text (the longest that starts the name), "&name=" left as
+ * text in an attribute value, unknown names left as written. */
+static void test_named_char_refs_read_as_go(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<h1>&check; &nbsp|&notit;|&copy=2|&NotEqualTilde;|&zz;|&amp|&lt;b&gt;</h1>"
+            "<a href=\"/x?a=1&copy=2&amp;b=&check;\">l</a><a href=/y?q&not;z>m</a>"
+            "<p>s<script>&check;</script>t</p>", "utf-8", &p);
+    assert_string_equal(p.sections[0].title,
+                        "\xe2\x9c\x93 \xc2\xa0|\xc2\xacit;|\xc2\xa9=2|\xe2\x89\x82\xcc\xb8|"
+                        "&zz;|&|<b>");
+    char *want = web_resolve_url(PAGE, "/x?a=1&copy=2&b=\xe2\x9c\x93");
+    assert_non_null(want);
+    assert_int_equal(p.links.count, 2);
+    assert_string_equal(p.links.items[0], want);
+    free(want);
+    want = web_resolve_url(PAGE, "/y?q\xc2\xacz");
+    assert_string_equal(p.links.items[1], want);
+    free(want);
+    assert_string_equal(p.sections[0].paragraphs.items[0], "s&check;t");
+    web_page_clear(&p);
+    /* without a header charset too */
+    extract("<h1>&hellip;&star;</h1>", NULL, &p);
+    assert_string_equal(p.sections[0].title, "\xe2\x80\xa6\xe2\x98\x86");
+    web_page_clear(&p);
+}
+
 static int valid_utf8(const char *s)
 {
     char *copy = web_utf8_dup(s, strlen(s));
@@ -513,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_header_charset_converts_to_utf8),
         cmocka_unit_test(test_header_charset_decodes_as_go),
         cmocka_unit_test(test_numeric_char_refs_read_as_go),
+        cmocka_unit_test(test_named_char_refs_read_as_go),
         cmocka_unit_test(test_invalid_utf8_never_escapes),
         cmocka_unit_test(test_malformed_markup_is_recovered),
         cmocka_unit_test(test_deep_nesting_does_not_recurse),
