@@ -287,6 +287,8 @@ char *web_char_refs_as_go(const char *html, size_t len, size_t *out_len)
         }
         i = end;
     }
+    if (!bad && copied == 0)
+        return NULL;                /* nothing to rewrite: no copy */
     bad |= growbuf_append(&out, html + copied, len - copied, len + 16) |
            growbuf_append(&out, "", 1, 16);
     if (bad) {

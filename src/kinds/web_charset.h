@@ -26,7 +26,8 @@ char *web_charset_to_utf8(const char *html, size_t len, const char *label, size_
  * none written without ';', so "&check;" and "&nbsp" stayed as written), legacy names without
  * ';' included and "&name=" in an attribute value left as text. The content of script and style
  * elements is left alone (neither parser reads references there). Returns a new NUL-ended text
- * (its length in *out_len), or NULL on OOM. */
+ * (its length in *out_len), or NULL when there is nothing to rewrite (or on OOM: the page is then
+ * parsed as it is). */
 char *web_char_refs_as_go(const char *html, size_t len, size_t *out_len);
 
 #endif
