@@ -2,8 +2,8 @@
  * web_attr_cap.h). Start tags and attributes are found as the HTML tokenizer finds them: '<' and
  * an ASCII letter opens a tag, its name runs to a blank, '/' or '>'; an attribute name runs to a
  * blank, '/', '>' or '=' (a leading '=' belongs to it), its value is quoted or runs to a blank or
- * '>'. Text that only looks like a tag (in a comment or a script) is treated the same way, which
- * can only drop what no extraction reads. */
+ * '>'. The content of script and style is skipped; other text that only looks like a tag (in a
+ * comment) is treated as a tag, which can only drop what no extraction reads. */
 #include "kinds/web_attr_cap.h"
 
 #include <stdbool.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kinds/web_charset.h"
 #include "util/growbuf.h"
 
 static bool is_blank(char c)
@@ -93,8 +94,13 @@ static size_t scan_tag(struct tag_scan *s, size_t i)
 
 static void scan(struct tag_scan *s)
 {
-    for (size_t i = 0; i + 1 < s->len && !s->bad;)
-        i = s->html[i] == '<' && is_ascii_letter(s->html[i + 1]) ? scan_tag(s, i + 1) : i + 1;
+    for (size_t i = 0; i + 1 < s->len && !s->bad;) {
+        size_t raw = s->html[i] == '<' ? web_raw_text_element_len(s->html, s->len, i) : 0;
+        if (raw > 0)
+            i += raw;           /* script and style content is text, not tags */
+        else
+            i = s->html[i] == '<' && is_ascii_letter(s->html[i + 1]) ? scan_tag(s, i + 1) : i + 1;
+    }
 }
 
 char *web_cap_attributes(const char *html, size_t len, size_t *out_len)

@@ -130,9 +130,7 @@ static int digit_value(char c, bool hex)
     return -1;
 }
 
-/* The length of the raw text element (script or style) opening at html[i] ("<script ...>" up to
- * and with its "</script"), or 0 when none opens there. */
-static size_t raw_text_element_len(const char *html, size_t len, size_t i)
+size_t web_raw_text_element_len(const char *html, size_t len, size_t i)
 {
     static const char *const names[] = { "script", "style" };
     for (size_t k = 0; k < 2; k++) {
@@ -263,7 +261,7 @@ char *web_char_refs_as_go(const char *html, size_t len, size_t *out_len)
     int bad = 0;
     size_t copied = 0;              /* html[0..copied) is in out */
     for (size_t i = 0; i < len && !bad;) {
-        size_t raw = !m.in_tag && html[i] == '<' ? raw_text_element_len(html, len, i) : 0;
+        size_t raw = !m.in_tag && html[i] == '<' ? web_raw_text_element_len(html, len, i) : 0;
         if (raw) {
             i += raw;
             continue;

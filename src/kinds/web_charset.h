@@ -30,4 +30,9 @@ char *web_charset_to_utf8(const char *html, size_t len, const char *label, size_
  * parsed as it is). */
 char *web_char_refs_as_go(const char *html, size_t len, size_t *out_len);
 
+/* web_raw_text_element_len: the length of the script or style element opening at html[i]
+ * ("<script ...>" up to and with its "</script"; to the end when never closed), or 0 when none
+ * opens there. Both parsers read its content as text. */
+size_t web_raw_text_element_len(const char *html, size_t len, size_t i);
+
 #endif

@@ -457,6 +457,14 @@ static void test_attribute_count_is_bounded(void **state)
     assert_string_equal(p.links.items[1], "http://site.test/h0");
     web_page_clear(&p);
     free(html);
+    /* what only looks like a tag in a script is script text, kept whole */
+    char script[2048] = "<h1>A</h1><p>s<script>if(a<b";
+    for (int i = 0; i < 300; i++)
+        strcat(script, " x");
+    strcat(script, "){}</script>t</p>");
+    extract(script, NULL, &p);
+    assert_int_equal(strlen(p.sections[0].paragraphs.items[0]), strlen("sif(a<b){}t") + 600);
+    web_page_clear(&p);
     /* a tag within the bound is untouched, quoted '>' and all */
     extract("<h1>A</h1><img alt=\"a>b\" src='/q.png'><a href=/u>u</a>", NULL, &p);
     assert_string_equal(p.sections[0].images.items[0], "http://site.test/q.png");
