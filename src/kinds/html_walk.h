@@ -8,15 +8,22 @@
 
 #include <libxml/tree.h>
 
+/* html_next_skipping_children: the node after n and all its descendants in document order
+ * inside top, or NULL at the end. */
+static inline xmlNode *html_next_skipping_children(xmlNode *n, const xmlNode *top)
+{
+    while (n && n != top && !n->next)
+        n = n->parent;
+    return (n && n != top) ? n->next : NULL;
+}
+
 /* html_next_in_order: the node after n in document order (children first) inside top, or NULL
  * at the end. */
 static inline xmlNode *html_next_in_order(xmlNode *n, const xmlNode *top)
 {
     if (n->type == XML_ELEMENT_NODE && n->children)
         return n->children;
-    while (n && n != top && !n->next)
-        n = n->parent;
-    return (n && n != top) ? n->next : NULL;
+    return html_next_skipping_children(n, top);
 }
 
 /* html_is_element: n is an element named name (libxml2's HTML parser lower-cases tag names). */

@@ -26,6 +26,7 @@
 
 #include "err.h"
 #include "kinds/html_walk.h"
+#include "kinds/web_attr_cap.h"
 #include "kinds/libxml_lazy.h"
 #include "kinds/web_extract.h"
 #include "util/b64.h"
@@ -199,7 +200,12 @@ static xmlDoc *parse_html(const char *html, size_t len)
                      HTML_PARSE_NONET | HTML_PARSE_COMPACT;
     if (len == 0)
         return NULL;
-    return htmlReadMemory(html, (int)len, NULL, "UTF-8", opts);
+    size_t capped_len = 0;
+    char *capped = web_cap_attributes(html, len, &capped_len);   /* libxml2: quadratic in them */
+    xmlDoc *doc = capped ? htmlReadMemory(capped, (int)capped_len, NULL, "UTF-8", opts)
+                         : htmlReadMemory(html, (int)len, NULL, "UTF-8", opts);
+    free(capped);
+    return doc;
 }
 
 /* Attribute value (owned by the caller, libxml_free) or NULL. */

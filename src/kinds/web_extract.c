@@ -18,6 +18,8 @@
 #include <libxml/tree.h>
 
 #include "kinds/html_walk.h"
+#include "kinds/web_attr_cap.h"
+#include "kinds/web_charset.h"
 #include "kinds/libxml_lazy.h"
 #include "util/growbuf.h"
 #include "util/url_scheme.h"
@@ -281,14 +283,27 @@ static bool charge(struct walk *w, char *s)
     return true;
 }
 
+/* h1 to h6: a heading start tag whose current node is a heading closes that one in Go's parser
+ * (HTML standard, "in body"), where libxml2 2.9 nests it: <h1>A<h2>B</h2></h1> is the title
+ * "A", then "B", not "AB" then "B". */
+static bool is_heading(const xmlNode *n)
+{
+    return n->type == XML_ELEMENT_NODE && n->name && n->name[0] == 'h' && n->name[1] >= '1' &&
+           n->name[1] <= '6' && n->name[2] == '\0';
+}
+
 /* The text of n as xmlNodeGetContent gives it for an HTML tree (its text and CDATA descendants,
- * in document order), as valid UTF-8 and charged to the budget. Gathering stops as soon as the
+ * in document order; for a heading, up to a heading nested in it as its child, see
+ * is_heading), as valid UTF-8 and charged to the budget. Gathering stops as soon as the
  * text outgrows the budget (UTF-8 repair never shortens it). NULL when it does not fit (w->cut)
  * or on OOM (w->failed). */
 static char *node_text(struct walk *w, const xmlNode *n)
 {
     struct growbuf raw = { 0 };
+    bool heading = is_heading(n);
     for (xmlNode *c = n->children; c; c = html_next_in_order(c, n)) {
+        if (heading && c->parent == n && is_heading(c))
+            break;      /* Go's parser closed n there: the rest is not n's text */
         if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) || !c->content)
             continue;
         size_t len = strlen((const char *)c->content);
@@ -417,27 +432,77 @@ static void visit(struct walk *w, const xmlNode *n)
         on_link(w, n);
 }
 
+/* Elements whose content Go's HTML parser (scripting on, as goquery parses) reads as text, not
+ * markup: raw text (script, style, noscript, iframe, xmp, noembed, noframes, plaintext) and
+ * RCDATA (title, textarea). libxml2 2.9 reads only script and style that way and builds elements
+ * inside the others, so a walk that entered them would find headings, paragraphs, images and
+ * links that the Go service never sees (the <noscript><img src=...> of every lazy-loading page).
+ * Their text still counts in the text of an element around them. */
+static bool holds_text_only(const xmlNode *n)
+{
+    static const char *const names[] = { "script", "style", "noscript", "iframe", "xmp",
+                                         "noembed", "noframes", "plaintext", "title",
+                                         "textarea" };
+    if (n->type != XML_ELEMENT_NODE || !n->name)
+        return false;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp((const char *)n->name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The node after n in the walk: its children are skipped when they are text to Go. */
+static xmlNode *walk_next(xmlNode *n, const xmlNode *top)
+{
+    return holds_text_only(n) ? html_next_skipping_children(n, top) : html_next_in_order(n, top);
+}
+
 static const xmlNode *find_base(xmlDoc *doc)
 {
-    for (xmlNode *n = doc->children; n; n = html_next_in_order(n, (xmlNode *)doc))
+    for (xmlNode *n = doc->children; n; n = walk_next(n, (xmlNode *)doc))
         if (html_is_element(n, "base") && xmlHasProp(n, (const xmlChar *)"href"))
             return n;
     return NULL;
 }
 
-/* Parses the document, trying the header charset first and falling back to detection. */
-static xmlDoc *parse_html(const char *html, size_t len, const char *charset, const char *url)
+/* Parses text as libxml2 should see it: its numeric character references made to read as in Go
+ * (web_char_refs_as_go) and its start tags bounded in attributes (web_cap_attributes). */
+static xmlDoc *read_prepared(const char *html, size_t len, const char *url, const char *encoding)
 {
     const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                      HTML_PARSE_NONET | HTML_PARSE_COMPACT;
+    size_t refs_len = 0, capped_len = 0;
+    char *refs = web_char_refs_as_go(html, len, &refs_len);
+    const char *text = refs ? refs : html;
+    size_t text_len = refs ? refs_len : len;
+    char *capped = web_cap_attributes(text, text_len, &capped_len);
+    if (capped) {
+        text = capped;
+        text_len = capped_len;
+    }
+    xmlDoc *doc = htmlReadMemory(text, text_len > INT32_MAX ? INT32_MAX : (int)text_len, url,
+                                 encoding, opts);
+    free(capped);
+    free(refs);
+    return doc;
+}
+
+/* Parses the document: decoded from the header charset first (by web_charset, as Go decodes it:
+ * libxml2's own iconv decoding stopped at the first bad byte and lost the rest of the page, and
+ * took "iso-8859-1" and "us-ascii" literally where browsers and Go read windows-1252), else with
+ * libxml2's detection (BOM, <meta charset>). */
+static xmlDoc *parse_html(const char *html, size_t len, const char *charset, const char *url)
+{
     if (len > INT32_MAX)
         len = INT32_MAX;
     xmlDoc *doc = NULL;
-    if (charset && *charset)
-        doc = htmlReadMemory(html, (int)len, url, charset, opts);
-    if (!doc)
-        doc = htmlReadMemory(html, (int)len, url, NULL, opts);
-    return doc;
+    size_t utf8_len = 0;
+    char *utf8 = charset && *charset ? web_charset_to_utf8(html, len, charset, &utf8_len) : NULL;
+    if (utf8) {
+        doc = read_prepared(utf8, utf8_len, url, "UTF-8");
+        free(utf8);
+    }
+    return doc ? doc : read_prepared(html, len, url, NULL);
 }
 
 /* Sets w->base / w->base_text from <base href> or the page URL. Returns 0 or -1 (OOM). */
@@ -475,7 +540,7 @@ int web_extract(const char *html, size_t len, const char *charset, const char *p
         return -1;
     }
     for (xmlNode *n = doc->children; n && !w.failed && !w.cut;
-         n = html_next_in_order(n, (xmlNode *)doc))
+         n = walk_next(n, (xmlNode *)doc))
         visit(&w, n);
     out->cut |= w.cut;
     para_clear(&w.paragraphs);

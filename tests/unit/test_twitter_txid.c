@@ -678,6 +678,22 @@ static void test_hostile_sizes(void **state)
 
     double cpu = (double)(clock() - start) / CLOCKS_PER_SEC;
     assert_true(cpu < 60.0);
+
+    /* one start tag of 100000 distinct attributes: libxml2 compares each with every earlier one
+     * (~25 s under the sanitizers for this one tag) unless the page is capped first */
+    size_t reps = 100000, n = 0;
+    s = malloc(reps * 16 + 64);
+    assert_non_null(s);
+    n += (size_t)sprintf(s + n, "<html><body><div");
+    for (size_t i = 0; i < reps; i++)
+        n += (size_t)sprintf(s + n, " a%zu=v", i);
+    n += (size_t)sprintf(s + n, "></div></body></html>");
+    start = clock();
+    assert_int_equal(twitter_txid_next_hop(s, n, "https://x.com/", &hop), 0);
+    cpu = (double)(clock() - start) / CLOCKS_PER_SEC;
+    if (cpu > 10.0)
+        fail_msg("a tag of %zu attributes took %.1f s of CPU", reps, cpu);
+    free(s);
 }
 
 /* ---- hops ---------------------------------------------------------------------------------- */

@@ -133,6 +133,89 @@ static void test_header_charset_converts_to_utf8(void **state)
     web_page_clear(&p);
 }
 
+/* The header charset decodes as Go's crawler decodes it (WHATWG labels; a bad byte is U+FFFD and
+ * decoding goes on): "iso-8859-1" and "us-ascii" are windows-1252 (0x92 is a quote, not a C1
+ * control; a byte above 0x7f is not the end of the page), the text after an invalid sequence is
+ * kept, and the header wins over a <meta charset>. */
+static void test_header_charset_decodes_as_go(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<h1>it\x92s</h1><p>\x93q\x94 a\x81" "b</p>", "iso-8859-1", &p);
+    assert_string_equal(p.sections[0].title, "it\xe2\x80\x99s");
+    assert_string_equal(p.sections[0].paragraphs.items[0],
+                        "\xe2\x80\x9cq\xe2\x80\x9d a\xc2\x81" "b");
+    web_page_clear(&p);
+    extract("<h1>caf\xe9</h1><p>after</p>", "US-ASCII", &p);
+    assert_string_equal(p.sections[0].title, "caf\xc3\xa9");
+    assert_int_equal(p.sections[0].paragraphs.count, 1);
+    assert_string_equal(p.sections[0].paragraphs.items[0], "after");
+    web_page_clear(&p);
+    extract("<h1>A</h1><p>\x82\xa0\x82</p><p>after</p><a href=\"/x\">x</a>", "Shift_JIS", &p);
+    assert_int_equal(p.sections[0].paragraphs.count, 2);
+    assert_string_equal(p.sections[0].paragraphs.items[0], "\xe3\x81\x82\xef\xbf\xbd");
+    assert_string_equal(p.sections[0].paragraphs.items[1], "after");
+    assert_int_equal(p.links.count, 1);
+    web_page_clear(&p);
+    extract("<head><meta charset=\"utf-8\"></head><h1>caf\xe9</h1>", "latin1", &p);
+    assert_string_equal(p.sections[0].title, "caf\xc3\xa9");
+    web_page_clear(&p);
+}
+
+/* Numeric character references read as Go's parser reads them: &#128; to
+ * &#159; are windows-1252, &#0; / surrogates / past U+10FFFF are U+FFFD, "&#" without digits
+ * stays text; inside script they are text, in an attribute they are decoded; with or without a
+ * header charset. */
+static void test_numeric_char_refs_read_as_go(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<h1>it&#146;s&#x96</h1><p>a&#0;b&#xD800;c&#99999999;d&#;e&#x;f&#65;</p>"
+            "<p>g<script>&#146;&#;</script>h</p><img src=\"/&#150;.png\">", "utf-8", &p);
+    assert_string_equal(p.sections[0].title, "it\xe2\x80\x99s\xe2\x80\x93");
+    assert_string_equal(p.sections[0].paragraphs.items[0],
+                        "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd" "d&#;e&#x;fA");
+    assert_string_equal(p.sections[0].paragraphs.items[1], "g&#146;&#;h");
+    char *dash_png = web_resolve_url(PAGE, "/\xe2\x80\x93.png");
+    assert_non_null(dash_png);
+    assert_string_equal(p.sections[0].images.items[0], dash_png);
+    free(dash_png);
+    web_page_clear(&p);
+    /* without a header charset too, whatever the page's own charset */
+    extract("<meta charset=\"windows-1251\"><h1>\xcf&#146;&#0;</h1>", NULL, &p);
+    assert_string_equal(p.sections[0].title, "\xd0\x9f\xe2\x80\x99\xef\xbf\xbd");
+    web_page_clear(&p);
+}
+
+/* Named references read as Go's parser reads them: the HTML standard's names (not only HTML
+ * 4's), legacy names without ';' in text (the longest that starts the name), "&name=" left as
+ * text in an attribute value, unknown names left as written. */
+static void test_named_char_refs_read_as_go(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<h1>&check; &nbsp|&notit;|&copy=2|&NotEqualTilde;|&zz;|&amp|&lt;b&gt;</h1>"
+            "<a href=\"/x?a=1&copy=2&amp;b=&check;\">l</a><a href=/y?q&not;z>m</a>"
+            "<p>s<script>&check;</script>t</p>", "utf-8", &p);
+    assert_string_equal(p.sections[0].title,
+                        "\xe2\x9c\x93 \xc2\xa0|\xc2\xacit;|\xc2\xa9=2|\xe2\x89\x82\xcc\xb8|"
+                        "&zz;|&|<b>");
+    char *want = web_resolve_url(PAGE, "/x?a=1&copy=2&b=\xe2\x9c\x93");
+    assert_non_null(want);
+    assert_int_equal(p.links.count, 2);
+    assert_string_equal(p.links.items[0], want);
+    free(want);
+    want = web_resolve_url(PAGE, "/y?q\xc2\xacz");
+    assert_string_equal(p.links.items[1], want);
+    free(want);
+    assert_string_equal(p.sections[0].paragraphs.items[0], "s&check;t");
+    web_page_clear(&p);
+    /* without a header charset too */
+    extract("<h1>&hellip;&star;</h1>", NULL, &p);
+    assert_string_equal(p.sections[0].title, "\xe2\x80\xa6\xe2\x98\x86");
+    web_page_clear(&p);
+}
+
 static int valid_utf8(const char *s)
 {
     char *copy = web_utf8_dup(s, strlen(s));
@@ -343,6 +426,68 @@ static void test_paragraph_deduplication_is_not_quadratic(void **state)
     web_page_clear(&p);
 }
 
+/* One start tag with a hundred thousand attributes: libxml2 compares each attribute with every
+ * earlier one (~25 s under the sanitizers; a 10 MiB page of them, tens of minutes); past
+ * WEB_MAX_ATTRIBUTES_PER_TAG only the first href and src are kept, which is all that is read. */
+static void test_attribute_count_is_bounded(void **state)
+{
+    (void)state;
+    size_t reps = 100000, n = 0;
+    char *html = malloc(reps * 32 + 512);
+    assert_non_null(html);
+    n += (size_t)sprintf(html + n, "<h1>A</h1><img");
+    for (size_t i = 0; i < reps; i++)
+        n += (size_t)sprintf(html + n, " a%zu='v'", i);
+    n += (size_t)sprintf(html + n, " src=\"/first.png\" src=\"/second.png\" b=c>"
+                                   "<a x=\"1\" href=\"/in-bound\">i</a><a");
+    for (size_t i = 0; i < reps; i++)
+        n += (size_t)sprintf(html + n, " href=\"/h%zu\"", i);
+    n += (size_t)sprintf(html + n, ">h</a>");
+    struct web_page p = { 0 };
+    double start = now_seconds();
+    assert_int_equal(web_extract(html, n, NULL, PAGE, &p), 0);
+    double took = now_seconds() - start;
+    if (took > (RUNNING_ON_VALGRIND ? 40.0 : 4.0))
+        fail_msg("two tags of %zu attributes took %.1f s", reps, took);
+    assert_int_equal(p.section_count, 1);
+    assert_int_equal(p.sections[0].images.count, 1);
+    assert_string_equal(p.sections[0].images.items[0], "http://site.test/first.png");
+    assert_int_equal(p.links.count, 2);
+    assert_string_equal(p.links.items[0], "http://site.test/in-bound");
+    assert_string_equal(p.links.items[1], "http://site.test/h0");
+    web_page_clear(&p);
+    free(html);
+    /* what only looks like a tag in a script is script text, kept whole */
+    char script[2048] = "<h1>A</h1><p>s<script>if(a<b";
+    for (int i = 0; i < 300; i++)
+        strcat(script, " x");
+    strcat(script, "){}</script>t</p>");
+    extract(script, NULL, &p);
+    assert_int_equal(strlen(p.sections[0].paragraphs.items[0]), strlen("sif(a<b){}t") + 600);
+    web_page_clear(&p);
+    /* a tag within the bound is untouched, quoted '>' and all */
+    extract("<h1>A</h1><img alt=\"a>b\" src='/q.png'><a href=/u>u</a>", NULL, &p);
+    assert_string_equal(p.sections[0].images.items[0], "http://site.test/q.png");
+    assert_string_equal(p.links.items[0], "http://site.test/u");
+    web_page_clear(&p);
+}
+
+/* A heading opened while a heading is the current node closes it (Go's parser, as the HTML
+ * standard); libxml2 nests it, and the outer title took the inner's text and what followed. A
+ * heading inside an inline element of another stays nested in both. */
+static void test_heading_opened_in_a_heading_closes_it(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<h1>Title<h2>Sub</h2>tail</h1><p>p</p><h2>A<span>x<h3>y</h3></span></h2>", NULL, &p);
+    assert_int_equal(p.section_count, 3);
+    assert_string_equal(p.sections[0].title, "Title");
+    assert_string_equal(p.sections[1].title, "Sub");
+    assert_int_equal(p.sections[1].paragraphs.count, 1);
+    assert_string_equal(p.sections[2].title, "Axy");
+    web_page_clear(&p);
+}
+
 static void test_url_resolution(void **state)
 {
     (void)state;
@@ -368,6 +513,33 @@ static void test_url_resolution(void **state)
     assert_false(web_is_http_url(NULL));
 }
 
+/* Go's parser (scripting on) reads the content of noscript, iframe, xmp, noembed, noframes,
+ * plaintext, title and textarea as text: no element inside them is a heading, paragraph, image,
+ * link or <base> there, though their text still counts in an element around them. */
+static void test_text_only_elements_hold_no_elements(void **state)
+{
+    (void)state;
+    struct web_page p;
+    extract("<head><noscript><base href=\"http://other.test/\"><a href=\"/h\">h</a></noscript>"
+            "</head><body><h1>A</h1>"
+            "<img src=\"/lazy.gif\"><noscript><img src=\"/real.jpg\"><p>np</p></noscript>"
+            "<textarea><p>ta</p><a href=\"/ta\">t</a></textarea>"
+            "<xmp><h2>xm</h2></xmp><noembed><p>ne</p></noembed><noframes><p>nf</p></noframes>"
+            "<iframe><p>if</p></iframe><title><p>ti</p></title>"
+            "<p>x<noscript>y</noscript>z</p><a href=\"next\">n</a>"
+            "<plaintext><p>pt</p><a href=\"/pt\">p</a>",
+            NULL, &p);
+    assert_int_equal(p.section_count, 1);
+    assert_string_equal(p.sections[0].title, "A");
+    assert_int_equal(p.sections[0].images.count, 1);
+    assert_string_equal(p.sections[0].images.items[0], "http://site.test/lazy.gif");
+    assert_int_equal(p.sections[0].paragraphs.count, 1);
+    assert_string_equal(p.sections[0].paragraphs.items[0], "xyz");
+    assert_int_equal(p.links.count, 1);
+    assert_string_equal(p.links.items[0], "http://site.test/dir/next");   /* no <base> seen */
+    web_page_clear(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +548,9 @@ int main(void)
         cmocka_unit_test(test_titles_are_untrimmed_full_text_and_entities_decoded),
         cmocka_unit_test(test_base_href_and_link_filtering),
         cmocka_unit_test(test_header_charset_converts_to_utf8),
+        cmocka_unit_test(test_header_charset_decodes_as_go),
+        cmocka_unit_test(test_numeric_char_refs_read_as_go),
+        cmocka_unit_test(test_named_char_refs_read_as_go),
         cmocka_unit_test(test_invalid_utf8_never_escapes),
         cmocka_unit_test(test_malformed_markup_is_recovered),
         cmocka_unit_test(test_deep_nesting_does_not_recurse),
@@ -383,6 +558,9 @@ int main(void)
         cmocka_unit_test(test_output_is_bounded_by_page_size),
         cmocka_unit_test(test_paragraph_deduplication_is_not_quadratic),
         cmocka_unit_test(test_url_resolution),
+        cmocka_unit_test(test_heading_opened_in_a_heading_closes_it),
+        cmocka_unit_test(test_attribute_count_is_bounded),
+        cmocka_unit_test(test_text_only_elements_hold_no_elements),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     fetch_global_cleanup();   /* libcurl was opened (and initialised) by the first URL resolved */
