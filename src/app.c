@@ -441,7 +441,10 @@ static int start_jobs(struct app *app, char *err, size_t errlen)
         .worker_id = app->worker_id,
     };
     app->jobs = jobserver_start(&deps, err, errlen);
-    return app->jobs && jobserver_recover(app->jobs, err, errlen) >= 0 ? 0 : -1;
+    if (!app->jobs || jobserver_recover(app->jobs, err, errlen) < 0)
+        return -1;
+    store_release_memory(app->store);   /* the pages recovery read: not the job flow's */
+    return 0;
 }
 
 static int start_serving(struct app *app, char *err, size_t errlen)

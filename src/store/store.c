@@ -163,6 +163,12 @@ int store_counts(struct store *s, struct store_counts *out)
     return s->ops->counts(s, out);
 }
 
+void store_release_memory(struct store *s)
+{
+    if (s->ops->release_memory)
+        s->ops->release_memory(s);
+}
+
 /* ---- result rows ------------------------------------------------------------------------- */
 
 static void put_u32(uint8_t **p, size_t v)

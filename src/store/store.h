@@ -213,4 +213,9 @@ struct store_counts {
 };
 int store_counts(struct store *s, struct store_counts *out);
 
+/* store_release_memory gives back what the store caches and reads again on demand (SQLite's page
+ * cache): start-up calls it once its reads (checks, recovery) are done, so that an idle worker
+ * does not hold the pages they read. */
+void store_release_memory(struct store *s);
+
 #endif

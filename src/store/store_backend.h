@@ -30,6 +30,7 @@ struct store_ops {
     bool (*secrets)(struct store *s, struct secret_store *out);
     int (*health)(struct store *s, char *reason, size_t reasonlen);
     int (*counts)(struct store *s, struct store_counts *out);
+    void (*release_memory)(struct store *s);     /* NULL: nothing cached */
 };
 
 /* Every backend's state starts with this. */

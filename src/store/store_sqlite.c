@@ -891,6 +891,14 @@ static void *batch_writer(void *arg)
     return NULL;
 }
 
+static void sq_release_memory(struct store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_db_release_memory(s->db);
+    pthread_mutex_unlock(&s->lock);
+}
+
 /* ---- recovery -------------------------------------------------------------------------- */
 
 static long sq_each_job(struct store *base, store_job_fn fn, void *ctx)
@@ -1118,6 +1126,7 @@ static const struct store_ops sqlite_ops = {
     .close = sq_close,
     .admit = sq_admit,
     .admit_async = sq_admit_async,
+    .release_memory = sq_release_memory,
     .nonce_seen = sq_nonce_seen,
     .finish = sq_finish,
     .flush = sq_flush,

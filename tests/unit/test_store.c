@@ -83,6 +83,12 @@ static int count_jobs(void *ctx, const char *uid, const char *json, size_t len)
     return 0;
 }
 
+static int count_any(void *ctx, const char *uid, const char *json, size_t len)
+{
+    (void)ctx, (void)uid, (void)json, (void)len;
+    return 0;
+}
+
 static void test_admit_replay_and_expiry(void **state)
 {
     struct fx *f = *state;
@@ -267,6 +273,31 @@ static int collect(void *ctx, const char *uid, const char *quote, size_t quote_l
     snprintf(c->cursor[c->n], 64, "%s", next_cursor ? next_cursor : "-");
     c->n++;
     return 0;
+}
+
+/* Start-up's reads (checks, recovery) fill SQLite's page cache; store_release_memory gives those
+ * pages back, so that an idle worker does not hold them. */
+static void test_release_memory_gives_the_page_cache_back(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    char job[2048];
+    memset(job, 'j', sizeof job - 1);
+    job[sizeof job - 1] = '\0';
+    for (int i = 0; i < 200; i++) {     /* some hundred pages of jobs */
+        char quote[16], uid[37];
+        snprintf(quote, sizeof quote, "q%d", i);
+        snprintf(uid, sizeof uid, "00000000-0000-4000-8000-%012d", i);
+        assert_int_equal(store_admit(f->store, quote, strlen(quote), now + 100, uid, job,
+                                     strlen(job)), 1);
+    }
+    reopen(f);
+    assert_int_equal(store_each_job(f->store, count_any, NULL), 200);   /* read them all */
+    sqlite3_int64 before = sqlite3_memory_used();
+    store_release_memory(f->store);
+    sqlite3_int64 after = sqlite3_memory_used();
+    if (before - after < 100 * 1024)
+        fail_msg("the page cache kept %lld of %lld bytes", (long long)after, (long long)before);
 }
 
 static void test_finish_moves_job_to_results(void **state)
@@ -715,6 +746,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_admit_replay_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_moves_job_to_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_memory_gives_the_page_cache_back, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_largest_result_survives_a_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_too_large_finishes_the_job_failed, setup,
                                         teardown),
