@@ -180,6 +180,23 @@ def read_until_closed(sock):
         data += chunk
 
 
+def read_until_ended(sock):
+    """Every byte sock receives until the connection ends: (data, how), how being "closed" (the
+    other side closed it), "reset" (it reset it) or "timeout" (the socket's timeout passed first,
+    the connection still open)."""
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data, "closed"
+            data += chunk
+    except socket.timeout:
+        return data, "timeout"
+    except ConnectionResetError:
+        return data, "reset"
+
+
 def post_bodies_held_together(port, path, body, count, extra_headers=b""):
     """Sends count POST requests of body on count connections, each whole but its last byte, a
     0.2 s pause after each (for the worker to read it), so that all of them are held by the worker

@@ -95,19 +95,8 @@ def test_body_of_a_request_without_the_key_is_not_read():
                       b"Content-Length: 1000000\r\n\r\n" % path.encode() + b"{" * 1000)
             t0 = time.monotonic()
             s.settimeout(3.0)
-            data = b""
-            closed = False
-            try:
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        closed = True
-                        break
-                    data += chunk
-            except socket.timeout:
-                pass
-            except ConnectionResetError:
-                closed = True
+            data, how = harness.read_until_ended(s)
+            closed = how != "timeout"
             s.close()
             check(data.startswith(b"HTTP/1.1 401 "),
                   "POST %s without the key, body not sent: no 401 within %.1f s (got %r)"

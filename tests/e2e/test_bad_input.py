@@ -303,14 +303,7 @@ def test_body_limits():
                 s.sendall(b"0\r\n\r\n")
             except (BrokenPipeError, ConnectionResetError):
                 pass
-            try:
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-            except (socket.timeout, ConnectionResetError):
-                pass
+            data += harness.read_until_ended(s)[0]
         finally:
             s.close()
         check(data.startswith(b"HTTP/1.1 413"), "1.25 MiB chunked body: expected 413, got %r" % data[:200])
@@ -332,14 +325,8 @@ def framing_answer(w, head, rest):
     try:
         s.sendall(b"POST /job/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
                   head + b"\r\n" + rest)
-        data = b""
-        try:
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        except (socket.timeout, ConnectionResetError):
+        data, how = harness.read_until_ended(s)
+        if how != "closed":
             data += b"<not closed>"
     finally:
         s.close()

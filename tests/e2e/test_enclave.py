@@ -164,6 +164,11 @@ def tls_context():
     return ctx
 
 
+def https_connection(port, timeout=15.0):
+    """A keep-alive HTTPS connection to the worker on port (not connected until first used)."""
+    return http.client.HTTPSConnection(harness.HOST, port, timeout=timeout, context=tls_context())
+
+
 def https_request(port, method, path, body=None, headers=None, json_body=None, timeout=15.0,
                   conn=None):
     """Like harness.http_request over TLS; returns (Response, peer certificate DER)."""
@@ -172,8 +177,7 @@ def https_request(port, method, path, body=None, headers=None, json_body=None, t
         body = json.dumps(json_body).encode("utf-8")
         hdrs.setdefault("Content-Type", "application/json")
     own = conn is None
-    conn = conn or http.client.HTTPSConnection(harness.HOST, port, timeout=timeout,
-                                               context=tls_context())
+    conn = conn or https_connection(port, timeout)
     try:
         conn.request(method, path, body=body, headers=hdrs)
         # read before the answer: one that closes the connection (a 401 is answered from the
@@ -316,8 +320,7 @@ def test_certificate_renewed_before_expiry():
     # two event-loop threads: the replacement listener and the quiesced one are thread pools
     env = {"TLS_CERT_VALIDITY_SECONDS": "3", "HTTP_THREADS": "2"}
     with AttestationFake() as fake, EnclaveWorker(fake, env=env) as w:
-        old_conn = http.client.HTTPSConnection(harness.HOST, w.port, timeout=10,
-                                               context=tls_context())
+        old_conn = https_connection(w.port, timeout=10)
         try:
             r, first = https_request(w.port, "GET", "/healthz", conn=old_conn)
             expect_status(r, 200, "/healthz on the first connection")
@@ -412,8 +415,7 @@ def test_attestation_describes_the_certificate_of_its_connection():
     on a new connection the answer describes the certificate of that connection."""
     env = {"TLS_CERT_VALIDITY_SECONDS": "3", "HTTP_THREADS": "2"}
     with AttestationFake() as fake, EnclaveWorker(fake, env=env) as w:
-        old_conn = http.client.HTTPSConnection(harness.HOST, w.port, timeout=10,
-                                               context=tls_context())
+        old_conn = https_connection(w.port, timeout=10)
         try:
             r, first = https_request(w.port, "GET", "/healthz", conn=old_conn)
             expect_status(r, 200, "/healthz before the renewal")
