@@ -21,7 +21,6 @@
 #include <strings.h>
 
 #include <curl/curl.h>
-#include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
 #include "err.h"
@@ -196,16 +195,7 @@ static char *resolve_ours(const char *base, const char *v, size_t n, bool *oom,
 
 static xmlDoc *parse_html(const char *html, size_t len)
 {
-    const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                     HTML_PARSE_NONET | HTML_PARSE_COMPACT;
-    if (len == 0)
-        return NULL;
-    size_t capped_len = 0;
-    char *capped = web_cap_attributes(html, len, &capped_len);   /* libxml2: quadratic in them */
-    xmlDoc *doc = capped ? htmlReadMemory(capped, (int)capped_len, NULL, "UTF-8", opts)
-                         : htmlReadMemory(html, (int)len, NULL, "UTF-8", opts);
-    free(capped);
-    return doc;
+    return len ? web_read_html(html, len, NULL, "UTF-8") : NULL;
 }
 
 /* Attribute value (owned by the caller, libxml_free) or NULL. */

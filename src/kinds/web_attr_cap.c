@@ -7,10 +7,14 @@
 #include "kinds/web_attr_cap.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <libxml/HTMLparser.h>
+
+#include "kinds/libxml_lazy.h"
 #include "kinds/web_charset.h"
 #include "util/growbuf.h"
 
@@ -120,4 +124,19 @@ char *web_cap_attributes(const char *html, size_t len, size_t *out_len)
     }
     *out_len = out.len - 1;
     return out.data;
+}
+
+xmlDoc *web_read_html(const char *html, size_t len, const char *url, const char *encoding)
+{
+    const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                     HTML_PARSE_NONET | HTML_PARSE_COMPACT;
+    size_t capped_len = 0;
+    char *capped = web_cap_attributes(html, len, &capped_len);
+    if (capped) {
+        html = capped;
+        len = capped_len;
+    }
+    xmlDoc *doc = htmlReadMemory(html, len > INT32_MAX ? INT32_MAX : (int)len, url, encoding, opts);
+    free(capped);
+    return doc;
 }

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <libxml/tree.h>
+
 /* Attributes of one start tag kept as written; past them only the first href and src are. */
 #define WEB_MAX_ATTRIBUTES_PER_TAG 256
 
@@ -16,5 +18,11 @@
  * no tag is over the bound (nothing to change) or on OOM. Works on the bytes of any
  * ASCII-compatible charset. */
 char *web_cap_attributes(const char *html, size_t len, size_t *out_len);
+
+/* web_read_html parses html[0..len) (at most INT32_MAX bytes are read) with libxml2 as the worker
+ * parses every page (recovering, no network, no error output), its start tags bounded first
+ * (web_cap_attributes). url and encoding as htmlReadMemory takes them (encoding NULL: libxml2's
+ * own detection). NULL when libxml2 makes no document. */
+xmlDoc *web_read_html(const char *html, size_t len, const char *url, const char *encoding);
 
 #endif

@@ -14,7 +14,6 @@
 #include <strings.h>
 
 #include <curl/curl.h>
-#include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
 #include "kinds/html_walk.h"
@@ -466,23 +465,13 @@ static const xmlNode *find_base(xmlDoc *doc)
 }
 
 /* Parses text as libxml2 should see it: its numeric character references made to read as in Go
- * (web_char_refs_as_go) and its start tags bounded in attributes (web_cap_attributes). */
+ * (web_char_refs_as_go), then web_read_html (its start tags bounded in attributes). */
 static xmlDoc *read_prepared(const char *html, size_t len, const char *url, const char *encoding)
 {
-    const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                     HTML_PARSE_NONET | HTML_PARSE_COMPACT;
-    size_t refs_len = 0, capped_len = 0;
+    size_t refs_len = 0;
     char *refs = web_char_refs_as_go(html, len, &refs_len);
-    const char *text = refs ? refs : html;
-    size_t text_len = refs ? refs_len : len;
-    char *capped = web_cap_attributes(text, text_len, &capped_len);
-    if (capped) {
-        text = capped;
-        text_len = capped_len;
-    }
-    xmlDoc *doc = htmlReadMemory(text, text_len > INT32_MAX ? INT32_MAX : (int)text_len, url,
-                                 encoding, opts);
-    free(capped);
+    xmlDoc *doc = refs ? web_read_html(refs, refs_len, url, encoding)
+                       : web_read_html(html, len, url, encoding);
     free(refs);
     return doc;
 }
