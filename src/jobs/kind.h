@@ -49,6 +49,10 @@ struct job_kind {
     bool (*available)(const struct config *cfg);
     int (*validate)(const json_t *arguments, struct err *e);   /* NULL: any arguments */
     int (*run)(const struct job *job, struct job_ctx *ctx, struct job_result *out);
+    /* An instant kind's run takes microseconds, without I/O or waiting: with a local store the
+     * job server runs it as it admits the job, on the admitting thread, and the store records the
+     * outcome with the admission. It never waits in the queue behind slow jobs. */
+    bool instant;
     /* Optional, for kinds whose offer depends on configuration (NULL: use the fields above):
      * the capabilities offered under cfg (NULL-terminated), and a validation that sees cfg, used
      * instead of validate so that what is advertised is exactly what is accepted. */

@@ -8,6 +8,9 @@
  * whenever a job is queued and there are more queued jobs than threads waiting for one
  * (add_workers). An idle worker thus holds one thread's stack and buffers, not MAX_JOBS.
  *
+ * An instant kind (kind.h) is not queued: with a local store, the admitting thread runs it and
+ * hands the store its outcome with the admission (one commit records the nonce and the result).
+ *
  * With a local store (SQLite) /job/add queues the job here. With a shared store (Redis, a fleet)
  * /job/add only stores it; a feeder thread takes jobs from the store (store_take) whenever a job
  * thread is free - never more than MAX_JOBS at once, so no worker hoards jobs the others could
@@ -68,11 +71,12 @@ static void queued_job_free(void *item)
     free(q);
 }
 
-static void run_one(struct job_server *s, struct queued_job *q)
+/* run_kind runs job's kind into out (out->err set on failure) before a deadline of
+ * JOB_TIMEOUT_SECONDS from now, which it leaves in *deadline. */
+static void run_kind(struct job_server *s, const char *uid, const struct job *job,
+                     struct timespec *deadline, struct job_result *out)
 {
     const struct config *cfg = s->deps.cfg;
-    results_set_running(s->deps.results, q->uid);
-    struct job_result out = { 0 };
     struct job_ctx ctx = {
         .cfg = cfg,
         .stats = s->deps.stats,
@@ -82,41 +86,70 @@ static void run_one(struct job_server *s, struct queued_job *q)
     };
     clock_gettime(CLOCK_MONOTONIC, &ctx.deadline);
     ctx.deadline.tv_sec += cfg->job_timeout_s;
+    *deadline = ctx.deadline;
 
-    const struct job_kind *kind = registry_find(cfg, q->job.type);
+    const struct job_kind *kind = registry_find(cfg, job->type);
     if (!kind)
-        err_set(&out.err, 500, "unknown job type: %.64s", q->job.type);
-    else if (kind->run(&q->job, &ctx, &out) < 0 && !out.err.http)
-        err_set(&out.err, 500, "job failed without a reason (job type %s)", kind->type);
-    if (!out.err.http && job_ctx_remaining_ms(&ctx) == 0)
-        err_set(&out.err, 504, "job timed out after %u seconds", cfg->job_timeout_s);
+        err_set(&out->err, 500, "unknown job type: %.64s", job->type);
+    else if (kind->run(job, &ctx, out) < 0 && !out->err.http)
+        err_set(&out->err, 500, "job failed without a reason (job type %s)", kind->type);
+    if (!out->err.http && job_ctx_remaining_ms(&ctx) == 0)
+        err_set(&out->err, 504, "job timed out after %u seconds", cfg->job_timeout_s);
 
-    if (out.next_cursor && strlen(out.next_cursor) > JOB_MAX_CURSOR) {
-        log_job(LOG_WARN, q->uid, q->job.type, "next cursor of %zu bytes dropped (longer than %d)",
-                strlen(out.next_cursor), JOB_MAX_CURSOR);
-        free(out.next_cursor);
-        out.next_cursor = NULL;
+    if (out->next_cursor && strlen(out->next_cursor) > JOB_MAX_CURSOR) {
+        log_job(LOG_WARN, uid, job->type, "next cursor of %zu bytes dropped (longer than %d)",
+                strlen(out->next_cursor), JOB_MAX_CURSOR);
+        free(out->next_cursor);
+        out->next_cursor = NULL;
     }
     char too_large[160];
-    if (!out.err.http && store_result_too_large(q->job.quote_len, out.data_len, out.next_cursor,
-                                                too_large, sizeof too_large))
-        err_set(&out.err, 500, "%s", too_large);   /* in memory as in the store */
-    const char *data = out.err.http ? NULL : (out.data ? out.data : "");
-    const char *error = out.err.http ? out.err.msg : NULL;
+    if (!out->err.http && store_result_too_large(job->quote_len, out->data_len, out->next_cursor,
+                                                 too_large, sizeof too_large))
+        err_set(&out->err, 500, "%s", too_large);   /* in memory as in the store */
+}
+
+/* outcome_of is what the store records of out. */
+static struct store_outcome outcome_of(const struct job_result *out)
+{
+    return (struct store_outcome){
+        .data = out->err.http ? NULL : (out->data ? out->data : ""),
+        .data_len = out->data_len,
+        .next_cursor = out->next_cursor,
+        .error = out->err.http ? out->err.msg : NULL,
+        .finished_at = time(NULL),
+    };
+}
+
+/* keep_outcome logs a finished job, puts its outcome in the result table (taking out's data) and
+ * counts it. */
+static void keep_outcome(struct job_server *s, const char *uid, const char *type,
+                         struct job_result *out, const struct timespec *deadline)
+{
+    const char *error = out->err.http ? out->err.msg : NULL;
     if (error) {
         /* A job's error text often quotes what the client asked for (a URL, a query): at debug
          * level only, since the host reads an enclave's logs; its HTTP status at info. */
-        log_job(LOG_INFO, q->uid, q->job.type, "failed (%d)", out.err.http);
-        log_job(LOG_DEBUG, q->uid, q->job.type, "failed: %s", error);
+        log_job(LOG_INFO, uid, type, "failed (%d)", out->err.http);
+        log_job(LOG_DEBUG, uid, type, "failed: %s", error);
     } else
-        log_job(LOG_DEBUG, q->uid, q->job.type, "done, %zu bytes", out.data_len);
-    if (store_finish(s->deps.store, q->uid, q->job.quote, q->job.quote_len, data, out.data_len,
-                     out.next_cursor, error, time(NULL)) < 0)
+        log_job(LOG_DEBUG, uid, type, "done, %zu bytes", out->data_len);
+    results_finish_take(s->deps.results, uid, &out->data, out->data_len, out->next_cursor, error);
+    metrics_job_finished(type, out->err.http, deadline, s->deps.cfg->job_timeout_s);
+    job_result_clear(out);
+}
+
+static void run_one(struct job_server *s, struct queued_job *q)
+{
+    results_set_running(s->deps.results, q->uid);
+    struct job_result out = { 0 };
+    struct timespec deadline;
+    run_kind(s, q->uid, &q->job, &deadline, &out);
+    struct store_outcome o = outcome_of(&out);
+    if (store_finish(s->deps.store, q->uid, q->job.quote, q->job.quote_len, o.data, o.data_len,
+                     o.next_cursor, o.error, o.finished_at) < 0)
         log_error("job %s: the result could not be stored durably; it is served from memory",
                   q->uid);
-    results_finish_take(s->deps.results, q->uid, &out.data, out.data_len, out.next_cursor, error);
-    metrics_job_finished(q->job.type, out.err.http, &ctx.deadline, cfg->job_timeout_s);
-    job_result_clear(&out);
+    keep_outcome(s, q->uid, q->job.type, &out, &deadline);
 }
 
 static void *worker_main(void *arg)
@@ -437,34 +470,38 @@ static int admit_checks(const struct job_server *s, const struct job *job, time_
     return 0;
 }
 
-/* admit_reserve takes a queue slot and moves the job into a new queued job with a fresh uid, its
- * text in *json (to be freed), and records the uid as queued in the result table. Returns the
- * queued job, or NULL with e (job left to the caller). A replayed quote is refused later, by the
- * store, in the transaction that would record it: everything that can fail for want of memory is
- * done before, since once the store has consumed the nonce a failure here would lose the job and
- * refuse the client's retry with the same signature as a replay. */
-static struct queued_job *admit_reserve(struct job_server *s, struct job *job, char **json,
-                                        size_t *json_len, struct err *e)
+/* admit_reserve moves the job into a new queued job with a fresh uid and records the uid as queued
+ * in the result table. Unless the job is instant (run at once, kind.h), it also takes a queue slot
+ * and puts the job's text in *json (to be freed). Returns the queued job, or NULL with e (job left
+ * to the caller). A replayed quote is refused later, by the store, in the transaction that would
+ * record it: everything that can fail for want of memory is done before, since once the store has
+ * consumed the nonce a failure here would lose the job and refuse the client's retry with the
+ * same signature as a replay. */
+static struct queued_job *admit_reserve(struct job_server *s, struct job *job, bool instant,
+                                        char **json, size_t *json_len, struct err *e)
 {
     struct queued_job *q = calloc(1, sizeof *q);
     if (!q) {
         err_set(e, 500, "out of memory");
         return NULL;
     }
-    if (queue_reserve(s->queue) < 0) {
+    if (!instant && queue_reserve(s->queue) < 0) {
         free(q);
         err_set(e, 429, "job queue is full (%zu jobs); retry later", queue_capacity(s->queue));
         return NULL;
     }
     uuid_v4(q->uid);
     job->timeout_ns = (int64_t)s->deps.cfg->job_timeout_s * 1000000000LL;
-    *json = job_serialize(job, json_len);
-    if (!*json || results_add_queued(s->deps.results, q->uid, job->quote, job->quote_len) < 0) {
+    if (!instant)
+        *json = job_serialize(job, json_len);
+    if ((!instant && !*json) ||
+        results_add_queued(s->deps.results, q->uid, job->quote, job->quote_len) < 0) {
         if (*json)
             crypto_wipe(*json, *json_len);
         free(*json);
         *json = NULL;
-        queue_unreserve(s->queue);
+        if (!instant)
+            queue_unreserve(s->queue);
         free(q);
         err_set(e, 500, "out of memory");
         return NULL;
@@ -474,11 +511,25 @@ static struct queued_job *admit_reserve(struct job_server *s, struct job *job, c
     return q;
 }
 
-/* admit_complete queues q once the store answered `admitted` (enum store_admit_result), or gives
- * the slot and the result entry back. Nothing here can fail once the store has admitted the job.
- * Returns 0, or -1 with e (q freed). */
-static int admit_complete(struct job_server *s, struct queued_job *q, int admitted, struct err *e)
+/* An instant job run before its admission is recorded: what it produced, kept until then. */
+struct ran_job {
+    struct job_result out;
+    struct timespec deadline;
+    struct store_outcome outcome;   /* what the store records, pointing into out */
+};
+
+/* admit_complete queues q once the store answered `admitted` (enum store_admit_result), or, for
+ * an instant job that ran already (ran), keeps its outcome; when the store refused, gives the
+ * slot and the result entry back. Nothing here can fail once the store has admitted the job.
+ * Returns 0, or -1 with e. q is taken either way. */
+static int admit_complete(struct job_server *s, struct queued_job *q, struct ran_job *ran,
+                          int admitted, struct err *e)
 {
+    if (admitted == STORE_ADMITTED && ran) {
+        keep_outcome(s, q->uid, q->job.type, &ran->out, &ran->deadline);
+        queued_job_free(q);
+        return 0;
+    }
     if (admitted == STORE_ADMITTED) {
         queue_push_reserved(s->queue, q);
         add_workers(s);
@@ -489,7 +540,10 @@ static int admit_complete(struct job_server *s, struct queued_job *q, int admitt
     else
         err_set(e, 500, "cannot record the job durably (storage error)");
     results_remove(s->deps.results, q->uid);
-    queue_unreserve(s->queue);
+    if (ran)
+        job_result_clear(&ran->out);
+    else
+        queue_unreserve(s->queue);
     queued_job_free(q);
     return -1;
 }
@@ -504,7 +558,7 @@ int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct 
     time_t expires = nonce_expiry(s, job, now);
     char *json = NULL;
     size_t json_len = 0;
-    struct queued_job *q = admit_reserve(s, job, &json, &json_len, e);
+    struct queued_job *q = admit_reserve(s, job, false, &json, &json_len, e);
     if (!q)
         return -1;
     int admitted = store_admit(s->deps.store, q->job.quote, q->job.quote_len, expires, q->uid,
@@ -512,7 +566,7 @@ int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct 
     crypto_wipe(json, json_len);
     free(json);
     memcpy(uid, q->uid, 37);                    /* read by the caller only on success */
-    return admit_complete(s, q, admitted, e);   /* on failure the job went with q */
+    return admit_complete(s, q, NULL, admitted, e);   /* on failure the job went with q */
 }
 
 bool jobserver_admits_async(const struct job_server *s)
@@ -525,6 +579,7 @@ struct pending_admit {
     struct store_admission a;       /* first: the store hands it back */
     struct job_server *s;
     struct queued_job *q;
+    struct ran_job ran;             /* an instant job's outcome (a.finished set) */
     jobserver_admitted_fn done;
     void *ctx;
 };
@@ -535,7 +590,7 @@ static void admitted_async(struct store_admission *a)
     struct err e = { 0 };
     char uid[37];
     memcpy(uid, p->q->uid, sizeof uid);
-    int rc = admit_complete(p->s, p->q, a->result, &e);
+    int rc = admit_complete(p->s, p->q, a->finished ? &p->ran : NULL, a->result, &e);
     p->done(p->ctx, rc == 0 ? uid : NULL, &e);
     free(p);
 }
@@ -557,10 +612,14 @@ void jobserver_admit_async(struct job_server *s, struct job *job, jobserver_admi
         done(ctx, NULL, &e);
         return;
     }
+    /* An instant kind runs here, now, and is recorded finished: it never waits in the queue
+     * behind jobs that may take minutes, and no job thread is woken for it. */
+    const struct job_kind *kind = registry_find(s->deps.cfg, job->type);
+    bool instant = kind && kind->instant;
     struct pending_admit *p = calloc(1, sizeof *p);
     char *json = NULL;
     size_t json_len = 0;
-    struct queued_job *q = p ? admit_reserve(s, job, &json, &json_len, &e) : NULL;
+    struct queued_job *q = p ? admit_reserve(s, job, instant, &json, &json_len, &e) : NULL;
     if (!q) {
         if (!p)
             err_set(&e, 500, "out of memory");
@@ -580,13 +639,21 @@ void jobserver_admit_async(struct job_server *s, struct job *job, jobserver_admi
     p->a.job_json = json;
     p->a.job_len = json_len;
     p->a.done = admitted_async;
+    if (instant) {
+        run_kind(s, q->uid, &q->job, &p->ran.deadline, &p->ran.out);
+        p->ran.outcome = outcome_of(&p->ran.out);
+        p->a.finished = &p->ran.outcome;
+    }
     if (store_admit_async(s->deps.store, &p->a) < 0) {
-        /* the store is closing, or out of memory: write it here */
-        p->a.result = store_admit(s->deps.store, q->job.quote, q->job.quote_len,
-                                  p->a.nonce_expires, q->uid, json, json_len);
+        /* the store is closing, or out of memory: write the job here (an instant job's outcome
+         * only the writer records: refused) */
+        p->a.result = instant ? STORE_ERROR
+                              : store_admit(s->deps.store, q->job.quote, q->job.quote_len,
+                                            p->a.nonce_expires, q->uid, json, json_len);
         admitted_async(&p->a);
     }
-    crypto_wipe(json, json_len);
+    if (json)
+        crypto_wipe(json, json_len);
     free(json);
 }
 

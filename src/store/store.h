@@ -94,6 +94,14 @@ int store_admit(struct store *s, const char *quote, size_t quote_len, time_t non
 /* An admission handed to the store's writer (store_admit_async). The caller fills the fields above
  * the line, keeps the struct alive until done runs, and may free what it pointed to as soon as
  * store_admit_async returns. */
+struct store_outcome {
+    const char *data;           /* a success's bytes (data_len, may be empty), or NULL */
+    size_t data_len;
+    const char *next_cursor;    /* NULL: none */
+    const char *error;          /* a failure's text, or NULL */
+    time_t finished_at;
+};
+
 struct store_admission {
     const char *quote;
     size_t quote_len;
@@ -101,6 +109,9 @@ struct store_admission {
     char uid[37];
     const char *job_json;
     size_t job_len;
+    /* A job that ran already (an instant kind, kind.h) comes with its outcome instead of its
+     * text (job_json unused): its result is recorded with the nonce, and no job row is made. */
+    const struct store_outcome *finished;
     /* done runs once, on the store's writer thread, after the commit that recorded the job (or
      * failed to): result is an enum store_admit_result. */
     void (*done)(struct store_admission *a);
@@ -108,8 +119,9 @@ struct store_admission {
     int result;
     struct store_admission *next;
     uint8_t digest[16];
-    uint8_t *blob;
+    uint8_t *blob;              /* the sealed job row, or result row when finished */
     size_t blob_len;
+    time_t finished_at;
 };
 
 /* store_admit_async records like store_admit, but in the writer's next commit, which it shares

@@ -20,7 +20,8 @@
  *     prefix of rowids (rowid < now << 24).
  * Blobs are sealed with platform_seal_bytes under the store key, one AAD label per table.
  * One writer thread commits what waits: admissions handed over with store_admit_async (at once:
- * their HTTP answers wait for the commit) and finished jobs (every few ms), in one transaction,
+ * their HTTP answers wait for the commit; an instant job's comes with its result row instead of
+ * its job row) and finished jobs (every few ms), in one transaction,
  * so concurrent admissions share a commit, a WAL write and, with DURABILITY=full, an fsync.
  * Migrations are an array of SQL scripts: version N runs scripts[N-1] inside one transaction. */
 #include "store/store_backend.h"
@@ -620,6 +621,17 @@ static int record_nonce(struct sqlite_store *s, const uint8_t digest[NONCE_DIGES
     return step_done(s, ins) == 0 ? STORE_ADMITTED : STORE_ERROR;
 }
 
+/* put_result adds a finished job's sealed result row (lock held, inside a transaction). */
+static int put_result(struct sqlite_store *s, const char *uid, time_t finished_at,
+                      const uint8_t *blob, size_t blob_len)
+{
+    sqlite3_stmt *r = s->stmt[ST_RESULT_PUT];
+    sqlite3_bind_text(r, 1, uid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(r, 2, (sqlite3_int64)finished_at);
+    sqlite3_bind_blob(r, 3, blob, (int)blob_len, SQLITE_STATIC);
+    return step_done(s, r);
+}
+
 /* record_admission records the nonce and, unless it is a replay, the job, inside the caller's
  * transaction (lock held). Returns an enum store_admit_result. */
 static int record_admission(struct sqlite_store *s, const uint8_t digest[NONCE_DIGEST_LEN],
@@ -634,6 +646,19 @@ static int record_admission(struct sqlite_store *s, const uint8_t digest[NONCE_D
     sqlite3_bind_int64(j, 2, s->next_seq++);
     sqlite3_bind_blob(j, 3, blob, (int)blob_len, SQLITE_STATIC);
     return step_done(s, j) == 0 ? STORE_ADMITTED : STORE_ERROR;
+}
+
+/* record_async_admission records an admission handed to the writer: its nonce and its job, or
+ * for one that came finished its result (lock held, inside a transaction). */
+static int record_async_admission(struct sqlite_store *s, const struct store_admission *a)
+{
+    if (!a->finished)
+        return record_admission(s, a->digest, a->nonce_expires, a->uid, a->blob, a->blob_len);
+    int nonce = record_nonce(s, a->digest, a->nonce_expires);
+    if (nonce != STORE_ADMITTED)
+        return nonce;
+    return put_result(s, a->uid, a->finished_at, a->blob, a->blob_len) == 0 ? STORE_ADMITTED
+                                                                             : STORE_ERROR;
 }
 
 static int sq_admit(struct store *base, const char *quote, size_t quote_len, time_t nonce_expires,
@@ -658,14 +683,32 @@ static int sq_admit(struct store *base, const char *quote, size_t quote_len, tim
     return result;
 }
 
+/* seal_admission seals what an admission records: its job row, or the result row of one that
+ * comes finished. Returns 0 or -1 (out of memory). */
+static int seal_admission(struct sqlite_store *s, struct store_admission *a)
+{
+    const struct store_outcome *o = a->finished;
+    if (!o) {
+        a->blob = seal_row(s, LABEL_JOB, a->job_json, a->job_len);
+        a->blob_len = a->job_len + PLATFORM_SEALED_OVERHEAD;
+        return a->blob ? 0 : -1;
+    }
+    size_t len = 0;
+    uint8_t *row = result_row_encode(a->quote, a->quote_len, o->data, o->data_len,
+                                     o->next_cursor, o->error, &len);
+    a->blob = row ? seal_row(s, LABEL_RESULT, row, len) : NULL;
+    a->blob_len = len + PLATFORM_SEALED_OVERHEAD;
+    a->finished_at = o->finished_at;
+    free(row);
+    return a->blob ? 0 : -1;
+}
+
 static int sq_admit_async(struct store *base, struct store_admission *a)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
     nonce_digest(a->quote, a->quote_len, a->digest);
-    a->blob = seal_row(s, LABEL_JOB, a->job_json, a->job_len);
-    if (!a->blob)
+    if (seal_admission(s, a) < 0)
         return -1;
-    a->blob_len = a->job_len + PLATFORM_SEALED_OVERHEAD;
     a->next = NULL;
     a->result = STORE_ERROR;
     pthread_mutex_lock(&s->batch_lock);
@@ -800,19 +843,15 @@ static int write_batch(struct sqlite_store *s, struct finished *list, struct sto
     if ((list || adm) && txn(s, ST_BEGIN) == 0) {
         rc = 0;
         for (struct store_admission *a = adm; a && rc == 0; a = a->next) {
-            a->result = record_admission(s, a->digest, a->nonce_expires, a->uid, a->blob,
-                                         a->blob_len);
+            a->result = record_async_admission(s, a);
             if (a->result == STORE_ERROR)
                 rc = -1;
         }
         for (struct finished *f = list; f && rc == 0; f = f->next) {
-            sqlite3_stmt *r = s->stmt[ST_RESULT_PUT];
-            sqlite3_bind_text(r, 1, f->uid, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(r, 2, (sqlite3_int64)f->finished_at);
-            sqlite3_bind_blob(r, 3, f->blob, (int)f->blob_len, SQLITE_STATIC);
             sqlite3_stmt *d = s->stmt[ST_JOB_DELETE];
             sqlite3_bind_text(d, 1, f->uid, -1, SQLITE_STATIC);
-            rc = (step_done(s, r) == 0 && step_done(s, d) == 0) ? 0 : -1;
+            rc = (put_result(s, f->uid, f->finished_at, f->blob, f->blob_len) == 0 &&
+                  step_done(s, d) == 0) ? 0 : -1;
         }
         rc = end_txn(s, rc == 0);
     }

@@ -2,8 +2,8 @@
 """test_durability.py - nothing accepted is lost: kill -9 while jobs are queued and running, then a
 restart runs them under the same uids; results and replay memory survive a restart; the store keeps
 the newest results of the cache size; a signature past
-its max age is refused; a full queue answers 503 without consuming the nonce, and its 503s stay out
-of /readyz's error rate; a full disk refuses new
+its max age is refused; a full queue answers 503 without consuming the nonce (and does not hold an
+instant telemetry job), and its 503s stay out of /readyz's error rate; a full disk refuses new
 jobs and keeps the results of running ones until it can write them; a corrupt or unusable store
 stops start-up with a clear message and a non-zero exit; a SIGTERM waits for the running jobs only
 and exits cleanly; whatever the umask it is started with, the files it creates in DATA_DIR are
@@ -42,10 +42,11 @@ def add_all(w, sigs, uids, lock, stop):
                 uids.append((r.json()["uid"], sig))
 
 
-def burst(w, count, interrupt, after):
-    """Adds `count` fresh signatures from 8 threads, calls interrupt() once `after` of them were
-    answered 200, lets the threads end, and returns the (uid, signature) pairs answered 200."""
-    sigs = [w.generate(TELEMETRY) for _ in range(count)]
+def burst(w, count, interrupt, after, job=TELEMETRY):
+    """Adds `count` fresh signatures of `job` from 8 threads, calls interrupt() once `after` of
+    them were answered 200, lets the threads end, and returns the (uid, signature) pairs answered
+    200."""
+    sigs = [w.generate(job) for _ in range(count)]
     uids, lock, stop = [], threading.Lock(), threading.Event()
     threads = [threading.Thread(target=add_all, args=(w, sigs[i::8], uids, lock, stop))
                for i in range(8)]
@@ -63,34 +64,37 @@ def burst(w, count, interrupt, after):
     return uids
 
 
-def burst_then_kill(w, count):
-    """Kills the worker with SIGKILL in a burst of `count` adds, once half were accepted. Returns
-    the (uid, signature) pairs answered 200 and the pending rows left."""
-    uids = burst(w, count, w.kill, count // 2)
+def burst_then_kill(w, count, job):
+    """Kills the worker with SIGKILL in a burst of `count` adds of `job`, once half were accepted.
+    Returns the (uid, signature) pairs answered 200 and the pending rows left."""
+    uids = burst(w, count, w.kill, count // 2, job)
     return uids, pending_rows(w.data_dir)
 
 
 def test_kill9_with_jobs_queued_and_running_loses_nothing():
-    # One worker thread and slow-ish polling of nothing: a burst of adds builds a backlog.
-    w = h.Worker(env={"MAX_JOBS": "1"})
-    w.start()
-    accepted, pending = [], 0
-    for _ in range(6):
-        uids, left = burst_then_kill(w, 400)
-        accepted += uids
-        pending = max(pending, left)
+    # One worker thread and web jobs on a page that takes 20 ms: a burst of adds builds a backlog.
+    with Site() as site:
+        site.page("/p", "<h1>Kept</h1><p>page</p>", delay=0.02)
+        job = {"type": "web", "arguments": {"url": site.url("/p")}}
+        w = h.Worker(env={"MAX_JOBS": "1", "WEBSCRAPER_ALLOW_PRIVATE": "true"})
         w.start()
-        if pending:
-            break
-    h.check(pending > 0, "never caught the worker with unfinished jobs in the store")
-    for uid, sig in accepted:
-        st = w.wait_status(uid, timeout=30)
-        h.expect_status(st, 200, "status of %s after the restart" % uid)
-        r = w.result(st.text, sig)
-        h.expect_status(r, 200, "result of %s after the restart" % uid)
-        h.check(b'"worker_version":"beta"' in r.body, "not a telemetry document: %r" % r.body[:80])
-    w.stop()    # the worker holds the database exclusively while it runs
-    h.check_eq(pending_rows(w.data_dir), 0, "unfinished jobs left after recovery")
+        accepted, pending = [], 0
+        for _ in range(6):
+            uids, left = burst_then_kill(w, 200, job)
+            accepted += uids
+            pending = max(pending, left)
+            w.start()
+            if pending:
+                break
+        h.check(pending > 0, "never caught the worker with unfinished jobs in the store")
+        for uid, sig in accepted:
+            st = w.wait_status(uid, timeout=60)
+            h.expect_status(st, 200, "status of %s after the restart" % uid)
+            r = w.result(st.text, sig)
+            h.expect_status(r, 200, "result of %s after the restart" % uid)
+            h.check(b"Kept" in r.body, "not the page's text: %r" % r.body[:80])
+        w.stop()    # the worker holds the database exclusively while it runs
+        h.check_eq(pending_rows(w.data_dir), 0, "unfinished jobs left after recovery")
 
 
 def test_sigterm_during_a_burst_of_adds_answers_and_keeps_every_accepted_job():
@@ -337,8 +341,12 @@ def test_signature_past_its_max_age_is_refused():
 
 
 def test_full_queue_is_503_and_keeps_the_nonce():
-    with h.Worker(env={"MAX_JOBS": "1", "JOB_QUEUE_MAX": "1"}) as w:
-        sigs = [w.generate(TELEMETRY) for _ in range(300)]
+    # Web jobs on a page that takes a second: one runs, one waits, the rest find the queue full.
+    with Site() as site, h.Worker(env={"MAX_JOBS": "1", "JOB_QUEUE_MAX": "1",
+                                       "WEBSCRAPER_ALLOW_PRIVATE": "true"}) as w:
+        site.page("/slow", "<h1>Slow</h1><p>page</p>", delay=1.0)
+        job = {"type": "web", "arguments": {"url": site.url("/slow")}}
+        sigs = [w.generate(job) for _ in range(300)]
         refused = []
         lock = threading.Lock()
 
@@ -371,6 +379,20 @@ def test_full_queue_is_503_and_keeps_the_nonce():
         done.set()
         watcher.join()
         h.check(refused, "the queue of 1 never filled under a burst of 300 adds")
+        # A telemetry job is instant: it runs as it is admitted, so a full queue does not hold it,
+        # and it is done when /job/add answers. Checked between two refused web jobs (nothing
+        # else adds meanwhile, so the queue stayed full in between).
+        for _ in range(3):
+            before = w.post("/job/add", json_body={"encrypted_job": w.generate(job)})
+            telemetry = w.post("/job/add", json_body={"encrypted_job": w.generate(TELEMETRY)})
+            after = w.post("/job/add", json_body={"encrypted_job": w.generate(job)})
+            if before.status == 503 and after.status == 503:
+                break
+        h.expect_status(before, 503, "a web job while the queue is full")
+        h.expect_status(after, 503, "a web job while the queue is still full")
+        h.expect_status(telemetry, 200, "a telemetry job while the queue is full")
+        st = w.get("/job/status/" + telemetry.json()["uid"])
+        h.expect_status(st, 200, "status of the telemetry job right after its admission")
         h.check(saw_full, "/readyz never reported the full queue (503, checks.queue \"full\")")
         h.check_eq(saw_full[0], {"length": 1, "capacity": 1}, "/readyz queue_stats when full")
         deadline = time.monotonic() + 20    # the refused signature is still good, once there is room

@@ -145,12 +145,18 @@ def test_sigterm_during_start_up_exits_promptly():
                 "the log should name the keys left unprobed:\n%s" % log)
 
 
-def stored_job_uids(data_dir):
+def stored_job_uids(data_dir, table="jobs"):
     db = sqlite3.connect(os.path.join(data_dir, "tee-worker.db"))
     try:
-        return [row[0] for row in db.execute("SELECT uid FROM jobs")]
+        return [row[0] for row in db.execute("SELECT uid FROM " + table)]
     finally:
         db.close()
+
+
+def recorded_uids(data_dir):
+    """The uids the store recorded: unfinished jobs, and results (a telemetry job is instant: it
+    is recorded with its result, never as an unfinished job)."""
+    return stored_job_uids(data_dir) + stored_job_uids(data_dir, "results")
 
 
 def stalled_shutdown(w, stall, drain_s):
@@ -189,7 +195,7 @@ def test_stalled_write_exits_after_the_drain_and_the_job_is_not_recorded():
         w.start()
         sig = stalled_shutdown(w, stall, drain_s)
         stall.off()
-        h.check_eq(stored_job_uids(w.data_dir), [], "jobs in the store after the stalled exit")
+        h.check_eq(recorded_uids(w.data_dir), [], "jobs in the store after the stalled exit")
         w.start()
         # absent, so its signature was never remembered: it is accepted now, and runs
         uid = w.add(sig)
@@ -203,8 +209,9 @@ def test_stalled_write_exits_after_the_drain_and_the_job_is_not_recorded():
 
 def test_stalled_sync_exits_after_the_drain_and_the_recorded_job_runs():
     # DURABILITY=full with only the syncs stalled: the commit reached the WAL (the page cache), its
-    # fsync hangs. The client never heard of it, yet the job is recorded: after the restart it runs
-    # under its uid and its signature counts as used.
+    # fsync hangs. The client never heard of it, yet the job is recorded (telemetry, an instant
+    # kind, with its result): after the restart it is answered under its uid and its signature
+    # counts as used.
     stall = Stall()
     drain_s = 2
     env = stall.env(drain_s, calls="fsync,fdatasync,sync_file_range")
@@ -214,7 +221,7 @@ def test_stalled_sync_exits_after_the_drain_and_the_recorded_job_runs():
         w.start()
         sig = stalled_shutdown(w, stall, drain_s)
         stall.off()
-        uids = stored_job_uids(w.data_dir)
+        uids = recorded_uids(w.data_dir)
         h.check_eq(len(uids), 1, "jobs recorded by the commit whose fsync hung")
         w.start()
         st = w.wait_status(uids[0])

@@ -369,6 +369,39 @@ static int admit_once(struct fixture *f, const char *quote, bool async, char uid
     return a.e.http ? -1 : 0;
 }
 
+/* A telemetry job (an instant kind) admitted through the store's writer is finished by the time
+ * its admission is answered: it never waits for a job thread, takes no queue slot, and the store
+ * holds its result, not an unfinished job. */
+static void test_instant_job_is_finished_when_admitted(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(1, 10);
+    char uid[37];
+    struct err e = { 0 };
+    if (admit_once(f, "instant-1", true, uid, &e) < 0)
+        fail_msg("refused: %d %s", e.http, e.msg);
+    struct result_view v = { 0 };
+    assert_int_equal(results_get(f->results, uid, &v), RESULT_DONE);
+    assert_string_equal(v.quote, "instant-1");
+    json_t *doc = json_loads(v.data, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "worker_id")), SELF);
+    json_decref(doc);
+    result_view_free(&v);
+    assert_int_equal(jobserver_queue_length(f->server), 0);
+    /* the commit that answered holds the result, and there never was an unfinished job (a queued
+     * job's result would come with a later commit, STORE_BATCH_DELAY_MS on) */
+    struct store_counts c;
+    assert_int_equal(store_counts(f->store, &c), 0);
+    assert_int_equal(c.results, 1);
+    assert_int_equal(c.jobs, 0);
+    /* its signature is spent */
+    err_clear(&e);
+    assert_int_equal(admit_once(f, "instant-1", true, uid, &e), -1);
+    assert_int_equal(e.http, 409);
+    fixture_free(f);
+}
+
 /* The job's entry in the result table could not be allocated: the admission is refused (500) and
  * leaves nothing behind - no job in the store, and above all not the nonce, or the client's retry
  * with the same signature would be refused as a replay and the job lost. */
@@ -429,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_recovered_result_keeps_its_age),
         cmocka_unit_test(test_oom_on_result_entry_keeps_the_signature),
         cmocka_unit_test(test_oom_on_result_entry_keeps_the_signature_async),
+        cmocka_unit_test(test_instant_job_is_finished_when_admitted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

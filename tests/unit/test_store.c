@@ -275,6 +275,54 @@ static int collect(void *ctx, const char *uid, const char *quote, size_t quote_l
     return 0;
 }
 
+/* An admission that comes finished (an instant job) records its nonce and its result in one
+ * commit, and no job row: nothing for recovery to run again. Its replay is refused and adds no
+ * second result. */
+static void test_finished_admission_records_the_result_not_the_job(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+    int answered = 0;
+    main_thread = pthread_self();
+    const struct store_outcome done = { .data = "{\"doc\":1}", .data_len = 9,
+                                        .next_cursor = "next", .finished_at = now - 2 };
+    const struct store_outcome failed = { .error = "boom", .finished_at = now - 1 };
+    static const char *const quotes[] = { "qa", "qb", "qa" };      /* qa twice: a replay */
+    static const char *const uids[] = { UID1, UID2, UID3 };
+    const struct store_outcome *outcomes[] = { &done, &failed, &done };
+    struct async_admission adm[3];
+    for (int i = 0; i < 3; i++) {
+        adm[i] = (struct async_admission){
+            .a = { .quote = quotes[i], .quote_len = 2, .nonce_expires = now + 100,
+                   .finished = outcomes[i], .done = async_done },
+            .lock = &lock, .cond = &cond, .answered = &answered, .result = 99,
+        };
+        strcpy(adm[i].a.uid, uids[i]);
+        assert_int_equal(store_admit_async(f->store, &adm[i].a), 0);
+    }
+    pthread_mutex_lock(&lock);
+    while (answered < 3)
+        pthread_cond_wait(&cond, &lock);
+    pthread_mutex_unlock(&lock);
+    assert_int_equal(adm[0].result, STORE_ADMITTED);
+    assert_int_equal(adm[1].result, STORE_ADMITTED);
+    assert_int_equal(adm[2].result, STORE_REPLAY);
+    reopen(f);
+    assert_int_equal(store_each_job(f->store, count_any, NULL), 0);
+    assert_int_equal(store_nonce_seen(f->store, "qa", 2, now), 1);
+    assert_int_equal(store_nonce_seen(f->store, "qb", 2, now), 1);
+    struct collected got = { 0 };
+    assert_int_equal(store_each_result(f->store, now - 60, 10, collect, &got), 2);
+    assert_string_equal(got.uids[0], UID1);
+    assert_string_equal(got.data[0], "{\"doc\":1}");
+    assert_string_equal(got.cursor[0], "next");
+    assert_string_equal(got.error[0], "-");
+    assert_string_equal(got.uids[1], UID2);
+    assert_string_equal(got.error[1], "boom");
+}
+
 /* Start-up's reads (checks, recovery) fill SQLite's page cache; store_release_memory gives those
  * pages back, so that an idle worker does not hold them. */
 static void test_release_memory_gives_the_page_cache_back(void **state)
@@ -760,6 +808,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrates_v3_results_and_nonces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_results_in_completion_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admit_async_shares_commits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finished_admission_records_the_result_not_the_job,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_bound_the_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commits_keep_finished_jobs_for_the_next_try,
                                         setup, teardown),
