@@ -87,6 +87,7 @@ static const struct var_spec vars[] = {
     { "MINERS_WHITE_LIST", VK_LIST, AT(miners_white_list), "", 0, 0, false },
     { "MAX_JOBS", VK_UINT, AT(max_jobs), "10", 1, 4096, false },
     { "SCHED_BATCH", VK_BOOL, AT(sched_batch), "true", 0, 0, false },
+    { "WRITER_FOLLOWS_HTTP", VK_BOOL, AT(writer_follows_http), "true", 0, 0, false },
     { "DURABILITY", VK_DURABILITY, AT(durability), "normal", 0, 0, false },
     { "STORE_URL", VK_STRING, AT(store_url), "", 0, 0, false },
     { "STORE_REDIS_PREFIX", VK_STRING, AT(store_redis_prefix), "tee-worker:", 0, 0, false },

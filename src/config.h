@@ -38,6 +38,8 @@ struct config {
     unsigned http_max_connections; /* HTTP_MAX_CONNECTIONS, default 1024 */
     struct str_list http_cpus;     /* HTTP_CPUS: CPUs of the HTTP threads and the store's writer,
                                     * default empty = not pinned (cpu_affinity.h) */
+    bool writer_follows_http;      /* WRITER_FOLLOWS_HTTP: the store's writer moves to the HTTP
+                                    * thread's core, default true (cpu_affinity.h) */
     bool sched_batch;              /* SCHED_BATCH: the worker's threads run as SCHED_BATCH, default true */
     unsigned shutdown_drain_s;     /* SHUTDOWN_DRAIN_SECONDS: how long a stop waits for the
                                     * store (admissions under way, then its last writes), 10 */

@@ -1,9 +1,13 @@
-/* cpu_affinity.c - HTTP_CPUS: the CPUs of the request path (see cpu_affinity.h).
+/* cpu_affinity.c - HTTP_CPUS and the writer's following: the CPUs of the request path (see
+ * cpu_affinity.h).
  *
  * The sets live in two process-wide masks set once at start-up (cpu_affinity_init, before any
  * thread exists) and only read afterwards. A thread's mask is inherited by the threads it starts,
  * so the pinned threads' children would be pinned too: the job threads, which a pinned thread
- * (the store's writer, an HTTP thread) may start, put themselves back on the process's CPUs. */
+ * (the store's writer, an HTTP thread) may start, put themselves back on the process's CPUs.
+ * Following keeps the last hand-off's CPU in one atomic, and the follower's own CPU in a
+ * thread-local: sched_getcpu costs nanoseconds (rseq), a move one system call, made only when
+ * the HTTP thread has changed cores. */
 #include "cpu_affinity.h"
 
 #include <errno.h>
@@ -17,6 +21,10 @@
 static bool configured;
 static cpu_set_t loop_cpus;     /* HTTP_CPUS */
 static cpu_set_t all_cpus;      /* the process's CPUs at start-up */
+static bool follow_enabled;     /* following was turned on at start-up */
+static bool following;          /* and is still on (atomic: a refusal clears it) */
+static int handoff_cpu = -1;    /* CPU of the last hand-off (atomic) */
+static __thread int follower_cpu = -1;  /* the CPU the calling follower was moved to */
 
 /* parse_cpu reads one CPU number (decimal, no sign) from text. Returns it, or -1. */
 static int parse_cpu(const char *text)
@@ -32,11 +40,16 @@ static int parse_cpu(const char *text)
     return cpu < CPU_SETSIZE ? cpu : -1;
 }
 
-int cpu_affinity_init(const struct str_list *cpus, char *err, size_t errlen)
+int cpu_affinity_init(const struct str_list *cpus, bool follow, char *err, size_t errlen)
 {
     configured = false;
-    if (!cpus || cpus->count == 0)
+    follow_enabled = following = false;
+    if (!cpus || cpus->count == 0) {
+        if (follow && sched_getaffinity(0, sizeof all_cpus, &all_cpus) == 0 &&
+            CPU_COUNT(&all_cpus) > 1)
+            follow_enabled = following = true;
         return 0;
+    }
     if (sched_getaffinity(0, sizeof all_cpus, &all_cpus) < 0) {
         snprintf(err, errlen, "HTTP_CPUS: cannot read the CPUs this process may use (%s)",
                  strerror(errno));
@@ -89,6 +102,35 @@ void cpu_affinity_pin_self(const char *what)
 
 void cpu_affinity_unpin_self(void)
 {
-    if (configured)
+    if (configured || follow_enabled)  /* a writer that followed may have started this thread */
         set_self(&all_cpus, "job thread");
+}
+
+void cpu_affinity_note_handoff(void)
+{
+    if (__atomic_load_n(&following, __ATOMIC_RELAXED))
+        __atomic_store_n(&handoff_cpu, sched_getcpu(), __ATOMIC_RELAXED);
+}
+
+void cpu_affinity_follow(void)
+{
+    if (!__atomic_load_n(&following, __ATOMIC_RELAXED))
+        return;
+    int cpu = __atomic_load_n(&handoff_cpu, __ATOMIC_RELAXED);
+    if (cpu < 0 || cpu == follower_cpu || !CPU_ISSET(cpu, &all_cpus))
+        return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    int rc = pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+    if (rc == 0) {
+        follower_cpu = cpu;
+        return;
+    }
+    /* refused (a sandbox, an enclave's host, a cpuset changed since start-up): stop following,
+     * and leave this thread where the kernel will put it */
+    __atomic_store_n(&following, false, __ATOMIC_RELAXED);
+    pthread_setaffinity_np(pthread_self(), sizeof all_cpus, &all_cpus);
+    log_info("WRITER_FOLLOWS_HTTP: the store's writer cannot move to CPU %d (%s); it no longer "
+             "follows the HTTP thread", cpu, strerror(rc));
 }

@@ -70,7 +70,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "tee-worker: configuration error: %s\n", err);
         return 2;
     }
-    if (cpu_affinity_init(&app.cfg.http_cpus, err, sizeof err) < 0) {
+    /* Following needs one HTTP thread to follow (HTTP_THREADS above 1 spread over the cores). */
+    bool follow = app.cfg.writer_follows_http && app.cfg.http_threads == 1;
+    if (cpu_affinity_init(&app.cfg.http_cpus, follow, err, sizeof err) < 0) {
         fprintf(stderr, "tee-worker: configuration error: %s\n", err);
         return 2;
     }

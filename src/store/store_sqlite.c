@@ -711,6 +711,7 @@ static int sq_admit_async(struct store *base, struct store_admission *a)
         return -1;
     a->next = NULL;
     a->result = STORE_ERROR;
+    cpu_affinity_note_handoff();    /* the writer moves to this thread's core to answer it */
     pthread_mutex_lock(&s->batch_lock);
     bool open = !s->batch_stop;
     if (open) {
@@ -920,6 +921,8 @@ static void *batch_writer(void *arg)
         struct finished *list = take_batch(s, &adm);
         s->batch_writing = list || adm;
         pthread_mutex_unlock(&s->batch_lock);
+        if (adm)
+            cpu_affinity_follow();  /* WRITER_FOLLOWS_HTTP: next wake-up on the HTTP thread's core */
         if (list || adm)
             write_batch(s, list, adm);
         pthread_mutex_lock(&s->batch_lock);

@@ -696,5 +696,39 @@ def test_http_cpus_pin_the_request_path_only():
         check_eq(t["cpus"], want, "CPUs of thread %s" % t["name"])
 
 
+def test_writer_follows_the_http_thread_and_job_threads_stay_free():
+    # Without HTTP_CPUS (WRITER_FOLLOWS_HTTP=true, the default): once admissions came, the store's
+    # writer is on the one core an HTTP thread handed it work from; the HTTP thread and the job
+    # threads (which the writer starts as jobs arrive) keep the process's CPUs. Off, or with
+    # HTTP_THREADS 2 (no single thread to follow), or on a single CPU, the writer keeps them too.
+    allowed = sorted(os.sched_getaffinity(0))
+    everything = harness.proc_status("/proc/self/status")["Cpus_allowed_list"]
+    with Site() as site:
+        site.page("/slow", "<h1>Slow</h1><p>text</p>", delay=1.0)
+        job = {"type": "web", "arguments": {"url": site.url("/slow")}}
+        for extra, follows in (({}, True), ({"WRITER_FOLLOWS_HTTP": "false"}, False),
+                               ({"HTTP_THREADS": "2"}, False)):
+            env = {"MAX_JOBS": "3", "WEBSCRAPER_ALLOW_PRIVATE": "true"}
+            env.update(extra)
+            with Worker(env=env) as w:
+                uids = [w.add(sig) for sig in [w.generate(job) for _ in range(3)]]
+                time.sleep(0.5)                 # the three run side by side
+                threads = harness.threads_of(w.proc.pid)
+                for uid in uids:
+                    expect_status(w.wait_status(uid, timeout=30), 200, "slow web job")
+            names = [t["name"] for t in threads]
+            check_eq(names.count("tw-job"), 3, "job threads in %r (%r)" % (names, extra))
+            writer = [t for t in threads if t["name"] == "tw-store"]
+            check_eq(len(writer), 1, "store writers in %r" % names)
+            if follows and len(allowed) > 1:
+                check(writer[0]["cpus"].isdigit() and int(writer[0]["cpus"]) in allowed,
+                      "the writer's CPUs %r: not one of %r" % (writer[0]["cpus"], allowed))
+            else:
+                check_eq(writer[0]["cpus"], everything, "the writer's CPUs (%r)" % extra)
+            for t in threads:
+                if t["name"] != "tw-store":
+                    check_eq(t["cpus"], everything, "CPUs of thread %s (%r)" % (t["name"], extra))
+
+
 if __name__ == "__main__":
     harness.main(globals())
