@@ -1,12 +1,15 @@
 /* server.c - libmicrohttpd glue: listener, request bodies and limits, responses.
  *
- * MHD runs its own epoll thread(s) (HTTP_THREADS). Each request gets a small state object on the
- * first call of the access handler; body chunks are appended up to HTTP_MAX_BODY_BYTES
- * (HTTP_MAX_RESULT_BODY_BYTES for /job/result, which carries a sealed result back; beyond it
- * the rest is read and dropped, and the answer is 413); the response is queued on the final call,
- * after the request is fully read. Queuing then, and not on the first call, is what keeps
- * connections alive (see DESIGN.md: about 7x the throughput). A declared Content-Length far above
- * the limit is answered 413 at once and the connection closed, so nobody streams gigabytes in.
+ * MHD runs its own epoll thread(s) (HTTP_THREADS). Each request gets a small state object as soon
+ * as its request line is in, holding the path it is routed by, read from the target as sent
+ * (target_path: an absolute-form target is routed by its path; a %00 in it is refused, as is an
+ * HTTP/1.1 request without Host, from the headers); body chunks are appended up to
+ * HTTP_MAX_BODY_BYTES (HTTP_MAX_RESULT_BODY_BYTES for /job/result, which carries a sealed result
+ * back; beyond it the rest is read and dropped, and the answer is 413); the response is queued on
+ * the final call, after the request is fully read. Queuing then, and not on the first call, is
+ * what keeps connections alive (see DESIGN.md: about 7x the throughput). A declared
+ * Content-Length far above the limit is answered 413 at once and the connection closed, so nobody
+ * streams gigabytes in.
  * A request the screen refuses from its headers (http_screen_fn: a missing API key) is answered
  * at once too, so that a client without the key has none of its body read or held.
  * All the bodies being received or served at once share one budget, HTTP_BODY_BUDGET_FACTOR times
@@ -109,6 +112,9 @@ struct http_server {
 };
 
 struct req_state {
+    char *path;         /* the target's decoded path (target_path), owned */
+    bool path_has_nul;  /* that path holds a NUL byte (a %00): refused */
+    bool begun;         /* first_call has run */
     size_t limit;       /* body limit of this request */
     size_t first_cap;   /* the body buffer's first size: the declared length, up to BODY_PRESIZE */
     struct growbuf body;
@@ -320,19 +326,19 @@ static enum MHD_Result send_answer(struct http_server *srv, struct http_request 
  * or the 503 of a spent body budget) through send_answer, so the answered hook counts it like
  * any other answer (/metrics). */
 static enum MHD_Result reply_refused_body(struct req_state *st, const char *method,
-                                          const char *url, struct http_response *resp)
+                                          struct http_response *resp)
 {
-    struct http_request req = { .method = method, .path = url, .conn = st->conn, .state = st };
+    struct http_request req = { .method = method, .path = st->path, .conn = st->conn, .state = st };
     return send_answer(st->srv, &req, resp);
 }
 
-static enum MHD_Result reply_too_large(struct req_state *st, const char *method, const char *url)
+static enum MHD_Result reply_too_large(struct req_state *st, const char *method)
 {
     struct http_response resp = { 0 };
     char msg[96];
     snprintf(msg, sizeof msg, "request body too large (limit %zu bytes)", st->limit);
     http_reply_error(&resp, 413, msg);
-    return reply_refused_body(st, method, url, &resp);
+    return reply_refused_body(st, method, &resp);
 }
 
 /* What the headers say of a request's body length, as framing_of gathers it. */
@@ -385,27 +391,86 @@ static bool framing_refusal(struct MHD_Connection *conn, struct http_response *r
     return true;
 }
 
-/* first_call sets up the request state; answers at once a request whose body length is
- * ambiguous (framing_refusal) or that the screen refuses (a missing API key), so that none of
- * its body is read or held, and the connection closes after the answer; refuses outright a
- * declared body far above the limit. */
-static enum MHD_Result first_call(struct daemon_tag *tag, struct MHD_Connection *conn,
-                                  const char *method, const char *url, void **con_cls)
+/* target_path is the path a request target is routed by, as Go's server reads it: of an
+ * origin-form target (`/job/add`), the part before the query; of an absolute-form one
+ * (`http://host:port/job/add?x`, RFC 9112 3.2.2, with the http or https scheme in any case), the
+ * part between the authority and the query, the authority taking no part in routing. Percent-
+ * decoded as libmicrohttpd decodes the URL; *has_nul says whether the decoded path holds a NUL
+ * byte (a %00), which a C string would silently end at. Returns a malloc'd string, or NULL. */
+static char *target_path(const char *target, bool *has_nul)
 {
-    struct http_server *srv = tag->srv;
+    const char *path = target;
+    if (strncasecmp(target, "http://", 7) == 0)
+        path = target + 7;
+    else if (strncasecmp(target, "https://", 8) == 0)
+        path = target + 8;
+    if (path != target)
+        path += strcspn(path, "/?");            /* past the authority */
+    char *decoded = strndup(path, strcspn(path, "?"));
+    if (!decoded)
+        return NULL;
+    size_t len = MHD_http_unescape(decoded);
+    *has_nul = memchr(decoded, '\0', len) != NULL;
+    return decoded;
+}
+
+/* on_request_line makes the state of a request as soon as its request line is in (libmicrohttpd's
+ * URI log callback, which sees the target as sent, before any decoding; what it returns is the
+ * request's *con_cls, which on_completed frees whether or not the request reaches on_request).
+ * NULL when out of memory: the request is then refused (on_request). */
+static void *on_request_line(void *cls, const char *target, struct MHD_Connection *conn)
+{
+    struct daemon_tag *tag = cls;
     struct req_state *st = calloc(1, sizeof *st);
     if (!st)
-        return MHD_NO;
-    *con_cls = st;
-    st->srv = srv;
+        return NULL;
+    st->path = target_path(target, &st->path_has_nul);
+    if (!st->path) {
+        free(st);
+        return NULL;
+    }
+    st->srv = tag->srv;
     st->tag = tag;
     st->conn = conn;
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     st->clock = info ? info->socket_context : NULL;
-    struct http_request req = { .method = method, .path = url, .conn = conn, .state = st };
+    return st;
+}
+
+/* malformed_request makes resp the 400 of a request no handler should see: an HTTP/1.1 request
+ * without a Host header (RFC 9112 3.2; Go's server answers it so, CONNECT aside, with the same
+ * words), or a path holding a NUL byte (a C string would end at it: /job/status/<uid>%00x would
+ * answer for <uid>). The connection is closed after the answer, as Go's server closes it. False
+ * when the request is not malformed. */
+static bool malformed_request(const struct req_state *st, const char *method,
+                              const char *version, struct http_response *resp)
+{
+    if (st->path_has_nul)
+        http_reply_error(resp, 400, "invalid request path: it holds a NUL byte (%00)");
+    else if (strcmp(version, MHD_HTTP_VERSION_1_0) != 0 && strcmp(method, "CONNECT") != 0 &&
+             !MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+        http_reply_error(resp, 400, "missing required Host header");
+    else
+        return false;
+    http_add_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    resp->count = HTTP_COUNT_SKIP;     /* the client's doing: not the worker's readiness */
+    return true;
+}
+
+/* first_call answers at once a request that is malformed (malformed_request), whose body length
+ * is ambiguous (framing_refusal) or that the screen refuses (a missing API key), so that none of
+ * its body is read or held, and the connection closes after the answer; refuses outright a
+ * declared body far above the limit. */
+static enum MHD_Result first_call(struct req_state *st, const char *method, const char *version)
+{
+    struct http_server *srv = st->srv;
+    struct MHD_Connection *conn = st->conn;
+    st->begun = true;
+    struct http_request req = { .method = method, .path = st->path, .conn = conn, .state = st };
     struct http_response resp = { 0 };
-    if (!framing_refusal(conn, &resp) && srv->screen)
+    if (!malformed_request(st, method, version, &resp) && !framing_refusal(conn, &resp) &&
+        srv->screen)
         srv->screen(srv->ctx, &req, &resp);
     if (resp.status) {
         if (request_received(st))
@@ -414,7 +479,7 @@ static enum MHD_Result first_call(struct daemon_tag *tag, struct MHD_Connection 
         return MHD_NO;
     }
     /* A sealed result travels back in /job/result: it may be far larger than any other request. */
-    st->limit = strcmp(url, "/job/result") == 0 ? srv->max_result_body : srv->max_body;
+    st->limit = strcmp(st->path, "/job/result") == 0 ? srv->max_result_body : srv->max_body;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
@@ -424,7 +489,7 @@ static enum MHD_Result first_call(struct daemon_tag *tag, struct MHD_Connection 
         if (errno || *end || n > st->limit) {
             st->too_large = true;
             if (errno || *end || n / HTTP_DRAIN_FACTOR > st->limit)
-                return request_received(st) ? reply_too_large(st, method, url) : MHD_NO;
+                return request_received(st) ? reply_too_large(st, method) : MHD_NO;
         } else {
             st->first_cap = n < BODY_PRESIZE ? (size_t)n + 1 : BODY_PRESIZE;
         }
@@ -499,12 +564,12 @@ static void busy_reply(struct http_response *resp, const char *what)
 
 /* reply_busy answers a request whose body the budget could not take: the clients' load, kept out
  * of the readiness window like the answer budget's 503. */
-static enum MHD_Result reply_busy(struct req_state *st, const char *method, const char *url)
+static enum MHD_Result reply_busy(struct req_state *st, const char *method)
 {
     struct http_response resp = { 0 };
     busy_reply(&resp, "request");
     resp.count = HTTP_COUNT_SKIP;
-    return reply_refused_body(st, method, url, &resp);
+    return reply_refused_body(st, method, &resp);
 }
 
 /* take_budget adds n bytes to the body budget's count unless that goes beyond the budget while
@@ -692,17 +757,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    (void)version;
+    (void)url;          /* decoded by libmicrohttpd, which ends it at a NUL: st->path is used */
     struct daemon_tag *tag = cls;
     struct http_server *srv = tag->srv;
     struct req_state *st = *con_cls;
     if (!st)
-        return first_call(tag, conn, method, url, con_cls);
+        return MHD_NO;                  /* no memory for its state at the request line */
+    if (!st->begun)
+        return first_call(st, method, version);
     if (st->deferred) {
         if (!__atomic_load_n(&st->answered, __ATOMIC_ACQUIRE))
             return MHD_YES;             /* not resumed by us: nothing to do yet */
         st->deferred = false;
-        struct http_request req = { .method = method, .path = url, .conn = conn, .state = st };
+        struct http_request req = { .method = method, .path = st->path, .conn = conn,
+                                    .state = st };
         enum MHD_Result rc = send_answer(srv, &req, &st->answer);
         deferred_done(srv, tag);
         return rc;
@@ -720,12 +788,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!request_received(st))
         return MHD_NO;
     if (st->too_large)
-        return reply_too_large(st, method, url);
+        return reply_too_large(st, method);
     if (st->over_budget)
-        return reply_busy(st, method, url);
+        return reply_busy(st, method);
     struct http_request req = {
         .method = method,
-        .path = url,
+        .path = st->path,
         .conn = conn,
         .body = st->has_body ? (st->body.data ? st->body.data : "") : NULL,
         .body_len = st->body.len,
@@ -759,6 +827,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (st) {
         free_body(st);
         release_reservation(st);
+        free(st->path);
         free(st);
         *con_cls = NULL;
     }
@@ -856,6 +925,7 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv, const struct con
         { MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, NULL },
         { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv },
         { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv },
+        { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_request_line, tls->tag },
         { MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL },
         { sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, (intptr_t)0, (void *)sa },
         { threads ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL },

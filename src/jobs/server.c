@@ -470,15 +470,28 @@ static int admit_checks(const struct job_server *s, const struct job *job, time_
     return 0;
 }
 
+/* refuse_full makes e the refusal of a job the queue has no room for: the full queue's 429, or,
+ * for a quote already recorded (at now), the replay's 409, which comes first in the order of the
+ * checks (server.h): a replay told "retry later" would only be sent again. The store is read only
+ * on this path (a store that cannot say leaves the 429). */
+static void refuse_full(struct job_server *s, const struct job *job, time_t now, struct err *e)
+{
+    if (store_nonce_seen(s->deps.store, job->quote, job->quote_len, now) == 1)
+        err_set(e, 409, "job already executed");
+    else
+        err_set(e, 429, "job queue is full (%zu jobs); retry later", queue_capacity(s->queue));
+}
+
 /* admit_reserve moves the job into a new queued job with a fresh uid and records the uid as queued
  * in the result table. Unless the job is instant (run at once, kind.h), it also takes a queue slot
  * and puts the job's text in *json (to be freed). Returns the queued job, or NULL with e (job left
  * to the caller). A replayed quote is refused later, by the store, in the transaction that would
- * record it: everything that can fail for want of memory is done before, since once the store has
- * consumed the nonce a failure here would lose the job and refuse the client's retry with the
- * same signature as a replay. */
+ * record it (or here, when the queue is full: refuse_full): everything that can fail for want of
+ * memory is done before, since once the store has consumed the nonce a failure here would lose
+ * the job and refuse the client's retry with the same signature as a replay. */
 static struct queued_job *admit_reserve(struct job_server *s, struct job *job, bool instant,
-                                        char **json, size_t *json_len, struct err *e)
+                                        time_t now, char **json, size_t *json_len,
+                                        struct err *e)
 {
     struct queued_job *q = calloc(1, sizeof *q);
     if (!q) {
@@ -487,7 +500,7 @@ static struct queued_job *admit_reserve(struct job_server *s, struct job *job, b
     }
     if (!instant && queue_reserve(s->queue) < 0) {
         free(q);
-        err_set(e, 429, "job queue is full (%zu jobs); retry later", queue_capacity(s->queue));
+        refuse_full(s, job, now, e);
         return NULL;
     }
     uuid_v4(q->uid);
@@ -558,7 +571,7 @@ int jobserver_admit(struct job_server *s, struct job *job, char uid[37], struct 
     time_t expires = nonce_expiry(s, job, now);
     char *json = NULL;
     size_t json_len = 0;
-    struct queued_job *q = admit_reserve(s, job, false, &json, &json_len, e);
+    struct queued_job *q = admit_reserve(s, job, false, now, &json, &json_len, e);
     if (!q)
         return -1;
     int admitted = store_admit(s->deps.store, q->job.quote, q->job.quote_len, expires, q->uid,
@@ -619,7 +632,8 @@ void jobserver_admit_async(struct job_server *s, struct job *job, jobserver_admi
     struct pending_admit *p = calloc(1, sizeof *p);
     char *json = NULL;
     size_t json_len = 0;
-    struct queued_job *q = p ? admit_reserve(s, job, instant, &json, &json_len, &e) : NULL;
+    struct queued_job *q = p ? admit_reserve(s, job, instant, now, &json, &json_len, &e)
+                             : NULL;
     if (!q) {
         if (!p)
             err_set(&e, 500, "out of memory");

@@ -7,6 +7,7 @@ cannot be read, a wrong Content-Type included, 400; unknown job types refused at
 Go's status codes otherwise (core-protocol.md 1.5): opening failures, a replay and a target worker
 mismatch 500, kept out of /readyz's error rate since they are the client's doing; body limit
 HTTP_MAX_BODY_BYTES (default 1 MiB) -> 413."""
+import json
 import socket
 import time
 
@@ -372,6 +373,116 @@ def test_ambiguous_body_framing_refused():
         stats = w.get("/readyz").json()["checks"]["stats"]
         check_eq(stats["error_count"], 0, "readiness errors counted for refused framings")
         w.healthy("ambiguous framing")
+
+
+def exchange(w, request):
+    """Sends the raw bytes request on a new connection; returns (status, body, how): the status
+    code of the first answer, the bytes after its head, and how the connection ended (harness
+    read_until_ended: "closed" when the worker closed it)."""
+    s = socket.create_connection((harness.HOST, w.port), timeout=5)
+    try:
+        s.sendall(request)
+        data, how = harness.read_until_ended(s)
+    finally:
+        s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    check(head.startswith(b"HTTP/1.1 "), "no HTTP answer to %r: %r" % (request[:80], data[:200]))
+    return int(head[9:12]), body, how
+
+
+def expect_refused(w, request, message, what):
+    """request is answered 400 with the JSON error message, the only answer on its connection,
+    which the worker then closes."""
+    status, body, how = exchange(w, request)
+    check_eq(status, 400, what + ": status")
+    check_eq(how, "closed", what + ": how the connection ended")
+    check_eq(body.count(b"HTTP/1.1 "), 0, what + ": answers after the 400")
+    check_eq(json.loads(body), {"error": message}, what + ": body")
+
+
+def test_http11_request_without_host_is_refused():
+    """An HTTP/1.1 request must name its Host (RFC 9112 3.2): Go's server answers one without it
+    400 "missing required Host header" and closes the connection, before any handler or the API
+    key check. HTTP/1.0 has no such rule, and an empty Host is still a Host."""
+    with Worker(api_key="secret") as w:
+        for what, request in [
+                ("GET /healthz", b"GET /healthz HTTP/1.1\r\n\r\n"),
+                ("pipelined GET after it", b"GET /healthz HTTP/1.1\r\n\r\n"
+                                           b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+                ("POST with a body", b"POST /job/generate HTTP/1.1\r\n"
+                                     b"Content-Type: application/json\r\nContent-Length: 37\r\n\r\n"
+                                     b'{"type":"telemetry","arguments":{}}\r\n'),
+                ("without the API key", b"GET /job/status/x HTTP/1.1\r\n\r\n")]:
+            expect_refused(w, request, "missing required Host header", what)
+            w.healthy(what)
+        status, body, how = exchange(w, b"GET /healthz HTTP/1.0\r\n\r\n")
+        check_eq((status, how), (200, "closed"), "HTTP/1.0 without Host")
+        status, body, how = exchange(w, b"GET /healthz HTTP/1.1\r\nHost:\r\n"
+                                     b"Connection: close\r\n\r\n")
+        check_eq(status, 200, "HTTP/1.1 with an empty Host")
+        stats = w.get("/readyz").json()["checks"]["stats"]
+        check_eq(stats["error_count"], 0, "readiness errors counted for missing Hosts")
+
+
+def test_nul_in_path_is_refused():
+    """A percent-encoded NUL in the path is refused 400: libmicrohttpd decodes the path into a C
+    string, which ends at the NUL, so /job/status/<uid>%00xyz would otherwise answer the status of
+    <uid>. Other escapes keep working, and a NUL in the query (not the path) is not refused."""
+    with Worker() as w:
+        uid = w.add(w.generate(JOB))
+        real = expect_status(w.wait_status(uid), 200, "status of the job")
+        message = "invalid request path: it holds a NUL byte (%00)"
+        for what, path in [("after a real uid", b"/job/status/" + uid.encode() + b"%00xyz"),
+                           ("at the end of a real uid", b"/job/status/" + uid.encode() + b"%00"),
+                           ("as the job id", b"/job/status/%00"),
+                           ("after /healthz", b"/healthz%00"),
+                           ("before the query", b"/healthz%00?pretty"),
+                           ("after a lone %", b"/heal%%00thz")]:
+            expect_refused(w, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n", message, what)
+        escaped = uid.replace("-", "%2D", 1).replace("-", "%2d", 1).encode()
+        status, body, _ = exchange(w, b"GET /job/status/" + escaped +
+                                   b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        check_eq(status, 200, "status of the job by an escaped uid")
+        check_eq(len(body), len(real.body), "answer for the escaped uid")
+        for what, path in [("an escaped letter", b"/heal%74hz"), ("a NUL in the query",
+                                                                  b"/healthz?x=%00")]:
+            status, body, _ = exchange(w, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n"
+                                       b"Connection: close\r\n\r\n")
+            check_eq((status, json.loads(body).get("status")), (200, "ok"), what)
+        w.healthy("NUL in the path")
+
+
+def test_absolute_form_target_is_routed_by_its_path():
+    """A request target in absolute form (RFC 9112 3.2.2: `GET http://host/healthz`), which a
+    server must accept, is routed by its path, as Go's server routes it: the authority takes no
+    part in routing, the query is read as usual. Only the http and https schemes are taken."""
+    with Worker() as w:
+        uid = w.add(w.generate(JOB))
+        expect_status(w.wait_status(uid), 200, "status of the job")
+        tail = b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        for what, target in [("http, this worker", b"http://127.0.0.1:%d/healthz" % w.port),
+                             ("https, another host", b"https://other.example/healthz"),
+                             ("scheme in capitals", b"HTTP://other.example/healthz"),
+                             ("an escaped path", b"http://x/heal%74hz"),
+                             ("a query", b"http://x/healthz?pretty")]:
+            status, body, _ = exchange(w, b"GET " + target + tail)
+            check_eq((status, json.loads(body).get("status")), (200, "ok"), what)
+        status, body, _ = exchange(w, b"GET http://x/healthz?pretty" + tail)
+        check(body.startswith(b"{\n"), "?pretty of an absolute-form target: %r" % body)
+        status, body, _ = exchange(w, b"GET http://x/job/status/" + uid.encode() + tail)
+        check_eq(status, 200, "job status by an absolute-form target")
+        job = json.dumps(JOB).encode()
+        status, body, _ = exchange(w, b"POST http://x/job/generate HTTP/1.1\r\nHost: x\r\n"
+                                   b"Content-Type: application/json\r\nConnection: close\r\n"
+                                   b"Content-Length: %d\r\n\r\n" % len(job) + job)
+        check_eq(status, 200, "POST /job/generate by an absolute-form target")
+        for what, target in [("another scheme", b"ftp://x/healthz"), ("no path", b"http://x"),
+                             ("an authority only, then a query", b"http://x?/healthz")]:
+            status, body, _ = exchange(w, b"GET " + target + tail)
+            check_eq(status, 404, what)
+        expect_refused(w, b"GET http://x/healthz%00 HTTP/1.1\r\nHost: x\r\n\r\n",
+                       "invalid request path: it holds a NUL byte (%00)", "NUL in an absolute form")
+        w.healthy("absolute-form targets")
 
 
 def test_bad_signatures_and_admission():

@@ -3,7 +3,8 @@
 restart runs them under the same uids; results and replay memory survive a restart; the store keeps
 the newest results of the cache size; a signature past
 its max age is refused; a full queue answers 503 without consuming the nonce (and does not hold an
-instant telemetry job), and its 503s stay out of /readyz's error rate; a full disk refuses new
+instant telemetry job), and its 503s stay out of /readyz's error rate, while a replay is refused as
+such even then; a full disk refuses new
 jobs and keeps the results of running ones until it can write them; a corrupt or unusable store
 stops start-up with a clear message and a non-zero exit; a SIGTERM waits for the running jobs only
 and exits cleanly; whatever the umask it is started with, the files it creates in DATA_DIR are
@@ -330,6 +331,33 @@ def test_full_queue_stays_out_of_the_readiness_error_rate():
             doc = r.json()
             h.check_eq(doc["checks"]["stats"]["error_count"], 0, "errors counted in /readyz")
             h.check_eq((r.status, doc["ready"]), (200, True), "/readyz once the queue has room")
+
+
+def test_replay_while_the_queue_is_full_is_refused_as_a_replay():
+    """The checks of /job/add come in order (core-protocol.md 1.5.6; the queue bound of
+    DECISIONS.md "Overload" is its last step): a signature already admitted answers "job already
+    executed" (Go's 500) whether or not the queue has room, not the full queue's 503, which would
+    tell the client to send it again later."""
+    with Site() as site:
+        site.page("/slow", "<h1>Slow</h1><p>page</p>", delay=2.0)
+        env = {"MAX_JOBS": "1", "JOB_QUEUE_MAX": "1", "WEBSCRAPER_ALLOW_PRIVATE": "true"}
+        with h.Worker(env=env) as w:
+            job = {"type": "web", "arguments": {"url": site.url("/slow")}}
+            sigs = [w.generate(job) for _ in range(3)]
+            uids = [w.add(sigs[0])]
+            deadline = time.monotonic() + 10
+            while site.count("/slow") < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)        # the first job runs: the next one fills the queue
+            uids.append(w.add(sigs[1]))
+            r = w.post("/job/add", json_body={"encrypted_job": sigs[2]})
+            h.expect_json_error(r, 503, "a new signature, queue full", prefix="job queue is full")
+            for what, sig in (("the running job", sigs[0]), ("the queued job", sigs[1])):
+                r = w.post("/job/add", json_body={"encrypted_job": sig})
+                h.expect_json_error(r, 500, "replay of %s, queue full" % what,
+                                    message="job already executed")
+            for uid in uids:
+                h.expect_status(w.wait_status(uid, timeout=20), 200, "a queued job's status")
+            w.add(sigs[2])      # refused for the full queue only: its nonce was not consumed
 
 
 def test_signature_past_its_max_age_is_refused():
