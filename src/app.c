@@ -347,7 +347,8 @@ static int open_tables(struct app *app, char *err, size_t errlen)
 {
     const sigset_t *stop = app->stop_signals;
     const struct config *cfg = &app->cfg;
-    app->results = results_new(cfg->result_cache_max_size, cfg->result_cache_max_age_s, NULL);
+    app->results = results_new(cfg->result_cache_max_size, cfg->result_cache_max_bytes,
+                               cfg->result_cache_max_age_s, NULL);
     app->stats = stats_new(app->worker_id);
     app->readiness = readiness_new(cfg->readyz_min_samples, cfg->readyz_error_threshold, NULL);
     if (tw_accounts_load(cfg, err, errlen) < 0)   /* Twitter accounts, incl. the cookie file */

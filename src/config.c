@@ -100,6 +100,8 @@ static const struct var_spec vars[] = {
       false },
     { "RESULT_CACHE_MAX_SIZE", VK_UINT, AT(result_cache_max_size), "1000", 1, 10000000, false },
     { "RESULT_CACHE_MAX_AGE_SECONDS", VK_UINT, AT(result_cache_max_age_s), "600", 1, YEAR, false },
+    { "RESULT_CACHE_MAX_BYTES", VK_SIZE, AT(result_cache_max_bytes), "268435456", 1u << 20,
+      1ull << 40, false },
     { "STATS_BUF_SIZE", VK_UINT, AT(stats_buf_size), "128", 1, 1048576, false },
     { "READYZ_MIN_SAMPLES", VK_UINT, AT(readyz_min_samples), "20", 1, 1000000, false },
     { "READYZ_ERROR_THRESHOLD", VK_RATIO, AT(readyz_error_threshold), "0.95", 0, 0, false },

@@ -61,6 +61,8 @@ struct config {
     unsigned job_signature_max_age_s; /* JOB_SIGNATURE_MAX_AGE_SECONDS, default 86400 */
     unsigned result_cache_max_size;   /* RESULT_CACHE_MAX_SIZE, default 1000 */
     unsigned result_cache_max_age_s;  /* RESULT_CACHE_MAX_AGE_SECONDS, default 600 */
+    size_t result_cache_max_bytes;    /* RESULT_CACHE_MAX_BYTES: finished outcomes held in memory,
+                                       * default 256 MiB (more stay in a local store) */
     unsigned stats_buf_size;       /* STATS_BUF_SIZE, default 128 (accepted for compatibility; unused) */
 
     /* readiness */

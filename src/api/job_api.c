@@ -260,13 +260,13 @@ static void reply_done(struct app *app, const struct http_request *req,
     }
 }
 
-/* The poll a shared store's result is read for: the request whose answer budget it passes. */
+/* The poll a stored result is read for: the request whose answer budget it passes. */
 struct status_poll {
     const struct http_request *req;
     struct http_response *resp;
 };
 
-/* reserve_stored is the size gate of a result in a shared store: the stored text is reserved in
+/* reserve_stored is the size gate of a result read from the store: the stored text is reserved in
  * the answer budget before it is read. It is the result row in the same sealing envelope as the
  * answer, so it covers the answer too (reply_done's reservation then finds it made, and the
  * charge is settled to the answer's real size when it is sent). Refused: the budget's 503. */

@@ -102,13 +102,15 @@ static void write_app_gauges(FILE *out, struct app *app)
           (double)jobserver_queue_length(app->jobs));
     gauge(out, "tee_worker_job_queue_capacity", "gauge", "Room of the job queue (JOB_QUEUE_MAX).",
           (double)jobserver_queue_capacity(app->jobs));
-    size_t finished = 0, pending = 0;
-    results_counts(app->results, &finished, &pending);
+    size_t finished = 0, pending = 0, bytes = 0;
+    results_counts(app->results, &finished, &pending, &bytes);
     fprintf(out, "# HELP tee_worker_result_cache_entries Entries of the result table by state.\n"
                  "# TYPE tee_worker_result_cache_entries gauge\n"
                  "tee_worker_result_cache_entries{state=\"finished\"} %zu\n"
                  "tee_worker_result_cache_entries{state=\"pending\"} %zu\n",
             finished, pending);
+    gauge(out, "tee_worker_result_cache_bytes", "gauge",
+          "Bytes the finished results hold in memory (RESULT_CACHE_MAX_BYTES).", (double)bytes);
     gauge(out, "tee_worker_keyring_keys", "gauge", "Keys in the key ring.",
           (double)keyring_count(app->keyring));
 }

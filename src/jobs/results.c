@@ -5,13 +5,18 @@
  * entries than buckets, so chains stay short whatever the number of pending jobs; it never
  * shrinks (its size follows the peak of pending + finished entries, both bounded).
  *
- * Finished entries (done or failed) are also on a doubly linked LRU list, most recent first: a
- * finish or a read moves the entry to the front, and when more than max_size are finished the
- * back of the list goes. Age is counted from the finish, not the last read, so a result polled
+ * Finished entries holding their outcome (done or failed) are also on a doubly linked LRU list,
+ * most recent first: a finish or a read moves the entry to the front. Each holds outcome_bytes
+ * (data, cursor, error text, quote), summed in finished_bytes; while that sum is above max_bytes
+ * the back of the list lets its outcome go and moves, as "in store", to a second list, oldest
+ * last (an outcome larger than max_bytes by itself goes there at once, pushing no other out).
+ * In-store entries are never refreshed, so they are all less recently used than the held ones:
+ * when more than max_size entries are finished, the oldest in-store entry goes first, then the
+ * back of the LRU list. Age is counted from the finish, not the last read, so a result polled
  * constantly still expires max_age_s seconds after its job ended; an entry is expired when it is
  * more than max_age_s seconds old. Expired entries are deleted when read (results_get) or swept
- * (results_sweep, which walks the finished list only). Queued and running entries are never on
- * the list and never evicted.
+ * (results_sweep, which walks the finished lists only). Queued and running entries are never on
+ * a list and never evicted.
  *
  * An entry and its quote are one allocation; the outcome strings are copied in by results_finish
  * (or taken, by results_finish_take) before the lock is taken, so the lock covers only pointer
@@ -33,15 +38,21 @@
 
 struct result_entry {
     struct result_entry *chain;         /* next in the hash bucket */
-    struct result_entry *newer, *older; /* LRU neighbours (finished entries only) */
+    struct result_entry *newer, *older; /* list neighbours (finished entries only) */
     uint8_t uid[UID_BYTES];
     enum result_state state;
     time_t finished_at;
     struct result_blob *data;           /* DONE: shared with the views handed out */
     char *error;                        /* FAILED */
     char *next_cursor;                  /* DONE, optional */
+    size_t outcome_bytes;               /* finished and held: counted in finished_bytes */
     size_t quote_len;
     char quote[];                       /* quote_len bytes + NUL */
+};
+
+/* A list of finished entries, newest first. */
+struct entry_list {
+    struct result_entry *newest, *oldest;
 };
 
 struct results {
@@ -49,9 +60,12 @@ struct results {
     struct result_entry **buckets;
     size_t bucket_count;                /* a power of two */
     size_t entry_count;
-    size_t finished_count;
-    struct result_entry *newest, *oldest;   /* the LRU list of finished entries */
+    size_t finished_count;              /* held + in store */
+    size_t finished_bytes;              /* outcome_bytes of the held entries */
+    struct entry_list held;             /* LRU list of finished entries holding their outcome */
+    struct entry_list in_store;         /* RESULT_IN_STORE entries, in the order they left */
     size_t max_size;
+    size_t max_bytes;
     time_t max_age_s;
     time_t (*now_fn)(void);
 };
@@ -119,35 +133,49 @@ static void table_unlink(struct results *r, struct result_entry *e)
     r->entry_count--;
 }
 
-/* ---- LRU list of finished entries -------------------------------------------------------- */
+/* ---- lists of finished entries ----------------------------------------------------------- */
 
 static bool is_finished(const struct result_entry *e)
 {
-    return e->state == RESULT_DONE || e->state == RESULT_FAILED;
+    return e->state == RESULT_DONE || e->state == RESULT_FAILED || e->state == RESULT_IN_STORE;
 }
 
-static void lru_unlink(struct results *r, struct result_entry *e)
+static struct entry_list *list_of(struct results *r, const struct result_entry *e)
+{
+    return e->state == RESULT_IN_STORE ? &r->in_store : &r->held;
+}
+
+static void list_unlink(struct entry_list *l, struct result_entry *e)
 {
     if (e->newer)
         e->newer->older = e->older;
     else
-        r->newest = e->older;
+        l->newest = e->older;
     if (e->older)
         e->older->newer = e->newer;
     else
-        r->oldest = e->newer;
+        l->oldest = e->newer;
     e->newer = e->older = NULL;
 }
 
-static void lru_push_newest(struct results *r, struct result_entry *e)
+static void list_push_newest(struct entry_list *l, struct result_entry *e)
 {
     e->newer = NULL;
-    e->older = r->newest;
-    if (r->newest)
-        r->newest->newer = e;
+    e->older = l->newest;
+    if (l->newest)
+        l->newest->newer = e;
     else
-        r->oldest = e;
-    r->newest = e;
+        l->oldest = e;
+    l->newest = e;
+}
+
+/* unlink_finished takes a finished e off its list and out of the counts. */
+static void unlink_finished(struct results *r, struct result_entry *e)
+{
+    list_unlink(list_of(r, e), e);
+    r->finished_count--;
+    r->finished_bytes -= e->outcome_bytes;
+    e->outcome_bytes = 0;
 }
 
 /* ---- result data, shared -------------------------------------------------------------------
@@ -214,10 +242,8 @@ static void free_outcome(struct result_entry *e)
 static void delete_entry(struct results *r, struct result_entry *e)
 {
     table_unlink(r, e);
-    if (is_finished(e)) {
-        lru_unlink(r, e);
-        r->finished_count--;
-    }
+    if (is_finished(e))
+        unlink_finished(r, e);
     free_outcome(e);
     free(e);
 }
@@ -232,15 +258,30 @@ static bool is_expired(const struct results *r, const struct result_entry *e, ti
     return is_finished(e) && t - e->finished_at > r->max_age_s;
 }
 
-static void evict_beyond_max_size(struct results *r)
+/* move_to_store lets a held entry's outcome go: it stays finished, as RESULT_IN_STORE. */
+static void move_to_store(struct results *r, struct result_entry *e)
+{
+    unlink_finished(r, e);
+    free_outcome(e);
+    e->state = RESULT_IN_STORE;
+    list_push_newest(&r->in_store, e);
+    r->finished_count++;
+}
+
+/* evict_beyond_bounds: the least recently used entries beyond max_size (in-store ones first),
+ * then the least recently used outcomes beyond max_bytes. */
+static void evict_beyond_bounds(struct results *r)
 {
     while (r->finished_count > r->max_size)
-        delete_entry(r, r->oldest);
+        delete_entry(r, r->in_store.oldest ? r->in_store.oldest : r->held.oldest);
+    while (r->finished_bytes > r->max_bytes && r->held.oldest)
+        move_to_store(r, r->held.oldest);
 }
 
 /* ---- public API -------------------------------------------------------------------------- */
 
-struct results *results_new(size_t max_size, unsigned max_age_s, time_t (*now_fn)(void))
+struct results *results_new(size_t max_size, size_t max_bytes, unsigned max_age_s,
+                            time_t (*now_fn)(void))
 {
     struct results *r = calloc(1, sizeof *r);
     if (!r)
@@ -252,6 +293,7 @@ struct results *results_new(size_t max_size, unsigned max_age_s, time_t (*now_fn
     }
     r->bucket_count = MIN_BUCKETS;
     r->max_size = max_size ? max_size : 1;
+    r->max_bytes = max_bytes;
     r->max_age_s = (time_t)max_age_s;
     r->now_fn = now_fn;
     pthread_mutex_init(&r->lock, NULL);
@@ -332,6 +374,7 @@ struct outcome {
     struct result_blob *data;
     char *error;
     char *next_cursor;
+    size_t bytes;               /* data, error and cursor (terminating NULs aside) */
 };
 
 static void outcome_free(struct outcome *o)
@@ -350,6 +393,7 @@ static int outcome_make(struct outcome *o, char **data, const char *copy_from, s
     if (error) {
         o->state = RESULT_FAILED;
         o->error = strdup(error);
+        o->bytes = strlen(error);
         return o->error ? 0 : -1;
     }
     o->state = RESULT_DONE;
@@ -365,6 +409,7 @@ static int outcome_make(struct outcome *o, char **data, const char *copy_from, s
     }
     if (data)
         *data = NULL;
+    o->bytes = o->data->len + (next_cursor ? strlen(next_cursor) : 0);
     return 0;
 }
 
@@ -373,10 +418,8 @@ static int outcome_make(struct outcome *o, char **data, const char *copy_from, s
 static void move_outcome_in(struct results *r, struct result_entry *e, struct outcome *o,
                             time_t finished_at)
 {
-    if (is_finished(e)) {
-        lru_unlink(r, e);
-        r->finished_count--;
-    }
+    if (is_finished(e))
+        unlink_finished(r, e);
     free_outcome(e);
     e->state = o->state;
     e->data = o->data;
@@ -384,8 +427,10 @@ static void move_outcome_in(struct results *r, struct result_entry *e, struct ou
     e->next_cursor = o->next_cursor;
     time_t t = now(r);
     e->finished_at = finished_at && finished_at < t ? finished_at : t;
-    lru_push_newest(r, e);
+    e->outcome_bytes = e->quote_len + o->bytes;
+    list_push_newest(&r->held, e);
     r->finished_count++;
+    r->finished_bytes += e->outcome_bytes;
 }
 
 /* results_finish: an unknown uid (never added, removed, evicted) stores nothing and returns 0,
@@ -404,7 +449,9 @@ static int finish(struct results *r, const char *uid, char **data, const char *c
     struct result_entry *e = find(r, key);
     if (e) {
         move_outcome_in(r, e, &o, finished_at);
-        evict_beyond_max_size(r);
+        if (e->outcome_bytes > r->max_bytes)
+            move_to_store(r, e);    /* alone beyond the bound: pushes no other out */
+        evict_beyond_bounds(r);
     }
     pthread_mutex_unlock(&r->lock);
     if (!e)
@@ -442,10 +489,13 @@ static char *copy_string_or_null(const char *s, bool *failed)
     return c;
 }
 
-/* fill_view copies e into out; false on OOM (out is then cleared). */
+/* fill_view copies e into out; false on OOM (out is then cleared). An in-store entry gives its
+ * state only. */
 static bool fill_view(const struct result_entry *e, struct result_view *out)
 {
     out->state = e->state;
+    if (e->state == RESULT_IN_STORE)
+        return true;
     out->quote = memdup_z(e->quote, e->quote_len);
     out->quote_len = e->quote_len;
     bool failed = out->quote == NULL;
@@ -478,9 +528,9 @@ enum result_state results_get(struct results *r, const char *uid, struct result_
         delete_entry(r, e);
         e = NULL;
     }
-    if (e && is_finished(e)) {
-        lru_unlink(r, e);
-        lru_push_newest(r, e);
+    if (e && (e->state == RESULT_DONE || e->state == RESULT_FAILED)) {
+        list_unlink(&r->held, e);
+        list_push_newest(&r->held, e);
     }
     if (e && (!out || fill_view(e, out)))
         state = e->state;
@@ -504,25 +554,30 @@ size_t results_sweep(struct results *r)
     size_t swept = 0;
     pthread_mutex_lock(&r->lock);
     time_t t = now(r);
-    struct result_entry *e = r->oldest;
-    while (e) {
-        struct result_entry *newer = e->newer;
-        if (is_expired(r, e, t)) {
-            delete_entry(r, e);
-            swept++;
+    struct entry_list *lists[] = { &r->held, &r->in_store };
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        struct result_entry *e = lists[i]->oldest;
+        while (e) {
+            struct result_entry *newer = e->newer;
+            if (is_expired(r, e, t)) {
+                delete_entry(r, e);
+                swept++;
+            }
+            e = newer;
         }
-        e = newer;
     }
     pthread_mutex_unlock(&r->lock);
     return swept;
 }
 
-void results_counts(struct results *r, size_t *finished, size_t *pending)
+void results_counts(struct results *r, size_t *finished, size_t *pending, size_t *finished_bytes)
 {
     pthread_mutex_lock(&r->lock);
     if (finished)
         *finished = r->finished_count;
     if (pending)
         *pending = r->entry_count - r->finished_count;
+    if (finished_bytes)
+        *finished_bytes = r->finished_bytes;
     pthread_mutex_unlock(&r->lock);
 }

@@ -3,9 +3,12 @@
  * One hash table keyed by job uid. An entry is created "queued" at admission, becomes "running"
  * when a worker takes it and "done"/"failed" when it finishes. Finished entries are kept in LRU
  * order (a read refreshes), bounded by RESULT_CACHE_MAX_SIZE entries and RESULT_CACHE_MAX_AGE_SECONDS
- * since they finished; the oldest finished entries go first. Queued/running entries are never
- * evicted (the queue bound limits them). Results are kept in clear inside the worker's memory and
- * sealed at read time, so each poll uses a fresh IV and the current newest key.
+ * since they finished; the oldest finished entries go first. The outcomes they hold (data, cursor,
+ * error text, quote) are bounded by RESULT_CACHE_MAX_BYTES: beyond it the least recently used
+ * outcomes leave memory, and their entries stay as "in store" (uid and quote only, still counted
+ * and aged as finished) so that only those ids are looked up in the store. Queued/running entries
+ * are never evicted (the queue bound limits them). Results are kept in clear inside the worker's
+ * memory and sealed at read time, so each poll uses a fresh IV and the current newest key.
  * Thread-safe: one mutex, held only for the table operation. */
 #ifndef TW_RESULTS_H
 #define TW_RESULTS_H
@@ -22,6 +25,7 @@ enum result_state {
     RESULT_RUNNING,
     RESULT_DONE,         /* finished with data */
     RESULT_FAILED,       /* finished with an error text */
+    RESULT_IN_STORE,     /* finished; its outcome left memory for the byte bound: ask the store */
 };
 
 struct result_blob;
@@ -39,9 +43,11 @@ struct result_view {
     char *next_cursor;  /* DONE: may be NULL when the job has none */
 };
 
-/* results_new: max_size >= 1 finished entries, each kept max_age_s seconds. now_fn returns the
- * current time in seconds (tests pass a fake clock; NULL = time(NULL)). */
-struct results *results_new(size_t max_size, unsigned max_age_s, time_t (*now_fn)(void));
+/* results_new: max_size >= 1 finished entries, each kept max_age_s seconds, whose outcomes hold
+ * at most max_bytes bytes (SIZE_MAX: no byte bound). now_fn returns the current time in seconds
+ * (tests pass a fake clock; NULL = time(NULL)). */
+struct results *results_new(size_t max_size, size_t max_bytes, unsigned max_age_s,
+                            time_t (*now_fn)(void));
 void results_free(struct results *r);
 
 /* results_add_queued records uid (36-char text) as queued with its quote. Returns 0 or -1 on OOM. */
@@ -55,8 +61,9 @@ void results_set_running(struct results *r, const char *uid);
 
 /* results_finish stores the outcome of uid: on success data (data_len bytes, may be empty) and an
  * optional next_cursor; on failure error != NULL. The strings are copied. Evicts the oldest
- * finished entries beyond max_size. An unknown uid (removed, evicted) stores nothing: its quote is
- * gone. Returns 0 or -1 on OOM. */
+ * finished entries beyond max_size, then moves the least recently used outcomes out of memory
+ * beyond max_bytes (an outcome larger than max_bytes by itself leaves at once, alone). An unknown
+ * uid (removed, evicted) stores nothing: its quote is gone. Returns 0 or -1 on OOM. */
 int results_finish(struct results *r, const char *uid, const char *data, size_t data_len,
                    const char *next_cursor, const char *error);
 
@@ -73,7 +80,8 @@ int results_finish_take(struct results *r, const char *uid, char **data, size_t 
                         const char *next_cursor, const char *error);
 
 /* results_get fills *out with copies for uid and returns its state (RESULT_UNKNOWN when absent or
- * expired; an expired entry is deleted). A read of a finished entry refreshes its LRU position.
+ * expired; an expired entry is deleted). A read of a finished entry refreshes its LRU position
+ * (not of one RESULT_IN_STORE: *out then holds the state only, the outcome is the store's).
  * out may be NULL to ask for the state only. */
 enum result_state results_get(struct results *r, const char *uid, struct result_view *out);
 void result_view_free(struct result_view *v);
@@ -85,7 +93,8 @@ int result_view_copy_data(struct result_view *v, const char *data, size_t len);
 /* results_sweep deletes every expired finished entry; returns how many. */
 size_t results_sweep(struct results *r);
 
-/* Counts for metrics: finished entries and queued+running entries. */
-void results_counts(struct results *r, size_t *finished, size_t *pending);
+/* Counts for metrics: finished entries (RESULT_IN_STORE included), queued+running entries, and
+ * the bytes the finished outcomes hold in memory (what max_bytes bounds). Any may be NULL. */
+void results_counts(struct results *r, size_t *finished, size_t *pending, size_t *finished_bytes);
 
 #endif

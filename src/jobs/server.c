@@ -14,7 +14,12 @@
  * With a local store (SQLite) /job/add queues the job here. With a shared store (Redis, a fleet)
  * /job/add only stores it; a feeder thread takes jobs from the store (store_take) whenever a job
  * thread is free - never more than MAX_JOBS at once, so no worker hoards jobs the others could
- * run - and queues them here; the result goes back to the store for every worker to answer. */
+ * run - and queues them here; the result goes back to the store for every worker to answer.
+ *
+ * /job/status (jobserver_lookup) reads the result table first; the store is asked for an id
+ * unknown here with a shared store, and with any store for an id whose result left memory for
+ * RESULT_CACHE_MAX_BYTES (RESULT_IN_STORE): an id unknown to a local store is answered from
+ * memory alone. */
 #include "jobs/server.h"
 
 #include <pthread.h>
@@ -697,7 +702,7 @@ int jobserver_lookup(struct job_server *s, const char *uid, const struct store_s
                      struct result_view *out)
 {
     enum result_state state = results_get(s->deps.results, uid, out);
-    if (state != RESULT_UNKNOWN || !s->shared)
+    if (state != RESULT_IN_STORE && (state != RESULT_UNKNOWN || !s->shared))
         return (int)state;
     memset(out, 0, sizeof *out);
     int rc = store_lookup(s->deps.store, uid, gate, fill_view, out);

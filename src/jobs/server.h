@@ -79,11 +79,13 @@ void jobserver_admit_async(struct job_server *s, struct job *job, jobserver_admi
 bool jobserver_whitelisted(const struct config *cfg, const char *self, const char *type,
                            const char *worker_id);
 
-/* jobserver_lookup answers /job/status: this worker's result table first, then (shared store) the
- * fleet's store, whose results pass gate (may be NULL; see store.h) before they are read. Fills
- * *out (free with result_view_free) and returns an enum result_state, JOBSERVER_LOOKUP_UNAVAILABLE
- * when the store cannot be reached (answer 503), or JOBSERVER_LOOKUP_REFUSED when gate refused
- * the stored result (nothing was read; the gate made the answer). */
+/* jobserver_lookup answers /job/status: this worker's result table first, then the store when the
+ * table let the result go for its byte bound or (shared store) does not know the uid; stored
+ * results pass gate (may be NULL; see store.h) before they are read. Fills *out (free with
+ * result_view_free) and returns an enum result_state (never RESULT_IN_STORE),
+ * JOBSERVER_LOOKUP_UNAVAILABLE when the store cannot be reached (answer 503), or
+ * JOBSERVER_LOOKUP_REFUSED when gate refused the stored result (nothing was read; the gate made
+ * the answer). */
 #define JOBSERVER_LOOKUP_UNAVAILABLE (-1)
 #define JOBSERVER_LOOKUP_REFUSED (-2)
 struct result_view;

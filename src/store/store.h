@@ -190,9 +190,10 @@ enum store_lookup_result {
     STORE_LOOKUP_REFUSED = -2,     /* the size gate refused the result: nothing was read */
 };
 
-/* A lookup's size gate: before a shared store reads a finished result it calls admit with the
+/* A lookup's size gate: before a store reads a finished result it calls admit with the
  * length of the stored text (what the read brings into memory, and no less than the result's
- * sealed answer: both are the same envelope, the stored one around more). admit false stops the
+ * sealed answer: both are the same envelope, the stored one around more; a local store, whose
+ * rows are binary, gives the length of its row sealed as an answer). admit false stops the
  * lookup before a byte of the result is read; true promises that many bytes, and the store reads
  * no more (a server sending more is an error). */
 struct store_size_gate {
@@ -200,8 +201,9 @@ struct store_size_gate {
     void *ctx;
 };
 
-/* store_lookup (shared stores) looks uid up fleet-wide and returns an enum store_lookup_result.
- * gate may be NULL (any size is read). A local store answers STORE_LOOKUP_UNKNOWN. */
+/* store_lookup looks uid up (a shared store: fleet-wide) and returns an enum store_lookup_result.
+ * gate may be NULL (any size is read). A local store looks in its results only (never PENDING),
+ * by a scan: the job server asks it only for results its memory let go (RESULT_IN_STORE). */
 int store_lookup(struct store *s, const char *uid, const struct store_size_gate *gate,
                  store_result_fn fn, void *ctx);
 

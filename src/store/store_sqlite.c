@@ -19,6 +19,8 @@
  *     travels in the index entry (replay look-ups read the index alone) and pruning deletes a
  *     prefix of rowids (rowid < now << 24).
  * Blobs are sealed with platform_seal_bytes under the store key, one AAD label per table.
+ * A result is looked up by uid (store_lookup) only when the job server's memory let it go for its
+ * byte bound: a scan of results from the newest row back, there being no uid index.
  * One writer thread commits what waits: admissions handed over with store_admit_async (at once:
  * their HTTP answers wait for the commit; an instant job's comes with its result row instead of
  * its job row) and finished jobs (every few ms), in one transaction,
@@ -41,6 +43,7 @@
 #include "log.h"
 #include "store/sqlite_walbuf.h"
 #include "tee/platform.h"
+#include "tee/seal.h"
 
 #define LABEL_JOB "tee-worker store job v1"
 #define LABEL_RESULT "tee-worker store result v1"
@@ -101,6 +104,8 @@ enum stmt_id {
     ST_RESULTS_RECENT,
     ST_RESULTS_FIRST_KEPT,
     ST_RESULTS_LAST,
+    ST_RESULT_FIND,
+    ST_RESULT_GET,
     ST_PRUNE_NONCES,
     ST_PRUNE_RESULTS,
     ST_SECRET_GET,
@@ -131,6 +136,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_RESULTS_FIRST_KEPT] = "SELECT rowid FROM results WHERE finished >= ?1 "
                               "ORDER BY rowid LIMIT 1",
     [ST_RESULTS_LAST] = "SELECT max(rowid) FROM results",
+    /* results has no index on uid (schema 4): a look-up scans from the newest row back, and stops
+     * at the first match; length() of a blob reads no overflow page */
+    [ST_RESULT_FIND] = "SELECT rowid, length(blob) FROM results WHERE uid = ?1 "
+                       "ORDER BY rowid DESC LIMIT 1",
+    [ST_RESULT_GET] = "SELECT finished, blob FROM results WHERE rowid = ?1",
     /* Pruning deletes in slices of PRUNE_SLICE rows, each its own transaction: a minute of
      * traffic (100k+ rows) at once made SQLite hold every key to delete in memory (+7 MB of heap
      * that stayed resident) and kept the writer waiting for the whole delete. Both tables are
@@ -1010,6 +1020,79 @@ static long sq_each_result(struct store *base, time_t since, size_t limit, store
     return count;
 }
 
+/* ---- look-up --------------------------------------------------------------------------- */
+
+/* find_result: the rowid and stored length of uid's result. Returns 1, 0 (none) or -1. */
+static int find_result(struct sqlite_store *s, const char *uid, sqlite3_int64 *rowid,
+                       size_t *stored)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s->stmt[ST_RESULT_FIND];
+    sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (found == 1) {
+        *rowid = sqlite3_column_int64(st, 0);
+        *stored = (size_t)sqlite3_column_int64(st, 1);
+    } else if (found < 0)
+        log_db_error(s);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+/* sq_lookup reads uid's result from the results table. The job server asks only for ids its
+ * memory let go for RESULT_CACHE_MAX_BYTES (results.h), never for unknown ones, so the scan
+ * find_result makes is not paid by every poll of a random id. A result still waiting for the
+ * writer is committed first. The size gate sees, before the row is read, what the answer made of
+ * it takes: the row is stored as binary, the answer seals (at most) its bytes as text. */
+static int sq_lookup(struct store *base, const char *uid, const struct store_size_gate *gate,
+                     store_result_fn fn, void *ctx)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    sq_flush(&s->base);
+    sqlite3_int64 rowid = 0;
+    size_t stored = 0;
+    int found = find_result(s, uid, &rowid, &stored);
+    if (found <= 0)
+        return found < 0 ? STORE_LOOKUP_UNAVAILABLE : STORE_LOOKUP_UNKNOWN;
+    if (stored > STORE_MAX_BLOB + PLATFORM_SEALED_OVERHEAD) {
+        log_warn("store: result %s is %zu bytes, more than a row holds; unknown", uid, stored);
+        return STORE_LOOKUP_UNKNOWN;
+    }
+    if (gate && !gate->admit(gate->ctx, seal_sealed_len(stored)))
+        return STORE_LOOKUP_REFUSED;
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s->stmt[ST_RESULT_GET];
+    sqlite3_bind_int64(st, 1, rowid);
+    int rc = sqlite3_step(st);
+    time_t finished = 0;
+    uint8_t *row = NULL;
+    size_t row_len = 0;
+    if (rc == SQLITE_ROW) {
+        finished = (time_t)sqlite3_column_int64(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        row = len <= stored ? open_row(s, LABEL_RESULT, sqlite3_column_blob(st, 1), len, &row_len)
+                            : NULL;
+    } else if (rc != SQLITE_DONE)
+        log_db_error(s);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&s->lock);
+    if (rc != SQLITE_ROW)   /* pruned since it was found */
+        return rc == SQLITE_DONE ? STORE_LOOKUP_UNKNOWN : STORE_LOOKUP_UNAVAILABLE;
+    int answer = row ? result_row_deliver(uid, finished, row, row_len, fn, ctx) : -1;
+    if (row)
+        crypto_wipe(row, row_len);
+    free(row);
+    if (answer < 0) {
+        log_warn("store: result %s cannot be opened; unknown", uid);
+        return STORE_LOOKUP_UNKNOWN;
+    }
+    return STORE_LOOKUP_FINISHED;
+}
+
 /* ---- pruning and counts ---------------------------------------------------------------- */
 
 #define PRUNE_SLICE 2000
@@ -1174,6 +1257,7 @@ static const struct store_ops sqlite_ops = {
     .flush = sq_flush,
     .each_job = sq_each_job,
     .each_result = sq_each_result,
+    .lookup = sq_lookup,
     .prune = sq_prune,
     .secrets = sq_secrets,
     .counts = sq_counts,

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """test_durability.py - nothing accepted is lost: kill -9 while jobs are queued and running, then a
 restart runs them under the same uids; results and replay memory survive a restart; the store keeps
-the newest results of the cache size; a signature past
+the newest results of the cache size; results beyond RESULT_CACHE_MAX_BYTES leave memory and are
+read back from the store; a signature past
 its max age is refused; a full queue answers 503 without consuming the nonce (and does not hold an
 instant telemetry job), and its 503s stay out of /readyz's error rate, while a replay is refused as
 such even then; a full disk refuses new
@@ -199,6 +200,43 @@ def test_store_keeps_only_the_newest_results_of_the_cache_size():
         h.check_eq(nonces, 60, "nonces kept (none expired)")
         w.start()
         h.expect_status(w.get("/job/status/" + uids[-1]), 200, "newest result after a restart")
+
+
+def cache_bytes(w):
+    """tee_worker_result_cache_bytes from /metrics."""
+    r = w.get("/metrics")
+    h.expect_status(r, 200, "GET /metrics")
+    for line in r.text.splitlines():
+        if line.startswith("tee_worker_result_cache_bytes "):
+            return float(line.split()[1])
+    h.fail("/metrics has no tee_worker_result_cache_bytes")
+
+
+def test_results_beyond_the_byte_bound_are_read_back_from_the_store():
+    """Results whose bytes pass RESULT_CACHE_MAX_BYTES leave memory, least recently read first, and
+    a poll for one is answered from the SQLite store; an unknown uid is still 404."""
+    bound = 1 << 20
+    with Site() as site:
+        for n in range(3):
+            site.page("/big%d" % n, "<h1>Big %d</h1><p>%s</p>" % (n, ("w%d " % n) * 150000))
+        env = {"RESULT_CACHE_MAX_BYTES": str(bound), "WEBSCRAPER_ALLOW_PRIVATE": "true"}
+        with h.Worker(env=env) as w:
+            done = []
+            for n in range(3):
+                sig, uid, _, clear = w.run_job({"type": "web",
+                                                "arguments": {"url": site.url("/big%d" % n)}})
+                h.check(len(clear) > bound // 3, "result %d is only %d bytes" % (n, len(clear)))
+                done.append((sig, uid, clear))
+            held = cache_bytes(w)
+            h.check(0 <= held <= bound, "result bytes in memory: %d, above %d" % (held, bound))
+            for n, (sig, uid, clear) in enumerate(done):
+                st = w.get("/job/status/" + uid)
+                h.expect_status(st, 200, "status of result %d" % n)
+                r = w.result(st.text, sig)
+                h.expect_status(r, 200, "/job/result of result %d" % n)
+                h.check_eq(r.body, clear, "result %d read back" % n)
+            h.expect_json_error(w.get("/job/status/00000000-0000-4000-8000-000000000000"), 404,
+                                "unknown uid", message="Job not found")
 
 
 def clock_ahead_env(seconds):

@@ -159,6 +159,7 @@ static void assert_defaults(const struct config *c)
     assert_int_equal(c->job_signature_max_age_s, 86400);
     assert_int_equal(c->result_cache_max_size, 1000);
     assert_int_equal(c->result_cache_max_age_s, 600);
+    assert_int_equal(c->result_cache_max_bytes, 256u << 20);
     assert_int_equal(c->stats_buf_size, 128);
     assert_int_equal(c->readyz_min_samples, 20);
     assert_true(c->readyz_error_threshold == 0.95);
@@ -223,6 +224,7 @@ static void test_every_variable(void **state)
     env_set(f, "JOB_SIGNATURE_MAX_AGE_SECONDS", "120");
     env_set(f, "RESULT_CACHE_MAX_SIZE", "5");
     env_set(f, "RESULT_CACHE_MAX_AGE_SECONDS", "6");
+    env_set(f, "RESULT_CACHE_MAX_BYTES", "5000000000");
     env_set(f, "STATS_BUF_SIZE", "64");
     env_set(f, "READYZ_MIN_SAMPLES", "8");
     env_set(f, "READYZ_ERROR_THRESHOLD", "0.5");
@@ -260,6 +262,7 @@ static void test_every_variable(void **state)
     assert_int_equal(c->job_signature_max_age_s, 120);
     assert_int_equal(c->result_cache_max_size, 5);
     assert_int_equal(c->result_cache_max_age_s, 6);
+    assert_int_equal(c->result_cache_max_bytes, 5000000000ull);
     assert_int_equal(c->stats_buf_size, 64);
     assert_int_equal(c->readyz_min_samples, 8);
     assert_true(c->readyz_error_threshold == 0.5);
@@ -507,6 +510,7 @@ static void test_bad_values_name_their_variable(void **state)
         { "JOB_SIGNATURE_MAX_AGE_SECONDS", "0", "an integer" },
         { "RESULT_CACHE_MAX_SIZE", "0", "an integer" },
         { "RESULT_CACHE_MAX_AGE_SECONDS", "-5", "an integer" },
+        { "RESULT_CACHE_MAX_BYTES", "1048575", "from 1048576 to 1099511627776" },
         { "STATS_BUF_SIZE", "x", "an integer" },
         { "READYZ_MIN_SAMPLES", "0", "an integer" },
         { "WEBSCRAPER_MAX_DEPTH", "33", "from 1 to 32" },

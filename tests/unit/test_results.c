@@ -1,4 +1,5 @@
-/* test_results.c - job states, LRU eviction, expiry with a fake clock, sweep, counts, threads. */
+/* test_results.c - job states, LRU eviction, expiry with a fake clock, sweep, counts, threads, the
+ * byte bound (outcomes leaving memory, in store). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,7 +53,7 @@ static enum result_state state_of(struct results *r, unsigned n)
 static void assert_counts(struct results *r, size_t finished, size_t pending)
 {
     size_t f = 99, p = 99;
-    results_counts(r, &f, &p);
+    results_counts(r, &f, &p, NULL);
     assert_int_equal(f, finished);
     assert_int_equal(p, pending);
 }
@@ -67,7 +68,7 @@ static int reset_clock(void **state)
 static void test_lifecycle_done(void **state)
 {
     (void)state;
-    struct results *r = results_new(10, 60, fake_clock);
+    struct results *r = results_new(10, SIZE_MAX, 60, fake_clock);
     char uid[37];
     uid_of(1, uid);
     assert_int_equal(results_add_queued(r, uid, "the-quote", 9), 0);
@@ -105,7 +106,7 @@ static void test_lifecycle_done(void **state)
 static void test_lifecycle_failed(void **state)
 {
     (void)state;
-    struct results *r = results_new(10, 60, fake_clock);
+    struct results *r = results_new(10, SIZE_MAX, 60, fake_clock);
     char uid[37];
     uid_of(2, uid);
     assert_int_equal(results_add_queued(r, uid, "q", 1), 0);
@@ -124,7 +125,7 @@ static void test_lifecycle_failed(void **state)
 static void test_binary_and_empty_data(void **state)
 {
     (void)state;
-    struct results *r = results_new(10, 60, fake_clock);
+    struct results *r = results_new(10, SIZE_MAX, 60, fake_clock);
     char a[37], b[37];
     uid_of(3, a);
     uid_of(4, b);
@@ -155,7 +156,7 @@ static void test_binary_and_empty_data(void **state)
 static void test_unknown_and_malformed_uids(void **state)
 {
     (void)state;
-    struct results *r = results_new(10, 60, fake_clock);
+    struct results *r = results_new(10, SIZE_MAX, 60, fake_clock);
     struct result_view v;
     memset(&v, 0x5a, sizeof v);
     assert_int_equal(results_get(r, "00000000-0000-4000-8000-000000000000", &v), RESULT_UNKNOWN);
@@ -181,7 +182,7 @@ static void test_unknown_and_malformed_uids(void **state)
 static void test_uid_case_does_not_matter(void **state)
 {
     (void)state;
-    struct results *r = results_new(10, 60, fake_clock);
+    struct results *r = results_new(10, SIZE_MAX, 60, fake_clock);
     assert_int_equal(results_add_queued(r, "abcdef01-2345-4678-9abc-def012345678", "q", 1), 0);
     assert_int_equal(results_get(r, "ABCDEF01-2345-4678-9ABC-DEF012345678", NULL), RESULT_QUEUED);
     assert_int_equal(results_get(r, "abcdef01-2345-4678-9abc-def012345679", NULL), RESULT_UNKNOWN);
@@ -191,7 +192,7 @@ static void test_uid_case_does_not_matter(void **state)
 static void test_finish_of_unknown_uid_stores_nothing(void **state)
 {
     (void)state;
-    struct results *r = results_new(10, 60, fake_clock);
+    struct results *r = results_new(10, SIZE_MAX, 60, fake_clock);
     finish_ok(r, 7);
     assert_int_equal(state_of(r, 7), RESULT_UNKNOWN);
     assert_counts(r, 0, 0);
@@ -201,7 +202,7 @@ static void test_finish_of_unknown_uid_stores_nothing(void **state)
 static void test_lru_eviction_order_read_refreshes(void **state)
 {
     (void)state;
-    struct results *r = results_new(3, 600, fake_clock);
+    struct results *r = results_new(3, SIZE_MAX, 600, fake_clock);
     for (unsigned n = 1; n <= 5; n++)
         add(r, n);
     finish_ok(r, 1);
@@ -226,7 +227,7 @@ static void test_lru_eviction_order_read_refreshes(void **state)
 static void test_refinish_replaces_and_refreshes(void **state)
 {
     (void)state;
-    struct results *r = results_new(2, 600, fake_clock);
+    struct results *r = results_new(2, SIZE_MAX, 600, fake_clock);
     add(r, 1);
     add(r, 2);
     add(r, 3);
@@ -249,7 +250,7 @@ static void test_refinish_replaces_and_refreshes(void **state)
 static void test_pending_never_evicted(void **state)
 {
     (void)state;
-    struct results *r = results_new(2, 10, fake_clock);
+    struct results *r = results_new(2, SIZE_MAX, 10, fake_clock);
     for (unsigned n = 1; n <= 10; n++)
         add(r, n);
     char uid[37];
@@ -273,7 +274,7 @@ static void test_pending_never_evicted(void **state)
 static void test_max_age_since_finish(void **state)
 {
     (void)state;
-    struct results *r = results_new(10, 10, fake_clock);
+    struct results *r = results_new(10, SIZE_MAX, 10, fake_clock);
     add(r, 1);
     add(r, 2);
     fake_now = 100;
@@ -298,7 +299,7 @@ static void test_max_age_since_finish(void **state)
 static void test_sweep_removes_only_expired(void **state)
 {
     (void)state;
-    struct results *r = results_new(100, 50, fake_clock);
+    struct results *r = results_new(100, SIZE_MAX, 50, fake_clock);
     for (unsigned n = 0; n < 20; n++) {
         add(r, n);
         fake_now = 1000 + n * 10;
@@ -323,7 +324,7 @@ static void test_sweep_removes_only_expired(void **state)
 static void test_remove_any_state(void **state)
 {
     (void)state;
-    struct results *r = results_new(10, 60, fake_clock);
+    struct results *r = results_new(10, SIZE_MAX, 60, fake_clock);
     for (unsigned n = 1; n <= 4; n++)
         add(r, n);
     char uid[37];
@@ -351,7 +352,7 @@ static void test_remove_any_state(void **state)
 static void test_add_existing_uid_replaces(void **state)
 {
     (void)state;
-    struct results *r = results_new(10, 60, fake_clock);
+    struct results *r = results_new(10, SIZE_MAX, 60, fake_clock);
     add(r, 1);
     finish_ok(r, 1);
     char uid[37];
@@ -370,7 +371,7 @@ static void test_many_entries_grow_the_table(void **state)
 {
     (void)state;
     enum { N = 20000 };
-    struct results *r = results_new(N / 2, 60, fake_clock);
+    struct results *r = results_new(N / 2, SIZE_MAX, 60, fake_clock);
     for (unsigned n = 0; n < N; n++)
         add(r, n);
     for (unsigned n = 0; n < N; n += 2)
@@ -389,7 +390,7 @@ static void test_many_entries_grow_the_table(void **state)
 static void test_zero_max_size_means_one(void **state)
 {
     (void)state;
-    struct results *r = results_new(0, 60, NULL);       /* real clock */
+    struct results *r = results_new(0, SIZE_MAX, 60, NULL);       /* real clock */
     add(r, 1);
     add(r, 2);
     finish_ok(r, 1);
@@ -437,7 +438,7 @@ static void *job_cycle(void *arg)
 static void test_concurrent_use(void **state)
 {
     (void)state;
-    struct results *r = results_new(50, 600, NULL);
+    struct results *r = results_new(50, SIZE_MAX, 600, NULL);
     pthread_t t[THREADS];
     struct worker_arg args[THREADS];
     for (int i = 0; i < THREADS; i++) {
@@ -457,7 +458,7 @@ static void test_concurrent_use(void **state)
 static void test_finish_take_and_shared_views(void **state)
 {
     (void)state;
-    struct results *r = results_new(1, 60, fake_clock);
+    struct results *r = results_new(1, SIZE_MAX, 60, fake_clock);
     char uid[37], other[37];
     uid_of(1, uid);
     uid_of(2, other);
@@ -509,6 +510,162 @@ static void test_finish_take_and_shared_views(void **state)
     result_view_free(&b);
 }
 
+/* ---- the byte bound (RESULT_CACHE_MAX_BYTES) ---- */
+
+/* finish_sized finishes n with `size` bytes of data (its quote, "quote-N", adds 7 for N < 10). */
+static void finish_sized(struct results *r, unsigned n, size_t size)
+{
+    char uid[37];
+    uid_of(n, uid);
+    char *data = malloc(size + 1);
+    assert_non_null(data);
+    memset(data, 'x', size);
+    data[size] = '\0';
+    assert_int_equal(results_finish(r, uid, data, size, NULL, NULL), 0);
+    free(data);
+}
+
+static void assert_bytes(struct results *r, size_t want)
+{
+    size_t bytes = 99;
+    results_counts(r, NULL, NULL, &bytes);
+    assert_int_equal(bytes, want);
+}
+
+/* Beyond the byte bound the least recently used outcomes leave memory; their ids stay, "in store",
+ * hold no outcome and are not refreshed by a read. */
+static void test_byte_bound_lets_least_recently_used_go(void **state)
+{
+    (void)state;
+    struct results *r = results_new(10, 100, 600, fake_clock);   /* each entry below: 7 + 30 */
+    for (unsigned n = 1; n <= 4; n++)
+        add(r, n);
+    finish_sized(r, 1, 30);
+    finish_sized(r, 2, 30);
+    assert_bytes(r, 74);
+    assert_int_equal(state_of(r, 1), RESULT_DONE);     /* newest first: 1 2 */
+    finish_sized(r, 3, 30);                            /* 3 1 2: 111 bytes, 2 goes */
+    assert_int_equal(state_of(r, 2), RESULT_IN_STORE);
+    assert_int_equal(state_of(r, 1), RESULT_DONE);     /* 1 3 */
+    assert_int_equal(state_of(r, 3), RESULT_DONE);     /* 3 1 */
+    assert_counts(r, 3, 1);
+    assert_bytes(r, 74);
+
+    struct result_view v;
+    char uid[37];
+    uid_of(2, uid);
+    assert_int_equal(results_get(r, uid, &v), RESULT_IN_STORE);
+    assert_null(v.quote);
+    assert_null(v.data);
+    assert_null(v.error);
+    result_view_free(&v);
+
+    assert_int_equal(state_of(r, 1), RESULT_DONE);     /* 1 3 */
+    finish_sized(r, 4, 30);                            /* 4 1 3: 3 goes */
+    assert_int_equal(state_of(r, 3), RESULT_IN_STORE);
+    assert_int_equal(state_of(r, 1), RESULT_DONE);
+    assert_int_equal(state_of(r, 4), RESULT_DONE);
+    assert_counts(r, 4, 0);
+    assert_bytes(r, 74);
+
+    /* a result larger than the bound by itself leaves memory at once, and alone */
+    add(r, 5);
+    finish_sized(r, 5, 200);
+    assert_int_equal(state_of(r, 5), RESULT_IN_STORE);
+    assert_int_equal(state_of(r, 4), RESULT_DONE);
+    assert_bytes(r, 74);
+    results_free(r);
+}
+
+/* In-store entries count among the finished (RESULT_CACHE_MAX_SIZE) and go first, then the least
+ * recently used held ones; they expire with their age. */
+static void test_in_store_entries_count_and_expire(void **state)
+{
+    (void)state;
+    struct results *r = results_new(3, 100, 60, fake_clock);
+    for (unsigned n = 1; n <= 5; n++)
+        add(r, n);
+    finish_sized(r, 1, 30);
+    finish_sized(r, 2, 30);
+    finish_sized(r, 3, 30);                            /* 1 to store */
+    assert_int_equal(state_of(r, 1), RESULT_IN_STORE);
+    assert_counts(r, 3, 2);
+    finish_sized(r, 4, 30);                            /* 4 finished: 1 deleted, then 2 to store */
+    assert_int_equal(state_of(r, 1), RESULT_UNKNOWN);
+    assert_int_equal(state_of(r, 2), RESULT_IN_STORE);
+    assert_int_equal(state_of(r, 3), RESULT_DONE);
+    assert_int_equal(state_of(r, 4), RESULT_DONE);
+    assert_counts(r, 3, 1);
+    assert_bytes(r, 74);
+    fake_now += 61;
+    assert_int_equal(results_sweep(r), 3);
+    assert_int_equal(state_of(r, 2), RESULT_UNKNOWN);
+    assert_counts(r, 0, 1);
+    assert_bytes(r, 0);
+    results_free(r);
+}
+
+/* Queued and running entries are not counted in the bytes and never leave for the bound. */
+static void test_byte_bound_never_touches_pending(void **state)
+{
+    (void)state;
+    struct results *r = results_new(10, 100, 600, fake_clock);
+    for (unsigned n = 1; n <= 4; n++)
+        add(r, n);
+    char uid[37];
+    uid_of(2, uid);
+    results_set_running(r, uid);
+    assert_bytes(r, 0);
+    finish_sized(r, 1, 500);
+    assert_int_equal(state_of(r, 1), RESULT_IN_STORE);
+    assert_int_equal(state_of(r, 2), RESULT_RUNNING);
+    assert_int_equal(state_of(r, 3), RESULT_QUEUED);
+    assert_int_equal(state_of(r, 4), RESULT_QUEUED);
+    assert_counts(r, 1, 3);
+    assert_bytes(r, 0);
+    results_free(r);
+}
+
+/* The bytes count what each finished outcome holds, through finish, take, re-finish, remove and
+ * replacement; an in-store entry finished again holds its new outcome. */
+static void test_byte_counts_follow_every_change(void **state)
+{
+    (void)state;
+    struct results *r = results_new(10, 1000, 600, fake_clock);
+    char uid[5][37];
+    for (unsigned n = 1; n <= 4; n++) {
+        add(r, n);
+        uid_of(n, uid[n]);
+    }
+    assert_int_equal(results_finish(r, uid[1], "abcd", 4, "cursor", NULL), 0);
+    assert_bytes(r, 7 + 4 + 6);
+    assert_int_equal(results_finish(r, uid[2], NULL, 0, NULL, "an error"), 0);
+    assert_bytes(r, 17 + 7 + 8);
+    char *data = strdup("0123456789");
+    assert_non_null(data);
+    assert_int_equal(results_finish_take(r, uid[3], &data, 10, NULL, NULL), 0);
+    assert_bytes(r, 32 + 7 + 10);
+    assert_int_equal(results_finish(r, uid[1], "ab", 2, NULL, NULL), 0);  /* re-finished */
+    assert_bytes(r, 49 - 17 + 7 + 2);
+    results_remove(r, uid[2]);
+    assert_bytes(r, 9 + 17);
+    assert_int_equal(results_add_queued(r, uid[3], "q", 1), 0);           /* replaced */
+    assert_bytes(r, 9);
+    assert_counts(r, 1, 2);
+
+    finish_sized(r, 4, 2000);                          /* alone beyond 1000: in store */
+    assert_int_equal(state_of(r, 4), RESULT_IN_STORE);
+    assert_bytes(r, 9);
+    assert_int_equal(results_finish(r, uid[4], "xyz", 3, NULL, NULL), 0);
+    assert_int_equal(state_of(r, 4), RESULT_DONE);
+    assert_bytes(r, 9 + 10);
+    finish_sized(r, 4, 2000);
+    results_remove(r, uid[4]);
+    assert_bytes(r, 9);
+    assert_counts(r, 1, 1);
+    results_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +686,10 @@ int main(void)
         cmocka_unit_test_setup(test_zero_max_size_means_one, reset_clock),
         cmocka_unit_test_setup(test_concurrent_use, reset_clock),
         cmocka_unit_test_setup(test_finish_take_and_shared_views, reset_clock),
+        cmocka_unit_test_setup(test_byte_bound_lets_least_recently_used_go, reset_clock),
+        cmocka_unit_test_setup(test_in_store_entries_count_and_expire, reset_clock),
+        cmocka_unit_test_setup(test_byte_bound_never_touches_pending, reset_clock),
+        cmocka_unit_test_setup(test_byte_counts_follow_every_change, reset_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* test_server.c - the job server: admission order and answers, nonce only consumed on admission,
- * the queue bound, workers running telemetry jobs to completion, MAX_JOBS honoured, and an
+ * the queue bound, workers running telemetry jobs to completion, MAX_JOBS honoured, results let go
+ * by the memory's byte bound answered from the SQLite store (unknown ids still unknown), and an
  * admission that runs out of memory leaving the signature usable (this binary is linked with
  * -Wl,--wrap=calloc, see tests/meson.build, to fail the one allocation that matters). */
 #include <pthread.h>
@@ -75,7 +76,10 @@ struct fixture {
     struct job_server *server;
 };
 
-static struct fixture *fixture_new(unsigned max_jobs, unsigned queue_max)
+/* fixture_new_bounded: a job server on a SQLite store whose result table holds at most
+ * result_bytes bytes of outcomes (RESULT_CACHE_MAX_BYTES). */
+static struct fixture *fixture_new_bounded(unsigned max_jobs, unsigned queue_max,
+                                           size_t result_bytes)
 {
     struct fixture *f = calloc(1, sizeof *f);
     f->cfg.max_jobs = max_jobs;
@@ -83,7 +87,7 @@ static struct fixture *fixture_new(unsigned max_jobs, unsigned queue_max)
     f->cfg.job_timeout_s = 30;
     f->cfg.job_signature_max_age_s = 3600;
     atomic_store(&clock_offset, 0);
-    f->results = results_new(100, 600, fixture_now);
+    f->results = results_new(100, result_bytes, 600, fixture_now);
     strcpy(f->dir, "/tmp/tw-server-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     f->cfg.data_dir = f->dir;
@@ -103,6 +107,11 @@ static struct fixture *fixture_new(unsigned max_jobs, unsigned queue_max)
     f->server = jobserver_start(&deps, err, sizeof err);
     assert_non_null(f->server);
     return f;
+}
+
+static struct fixture *fixture_new(unsigned max_jobs, unsigned queue_max)
+{
+    return fixture_new_bounded(max_jobs, queue_max, SIZE_MAX);
 }
 
 static void fixture_free(struct fixture *f)
@@ -318,6 +327,103 @@ static void test_recovered_result_keeps_its_age(void **state)
     fixture_free(f);
 }
 
+/* ---- results the memory let go (RESULT_CACHE_MAX_BYTES), read back from the SQLite store ---- */
+
+struct gate_probe {
+    size_t seen;
+    bool admit;
+};
+
+static bool probe_admit(void *ctx, size_t stored_len)
+{
+    struct gate_probe *p = ctx;
+    p->seen = stored_len;
+    return p->admit;
+}
+
+/* A result the byte bound pushed out of memory is answered from the store's results table while
+ * the store keeps it, through the size gate; an id unknown in memory stays unknown (the store is
+ * not asked), and one the store pruned since is unknown too. */
+static void test_result_out_of_memory_is_read_from_the_store(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new_bounded(1, 10, 1000);
+    const char *old = "55555555-5555-4555-8555-555555555555";
+    const char *young = "66666666-6666-4666-8666-666666666666";
+    const char *unknown = "77777777-7777-4777-8777-777777777777";
+    char data[601];
+    memset(data, 'a', 600);
+    data[600] = '\0';
+    assert_int_equal(store_finish(f->store, old, "quote-old", 9, data, 600, "next-page", NULL,
+                                  time(NULL) - 10), 0);
+    memset(data, 'b', 600);
+    assert_int_equal(store_finish(f->store, young, "quote-young", 11, data, 600, NULL, NULL,
+                                  time(NULL) - 5), 0);
+    assert_int_equal(store_flush(f->store), 0);
+    char err[128];
+    assert_int_equal(jobserver_recover(f->server, err, sizeof err), 0);
+    assert_int_equal(results_get(f->results, old, NULL), RESULT_IN_STORE);   /* 1220 > 1000 */
+    assert_int_equal(results_get(f->results, young, NULL), RESULT_DONE);
+
+    struct result_view v = { 0 };
+    struct gate_probe probe = { 0, true };
+    const struct store_size_gate gate = { probe_admit, &probe };
+    assert_int_equal(jobserver_lookup(f->server, old, &gate, &v), RESULT_DONE);
+    assert_true(probe.seen > 600);
+    assert_int_equal(v.quote_len, 9);
+    assert_string_equal(v.quote, "quote-old");
+    assert_int_equal(v.data_len, 600);
+    assert_true(v.data[0] == 'a' && v.data[599] == 'a' && v.data[600] == '\0');
+    assert_string_equal(v.next_cursor, "next-page");
+    result_view_free(&v);
+
+    probe = (struct gate_probe){ 0, false };
+    assert_int_equal(jobserver_lookup(f->server, old, &gate, &v), JOBSERVER_LOOKUP_REFUSED);
+    assert_true(probe.seen > 600);
+    assert_null(v.quote);
+
+    probe = (struct gate_probe){ 0, true };
+    assert_int_equal(jobserver_lookup(f->server, young, &gate, &v), RESULT_DONE);
+    assert_int_equal(probe.seen, 0);                   /* from memory: the gate is not asked */
+    assert_true(v.data[0] == 'b');
+    result_view_free(&v);
+    assert_int_equal(jobserver_lookup(f->server, unknown, &gate, &v), RESULT_UNKNOWN);
+    assert_int_equal(probe.seen, 0);
+    assert_null(v.quote);
+
+    /* the store keeps the newest result only: the old one is unknown everywhere */
+    assert_true(store_prune(f->store, time(NULL), time(NULL) - 600, 1) >= 1);
+    assert_int_equal(jobserver_lookup(f->server, old, &gate, &v), RESULT_UNKNOWN);
+    assert_null(v.quote);
+    fixture_free(f);
+}
+
+/* A job whose result is larger than the byte bound by itself is answered from the store as soon
+ * as it is finished in memory, even before the store's writer committed it on its own. */
+static void test_job_result_beyond_the_bound_is_read_from_the_store(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new_bounded(1, 10, 1);
+    struct job j;
+    make_job(&j, "telemetry", "quote-s", SELF);
+    char uid[37];
+    struct err e = { 0 };
+    assert_int_equal(jobserver_admit(f->server, &j, uid, &e), 0);
+    enum result_state here = RESULT_UNKNOWN;
+    for (int i = 0; i < 500 && (here = results_get(f->results, uid, NULL)) != RESULT_IN_STORE; i++)
+        usleep(10000);
+    assert_int_equal(here, RESULT_IN_STORE);
+    struct result_view v = { 0 };
+    assert_int_equal(jobserver_lookup(f->server, uid, NULL, &v), RESULT_DONE);
+    assert_string_equal(v.quote, "quote-s");
+    json_t *doc = json_loads(v.data, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "worker_id")), SELF);
+    json_decref(doc);
+    result_view_free(&v);
+    fixture_free(f);
+}
+
 /* ---- out of memory recording the job's result entry ---- */
 
 #define LONG_QUOTE_LEN 700
@@ -460,6 +566,8 @@ int main(void)
         cmocka_unit_test(test_queue_full_is_503_and_keeps_the_nonce),
         cmocka_unit_test(test_recovery_requeues_and_fails_unreadable),
         cmocka_unit_test(test_recovered_result_keeps_its_age),
+        cmocka_unit_test(test_result_out_of_memory_is_read_from_the_store),
+        cmocka_unit_test(test_job_result_beyond_the_bound_is_read_from_the_store),
         cmocka_unit_test(test_oom_on_result_entry_keeps_the_signature),
         cmocka_unit_test(test_oom_on_result_entry_keeps_the_signature_async),
         cmocka_unit_test(test_instant_job_is_finished_when_admitted),

@@ -239,7 +239,7 @@ static struct fixture *fixture_new(unsigned max_jobs)
     fx->cfg.job_timeout_s = 30;
     fx->cfg.job_signature_max_age_s = 3600;
     fx->cfg.standalone = true;
-    fx->results = results_new(100, 600, NULL);
+    fx->results = results_new(100, SIZE_MAX, 600, NULL);
     fx->store = calloc(1, sizeof *fx->store);
     fx->store->base.ops = &fake_ops;
     pthread_mutex_init(&fx->store->lock, NULL);
