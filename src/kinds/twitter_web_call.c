@@ -267,7 +267,7 @@ static int send_once(struct tw_job *j, enum tw_gql g, bool post, const json_t *v
     };
     int rc = tw_web_send(cfg, j->ctx, &req, ans, e);
     if (rc == 0)
-        tw_session_absorb(j->account, v.auth_token, ans->set_cookies);
+        tw_session_absorb(j->account, v.auth_token, ans->host, ans->set_cookies);
     tw_session_view_clear(&v);
     free(url);
     free(body);

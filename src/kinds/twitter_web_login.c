@@ -80,11 +80,11 @@ struct flow {
     char hint[160];             /* text X shows with it (DenyLoginSubtask, LoginAcid) */
 };
 
-static void absorb(struct flow *f, const char *set_cookies)
+static void absorb(struct flow *f, const struct tw_web_answer *ans)
 {
-    for (const char *line = set_cookies; line && *line;) {
+    for (const char *line = ans->set_cookies; line && *line;) {
         size_t len = strcspn(line, "\n");
-        twitter_jar_set_cookie(f->jar, line, len, time(NULL));
+        twitter_jar_set_cookie(f->jar, ans->host, line, len, time(NULL));
         line += len + (line[len] == '\n');
     }
 }
@@ -121,7 +121,7 @@ static int guest_token(struct flow *f, struct err *e)
     struct tw_web_answer ans;
     if (tw_web_send(f->cfg, f->ctx, &req, &ans, e) < 0)
         return -1;
-    absorb(f, ans.set_cookies);
+    absorb(f, &ans);
     const char *gt = json_string_value(json_object_get(ans.json, "guest_token"));
     int rc = 0;
     if (ans.verdict == TWV_RATE_LIMITED)
@@ -162,7 +162,7 @@ static int step(struct flow *f, bool first, json_t *body, struct err *e)
     crypto_free_text(cookie);
     if (rc < 0)
         return -1;
-    absorb(f, ans.set_cookies);
+    absorb(f, &ans);
     json_t *errors = json_object_get(ans.json, "errors");
     const char *tok = json_string_value(json_object_get(ans.json, "flow_token"));
     json_t *sub = json_array_get(json_object_get(ans.json, "subtasks"), 0);

@@ -546,6 +546,27 @@ def test_expired_cookies_relogin_and_persistence():
         no_violations(fake)
 
 
+def test_cookies_set_for_other_domains_are_ignored():
+    # RFC 6265 5.3 step 6: a Set-Cookie whose Domain the answering host (127.0.0.1 here) does not
+    # domain-match never enters the account's jar: not on the login's answer, not on GraphQL's
+    with TwitterWebFake() as fake:
+        fake.accounts["gina"] = {"password": "pw"}
+        fake.foreign_cookies = ["auth_token=planted; Domain=.x.com; Path=/; Secure",
+                                "ct0=planted; Domain=evil.example; Path=/",
+                                "planted=1; Domain=com; Path=/",
+                                "planted_ip=1; Domain=0.0.1; Path=/"]
+        env = fake.worker_env(accounts=["gina:pw"])
+        with Worker(env=env) as w:
+            for _ in range(2):
+                data, _ = run(w, job("searchbyquery", "q", max_results=2))
+                check_eq(len(data), 2, "search with foreign cookies in every answer")
+            calls = fake.calls("SearchTimeline")
+            check_eq([(c["status"], c["stale_ct0"]) for c in calls], [(200, False)] * 2,
+                     "the session's own cookies (Domain=127.0.0.1, then a host-only ct0) taken")
+            check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 1, "one login")
+        no_violations(fake)
+
+
 def test_each_expired_account_of_a_call_logs_in_again():
     # one call meets two expired sessions: gina's (logged in again, then rate limited) and then
     # hank's, which gets its own login too instead of being given up without one

@@ -230,7 +230,7 @@ static int memory_put(void *ctx, const char *name, const char *label, const uint
 static void *absorb_slow(void *arg)
 {
     (void)arg;
-    tw_session_absorb(0, "tok", "ct0=slow; Path=/; Domain=.x.com; Secure");
+    tw_session_absorb(0, "tok", "api.x.com", "ct0=slow; Path=/; Domain=.x.com; Secure");
     return NULL;
 }
 
@@ -252,7 +252,7 @@ static void test_concurrent_absorbs_store_the_newest_cookie(void **state)
     assert_int_equal(pthread_create(&t, NULL, absorb_slow, NULL), 0);
     struct timespec pause = { 0, 100L * 1000000L };
     nanosleep(&pause, NULL);        /* the slow write is under way */
-    tw_session_absorb(0, "tok", "ct0=newest; Path=/; Domain=.x.com; Secure");
+    tw_session_absorb(0, "tok", "api.x.com", "ct0=newest; Path=/; Domain=.x.com; Secure");
     pthread_join(t, NULL);
     pthread_mutex_lock(&saved_lock);
     assert_string_equal(saved, "auth_token=tok; ct0=newest");
@@ -280,8 +280,8 @@ static void test_answer_of_a_replaced_session_is_not_absorbed(void **state)
     tw_session_attach_store(&st);
     struct err e = { 0 };
     assert_int_equal(tw_session_open(&cfg, NULL, 0, &e), 0);
-    tw_session_absorb(0, "tok-replaced", "ct0=stale; Path=/; Domain=.x.com; Secure");
-    tw_session_absorb(0, "tok-replaced", "auth_token=old; Path=/; Domain=.x.com; Secure");
+    tw_session_absorb(0, "tok-replaced", "api.x.com", "ct0=stale; Path=/; Domain=.x.com; Secure");
+    tw_session_absorb(0, "tok-replaced", "api.x.com", "auth_token=old; Path=/; Domain=.x.com; Secure");
     pthread_mutex_lock(&saved_lock);
     assert_string_equal(saved, "auth_token=tok; ct0=first");
     pthread_mutex_unlock(&saved_lock);
@@ -289,7 +289,7 @@ static void test_answer_of_a_replaced_session_is_not_absorbed(void **state)
     assert_string_equal(auth, "tok");
     free(auth);
     /* an answer to the current session is absorbed as before */
-    tw_session_absorb(0, "tok", "ct0=second; Path=/; Domain=.x.com; Secure");
+    tw_session_absorb(0, "tok", "api.x.com", "ct0=second; Path=/; Domain=.x.com; Secure");
     pthread_mutex_lock(&saved_lock);
     assert_string_equal(saved, "auth_token=tok; ct0=second");
     pthread_mutex_unlock(&saved_lock);
