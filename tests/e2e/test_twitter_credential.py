@@ -621,6 +621,40 @@ def test_shared_account_waits_for_a_renewed_session():
         no_violations(fake)
 
 
+def test_a_refusal_is_judged_against_the_session_the_request_sent():
+    # TWITTER_ACCOUNT_CONCURRENCY 2: a job holding the account between its two calls (gettweets:
+    # UserByScreenName, then UserTweets) sends its second call with the session another job set
+    # up meanwhile (the first one expired), and X refuses that new session in its answer. The
+    # refusal concerns the session the request went out with: it is retired and the account logs
+    # in again, rather than taken for the expired one (then "renewed by another job") and the
+    # dead session asked again until the job gives the account up.
+    with TwitterWebFake() as fake:
+        fake.accounts["gina"] = {"password": "pw"}
+        env = fake.worker_env(accounts=["gina:pw"], extra={"TWITTER_ACCOUNT_CONCURRENCY": "2"})
+        with Worker(env=env) as w:
+            run(w, job("searchbyquery", "q", max_results=1))
+            fake.delay["UserByScreenName"] = 1.5
+            fake.delay["UserTweets"] = 0.5        # the renewer's search is answered meanwhile
+            fake.kill_on["UserTweets"] = 1
+            fake.flow_delay = 0.6
+            holder = w.add(w.generate(job("gettweets", "alice", max_results=5)))
+            t0 = time.monotonic()
+            while not fake.calls("UserByScreenName") and time.monotonic() - t0 < 10:
+                time.sleep(0.02)
+            fake.expire("gina")
+            renewer = w.add(w.generate(job("searchbyquery", "q", max_results=1)))
+            expect_status(w.wait_status(renewer, timeout=30), 200, "the job that met the 401")
+            expect_status(w.wait_status(holder, timeout=30), 200,
+                          "the job whose request went out with the session X then refused")
+            logins = [c for c in fake.flow_calls if "input_flow_data" in c]
+            check_eq(len(logins), 3, "a login for the expired session, one for the refused one")
+            calls = fake.calls("UserTweets")
+            check_eq([c["status"] for c in calls], [401, 200], "the holder's second call, "
+                     "refused on the renewed session, then asked on a newer one")
+            check(calls[0]["auth"] != calls[1]["auth"], "the refused session is not sent again")
+        no_violations(fake)
+
+
 def test_skip_verification_and_dead_cookie_account():
     with TwitterWebFake() as fake:
         env = fake.worker_env(cookies_file=cookie_file(fake, ["hank", "ivy"]),

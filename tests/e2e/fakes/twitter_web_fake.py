@@ -32,6 +32,8 @@ cookie named or valued "planted" is recorded in `violations`.
 
 Knobs: accounts (name -> {"password", "challenge", "totp", "deny" (DenyLoginSubtask)}), add_session(user) (a live cookie
 session, returns (auth_token, ct0)), expire(user) (kills its sessions: 401 code 32 after),
+kill_on (operation -> number of its requests whose live session dies while they are answered,
+after their delay: answered 401 code 32, as is every later request of that session),
 rate_limited[user] = set of operation names or {"*"} (429 code 88 with x-rate-limit-reset),
 exhausted[user] = set of operation names answered 200 with x-rate-limit-remaining 0,
 locked (set of users: 403 code 326), malformed (set of operation names answered with a broken
@@ -447,6 +449,7 @@ class _Handler(BaseHTTPRequestHandler):
             fake.violate(why)
         s, err = self._session()
         rec = {"method": method, "op": op, "query_id": qid, "user": s["user"] if s else None,
+               "auth": self._cookies().get("auth_token"),
                "variables": variables, "status": err[0] if err else 200,
                "stale_ct0": bool(s) and self._cookies().get("ct0") != s["ct0"]}
         with fake.lock:
@@ -522,6 +525,14 @@ class _Handler(BaseHTTPRequestHandler):
         time.sleep(delay)
         with fake.lock:
             fake.in_flight[user_name] -= 1
+            kill = fake.kill_on.get(op, 0) > 0       # the session dies while X answers
+            if kill:
+                fake.kill_on[op] -= 1
+                s["dead"] = True
+        if kill:
+            rec["status"] = 401
+            return self._send(401, {"errors": [{"code": 32, "message": "Could not authenticate "
+                                                "you."}]}, headers)
         answer = fake.answer(op, variables)
         if answer is None:
             return self._send(404, b"")
@@ -546,6 +557,7 @@ class TwitterWebFake(LocalServer):
         self.method_required = {}
         self.delay = {}
         self.drop = {}
+        self.kill_on = {}
         self.exhausted = {}
         self.in_flight = {}
         self.max_in_flight = {}
