@@ -15,7 +15,9 @@ expired cookies (401) re-logging in; cookies persisted sealed across a restart; 
 locked accounts; malformed timelines; an answer too costly to decode; a 404 rebuilding the transaction id then switching
 GET/POST; Cloudflare blocks; a redirect of the home page to a private address not followed
 (unless WEBSCRAPER_ALLOW_PRIVATE); a cursor cycle left with each item once; the per-account
-concurrency bound; the number of accounts one job tries; the job deadline; the stats."""
+concurrency bound; the number of accounts one job tries; the job deadline; the stats; Set-Cookies
+scoped to domains the answering host does not match ignored; a refused session judged by the
+auth_token the request carried."""
 import json
 import os
 import re
