@@ -289,10 +289,41 @@ static bool domain_ok(const char *d, size_t n, bool *is_x)
     return false;
 }
 
-int twitter_jar_set_cookie(struct twitter_jar *jar, const char *set_cookie, size_t len,
-                           time_t now)
+/* Whether host is an IP address literal (IPv4 dotted digits, or IPv6, which holds ':'). */
+static bool is_ip_literal(const char *host)
 {
-    if (!jar || !set_cookie || len == 0 || len > 2 * TWITTER_COOKIE_MAX_VALUE ||
+    if (strchr(host, ':'))
+        return true;
+    for (const char *p = host; *p; p++)
+        if (!isdigit((unsigned char)*p) && *p != '.')
+            return false;
+    return true;
+}
+
+/* Whether a Set-Cookie's Domain attribute value d[0..n) may be taken from an answer of host
+ * (lower case, no port), RFC 6265 5.2.3 and 5.3 step 6: one leading dot ignored; host must
+ * domain-match it (be it, or end in "." + it, and not be an IP address). A domain without an
+ * inner dot ("com") is a public suffix, refused unless it is the host itself. */
+static bool domain_matches_host(const char *d, size_t n, const char *host)
+{
+    if (n && *d == '.') {
+        d++;
+        n--;
+    }
+    size_t hl = strlen(host);
+    if (n == 0)
+        return false;
+    if (n == hl && strncasecmp(d, host, n) == 0)
+        return true;
+    if (!memchr(d, '.', n) || is_ip_literal(host))
+        return false;
+    return hl > n && host[hl - n - 1] == '.' && strncasecmp(host + hl - n, d, n) == 0;
+}
+
+int twitter_jar_set_cookie(struct twitter_jar *jar, const char *host, const char *set_cookie,
+                           size_t len, time_t now)
+{
+    if (!jar || !host || !*host || !set_cookie || len == 0 || len > 2 * TWITTER_COOKIE_MAX_VALUE ||
         memchr(set_cookie, '\0', len) || memchr(set_cookie, '\n', len) ||
         memchr(set_cookie, '\r', len))
         return 0;
@@ -341,9 +372,8 @@ int twitter_jar_set_cookie(struct twitter_jar *jar, const char *set_cookie, size
         memcpy(val, av, vl);
         val[vl] = '\0';
         if (kl == 6 && strncasecmp(s, "domain", 6) == 0) {
-            bool is_x;
-            if (vl && !domain_ok(val, vl, &is_x))
-                return 0;
+            if (vl && !domain_matches_host(val, vl, host))
+                return 0;                 /* another site's cookie, or too wide a scope */
         } else if (kl == 7 && strncasecmp(s, "max-age", 7) == 0) {
             char *e;
             errno = 0;

@@ -126,11 +126,15 @@ char *twitter_jar_header(const struct twitter_jar *jar);
 int twitter_jar_from_string(const char *s, size_t len, bool require_login,
                             struct twitter_jar *out, char *why, size_t whylen);
 
-/* twitter_jar_set_cookie applies one Set-Cookie response header value (from an x.com host) at
- * time now: a cookie with a Domain attribute outside x.com/twitter.com is ignored; Max-Age <= 0
- * or an Expires date not after now deletes it; otherwise it is set. Returns 1 when the jar
- * changed, 0 when nothing changed (ignored, malformed or same value), -2 on OOM. */
-int twitter_jar_set_cookie(struct twitter_jar *jar, const char *set_cookie, size_t len,
-                           time_t now);
+/* twitter_jar_set_cookie applies one Set-Cookie response header value of an answer from host
+ * (the request's host name, lower case, no port) at time now. A cookie without a Domain
+ * attribute is the host's own; one whose Domain the host does not domain-match (RFC 6265 5.3
+ * step 6: the host is the domain or a subdomain of it and not an IP address; a domain without an
+ * inner dot, a public suffix like "com", only when it is the host itself) is ignored, as is
+ * every cookie when host is NULL or empty. Max-Age <= 0 or an Expires date not after now deletes
+ * it; otherwise it is set. Returns 1 when the jar changed, 0 when nothing changed (ignored,
+ * malformed or same value), -2 on OOM. */
+int twitter_jar_set_cookie(struct twitter_jar *jar, const char *host, const char *set_cookie,
+                           size_t len, time_t now);
 
 #endif

@@ -16,7 +16,6 @@
 #include "kinds/twitter_cookies.h"
 #include "kinds/twitter_web_session.h"
 #include "log.h"
-#include "util/crypto.h"
 #include "util/utf8.h"
 
 #define TW_TRANSPORT_RETRIES 2      /* after 1 s, then 2 s (twitter-modern.md 4.3, network errors) */
@@ -242,10 +241,15 @@ static int take_account(struct tw_job *j, enum tw_gql g, struct err *e)
 /* send_once's failure before anything was sent: the held account has no usable session. */
 #define SEND_NO_SESSION (-2)
 
-/* send_once: one request of g on the held account. */
+/* send_once: one request of g on the held account. sent_auth receives the auth_token of the
+ * Cookie header the request went out with (taken from the same reading of the jar), "" when it
+ * went nowhere: the session an answer speaks about, whatever the jar holds by the time it
+ * arrives. */
 static int send_once(struct tw_job *j, enum tw_gql g, bool post, const json_t *variables,
-                     const json_t *toggles, struct tw_web_answer *ans, struct err *e)
+                     const json_t *toggles, struct tw_web_answer *ans,
+                     char sent_auth[TWITTER_COOKIE_MAX_VALUE + 1], struct err *e)
 {
+    sent_auth[0] = '\0';
     const struct config *cfg = j->ctx->cfg;
     char idbuf[128], *body = NULL;
     const char *id = tw_gql_query_id(cfg, g, idbuf, sizeof idbuf);
@@ -261,13 +265,14 @@ static int send_once(struct tw_job *j, enum tw_gql g, bool post, const json_t *v
         free(body);
         return SEND_NO_SESSION;
     }
+    snprintf(sent_auth, TWITTER_COOKIE_MAX_VALUE + 1, "%s", v.auth_token);
     struct tw_web_request req = {
         .method = post ? "POST" : "GET", .url = url, .body = body,
         .cookie_header = v.cookie_header, .csrf = v.ct0, .logged_in = true, .txid = v.txid,
     };
     int rc = tw_web_send(cfg, j->ctx, &req, ans, e);
     if (rc == 0)
-        tw_session_absorb(j->account, v.auth_token, ans->set_cookies);
+        tw_session_absorb(j->account, v.auth_token, ans->host, ans->set_cookies);
     tw_session_view_clear(&v);
     free(url);
     free(body);
@@ -301,12 +306,7 @@ int tw_job_gql(struct tw_job *j, enum tw_gql g, const json_t *variables,
         const char *name = a ? a->name : "?";
         /* the session this request used; wiped however the iteration ends */
         char sent_auth[TWITTER_COOKIE_MAX_VALUE + 1] __attribute__((cleanup(wipe_sent_auth))) = "";
-        char *auth = tw_session_auth_token(j->account);
-        if (auth) {
-            snprintf(sent_auth, sizeof sent_auth, "%s", auth);
-            crypto_free_text(auth);
-        }
-        rc = send_once(j, g, post, variables, field_toggles, ans, e);
+        rc = send_once(j, g, post, variables, field_toggles, ans, sent_auth, e);
         if (rc == SEND_NO_SESSION && e->http == 503) {
             /* its session was refused and could not be set up again: the next account */
             tw_job_count(j, "twitter_auth_errors", 1);

@@ -15,6 +15,7 @@
 #include "kinds/twitter_web_request.h"
 #include "log.h"
 #include "util/crypto.h"
+#include "util/json_out.h"
 
 /* ---- TOTP (RFC 6238 over RFC 4226) ---- */
 
@@ -80,11 +81,11 @@ struct flow {
     char hint[160];             /* text X shows with it (DenyLoginSubtask, LoginAcid) */
 };
 
-static void absorb(struct flow *f, const char *set_cookies)
+static void absorb(struct flow *f, const struct tw_web_answer *ans)
 {
-    for (const char *line = set_cookies; line && *line;) {
+    for (const char *line = ans->set_cookies; line && *line;) {
         size_t len = strcspn(line, "\n");
-        twitter_jar_set_cookie(f->jar, line, len, time(NULL));
+        twitter_jar_set_cookie(f->jar, ans->host, line, len, time(NULL));
         line += len + (line[len] == '\n');
     }
 }
@@ -121,7 +122,7 @@ static int guest_token(struct flow *f, struct err *e)
     struct tw_web_answer ans;
     if (tw_web_send(f->cfg, f->ctx, &req, &ans, e) < 0)
         return -1;
-    absorb(f, ans.set_cookies);
+    absorb(f, &ans);
     const char *gt = json_string_value(json_object_get(ans.json, "guest_token"));
     int rc = 0;
     if (ans.verdict == TWV_RATE_LIMITED)
@@ -140,14 +141,13 @@ static int guest_token(struct flow *f, struct err *e)
     return rc;
 }
 
-/* step: POST body (consumed) to the flow; reads flow_token and the first subtask. */
-static int step(struct flow *f, bool first, json_t *body, struct err *e)
+/* step: POST text (a JSON body, consumed: wiped and freed) to the flow; reads flow_token and the
+ * first subtask. */
+static int step(struct flow *f, bool first, char *text, struct err *e)
 {
     char url[1024];
     snprintf(url, sizeof url, "%s/1.1/onboarding/task.json%s", f->cfg->twitter_login_base,
              first ? "?flow_name=login" : "");
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
     char *cookie = twitter_jar_header(f->jar);
     if (!text || !cookie) {
         crypto_free_text(text);
@@ -162,7 +162,7 @@ static int step(struct flow *f, bool first, json_t *body, struct err *e)
     crypto_free_text(cookie);
     if (rc < 0)
         return -1;
-    absorb(f, ans.set_cookies);
+    absorb(f, &ans);
     json_t *errors = json_object_get(ans.json, "errors");
     const char *tok = json_string_value(json_object_get(ans.json, "flow_token"));
     json_t *sub = json_array_get(json_object_get(ans.json, "subtasks"), 0);
@@ -196,14 +196,73 @@ static int step(struct flow *f, bool first, json_t *body, struct err *e)
     return rc;
 }
 
-/* answer: the body answering subtask `id` with input object `key: input` (consumed). */
-static json_t *answer(struct flow *f, const char *key, json_t *input)
+/* dump: the text of body (consumed), NULL when there is none or on OOM. */
+static char *dump(json_t *body)
 {
-    return json_pack("{s:s, s:[{s:s, s:o}]}", "flow_token", f->token, "subtask_inputs",
-                     "subtask_id", f->subtask, key, input);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    return text;
 }
 
-static json_t *next_body(struct flow *f, struct err *e)
+/* answer: the body answering subtask `id` with input object `key: input` (consumed). */
+static char *answer(struct flow *f, const char *key, json_t *input)
+{
+    return dump(json_pack("{s:s, s:[{s:s, s:o}]}", "flow_token", f->token, "subtask_inputs",
+                          "subtask_id", f->subtask, key, input));
+}
+
+/* escaped_len / put_escaped: s as the inside of a JSON string, escaped as json_dumps escapes it
+ * (without JSON_ENSURE_ASCII): \" \\ \b \f \n \r \t, other bytes below 0x20 as \u00XX. */
+static const char escaped_bytes[] = "\"\\\b\f\n\r\t", escape_letters[] = "\"\\bfnrt";
+
+static size_t escaped_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += strchr(escaped_bytes, *s) ? 2 : (unsigned char)*s < 0x20 ? 6 : 1;
+    return n;
+}
+
+static char *put_escaped(char *o, const char *s)
+{
+    for (; *s; s++) {
+        const char *named = strchr(escaped_bytes, *s);
+        if (named) {
+            *o++ = '\\';
+            *o++ = escape_letters[named - escaped_bytes];
+        } else if ((unsigned char)*s < 0x20) {
+            o += sprintf(o, "\\u%04X", (unsigned)(unsigned char)*s);
+        } else {
+            *o++ = *s;
+        }
+    }
+    return o;
+}
+
+char *tw_login_secret_body(const char *flow_token, const char *subtask, const char *key,
+                           const char *field, const char *secret)
+{
+    /* literal text and, between, the strings: parts[1], [3], ... are escaped */
+    const char *parts[] = {
+        "{\"flow_token\":\"", flow_token, "\",\"subtask_inputs\":[{\"subtask_id\":\"", subtask,
+        "\",\"", key, "\":{\"", field, "\":\"", secret, "\",\"link\":\"next_link\"}}]}",
+    };
+    size_t n = sizeof parts / sizeof *parts, need = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (i % 2 && !json_out_utf8_valid(parts[i], strlen(parts[i])))
+            return NULL;
+        need += i % 2 ? escaped_len(parts[i]) : strlen(parts[i]);
+    }
+    char *out = malloc(need), *o = out;     /* sized once: no copy left behind by a realloc */
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        o = i % 2 ? put_escaped(o, parts[i]) : stpcpy(o, parts[i]);
+    *o = '\0';
+    return out;
+}
+
+static char *next_body(struct flow *f, struct err *e)
 {
     const char *id = f->subtask;
     const struct tw_account *a = f->a;
@@ -221,8 +280,8 @@ static json_t *next_body(struct flow *f, struct err *e)
                                                  "next_link"));
     }
     if (strcmp(id, "LoginEnterPassword") == 0)
-        return answer(f, "enter_password", json_pack("{s:s, s:s}", "password", a->password,
-                                                     "link", "next_link"));
+        return tw_login_secret_body(f->token, f->subtask, "enter_password", "password",
+                                    a->password);
     if (strcmp(id, "AccountDuplicationCheck") == 0)
         return answer(f, "check_logged_in_account", json_pack("{s:s}", "link",
                                                               "AccountDuplicationCheck_false"));
@@ -237,8 +296,7 @@ static json_t *next_body(struct flow *f, struct err *e)
             err_set(e, 401, "the account's TOTP secret is not base32");
             return NULL;
         }
-        json_t *body = answer(f, "enter_text", json_pack("{s:s, s:s}", "text", code, "link",
-                                                         "next_link"));
+        char *body = tw_login_secret_body(f->token, f->subtask, "enter_text", "text", code);
         explicit_bzero(code, sizeof code);
         return body;
     }
@@ -268,20 +326,20 @@ int tw_login(const struct config *cfg, const struct job_ctx *ctx, const struct t
     log_info("twitter: account %s: logging in (onboarding flow)", a->name);
     if (guest_token(&f, e) < 0)
         return -1;
-    json_t *start = json_pack("{s:{s:{s:{}, s:{s:s}}}, s:{}}", "input_flow_data", "flow_context",
-                              "debug_overrides", "start_location", "location", "manual_link",
-                              "subtask_versions");
+    char *start = dump(json_pack("{s:{s:{s:{}, s:{s:s}}}, s:{}}", "input_flow_data",
+                                 "flow_context", "debug_overrides", "start_location", "location",
+                                 "manual_link", "subtask_versions"));
     if (!start || step(&f, true, start, e) < 0)
         return e->http ? -1 : err_set(e, 500, "out of memory");
     for (int n = 0; !done(&f); n++) {
         if (n >= TW_LOGIN_MAX_STEPS)
             return err_set(e, 401, "login flow did not finish in %d steps (last: %s)",
                            TW_LOGIN_MAX_STEPS, f.subtask);
-        json_t *body = next_body(&f, e);
+        char *body = next_body(&f, e);
         if (!body)
             return e->http ? -1 : err_set(e, 500, "out of memory");
         if (pause_step(&f, e) < 0) {
-            json_decref(body);
+            crypto_free_text(body);
             return -1;
         }
         if (step(&f, false, body, e) < 0)

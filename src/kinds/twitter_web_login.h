@@ -16,7 +16,8 @@
  * DenyLoginSubtask, ArkoseLogin (captcha), an unknown subtask, a non-JSON answer, or more than
  * TW_LOGIN_MAX_STEPS steps. X rate-limiting the flow (429 / code 88, on the guest token or a
  * step) is not a refusal: it fails with 429 and the cool-down its headers ask for
- * (x-rate-limit-reset, else Retry-After, else 15 min). The password and codes are never logged. */
+ * (x-rate-limit-reset, else Retry-After, else 15 min). The password and codes are never logged,
+ * and every copy of them the flow makes is wiped before it is freed (tw_login_secret_body). */
 #ifndef TW_TWITTER_WEB_LOGIN_H
 #define TW_TWITTER_WEB_LOGIN_H
 
@@ -38,6 +39,16 @@ struct tw_account;
  * 502 for transport trouble or answers that make no sense. */
 int tw_login(const struct config *cfg, const struct job_ctx *ctx, const struct tw_account *a,
              struct twitter_jar *jar, long *rest_s, struct err *e);
+
+/* tw_login_secret_body: the flow body answering subtask `subtask` of flow `flow_token` with a
+ * secret (the password, a TOTP code):
+ *     {"flow_token":…,"subtask_inputs":[{"subtask_id":…,"<key>":{"<field>":secret,"link":"next_link"}}]}
+ * the text json_dumps(…, JSON_COMPACT) makes of it, but written straight into one allocation of
+ * its exact size, so that no copy of the secret is left in freed memory (a JSON library would
+ * keep one in its string value and in the buffer it grows). The caller wipes and frees it
+ * (crypto_free_text). NULL on OOM or when a string is not valid UTF-8. */
+char *tw_login_secret_body(const char *flow_token, const char *subtask, const char *key,
+                           const char *field, const char *secret);
 
 /* tw_totp writes the 6-digit RFC 6238 code (HMAC-SHA1, 30 s steps) of the base32 secret at
  * Unix time now into out. Returns 0, or -1 when the secret is not base32 (spaces and '='

@@ -2,6 +2,7 @@
  * (see twitter_web_request.h). */
 #include "kinds/twitter_web_request.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "net/fetch.h"
 #include "util/json_cost.h"
 #include "util/utf8.h"
+
+#include <curl/curl.h>
 
 #define MAX_HEADERS 24
 
@@ -84,6 +87,23 @@ void tw_web_url_path(const char *url, char *out, size_t outlen)
         p = "/";
     size_t n = strcspn(p, "?#");
     snprintf(out, outlen, "%.*s", (int)(n < outlen ? n : outlen - 1), p);
+}
+
+bool tw_web_url_host(const char *url, char *out, size_t cap)
+{
+    CURLU *h = url ? curl_url() : NULL;
+    char *host = NULL;
+    bool ok = h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+              curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK && host &&
+              strlen(host) < cap;
+    if (ok)
+        for (size_t i = 0; (out[i] = (char)tolower((unsigned char)host[i])) != '\0'; i++)
+            ;
+    else if (cap)
+        out[0] = '\0';
+    curl_free(host);
+    curl_url_cleanup(h);
+    return ok;
 }
 
 static bool contains(const char *hay, const char *needle)
@@ -234,6 +254,7 @@ int tw_web_send(const struct config *cfg, const struct job_ctx *ctx,
     ans->reset = resp.rate_limit_reset;
     ans->retry_after = resp.retry_after;
     ans->set_cookies = resp.set_cookies;
+    tw_web_url_host(req->url, ans->host, sizeof ans->host);
     resp.rate_limit_reset = resp.retry_after = resp.set_cookies = NULL;
     ans->remaining = -1;
     if (resp.rate_limit_remaining && *resp.rate_limit_remaining) {

@@ -63,6 +63,8 @@ struct tw_web_answer {
     char *reset;                 /* x-rate-limit-reset, owned, may be NULL */
     char *retry_after;           /* Retry-After, owned, may be NULL */
     char *set_cookies;           /* "name=value\n" lines, owned, may be NULL */
+    char host[256];              /* who answered: the URL's host, lower case ("" if unreadable);
+                                  * the host the Set-Cookie lines are judged against */
 };
 
 /* tw_web_send performs req before the job's deadline. Returns 0 when X answered (ans filled,
@@ -86,5 +88,9 @@ char *tw_web_graphql_url(const struct config *cfg, const char *id, const char *n
 
 /* tw_web_url_path: the path of url (no scheme, host or query) into out, for the transaction id. */
 void tw_web_url_path(const char *url, char *out, size_t outlen);
+
+/* tw_web_url_host: the host of url, lower case, no port, into out (cap bytes); "" (and false)
+ * when url has none or it does not fit. */
+bool tw_web_url_host(const char *url, char *out, size_t cap);
 
 #endif

@@ -251,7 +251,7 @@ static int check(const struct config *cfg, const struct job_ctx *ctx, struct ses
         if (rc < 0)
             log_warn("twitter: session check inconclusive (%s); the session is used as is",
                      ans.message);
-        tw_session_absorb((size_t)(s - sessions), auth, ans.set_cookies);
+        tw_session_absorb((size_t)(s - sessions), auth, ans.host, ans.set_cookies);
         tw_web_answer_clear(&ans);
     }
     crypto_free_text(cookie);
@@ -410,7 +410,8 @@ int tw_session_dead(const struct config *cfg, const struct job_ctx *ctx, size_t 
     return rc;
 }
 
-void tw_session_absorb(size_t i, const char *sent_auth, const char *set_cookies)
+void tw_session_absorb(size_t i, const char *sent_auth, const char *host,
+                       const char *set_cookies)
 {
     if (!set_cookies || !*set_cookies)
         return;
@@ -430,7 +431,7 @@ void tw_session_absorb(size_t i, const char *sent_auth, const char *set_cookies)
             ct00 = strdup(v);
         for (const char *line = set_cookies; *line;) {
             size_t len = strcspn(line, "\n");
-            twitter_jar_set_cookie(&s->jar, line, len, time(NULL));
+            twitter_jar_set_cookie(&s->jar, host, line, len, time(NULL));
             line += len + (line[len] == '\n');
         }
         const char *auth1 = twitter_jar_get(&s->jar, "auth_token"),

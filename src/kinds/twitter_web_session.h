@@ -60,11 +60,14 @@ int tw_session_view(const struct config *cfg, const struct job_ctx *ctx, size_t 
                     struct tw_session_view *v, struct err *e);
 void tw_session_view_clear(struct tw_session_view *v);
 
-/* tw_session_absorb applies the Set-Cookie lines of an answer to account i's jar; persists when
- * auth_token or ct0 changed. sent_auth is the auth_token the request went with: when the jar
- * holds another session by then (another job renewed it meanwhile), the answer's cookies belong
- * to the replaced session and are dropped (its ct0 would not match the new auth_token). */
-void tw_session_absorb(size_t i, const char *sent_auth, const char *set_cookies);
+/* tw_session_absorb applies the Set-Cookie lines of an answer from host (tw_web_answer.host;
+ * cookies scoped to a domain host does not match are ignored, twitter_jar_set_cookie) to account
+ * i's jar; persists when auth_token or ct0 changed. sent_auth is the auth_token the request went
+ * with: when the jar holds another session by then (another job renewed it meanwhile), the
+ * answer's cookies belong to the replaced session and are dropped (its ct0 would not match the
+ * new auth_token). */
+void tw_session_absorb(size_t i, const char *sent_auth, const char *host,
+                       const char *set_cookies);
 
 /* tw_session_dead: X refused account i's session (401 / code 32) when it was sent with the
  * auth_token `refused`. Drops the cookies (also the stored copy) and establishes the next

@@ -15,7 +15,9 @@ expired cookies (401) re-logging in; cookies persisted sealed across a restart; 
 locked accounts; malformed timelines; an answer too costly to decode; a 404 rebuilding the transaction id then switching
 GET/POST; Cloudflare blocks; a redirect of the home page to a private address not followed
 (unless WEBSCRAPER_ALLOW_PRIVATE); a cursor cycle left with each item once; the per-account
-concurrency bound; the number of accounts one job tries; the job deadline; the stats."""
+concurrency bound; the number of accounts one job tries; the job deadline; the stats; Set-Cookies
+scoped to domains the answering host does not match ignored; a refused session judged by the
+auth_token the request carried."""
 import json
 import os
 import re
@@ -546,6 +548,27 @@ def test_expired_cookies_relogin_and_persistence():
         no_violations(fake)
 
 
+def test_cookies_set_for_other_domains_are_ignored():
+    # RFC 6265 5.3 step 6: a Set-Cookie whose Domain the answering host (127.0.0.1 here) does not
+    # domain-match never enters the account's jar: not on the login's answer, not on GraphQL's
+    with TwitterWebFake() as fake:
+        fake.accounts["gina"] = {"password": "pw"}
+        fake.foreign_cookies = ["auth_token=planted; Domain=.x.com; Path=/; Secure",
+                                "ct0=planted; Domain=evil.example; Path=/",
+                                "planted=1; Domain=com; Path=/",
+                                "planted_ip=1; Domain=0.0.1; Path=/"]
+        env = fake.worker_env(accounts=["gina:pw"])
+        with Worker(env=env) as w:
+            for _ in range(2):
+                data, _ = run(w, job("searchbyquery", "q", max_results=2))
+                check_eq(len(data), 2, "search with foreign cookies in every answer")
+            calls = fake.calls("SearchTimeline")
+            check_eq([(c["status"], c["stale_ct0"]) for c in calls], [(200, False)] * 2,
+                     "the session's own cookies (Domain=127.0.0.1, then a host-only ct0) taken")
+            check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 1, "one login")
+        no_violations(fake)
+
+
 def test_each_expired_account_of_a_call_logs_in_again():
     # one call meets two expired sessions: gina's (logged in again, then rate limited) and then
     # hank's, which gets its own login too instead of being given up without one
@@ -597,6 +620,40 @@ def test_shared_account_waits_for_a_renewed_session():
                      "its second call, on the new session")
             check_eq(len([c for c in fake.flow_calls if "input_flow_data" in c]), 2,
                      "one login for the renewal")
+        no_violations(fake)
+
+
+def test_a_refusal_is_judged_against_the_session_the_request_sent():
+    # TWITTER_ACCOUNT_CONCURRENCY 2: a job holding the account between its two calls (gettweets:
+    # UserByScreenName, then UserTweets) sends its second call with the session another job set
+    # up meanwhile (the first one expired), and X refuses that new session in its answer. The
+    # refusal concerns the session the request went out with: it is retired and the account logs
+    # in again, rather than taken for the expired one (then "renewed by another job") and the
+    # dead session asked again until the job gives the account up.
+    with TwitterWebFake() as fake:
+        fake.accounts["gina"] = {"password": "pw"}
+        env = fake.worker_env(accounts=["gina:pw"], extra={"TWITTER_ACCOUNT_CONCURRENCY": "2"})
+        with Worker(env=env) as w:
+            run(w, job("searchbyquery", "q", max_results=1))
+            fake.delay["UserByScreenName"] = 1.5
+            fake.delay["UserTweets"] = 0.5        # the renewer's search is answered meanwhile
+            fake.kill_on["UserTweets"] = 1
+            fake.flow_delay = 0.6
+            holder = w.add(w.generate(job("gettweets", "alice", max_results=5)))
+            t0 = time.monotonic()
+            while not fake.calls("UserByScreenName") and time.monotonic() - t0 < 10:
+                time.sleep(0.02)
+            fake.expire("gina")
+            renewer = w.add(w.generate(job("searchbyquery", "q", max_results=1)))
+            expect_status(w.wait_status(renewer, timeout=30), 200, "the job that met the 401")
+            expect_status(w.wait_status(holder, timeout=30), 200,
+                          "the job whose request went out with the session X then refused")
+            logins = [c for c in fake.flow_calls if "input_flow_data" in c]
+            check_eq(len(logins), 3, "a login for the expired session, one for the refused one")
+            calls = fake.calls("UserTweets")
+            check_eq([c["status"] for c in calls], [401, 200], "the holder's second call, "
+                     "refused on the renewed session, then asked on a newer one")
+            check(calls[0]["auth"] != calls[1]["auth"], "the refused session is not sent again")
         no_violations(fake)
 
 

@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         check_jar(&jar);
         check_round_trip(&jar);
-        if (twitter_jar_set_cookie(&jar, s, size, 1700000000) < -2)
+        if (twitter_jar_set_cookie(&jar, "api.x.com", s, size, 1700000000) < -2)
             abort();
         check_jar(&jar);
         twitter_jar_free(&jar);
@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct twitter_jar sc = {0};
     twitter_jar_set(&sc, "ct0", "x");
-    twitter_jar_set_cookie(&sc, s, size, 1700000000);
+    twitter_jar_set_cookie(&sc, "api.x.com", s, size, 1700000000);
     check_jar(&sc);
     twitter_jar_free(&sc);
     return 0;

@@ -328,9 +328,14 @@ static void test_jar_operations(void **state)
     twitter_jar_free(&jar);
 }
 
+static void set_cookie_from(struct twitter_jar *jar, const char *host, const char *sc, int want)
+{
+    assert_int_equal(twitter_jar_set_cookie(jar, host, sc, strlen(sc), 1700000000), want);
+}
+
 static void set_cookie(struct twitter_jar *jar, const char *sc, int want)
 {
-    assert_int_equal(twitter_jar_set_cookie(jar, sc, strlen(sc), 1700000000), want);
+    set_cookie_from(jar, "api.x.com", sc, want);
 }
 
 static void test_jar_set_cookie(void **state)
@@ -346,7 +351,9 @@ static void test_jar_set_cookie(void **state)
     set_cookie(&jar, "__cf_bm=abc.def-1; path=/; expires=Fri, 15-Jan-2027 08:00:00 GMT; "
                      "domain=.x.com; HttpOnly", 1);
     assert_string_equal(twitter_jar_get(&jar, "__cf_bm"), "abc.def-1");
-    set_cookie(&jar, "lang=fr; Domain=twitter.com", 1);
+    set_cookie(&jar, "lang=fr; Domain=x.com", 1);
+    set_cookie(&jar, "lang=de; Domain=twitter.com", 0);           /* not api.x.com's domain */
+    assert_string_equal(twitter_jar_get(&jar, "lang"), "fr");
     set_cookie(&jar, "evil=1; Domain=.example.com", 0);
     set_cookie(&jar, "evil=1; Domain=notx.com", 0);
     /* a Domain whose first 255 bytes end in .x.com must not pass by truncation */
@@ -360,7 +367,7 @@ static void test_jar_set_cookie(void **state)
     set_cookie(&jar, "no equals sign", 0);
     set_cookie(&jar, "bad name=1", 0);
     set_cookie(&jar, "v=a b", 0);
-    assert_int_equal(twitter_jar_set_cookie(&jar, "x=1\r\nY: z", 10, 1800000000), 0);
+    assert_int_equal(twitter_jar_set_cookie(&jar, "api.x.com", "x=1\r\nY: z", 10, 1800000000), 0);
     /* deletions */
     set_cookie(&jar, "lang=; Max-Age=0", 1);
     assert_null(twitter_jar_get(&jar, "lang"));
@@ -371,6 +378,52 @@ static void test_jar_set_cookie(void **state)
     set_cookie(&jar, "kdt=k; Max-Age=60; Expires=Thu, 01 Jan 1970 00:00:01 GMT", 1);
     assert_string_equal(twitter_jar_get(&jar, "kdt"), "k");
     expect_header(&jar, "auth_token=a; ct0=new; kdt=k");
+    twitter_jar_free(&jar);
+}
+
+/* RFC 6265 5.3 step 6: a Set-Cookie scoped to a domain the answering host does not domain-match
+ * is ignored, whatever the other host or the jar; without a Domain it is the host's own. */
+static void test_set_cookie_domain_must_match_the_host(void **state)
+{
+    (void)state;
+    struct twitter_jar jar = {0};
+    assert_int_equal(twitter_jar_set(&jar, "auth_token", "a"), 0);
+    assert_int_equal(twitter_jar_set(&jar, "ct0", "c"), 0);
+    set_cookie_from(&jar, "x.com", "ct0=evil; Domain=evil.example; Path=/", 0);
+    set_cookie_from(&jar, "x.com", "ct0=evil; Domain=.evil.example", 0);
+    set_cookie_from(&jar, "x.com", "ct0=evil; Domain=api.x.com", 0);       /* a subdomain */
+    set_cookie_from(&jar, "x.com", "ct0=evil; Domain=com", 0);             /* a public suffix */
+    set_cookie_from(&jar, "x.com", "ct0=evil; Domain=.com", 0);
+    set_cookie_from(&jar, "x.com", "ct0=evil; Domain=.", 0);
+    set_cookie_from(&jar, "evilx.com", "ct0=evil; Domain=x.com", 0);       /* not on a dot */
+    set_cookie_from(&jar, "127.0.0.1", "ct0=evil; Domain=evil.example", 0);
+    set_cookie_from(&jar, "127.0.0.1", "ct0=evil; Domain=.x.com", 0);
+    set_cookie_from(&jar, "127.0.0.1", "ct0=evil; Domain=0.0.1", 0);       /* no suffix of an IP */
+    set_cookie_from(&jar, "127.0.0.1", "ct0=evil; Domain=1", 0);
+    set_cookie_from(&jar, "[::1]", "ct0=evil; Domain=1]", 0);
+    set_cookie_from(&jar, NULL, "ct0=evil", 0);
+    set_cookie_from(&jar, "", "ct0=evil", 0);
+    /* a later matching Domain does not rescue a cookie that named a foreign one */
+    set_cookie_from(&jar, "x.com", "ct0=evil; Domain=evil.example; Domain=x.com", 0);
+    assert_string_equal(twitter_jar_get(&jar, "ct0"), "c");
+    /* what may be taken */
+    set_cookie_from(&jar, "x.com", "ct0=1; Domain=x.com", 1);
+    set_cookie_from(&jar, "x.com", "ct0=2; Domain=.X.COM", 1);
+    set_cookie_from(&jar, "api.x.com", "ct0=3; Domain=.x.com", 1);
+    set_cookie_from(&jar, "api.x.com", "ct0=4; Domain=api.x.com", 1);
+    set_cookie_from(&jar, "127.0.0.1", "ct0=5; Path=/; Secure", 1);        /* host-only */
+    set_cookie_from(&jar, "127.0.0.1", "ct0=6; Domain=127.0.0.1", 1);      /* identical */
+    set_cookie_from(&jar, "localhost", "ct0=7; Domain=localhost", 1);
+    set_cookie_from(&jar, "x.com", "ct0=8; Domain=", 1);                   /* empty: host-only */
+    assert_string_equal(twitter_jar_get(&jar, "ct0"), "8");
+    /* the bounds still hold for cookies of the right domain */
+    for (int i = (int)jar.n; i < TWITTER_COOKIE_MAX_COUNT; i++) {
+        char sc[64];
+        snprintf(sc, sizeof sc, "c%d=v; Domain=.x.com", i);
+        set_cookie_from(&jar, "x.com", sc, 1);
+    }
+    set_cookie_from(&jar, "x.com", "one_more=v; Domain=.x.com", 0);
+    assert_int_equal(jar.n, TWITTER_COOKIE_MAX_COUNT);
     twitter_jar_free(&jar);
 }
 
@@ -408,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_jar_operations),
         cmocka_unit_test(test_jar_set_cookie),
+        cmocka_unit_test(test_set_cookie_domain_must_match_the_host),
         cmocka_unit_test(test_load_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

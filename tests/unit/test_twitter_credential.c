@@ -1,24 +1,33 @@
 /* test_twitter_credential.c - the credential backend's pure parts: account specs and the pool
  * (rotation, per-operation cool-down, bad marks, concurrency bound), TOTP codes (RFC 6238
- * vectors), answer classification, GraphQL URL/body encoding, query-id overrides and features.
+ * vectors), answer classification, GraphQL URL/body encoding, query-id overrides and features;
+ * and the login flow against a small local server, for what it leaves in freed memory.
  * The network parts are tested end to end (tests/e2e/test_twitter_credential.py). */
+#include <arpa/inet.h>
+#include <malloc.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config.h"
+#include "jobs/kind.h"
 #include "kinds/twitter_accounts.h"
 #include "kinds/twitter_web_call.h"
 #include "kinds/twitter_web_login.h"
 #include "kinds/twitter_web_request.h"
 #include "kinds/twitter_web_session.h"
+#include "net/fetch.h"
 #include "tee/platform.h"
 #include "util/clock_after.h"
 #include "util/utf8.h"
@@ -230,7 +239,7 @@ static int memory_put(void *ctx, const char *name, const char *label, const uint
 static void *absorb_slow(void *arg)
 {
     (void)arg;
-    tw_session_absorb(0, "tok", "ct0=slow; Path=/; Domain=.x.com; Secure");
+    tw_session_absorb(0, "tok", "api.x.com", "ct0=slow; Path=/; Domain=.x.com; Secure");
     return NULL;
 }
 
@@ -252,7 +261,7 @@ static void test_concurrent_absorbs_store_the_newest_cookie(void **state)
     assert_int_equal(pthread_create(&t, NULL, absorb_slow, NULL), 0);
     struct timespec pause = { 0, 100L * 1000000L };
     nanosleep(&pause, NULL);        /* the slow write is under way */
-    tw_session_absorb(0, "tok", "ct0=newest; Path=/; Domain=.x.com; Secure");
+    tw_session_absorb(0, "tok", "api.x.com", "ct0=newest; Path=/; Domain=.x.com; Secure");
     pthread_join(t, NULL);
     pthread_mutex_lock(&saved_lock);
     assert_string_equal(saved, "auth_token=tok; ct0=newest");
@@ -280,8 +289,8 @@ static void test_answer_of_a_replaced_session_is_not_absorbed(void **state)
     tw_session_attach_store(&st);
     struct err e = { 0 };
     assert_int_equal(tw_session_open(&cfg, NULL, 0, &e), 0);
-    tw_session_absorb(0, "tok-replaced", "ct0=stale; Path=/; Domain=.x.com; Secure");
-    tw_session_absorb(0, "tok-replaced", "auth_token=old; Path=/; Domain=.x.com; Secure");
+    tw_session_absorb(0, "tok-replaced", "api.x.com", "ct0=stale; Path=/; Domain=.x.com; Secure");
+    tw_session_absorb(0, "tok-replaced", "api.x.com", "auth_token=old; Path=/; Domain=.x.com; Secure");
     pthread_mutex_lock(&saved_lock);
     assert_string_equal(saved, "auth_token=tok; ct0=first");
     pthread_mutex_unlock(&saved_lock);
@@ -289,7 +298,7 @@ static void test_answer_of_a_replaced_session_is_not_absorbed(void **state)
     assert_string_equal(auth, "tok");
     free(auth);
     /* an answer to the current session is absorbed as before */
-    tw_session_absorb(0, "tok", "ct0=second; Path=/; Domain=.x.com; Secure");
+    tw_session_absorb(0, "tok", "api.x.com", "ct0=second; Path=/; Domain=.x.com; Secure");
     pthread_mutex_lock(&saved_lock);
     assert_string_equal(saved, "auth_token=tok; ct0=second");
     pthread_mutex_unlock(&saved_lock);
@@ -503,6 +512,162 @@ static void test_operation_table(void **state)
     assert_non_null(strstr(e.msg, "TWITTER_FEATURES"));
 }
 
+/* The secret body is the text jansson's json_dumps makes of the same document, byte for byte
+ * (what X, and the e2e fake, read), for secrets that need every kind of escape. */
+static void test_login_secret_body_is_what_jansson_writes(void **state)
+{
+    (void)state;
+    static const char *const secrets[] = {
+        "pw", "", "p\"w\\/d", "tab\there\nnl\r\b\f", "\x01\x1f\x7f", "caf\xc3\xa9 \xf0\x9f\x98\x80",
+        "<&>\u2028",
+    };
+    for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
+        char *mine = tw_login_secret_body("f\"7", "LoginEnterPassword", "enter_password",
+                                          "password", secrets[i]);
+        json_t *doc = json_pack("{s:s, s:[{s:s, s:{s:s, s:s}}]}", "flow_token", "f\"7",
+                                "subtask_inputs", "subtask_id", "LoginEnterPassword",
+                                "enter_password", "password", secrets[i], "link", "next_link");
+        char *theirs = json_dumps(doc, JSON_COMPACT);
+        assert_non_null(mine);
+        assert_string_equal(mine, theirs);
+        free(mine);
+        free(theirs);
+        json_decref(doc);
+    }
+    /* what jansson refuses (not UTF-8) is refused too */
+    assert_null(tw_login_secret_body("f1", "LoginEnterPassword", "enter_password", "password",
+                                     "bad\xff"));
+    assert_null(tw_login_secret_body("f\xc3", "LoginEnterPassword", "enter_password",
+                                     "password", "pw"));
+}
+
+/* ---- the login flow and freed memory ---- */
+
+#define SECRET_MARK "Zq8-login-secret-Kx3"      /* the part of the password searched for */
+
+/* Every block freed while `searching` (the worker's frees: -Wl,--wrap=free; jansson's: its
+ * allocator is set to scanned_free) is searched for the password. */
+void __real_free(void *p);
+void __wrap_free(void *p);
+static atomic_bool searching;
+static atomic_int secret_copies_freed;
+
+void __wrap_free(void *p)
+{
+    if (p && atomic_load(&searching) &&
+        memmem(p, malloc_usable_size(p), SECRET_MARK, strlen(SECRET_MARK)))
+        atomic_fetch_add(&secret_copies_freed, 1);
+    __real_free(p);
+}
+
+static void scanned_free(void *p)
+{
+    __wrap_free(p);
+}
+
+/* A login host in three answers: a guest token, the flow's start asking for the password, and
+ * the password step ending the flow with the session cookies. The body of the password step is
+ * kept. */
+static int login_fd;
+static char password_body[4096];
+
+static void login_answer(int fd, const char *req, const char *body)
+{
+    const char *doc = "{}", *cookies = "";
+    if (strstr(req, "POST /1.1/guest/activate.json ")) {
+        doc = "{\"guest_token\":\"gt-1\"}";
+    } else if (strstr(req, "POST /1.1/onboarding/task.json?flow_name=login ")) {
+        doc = "{\"flow_token\":\"f1\",\"subtasks\":[{\"subtask_id\":\"LoginEnterPassword\"}]}";
+    } else if (strstr(req, "POST /1.1/onboarding/task.json ")) {
+        snprintf(password_body, sizeof password_body, "%s", body);
+        doc = "{\"flow_token\":\"f2\",\"status\":\"success\",\"subtasks\":[]}";
+        cookies = "Set-Cookie: auth_token=a1; Domain=127.0.0.1; Path=/\r\n"
+                  "Set-Cookie: ct0=c1; Path=/\r\n";
+    }
+    char reply[1024];
+    int n = snprintf(reply, sizeof reply, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     "%sConnection: close\r\nContent-Length: %zu\r\n\r\n%s", cookies,
+                     strlen(doc), doc);
+    ssize_t w = write(fd, reply, (size_t)n);
+    (void)w;
+}
+
+static void *login_serve(void *arg)
+{
+    (void)arg;
+    static char req[8192];
+    for (;;) {
+        int fd = accept(login_fd, NULL, NULL);
+        if (fd < 0)
+            return NULL;
+        size_t len = 0;
+        char *end = NULL;
+        ssize_t r;
+        while (len < sizeof req - 1 && (r = read(fd, req + len, sizeof req - 1 - len)) > 0) {
+            len += (size_t)r;
+            req[len] = '\0';
+            end = strstr(req, "\r\n\r\n");
+            const char *cl = end ? strcasestr(req, "\r\ncontent-length:") : NULL;
+            if (end && (size_t)(req + len - (end + 4)) >= (cl ? strtoul(cl + 17, NULL, 10) : 0))
+                break;
+        }
+        if (end)
+            login_answer(fd, req, end + 4);
+        close(fd);
+    }
+}
+
+/* tw_login sends the password in the flow (as the host expects it) and frees no block that still
+ * holds it: not the JSON text it sent, not a string value of a JSON document. */
+static void test_login_leaves_no_password_in_freed_memory(void **state)
+{
+    (void)state;
+    login_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t salen = sizeof sa;
+    assert_int_equal(bind(login_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(login_fd, 8), 0);
+    assert_int_equal(getsockname(login_fd, (struct sockaddr *)&sa, &salen), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, login_serve, NULL), 0);
+
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    struct config cfg = { .twitter_login_base = base, .twitter_web_base = base,
+                          .twitter_bearer_token = "bearer", .twitter_login_step_delay_ms = 0 };
+    struct job_ctx ctx = { .cfg = &cfg, .deadline = in_ms(10000) };
+    char name[] = "gina", password[] = "pw\"\\" SECRET_MARK "\t\xc3\xa9";
+    struct tw_account a = { .name = name, .password = password };
+    struct twitter_jar jar = { 0 };
+    struct err e = { 0 };
+    long rest_s = 0;
+    json_set_alloc_funcs(malloc, scanned_free);
+    atomic_store(&secret_copies_freed, 0);
+    atomic_store(&searching, true);
+    int rc = tw_login(&cfg, &ctx, &a, &jar, &rest_s, &e);
+    atomic_store(&searching, false);
+    json_set_alloc_funcs(malloc, free);
+    assert_int_equal(rc, 0);
+    assert_string_equal(twitter_jar_get(&jar, "auth_token"), "a1");
+    assert_string_equal(twitter_jar_get(&jar, "ct0"), "c1");
+    twitter_jar_free(&jar);
+    assert_int_equal(atomic_load(&secret_copies_freed), 0);
+
+    json_t *doc = json_loads(password_body, 0, NULL);
+    json_t *input = json_array_get(json_object_get(doc, "subtask_inputs"), 0);
+    assert_string_equal(json_string_value(json_object_get(doc, "flow_token")), "f1");
+    assert_string_equal(json_string_value(json_object_get(input, "subtask_id")),
+                        "LoginEnterPassword");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(
+                            input, "enter_password"), "password")), password);
+    json_decref(doc);
+
+    shutdown(login_fd, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(login_fd);
+    fetch_global_cleanup();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +683,8 @@ int main(void)
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_graphql_encoding),
         cmocka_unit_test(test_operation_table),
+        cmocka_unit_test(test_login_secret_body_is_what_jansson_writes),
+        cmocka_unit_test(test_login_leaves_no_password_in_freed_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,8 +24,16 @@ Login flow (POST /1.1/onboarding/task.json): JsInstrumentation -> EnterUserIdent
 password: 400 code 399) -> AccountDuplicationCheck -> [LoginTwoFactorAuthChallenge when the
 account has a TOTP secret] -> LoginSuccessSubtask with Set-Cookie auth_token and ct0.
 
+Cookies are set as a server at 127.0.0.1 may set them (RFC 6265 5.3 step 6): the login cookies
+with Domain=127.0.0.1 (the host itself), the ct0 rotation host-only (no Domain).
+foreign_cookies (Set-Cookie values) are added to every answer that sets cookies: cookies scoped
+to a domain this host does not match, which the worker must ignore; a request that carries a
+cookie named or valued "planted" is recorded in `violations`.
+
 Knobs: accounts (name -> {"password", "challenge", "totp", "deny" (DenyLoginSubtask)}), add_session(user) (a live cookie
 session, returns (auth_token, ct0)), expire(user) (kills its sessions: 401 code 32 after),
+kill_on (operation -> number of its requests whose live session dies while they are answered,
+after their delay: answered 401 code 32, as is every later request of that session),
 rate_limited[user] = set of operation names or {"*"} (429 code 88 with x-rate-limit-reset),
 exhausted[user] = set of operation names answered 200 with x-rate-limit-remaining 0,
 locked (set of users: 403 code 326), malformed (set of operation names answered with a broken
@@ -241,6 +249,9 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         parts = urllib.parse.urlsplit(self.path)
         path = parts.path
+        if "planted" in (self.headers.get("Cookie") or ""):
+            fake.violate("%s sent a cookie set for another domain: %r" % (
+                path, self.headers.get("Cookie")))
         if path == "/home":
             with fake.lock:
                 fake.home_fetches.append(self._cookies().get("auth_token"))
@@ -375,9 +386,11 @@ class _Handler(BaseHTTPRequestHandler):
         headers = []
         if cookies:
             auth, ct0 = cookies
-            headers = [("Set-Cookie", "auth_token=%s; Domain=.x.com; Path=/; Secure; HttpOnly" % auth),
-                       ("Set-Cookie", "ct0=%s; Domain=.x.com; Path=/; Secure" % ct0),
-                       ("Set-Cookie", "att=gone; Max-Age=0; Domain=.x.com; Path=/")]
+            headers = [("Set-Cookie", "auth_token=%s; Domain=127.0.0.1; Path=/; Secure; HttpOnly"
+                        % auth),
+                       ("Set-Cookie", "ct0=%s; Domain=127.0.0.1; Path=/; Secure" % ct0),
+                       ("Set-Cookie", "att=gone; Max-Age=0; Domain=127.0.0.1; Path=/")]
+            headers += [("Set-Cookie", c) for c in fake.foreign_cookies]
         self._send(status, doc, headers)
 
     def _session(self):
@@ -436,6 +449,7 @@ class _Handler(BaseHTTPRequestHandler):
             fake.violate(why)
         s, err = self._session()
         rec = {"method": method, "op": op, "query_id": qid, "user": s["user"] if s else None,
+               "auth": self._cookies().get("auth_token"),
                "variables": variables, "status": err[0] if err else 200,
                "stale_ct0": bool(s) and self._cookies().get("ct0") != s["ct0"]}
         with fake.lock:
@@ -472,7 +486,8 @@ class _Handler(BaseHTTPRequestHandler):
                 s["rotated"] = True
                 s["old_ct0"] = s["ct0"]
                 s["ct0"] = "%s-r" % s["ct0"]
-            headers.append(("Set-Cookie", "ct0=%s; Domain=.x.com; Path=/; Secure" % s["ct0"]))
+            headers.append(("Set-Cookie", "ct0=%s; Path=/; Secure" % s["ct0"]))
+            headers += [("Set-Cookie", c) for c in fake.foreign_cookies]
         with fake.lock:
             limited = fake.rate_limited.get(user_name, set())
             locked = user_name in fake.locked
@@ -510,6 +525,14 @@ class _Handler(BaseHTTPRequestHandler):
         time.sleep(delay)
         with fake.lock:
             fake.in_flight[user_name] -= 1
+            kill = fake.kill_on.get(op, 0) > 0       # the session dies while X answers
+            if kill:
+                fake.kill_on[op] -= 1
+                s["dead"] = True
+        if kill:
+            rec["status"] = 401
+            return self._send(401, {"errors": [{"code": 32, "message": "Could not authenticate "
+                                                "you."}]}, headers)
         answer = fake.answer(op, variables)
         if answer is None:
             return self._send(404, b"")
@@ -534,6 +557,7 @@ class TwitterWebFake(LocalServer):
         self.method_required = {}
         self.delay = {}
         self.drop = {}
+        self.kill_on = {}
         self.exhausted = {}
         self.in_flight = {}
         self.max_in_flight = {}
@@ -550,6 +574,7 @@ class TwitterWebFake(LocalServer):
         self.redirect_target_hits = 0   # requests of REDIRECT_TARGET
         self.guest_calls = 0
         self.guest_token_suffix = ""    # appended to every guest token activate.json hands out
+        self.foreign_cookies = []       # Set-Cookie values for domains 127.0.0.1 does not match
         self.settings_calls = 0
         self.search_tweets = [tweet(i, media="photo" if i % 3 == 0 else None) for i in range(1, 46)]
         self.profiles = {"nasa": user(0, "NASA"), "alice": user(2, "alice")}
