@@ -4,7 +4,9 @@
  * The sets live in two process-wide masks set once at start-up (cpu_affinity_init, before any
  * thread exists) and only read afterwards. A thread's mask is inherited by the threads it starts,
  * so the pinned threads' children would be pinned too: the job threads, which a pinned thread
- * (the store's writer, an HTTP thread) may start, put themselves back on the process's CPUs.
+ * (the store's writer, an HTTP thread) may start, put themselves back on the process's CPUs:
+ * with HTTP_CPUS those of the start-up; with following those it may use now (the main thread's,
+ * which follows a taskset -a -p or a CPU brought online while the worker runs).
  * Following keeps the last hand-off's CPU in one atomic, and the follower's own CPU in a
  * thread-local: sched_getcpu costs nanoseconds (rseq), a move one system call, made only when
  * the HTTP thread has changed cores. */
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -100,10 +103,34 @@ void cpu_affinity_pin_self(const char *what)
         set_self(&loop_cpus, what);
 }
 
+/* process_cpus: the CPUs the process may use now, when the writer follows (the main thread's,
+ * which nothing pins then: an operator's taskset -a -p or a CPU brought online since start-up
+ * shows there), else those of the start-up. */
+static void process_cpus(cpu_set_t *set)
+{
+    if (configured || sched_getaffinity(getpid(), sizeof *set, set) < 0 || CPU_COUNT(set) == 0)
+        *set = all_cpus;
+}
+
 void cpu_affinity_unpin_self(void)
 {
-    if (configured || follow_enabled)  /* a writer that followed may have started this thread */
+    if (configured) {
         set_self(&all_cpus, "job thread");
+        return;
+    }
+    if (!follow_enabled)
+        return;
+    /* a writer that followed may have started this thread on its one CPU: back on the process's
+     * CPUs (a thread already there, as every thread is when following was refused, is left) */
+    cpu_set_t process, mine;
+    process_cpus(&process);
+    if (pthread_getaffinity_np(pthread_self(), sizeof mine, &mine) == 0 &&
+        CPU_EQUAL(&mine, &process))
+        return;
+    int rc = pthread_setaffinity_np(pthread_self(), sizeof process, &process);
+    if (rc != 0)
+        log_warn("WRITER_FOLLOWS_HTTP: cannot put a job thread back on every CPU (%s)",
+                 strerror(rc));
 }
 
 void cpu_affinity_note_handoff(void)
@@ -130,7 +157,9 @@ void cpu_affinity_follow(void)
     /* refused (a sandbox, an enclave's host, a cpuset changed since start-up): stop following,
      * and leave this thread where the kernel will put it */
     __atomic_store_n(&following, false, __ATOMIC_RELAXED);
-    pthread_setaffinity_np(pthread_self(), sizeof all_cpus, &all_cpus);
+    cpu_set_t process;
+    process_cpus(&process);
+    pthread_setaffinity_np(pthread_self(), sizeof process, &process);
     log_info("WRITER_FOLLOWS_HTTP: the store's writer cannot move to CPU %d (%s); it no longer "
              "follows the HTTP thread", cpu, strerror(rc));
 }

@@ -4,11 +4,12 @@
  * A job's requests are handed from an HTTP thread to the store's writer and back; when the two
  * run on different cores each hand-off wakes the other core, which on a virtual machine costs
  * more than the work handed over (bench/README.md, eleventh and fourteenth sessions). With
- * HTTP_CPUS set, the HTTP threads and the store's writer run on those CPUs only. Without it, and
- * with one HTTP thread, the writer follows that thread: each hand-off notes the CPU the HTTP thread
- * runs on, and the writer moves there when it takes the work and is elsewhere, so that the two
- * share a core while the HTTP thread stays free to go where the kernel puts it. Job threads always
- * keep every CPU the process may use. */
+ * HTTP_CPUS set, the HTTP threads and the store's writer run on those CPUs only. Without it, with
+ * one HTTP thread and in standalone mode (in an enclave getcpu does not name the host CPU), the
+ * writer follows that thread: each hand-off notes the CPU the HTTP thread runs on, and the writer
+ * moves there when it takes the work and is elsewhere, so that the two share a core while the HTTP
+ * thread stays free to go where the kernel puts it. Job threads always keep every CPU the process
+ * may use. */
 #ifndef TW_CPU_AFFINITY_H
 #define TW_CPU_AFFINITY_H
 

@@ -70,8 +70,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "tee-worker: configuration error: %s\n", err);
         return 2;
     }
-    /* Following needs one HTTP thread to follow (HTTP_THREADS above 1 spread over the cores). */
-    bool follow = app.cfg.writer_follows_http && app.cfg.http_threads == 1;
+    /* Following needs one HTTP thread to follow (HTTP_THREADS above 1 spread over the cores), and
+     * the CPU it runs on: in an enclave (Gramine) getcpu is emulated (CPU 0, or a random CPU of
+     * the thread's mask) and each move is a call to the host, so standalone mode only. */
+    bool follow = app.cfg.writer_follows_http && app.cfg.http_threads == 1 && app.cfg.standalone;
     if (cpu_affinity_init(&app.cfg.http_cpus, follow, err, sizeof err) < 0) {
         fprintf(stderr, "tee-worker: configuration error: %s\n", err);
         return 2;

@@ -519,5 +519,25 @@ def test_only_tls_12_and_13():
             check_eq(handshake(w.port, old), None, "a %s handshake is refused" % old)
 
 
+def test_store_writer_does_not_follow_in_an_enclave():
+    # In an enclave (Gramine) getcpu is emulated: it names CPU 0, or a random CPU of the calling
+    # thread's mask, not the host CPU the HTTP thread runs on, and each move of the writer is a
+    # call to the host. WRITER_FOLLOWS_HTTP (on by default) is for standalone mode only: after
+    # admissions the store's writer keeps the process's CPUs.
+    everything = harness.proc_status("/proc/self/status")["Cpus_allowed_list"]
+    pub = distributor_pubkey_base64()
+    with AttestationFake() as fake:
+        with EnclaveWorker(fake, env={"KEY_DISTRIBUTOR_PUBKEY": pub}) as w:
+            r = w.post("/setkey", json_body={"key": SK["key"], "signature": SK["signature"]})
+            expect_status(r, 200, "/setkey over HTTPS")
+            for _ in range(20):
+                uid = w.add(w.generate(TELEMETRY_JOB))
+                expect_status(w.wait_status(uid), 200, "telemetry job status")
+            threads = harness.threads_of(w.proc.pid)
+    writer = [t for t in threads if t["name"] == "tw-store"]
+    check_eq(len(writer), 1, "store writers in %r" % [t["name"] for t in threads])
+    check_eq(writer[0]["cpus"], everything, "the writer's CPUs in enclave mode")
+
+
 if __name__ == "__main__":
     harness.main(globals())

@@ -730,5 +730,28 @@ def test_writer_follows_the_http_thread_and_job_threads_stay_free():
                     check_eq(t["cpus"], everything, "CPUs of thread %s (%r)" % (t["name"], extra))
 
 
+def test_job_threads_stay_on_the_cpus_the_process_is_narrowed_to_while_running():
+    # With the writer following the HTTP thread (the default), the job threads it starts put
+    # themselves back on the CPUs the process may use now: narrowed while running (taskset -a -p
+    # to one CPU), the job threads started after stay on that CPU, not on the start-up's CPUs.
+    one = sorted(os.sched_getaffinity(0))[-1]
+    with Site() as site:
+        site.page("/slow", "<h1>Slow</h1><p>text</p>", delay=1.0)
+        job = {"type": "web", "arguments": {"url": site.url("/slow")}}
+        env = {"MAX_JOBS": "3", "WEBSCRAPER_ALLOW_PRIVATE": "true"}
+        with Worker(env=env) as w:
+            for t in harness.threads_of(w.proc.pid):
+                os.sched_setaffinity(t["tid"], {one})
+            uids = [w.add(sig) for sig in [w.generate(job) for _ in range(3)]]
+            time.sleep(0.5)                 # the three run side by side, two on new threads
+            threads = harness.threads_of(w.proc.pid)
+            for uid in uids:
+                expect_status(w.wait_status(uid, timeout=30), 200, "slow web job")
+    names = [t["name"] for t in threads]
+    check_eq(names.count("tw-job"), 3, "job threads in %r" % names)
+    for t in threads:
+        check_eq(t["cpus"], str(one), "CPUs of thread %s" % t["name"])
+
+
 if __name__ == "__main__":
     harness.main(globals())

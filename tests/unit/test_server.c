@@ -22,6 +22,7 @@
 #include "jobs/results.h"
 #include "jobs/server.h"
 #include "jobs/stats.h"
+#include "metrics.h"
 #include "store/store.h"
 #include "tee/platform.h"
 
@@ -508,6 +509,62 @@ static void test_instant_job_is_finished_when_admitted(void **state)
     fixture_free(f);
 }
 
+/* slow_answered answers like async_answered after holding the store's writer (which calls it)
+ * for 400 ms, as a slow disk's commit would. */
+static void slow_answered(void *ctx, const char *uid, const struct err *e)
+{
+    usleep(400 * 1000);
+    async_answered(ctx, uid, e);
+}
+
+static void wait_answer(struct async_answer *a)
+{
+    pthread_mutex_lock(&a->lock);
+    while (!a->answered)
+        pthread_cond_wait(&a->cond, &a->lock);
+    pthread_mutex_unlock(&a->lock);
+}
+
+/* An instant job's time in tee_worker_job_duration_seconds is its run's, as any job's ("from a
+ * job's start to its result"): not the wait for the writer's commit that records it, which a
+ * slow disk (here a writer held 400 ms by the admission before) stretches. */
+static void test_instant_job_time_is_its_run_not_the_commit(void **state)
+{
+    (void)state;
+    metrics_reset();
+    struct fixture *f = fixture_new(1, 10);
+    struct job slow, quick;
+    make_job(&slow, "telemetry", "held-1", SELF);
+    make_job(&quick, "telemetry", "quick-2", SELF);
+    struct async_answer a1 = { .lock = PTHREAD_MUTEX_INITIALIZER,
+                               .cond = PTHREAD_COND_INITIALIZER };
+    struct async_answer a2 = { .lock = PTHREAD_MUTEX_INITIALIZER,
+                               .cond = PTHREAD_COND_INITIALIZER };
+    jobserver_admit_async(f->server, &slow, slow_answered, &a1);
+    jobserver_admit_async(f->server, &quick, async_answered, &a2);
+    wait_answer(&a2);
+    wait_answer(&a1);
+    assert_int_equal(a1.e.http, 0);
+    assert_int_equal(a2.e.http, 0);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    metrics_write_counters(out);
+    fclose(out);
+    const char *count = "tee_worker_job_duration_seconds_count{kind=\"telemetry\"} 2\n";
+    assert_non_null(strstr(text, count));
+    const char *sum_at = strstr(text, "tee_worker_job_duration_seconds_sum{kind=\"telemetry\"} ");
+    assert_non_null(sum_at);
+    double sum = strtod(strchr(sum_at, '}') + 2, NULL);
+    free(text);
+    if (sum >= 0.2)
+        fail_msg("two telemetry jobs took %.3f s in all: the commit's wait was counted", sum);
+    fixture_free(f);
+    metrics_reset();
+}
+
 /* The job's entry in the result table could not be allocated: the admission is refused (500) and
  * leaves nothing behind - no job in the store, and above all not the nonce, or the client's retry
  * with the same signature would be refused as a replay and the job lost. */
@@ -571,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_oom_on_result_entry_keeps_the_signature),
         cmocka_unit_test(test_oom_on_result_entry_keeps_the_signature_async),
         cmocka_unit_test(test_instant_job_is_finished_when_admitted),
+        cmocka_unit_test(test_instant_job_time_is_its_run_not_the_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
