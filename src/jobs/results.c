@@ -546,6 +546,18 @@ enum result_state results_get(struct results *r, const char *uid, struct result_
     return state;
 }
 
+void results_forget_in_store(struct results *r, const char *uid)
+{
+    uint8_t key[UID_BYTES];
+    if (!uuid_text_to_bytes(uid, key))
+        return;
+    pthread_mutex_lock(&r->lock);
+    struct result_entry *e = find(r, key);
+    if (e && e->state == RESULT_IN_STORE)
+        delete_entry(r, e);
+    pthread_mutex_unlock(&r->lock);
+}
+
 void result_view_free(struct result_view *v)
 {
     if (!v)
