@@ -502,8 +502,10 @@ static char *copy_string_or_null(const char *s, bool *failed)
 static bool fill_view(const struct result_entry *e, struct result_view *out)
 {
     out->state = e->state;
-    if (e->state == RESULT_IN_STORE)
+    if (e->state == RESULT_IN_STORE) {
+        out->finished_at = e->finished_at;
         return true;
+    }
     out->quote = memdup_z(e->quote, e->quote_len);
     out->quote_len = e->quote_len;
     bool failed = out->quote == NULL;

@@ -41,6 +41,7 @@ struct result_view {
     struct result_blob *data_ref;   /* the reference that keeps data alive */
     char *error;        /* FAILED: the job error text */
     char *next_cursor;  /* DONE: may be NULL when the job has none */
+    time_t finished_at; /* RESULT_IN_STORE: when the job finished (where the store looks first) */
 };
 
 /* results_new: max_size >= 1 finished entries, each kept max_age_s seconds, whose outcomes hold
