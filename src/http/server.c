@@ -2,8 +2,8 @@
  *
  * MHD runs its own epoll thread(s) (HTTP_THREADS). Each request gets a small state object as soon
  * as its request line is in, holding the path it is routed by, read from the target as sent
- * (target_path: an absolute-form target is routed by its path; a %00 in it is refused, as is an
- * HTTP/1.1 request without Host, from the headers); body chunks are appended up to
+ * (target_path: an absolute-form target is routed by its path; a NUL in it, raw or %00, is
+ * refused, as is an HTTP/1.1 request without Host, from the headers); body chunks are appended up to
  * HTTP_MAX_BODY_BYTES (HTTP_MAX_RESULT_BODY_BYTES for /job/result, which carries a sealed result
  * back; beyond it the rest is read and dropped, and the answer is 413); the response is queued on
  * the final call, after the request is fully read. Queuing then, and not on the first call, is
@@ -114,6 +114,7 @@ struct http_server {
 struct req_state {
     char *path;         /* the target's decoded path (target_path), owned */
     bool path_has_nul;  /* that path holds a NUL byte (a %00): refused */
+    const char *target_end; /* where the target as MHD passed it ends (compared, never read) */
     bool begun;         /* first_call has run */
     size_t limit;       /* body limit of this request */
     size_t first_cap;   /* the body buffer's first size: the declared length, up to BODY_PRESIZE */
@@ -425,6 +426,7 @@ static void *on_request_line(void *cls, const char *target, struct MHD_Connectio
     if (!st)
         return NULL;
     st->path = target_path(target, &st->path_has_nul);
+    st->target_end = target + strlen(target);
     if (!st->path) {
         free(st);
         return NULL;
@@ -438,15 +440,28 @@ static void *on_request_line(void *cls, const char *target, struct MHD_Connectio
     return st;
 }
 
+/* target_has_raw_nul says whether the request target as sent held a raw NUL byte, which ended the
+ * C string libmicrohttpd passed on_request_line there. libmicrohttpd (checked in 0.9.75) leaves the
+ * request line in place, the target running up to the one space before the version, which it
+ * overwrites with the NUL ending the target: the target was whole only when the version starts
+ * right after that NUL. */
+static bool target_has_raw_nul(const struct req_state *st, const char *version)
+{
+    return version != st->target_end + 1;
+}
+
 /* malformed_request makes resp the 400 of a request no handler should see: an HTTP/1.1 request
  * without a Host header (RFC 9112 3.2; Go's server answers it so, CONNECT aside, with the same
- * words), or a path holding a NUL byte (a C string would end at it: /job/status/<uid>%00x would
- * answer for <uid>). The connection is closed after the answer, as Go's server closes it. False
- * when the request is not malformed. */
+ * words), or a target holding a NUL byte, raw or as %00 in the path (a C string would end at it:
+ * /job/status/<uid>%00x would answer for <uid>; Go's server refuses a raw one with any other
+ * control byte). The connection is closed after the answer, as Go's server closes it. False when
+ * the request is not malformed. */
 static bool malformed_request(const struct req_state *st, const char *method,
                               const char *version, struct http_response *resp)
 {
-    if (st->path_has_nul)
+    if (target_has_raw_nul(st, version))
+        http_reply_error(resp, 400, "invalid request target: it holds a NUL byte");
+    else if (st->path_has_nul)
         http_reply_error(resp, 400, "invalid request path: it holds a NUL byte (%00)");
     else if (strcmp(version, MHD_HTTP_VERSION_1_0) != 0 && strcmp(method, "CONNECT") != 0 &&
              !MHD_lookup_connection_value(st->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))

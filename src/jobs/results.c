@@ -268,12 +268,17 @@ static void move_to_store(struct results *r, struct result_entry *e)
     r->finished_count++;
 }
 
-/* evict_beyond_bounds: the least recently used entries beyond max_size (in-store ones first),
- * then the least recently used outcomes beyond max_bytes. */
-static void evict_beyond_bounds(struct results *r)
+/* evict_beyond_max_size deletes the least recently used entries beyond max_size (in-store ones
+ * first). The newest held entry is never one of them (max_size >= 1). */
+static void evict_beyond_max_size(struct results *r)
 {
     while (r->finished_count > r->max_size)
         delete_entry(r, r->in_store.oldest ? r->in_store.oldest : r->held.oldest);
+}
+
+/* evict_beyond_max_bytes lets the least recently used outcomes beyond max_bytes go. */
+static void evict_beyond_max_bytes(struct results *r)
+{
     while (r->finished_bytes > r->max_bytes && r->held.oldest)
         move_to_store(r, r->held.oldest);
 }
@@ -449,9 +454,12 @@ static int finish(struct results *r, const char *uid, char **data, const char *c
     struct result_entry *e = find(r, key);
     if (e) {
         move_outcome_in(r, e, &o, finished_at);
+        /* the count first, while e is the newest held entry: moved to the store before, e would
+         * be the in-store entry deleted first, its job forgotten as soon as it finished */
+        evict_beyond_max_size(r);
         if (e->outcome_bytes > r->max_bytes)
             move_to_store(r, e);    /* alone beyond the bound: pushes no other out */
-        evict_beyond_bounds(r);
+        evict_beyond_max_bytes(r);
     }
     pthread_mutex_unlock(&r->lock);
     if (!e)
@@ -494,8 +502,10 @@ static char *copy_string_or_null(const char *s, bool *failed)
 static bool fill_view(const struct result_entry *e, struct result_view *out)
 {
     out->state = e->state;
-    if (e->state == RESULT_IN_STORE)
+    if (e->state == RESULT_IN_STORE) {
+        out->finished_at = e->finished_at;
         return true;
+    }
     out->quote = memdup_z(e->quote, e->quote_len);
     out->quote_len = e->quote_len;
     bool failed = out->quote == NULL;
@@ -536,6 +546,18 @@ enum result_state results_get(struct results *r, const char *uid, struct result_
         state = e->state;
     pthread_mutex_unlock(&r->lock);
     return state;
+}
+
+void results_forget_in_store(struct results *r, const char *uid)
+{
+    uint8_t key[UID_BYTES];
+    if (!uuid_text_to_bytes(uid, key))
+        return;
+    pthread_mutex_lock(&r->lock);
+    struct result_entry *e = find(r, key);
+    if (e && e->state == RESULT_IN_STORE)
+        delete_entry(r, e);
+    pthread_mutex_unlock(&r->lock);
 }
 
 void result_view_free(struct result_view *v)

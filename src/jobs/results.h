@@ -41,6 +41,7 @@ struct result_view {
     struct result_blob *data_ref;   /* the reference that keeps data alive */
     char *error;        /* FAILED: the job error text */
     char *next_cursor;  /* DONE: may be NULL when the job has none */
+    time_t finished_at; /* RESULT_IN_STORE: when the job finished (where the store looks first) */
 };
 
 /* results_new: max_size >= 1 finished entries, each kept max_age_s seconds, whose outcomes hold
@@ -85,6 +86,11 @@ int results_finish_take(struct results *r, const char *uid, char **data, size_t 
  * out may be NULL to ask for the state only. */
 enum result_state results_get(struct results *r, const char *uid, struct result_view *out);
 void result_view_free(struct result_view *v);
+
+/* results_forget_in_store deletes uid's entry if it is RESULT_IN_STORE: the store no longer has
+ * its outcome (pruned, or never written), so the id is unknown (and answered so from memory). An
+ * entry in any other state (finished again meanwhile) is left alone. */
+void results_forget_in_store(struct results *r, const char *uid);
 
 /* result_view_copy_data makes v's data a new copy of data (len bytes; a result read from the
  * shared store rather than this worker's table). Returns 0, or -1 on OOM (v unchanged). */

@@ -715,11 +715,16 @@ int jobserver_lookup(struct job_server *s, const char *uid, const struct store_s
     enum result_state state = results_get(s->deps.results, uid, out);
     if (state != RESULT_IN_STORE && (state != RESULT_UNKNOWN || !s->shared))
         return (int)state;
+    time_t finished_near = state == RESULT_IN_STORE ? out->finished_at : 0;
     memset(out, 0, sizeof *out);
-    int rc = store_lookup(s->deps.store, uid, gate, fill_view, out);
+    int rc = store_lookup(s->deps.store, uid, finished_near, gate, fill_view, out);
     if (rc == STORE_LOOKUP_FINISHED && out->state != RESULT_UNKNOWN && out->quote)
         return (int)out->state;
     result_view_free(out);   /* a copy that ran out of memory, or nothing */
+    /* an outcome the memory let go that the store no longer has: forgotten, so that polling the
+     * id again costs no store look-up (a scan of its results, in SQLite) */
+    if (state == RESULT_IN_STORE && rc == STORE_LOOKUP_UNKNOWN)
+        results_forget_in_store(s->deps.results, uid);
     switch (rc) {
     case STORE_LOOKUP_REFUSED: return JOBSERVER_LOOKUP_REFUSED;
     case STORE_LOOKUP_PENDING: return RESULT_QUEUED;

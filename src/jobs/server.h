@@ -82,7 +82,8 @@ bool jobserver_whitelisted(const struct config *cfg, const char *self, const cha
 /* jobserver_lookup answers /job/status: this worker's result table first, then the store when the
  * table let the result go for its byte bound or (shared store) does not know the uid; stored
  * results pass gate (may be NULL; see store.h) before they are read. Fills *out (free with
- * result_view_free) and returns an enum result_state (never RESULT_IN_STORE),
+ * result_view_free) and returns an enum result_state (never RESULT_IN_STORE; a result let go that
+ * the store no longer has is unknown, and forgotten in memory too),
  * JOBSERVER_LOOKUP_UNAVAILABLE when the store cannot be reached (answer 503), or
  * JOBSERVER_LOOKUP_REFUSED when gate refused the stored result (nothing was read; the gate made
  * the answer). */

@@ -133,10 +133,11 @@ int store_take(struct store *s, const char *consumer, size_t max, int wait_ms, s
     return s->ops->take ? s->ops->take(s, consumer, max, wait_ms, fn, ctx) : 0;
 }
 
-int store_lookup(struct store *s, const char *uid, const struct store_size_gate *gate,
-                 store_result_fn fn, void *ctx)
+int store_lookup(struct store *s, const char *uid, time_t finished_near,
+                 const struct store_size_gate *gate, store_result_fn fn, void *ctx)
 {
-    return s->ops->lookup ? s->ops->lookup(s, uid, gate, fn, ctx) : STORE_LOOKUP_UNKNOWN;
+    return s->ops->lookup ? s->ops->lookup(s, uid, finished_near, gate, fn, ctx)
+                          : STORE_LOOKUP_UNKNOWN;
 }
 
 long store_prune(struct store *s, time_t now, time_t result_since, size_t max_results)

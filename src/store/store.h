@@ -202,10 +202,12 @@ struct store_size_gate {
 };
 
 /* store_lookup looks uid up (a shared store: fleet-wide) and returns an enum store_lookup_result.
- * gate may be NULL (any size is read). A local store looks in its results only (never PENDING),
- * by a scan: the job server asks it only for results its memory let go (RESULT_IN_STORE). */
-int store_lookup(struct store *s, const char *uid, const struct store_size_gate *gate,
-                 store_result_fn fn, void *ctx);
+ * gate may be NULL (any size is read). A local store looks in its results only (never PENDING):
+ * first among those finished within seconds of finished_near (when the job server's memory says
+ * when the job finished, else 0), then by a scan of them all; the job server asks it only for
+ * results its memory let go (RESULT_IN_STORE). */
+int store_lookup(struct store *s, const char *uid, time_t finished_near,
+                 const struct store_size_gate *gate, store_result_fn fn, void *ctx);
 
 /* store_prune deletes expired nonces (expiry < now), results finished before result_since, and
  * results beyond the newest max_results (a shared store expires keys by TTL). Returns rows

@@ -24,8 +24,8 @@ struct store_ops {
     long (*each_result)(struct store *s, time_t since, size_t limit, store_result_fn fn, void *ctx);
     int (*take)(struct store *s, const char *consumer, size_t max, int wait_ms, store_job_fn fn,
                 void *ctx);
-    int (*lookup)(struct store *s, const char *uid, const struct store_size_gate *gate,
-                  store_result_fn fn, void *ctx);
+    int (*lookup)(struct store *s, const char *uid, time_t finished_near,
+                  const struct store_size_gate *gate, store_result_fn fn, void *ctx);
     long (*prune)(struct store *s, time_t now, time_t result_since, size_t max_results);
     bool (*secrets)(struct store *s, struct secret_store *out);
     int (*health)(struct store *s, char *reason, size_t reasonlen);

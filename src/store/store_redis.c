@@ -1169,9 +1169,10 @@ static int read_result(struct redis_store *s, const char *uid, const char *rkey,
     return rc;
 }
 
-static int rs_lookup(struct store *base, const char *uid, const struct store_size_gate *gate,
-                     store_result_fn fn, void *ctx)
+static int rs_lookup(struct store *base, const char *uid, time_t finished_near,
+                     const struct store_size_gate *gate, store_result_fn fn, void *ctx)
 {
+    (void)finished_near;    /* read by key */
     struct redis_store *s = RS(base);
     char rkey[REDIS_KEY_MAX], jkey[REDIS_KEY_MAX];
     redis_key(rkey, sizeof rkey, s->prefix, "result:", uid);

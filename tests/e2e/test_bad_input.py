@@ -452,6 +452,30 @@ def test_nul_in_path_is_refused():
         w.healthy("NUL in the path")
 
 
+def test_raw_nul_in_target_is_refused():
+    """A raw NUL byte in the request target is refused 400, like a %00: libmicrohttpd hands the
+    target on as a C string, which ends at the NUL, so `GET /job/status/<uid>\\0xyz` would
+    otherwise answer the status of <uid> (Go's server refuses any control byte in the target)."""
+    with Worker() as w:
+        uid = w.add(w.generate(JOB))
+        expect_status(w.wait_status(uid), 200, "status of the job")
+        message = "invalid request target: it holds a NUL byte"
+        for what, target in [("after a real uid", b"/job/status/" + uid.encode() + b"\0xyz"),
+                             ("at the end of a real uid", b"/job/status/" + uid.encode() + b"\0"),
+                             ("after /healthz", b"/healthz\0junk"),
+                             ("in the query", b"/healthz?pretty\0"),
+                             ("before a second version", b"/healthz\0 HTTP/1.1"),
+                             ("in an absolute form", b"http://x/healthz\0")]:
+            expect_refused(w, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n", message, what)
+        status, body, _ = exchange(w, b"GET /healthz  HTTP/1.1\r\nHost: x\r\n"
+                                   b"Connection: close\r\n\r\n")
+        check_eq(status, 404, "a target ending in a space (no NUL)")
+        status, body, _ = exchange(w, b"GET /job/status/" + uid.encode() +
+                                   b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        check_eq(status, 200, "status of the job, no NUL")
+        w.healthy("raw NUL in the target")
+
+
 def test_absolute_form_target_is_routed_by_its_path():
     """A request target in absolute form (RFC 9112 3.2.2: `GET http://host/healthz`), which a
     server must accept, is routed by its path, as Go's server routes it: the authority takes no

@@ -605,6 +605,32 @@ static void test_in_store_entries_count_and_expire(void **state)
     results_free(r);
 }
 
+/* A result larger than the byte bound by itself, finishing when RESULT_CACHE_MAX_SIZE entries are
+ * finished already, stays known "in store": the least recently used entry makes room for it, not
+ * the newest (which went to the store alone and was taken for the oldest in-store one). */
+static void test_oversized_result_with_full_count_stays_known(void **state)
+{
+    (void)state;
+    struct results *r = results_new(2, 100, 600, fake_clock);
+    for (unsigned n = 1; n <= 4; n++)
+        add(r, n);
+    finish_sized(r, 1, 30);
+    finish_sized(r, 2, 30);
+    finish_sized(r, 3, 200);                           /* 1 deleted, 3 in store */
+    assert_int_equal(state_of(r, 3), RESULT_IN_STORE);
+    assert_int_equal(state_of(r, 1), RESULT_UNKNOWN);
+    assert_int_equal(state_of(r, 2), RESULT_DONE);
+    assert_counts(r, 2, 1);
+    assert_bytes(r, 37);
+    finish_sized(r, 4, 200);                           /* 3 (in store, older) deleted */
+    assert_int_equal(state_of(r, 4), RESULT_IN_STORE);
+    assert_int_equal(state_of(r, 3), RESULT_UNKNOWN);
+    assert_int_equal(state_of(r, 2), RESULT_DONE);
+    assert_counts(r, 2, 0);
+    assert_bytes(r, 37);
+    results_free(r);
+}
+
 /* Queued and running entries are not counted in the bytes and never leave for the bound. */
 static void test_byte_bound_never_touches_pending(void **state)
 {
@@ -689,6 +715,7 @@ int main(void)
         cmocka_unit_test_setup(test_byte_bound_lets_least_recently_used_go, reset_clock),
         cmocka_unit_test_setup(test_in_store_entries_count_and_expire, reset_clock),
         cmocka_unit_test_setup(test_byte_bound_never_touches_pending, reset_clock),
+        cmocka_unit_test_setup(test_oversized_result_with_full_count_stays_known, reset_clock),
         cmocka_unit_test_setup(test_byte_counts_follow_every_change, reset_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -396,6 +396,9 @@ static void test_result_out_of_memory_is_read_from_the_store(void **state)
     assert_true(store_prune(f->store, time(NULL), time(NULL) - 600, 1) >= 1);
     assert_int_equal(jobserver_lookup(f->server, old, &gate, &v), RESULT_UNKNOWN);
     assert_null(v.quote);
+    /* and is dropped from memory: the next poll is answered there, without a scan of the store */
+    assert_int_equal(results_get(f->results, old, NULL), RESULT_UNKNOWN);
+    assert_int_equal(jobserver_lookup(f->server, old, &gate, &v), RESULT_UNKNOWN);
     fixture_free(f);
 }
 

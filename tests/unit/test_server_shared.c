@@ -181,9 +181,10 @@ static int fake_take(struct store *b, const char *consumer, size_t max, int wait
 }
 
 /* fake_lookup: the "stored length" shown to the gate is the data's (the error's) length. */
-static int fake_lookup(struct store *b, const char *uid, const struct store_size_gate *gate,
-                       store_result_fn fn, void *ctx)
+static int fake_lookup(struct store *b, const char *uid, time_t finished_near,
+                       const struct store_size_gate *gate, store_result_fn fn, void *ctx)
 {
+    (void)finished_near;
     struct fake *f = FAKE(b);
     if (f->down)
         return -1;

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <pthread.h>
@@ -556,6 +557,70 @@ static void test_prune_in_slices(void **state)
     assert_string_equal(newest.uids[0], "00004499-1111-4111-8111-111111111111");
 }
 
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* lookup_ms: the fastest of three look-ups of uid (finished_near as given), which must find it
+ * with data "r<i>". */
+static double lookup_ms(struct fx *f, const char *uid, time_t finished_near, int i)
+{
+    double best = 1e9;
+    for (int n = 0; n < 3; n++) {
+        struct collected c = { 0 };
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_int_equal(store_lookup(f->store, uid, finished_near, NULL, collect, &c),
+                         STORE_LOOKUP_FINISHED);
+        double ms = ms_since(&t0);
+        best = ms < best ? ms : best;
+        char want[16];
+        snprintf(want, sizeof want, "r%d", i);
+        assert_int_equal(c.n, 1);
+        assert_string_equal(c.uids[0], uid);
+        assert_string_equal(c.data[0], want);
+    }
+    return best;
+}
+
+/* A look-up given the time its job finished reads the rows of that time only: with 100000 results
+ * in the table (100 a second), the oldest is found about as fast as the newest, where a scan from
+ * the newest row back (the table has no uid index) reads them all; a row finished out of order
+ * (its clock stepped back) is still found, by the scan. */
+static void test_lookup_reads_the_rows_of_its_time(void **state)
+{
+    struct fx *f = *state;
+    const int n = 100000;
+    time_t base = time(NULL) - 2000;
+    char uid[37], data[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(uid, sizeof uid, "%08d-2222-4222-8222-222222222222", i);
+        snprintf(data, sizeof data, "r%d", i);
+        assert_int_equal(store_finish(f->store, uid, "q", 1, data, strlen(data), NULL, NULL,
+                                      base + i / 100), 0);
+    }
+    snprintf(uid, sizeof uid, "%08d-2222-4222-8222-222222222222", n);
+    snprintf(data, sizeof data, "r%d", n);
+    assert_int_equal(store_finish(f->store, uid, "q", 1, data, strlen(data), NULL, NULL, base),
+                     0);                                 /* newest row, oldest time */
+    assert_int_equal(store_flush(f->store), 0);
+
+    double newest = lookup_ms(f, uid, base, n);
+    snprintf(uid, sizeof uid, "%08d-2222-4222-8222-222222222222", n - 1);
+    double newest_timed = lookup_ms(f, uid, base + (n - 1) / 100, n - 1);
+    snprintf(uid, sizeof uid, "%08d-2222-4222-8222-222222222222", 0);
+    double oldest = lookup_ms(f, uid, base, 0);
+    snprintf(uid, sizeof uid, "%08d-2222-4222-8222-222222222222", 50000);
+    double middle = lookup_ms(f, uid, base + 500, 50000);
+    double full = lookup_ms(f, uid, 0, 50000);          /* no time: the scan */
+    print_message("look-ups (ms): newest out of order %.3f, newest %.3f, oldest %.3f, middle %.3f,"
+                  " middle by scan %.3f\n", newest, newest_timed, oldest, middle, full);
+    assert_true(oldest < 2.0 && middle < 2.0);
+}
+
 /* finish_at admits and finishes one job (uid "0000000i-...", quote "qi") at `finished`. */
 static void finish_at(struct fx *f, int i, time_t finished)
 {
@@ -811,6 +876,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_finished_admission_records_the_result_not_the_job,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_bound_the_wal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_reads_the_rows_of_its_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commits_keep_finished_jobs_for_the_next_try,
                                         setup, teardown),
     };
