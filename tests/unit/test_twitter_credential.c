@@ -633,6 +633,36 @@ static int copies_in_memory(const struct kept *kept, size_t nkept, int *kept_hit
     return found;
 }
 
+/* Absorbing an answer's cookies (a ct0 rotation, then a new auth_token) frees no block holding
+ * the session's auth_token: the copies it compares the jar against are wiped. */
+static void test_absorb_leaves_no_auth_token_in_freed_memory(void **state)
+{
+    (void)state;
+    struct config cfg = SOLO_CONFIG;
+    cfg.twitter_skip_login_verification = true;
+    tw_accounts_reset();
+    tw_session_reset();
+    pthread_mutex_lock(&saved_lock);
+    snprintf(saved, sizeof saved, "auth_token=tok" SECRET_MARK "; ct0=first");
+    pthread_mutex_unlock(&saved_lock);
+    struct secret_store st = { .get = memory_get, .put = memory_put };
+    tw_session_attach_store(&st);
+    struct err e = { 0 };
+    assert_int_equal(tw_session_open(&cfg, NULL, 0, &e), 0);
+    atomic_store(&secret_copies_freed, 0);
+    atomic_store(&searching, true);
+    tw_session_absorb(0, "tok" SECRET_MARK, "x.com", "ct0=second; Path=/; Domain=.x.com");
+    tw_session_absorb(0, "tok" SECRET_MARK, "x.com", "auth_token=tok2" SECRET_MARK "; Domain=.x.com");
+    atomic_store(&searching, false);
+    pthread_mutex_lock(&saved_lock);
+    assert_string_equal(saved, "auth_token=tok2" SECRET_MARK "; ct0=second");
+    pthread_mutex_unlock(&saved_lock);
+    assert_int_equal(atomic_load(&secret_copies_freed), 0);
+    tw_session_detach_store();
+    tw_session_reset();
+    tw_accounts_reset();
+}
+
 /* A login host in three answers: a guest token, the flow's start asking for the password, and
  * the password step ending the flow with the session cookies. The body of the password step is
  * kept. */
@@ -765,6 +795,7 @@ int main(void)
         cmocka_unit_test(test_operation_table),
         cmocka_unit_test(test_login_secret_body_is_what_jansson_writes),
         cmocka_unit_test(test_login_leaves_no_password_in_freed_memory),
+        cmocka_unit_test(test_absorb_leaves_no_auth_token_in_freed_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
