@@ -669,9 +669,12 @@ static void test_absorb_leaves_no_auth_token_in_freed_memory(void **state)
 static int login_fd;
 static char password_body[4096];
 
+static const char *login_session_token = "a1";      /* the auth_token the login host sets */
+
 static void login_answer(int fd, const char *req, const char *body)
 {
-    const char *doc = "{}", *cookies = "";
+    const char *doc = "{}";
+    char cookies[256] = "";
     if (strstr(req, "POST /1.1/guest/activate.json ")) {
         doc = "{\"guest_token\":\"gt-1\"}";
     } else if (strstr(req, "POST /1.1/onboarding/task.json?flow_name=login ")) {
@@ -679,8 +682,8 @@ static void login_answer(int fd, const char *req, const char *body)
     } else if (strstr(req, "POST /1.1/onboarding/task.json ")) {
         snprintf(password_body, sizeof password_body, "%s", body);
         doc = "{\"flow_token\":\"f2\",\"status\":\"success\",\"subtasks\":[]}";
-        cookies = "Set-Cookie: auth_token=a1; Domain=127.0.0.1; Path=/\r\n"
-                  "Set-Cookie: ct0=c1; Path=/\r\n";
+        snprintf(cookies, sizeof cookies, "Set-Cookie: auth_token=%s; Domain=127.0.0.1; "
+                 "Path=/\r\nSet-Cookie: ct0=c1; Path=/\r\n", login_session_token);
     }
     char reply[1024];
     int n = snprintf(reply, sizeof reply, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -688,6 +691,8 @@ static void login_answer(int fd, const char *req, const char *body)
                      strlen(doc), doc);
     ssize_t w = write(fd, reply, (size_t)n);
     (void)w;
+    explicit_bzero(reply, sizeof reply);
+    explicit_bzero(cookies, sizeof cookies);
 }
 
 static char login_request[8192];      /* the request the login host reads */
@@ -778,6 +783,50 @@ static void test_login_leaves_no_password_in_freed_memory(void **state)
     fetch_global_cleanup();
 }
 
+/* The session tw_login brings back (the auth_token of the answer's Set-Cookie) is not left in
+ * the blocks freed on its way into the jar: the answer's header lines, the list of Set-Cookie
+ * values, the answer itself. */
+static void test_login_leaves_no_session_token_in_freed_memory(void **state)
+{
+    (void)state;
+    login_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t salen = sizeof sa;
+    assert_int_equal(bind(login_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(login_fd, 8), 0);
+    assert_int_equal(getsockname(login_fd, (struct sockaddr *)&sa, &salen), 0);
+    login_session_token = "tok" SECRET_MARK;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, login_serve, NULL), 0);
+
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    struct config cfg = { .twitter_login_base = base, .twitter_web_base = base,
+                          .twitter_bearer_token = "bearer", .twitter_login_step_delay_ms = 0 };
+    struct job_ctx ctx = { .cfg = &cfg, .deadline = in_ms(10000) };
+    char name[] = "gina", password[] = "pw";
+    struct tw_account a = { .name = name, .password = password };
+    struct twitter_jar jar = { 0 };
+    struct err e = { 0 };
+    long rest_s = 0;
+    json_set_alloc_funcs(malloc, scanned_free);
+    atomic_store(&secret_copies_freed, 0);
+    atomic_store(&searching, true);
+    int rc = tw_login(&cfg, &ctx, &a, &jar, &rest_s, &e);
+    atomic_store(&searching, false);
+    json_set_alloc_funcs(malloc, free);
+    assert_int_equal(rc, 0);
+    assert_string_equal(twitter_jar_get(&jar, "auth_token"), "tok" SECRET_MARK);
+    twitter_jar_free(&jar);
+    assert_int_equal(atomic_load(&secret_copies_freed), 0);
+
+    login_session_token = "a1";
+    shutdown(login_fd, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(login_fd);
+    fetch_global_cleanup();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -796,6 +845,7 @@ int main(void)
         cmocka_unit_test(test_login_secret_body_is_what_jansson_writes),
         cmocka_unit_test(test_login_leaves_no_password_in_freed_memory),
         cmocka_unit_test(test_absorb_leaves_no_auth_token_in_freed_memory),
+        cmocka_unit_test(test_login_leaves_no_session_token_in_freed_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
