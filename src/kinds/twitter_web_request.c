@@ -14,6 +14,7 @@
 #include "kinds/twitter_txid.h"
 #include "log.h"
 #include "net/fetch.h"
+#include "util/crypto.h"
 #include "util/json_cost.h"
 #include "util/utf8.h"
 
@@ -279,6 +280,6 @@ void tw_web_answer_clear(struct tw_web_answer *ans)
     free(ans->body);
     free(ans->reset);
     free(ans->retry_after);
-    free(ans->set_cookies);
+    crypto_free_text(ans->set_cookies);           /* session cookies: wiped */
     memset(ans, 0, sizeof *ans);
 }

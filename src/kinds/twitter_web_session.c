@@ -438,8 +438,8 @@ void tw_session_absorb(size_t i, const char *sent_auth, const char *host,
                    *ct01 = twitter_jar_get(&s->jar, "ct0");
         changed = (auth1 && (!auth0 || strcmp(auth0, auth1))) ||
                   (ct01 && (!ct00 || strcmp(ct00, ct01)));
-        free(auth0);
-        free(ct00);
+        crypto_free_text(auth0);          /* credentials: wiped, not left in freed memory */
+        crypto_free_text(ct00);
     }
     pthread_mutex_unlock(&jar_lock);
     if (changed && a && s)

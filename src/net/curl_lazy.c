@@ -14,8 +14,11 @@
 #include "net/curl_lazy.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <curl/curl.h>
 
@@ -39,16 +42,50 @@
 enum { CURL_SYMBOLS(LAZY_SYM_ENUM) CURL_SYMBOL_COUNT };
 static struct lazy_sym syms[CURL_SYMBOL_COUNT] = { CURL_SYMBOLS(LAZY_SYM_ENTRY) };
 
-/* curl_global_init must run before any other libcurl call: it runs here, right after dlopen. */
+/* libcurl's memory functions: every block it frees is wiped first. Its blocks hold what the
+ * worker sends and receives: requests with their Cookie and authorization headers, and POST
+ * bodies (libcurl copies a small body behind the request's headers, so the X login's password
+ * step passes through one of its buffers); freed as they are, the credentials would stay in
+ * freed heap memory. A block that realloc moves is wiped as well. */
+static void wiping_free(void *p)
+{
+    if (p) {
+        explicit_bzero(p, malloc_usable_size(p));
+        free(p);
+    }
+}
+
+static void *wiping_realloc(void *p, size_t n)
+{
+    if (!p)
+        return malloc(n);
+    if (n == 0) {
+        wiping_free(p);
+        return NULL;
+    }
+    size_t have = malloc_usable_size(p);
+    if (n <= have)
+        return p;                        /* it fits where it is */
+    void *q = malloc(n);
+    if (q) {
+        memcpy(q, p, have);
+        wiping_free(p);
+    }
+    return q;
+}
+
+/* curl_global_init must run before any other libcurl call: it runs here, right after dlopen,
+ * as curl_global_init_mem with the wiping memory functions above. */
 static int init_curl(void *handle, char *err, size_t errlen)
 {
-    __typeof__(&curl_global_init) global_init =
-        (__typeof__(&curl_global_init))dlsym(handle, "curl_global_init");
+    __typeof__(&curl_global_init_mem) global_init =
+        (__typeof__(&curl_global_init_mem))dlsym(handle, "curl_global_init_mem");
     if (!global_init) {
         snprintf(err, errlen, "%s", dlerror());
         return -1;
     }
-    CURLcode rc = global_init(CURL_GLOBAL_DEFAULT);
+    CURLcode rc = global_init(CURL_GLOBAL_DEFAULT, malloc, wiping_free, wiping_realloc, strdup,
+                              calloc);
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "curl_global_init failed (code %d)", (int)rc);
         return -1;

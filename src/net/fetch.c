@@ -11,6 +11,7 @@
 #include "net/fetch.h"
 #include "net/addr_policy.h"
 #include "net/curl_lazy.h"
+#include "util/crypto.h"
 #include "util/growbuf.h"
 
 #include <stdlib.h>
@@ -64,18 +65,22 @@ static char *header_value(const char *line, size_t len, const char *name)
     return strndup(v, (size_t)(end - v));
 }
 
-/* add_set_cookie appends one Set-Cookie value to resp->set_cookies (one per line). */
+/* add_set_cookie appends one Set-Cookie value to resp->set_cookies (one per line). The values
+ * are credentials (a login's session cookies): the list grows into a new block and the old one
+ * is wiped, where realloc would leave it in freed memory. */
 static void add_set_cookie(struct fetch_response *resp, const char *v)
 {
     size_t len = strlen(v), have = resp->set_cookies ? strlen(resp->set_cookies) : 0;
     if (len == 0 || strchr(v, '\n') || have + len + 2 > FETCH_MAX_SET_COOKIE_BYTES)
         return;
-    char *grown = realloc(resp->set_cookies, have + len + 2);
+    char *grown = malloc(have + len + 2);
     if (!grown)
         return;
+    memcpy(grown, resp->set_cookies ? resp->set_cookies : "", have);
     memcpy(grown + have, v, len);
     grown[have + len] = '\n';
     grown[have + len + 1] = '\0';
+    crypto_free_text(resp->set_cookies);
     resp->set_cookies = grown;
 }
 
@@ -114,7 +119,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
         resp->rate_limit_remaining = v;
     } else if ((v = header_value(data, n, "Set-Cookie"))) {
         add_set_cookie(resp, v);
-        free(v);
+        crypto_free_text(v);
     }
     return n;
 }
@@ -263,7 +268,7 @@ void fetch_response_clear(struct fetch_response *resp)
     free(resp->retry_after);
     free(resp->rate_limit_reset);
     free(resp->rate_limit_remaining);
-    free(resp->set_cookies);
+    crypto_free_text(resp->set_cookies);
     memset(resp, 0, sizeof *resp);
 }
 

@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -574,15 +576,105 @@ static void scanned_free(void *p)
     __wrap_free(p);
 }
 
+/* A range of memory a scan does not count: where the test itself keeps the password. */
+struct kept {
+    const void *at;
+    size_t len;
+};
+
+/* copies_in_memory: how many times SECRET_MARK is in the process's writable memory (read through
+ * /proc/self/mem, so freed blocks, live ones and every stack are all seen) outside the kept
+ * ranges; *kept_hits counts the ones inside them (the scan finding the test's own copies shows
+ * that it sees memory at all). Mappings larger than 1 GiB (a sanitizer's shadow) are skipped. */
+static int copies_in_memory(const struct kept *kept, size_t nkept, int *kept_hits)
+{
+    const size_t chunk = 1 << 20, mark_len = strlen(SECRET_MARK);
+    char *buf = mmap(NULL, chunk + mark_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+    FILE *maps = fopen("/proc/self/maps", "r");
+    int mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+    assert_true(buf != MAP_FAILED && maps && mem >= 0);
+    int found = 0;
+    *kept_hits = 0;
+    char line[512];
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long lo, hi;
+        char perms[5];
+        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3 || perms[0] != 'r' ||
+            perms[1] != 'w' || hi - lo > (1ul << 30) || lo == (unsigned long)buf)
+            continue;
+        /* chunks overlap by the mark's length, so a copy across a boundary is seen once */
+        for (unsigned long at = lo; at < hi; at += chunk) {
+            size_t want = hi - at < chunk + mark_len ? hi - at : chunk + mark_len;
+            ssize_t got = pread(mem, buf, want, (off_t)at);
+            if (got <= 0)
+                break;
+            size_t limit = (size_t)got < chunk ? (size_t)got : chunk + mark_len - 1;
+            for (char *p = buf; (p = memmem(p, limit - (size_t)(p - buf), SECRET_MARK,
+                                           mark_len)) != NULL; p++) {
+                if ((size_t)(p - buf) >= chunk)
+                    break;                /* the next chunk's: counted there */
+                uintptr_t addr = at + (uintptr_t)(p - buf);
+                bool is_kept = false;
+                for (size_t k = 0; k < nkept; k++)
+                    if (addr >= (uintptr_t)kept[k].at && addr < (uintptr_t)kept[k].at + kept[k].len)
+                        is_kept = true;
+                if (is_kept)
+                    ++*kept_hits;
+                else
+                    found++;
+            }
+        }
+    }
+    explicit_bzero(buf, chunk + mark_len);
+    munmap(buf, chunk + mark_len);
+    fclose(maps);
+    close(mem);
+    return found;
+}
+
+/* Absorbing an answer's cookies (a ct0 rotation, then a new auth_token) frees no block holding
+ * the session's auth_token: the copies it compares the jar against are wiped. */
+static void test_absorb_leaves_no_auth_token_in_freed_memory(void **state)
+{
+    (void)state;
+    struct config cfg = SOLO_CONFIG;
+    cfg.twitter_skip_login_verification = true;
+    tw_accounts_reset();
+    tw_session_reset();
+    pthread_mutex_lock(&saved_lock);
+    snprintf(saved, sizeof saved, "auth_token=tok" SECRET_MARK "; ct0=first");
+    pthread_mutex_unlock(&saved_lock);
+    struct secret_store st = { .get = memory_get, .put = memory_put };
+    tw_session_attach_store(&st);
+    struct err e = { 0 };
+    assert_int_equal(tw_session_open(&cfg, NULL, 0, &e), 0);
+    atomic_store(&secret_copies_freed, 0);
+    atomic_store(&searching, true);
+    tw_session_absorb(0, "tok" SECRET_MARK, "x.com", "ct0=second; Path=/; Domain=.x.com");
+    tw_session_absorb(0, "tok" SECRET_MARK, "x.com", "auth_token=tok2" SECRET_MARK "; Domain=.x.com");
+    atomic_store(&searching, false);
+    pthread_mutex_lock(&saved_lock);
+    assert_string_equal(saved, "auth_token=tok2" SECRET_MARK "; ct0=second");
+    pthread_mutex_unlock(&saved_lock);
+    assert_int_equal(atomic_load(&secret_copies_freed), 0);
+    tw_session_detach_store();
+    tw_session_reset();
+    tw_accounts_reset();
+}
+
 /* A login host in three answers: a guest token, the flow's start asking for the password, and
  * the password step ending the flow with the session cookies. The body of the password step is
  * kept. */
 static int login_fd;
 static char password_body[4096];
 
+static const char *login_session_token = "a1";      /* the auth_token the login host sets */
+
 static void login_answer(int fd, const char *req, const char *body)
 {
-    const char *doc = "{}", *cookies = "";
+    const char *doc = "{}";
+    char cookies[256] = "";
     if (strstr(req, "POST /1.1/guest/activate.json ")) {
         doc = "{\"guest_token\":\"gt-1\"}";
     } else if (strstr(req, "POST /1.1/onboarding/task.json?flow_name=login ")) {
@@ -590,8 +682,8 @@ static void login_answer(int fd, const char *req, const char *body)
     } else if (strstr(req, "POST /1.1/onboarding/task.json ")) {
         snprintf(password_body, sizeof password_body, "%s", body);
         doc = "{\"flow_token\":\"f2\",\"status\":\"success\",\"subtasks\":[]}";
-        cookies = "Set-Cookie: auth_token=a1; Domain=127.0.0.1; Path=/\r\n"
-                  "Set-Cookie: ct0=c1; Path=/\r\n";
+        snprintf(cookies, sizeof cookies, "Set-Cookie: auth_token=%s; Domain=127.0.0.1; "
+                 "Path=/\r\nSet-Cookie: ct0=c1; Path=/\r\n", login_session_token);
     }
     char reply[1024];
     int n = snprintf(reply, sizeof reply, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -599,12 +691,17 @@ static void login_answer(int fd, const char *req, const char *body)
                      strlen(doc), doc);
     ssize_t w = write(fd, reply, (size_t)n);
     (void)w;
+    explicit_bzero(reply, sizeof reply);
+    explicit_bzero(cookies, sizeof cookies);
 }
+
+static char login_request[8192];      /* the request the login host reads */
 
 static void *login_serve(void *arg)
 {
     (void)arg;
-    static char req[8192];
+    char *req = login_request;
+    const size_t cap = sizeof login_request;
     for (;;) {
         int fd = accept(login_fd, NULL, NULL);
         if (fd < 0)
@@ -612,7 +709,7 @@ static void *login_serve(void *arg)
         size_t len = 0;
         char *end = NULL;
         ssize_t r;
-        while (len < sizeof req - 1 && (r = read(fd, req + len, sizeof req - 1 - len)) > 0) {
+        while (len < cap - 1 && (r = read(fd, req + len, cap - 1 - len)) > 0) {
             len += (size_t)r;
             req[len] = '\0';
             end = strstr(req, "\r\n\r\n");
@@ -627,7 +724,8 @@ static void *login_serve(void *arg)
 }
 
 /* tw_login sends the password in the flow (as the host expects it) and frees no block that still
- * holds it: not the JSON text it sent, not a string value of a JSON document. */
+ * holds it: not the JSON text it sent, not a string value of a JSON document, not libcurl's copy
+ * of the request (searched for in the whole memory after the login). */
 static void test_login_leaves_no_password_in_freed_memory(void **state)
 {
     (void)state;
@@ -661,6 +759,14 @@ static void test_login_leaves_no_password_in_freed_memory(void **state)
     assert_string_equal(twitter_jar_get(&jar, "ct0"), "c1");
     twitter_jar_free(&jar);
     assert_int_equal(atomic_load(&secret_copies_freed), 0);
+    /* Nor any block freed by the libraries the flow uses (libcurl's copy of the request it
+     * sent): the whole memory holds the password only where the test keeps it. */
+    const struct kept kept[] = { { password, sizeof password },
+                                 { password_body, sizeof password_body },
+                                 { login_request, sizeof login_request } };
+    int kept_hits;
+    assert_int_equal(copies_in_memory(kept, sizeof kept / sizeof *kept, &kept_hits), 0);
+    assert_true(kept_hits >= 3);
 
     json_t *doc = json_loads(password_body, 0, NULL);
     json_t *input = json_array_get(json_object_get(doc, "subtask_inputs"), 0);
@@ -671,6 +777,50 @@ static void test_login_leaves_no_password_in_freed_memory(void **state)
                             input, "enter_password"), "password")), password);
     json_decref(doc);
 
+    shutdown(login_fd, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(login_fd);
+    fetch_global_cleanup();
+}
+
+/* The session tw_login brings back (the auth_token of the answer's Set-Cookie) is not left in
+ * the blocks freed on its way into the jar: the answer's header lines, the list of Set-Cookie
+ * values, the answer itself. */
+static void test_login_leaves_no_session_token_in_freed_memory(void **state)
+{
+    (void)state;
+    login_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t salen = sizeof sa;
+    assert_int_equal(bind(login_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(login_fd, 8), 0);
+    assert_int_equal(getsockname(login_fd, (struct sockaddr *)&sa, &salen), 0);
+    login_session_token = "tok" SECRET_MARK;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, login_serve, NULL), 0);
+
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    struct config cfg = { .twitter_login_base = base, .twitter_web_base = base,
+                          .twitter_bearer_token = "bearer", .twitter_login_step_delay_ms = 0 };
+    struct job_ctx ctx = { .cfg = &cfg, .deadline = in_ms(10000) };
+    char name[] = "gina", password[] = "pw";
+    struct tw_account a = { .name = name, .password = password };
+    struct twitter_jar jar = { 0 };
+    struct err e = { 0 };
+    long rest_s = 0;
+    json_set_alloc_funcs(malloc, scanned_free);
+    atomic_store(&secret_copies_freed, 0);
+    atomic_store(&searching, true);
+    int rc = tw_login(&cfg, &ctx, &a, &jar, &rest_s, &e);
+    atomic_store(&searching, false);
+    json_set_alloc_funcs(malloc, free);
+    assert_int_equal(rc, 0);
+    assert_string_equal(twitter_jar_get(&jar, "auth_token"), "tok" SECRET_MARK);
+    twitter_jar_free(&jar);
+    assert_int_equal(atomic_load(&secret_copies_freed), 0);
+
+    login_session_token = "a1";
     shutdown(login_fd, SHUT_RDWR);
     pthread_join(t, NULL);
     close(login_fd);
@@ -694,6 +844,8 @@ int main(void)
         cmocka_unit_test(test_operation_table),
         cmocka_unit_test(test_login_secret_body_is_what_jansson_writes),
         cmocka_unit_test(test_login_leaves_no_password_in_freed_memory),
+        cmocka_unit_test(test_absorb_leaves_no_auth_token_in_freed_memory),
+        cmocka_unit_test(test_login_leaves_no_session_token_in_freed_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
