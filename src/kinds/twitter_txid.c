@@ -20,13 +20,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <libxml/tree.h>
 
 #include "err.h"
 #include "kinds/html_walk.h"
 #include "kinds/web_attr_cap.h"
 #include "kinds/libxml_lazy.h"
+#include "kinds/twitter_web_request.h"
 #include "kinds/web_extract.h"
 #include "util/b64.h"
 #include "util/crypto.h"
@@ -132,31 +132,15 @@ static char *resolve_http(const char *base, const char *v, size_t n, bool *oom)
     return out;
 }
 
-/* Host of url, lower-cased, into out (cap bytes). false when it has none. */
-static bool url_host(const char *url, char *out, size_t cap)
-{
-    CURLU *h = url ? curl_url() : NULL;
-    char *host = NULL;
-    bool ok = h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
-              curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK && host &&
-              strlen(host) < cap;
-    if (ok)
-        for (size_t i = 0; (out[i] = (char)tolower((unsigned char)host[i])) != '\0'; i++)
-            ;
-    curl_free(host);
-    curl_url_cleanup(h);
-    return ok;
-}
-
 bool twitter_txid_cookie_host(const char *url, const char *web_base)
 {
     char host[256], base[256];
-    if (!url_host(url, host, sizeof host))
+    if (!tw_web_url_host(url, host, sizeof host))
         return false;
     size_t hl = strlen(host);
     if (strcmp(host, "x.com") == 0 || (hl > 6 && strcmp(host + hl - 6, ".x.com") == 0))
         return true;
-    return web_base && url_host(web_base, base, sizeof base) && strcmp(base, host) == 0;
+    return web_base && tw_web_url_host(web_base, base, sizeof base) && strcmp(base, host) == 0;
 }
 
 /* URLs taken from a page may only lead to X's own hosts (x.com, twitter.com, twimg.com and
@@ -165,7 +149,7 @@ bool twitter_txid_cookie_host(const char *url, const char *web_base)
 static bool host_allowed(const char *url, const char *peer1, const char *peer2)
 {
     char host[256], peer[256];
-    if (!url_host(url, host, sizeof host))
+    if (!tw_web_url_host(url, host, sizeof host))
         return false;
     static const char *const family[] = {"x.com", "twitter.com", "twimg.com"};
     size_t hl = strlen(host);
@@ -175,8 +159,8 @@ static bool host_allowed(const char *url, const char *peer1, const char *peer2)
             (hl > fl && host[hl - fl - 1] == '.' && strcmp(host + hl - fl, family[i]) == 0))
             return true;
     }
-    return (peer1 && url_host(peer1, peer, sizeof peer) && strcmp(peer, host) == 0) ||
-           (peer2 && url_host(peer2, peer, sizeof peer) && strcmp(peer, host) == 0);
+    return (peer1 && tw_web_url_host(peer1, peer, sizeof peer) && strcmp(peer, host) == 0) ||
+           (peer2 && tw_web_url_host(peer2, peer, sizeof peer) && strcmp(peer, host) == 0);
 }
 
 /* resolve_http, then refused (NULL, *oom false) when the host is not allowed. */

@@ -1033,13 +1033,11 @@ static long sq_each_result(struct store *base, time_t since, size_t limit, store
 
 /* ---- look-up --------------------------------------------------------------------------- */
 
-/* find_result: the rowid and stored length of uid's result. Returns 1, 0 (none) or -1. */
-static int find_result(struct sqlite_store *s, const char *uid, sqlite3_int64 *rowid,
-                       size_t *stored)
+/* step_found steps st, bound to look for one result, and reads the (rowid, stored length) it
+ * finds; resets st. Caller holds s->lock. Returns 1, 0 (none) or -1. */
+static int step_found(struct sqlite_store *s, sqlite3_stmt *st, sqlite3_int64 *rowid,
+                      size_t *stored)
 {
-    pthread_mutex_lock(&s->lock);
-    sqlite3_stmt *st = s->stmt[ST_RESULT_FIND];
-    sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     int found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
     if (found == 1) {
@@ -1049,6 +1047,17 @@ static int find_result(struct sqlite_store *s, const char *uid, sqlite3_int64 *r
         log_db_error(s);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    return found;
+}
+
+/* find_result: the rowid and stored length of uid's result. Returns 1, 0 (none) or -1. */
+static int find_result(struct sqlite_store *s, const char *uid, sqlite3_int64 *rowid,
+                       size_t *stored)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = s->stmt[ST_RESULT_FIND];
+    sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
+    int found = step_found(s, st, rowid, stored);
     pthread_mutex_unlock(&s->lock);
     return found;
 }
@@ -1099,7 +1108,6 @@ static int find_result_near(struct sqlite_store *s, const char *uid, time_t t,
     bool any = has_first > 0 && has_last > 0;
     int found = has_first < 0 || has_last < 0 ? -1 : 0;
     sqlite3_int64 lo = 0, hi = 0;
-    int rc;
     if (any && (first_row_from(s, t - LOOKUP_NEAR_SECONDS, first, last + 1, &lo) < 0 ||
                 first_row_from(s, t + LOOKUP_NEAR_SECONDS + 1, lo, last + 1, &hi) < 0))
         found = -1;
@@ -1108,15 +1116,7 @@ static int find_result_near(struct sqlite_store *s, const char *uid, time_t t,
         sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, lo);
         sqlite3_bind_int64(st, 3, hi);
-        rc = sqlite3_step(st);
-        found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-        if (found == 1) {
-            *rowid = sqlite3_column_int64(st, 0);
-            *stored = (size_t)sqlite3_column_int64(st, 1);
-        } else if (found < 0)
-            log_db_error(s);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
+        found = step_found(s, st, rowid, stored);
     }
     pthread_mutex_unlock(&s->lock);
     return found;

@@ -673,23 +673,35 @@ def test_job_threads_start_as_jobs_arrive():
             check_eq(threads() - idle, 2, "job threads started beyond the first (MAX_JOBS 3)")
 
 
+def threads_with_three_slow_jobs(site, extra_env=None, before=None):
+    """Starts a worker (MAX_JOBS 3, the site allowed, extra_env on top), calls before(worker) if
+    given, adds three web jobs for the site's /slow page (a second each), and returns the worker's
+    threads (harness.threads_of) while the three run side by side; waits for them to end."""
+    site.page("/slow", "<h1>Slow</h1><p>text</p>", delay=1.0)
+    job = {"type": "web", "arguments": {"url": site.url("/slow")}}
+    env = {"MAX_JOBS": "3", "WEBSCRAPER_ALLOW_PRIVATE": "true"}
+    env.update(extra_env or {})
+    with Worker(env=env) as w:
+        if before:
+            before(w)
+        uids = [w.add(sig) for sig in [w.generate(job) for _ in range(3)]]
+        time.sleep(0.5)                 # the three run side by side
+        threads = harness.threads_of(w.proc.pid)
+        for uid in uids:
+            expect_status(w.wait_status(uid, timeout=30), 200, "slow web job")
+    names = [t["name"] for t in threads]
+    check_eq(names.count("tw-job"), 3, "job threads in %r (%r)" % (names, extra_env))
+    return threads
+
+
 def test_http_cpus_pin_the_request_path_only():
     # HTTP_CPUS=c: the HTTP thread (libmicrohttpd's) and the store's writer run on c alone; the
     # job threads, those the writer starts as jobs arrive included, keep the process's CPUs
     cpu = sorted(os.sched_getaffinity(0))[-1]
     everything = harness.proc_status("/proc/self/status")["Cpus_allowed_list"]
     with Site() as site:
-        site.page("/slow", "<h1>Slow</h1><p>text</p>", delay=1.0)
-        job = {"type": "web", "arguments": {"url": site.url("/slow")}}
-        with Worker(env={"MAX_JOBS": "3", "WEBSCRAPER_ALLOW_PRIVATE": "true",
-                         "HTTP_CPUS": str(cpu)}) as w:
-            uids = [w.add(sig) for sig in [w.generate(job) for _ in range(3)]]
-            time.sleep(0.5)                 # the three run side by side
-            threads = harness.threads_of(w.proc.pid)
-            for uid in uids:
-                expect_status(w.wait_status(uid, timeout=30), 200, "slow web job")
+        threads = threads_with_three_slow_jobs(site, {"HTTP_CPUS": str(cpu)})
     names = [t["name"] for t in threads]
-    check_eq(names.count("tw-job"), 3, "job threads in %r" % names)
     check("MHD-single" in names and "tw-store" in names, "threads: %r" % names)
     for t in threads:
         want = str(cpu) if t["name"].startswith("MHD-") or t["name"] == "tw-store" else everything
@@ -704,20 +716,10 @@ def test_writer_follows_the_http_thread_and_job_threads_stay_free():
     allowed = sorted(os.sched_getaffinity(0))
     everything = harness.proc_status("/proc/self/status")["Cpus_allowed_list"]
     with Site() as site:
-        site.page("/slow", "<h1>Slow</h1><p>text</p>", delay=1.0)
-        job = {"type": "web", "arguments": {"url": site.url("/slow")}}
         for extra, follows in (({}, True), ({"WRITER_FOLLOWS_HTTP": "false"}, False),
                                ({"HTTP_THREADS": "2"}, False)):
-            env = {"MAX_JOBS": "3", "WEBSCRAPER_ALLOW_PRIVATE": "true"}
-            env.update(extra)
-            with Worker(env=env) as w:
-                uids = [w.add(sig) for sig in [w.generate(job) for _ in range(3)]]
-                time.sleep(0.5)                 # the three run side by side
-                threads = harness.threads_of(w.proc.pid)
-                for uid in uids:
-                    expect_status(w.wait_status(uid, timeout=30), 200, "slow web job")
+            threads = threads_with_three_slow_jobs(site, extra)
             names = [t["name"] for t in threads]
-            check_eq(names.count("tw-job"), 3, "job threads in %r (%r)" % (names, extra))
             writer = [t for t in threads if t["name"] == "tw-store"]
             check_eq(len(writer), 1, "store writers in %r" % names)
             if follows and len(allowed) > 1:
@@ -735,20 +737,12 @@ def test_job_threads_stay_on_the_cpus_the_process_is_narrowed_to_while_running()
     # themselves back on the CPUs the process may use now: narrowed while running (taskset -a -p
     # to one CPU), the job threads started after stay on that CPU, not on the start-up's CPUs.
     one = sorted(os.sched_getaffinity(0))[-1]
+
+    def narrow(w):                      # taskset -a -p: every thread of the running worker
+        for t in harness.threads_of(w.proc.pid):
+            os.sched_setaffinity(t["tid"], {one})
     with Site() as site:
-        site.page("/slow", "<h1>Slow</h1><p>text</p>", delay=1.0)
-        job = {"type": "web", "arguments": {"url": site.url("/slow")}}
-        env = {"MAX_JOBS": "3", "WEBSCRAPER_ALLOW_PRIVATE": "true"}
-        with Worker(env=env) as w:
-            for t in harness.threads_of(w.proc.pid):
-                os.sched_setaffinity(t["tid"], {one})
-            uids = [w.add(sig) for sig in [w.generate(job) for _ in range(3)]]
-            time.sleep(0.5)                 # the three run side by side, two on new threads
-            threads = harness.threads_of(w.proc.pid)
-            for uid in uids:
-                expect_status(w.wait_status(uid, timeout=30), 200, "slow web job")
-    names = [t["name"] for t in threads]
-    check_eq(names.count("tw-job"), 3, "job threads in %r" % names)
+        threads = threads_with_three_slow_jobs(site, before=narrow)   # two job threads new
     for t in threads:
         check_eq(t["cpus"], str(one), "CPUs of thread %s" % t["name"])
 
