@@ -587,8 +587,8 @@ static double lookup_ms(struct fx *f, const char *uid, time_t finished_near, int
 }
 
 /* A look-up given the time its job finished reads the rows of that time only: with 100000 results
- * in the table (100 a second), the oldest is found about as fast as the newest, where a scan from
- * the newest row back (the table has no uid index) reads them all; a row finished out of order
+ * in the table (100 a second), the oldest and a middle one are found in a fraction of the time a
+ * scan from the newest row back (the table has no uid index) takes to reach the middle one; a row finished out of order
  * (its clock stepped back) is still found, by the scan. */
 static void test_lookup_reads_the_rows_of_its_time(void **state)
 {
@@ -618,7 +618,10 @@ static void test_lookup_reads_the_rows_of_its_time(void **state)
     double full = lookup_ms(f, uid, 0, 50000);          /* no time: the scan */
     print_message("look-ups (ms): newest out of order %.3f, newest %.3f, oldest %.3f, middle %.3f,"
                   " middle by scan %.3f\n", newest, newest_timed, oldest, middle, full);
-    assert_true(oldest < 2.0 && middle < 2.0);
+    /* relative to the scan in the same run (about 30x under valgrind, more natively): a bound on
+     * rows read, not a speed claim, and it holds under the sanitizers and valgrind alike */
+    if (!(oldest * 5 < full && middle * 5 < full))
+        fail_msg("the look-ups by time read about as many rows as the scan");
 }
 
 /* finish_at admits and finishes one job (uid "0000000i-...", quote "qi") at `finished`. */
