@@ -105,11 +105,6 @@ enum stmt_id {
     ST_RESULTS_RECENT,
     ST_RESULTS_FIRST_KEPT,
     ST_RESULTS_LAST,
-    ST_RESULT_FIND,
-    ST_RESULT_FIND_WITHIN,
-    ST_RESULT_AT_OR_AFTER,
-    ST_RESULTS_FIRST,
-    ST_RESULT_GET,
     ST_PRUNE_NONCES,
     ST_PRUNE_RESULTS,
     ST_SECRET_GET,
@@ -118,6 +113,14 @@ enum stmt_id {
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
+    /* The look-up's statements are prepared on its first use (lookup_stmt): it serves only results
+     * memory let go for its byte bound, and a prepared statement holds 2-3 KiB of heap. */
+    ST_RESULT_FIND,
+    ST_FIRST_LAZY = ST_RESULT_FIND,
+    ST_RESULT_FIND_WITHIN,
+    ST_RESULT_AT_OR_AFTER,
+    ST_RESULTS_FIRST,
+    ST_RESULT_GET,
     ST_COUNT
 };
 
@@ -468,7 +471,7 @@ static int prepare_all(struct sqlite_store *s, char *err, size_t errlen)
         snprintf(err, errlen, "cannot configure the database: %s", sqlite3_errmsg(s->db));
         return -1;
     }
-    for (int i = 0; i < ST_COUNT; i++)
+    for (int i = 0; i < ST_FIRST_LAZY; i++)
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
                                NULL) != SQLITE_OK) {
             snprintf(err, errlen, "cannot prepare statement %d: %s", i, sqlite3_errmsg(s->db));
@@ -1033,6 +1036,18 @@ static long sq_each_result(struct store *base, time_t since, size_t limit, store
 
 /* ---- look-up --------------------------------------------------------------------------- */
 
+/* lookup_stmt: statement id of the look-up, prepared on first use. Caller holds s->lock. NULL
+ * (logged) when it cannot be prepared. */
+static sqlite3_stmt *lookup_stmt(struct sqlite_store *s, enum stmt_id id)
+{
+    if (!s->stmt[id] && sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                           &s->stmt[id], NULL) != SQLITE_OK) {
+        log_db_error(s);
+        s->stmt[id] = NULL;
+    }
+    return s->stmt[id];
+}
+
 /* step_found steps st, bound to look for one result, and reads the (rowid, stored length) it
  * finds; resets st. Caller holds s->lock. Returns 1, 0 (none) or -1. */
 static int step_found(struct sqlite_store *s, sqlite3_stmt *st, sqlite3_int64 *rowid,
@@ -1055,9 +1070,12 @@ static int find_result(struct sqlite_store *s, const char *uid, sqlite3_int64 *r
                        size_t *stored)
 {
     pthread_mutex_lock(&s->lock);
-    sqlite3_stmt *st = s->stmt[ST_RESULT_FIND];
-    sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
-    int found = step_found(s, st, rowid, stored);
+    sqlite3_stmt *st = lookup_stmt(s, ST_RESULT_FIND);
+    int found = -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
+        found = step_found(s, st, rowid, stored);
+    }
     pthread_mutex_unlock(&s->lock);
     return found;
 }
@@ -1073,7 +1091,9 @@ static int find_result(struct sqlite_store *s, const char *uid, sqlite3_int64 *r
 static int first_row_from(struct sqlite_store *s, time_t t, sqlite3_int64 lo, sqlite3_int64 hi,
                           sqlite3_int64 *x)
 {
-    sqlite3_stmt *st = s->stmt[ST_RESULT_AT_OR_AFTER];
+    sqlite3_stmt *st = lookup_stmt(s, ST_RESULT_AT_OR_AFTER);
+    if (!st)
+        return -1;
     while (lo < hi) {
         sqlite3_int64 mid = lo + (hi - lo) / 2;
         sqlite3_bind_int64(st, 1, mid);
@@ -1103,7 +1123,8 @@ static int find_result_near(struct sqlite_store *s, const char *uid, time_t t,
 {
     pthread_mutex_lock(&s->lock);
     sqlite3_int64 first = 0, last = 0;
-    int has_first = step_int(s, s->stmt[ST_RESULTS_FIRST], &first);
+    sqlite3_stmt *first_st = lookup_stmt(s, ST_RESULTS_FIRST);
+    int has_first = first_st ? step_int(s, first_st, &first) : -1;
     int has_last = has_first > 0 ? step_int(s, s->stmt[ST_RESULTS_LAST], &last) : has_first;
     bool any = has_first > 0 && has_last > 0;
     int found = has_first < 0 || has_last < 0 ? -1 : 0;
@@ -1111,13 +1132,14 @@ static int find_result_near(struct sqlite_store *s, const char *uid, time_t t,
     if (any && (first_row_from(s, t - LOOKUP_NEAR_SECONDS, first, last + 1, &lo) < 0 ||
                 first_row_from(s, t + LOOKUP_NEAR_SECONDS + 1, lo, last + 1, &hi) < 0))
         found = -1;
-    if (any && found == 0 && lo < hi) {
-        sqlite3_stmt *st = s->stmt[ST_RESULT_FIND_WITHIN];
+    sqlite3_stmt *st = any && found == 0 && lo < hi ? lookup_stmt(s, ST_RESULT_FIND_WITHIN) : NULL;
+    if (st) {
         sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, lo);
         sqlite3_bind_int64(st, 3, hi);
         found = step_found(s, st, rowid, stored);
-    }
+    } else if (any && found == 0 && lo < hi)
+        found = -1;
     pthread_mutex_unlock(&s->lock);
     return found;
 }
@@ -1149,7 +1171,11 @@ static int sq_lookup(struct store *base, const char *uid, time_t finished_near,
     if (gate && !gate->admit(gate->ctx, seal_sealed_len(stored)))
         return STORE_LOOKUP_REFUSED;
     pthread_mutex_lock(&s->lock);
-    sqlite3_stmt *st = s->stmt[ST_RESULT_GET];
+    sqlite3_stmt *st = lookup_stmt(s, ST_RESULT_GET);
+    if (!st) {
+        pthread_mutex_unlock(&s->lock);
+        return STORE_LOOKUP_UNAVAILABLE;
+    }
     sqlite3_bind_int64(st, 1, rowid);
     int rc = sqlite3_step(st);
     time_t finished = 0;
