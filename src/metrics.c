@@ -94,20 +94,10 @@ static struct kind_series *find_kind(const char *kind)
     return k;
 }
 
-static double elapsed_since_start(const struct timespec *deadline, unsigned timeout_s)
+void metrics_job_finished(const char *kind, int http_error, double seconds)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double end = (double)deadline->tv_sec + (double)deadline->tv_nsec / 1e9;
-    double start = end - (double)timeout_s;
-    double elapsed = (double)now.tv_sec + (double)now.tv_nsec / 1e9 - start;
-    return elapsed > 0 ? elapsed : 0;
-}
-
-void metrics_job_finished(const char *kind, int http_error, const struct timespec *deadline,
-                          unsigned timeout_s)
-{
-    double seconds = deadline ? elapsed_since_start(deadline, timeout_s) : 0;
+    if (!(seconds > 0))
+        seconds = 0;
     enum job_outcome outcome = http_error == 0     ? OUTCOME_SUCCESS
                                : http_error == 504 ? OUTCOME_TIMEOUT
                                                    : OUTCOME_ERROR;

@@ -26,10 +26,8 @@
 void metrics_count_request(const char *route, unsigned status);
 
 /* metrics_job_finished records one finished job of type `kind` (copied): http_error is 0 for a
- * success, 504 for a timeout, any other value for an error. The job started `timeout_s` seconds
- * before `deadline` (CLOCK_MONOTONIC), which is how the job server sets a job's deadline. */
-void metrics_job_finished(const char *kind, int http_error, const struct timespec *deadline,
-                          unsigned timeout_s);
+ * success, 504 for a timeout, any other value for an error; seconds is how long it ran. */
+void metrics_job_finished(const char *kind, int http_error, double seconds);
 
 /* metrics_write_counters prints the request and job families (HELP, TYPE and samples) to out. */
 void metrics_write_counters(FILE *out);

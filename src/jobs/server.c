@@ -77,9 +77,9 @@ static void queued_job_free(void *item)
 }
 
 /* run_kind runs job's kind into out (out->err set on failure) before a deadline of
- * JOB_TIMEOUT_SECONDS from now, which it leaves in *deadline. */
+ * JOB_TIMEOUT_SECONDS from now; *seconds is how long it ran. */
 static void run_kind(struct job_server *s, const char *uid, const struct job *job,
-                     struct timespec *deadline, struct job_result *out)
+                     double *seconds, struct job_result *out)
 {
     const struct config *cfg = s->deps.cfg;
     struct job_ctx ctx = {
@@ -89,9 +89,10 @@ static void run_kind(struct job_server *s, const char *uid, const struct job *jo
         .capabilities = s->deps.capabilities,
         .capabilities_text = s->deps.capabilities_text,
     };
-    clock_gettime(CLOCK_MONOTONIC, &ctx.deadline);
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    ctx.deadline = start;
     ctx.deadline.tv_sec += cfg->job_timeout_s;
-    *deadline = ctx.deadline;
 
     const struct job_kind *kind = registry_find(cfg, job->type);
     if (!kind)
@@ -100,6 +101,8 @@ static void run_kind(struct job_server *s, const char *uid, const struct job *jo
         err_set(&out->err, 500, "job failed without a reason (job type %s)", kind->type);
     if (!out->err.http && job_ctx_remaining_ms(&ctx) == 0)
         err_set(&out->err, 504, "job timed out after %u seconds", cfg->job_timeout_s);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    *seconds = (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
 
     if (out->next_cursor && strlen(out->next_cursor) > JOB_MAX_CURSOR) {
         log_job(LOG_WARN, uid, job->type, "next cursor of %zu bytes dropped (longer than %d)",
@@ -126,9 +129,9 @@ static struct store_outcome outcome_of(const struct job_result *out)
 }
 
 /* keep_outcome logs a finished job, puts its outcome in the result table (taking out's data) and
- * counts it. */
+ * counts it (it ran `seconds`). */
 static void keep_outcome(struct job_server *s, const char *uid, const char *type,
-                         struct job_result *out, const struct timespec *deadline)
+                         struct job_result *out, double seconds)
 {
     const char *error = out->err.http ? out->err.msg : NULL;
     if (error) {
@@ -139,7 +142,7 @@ static void keep_outcome(struct job_server *s, const char *uid, const char *type
     } else
         log_job(LOG_DEBUG, uid, type, "done, %zu bytes", out->data_len);
     results_finish_take(s->deps.results, uid, &out->data, out->data_len, out->next_cursor, error);
-    metrics_job_finished(type, out->err.http, deadline, s->deps.cfg->job_timeout_s);
+    metrics_job_finished(type, out->err.http, seconds);
     job_result_clear(out);
 }
 
@@ -147,14 +150,14 @@ static void run_one(struct job_server *s, struct queued_job *q)
 {
     results_set_running(s->deps.results, q->uid);
     struct job_result out = { 0 };
-    struct timespec deadline;
-    run_kind(s, q->uid, &q->job, &deadline, &out);
+    double seconds = 0;
+    run_kind(s, q->uid, &q->job, &seconds, &out);
     struct store_outcome o = outcome_of(&out);
     if (store_finish(s->deps.store, q->uid, q->job.quote, q->job.quote_len, o.data, o.data_len,
                      o.next_cursor, o.error, o.finished_at) < 0)
         log_error("job %s: the result could not be stored durably; it is served from memory",
                   q->uid);
-    keep_outcome(s, q->uid, q->job.type, &out, &deadline);
+    keep_outcome(s, q->uid, q->job.type, &out, seconds);
 }
 
 static void *worker_main(void *arg)
@@ -532,8 +535,7 @@ static struct queued_job *admit_reserve(struct job_server *s, struct job *job, b
 /* An instant job run before its admission is recorded: what it produced, kept until then. */
 struct ran_job {
     struct job_result out;
-    struct timespec deadline;
-    struct timespec ended;          /* CLOCK_MONOTONIC, as the run ended */
+    double seconds;                 /* how long it ran (its metric: not the wait for the commit) */
     struct store_outcome outcome;   /* what the store records, pointing into out */
 };
 
@@ -545,16 +547,7 @@ static int admit_complete(struct job_server *s, struct queued_job *q, struct ran
                           int admitted, struct err *e)
 {
     if (admitted == STORE_ADMITTED && ran) {
-        /* its time is its run's, as any job's: the deadline moves on by the wait for this commit,
-         * so that the metrics (which count from deadline - JOB_TIMEOUT_SECONDS) leave it out */
-        struct timespec now, deadline = ran->deadline;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long long waited_ns = (long long)(now.tv_sec - ran->ended.tv_sec) * 1000000000LL +
-                              (now.tv_nsec - ran->ended.tv_nsec);
-        long long at_ns = (long long)deadline.tv_nsec + (waited_ns > 0 ? waited_ns : 0);
-        deadline.tv_sec += (time_t)(at_ns / 1000000000LL);
-        deadline.tv_nsec = (long)(at_ns % 1000000000LL);
-        keep_outcome(s, q->uid, q->job.type, &ran->out, &deadline);
+        keep_outcome(s, q->uid, q->job.type, &ran->out, ran->seconds);
         queued_job_free(q);
         return 0;
     }
@@ -669,8 +662,7 @@ void jobserver_admit_async(struct job_server *s, struct job *job, jobserver_admi
     p->a.job_len = json_len;
     p->a.done = admitted_async;
     if (instant) {
-        run_kind(s, q->uid, &q->job, &p->ran.deadline, &p->ran.out);
-        clock_gettime(CLOCK_MONOTONIC, &p->ran.ended);
+        run_kind(s, q->uid, &q->job, &p->ran.seconds, &p->ran.out);
         p->ran.outcome = outcome_of(&p->ran.out);
         p->a.finished = &p->ran.outcome;
     }
