@@ -348,16 +348,22 @@ int results_add_queued(struct results *r, const char *uid, const char *quote, si
     return 0;
 }
 
-void results_remove(struct results *r, const char *uid)
+/* remove_entry drops uid's entry, whatever its state or only when it is in the store. */
+static void remove_entry(struct results *r, const char *uid, bool only_in_store)
 {
     uint8_t key[UID_BYTES];
     if (!uuid_text_to_bytes(uid, key))
         return;
     pthread_mutex_lock(&r->lock);
     struct result_entry *e = find(r, key);
-    if (e)
+    if (e && (!only_in_store || e->state == RESULT_IN_STORE))
         delete_entry(r, e);
     pthread_mutex_unlock(&r->lock);
+}
+
+void results_remove(struct results *r, const char *uid)
+{
+    remove_entry(r, uid, false);
 }
 
 /* results_set_running: only a queued entry moves; a finished one keeps its outcome. */
@@ -550,14 +556,7 @@ enum result_state results_get(struct results *r, const char *uid, struct result_
 
 void results_forget_in_store(struct results *r, const char *uid)
 {
-    uint8_t key[UID_BYTES];
-    if (!uuid_text_to_bytes(uid, key))
-        return;
-    pthread_mutex_lock(&r->lock);
-    struct result_entry *e = find(r, key);
-    if (e && e->state == RESULT_IN_STORE)
-        delete_entry(r, e);
-    pthread_mutex_unlock(&r->lock);
+    remove_entry(r, uid, true);
 }
 
 void result_view_free(struct result_view *v)

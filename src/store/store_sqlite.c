@@ -707,6 +707,20 @@ static int sq_admit(struct store *base, const char *quote, size_t quote_len, tim
     return result;
 }
 
+/* seal_result returns the sealed result row of a finished job (*blob_len bytes), or NULL (out of
+ * memory, or too large for a row: result_row_encode). */
+static uint8_t *seal_result(struct sqlite_store *s, const char *quote, size_t quote_len,
+                            const char *data, size_t data_len, const char *next_cursor,
+                            const char *error, size_t *blob_len)
+{
+    size_t len = 0;
+    uint8_t *row = result_row_encode(quote, quote_len, data, data_len, next_cursor, error, &len);
+    uint8_t *blob = row ? seal_row(s, LABEL_RESULT, row, len) : NULL;
+    free(row);
+    *blob_len = len + PLATFORM_SEALED_OVERHEAD;
+    return blob;
+}
+
 /* seal_admission seals what an admission records: its job row, or the result row of one that
  * comes finished. Returns 0 or -1 (out of memory). */
 static int seal_admission(struct sqlite_store *s, struct store_admission *a)
@@ -717,13 +731,9 @@ static int seal_admission(struct sqlite_store *s, struct store_admission *a)
         a->blob_len = a->job_len + PLATFORM_SEALED_OVERHEAD;
         return a->blob ? 0 : -1;
     }
-    size_t len = 0;
-    uint8_t *row = result_row_encode(a->quote, a->quote_len, o->data, o->data_len,
-                                     o->next_cursor, o->error, &len);
-    a->blob = row ? seal_row(s, LABEL_RESULT, row, len) : NULL;
-    a->blob_len = len + PLATFORM_SEALED_OVERHEAD;
+    a->blob = seal_result(s, a->quote, a->quote_len, o->data, o->data_len, o->next_cursor,
+                          o->error, &a->blob_len);
     a->finished_at = o->finished_at;
-    free(row);
     return a->blob ? 0 : -1;
 }
 
@@ -777,12 +787,9 @@ static int sq_finish(struct store *base, const char *uid, const char *quote, siz
                  time_t finished_at)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    size_t len = 0;
-    uint8_t *row = result_row_encode(quote, quote_len, data, data_len, next_cursor, error, &len);
-    if (!row)
-        return -1;
-    uint8_t *blob = seal_row(s, LABEL_RESULT, row, len);
-    free(row);
+    size_t blob_len = 0;
+    uint8_t *blob = seal_result(s, quote, quote_len, data, data_len, next_cursor, error,
+                                &blob_len);
     struct finished *f = blob ? calloc(1, sizeof *f) : NULL;
     if (!f) {
         free(blob);
@@ -791,7 +798,7 @@ static int sq_finish(struct store *base, const char *uid, const char *quote, siz
     snprintf(f->uid, sizeof f->uid, "%s", uid);
     f->finished_at = finished_at;
     f->blob = blob;
-    f->blob_len = len + PLATFORM_SEALED_OVERHEAD;
+    f->blob_len = blob_len;
     pthread_mutex_lock(&s->batch_lock);
     if (s->batch_tail)
         s->batch_tail->next = f;
