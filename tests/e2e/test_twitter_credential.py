@@ -594,6 +594,20 @@ def test_each_expired_account_of_a_call_logs_in_again():
         no_violations(fake)
 
 
+def hold_while_renewed(w, fake, holder_what):
+    """A gettweets job takes gina's account and, while it waits between its two calls
+    (UserByScreenName, delayed by the caller), gina's session expires and a search job meets the
+    401 and renews it. Waits for both jobs; holder_what names the holder in a failure."""
+    holder = w.add(w.generate(job("gettweets", "alice", max_results=5)))
+    t0 = time.monotonic()
+    while not fake.calls("UserByScreenName") and time.monotonic() - t0 < 10:
+        time.sleep(0.02)
+    fake.expire("gina")
+    renewer = w.add(w.generate(job("searchbyquery", "q", max_results=1)))
+    expect_status(w.wait_status(renewer, timeout=30), 200, "the job that met the 401")
+    expect_status(w.wait_status(holder, timeout=30), 200, holder_what)
+
+
 def test_shared_account_waits_for_a_renewed_session():
     # TWITTER_ACCOUNT_CONCURRENCY 2: a job holding the account between its two calls (gettweets:
     # UserByScreenName, then UserTweets) while another job renews the session X refused waits for
@@ -605,15 +619,8 @@ def test_shared_account_waits_for_a_renewed_session():
             run(w, job("searchbyquery", "q", max_results=1))
             fake.delay["UserByScreenName"] = 1.5
             fake.flow_delay = 0.4
-            holder = w.add(w.generate(job("gettweets", "alice", max_results=5)))
-            t0 = time.monotonic()
-            while not fake.calls("UserByScreenName") and time.monotonic() - t0 < 10:
-                time.sleep(0.02)
-            fake.expire("gina")
-            renewer = w.add(w.generate(job("searchbyquery", "q", max_results=1)))
-            expect_status(w.wait_status(renewer, timeout=30), 200, "the job that met the 401")
-            expect_status(w.wait_status(holder, timeout=30), 200,
-                          "the job that held the account while its session was renewed")
+            hold_while_renewed(w, fake,
+                               "the job that held the account while its session was renewed")
             check_eq([c["status"] for c in fake.calls("UserByScreenName")], [200],
                      "the holder's first call, on the old session")
             check_eq([c["status"] for c in fake.calls("UserTweets")], [200],
@@ -639,15 +646,8 @@ def test_a_refusal_is_judged_against_the_session_the_request_sent():
             fake.delay["UserTweets"] = 0.5        # the renewer's search is answered meanwhile
             fake.kill_on["UserTweets"] = 1
             fake.flow_delay = 0.6
-            holder = w.add(w.generate(job("gettweets", "alice", max_results=5)))
-            t0 = time.monotonic()
-            while not fake.calls("UserByScreenName") and time.monotonic() - t0 < 10:
-                time.sleep(0.02)
-            fake.expire("gina")
-            renewer = w.add(w.generate(job("searchbyquery", "q", max_results=1)))
-            expect_status(w.wait_status(renewer, timeout=30), 200, "the job that met the 401")
-            expect_status(w.wait_status(holder, timeout=30), 200,
-                          "the job whose request went out with the session X then refused")
+            hold_while_renewed(w, fake,
+                               "the job whose request went out with the session X then refused")
             logins = [c for c in fake.flow_calls if "input_flow_data" in c]
             check_eq(len(logins), 3, "a login for the expired session, one for the refused one")
             calls = fake.calls("UserTweets")

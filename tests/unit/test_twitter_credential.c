@@ -723,12 +723,10 @@ static void *login_serve(void *arg)
     }
 }
 
-/* tw_login sends the password in the flow (as the host expects it) and frees no block that still
- * holds it: not the JSON text it sent, not a string value of a JSON document, not libcurl's copy
- * of the request (searched for in the whole memory after the login). */
-static void test_login_leaves_no_password_in_freed_memory(void **state)
+/* login_host_start starts the login host on a loopback port, answering from its own thread, and
+ * writes its URL into base; login_host_stop stops it. */
+static pthread_t login_host_start(char base[64])
 {
-    (void)state;
     login_fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t salen = sizeof sa;
@@ -737,24 +735,50 @@ static void test_login_leaves_no_password_in_freed_memory(void **state)
     assert_int_equal(getsockname(login_fd, (struct sockaddr *)&sa, &salen), 0);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, login_serve, NULL), 0);
+    snprintf(base, 64, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    return t;
+}
 
-    char base[64];
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+static void login_host_stop(pthread_t t)
+{
+    shutdown(login_fd, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(login_fd);
+    fetch_global_cleanup();
+}
+
+/* login_searched runs tw_login of account "gina" with password against the login host at base,
+ * every block freed meanwhile (the worker's and jansson's) searched for SECRET_MARK
+ * (secret_copies_freed); returns tw_login's result, the session in *jar. */
+static int login_searched(char *base, char *password, struct twitter_jar *jar)
+{
     struct config cfg = { .twitter_login_base = base, .twitter_web_base = base,
                           .twitter_bearer_token = "bearer", .twitter_login_step_delay_ms = 0 };
     struct job_ctx ctx = { .cfg = &cfg, .deadline = in_ms(10000) };
-    char name[] = "gina", password[] = "pw\"\\" SECRET_MARK "\t\xc3\xa9";
+    char name[] = "gina";
     struct tw_account a = { .name = name, .password = password };
-    struct twitter_jar jar = { 0 };
     struct err e = { 0 };
     long rest_s = 0;
     json_set_alloc_funcs(malloc, scanned_free);
     atomic_store(&secret_copies_freed, 0);
     atomic_store(&searching, true);
-    int rc = tw_login(&cfg, &ctx, &a, &jar, &rest_s, &e);
+    int rc = tw_login(&cfg, &ctx, &a, jar, &rest_s, &e);
     atomic_store(&searching, false);
     json_set_alloc_funcs(malloc, free);
-    assert_int_equal(rc, 0);
+    return rc;
+}
+
+/* tw_login sends the password in the flow (as the host expects it) and frees no block that still
+ * holds it: not the JSON text it sent, not a string value of a JSON document, not libcurl's copy
+ * of the request (searched for in the whole memory after the login). */
+static void test_login_leaves_no_password_in_freed_memory(void **state)
+{
+    (void)state;
+    char base[64];
+    pthread_t t = login_host_start(base);
+    char password[] = "pw\"\\" SECRET_MARK "\t\xc3\xa9";
+    struct twitter_jar jar = { 0 };
+    assert_int_equal(login_searched(base, password, &jar), 0);
     assert_string_equal(twitter_jar_get(&jar, "auth_token"), "a1");
     assert_string_equal(twitter_jar_get(&jar, "ct0"), "c1");
     twitter_jar_free(&jar);
@@ -776,11 +800,7 @@ static void test_login_leaves_no_password_in_freed_memory(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(
                             input, "enter_password"), "password")), password);
     json_decref(doc);
-
-    shutdown(login_fd, SHUT_RDWR);
-    pthread_join(t, NULL);
-    close(login_fd);
-    fetch_global_cleanup();
+    login_host_stop(t);
 }
 
 /* The session tw_login brings back (the auth_token of the answer's Set-Cookie) is not left in
@@ -789,42 +809,17 @@ static void test_login_leaves_no_password_in_freed_memory(void **state)
 static void test_login_leaves_no_session_token_in_freed_memory(void **state)
 {
     (void)state;
-    login_fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t salen = sizeof sa;
-    assert_int_equal(bind(login_fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(listen(login_fd, 8), 0);
-    assert_int_equal(getsockname(login_fd, (struct sockaddr *)&sa, &salen), 0);
     login_session_token = "tok" SECRET_MARK;
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, login_serve, NULL), 0);
-
     char base[64];
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", ntohs(sa.sin_port));
-    struct config cfg = { .twitter_login_base = base, .twitter_web_base = base,
-                          .twitter_bearer_token = "bearer", .twitter_login_step_delay_ms = 0 };
-    struct job_ctx ctx = { .cfg = &cfg, .deadline = in_ms(10000) };
-    char name[] = "gina", password[] = "pw";
-    struct tw_account a = { .name = name, .password = password };
+    pthread_t t = login_host_start(base);
+    char password[] = "pw";
     struct twitter_jar jar = { 0 };
-    struct err e = { 0 };
-    long rest_s = 0;
-    json_set_alloc_funcs(malloc, scanned_free);
-    atomic_store(&secret_copies_freed, 0);
-    atomic_store(&searching, true);
-    int rc = tw_login(&cfg, &ctx, &a, &jar, &rest_s, &e);
-    atomic_store(&searching, false);
-    json_set_alloc_funcs(malloc, free);
-    assert_int_equal(rc, 0);
+    assert_int_equal(login_searched(base, password, &jar), 0);
     assert_string_equal(twitter_jar_get(&jar, "auth_token"), "tok" SECRET_MARK);
     twitter_jar_free(&jar);
     assert_int_equal(atomic_load(&secret_copies_freed), 0);
-
     login_session_token = "a1";
-    shutdown(login_fd, SHUT_RDWR);
-    pthread_join(t, NULL);
-    close(login_fd);
-    fetch_global_cleanup();
+    login_host_stop(t);
 }
 
 int main(void)
